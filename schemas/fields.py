@@ -1,0 +1,464 @@
+"""Field types of the catalogue: marshmallow fields with French messages and form metadata.
+
+Each field carries what the web form needs (label, help text, widget, choices) in its
+``metadata``, so a kind's field list is written once, here, and the WTForms form is built
+from it (``webforms.forms``). Validation truth is marshmallow, for the web, the CLI and tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, missing, validate
+from marshmallow import fields as mf
+
+REQUIRED = "Ce champ est obligatoire."
+
+# C0 control characters other than \n and \t, plus DEL. In a DOCX they become paragraph or
+# page breaks, or are dropped (PITFALLS §1), so they are removed when the text is read.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+_BASE_MESSAGES = {
+    "required": REQUIRED,
+    "null": REQUIRED,
+    "validator_failed": "Valeur invalide.",
+}
+
+
+def _optional(required: bool) -> dict[str, Any]:
+    # marshmallow 4 refuses a load_default on a required field; optional ones default to None.
+    return {} if required else {"load_default": None}
+
+
+def _metadata(label: str, help: str | None, **extra: Any) -> dict[str, Any]:
+    return {"label": label, "help": help, **{k: v for k, v in extra.items() if v is not None}}
+
+
+def clean_text(value: str) -> str:
+    """Normalise line ends and drop control characters that would corrupt a document."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", value)
+
+
+class Section(Schema):
+    """Base of every schema of the catalogue: unknown keys refused, French messages."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = {
+        "unknown": "Champ inconnu.",
+        "type": "Données invalides : un objet est attendu.",
+    }
+
+
+class Text(mf.String):
+    """A line of text (or, with ``multiline``, a paragraph)."""
+
+    default_error_messages = {**_BASE_MESSAGES, "invalid": "Texte attendu."}
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        help: str | None = None,
+        required: bool = False,
+        max_length: int | None = None,
+        multiline: bool = False,
+        placeholder: str | None = None,
+        extra_validate: list | None = None,
+        widget: str | None = None,
+    ) -> None:
+        max_length = max_length or (50_000 if multiline else 300)
+        validators = [
+            validate.Length(max=max_length, error="{max} caractères au maximum.")
+        ] + list(extra_validate or [])
+        super().__init__(
+            required=required,
+            allow_none=True,
+            **_optional(required),
+            validate=validators,
+            metadata=_metadata(
+                label,
+                help,
+                widget=widget or ("textarea" if multiline else "text"),
+                placeholder=placeholder,
+            ),
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        text = clean_text(super()._deserialize(value, attr, data, **kwargs)).strip()
+        if not text:
+            if self.required:
+                raise self.make_error("required")
+            return None
+        return text
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        # A required text that is None (an empty input) must say "obligatoire", not pass.
+        if value is None and self.required:
+            raise self.make_error("required")
+        return super().deserialize(value, attr, data, **kwargs)
+
+
+def LongText(label: str, **kwargs: Any) -> Text:  # noqa: N802 (reads as a field type)
+    """A multi-line paragraph (up to 50 000 characters)."""
+    return Text(label, multiline=True, **kwargs)
+
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 .\-]{7,18}[0-9]$")
+
+
+def Phone(label: str, **kwargs: Any) -> Text:  # noqa: N802
+    """A telephone number, French or international."""
+    return Text(
+        label,
+        max_length=25,
+        widget="tel",
+        placeholder="03 21 21 67 20",
+        extra_validate=[
+            validate.Regexp(_PHONE, error="Numéro de téléphone invalide (exemple : 03 21 21 67 20).")
+        ],
+        **kwargs,
+    )
+
+
+def Email(label: str, **kwargs: Any) -> Text:  # noqa: N802
+    """An e-mail address."""
+    return Text(
+        label,
+        max_length=254,
+        widget="email",
+        extra_validate=[validate.Email(error="Adresse électronique invalide.")],
+        **kwargs,
+    )
+
+
+class Date(mf.Field):
+    """A calendar date, typed as AAAA-MM-JJ (date inputs, JSON) or JJ/MM/AAAA."""
+
+    default_error_messages = {
+        **_BASE_MESSAGES,
+        "invalid": "Date invalide : utilisez le format JJ/MM/AAAA.",
+        "range": "Date invraisemblable (année entre 1900 et 2100).",
+    }
+
+    def __init__(self, label: str, *, help: str | None = None, required: bool = False) -> None:
+        super().__init__(
+            required=required,
+            allow_none=not required,
+            **_optional(required),
+            metadata=_metadata(label, help, widget="date"),
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.date | None:
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        if isinstance(value, dt.date):
+            parsed = value
+        elif isinstance(value, str):
+            text = value.strip()
+            if not text:
+                if self.required:
+                    raise self.make_error("required")
+                return None
+            parsed = None
+            for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+                try:
+                    parsed = dt.datetime.strptime(text, fmt).date()
+                    break
+                except ValueError:
+                    continue
+            if parsed is None:
+                raise self.make_error("invalid")
+        else:
+            raise self.make_error("invalid")
+        if not 1900 <= parsed.year <= 2100:
+            raise self.make_error("range")
+        return parsed
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return value.isoformat() if value else None
+
+
+class Integer(mf.Integer):
+    """A whole number."""
+
+    default_error_messages = {**_BASE_MESSAGES, "invalid": "Nombre entier attendu.", "too_large": "Nombre trop grand."}
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        help: str | None = None,
+        required: bool = False,
+        min: int | None = 0,
+        max: int | None = None,
+    ) -> None:
+        super().__init__(
+            strict=False,
+            required=required,
+            allow_none=not required,
+            **_optional(required),
+            validate=[validate.Range(min=min, max=max, error=_range_message(min, max))],
+            metadata=_metadata(label, help, widget="integer"),
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
+        if isinstance(value, str):
+            value = value.strip().replace(" ", "").replace("\u202f", "").replace("\xa0", "")
+            if not value:
+                if self.required:
+                    raise self.make_error("required")
+                return None
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _range_message(min: Any, max: Any) -> str:
+    if min is not None and max is not None:
+        return f"Valeur attendue entre {min} et {max}."
+    if min is not None:
+        return f"Valeur attendue supérieure ou égale à {min}."
+    return f"Valeur attendue inférieure ou égale à {max}."
+
+
+class Money(mf.Field):
+    """An amount in euros, typed as ``1 234,50`` or ``1234.50``; kept to the cent."""
+
+    default_error_messages = {
+        **_BASE_MESSAGES,
+        "invalid": "Montant invalide (exemple : 1 234,50).",
+        "negative": "Le montant ne peut pas être négatif.",
+        "too_large": "Montant trop élevé.",
+    }
+
+    def __init__(self, label: str, *, help: str | None = None, required: bool = False) -> None:
+        super().__init__(
+            required=required,
+            allow_none=not required,
+            **_optional(required),
+            metadata=_metadata(label, help, widget="money"),
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal | None:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, str):
+            text = value.strip().replace("€", "").replace(" ", "").replace("\u202f", "").replace("\xa0", "")
+            if not text:
+                if self.required:
+                    raise self.make_error("required")
+                return None
+            if "," in text:
+                if "." in text:  # "1.234,50": dots are thousands separators here
+                    text = text.replace(".", "")
+                text = text.replace(",", ".")
+            value = text
+        try:
+            amount = Decimal(str(value))
+        except (InvalidOperation, ValueError) as exc:
+            raise self.make_error("invalid") from exc
+        if not amount.is_finite():
+            raise self.make_error("invalid")
+        if amount < 0:
+            raise self.make_error("negative")
+        if amount >= Decimal("1e12"):
+            raise self.make_error("too_large")
+        return amount.quantize(Decimal("0.01"))
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+
+class Bool(mf.Boolean):
+    """A yes/no question (a checkbox)."""
+
+    default_error_messages = {**_BASE_MESSAGES, "invalid": "Réponse oui/non attendue."}
+
+    def __init__(self, label: str, *, help: str | None = None) -> None:
+        super().__init__(
+            required=False,
+            allow_none=True,
+            load_default=False,
+            metadata=_metadata(label, help, widget="checkbox"),
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if value is None or value == "":
+            return False
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Choice(mf.String):
+    """One value among declared choices, given as ``[(value, French label), ...]``."""
+
+    default_error_messages = {**_BASE_MESSAGES, "invalid": "Choix invalide."}
+
+    def __init__(
+        self,
+        label: str,
+        choices: list[tuple[str, str]],
+        *,
+        help: str | None = None,
+        required: bool = False,
+        error: str = "Choix invalide : « {input} » ne fait pas partie de la liste.",
+        widget: str = "select",
+    ) -> None:
+        super().__init__(
+            required=required,
+            allow_none=not required,
+            **_optional(required),
+            validate=[validate.OneOf([v for v, _ in choices], error=error)],
+            metadata=_metadata(label, help, widget=widget, choices=list(choices)),
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text:
+            if self.required:
+                raise self.make_error("required")
+            return None
+        return text
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        if value is None and self.required:
+            raise self.make_error("required")
+        return super().deserialize(value, attr, data, **kwargs)
+
+
+class MultiChoice(mf.List):
+    """Several values among declared choices (checkboxes)."""
+
+    default_error_messages = {**_BASE_MESSAGES, "invalid": "Liste de choix attendue."}
+
+    def __init__(
+        self,
+        label: str,
+        choices: list[tuple[str, str]],
+        *,
+        help: str | None = None,
+        min: int = 0,
+        min_error: str = "Cochez au moins une case.",
+    ) -> None:
+        inner = mf.String(
+            validate=validate.OneOf(
+                [v for v, _ in choices], error="Choix invalide : « {input} » ne fait pas partie de la liste."
+            ),
+            error_messages={"invalid": "Choix invalide."},
+        )
+        super().__init__(
+            inner,
+            required=False,
+            allow_none=True,
+            load_default=list,
+            validate=[validate.Length(min=min, error=min_error)] if min else [],
+            metadata=_metadata(label, help, widget="checkboxes", choices=list(choices)),
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
+        if value is None:
+            value = []
+        return list(dict.fromkeys(super()._deserialize(value, attr, data, **kwargs)))
+
+
+class Group(mf.Nested):
+    """A group of fields shown together (a section or a sub-section of the form)."""
+
+    default_error_messages = {**_BASE_MESSAGES, "type": "Données invalides : un objet est attendu."}
+
+    def __init__(self, schema: type[Schema], label: str, *, help: str | None = None) -> None:
+        super().__init__(
+            schema,
+            required=True,
+            metadata=_metadata(label, help, widget="group"),
+        )
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        # An absent or empty group is checked as an empty one, so its own fields say what is
+        # missing rather than a bare "obligatoire" on the whole group.
+        if value is None or value is missing:
+            value = {}
+        return super().deserialize(value, attr, data, **kwargs)
+
+
+class Rows(mf.List):
+    """A table of rows, each a small schema (children, resources, supports...)."""
+
+    default_error_messages = {**_BASE_MESSAGES, "invalid": "Liste de lignes attendue."}
+
+    def __init__(
+        self,
+        schema: type[Schema],
+        label: str,
+        *,
+        row_label: str,
+        add_label: str,
+        help: str | None = None,
+        min: int = 0,
+        max: int = 2000,
+        min_error: str | None = None,
+        initial: int = 0,
+    ) -> None:
+        super().__init__(
+            mf.Nested(schema, error_messages={"type": "Ligne invalide : un objet est attendu."}),
+            required=False,
+            allow_none=True,
+            load_default=list,
+            validate=[
+                validate.Length(
+                    min=min,
+                    max=max,
+                    error=min_error or f"Entre {min} et {max} lignes sont attendues.",
+                )
+            ],
+            metadata=_metadata(
+                label, help, widget="rows", row_label=row_label, add_label=add_label, initial=initial
+            ),
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
+        return super()._deserialize([] if value is None else value, attr, data, **kwargs)
+
+
+def field_kind(field: mf.Field) -> str:
+    """Name the widget of a field (the key the form builder and the context builder use)."""
+    return field.metadata.get("widget", "text")
+
+
+def row_schema(field: mf.Field) -> Schema:
+    """The schema of one row of a ``Rows`` field."""
+    assert isinstance(field, Rows)
+    return field.inner.schema  # type: ignore[attr-defined]
+
+
+def choices_of(field: mf.Field) -> dict[str, str]:
+    """The value -> French label mapping of a choice field."""
+    return dict(field.metadata.get("choices", ()))
+
+
+__all__ = [
+    "REQUIRED",
+    "Bool",
+    "Choice",
+    "Date",
+    "Email",
+    "Group",
+    "Integer",
+    "LongText",
+    "Money",
+    "MultiChoice",
+    "Phone",
+    "Rows",
+    "Section",
+    "Text",
+    "ValidationError",
+    "choices_of",
+    "clean_text",
+    "field_kind",
+    "row_schema",
+]

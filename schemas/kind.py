@@ -1,0 +1,95 @@
+"""What a document kind declares: one object, in ``schemas/<kind>.py``, named ``KIND``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+
+@dataclass(frozen=True)
+class AttachmentRule:
+    """A piece that must (or may) be attached to a document of the kind."""
+
+    name: str
+    title: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class DueDate:
+    """A date by which the document is due, computed from its data."""
+
+    title: str
+    compute: Callable[[Mapping[str, Any]], dt.date | None]
+    source: str  # the section of the source document that sets the rule
+
+
+@dataclass(frozen=True)
+class Review:
+    """A second step taken on a submitted document by another role (e.g. the coordinator)."""
+
+    schema: type[Schema]
+    role: str
+    title: str
+    action_label: str
+    example: Mapping[str, Any]
+    docx_template: str | None = None  # the decision is printed by the kind's own templates
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A document kind of the catalogue.
+
+    Everything about a kind lives here: its data (``schema``), how it is printed
+    (``docx_template``, ``html_template``), who issues and receives it, its derived values,
+    its attachments and due dates. Adding a kind means adding one such declaration and its
+    two templates.
+    """
+
+    name: str
+    title: str
+    schema: type[Schema]
+    docx_template: str
+    html_template: str
+    issuing_body: str
+    source: str
+    reference_prefix: str
+    example: Mapping[str, Any]
+    recipients: tuple[str, ...] = ()
+    # Roles that receive the submitted document (besides its own organisation's writers).
+    recipient_roles: frozenset[str] = frozenset({"instructeur", "archiviste"})
+    derive: Callable[[Mapping[str, Any]], dict[str, Any]] = field(default=lambda data: {})
+    # French labels of the derived values shown on the web page (name -> label).
+    derived_labels: Mapping[str, str] = field(default_factory=dict)
+    summary: Callable[[Mapping[str, Any]], str] = field(default=lambda data: "")
+    attachments: tuple[AttachmentRule, ...] = ()
+    due_dates: tuple[DueDate, ...] = ()
+    review: Review | None = None
+
+    def validate(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Return marshmallow's nested error layout for ``payload`` (empty when valid)."""
+        return self.schema().validate(payload)
+
+    def load(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the typed data of a valid payload; raise ``ValidationError`` otherwise."""
+        return self.schema().load(payload)
+
+    def load_partial(self, payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Return ``(valid part, errors)``: what a draft already says correctly, and its problems."""
+        try:
+            return self.schema().load(payload), {}
+        except ValidationError as err:
+            valid = err.valid_data if isinstance(err.valid_data, dict) else {}
+            return valid, err.normalized_messages()  # type: ignore[return-value]
+
+    def dump(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Return typed data as JSON-ready values (ISO dates, amounts as strings)."""
+        return self.schema().dump(data)
+
+
+class KindDeclarationError(Exception):
+    """A kind is declared wrongly; the message says which and why."""

@@ -1,0 +1,837 @@
+"""Generate the Word templates of the document kinds (docxtpl syntax), deterministically.
+
+    .venv/bin/python templates_docx/build.py        (or: make docx-templates)
+
+Writes ``fiche_saisine.docx`` and ``fiche_incident.docx`` next to this script. The layout is
+the one of ``templates_html/fiche_*.html`` (same content, same order): title block, reference,
+date d'émission, destinataires, one heading per section with label/value tables, row tables,
+computed values, the coordinator's decision (saisine), a signature block.
+
+Rules kept here so that docxtpl reads the templates correctly (PITFALLS §1):
+- every Jinja tag is a run of its own (``p.add_run("{{ x }}")``);
+- ``{%tr for … %}`` and ``{%tr endfor %}`` sit alone in their own table rows;
+- every ``{%p … %}`` tag is alone in its own paragraph, never two in one paragraph, and no
+  ``{%p``/``{%tr`` expression contains ``%`` or ``}``;
+- long user texts are alone in their paragraph (docxtpl turns their newlines into line breaks);
+- nothing user-provided goes in the core properties (docxtpl renders them with Jinja too).
+
+Two runs give byte-identical files: fixed core-property dates, zip entries dated 1980-01-01.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Emu, Mm, Pt, RGBColor
+
+HERE = Path(__file__).resolve().parent
+
+FONT = "Liberation Sans"
+BLUE = "1F3A68"  # section bands, headings
+LABEL_FILL = "EEF1F6"  # label column of label/value tables
+HEAD_FILL = "D9E0EC"  # header row of row tables
+BORDER = "9AA5B8"
+GREY = "555555"
+RED = "B00020"
+
+PAGE_W, PAGE_H = Mm(210), Mm(297)
+MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = Mm(20), Mm(24), Mm(22)
+TEXT_W = Emu(PAGE_W - 2 * MARGIN_X)  # 170 mm
+LABEL_W = Mm(62)
+
+FIXED_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+
+
+# --------------------------------------------------------------------------------------------
+# Low-level XML helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _el(tag: str, **attrs: str) -> OxmlElement:
+    el = OxmlElement(tag)
+    for key, value in attrs.items():
+        el.set(qn(f"w:{key}"), value)
+    return el
+
+
+def _set_fonts(rpr, name: str = FONT) -> None:
+    """Set an explicit font on an rPr, dropping theme fonts (they would win in Word)."""
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = _el("w:rFonts")
+        rpr.insert(0, fonts)
+    for attr in list(fonts.attrib):
+        if attr.endswith("Theme"):
+            del fonts.attrib[attr]
+    for attr in ("ascii", "hAnsi", "cs", "eastAsia"):
+        fonts.set(qn(f"w:{attr}"), name)
+
+
+PPR_ORDER = [
+    "pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+    "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
+    "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd",
+    "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
+    "textDirection", "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr",
+    "sectPr", "pPrChange",
+]
+TBLPR_ORDER = [
+    "tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize", "tblStyleColBandSize",
+    "tblW", "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd", "tblLayout", "tblCellMar",
+    "tblLook", "tblCaption", "tblDescription",
+]
+TCPR_ORDER = [
+    "cnfStyle", "tcW", "gridSpan", "hMerge", "vMerge", "tcBorders", "shd", "noWrap", "tcMar",
+    "textDirection", "tcFitText", "vAlign", "hideMark",
+]
+
+
+def insert_ordered(parent, child, order: Sequence[str]) -> None:
+    """Insert ``child`` where the WordprocessingML schema wants it (Word is strict about it)."""
+    name = child.tag.split("}")[1]
+    old = parent.find(child.tag)
+    if old is not None:
+        parent.remove(old)
+    after = order[order.index(name) + 1 :]
+    for sibling in parent:
+        sibling_name = sibling.tag.split("}")[1] if "}" in str(sibling.tag) else ""
+        if sibling_name in after:
+            sibling.addprevious(child)
+            return
+    parent.append(child)
+
+
+def paragraph_border(ppr, sides: dict[str, tuple[int, str, int]]) -> None:
+    """Add borders to a pPr (of a paragraph or of a paragraph style): side -> (size, colour, space)."""
+    bdr = _el("w:pBdr")
+    for side in ("top", "left", "bottom", "right"):
+        if side in sides:
+            size, color, space = sides[side]
+            bdr.append(_el(f"w:{side}", val="single", sz=str(size), space=str(space), color=color))
+    insert_ordered(ppr, bdr, PPR_ORDER)
+
+
+def paragraph_shading(ppr, fill: str) -> None:
+    insert_ordered(ppr, _el("w:shd", val="clear", color="auto", fill=fill), PPR_ORDER)
+
+
+def cell_shading(cell, fill: str) -> None:
+    insert_ordered(cell._tc.get_or_add_tcPr(), _el("w:shd", val="clear", color="auto", fill=fill), TCPR_ORDER)
+
+
+def table_borders(table, color: str = BORDER, size: int = 4, inside: bool = True, none: bool = False) -> None:
+    tblpr = table._tbl.tblPr
+    borders = _el("w:tblBorders")
+    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        if none or (not inside and side.startswith("inside")):
+            borders.append(_el(f"w:{side}", val="nil"))
+        else:
+            borders.append(_el(f"w:{side}", val="single", sz=str(size), space="0", color=color))
+    insert_ordered(tblpr, borders, TBLPR_ORDER)
+
+
+def fixed_layout(table, widths: Sequence[int]) -> None:  # widths in EMU
+    """Fix column widths (Word and LibreOffice both honour tblLayout fixed + tcW + gridCol)."""
+    widths = [Emu(int(w)) for w in widths]
+    table.autofit = False  # <w:tblLayout w:type="fixed"/>
+    tblpr = table._tbl.tblPr
+    insert_ordered(tblpr, _el("w:tblW", w=str(sum(w.twips for w in widths)), type="dxa"), TBLPR_ORDER)
+    for col, width in zip(table.columns, widths):
+        col.width = width
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths):
+            cell.width = width
+
+
+def row_props(row, *, header: bool = False, cant_split: bool = True) -> None:
+    trpr = row._tr.get_or_add_trPr()
+    if cant_split:
+        trpr.append(_el("w:cantSplit"))
+    if header:
+        trpr.append(_el("w:tblHeader"))
+
+
+def add_field(paragraph, instr: str, placeholder: str = "1") -> None:
+    """Append a real Word field (PAGE, NUMPAGES…) as fldChar runs."""
+    run = paragraph.add_run()
+    run._r.append(_el("w:fldChar", fldCharType="begin"))
+    run = paragraph.add_run()
+    text = OxmlElement("w:instrText")
+    text.set(qn("xml:space"), "preserve")
+    text.text = f" {instr} \\* MERGEFORMAT "
+    run._r.append(text)
+    run = paragraph.add_run()
+    run._r.append(_el("w:fldChar", fldCharType="separate"))
+    paragraph.add_run(placeholder)
+    run = paragraph.add_run()
+    run._r.append(_el("w:fldChar", fldCharType="end"))
+
+
+# --------------------------------------------------------------------------------------------
+# Document, styles, header and footer
+# --------------------------------------------------------------------------------------------
+
+
+def _style_font(style, size: float | None = None, bold: bool | None = None, color: str | None = None,
+                italic: bool | None = None) -> None:
+    _set_fonts(style.element.get_or_add_rPr())
+    font = style.font
+    if size is not None:
+        font.size = Pt(size)
+    if bold is not None:
+        font.bold = bold
+    if italic is not None:
+        font.italic = italic
+    if color is not None:
+        font.color.rgb = RGBColor.from_string(color)
+        # drop a theme colour inherited from the default template
+        col = style.element.rPr.find(qn("w:color"))
+        for attr in list(col.attrib):
+            if "theme" in attr.lower():
+                del col.attrib[attr]
+
+
+def new_document(title: str, subject: str) -> Document:
+    doc = Document()
+
+    # Page: A4 portrait.
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = PAGE_W, PAGE_H
+    section.left_margin = section.right_margin = MARGIN_X
+    section.top_margin, section.bottom_margin = MARGIN_TOP, MARGIN_BOTTOM
+    section.header_distance = Mm(10)
+    section.footer_distance = Mm(10)
+
+    # Document defaults: font and French language (spelling, hyphenation).
+    styles_el = doc.styles.element
+    rpr_default = styles_el.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    _set_fonts(rpr_default)
+    lang = rpr_default.find(qn("w:lang"))
+    if lang is None:
+        lang = _el("w:lang")
+        rpr_default.append(lang)
+    lang.set(qn("w:val"), "fr-FR")
+    lang.set(qn("w:eastAsia"), "fr-FR")
+    lang.set(qn("w:bidi"), "ar-SA")
+
+    normal = doc.styles["Normal"]
+    _style_font(normal, size=10)
+    normal.paragraph_format.space_before = Pt(0)
+    normal.paragraph_format.space_after = Pt(3)
+    normal.paragraph_format.line_spacing = 1.1
+    normal.paragraph_format.widow_control = True
+
+    for name in ("Header", "Footer"):
+        _style_font(doc.styles[name], size=8, color=GREY)
+
+    # Title block.
+    t = doc.styles["Title"]
+    _style_font(t, size=17, bold=True, color=BLUE)
+    t.paragraph_format.space_before = Pt(10)
+    t.paragraph_format.space_after = Pt(2)
+    t.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    tppr = t.element.get_or_add_pPr()
+    old = tppr.find(qn("w:pBdr"))
+    if old is not None:
+        tppr.remove(old)
+    st = doc.styles["Subtitle"]
+    _style_font(st, size=9, italic=True, color=GREY)
+    st.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    st.paragraph_format.space_after = Pt(8)
+    st_rpr = st.element.rPr
+    spacing = st_rpr.find(qn("w:spacing"))
+    if spacing is not None:
+        st_rpr.remove(spacing)
+
+    em = doc.styles.add_style("Emetteur", WD_STYLE_TYPE.PARAGRAPH)
+    em.base_style = normal
+    _style_font(em, size=10, bold=True, color=BLUE)
+    em.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    em.paragraph_format.space_after = Pt(0)
+    em.font.all_caps = True
+
+    draft = doc.styles.add_style("Mention brouillon", WD_STYLE_TYPE.PARAGRAPH)
+    draft.base_style = normal
+    _style_font(draft, size=12, bold=True, color=RED)
+    draft.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    draft.paragraph_format.space_before = Pt(4)
+    draft.paragraph_format.space_after = Pt(8)
+    paragraph_border(draft.element.get_or_add_pPr(),
+                     {s: (12, RED, 4) for s in ("top", "left", "bottom", "right")})
+
+    # Section band: white bold text on a dark blue band.
+    h1 = doc.styles["Heading 1"]
+    _style_font(h1, size=11, bold=True, color="FFFFFF")
+    h1.paragraph_format.space_before = Pt(12)
+    h1.paragraph_format.space_after = Pt(4)
+    h1.paragraph_format.keep_with_next = True
+    h1.paragraph_format.left_indent = Mm(0)
+    paragraph_shading(h1.element.get_or_add_pPr(), BLUE)
+    paragraph_border(h1.element.get_or_add_pPr(),
+                     {s: (4, BLUE, 2) for s in ("top", "left", "bottom", "right")})
+
+    # Sub-section: bold blue, thin rule under it.
+    h2 = doc.styles["Heading 2"]
+    _style_font(h2, size=10, bold=True, color=BLUE)
+    h2.paragraph_format.space_before = Pt(8)
+    h2.paragraph_format.space_after = Pt(3)
+    h2.paragraph_format.keep_with_next = True
+    paragraph_border(h2.element.get_or_add_pPr(), {"bottom": (4, BLUE, 1)})
+
+    label = doc.styles.add_style("Intitulé", WD_STYLE_TYPE.PARAGRAPH)
+    label.base_style = normal
+    _style_font(label, size=10, bold=True, color=BLUE)
+    label.paragraph_format.space_before = Pt(6)
+    label.paragraph_format.space_after = Pt(2)
+    label.paragraph_format.keep_with_next = True
+
+    long_text = doc.styles.add_style("Texte long", WD_STYLE_TYPE.PARAGRAPH)
+    long_text.base_style = normal
+    _style_font(long_text, size=10)
+    long_text.paragraph_format.left_indent = Mm(2)
+    long_text.paragraph_format.space_after = Pt(4)
+    lt_ppr = long_text.element.get_or_add_pPr()
+    paragraph_border(lt_ppr, {"left": (18, BLUE, 6)})
+    paragraph_shading(lt_ppr, "F7F8FA")
+
+    empty = doc.styles.add_style("Mention vide", WD_STYLE_TYPE.PARAGRAPH)
+    empty.base_style = normal
+    _style_font(empty, size=10, italic=True, color=GREY)
+
+    cell = doc.styles.add_style("Cellule", WD_STYLE_TYPE.PARAGRAPH)
+    cell.base_style = normal
+    _style_font(cell, size=9.5)
+    cell.paragraph_format.space_after = Pt(0)
+    cell.paragraph_format.space_before = Pt(0)
+
+    bullet = doc.styles["List Bullet"]
+    _style_font(bullet, size=10)
+    bullet.paragraph_format.space_after = Pt(1)
+
+    small = doc.styles.add_style("Note", WD_STYLE_TYPE.PARAGRAPH)
+    small.base_style = normal
+    _style_font(small, size=8, italic=True, color=GREY)
+
+    # Settings: automatic hyphenation (French).
+    settings = doc.settings.element
+    if settings.find(qn("w:autoHyphenation")) is None:
+        settings.find(qn("w:defaultTabStop")).addnext(_el("w:autoHyphenation"))
+    theme_lang = settings.find(qn("w:themeFontLang"))
+    if theme_lang is not None:
+        theme_lang.set(qn("w:val"), "fr-FR")
+
+    # Drop the default template's thumbnail (a picture of an empty page).
+    package = doc.part.package
+    for rid, rel in list(package.rels.items()):
+        if rel.reltype.endswith("/thumbnail"):
+            del package.rels[rid]
+
+    # Core properties: static text only (docxtpl renders them with Jinja, PITFALLS §1).
+    props = doc.core_properties
+    props.title = title
+    props.subject = subject
+    props.author = "webforms"
+    props.last_modified_by = "webforms"
+    props.comments = ""
+    props.keywords = ""
+    props.category = ""
+    props.language = "fr-FR"
+    props.revision = 1
+    props.created = FIXED_DATE
+    props.modified = FIXED_DATE
+    props.last_printed = FIXED_DATE
+
+    # Remove the empty first paragraph of the default template.
+    body = doc.element.body
+    for p in list(body.iterchildren(qn("w:p"))):
+        body.remove(p)
+
+    build_header_footer(doc)
+    return doc
+
+
+def build_header_footer(doc: Document) -> None:
+    section = doc.sections[0]
+
+    header = section.header
+    p = header.paragraphs[0]
+    p.style = doc.styles["Header"]
+    tabs = p.paragraph_format.tab_stops
+    tabs.add_tab_stop(TEXT_W, WD_TAB_ALIGNMENT.RIGHT)
+    r = p.add_run("{{ document.organisme_emetteur }}")
+    r.bold = True
+    r.font.color.rgb = RGBColor.from_string(BLUE)
+    p2 = header.add_paragraph(style=doc.styles["Header"])
+    p2.add_run("{{ document.titre }}")
+    p2.add_run("{% if document.brouillon %}")
+    r = p2.add_run(" – BROUILLON")
+    r.bold = True
+    r.font.color.rgb = RGBColor.from_string(RED)
+    p2.add_run("{% endif %}")
+    p2.paragraph_format.space_after = Pt(0)
+    paragraph_border(p2._p.get_or_add_pPr(), {"bottom": (6, BLUE, 4)})
+
+    footer = section.footer
+    f = footer.paragraphs[0]
+    f.style = doc.styles["Footer"]
+    paragraph_border(f._p.get_or_add_pPr(), {"top": (4, BORDER, 4)})
+    f.paragraph_format.tab_stops.add_tab_stop(TEXT_W, WD_TAB_ALIGNMENT.RIGHT)
+    f.add_run("Réf. ")
+    f.add_run("{{ document.reference }}")
+    f.add_run("{% if document.version %}")
+    f.add_run(" – version ")
+    f.add_run("{{ document.version }}")
+    f.add_run("{% endif %}")
+    f.add_run("\t")
+    f.add_run("Page ")
+    add_field(f, "PAGE")
+    f.add_run(" sur ")
+    add_field(f, "NUMPAGES")
+
+
+# --------------------------------------------------------------------------------------------
+# Content helpers: each Jinja tag in its own run
+# --------------------------------------------------------------------------------------------
+
+Parts = str | Sequence[str]
+
+
+def add_runs(paragraph, parts: Parts, bold: bool = False) -> None:
+    if isinstance(parts, str):
+        parts = [parts]
+    for part in parts:
+        run = paragraph.add_run(part)
+        if bold:
+            run.bold = True
+
+
+def tag(doc: Document, text: str) -> None:
+    """A paragraph holding only a ``{%p … %}`` tag (docxtpl removes the paragraph)."""
+    assert text.startswith("{%p ") and "}" not in text[:-2] and "%" not in text[2:-2]
+    doc.add_paragraph().add_run(text)
+
+
+def heading(doc: Document, text: Parts, level: int = 1) -> None:
+    add_runs(doc.add_paragraph(style=doc.styles[f"Heading {level}"]), text)
+
+
+def cell_paragraph(cell, parts: Parts, bold: bool = False, align=None) -> None:
+    p = cell.paragraphs[0]
+    p.style = "Cellule"
+    add_runs(p, parts, bold)
+    if align is not None:
+        p.alignment = align
+
+
+def kv_table(doc: Document, rows: Iterable[tuple[str, Parts]]) -> None:
+    """A label/value table: shaded bold label on the left, value on the right."""
+    rows = list(rows)
+    table = doc.add_table(rows=len(rows), cols=2)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table_borders(table)
+    for row, (label, value) in zip(table.rows, rows):
+        row_props(row)
+        cell_shading(row.cells[0], LABEL_FILL)
+        cell_paragraph(row.cells[0], label, bold=True)
+        cell_paragraph(row.cells[1], value)
+    fixed_layout(table, [LABEL_W, TEXT_W - LABEL_W])
+    spacer(doc)
+
+
+def spacer(doc: Document) -> None:
+    p = doc.add_paragraph()
+    p.paragraph_format.space_after = Pt(0)
+    p.paragraph_format.line_spacing = Pt(6)
+
+
+def long_text(doc: Document, label: str, expr: str) -> None:
+    """A label, then the user's text alone in its own paragraph (newlines -> line breaks)."""
+    doc.add_paragraph(label, style=doc.styles["Intitulé"])
+    p = doc.add_paragraph(style=doc.styles["Texte long"])
+    p.add_run(expr)
+
+
+def rows_table(
+    doc: Document,
+    rows_var: str,
+    item: str,
+    columns: Sequence[tuple[str, str, float]],
+    empty: str,
+    total: tuple[str, str] | None = None,
+) -> None:
+    """A table of rows with a repeated header, or a mention when there is no row.
+
+    ``columns``: (header, attribute of the row, width in mm). ``total``: (label, expression)
+    printed in a last row spanning all but the last column.
+    """
+    tag(doc, f"{{%p if {rows_var} %}}")
+    n = len(columns)
+    table = doc.add_table(rows=4, cols=n)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table_borders(table)
+    head, loop, data, end = table.rows
+    row_props(head, header=True)
+    for cell, (title, _, _) in zip(head.cells, columns):
+        cell_shading(cell, HEAD_FILL)
+        cell_paragraph(cell, title, bold=True)
+    cell_paragraph(loop.cells[0], f"{{%tr for {item} in {rows_var} %}}")
+    row_props(data)
+    for cell, (_, attr, _) in zip(data.cells, columns):
+        cell_paragraph(cell, f"{{{{ {item}.{attr} }}}}")
+    cell_paragraph(end.cells[0], "{%tr endfor %}")
+    if total is not None:
+        label, expr = total
+        trow = table.add_row()
+        row_props(trow)
+        merged = trow.cells[0].merge(trow.cells[n - 2]) if n > 2 else trow.cells[0]
+        cell_shading(merged, LABEL_FILL)
+        cell_shading(trow.cells[n - 1], LABEL_FILL)
+        cell_paragraph(merged, label, bold=True, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        cell_paragraph(trow.cells[n - 1], expr, bold=True)
+    fixed_layout(table, [Mm(w) for _, _, w in columns])
+    tag(doc, "{%p else %}")
+    doc.add_paragraph(empty, style=doc.styles["Mention vide"])
+    tag(doc, "{%p endif %}")
+    spacer(doc)
+
+
+def bullet_list(doc: Document, var: str, item: str, empty: str) -> None:
+    tag(doc, f"{{%p if {var} %}}")
+    tag(doc, f"{{%p for {item} in {var} %}}")
+    doc.add_paragraph(style=doc.styles["List Bullet"]).add_run(f"{{{{ {item} }}}}")
+    tag(doc, "{%p endfor %}")
+    tag(doc, "{%p else %}")
+    doc.add_paragraph(empty, style=doc.styles["Mention vide"])
+    tag(doc, "{%p endif %}")
+
+
+def title_block(doc: Document, extra_rows: Sequence[tuple[str, Parts]] = ()) -> None:
+    doc.add_paragraph(style=doc.styles["Emetteur"]).add_run("{{ document.organisme_emetteur }}")
+    doc.add_paragraph(style=doc.styles["Title"]).add_run("{{ document.titre }}")
+    p = doc.add_paragraph(style=doc.styles["Subtitle"])
+    p.add_run("Référence réglementaire : ")
+    p.add_run("{{ document.source }}")
+    tag(doc, "{%p if document.brouillon %}")
+    doc.add_paragraph("BROUILLON – document non soumis", style=doc.styles["Mention brouillon"])
+    tag(doc, "{%p endif %}")
+    kv_table(
+        doc,
+        [
+            ("Référence", "{{ document.reference }}"),
+            ("Date d'émission", "{{ document.date_emission }}"),
+            ("Établi par", ["{{ document.auteur }}", "{% if document.auteur and document.organisation %}", " – ", "{% endif %}", "{{ document.organisation }}"]),
+            ("Horodatage", "{{ document.horodatage }}"),
+            ("Version", "{{ document.version }}"),
+            *extra_rows,
+        ],
+    )
+    doc.add_paragraph("Destinataires", style=doc.styles["Intitulé"])
+    bullet_list(doc, "document.destinataires", "destinataire", "Aucun destinataire désigné.")
+
+
+def signature_block(doc: Document, role: str, lines: Sequence[Parts], date: Parts, stamp: str) -> None:
+    """Two boxes side by side: the signatory (name, date, signature) and the stamp."""
+    heading(doc, "Signature")
+    table = doc.add_table(rows=1, cols=2)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table_borders(table, color=BORDER)
+    row = table.rows[0]
+    row_props(row)
+    left, right = row.cells
+    cell_paragraph(left, role, bold=True)
+    for parts in lines:
+        p = left.add_paragraph(style=doc.styles["Cellule"])
+        add_runs(p, parts)
+    p = left.add_paragraph(style=doc.styles["Cellule"])
+    p.paragraph_format.space_before = Pt(4)
+    p.add_run("Date : ")
+    add_runs(p, date)
+    p = left.add_paragraph("Signature :", style=doc.styles["Cellule"])
+    p.paragraph_format.space_before = Pt(4)
+    for _ in range(4):
+        left.add_paragraph(style=doc.styles["Cellule"])
+    cell_paragraph(right, stamp, bold=True)
+    fixed_layout(table, [Mm(100), TEXT_W - Mm(100)])
+
+
+def finish(doc: Document, name: str) -> Path:
+    buf = io.BytesIO()
+    doc.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, src.read(item.filename))
+    path = HERE / name
+    path.write_bytes(out.getvalue())
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Fiche saisine
+# --------------------------------------------------------------------------------------------
+
+
+def build_fiche_saisine() -> Path:
+    doc = new_document(
+        "Fiche saisine – plateforme Logement d'abord",
+        "Saisine d'une plateforme Logement d'abord (AML §1 et §4)",
+    )
+    title_block(doc)
+
+    heading(doc, "1. Saisine et prescripteur")
+    kv_table(
+        doc,
+        [
+            ("Date de la saisine", "{{ date_saisine }}"),
+            ("Organisme", "{{ prescripteur.organisme }}"),
+            ("Type de partenaire", "{{ prescripteur.type_partenaire }}"),
+            ("Nom et prénom du prescripteur", "{{ prescripteur.nom }}"),
+            ("Fonction", "{{ prescripteur.fonction }}"),
+            ("Téléphone", "{{ prescripteur.telephone }}"),
+            ("Adresse électronique", "{{ prescripteur.email }}"),
+        ],
+    )
+
+    heading(doc, "2. Territoire")
+    kv_table(
+        doc,
+        [
+            ("Commune de résidence du ménage", "{{ territoire.commune }}"),
+            ("EPCI", "{{ territoire.epci }}"),
+            ("Plateforme compétente (calculée)", "{{ calcul.plateforme or \"Non déterminée\" }}"),
+        ],
+    )
+
+    heading(doc, "3. Ménage")
+    heading(doc, "Demandeur", 2)
+    kv_table(
+        doc,
+        [
+            ("Nom", "{{ menage.demandeur.nom }}"),
+            ("Prénom", "{{ menage.demandeur.prenom }}"),
+            ("Date de naissance", "{{ menage.demandeur.date_naissance }}"),
+            (
+                "Âge à la date de la saisine (calculé)",
+                ["{% if calcul.age_demandeur is none %}", "Non déterminé", "{% else %}", "{{ calcul.age_demandeur }}", " ans", "{% endif %}"],
+            ),
+            ("Situation familiale", "{{ menage.situation_familiale }}"),
+            ("Nombre de personnes du ménage (calculé)", "{{ calcul.nombre_personnes }}"),
+        ],
+    )
+    heading(doc, "Autres adultes du ménage", 2)
+    rows_table(
+        doc,
+        "menage.autres_adultes",
+        "adulte",
+        [("Nom", "nom", 45), ("Prénom", "prenom", 40), ("Date de naissance", "date_naissance", 40), ("Lien avec le demandeur", "lien", 45)],
+        "Aucun autre adulte dans le ménage.",
+    )
+    heading(doc, "Enfants", 2)
+    rows_table(
+        doc,
+        "menage.enfants",
+        "enfant",
+        [("Prénom", "prenom", 100), ("Date de naissance", "date_naissance", 70)],
+        "Aucun enfant.",
+    )
+    heading(doc, "Ressources mensuelles", 2)
+    rows_table(
+        doc,
+        "menage.ressources",
+        "ressource",
+        [("Type de ressource", "type", 120), ("Montant mensuel", "montant_mensuel", 50)],
+        "Aucune ressource déclarée.",
+        total=("Total des ressources mensuelles (calculé)", "{{ calcul.total_ressources }}"),
+    )
+
+    heading(doc, "4. Public prioritaire (AML §1)")
+    kv_table(
+        doc,
+        [
+            ("Famille monoparentale sans domicile ou hébergée", "{{ public_prioritaire.famille_monoparentale|oui_non }}"),
+            ("Notamment victime de violences familiales", "{{ public_prioritaire.victime_violences|oui_non }}"),
+            (
+                "Jeune de moins de 25 ans (calculé à la date de la saisine)",
+                ["{% if calcul.moins_de_25_ans is none %}", "Non déterminé", "{% else %}", "{{ calcul.moins_de_25_ans|oui_non }}", "{% endif %}"],
+            ),
+            ("Jeune ayant eu un parcours institutionnel (ASE…)", "{{ public_prioritaire.parcours_institutionnel|oui_non }}"),
+            ("Ménage récemment expulsé ou menacé d'expulsion", "{{ public_prioritaire.expulsion|oui_non }}"),
+            ("Stade de la procédure d'expulsion", "{{ public_prioritaire.stade_procedure }}"),
+        ],
+    )
+
+    heading(doc, "5. Situation et besoins")
+    kv_table(doc, [("Situation de logement actuelle", "{{ situation.logement_actuel }}")])
+    long_text(doc, "Description de la situation", "{{ situation.description }}")
+    heading(doc, "Accompagnements déjà en place", 2)
+    rows_table(
+        doc,
+        "situation.accompagnements",
+        "accompagnement",
+        [("Type d'accompagnement", "type", 45), ("Référent", "referent", 40), ("Structure", "structure", 50), ("Téléphone", "telephone", 35)],
+        "Aucun accompagnement en place.",
+    )
+    heading(doc, "Besoins identifiés", 2)
+    bullet_list(doc, "situation.besoins", "besoin", "Aucun besoin indiqué.")
+    long_text(doc, "Précisions sur les besoins", "{{ situation.precisions_besoins or \"Non renseigné\" }}")
+
+    heading(doc, "6. Orientation demandée")
+    kv_table(doc, [("Orientation demandée", "{{ orientation.orientation }}")])
+    long_text(doc, "Motif de la demande", "{{ orientation.motif }}")
+
+    heading(doc, "7. Adhésion du ménage")
+    kv_table(
+        doc,
+        [
+            ("Le ménage adhère à la démarche et a été informé de la saisine", "{{ adhesion.adhesion|oui_non }}"),
+            ("Date de recueil de l'adhésion", "{{ adhesion.date_adhesion }}"),
+        ],
+    )
+
+    tag(doc, "{%p if revue %}")
+    heading(doc, ["Cadre réservé à la plateforme – ", "{{ revue.titre }}"])
+    kv_table(
+        doc,
+        [
+            ("Orientation", "{{ revue.orientation_validee }}"),
+            ("Mesure décidée", "{{ revue.mesure }}"),
+            ("Opérateur désigné", "{{ revue.operateur }}"),
+            ("Référent nommé", "{{ revue.referent }}"),
+            ("Date de la décision", "{{ revue.date_decision }}"),
+        ],
+    )
+    long_text(doc, "Motif ou observations", "{{ revue.motif or \"Néant\" }}")
+    tag(doc, "{%p endif %}")
+
+    signature_block(
+        doc,
+        "Le prescripteur",
+        [
+            "{{ prescripteur.nom }}",
+            "{{ prescripteur.fonction }}",
+            "{{ prescripteur.organisme }}",
+        ],
+        "{{ date_saisine }}",
+        "Cachet de l'organisme",
+    )
+    return finish(doc, "fiche_saisine.docx")
+
+
+# --------------------------------------------------------------------------------------------
+# Fiche d'incident
+# --------------------------------------------------------------------------------------------
+
+
+def build_fiche_incident() -> Path:
+    doc = new_document(
+        "Fiche d'incident de mise en œuvre",
+        "Incident de mise en œuvre d'une mesure d'accompagnement (CCTP ASLL §7 et §8)",
+    )
+    title_block(doc, [("Instance destinataire (calculée)", "{{ calcul.instance_destinataire }}")])
+
+    heading(doc, "1. Mesure concernée")
+    kv_table(
+        doc,
+        [
+            ("Type de mesure", "{{ mesure.type_mesure }}"),
+            ("Opérateur", "{{ mesure.operateur }}"),
+            ("Référent de la mesure (opérateur)", "{{ mesure.referent_nom }}"),
+            ("Nom du ménage", "{{ mesure.menage_nom }}"),
+            ("Prénom du demandeur", "{{ mesure.menage_prenom }}"),
+            ("Commune", "{{ mesure.menage_commune }}"),
+            ("Date de réception du bon de commande", "{{ mesure.date_bon_commande }}"),
+            ("Date de la première rencontre", "{{ mesure.date_premiere_rencontre }}"),
+        ],
+    )
+    heading(doc, "Délai de démarrage (ASLL §6.3, calculé)", 2)
+    kv_table(
+        doc,
+        [
+            (
+                "Délai de démarrage",
+                ["{% if calcul.delai_demarrage_jours %}", "{{ calcul.delai_demarrage_jours }}", " jours à compter du bon de commande", "{% else %}", "Sans objet", "{% endif %}"],
+            ),
+            ("Date limite de démarrage", "{{ calcul.date_limite_demarrage or \"Sans objet\" }}"),
+            (
+                "Démarrage dans les délais",
+                ["{% if calcul.demarrage_dans_les_delais is none %}", "Non déterminé", "{% else %}", "{{ calcul.demarrage_dans_les_delais|oui_non }}", "{% endif %}"],
+            ),
+        ],
+    )
+
+    heading(doc, "2. Incident")
+    kv_table(
+        doc,
+        [
+            ("Date de l'incident ou du constat", "{{ incident.date_incident }}"),
+            ("Nature de la difficulté", "{{ incident.type_incident }}"),
+            ("Précision", "{{ incident.precision_type }}"),
+        ],
+    )
+    long_text(doc, "Faits constatés", "{{ incident.faits }}")
+    long_text(doc, "Actions menées", "{{ incident.actions }}")
+
+    heading(doc, "3. Protection de l'enfance")
+    kv_table(
+        doc,
+        [
+            ("Une Information Préoccupante a été transmise à la CED", "{{ protection_enfance.information_preoccupante|oui_non }}"),
+            ("Date de transmission de l'IP", "{{ protection_enfance.date_ip }}"),
+        ],
+    )
+
+    heading(doc, "4. Proposition de l'opérateur")
+    kv_table(
+        doc,
+        [
+            ("Proposition", "{{ proposition.proposition }}"),
+            ("Mesure proposée", "{{ proposition.mesure_orientation }}"),
+        ],
+    )
+    long_text(doc, "Argumentaire", "{{ proposition.commentaire or \"Non renseigné\" }}")
+
+    heading(doc, "5. Travailleur social référent")
+    kv_table(
+        doc,
+        [
+            ("Le travailleur social référent du ménage a été informé", "{{ travailleur_social.informe|oui_non }}"),
+            ("Nom", "{{ travailleur_social.nom }}"),
+            ("Structure", "{{ travailleur_social.structure }}"),
+            ("Téléphone", "{{ travailleur_social.telephone }}"),
+            ("Date de l'information", "{{ travailleur_social.date_information }}"),
+        ],
+    )
+
+    signature_block(
+        doc,
+        "Le référent de la mesure",
+        ["{{ mesure.referent_nom }}", "{{ mesure.operateur }}"],
+        "{{ document.date_emission }}",
+        "Cachet de l'opérateur",
+    )
+    return finish(doc, "fiche_incident.docx")
+
+
+def main() -> None:
+    for build in (build_fiche_saisine, build_fiche_incident):
+        path = build()
+        print(f"{path.relative_to(HERE.parent)} ({path.stat().st_size} octets)")
+
+
+if __name__ == "__main__":
+    main()

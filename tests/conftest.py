@@ -1,0 +1,189 @@
+"""Fixtures: a real SQLite database migrated by Alembic, a fixed clock, users by role."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from webforms import create_app, db
+from webforms.models import Organisation, User
+from webforms.services.accounts import create_organisation, create_user
+
+PASSWORD = "mot-de-passe-de-test-1234"
+
+
+class Clock:
+    """A clock the tests set; the service never reads today's date behind their back."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2019, 10, 14, 8, 30, tzinfo=dt.timezone.utc)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database created by the Alembic migrations once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    db.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(tmp_path: Path, migrated_db: Path, clock: Clock) -> Iterator[Flask]:
+    database = tmp_path / "webforms.db"
+    shutil.copy(migrated_db, database)
+    application = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "DATABASE_URL": f"sqlite:///{database}",
+            "SECRET_KEY": "tests-only-secret",
+            "CLOCK": clock,
+        }
+    )
+    yield application
+    application.extensions["webforms.engine"].dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Any]:
+    with app.app_context():
+        yield db.session()
+
+
+@dataclass
+class Account:
+    id: int
+    email: str
+    role: str
+    organisation_id: int
+    organisation: str
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., Account]:
+    """Return a factory: ``make_user("redacteur", org="Association A")``."""
+    counter = {"n": 0}
+
+    def factory(role: str, org: str = "Association Habitat Solidaire") -> Account:
+        counter["n"] += 1
+        with app.app_context():
+            s = db.session()
+            organisation = s.query(Organisation).filter_by(name=org).one_or_none() or create_organisation(s, org)
+            user = create_user(
+                s,
+                email=f"{role}{counter['n']}@example.fr",
+                full_name=f"{role.capitalize()} {counter['n']}",
+                role=role,
+                organisation_id=organisation.id,
+                password=PASSWORD,
+            )
+            return Account(user.id, user.email, role, organisation.id, organisation.name)
+
+    return factory
+
+
+_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    """Extract the CSRF token from a page."""
+    match = _TOKEN.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1) or match.group(2)
+
+
+class WebClient:
+    """The Flask test client with CSRF tokens taken from the pages, as a browser would."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.token: str | None = None
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        response = self.client.get(url, **kwargs)
+        # Read the body, then close the response (a downloaded file is streamed from disk).
+        response.get_data()
+        response.close()
+        if response.mimetype == "text/html":
+            match = _TOKEN.search(response.get_data(as_text=True))
+            if match:
+                self.token = match.group(1) or match.group(2)
+        return response
+
+    def post(self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kwargs: Any) -> Any:
+        data = dict(data or {})
+        if csrf:
+            if self.token is None:
+                self.get("/connexion")
+            data.setdefault("csrf_token", self.token)
+        response = self.client.post(url, data=data, **kwargs)
+        response.get_data()
+        response.close()
+        return response
+
+    def login(self, account: Account) -> None:
+        self.get("/connexion")
+        response = self.post("/connexion", {"email": account.email, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        self.get("/")
+
+
+@pytest.fixture
+def web(app: Flask) -> WebClient:
+    return WebClient(app.test_client())
+
+
+@pytest.fixture
+def login_as(app: Flask, make_user: Callable[..., Account]) -> Callable[..., tuple[WebClient, Account]]:
+    """Return a factory giving a signed-in client for a new user of a role."""
+
+    def factory(role: str, org: str = "Association Habitat Solidaire") -> tuple[WebClient, Account]:
+        account = make_user(role, org)
+        client = WebClient(app.test_client())
+        client.login(account)
+        return client, account
+
+    return factory
+
+
+class _ErrorCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def weasyprint_errors_fail_the_test() -> Iterator[None]:
+    """WeasyPrint logs some failures (a missing lang, a blocked fetch) and still writes a PDF."""
+    collector = _ErrorCollector()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(collector)
+    yield
+    logger.removeHandler(collector)
+    assert not collector.records, [r.getMessage() for r in collector.records]
+
+
+def user_of(app: Flask, account: Account) -> User:
+    with app.app_context():
+        return db.session().get(User, account.id)

@@ -1,0 +1,240 @@
+"""The web journey of a fiche saisine and a fiche d'incident, through the Flask test client."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import docx
+from flask import Flask
+from pypdf import PdfReader
+
+from schemas import get_kind
+from tests.conftest import WebClient
+from webforms import db
+from webforms.models import Document
+
+
+def flatten(payload: Any, prefix: str = "") -> dict[str, Any]:
+    """Turn a nested payload into the flat field names of the web form (menage-enfants-0-prenom)."""
+    out: dict[str, Any] = {}
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            out.update(flatten(value, f"{prefix}{key}-"))
+    elif isinstance(payload, list):
+        if payload and not isinstance(payload[0], dict):
+            out[prefix[:-1]] = payload
+        for index, value in enumerate(payload):
+            if isinstance(value, dict):
+                out.update(flatten(value, f"{prefix}{index}-"))
+    elif payload is True:
+        out[prefix[:-1]] = "y"
+    elif payload not in (None, False):
+        out[prefix[:-1]] = str(payload)
+    return out
+
+
+def example_form(kind: str) -> dict[str, Any]:
+    return flatten(dict(get_kind(kind).example))
+
+
+def doc_id_from(response: Any) -> int:
+    match = re.search(r"/documents/(\d+)", response.headers["Location"])
+    assert match
+    return int(match.group(1))
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def docx_text(data: bytes) -> str:
+    document = docx.Document(io.BytesIO(data))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts += [cell.text for cell in row.cells]
+    return "\n".join(parts)
+
+
+def test_sign_in_refuses_wrong_password_in_french(web: WebClient, make_user: Any) -> None:
+    account = make_user("redacteur")
+    web.get("/connexion")
+    response = web.post("/connexion", {"email": account.email, "password": "faux"})
+    assert response.status_code == 401
+    assert "mot de passe incorrect" in response.get_data(as_text=True)
+    assert web.get("/").status_code == 302  # still signed out
+
+
+def test_pages_need_a_signed_in_user(web: WebClient) -> None:
+    response = web.get("/documents/nouveau/fiche_saisine")
+    assert response.status_code == 302 and "/connexion" in response.headers["Location"]
+
+
+def test_fiche_saisine_draft_errors_correction_submission(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    form = example_form("fiche_saisine")
+    form["territoire-epci"] = "CUA"  # out of scope
+    form["menage-demandeur-date_naissance"] = "pas une date"
+    form["prescripteur-nom"] = ""
+    form["action"] = "save"
+    response = web.post("/documents/nouveau/fiche_saisine", form)
+    assert response.status_code == 302
+    doc_id = doc_id_from(response)
+
+    # Coming back later: what was typed is there, every problem is listed next to its field.
+    page = web.get(f"/documents/{doc_id}/modifier").get_data(as_text=True)
+    assert 'value="pas une date"' in page
+    assert "3 points à corriger" in page
+    assert 'id="menage-demandeur-date_naissance-error"' in page
+    assert 'aria-describedby="menage-demandeur-date_naissance-error"' in page
+    assert "Date invalide : utilisez le format JJ/MM/AAAA." in page
+    assert "Territoire hors périmètre" in page
+    assert 'href="#prescripteur-nom"' in page
+
+    # Submitting while invalid is refused and keeps everything typed.
+    form["action"] = "submit"
+    response = web.post(f"/documents/{doc_id}/modifier", form)
+    assert response.status_code == 422
+    assert "ne peut pas être soumis" in response.get_data(as_text=True)
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert doc.status == "draft" and doc.reference is None
+        assert doc.data["menage"]["demandeur"]["date_naissance"] == "pas une date"
+
+    # Corrected, it is submitted, numbered and locked.
+    form.update({"territoire-epci": "CABBALR", "menage-demandeur-date_naissance": "2000-05-04", "prescripteur-nom": "Claire Martin"})
+    response = web.post(f"/documents/{doc_id}/modifier", form)
+    assert response.status_code == 302
+    page = web.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert "FS-2019-000001" in page
+    assert "Artois" in page  # the platform computed from the EPCI
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert doc.status == "submitted" and doc.reference == "FS-2019-000001"
+        assert {r.format for r in doc.renditions} == {"pdf", "docx"}
+
+    # Locked: the edit page sends back to the document, a forced POST changes nothing.
+    assert web.get(f"/documents/{doc_id}/modifier").status_code == 302
+    form["prescripteur-nom"] = "Quelqu'un d'autre"
+    web.post(f"/documents/{doc_id}/modifier", {**form, "action": "save"})
+    with app.app_context():
+        assert db.session().get(Document, doc_id).data["prescripteur"]["nom"] == "Claire Martin"
+
+
+def test_rows_are_added_and_removed_without_losing_input(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    form = example_form("fiche_saisine")
+    form["action"] = "add:menage-enfants"
+    doc_id = doc_id_from(web.post("/documents/nouveau/fiche_saisine", form))
+    with app.app_context():
+        assert len(db.session().get(Document, doc_id).data["menage"]["enfants"]) == 3
+    page = web.get(f"/documents/{doc_id}/modifier").get_data(as_text=True)
+    assert 'name="menage-enfants-2-prenom"' in page
+    form["action"] = "remove:menage-enfants:0"
+    web.post(f"/documents/{doc_id}/modifier", form)
+    with app.app_context():
+        enfants = db.session().get(Document, doc_id).data["menage"]["enfants"]
+        assert [e["prenom"] for e in enfants] == ["Inès"]
+
+
+def submitted(web: WebClient, kind: str) -> int:
+    form = example_form(kind)
+    form["action"] = "submit"
+    response = web.post(f"/documents/nouveau/{kind}", form)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return doc_id_from(response)
+
+
+def test_submitted_files_are_served_byte_for_byte_even_after_a_template_change(app: Flask, login_as: Any, tmp_path: Path) -> None:
+    web, _ = login_as("redacteur")
+    doc_id = submitted(web, "fiche_saisine")
+    with app.app_context():
+        stored = {r.format: r.sha256 for r in db.session().get(Document, doc_id).renditions}
+    pdf = web.get(f"/documents/{doc_id}/telecharger/pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert hashlib.sha256(pdf.data).hexdigest() == stored["pdf"]
+    assert pdf.headers["X-Content-Type-Options"] == "nosniff"
+    text = pdf_text(pdf.data)
+    assert "FS-2019-000001" in text and "Durand" in text and "14 octobre 2019" in text
+
+    # An administrator replaces the Word template: the submitted version does not change.
+    override = Path(app.config["DOCX_OVERRIDE_DIR"])
+    override.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(app.root_path).parent / "templates_docx" / "fiche_incident.docx", override / "fiche_saisine.docx")
+    word = web.get(f"/documents/{doc_id}/telecharger/docx")
+    assert hashlib.sha256(word.data).hexdigest() == stored["docx"]
+    assert "Durand" in docx_text(word.data)
+
+
+def test_fiche_incident_is_filled_submitted_and_downloaded(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    doc_id = submitted(web, "fiche_incident")
+    page = web.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert "FI-2019-000001" in page
+    assert "Circonscription d&#39;Action Médico-Sociale" in page
+    text = docx_text(web.get(f"/documents/{doc_id}/telecharger/docx").data)
+    assert "Morel" in text and "Circonscription d'Action Médico-Sociale" in text
+    assert "11 mars 2024" in text  # start deadline: bon de commande + 10 days (ASLL §6.3)
+
+
+def test_coordinator_records_the_decision_as_a_new_version(app: Flask, login_as: Any) -> None:
+    writer, _ = login_as("redacteur")
+    doc_id = submitted(writer, "fiche_saisine")
+    coordinator, _ = login_as("coordinateur", org="Plateforme Logement d'abord Lens-Hénin")
+    page = coordinator.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert "Décision du coordinateur" in page
+
+    # Incomplete: refused, with what was typed kept.
+    response = coordinator.post(f"/documents/{doc_id}/decision", {"orientation_validee": "validee", "operateur": "Asso X", "date_decision": "2019-10-28"})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "Nommez le référent" in body and 'value="Asso X"' in body
+
+    decision = {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
+    response = coordinator.post(f"/documents/{doc_id}/decision", decision)
+    assert response.status_code == 302
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert doc.status == "reviewed"
+        assert sorted((r.version, r.format) for r in doc.renditions) == [(1, "docx"), (1, "pdf"), (2, "docx"), (2, "pdf")]
+    v2 = pdf_text(coordinator.get(f"/documents/{doc_id}/telecharger/pdf").data)
+    assert "Sophie Bernard" in v2
+    v1 = pdf_text(coordinator.get(f"/documents/{doc_id}/telecharger/pdf?version=1").data)
+    assert "Sophie Bernard" not in v1
+    # The writer reads the decision too.
+    assert "Sophie Bernard" in writer.get(f"/documents/{doc_id}").get_data(as_text=True)
+
+
+def test_hostile_text_is_shown_literally_everywhere(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    nasty = "Dupont & Fils <SARL> \"q\" 'a' {{ 7*7 }} {% raw %} 😀 <img src=\"file:///etc/passwd\"> url(http://127.0.0.1:9/x)"
+    form = example_form("fiche_saisine")
+    form["prescripteur-organisme"] = nasty[:200]
+    form["situation-description"] = nasty + "\x07\x0c fin " + "long " * 4000
+    form["action"] = "submit"
+    doc_id = doc_id_from(web.post("/documents/nouveau/fiche_saisine", form))
+    page = web.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in page and "{{ 7*7 }}" in page and "49" not in page.split("{{ 7*7 }}")[0][-5:]
+    word = docx_text(web.get(f"/documents/{doc_id}/telecharger/docx").data)
+    assert nasty in word and "fin long long" in word
+    assert "Adhésion" in word or "adhésion" in word  # the rest of the document survived
+    pdf = pdf_text(web.get(f"/documents/{doc_id}/telecharger/pdf").data)
+    assert "{{ 7*7 }}" in pdf and "file:///etc/passwd" in pdf
+
+
+def test_bad_requests_get_french_pages_not_500(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    assert web.get("/documents/999999").status_code == 404
+    assert web.get("/documents/nouveau/inexistant").status_code == 404
+    assert web.get("/documents/1/telecharger/exe").status_code == 404
+    response = web.post("/documents/nouveau/fiche_saisine", {"action": "remove:../../x:99", "menage-enfants-abc-prenom": "x"})
+    assert response.status_code == 302
+    response = web.post("/documents/nouveau/fiche_saisine", {"situation-description": "x" * (11 * 1024 * 1024)})
+    assert response.status_code == 413 and "trop volumineux" in response.get_data(as_text=True)
+    response = web.post("/documents/nouveau/fiche_saisine", {"action": "save"}, csrf=False)
+    assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)

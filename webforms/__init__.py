@@ -1,0 +1,172 @@
+"""webforms: forms and documents of the AML Logement d'abord and ASLL programmes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def _default_instance() -> str:
+    return os.environ.get("WEBFORMS_INSTANCE_PATH") or str(Path.cwd() / "instance")
+
+
+def _secret_key(instance: Path) -> str:
+    """Read the instance's secret key, creating it on first start (never a fixed default)."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config``: defaults, then ``WEBFORMS_*`` environment variables, then tests'."""
+    instance = Path(app.instance_path)
+    app.config.from_mapping(
+        DATABASE_URL=f"sqlite:///{instance / 'webforms.db'}",
+        STORAGE_DIR=str(instance / "files"),
+        DOCX_OVERRIDE_DIR=str(instance / "templates_docx"),
+        HTML_OVERRIDE_DIR=str(instance / "templates_html"),
+        MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # a long form may stay open for hours; the token is per session
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
+        CLOCK=lambda: dt.datetime.now(dt.timezone.utc),
+    )
+    app.config.from_prefixed_env("WEBFORMS")
+    if os.environ.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the web application."""
+    app = Flask(
+        __name__,
+        instance_path=(test_config or {}).get("INSTANCE_PATH") or _default_instance(),
+        instance_relative_config=True,
+    )
+    load_config(app, test_config)
+
+    # A wrong kind declaration (duplicate name, missing template, invalid example) stops the
+    # start-up here with a clear message rather than failing on a user's first click.
+    from schemas import registry
+
+    registry()
+
+    from webforms import db
+    from webforms.models import User
+    from webforms.rendering import Renderer
+    from webforms.services.documents import Services
+    from webforms.storage import FileStore
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        user = db.session().get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    app.extensions["webforms.services"] = Services(
+        store=FileStore(app.config["STORAGE_DIR"]),
+        renderer=Renderer(
+            docx_dirs=[Path(app.config["DOCX_OVERRIDE_DIR"]), *_project_dirs("docx")],
+            html_dirs=[Path(app.config["HTML_OVERRIDE_DIR"]), *_project_dirs("html")],
+        ),
+        clock=app.config["CLOCK"],
+    )
+
+    from webforms.views import admin, auth, documents
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(admin.bp)
+    _register_errors(app)
+    _register_headers(app)
+    from webforms.forms import field_attrs
+
+    from webforms.rendering.context import datetime_fr
+
+    app.jinja_env.globals["field_attrs"] = field_attrs
+    app.jinja_env.filters["datetime_fr"] = datetime_fr
+    return app
+
+
+def _project_dirs(fmt: str) -> list[Path]:
+    from schemas import DOCX_DIR, HTML_DIR
+
+    return [DOCX_DIR if fmt == "docx" else HTML_DIR]
+
+
+_ERRORS = {
+    400: ("Requête invalide", "La requête n'a pas pu être comprise. Rechargez la page et réessayez."),
+    403: ("Accès refusé", "Votre rôle ne permet pas cette action."),
+    404: ("Page introuvable", "Cette page n'existe pas, ou vous n'avez pas accès à ce document."),
+    405: ("Méthode non autorisée", "Cette action n'est pas possible de cette façon."),
+    413: ("Envoi trop volumineux", "Le contenu envoyé dépasse la taille autorisée. Raccourcissez le texte ou réduisez le fichier."),
+    500: ("Erreur du service", "Une erreur inattendue est survenue. Rien de ce qui était enregistré n'a été perdu ; réessayez."),
+}
+
+
+def _register_errors(app: Flask) -> None:
+    def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
+        title, message = _ERRORS.get(code, _ERRORS[500])
+        return render_template("error.html", code=code, title=title, message=detail or message), code
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> tuple[str, int]:
+        return render_error(
+            400,
+            "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide). "
+            "Rechargez la page : ce qui était déjà enregistré est conservé.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        if exc.code in _ERRORS:
+            return render_error(exc.code or 500)
+        return exc
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[str, int]:
+        app.logger.exception("Erreur inattendue sur %s", request.path)
+        return render_error(500)
+
+
+def _register_headers(app: Flask) -> None:
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        )
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,5 @@
+"""``python -m webforms`` runs the command line."""
+
+from webforms.cli import main
+
+main()

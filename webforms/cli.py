@@ -1,0 +1,213 @@
+"""The ``webforms`` command line: the same services as the web pages.
+
+Contract (relied on by other tools): ``kinds``, ``example``, ``validate``, ``render`` and
+``check-templates`` print on stdout and exit 0 on success, 1 on invalid data or templates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from schemas import KindDeclarationError, UnknownKind, get_kind, registry
+
+
+def _kind(name: str) -> Any:
+    try:
+        return get_kind(name)
+    except UnknownKind as exc:
+        raise click.ClickException(f"{exc} Types disponibles : {', '.join(registry())}.") from None
+
+
+def _read_payload(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"Lecture impossible de « {path} » : {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail({"_schema": [f"JSON invalide (ligne {exc.lineno}, colonne {exc.colno}) : {exc.msg}."]})
+
+
+def _fail(errors: Any) -> None:
+    click.echo(json.dumps({"errors": errors}, ensure_ascii=False, indent=2, default=str))
+    sys.exit(1)
+
+
+def _validated(kind: Any, payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        _fail({"_schema": ["Données invalides : un objet JSON est attendu."]})
+    errors = kind.validate(payload)
+    if errors:
+        _fail(errors)
+    return kind.load(payload)
+
+
+def _app() -> Any:
+    from webforms import create_app
+
+    return create_app()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Formulaires et documents AML Logement d'abord et ASLL."""
+    try:
+        registry()
+    except KindDeclarationError as exc:
+        raise click.ClickException(f"Catalogue invalide : {exc}") from None
+
+
+@main.command()
+def kinds() -> None:
+    """Lister les types de document : nom<TAB>titre."""
+    for kind in registry().values():
+        click.echo(f"{kind.name}\t{kind.title}")
+
+
+@main.command()
+@click.argument("kind_name", metavar="KIND")
+def example(kind_name: str) -> None:
+    """Afficher un exemple complet et valide du type KIND (JSON)."""
+    click.echo(json.dumps(dict(_kind(kind_name).example), ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.argument("kind_name", metavar="KIND")
+@click.argument("file", metavar="FILE")
+def validate(kind_name: str, file: str) -> None:
+    """Valider FILE (JSON, ou - pour l'entrée standard) : code 0 si valide, 1 sinon."""
+    kind = _kind(kind_name)
+    _validated(kind, _read_payload(file))
+    click.echo("Document valide.", err=True)
+
+
+@main.command()
+@click.argument("kind_name", metavar="KIND")
+@click.argument("file", metavar="FILE")
+@click.option("--format", "fmt", type=click.Choice(["docx", "pdf"]), required=True, help="Format produit.")
+@click.option("--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Fichier à écrire.")
+@click.option("--brouillon", is_flag=True, help="Marquer le document comme brouillon.")
+def render(kind_name: str, file: str, fmt: str, output: Path, brouillon: bool) -> None:
+    """Produire le DOCX ou le PDF de FILE ; rien n'est écrit si les données sont invalides."""
+    from webforms.rendering.context import DocumentMeta, build_context
+
+    kind = _kind(kind_name)
+    data = _validated(kind, _read_payload(file))
+    app = _app()
+    renderer = app.extensions["webforms.services"].renderer
+    meta = DocumentMeta(issued_at=dt.datetime.now(dt.timezone.utc), draft=brouillon)
+    content = renderer.render(kind, build_context(kind, data, meta), fmt)
+    # Written beside the target then renamed: OUT is whole or absent, never half-written.
+    directory = output.resolve().parent
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".webforms-")
+    with os.fdopen(fd, "wb") as out:
+        out.write(content)
+    os.replace(tmp, output)
+    click.echo(f"{output} écrit ({len(content)} octets).", err=True)
+
+
+@main.command("check-templates")
+def check_templates_cmd() -> None:
+    """Vérifier que chaque modèle n'utilise que des variables fournies par son type."""
+    from webforms.rendering.checks import check_templates
+
+    problems = check_templates(_app().extensions["webforms.services"].renderer)
+    for line in problems:
+        click.echo(line)
+    if problems:
+        sys.exit(1)
+    click.echo(f"Modèles conformes ({len(registry())} types de document).")
+
+
+@main.command()
+def upgrade() -> None:
+    """Créer ou mettre à jour la base de données (migrations Alembic)."""
+    from webforms import db
+
+    app = _app()
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    db.upgrade(url)
+    click.echo("Base de données à jour.", err=True)
+
+
+main.add_command(upgrade, "init-db")
+
+
+@main.command("create-org")
+@click.argument("name")
+def create_org(name: str) -> None:
+    """Créer une organisation."""
+    from webforms import db
+    from webforms.services.accounts import AccountError, create_organisation
+
+    with _app().app_context():
+        try:
+            org = create_organisation(db.session(), name)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Organisation créée : {org.name} (n° {org.id}).")
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True, help="Nom complet.")
+@click.option("--role", required=True, help="redacteur, coordinateur, instructeur, archiviste ou admin.")
+@click.option("--organisation", required=True, help="Nom de l'organisation (créée si absente).")
+@click.option("--password", envvar="WEBFORMS_NEW_PASSWORD", default=None, help="Sinon un mot de passe est généré et affiché une fois.")
+def create_user_cmd(email: str, full_name: str, role: str, organisation: str, password: str | None) -> None:
+    """Créer un compte utilisateur."""
+    from sqlalchemy import select
+
+    from webforms import db
+    from webforms.models import Organisation
+    from webforms.services.accounts import AccountError, create_organisation, create_user, generate_password
+
+    with _app().app_context():
+        session = db.session()
+        try:
+            org = session.scalar(select(Organisation).where(Organisation.name == organisation))
+            org = org or create_organisation(session, organisation)
+            shown = password or generate_password()
+            user = create_user(
+                session, email=email, full_name=full_name, role=role, organisation_id=org.id, password=shown
+            )
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Compte créé : {user.email} ({user.role}, {org.name}).")
+        if not password:
+            click.echo(f"Mot de passe (affiché une seule fois) : {shown}")
+
+
+@main.command("ensure-admin")
+def ensure_admin_cmd() -> None:
+    """Créer le premier administrateur s'il n'existe pas, et afficher ses identifiants une fois."""
+    from webforms import db
+    from webforms.services.accounts import ensure_admin
+
+    with _app().app_context():
+        created = ensure_admin(db.session())
+        if created is None:
+            click.echo("Un administrateur existe déjà.", err=True)
+            return
+        user, password = created
+        click.echo("=" * 60)
+        click.echo("Premier démarrage : compte administrateur créé.")
+        click.echo(f"  Identifiant : {user.email}")
+        click.echo(f"  Mot de passe : {password}")
+        click.echo("Notez-le maintenant : il ne sera plus affiché.")
+        click.echo("=" * 60)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

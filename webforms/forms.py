@@ -1,0 +1,277 @@
+"""Web forms built from the kinds' marshmallow schemas (a field is declared once, in schemas/).
+
+WTForms renders and reads the form and Flask-WTF checks CSRF; validation is the schema's, whose
+messages are copied next to each field (PITFALLS §4, "single source"). Every input is read as
+text so that a draft keeps exactly what was typed, valid or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from flask_wtf import FlaskForm
+from marshmallow import Schema
+from marshmallow import fields as mf
+from wtforms import (
+    BooleanField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms import widgets as w
+
+from schemas.fields import choices_of, field_kind, row_schema
+
+
+class _Checkboxes(SelectMultipleField):
+    widget = w.ListWidget(prefix_label=False)
+    option_widget = w.CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:  # the schema validates choices
+        pass
+
+
+class _Select(SelectField):
+    def pre_validate(self, form: Any) -> None:
+        pass
+
+
+class _Radio(RadioField):
+    def pre_validate(self, form: Any) -> None:
+        pass
+
+
+def select_choices(pairs: Any) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def _field_for(name: str, field: mf.Field) -> Any:
+    meta = field.metadata
+    label = meta.get("label", name)
+    common: dict[str, Any] = {"label": label, "description": meta.get("help") or ""}
+    render_kw: dict[str, Any] = {}
+    if field.required:
+        render_kw["aria-required"] = "true"
+    if meta.get("placeholder"):
+        render_kw["placeholder"] = meta["placeholder"]
+    widget = field_kind(field)
+    if widget == "group":
+        return FormField(_subform(field.schema.__class__), **common)  # type: ignore[attr-defined]
+    if widget == "rows":
+        return FieldList(
+            FormField(_subform(row_schema(field).__class__), label=meta.get("row_label")),
+            min_entries=0,
+            render_kw={"data-row-label": meta.get("row_label"), "data-add-label": meta.get("add_label")},
+            **common,
+        )
+    if widget == "checkboxes":
+        return _Checkboxes(choices=select_choices(choices_of(field).items()), render_kw=render_kw, **common)
+    if widget == "radio":
+        return _Radio(choices=select_choices(choices_of(field).items()), render_kw=render_kw, **common)
+    if widget == "select":
+        return _Select(choices=select_choices([("", "— Choisir —"), *choices_of(field).items()]), render_kw=render_kw, **common)
+    if widget == "checkbox":
+        return BooleanField(render_kw=render_kw, **common)
+    if widget == "textarea":
+        return TextAreaField(render_kw={**render_kw, "rows": 5}, **common)
+    if widget == "date":
+        return StringField(widget=w.DateInput(), render_kw=render_kw, **common)
+    if widget == "email":
+        return EmailField(render_kw={**render_kw, "autocomplete": "email"}, **common)
+    if widget == "tel":
+        return StringField(widget=w.TelInput(), render_kw={**render_kw, "autocomplete": "tel"}, **common)
+    if widget in ("integer", "money"):
+        mode = "numeric" if widget == "integer" else "decimal"
+        return StringField(render_kw={**render_kw, "inputmode": mode}, **common)
+    return StringField(render_kw=render_kw, **common)
+
+
+def _fields_of(schema_cls: type[Schema]) -> dict[str, Any]:
+    return {name: _field_for(name, f) for name, f in schema_cls().fields.items()}
+
+
+@lru_cache(maxsize=None)
+def _subform(schema_cls: type[Schema]) -> type[Form]:
+    # Nested forms carry no CSRF token of their own: the page's form has one.
+    return type(f"{schema_cls.__name__}Form", (Form,), _fields_of(schema_cls))
+
+
+@lru_cache(maxsize=None)
+def form_class(schema_cls: type[Schema]) -> type[FlaskForm]:
+    """Return the Flask-WTF form class of a schema (built once, then cached)."""
+    return type(f"{schema_cls.__name__}PageForm", (FlaskForm,), _fields_of(schema_cls))
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    if isinstance(value, Mapping):
+        return {k: _clean(v) for k, v in value.items() if k != "csrf_token"}
+    if isinstance(value, list):
+        cleaned = [_clean(v) for v in value]
+        # An untouched table row is not data.
+        return [v for v in cleaned if not (isinstance(v, Mapping) and _is_blank(v))]
+    return value
+
+
+def _is_blank(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return all(_is_blank(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_is_blank(v) for v in value)
+    return value in (None, False, "")
+
+
+def payload_of(form: FlaskForm) -> dict[str, Any]:
+    """Return the form's data as the payload the schema reads (strings as typed, '' -> None)."""
+    return _clean(form.data)
+
+
+def blank_payload(schema_cls: type[Schema]) -> dict[str, Any]:
+    """Return an empty payload with each table's initial rows (a new form)."""
+    out: dict[str, Any] = {}
+    for name, f in schema_cls().fields.items():
+        widget = field_kind(f)
+        if widget == "group":
+            out[name] = blank_payload(f.schema.__class__)  # type: ignore[attr-defined]
+        elif widget == "rows":
+            out[name] = [blank_payload(row_schema(f).__class__) for _ in range(f.metadata.get("initial", 0))]
+    return out
+
+
+def change_rows(payload: dict[str, Any], action: str) -> bool:
+    """Apply ``add:path`` or ``remove:path:index`` to a payload; return False if malformed.
+
+    ``path`` is the field's id with dashes (``menage-enfants``), as WTForms names it.
+    """
+    parts = action.split(":")
+    if len(parts) not in (2, 3) or parts[0] not in ("add", "remove"):
+        return False
+    node: Any = payload
+    keys = parts[1].split("-")
+    for key in keys[:-1]:
+        if not isinstance(node, dict):
+            return False
+        node = node.setdefault(key, {})
+    if not isinstance(node, dict):
+        return False
+    rows = node.get(keys[-1])
+    if rows is None:
+        rows = node[keys[-1]] = []
+    if not isinstance(rows, list):
+        return False
+    if parts[0] == "add":
+        if len(rows) >= 2000:
+            return False
+        rows.append({})
+        return True
+    if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) >= len(rows):
+        return False
+    del rows[int(parts[2])]
+    return True
+
+
+def attach_errors(form: Form, errors: Mapping[Any, Any]) -> None:
+    """Put marshmallow's nested messages on the matching WTForms fields."""
+    for key, value in errors.items():
+        if key == "_schema":
+            form.form_errors.extend(_messages(value))
+            continue
+        field = form._fields.get(key) if isinstance(key, str) else None
+        if field is None:
+            form.form_errors.extend(f"{key} : {m}" for m in _messages(value))
+            continue
+        if isinstance(field, FormField) and isinstance(value, Mapping):
+            attach_errors(field.form, value)
+        elif isinstance(field, FieldList) and isinstance(value, Mapping):
+            for index, sub in value.items():
+                if isinstance(index, int) and index < len(field.entries) and isinstance(sub, Mapping):
+                    attach_errors(field.entries[index].form, sub)
+                else:
+                    field.errors = [*field.errors, *_messages(sub)]
+        else:
+            field.errors = [*field.errors, *_messages(value)]
+
+
+def _messages(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [m for v in value.values() for m in _messages(v)]
+    if isinstance(value, list):
+        return [m for v in value for m in _messages(v)]
+    return [str(value)]
+
+
+def error_summary(schema_cls: type[Schema], errors: Mapping[Any, Any], prefix: str = "", trail: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """Flatten errors into ``{"where", "message", "anchor"}`` rows for the page's summary."""
+    rows: list[dict[str, str]] = []
+    fields = schema_cls().fields
+    for key, value in errors.items():
+        if key == "_schema":
+            anchor = prefix.rstrip("-") or "top"
+            rows += [{"where": " › ".join(trail) or "Document", "message": m, "anchor": anchor} for m in _messages(value)]
+            continue
+        field = fields.get(key) if isinstance(key, str) else None
+        if field is None:
+            rows += [{"where": " › ".join((*trail, str(key))), "message": m, "anchor": "top"} for m in _messages(value)]
+            continue
+        label = field.metadata.get("label", key)
+        anchor = f"{prefix}{key}"
+        widget = field_kind(field)
+        if widget == "group" and isinstance(value, Mapping):
+            rows += error_summary(field.schema.__class__, value, f"{anchor}-", (*trail, label))  # type: ignore[attr-defined]
+        elif widget == "rows" and isinstance(value, Mapping):
+            row_cls = row_schema(field).__class__
+            for index, sub in value.items():
+                if isinstance(index, int) and isinstance(sub, Mapping):
+                    where = (*trail, label, f"{field.metadata.get('row_label', 'Ligne')} {index + 1}")
+                    rows += error_summary(row_cls, sub, f"{anchor}-{index}-", where)
+                else:
+                    rows += [{"where": " › ".join((*trail, label)), "message": m, "anchor": anchor} for m in _messages(sub)]
+        else:
+            rows += [{"where": " › ".join((*trail, label)), "message": m, "anchor": anchor} for m in _messages(value)]
+    return rows
+
+
+def field_attrs(field: Any) -> dict[str, str]:
+    """Return the ARIA attributes that tie a field to its help text and its errors."""
+    ids = [f"{field.id}-help"] if field.description else []
+    attrs: dict[str, str] = {}
+    if field.errors:
+        ids.append(f"{field.id}-error")
+        attrs["aria-invalid"] = "true"
+    if ids:
+        attrs["aria-describedby"] = " ".join(ids)
+    return attrs
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Adresse électronique", render_kw={"autocomplete": "username"})
+    password = PasswordField("Mot de passe", render_kw={"autocomplete": "current-password"})
+
+
+class ActionForm(FlaskForm):
+    """A form with nothing but its CSRF token, for buttons that change something."""
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField("Nom de l'organisation")
+
+
+class UserForm(FlaskForm):
+    email = EmailField("Adresse électronique")
+    full_name = StringField("Nom complet")
+    role = SelectField("Rôle", choices=[], validate_choice=False)
+    organisation_id = SelectField("Organisation", choices=[], validate_choice=False)

@@ -1,0 +1,70 @@
+"""Who may see and do what. Deny by default: each rule grants one thing explicitly.
+
+- A ``redacteur`` writes documents for their own organisation and sees only those.
+- A recipient role declared by a kind (``Kind.recipient_roles``: e.g. ``coordinateur`` for a
+  fiche saisine, ``instructeur``, ``archiviste``) sees the *submitted* documents of that kind,
+  never another organisation's drafts.
+- The role named by a kind's ``review`` (the coordinator) records the decision.
+- An ``admin`` manages accounts and organisations; household data is not theirs to read.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, and_, false, or_, select
+
+from schemas import registry
+from webforms.models import Document, User
+
+WRITERS = {"redacteur"}
+
+
+def can_create(user: User, kind_name: str) -> bool:
+    """May ``user`` start a document of this kind?"""
+    return user.role in WRITERS and kind_name in registry()
+
+
+def _own(user: User, doc: Document) -> bool:
+    return user.role in WRITERS and doc.organisation_id == user.organisation_id
+
+
+def _receives(user: User, doc: Document) -> bool:
+    kind = registry().get(doc.kind)
+    return kind is not None and doc.status != "draft" and user.role in kind.recipient_roles
+
+
+def can_view(user: User, doc: Document) -> bool:
+    """May ``user`` read this document and download it?"""
+    return _own(user, doc) or _receives(user, doc)
+
+
+def can_edit(user: User, doc: Document) -> bool:
+    """May ``user`` change and submit this document? Only a draft of their organisation."""
+    return _own(user, doc) and doc.status == "draft"
+
+
+def can_review(user: User, doc: Document) -> bool:
+    """May ``user`` record the second step (the coordinator's decision) on this document?"""
+    kind = registry().get(doc.kind)
+    return (
+        kind is not None
+        and kind.review is not None
+        and user.role == kind.review.role
+        and doc.status in ("submitted", "reviewed")
+    )
+
+
+def can_administer(user: User) -> bool:
+    """May ``user`` manage accounts and organisations?"""
+    return user.role == "admin"
+
+
+def visible_documents(user: User) -> Select[tuple[Document]]:
+    """Return the query of every document ``user`` may see (the same rule as ``can_view``)."""
+    clauses = []
+    if user.role in WRITERS:
+        clauses.append(Document.organisation_id == user.organisation_id)
+    received = [name for name, kind in registry().items() if user.role in kind.recipient_roles]
+    if received:
+        clauses.append(and_(Document.kind.in_(received), Document.status != "draft"))
+    where = or_(*clauses) if clauses else false()
+    return select(Document).where(where).order_by(Document.updated_at.desc(), Document.id.desc())

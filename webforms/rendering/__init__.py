@@ -1,0 +1,164 @@
+"""One render path: a plain context -> docxtpl (DOCX) and Jinja HTML -> WeasyPrint (PDF).
+
+Both template engines are sandboxed, autoescaped and strict: a template written by an
+administrator cannot reach Python internals, user text is never evaluated, and a variable the
+context does not provide is an error, not a blank (PITFALLS §1, §2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import mimetypes
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from docxtpl import DocxTemplate
+from jinja2 import FileSystemLoader, StrictUndefined, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+# Imported once per process (it costs about half a second), never per request.
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from schemas import DOCX_DIR, HTML_DIR, find_template
+from schemas.kind import Kind
+
+ASSET_SCHEME = "asset"
+
+
+def _finalize(value: Any) -> Any:
+    # None would print as "None" in a document.
+    return "" if value is None else value
+
+
+def _oui_non(value: Any) -> str:
+    return "Oui" if value else "Non"
+
+
+def make_env(loader: FileSystemLoader | None = None) -> SandboxedEnvironment:
+    """Return the Jinja environment of document templates: sandboxed, autoescaped, strict."""
+    env = SandboxedEnvironment(
+        autoescape=True,
+        undefined=StrictUndefined,
+        finalize=_finalize,
+        loader=loader,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["oui_non"] = _oui_non
+    return env
+
+
+class AssetFetcher(URLFetcher):
+    """Let WeasyPrint read the project's own assets (``asset:name``) and nothing else.
+
+    ``file:``, ``http:``, ``data:`` and every other scheme are refused, as are names that
+    escape the asset directories. It is given to ``HTML(...)``, where WeasyPrint uses it
+    (passed to ``write_pdf`` it would be ignored, PITFALLS §2).
+    """
+
+    def __init__(self, roots: Sequence[Path]) -> None:
+        super().__init__(allowed_protocols={ASSET_SCHEME}, allow_redirects=False, timeout=5)
+        self.roots = [Path(r).resolve() for r in roots]
+
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
+        if not url.startswith(f"{ASSET_SCHEME}:"):
+            raise ValueError(f"Ressource externe refusée : {url[:80]}")
+        name = url[len(ASSET_SCHEME) + 1 :].lstrip("/")
+        for root in self.roots:
+            path = (root / name).resolve()
+            if path.is_relative_to(root) and path.is_file():
+                mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+        raise ValueError(f"Ressource introuvable : {name[:80]}")
+
+
+def normalise_docx(data: bytes) -> bytes:
+    """Rewrite a DOCX with fixed zip timestamps so that equal content gives equal bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, src.read(item.filename))
+    return out.getvalue()
+
+
+class Renderer:
+    """Render a kind's context to DOCX and PDF with its declared templates.
+
+    ``docx_dirs`` and ``html_dirs`` are searched in order, so an administrator's override
+    directory placed first replaces a template without touching code.
+    """
+
+    def __init__(
+        self,
+        docx_dirs: Sequence[Path] = (DOCX_DIR,),
+        html_dirs: Sequence[Path] = (HTML_DIR,),
+    ) -> None:
+        self.docx_dirs = [Path(d) for d in docx_dirs]
+        self.html_dirs = [Path(d) for d in html_dirs]
+        self.html_env = make_env(FileSystemLoader([str(d) for d in self.html_dirs]))
+        self.docx_env = make_env()
+        self.fetcher = AssetFetcher(self.html_dirs)
+
+    def template_path(self, kind: Kind, fmt: str) -> Path:
+        """Return the file that renders ``kind`` in ``fmt`` ("docx" or "pdf")."""
+        name, dirs = (kind.docx_template, self.docx_dirs) if fmt == "docx" else (kind.html_template, self.html_dirs)
+        path = find_template(name, dirs)
+        if path is None:
+            raise FileNotFoundError(f"Modèle « {name} » introuvable.")
+        return path
+
+    def template_digest(self, kind: Kind, fmt: str) -> str:
+        """Return the SHA-256 of the template used, recorded beside each stored output."""
+        return hashlib.sha256(self.template_path(kind, fmt).read_bytes()).hexdigest()
+
+    def docx(self, kind: Kind, context: Mapping[str, Any]) -> bytes:
+        """Return the DOCX of a document."""
+        template = DocxTemplate(self.template_path(kind, "docx"))
+        template.render(dict(context), jinja_env=self.docx_env, autoescape=True)
+        buf = io.BytesIO()
+        template.save(buf)
+        return normalise_docx(buf.getvalue())
+
+    def html(self, kind: Kind, context: Mapping[str, Any]) -> str:
+        """Return the HTML from which the PDF is made."""
+        return self.html_env.get_template(kind.html_template).render(context)
+
+    def pdf(self, kind: Kind, context: Mapping[str, Any]) -> bytes:
+        """Return the PDF of a document."""
+        html = HTML(string=self.html(kind, context), url_fetcher=self.fetcher, base_url=None)
+        return html.write_pdf(pdf_variant="pdf/a-3b")
+
+    def render(self, kind: Kind, context: Mapping[str, Any], fmt: str) -> bytes:
+        """Return the document in ``fmt`` ("docx" or "pdf")."""
+        if fmt == "docx":
+            return self.docx(kind, context)
+        if fmt == "pdf":
+            return self.pdf(kind, context)
+        raise ValueError(f"Format inconnu : {fmt}")
+
+    def template_variables(self, kind: Kind) -> dict[str, set[str]]:
+        """Return the top-level variables each template of ``kind`` uses, by template name."""
+        docx = DocxTemplate(self.template_path(kind, "docx"))
+        used = {kind.docx_template: set(docx.get_undeclared_template_variables(jinja_env=self.docx_env))}
+        source = self.html_env.loader.get_source(self.html_env, kind.html_template)[0]  # type: ignore[union-attr]
+        names = set(meta.find_undeclared_variables(self.html_env.parse(source)))
+        # Templates the HTML extends or includes use variables too.
+        for ref in meta.find_referenced_templates(self.html_env.parse(source)):
+            if ref:
+                src = self.html_env.loader.get_source(self.html_env, ref)[0]  # type: ignore[union-attr]
+                names |= set(meta.find_undeclared_variables(self.html_env.parse(src)))
+        used[kind.html_template] = names
+        return used
+
+
+MIME = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}

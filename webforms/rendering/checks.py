@@ -1,0 +1,49 @@
+"""Checks that each template uses only what its kind's context provides."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from jinja2 import TemplateError
+
+from schemas import registry
+from schemas.kind import Kind
+from webforms.rendering import Renderer
+from webforms.rendering.context import DocumentMeta, build_context
+
+
+def example_context(kind: Kind, *, draft: bool = False) -> dict[str, Any]:
+    """Return the context of the kind's example, with its review example if it has one."""
+    review = kind.review.schema().load(kind.review.example) if kind.review else None
+    meta = DocumentMeta(
+        reference=f"{kind.reference_prefix}-2019-000001",
+        organisation="Organisation exemple",
+        author="Auteur exemple",
+        issued_at=dt.datetime(2019, 9, 6, 14, 0, tzinfo=dt.timezone.utc),
+        draft=draft,
+        version=1,
+    )
+    return build_context(kind, kind.load(kind.example), meta, review)
+
+
+def check_templates(renderer: Renderer) -> list[str]:
+    """Return one French line per problem: a variable a template uses but the context lacks."""
+    problems: list[str] = []
+    for kind in registry().values():
+        ctx = example_context(kind)
+        try:
+            used = renderer.template_variables(kind)
+        except (TemplateError, OSError, ValueError) as exc:
+            problems.append(f"{kind.name} : modèle illisible ({exc})")
+            continue
+        for template, names in used.items():
+            for name in sorted(names - set(ctx)):
+                problems.append(f"{template} : la variable « {name} » n'est pas fournie par le type « {kind.name} ».")
+        # Render the example too: a strict render also catches a wrong nested name (menage.nomm).
+        for fmt, template in (("docx", kind.docx_template), ("html", kind.html_template)):
+            try:
+                renderer.docx(kind, ctx) if fmt == "docx" else renderer.html(kind, ctx)
+            except TemplateError as exc:
+                problems.append(f"{template} : {exc}")
+    return problems

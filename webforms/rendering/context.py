@@ -1,0 +1,134 @@
+"""One context builder for every output: typed data in, plain French display values out.
+
+Templates (Word and HTML) receive only what this module returns: strings, numbers, booleans,
+lists and dicts. They never see ORM objects, and every date and amount is already formatted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency
+from marshmallow import Schema
+from marshmallow import fields as mf
+
+from schemas.fields import choices_of, field_kind, row_schema
+from schemas.kind import Kind
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def date_fr(value: dt.date | None) -> str:
+    """Return a date as on an official French letter: "1er mars 2024", "6 septembre 2019"."""
+    if value is None:
+        return ""
+    text = format_date(value, "d MMMM y", locale="fr_FR")
+    return "1er" + text[1:] if value.day == 1 else text
+
+
+def datetime_fr(value: dt.datetime | None) -> str:
+    """Return an aware datetime in Paris time: "6 septembre 2019 à 16:00"."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    local = value.astimezone(PARIS)
+    return f"{date_fr(local.date())} à {format_datetime(local, 'HH:mm', tzinfo=PARIS, locale='fr_FR')}"
+
+
+def euros(value: Decimal | int | None) -> str:
+    """Return an amount in euros: "5 000,00 €" (narrow no-break spaces, as Babel writes it)."""
+    if value is None:
+        return ""
+    return format_currency(Decimal(value), "EUR", locale="fr_FR")
+
+
+def _format_field(field: mf.Field, value: Any) -> Any:
+    widget = field_kind(field)
+    if widget == "group":
+        return format_section(field.schema, value or {})  # type: ignore[attr-defined]
+    if widget == "rows":
+        schema = row_schema(field)
+        return [format_section(schema, row) for row in value or []]
+    if widget == "checkboxes":
+        labels = choices_of(field)
+        return [labels.get(v, v) for v in value or []]
+    if widget in ("select", "radio"):
+        return choices_of(field).get(value, value) if value else None
+    if widget == "checkbox":
+        return bool(value)
+    return format_plain(value)
+
+
+def format_plain(value: Any) -> Any:
+    """Format a value by its Python type (for derived values, which have no field)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, dt.datetime):
+        return datetime_fr(value)
+    if isinstance(value, dt.date):
+        return date_fr(value)
+    if isinstance(value, Decimal):
+        return euros(value)
+    if isinstance(value, Mapping):
+        return {k: format_plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [format_plain(v) for v in value]
+    return value
+
+
+def format_section(schema: Schema | type[Schema], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Format every field a schema declares, present in the data or not."""
+    if isinstance(schema, type):
+        schema = schema()
+    return {name: _format_field(f, data.get(name)) for name, f in schema.fields.items()}
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """What the document says about itself: reference, dates, issuing body, status."""
+
+    reference: str | None = None
+    organisation: str | None = None
+    author: str | None = None
+    issued_at: dt.datetime | None = None
+    draft: bool = True
+    version: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def build_context(
+    kind: Kind,
+    data: Mapping[str, Any],
+    meta: DocumentMeta,
+    review: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return the plain context of one document: its fields, ``calcul``, ``document``, ``revue``."""
+    ctx = format_section(kind.schema, data)
+    ctx["calcul"] = {k: format_plain(v) for k, v in kind.derive(data).items()}
+    ctx["document"] = {
+        "titre": kind.title,
+        "organisme_emetteur": kind.issuing_body,
+        "source": kind.source,
+        "destinataires": list(kind.recipients),
+        "reference": meta.reference or "",
+        "organisation": meta.organisation or "",
+        "auteur": meta.author or "",
+        "date_emission": date_fr(meta.issued_at.astimezone(PARIS).date()) if meta.issued_at else "",
+        "horodatage": datetime_fr(meta.issued_at),
+        "brouillon": meta.draft,
+        "version": meta.version or "",
+        **meta.extra,
+    }
+    ctx["revue"] = (
+        {"titre": kind.review.title, **format_section(kind.review.schema, review)}
+        if kind.review is not None and review
+        else None
+    )
+    return ctx

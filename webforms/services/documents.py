@@ -1,0 +1,242 @@
+"""The lifecycle of a document: draft -> submitted (frozen) -> reviewed (DESIGN §3).
+
+Services take a session and plain values and know nothing of the web request. Each move is
+checked against ``MOVES`` and logged as an ``Event``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schemas import get_kind
+from schemas.kind import Kind
+from webforms.models import Counter, Document, Event, Rendition, User
+from webforms.rendering import Renderer
+from webforms.rendering.context import DocumentMeta, build_context
+from webforms.storage import FileStore
+
+# action -> (states it may start from, state it leads to)
+MOVES: dict[str, tuple[frozenset[str], str]] = {
+    "save": (frozenset({"draft"}), "draft"),
+    "submit": (frozenset({"draft"}), "submitted"),
+    "review": (frozenset({"submitted", "reviewed"}), "reviewed"),
+}
+
+FORMATS = ("pdf", "docx")
+
+
+class DocumentError(Exception):
+    """A move refused; the message is French and meant for the user."""
+
+
+class ValidationFailed(DocumentError):
+    """The data is not valid; ``errors`` has marshmallow's nested layout."""
+
+    def __init__(self, message: str, errors: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the document services need besides a session: storage, renderer and clock."""
+
+    store: FileStore
+    renderer: Renderer
+    clock: Any  # () -> aware datetime; injectable so tests never depend on today's date
+
+
+def _move(doc: Document, action: str) -> str:
+    sources, target = MOVES[action]
+    if doc.status not in sources:
+        raise DocumentError(
+            {
+                "save": "Ce document a été soumis : il est verrouillé et ne peut plus être modifié.",
+                "submit": "Ce document a déjà été soumis.",
+                "review": "La décision ne peut être enregistrée que sur un document soumis.",
+            }[action]
+        )
+    return target
+
+
+def _log(session: Session, doc: Document | None, user: User | None, action: str, now: dt.datetime, **detail: Any) -> None:
+    session.add(Event(document=doc, user=user, action=action, at=now, detail=detail))
+
+
+def _summary(kind: Kind, payload: Mapping[str, Any]) -> str:
+    valid, _ = kind.load_partial(payload)
+    return kind.summary(valid)[:300]
+
+
+def create_draft(session: Session, svc: Services, *, kind_name: str, user: User, payload: Mapping[str, Any]) -> Document:
+    """Start a draft of ``kind_name`` for the user's organisation, saved as typed."""
+    kind = get_kind(kind_name)
+    now = svc.clock()
+    doc = Document(
+        kind=kind.name,
+        organisation_id=user.organisation_id,
+        author_id=user.id,
+        status="draft",
+        data=dict(payload),
+        summary=_summary(kind, payload),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(doc)
+    session.flush()
+    _log(session, doc, user, "create", now)
+    session.commit()
+    return doc
+
+
+def save_draft(session: Session, svc: Services, doc: Document, *, user: User, payload: Mapping[str, Any]) -> Document:
+    """Save the form as typed; invalid values are kept, so nothing typed is lost."""
+    _move(doc, "save")
+    kind = get_kind(doc.kind)
+    now = svc.clock()
+    doc.data = dict(payload)
+    doc.summary = _summary(kind, payload)
+    doc.updated_at = now
+    _log(session, doc, user, "save", now)
+    session.commit()
+    return doc
+
+
+def problems(doc: Document) -> dict[str, Any]:
+    """Return what stops the document from being submitted (marshmallow's layout)."""
+    return get_kind(doc.kind).validate(doc.data)
+
+
+def next_reference(session: Session, prefix: str, year: int) -> str:
+    """Return the next reference number, e.g. ``FS-2019-000001``, unique per prefix and year."""
+    counter = session.get(Counter, (prefix, year), with_for_update=True)
+    if counter is None:
+        counter = Counter(prefix=prefix, year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    session.flush()
+    return f"{prefix}-{year}-{counter.last:06d}"
+
+
+def _meta(doc: Document, *, draft: bool, version: int | None, issued_at: dt.datetime | None) -> DocumentMeta:
+    return DocumentMeta(
+        reference=doc.reference,
+        organisation=doc.organisation.name if doc.organisation else None,
+        author=doc.author.full_name if doc.author else None,
+        issued_at=issued_at,
+        draft=draft,
+        version=version,
+    )
+
+
+def context_for(doc: Document, *, draft: bool | None = None) -> dict[str, Any]:
+    """Return the render context of a document: the frozen data once submitted, else the draft."""
+    kind = get_kind(doc.kind)
+    is_draft = doc.status == "draft" if draft is None else draft
+    data = kind.load(doc.submitted_data if doc.submitted_data is not None else doc.data)
+    review = kind.review.schema().load(doc.review) if kind.review and doc.review else None
+    version = len({r.version for r in doc.renditions}) or None
+    return build_context(kind, data, _meta(doc, draft=is_draft, version=version, issued_at=doc.submitted_at), review)
+
+
+def _freeze(session: Session, svc: Services, doc: Document, *, version: int, label: str, now: dt.datetime) -> None:
+    """Render every format once, store the bytes by SHA-256 and record each rendition."""
+    kind = get_kind(doc.kind)
+    ctx = context_for(doc, draft=False)
+    ctx["document"]["version"] = version
+    for fmt in FORMATS:
+        data = svc.renderer.render(kind, ctx, fmt)
+        digest = svc.store.put(data)
+        path = svc.renderer.template_path(kind, fmt)
+        session.add(
+            Rendition(
+                document=doc,
+                version=version,
+                label=label,
+                format=fmt,
+                sha256=digest,
+                size=len(data),
+                template_name=path.name,
+                template_sha256=svc.renderer.template_digest(kind, fmt),
+                created_at=now,
+            )
+        )
+
+
+def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Document:
+    """Validate, lock, number and freeze the document; refuse with every problem otherwise."""
+    target = _move(doc, "submit")
+    kind = get_kind(doc.kind)
+    errors = kind.validate(doc.data)
+    if errors:
+        raise ValidationFailed("Le document ne peut pas être soumis : corrigez les erreurs signalées.", errors)
+    now = svc.clock()
+    doc.submitted_data = kind.dump(kind.load(doc.data))
+    doc.reference = next_reference(session, kind.reference_prefix, now.year)
+    doc.submitted_at = now
+    doc.updated_at = now
+    doc.status = target
+    try:
+        _freeze(session, svc, doc, version=1, label="Version soumise", now=now)
+    except Exception:
+        # Nothing half-done: the document stays a draft exactly as it was.
+        session.rollback()
+        raise
+    _log(session, doc, user, "submit", now, reference=doc.reference)
+    session.commit()
+    return doc
+
+
+def record_review(session: Session, svc: Services, doc: Document, *, user: User, payload: Mapping[str, Any]) -> Document:
+    """Record the reviewer's decision and freeze a new version that carries it."""
+    kind = get_kind(doc.kind)
+    if kind.review is None:
+        raise DocumentError("Ce type de document n'appelle pas de décision.")
+    target = _move(doc, "review")
+    errors = kind.review.schema().validate(payload)
+    if errors:
+        raise ValidationFailed("La décision n'est pas complète : corrigez les erreurs signalées.", errors)
+    now = svc.clock()
+    schema = kind.review.schema()
+    doc.review = schema.dump(schema.load(payload))
+    doc.reviewed_at = now
+    doc.reviewer_id = user.id
+    doc.updated_at = now
+    doc.status = target
+    version = max((r.version for r in doc.renditions), default=0) + 1
+    try:
+        _freeze(session, svc, doc, version=version, label=kind.review.title, now=now)
+    except Exception:
+        session.rollback()
+        raise
+    _log(session, doc, user, "review", now, version=version)
+    session.commit()
+    return doc
+
+
+def rendition(session: Session, doc: Document, fmt: str, version: int | None = None) -> Rendition | None:
+    """Return the stored rendition of ``doc`` in ``fmt`` (the latest version by default)."""
+    query = select(Rendition).where(Rendition.document_id == doc.id, Rendition.format == fmt)
+    if version is not None:
+        query = query.where(Rendition.version == version)
+    return session.scalars(query.order_by(Rendition.version.desc())).first()
+
+
+def preview(svc: Services, doc: Document, fmt: str) -> bytes:
+    """Render a valid draft on the fly, marked as a draft; refuse an invalid one."""
+    kind = get_kind(doc.kind)
+    errors = kind.validate(doc.data)
+    if errors:
+        raise ValidationFailed("L'aperçu n'est possible qu'une fois le brouillon complet.", errors)
+    return svc.renderer.render(kind, context_for(doc, draft=True), fmt)
+
+
+def history(session: Session, doc: Document) -> list[Event]:
+    """Return the document's events, oldest first."""
+    return list(session.scalars(select(Event).where(Event.document_id == doc.id).order_by(Event.at, Event.id)))

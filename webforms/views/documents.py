@@ -1,0 +1,266 @@
+"""Pages of documents: list, new, edit (draft), view, submit, download, decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from schemas import registry
+from schemas.kind import Kind
+from webforms import db, policy
+from webforms.display import computed, sections
+from webforms.forms import (
+    ActionForm,
+    attach_errors,
+    blank_payload,
+    change_rows,
+    error_summary,
+    form_class,
+    payload_of,
+)
+from webforms.models import Document
+from webforms.rendering import MIME
+from webforms.services import documents as svc_docs
+from webforms.views import services
+
+bp = Blueprint("documents", __name__)
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page here needs a signed-in user."""
+
+
+def _kind_or_404(name: str) -> Kind:
+    kind = registry().get(name)
+    if kind is None:
+        abort(404)
+    return kind
+
+
+def _document_or_404(doc_id: int) -> Document:
+    doc = db.session().get(Document, doc_id)
+    # A document the user may not see answers 404, so its existence is not revealed.
+    if doc is None or not policy.can_view(current_user, doc):
+        abort(404)
+    return doc
+
+
+@bp.get("/")
+def index() -> str:
+    """List the documents the user may see and the kinds they may start."""
+    docs = db.session().scalars(policy.visible_documents(current_user).limit(500)).unique().all()
+    creatable = [k for k in registry().values() if policy.can_create(current_user, k.name)]
+    return render_template("index.html", documents=docs, kinds=registry(), creatable=creatable)
+
+
+def _computed_for(kind: Kind, payload: dict[str, Any]) -> list[dict[str, str]]:
+    from webforms.rendering.context import format_plain
+
+    valid, _ = kind.load_partial(payload)
+    values = {k: format_plain(v) for k, v in kind.derive(valid).items()}
+    return computed(kind.derived_labels, values)
+
+
+def _render_form(kind: Kind, form: Any, *, doc: Document | None, payload: dict[str, Any], errors: dict[str, Any], status: int = 200) -> tuple[str, int]:
+    if errors:
+        attach_errors(form, errors)
+    return (
+        render_template(
+            "document_form.html",
+            kind=kind,
+            form=form,
+            doc=doc,
+            problems=error_summary(kind.schema, errors),
+            computed=_computed_for(kind, payload),
+        ),
+        status,
+    )
+
+
+def _row_anchor(action: str) -> str:
+    return "#" + action.split(":")[1] if ":" in action else ""
+
+
+@bp.route("/documents/nouveau/<kind_name>", methods=["GET", "POST"])
+def new(kind_name: str) -> Any:
+    """Start a document: an empty form; the first save creates the draft."""
+    kind = _kind_or_404(kind_name)
+    if not policy.can_create(current_user, kind.name):
+        abort(403)
+    Form = form_class(kind.schema)
+    if request.method == "POST":
+        form = Form()
+        form.validate()  # CSRF was checked before the view; the schema validates the data
+        payload = payload_of(form)
+        action = request.form.get("action", "save")
+        if action.startswith(("add:", "remove:")):
+            change_rows(payload, action)
+        doc = svc_docs.create_draft(db.session(), services(), kind_name=kind.name, user=current_user, payload=payload)
+        if action == "submit":
+            return _submit(doc)
+        flash("Brouillon enregistré.", "success")
+        return redirect(url_for(".edit", doc_id=doc.id) + _row_anchor(action))
+    payload = blank_payload(kind.schema)
+    return _render_form(kind, Form(formdata=None, data=payload), doc=None, payload=payload, errors={})
+
+
+@bp.route("/documents/<int:doc_id>/modifier", methods=["GET", "POST"])
+def edit(doc_id: int) -> Any:
+    """Fill a draft: save as typed, add or remove table rows, submit."""
+    doc = _document_or_404(doc_id)
+    if not policy.can_edit(current_user, doc):
+        if doc.status != "draft":
+            flash("Ce document a été soumis : il est verrouillé.", "info")
+            return redirect(url_for(".view", doc_id=doc.id))
+        abort(403)
+    kind = _kind_or_404(doc.kind)
+    Form = form_class(kind.schema)
+    if request.method == "POST":
+        form = Form()
+        form.validate()
+        payload = payload_of(form)
+        action = request.form.get("action", "save")
+        if action.startswith(("add:", "remove:")):
+            change_rows(payload, action)
+        svc_docs.save_draft(db.session(), services(), doc, user=current_user, payload=payload)
+        if action == "submit":
+            return _submit(doc)
+        if not action.startswith(("add:", "remove:")):
+            flash("Brouillon enregistré.", "success")
+        return redirect(url_for(".edit", doc_id=doc.id) + _row_anchor(action))
+    return _render_form(kind, Form(formdata=None, data=doc.data), doc=doc, payload=doc.data, errors=svc_docs.problems(doc))
+
+
+def _submit(doc: Document) -> Any:
+    kind = _kind_or_404(doc.kind)
+    try:
+        svc_docs.submit(db.session(), services(), doc, user=current_user)
+    except svc_docs.ValidationFailed as exc:
+        flash(str(exc), "error")
+        form = form_class(kind.schema)(formdata=None, data=doc.data)
+        return _render_form(kind, form, doc=doc, payload=doc.data, errors=dict(exc.errors), status=422)
+    except svc_docs.DocumentError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".view", doc_id=doc.id))
+    flash(f"Document soumis sous la référence {doc.reference}. Il est désormais verrouillé.", "success")
+    return redirect(url_for(".view", doc_id=doc.id))
+
+
+@bp.post("/documents/<int:doc_id>/soumettre")
+def submit(doc_id: int) -> Any:
+    """Submit a draft from its page."""
+    doc = _document_or_404(doc_id)
+    if not policy.can_edit(current_user, doc):
+        abort(403)
+    ActionForm().validate()
+    return _submit(doc)
+
+
+@bp.get("/documents/<int:doc_id>")
+def view(doc_id: int) -> str:
+    """Show a document read-only, with its problems, versions and history."""
+    doc = _document_or_404(doc_id)
+    kind = _kind_or_404(doc.kind)
+    problems = svc_docs.problems(doc) if doc.status == "draft" else {}
+    content = None
+    if not problems:
+        ctx = svc_docs.context_for(doc)
+        content = sections(kind.schema, ctx)
+        review = sections(kind.review.schema, ctx["revue"]) if kind.review and ctx["revue"] else None
+    else:
+        review = None
+    versions: dict[int, list[Any]] = {}
+    for r in doc.renditions:
+        versions.setdefault(r.version, []).append(r)
+    return render_template(
+        "document_view.html",
+        doc=doc,
+        kind=kind,
+        problems=error_summary(kind.schema, problems),
+        content=content,
+        review=review,
+        computed=_computed_for(kind, doc.submitted_data or doc.data),
+        versions=versions,
+        history=svc_docs.history(db.session(), doc),
+        can_edit=policy.can_edit(current_user, doc),
+        can_review=policy.can_review(current_user, doc),
+        action_form=ActionForm(),
+    )
+
+
+@bp.get("/documents/<int:doc_id>/telecharger/<fmt>")
+def download(doc_id: int, fmt: str) -> Any:
+    """Download the DOCX or PDF: the stored (frozen) file once submitted, a preview before."""
+    doc = _document_or_404(doc_id)
+    if fmt not in MIME:
+        abort(404)
+    if doc.status == "draft":
+        try:
+            data = svc_docs.preview(services(), doc, fmt)
+        except svc_docs.ValidationFailed as exc:
+            flash(f"{exc} Corrigez les erreurs signalées.", "error")
+            return redirect(url_for(".edit", doc_id=doc.id))
+        import io
+
+        return send_file(io.BytesIO(data), mimetype=MIME[fmt], as_attachment=True, download_name=f"brouillon-{doc.kind}-{doc.id}.{fmt}")
+    version = request.args.get("version", type=int)
+    rendition = svc_docs.rendition(db.session(), doc, fmt, version)
+    if rendition is None:
+        abort(404)
+    path = services().store.path(rendition.sha256)
+    response = send_file(
+        path,
+        mimetype=MIME[fmt],
+        as_attachment=True,
+        download_name=f"{doc.reference}-v{rendition.version}.{fmt}",
+        etag=rendition.sha256,
+        conditional=True,
+    )
+    response.headers["X-Content-SHA256"] = rendition.sha256
+    return response
+
+
+@bp.route("/documents/<int:doc_id>/decision", methods=["GET", "POST"])
+def review(doc_id: int) -> Any:
+    """The coordinator records the orientation decision on a submitted referral (AML §4)."""
+    doc = _document_or_404(doc_id)
+    kind = _kind_or_404(doc.kind)
+    if kind.review is None or not policy.can_review(current_user, doc):
+        abort(403)
+    Form = form_class(kind.review.schema)
+    status = 200
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        form = Form()
+        form.validate()
+        payload = payload_of(form)
+        try:
+            svc_docs.record_review(db.session(), services(), doc, user=current_user, payload=payload)
+        except svc_docs.ValidationFailed as exc:
+            flash(str(exc), "error")
+            errors, status = dict(exc.errors), 422
+        except svc_docs.DocumentError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for(".view", doc_id=doc.id))
+        else:
+            flash("Décision enregistrée ; une nouvelle version du document a été produite.", "success")
+            return redirect(url_for(".view", doc_id=doc.id))
+    else:
+        form = Form(formdata=None, data=doc.review or {})
+    if errors:
+        attach_errors(form, errors)
+    return (
+        render_template(
+            "review_form.html",
+            doc=doc,
+            kind=kind,
+            form=form,
+            problems=error_summary(kind.review.schema, errors),
+        ),
+        status,
+    )
