@@ -1,0 +1,306 @@
+"""Every registered kind, without test code of its own: example, templates, DOCX and PDF read back.
+
+Adding a kind to ``schemas/`` adds it here automatically.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+from marshmallow import fields as mf
+from pypdf import PdfReader
+
+from schemas import DOCX_DIR, HTML_DIR, build_registry, discover, registry
+from schemas.fields import field_kind, row_schema
+from schemas.kind import Kind, KindDeclarationError
+from webforms.forms import form_class
+from webforms.rendering import Renderer
+from webforms.rendering.checks import check_templates, example_context
+
+KINDS = sorted(registry())
+NASTY = "Dupont & Fils <SARL> \"q\" 'a' {{ 7*7 }} {% raw %} 😀 <img src=\"file:///etc/passwd\"> url(http://127.0.0.1:9/x)"
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer()
+
+
+def docx_text(data: bytes) -> str:
+    document = docx.Document(io.BytesIO(data))
+    parts = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            parts += [cell.text for cell in row.cells]
+    for section in document.sections:
+        parts += [p.text for p in section.header.paragraphs]
+    return "\n".join(parts)
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every display string of a formatted context (what a reader must find in the document)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from strings(v)
+
+
+def _squash(text: str) -> str:
+    # PDF text extraction breaks lines and hyphenates; compare without whitespace or soft hyphens.
+    return "".join(text.replace("\u2010", "").replace("-", "").split())
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_example_is_valid(name: str) -> None:
+    kind = registry()[name]
+    assert kind.validate(kind.example) == {}
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_form_has_exactly_the_schema_fields(name: str, app: Any) -> None:
+    """The web form is built from the schema: same names at every level, by construction."""
+
+    def names(schema: Any) -> set[str]:
+        out = set()
+        for key, f in schema().fields.items() if isinstance(schema, type) else schema.fields.items():
+            out.add(key)
+            if field_kind(f) == "group":
+                out |= {f"{key}-{n}" for n in names(f.schema)}
+            elif field_kind(f) == "rows":
+                out |= {f"{key}-0-{n}" for n in names(row_schema(f))}
+        return out
+
+    kind = registry()[name]
+    with app.test_request_context():
+        form = form_class(kind.schema)(formdata=None, data=copy.deepcopy(dict(kind.example)), meta={"csrf": False})
+
+    def form_names(f: Any) -> set[str]:
+        out = set()
+        for field in f:
+            if field.type == "FormField":
+                out.add(field.name)
+                out |= form_names(field.form)
+            elif field.type == "FieldList":
+                out.add(field.name)
+                if field.entries:
+                    out |= form_names(field.entries[0].form)
+            else:
+                out.add(field.name)
+        return out
+
+    expected = names(kind.schema)
+    got = form_names(form)
+    # Empty tables have no row 0 in the form; compare only tables the example fills.
+    assert {n for n in expected if "-0-" not in n} <= got
+    assert got <= expected
+
+
+def test_templates_use_only_what_the_context_provides(renderer: Renderer) -> None:
+    assert check_templates(renderer) == []
+
+
+def test_a_template_asking_for_an_unknown_variable_is_reported(tmp_path: Path) -> None:
+    kind = registry()["fiche_incident"]
+    (tmp_path / kind.html_template).write_text('{% extends "_base.html" %}{% block content %}{{ menage_inconnu }}{% endblock %}')
+    problems = check_templates(Renderer(html_dirs=[tmp_path, HTML_DIR]))
+    assert any("fiche_incident.html" in p and "menage_inconnu" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_docx_and_pdf_carry_the_data(name: str, renderer: Renderer) -> None:
+    kind = registry()[name]
+    ctx = example_context(kind)
+    word = docx_text(renderer.docx(kind, ctx))
+    pdf = pdf_text(renderer.pdf(kind, ctx))
+    assert kind.title in word and kind.issuing_body in word
+    squashed = _squash(pdf)
+    for value in strings({k: v for k, v in ctx.items() if k != "document"}):
+        if len(value) > 2:
+            assert value in word, f"DOCX lacks {value!r}"
+            assert _squash(value) in squashed, f"PDF lacks {value!r}"
+    assert ctx["document"]["reference"] in word and ctx["document"]["reference"] in pdf
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_pdf_is_a4_with_page_numbers_and_french(name: str, renderer: Renderer) -> None:
+    kind = registry()[name]
+    reader = PdfReader(io.BytesIO(renderer.pdf(kind, example_context(kind))))
+    width, height = (float(v) for v in reader.pages[0].mediabox.upper_right)
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
+    assert "Page 1" in reader.pages[0].extract_text()
+    assert reader.trailer["/Root"].get("/Lang") in ("fr", "fr-FR")
+
+
+def _nastify(schema: Any, data: Any, rows: int) -> Any:
+    """Replace every free text by hostile text and fill every table with ``rows`` rows."""
+    out = copy.deepcopy(data)
+    for key, f in schema().fields.items() if isinstance(schema, type) else schema.fields.items():
+        widget = field_kind(f)
+        if widget == "group":
+            out[key] = _nastify(f.schema, out.get(key) or {}, rows)
+        elif widget == "rows":
+            template = (out.get(key) or [None])[0]
+            if template is not None:
+                out[key] = [_nastify(row_schema(f), template, rows) for _ in range(rows)]
+        elif widget in ("text", "textarea") and isinstance(out.get(key), str):
+            limit = next(v.max for v in f.validators if hasattr(v, "max") and v.max)
+            out[key] = (NASTY + "\a\f")[:limit] if widget == "textarea" else NASTY[:limit]
+    return out
+
+
+@pytest.mark.parametrize("name", KINDS)
+@pytest.mark.parametrize("rows", [0, 200])
+def test_hostile_text_and_long_tables_come_out_literally(name: str, rows: int, renderer: Renderer) -> None:
+    kind = registry()[name]
+    payload = _nastify(kind.schema, dict(kind.example), rows)
+    if rows == 0:
+        payload = _strip_rows(kind.schema, payload)
+    errors = kind.validate(payload)
+    assert errors == {} or _only_length_errors(errors), errors
+    if errors:
+        pytest.skip("the kind's own rules refuse this shape")
+    data = kind.load(payload)
+    from webforms.rendering.context import DocumentMeta, build_context
+
+    ctx = build_context(kind, data, DocumentMeta(reference="REF-1", draft=False))
+    word = docx_text(renderer.docx(kind, ctx))
+    assert NASTY[:100] in word
+    assert "49" not in word.replace("2019", "").split(NASTY[:20])[0][-3:]
+    pdf = pdf_text(renderer.pdf(kind, ctx))
+    assert "{{ 7*7 }}" in pdf and "file:///etc/passwd" in pdf
+    # The end of the document survived (autoescape off would have cut the body, PITFALLS §1).
+    assert "REF-1" in word
+
+
+def _strip_rows(schema: Any, data: Any) -> Any:
+    for key, f in schema().fields.items() if isinstance(schema, type) else schema.fields.items():
+        if field_kind(f) == "group":
+            _strip_rows(f.schema, data.get(key) or {})
+        elif field_kind(f) == "rows" and f.validate is not None:
+            data[key] = []
+    return data
+
+
+def _only_length_errors(errors: Any) -> bool:
+    return all(isinstance(v, dict) and _only_length_errors(v) or isinstance(v, list) for v in errors.values())
+
+
+def test_fetcher_reaches_nothing_outside_the_assets(tmp_path: Path) -> None:
+    from webforms.rendering import AssetFetcher
+
+    fetcher = AssetFetcher([HTML_DIR])
+    assert fetcher.fetch("asset:document.css").read()
+    for url in ("file:///etc/passwd", "http://127.0.0.1:9/x", "asset:../schemas/__init__.py", "data:text/plain,x"):
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)
+
+
+def test_html_in_data_fetches_nothing(renderer: Renderer) -> None:
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        kind = registry()["fiche_incident"]
+        payload = copy.deepcopy(dict(kind.example))
+        port = server.server_port
+        payload["incident"]["faits"] = f'<img src="http://127.0.0.1:{port}/img"><style>@import url(http://127.0.0.1:{port}/css);</style>'
+        from webforms.rendering.context import DocumentMeta, build_context
+
+        ctx = build_context(kind, kind.load(payload), DocumentMeta())
+        pdf = pdf_text(renderer.pdf(kind, ctx))
+        assert f"127.0.0.1:{port}/img" in pdf
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert hits == []
+
+
+def test_docx_render_is_reproducible(renderer: Renderer) -> None:
+    kind = registry()["fiche_saisine"]
+    ctx = example_context(kind)
+    assert renderer.docx(kind, ctx) == renderer.docx(kind, ctx)
+
+
+def test_word_templates_are_built_by_the_committed_script(tmp_path: Path) -> None:
+    """The committed .docx files are what templates_docx/build.py produces (no hand edits lost)."""
+    script = DOCX_DIR / "build.py"
+    if not script.exists():
+        pytest.skip("templates edited in Word, no generator")
+    before = {p.name: p.read_bytes() for p in DOCX_DIR.glob("*.docx")}
+    subprocess.run([sys.executable, str(script)], check=True, cwd=DOCX_DIR.parent, capture_output=True)
+    after = {p.name: p.read_bytes() for p in DOCX_DIR.glob("*.docx")}
+    assert before == after
+
+
+# --- the registry refuses wrong declarations at start-up -----------------------------------
+
+
+def _copy(kind: Kind, **changes: Any) -> Kind:
+    from dataclasses import replace
+
+    return replace(kind, **changes)
+
+
+def test_duplicate_kind_name_is_refused() -> None:
+    kind = registry()["fiche_incident"]
+    with pytest.raises(KindDeclarationError, match="déclaré deux fois"):
+        build_registry([kind, _copy(kind)])
+
+
+def test_missing_template_is_refused() -> None:
+    kind = _copy(registry()["fiche_incident"], docx_template="absent.docx")
+    with pytest.raises(KindDeclarationError, match="absent.docx.*introuvable"):
+        build_registry([kind])
+
+
+def test_invalid_example_is_refused() -> None:
+    kind = _copy(registry()["fiche_incident"], example={"mesure": {}})
+    with pytest.raises(KindDeclarationError, match="exemple n'est pas valide"):
+        build_registry([kind])
+
+
+def test_every_kind_module_is_discovered() -> None:
+    assert {k.name for k in discover()} == set(KINDS) >= {"fiche_saisine", "fiche_incident"}
+
+
+def test_fields_carry_a_french_label() -> None:
+    def walk(schema: Any) -> Iterator[mf.Field]:
+        for f in (schema() if isinstance(schema, type) else schema).fields.values():
+            yield f
+            if field_kind(f) == "group":
+                yield from walk(f.schema)
+            elif field_kind(f) == "rows":
+                yield from walk(row_schema(f))
+
+    for kind in registry().values():
+        for f in walk(kind.schema):
+            assert f.metadata.get("label"), f

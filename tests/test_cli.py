@@ -1,0 +1,121 @@
+"""The command-line contract: output format and exit codes other tools rely on."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import docx
+import pytest
+from pypdf import PdfReader
+
+from schemas import registry
+
+ENV = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+
+
+def run(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "webforms", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_kinds_lists_name_tab_title() -> None:
+    result = run("kinds")
+    assert result.returncode == 0
+    lines = dict(line.split("\t") for line in result.stdout.splitlines())
+    assert lines == {k.name: k.title for k in registry().values()}
+
+
+@pytest.mark.parametrize("kind", sorted(registry()))
+def test_example_is_valid_json_that_validates(kind: str, tmp_path: Path) -> None:
+    example = run("example", kind)
+    assert example.returncode == 0
+    (tmp_path / "ex.json").write_text(example.stdout)
+    assert run("validate", kind, str(tmp_path / "ex.json")).returncode == 0
+    assert run("validate", kind, "-", stdin=example.stdout).returncode == 0
+
+
+def test_validate_prints_french_nested_errors_and_exits_1() -> None:
+    payload = json.loads(run("example", "fiche_saisine").stdout)
+    payload["territoire"]["epci"] = "CUA"
+    payload["menage"]["enfants"][1]["date_naissance"] = "hier"
+    result = run("validate", "fiche_saisine", "-", stdin=json.dumps(payload))
+    assert result.returncode == 1
+    errors = json.loads(result.stdout)["errors"]
+    assert "hors périmètre" in errors["territoire"]["epci"][0]
+    assert errors["menage"]["enfants"]["1"]["date_naissance"] == ["Date invalide : utilisez le format JJ/MM/AAAA."]
+
+
+@pytest.mark.parametrize("text", ["{pas du json", "[1, 2]", ""])
+def test_validate_refuses_what_is_not_a_json_object(text: str) -> None:
+    result = run("validate", "fiche_incident", "-", stdin=text)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["errors"]["_schema"]
+
+
+def test_unknown_kind_is_a_clear_error() -> None:
+    result = run("example", "inconnu")
+    assert result.returncode != 0 and "Type de document inconnu" in result.stderr
+
+
+def test_render_docx_and_pdf(tmp_path: Path) -> None:
+    example = run("example", "fiche_saisine").stdout
+    (tmp_path / "in.json").write_text(example)
+    out = tmp_path / "saisine.docx"
+    result = run("render", "fiche_saisine", str(tmp_path / "in.json"), "--format", "docx", "--output", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = "\n".join(p.text for p in docx.Document(str(out)).paragraphs)
+    assert "Fiche saisine" in text
+    pdf = tmp_path / "saisine.pdf"
+    result = run("render", "fiche_saisine", "-", "--format", "pdf", "--output", str(pdf), stdin=example, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.read_bytes())).pages)
+    assert "Durand" in pdf_text and "Lens-Hénin" in pdf_text and "2 272,62" in pdf_text
+
+
+def test_render_invalid_data_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "x.pdf"
+    result = run("render", "fiche_incident", "-", "--format", "pdf", "--output", str(out), stdin="{}", cwd=tmp_path)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["errors"]["mesure"]
+    assert not out.exists()
+
+
+def test_check_templates_passes_on_the_project(tmp_path: Path) -> None:
+    result = run("check-templates", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_templates_names_the_template_and_variable(tmp_path: Path) -> None:
+    override = tmp_path / "instance" / "templates_html"
+    override.mkdir(parents=True)
+    (override / "fiche_saisine.html").write_text('{% extends "_base.html" %}{% block content %}{{ plateforme_inconnue }}{% endblock %}')
+    result = run("check-templates", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "fiche_saisine.html" in result.stdout and "plateforme_inconnue" in result.stdout
+
+
+def test_database_and_accounts_from_the_command_line(tmp_path: Path) -> None:
+    assert run("upgrade", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "instance" / "webforms.db").exists()
+    first = run("ensure-admin", cwd=tmp_path)
+    assert first.returncode == 0 and "Mot de passe" in first.stdout
+    second = run("ensure-admin", cwd=tmp_path)
+    assert second.returncode == 0 and "Mot de passe" not in second.stdout  # printed once only
+    created = run("create-user", "--email", "a@b.fr", "--name", "Anne B", "--role", "redacteur", "--organisation", "Asso A", cwd=tmp_path)
+    assert created.returncode == 0 and "Mot de passe (affiché une seule fois)" in created.stdout
+    again = run("create-user", "--email", "a@b.fr", "--name", "Anne B", "--role", "redacteur", "--organisation", "Asso A", cwd=tmp_path)
+    assert again.returncode == 1 and "existe déjà" in again.stderr
+    bad_role = run("create-user", "--email", "c@d.fr", "--name", "C D", "--role", "chef", "--organisation", "Asso A", cwd=tmp_path)
+    assert bad_role.returncode == 1 and "Rôle inconnu" in bad_role.stderr
