@@ -6,11 +6,11 @@ WORKERS ?= 2
 
 .PHONY: run test lint bench check-templates docx-templates
 
+# --preload imports the app (and WeasyPrint) once in the master, before forking workers.
 run:
 	scripts/bootstrap.sh run
 	$(VENV)/webforms upgrade
 	$(VENV)/webforms ensure-admin
-	# --preload imports the app (and WeasyPrint) once in the master, before forking workers.
 	$(VENV)/gunicorn --preload -w $(WORKERS) -b $(HOST):$(PORT) --access-logfile - "webforms:create_app()"
 
 test:

@@ -73,9 +73,7 @@ class Text(mf.String):
         widget: str | None = None,
     ) -> None:
         max_length = max_length or (50_000 if multiline else 300)
-        validators = [
-            validate.Length(max=max_length, error="{max} caractères au maximum.")
-        ] + list(extra_validate or [])
+        validators = [validate.Length(max=max_length, error="{max} caractères au maximum."), *list(extra_validate or [])]
         super().__init__(
             required=required,
             allow_none=True,
@@ -104,7 +102,7 @@ class Text(mf.String):
         return super().deserialize(value, attr, data, **kwargs)
 
 
-def LongText(label: str, **kwargs: Any) -> Text:  # noqa: N802 (reads as a field type)
+def LongText(label: str, **kwargs: Any) -> Text:
     """A multi-line paragraph (up to 50 000 characters)."""
     return Text(label, multiline=True, **kwargs)
 
@@ -112,7 +110,7 @@ def LongText(label: str, **kwargs: Any) -> Text:  # noqa: N802 (reads as a field
 _PHONE = re.compile(r"^\+?[0-9][0-9 .\-]{7,18}[0-9]$")
 
 
-def Phone(label: str, **kwargs: Any) -> Text:  # noqa: N802
+def Phone(label: str, **kwargs: Any) -> Text:
     """A telephone number, French or international."""
     return Text(
         label,
@@ -126,7 +124,7 @@ def Phone(label: str, **kwargs: Any) -> Text:  # noqa: N802
     )
 
 
-def Email(label: str, **kwargs: Any) -> Text:  # noqa: N802
+def Email(label: str, **kwargs: Any) -> Text:
     """An e-mail address."""
     return Text(
         label,

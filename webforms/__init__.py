@@ -45,7 +45,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # a long form may stay open for hours; the token is per session
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
-        CLOCK=lambda: dt.datetime.now(dt.timezone.utc),
+        CLOCK=lambda: dt.datetime.now(dt.UTC),
     )
     app.config.from_prefixed_env("WEBFORMS")
     if os.environ.get("DATABASE_URL"):
@@ -108,7 +108,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_errors(app)
     _register_headers(app)
     from webforms.forms import field_attrs
-
     from webforms.rendering.context import datetime_fr
 
     app.jinja_env.globals["field_attrs"] = field_attrs

@@ -104,7 +104,7 @@ def render(kind_name: str, file: str, fmt: str, output: Path, brouillon: bool) -
     data = _validated(kind, _read_payload(file))
     app = _app()
     renderer = app.extensions["webforms.services"].renderer
-    meta = DocumentMeta(issued_at=dt.datetime.now(dt.timezone.utc), draft=brouillon)
+    meta = DocumentMeta(issued_at=dt.datetime.now(dt.UTC), draft=brouillon)
     content = renderer.render(kind, build_context(kind, data, meta), fmt)
     # Written beside the target then renamed: OUT is whole or absent, never half-written.
     directory = output.resolve().parent

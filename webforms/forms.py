@@ -8,7 +8,7 @@ text so that a draft keeps exactly what was typed, valid or not.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -100,13 +100,13 @@ def _fields_of(schema_cls: type[Schema]) -> dict[str, Any]:
     return {name: _field_for(name, f) for name, f in schema_cls().fields.items()}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _subform(schema_cls: type[Schema]) -> type[Form]:
     # Nested forms carry no CSRF token of their own: the page's form has one.
     return type(f"{schema_cls.__name__}Form", (Form,), _fields_of(schema_cls))
 
 
-@lru_cache(maxsize=None)
+@cache
 def form_class(schema_cls: type[Schema]) -> type[FlaskForm]:
     """Return the Flask-WTF form class of a schema (built once, then cached)."""
     return type(f"{schema_cls.__name__}PageForm", (FlaskForm,), _fields_of(schema_cls))

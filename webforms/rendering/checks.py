@@ -20,7 +20,7 @@ def example_context(kind: Kind, *, draft: bool = False) -> dict[str, Any]:
         reference=f"{kind.reference_prefix}-2019-000001",
         organisation="Organisation exemple",
         author="Auteur exemple",
-        issued_at=dt.datetime(2019, 9, 6, 14, 0, tzinfo=dt.timezone.utc),
+        issued_at=dt.datetime(2019, 9, 6, 14, 0, tzinfo=dt.UTC),
         draft=draft,
         version=1,
     )

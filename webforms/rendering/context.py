@@ -37,7 +37,7 @@ def datetime_fr(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     local = value.astimezone(PARIS)
     return f"{date_fr(local.date())} à {format_datetime(local, 'HH:mm', tzinfo=PARIS, locale='fr_FR')}"
 

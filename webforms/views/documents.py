@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
-from werkzeug.wrappers import Response
 
 from schemas import registry
 from schemas.kind import Kind
@@ -92,9 +91,9 @@ def new(kind_name: str) -> Any:
     kind = _kind_or_404(kind_name)
     if not policy.can_create(current_user, kind.name):
         abort(403)
-    Form = form_class(kind.schema)
+    form_cls = form_class(kind.schema)
     if request.method == "POST":
-        form = Form()
+        form = form_cls()
         form.validate()  # CSRF was checked before the view; the schema validates the data
         payload = payload_of(form)
         action = request.form.get("action", "save")
@@ -106,7 +105,7 @@ def new(kind_name: str) -> Any:
         flash("Brouillon enregistré.", "success")
         return redirect(url_for(".edit", doc_id=doc.id) + _row_anchor(action))
     payload = blank_payload(kind.schema)
-    return _render_form(kind, Form(formdata=None, data=payload), doc=None, payload=payload, errors={})
+    return _render_form(kind, form_cls(formdata=None, data=payload), doc=None, payload=payload, errors={})
 
 
 @bp.route("/documents/<int:doc_id>/modifier", methods=["GET", "POST"])
@@ -119,9 +118,9 @@ def edit(doc_id: int) -> Any:
             return redirect(url_for(".view", doc_id=doc.id))
         abort(403)
     kind = _kind_or_404(doc.kind)
-    Form = form_class(kind.schema)
+    form_cls = form_class(kind.schema)
     if request.method == "POST":
-        form = Form()
+        form = form_cls()
         form.validate()
         payload = payload_of(form)
         action = request.form.get("action", "save")
@@ -133,7 +132,7 @@ def edit(doc_id: int) -> Any:
         if not action.startswith(("add:", "remove:")):
             flash("Brouillon enregistré.", "success")
         return redirect(url_for(".edit", doc_id=doc.id) + _row_anchor(action))
-    return _render_form(kind, Form(formdata=None, data=doc.data), doc=doc, payload=doc.data, errors=svc_docs.problems(doc))
+    return _render_form(kind, form_cls(formdata=None, data=doc.data), doc=doc, payload=doc.data, errors=svc_docs.problems(doc))
 
 
 def _submit(doc: Document) -> Any:
@@ -232,11 +231,11 @@ def review(doc_id: int) -> Any:
     kind = _kind_or_404(doc.kind)
     if kind.review is None or not policy.can_review(current_user, doc):
         abort(403)
-    Form = form_class(kind.review.schema)
+    form_cls = form_class(kind.review.schema)
     status = 200
     errors: dict[str, Any] = {}
     if request.method == "POST":
-        form = Form()
+        form = form_cls()
         form.validate()
         payload = payload_of(form)
         try:
@@ -251,7 +250,7 @@ def review(doc_id: int) -> Any:
             flash("Décision enregistrée ; une nouvelle version du document a été produite.", "success")
             return redirect(url_for(".view", doc_id=doc.id))
     else:
-        form = Form(formdata=None, data=doc.review or {})
+        form = form_cls(formdata=None, data=doc.review or {})
     if errors:
         attach_errors(form, errors)
     return (

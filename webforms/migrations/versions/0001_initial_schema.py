@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('counter',
     sa.Column('prefix', sa.String(length=10), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
@@ -105,7 +105,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('rendition', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rendition_document_id'))
 
