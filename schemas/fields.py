@@ -43,6 +43,14 @@ def clean_text(value: str) -> str:
     return _CONTROL.sub("", value)
 
 
+class _EmptyIsNone:
+    """An empty input loads as None; validators (length, range, choices) only see real values."""
+
+    def _validate(self, value: Any) -> None:
+        if value is not None:
+            super()._validate(value)  # type: ignore[misc]
+
+
 class Section(Schema):
     """Base of every schema of the catalogue: unknown keys refused, French messages."""
 
@@ -55,7 +63,7 @@ class Section(Schema):
     }
 
 
-class Text(mf.String):
+class Text(_EmptyIsNone, mf.String):
     """A line of text (or, with ``multiline``, a paragraph)."""
 
     default_error_messages = {**_BASE_MESSAGES, "invalid": "Texte attendu."}
@@ -182,7 +190,7 @@ class Date(mf.Field):
         return value.isoformat() if value else None
 
 
-class Integer(mf.Integer):
+class Integer(_EmptyIsNone, mf.Integer):
     """A whole number."""
 
     default_error_messages = {**_BASE_MESSAGES, "invalid": "Nombre entier attendu.", "too_large": "Nombre trop grand."}
@@ -292,7 +300,7 @@ class Bool(mf.Boolean):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class Choice(mf.String):
+class Choice(_EmptyIsNone, mf.String):
     """One value among declared choices, given as ``[(value, French label), ...]``."""
 
     default_error_messages = {**_BASE_MESSAGES, "invalid": "Choix invalide."}

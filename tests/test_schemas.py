@@ -237,3 +237,39 @@ def test_control_characters_are_removed_and_long_text_kept() -> None:
     loaded = _Probe().load({"texte": text})["texte"]
     assert loaded.startswith("Ligne 1\nLigne 2")
     assert len(loaded) == len("Ligne 1\nLigne 2") + 20_000
+
+
+# --- robustness: no input makes validation or the derived values crash -----------------------
+
+_JUNK = [None, "", "x", "31/02/2020", "-5", "1e999", "NaN", True, 0, [], {}, [1], {"a": 1}, "2019-10-14", "9" * 50, "\x00", 12.5, "  "]
+
+
+def _mutate(value: Any, rng: Any) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            roll = rng.random()
+            if roll < 0.3:
+                out[key] = rng.choice(_JUNK)
+            elif roll >= 0.35:
+                out[key] = _mutate(item, rng)
+        return out
+    if isinstance(value, list):
+        return [_mutate(item, rng) for item in value] + ([rng.choice(_JUNK)] if rng.random() < 0.3 else [])
+    return value
+
+
+@pytest.mark.parametrize("name", ["fiche_saisine", "fiche_incident"])
+def test_garbage_gives_messages_never_exceptions(name: str) -> None:
+    import random
+
+    from webforms.rendering.context import format_plain
+
+    kind = get_kind(name)
+    rng = random.Random(20191014)
+    for _ in range(400):
+        payload = _mutate(copy.deepcopy(dict(kind.example)), rng)
+        valid, errors = kind.load_partial(payload)
+        assert isinstance(errors, dict)
+        {k: format_plain(v) for k, v in kind.derive(valid).items()}
+        kind.summary(valid)

@@ -67,7 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # A wrong kind declaration (duplicate name, missing template, invalid example) stops the
     # start-up here with a clear message rather than failing on a user's first click.
-    from schemas import registry
+    from schemas import DOCX_DIR, HTML_DIR, registry
 
     registry()
 
@@ -94,8 +94,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["webforms.services"] = Services(
         store=FileStore(app.config["STORAGE_DIR"]),
         renderer=Renderer(
-            docx_dirs=[Path(app.config["DOCX_OVERRIDE_DIR"]), *_project_dirs("docx")],
-            html_dirs=[Path(app.config["HTML_OVERRIDE_DIR"]), *_project_dirs("html")],
+            # The administrator's override directory comes first (docs/word-templates.md).
+            docx_dirs=[Path(app.config["DOCX_OVERRIDE_DIR"]), DOCX_DIR],
+            html_dirs=[Path(app.config["HTML_OVERRIDE_DIR"]), HTML_DIR],
         ),
         clock=app.config["CLOCK"],
     )
@@ -113,12 +114,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["field_attrs"] = field_attrs
     app.jinja_env.filters["datetime_fr"] = datetime_fr
     return app
-
-
-def _project_dirs(fmt: str) -> list[Path]:
-    from schemas import DOCX_DIR, HTML_DIR
-
-    return [DOCX_DIR if fmt == "docx" else HTML_DIR]
 
 
 _ERRORS = {
