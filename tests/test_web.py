@@ -238,3 +238,22 @@ def test_bad_requests_get_french_pages_not_500(app: Flask, login_as: Any) -> Non
     assert response.status_code == 413 and "trop volumineux" in response.get_data(as_text=True)
     response = web.post("/documents/nouveau/fiche_saisine", {"action": "save"}, csrf=False)
     assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+
+
+def test_forged_row_actions_change_nothing(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    form = example_form("fiche_incident")
+    for action in ("add:mesure", "add:pirate-x", "remove:../../x:99", "remove:mesure-menage_nom:0", "add:", "remove:menage-enfants:abc"):
+        form["action"] = action
+        doc_id = doc_id_from(web.post("/documents/nouveau/fiche_incident", form))
+        with app.app_context():
+            # No key was invented and no row removed: the example is still exactly valid.
+            assert get_kind("fiche_incident").validate(db.session().get(Document, doc_id).data) == {}, action
+
+
+def test_adding_a_row_keeps_the_initial_empty_one(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    form = {"action": "add:menage-ressources"}  # the blank form's one resource row left empty
+    doc_id = doc_id_from(web.post("/documents/nouveau/fiche_saisine", form))
+    page = web.get(f"/documents/{doc_id}/modifier").get_data(as_text=True)
+    assert 'id="menage-ressources-1"' in page and 'id="menage-ressources-2"' not in page

@@ -138,47 +138,72 @@ def payload_of(form: FlaskForm) -> dict[str, Any]:
     return _clean(form.data)
 
 
-def blank_payload(schema_cls: type[Schema]) -> dict[str, Any]:
-    """Return an empty payload with each table's initial rows (a new form)."""
-    out: dict[str, Any] = {}
+def with_initial_rows(schema_cls: type[Schema], payload: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return a copy of a payload where each table shows at least its initial empty rows.
+
+    Untouched rows are not stored (see ``payload_of``), so a table declared with one initial
+    row shows it again each time the form is displayed, ready to be filled.
+    """
+    out: dict[str, Any] = dict(payload or {})
     for name, f in schema_cls().fields.items():
         widget = field_kind(f)
         if widget == "group":
-            out[name] = blank_payload(f.schema.__class__)  # type: ignore[attr-defined]
+            value = out.get(name)
+            out[name] = with_initial_rows(f.schema.__class__, value if isinstance(value, Mapping) else {})  # type: ignore[attr-defined]
         elif widget == "rows":
-            out[name] = [blank_payload(row_schema(f).__class__) for _ in range(f.metadata.get("initial", 0))]
+            rows = out.get(name)
+            rows = list(rows) if isinstance(rows, list) else []
+            rows += [{} for _ in range(f.metadata.get("initial", 0) - len(rows))]
+            out[name] = rows
     return out
 
 
-def change_rows(payload: dict[str, Any], action: str) -> bool:
-    """Apply ``add:path`` or ``remove:path:index`` to a payload; return False if malformed.
+def _rows_field(schema_cls: type[Schema], keys: list[str]) -> mf.Field | None:
+    """Return the ``Rows`` field at a dashed path (``menage-enfants``), or None if there is none."""
+    schema: Schema = schema_cls()
+    for depth, key in enumerate(keys):
+        field = schema.fields.get(key)
+        if field is None:
+            return None
+        if depth == len(keys) - 1:
+            return field if field_kind(field) == "rows" else None
+        if field_kind(field) != "group":
+            return None
+        schema = field.schema  # type: ignore[attr-defined]
+    return None
 
-    ``path`` is the field's id with dashes (``menage-enfants``), as WTForms names it.
+
+def change_rows(schema_cls: type[Schema], payload: dict[str, Any], action: str) -> bool:
+    """Apply ``add:path`` or ``remove:path:index`` to a payload; return False if it is not one.
+
+    ``path`` is a table's id with dashes (``menage-enfants``), as WTForms names it; anything
+    that is not a table of the schema is ignored, so a forged action cannot add keys.
     """
     parts = action.split(":")
     if len(parts) not in (2, 3) or parts[0] not in ("add", "remove"):
         return False
-    node: Any = payload
     keys = parts[1].split("-")
+    field = _rows_field(schema_cls, keys)
+    if field is None:
+        return False
+    node: Any = payload
     for key in keys[:-1]:
-        if not isinstance(node, dict):
-            return False
-        node = node.setdefault(key, {})
-    if not isinstance(node, dict):
-        return False
+        if not isinstance(node.get(key), dict):
+            node[key] = {}
+        node = node[key]
     rows = node.get(keys[-1])
-    if rows is None:
-        rows = node[keys[-1]] = []
-    if not isinstance(rows, list):
-        return False
+    rows = list(rows) if isinstance(rows, list) else []
     if parts[0] == "add":
         if len(rows) >= 2000:
             return False
+        # The table showed its initial empty rows (never stored while blank): keep them.
+        rows += [{} for _ in range(field.metadata.get("initial", 0) - len(rows))]
         rows.append({})
-        return True
-    if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) >= len(rows):
-        return False
-    del rows[int(parts[2])]
+    else:
+        if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) >= len(rows):
+            return False
+        del rows[int(parts[2])]
+    node[keys[-1]] = rows
     return True
 
 

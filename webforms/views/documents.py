@@ -14,11 +14,11 @@ from webforms.display import computed, sections
 from webforms.forms import (
     ActionForm,
     attach_errors,
-    blank_payload,
     change_rows,
     error_summary,
     form_class,
     payload_of,
+    with_initial_rows,
 )
 from webforms.models import Document
 from webforms.rendering import MIME
@@ -98,13 +98,13 @@ def new(kind_name: str) -> Any:
         payload = payload_of(form)
         action = request.form.get("action", "save")
         if action.startswith(("add:", "remove:")):
-            change_rows(payload, action)
+            change_rows(kind.schema, payload, action)
         doc = svc_docs.create_draft(db.session(), services(), kind_name=kind.name, user=current_user, payload=payload)
         if action == "submit":
             return _submit(doc)
         flash("Brouillon enregistré.", "success")
         return redirect(url_for(".edit", doc_id=doc.id) + _row_anchor(action))
-    payload = blank_payload(kind.schema)
+    payload = with_initial_rows(kind.schema, {})
     return _render_form(kind, form_cls(formdata=None, data=payload), doc=None, payload=payload, errors={})
 
 
@@ -125,14 +125,15 @@ def edit(doc_id: int) -> Any:
         payload = payload_of(form)
         action = request.form.get("action", "save")
         if action.startswith(("add:", "remove:")):
-            change_rows(payload, action)
+            change_rows(kind.schema, payload, action)
         svc_docs.save_draft(db.session(), services(), doc, user=current_user, payload=payload)
         if action == "submit":
             return _submit(doc)
         if not action.startswith(("add:", "remove:")):
             flash("Brouillon enregistré.", "success")
         return redirect(url_for(".edit", doc_id=doc.id) + _row_anchor(action))
-    return _render_form(kind, form_cls(formdata=None, data=doc.data), doc=doc, payload=doc.data, errors=svc_docs.problems(doc))
+    shown = with_initial_rows(kind.schema, doc.data)
+    return _render_form(kind, form_cls(formdata=None, data=shown), doc=doc, payload=doc.data, errors=svc_docs.problems(doc))
 
 
 def _submit(doc: Document) -> Any:
@@ -141,7 +142,7 @@ def _submit(doc: Document) -> Any:
         svc_docs.submit(db.session(), services(), doc, user=current_user)
     except svc_docs.ValidationFailed as exc:
         flash(str(exc), "error")
-        form = form_class(kind.schema)(formdata=None, data=doc.data)
+        form = form_class(kind.schema)(formdata=None, data=with_initial_rows(kind.schema, doc.data))
         return _render_form(kind, form, doc=doc, payload=doc.data, errors=dict(exc.errors), status=422)
     except svc_docs.DocumentError as exc:
         flash(str(exc), "error")

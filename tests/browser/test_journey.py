@@ -1,0 +1,271 @@
+"""The fiche saisine journey in a real headless Chromium: sign in, fill by label, errors, PDF.
+
+The same journey as tests/test_web.py, but through what a user sees: labels, buttons, the
+keyboard, the error summary, a downloaded file; axe-core checks every page visited.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Locator, Page, expect
+from pypdf import PdfReader
+
+from schemas import get_kind
+from schemas.fiche_saisine import BESOINS, ORIENTATIONS
+from tests.conftest import PASSWORD, Account
+
+pytestmark = pytest.mark.browser
+
+EXAMPLE: dict[str, Any] = dict(get_kind("fiche_saisine").example)
+_AXE = Axe()
+BLOCKING = ("serious", "critical")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def check_accessibility(page: Page, where: str) -> None:
+    """Run axe-core (bundled, offline) on the page; fail on any serious or critical violation."""
+    results = _AXE.run(page)
+    blocking = [v for v in results.response["violations"] if v.get("impact") in BLOCKING]
+    report = []
+    for v in blocking:
+        report.append(f"[{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
+        for node in v["nodes"]:
+            report.append(f"    {', '.join(map(str, node['target']))}: {node['html'][:200]}")
+            report.append(f"      {node.get('failureSummary', '').replace(chr(10), ' / ')}")
+    assert not blocking, f"axe-core on {where} ({page.url}):\n" + "\n".join(report)
+
+
+def tab_until(page: Page, target: Locator, *, limit: int = 150) -> int:
+    """Press Tab until ``target`` has the focus; return the number of presses (fail past ``limit``)."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if target.evaluate("el => el === document.activeElement"):
+            return presses
+    raise AssertionError(f"{target} never received the focus after {limit} Tab presses")
+
+
+def label(text: str) -> re.Pattern[str]:
+    """A label starting with ``text`` (labels of required fields end with "(obligatoire)")."""
+    return re.compile(rf"^{re.escape(text)}(\s|$)")
+
+
+def sign_in(page: Page, base: str, account: Account) -> None:
+    page.goto(f"{base}/connexion")
+    expect(page).to_have_title(re.compile("^Connexion"))
+    check_accessibility(page, "la page de connexion")
+    # The skip link is the first thing the keyboard reaches.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Aller au contenu")).to_be_focused()
+    page.get_by_label("Adresse électronique").fill(account.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", level=1, name="Documents")).to_be_visible()
+
+
+def add_row(page: Page, button: str, rows: str, count: int) -> Locator:
+    """Press a server-side "Ajouter …" button; return the new row (a fieldset)."""
+    page.get_by_role("button", name=button, exact=True).click()
+    row = page.locator(f"fieldset#{rows}-{count - 1}")
+    expect(row).to_be_visible()
+    expect(page.locator(f"fieldset#{rows}-{count}")).to_have_count(0)
+    return row
+
+
+# --- the journey ---------------------------------------------------------------------------
+
+
+def test_fiche_saisine_journey_in_a_real_browser(
+    live_server: str, make_user: Callable[..., Account], page: Page, tmp_path: Path
+) -> None:
+    base = live_server
+    page.set_default_timeout(5_000)
+    account = make_user("redacteur")
+    example = EXAMPLE
+    pres, terr, menage = example["prescripteur"], example["territoire"], example["menage"]
+    public, situation = example["public_prioritaire"], example["situation"]
+
+    sign_in(page, base, account)
+    check_accessibility(page, "la liste des documents")
+
+    nouveau = page.get_by_role("region", name="Nouveau document")
+    nouveau.get_by_role("link", name="Fiche saisine").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Fiche saisine"))
+
+    # Keyboard only: the skip link comes first and leads to the content; a field is reached
+    # with Tab and typed; Enter in a field saves the draft (the form's hidden default button),
+    # which creates it. (Dates are filled by label below: typing into <input type="date">
+    # depends on the browser's locale data.)
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Aller au contenu")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main#contenu")).to_be_focused()
+    organisme = page.locator("fieldset#prescripteur").get_by_label(label("Organisme"))
+    tab_until(page, organisme, limit=10)  # breadcrumb, the date's segments, then the organisme
+    page.keyboard.type(pres["organisme"])
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Brouillon enregistré.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/documents/\d+/modifier$"))
+    expect(organisme).to_have_value(pres["organisme"])
+
+    # Everything else by label, with the schema's example data except the prescripteur's name.
+    page.get_by_label(label("Date de la saisine")).fill(example["date_saisine"])
+    p = page.locator("fieldset#prescripteur")
+    p.get_by_label(label("Type de partenaire")).select_option(pres["type_partenaire"])
+    # prescripteur-nom left empty on purpose
+    p.get_by_label(label("Fonction")).fill(pres["fonction"])
+    p.get_by_label(label("Téléphone")).fill(pres["telephone"])
+    p.get_by_label(label("Adresse électronique")).fill(pres["email"])
+    page.get_by_label(label("Commune de résidence du ménage")).fill(terr["commune"])
+    page.get_by_label(label("EPCI")).select_option(terr["epci"])
+
+    d = page.locator("fieldset#menage-demandeur")
+    d.get_by_label(label("Nom")).fill(menage["demandeur"]["nom"])
+    d.get_by_label(label("Prénom")).fill(menage["demandeur"]["prenom"])
+    d.get_by_label(label("Date de naissance")).fill(menage["demandeur"]["date_naissance"])
+    page.get_by_label(label("Situation familiale")).select_option(menage["situation_familiale"])
+
+    for key, text in (
+        ("famille_monoparentale", "Famille monoparentale sans domicile ou hébergée"),
+        ("victime_violences", "Notamment victime de violences familiales"),
+        ("parcours_institutionnel", "Jeune ayant eu un parcours institutionnel"),
+        ("expulsion", "Ménage récemment expulsé ou menacé d'expulsion"),
+    ):
+        page.get_by_label(text).set_checked(bool(public[key]))
+
+    page.get_by_label(label("Situation de logement actuelle")).select_option(situation["logement_actuel"])
+    page.get_by_label(label("Description de la situation")).fill(situation["description"])
+    besoins = page.get_by_role("group", name="Besoins identifiés")
+    for value in situation["besoins"]:
+        besoins.get_by_label(dict(BESOINS)[value], exact=True).check()
+    page.get_by_label(label("Précisions sur les besoins")).fill(situation["precisions_besoins"])
+    orientation = dict(ORIENTATIONS)[example["orientation"]["orientation"]]
+    page.get_by_role("group", name=re.compile("^Orientation demandée")).get_by_role("radio", name=orientation).check()
+    page.get_by_label(label("Motif de la demande")).fill(example["orientation"]["motif"])
+    page.get_by_label("Le ménage adhère à la démarche et a été informé de la saisine").check()
+    page.get_by_label(label("Date de recueil de l'adhésion")).fill(example["adhesion"]["date_adhesion"])
+
+    # Table rows are added by the server (no JavaScript); what was typed survives each round trip.
+    for index, enfant in enumerate(menage["enfants"]):
+        row = add_row(page, "Ajouter un enfant", "menage-enfants", index + 1)
+        expect(page.get_by_role("group", name=f"Enfant {index + 1}", exact=True)).to_be_visible()
+        row.get_by_label(label("Prénom")).fill(enfant["prenom"])
+        row.get_by_label(label("Date de naissance")).fill(enfant["date_naissance"])
+    # A new form offers one empty resource row, shown again as long as it is not filled.
+    expect(page.locator("fieldset#menage-ressources fieldset.row")).to_have_count(1)
+    for index, ressource in enumerate(menage["ressources"]):
+        row = page.locator("fieldset#menage-ressources-0") if index == 0 else add_row(page, "Ajouter une ressource", "menage-ressources", index + 1)
+        row.get_by_label(label("Type de ressource")).select_option(ressource["type"])
+        row.get_by_label(label("Montant mensuel")).fill(ressource["montant_mensuel"])
+    for index, acc in enumerate(situation["accompagnements"]):
+        row = add_row(page, "Ajouter un accompagnement", "situation-accompagnements", index + 1)
+        row.get_by_label(label("Type d'accompagnement")).fill(acc["type"])
+        row.get_by_label(label("Référent")).fill(acc["referent"])
+        row.get_by_label(label("Structure")).fill(acc["structure"])
+        row.get_by_label(label("Téléphone")).fill(acc["telephone"])
+    expect(page.get_by_label(label("Commune de résidence du ménage"))).to_have_value(terr["commune"])
+    expect(page.locator("fieldset#menage-enfants-0").get_by_label(label("Prénom"))).to_have_value("Léo")
+    ressources = page.get_by_role("group", name="Ressources mensuelles", exact=True)
+    expect(ressources).to_have_accessible_description("Une ligne par type de ressource ; le total est calculé.")
+    check_accessibility(page, "le brouillon avec ses lignes")
+
+    # Submitting with the name missing: refused, the summary lists it, the field says why.
+    page.get_by_role("button", name="Soumettre le document").click()
+    summary = page.locator(".error-summary[role=alert]")
+    expect(summary).to_be_visible()
+    expect(summary.get_by_role("heading")).to_have_text("Ce document ne peut pas encore être soumis : 1 point à corriger")
+    expect(page.get_by_role("alert").filter(has_text="ne peut pas être soumis")).to_have_count(1)  # the flash
+    nom = page.get_by_label(label("Nom et prénom du prescripteur"))
+    message = page.locator("#prescripteur-nom-error")
+    expect(message).to_have_text("Erreur : Ce champ est obligatoire.")
+    expect(nom).to_have_attribute("aria-invalid", "true")
+    expect(nom).to_have_attribute("aria-describedby", re.compile(r"(^|\s)prescripteur-nom-error(\s|$)"))
+    expect(nom).to_have_accessible_description(re.compile("Ce champ est obligatoire"))
+    expect(page.get_by_label(label("Fonction"))).not_to_have_attribute("aria-invalid", "true")
+    check_accessibility(page, "le formulaire avec erreurs")
+
+    # The summary's link, reached and followed with the keyboard, puts the focus in the field.
+    link = summary.get_by_role("link", name=re.compile("Nom et prénom du prescripteur : Ce champ est obligatoire"))
+    expect(link).to_have_attribute("href", "#prescripteur-nom")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Aller au contenu")).to_be_focused()
+    tab_until(page, link, limit=20)
+    page.keyboard.press("Enter")
+    expect(nom).to_be_focused()
+    page.keyboard.type(pres["nom"])
+    # ... then Tab down to "Enregistrer le brouillon" and Enter.
+    tab_until(page, page.get_by_role("button", name="Enregistrer le brouillon"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Brouillon enregistré.")).to_be_visible()
+    expect(nom).to_have_value(pres["nom"])
+    expect(page.locator(".error-summary")).to_have_count(0)
+    expect(nom).not_to_have_attribute("aria-invalid", "true")
+
+    # Corrected: submitted, numbered, locked.
+    page.get_by_role("button", name="Soumettre le document").click()
+    expect(page.get_by_role("status").filter(has_text="Document soumis sous la référence FS-2019-000001")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/documents/\d+$"))
+    expect(page.locator("dl.meta")).to_contain_text("FS-2019-000001")
+    expect(page.locator("dl.meta")).to_contain_text("Durand Julie – Liévin")
+    expect(page.get_by_role("complementary", name="Calculé automatiquement")).to_contain_text("Lens-Hénin")
+    check_accessibility(page, "la page du document soumis")
+
+    # The frozen PDF, downloaded as a user does and read back.
+    with page.expect_download() as info:
+        page.get_by_role("link", name="PDF", exact=True).click()
+    download = info.value
+    assert download.suggested_filename == "FS-2019-000001-v1.pdf"
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    reader = PdfReader(io.BytesIO(target.read_bytes()))
+    text = "\n".join(page_.extract_text() for page_ in reader.pages)
+    assert "FS-2019-000001" in text
+    assert "Durand" in text and "Julie" in text
+    assert "Lens-Hénin" in text
+    assert "Léo" in text and "Inès" in text
+
+    # Back to the list: the submitted document is there, with its reference and status.
+    page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Documents").click()
+    row = page.get_by_role("row").filter(has_text="FS-2019-000001")
+    expect(row).to_contain_text("Durand Julie – Liévin")
+    check_accessibility(page, "la liste avec un document")
+
+
+def test_a_section_level_error_is_announced_and_reachable(
+    live_server: str, make_user: Callable[..., Account], page: Page
+) -> None:
+    """A rule over a whole section (no priority public) is tied to the section and reachable by keyboard."""
+    page.set_default_timeout(5_000)
+    sign_in(page, live_server, make_user("redacteur"))
+    page.get_by_role("link", name=re.compile("^Fiche saisine")).click()
+    check_accessibility(page, "un formulaire vide")
+    page.get_by_label(label("Date de la saisine")).fill("2019-10-14")
+    page.locator("fieldset#menage-demandeur").get_by_label(label("Date de naissance")).fill("1980-01-01")  # 39 years old
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+    expect(page.get_by_role("status").filter(has_text="Brouillon enregistré.")).to_be_visible()
+
+    summary = page.locator(".error-summary[role=alert]")
+    expect(summary).to_be_visible()
+    link = summary.get_by_role(
+        "link", name=re.compile("^Public prioritaire : Le ménage doit relever d'au moins un public prioritaire")
+    )
+    expect(link).to_have_attribute("href", "#public_prioritaire")
+    section = page.get_by_role("group", name="Public prioritaire", exact=True)
+    expect(section).to_have_accessible_description(re.compile("Le ménage doit relever d'au moins un public prioritaire"))
+    check_accessibility(page, "un brouillon incomplet")
+
+    # Following the link moves the keyboard into the section: the next Tab is its first checkbox.
+    tab_until(page, link, limit=60)  # past the summary's links to the empty required fields
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile("#public_prioritaire$"))
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Famille monoparentale sans domicile ou hébergée")).to_be_focused()
