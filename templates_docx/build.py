@@ -50,7 +50,7 @@ MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = Mm(20), Mm(24), Mm(22)
 TEXT_W = Emu(PAGE_W - 2 * MARGIN_X)  # 170 mm
 LABEL_W = Mm(62)
 
-FIXED_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+FIXED_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,11 +147,14 @@ def fixed_layout(table, widths: Sequence[int]) -> None:  # widths in EMU
     table.autofit = False  # <w:tblLayout w:type="fixed"/>
     tblpr = table._tbl.tblPr
     insert_ordered(tblpr, _el("w:tblW", w=str(sum(w.twips for w in widths)), type="dxa"), TBLPR_ORDER)
-    for col, width in zip(table.columns, widths):
+    for col, width in zip(table.columns, widths, strict=True):
         col.width = width
     for row in table.rows:
-        for cell, width in zip(row.cells, widths):
-            cell.width = width
+        start = 0
+        for tc in row._tr.tc_lst:  # a merged cell gets the sum of the columns it spans
+            span = tc.grid_span
+            tc.width = Emu(sum(widths[start : start + span]))
+            start += span
 
 
 def row_props(row, *, header: bool = False, cant_split: bool = True) -> None:
@@ -260,7 +263,6 @@ def new_document(title: str, subject: str) -> Document:
     _style_font(em, size=10, bold=True, color=BLUE)
     em.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
     em.paragraph_format.space_after = Pt(0)
-    em.font.all_caps = True
 
     draft = doc.styles.add_style("Mention brouillon", WD_STYLE_TYPE.PARAGRAPH)
     draft.base_style = normal
@@ -320,10 +322,6 @@ def new_document(title: str, subject: str) -> Document:
     _style_font(bullet, size=10)
     bullet.paragraph_format.space_after = Pt(1)
 
-    small = doc.styles.add_style("Note", WD_STYLE_TYPE.PARAGRAPH)
-    small.base_style = normal
-    _style_font(small, size=8, italic=True, color=GREY)
-
     # Settings: automatic hyphenation (French).
     settings = doc.settings.element
     if settings.find(qn("w:autoHyphenation")) is None:
@@ -368,8 +366,6 @@ def build_header_footer(doc: Document) -> None:
     header = section.header
     p = header.paragraphs[0]
     p.style = doc.styles["Header"]
-    tabs = p.paragraph_format.tab_stops
-    tabs.add_tab_stop(TEXT_W, WD_TAB_ALIGNMENT.RIGHT)
     r = p.add_run("{{ document.organisme_emetteur }}")
     r.bold = True
     r.font.color.rgb = RGBColor.from_string(BLUE)
@@ -388,11 +384,9 @@ def build_header_footer(doc: Document) -> None:
     f.style = doc.styles["Footer"]
     paragraph_border(f._p.get_or_add_pPr(), {"top": (4, BORDER, 4)})
     f.paragraph_format.tab_stops.add_tab_stop(TEXT_W, WD_TAB_ALIGNMENT.RIGHT)
+    f.add_run("{% if document.reference %}")
     f.add_run("Réf. ")
     f.add_run("{{ document.reference }}")
-    f.add_run("{% if document.version %}")
-    f.add_run(" – version ")
-    f.add_run("{{ document.version }}")
     f.add_run("{% endif %}")
     f.add_run("\t")
     f.add_run("Page ")
@@ -441,7 +435,7 @@ def kv_table(doc: Document, rows: Iterable[tuple[str, Parts]]) -> None:
     table = doc.add_table(rows=len(rows), cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table_borders(table)
-    for row, (label, value) in zip(table.rows, rows):
+    for row, (label, value) in zip(table.rows, rows, strict=True):
         row_props(row)
         cell_shading(row.cells[0], LABEL_FILL)
         cell_paragraph(row.cells[0], label, bold=True)
@@ -483,12 +477,12 @@ def rows_table(
     table_borders(table)
     head, loop, data, end = table.rows
     row_props(head, header=True)
-    for cell, (title, _, _) in zip(head.cells, columns):
+    for cell, (title, _, _) in zip(head.cells, columns, strict=True):
         cell_shading(cell, HEAD_FILL)
         cell_paragraph(cell, title, bold=True)
     cell_paragraph(loop.cells[0], f"{{%tr for {item} in {rows_var} %}}")
     row_props(data)
-    for cell, (_, attr, _) in zip(data.cells, columns):
+    for cell, (_, attr, _) in zip(data.cells, columns, strict=True):
         cell_paragraph(cell, f"{{{{ {item}.{attr} }}}}")
     cell_paragraph(end.cells[0], "{%tr endfor %}")
     if total is not None:
@@ -564,6 +558,8 @@ def signature_block(doc: Document, role: str, lines: Sequence[Parts], date: Part
         left.add_paragraph(style=doc.styles["Cellule"])
     cell_paragraph(right, stamp, bold=True)
     fixed_layout(table, [Mm(100), TEXT_W - Mm(100)])
+    # Word wants a paragraph between the last table and the end of the body.
+    spacer(doc)
 
 
 def finish(doc: Document, name: str) -> Path:
