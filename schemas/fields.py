@@ -84,7 +84,7 @@ class Text(_EmptyIsNone, mf.String):
         validators = [validate.Length(max=max_length, error="{max} caractères au maximum."), *list(extra_validate or [])]
         super().__init__(
             required=required,
-            allow_none=True,
+            allow_none=not required,
             **_optional(required),
             validate=validators,
             metadata=_metadata(
@@ -103,11 +103,6 @@ class Text(_EmptyIsNone, mf.String):
             return None
         return text
 
-    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
-        # A required text that is None (an empty input) must say "obligatoire", not pass.
-        if value is None and self.required:
-            raise self.make_error("required")
-        return super().deserialize(value, attr, data, **kwargs)
 
 
 def LongText(label: str, **kwargs: Any) -> Text:
@@ -331,10 +326,6 @@ class Choice(_EmptyIsNone, mf.String):
             return None
         return text
 
-    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
-        if value is None and self.required:
-            raise self.make_error("required")
-        return super().deserialize(value, attr, data, **kwargs)
 
 
 class MultiChoice(mf.List):
