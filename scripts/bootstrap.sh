@@ -2,6 +2,7 @@
 # Install everything webforms needs on a fresh Debian machine, then the Python packages in .venv.
 #   scripts/bootstrap.sh          runtime only (WeasyPrint's system libraries and fonts)
 #   scripts/bootstrap.sh test     plus what the tests need (chromium, poppler-utils, test extras)
+#   scripts/bootstrap.sh bench    plus LibreOffice and unoserver for bench/render_bench.py
 # Idempotent: a second run installs nothing already present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,9 @@ if [ "$profile" = test ] || [ "$profile" = bench ]; then
   debs+=(chromium poppler-utils)
 fi
 if [ "$profile" = bench ]; then
-  debs+=(libreoffice-writer-nogui python3-uno)
+  # python3-uno only works with Debian's own interpreter (/usr/bin/python3), which needs
+  # python3-venv to host unoserver (see the end of this script).
+  debs+=(libreoffice-writer-nogui python3-uno python3-venv)
 fi
 missing=()
 for p in "${debs[@]}"; do
@@ -33,4 +36,19 @@ stamp=".venv/.installed-$profile-$(cat setup.cfg | sha256sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -e ".$extras"
   touch "$stamp"
+fi
+
+if [ "$profile" = bench ]; then
+  # The unoserver *server* must import `uno`, which Debian's python3-uno provides for
+  # /usr/bin/python3 only: .venv's interpreter cannot import it. So the server gets its own
+  # venv on Debian's Python, seeing the system packages (uno); .venv keeps the client
+  # (unoserver.client.UnoClient, plain XML-RPC) from the [bench] extra.
+  unopy=.venv/uno/bin/python
+  if ! "$unopy" -c "import uno, unoserver.server" 2>/dev/null; then
+    rm -rf .venv/uno
+    /usr/bin/python3 -m venv --system-site-packages .venv/uno
+    unoserver_req="$(grep -Eo 'unoserver==[0-9.]+' setup.cfg)"
+    "$unopy" -m pip install -q --disable-pip-version-check "$unoserver_req"
+    "$unopy" -c "import uno, unoserver.server"
+  fi
 fi

@@ -26,7 +26,7 @@ class Clock:
     """A clock the tests set; the service never reads today's date behind their back."""
 
     def __init__(self) -> None:
-        self.now = dt.datetime(2019, 10, 14, 8, 30, tzinfo=dt.timezone.utc)
+        self.now = dt.datetime(2019, 10, 14, 8, 30, tzinfo=dt.UTC)
 
     def __call__(self) -> dt.datetime:
         return self.now
