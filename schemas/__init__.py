@@ -20,7 +20,7 @@ HTML_DIR = ROOT / "templates_html"
 # Modules of this package that hold the mechanism, not a kind.
 _NOT_KINDS = {"fields", "kind", "common"}
 # Top-level context names the renderer adds beside the kind's own fields.
-RESERVED_NAMES = {"document", "calcul", "revue"}
+RESERVED_NAMES = {"document", "calcul", "revue", "libelles"}
 
 
 def discover() -> list[Kind]:

@@ -98,6 +98,38 @@ def format_section(schema: Schema | type[Schema], data: Mapping[str, Any]) -> di
     return {name: _format_field(f, data.get(name)) for name, f in schema.fields.items()}
 
 
+class Labels(dict):
+    """The French labels of a group or table's fields; printed, it gives the group's own label.
+
+    ``{{ libelles.menage }}`` prints "Ménage" and ``{{ libelles.menage.demandeur.nom }}`` "Nom":
+    documents take their wording from the schema, where it is written once.
+    """
+
+    def __init__(self, label: str, children: dict[str, Any]) -> None:
+        super().__init__(children)
+        self.label = label
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def labels_of(schema: Schema | type[Schema], label: str = "") -> Labels:
+    """Return the nested labels of a schema's fields."""
+    if isinstance(schema, type):
+        schema = schema()
+    children: dict[str, Any] = {}
+    for name, f in schema.fields.items():
+        text = f.metadata.get("label", name)
+        widget = field_kind(f)
+        if widget == "group":
+            children[name] = labels_of(f.schema, text)  # type: ignore[attr-defined]
+        elif widget == "rows":
+            children[name] = labels_of(row_schema(f), text)
+        else:
+            children[name] = text
+    return Labels(label, children)
+
+
 @dataclass(frozen=True)
 class DocumentMeta:
     """What the document says about itself: reference, dates, issuing body, status."""
@@ -120,6 +152,10 @@ def build_context(
     """Return the plain context of one document: its fields, ``calcul``, ``document``, ``revue``."""
     ctx = format_section(kind.schema, data)
     ctx["calcul"] = {k: format_plain(v) for k, v in kind.derive(data).items()}
+    ctx["libelles"] = labels_of(kind.schema, kind.title)
+    ctx["libelles"]["calcul"] = dict(kind.derived_labels)
+    if kind.review is not None:
+        ctx["libelles"]["revue"] = labels_of(kind.review.schema, kind.review.title)
     ctx["document"] = {
         "titre": kind.title,
         "organisme_emetteur": kind.issuing_body,
