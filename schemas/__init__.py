@@ -18,7 +18,7 @@ DOCX_DIR = ROOT / "templates_docx"
 HTML_DIR = ROOT / "templates_html"
 
 # Modules of this package that hold the mechanism, not a kind.
-_NOT_KINDS = {"fields", "kind", "common"}
+_NOT_KINDS = {"fields", "kind", "common", "records"}
 # Top-level context names the renderer adds beside the kind's own fields.
 RESERVED_NAMES = {"document", "calcul", "revue", "libelles"}
 

@@ -173,6 +173,23 @@ def summary(data: Mapping[str, Any]) -> str:
     return " – ".join(p for p in (name, label) if p)
 
 
+def prefill(mesure: Mapping[str, Any]) -> dict[str, Any]:
+    """Start an incident sheet from a measure: the measure's block is filled in."""
+    return {
+        "mesure": {
+            "type_mesure": mesure["type_mesure"],
+            "date_bon_commande": mesure.get("date_bon_commande"),
+            "date_premiere_rencontre": mesure.get("date_premiere_rencontre"),
+            "menage_nom": mesure["menage_nom"],
+            "menage_prenom": mesure["menage_prenom"],
+            "menage_commune": mesure.get("menage_commune"),
+            "referent_nom": mesure["referent_nom"],
+            "operateur": mesure["operateur"],
+        },
+        "travailleur_social": {"nom": mesure.get("travailleur_social")},
+    }
+
+
 EXAMPLE: dict[str, Any] = {
     "mesure": {
         "type_mesure": "asll_installation",
@@ -218,6 +235,8 @@ KIND = Kind(
     example=EXAMPLE,
     recipients=("Instance décisionnelle de la mesure (ASLL §8)", "Travailleur social référent du ménage (ASLL §7.1)"),
     recipient_roles=frozenset({"instructeur", "archiviste"}),
+    mesure_types=frozenset({"aml", "asll_installation", "asll_maintien"}),
+    prefill=prefill,
     derive=derive,
     derived_labels={
         "instance_destinataire": "Instance destinataire (ASLL §8)",

@@ -69,6 +69,10 @@ class Kind:
     attachments: tuple[AttachmentRule, ...] = ()
     due_dates: tuple[DueDate, ...] = ()
     review: Review | None = None
+    # Documents started from a measure: which measure types, and the draft prefilled from the
+    # measure's plain values (see webforms.services.mesures.plain).
+    mesure_types: frozenset[str] = frozenset()
+    prefill: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     def validate(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Return marshmallow's nested error layout for ``payload`` (empty when valid)."""

@@ -101,18 +101,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         clock=app.config["CLOCK"],
     )
 
-    from webforms.views import admin, auth, documents
+    from webforms.views import admin, auth, documents, mesures
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(mesures.bp)
     app.register_blueprint(admin.bp)
     _register_errors(app)
     _register_headers(app)
     from webforms.forms import field_attrs
-    from webforms.rendering.context import datetime_fr
+    from webforms.rendering.context import date_fr, datetime_fr
 
     app.jinja_env.globals["field_attrs"] = field_attrs
     app.jinja_env.filters["datetime_fr"] = datetime_fr
+    app.jinja_env.filters["date_fr"] = date_fr
     return app
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint, func
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = {
@@ -15,6 +15,11 @@ ROLES = {
     "instructeur": "Instructeur (Département, DDCS)",
     "archiviste": "Archiviste",
     "admin": "Administrateur",
+}
+
+MESURE_STATUSES = {
+    "en_cours": "En cours",
+    "terminee": "Terminée",
 }
 
 STATUSES = {
@@ -106,6 +111,8 @@ class Document(Base):
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    # The measure the document is about (an incident sheet, a bilan), when there is one.
+    mesure_id: Mapped[int | None] = mapped_column(ForeignKey("mesure.id"), index=True, nullable=True)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
@@ -116,6 +123,67 @@ class Document(Base):
     @property
     def status_label(self) -> str:
         return STATUSES.get(self.status, self.status)
+
+
+class Mesure(Base):
+    """A household's support measure: the record bilans and incident sheets refer to."""
+
+    __tablename__ = "mesure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    referent_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    type_mesure: Mapped[str] = mapped_column(String(30))
+    menage_nom: Mapped[str] = mapped_column(String(150))
+    menage_prenom: Mapped[str] = mapped_column(String(100))
+    menage_commune: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    date_bon_commande: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    date_premiere_rencontre: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    duree_mois: Mapped[int] = mapped_column(Integer)
+    travailleur_social: Mapped[str | None] = mapped_column(String(150), nullable=True)
+    statut: Mapped[str] = mapped_column(String(20), default="en_cours")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    referent: Mapped[User] = relationship(lazy="joined")
+    rencontres: Mapped[list[Rencontre]] = relationship(back_populates="mesure", order_by="Rencontre.date")
+    renouvellements: Mapped[list[Renouvellement]] = relationship(
+        back_populates="mesure", order_by="Renouvellement.date_decision"
+    )
+
+
+class Rencontre(Base):
+    """A meeting with the household, counted against the required rhythm."""
+
+    __tablename__ = "rencontre"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mesure_id: Mapped[int] = mapped_column(ForeignKey("mesure.id"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    nature: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    mesure: Mapped[Mesure] = relationship(back_populates="rencontres")
+
+
+class Renouvellement(Base):
+    """A renewal of an ASLL Maintien, starting on the day of the DPDS decision (ASLL §8)."""
+
+    __tablename__ = "renouvellement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mesure_id: Mapped[int] = mapped_column(ForeignKey("mesure.id"), index=True)
+    date_decision: Mapped[dt.date] = mapped_column(Date)
+    duree_mois: Mapped[int] = mapped_column(Integer)
+    motif: Mapped[str] = mapped_column(String(1000))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    mesure: Mapped[Mesure] = relationship(back_populates="renouvellements")
 
 
 class Rendition(Base):

@@ -6,14 +6,16 @@
   never another organisation's drafts.
 - The role named by a kind's ``review`` (the coordinator) records the decision.
 - An ``admin`` manages accounts and organisations; household data is not theirs to read.
+- Measures: the operator's writers see and follow their organisation's measures; an
+  ``instructeur`` reads every measure; a ``coordinateur`` reads the AML measures (AML §7).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import Select, and_, false, or_, select, true
 
 from schemas import registry
-from webforms.models import Document, User
+from webforms.models import Document, Mesure, User
 
 WRITERS = {"redacteur"}
 
@@ -68,3 +70,35 @@ def visible_documents(user: User) -> Select[tuple[Document]]:
         clauses.append(and_(Document.kind.in_(received), Document.status != "draft"))
     where = or_(*clauses) if clauses else false()
     return select(Document).where(where).order_by(Document.updated_at.desc(), Document.id.desc())
+
+
+def visible_mesures(user: User) -> Select[tuple[Mesure]]:
+    """Return the query of every measure ``user`` may see (the same rule as ``can_view_mesure``)."""
+    if user.role in WRITERS:
+        where = Mesure.organisation_id == user.organisation_id
+    elif user.role == "instructeur":
+        where = true()
+    elif user.role == "coordinateur":
+        where = Mesure.type_mesure == "aml"
+    else:
+        where = false()
+    return select(Mesure).where(where).order_by(Mesure.id)
+
+
+def can_view_mesure(user: User, mesure: Mesure) -> bool:
+    """May ``user`` read this measure and its calendar?"""
+    return (
+        (user.role in WRITERS and mesure.organisation_id == user.organisation_id)
+        or user.role == "instructeur"
+        or (user.role == "coordinateur" and mesure.type_mesure == "aml")
+    )
+
+
+def can_edit_mesure(user: User, mesure: Mesure) -> bool:
+    """May ``user`` record meetings, renewals and documents of this measure? Its operator's writers."""
+    return user.role in WRITERS and mesure.organisation_id == user.organisation_id
+
+
+def can_create_mesure(user: User) -> bool:
+    """May ``user`` open a measure? An operator's writer."""
+    return user.role in WRITERS

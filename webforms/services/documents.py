@@ -74,7 +74,15 @@ def _summary(kind: Kind, payload: Mapping[str, Any]) -> str:
     return kind.summary(valid)[:300]
 
 
-def create_draft(session: Session, svc: Services, *, kind_name: str, user: User, payload: Mapping[str, Any]) -> Document:
+def create_draft(
+    session: Session,
+    svc: Services,
+    *,
+    kind_name: str,
+    user: User,
+    payload: Mapping[str, Any],
+    mesure_id: int | None = None,
+) -> Document:
     """Start a draft of ``kind_name`` for the user's organisation, saved as typed."""
     kind = get_kind(kind_name)
     now = svc.clock()
@@ -85,6 +93,7 @@ def create_draft(session: Session, svc: Services, *, kind_name: str, user: User,
         status="draft",
         data=dict(payload),
         summary=_summary(kind, payload),
+        mesure_id=mesure_id,
         created_at=now,
         updated_at=now,
     )

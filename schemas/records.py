@@ -1,0 +1,72 @@
+"""Records that are not printed documents: a support measure, its meetings and its renewals.
+
+Declared with the same field types as the kinds, so their web forms are built the same way
+and their messages are the same French ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import ValidationError, validates_schema
+
+from schemas.common import MESURE_TYPES
+from schemas.fields import Choice, Date, Integer, Section, Text
+
+NATURES_RENCONTRE = [
+    ("visite_domicile", "Visite à domicile"),
+    ("entretien_bureau", "Entretien au bureau"),
+    ("accompagnement_exterieur", "Accompagnement à l'extérieur (démarche, rendez-vous)"),
+    ("telephone", "Entretien téléphonique"),
+]
+
+
+class MesureSchema(Section):
+    """A household's support measure (DESIGN §2.3)."""
+
+    type_mesure = Choice("Type de mesure", MESURE_TYPES, required=True, widget="radio")
+    menage_nom = Text("Nom du ménage", required=True, max_length=150)
+    menage_prenom = Text("Prénom du demandeur", required=True, max_length=100)
+    menage_commune = Text("Commune", max_length=150)
+    date_bon_commande = Date(
+        "Date de réception du bon de commande",
+        help="ASLL : le démarrage doit intervenir dans les 10 jours (Installation) ou 15 jours (Maintien) (ASLL §6.3).",
+    )
+    date_premiere_rencontre = Date(
+        "Date de la première rencontre",
+        help="L'accompagnement démarre le jour de la première rencontre (ASLL §8) ; pour l'AML, le jour de l'orientation.",
+    )
+    duree_mois = Integer(
+        "Durée décidée (mois)",
+        required=True,
+        min=1,
+        max=12,
+        help="AML : 12 mois (AML §4) ; ASLL Installation : 3 mois (ASLL §2.1) ; ASLL Maintien : 6 mois au plus (ASLL §2.2).",
+    )
+    travailleur_social = Text(
+        "Travailleur social référent du ménage",
+        max_length=150,
+        help="Destinataire des bilans ASLL avec le RAST ou le Service Logement (ASLL §7.1, §9).",
+    )
+
+
+class RencontreSchema(Section):
+    """A meeting with the household."""
+
+    date = Date("Date de la rencontre", required=True)
+    nature = Choice("Nature", NATURES_RENCONTRE, required=True)
+    note = Text("Objet (sans donnée sensible)", max_length=200)
+
+
+class RenouvellementSchema(Section):
+    """A renewal of an ASLL Maintien decided by the DPDS (ASLL §8, §9.2)."""
+
+    date_decision = Date("Date de la décision de la DPDS", required=True, help="Le renouvellement commence ce jour-là (ASLL §8).")
+    duree_mois = Integer("Durée (mois)", required=True, min=1, max=6)
+    motif = Text("Motif du renouvellement", required=True, max_length=1000, multiline=True, help="Un renouvellement doit être motivé (ASLL §9).")
+
+    @validates_schema(skip_on_field_errors=False)
+    def _motif(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        if "motif" in data and data.get("motif") is None:
+            raise ValidationError("Un renouvellement doit être motivé (ASLL §9).", "motif")

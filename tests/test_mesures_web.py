@@ -1,0 +1,143 @@
+"""The referent's workbench through the web: measures, meetings, renewals, worklist, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+from flask import Flask
+
+from tests.conftest import WebClient
+from webforms import db
+from webforms.models import Document, Mesure
+
+INSTALLATION = {
+    "type_mesure": "asll_installation",
+    "menage_nom": "Morel",
+    "menage_prenom": "Karim",
+    "menage_commune": "Annemasse",
+    "date_bon_commande": "2019-09-02",
+    "duree_mois": "3",
+    "travailleur_social": "Hélène Vidal",
+}
+
+
+def open_mesure(web: WebClient, **changes: str) -> int:
+    response = web.post("/mesures/nouvelle", {**INSTALLATION, **changes})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    match = re.search(r"/mesures/(\d+)$", response.headers["Location"])
+    assert match
+    return int(match.group(1))
+
+
+def test_open_a_measure_and_follow_its_dates(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web)
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "ME-2019-000001" in page
+    assert "12 septembre 2019" in page  # start deadline: bon de commande + 10 days (ASLL §6.3)
+    assert "pas encore de rencontre" in page
+    # The clock says 14 October 2019: the start deadline has passed without a meeting.
+    assert "en retard" in page
+
+    response = web.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-09-10", "nature": "visite_domicile"})
+    assert response.status_code == 302
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "10 septembre 2019" in page and "tenu" in page
+    assert "10 décembre 2019" in page  # the end: three months from the first meeting (ASLL §8)
+    assert "2 décembre 2019" in page  # the ASLL §2.1 reading, shown for information
+    assert "25 décembre 2019" in page  # bilan due 15 days after the end (ASLL §9.1)
+    # Weekly meetings in the first month: only one was held, so weeks fall short.
+    assert "Périodes écoulées sans rencontre" in page
+
+
+def test_measure_rules_refuse_with_a_clear_message(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    response = web.post("/mesures/nouvelle", {**INSTALLATION, "duree_mois": "6"})
+    assert response.status_code == 422
+    assert "3 mois (ASLL §2.1, §8)" in response.get_data(as_text=True)
+    response = web.post("/mesures/nouvelle", {**INSTALLATION, "date_bon_commande": ""})
+    assert response.status_code == 422 and "bon de commande" in response.get_data(as_text=True)
+    response = web.post("/mesures/nouvelle", {**INSTALLATION, "date_premiere_rencontre": "2019-08-30"})
+    assert response.status_code == 422 and "précéder la réception du bon de commande" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().query(Mesure).count() == 0
+
+    mesure_id = open_mesure(web)
+    response = web.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-08-01", "nature": "telephone"})
+    assert response.status_code == 422 and "précéder la réception du bon de commande" in response.get_data(as_text=True)
+    response = web.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-12-01", "nature": "telephone"})
+    assert response.status_code == 422 and "futur" in response.get_data(as_text=True)
+    response = web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "x"})
+    assert response.status_code == 422 and "n&#39;est pas renouvelable" in response.get_data(as_text=True)
+
+
+def test_maintien_renewals_up_to_twelve_months(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="6", date_bon_commande="2019-01-07", date_premiere_rencontre="2019-01-15")
+    response = web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-07-20", "duree_mois": "4", "motif": ""})
+    assert response.status_code == 422 and "motivé" in response.get_data(as_text=True)
+    assert web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-07-20", "duree_mois": "4", "motif": "Plan d'apurement"}).status_code == 302
+    response = web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-11-20", "duree_mois": "3", "motif": "Relogement"})
+    assert response.status_code == 422 and "13 mois demandés" in response.get_data(as_text=True)
+    assert web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-11-20", "duree_mois": "2", "motif": "Relogement"}).status_code == 302
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "Renouvellement 2" in page and "20 janvier 2020" in page
+
+
+def test_worklist_soonest_first_and_csv(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    open_mesure(web, menage_nom="Later", date_bon_commande="2019-10-10")
+    open_mesure(web, menage_nom="Sooner", date_bon_commande="2019-10-01")
+    page = web.get("/mesures/").get_data(as_text=True)
+    assert page.index("Sooner") < page.index("Later")
+    assert "En retard" in page  # Sooner: start deadline 11 October passed on 14 October
+    response = web.get("/mesures/export.csv")
+    assert response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][0] == "Référence" and [r[2] for r in rows[1:]] == ["Sooner Karim", "Later Karim"]
+    assert rows[1][13] == "oui" and rows[2][13] == "non"
+
+
+
+def test_csv_cells_cannot_become_formulas(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    open_mesure(web, menage_nom="=HYPERLINK(\"http://x\")")
+    body = web.get("/mesures/export.csv").get_data(as_text=True)
+    assert "'=HYPERLINK" in body
+
+
+def test_incident_sheet_started_from_a_measure_is_prefilled(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="6")
+    response = web.post(f"/mesures/{mesure_id}/documents/fiche_incident")
+    assert response.status_code == 302
+    doc_id = int(re.search(r"/documents/(\d+)/modifier", response.headers["Location"]).group(1))  # type: ignore[union-attr]
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert doc.mesure_id == mesure_id
+        assert doc.data["mesure"]["menage_nom"] == "Morel"
+        assert doc.data["mesure"]["type_mesure"] == "asll_maintien"
+        assert doc.data["travailleur_social"]["nom"] == "Hélène Vidal"
+    page = web.get(f"/documents/{doc_id}/modifier").get_data(as_text=True)
+    assert "Service Logement de la DPDS" in page  # its recipient follows the measure's type (ASLL §8)
+    assert "Fiche d&#39;incident de mise en œuvre" in web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+
+
+def test_other_organisations_do_not_see_the_measure(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web)
+    other, _ = login_as("redacteur", org="Autre association")
+    assert other.get(f"/mesures/{mesure_id}").status_code == 404
+    assert other.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-09-10", "nature": "telephone"}).status_code == 404
+    assert "Morel" not in other.get("/mesures/?toutes=1").get_data(as_text=True)
+    instructeur, _ = login_as("instructeur", org="Département")
+    assert instructeur.get(f"/mesures/{mesure_id}").status_code == 200
+    assert instructeur.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-09-10", "nature": "telephone"}).status_code == 403
+    coordinateur, _ = login_as("coordinateur", org="Plateforme")
+    assert coordinateur.get(f"/mesures/{mesure_id}").status_code == 404  # ASLL, not AML
+    archiviste, _ = login_as("archiviste", org="Archives")
+    assert archiviste.get(f"/mesures/{mesure_id}").status_code == 404
+

@@ -1,0 +1,226 @@
+"""Support measures: create them, record meetings and renewals, compute what is due."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy.orm import Session
+
+from schemas.records import MesureSchema, RencontreSchema, RenouvellementSchema
+from webforms import mesure_rules as rules
+from webforms.models import Document, Event, Mesure, Rencontre, Renouvellement, User
+from webforms.services.documents import DocumentError, ValidationFailed, create_draft, next_reference
+
+
+def _load(schema: Any, payload: Mapping[str, Any], message: str) -> dict[str, Any]:
+    try:
+        return schema().load(payload)
+    except ValidationError as err:
+        raise ValidationFailed(message, err.normalized_messages()) from None  # type: ignore[arg-type]
+
+
+def _renewals(mesure: Mesure) -> list[rules.Renewal]:
+    return [rules.Renewal(r.date_decision, r.duree_mois, r.motif) for r in mesure.renouvellements]
+
+
+def _check(mesure_values: Mapping[str, Any], renewals: list[rules.Renewal], field: str = "_schema") -> None:
+    try:
+        rules.check(
+            mesure_values["type_mesure"],
+            order_date=mesure_values.get("date_bon_commande"),
+            first_meeting=mesure_values.get("date_premiere_rencontre"),
+            months=mesure_values["duree_mois"],
+            renewals=renewals,
+        )
+    except rules.MesureRuleError as exc:
+        raise ValidationFailed(str(exc), {field: [str(exc)]}) from None
+
+
+def create_mesure(session: Session, clock: Any, *, user: User, payload: Mapping[str, Any]) -> Mesure:
+    """Open a measure for the user's organisation, the user being its referent."""
+    values = _load(MesureSchema, payload, "La mesure ne peut pas être créée : corrigez les erreurs signalées.")
+    _check(values, [])
+    now = clock()
+    mesure = Mesure(
+        reference=next_reference(session, "ME", now.year),
+        organisation_id=user.organisation_id,
+        referent_id=user.id,
+        created_at=now,
+        updated_at=now,
+        statut="en_cours",
+        **values,
+    )
+    session.add(mesure)
+    session.flush()
+    session.add(Event(user=user, action="create_mesure", at=now, detail={"mesure": mesure.id}))
+    session.commit()
+    return mesure
+
+
+def add_rencontre(session: Session, clock: Any, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Rencontre:
+    """Record a meeting; the first one recorded is the start of support (ASLL §8)."""
+    values = _load(RencontreSchema, payload, "La rencontre ne peut pas être enregistrée : corrigez les erreurs signalées.")
+    now = clock()
+    if mesure.date_bon_commande and values["date"] < mesure.date_bon_commande:
+        raise ValidationFailed(
+            "La rencontre précède la réception du bon de commande.",
+            {"date": ["Une rencontre ne peut pas précéder la réception du bon de commande."]},
+        )
+    if values["date"] > now.date():
+        raise ValidationFailed("Une rencontre à venir ne se saisit pas encore.", {"date": ["Cette date est dans le futur."]})
+    rencontre = Rencontre(mesure=mesure, created_by_id=user.id, created_at=now, **values)
+    session.add(rencontre)
+    if mesure.date_premiere_rencontre is None or values["date"] < mesure.date_premiere_rencontre:
+        mesure.date_premiere_rencontre = values["date"]
+    mesure.updated_at = now
+    session.add(Event(user=user, action="add_rencontre", at=now, detail={"mesure": mesure.id}))
+    session.commit()
+    return rencontre
+
+
+def add_renouvellement(session: Session, clock: Any, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Renouvellement:
+    """Record a Maintien renewal decided by the DPDS (ASLL §8, §9.2)."""
+    values = _load(RenouvellementSchema, payload, "Le renouvellement ne peut pas être enregistré : corrigez les erreurs signalées.")
+    renewal = rules.Renewal(values["date_decision"], values["duree_mois"], values["motif"])
+    _check(
+        {
+            "type_mesure": mesure.type_mesure,
+            "date_bon_commande": mesure.date_bon_commande,
+            "date_premiere_rencontre": mesure.date_premiere_rencontre,
+            "duree_mois": mesure.duree_mois,
+        },
+        [*_renewals(mesure), renewal],
+    )
+    start = mesure.date_premiere_rencontre or mesure.date_bon_commande
+    if start and renewal.decision_date < start:
+        raise ValidationFailed(
+            "La décision de renouvellement précède le début de la mesure.",
+            {"date_decision": ["La décision de renouvellement ne peut pas précéder le début de la mesure."]},
+        )
+    now = clock()
+    row = Renouvellement(mesure=mesure, created_by_id=user.id, created_at=now, **values)
+    session.add(row)
+    mesure.updated_at = now
+    session.add(Event(user=user, action="add_renouvellement", at=now, detail={"mesure": mesure.id}))
+    session.commit()
+    return row
+
+
+def plain(mesure: Mesure) -> dict[str, Any]:
+    """Return a measure as the plain values a kind's ``prefill`` reads."""
+    return {
+        "reference": mesure.reference,
+        "type_mesure": mesure.type_mesure,
+        "date_bon_commande": mesure.date_bon_commande.isoformat() if mesure.date_bon_commande else None,
+        "date_premiere_rencontre": mesure.date_premiere_rencontre.isoformat() if mesure.date_premiere_rencontre else None,
+        "menage_nom": mesure.menage_nom,
+        "menage_prenom": mesure.menage_prenom,
+        "menage_commune": mesure.menage_commune,
+        "referent_nom": mesure.referent.full_name,
+        "operateur": mesure.organisation.name,
+        "travailleur_social": mesure.travailleur_social,
+        "duree_mois": mesure.duree_mois,
+    }
+
+
+def start_document(session: Session, svc: Any, mesure: Mesure, *, kind_name: str, user: User) -> Document:
+    """Start a draft of ``kind_name`` about ``mesure``, prefilled from it."""
+    from schemas import get_kind
+
+    kind = get_kind(kind_name)
+    if kind.prefill is None or mesure.type_mesure not in kind.mesure_types:
+        raise DocumentError(f"Un document « {kind.title} » ne se rattache pas à cette mesure.")
+    return create_draft(session, svc, kind_name=kind.name, user=user, payload=kind.prefill(plain(mesure)), mesure_id=mesure.id)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """A measure's computed calendar, as plain values for pages and exports."""
+
+    calendar: rules.MeasureCalendar
+    windows: list[rules.Window]
+    today: dt.date
+
+    @property
+    def late(self) -> list[rules.Due]:
+        return [d for d in self.calendar.dues if d.late(self.today)]
+
+    @property
+    def next_due(self) -> rules.Due | None:
+        pending = [d for d in self.calendar.dues if not d.done]
+        return pending[0] if pending else None
+
+    @property
+    def short_windows(self) -> list[rules.Window]:
+        return [w for w in self.windows if w.short]
+
+
+def overview(mesure: Mesure, today: dt.date, bilans_done: Iterable[str] = ()) -> Overview:
+    """Compute a measure's start deadline, periods, dues and meeting rhythm on ``today``."""
+    cal = rules.compute(
+        mesure.type_mesure,
+        order_date=mesure.date_bon_commande,
+        first_meeting=mesure.date_premiere_rencontre,
+        months=mesure.duree_mois,
+        renewals=_renewals(mesure),
+        bilans_done=bilans_done,
+    )
+    windows: list[rules.Window] = []
+    if cal.start and cal.end and mesure.date_premiere_rencontre:
+        windows = rules.rhythm(mesure.type_mesure, cal.start, cal.end, today, [r.date for r in mesure.rencontres])
+    return Overview(cal, windows, today)
+
+
+def worklist(mesures: Iterable[Mesure], today: dt.date) -> list[tuple[Mesure, Overview]]:
+    """Pair each measure with its overview, the soonest due (late first) at the top."""
+    rows = [(m, overview(m, today)) for m in mesures]
+    far = dt.date.max
+    rows.sort(key=lambda pair: (pair[1].next_due.due if pair[1].next_due else far, pair[0].id))
+    return rows
+
+
+CSV_HEADER = [
+    "Référence", "Type", "Ménage", "Commune", "Opérateur", "Référent", "Bon de commande", "Date limite de démarrage",
+    "Démarrage", "Démarrage dans les délais", "Fin", "Prochaine échéance", "Date de l'échéance", "En retard",
+    "Quinzaines ou semaines sans rencontre",
+]
+
+
+def export_csv(rows: list[tuple[Mesure, Overview]]) -> str:
+    """Return the worklist as CSV (semicolons and a BOM, so that French Excel opens it right)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+
+    def day(value: dt.date | None) -> str:
+        return value.strftime("%d/%m/%Y") if value else ""
+
+    for mesure, view in rows:
+        nxt = view.next_due
+        cells = [
+            mesure.reference,
+            rules.TYPES[mesure.type_mesure],
+            f"{mesure.menage_nom} {mesure.menage_prenom}",
+            mesure.menage_commune or "",
+            mesure.organisation.name,
+            mesure.referent.full_name,
+            day(mesure.date_bon_commande),
+            day(view.calendar.start_deadline),
+            day(mesure.date_premiere_rencontre),
+            {True: "oui", False: "non", None: ""}[view.calendar.start_on_time],
+            day(view.calendar.end),
+            nxt.title if nxt else "",
+            day(nxt.due) if nxt else "",
+            "oui" if view.late else "non",
+            str(len(view.short_windows)),
+        ]
+        # A cell starting with = + - @ would be run as a formula by a spreadsheet.
+        writer.writerow(["'" + c if c[:1] in ("=", "+", "-", "@") else c for c in cells])
+    return out.getvalue()

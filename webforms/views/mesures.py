@@ -1,0 +1,177 @@
+"""Pages of measures: the referent's worklist, a measure's calendar, meetings and renewals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from schemas import registry
+from schemas.records import MesureSchema, RencontreSchema, RenouvellementSchema
+from webforms import db, policy
+from webforms.forms import ActionForm, attach_errors, error_summary, form_class, payload_of
+from webforms.mesure_rules import TYPES, required_rhythm
+from webforms.models import Document, Mesure
+from webforms.services import mesures as svc
+from webforms.services.documents import DocumentError, ValidationFailed
+from webforms.views import services
+
+bp = Blueprint("mesures", __name__, url_prefix="/mesures")
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page here needs a signed-in user."""
+
+
+def _today() -> Any:
+    return current_app.config["CLOCK"]().date()
+
+
+def _mesure_or_404(mesure_id: int) -> Mesure:
+    mesure = db.session().get(Mesure, mesure_id)
+    # A measure the user may not see answers 404, so its existence is not revealed.
+    if mesure is None or not policy.can_view_mesure(current_user, mesure):
+        abort(404)
+    return mesure
+
+
+def _worklist() -> list[tuple[Mesure, svc.Overview]]:
+    query = policy.visible_mesures(current_user)
+    if current_user.role == "redacteur" and request.args.get("toutes") != "1":
+        query = query.where(Mesure.referent_id == current_user.id)
+    return svc.worklist(db.session().scalars(query.limit(2000)).unique().all(), _today())
+
+
+@bp.get("/")
+def index() -> str:
+    """The worklist: the user's measures, what is due or late, soonest first."""
+    return render_template(
+        "mesures.html",
+        rows=_worklist(),
+        today=_today(),
+        types=TYPES,
+        all_of_org=request.args.get("toutes") == "1",
+        can_create=policy.can_create_mesure(current_user),
+    )
+
+
+@bp.get("/export.csv")
+def export() -> Response:
+    """The same worklist as a CSV file."""
+    body = svc.export_csv(_worklist())
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="mesures-{_today().isoformat()}.csv"'},
+    )
+
+
+@bp.route("/nouvelle", methods=["GET", "POST"])
+def new() -> Any:
+    """Open a measure; the user becomes its referent."""
+    if not policy.can_create_mesure(current_user):
+        abort(403)
+    form_cls = form_class(MesureSchema)
+    status, problems = 200, []
+    if request.method == "POST":
+        form = form_cls()
+        form.validate()
+        try:
+            mesure = svc.create_mesure(db.session(), current_app.config["CLOCK"], user=current_user, payload=payload_of(form))
+        except ValidationFailed as exc:
+            attach_errors(form, exc.errors)
+            problems, status = error_summary(MesureSchema, exc.errors), 422
+        else:
+            flash(f"Mesure {mesure.reference} ouverte.", "success")
+            return redirect(url_for(".view", mesure_id=mesure.id))
+    else:
+        form = form_cls(formdata=None, data={})
+    return render_template("mesure_form.html", form=form, problems=problems), status
+
+
+def _render_view(mesure: Mesure, *, meeting_form: Any = None, renewal_form: Any = None, status: int = 200) -> tuple[str, int]:
+    today = _today()
+    view = svc.overview(mesure, today)
+    documents = db.session().scalars(select(Document).where(Document.mesure_id == mesure.id).order_by(Document.id)).all()
+    startable = [k for k in registry().values() if k.prefill and mesure.type_mesure in k.mesure_types]
+    can_edit = policy.can_edit_mesure(current_user, mesure)
+    return (
+        render_template(
+            "mesure_view.html",
+            mesure=mesure,
+            view=view,
+            today=today,
+            type_label=TYPES[mesure.type_mesure],
+            rhythm=required_rhythm(mesure.type_mesure),
+            documents=[d for d in documents if policy.can_view(current_user, d)],
+            kinds=registry(),
+            startable=startable if can_edit else [],
+            can_edit=can_edit,
+            meeting_form=meeting_form or form_class(RencontreSchema)(formdata=None, data={}),
+            renewal_form=renewal_form or form_class(RenouvellementSchema)(formdata=None, data={}),
+            action_form=ActionForm(),
+        ),
+        status,
+    )
+
+
+@bp.get("/<int:mesure_id>")
+def view(mesure_id: int) -> Any:
+    """A measure: its dates, what is due, the meeting rhythm, its documents."""
+    return _render_view(_mesure_or_404(mesure_id))
+
+
+@bp.post("/<int:mesure_id>/rencontres")
+def add_meeting(mesure_id: int) -> Any:
+    """Record a meeting with the household."""
+    mesure = _mesure_or_404(mesure_id)
+    if not policy.can_edit_mesure(current_user, mesure):
+        abort(403)
+    form = form_class(RencontreSchema)()
+    form.validate()
+    try:
+        svc.add_rencontre(db.session(), current_app.config["CLOCK"], mesure, user=current_user, payload=payload_of(form))
+    except ValidationFailed as exc:
+        flash(str(exc), "error")
+        attach_errors(form, exc.errors)
+        return _render_view(mesure, meeting_form=form, status=422)
+    flash("Rencontre enregistrée.", "success")
+    return redirect(url_for(".view", mesure_id=mesure.id) + "#rencontres")
+
+
+@bp.post("/<int:mesure_id>/renouvellements")
+def add_renewal(mesure_id: int) -> Any:
+    """Record a renewal of an ASLL Maintien."""
+    mesure = _mesure_or_404(mesure_id)
+    if not policy.can_edit_mesure(current_user, mesure):
+        abort(403)
+    form = form_class(RenouvellementSchema)()
+    form.validate()
+    try:
+        svc.add_renouvellement(db.session(), current_app.config["CLOCK"], mesure, user=current_user, payload=payload_of(form))
+    except ValidationFailed as exc:
+        flash(str(exc), "error")
+        attach_errors(form, exc.errors)
+        return _render_view(mesure, renewal_form=form, status=422)
+    flash("Renouvellement enregistré.", "success")
+    return redirect(url_for(".view", mesure_id=mesure.id) + "#periodes")
+
+
+@bp.post("/<int:mesure_id>/documents/<kind_name>")
+def start_document(mesure_id: int, kind_name: str) -> Any:
+    """Start a document about this measure, prefilled from it."""
+    mesure = _mesure_or_404(mesure_id)
+    if not policy.can_edit_mesure(current_user, mesure) or kind_name not in registry():
+        abort(403)
+    ActionForm().validate()
+    try:
+        doc = svc.start_document(db.session(), services(), mesure, kind_name=kind_name, user=current_user)
+    except DocumentError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".view", mesure_id=mesure.id))
+    flash("Brouillon créé et prérempli depuis la mesure.", "success")
+    return redirect(url_for("documents.edit", doc_id=doc.id))
