@@ -141,3 +141,12 @@ def test_other_organisations_do_not_see_the_measure(app: Flask, login_as: Any) -
     archiviste, _ = login_as("archiviste", org="Archives")
     assert archiviste.get(f"/mesures/{mesure_id}").status_code == 404
 
+
+
+def test_home_page_lists_what_is_due_on_my_measures(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    open_mesure(web, menage_nom="Premier")
+    page = web.get("/").get_data(as_text=True)
+    assert "Échéances de mes mesures" in page and "Premier" in page and "en retard" in page
+    colleague, _ = login_as("redacteur")  # same organisation, not the referent
+    assert "Échéances de mes mesures" not in colleague.get("/").get_data(as_text=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from schemas import registry
@@ -54,7 +54,22 @@ def index() -> str:
     """List the documents the user may see and the kinds they may start."""
     docs = db.session().scalars(policy.visible_documents(current_user).limit(500)).unique().all()
     creatable = [k for k in registry().values() if policy.can_create(current_user, k.name)]
-    return render_template("index.html", documents=docs, kinds=registry(), creatable=creatable)
+    due: list[Any] = []
+    if current_user.role == "redacteur":
+        # The referent's home page starts with what is due on their own measures (soonest first).
+        from webforms.models import Mesure
+        from webforms.services.mesures import worklist
+
+        mine = policy.visible_mesures(current_user).where(Mesure.referent_id == current_user.id, Mesure.statut == "en_cours")
+        due = [row for row in worklist(db.session().scalars(mine).unique().all(), current_app.config["CLOCK"]().date()) if row[1].next_due][:10]
+    return render_template(
+        "index.html",
+        documents=docs,
+        kinds=registry(),
+        creatable=creatable,
+        due=due,
+        today=current_app.config["CLOCK"]().date(),
+    )
 
 
 def _computed_for(kind: Kind, payload: dict[str, Any]) -> list[dict[str, str]]:
