@@ -117,7 +117,7 @@ class TravailleurSocialSchema(Section):
         "Le travailleur social référent du ménage a été informé",
         help="ASLL §7.1 : l'opérateur fait le lien avec le travailleur social à l'origine de la demande.",
     )
-    nom = Text("Nom du travailleur social référent", max_length=150)
+    nom = Text("Nom et prénom", max_length=150)
     structure = Text("Structure", max_length=200)
     telephone = Phone("Téléphone")
     date_information = Date("Date de l'information")
@@ -239,10 +239,10 @@ KIND = Kind(
     prefill=prefill,
     derive=derive,
     derived_labels={
-        "instance_destinataire": "Instance destinataire (ASLL §8)",
-        "delai_demarrage_jours": "Délai de démarrage (jours, ASLL §6.3)",
-        "date_limite_demarrage": "Date limite de démarrage",
-        "demarrage_dans_les_delais": "Démarrage dans les délais",
+        "instance_destinataire": "Instance destinataire",
+        "delai_demarrage_jours": "Délai de démarrage (jours)",
+        "date_limite_demarrage": "Date limite de démarrage (calculée)",
+        "demarrage_dans_les_delais": "Démarrage dans les délais (calculé)",
     },
     summary=summary,
 )

@@ -127,7 +127,7 @@ class EnfantSchema(Section):
 
 class RessourceSchema(Section):
     type = Choice("Type de ressource", TYPES_RESSOURCES, required=True)
-    montant_mensuel = Money("Montant mensuel (€)", required=True)
+    montant_mensuel = Money("Montant mensuel", required=True, help="En euros, par exemple 712,50.")
 
 
 class MenageSchema(Section):
@@ -415,11 +415,11 @@ KIND = Kind(
     recipient_roles=frozenset({"coordinateur", "instructeur", "archiviste"}),
     derive=derive,
     derived_labels={
-        "plateforme": "Plateforme Logement d'abord (d'après l'EPCI)",
-        "age_demandeur": "Âge du demandeur à la date de la saisine",
-        "moins_de_25_ans": "Jeune de moins de 25 ans",
-        "total_ressources": "Total des ressources mensuelles",
-        "nombre_personnes": "Nombre de personnes du ménage",
+        "plateforme": "Plateforme Logement d'abord (calculée d'après l'EPCI)",
+        "age_demandeur": "Âge du demandeur à la date de la saisine (calculé)",
+        "moins_de_25_ans": "Jeune de moins de 25 ans (calculé à la date de la saisine)",
+        "total_ressources": "Total des ressources mensuelles (calculé)",
+        "nombre_personnes": "Nombre de personnes du ménage (calculé)",
     },
     summary=summary,
     review=Review(

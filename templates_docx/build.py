@@ -15,6 +15,12 @@ Rules kept here so that docxtpl reads the templates correctly (PITFALLS §1):
 - long user texts are alone in their paragraph (docxtpl turns their newlines into line breaks);
 - nothing user-provided goes in the core properties (docxtpl renders them with Jinja too).
 
+Labels are written once, in the schemas (``schemas/<kind>.py``, ``schemas/common.py``): each
+one is looked up here at build time (``Labels``: ``label("prescripteur.nom")``) and written
+literally in the .docx, so administrators editing the files in Word read real words, not
+``{{ libelles.… }}`` tags. A path that names no field makes this script fail. Rebuild (and
+commit the .docx) after changing a label in a schema.
+
 Two runs give byte-identical files: fixed core-property dates, zip entries dated 1980-01-01.
 """
 
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import sys
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -36,6 +43,12 @@ from docx.oxml.ns import qn
 from docx.shared import Emu, Mm, Pt, RGBColor
 
 HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:  # run as a script: make the project's packages importable
+    sys.path.insert(0, str(HERE.parent))
+
+from schemas import fiche_incident, fiche_saisine  # noqa: E402
+from schemas.fields import Group, Rows  # noqa: E402
+from schemas.kind import Kind  # noqa: E402
 
 FONT = "Liberation Sans"
 BLUE = "1F3A68"  # section bands, headings
@@ -51,6 +64,67 @@ TEXT_W = Emu(PAGE_W - 2 * MARGIN_X)  # 170 mm
 LABEL_W = Mm(62)
 
 FIXED_DATE = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+# --------------------------------------------------------------------------------------------
+# Labels, read from the kind's declaration
+# --------------------------------------------------------------------------------------------
+
+
+class LabelError(LookupError):
+    """A label path that names nothing in the kind's declaration."""
+
+
+class Labels:
+    """The labels of one kind, by path: the same paths as ``{{ libelles.… }}`` in the HTML.
+
+    ``label("prescripteur.nom")`` is a field's label, ``label("menage")`` a group's,
+    ``label("menage.enfants")`` a table's and ``label("menage.enfants.prenom")`` a column's
+    (through ``Group`` and ``Rows`` fields); ``label("calcul.age_demandeur")`` a derived value's
+    (``Kind.derived_labels``); ``label("revue.mesure")`` a field of the decision
+    (``Kind.review.schema``).
+    """
+
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
+
+    def __call__(self, path: str) -> str:
+        text = self._lookup(path)
+        if not isinstance(text, str) or not text.strip():
+            raise LabelError(f"{self.kind.name} : « {path} » n'a pas de libellé.")
+        if any(mark in text for mark in ("{{", "}}", "{%", "%}", "{#", "#}")):
+            # docxtpl would read it as a Jinja tag.
+            raise LabelError(f"{self.kind.name} : le libellé de « {path} » contient une balise Jinja : {text!r}.")
+        return text
+
+    def _lookup(self, path: str) -> object:
+        head, *rest = path.split(".")
+        if head == "calcul":
+            if len(rest) != 1 or rest[0] not in self.kind.derived_labels:
+                raise LabelError(f"{self.kind.name} : « {path} » n'est pas une valeur calculée déclarée (derived_labels).")
+            return self.kind.derived_labels[rest[0]]
+        if head == "revue":
+            if self.kind.review is None:
+                raise LabelError(f"{self.kind.name} : « {path} » : ce type n'a pas de décision (review).")
+            if not rest:
+                return self.kind.review.title
+            schema, parts, prefix = self.kind.review.schema(), rest, ["revue"]
+        else:
+            schema, parts, prefix = self.kind.schema(), path.split("."), []
+        field = None
+        for depth, part in enumerate(parts):
+            if schema is None or part not in schema.fields:
+                where = ".".join(prefix + parts[:depth]) or "(racine)"
+                raise LabelError(f"{self.kind.name} : « {path} » : pas de champ « {part} » sous {where}.")
+            field = schema.fields[part]
+            if isinstance(field, Group):
+                schema = field.schema
+            elif isinstance(field, Rows):
+                schema = field.inner.schema
+            else:
+                schema = None
+        assert field is not None
+        return field.metadata.get("label")
 
 
 # --------------------------------------------------------------------------------------------
@@ -501,6 +575,17 @@ def rows_table(
     spacer(doc)
 
 
+def field_rows(label: Labels, *paths: str, filter: str | None = None) -> list[tuple[str, str]]:
+    """Label/value rows of plain fields: (the schema's label, ``{{ path }}`` or ``{{ path|filter }}``)."""
+    suffix = f"|{filter}" if filter else ""
+    return [(label(path), f"{{{{ {path}{suffix} }}}}") for path in paths]
+
+
+def row_columns(label: Labels, rows_path: str, cols: Sequence[tuple[str, float]]) -> list[tuple[str, str, float]]:
+    """The ``columns`` of ``rows_table`` from (column name, width in mm), headers from the schema."""
+    return [(label(f"{rows_path}.{name}"), name, width) for name, width in cols]
+
+
 def bullet_list(doc: Document, var: str, item: str, empty: str) -> None:
     tag(doc, f"{{%p if {var} %}}")
     tag(doc, f"{{%p for {item} in {var} %}}")
@@ -583,119 +668,114 @@ def finish(doc: Document, name: str) -> Path:
 
 
 def build_fiche_saisine() -> Path:
-    doc = new_document(
-        "Fiche saisine – plateforme Logement d'abord",
-        "Saisine d'une plateforme Logement d'abord (AML §1 et §4)",
-    )
+    kind = fiche_saisine.KIND
+    label = Labels(kind)
+    doc = new_document(kind.title, "Saisine d'une plateforme Logement d'abord (AML §1 et §4)")
     title_block(doc)
 
     heading(doc, "1. Saisine et prescripteur")
     kv_table(
         doc,
-        [
-            ("Date de la saisine", "{{ date_saisine }}"),
-            ("Organisme", "{{ prescripteur.organisme }}"),
-            ("Type de partenaire", "{{ prescripteur.type_partenaire }}"),
-            ("Nom et prénom du prescripteur", "{{ prescripteur.nom }}"),
-            ("Fonction", "{{ prescripteur.fonction }}"),
-            ("Téléphone", "{{ prescripteur.telephone }}"),
-            ("Adresse électronique", "{{ prescripteur.email }}"),
-        ],
+        field_rows(
+            label,
+            "date_saisine",
+            "prescripteur.organisme",
+            "prescripteur.type_partenaire",
+            "prescripteur.nom",
+            "prescripteur.fonction",
+            "prescripteur.telephone",
+            "prescripteur.email",
+        ),
     )
 
-    heading(doc, "2. Territoire")
+    heading(doc, f"2. {label('territoire')}")
     kv_table(
         doc,
         [
-            ("Commune de résidence du ménage", "{{ territoire.commune }}"),
-            ("EPCI", "{{ territoire.epci }}"),
-            ("Plateforme compétente (calculée)", "{{ calcul.plateforme or \"Non déterminée\" }}"),
+            *field_rows(label, "territoire.commune", "territoire.epci"),
+            (label("calcul.plateforme"), "{{ calcul.plateforme or \"Non déterminée\" }}"),
         ],
     )
 
-    heading(doc, "3. Ménage")
-    heading(doc, "Demandeur", 2)
+    heading(doc, f"3. {label('menage')}")
+    heading(doc, label("menage.demandeur"), 2)
     kv_table(
         doc,
         [
-            ("Nom", "{{ menage.demandeur.nom }}"),
-            ("Prénom", "{{ menage.demandeur.prenom }}"),
-            ("Date de naissance", "{{ menage.demandeur.date_naissance }}"),
+            *field_rows(label, "menage.demandeur.nom", "menage.demandeur.prenom", "menage.demandeur.date_naissance"),
             (
-                "Âge à la date de la saisine (calculé)",
+                label("calcul.age_demandeur"),
                 ["{% if calcul.age_demandeur is none %}", "Non déterminé", "{% else %}", "{{ calcul.age_demandeur }}", " ans", "{% endif %}"],
             ),
-            ("Situation familiale", "{{ menage.situation_familiale }}"),
-            ("Nombre de personnes du ménage (calculé)", "{{ calcul.nombre_personnes }}"),
+            *field_rows(label, "menage.situation_familiale"),
+            (label("calcul.nombre_personnes"), "{{ calcul.nombre_personnes }}"),
         ],
     )
-    heading(doc, "Autres adultes du ménage", 2)
+    heading(doc, label("menage.autres_adultes"), 2)
     rows_table(
         doc,
         "menage.autres_adultes",
         "adulte",
-        [("Nom", "nom", 45), ("Prénom", "prenom", 40), ("Date de naissance", "date_naissance", 40), ("Lien avec le demandeur", "lien", 45)],
+        row_columns(label, "menage.autres_adultes", [("nom", 45), ("prenom", 40), ("date_naissance", 40), ("lien", 45)]),
         "Aucun autre adulte dans le ménage.",
     )
-    heading(doc, "Enfants", 2)
+    heading(doc, label("menage.enfants"), 2)
     rows_table(
         doc,
         "menage.enfants",
         "enfant",
-        [("Prénom", "prenom", 100), ("Date de naissance", "date_naissance", 70)],
+        row_columns(label, "menage.enfants", [("prenom", 100), ("date_naissance", 70)]),
         "Aucun enfant.",
     )
-    heading(doc, "Ressources mensuelles", 2)
+    heading(doc, label("menage.ressources"), 2)
     rows_table(
         doc,
         "menage.ressources",
         "ressource",
-        [("Type de ressource", "type", 120), ("Montant mensuel", "montant_mensuel", 50)],
+        row_columns(label, "menage.ressources", [("type", 120), ("montant_mensuel", 50)]),
         "Aucune ressource déclarée.",
-        total=("Total des ressources mensuelles (calculé)", "{{ calcul.total_ressources }}"),
+        total=(label("calcul.total_ressources"), "{{ calcul.total_ressources }}"),
     )
 
-    heading(doc, "4. Public prioritaire (AML §1)")
+    heading(doc, f"4. {label('public_prioritaire')} (AML §1)")
     kv_table(
         doc,
         [
-            ("Famille monoparentale sans domicile ou hébergée", "{{ public_prioritaire.famille_monoparentale|oui_non }}"),
-            ("Notamment victime de violences familiales", "{{ public_prioritaire.victime_violences|oui_non }}"),
+            *field_rows(label, "public_prioritaire.famille_monoparentale", "public_prioritaire.victime_violences", filter="oui_non"),
             (
-                "Jeune de moins de 25 ans (calculé à la date de la saisine)",
+                label("calcul.moins_de_25_ans"),
                 ["{% if calcul.moins_de_25_ans is none %}", "Non déterminé", "{% else %}", "{{ calcul.moins_de_25_ans|oui_non }}", "{% endif %}"],
             ),
-            ("Jeune ayant eu un parcours institutionnel (ASE…)", "{{ public_prioritaire.parcours_institutionnel|oui_non }}"),
-            ("Ménage récemment expulsé ou menacé d'expulsion", "{{ public_prioritaire.expulsion|oui_non }}"),
-            ("Stade de la procédure d'expulsion", "{{ public_prioritaire.stade_procedure }}"),
+            *field_rows(label, "public_prioritaire.parcours_institutionnel", "public_prioritaire.expulsion", filter="oui_non"),
+            *field_rows(label, "public_prioritaire.stade_procedure"),
         ],
     )
 
-    heading(doc, "5. Situation et besoins")
-    kv_table(doc, [("Situation de logement actuelle", "{{ situation.logement_actuel }}")])
-    long_text(doc, "Description de la situation", "{{ situation.description }}")
-    heading(doc, "Accompagnements déjà en place", 2)
+    heading(doc, f"5. {label('situation')}")
+    kv_table(doc, field_rows(label, "situation.logement_actuel"))
+    long_text(doc, label("situation.description"), "{{ situation.description }}")
+    heading(doc, label("situation.accompagnements"), 2)
     rows_table(
         doc,
         "situation.accompagnements",
         "accompagnement",
-        [("Type d'accompagnement", "type", 45), ("Référent", "referent", 40), ("Structure", "structure", 50), ("Téléphone", "telephone", 35)],
+        row_columns(label, "situation.accompagnements", [("type", 45), ("referent", 40), ("structure", 50), ("telephone", 35)]),
         "Aucun accompagnement en place.",
     )
-    heading(doc, "Besoins identifiés", 2)
+    heading(doc, label("situation.besoins"), 2)
     bullet_list(doc, "situation.besoins", "besoin", "Aucun besoin indiqué.")
-    long_text(doc, "Précisions sur les besoins", "{{ situation.precisions_besoins or \"Non renseigné\" }}")
+    long_text(doc, label("situation.precisions_besoins"), "{{ situation.precisions_besoins or \"Non renseigné\" }}")
 
-    heading(doc, "6. Orientation demandée")
-    kv_table(doc, [("Orientation demandée", "{{ orientation.orientation }}")])
-    long_text(doc, "Motif de la demande", "{{ orientation.motif }}")
+    heading(doc, f"6. {label('orientation')}")
+    kv_table(doc, field_rows(label, "orientation.orientation"))
+    long_text(doc, label("orientation.motif"), "{{ orientation.motif }}")
 
-    heading(doc, "7. Adhésion du ménage")
+    heading(doc, f"7. {label('adhesion')}")
     kv_table(
         doc,
         [
-            ("Le ménage adhère à la démarche et a été informé de la saisine", "{{ adhesion.adhesion|oui_non }}"),
-            ("Date de recueil de l'adhésion", "{{ adhesion.date_adhesion }}"),
+            *field_rows(label, "adhesion.adhesion", filter="oui_non"),
+            *field_rows(label, "adhesion.date_adhesion"),
         ],
     )
 
@@ -703,15 +783,16 @@ def build_fiche_saisine() -> Path:
     heading(doc, ["Cadre réservé à la plateforme – ", "{{ revue.titre }}"])
     kv_table(
         doc,
-        [
-            ("Orientation", "{{ revue.orientation_validee }}"),
-            ("Mesure décidée", "{{ revue.mesure }}"),
-            ("Opérateur désigné", "{{ revue.operateur }}"),
-            ("Référent nommé", "{{ revue.referent }}"),
-            ("Date de la décision", "{{ revue.date_decision }}"),
-        ],
+        field_rows(
+            label,
+            "revue.orientation_validee",
+            "revue.mesure",
+            "revue.operateur",
+            "revue.referent",
+            "revue.date_decision",
+        ),
     )
-    long_text(doc, "Motif ou observations", "{{ revue.motif or \"Néant\" }}")
+    long_text(doc, label("revue.motif"), "{{ revue.motif or \"Néant\" }}")
     tag(doc, "{%p endif %}")
 
     signature_block(
@@ -734,82 +815,72 @@ def build_fiche_saisine() -> Path:
 
 
 def build_fiche_incident() -> Path:
-    doc = new_document(
-        "Fiche d'incident de mise en œuvre",
-        "Incident de mise en œuvre d'une mesure d'accompagnement (CCTP ASLL §7 et §8)",
-    )
-    title_block(doc, [("Instance destinataire (calculée)", "{{ calcul.instance_destinataire }}")])
+    kind = fiche_incident.KIND
+    label = Labels(kind)
+    doc = new_document(kind.title, "Incident de mise en œuvre d'une mesure d'accompagnement (CCTP ASLL §7 et §8)")
+    title_block(doc, [(label("calcul.instance_destinataire"), "{{ calcul.instance_destinataire }}")])
 
-    heading(doc, "1. Mesure concernée")
+    heading(doc, f"1. {label('mesure')}")
     kv_table(
         doc,
-        [
-            ("Type de mesure", "{{ mesure.type_mesure }}"),
-            ("Opérateur", "{{ mesure.operateur }}"),
-            ("Référent de la mesure (opérateur)", "{{ mesure.referent_nom }}"),
-            ("Nom du ménage", "{{ mesure.menage_nom }}"),
-            ("Prénom du demandeur", "{{ mesure.menage_prenom }}"),
-            ("Commune", "{{ mesure.menage_commune }}"),
-            ("Date de réception du bon de commande", "{{ mesure.date_bon_commande }}"),
-            ("Date de la première rencontre", "{{ mesure.date_premiere_rencontre }}"),
-        ],
+        field_rows(
+            label,
+            "mesure.type_mesure",
+            "mesure.operateur",
+            "mesure.referent_nom",
+            "mesure.menage_nom",
+            "mesure.menage_prenom",
+            "mesure.menage_commune",
+            "mesure.date_bon_commande",
+            "mesure.date_premiere_rencontre",
+        ),
     )
     heading(doc, "Délai de démarrage (ASLL §6.3, calculé)", 2)
     kv_table(
         doc,
         [
             (
-                "Délai de démarrage",
+                label("calcul.delai_demarrage_jours"),
                 ["{% if calcul.delai_demarrage_jours %}", "{{ calcul.delai_demarrage_jours }}", " jours à compter du bon de commande", "{% else %}", "Sans objet", "{% endif %}"],
             ),
-            ("Date limite de démarrage", "{{ calcul.date_limite_demarrage or \"Sans objet\" }}"),
+            (label("calcul.date_limite_demarrage"), "{{ calcul.date_limite_demarrage or \"Sans objet\" }}"),
             (
-                "Démarrage dans les délais",
+                label("calcul.demarrage_dans_les_delais"),
                 ["{% if calcul.demarrage_dans_les_delais is none %}", "Non déterminé", "{% else %}", "{{ calcul.demarrage_dans_les_delais|oui_non }}", "{% endif %}"],
             ),
         ],
     )
 
-    heading(doc, "2. Incident")
-    kv_table(
-        doc,
-        [
-            ("Date de l'incident ou du constat", "{{ incident.date_incident }}"),
-            ("Nature de la difficulté", "{{ incident.type_incident }}"),
-            ("Précision", "{{ incident.precision_type }}"),
-        ],
-    )
-    long_text(doc, "Faits constatés", "{{ incident.faits }}")
-    long_text(doc, "Actions menées", "{{ incident.actions }}")
+    heading(doc, f"2. {label('incident')}")
+    kv_table(doc, field_rows(label, "incident.date_incident", "incident.type_incident", "incident.precision_type"))
+    long_text(doc, label("incident.faits"), "{{ incident.faits }}")
+    long_text(doc, label("incident.actions"), "{{ incident.actions }}")
 
-    heading(doc, "3. Protection de l'enfance")
+    heading(doc, f"3. {label('protection_enfance')}")
     kv_table(
         doc,
         [
-            ("Une Information Préoccupante a été transmise à la CED", "{{ protection_enfance.information_preoccupante|oui_non }}"),
-            ("Date de transmission de l'IP", "{{ protection_enfance.date_ip }}"),
+            *field_rows(label, "protection_enfance.information_preoccupante", filter="oui_non"),
+            *field_rows(label, "protection_enfance.date_ip"),
         ],
     )
 
-    heading(doc, "4. Proposition de l'opérateur")
-    kv_table(
-        doc,
-        [
-            ("Proposition", "{{ proposition.proposition }}"),
-            ("Mesure proposée", "{{ proposition.mesure_orientation }}"),
-        ],
-    )
-    long_text(doc, "Argumentaire", "{{ proposition.commentaire or \"Non renseigné\" }}")
+    heading(doc, f"4. {label('proposition')}")
+    kv_table(doc, field_rows(label, "proposition.proposition", "proposition.mesure_orientation"))
+    long_text(doc, label("proposition.commentaire"), "{{ proposition.commentaire or \"Non renseigné\" }}")
 
-    heading(doc, "5. Travailleur social référent")
+    heading(doc, f"5. {label('travailleur_social')}")
     kv_table(
         doc,
         [
-            ("Le travailleur social référent du ménage a été informé", "{{ travailleur_social.informe|oui_non }}"),
-            ("Nom", "{{ travailleur_social.nom }}"),
-            ("Structure", "{{ travailleur_social.structure }}"),
-            ("Téléphone", "{{ travailleur_social.telephone }}"),
-            ("Date de l'information", "{{ travailleur_social.date_information }}"),
+            *field_rows(label, "travailleur_social.informe", filter="oui_non"),
+            *field_rows(
+                label,
+                "travailleur_social.nom",
+                "travailleur_social.structure",
+                "travailleur_social.telephone",
+                "travailleur_social.date_information",
+            ),
         ],
     )
 
