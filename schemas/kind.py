@@ -73,6 +73,8 @@ class Kind:
     # measure's plain values (see webforms.services.mesures.plain).
     mesure_types: frozenset[str] = frozenset()
     prefill: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    # True for a measure's bilan: it answers one of the measure's due bilans (its "slot").
+    is_bilan: bool = False
 
     def validate(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Return marshmallow's nested error layout for ``payload`` (empty when valid)."""

@@ -150,3 +150,79 @@ def test_home_page_lists_what_is_due_on_my_measures(app: Flask, login_as: Any) -
     assert "Échéances de mes mesures" in page and "Premier" in page and "en retard" in page
     colleague, _ = login_as("redacteur")  # same organisation, not the referent
     assert "Échéances de mes mesures" not in colleague.get("/").get_data(as_text=True)
+
+
+# --- bilans started from a measure (AML §4; ASLL §9) ------------------------------------------
+
+AML = {
+    "type_mesure": "aml",
+    "menage_nom": "Durand",
+    "menage_prenom": "Julie",
+    "menage_commune": "Liévin",
+    "date_bon_commande": "",
+    "date_premiere_rencontre": "2019-06-03",
+    "duree_mois": "12",
+    "travailleur_social": "Paul Leroy",
+}
+
+
+def start(web: WebClient, mesure_id: int, kind: str) -> Any:
+    return web.post(f"/mesures/{mesure_id}/documents/{kind}")
+
+
+def started_doc(app: Flask, response: Any) -> Document:
+    assert response.status_code == 302, response.get_data(as_text=True)
+    doc_id = int(re.search(r"/documents/(\d+)/modifier", response.headers["Location"]).group(1))  # type: ignore[union-attr]
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        db.session().expunge(doc)
+        return doc
+
+
+def test_aml_bilans_are_prefilled_due_and_late_when_submitted_after(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, **AML)
+    for day in ("2019-06-03", "2019-06-05", "2019-06-12"):
+        web.post(f"/mesures/{mesure_id}/rencontres", {"date": day, "nature": "visite_domicile"})
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "Bilan intermédiaire (3 mois) : 3 septembre 2019" in page and "en retard" in page
+
+    doc = started_doc(app, start(web, mesure_id, "bilan_aml"))
+    assert (doc.echeance, doc.echeance_date.isoformat()) == ("intermediaire", "2019-09-03")  # type: ignore[union-attr]
+    assert doc.data["type_bilan"] == "intermediaire"
+    assert doc.data["mesure"]["date_debut"] == "2019-06-03" and doc.data["mesure"]["date_fin"] == "2019-09-03"
+    assert doc.data["rencontres"]["nombre"] == 3
+    # Starting it again returns the same draft rather than a second one.
+    assert started_doc(app, start(web, mesure_id, "bilan_aml")).id == doc.id
+    listing = web.get("/").get_data(as_text=True)
+    assert "En retard (échéance du 3 septembre 2019)" in listing
+
+
+def test_installation_bilan_covers_the_period_and_its_meetings(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    web.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-07-08", "nature": "visite_domicile"})
+    doc = started_doc(app, start(web, mesure_id, "bilan_asll_installation"))
+    assert (doc.echeance, doc.echeance_date.isoformat()) == ("periode-0", "2019-10-16")  # type: ignore[union-attr]
+    assert doc.data["mesure"]["date_fin"] == "2019-10-01"
+    assert doc.data["rencontres"]["nombre"] == 2
+    assert len(doc.data["objectifs"]) == 17  # every objective of the §5 Installation column
+    assert start(web, mesure_id, "bilan_asll_maintien").status_code == 302  # refused: flash, back to the measure
+    with app.app_context():
+        assert db.session().query(Document).filter_by(kind="bilan_asll_maintien").count() == 0
+
+
+def test_maintien_bilan_knows_the_months_already_granted(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="6", date_bon_commande="2019-01-07", date_premiere_rencontre="2019-01-15")
+    web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-07-20", "duree_mois": "4", "motif": "Plan d'apurement"})
+    doc = started_doc(app, start(web, mesure_id, "bilan_asll_maintien"))
+    assert doc.echeance == "periode-0" and doc.data["proposition"]["duree_deja_accordee_mois"] == 10
+
+
+def test_no_bilan_before_the_measure_starts(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, **{**AML, "date_premiere_rencontre": ""})
+    response = start(web, mesure_id, "bilan_aml")
+    assert response.status_code == 302 and f"/mesures/{mesure_id}" in response.headers["Location"]
+    assert "Aucun bilan n&#39;est attendu" in web.get(f"/mesures/{mesure_id}").get_data(as_text=True)

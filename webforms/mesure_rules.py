@@ -74,6 +74,7 @@ class Due:
     due: dt.date
     source: str
     done: bool = False
+    slot: str = ""  # which bilan this is ("periode-0", "intermediaire"…), "" for the start
 
     def late(self, today: dt.date) -> bool:
         return not self.done and today > self.due
@@ -173,18 +174,19 @@ def compute(
         end = add_months(start, months)
         if kind == "aml":
             periods.append(Period("Accompagnement", start, end, end))
-            dues.append(Due("Bilan intermédiaire (3 mois)", add_months(start, 3), "AML §4", done="intermediaire" in done))
-            dues.append(Due("Bilan à échéance (12 mois)", end, "AML §4", done="echeance" in done))
+            dues.append(Due("Bilan intermédiaire (3 mois)", add_months(start, 3), "AML §4", "intermediaire" in done, "intermediaire"))
+            dues.append(Due("Bilan à échéance (12 mois)", end, "AML §4", "echeance" in done, "echeance"))
         else:
             bilan = end + dt.timedelta(days=BILAN_DELAY_DAYS)
             periods.append(Period("Période initiale", start, end, bilan))
             section = "ASLL §9.1" if kind == "asll_installation" else "ASLL §9.2"
-            dues.append(Due("Bilan de fin de période initiale", bilan, section, done="periode-0" in done))
+            dues.append(Due("Bilan de fin de période initiale", bilan, section, "periode-0" in done, "periode-0"))
             for index, renewal in enumerate(renewals, start=1):
                 r_end = add_months(renewal.decision_date, renewal.months)
                 r_bilan = r_end + dt.timedelta(days=BILAN_DELAY_DAYS)
                 periods.append(Period(f"Renouvellement {index}", renewal.decision_date, r_end, r_bilan))
-                dues.append(Due(f"Bilan du renouvellement {index}", r_bilan, "ASLL §9.2", done=f"periode-{index}" in done))
+                slot = f"periode-{index}"
+                dues.append(Due(f"Bilan du renouvellement {index}", r_bilan, "ASLL §9.2", slot in done, slot))
     dues.sort(key=lambda d: d.due)
     return MeasureCalendar(deadline, on_time, start, end_from_order, tuple(periods), tuple(dues))
 

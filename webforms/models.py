@@ -113,9 +113,21 @@ class Document(Base):
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     # The measure the document is about (an incident sheet, a bilan), when there is one.
     mesure_id: Mapped[int | None] = mapped_column(ForeignKey("mesure.id"), index=True, nullable=True)
+    # For a bilan: which of the measure's bilans it is ("periode-0", "intermediaire", ...).
+    echeance: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    echeance_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
+    @property
+    def late(self) -> bool:
+        """Was (or is) this bilan transmitted after its due date?"""
+        if self.echeance_date is None:
+            return False
+        sent = self.submitted_at.date() if self.submitted_at else None
+        return sent is not None and sent > self.echeance_date
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
+    mesure: Mapped[Mesure | None] = relationship(back_populates="documents")
     renditions: Mapped[list[Rendition]] = relationship(
         back_populates="document", order_by="(Rendition.version, Rendition.format)"
     )
@@ -152,6 +164,7 @@ class Mesure(Base):
     renouvellements: Mapped[list[Renouvellement]] = relationship(
         back_populates="mesure", order_by="Renouvellement.date_decision"
     )
+    documents: Mapped[list[Document]] = relationship(back_populates="mesure", order_by="Document.id")
 
 
 class Rencontre(Base):

@@ -140,6 +140,8 @@ class DocumentMeta:
     issued_at: dt.datetime | None = None
     draft: bool = True
     version: int | None = None
+    due: dt.date | None = None  # a bilan's due date (from its measure)
+    late: bool = False  # transmitted after ``due``
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -168,6 +170,8 @@ def build_context(
         "horodatage": datetime_fr(meta.issued_at),
         "brouillon": meta.draft,
         "version": meta.version or "",
+        "echeance": date_fr(meta.due),
+        "en_retard": meta.late,
         **meta.extra,
     }
     ctx["revue"] = (

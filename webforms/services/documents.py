@@ -141,6 +141,8 @@ def _meta(doc: Document, *, draft: bool, version: int | None, issued_at: dt.date
         issued_at=issued_at,
         draft=draft,
         version=version,
+        due=doc.echeance_date,
+        late=doc.late,
     )
 
 
@@ -186,6 +188,12 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     if errors:
         raise ValidationFailed("Le document ne peut pas être soumis : corrigez les erreurs signalées.", errors)
     now = svc.clock()
+    if doc.mesure is not None and doc.echeance:
+        # The due date follows the measure as it stands now (a renewal or a first meeting
+        # recorded since the draft was started may have moved it).
+        from webforms.services.mesures import due_date_of  # measures build on documents
+
+        doc.echeance_date = due_date_of(doc.mesure, doc.echeance, now.date()) or doc.echeance_date
     doc.submitted_data = kind.dump(kind.load(doc.data))
     doc.reference = next_reference(session, kind.reference_prefix, now.year)
     doc.submitted_at = now

@@ -112,8 +112,53 @@ def add_renouvellement(session: Session, clock: Any, mesure: Mesure, *, user: Us
     return row
 
 
-def plain(mesure: Mesure) -> dict[str, Any]:
-    """Return a measure as the plain values a kind's ``prefill`` reads."""
+def meeting_dates(mesure: Mesure) -> set[dt.date]:
+    """Days the household was met: the meetings recorded, and the first meeting itself (ASLL §8)."""
+    days = {r.date for r in mesure.rencontres}
+    if mesure.date_premiere_rencontre:
+        days.add(mesure.date_premiere_rencontre)
+    return days
+
+
+def bilans_done(mesure: Mesure) -> set[str]:
+    """The bilans of a measure already transmitted (submitted), by slot."""
+    from schemas import registry
+
+    kinds = registry()
+    return {
+        d.echeance
+        for d in mesure.documents
+        if d.echeance and d.status != "draft" and d.kind in kinds and kinds[d.kind].is_bilan
+    }
+
+
+def plain(mesure: Mesure, today: dt.date | None = None, slot: str | None = None) -> dict[str, Any]:
+    """Return a measure as the plain values a kind's ``prefill`` reads.
+
+    With ``slot``, the period that bilan covers is added: its dates, the meetings held in it and
+    the weeks or fortnights that fell short, and the months granted so far.
+    """
+    period: dict[str, Any] = {}
+    if slot is not None and today is not None:
+        view = overview(mesure, today, bilans_done(mesure))
+        due = next((d for d in view.calendar.dues if d.slot == slot), None)
+        chosen = None
+        if slot.startswith("periode-"):
+            index = int(slot.split("-")[1])
+            chosen = view.calendar.periods[index] if index < len(view.calendar.periods) else None
+        elif view.calendar.periods:
+            chosen = view.calendar.periods[0]
+        if chosen is not None:
+            start = chosen.start
+            end = chosen.end if slot != "intermediaire" else (due.due if due else chosen.end)
+            period = {
+                "periode_debut": start.isoformat(),
+                "periode_fin": end.isoformat(),
+                "rencontres_tenues": sum(1 for day in meeting_dates(mesure) if start <= day <= end),
+                "periodes_sans_rencontre": sum(1 for w in view.windows if w.short and start <= w.start and w.end <= end),
+            }
+        period["echeance"] = slot
+        period["echeance_date"] = due.due if due else None
     return {
         "reference": mesure.reference,
         "type_mesure": mesure.type_mesure,
@@ -126,17 +171,54 @@ def plain(mesure: Mesure) -> dict[str, Any]:
         "operateur": mesure.organisation.name,
         "travailleur_social": mesure.travailleur_social,
         "duree_mois": mesure.duree_mois,
+        "duree_accordee_mois": mesure.duree_mois + sum(r.duree_mois for r in mesure.renouvellements),
+        **period,
     }
 
 
+def due_date_of(mesure: Mesure, slot: str, today: dt.date) -> dt.date | None:
+    """The date a given bilan of the measure is due, as the measure stands today."""
+    view = overview(mesure, today)
+    return next((d.due for d in view.calendar.dues if d.slot == slot), None)
+
+
+def next_bilan(mesure: Mesure, today: dt.date) -> rules.Due | None:
+    """The measure's first bilan not transmitted yet."""
+    view = overview(mesure, today, bilans_done(mesure))
+    return next((d for d in view.calendar.dues if d.slot and not d.done), None)
+
+
 def start_document(session: Session, svc: Any, mesure: Mesure, *, kind_name: str, user: User) -> Document:
-    """Start a draft of ``kind_name`` about ``mesure``, prefilled from it."""
+    """Start a draft of ``kind_name`` about ``mesure``, prefilled from it.
+
+    A bilan answers the measure's first bilan not yet transmitted; if a draft of it exists
+    already, that draft is returned rather than a second one.
+    """
     from schemas import get_kind
 
     kind = get_kind(kind_name)
     if kind.prefill is None or mesure.type_mesure not in kind.mesure_types:
         raise DocumentError(f"Un document « {kind.title} » ne se rattache pas à cette mesure.")
-    return create_draft(session, svc, kind_name=kind.name, user=user, payload=kind.prefill(plain(mesure)), mesure_id=mesure.id)
+    today = svc.clock().date()
+    slot = None
+    if kind.is_bilan:
+        due = next_bilan(mesure, today)
+        if due is None:
+            raise DocumentError(
+                "Aucun bilan n'est attendu : tous les bilans de cette mesure ont été transmis, "
+                "ou la mesure n'a pas encore commencé (saisissez la première rencontre)."
+            )
+        slot = due.slot
+        existing = next((d for d in mesure.documents if d.kind == kind.name and d.echeance == slot and d.status == "draft"), None)
+        if existing is not None:
+            return existing
+    values = plain(mesure, today, slot)
+    doc = create_draft(session, svc, kind_name=kind.name, user=user, payload=kind.prefill(values), mesure_id=mesure.id)
+    if slot is not None:
+        doc.echeance = slot
+        doc.echeance_date = values.get("echeance_date")
+        session.commit()
+    return doc
 
 
 @dataclass(frozen=True)
@@ -173,13 +255,13 @@ def overview(mesure: Mesure, today: dt.date, bilans_done: Iterable[str] = ()) ->
     )
     windows: list[rules.Window] = []
     if cal.start and cal.end and mesure.date_premiere_rencontre:
-        windows = rules.rhythm(mesure.type_mesure, cal.start, cal.end, today, [r.date for r in mesure.rencontres])
+        windows = rules.rhythm(mesure.type_mesure, cal.start, cal.end, today, meeting_dates(mesure))
     return Overview(cal, windows, today)
 
 
 def worklist(mesures: Iterable[Mesure], today: dt.date) -> list[tuple[Mesure, Overview]]:
     """Pair each measure with its overview, the soonest due (late first) at the top."""
-    rows = [(m, overview(m, today)) for m in mesures]
+    rows = [(m, overview(m, today, bilans_done(m))) for m in mesures]
     far = dt.date.max
     rows.sort(key=lambda pair: (pair[1].next_due.due if pair[1].next_due else far, pair[0].id))
     return rows

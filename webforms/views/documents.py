@@ -205,6 +205,7 @@ def view(doc_id: int) -> str:
         can_edit=policy.can_edit(current_user, doc),
         can_review=policy.can_review(current_user, doc),
         action_form=ActionForm(),
+        mesure_link=doc.mesure if doc.mesure and policy.can_view_mesure(current_user, doc.mesure) else None,
     )
 
 

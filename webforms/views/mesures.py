@@ -95,7 +95,7 @@ def new() -> Any:
 
 def _render_view(mesure: Mesure, *, meeting_form: Any = None, renewal_form: Any = None, status: int = 200) -> tuple[str, int]:
     today = _today()
-    view = svc.overview(mesure, today)
+    view = svc.overview(mesure, today, svc.bilans_done(mesure))
     documents = db.session().scalars(select(Document).where(Document.mesure_id == mesure.id).order_by(Document.id)).all()
     startable = [k for k in registry().values() if k.prefill and mesure.type_mesure in k.mesure_types]
     can_edit = policy.can_edit_mesure(current_user, mesure)

@@ -1,0 +1,124 @@
+"""Bilan d'ASLL Installation: short end-of-support bilan (ASLL §9.1, DESIGN §2.5)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import ValidationError, validates_schema
+
+from schemas.common import (
+    AUTRES_MESURES,
+    OBJECTIVE_COUNT_LABELS,
+    OBJECTIFS_INSTALLATION,
+    STATUTS_OBJECTIF,
+    MesureIdentiteSchema,
+    RencontresBilanSchema,
+    bilan_summary,
+    identity_prefill,
+    objective_choices,
+    objective_counts,
+    objective_rows,
+    rencontres_prefill,
+)
+from schemas.fields import Choice, Group, LongText, Rows, Section
+from schemas.kind import Kind
+
+PROPOSITIONS = [
+    ("fin", "Fin de l'accompagnement"),
+    ("demande_maintien", "Demande d'ASLL Maintien"),
+    ("autre_mesure", "Orientation vers une autre mesure"),
+]
+
+
+class ObjectifSchema(Section):
+    objectif = Choice("Objectif (ASLL §5, colonne Installation)", objective_choices(OBJECTIFS_INSTALLATION), required=True)
+    statut = Choice("Résultat", STATUTS_OBJECTIF, required=True)
+    commentaire = LongText("Commentaire", max_length=5000)
+
+
+class PropositionSchema(Section):
+    proposition = Choice("Proposition", PROPOSITIONS, required=True, widget="radio")
+    motifs = LongText(
+        "Motifs",
+        help="Obligatoires pour demander un ASLL Maintien : difficultés risquant de mettre en péril le maintien dans les lieux (ASLL §2.1, §9.1).",
+    )
+    mesure_orientation = Choice("Mesure proposée", AUTRES_MESURES)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _coherence(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        if data.get("proposition") == "demande_maintien" and "motifs" in data and not data.get("motifs"):
+            raise ValidationError("Motivez la demande d'ASLL Maintien (ASLL §9.1).", "motifs")
+        if data.get("proposition") == "autre_mesure" and "mesure_orientation" in data and not data.get("mesure_orientation"):
+            raise ValidationError("Indiquez la mesure proposée (MASP, MAJ, AEB, AESF).", "mesure_orientation")
+
+
+class BilanInstallationSchema(Section):
+    mesure = Group(MesureIdentiteSchema, "Mesure")
+    rencontres = Group(RencontresBilanSchema, "Rencontres", help="Au moins une par semaine le premier mois, puis une par quinzaine (ASLL §6.3).")
+    objectifs = Rows(
+        ObjectifSchema,
+        "Objectifs travaillés",
+        row_label="Objectif",
+        add_label="Ajouter un objectif",
+        min=1,
+        min_error="Renseignez au moins un objectif (ASLL §5).",
+        help="Toutes les actions ne sont pas nécessairement travaillées : indiquez « Non travaillé » le cas échéant (ASLL §5).",
+    )
+    avis_menage = LongText("Point de vue du ménage", required=True, help="L'évaluation est effectuée avec le bénéficiaire (ASLL §9).")
+    evaluation = LongText("Évaluation du travailleur social ASLL", required=True)
+    proposition = Group(PropositionSchema, "Proposition")
+
+
+def prefill(mesure: Mapping[str, Any]) -> dict[str, Any]:
+    """Start the bilan from the measure: its identity, its period, its meetings, every objective."""
+    return {
+        "mesure": identity_prefill(mesure),
+        "rencontres": rencontres_prefill(mesure),
+        "objectifs": objective_rows(OBJECTIFS_INSTALLATION),
+    }
+
+
+EXAMPLE: dict[str, Any] = {
+    "mesure": {
+        "reference": "ME-2024-000012",
+        "menage_nom": "Morel",
+        "menage_prenom": "Karim",
+        "menage_commune": "Annemasse",
+        "operateur": "Association Logement Accompagné 74",
+        "referent_nom": "Nadia Perret",
+        "travailleur_social": "Hélène Vidal",
+        "date_debut": "2024-03-08",
+        "date_fin": "2024-06-08",
+    },
+    "rencontres": {"nombre": 9, "periodes_sans_rencontre": 1, "commentaire": "Une semaine manquée pendant une hospitalisation."},
+    "objectifs": [
+        {"objectif": "droits_dossiers_al", "statut": "atteint", "commentaire": "Dossier APL déposé le 15 mars, droits ouverts en avril."},
+        {"objectif": "budget_nouveau_logement", "statut": "partiel", "commentaire": "Budget établi ; factures d'énergie à intégrer."},
+        {"objectif": "appro_equipements", "statut": "atteint", "commentaire": None},
+        {"objectif": "mediation_travaux", "statut": "non_travaille", "commentaire": None},
+    ],
+    "avis_menage": "M. Morel se sent installé et souhaite continuer seul, avec un point au moment des premières factures.",
+    "evaluation": "Installation réussie ; vigilance sur le budget énergie.",
+    "proposition": {"proposition": "fin", "motifs": None, "mesure_orientation": None},
+}
+
+KIND = Kind(
+    name="bilan_asll_installation",
+    title="Bilan de fin d'accompagnement – ASLL Installation",
+    schema=BilanInstallationSchema,
+    docx_template="bilan_asll_installation.docx",
+    html_template="bilan_asll_installation.html",
+    issuing_body="Fonds de Solidarité pour le Logement – Accompagnement Social Lié au Logement",
+    source="CCTP ASLL, §5 et §9.1",
+    reference_prefix="BI",
+    example=EXAMPLE,
+    recipients=("RAST du territoire concerné (ASLL §9.1)", "Travailleur social référent du ménage (ASLL §9.1)"),
+    recipient_roles=frozenset({"instructeur", "archiviste"}),
+    derive=objective_counts,
+    derived_labels=OBJECTIVE_COUNT_LABELS,
+    summary=bilan_summary,
+    mesure_types=frozenset({"asll_installation"}),
+    prefill=prefill,
+    is_bilan=True,
+)
