@@ -226,3 +226,30 @@ def test_no_bilan_before_the_measure_starts(app: Flask, login_as: Any) -> None:
     response = start(web, mesure_id, "bilan_aml")
     assert response.status_code == 302 and f"/mesures/{mesure_id}" in response.headers["Location"]
     assert "Aucun bilan n&#39;est attendu" in web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+
+
+# --- the operator's yearly bilan (ASLL §10) ---------------------------------------------------
+
+
+def test_annual_bilan_is_generated_from_the_records(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    open_mesure(web, date_bon_commande="2019-01-02", date_premiere_rencontre="2019-01-04")  # ended 4 April 2019
+    maintien = open_mesure(web, type_mesure="asll_maintien", duree_mois="6", date_bon_commande="2019-03-01", date_premiere_rencontre="2019-03-05")
+    web.post(f"/mesures/{maintien}/renouvellements", {"date_decision": "2019-09-06", "duree_mois": "3", "motif": "Apurement"})
+    open_mesure(web, date_bon_commande="2018-01-02", date_premiere_rencontre="2018-01-04")  # over before 2019
+    other, _ = login_as("redacteur", org="Autre opérateur")
+    open_mesure(other, date_bon_commande="2019-02-01", date_premiere_rencontre="2019-02-04")
+
+    assert "Préparer le bilan annuel" in web.get("/mesures/").get_data(as_text=True)
+    doc = started_doc(app, web.post("/mesures/bilan-annuel", {"annee": "2019"}))
+    assert doc.kind == "bilan_annuel_operateur" and doc.echeance_date.isoformat() == "2020-01-31"  # type: ignore[union-attr]
+    figures = doc.data["chiffres"]
+    assert figures["par_type"] == [
+        {"type_mesure": "asll_installation", "suivies": 1, "commencees": 1, "terminees": 1, "renouvelees": 0},
+        {"type_mesure": "asll_maintien", "suivies": 1, "commencees": 1, "terminees": 0, "renouvelees": 1},
+    ]
+    assert doc.data["annee"] == 2019 and doc.data["operateur"] == "Association Habitat Solidaire"
+    # Asking again returns the same draft; a future year is refused.
+    assert started_doc(app, web.post("/mesures/bilan-annuel", {"annee": "2019"})).id == doc.id
+    response = web.post("/mesures/bilan-annuel", {"annee": "2031"})
+    assert response.status_code == 302 and "Année invalide" in web.get("/mesures/").get_data(as_text=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.records import MesureSchema, RencontreSchema, RenouvellementSchema
@@ -306,3 +307,103 @@ def export_csv(rows: list[tuple[Mesure, Overview]]) -> str:
         # A cell starting with = + - @ would be run as a formula by a spreadsheet.
         writer.writerow(["'" + c if c[:1] in ("=", "+", "-", "@") else c for c in cells])
     return out.getvalue()
+
+
+ANNUAL_KIND = "bilan_annuel_operateur"
+
+
+def annual_due(year: int) -> dt.date:
+    """ASLL §10: the yearly bilan is sent "dans le courant du premier mois de l'année suivante"."""
+    return dt.date(year + 1, 1, 31)
+
+
+def _choice_label(kind: Any, group: str, name: str, value: Any) -> str:
+    from schemas.fields import choices_of
+
+    field = kind.schema().fields.get(group)
+    inner = getattr(field, "schema", None)
+    if inner is None or name not in inner.fields:
+        return str(value)
+    return choices_of(inner.fields[name]).get(value, str(value))
+
+
+def annual_figures(session: Session, organisation_id: int, year: int, today: dt.date) -> dict[str, Any]:
+    """Count, from the records, what ASLL §10 asks the operator's yearly bilan to show."""
+    from schemas import registry
+
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    per_type: dict[str, dict[str, int]] = {}
+    mesures = session.scalars(select(Mesure).where(Mesure.organisation_id == organisation_id)).unique().all()
+    for mesure in mesures:
+        cal = overview(mesure, today).calendar
+        if cal.start is None or cal.start > last or (cal.end is not None and cal.end < first):
+            continue
+        row = per_type.setdefault(mesure.type_mesure, {"suivies": 0, "commencees": 0, "terminees": 0, "renouvelees": 0})
+        row["suivies"] += 1
+        if mesure.date_premiere_rencontre and first <= mesure.date_premiere_rencontre <= last:
+            row["commencees"] += 1
+        if cal.end is not None and first <= cal.end <= last and cal.end <= today:
+            row["terminees"] += 1
+        if any(first <= r.date_decision <= last for r in mesure.renouvellements):
+            row["renouvelees"] += 1
+    kinds = registry()
+    statuses = {"atteint": 0, "partiel": 0, "non_atteint": 0, "non_travaille": 0}
+    proposals: dict[str, int] = {}
+    referrals: dict[str, int] = {}
+    sent = late = 0
+    documents = session.scalars(
+        select(Document).where(Document.organisation_id == organisation_id, Document.status != "draft")
+    ).unique().all()
+    for doc in documents:
+        kind = kinds.get(doc.kind)
+        if kind is None or not kind.is_bilan or doc.submitted_at is None or not first <= doc.submitted_at.date() <= last:
+            continue
+        sent += 1
+        late += doc.late
+        data = doc.submitted_data or {}
+        for row in data.get("objectifs") or []:
+            if row.get("statut") in statuses:
+                statuses[row["statut"]] += 1
+        proposal = (data.get("proposition") or {}).get("proposition")
+        if proposal:
+            label = _choice_label(kind, "proposition", "proposition", proposal)
+            proposals[label] = proposals.get(label, 0) + 1
+        referral = (data.get("proposition") or {}).get("mesure_orientation")
+        if referral:
+            label = _choice_label(kind, "proposition", "mesure_orientation", referral)
+            referrals[label] = referrals.get(label, 0) + 1
+    return {
+        "par_type": [{"type_mesure": t, **counts} for t, counts in sorted(per_type.items())],
+        **{f"objectifs_{k}": v for k, v in statuses.items()},
+        "propositions": [{"libelle": k, "nombre": v} for k, v in sorted(proposals.items())],
+        "orientations": [{"libelle": k, "nombre": v} for k, v in sorted(referrals.items())],
+        "bilans_transmis": sent,
+        "bilans_en_retard": late,
+    }
+
+
+def start_annual_bilan(session: Session, svc: Any, *, user: User, year: int) -> Document:
+    """Start (or return the draft of) the operator's yearly bilan, its figures computed now."""
+    today = svc.clock().date()
+    if not 2000 <= year <= today.year:
+        raise DocumentError(f"Année invalide : {year}. Le bilan annuel porte sur une année écoulée ou en cours.")
+    slot = f"annuel-{year}"
+    existing = session.scalar(
+        select(Document).where(
+            Document.organisation_id == user.organisation_id, Document.kind == ANNUAL_KIND, Document.echeance == slot
+        )
+    )
+    if existing is not None:
+        if existing.status == "draft":
+            return existing
+        raise DocumentError(f"Le bilan annuel {year} de votre organisation a déjà été transmis ({existing.reference}).")
+    payload = {
+        "operateur": user.organisation.name,
+        "annee": year,
+        "chiffres": annual_figures(session, user.organisation_id, year, today),
+    }
+    doc = create_draft(session, svc, kind_name=ANNUAL_KIND, user=user, payload=payload)
+    doc.echeance = slot
+    doc.echeance_date = annual_due(year)
+    session.commit()
+    return doc

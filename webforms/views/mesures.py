@@ -56,6 +56,9 @@ def index() -> str:
         types=TYPES,
         all_of_org=request.args.get("toutes") == "1",
         can_create=policy.can_create_mesure(current_user),
+        # In January, the yearly bilan due is last year's (ASLL §10).
+        annual_year=_today().year - 1 if _today().month == 1 else _today().year,
+        action_form=ActionForm(),
     )
 
 
@@ -159,6 +162,25 @@ def add_renewal(mesure_id: int) -> Any:
         return _render_view(mesure, renewal_form=form, status=422)
     flash("Renouvellement enregistré.", "success")
     return redirect(url_for(".view", mesure_id=mesure.id) + "#periodes")
+
+
+@bp.post("/bilan-annuel")
+def start_annual() -> Any:
+    """Start the organisation's yearly bilan (ASLL §10), its figures computed from the records."""
+    if not policy.can_create_mesure(current_user):
+        abort(403)
+    ActionForm().validate()
+    year = request.form.get("annee", "")
+    if not year.strip().isdigit():
+        flash("Indiquez l'année du bilan annuel (par exemple 2024).", "error")
+        return redirect(url_for(".index"))
+    try:
+        doc = svc.start_annual_bilan(db.session(), services(), user=current_user, year=int(year))
+    except DocumentError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".index"))
+    flash("Bilan annuel prérempli avec les chiffres de l'année : vérifiez-les et complétez le texte.", "success")
+    return redirect(url_for("documents.edit", doc_id=doc.id))
 
 
 @bp.post("/<int:mesure_id>/documents/<kind_name>")

@@ -1,0 +1,122 @@
+"""Bilan annuel d'un opérateur ASLL: one per operator and year, due in January (ASLL §10).
+
+Its figures are generated from the records (measures, renewals, submitted bilans) when the
+draft is started, and frozen with the document when it is submitted; the operator writes
+the qualitative parts that ASLL §10 lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from schemas.common import AUTRES_MESURES, MESURE_TYPES
+from schemas.fields import Choice, Group, Integer, LongText, Rows, Section, Text
+from schemas.kind import Kind
+
+
+class LigneTypeSchema(Section):
+    type_mesure = Choice("Type de mesure", MESURE_TYPES, required=True)
+    suivies = Integer("Mesures suivies dans l'année", required=True, min=0)
+    commencees = Integer("Commencées", required=True, min=0)
+    terminees = Integer("Terminées", required=True, min=0)
+    renouvelees = Integer("Renouvelées", required=True, min=0)
+
+
+class LigneNombreSchema(Section):
+    libelle = Text("Libellé", required=True, max_length=200)
+    nombre = Integer("Nombre", required=True, min=0)
+
+
+class ChiffresSchema(Section):
+    par_type = Rows(LigneTypeSchema, "Mesures par type", row_label="Type", add_label="Ajouter un type de mesure")
+    objectifs_atteint = Integer("Objectifs atteints", required=True, min=0)
+    objectifs_partiel = Integer("Objectifs partiellement atteints", required=True, min=0)
+    objectifs_non_atteint = Integer("Objectifs non atteints", required=True, min=0)
+    objectifs_non_travaille = Integer("Objectifs non travaillés", required=True, min=0)
+    propositions = Rows(LigneNombreSchema, "Propositions faites dans les bilans", row_label="Proposition", add_label="Ajouter une proposition")
+    orientations = Rows(LigneNombreSchema, "Orientations vers une autre mesure", row_label="Orientation", add_label="Ajouter une orientation")
+    bilans_transmis = Integer("Bilans transmis dans l'année", required=True, min=0)
+    bilans_en_retard = Integer("Dont transmis après leur échéance", required=True, min=0)
+
+
+class BilanAnnuelSchema(Section):
+    operateur = Text("Opérateur", required=True, max_length=200)
+    annee = Integer("Année", required=True, min=2000, max=2100)
+    chiffres = Group(ChiffresSchema, "Chiffres de l'année", help="Calculés depuis les mesures et les bilans enregistrés dans le service ; vérifiez-les.")
+    situation_menages = LongText(
+        "Situation des ménages accompagnés",
+        required=True,
+        help="Situation familiale et professionnelle, difficultés rencontrées, objectifs visés, atteints ou non (ASLL §10).",
+    )
+    moyens_mobilises = LongText("Moyens mobilisés (dispositifs…)", required=True)
+    partenariat = LongText("Partenariat développé", required=True)
+    competences = LongText("Compétences sollicitées (juridique, budgétaire…)", required=True)
+    difficultes = LongText("Difficultés rencontrées dans l'exercice de la mission", required=True)
+    axes_progres = LongText("Axes de progrès", required=True)
+
+
+def derive(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Totals over the types, and the share of objectives reached (for the chart and the text)."""
+    chiffres = data.get("chiffres") or {}
+    rows = [r for r in chiffres.get("par_type") or [] if isinstance(r, Mapping)]
+    statuses = [chiffres.get(k) or 0 for k in ("objectifs_atteint", "objectifs_partiel", "objectifs_non_atteint", "objectifs_non_travaille")]
+    worked = sum(statuses[:3])
+    return {
+        "total_suivies": sum(r.get("suivies") or 0 for r in rows),
+        "total_commencees": sum(r.get("commencees") or 0 for r in rows),
+        "total_terminees": sum(r.get("terminees") or 0 for r in rows),
+        "total_renouvelees": sum(r.get("renouvelees") or 0 for r in rows),
+        "part_objectifs_atteints": f"{round(100 * statuses[0] / worked)} %" if worked else "",
+        # Bar lengths (0-100) for the PDF's chart, so the template only draws.
+        "barres_objectifs": [round(100 * v / max(max(statuses), 1)) for v in statuses],
+    }
+
+
+EXAMPLE: dict[str, Any] = {
+    "operateur": "Association Logement Accompagné 74",
+    "annee": 2024,
+    "chiffres": {
+        "par_type": [
+            {"type_mesure": "asll_installation", "suivies": 14, "commencees": 11, "terminees": 12, "renouvelees": 0},
+            {"type_mesure": "asll_maintien", "suivies": 31, "commencees": 20, "terminees": 18, "renouvelees": 9},
+        ],
+        "objectifs_atteint": 84,
+        "objectifs_partiel": 37,
+        "objectifs_non_atteint": 12,
+        "objectifs_non_travaille": 140,
+        "propositions": [{"libelle": "Fin de l'accompagnement", "nombre": 21}, {"libelle": "Demande de renouvellement", "nombre": 9}],
+        "orientations": [{"libelle": dict(AUTRES_MESURES)["MASP"], "nombre": 2}],
+        "bilans_transmis": 39,
+        "bilans_en_retard": 4,
+    },
+    "situation_menages": "Majorité de personnes isolées ; un tiers de familles monoparentales ; dettes locatives moyennes de 1 800 €.",
+    "moyens_mobilises": "FSL maintien, plans d'apurement, commission de surendettement.",
+    "partenariat": "Bailleurs sociaux du Genevois, CCAS d'Annemasse, CAF.",
+    "competences": "Juridique (procédures d'expulsion), budgétaire.",
+    "difficultes": "Délais de démarrage tenus difficilement en août.",
+    "axes_progres": "Astreinte estivale ; formation des nouveaux intervenants à la prévention des expulsions.",
+}
+
+KIND = Kind(
+    name="bilan_annuel_operateur",
+    title="Bilan annuel des interventions – opérateur ASLL",
+    schema=BilanAnnuelSchema,
+    docx_template="bilan_annuel_operateur.docx",
+    html_template="bilan_annuel_operateur.html",
+    issuing_body="Fonds de Solidarité pour le Logement – Accompagnement Social Lié au Logement",
+    source="CCTP ASLL, §10",
+    reference_prefix="BO",
+    example=EXAMPLE,
+    recipients=("Service Logement de la DPDS (ASLL §10)",),
+    recipient_roles=frozenset({"instructeur", "archiviste"}),
+    derive=derive,
+    derived_labels={
+        "total_suivies": "Mesures suivies (total)",
+        "total_commencees": "Mesures commencées (total)",
+        "total_terminees": "Mesures terminées (total)",
+        "total_renouvelees": "Mesures renouvelées (total)",
+        "part_objectifs_atteints": "Part des objectifs travaillés qui ont été atteints",
+    },
+    summary=lambda data: " ".join(str(p) for p in (data.get("operateur"), data.get("annee")) if p),
+)
