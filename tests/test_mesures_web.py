@@ -253,3 +253,13 @@ def test_annual_bilan_is_generated_from_the_records(app: Flask, login_as: Any) -
     assert started_doc(app, web.post("/mesures/bilan-annuel", {"annee": "2019"})).id == doc.id
     response = web.post("/mesures/bilan-annuel", {"annee": "2031"})
     assert response.status_code == 302 and "Année invalide" in web.get("/mesures/").get_data(as_text=True)
+
+
+def test_measure_status_follows_its_dates(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    waiting = open_mesure(web)
+    over = open_mesure(web, date_bon_commande="2019-01-02", date_premiere_rencontre="2019-01-04")
+    running = open_mesure(web, date_bon_commande="2019-10-01", date_premiere_rencontre="2019-10-03")
+    assert "À démarrer" in web.get(f"/mesures/{waiting}").get_data(as_text=True)
+    assert "Terminée, bilan à transmettre" in web.get(f"/mesures/{over}").get_data(as_text=True)
+    assert "<dd>En cours</dd>" in web.get(f"/mesures/{running}").get_data(as_text=True)

@@ -229,6 +229,7 @@ class Overview:
     calendar: rules.MeasureCalendar
     windows: list[rules.Window]
     today: dt.date
+    started: bool = True  # a first meeting was held (ASLL §8)
 
     @property
     def late(self) -> list[rules.Due]:
@@ -242,6 +243,16 @@ class Overview:
     @property
     def short_windows(self) -> list[rules.Window]:
         return [w for w in self.windows if w.short]
+
+    @property
+    def status(self) -> str:
+        """Where the measure stands today, in French."""
+        cal = self.calendar
+        if not self.started or cal.start is None or cal.start > self.today:
+            return "À démarrer"
+        if cal.end is not None and cal.end < self.today:
+            return "Terminée" if not any(d.slot and not d.done for d in cal.dues) else "Terminée, bilan à transmettre"
+        return "En cours"
 
 
 def overview(mesure: Mesure, today: dt.date, bilans_done: Iterable[str] = ()) -> Overview:
@@ -257,7 +268,7 @@ def overview(mesure: Mesure, today: dt.date, bilans_done: Iterable[str] = ()) ->
     windows: list[rules.Window] = []
     if cal.start and cal.end and mesure.date_premiere_rencontre:
         windows = rules.rhythm(mesure.type_mesure, cal.start, cal.end, today, meeting_dates(mesure))
-    return Overview(cal, windows, today)
+    return Overview(cal, windows, today, started=mesure.date_premiere_rencontre is not None)
 
 
 def worklist(mesures: Iterable[Mesure], today: dt.date) -> list[tuple[Mesure, Overview]]:
