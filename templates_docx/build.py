@@ -2,16 +2,20 @@
 
     .venv/bin/python templates_docx/build.py        (or: make docx-templates)
 
-Writes ``fiche_saisine.docx`` and ``fiche_incident.docx`` next to this script. The layout is
-the one of ``templates_html/fiche_*.html`` (same content, same order): title block, reference,
-date d'émission, destinataires, one heading per section with label/value tables, row tables,
-computed values, the coordinator's decision (saisine), a signature block.
+Writes ``fiche_saisine.docx``, ``fiche_incident.docx``, ``bilan_asll_installation.docx``,
+``bilan_asll_maintien.docx``, ``bilan_aml.docx``, ``contrat_tripartite.docx`` and
+``bilan_annuel_operateur.docx`` next to this script. The layout is the one of ``templates_html/<kind>.html`` (same content, same order): title
+block, reference, date d'émission, destinataires (and, for the bilans, the due date and the
+lateness mention), one heading per section with label/value tables, row tables, computed values,
+the coordinator's decision (saisine), signature blocks (three side by side for the contract).
 
 Rules kept here so that docxtpl reads the templates correctly (PITFALLS §1):
 - every Jinja tag is a run of its own (``p.add_run("{{ x }}")``);
 - ``{%tr for … %}`` and ``{%tr endfor %}`` sit alone in their own table rows;
 - every ``{%p … %}`` tag is alone in its own paragraph, never two in one paragraph, and no
-  ``{%p``/``{%tr`` expression contains ``%`` or ``}``;
+  ``{%p``/``{%tr`` expression contains ``%`` or ``}``; a label/value row shown only when a value
+  is filled sits between a ``{%tr if … %}`` row and a ``{%tr endif %}`` row, and a table always
+  keeps at least one unconditional row (a table with no row is invalid for Word);
 - long user texts are alone in their paragraph (docxtpl turns their newlines into line breaks);
 - nothing user-provided goes in the core properties (docxtpl renders them with Jinja too).
 
@@ -30,7 +34,8 @@ import datetime as dt
 import io
 import sys
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from docx import Document
@@ -46,7 +51,15 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run as a script: make the project's packages importable
     sys.path.insert(0, str(HERE.parent))
 
-from schemas import fiche_incident, fiche_saisine  # noqa: E402
+from schemas import (  # noqa: E402
+    bilan_aml,
+    bilan_annuel_operateur,
+    bilan_asll_installation,
+    bilan_asll_maintien,
+    contrat_tripartite,
+    fiche_incident,
+    fiche_saisine,
+)
 from schemas.fields import Group, Rows  # noqa: E402
 from schemas.kind import Kind  # noqa: E402
 
@@ -469,6 +482,68 @@ def build_header_footer(doc: Document) -> None:
     add_field(f, "NUMPAGES")
 
 
+# Styles only some kinds use: created on first use (``style(doc, name)``), so that adding one here
+# leaves the templates that do not use it byte-identical.
+
+
+def _add_paragraph_style(doc: Document, name: str) -> object:
+    st = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    st.base_style = doc.styles["Normal"]
+    return st
+
+
+def _style_mention_retard(doc: Document) -> None:
+    st = _add_paragraph_style(doc, "Mention retard")
+    _style_font(st, size=10, bold=True, color=RED)
+    st.paragraph_format.space_before = Pt(2)
+    st.paragraph_format.space_after = Pt(6)
+    st.paragraph_format.left_indent = Mm(2)
+    ppr = st.element.get_or_add_pPr()
+    paragraph_border(ppr, {"left": (18, RED, 6)})
+    paragraph_shading(ppr, "FBEAEC")
+
+
+def _style_sous_titre(doc: Document) -> None:
+    st = _add_paragraph_style(doc, "Sous-titre du document")
+    _style_font(st, size=12, bold=True, color=BLUE)
+    st.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    st.paragraph_format.space_before = Pt(0)
+    st.paragraph_format.space_after = Pt(6)
+
+
+def _style_texte_contrat(doc: Document) -> None:
+    st = _add_paragraph_style(doc, "Texte du contrat")
+    _style_font(st, size=10)
+    st.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    st.paragraph_format.space_before = Pt(4)
+    st.paragraph_format.space_after = Pt(4)
+
+
+def _style_partie(doc: Document) -> None:
+    st = _add_paragraph_style(doc, "Désignation de partie")
+    _style_font(st, size=10, italic=True, color=GREY)
+    st.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    st.paragraph_format.space_before = Pt(0)
+    st.paragraph_format.space_after = Pt(6)
+
+
+EXTRA_STYLES: dict[str, Callable[[Document], None]] = {
+    "Mention retard": _style_mention_retard,
+    "Sous-titre du document": _style_sous_titre,
+    "Texte du contrat": _style_texte_contrat,
+    "Désignation de partie": _style_partie,
+}
+
+
+def style(doc: Document, name: str):
+    """Return a paragraph style, creating one of ``EXTRA_STYLES`` on its first use."""
+    try:
+        return doc.styles[name]
+    except KeyError:
+        EXTRA_STYLES[name](doc)
+        return doc.styles[name]
+
+
 # --------------------------------------------------------------------------------------------
 # Content helpers: each Jinja tag in its own run
 # --------------------------------------------------------------------------------------------
@@ -503,13 +578,43 @@ def cell_paragraph(cell, parts: Parts, bold: bool = False, align=None) -> None:
         p.alignment = align
 
 
-def kv_table(doc: Document, rows: Iterable[tuple[str, Parts]]) -> None:
-    """A label/value table: shaded bold label on the left, value on the right."""
+Row = tuple[str, Parts] | tuple[str, Parts, str]
+
+
+def shown_if(condition: str, rows: Iterable[tuple[str, Parts]]) -> list[Row]:
+    """Label/value rows printed only when ``condition`` holds (``{%tr if condition %}``)."""
+    return [(label, value, condition) for label, value in rows]
+
+
+def _check_tag_expr(expr: str) -> None:
+    # docxtpl's {%p / {%tr tags fail on an expression containing % or } (PITFALLS §1).
+    assert "%" not in expr and "}" not in expr and "{" not in expr, expr
+
+
+def kv_table(doc: Document, rows: Iterable[Row]) -> None:
+    """A label/value table: shaded bold label on the left, value on the right.
+
+    A row ``(label, value, condition)`` is printed only when ``condition`` holds: it sits between
+    a ``{%tr if condition %}`` row and a ``{%tr endif %}`` row (docxtpl removes both).
+    """
     rows = list(rows)
-    table = doc.add_table(rows=len(rows), cols=2)
+    assert any(len(r) == 2 for r in rows), "a table needs one unconditional row"
+    lines: list[tuple[str, Parts] | str] = []  # a tuple is a label/value row, a str a {%tr %} row
+    for row in rows:
+        if len(row) == 3:
+            label, value, condition = row
+            _check_tag_expr(condition)
+            lines += [f"{{%tr if {condition} %}}", (label, value), "{%tr endif %}"]
+        else:
+            lines.append(row)
+    table = doc.add_table(rows=len(lines), cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table_borders(table)
-    for row, (label, value) in zip(table.rows, rows, strict=True):
+    for row, line in zip(table.rows, lines, strict=True):
+        if isinstance(line, str):
+            cell_paragraph(row.cells[0], line)
+            continue
+        label, value = line
         row_props(row)
         cell_shading(row.cells[0], LABEL_FILL)
         cell_paragraph(row.cells[0], label, bold=True)
@@ -524,9 +629,13 @@ def spacer(doc: Document) -> None:
     p.paragraph_format.line_spacing = Pt(6)
 
 
-def long_text(doc: Document, label: str, expr: str) -> None:
-    """A label, then the user's text alone in its own paragraph (newlines -> line breaks)."""
-    doc.add_paragraph(label, style=doc.styles["Intitulé"])
+def long_text(doc: Document, label: str | None, expr: str) -> None:
+    """A label, then the user's text alone in its own paragraph (newlines -> line breaks).
+
+    Without ``label``, the text follows a heading that names it.
+    """
+    if label is not None:
+        doc.add_paragraph(label, style=doc.styles["Intitulé"])
     p = doc.add_paragraph(style=doc.styles["Texte long"])
     p.add_run(expr)
 
@@ -537,12 +646,13 @@ def rows_table(
     item: str,
     columns: Sequence[tuple[str, str, float]],
     empty: str,
-    total: tuple[str, str] | None = None,
+    total: tuple[str, Parts | Sequence[Parts]] | None = None,
 ) -> None:
     """A table of rows with a repeated header, or a mention when there is no row.
 
     ``columns``: (header, attribute of the row, width in mm). ``total``: (label, expression)
-    printed in a last row spanning all but the last column.
+    printed in a last row, the label spanning all but the last column; or (label, [expression,
+    …]) with one expression per last column (a total per column), the label spanning the others.
     """
     tag(doc, f"{{%p if {rows_var} %}}")
     n = len(columns)
@@ -560,14 +670,21 @@ def rows_table(
         cell_paragraph(cell, f"{{{{ {item}.{attr} }}}}")
     cell_paragraph(end.cells[0], "{%tr endfor %}")
     if total is not None:
-        label, expr = total
+        label, exprs = total
+        if isinstance(exprs, str):
+            exprs = [exprs]
+        k = len(exprs)
+        assert 1 <= k < n, "the total's label needs a column of its own"
         trow = table.add_row()
         row_props(trow)
-        merged = trow.cells[0].merge(trow.cells[n - 2]) if n > 2 else trow.cells[0]
+        cells = trow.cells  # read before merging: a merge changes the row's cells
+        merged = cells[0].merge(cells[n - k - 1]) if n - k > 1 else cells[0]
         cell_shading(merged, LABEL_FILL)
-        cell_shading(trow.cells[n - 1], LABEL_FILL)
+        for cell in cells[n - k :]:
+            cell_shading(cell, LABEL_FILL)
         cell_paragraph(merged, label, bold=True, align=WD_ALIGN_PARAGRAPH.RIGHT)
-        cell_paragraph(trow.cells[n - 1], expr, bold=True)
+        for cell, expr in zip(cells[n - k :], exprs, strict=True):
+            cell_paragraph(cell, expr, bold=True)
     fixed_layout(table, [Mm(w) for _, _, w in columns])
     tag(doc, "{%p else %}")
     doc.add_paragraph(empty, style=doc.styles["Mention vide"])
@@ -596,9 +713,22 @@ def bullet_list(doc: Document, var: str, item: str, empty: str) -> None:
     tag(doc, "{%p endif %}")
 
 
-def title_block(doc: Document, extra_rows: Sequence[tuple[str, Parts]] = ()) -> None:
+def title_block(
+    doc: Document,
+    extra_rows: Sequence[Row] = (),
+    *,
+    subtitle: Parts | None = None,
+    due: bool = False,
+) -> None:
+    """Issuer, title, regulatory source, draft mention, identification table, recipients.
+
+    ``subtitle``: a line under the title (the type of bilan). ``due``: the bilans' due date
+    (an "Échéance" row when there is one) and the lateness mention (``document.en_retard``).
+    """
     doc.add_paragraph(style=doc.styles["Emetteur"]).add_run("{{ document.organisme_emetteur }}")
     doc.add_paragraph(style=doc.styles["Title"]).add_run("{{ document.titre }}")
+    if subtitle is not None:
+        add_runs(doc.add_paragraph(style=style(doc, "Sous-titre du document")), subtitle)
     p = doc.add_paragraph(style=doc.styles["Subtitle"])
     p.add_run("Référence réglementaire : ")
     p.add_run("{{ document.source }}")
@@ -613,38 +743,79 @@ def title_block(doc: Document, extra_rows: Sequence[tuple[str, Parts]] = ()) -> 
             ("Établi par", ["{{ document.auteur }}", "{% if document.auteur and document.organisation %}", " – ", "{% endif %}", "{{ document.organisation }}"]),
             ("Horodatage", "{{ document.horodatage }}"),
             ("Version", "{{ document.version }}"),
+            *(shown_if("document.echeance", [("Échéance", "{{ document.echeance }}")]) if due else []),
             *extra_rows,
         ],
     )
+    if due:
+        tag(doc, "{%p if document.en_retard %}")
+        add_runs(
+            doc.add_paragraph(style=style(doc, "Mention retard")),
+            ["Document transmis après son échéance du ", "{{ document.echeance }}", "."],
+        )
+        tag(doc, "{%p endif %}")
     doc.add_paragraph("Destinataires", style=doc.styles["Intitulé"])
     bullet_list(doc, "document.destinataires", "destinataire", "Aucun destinataire désigné.")
 
 
-def signature_block(doc: Document, role: str, lines: Sequence[Parts], date: Parts, stamp: str) -> None:
-    """Two boxes side by side: the signatory (name, date, signature) and the stamp."""
-    heading(doc, "Signature")
-    table = doc.add_table(rows=1, cols=2)
+@dataclass(frozen=True)
+class Box:
+    """One box of a signature table.
+
+    ``date``: None for no date line, ``""`` for a date left blank (written by hand).
+    ``mention``: a printed line above the signature ("Lu et approuvé").
+    ``signature``: False for a box without signature space (the stamp).
+    """
+
+    role: str
+    lines: Sequence[Parts] = ()
+    date: Parts | None = None
+    mention: str | None = None
+    signature: bool = True
+
+
+def signature_table(doc: Document, title: str | None, boxes: Sequence[Box], widths: Sequence[int]) -> None:
+    """Boxes side by side, in one row that never splits across pages (under a heading ``title``)."""
+    if title is not None:
+        heading(doc, title)
+    table = doc.add_table(rows=1, cols=len(boxes))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table_borders(table, color=BORDER)
     row = table.rows[0]
     row_props(row)
-    left, right = row.cells
-    cell_paragraph(left, role, bold=True)
-    for parts in lines:
-        p = left.add_paragraph(style=doc.styles["Cellule"])
-        add_runs(p, parts)
-    p = left.add_paragraph(style=doc.styles["Cellule"])
-    p.paragraph_format.space_before = Pt(4)
-    p.add_run("Date : ")
-    add_runs(p, date)
-    p = left.add_paragraph("Signature :", style=doc.styles["Cellule"])
-    p.paragraph_format.space_before = Pt(4)
-    for _ in range(4):
-        left.add_paragraph(style=doc.styles["Cellule"])
-    cell_paragraph(right, stamp, bold=True)
-    fixed_layout(table, [Mm(100), TEXT_W - Mm(100)])
+    for cell, box in zip(row.cells, boxes, strict=True):
+        cell_paragraph(cell, box.role, bold=True)
+        for parts in box.lines:
+            p = cell.add_paragraph(style=doc.styles["Cellule"])
+            add_runs(p, parts)
+        if box.date is not None:
+            p = cell.add_paragraph(style=doc.styles["Cellule"])
+            p.paragraph_format.space_before = Pt(4)
+            p.add_run("Date : ")
+            if box.date:
+                add_runs(p, box.date)
+        if box.mention is not None:
+            p = cell.add_paragraph(style=doc.styles["Cellule"])
+            p.paragraph_format.space_before = Pt(4)
+            p.add_run(box.mention).italic = True
+        if box.signature:
+            p = cell.add_paragraph("Signature :", style=doc.styles["Cellule"])
+            p.paragraph_format.space_before = Pt(4)
+            for _ in range(4):
+                cell.add_paragraph(style=doc.styles["Cellule"])
+    fixed_layout(table, widths)
     # Word wants a paragraph between the last table and the end of the body.
     spacer(doc)
+
+
+def signature_block(doc: Document, role: str, lines: Sequence[Parts], date: Parts, stamp: str) -> None:
+    """Two boxes side by side: the signatory (name, date, signature) and the stamp."""
+    signature_table(
+        doc,
+        "Signature",
+        [Box(role, lines, date), Box(stamp, signature=False)],
+        [Mm(100), TEXT_W - Mm(100)],
+    )
 
 
 def finish(doc: Document, name: str) -> Path:
@@ -894,8 +1065,353 @@ def build_fiche_incident() -> Path:
     return finish(doc, "fiche_incident.docx")
 
 
+# --------------------------------------------------------------------------------------------
+# Bilans (ASLL Installation, ASLL Maintien, AML): shared sections
+# --------------------------------------------------------------------------------------------
+
+
+class Sections:
+    """Numbered section headings: ``section(label("mesure"))`` -> "1. Mesure"."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.number = 0
+
+    def __call__(self, text: str) -> None:
+        self.number += 1
+        heading(self.doc, f"{self.number}. {text}")
+
+
+def mesure_section(doc: Document, label: Labels, section: Sections) -> None:
+    """The measure the bilan reports on (``MesureIdentiteSchema``)."""
+    section(label("mesure"))
+    kv_table(
+        doc,
+        field_rows(
+            label,
+            "mesure.reference",
+            "mesure.menage_nom",
+            "mesure.menage_prenom",
+            "mesure.menage_commune",
+            "mesure.operateur",
+            "mesure.referent_nom",
+            "mesure.travailleur_social",
+            "mesure.date_debut",
+            "mesure.date_fin",
+        ),
+    )
+
+
+def rencontres_section(doc: Document, label: Labels, section: Sections) -> None:
+    """Meetings held during the period (``RencontresBilanSchema``); the comment only when written."""
+    section(label("rencontres"))
+    kv_table(
+        doc,
+        [
+            *field_rows(label, "rencontres.nombre"),
+            (
+                label("rencontres.periodes_sans_rencontre"),
+                ["{% if rencontres.periodes_sans_rencontre is none %}", "Non renseigné", "{% else %}", "{{ rencontres.periodes_sans_rencontre }}", "{% endif %}"],
+            ),
+            *shown_if("rencontres.commentaire", field_rows(label, "rencontres.commentaire")),
+        ],
+    )
+
+
+def objectifs_section(doc: Document, label: Labels, section: Sections) -> None:
+    """The ASLL §5 objectives with their result, then the counts by result."""
+    section(label("objectifs"))
+    rows_table(
+        doc,
+        "objectifs",
+        "o",
+        row_columns(label, "objectifs", [("objectif", 78), ("statut", 32), ("commentaire", 60)]),
+        "Aucun objectif renseigné.",
+    )
+    kv_table(
+        doc,
+        field_rows(label, "calcul.objectifs_atteint", "calcul.objectifs_partiel", "calcul.objectifs_non_atteint", "calcul.objectifs_non_travaille"),
+    )
+
+
+def text_section(doc: Document, label: Labels, section: Sections, path: str) -> None:
+    """A long text of the household or the worker as a section of its own."""
+    section(label(path))
+    long_text(doc, None, f"{{{{ {path} }}}}")
+
+
+def proposition_rows(label: Labels, *optional: str) -> list[Row]:
+    """The proposal, then each optional path (``proposition.motifs``…) only when filled."""
+    return [
+        *field_rows(label, "proposition.proposition"),
+        *(row for path in optional for row in shown_if(path, field_rows(label, path))),
+    ]
+
+
+def referent_box() -> Box:
+    return Box("Le référent de la mesure", ["{{ mesure.referent_nom }}", "{{ mesure.operateur }}"], "{{ document.date_emission }}")
+
+
+# --------------------------------------------------------------------------------------------
+# Bilans d'ASLL (Installation, Maintien)
+# --------------------------------------------------------------------------------------------
+
+
+def build_bilan_asll(kind: Kind, subject: str, maintien: bool) -> Path:
+    label = Labels(kind)
+    doc = new_document(kind.title, subject)
+    title_block(doc, due=True)
+    section = Sections(doc)
+
+    mesure_section(doc, label, section)
+    rencontres_section(doc, label, section)
+
+    if maintien:
+        section(label("situation"))
+        kv_table(
+            doc,
+            [
+                (label("situation.dette_locative"), "{{ situation.dette_locative or \"Non renseignée\" }}"),
+                *field_rows(label, "situation.plan_apurement", filter="oui_non"),
+                *shown_if("situation.plan_apurement_detail", field_rows(label, "situation.plan_apurement_detail")),
+                *field_rows(label, "situation.stade_procedure"),
+            ],
+        )
+        long_text(doc, label("situation.projet_logement"), "{{ situation.projet_logement }}")
+
+    objectifs_section(doc, label, section)
+    text_section(doc, label, section, "avis_menage")
+    text_section(doc, label, section, "evaluation")
+
+    section(label("proposition"))
+    optional = ["proposition.motifs"]
+    if maintien:
+        optional += ["proposition.duree_demandee_mois", "proposition.duree_deja_accordee_mois", "calcul.duree_totale_mois"]
+    kv_table(doc, proposition_rows(label, *optional, "proposition.mesure_orientation"))
+
+    # The evaluation is made with the beneficiary (ASLL §9): the household signs it too.
+    signature_table(
+        doc,
+        "Signatures",
+        [
+            referent_box(),
+            Box(
+                "Vu, le ménage",
+                [["{{ mesure.menage_prenom }}", " ", "{{ mesure.menage_nom }}"]],
+                "",
+                mention="Évaluation effectuée avec le ménage (ASLL §9)",
+            ),
+            Box("Cachet de l'opérateur", signature=False),
+        ],
+        [Mm(64), Mm(64), TEXT_W - Mm(128)],
+    )
+    return finish(doc, kind.docx_template)
+
+
+def build_bilan_asll_installation() -> Path:
+    return build_bilan_asll(
+        bilan_asll_installation.KIND, "Bilan de fin d'accompagnement ASLL Installation (CCTP ASLL §5 et §9.1)", maintien=False
+    )
+
+
+def build_bilan_asll_maintien() -> Path:
+    return build_bilan_asll(bilan_asll_maintien.KIND, "Bilan social ASLL Maintien (CCTP ASLL §2.2, §5 et §9.2)", maintien=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Bilan d'AML Logement d'abord
+# --------------------------------------------------------------------------------------------
+
+
+def build_bilan_aml() -> Path:
+    kind = bilan_aml.KIND
+    label = Labels(kind)
+    doc = new_document(kind.title, "Bilan d'accompagnement AML Logement d'abord (AML §4 et §7)")
+    title_block(doc, subtitle="{{ type_bilan }}", due=True)
+    section = Sections(doc)
+
+    mesure_section(doc, label, section)
+    rencontres_section(doc, label, section)
+
+    section(label("prestations"))
+    bullet_list(doc, "prestations", "prestation", "Aucune prestation délivrée.")
+    spacer(doc)
+    kv_table(doc, field_rows(label, "calcul.prestations_delivrees"))
+
+    text_section(doc, label, section, "evolution")
+
+    section(label("bail"))
+    kv_table(
+        doc,
+        [
+            *field_rows(label, "bail.sous_location", filter="oui_non"),
+            *(row for path in ("bail.date_signature", "bail.glissement", "bail.date_glissement") for row in shown_if(path, field_rows(label, path))),
+        ],
+    )
+
+    text_section(doc, label, section, "voisinage")
+    text_section(doc, label, section, "avis_menage")
+
+    section(label("proposition"))
+    kv_table(doc, proposition_rows(label, "proposition.motifs", "proposition.mesure_orientation"))
+
+    signature_block(doc, "Le référent de la mesure", referent_box().lines, "{{ document.date_emission }}", "Cachet de l'opérateur")
+    return finish(doc, kind.docx_template)
+
+
+# --------------------------------------------------------------------------------------------
+# Contrat tripartite
+# --------------------------------------------------------------------------------------------
+
+
+def build_contrat_tripartite() -> Path:
+    kind = contrat_tripartite.KIND
+    label = Labels(kind)
+    doc = new_document(kind.title, "Contrat tripartite bailleur – association – ménage (AML §4)")
+    title_block(doc)
+
+    def text(parts: Parts, keep_with_next: bool = False) -> None:
+        p = doc.add_paragraph(style=style(doc, "Texte du contrat"))
+        add_runs(p, parts)
+        p.paragraph_format.keep_with_next = keep_with_next
+
+    def lower_first(words: str) -> str:
+        return words[:1].lower() + words[1:]
+
+    heading(doc, "Entre les soussignés")
+    for party, designation in (
+        ("bailleur", "ci-après dénommé « le bailleur »,"),
+        ("association", "ci-après dénommée « l'association »,"),
+    ):
+        heading(doc, label(party), 2)
+        kv_table(doc, field_rows(label, f"{party}.nom", f"{party}.adresse", f"{party}.representant"))
+        doc.add_paragraph(designation, style=style(doc, "Désignation de partie"))
+    heading(doc, label("menage"), 2)
+    kv_table(
+        doc,
+        [
+            *field_rows(label, "menage.nom", "menage.prenom"),
+            (label("menage.autres_occupants"), "{{ menage.autres_occupants or \"Aucun\" }}"),
+        ],
+    )
+    doc.add_paragraph("ci-après dénommé « le ménage ».", style=style(doc, "Désignation de partie"))
+    text("Il a été convenu ce qui suit, dans le cadre de l'accompagnement AML Logement d'abord (bail glissant, AML §4).")
+
+    heading(doc, "Article 1 – Logement")
+    kv_table(
+        doc,
+        [
+            *field_rows(label, "logement.adresse", "logement.type", "logement.loyer", "logement.charges"),
+            (label("calcul.total_mensuel"), "{{ calcul.total_mensuel or \"Non déterminé\" }}"),
+            *field_rows(label, "logement.date_entree"),
+        ],
+    )
+
+    heading(doc, f"Article 2 – {label('engagements')}")
+    for number, party in enumerate(("bailleur", "association", "menage"), start=1):
+        heading(doc, f"2.{number} {label(f'engagements.{party}')}", 2)
+        long_text(doc, None, f"{{{{ engagements.{party} }}}}")
+
+    heading(doc, "Article 3 – Durée et rythme des rencontres")
+    kv_table(doc, field_rows(label, "modalites.duree_mois", "modalites.date_debut", "modalites.rythme"))
+
+    heading(doc, "Signatures des parties")
+    text(
+        [
+            f"{label('modalites.lieu_signature')} ",
+            "{{ modalites.lieu_signature }}",
+            f", {lower_first(label('modalites.date_signature'))} ",
+            "{{ modalites.date_signature }}",
+            ".",
+        ],
+        keep_with_next=True,
+    )
+    text("En trois exemplaires originaux, un pour chacune des parties.", keep_with_next=True)
+    approved = "Lu et approuvé"
+    signature_table(
+        doc,
+        None,
+        [
+            Box(label("bailleur"), ["{{ bailleur.nom }}", "{{ bailleur.representant }}"], mention=approved),
+            Box(label("association"), ["{{ association.nom }}", "{{ association.representant }}"], mention=approved),
+            Box(label("menage"), [["{{ menage.prenom }}", " ", "{{ menage.nom }}"]], mention=approved),
+        ],
+        [Mm(57), Mm(57), TEXT_W - Mm(114)],
+    )
+    return finish(doc, kind.docx_template)
+
+
+# --------------------------------------------------------------------------------------------
+# Bilan annuel d'un opérateur ASLL
+# --------------------------------------------------------------------------------------------
+
+
+def build_bilan_annuel_operateur() -> Path:
+    """The yearly bilan of an operator (ASLL §10): the year's figures, then the six texts."""
+    kind = bilan_annuel_operateur.KIND
+    label = Labels(kind)
+    doc = new_document(kind.title, "Bilan annuel des interventions d'un opérateur ASLL (CCTP ASLL §10)")
+    title_block(doc, subtitle=["{{ operateur }}", f" – {label('annee').lower()} ", "{{ annee }}"], due=True)
+    section = Sections(doc)
+
+    section("Mesures de l'année")
+    counts = ("suivies", "commencees", "terminees", "renouvelees")
+    rows_table(
+        doc,
+        "chiffres.par_type",
+        "ligne",
+        row_columns(label, "chiffres.par_type", [("type_mesure", 50), *((name, 30) for name in counts)]),
+        "Aucune mesure suivie dans l'année.",
+        total=("Total", [f"{{{{ calcul.total_{name} }}}}" for name in counts]),
+    )
+
+    # The chart of the objectives is drawn in the PDF only (calcul.barres_objectifs).
+    section("Objectifs")
+    kv_table(
+        doc,
+        [
+            *field_rows(
+                label,
+                "chiffres.objectifs_atteint",
+                "chiffres.objectifs_partiel",
+                "chiffres.objectifs_non_atteint",
+                "chiffres.objectifs_non_travaille",
+            ),
+            (label("calcul.part_objectifs_atteints"), "{{ calcul.part_objectifs_atteints or \"Sans objet\" }}"),
+        ],
+    )
+
+    section("Propositions et orientations")
+    for path, item, empty in (
+        ("chiffres.propositions", "proposition", "Aucune proposition."),
+        ("chiffres.orientations", "orientation", "Aucune orientation."),
+    ):
+        heading(doc, label(path), 2)
+        rows_table(doc, path, item, row_columns(label, path, [("libelle", 135), ("nombre", 35)]), empty)
+
+    section("Bilans transmis")
+    kv_table(doc, field_rows(label, "chiffres.bilans_transmis", "chiffres.bilans_en_retard"))
+
+    for path in ("situation_menages", "moyens_mobilises", "partenariat", "competences", "difficultes", "axes_progres"):
+        text_section(doc, label, section, path)
+
+    signature_block(doc, "Pour l'opérateur", ["{{ operateur }}"], "{{ document.date_emission }}", "Cachet de l'opérateur")
+    return finish(doc, kind.docx_template)
+
+
+BUILDS = (
+    build_fiche_saisine,
+    build_fiche_incident,
+    build_bilan_asll_installation,
+    build_bilan_asll_maintien,
+    build_bilan_aml,
+    build_contrat_tripartite,
+    build_bilan_annuel_operateur,
+)
+
+
 def main() -> None:
-    for build in (build_fiche_saisine, build_fiche_incident):
+    for build in BUILDS:
         path = build()
         print(f"{path.relative_to(HERE.parent)} ({path.stat().st_size} octets)")
 
