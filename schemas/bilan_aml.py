@@ -7,7 +7,14 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.common import AUTRES_MESURES, MesureIdentiteSchema, RencontresBilanSchema, bilan_summary, identity_prefill, rencontres_prefill
+from schemas.common import (
+    AUTRES_MESURES,
+    MesureIdentiteSchema,
+    RencontresBilanSchema,
+    bilan_summary,
+    identity_prefill,
+    rencontres_prefill,
+)
 from schemas.fields import Bool, Choice, Date, Group, LongText, MultiChoice, Section
 from schemas.kind import Kind
 

@@ -9,19 +9,18 @@ from marshmallow import ValidationError, validates_schema
 
 from schemas.common import (
     AUTRES_MESURES,
-    OBJECTIVE_COUNT_LABELS,
     OBJECTIFS_INSTALLATION,
-    STATUTS_OBJECTIF,
+    OBJECTIVE_COUNT_LABELS,
     MesureIdentiteSchema,
     RencontresBilanSchema,
     bilan_summary,
     identity_prefill,
-    objective_choices,
     objective_counts,
     objective_rows,
+    objectives_field,
     rencontres_prefill,
 )
-from schemas.fields import Choice, Group, LongText, Rows, Section
+from schemas.fields import Choice, Group, LongText, Section
 from schemas.kind import Kind
 
 PROPOSITIONS = [
@@ -29,12 +28,6 @@ PROPOSITIONS = [
     ("demande_maintien", "Demande d'ASLL Maintien"),
     ("autre_mesure", "Orientation vers une autre mesure"),
 ]
-
-
-class ObjectifSchema(Section):
-    objectif = Choice("Objectif (ASLL §5, colonne Installation)", objective_choices(OBJECTIFS_INSTALLATION), required=True)
-    statut = Choice("Résultat", STATUTS_OBJECTIF, required=True)
-    commentaire = LongText("Commentaire", max_length=5000)
 
 
 class PropositionSchema(Section):
@@ -56,15 +49,7 @@ class PropositionSchema(Section):
 class BilanInstallationSchema(Section):
     mesure = Group(MesureIdentiteSchema, "Mesure")
     rencontres = Group(RencontresBilanSchema, "Rencontres", help="Au moins une par semaine le premier mois, puis une par quinzaine (ASLL §6.3).")
-    objectifs = Rows(
-        ObjectifSchema,
-        "Objectifs travaillés",
-        row_label="Objectif",
-        add_label="Ajouter un objectif",
-        min=1,
-        min_error="Renseignez au moins un objectif (ASLL §5).",
-        help="Toutes les actions ne sont pas nécessairement travaillées : indiquez « Non travaillé » le cas échéant (ASLL §5).",
-    )
+    objectifs = objectives_field(OBJECTIFS_INSTALLATION, "Installation")
     avis_menage = LongText("Point de vue du ménage", required=True, help="L'évaluation est effectuée avec le bénéficiaire (ASLL §9).")
     evaluation = LongText("Évaluation du travailleur social ASLL", required=True)
     proposition = Group(PropositionSchema, "Proposition")

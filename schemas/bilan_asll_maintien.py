@@ -11,18 +11,17 @@ from schemas.common import (
     AUTRES_MESURES,
     OBJECTIFS_MAINTIEN,
     OBJECTIVE_COUNT_LABELS,
-    STATUTS_OBJECTIF,
     MesureIdentiteSchema,
     RencontresBilanSchema,
     bilan_summary,
     identity_prefill,
-    objective_choices,
     objective_counts,
     objective_rows,
+    objectives_field,
     rencontres_prefill,
 )
 from schemas.fiche_saisine import STADES_EXPULSION
-from schemas.fields import Bool, Choice, Group, Integer, LongText, Money, Rows, Section
+from schemas.fields import Bool, Choice, Group, Integer, LongText, Money, Section
 from schemas.kind import Kind
 
 MAX_TOTAL_MONTHS = 12  # ASLL §2.2, §9.2
@@ -32,12 +31,6 @@ PROPOSITIONS = [
     ("renouvellement", "Demande de renouvellement"),
     ("autre_mesure", "Orientation vers une autre mesure"),
 ]
-
-
-class ObjectifSchema(Section):
-    objectif = Choice("Objectif (ASLL §5, colonne Maintien)", objective_choices(OBJECTIFS_MAINTIEN), required=True)
-    statut = Choice("Résultat", STATUTS_OBJECTIF, required=True)
-    commentaire = LongText("Commentaire", max_length=5000)
 
 
 class SituationSchema(Section):
@@ -92,15 +85,7 @@ class BilanMaintienSchema(Section):
     mesure = Group(MesureIdentiteSchema, "Mesure")
     rencontres = Group(RencontresBilanSchema, "Rencontres", help="Au moins une par quinzaine (ASLL §6.3).")
     situation = Group(SituationSchema, "Situation au regard du logement")
-    objectifs = Rows(
-        ObjectifSchema,
-        "Objectifs travaillés",
-        row_label="Objectif",
-        add_label="Ajouter un objectif",
-        min=1,
-        min_error="Renseignez au moins un objectif (ASLL §5).",
-        help="Toutes les actions ne sont pas nécessairement travaillées : indiquez « Non travaillé » le cas échéant (ASLL §5).",
-    )
+    objectifs = objectives_field(OBJECTIFS_MAINTIEN, "Maintien")
     avis_menage = LongText("Point de vue du ménage", required=True, help="L'évaluation est effectuée avec le bénéficiaire (ASLL §9).")
     evaluation = LongText("Bilan social du travailleur social ASLL", required=True)
     proposition = Group(PropositionSchema, "Proposition")

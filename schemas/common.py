@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.fields import Date, Integer, LongText, Phone, Section, Text
+from schemas.fields import Choice, Date, Integer, LongText, Phone, Rows, Section, Text
 
 EPCI_PLATFORMS = {
     # AML §1: the EPCI of the bassin minier co-pilot the two Logement d'abord platforms.
@@ -202,3 +202,25 @@ def bilan_summary(data: Mapping[str, Any]) -> str:
     """A bilan's short label for lists: the household."""
     mesure = data.get("mesure") or {}
     return " ".join(str(p) for p in (mesure.get("menage_nom"), mesure.get("menage_prenom")) if p)
+
+
+def objectives_field(objectives: list[tuple[str, str, str]], column: str) -> Rows:
+    """The objectives table of an ASLL bilan: one row per objective of a §5 column, with its result."""
+    row = type(
+        f"Objectif{column}Schema",
+        (Section,),
+        {
+            "objectif": Choice(f"Objectif (ASLL §5, colonne {column})", objective_choices(objectives), required=True),
+            "statut": Choice("Résultat", STATUTS_OBJECTIF, required=True),
+            "commentaire": LongText("Commentaire", max_length=5000),
+        },
+    )
+    return Rows(
+        row,
+        "Objectifs travaillés",
+        row_label="Objectif",
+        add_label="Ajouter un objectif",
+        min=1,
+        min_error="Renseignez au moins un objectif (ASLL §5).",
+        help="Toutes les actions ne sont pas nécessairement travaillées : indiquez « Non travaillé » le cas échéant (ASLL §5).",
+    )

@@ -128,40 +128,35 @@ def view(mesure_id: int) -> Any:
     return _render_view(_mesure_or_404(mesure_id))
 
 
-@bp.post("/<int:mesure_id>/rencontres")
-def add_meeting(mesure_id: int) -> Any:
-    """Record a meeting with the household."""
+def _record(mesure_id: int, schema: Any, service: Any, *, form_name: str, done: str, anchor: str) -> Any:
+    """Record something on a measure from its page's form; a refusal shows the page again."""
     mesure = _mesure_or_404(mesure_id)
     if not policy.can_edit_mesure(current_user, mesure):
         abort(403)
-    form = form_class(RencontreSchema)()
+    form = form_class(schema)()
     form.validate()
     try:
-        svc.add_rencontre(db.session(), current_app.config["CLOCK"], mesure, user=current_user, payload=payload_of(form))
+        service(db.session(), current_app.config["CLOCK"], mesure, user=current_user, payload=payload_of(form))
     except ValidationFailed as exc:
         flash(str(exc), "error")
         attach_errors(form, exc.errors)
-        return _render_view(mesure, meeting_form=form, status=422)
-    flash("Rencontre enregistrée.", "success")
-    return redirect(url_for(".view", mesure_id=mesure.id) + "#rencontres")
+        return _render_view(mesure, status=422, **{form_name: form})
+    flash(done, "success")
+    return redirect(url_for(".view", mesure_id=mesure.id) + anchor)
+
+
+@bp.post("/<int:mesure_id>/rencontres")
+def add_meeting(mesure_id: int) -> Any:
+    """Record a meeting with the household."""
+    return _record(mesure_id, RencontreSchema, svc.add_rencontre, form_name="meeting_form", done="Rencontre enregistrée.", anchor="#rencontres")
 
 
 @bp.post("/<int:mesure_id>/renouvellements")
 def add_renewal(mesure_id: int) -> Any:
     """Record a renewal of an ASLL Maintien."""
-    mesure = _mesure_or_404(mesure_id)
-    if not policy.can_edit_mesure(current_user, mesure):
-        abort(403)
-    form = form_class(RenouvellementSchema)()
-    form.validate()
-    try:
-        svc.add_renouvellement(db.session(), current_app.config["CLOCK"], mesure, user=current_user, payload=payload_of(form))
-    except ValidationFailed as exc:
-        flash(str(exc), "error")
-        attach_errors(form, exc.errors)
-        return _render_view(mesure, renewal_form=form, status=422)
-    flash("Renouvellement enregistré.", "success")
-    return redirect(url_for(".view", mesure_id=mesure.id) + "#periodes")
+    return _record(
+        mesure_id, RenouvellementSchema, svc.add_renouvellement, form_name="renewal_form", done="Renouvellement enregistré.", anchor="#periodes"
+    )
 
 
 @bp.post("/bilan-annuel")
