@@ -263,3 +263,14 @@ def test_measure_status_follows_its_dates(app: Flask, login_as: Any) -> None:
     assert "À démarrer" in web.get(f"/mesures/{waiting}").get_data(as_text=True)
     assert "Terminée, bilan à transmettre" in web.get(f"/mesures/{over}").get_data(as_text=True)
     assert "<dd>En cours</dd>" in web.get(f"/mesures/{running}").get_data(as_text=True)
+
+
+def test_today_is_the_paris_day_not_the_utc_one(app: Flask, login_as: Any, clock: Any) -> None:
+    import datetime as dt
+
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, date_bon_commande="2019-10-03")  # start deadline 13 October (ASLL §6.3)
+    clock.now = dt.datetime(2019, 10, 13, 21, 30, tzinfo=dt.timezone.utc)  # 23:30 in Paris (summer time)
+    assert "en retard" not in web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    clock.now = dt.datetime(2019, 10, 13, 22, 30, tzinfo=dt.timezone.utc)  # 00:30 on the 14th in Paris
+    assert "en retard" in web.get(f"/mesures/{mesure_id}").get_data(as_text=True)

@@ -9,6 +9,8 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from webforms.timeutil import paris_date
+
 ROLES = {
     "redacteur": "Rédacteur (association, référent, partenaire)",
     "coordinateur": "Coordinateur Logement d'abord",
@@ -122,7 +124,7 @@ class Document(Base):
         """Was (or is) this bilan transmitted after its due date?"""
         if self.echeance_date is None:
             return False
-        sent = self.submitted_at.date() if self.submitted_at else None
+        sent = paris_date(self.submitted_at) if self.submitted_at else None
         return sent is not None and sent > self.echeance_date
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")

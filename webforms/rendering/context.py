@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_datetime
@@ -21,9 +20,7 @@ from marshmallow import fields as mf
 
 from schemas.fields import choices_of, field_kind, row_schema
 from schemas.kind import Kind
-
-PARIS = ZoneInfo("Europe/Paris")
-
+from webforms.timeutil import PARIS
 
 FR = Locale.parse("fr_FR")
 # Month names and the amount pattern are looked up once: Babel's generic calls re-parse the

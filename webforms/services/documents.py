@@ -20,6 +20,7 @@ from webforms.models import Counter, Document, Event, Rendition, User
 from webforms.rendering import Renderer
 from webforms.rendering.context import DocumentMeta, build_context
 from webforms.storage import FileStore
+from webforms.timeutil import paris_date
 
 # action -> (states it may start from, state it leads to)
 MOVES: dict[str, tuple[frozenset[str], str]] = {
@@ -193,7 +194,7 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
         # recorded since the draft was started may have moved it).
         from webforms.services.mesures import due_date_of  # measures build on documents
 
-        doc.echeance_date = due_date_of(doc.mesure, doc.echeance, now.date()) or doc.echeance_date
+        doc.echeance_date = due_date_of(doc.mesure, doc.echeance, paris_date(now)) or doc.echeance_date
     doc.submitted_data = kind.dump(kind.load(doc.data))
     doc.reference = next_reference(session, kind.reference_prefix, now.year)
     doc.submitted_at = now

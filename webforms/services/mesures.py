@@ -17,6 +17,7 @@ from schemas.records import MesureSchema, RencontreSchema, RenouvellementSchema
 from webforms import mesure_rules as rules
 from webforms.models import Document, Event, Mesure, Rencontre, Renouvellement, User
 from webforms.services.documents import DocumentError, ValidationFailed, create_draft, next_reference
+from webforms.timeutil import paris_date
 
 
 def _load(schema: Any, payload: Mapping[str, Any], message: str) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def add_rencontre(session: Session, clock: Any, mesure: Mesure, *, user: User, p
             "La rencontre précède la réception du bon de commande.",
             {"date": ["Une rencontre ne peut pas précéder la réception du bon de commande."]},
         )
-    if values["date"] > now.date():
+    if values["date"] > paris_date(now):
         raise ValidationFailed("Une rencontre à venir ne se saisit pas encore.", {"date": ["Cette date est dans le futur."]})
     rencontre = Rencontre(mesure=mesure, created_by_id=user.id, created_at=now, **values)
     session.add(rencontre)
@@ -200,7 +201,7 @@ def start_document(session: Session, svc: Any, mesure: Mesure, *, kind_name: str
     kind = get_kind(kind_name)
     if kind.prefill is None or mesure.type_mesure not in kind.mesure_types:
         raise DocumentError(f"Un document « {kind.title} » ne se rattache pas à cette mesure.")
-    today = svc.clock().date()
+    today = paris_date(svc.clock())
     slot = None
     if kind.is_bilan:
         due = next_bilan(mesure, today)
@@ -367,7 +368,7 @@ def annual_figures(session: Session, organisation_id: int, year: int, today: dt.
     ).unique().all()
     for doc in documents:
         kind = kinds.get(doc.kind)
-        if kind is None or not kind.is_bilan or doc.submitted_at is None or not first <= doc.submitted_at.date() <= last:
+        if kind is None or not kind.is_bilan or doc.submitted_at is None or not first <= paris_date(doc.submitted_at) <= last:
             continue
         sent += 1
         late += doc.late
@@ -395,7 +396,7 @@ def annual_figures(session: Session, organisation_id: int, year: int, today: dt.
 
 def start_annual_bilan(session: Session, svc: Any, *, user: User, year: int) -> Document:
     """Start (or return the draft of) the operator's yearly bilan, its figures computed now."""
-    today = svc.clock().date()
+    today = paris_date(svc.clock())
     if not 2000 <= year <= today.year:
         raise DocumentError(f"Année invalide : {year}. Le bilan annuel porte sur une année écoulée ou en cours.")
     slot = f"annuel-{year}"

@@ -23,6 +23,7 @@ from webforms.forms import (
 from webforms.models import Document
 from webforms.rendering import MIME
 from webforms.services import documents as svc_docs
+from webforms.timeutil import paris_date
 from webforms.views import services
 
 bp = Blueprint("documents", __name__)
@@ -61,14 +62,14 @@ def index() -> str:
         from webforms.services.mesures import worklist
 
         mine = policy.visible_mesures(current_user).where(Mesure.referent_id == current_user.id, Mesure.statut == "en_cours")
-        due = [row for row in worklist(db.session().scalars(mine).unique().all(), current_app.config["CLOCK"]().date()) if row[1].next_due][:10]
+        due = [row for row in worklist(db.session().scalars(mine).unique().all(), paris_date(current_app.config["CLOCK"]())) if row[1].next_due][:10]
     return render_template(
         "index.html",
         documents=docs,
         kinds=registry(),
         creatable=creatable,
         due=due,
-        today=current_app.config["CLOCK"]().date(),
+        today=paris_date(current_app.config["CLOCK"]()),
     )
 
 

@@ -16,6 +16,7 @@ from webforms.mesure_rules import TYPES, required_rhythm
 from webforms.models import Document, Mesure
 from webforms.services import mesures as svc
 from webforms.services.documents import DocumentError, ValidationFailed
+from webforms.timeutil import paris_date
 from webforms.views import services
 
 bp = Blueprint("mesures", __name__, url_prefix="/mesures")
@@ -28,7 +29,7 @@ def _signed_in() -> None:
 
 
 def _today() -> Any:
-    return current_app.config["CLOCK"]().date()
+    return paris_date(current_app.config["CLOCK"]())
 
 
 def _mesure_or_404(mesure_id: int) -> Mesure:
