@@ -70,3 +70,21 @@ class RenouvellementSchema(Section):
     def _motif(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if "motif" in data and data.get("motif") is None:
             raise ValidationError("Un renouvellement doit être motivé (ASLL §9).", "motif")
+
+
+MOTIFS_FIN = [
+    ("terme", "Terme de la mesure"),
+    ("fin_anticipee", "Fin anticipée décidée"),
+    ("demenagement", "Départ du logement"),
+    ("adhesion_retiree", "Adhésion retirée par le ménage"),
+    ("autre_mesure", "Orientation vers une autre mesure"),
+    ("autre", "Autre motif"),
+]
+
+
+class ClotureSchema(Section):
+    """The end of a measure, at its term or before (ASLL §9: "à tout moment de l'intervention")."""
+
+    date_fin = Date("Date de fin de l'accompagnement", required=True)
+    motif = Choice("Motif", MOTIFS_FIN, required=True)
+    commentaire = Text("Précision", max_length=1000, multiline=True)

@@ -96,7 +96,7 @@ def test_maintien_renewals_start_on_the_dpds_decision_asll_8_9_2() -> None:
         ("asll_maintien", {"months": 7}, "6 mois au plus"),
         ("asll_installation", {"first_meeting": D(2024, 2, 28)}, "précéder la réception du bon de commande"),
         ("asll_installation", {"order_date": None}, "bon de commande"),
-        ("asll_installation", {"first_meeting": D(2024, 3, 5), "planned_end": D(2024, 3, 4)}, "précéder son début"),
+        ("asll_installation", {"first_meeting": D(2024, 3, 5), "ended": D(2024, 3, 4)}, "précéder son début"),
     ],
 )
 def test_impossible_measures_are_refused_in_french(kind: str, kwargs: dict, message: str) -> None:
@@ -132,3 +132,14 @@ def test_rhythm_judges_only_windows_already_over() -> None:
 def test_aml_rhythm_is_weekly_aml_4() -> None:
     windows = rhythm("aml", D(2024, 1, 1), D(2025, 1, 1), D(2024, 1, 22), [D(2024, 1, 3), D(2024, 1, 17)])
     assert [(w.start, w.short) for w in windows] == [(D(2024, 1, 1), False), (D(2024, 1, 8), True), (D(2024, 1, 15), False)]
+
+
+def test_an_early_end_stops_the_support_and_brings_the_bilan_forward_asll_9() -> None:
+    cal = compute("asll_installation", order_date=D(2024, 3, 1), first_meeting=D(2024, 3, 8), months=3, ended=D(2024, 4, 15))
+    assert cal.end == D(2024, 4, 15)
+    assert [(d.slot, d.due) for d in cal.dues if d.slot] == [("periode-0", D(2024, 4, 30))]
+    renewals = [Renewal(D(2024, 9, 20), 3, "x")]
+    cal = compute("asll_maintien", order_date=D(2024, 3, 1), first_meeting=D(2024, 3, 14), months=6, renewals=renewals, ended=D(2024, 8, 1))
+    assert len(cal.periods) == 1  # the renewal decided after the end does not count
+    cal = compute("aml", order_date=None, first_meeting=D(2019, 6, 3), months=12, ended=D(2019, 8, 1))
+    assert [(d.slot, d.title, d.due) for d in cal.dues] == [("echeance", "Bilan de fin d'accompagnement", D(2019, 8, 1))]

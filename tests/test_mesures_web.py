@@ -270,7 +270,22 @@ def test_today_is_the_paris_day_not_the_utc_one(app: Flask, login_as: Any, clock
 
     web, _ = login_as("redacteur")
     mesure_id = open_mesure(web, date_bon_commande="2019-10-03")  # start deadline 13 October (ASLL §6.3)
-    clock.now = dt.datetime(2019, 10, 13, 21, 30, tzinfo=dt.timezone.utc)  # 23:30 in Paris (summer time)
+    clock.now = dt.datetime(2019, 10, 13, 21, 30, tzinfo=dt.UTC)  # 23:30 in Paris (summer time)
     assert "en retard" not in web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
-    clock.now = dt.datetime(2019, 10, 13, 22, 30, tzinfo=dt.timezone.utc)  # 00:30 on the 14th in Paris
+    clock.now = dt.datetime(2019, 10, 13, 22, 30, tzinfo=dt.UTC)  # 00:30 on the 14th in Paris
     assert "en retard" in web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+
+
+def test_closing_a_measure_early_brings_its_bilan_forward(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, date_bon_commande="2019-09-02", date_premiere_rencontre="2019-09-05")
+    response = web.post(f"/mesures/{mesure_id}/cloture", {"date_fin": "2019-09-01", "motif": "demenagement"})
+    assert response.status_code == 422 and "précéder son début" in response.get_data(as_text=True)
+    response = web.post(f"/mesures/{mesure_id}/cloture", {"date_fin": "2019-11-01", "motif": "demenagement"})
+    assert response.status_code == 422 and "futur" in response.get_data(as_text=True)
+    assert web.post(f"/mesures/{mesure_id}/cloture", {"date_fin": "2019-10-01", "motif": "demenagement"}).status_code == 302
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "Close le 01/10/2019, bilan à transmettre" in page and "Départ du logement" in page
+    assert "16 octobre 2019" in page  # the bilan: 15 days after the early end (ASLL §9.1)
+    response = web.post(f"/mesures/{mesure_id}/cloture", {"date_fin": "2019-10-02", "motif": "autre"})
+    assert response.status_code == 422 and "déjà close" in response.get_data(as_text=True)

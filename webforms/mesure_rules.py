@@ -111,7 +111,7 @@ def check(
     first_meeting: dt.date | None,
     months: int,
     renewals: Sequence[Renewal] = (),
-    planned_end: dt.date | None = None,
+    ended: dt.date | None = None,
 ) -> None:
     """Refuse an impossible measure with a clear French message."""
     if kind not in TYPES:
@@ -145,7 +145,8 @@ def check(
             f"La durée totale de l'ASLL Maintien ne peut pas dépasser {MAINTIEN_TOTAL_MONTHS} mois "
             f"(ASLL §2.2, §9.2) : {total} mois demandés."
         )
-    if planned_end and first_meeting and planned_end < first_meeting:
+    start = first_meeting or order_date
+    if ended and start and ended < start:
         raise MesureRuleError("La fin de la mesure ne peut pas précéder son début.")
 
 
@@ -157,8 +158,13 @@ def compute(
     months: int,
     renewals: Sequence[Renewal] = (),
     bilans_done: Iterable[str] = (),
+    ended: dt.date | None = None,
 ) -> MeasureCalendar:
-    """Compute the start deadline, the periods, their end and every bilan due."""
+    """Compute the start deadline, the periods, their end and every bilan due.
+
+    ``ended`` is the day a measure was closed before its term (fin anticipée, move, other
+    measure): the support stops that day, and its bilan is due as at a term (ASLL §9).
+    """
     deadline = start_deadline(kind, order_date)
     on_time = (first_meeting <= deadline) if deadline and first_meeting else None
     # ASLL §8: "L'accompagnement démarre à partir du jour de la rencontre avec le ménage."
@@ -166,27 +172,35 @@ def compute(
     start = first_meeting or order_date
     end_from_order = add_months(order_date, months) if order_date else None
     done = set(bilans_done)
+    planned: list[tuple[str, dt.date, dt.date, str]] = []  # label, start, end, slot
+    if start is not None:
+        planned.append(("Accompagnement" if kind == "aml" else "Période initiale", start, add_months(start, months), "periode-0"))
+        planned += [
+            (f"Renouvellement {i}", r.decision_date, add_months(r.decision_date, r.months), f"periode-{i}")
+            for i, r in enumerate(renewals, start=1)
+        ]
+    if ended is not None:
+        planned = [(label, s, min(e, ended), slot) for label, s, e, slot in planned if s <= ended]
     periods: list[Period] = []
     dues: list[Due] = []
     if deadline is not None:
         dues.append(Due("Démarrage de l'accompagnement", deadline, "ASLL §6.3", done=first_meeting is not None))
-    if start is not None:
-        end = add_months(start, months)
+    for label, p_start, p_end, slot in planned:
         if kind == "aml":
-            periods.append(Period("Accompagnement", start, end, end))
-            dues.append(Due("Bilan intermédiaire (3 mois)", add_months(start, 3), "AML §4", "intermediaire" in done, "intermediaire"))
-            dues.append(Due("Bilan à échéance (12 mois)", end, "AML §4", "echeance" in done, "echeance"))
+            periods.append(Period(label, p_start, p_end, p_end))
+            intermediate = add_months(p_start, 3)
+            if intermediate < p_end:
+                dues.append(Due("Bilan intermédiaire (3 mois)", intermediate, "AML §4", "intermediaire" in done, "intermediaire"))
+            title = "Bilan à échéance (12 mois)" if ended is None else "Bilan de fin d'accompagnement"
+            dues.append(Due(title, p_end, "AML §4", "echeance" in done, "echeance"))
         else:
-            bilan = end + dt.timedelta(days=BILAN_DELAY_DAYS)
-            periods.append(Period("Période initiale", start, end, bilan))
-            section = "ASLL §9.1" if kind == "asll_installation" else "ASLL §9.2"
-            dues.append(Due("Bilan de fin de période initiale", bilan, section, "periode-0" in done, "periode-0"))
-            for index, renewal in enumerate(renewals, start=1):
-                r_end = add_months(renewal.decision_date, renewal.months)
-                r_bilan = r_end + dt.timedelta(days=BILAN_DELAY_DAYS)
-                periods.append(Period(f"Renouvellement {index}", renewal.decision_date, r_end, r_bilan))
-                slot = f"periode-{index}"
-                dues.append(Due(f"Bilan du renouvellement {index}", r_bilan, "ASLL §9.2", slot in done, slot))
+            bilan = p_end + dt.timedelta(days=BILAN_DELAY_DAYS)
+            periods.append(Period(label, p_start, p_end, bilan))
+            if slot == "periode-0":
+                section = "ASLL §9.1" if kind == "asll_installation" else "ASLL §9.2"
+                dues.append(Due("Bilan de fin de période initiale", bilan, section, slot in done, slot))
+            else:
+                dues.append(Due(f"Bilan du {label[0].lower()}{label[1:]}", bilan, "ASLL §9.2", slot in done, slot))
     dues.sort(key=lambda d: d.due)
     return MeasureCalendar(deadline, on_time, start, end_from_order, tuple(periods), tuple(dues))
 

@@ -157,6 +157,10 @@ class Mesure(Base):
     duree_mois: Mapped[int] = mapped_column(Integer)
     travailleur_social: Mapped[str | None] = mapped_column(String(150), nullable=True)
     statut: Mapped[str] = mapped_column(String(20), default="en_cours")
+    # A measure closed before (or at) its term: the day it ended and why.
+    date_fin_effective: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    motif_fin: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    commentaire_fin: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

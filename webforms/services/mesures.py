@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schemas.records import MesureSchema, RencontreSchema, RenouvellementSchema
+from schemas.records import ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
 from webforms import mesure_rules as rules
 from webforms.models import Document, Event, Mesure, Rencontre, Renouvellement, User
 from webforms.services.documents import DocumentError, ValidationFailed, create_draft, next_reference
@@ -223,6 +223,37 @@ def start_document(session: Session, svc: Any, mesure: Mesure, *, kind_name: str
     return doc
 
 
+def close_mesure(session: Session, clock: Any, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Mesure:
+    """End a measure at its term or before; its last bilan becomes due from that day (ASLL §9)."""
+    if mesure.date_fin_effective is not None:
+        raise ValidationFailed(
+            "Cette mesure est déjà close.", {"_schema": [f"La mesure est close depuis le {mesure.date_fin_effective.strftime('%d/%m/%Y')}."]}
+        )
+    values = _load(ClotureSchema, payload, "La mesure ne peut pas être close : corrigez les erreurs signalées.")
+    now = clock()
+    if values["date_fin"] > paris_date(now):
+        raise ValidationFailed("La fin ne se saisit qu'une fois survenue.", {"date_fin": ["Cette date est dans le futur."]})
+    try:
+        rules.check(
+            mesure.type_mesure,
+            order_date=mesure.date_bon_commande,
+            first_meeting=mesure.date_premiere_rencontre,
+            months=mesure.duree_mois,
+            renewals=_renewals(mesure),
+            ended=values["date_fin"],
+        )
+    except rules.MesureRuleError as exc:
+        raise ValidationFailed(str(exc), {"date_fin": [str(exc)]}) from None
+    mesure.date_fin_effective = values["date_fin"]
+    mesure.motif_fin = values["motif"]
+    mesure.commentaire_fin = values.get("commentaire")
+    mesure.statut = "terminee"
+    mesure.updated_at = now
+    session.add(Event(user=user, action="close_mesure", at=now, detail={"mesure": mesure.id, "motif": values["motif"]}))
+    session.commit()
+    return mesure
+
+
 @dataclass(frozen=True)
 class Overview:
     """A measure's computed calendar, as plain values for pages and exports."""
@@ -231,6 +262,7 @@ class Overview:
     windows: list[rules.Window]
     today: dt.date
     started: bool = True  # a first meeting was held (ASLL §8)
+    closed: dt.date | None = None  # the day the measure was closed, if it was
 
     @property
     def late(self) -> list[rules.Due]:
@@ -249,10 +281,14 @@ class Overview:
     def status(self) -> str:
         """Where the measure stands today, in French."""
         cal = self.calendar
+        pending_bilan = any(d.slot and not d.done for d in cal.dues)
+        if self.closed is not None:
+            closed = f"Close le {self.closed.strftime('%d/%m/%Y')}"
+            return f"{closed}, bilan à transmettre" if pending_bilan else closed
         if not self.started or cal.start is None or cal.start > self.today:
             return "À démarrer"
         if cal.end is not None and cal.end < self.today:
-            return "Terminée" if not any(d.slot and not d.done for d in cal.dues) else "Terminée, bilan à transmettre"
+            return "Terminée, bilan à transmettre" if pending_bilan else "Terminée"
         return "En cours"
 
 
@@ -265,11 +301,12 @@ def overview(mesure: Mesure, today: dt.date, bilans_done: Iterable[str] = ()) ->
         months=mesure.duree_mois,
         renewals=_renewals(mesure),
         bilans_done=bilans_done,
+        ended=mesure.date_fin_effective,
     )
     windows: list[rules.Window] = []
     if cal.start and cal.end and mesure.date_premiere_rencontre:
         windows = rules.rhythm(mesure.type_mesure, cal.start, cal.end, today, meeting_dates(mesure))
-    return Overview(cal, windows, today, started=mesure.date_premiere_rencontre is not None)
+    return Overview(cal, windows, today, started=mesure.date_premiere_rencontre is not None, closed=mesure.date_fin_effective)
 
 
 def worklist(mesures: Iterable[Mesure], today: dt.date) -> list[tuple[Mesure, Overview]]:

@@ -61,7 +61,7 @@ def index() -> str:
         from webforms.models import Mesure
         from webforms.services.mesures import worklist
 
-        mine = policy.visible_mesures(current_user).where(Mesure.referent_id == current_user.id, Mesure.statut == "en_cours")
+        mine = policy.visible_mesures(current_user).where(Mesure.referent_id == current_user.id)
         due = [row for row in worklist(db.session().scalars(mine).unique().all(), paris_date(current_app.config["CLOCK"]())) if row[1].next_due][:10]
     return render_template(
         "index.html",

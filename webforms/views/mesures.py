@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from schemas import registry
-from schemas.records import MesureSchema, RencontreSchema, RenouvellementSchema
+from schemas.records import MOTIFS_FIN, ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
 from webforms import db, policy
 from webforms.forms import ActionForm, attach_errors, error_summary, form_class, payload_of
 from webforms.mesure_rules import TYPES, required_rhythm
@@ -97,7 +97,9 @@ def new() -> Any:
     return render_template("mesure_form.html", form=form, problems=problems), status
 
 
-def _render_view(mesure: Mesure, *, meeting_form: Any = None, renewal_form: Any = None, status: int = 200) -> tuple[str, int]:
+def _render_view(
+    mesure: Mesure, *, meeting_form: Any = None, renewal_form: Any = None, close_form: Any = None, status: int = 200
+) -> tuple[str, int]:
     today = _today()
     view = svc.overview(mesure, today, svc.bilans_done(mesure))
     documents = db.session().scalars(select(Document).where(Document.mesure_id == mesure.id).order_by(Document.id)).all()
@@ -117,6 +119,8 @@ def _render_view(mesure: Mesure, *, meeting_form: Any = None, renewal_form: Any 
             can_edit=can_edit,
             meeting_form=meeting_form or form_class(RencontreSchema)(formdata=None, data={}),
             renewal_form=renewal_form or form_class(RenouvellementSchema)(formdata=None, data={}),
+            close_form=close_form or form_class(ClotureSchema)(formdata=None, data={}),
+            motifs_fin=dict(MOTIFS_FIN),
             action_form=ActionForm(),
         ),
         status,
@@ -158,6 +162,12 @@ def add_renewal(mesure_id: int) -> Any:
     return _record(
         mesure_id, RenouvellementSchema, svc.add_renouvellement, form_name="renewal_form", done="Renouvellement enregistré.", anchor="#periodes"
     )
+
+
+@bp.post("/<int:mesure_id>/cloture")
+def close(mesure_id: int) -> Any:
+    """Close a measure at its term or before it."""
+    return _record(mesure_id, ClotureSchema, svc.close_mesure, form_name="close_form", done="Mesure close.", anchor="#periodes")
 
 
 @bp.post("/bilan-annuel")

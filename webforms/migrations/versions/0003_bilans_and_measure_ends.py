@@ -1,4 +1,4 @@
-"""bilan due of a document
+"""bilans and measure ends
 
 Revision ID: 0003
 Revises: 0002
@@ -20,10 +20,20 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('echeance', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('echeance_date', sa.Date(), nullable=True))
 
+    with op.batch_alter_table('mesure', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('date_fin_effective', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('motif_fin', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('commentaire_fin', sa.String(length=1000), nullable=True))
+
 
 
 
 def downgrade() -> None:
+
+    with op.batch_alter_table('mesure', schema=None) as batch_op:
+        batch_op.drop_column('commentaire_fin')
+        batch_op.drop_column('motif_fin')
+        batch_op.drop_column('date_fin_effective')
 
     with op.batch_alter_table('document', schema=None) as batch_op:
         batch_op.drop_column('echeance_date')
