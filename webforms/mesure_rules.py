@@ -32,7 +32,14 @@ BILAN_DELAY_DAYS = 15
 
 
 class MesureRuleError(ValueError):
-    """A refused change of a measure; the message is French and meant for the user."""
+    """A refused change of a measure; the message is French and meant for the user.
+
+    ``field`` names the field the message belongs next to.
+    """
+
+    def __init__(self, message: str, field: str = "_schema") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def add_months(start: dt.date, months: int) -> dt.date:
@@ -115,17 +122,17 @@ def check(
 ) -> None:
     """Refuse an impossible measure with a clear French message."""
     if kind not in TYPES:
-        raise MesureRuleError(f"Type de mesure inconnu : « {kind} ».")
+        raise MesureRuleError(f"Type de mesure inconnu : « {kind} ».", "type_mesure")
     if kind in START_DEADLINE_DAYS and order_date is None:
-        raise MesureRuleError("Indiquez la date de réception du bon de commande (ASLL §6.3).")
+        raise MesureRuleError("Indiquez la date de réception du bon de commande (ASLL §6.3).", "date_bon_commande")
     if order_date and first_meeting and first_meeting < order_date:
-        raise MesureRuleError("La première rencontre ne peut pas précéder la réception du bon de commande.")
+        raise MesureRuleError("La première rencontre ne peut pas précéder la réception du bon de commande.", "date_premiere_rencontre")
     if kind == "asll_installation" and months != 3:
-        raise MesureRuleError("L'ASLL Installation est décidée pour 3 mois (ASLL §2.1, §8).")
+        raise MesureRuleError("L'ASLL Installation est décidée pour 3 mois (ASLL §2.1, §8).", "duree_mois")
     if kind == "asll_maintien" and not 1 <= months <= DURATION_MONTHS["asll_maintien"]:
-        raise MesureRuleError("L'ASLL Maintien est décidé pour 6 mois au plus (ASLL §2.2, §8).")
+        raise MesureRuleError("L'ASLL Maintien est décidé pour 6 mois au plus (ASLL §2.2, §8).", "duree_mois")
     if kind == "aml" and months != 12:
-        raise MesureRuleError("L'AML Logement d'abord dure 12 mois (AML §4).")
+        raise MesureRuleError("L'AML Logement d'abord dure 12 mois (AML §4).", "duree_mois")
     if renewals and kind != "asll_maintien":
         if kind == "asll_installation":
             raise MesureRuleError(
@@ -136,18 +143,19 @@ def check(
     total = months
     for renewal in renewals:
         if not renewal.reason.strip():
-            raise MesureRuleError("Un renouvellement doit être motivé (ASLL §9).")
+            raise MesureRuleError("Un renouvellement doit être motivé (ASLL §9).", "motif")
         if renewal.months < 1:
-            raise MesureRuleError("La durée d'un renouvellement est d'au moins un mois.")
+            raise MesureRuleError("La durée d'un renouvellement est d'au moins un mois.", "duree_mois")
         total += renewal.months
     if total > MAINTIEN_TOTAL_MONTHS and kind == "asll_maintien":
         raise MesureRuleError(
             f"La durée totale de l'ASLL Maintien ne peut pas dépasser {MAINTIEN_TOTAL_MONTHS} mois "
-            f"(ASLL §2.2, §9.2) : {total} mois demandés."
+            f"(ASLL §2.2, §9.2) : {total} mois demandés.",
+            "duree_mois",
         )
     start = first_meeting or order_date
     if ended and start and ended < start:
-        raise MesureRuleError("La fin de la mesure ne peut pas précéder son début.")
+        raise MesureRuleError("La fin de la mesure ne peut pas précéder son début.", "date_fin")
 
 
 def compute(

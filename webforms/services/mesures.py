@@ -31,7 +31,7 @@ def _renewals(mesure: Mesure) -> list[rules.Renewal]:
     return [rules.Renewal(r.date_decision, r.duree_mois, r.motif) for r in mesure.renouvellements]
 
 
-def _check(mesure_values: Mapping[str, Any], renewals: list[rules.Renewal], field: str = "_schema") -> None:
+def _check(mesure_values: Mapping[str, Any], renewals: list[rules.Renewal]) -> None:
     try:
         rules.check(
             mesure_values["type_mesure"],
@@ -41,7 +41,7 @@ def _check(mesure_values: Mapping[str, Any], renewals: list[rules.Renewal], fiel
             renewals=renewals,
         )
     except rules.MesureRuleError as exc:
-        raise ValidationFailed(str(exc), {field: [str(exc)]}) from None
+        raise ValidationFailed(str(exc), {exc.field: [str(exc)]}) from None
 
 
 def create_mesure(session: Session, clock: Any, *, user: User, payload: Mapping[str, Any]) -> Mesure:
@@ -243,7 +243,7 @@ def close_mesure(session: Session, clock: Any, mesure: Mesure, *, user: User, pa
             ended=values["date_fin"],
         )
     except rules.MesureRuleError as exc:
-        raise ValidationFailed(str(exc), {"date_fin": [str(exc)]}) from None
+        raise ValidationFailed(str(exc), {exc.field: [str(exc)]}) from None
     mesure.date_fin_effective = values["date_fin"]
     mesure.motif_fin = values["motif"]
     mesure.commentaire_fin = values.get("commentaire")
