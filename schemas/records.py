@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import ValidationError, validates_schema
+from marshmallow import ValidationError, validate, validates_schema
 
 from schemas.common import MESURE_TYPES
-from schemas.fields import Choice, Date, Integer, Section, Text
+from schemas.fields import Choice, Date, Integer, Money, MultiChoice, Rows, Section, Text
 
 NATURES_RENCONTRE = [
     ("visite_domicile", "Visite à domicile"),
@@ -88,3 +88,46 @@ class ClotureSchema(Section):
     date_fin = Date("Date de fin de l'accompagnement", required=True)
     motif = Choice("Motif", MOTIFS_FIN, required=True)
     commentaire = Text("Précision", max_length=1000, multiline=True)
+
+
+# AML §6b: the pieces of a candidature dossier, in the order of the call.
+PIECES = [
+    ("courrier", "Courrier d'acte de candidature signé par le représentant légal"),
+    ("deliberation", "Délibération du conseil d'administration"),
+    ("fiche_descriptive", "Fiche descriptive du projet"),
+    ("organigramme", "Organigramme du service (compétences et ETP)"),
+    ("budget", "Budget prévisionnel et montant de la subvention sollicitée"),
+    ("fiches_poste", "Fiches de poste des recrutements prévus"),
+]
+
+_HEURE = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class TerritoireAppelSchema(Section):
+    code = Text("Code", required=True, max_length=40, extra_validate=[validate.Regexp(r"^[a-z0-9_]+$", error="Lettres minuscules, chiffres et _ seulement.")])
+    nom = Text("Territoire", required=True, max_length=100)
+    mesures = Integer("Nombre de mesures", required=True, min=1, max=100000)
+
+
+class AppelSchema(Section):
+    """A call for applications: configuration, not code (DESIGN §2.2)."""
+
+    code = Text(
+        "Identifiant", required=True, max_length=60, extra_validate=[validate.Regexp(r"^[a-z0-9-]+$", error="Lettres minuscules, chiffres et - seulement.")]
+    )
+    titre = Text("Intitulé de l'appel", required=True, max_length=300)
+    date_limite = Date("Date limite de dépôt", required=True)
+    heure_limite = Text("Heure limite (heure de Paris)", required=True, max_length=5, placeholder="16:00", extra_validate=[validate.Regexp(_HEURE, error="Heure invalide : utilisez le format HH:MM (par exemple 16:00).")])
+    montant_par_mesure = Money("Financement par mesure et par an", required=True)
+    periode_debut = Date("Début de la période de financement", required=True)
+    periode_fin = Date("Fin de la période de financement", required=True)
+    territoires = Rows(TerritoireAppelSchema, "Territoires et nombre de mesures", row_label="Territoire", add_label="Ajouter un territoire", min=1, min_error="Un appel porte sur au moins un territoire.", initial=1)
+    pieces = MultiChoice("Pièces exigées", PIECES, min=1, min_error="Cochez au moins une pièce exigée.")
+
+    @validates_schema(skip_on_field_errors=False)
+    def _coherence(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        if data.get("periode_debut") and data.get("periode_fin") and data["periode_fin"] < data["periode_debut"]:
+            raise ValidationError("La fin de la période précède son début.", "periode_fin")
+        codes = [t.get("code") for t in data.get("territoires") or []]
+        if len(codes) != len(set(codes)):
+            raise ValidationError({"territoires": {"_schema": ["Deux territoires ont le même code."]}})

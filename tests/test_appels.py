@@ -1,0 +1,71 @@
+"""Calls for applications: configuration, not code (AML §1, §5, §6; DESIGN §2.2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from webforms import db
+from webforms.models import Appel
+from webforms.services.appels import is_open
+
+SEED = Path(__file__).resolve().parent.parent / "webforms" / "data" / "appel_aml_2019.json"
+
+
+def form_of(data: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in data.items() if not isinstance(v, list)}
+    for i, t in enumerate(data["territoires"]):
+        out.update({f"territoires-{i}-{k}": v for k, v in t.items()})
+    out["pieces"] = data["pieces"]
+    return out
+
+
+def test_the_2019_call_ships_as_data(app: Flask) -> None:
+    with app.app_context():
+        appel = db.session().query(Appel).one()
+        assert [(t["nom"], t["mesures"]) for t in appel.data["territoires"]] == [("Artois", 26), ("Lens-Hénin", 32)]
+        assert appel.data["montant_par_mesure"] == "5000.00"
+        # 6 September 2019 at 16:00 in Paris (summer time) is 14:00 UTC (AML §6d).
+        assert appel.deadline == dt.datetime(2019, 9, 6, 14, 0, tzinfo=dt.UTC)
+        assert is_open(appel, dt.datetime(2019, 9, 6, 13, 59, 59, tzinfo=dt.UTC))
+        assert not is_open(appel, dt.datetime(2019, 9, 6, 14, 0, tzinfo=dt.UTC))
+
+
+def test_admin_creates_and_edits_a_call(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("admin", org="Administration webforms")
+    data = json.loads(SEED.read_text(encoding="utf-8"))
+    data.update(code="aml-2021", titre="Appel AML 2021", date_limite="2021-02-01", heure_limite="12:00")
+    response = web.post("/admin/appels", form_of(data))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        appel = db.session().query(Appel).filter_by(code="aml-2021").one()
+        assert appel.deadline == dt.datetime(2021, 2, 1, 11, 0, tzinfo=dt.UTC)  # winter time: UTC+1
+        appel_id = appel.id
+    edited = form_of({**data, "territoires": [{"code": "artois", "nom": "Artois", "mesures": 30}]})
+    assert web.post(f"/admin/appels/{appel_id}", edited).status_code == 302
+    with app.app_context():
+        assert db.session().get(Appel, appel_id).data["territoires"] == [{"code": "artois", "nom": "Artois", "mesures": 30}]
+
+
+def test_call_form_refuses_with_french_messages_and_keeps_input(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("admin", org="Administration webforms")
+    data = json.loads(SEED.read_text(encoding="utf-8"))
+    bad = form_of({**data, "heure_limite": "16h", "periode_fin": "2019-01-01"})
+    response = web.post("/admin/appels", bad)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Heure invalide" in body and "La fin de la période précède son début." in body and 'value="16h"' in body
+    assert "existe déjà" in web.post("/admin/appels", form_of(data)).get_data(as_text=True)  # the seed's code
+    page = web.post("/admin/appels", {**form_of(data), "action": "add:territoires"}).get_data(as_text=True)
+    assert 'id="territoires-2"' in page  # a third row, nothing saved
+    with app.app_context():
+        assert db.session().query(Appel).count() == 1
+
+
+def test_only_admins_manage_calls(login_as: Any) -> None:
+    web, _ = login_as("instructeur", org="Département")
+    assert web.get("/admin/appels").status_code == 403

@@ -1,0 +1,61 @@
+"""Calls for applications: configuration an administrator creates and edits (DESIGN §2.2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schemas.records import AppelSchema
+from webforms.models import Appel, Event, User
+from webforms.services.documents import ValidationFailed
+from webforms.timeutil import PARIS
+
+
+def deadline_of(values: Mapping[str, Any]) -> dt.datetime:
+    """The deposit deadline as a UTC instant, from the call's Paris date and time (AML §6d)."""
+    hours, minutes = (int(p) for p in str(values["heure_limite"]).split(":"))
+    local = dt.datetime.combine(values["date_limite"], dt.time(hours, minutes), tzinfo=PARIS)
+    return local.astimezone(dt.UTC)
+
+
+def _validated(payload: Mapping[str, Any]) -> dict[str, Any]:
+    schema = AppelSchema()
+    try:
+        return schema.load(payload)
+    except ValidationError as err:
+        raise ValidationFailed("L'appel ne peut pas être enregistré : corrigez les erreurs signalées.", err.normalized_messages()) from None  # type: ignore[arg-type]
+
+
+def save_appel(session: Session, clock: Any, *, user: User, payload: Mapping[str, Any], appel: Appel | None = None) -> Appel:
+    """Create a call, or update ``appel``, from the form's payload."""
+    values = _validated(payload)
+    other = session.scalar(select(Appel).where(Appel.code == values["code"]))
+    if other is not None and other is not appel:
+        raise ValidationFailed("Cet identifiant est déjà pris.", {"code": [f"Un appel « {values['code']} » existe déjà."]})
+    now = clock()
+    if appel is None:
+        appel = Appel(created_at=now)
+        session.add(appel)
+    appel.code = values["code"]
+    appel.data = AppelSchema().dump(values)
+    appel.deadline = deadline_of(values)
+    appel.updated_at = now
+    session.flush()
+    session.add(Event(user=user, action="save_appel", at=now, detail={"appel": appel.id}))
+    session.commit()
+    return appel
+
+
+def is_open(appel: Appel, now: dt.datetime) -> bool:
+    """Deposits are accepted until the deadline, that instant excluded (AML §6b, §6d)."""
+    return now < appel.deadline
+
+
+def appels(session: Session) -> list[Appel]:
+    """Every call, the latest deadline first."""
+    return list(session.scalars(select(Appel).order_by(Appel.deadline.desc(), Appel.id.desc())))
