@@ -6,23 +6,38 @@ The rules are those of ``webforms/policy.py``:
 - the recipient roles of a kind (fiche saisine: coordinateur, instructeur, archiviste; fiche
   d'incident: instructeur, archiviste) see the *submitted* documents of that kind, never drafts;
 - only the coordinateur records the decision on a submitted fiche saisine;
-- the admin manages ``/admin/*`` and sees no document; downloads follow the view rule.
+- the admin manages ``/admin/*`` and sees no document; downloads follow the view rule;
+- measures (``/mesures/*``): a ``redacteur`` sees, follows and opens only its organisation's
+  measures (meetings, renewals, documents started from a measure); the ``instructeur`` reads
+  every measure; the ``coordinateur`` reads the AML measures only; the archiviste and the admin
+  see none (their list and CSV export are empty); only a ``redacteur`` opens a measure, closes
+  one of its organisation's, or starts its organisation's yearly bilan;
+- calls for applications (``/admin/appels``) are the admin's, like the rest of ``/admin/*``.
 
 Expected answers: anonymous → 302 to /connexion; a document the user may not see → 404 (its
 existence is not revealed); seen but not allowed → 403, or the documented redirect (editing a
-submitted document sends to its page); allowed → 200 or the success redirect. A request that is
-not an allowed change must leave the database exactly as it was.
+submitted document sends to its page); allowed → 200 or the success redirect; allowed but refused
+by a rule of the measure → 422 (a renewal of an ASLL Installation or of an AML: only an ASLL
+Maintien is renewable, ASLL §2.1, §9.2). A request that is not an allowed change must leave the
+database exactly as it was, measures, meetings and renewals included; a refusal never shows a
+household's name.
 
 Speed: one app per module. Its world (organisations, one account per actor, organisation A's
-three documents, two of them submitted and so rendered) is built once, then kept as a pristine
-copy of the database and of the stored files. Every test starts from that state: after a test
-that changed anything (an allowed change, or a bug), the pristine copy is put back. Accounts get
-a cheap password hash so that each real sign-in through the form costs nothing. Only the cases
-that must render (submit, decision, draft preview) render a PDF.
+three documents, two of them submitted and so rendered, its three measures – ASLL Installation,
+ASLL Maintien with a renewal, AML – with their meetings, and a draft started from the AML
+measure) is built once, then kept as a pristine copy of the database and of the stored files.
+Every test starts from that state: after a test that changed anything (an allowed change, or a
+bug), the pristine copy is put back. Accounts get a cheap password hash so that each real
+sign-in through the form costs nothing. Only the cases that must render (submit, decision,
+draft preview) render a PDF.
 """
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
+import json
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -38,9 +53,21 @@ from werkzeug.security import generate_password_hash
 
 from schemas import get_kind
 from tests.conftest import PASSWORD, Account, Clock, WebClient
-from tests.test_web import doc_id_from, example_form, submitted
+from tests.test_web import doc_id_from, example_form, flatten, submitted
 from webforms import create_app, db
-from webforms.models import Counter, Document, Event, Organisation, Rendition, User
+from webforms.models import (
+    Appel,
+    Base,
+    Counter,
+    Document,
+    Event,
+    Mesure,
+    Organisation,
+    Rencontre,
+    Rendition,
+    Renouvellement,
+    User,
+)
 from webforms.services.accounts import create_organisation
 
 # --------------------------------------------------------------------------------------------
@@ -71,6 +98,42 @@ STATES: dict[str, tuple[str, str]] = {
 # A name typed in each document; it must never appear in a refusal.
 HOUSEHOLD = {"fiche_saisine": "Durand", "fiche_incident": "Morel"}
 
+# Organisation A's measures, opened through the web by redacteur_A (their referent):
+# state -> the form of /mesures/nouvelle. Each household name is found nowhere else.
+MESURES: dict[str, dict[str, str]] = {
+    "mesure_asll": {
+        "type_mesure": "asll_installation", "menage_nom": "Lefebvre", "menage_prenom": "Yasmine", "menage_commune": "Liévin",
+        "date_bon_commande": "2019-09-02", "duree_mois": "3", "travailleur_social": "Hélène Vidal",
+    },
+    "mesure_maintien": {
+        "type_mesure": "asll_maintien", "menage_nom": "Rousseau", "menage_prenom": "Mathilde", "menage_commune": "Carvin",
+        "date_bon_commande": "2019-03-04", "date_premiere_rencontre": "2019-03-11", "duree_mois": "6",
+    },
+    "mesure_aml": {
+        "type_mesure": "aml", "menage_nom": "Garnier", "menage_prenom": "Anatole", "menage_commune": "Avion",
+        "date_premiere_rencontre": "2019-09-16", "duree_mois": "12",
+    },
+}
+MESURE_HOUSEHOLD = {state: form["menage_nom"] for state, form in MESURES.items()}
+ALL_HOUSEHOLDS = (*HOUSEHOLD.values(), *MESURE_HOUSEHOLD.values())
+# Recorded while building the world, so that a refused request is seen not to touch them.
+WORLD_MEETINGS = {"mesure_maintien": {"date": "2019-03-11", "nature": "entretien_bureau"}, "mesure_aml": {"date": "2019-09-23", "nature": "visite_domicile"}}
+WORLD_RENEWAL = {"date_decision": "2019-09-05", "duree_mois": "3", "motif": "Plan d'apurement de la dette locative"}
+# mesures.start_document: "<measure state>:<kind_name>" for each measure and each kind tried.
+START_KINDS = ("fiche_incident", "fiche_saisine", "inconnu")
+START_STATES = tuple(f"{m}:{k}" for m in MESURES for k in START_KINDS)
+
+
+# The call for applications shipped by the migrations (admin.appel).
+APPEL_SEED = Path(__file__).resolve().parent.parent / "webforms" / "data" / "appel_aml_2019.json"
+APPEL_STATE = "appel_2019"
+
+
+def mesure_state(state: str | None) -> str | None:
+    """The measure a state is about ("mesure_aml" for "mesure_aml:fiche_incident"), or None."""
+    head = str(state).partition(":")[0]
+    return head if head in MESURES else None
+
 
 def email_of(actor: str) -> str:
     return f"{actor.lower()}@matrice.example.fr"
@@ -81,7 +144,9 @@ class World:
     app: Flask
     root: Path
     accounts: dict[str, Account] = field(default_factory=dict)
-    docs: dict[str, int] = field(default_factory=dict)  # state -> document id
+    docs: dict[str, int] = field(default_factory=dict)  # state (and "draft_from_mesure") -> document id
+    mesures: dict[str, int] = field(default_factory=dict)  # measure state -> measure id
+    appel_id: int = 0  # the call shipped by the migrations
     orgs: dict[str, int] = field(default_factory=dict)  # organisation name -> id
     pristine: dict[str, Any] = field(default_factory=dict)  # snapshot() of the world as built
 
@@ -101,6 +166,13 @@ class World:
     def url(self, endpoint: str, state: str | None, **values: Any) -> str:
         if state in STATES:
             values["doc_id"] = self.docs[state]
+        elif mesure_state(state) is not None:
+            head, _, kind_name = str(state).partition(":")
+            values["mesure_id"] = self.mesures[head]
+            if kind_name:
+                values["kind_name"] = kind_name
+        elif state == APPEL_STATE:
+            values["appel_id"] = self.appel_id
         elif state is not None:
             values["kind_name"] = state
         if endpoint == "documents.download":
@@ -159,6 +231,8 @@ def shared_world(migrated_db: Path, tmp_path_factory: pytest.TempPathFactory) ->
                 world.accounts[actor] = Account(user.id, user.email, role, org.id, org_name)
             s.commit()
             world.orgs = {o.name: o.id for o in s.scalars(select(Organisation))}
+            world.appel_id = s.scalar(select(Appel.id).where(Appel.code == json.loads(APPEL_SEED.read_text(encoding="utf-8"))["code"])) or 0
+            assert world.appel_id
         web = world.client("redacteur_A")
         draft = web.post("/documents/nouveau/fiche_saisine", {**example_form("fiche_saisine"), "action": "save"})
         assert draft.status_code == 302, draft.get_data(as_text=True)
@@ -167,8 +241,24 @@ def shared_world(migrated_db: Path, tmp_path_factory: pytest.TempPathFactory) ->
             "submitted_saisine": submitted(web, "fiche_saisine"),
             "submitted_incident": submitted(web, "fiche_incident"),
         }
+        for state, form in MESURES.items():
+            opened = web.post("/mesures/nouvelle", form)
+            assert opened.status_code == 302, opened.get_data(as_text=True)
+            world.mesures[state] = int(urlsplit(opened.headers["Location"]).path.rsplit("/", 1)[1])
+        for state, meeting in WORLD_MEETINGS.items():
+            assert web.post(world.url("mesures.add_meeting", state), meeting).status_code == 302
+        assert web.post(world.url("mesures.add_renewal", "mesure_maintien"), WORLD_RENEWAL).status_code == 302
+        # A draft about the AML measure: only its organisation sees it, on the measure's page too.
+        started = web.post(world.url("mesures.start_document", "mesure_aml:fiche_incident"))
+        assert started.status_code == 302, started.get_data(as_text=True)
+        world.docs["draft_from_mesure"] = doc_id_from(started)
         world.keep_pristine()
-        assert {world.pristine["documents"][i][:4:3] for i in world.docs.values()} == set(STATES.values())
+        assert {s: world.pristine["documents"][world.docs[s]][:4:3] for s in STATES} == STATES
+        assert world.pristine["documents"][world.docs["draft_from_mesure"]][13] == world.mesures["mesure_aml"]
+        mesures = world.pristine["mesures"]
+        assert {s: mesures[world.mesures[s]][3:5] for s in MESURES} == {s: (f["type_mesure"], f["menage_nom"]) for s, f in MESURES.items()}
+        assert {(r[1], r[2].isoformat()) for r in world.pristine["rencontres"]} == {(world.mesures[s], m["date"]) for s, m in WORLD_MEETINGS.items()}
+        assert [r[1] for r in world.pristine["renouvellements"]] == [world.mesures["mesure_maintien"]]
         yield world
     finally:
         world.close()
@@ -183,22 +273,45 @@ def world(shared_world: World) -> Iterator[World]:
 
 
 def snapshot(app: Flask) -> dict[str, Any]:
-    """Everything a request could change: documents, renditions, accounts, events, counters."""
+    """Everything a request could change: documents, renditions, accounts, events, counters,
+    measures, their meetings and renewals."""
     with app.app_context():
         s = db.session()
         return {
             "documents": {
                 d.id: (
                     d.kind, d.organisation_id, d.author_id, d.status, d.data, d.submitted_data, d.review,
-                    d.reference, d.summary, d.updated_at, d.submitted_at, d.reviewed_at, d.reviewer_id,
+                    d.reference, d.summary, d.updated_at, d.submitted_at, d.reviewed_at, d.reviewer_id, d.mesure_id,
+                    d.echeance, d.echeance_date,
                 )
                 for d in s.scalars(select(Document))
             },
+            "mesures": {
+                m.id: (
+                    m.reference, m.organisation_id, m.referent_id, m.type_mesure, m.menage_nom, m.menage_prenom, m.menage_commune,
+                    m.date_bon_commande, m.date_premiere_rencontre, m.duree_mois, m.travailleur_social, m.statut, m.created_at, m.updated_at,
+                    m.date_fin_effective, m.motif_fin, m.commentaire_fin,
+                )
+                for m in s.scalars(select(Mesure))
+            },
+            "rencontres": sorted(tuple(r) for r in s.execute(select(
+                Rencontre.id, Rencontre.mesure_id, Rencontre.date, Rencontre.nature, Rencontre.note, Rencontre.created_by_id, Rencontre.created_at,
+            ))),
+            "renouvellements": sorted(tuple(r) for r in s.execute(select(
+                Renouvellement.id, Renouvellement.mesure_id, Renouvellement.date_decision, Renouvellement.duree_mois, Renouvellement.motif,
+                Renouvellement.created_by_id, Renouvellement.created_at,
+            ))),
             "renditions": sorted(tuple(r) for r in s.execute(select(Rendition.document_id, Rendition.version, Rendition.format, Rendition.sha256))),
             "organisations": sorted(s.scalars(select(Organisation.name))),
             "users": sorted(tuple(u) for u in s.execute(select(User.email, User.role, User.organisation_id, User.active, User.password_hash))),
-            "events": sorted(tuple(e) for e in s.execute(select(Event.id, Event.action, Event.document_id, Event.user_id))),
+            "events": sorted(tuple(e) for e in s.execute(select(Event.id, Event.action, Event.document_id, Event.user_id, Event.detail))),
             "counters": sorted(tuple(c) for c in s.execute(select(Counter.prefix, Counter.year, Counter.last))),
+            # Every column of every table, so that a column or a table added to the models is
+            # covered too (the keys above are the same rows, shaped for the effect checks).
+            "tables": {
+                table.name: [tuple(r) for r in s.execute(select(table).order_by(*table.primary_key.columns))]
+                for table in Base.metadata.sorted_tables
+            },
         }
 
 
@@ -214,9 +327,12 @@ OK = "200"
 LOGIN = "302 → /connexion"  # sign-in page (anonymous, or after signing out)
 HOME = "302 → /"  # the document list
 VIEW = "302 → document page"
-EDIT = "302 → draft form"  # /documents/<id>/modifier (the new draft's id for documents.new)
+EDIT = "302 → draft form"  # /documents/<id>/modifier (the new draft's id for documents.new, mesures.start_document)
+MESURE = "302 → measure page"  # /mesures/<id> (the new measure's id for mesures.new)
+APPEL = "302 → call page"  # /admin/appels/<id> (the new call's id for admin.appels)
 FORBIDDEN = "403"
 NOT_FOUND = "404"
+UNPROCESSABLE = "422"  # allowed, but a rule of the measure refuses the change (nothing changes)
 
 
 def row(*outcomes: str) -> dict[str, str]:
@@ -225,7 +341,7 @@ def row(*outcomes: str) -> dict[str, str]:
     return dict(zip(ACTOR_NAMES, outcomes, strict=True))
 
 
-NF, NO = NOT_FOUND, FORBIDDEN
+NF, NO, RULE = NOT_FOUND, FORBIDDEN, UNPROCESSABLE
 # (endpoint, method) -> {state (document, kind to create, or None) -> {actor -> outcome}}
 #                                          anonymous redac_A redac_B coord  instr  archiv admin
 _VIEW_RULE = {
@@ -236,6 +352,32 @@ _VIEW_RULE = {
 _EDIT_SUBMITTED = {
     "submitted_saisine":              row(LOGIN,   VIEW,   NF,     VIEW,  VIEW,  VIEW,  NF),
     "submitted_incident":             row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF),
+}
+# Measures. ASLL (Installation, Maintien): its organisation's writers and the instructeur;
+# AML: the coordinateur reads it too (AML §7).
+_MESURE_VIEW = {
+    "mesure_asll":                    row(LOGIN,   OK,     NF,     NF,    OK,    NF,    NF),
+    "mesure_maintien":                row(LOGIN,   OK,     NF,     NF,    OK,    NF,    NF),
+    "mesure_aml":                     row(LOGIN,   OK,     NF,     OK,    OK,    NF,    NF),
+}
+
+
+def _mesure_change(asll: str, maintien: str, aml: str) -> dict[str, dict[str, str]]:
+    """A change of a measure: only its organisation's writer; the readers get 403."""
+    return {
+        "mesure_asll":                row(LOGIN,   asll,   NF,     NF,    NO,    NF,    NF),
+        "mesure_maintien":            row(LOGIN,   maintien, NF,   NF,    NO,    NF,    NF),
+        "mesure_aml":                 row(LOGIN,   aml,    NF,     NO,    NO,    NF,    NF),
+    }
+
+
+_START_DOCUMENT = {
+    # A fiche d'incident is prefilled from any measure: a new draft, its form next.
+    **{f"{m}:fiche_incident": by_actor for m, by_actor in _mesure_change(EDIT, EDIT, EDIT).items()},
+    # A fiche saisine is not started from a measure: back to the measure with a message, no draft.
+    **{f"{m}:fiche_saisine": by_actor for m, by_actor in _mesure_change(MESURE, MESURE, MESURE).items()},
+    # An unknown kind: 403 for whoever sees the measure (404 stays 404: existence not revealed).
+    **{f"{m}:inconnu": by_actor for m, by_actor in _mesure_change(NO, NO, NO).items()},
 }
 MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("auth.login", "GET"): {None:      row(OK,      HOME,   HOME,   HOME,  HOME,  HOME,  HOME)},
@@ -279,6 +421,26 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("admin.organisations", "POST"): {None: row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
     ("admin.users", "GET"): {None:          row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
     ("admin.users", "POST"): {None:         row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
+    # The worklist and its CSV: each shows only the measures of the view rule (empty for the
+    # archiviste and the admin), see test_mesure_list_shows_exactly_the_measures_the_actor_may_see.
+    ("mesures.index", "GET"): {None:        row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK)},
+    ("mesures.export", "GET"): {None:       row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK)},
+    ("mesures.new", "GET"): {None:          row(LOGIN, OK,   OK,     NO,    NO,    NO,    NO)},
+    ("mesures.new", "POST"): {None:         row(LOGIN, MESURE, MESURE, NO,  NO,    NO,    NO)},
+    ("mesures.view", "GET"): _MESURE_VIEW,
+    ("mesures.add_meeting", "POST"): _mesure_change(MESURE, MESURE, MESURE),
+    # Only an ASLL Maintien is renewable (ASLL §2.1, §9.2): the owner's renewal of the
+    # Installation or of the AML passes the permission and is refused by the rule, 422.
+    ("mesures.add_renewal", "POST"): _mesure_change(RULE, MESURE, RULE),
+    ("mesures.start_document", "POST"): _START_DOCUMENT,
+    ("mesures.close", "POST"): _mesure_change(MESURE, MESURE, MESURE),
+    # The organisation's yearly bilan (ASLL §10), its figures counted from its own records only.
+    ("mesures.start_annual", "POST"): {None: row(LOGIN, EDIT, EDIT,   NO,    NO,    NO,    NO)},
+    # Calls for applications: configuration, the admin's only (403 before the call is looked up).
+    ("admin.appels", "GET"): {None:         row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
+    ("admin.appels", "POST"): {None:        row(LOGIN, NO,   NO,     NO,    NO,    NO,    APPEL)},
+    ("admin.appel", "GET"): {APPEL_STATE:   row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
+    ("admin.appel", "POST"): {APPEL_STATE:  row(LOGIN, NO,   NO,     NO,    NO,    NO,    APPEL)},
 }
 
 # Known authorization bugs: (endpoint, method, state, actor) -> reason. Each is an xfail(strict).
@@ -288,6 +450,17 @@ NEW_ORG = "Organisation créée par la matrice"
 NEW_EMAIL = "compte-cree@matrice.example.fr"
 EDITED_NAME = "Nom modifié par la matrice"
 EDITED_FIELD = {"fiche_saisine": "prescripteur-nom", "fiche_incident": "mesure-referent_nom"}
+NEW_MESURE = {**MESURES["mesure_asll"], "menage_nom": "Ménage ouvert par la matrice", "menage_prenom": "Camille"}
+MEETING = {"date": "2019-10-07", "nature": "visite_domicile", "note": "Point budget (matrice)"}  # after every order, before today
+RENEWAL = {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "Relogement en cours (matrice)"}  # Maintien: 6 + 3 + 3 = 12 months
+CLOSING = {"date_fin": "2019-10-10", "motif": "fin_anticipee", "commentaire": "Clôture par la matrice"}  # after every start, before today
+NEW_APPEL_CODE = "appel-cree-par-la-matrice"
+EDITED_APPEL_TITLE = "Appel modifié par la matrice"
+
+
+def appel_form(**changes: Any) -> dict[str, Any]:
+    """The seeded call's form, with ``changes``."""
+    return flatten({**json.loads(APPEL_SEED.read_text(encoding="utf-8")), **changes})
 
 
 def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
@@ -305,7 +478,21 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"name": NEW_ORG}
     if endpoint == "admin.users":
         return {"email": NEW_EMAIL, "full_name": "Compte Créé", "role": "redacteur", "organisation_id": str(world.orgs[ORG_A])}
-    return {}  # logout, submit: nothing but the CSRF token
+    if endpoint == "mesures.new":
+        return dict(NEW_MESURE)
+    if endpoint == "mesures.add_meeting":
+        return dict(MEETING)
+    if endpoint == "mesures.add_renewal":
+        return dict(RENEWAL)
+    if endpoint == "mesures.close":
+        return dict(CLOSING)
+    if endpoint == "mesures.start_annual":
+        return {"annee": "2019"}
+    if endpoint == "admin.appels":
+        return appel_form(code=NEW_APPEL_CODE)
+    if endpoint == "admin.appel":
+        return appel_form(titre=EDITED_APPEL_TITLE)
+    return {}  # logout, submit, start_document: nothing but the CSRF token
 
 
 # --- What an allowed change must have done (anything else must leave the database unchanged).
@@ -318,6 +505,24 @@ def _only_changed(before: dict[str, Any], after: dict[str, Any], doc_id: int) ->
     assert {k: v for k, v in after["documents"].items() if k != doc_id} == {k: v for k, v in before["documents"].items() if k != doc_id}
     assert [r for r in after["renditions"] if r[0] != doc_id] == [r for r in before["renditions"] if r[0] != doc_id]
     assert after["users"] == before["users"] and after["organisations"] == before["organisations"]
+    for key in ("mesures", "rencontres", "renouvellements"):
+        assert after[key] == before[key], key
+
+
+def _only_mesure_changed(before: dict[str, Any], after: dict[str, Any], mesure_id: int) -> None:
+    """Nothing but measure ``mesure_id`` (its row, meetings, renewals, events, counters) changed."""
+    for key in ("documents", "renditions", "users", "organisations"):
+        assert after[key] == before[key], key
+    assert {k: v for k, v in after["mesures"].items() if k != mesure_id} == {k: v for k, v in before["mesures"].items() if k != mesure_id}
+    for key in ("rencontres", "renouvellements"):
+        assert [r for r in after[key] if r[1] != mesure_id] == [r for r in before[key] if r[1] != mesure_id], key
+        assert set(before[key]) <= set(after[key]), f"{key}: a row changed or vanished"
+
+
+def _new_events(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, int | None, int | None, Any]]:
+    """The events a request logged: (action, document_id, user_id, detail)."""
+    assert [e for e in after["events"] if e in before["events"]] == before["events"], "an event changed or vanished"
+    return [e[1:] for e in after["events"] if e not in before["events"]]
 
 
 def _created_draft(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
@@ -368,6 +573,112 @@ def _created_user(world: World, before: dict[str, Any], after: dict[str, Any], s
     assert after["documents"] == before["documents"] and after["organisations"] == before["organisations"]
 
 
+def _created_mesure(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    new_ids = set(after["mesures"]) - set(before["mesures"])
+    assert len(new_ids) == 1, new_ids
+    (new_id,) = new_ids
+    assert urlsplit(response.headers["Location"]).path == f"/mesures/{new_id}"
+    reference, org_id, referent_id, type_mesure, nom, *_ = after["mesures"][new_id]
+    assert (org_id, referent_id) == (world.accounts[actor].organisation_id, world.accounts[actor].id)  # the user's organisation, the user as referent
+    assert (type_mesure, nom, after["mesures"][new_id][11]) == (NEW_MESURE["type_mesure"], NEW_MESURE["menage_nom"], "en_cours")
+    last = dict(((p, y), n) for p, y, n in before["counters"]).get(("ME", 2019), 0)
+    assert reference == f"ME-2019-{last + 1:06d}"
+    assert ("ME", 2019, last + 1) in after["counters"]
+    assert _new_events(before, after) == [("create_mesure", None, world.accounts[actor].id, {"mesure": new_id})]
+    _only_mesure_changed(before, after, new_id)
+
+
+def _recorded_meeting(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    mesure_id, now = world.mesures[str(state)], world.app.config["CLOCK"]()
+    new = [r[1:] for r in after["rencontres"] if r not in before["rencontres"]]
+    date = dt.date.fromisoformat(MEETING["date"])
+    assert new == [(mesure_id, date, MEETING["nature"], MEETING["note"], world.accounts[actor].id, now)]
+    # The first meeting recorded is the start of support (ASLL §8): the earliest one counts.
+    expected = list(before["mesures"][mesure_id])
+    expected[8] = min(expected[8] or date, date)
+    expected[13] = now
+    assert after["mesures"][mesure_id] == tuple(expected)
+    assert after["counters"] == before["counters"]
+    assert _new_events(before, after) == [("add_rencontre", None, world.accounts[actor].id, {"mesure": mesure_id})]
+    _only_mesure_changed(before, after, mesure_id)
+
+
+def _recorded_renewal(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    mesure_id, now = world.mesures[str(state)], world.app.config["CLOCK"]()
+    new = [r[1:] for r in after["renouvellements"] if r not in before["renouvellements"]]
+    expected_row = (mesure_id, dt.date.fromisoformat(RENEWAL["date_decision"]), int(RENEWAL["duree_mois"]), RENEWAL["motif"], world.accounts[actor].id, now)
+    assert new == [expected_row]
+    expected = list(before["mesures"][mesure_id])
+    expected[13] = now  # nothing else of the measure changes
+    assert after["mesures"][mesure_id] == tuple(expected)
+    assert after["counters"] == before["counters"]
+    assert _new_events(before, after) == [("add_renouvellement", None, world.accounts[actor].id, {"mesure": mesure_id})]
+    _only_mesure_changed(before, after, mesure_id)
+
+
+def _started_document(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    head, _, kind_name = str(state).partition(":")
+    mesure_id = world.mesures[head]
+    new_ids = set(after["documents"]) - set(before["documents"])
+    assert len(new_ids) == 1, new_ids
+    (new_id,) = new_ids
+    assert urlsplit(response.headers["Location"]).path == f"/documents/{new_id}/modifier"
+    doc = after["documents"][new_id]
+    assert (doc[0], doc[3], doc[13]) == (kind_name, "draft", mesure_id)  # a draft linked to the measure
+    assert (doc[1], doc[2]) == (world.accounts[actor].organisation_id, world.accounts[actor].id)
+    prefilled = doc[4]["mesure"]
+    form = MESURES[head]
+    assert (prefilled["type_mesure"], prefilled["menage_nom"], prefilled["menage_prenom"]) == (form["type_mesure"], form["menage_nom"], form["menage_prenom"])
+    assert prefilled["operateur"] == ORG_A and prefilled["referent_nom"] == f"Compte {actor}"
+    assert renditions_of(after, new_id) == [] and after["counters"] == before["counters"]
+    assert [e[:3] for e in _new_events(before, after)] == [("create", new_id, world.accounts[actor].id)]
+    _only_changed(before, after, new_id)
+
+
+def _closed_mesure(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    mesure_id, now = world.mesures[str(state)], world.app.config["CLOCK"]()
+    expected = list(before["mesures"][mesure_id])
+    expected[11], expected[13:] = "terminee", [now, dt.date.fromisoformat(CLOSING["date_fin"]), CLOSING["motif"], CLOSING["commentaire"]]
+    assert after["mesures"][mesure_id] == tuple(expected)
+    assert after["counters"] == before["counters"]
+    assert _new_events(before, after) == [("close_mesure", None, world.accounts[actor].id, {"mesure": mesure_id, "motif": CLOSING["motif"]})]
+    _only_mesure_changed(before, after, mesure_id)
+
+
+def _started_annual(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    new_ids = set(after["documents"]) - set(before["documents"])
+    assert len(new_ids) == 1, new_ids
+    (new_id,) = new_ids
+    assert urlsplit(response.headers["Location"]).path == f"/documents/{new_id}/modifier"
+    doc = after["documents"][new_id]
+    account = world.accounts[actor]
+    assert (doc[0], doc[3], doc[13], doc[14], doc[15]) == ("bilan_annuel_operateur", "draft", None, "annuel-2019", dt.date(2020, 1, 31))
+    assert (doc[1], doc[2]) == (account.organisation_id, account.id)
+    assert (doc[4]["operateur"], doc[4]["annee"]) == (account.organisation, 2019)
+    # Its figures count the organisation's own measures only: none for organisation B.
+    counted = sum(row["suivies"] for row in doc[4]["chiffres"]["par_type"])
+    assert counted == (len(MESURES) if account.organisation == ORG_A else 0), doc[4]["chiffres"]
+    assert renditions_of(after, new_id) == [] and after["counters"] == before["counters"]
+    assert [e[:3] for e in _new_events(before, after)] == [("create", new_id, account.id)]
+    _only_changed(before, after, new_id)
+
+
+def _saved_appel(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    appels_before = {r[0]: r for r in before["tables"]["appel"]}
+    appels_after = {r[0]: r for r in after["tables"]["appel"]}
+    changed = {i for i in appels_after if appels_after[i] != appels_before.get(i)}
+    assert len(changed) == 1, changed
+    (appel_id,) = changed
+    assert urlsplit(response.headers["Location"]).path == f"/admin/appels/{appel_id}"
+    _, code, data, *_ = appels_after[appel_id]
+    if state is None:  # created
+        assert appel_id not in appels_before and code == NEW_APPEL_CODE
+    else:  # edited
+        assert appel_id == world.appel_id and (code, data["titre"]) == (appels_before[appel_id][1], EDITED_APPEL_TITLE)
+    assert set(appels_before) <= set(appels_after)
+    assert _new_events(before, after) == [("save_appel", None, world.accounts[actor].id, {"appel": appel_id})]
+
+
 EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("documents.new", "POST", "fiche_saisine", "redacteur_A"): _created_draft,
     ("documents.new", "POST", "fiche_incident", "redacteur_A"): _created_draft,
@@ -378,6 +689,32 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("documents.review", "POST", "submitted_saisine", "coordinateur"): _reviewed,
     ("admin.organisations", "POST", None, "admin"): _created_organisation,
     ("admin.users", "POST", None, "admin"): _created_user,
+    ("mesures.new", "POST", None, "redacteur_A"): _created_mesure,
+    ("mesures.new", "POST", None, "redacteur_B"): _created_mesure,
+    **{("mesures.add_meeting", "POST", m, "redacteur_A"): _recorded_meeting for m in MESURES},
+    ("mesures.add_renewal", "POST", "mesure_maintien", "redacteur_A"): _recorded_renewal,
+    **{("mesures.start_document", "POST", f"{m}:fiche_incident", "redacteur_A"): _started_document for m in MESURES},
+    **{("mesures.close", "POST", m, "redacteur_A"): _closed_mesure for m in MESURES},
+    ("mesures.start_annual", "POST", None, "redacteur_A"): _started_annual,
+    ("mesures.start_annual", "POST", None, "redacteur_B"): _started_annual,
+    ("admin.appels", "POST", None, "admin"): _saved_appel,
+    ("admin.appel", "POST", APPEL_STATE, "admin"): _saved_appel,
+}
+# The tables each allowed change may write; every other table must stay as it was.
+WRITES: dict[Check, set[str]] = {
+    _created_draft: {"document", "event"},
+    _saved_draft: {"document", "event"},
+    _submitted: {"document", "rendition", "event", "counter"},
+    _reviewed: {"document", "rendition", "event"},
+    _created_organisation: {"organisation"},
+    _created_user: {"user_account", "event"},
+    _created_mesure: {"mesure", "event", "counter"},
+    _recorded_meeting: {"rencontre", "mesure", "event"},
+    _recorded_renewal: {"renouvellement", "mesure", "event"},
+    _started_document: {"document", "event"},
+    _closed_mesure: {"mesure", "event"},
+    _started_annual: {"document", "event"},
+    _saved_appel: {"appel", "event"},
 }
 
 
@@ -405,7 +742,14 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
     assert set(MATRIX) - routes == set(), "matrix lines for routes the app no longer has"
     for key, by_state in MATRIX.items():
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == key[0])
-        expected_states = set(STATES) if "doc_id" in rule.arguments else ({"fiche_saisine", "fiche_incident"} if "kind_name" in rule.arguments else {None})
+        if "mesure_id" in rule.arguments:
+            expected_states = set(START_STATES) if "kind_name" in rule.arguments else set(MESURES)
+        elif "doc_id" in rule.arguments:
+            expected_states = set(STATES)
+        elif "appel_id" in rule.arguments:
+            expected_states = {APPEL_STATE}
+        else:
+            expected_states = {"fiche_saisine", "fiche_incident"} if "kind_name" in rule.arguments else {None}
         assert set(by_state) == expected_states, key
         for by_actor in by_state.values():
             assert tuple(by_actor) == ACTOR_NAMES, key
@@ -418,9 +762,10 @@ def test_permission(world: World, endpoint: str, method: str, state: str | None,
     before = snapshot(world.app)
     assert before == world.pristine
     response = web.get(url) if method == "GET" else web.post(url, post_data(world, endpoint, state))
-    body = response.get_data(as_text=True) if response.mimetype == "text/html" else ""
+    body = response.get_data(as_text=True) if response.mimetype in ("text/html", "text/csv") else ""
     location = urlsplit(response.headers.get("Location", ""))
-    doc_id = world.docs.get(str(state))
+    doc_id = world.docs.get(str(state)) if state in STATES else None
+    measure = mesure_state(state)
 
     if outcome == OK:
         assert response.status_code == 200, body[:500]
@@ -428,6 +773,8 @@ def test_permission(world: World, endpoint: str, method: str, state: str | None,
         assert response.status_code == 403 and "Accès refusé" in body
     elif outcome == NOT_FOUND:
         assert response.status_code == 404 and "Page introuvable" in body
+    elif outcome == UNPROCESSABLE:
+        assert response.status_code == 422 and "renouvel" in body, body[:500]  # the rule's French message
     else:
         assert response.status_code == 302, (response.status_code, body[:500])
         if outcome == LOGIN:
@@ -442,14 +789,32 @@ def test_permission(world: World, endpoint: str, method: str, state: str | None,
             assert location.path.endswith("/modifier")
             if doc_id is not None:
                 assert location.path == f"/documents/{doc_id}/modifier"
+        elif outcome == APPEL:
+            assert re.fullmatch(r"/admin/appels/\d+", location.path), location.path
+            if state == APPEL_STATE:
+                assert location.path == f"/admin/appels/{world.appel_id}"
+        elif outcome == MESURE:
+            assert re.fullmatch(r"/mesures/\d+", location.path), location.path
+            if measure is not None:
+                assert location.path == f"/mesures/{world.mesures[measure]}"
         else:  # pragma: no cover - a typo in the matrix
             pytest.fail(f"unknown outcome {outcome!r}")
 
-    # A refusal reveals nothing of the document; an allowed read shows it.
+    # A refusal reveals nothing of any document or measure; an allowed read shows it.
+    if outcome in (FORBIDDEN, NOT_FOUND, LOGIN):
+        for name in ALL_HOUSEHOLDS:
+            assert name not in body, name
+    if measure is not None and outcome == OK and endpoint == "mesures.view":
+        assert MESURE_HOUSEHOLD[measure] in body
+        # The measure's documents follow the document rule: the draft only for its organisation.
+        assert (f'href="/documents/{world.docs["draft_from_mesure"]}"' in body) == (actor == "redacteur_A" and measure == "mesure_aml")
+        # The change forms only for whoever may change the measure.
+        assert (f'action="{world.url("mesures.add_meeting", measure)}"' in body) == (actor == "redacteur_A")
+    if endpoint in ("mesures.index", "mesures.export") and outcome == OK:
+        for m, name in MESURE_HOUSEHOLD.items():
+            assert (name in body) == (m in MESURES_LISTED[actor]), (m, name)
     if state in STATES:
         kind = STATES[state][0]
-        if outcome in (FORBIDDEN, NOT_FOUND, LOGIN):
-            assert HOUSEHOLD[kind] not in body
         if outcome == OK and endpoint == "documents.view":
             assert HOUSEHOLD[kind] in body
         if outcome == OK and endpoint == "documents.download":
@@ -459,6 +824,8 @@ def test_permission(world: World, endpoint: str, method: str, state: str | None,
     effect = EFFECTS.get((endpoint, method, state, actor))
     if effect is not None:
         effect(world, before, after, state, actor, web, response)
+        untouched = set(before["tables"]) - WRITES[effect]
+        assert {t: after["tables"][t] for t in untouched} == {t: before["tables"][t] for t in untouched}
     else:
         assert after == before, "a request that is not an allowed change changed the database"
 
@@ -474,7 +841,7 @@ def test_permission(world: World, endpoint: str, method: str, state: str | None,
 
 # Expected visible documents in the list, per actor (the same rule as the document page).
 LISTED = {
-    "redacteur_A": {"draft_saisine", "submitted_saisine", "submitted_incident"},
+    "redacteur_A": {"draft_saisine", "submitted_saisine", "submitted_incident", "draft_from_mesure"},
     "redacteur_B": set(),
     "coordinateur": {"submitted_saisine"},
     "instructeur": {"submitted_saisine", "submitted_incident"},
@@ -489,8 +856,47 @@ def test_document_list_shows_exactly_the_documents_the_actor_may_see(world: Worl
     listed = {int(n) for n in re.findall(r'href="/documents/(\d+)"', body)}
     assert listed == {world.docs[s] for s in LISTED[actor]}
     for kind in HOUSEHOLD:
-        if not any(STATES[s][0] == kind for s in LISTED[actor]):
+        if not any(world.pristine["documents"][world.docs[s]][0] == kind for s in LISTED[actor]):
             assert HOUSEHOLD[kind] not in body, f"{kind} data shown to {actor}"
+    # The home page lists what is due on the referent's own measures, and nobody else's.
+    if actor != "redacteur_A":
+        for name in MESURE_HOUSEHOLD.values():
+            assert name not in body, f"measure data shown to {actor}"
+
+
+# Expected visible measures in the worklist and its CSV, per actor (the rule of the measure page).
+# redacteur_A is the referent of all three, so "?toutes=1" (its organisation's) changes nothing.
+MESURES_LISTED: dict[str, set[str]] = {
+    "redacteur_A": set(MESURES),
+    "redacteur_B": set(),
+    "coordinateur": {"mesure_aml"},
+    "instructeur": set(MESURES),
+    "archiviste": set(),
+    "admin": set(),
+}
+
+
+@pytest.mark.parametrize("query", ["", "?toutes=1"])
+@pytest.mark.parametrize("actor", list(MESURES_LISTED))
+def test_mesure_list_shows_exactly_the_measures_the_actor_may_see(world: World, actor: str, query: str) -> None:
+    web = world.client(actor)
+    expected = {world.mesures[m] for m in MESURES_LISTED[actor]}
+    page = web.get(f"/mesures/{query}")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert {int(n) for n in re.findall(r'href="/mesures/(\d+)"', body)} == expected
+    export = web.get(f"/mesures/export.csv{query}")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    text = export.get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    by_reference = {v[0]: k for k, v in world.pristine["mesures"].items()}
+    assert rows[0][0] == "Référence" and {by_reference[r[0]] for r in rows[1:]} == expected and len(rows) == len(expected) + 1
+    for m, name in MESURE_HOUSEHOLD.items():
+        if m not in MESURES_LISTED[actor]:
+            assert name not in body and name not in text, f"{m} shown to {actor}"
+    for name in HOUSEHOLD.values():  # a worklist shows measures, never a document's household
+        assert name not in body and name not in text
+    assert snapshot(world.app) == world.pristine
 
 
 # --------------------------------------------------------------------------------------------
@@ -507,6 +913,14 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "documents.review": ("coordinateur", "submitted_saisine"),
     "admin.organisations": ("admin", None),
     "admin.users": ("admin", None),
+    "mesures.new": ("redacteur_A", None),
+    "mesures.add_meeting": ("redacteur_A", "mesure_asll"),
+    "mesures.add_renewal": ("redacteur_A", "mesure_maintien"),
+    "mesures.start_document": ("redacteur_A", "mesure_asll:fiche_incident"),
+    "mesures.close": ("redacteur_A", "mesure_aml"),
+    "mesures.start_annual": ("redacteur_B", None),
+    "admin.appels": ("admin", None),
+    "admin.appel": ("admin", APPEL_STATE),
 }
 CSRF_MESSAGE = "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide)."
 
