@@ -160,4 +160,5 @@ KIND = Kind(
     mesure_types=frozenset({"aml"}),
     prefill=prefill,
     is_bilan=True,
+    standalone=False,
 )

@@ -119,4 +119,5 @@ KIND = Kind(
         "part_objectifs_atteints": "Part des objectifs travaillés qui ont été atteints",
     },
     summary=lambda data: " ".join(str(p) for p in (data.get("operateur"), data.get("annee")) if p),
+    standalone=False,  # started from the measures page, its figures computed from the records
 )

@@ -106,4 +106,5 @@ KIND = Kind(
     mesure_types=frozenset({"asll_installation"}),
     prefill=prefill,
     is_bilan=True,
+    standalone=False,
 )

@@ -164,4 +164,5 @@ KIND = Kind(
     mesure_types=frozenset({"asll_maintien"}),
     prefill=prefill,
     is_bilan=True,
+    standalone=False,
 )

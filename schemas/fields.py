@@ -276,6 +276,69 @@ class Money(mf.Field):
         return None if value is None else str(value)
 
 
+class Siret(Text):
+    """A SIRET number, checked with python-stdnum (Luhn, and La Poste's own rule)."""
+
+    def __init__(self, label: str, **kwargs: Any) -> None:
+        super().__init__(label, max_length=20, placeholder="732 829 320 00074", **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
+        from stdnum.fr import siret
+
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text is None:
+            return None
+        try:
+            return siret.validate(text)
+        except InvalidLength:
+            raise ValidationError("Un SIRET compte 14 chiffres.") from None
+        except InvalidFormat:
+            raise ValidationError("Un SIRET ne contient que des chiffres (espaces permis).") from None
+        except InvalidChecksum:
+            raise ValidationError("Ce SIRET n'existe pas : sa clé de contrôle est fausse. Vérifiez-le sur l'avis de situation SIRENE.") from None
+
+
+class Quantity(mf.Field):
+    """A decimal quantity such as a full-time equivalent (0,5), typed with a comma or a point."""
+
+    default_error_messages = {**_BASE_MESSAGES, "invalid": "Nombre attendu (exemple : 0,5)."}
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        help: str | None = None,
+        required: bool = False,
+        min_exclusive: Decimal | None = None,
+        max: Decimal | None = None,
+        range_error: str | None = None,
+    ) -> None:
+        super().__init__(required=required, allow_none=not required, **_optional(required), metadata=_metadata(label, help, widget="decimal"))
+        self.min_exclusive, self.max, self.range_error = min_exclusive, max, range_error
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal | None:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        text = str(value).strip().replace(",", ".").replace(" ", "")
+        if not text:
+            if self.required:
+                raise self.make_error("required")
+            return None
+        try:
+            number = Decimal(text)
+        except InvalidOperation as exc:
+            raise self.make_error("invalid") from exc
+        if not number.is_finite():
+            raise self.make_error("invalid")
+        if (self.min_exclusive is not None and number <= self.min_exclusive) or (self.max is not None and number > self.max):
+            raise ValidationError(self.range_error or "Valeur hors des limites.")
+        return number.quantize(Decimal("0.01"))
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+
 class Bool(mf.Boolean):
     """A yes/no question (a checkbox)."""
 
@@ -450,8 +513,10 @@ __all__ = [
     "Money",
     "MultiChoice",
     "Phone",
+    "Quantity",
     "Rows",
     "Section",
+    "Siret",
     "Text",
     "ValidationError",
     "choices_of",

@@ -12,11 +12,22 @@ from marshmallow import Schema, ValidationError
 
 @dataclass(frozen=True)
 class AttachmentRule:
-    """A piece that must (or may) be attached to a document of the kind."""
+    """A piece of a dossier: uploaded by the association, or produced by the service.
+
+    ``formats`` are the kinds of file accepted for an upload (checked by content);
+    ``generated`` pieces are produced from the form (an upload may replace them when
+    ``formats`` is not empty); ``count`` says how many are needed for given data (one job
+    description per recruitment), 1 by default.
+    """
 
     name: str
     title: str
     required: bool = True
+    formats: tuple[str, ...] = ()
+    generated: bool = False
+    max_mb: int = 10
+    count: Callable[[Mapping[str, Any]], int] | None = None
+    help: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,13 @@ class Kind:
     prefill: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
     # True for a measure's bilan: it answers one of the measure's due bilans (its "slot").
     is_bilan: bool = False
+    # True when documents of the kind answer a call for applications (Document.appel).
+    per_appel: bool = False
+    # True for long forms: one top-level group per page, with a progress indicator.
+    steps: bool = False
+    # False for kinds started from something else (a measure's bilan, a call's dossier, the
+    # operator's yearly bilan): they are not offered under "Nouveau document".
+    standalone: bool = True
 
     def validate(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Return marshmallow's nested error layout for ``payload`` (empty when valid)."""

@@ -3,11 +3,12 @@
     .venv/bin/python templates_docx/build.py        (or: make docx-templates)
 
 Writes ``fiche_saisine.docx``, ``fiche_incident.docx``, ``bilan_asll_installation.docx``,
-``bilan_asll_maintien.docx``, ``bilan_aml.docx``, ``contrat_tripartite.docx`` and
-``bilan_annuel_operateur.docx`` next to this script. The layout is the one of ``templates_html/<kind>.html`` (same content, same order): title
-block, reference, date d'émission, destinataires (and, for the bilans, the due date and the
-lateness mention), one heading per section with label/value tables, row tables, computed values,
-the coordinator's decision (saisine), signature blocks (three side by side for the contract).
+``bilan_asll_maintien.docx``, ``bilan_aml.docx``, ``contrat_tripartite.docx``,
+``bilan_annuel_operateur.docx`` and ``candidature_aml.docx`` next to this script. The layout is
+the one of ``templates_html/<kind>.html`` (same content, same order): title block, reference,
+date d'émission, destinataires (and, for the bilans, the due date and the lateness mention), one
+heading per section with label/value tables, row tables, computed values, the coordinator's
+decision (saisine), signature blocks (three side by side for the contract).
 
 Rules kept here so that docxtpl reads the templates correctly (PITFALLS §1):
 - every Jinja tag is a run of its own (``p.add_run("{{ x }}")``);
@@ -56,6 +57,7 @@ from schemas import (  # noqa: E402
     bilan_annuel_operateur,
     bilan_asll_installation,
     bilan_asll_maintien,
+    candidature_aml,
     contrat_tripartite,
     fiche_incident,
     fiche_saisine,
@@ -492,8 +494,9 @@ def _add_paragraph_style(doc: Document, name: str) -> object:
     return st
 
 
-def _style_mention_retard(doc: Document) -> None:
-    st = _add_paragraph_style(doc, "Mention retard")
+def _style_alerte(doc: Document, name: str) -> None:
+    """A warning paragraph: bold red text, a red rule on the left, a pale red background."""
+    st = _add_paragraph_style(doc, name)
     _style_font(st, size=10, bold=True, color=RED)
     st.paragraph_format.space_before = Pt(2)
     st.paragraph_format.space_after = Pt(6)
@@ -528,7 +531,8 @@ def _style_partie(doc: Document) -> None:
 
 
 EXTRA_STYLES: dict[str, Callable[[Document], None]] = {
-    "Mention retard": _style_mention_retard,
+    "Mention retard": lambda doc: _style_alerte(doc, "Mention retard"),
+    "Avertissement": lambda doc: _style_alerte(doc, "Avertissement"),
     "Sous-titre du document": _style_sous_titre,
     "Texte du contrat": _style_texte_contrat,
     "Désignation de partie": _style_partie,
@@ -551,13 +555,19 @@ def style(doc: Document, name: str):
 Parts = str | Sequence[str]
 
 
+class Alert(str):
+    """A part of ``Parts`` printed in bold red: a value the reader must not miss ("Non couvert")."""
+
+
 def add_runs(paragraph, parts: Parts, bold: bool = False) -> None:
     if isinstance(parts, str):
         parts = [parts]
     for part in parts:
         run = paragraph.add_run(part)
-        if bold:
+        if bold or isinstance(part, Alert):
             run.bold = True
+        if isinstance(part, Alert):
+            run.font.color.rgb = RGBColor.from_string(RED)
 
 
 def tag(doc: Document, text: str) -> None:
@@ -640,17 +650,22 @@ def long_text(doc: Document, label: str | None, expr: str) -> None:
     p.add_run(expr)
 
 
+Column = tuple[str, Parts, float]
+
+
 def rows_table(
     doc: Document,
     rows_var: str,
     item: str,
-    columns: Sequence[tuple[str, str, float]],
+    columns: Sequence[Column],
     empty: str,
     total: tuple[str, Parts | Sequence[Parts]] | None = None,
 ) -> None:
     """A table of rows with a repeated header, or a mention when there is no row.
 
-    ``columns``: (header, attribute of the row, width in mm). ``total``: (label, expression)
+    ``columns``: (header, value, width in mm); the value is an attribute of the row (a string:
+    ``"nom"`` or ``"domaines|join(', ')"`` prints ``{{ item.nom }}``…) or the cell's runs (a
+    list of parts, for a cell mixing tags and formatting). ``total``: (label, expression)
     printed in a last row, the label spanning all but the last column; or (label, [expression,
     …]) with one expression per last column (a total per column), the label spanning the others.
     """
@@ -666,8 +681,8 @@ def rows_table(
         cell_paragraph(cell, title, bold=True)
     cell_paragraph(loop.cells[0], f"{{%tr for {item} in {rows_var} %}}")
     row_props(data)
-    for cell, (_, attr, _) in zip(data.cells, columns, strict=True):
-        cell_paragraph(cell, f"{{{{ {item}.{attr} }}}}")
+    for cell, (_, value, _) in zip(data.cells, columns, strict=True):
+        cell_paragraph(cell, f"{{{{ {item}.{value} }}}}" if isinstance(value, str) else value)
     cell_paragraph(end.cells[0], "{%tr endfor %}")
     if total is not None:
         label, exprs = total
@@ -698,9 +713,14 @@ def field_rows(label: Labels, *paths: str, filter: str | None = None) -> list[tu
     return [(label(path), f"{{{{ {path}{suffix} }}}}") for path in paths]
 
 
-def row_columns(label: Labels, rows_path: str, cols: Sequence[tuple[str, float]]) -> list[tuple[str, str, float]]:
-    """The ``columns`` of ``rows_table`` from (column name, width in mm), headers from the schema."""
-    return [(label(f"{rows_path}.{name}"), name, width) for name, width in cols]
+def row_columns(
+    label: Labels, rows_path: str, cols: Sequence[tuple[str, float] | tuple[str, float, Parts]]
+) -> list[Column]:
+    """The ``columns`` of ``rows_table`` from (column name, width in mm), headers from the schema.
+
+    A third element replaces the cell's value (``rows_table``): ``("domaines", 36, "domaines|join(', ')")``.
+    """
+    return [(label(f"{rows_path}.{col[0]}"), col[2] if len(col) == 3 else col[0], col[1]) for col in cols]
 
 
 def bullet_list(doc: Document, var: str, item: str, empty: str) -> None:
@@ -1399,6 +1419,154 @@ def build_bilan_annuel_operateur() -> Path:
     return finish(doc, kind.docx_template)
 
 
+# --------------------------------------------------------------------------------------------
+# Dossier de candidature AML Logement d'abord: the "fiche descriptive du projet" (AML §6b)
+# --------------------------------------------------------------------------------------------
+
+
+def build_candidature_aml() -> Path:
+    """The themes of the call's "nature des projets attendus" (AML §6a), in its order, after the
+    administrative identification of the applicant (AML §6b), then the budget (AML §5, §6b)."""
+    kind = candidature_aml.KIND
+    label = Labels(kind)
+    doc = new_document(kind.title, "Fiche descriptive du projet – candidature AML Logement d'abord (AML §5 et §6)")
+    title_block(doc, subtitle="Fiche descriptive du projet")
+    section = Sections(doc)
+
+    def texts(*paths: str) -> None:
+        for path in paths:
+            long_text(doc, label(path), f"{{{{ {path} }}}}")
+
+    section(label("porteur"))
+    kv_table(
+        doc,
+        [
+            *field_rows(
+                label,
+                "porteur.raison_sociale",
+                "porteur.siret",
+                "porteur.adresse",
+                "porteur.representant_nom",
+                "porteur.representant_qualite",
+                "porteur.contact_nom",
+                "porteur.contact_telephone",
+                "porteur.contact_email",
+            ),
+            *field_rows(label, "porteur.eligibilite", filter="oui_non"),
+        ],
+    )
+
+    section(label("mesures"))
+    rows_table(
+        doc,
+        "mesures",
+        "m",
+        row_columns(label, "mesures", [("territoire", 120), ("nombre", 50)]),
+        "Aucune mesure sollicitée.",
+        total=(label("calcul.total_mesures"), "{{ calcul.total_mesures }}"),
+    )
+
+    section(label("projet"))
+    texts("projet.besoins_non_couverts", "projet.reponse_aml")
+
+    section(label("fonctionnement"))
+    texts("fonctionnement.vision", "fonctionnement.modularite", "fonctionnement.place_usager")
+    heading(doc, label("fonctionnement.horaires"), 2)
+    rows_table(
+        doc,
+        "fonctionnement.horaires",
+        "h",
+        row_columns(label, "fonctionnement.horaires", [("jour", 70), ("debut", 50), ("fin", 50)]),
+        "Aucune plage horaire indiquée.",
+    )
+    kv_table(doc, field_rows(label, "calcul.amplitude_hebdomadaire"))
+
+    section(label("partenariat"))
+    heading(doc, label("partenariat.partenaires"), 2)
+    rows_table(
+        doc,
+        "partenariat.partenaires",
+        "p",
+        row_columns(
+            label,
+            "partenariat.partenaires",
+            [("nom", 36), ("type", 24), ("domaines", 36, 'domaines|join(", ")'), ("statut", 22), ("implication", 52)],
+        ),
+        "Aucun partenaire indiqué.",
+    )
+    texts("partenariat.ancrage")
+
+    section(label("moyens"))
+    heading(doc, label("moyens.equipe"), 2)
+    rows_table(
+        doc,
+        "moyens.equipe",
+        "membre",
+        row_columns(
+            label,
+            "moyens.equipe",
+            [("poste", 42), ("competences", 40), ("etp", 14), ("statut", 22), ("besoins", 52, 'besoins|join(", ")')],
+        ),
+        "Aucun membre de l'équipe indiqué.",
+    )
+    kv_table(doc, field_rows(label, "calcul.etp_total"))
+    # AML §6a: "a minima", the coverage of five needs, by the team or by a partner.
+    heading(doc, "Couverture des besoins (AML §6a)", 2)
+    rows_table(
+        doc,
+        "calcul.couverture_besoins",
+        "c",
+        [
+            ("Besoin", "besoin", 60),
+            ("Couvert par", ["{% if c.couvert %}", "{{ c.par }}", "{% else %}", Alert("{{ c.par }}"), "{% endif %}"], 110),
+        ],
+        "Aucun besoin à couvrir.",
+    )
+    heading(doc, label("moyens.recrutements"), 2)
+    rows_table(
+        doc,
+        "moyens.recrutements",
+        "r",
+        row_columns(label, "moyens.recrutements", [("poste", 110), ("date_prevue", 60)]),
+        "Aucun recrutement prévu.",
+    )
+    texts("moyens.formations")
+    tag(doc, "{%p if moyens.pair_aidance %}")
+    texts("moyens.pair_aidance")
+    tag(doc, "{%p endif %}")
+
+    section(label("budget"))
+    for path, total, empty in (
+        ("budget.charges", "calcul.total_charges", "Aucune charge."),
+        ("budget.produits", "calcul.total_produits", "Aucun produit."),
+    ):
+        heading(doc, label(path), 2)
+        rows_table(
+            doc,
+            path,
+            "ligne",
+            row_columns(label, path, [("libelle", 125), ("montant", 45)]),
+            empty,
+            total=(label(total), f"{{{{ {total} }}}}"),
+        )
+    kv_table(doc, field_rows(label, "budget.subvention_ddcs", "budget.montant_par_mesure", "calcul.subvention_attendue"))
+    tag(doc, "{%p if calcul.subvention_coherente is false %}")
+    doc.add_paragraph(
+        "La subvention sollicitée ne correspond pas au nombre de mesures × financement par mesure.",
+        style=style(doc, "Avertissement"),
+    )
+    tag(doc, "{%p endif %}")
+
+    signature_block(
+        doc,
+        "Le représentant légal",
+        ["{{ porteur.representant_nom }}", "{{ porteur.representant_qualite }}", "{{ porteur.raison_sociale }}"],
+        "{{ document.date_emission }}",
+        "Cachet de l'association",
+    )
+    return finish(doc, kind.docx_template)
+
+
 BUILDS = (
     build_fiche_saisine,
     build_fiche_incident,
@@ -1407,6 +1575,7 @@ BUILDS = (
     build_bilan_aml,
     build_contrat_tripartite,
     build_bilan_annuel_operateur,
+    build_candidature_aml,
 )
 
 

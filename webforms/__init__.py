@@ -101,11 +101,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         clock=app.config["CLOCK"],
     )
 
-    from webforms.views import admin, auth, documents, mesures
+    from webforms.views import admin, auth, candidatures, documents, mesures
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(mesures.bp)
+    app.register_blueprint(candidatures.bp)
     app.register_blueprint(admin.bp)
     _register_errors(app)
     _register_headers(app)

@@ -90,7 +90,7 @@ def _field_for(name: str, field: mf.Field) -> Any:
         return EmailField(render_kw={**render_kw, "autocomplete": "email"}, **common)
     if widget == "tel":
         return StringField(widget=w.TelInput(), render_kw={**render_kw, "autocomplete": "tel"}, **common)
-    if widget in ("integer", "money"):
+    if widget in ("integer", "money", "decimal"):
         mode = "numeric" if widget == "integer" else "decimal"
         return StringField(render_kw={**render_kw, "inputmode": mode}, **common)
     return StringField(render_kw=render_kw, **common)
@@ -110,6 +110,12 @@ def _subform(schema_cls: type[Schema]) -> type[Form]:
 def form_class(schema_cls: type[Schema]) -> type[FlaskForm]:
     """Return the Flask-WTF form class of a schema (built once, then cached)."""
     return type(f"{schema_cls.__name__}PageForm", (FlaskForm,), _fields_of(schema_cls))
+
+
+@cache
+def step_form_class(schema_cls: type[Schema], name: str) -> type[FlaskForm]:
+    """Return the form of one step of a long form: one top-level field of the schema."""
+    return type(f"{schema_cls.__name__}_{name}_StepForm", (FlaskForm,), {name: _field_for(name, schema_cls().fields[name])})
 
 
 def _clean(value: Any) -> Any:

@@ -111,6 +111,8 @@ class Document(Base):
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     # The measure the document is about (an incident sheet, a bilan), when there is one.
     mesure_id: Mapped[int | None] = mapped_column(ForeignKey("mesure.id"), index=True, nullable=True)
+    # For a candidature: the call it answers.
+    appel_id: Mapped[int | None] = mapped_column(ForeignKey("appel.id"), index=True, nullable=True)
     # For a bilan: which of the measure's bilans it is ("periode-0", "intermediaire", ...).
     echeance: Mapped[str | None] = mapped_column(String(20), nullable=True)
     echeance_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
@@ -126,6 +128,8 @@ class Document(Base):
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
     mesure: Mapped[Mesure | None] = relationship(back_populates="documents")
+    appel: Mapped[Appel | None] = relationship()
+    pieces: Mapped[list[Piece]] = relationship(back_populates="document", order_by="Piece.id")
     renditions: Mapped[list[Rendition]] = relationship(
         back_populates="document", order_by="(Rendition.version, Rendition.format)"
     )
@@ -214,6 +218,34 @@ class Appel(Base):
     deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Piece(Base):
+    """A file attached to a document (a required piece of a dossier), stored by SHA-256.
+
+    A replaced piece is kept (``replaced_at``): nothing uploaded is ever lost.
+    """
+
+    __tablename__ = "piece"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))  # "courrier", "deliberation", "fiches_poste"...
+    rang: Mapped[int] = mapped_column(Integer, default=0)  # e.g. which recruitment a job description is for
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    mime: Mapped[str] = mapped_column(String(100))
+    pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    replaced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # An instructeur may mark a piece as non-compliant, with a reason the association sees.
+    nonconforme_motif: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    nonconforme_par_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    nonconforme_le: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    document: Mapped[Document] = relationship(back_populates="pieces")
 
 
 class Rendition(Base):

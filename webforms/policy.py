@@ -25,6 +25,11 @@ def can_create(user: User, kind_name: str) -> bool:
     return user.role in WRITERS and kind_name in registry()
 
 
+def can_create_standalone(user: User, kind_name: str) -> bool:
+    """May ``user`` start this kind from "Nouveau document" (not from a measure or a call)?"""
+    return can_create(user, kind_name) and registry()[kind_name].standalone
+
+
 def _own(user: User, doc: Document) -> bool:
     return user.role in WRITERS and doc.organisation_id == user.organisation_id
 
@@ -102,3 +107,18 @@ def can_edit_mesure(user: User, mesure: Mesure) -> bool:
 def can_create_mesure(user: User) -> bool:
     """May ``user`` open a measure? An operator's writer."""
     return user.role in WRITERS
+
+
+def can_reopen(user: User, doc: Document) -> bool:
+    """May ``user`` reopen a submitted candidature for correction? Its organisation's writers."""
+    return user.role in WRITERS and doc.organisation_id == user.organisation_id and doc.appel_id is not None and doc.status == "submitted"
+
+
+def can_judge_pieces(user: User, doc: Document) -> bool:
+    """May ``user`` mark a piece of a submitted dossier as non-compliant? The instructeur."""
+    return user.role == "instructeur" and doc.status != "draft" and can_view(user, doc)
+
+
+def can_list_dossiers(user: User) -> bool:
+    """May ``user`` see the dossiers submitted to a call? Instructeurs and archivistes."""
+    return user.role in ("instructeur", "archiviste")

@@ -68,6 +68,9 @@ def _format_field(field: mf.Field, value: Any) -> Any:
         return choices_of(field).get(value, value) if value else None
     if widget == "checkbox":
         return bool(value)
+    if widget == "decimal":
+        # A quantity, not an amount: "0,5", never "0,50 €".
+        return None if value is None else format_decimal(value, "#,##0.##", locale=FR)
     return format_plain(value)
 
 

@@ -27,6 +27,7 @@ MOVES: dict[str, tuple[frozenset[str], str]] = {
     "save": (frozenset({"draft"}), "draft"),
     "submit": (frozenset({"draft"}), "submitted"),
     "review": (frozenset({"submitted", "reviewed"}), "reviewed"),
+    "reopen": (frozenset({"submitted"}), "draft"),
 }
 
 FORMATS = ("pdf", "docx")
@@ -39,9 +40,10 @@ class DocumentError(Exception):
 class ValidationFailed(DocumentError):
     """The data is not valid; ``errors`` has marshmallow's nested layout."""
 
-    def __init__(self, message: str, errors: Mapping[str, Any]) -> None:
+    def __init__(self, message: str, errors: Mapping[str, Any], blockers: list[str] | None = None) -> None:
         super().__init__(message)
         self.errors = errors
+        self.blockers = blockers or []  # what else stops it: missing pieces, a passed deadline
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ class Services:
     clock: Any  # () -> aware datetime; injectable so tests never depend on today's date
 
 
-def _move(doc: Document, action: str) -> str:
+def check_move(doc: Document, action: str) -> str:
+    """Return the state ``action`` leads to from the document's state; refuse an illegal move."""
     sources, target = MOVES[action]
     if doc.status not in sources:
         raise DocumentError(
@@ -61,6 +64,7 @@ def _move(doc: Document, action: str) -> str:
                 "save": "Ce document a été soumis : il est verrouillé et ne peut plus être modifié.",
                 "submit": "Ce document a déjà été soumis.",
                 "review": "La décision ne peut être enregistrée que sur un document soumis.",
+                "reopen": "Seul un document déposé peut être rouvert.",
             }[action]
         )
     return target
@@ -107,7 +111,7 @@ def create_draft(
 
 def save_draft(session: Session, svc: Services, doc: Document, *, user: User, payload: Mapping[str, Any]) -> Document:
     """Save the form as typed; invalid values are kept, so nothing typed is lost."""
-    _move(doc, "save")
+    check_move(doc, "save")
     kind = get_kind(doc.kind)
     now = svc.clock()
     doc.data = dict(payload)
@@ -119,8 +123,16 @@ def save_draft(session: Session, svc: Services, doc: Document, *, user: User, pa
 
 
 def problems(doc: Document) -> dict[str, Any]:
-    """Return what stops the document from being submitted (marshmallow's layout)."""
-    return get_kind(doc.kind).validate(doc.data)
+    """Return what stops the document from being submitted (marshmallow's layout).
+
+    A candidature adds its call's rules (territories, measure counts, amount per measure).
+    """
+    errors = get_kind(doc.kind).validate(doc.data)
+    if doc.appel is not None:
+        from webforms.services.candidatures import call_errors, merge_errors  # candidatures build on documents
+
+        errors = merge_errors(errors, call_errors(doc.appel, doc.data))
+    return errors
 
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
@@ -182,13 +194,22 @@ def _freeze(session: Session, svc: Services, doc: Document, *, version: int, lab
 
 
 def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Document:
-    """Validate, lock, number and freeze the document; refuse with every problem otherwise."""
-    target = _move(doc, "submit")
+    """Validate, lock, number and freeze the document; refuse with every problem otherwise.
+
+    A document submitted again after a correction (a reopened dossier) keeps its reference and
+    gets a new frozen version; the previous versions stay readable.
+    """
+    target = check_move(doc, "submit")
     kind = get_kind(doc.kind)
-    errors = kind.validate(doc.data)
-    if errors:
-        raise ValidationFailed("Le document ne peut pas être soumis : corrigez les erreurs signalées.", errors)
     now = svc.clock()
+    errors = problems(doc)
+    blockers: list[str] = []
+    if doc.appel is not None:
+        from webforms.services.candidatures import context_checks
+
+        blockers = context_checks(doc, now)[1]
+    if errors or blockers:
+        raise ValidationFailed("Le document ne peut pas être soumis : corrigez les erreurs signalées.", errors, blockers)
     if doc.mesure is not None and doc.echeance:
         # The due date follows the measure as it stands now (a renewal or a first meeting
         # recorded since the draft was started may have moved it).
@@ -196,17 +217,18 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
 
         doc.echeance_date = due_date_of(doc.mesure, doc.echeance, paris_date(now)) or doc.echeance_date
     doc.submitted_data = kind.dump(kind.load(doc.data))
-    doc.reference = next_reference(session, kind.reference_prefix, now.year)
+    doc.reference = doc.reference or next_reference(session, kind.reference_prefix, now.year)
     doc.submitted_at = now
     doc.updated_at = now
     doc.status = target
+    version = max((r.version for r in doc.renditions), default=0) + 1
     try:
-        _freeze(session, svc, doc, version=1, label="Version soumise", now=now)
+        _freeze(session, svc, doc, version=version, label="Version soumise" if version == 1 else f"Version soumise n° {version}", now=now)
     except Exception:
         # Nothing half-done: the document stays a draft exactly as it was.
         session.rollback()
         raise
-    _log(session, doc, user, "submit", now, reference=doc.reference)
+    _log(session, doc, user, "submit", now, reference=doc.reference, version=version)
     session.commit()
     return doc
 
@@ -216,7 +238,7 @@ def record_review(session: Session, svc: Services, doc: Document, *, user: User,
     kind = get_kind(doc.kind)
     if kind.review is None:
         raise DocumentError("Ce type de document n'appelle pas de décision.")
-    target = _move(doc, "review")
+    target = check_move(doc, "review")
     errors = kind.review.schema().validate(payload)
     if errors:
         raise ValidationFailed("La décision n'est pas complète : corrigez les erreurs signalées.", errors)

@@ -18,6 +18,7 @@ from webforms.forms import (
     error_summary,
     form_class,
     payload_of,
+    step_form_class,
     with_initial_rows,
 )
 from webforms.models import Document
@@ -54,7 +55,7 @@ def _document_or_404(doc_id: int) -> Document:
 def index() -> str:
     """List the documents the user may see and the kinds they may start."""
     docs = db.session().scalars(policy.visible_documents(current_user).limit(500)).unique().all()
-    creatable = [k for k in registry().values() if policy.can_create(current_user, k.name)]
+    creatable = [k for k in registry().values() if policy.can_create_standalone(current_user, k.name)]
     due: list[Any] = []
     if current_user.role == "redacteur":
         # The referent's home page starts with what is due on their own measures (soonest first).
@@ -81,20 +82,56 @@ def _computed_for(kind: Kind, payload: dict[str, Any]) -> list[dict[str, str]]:
     return computed(kind.derived_labels, values)
 
 
-def _render_form(kind: Kind, form: Any, *, doc: Document | None, payload: dict[str, Any], errors: dict[str, Any], status: int = 200) -> tuple[str, int]:
-    if errors:
-        attach_errors(form, errors)
+def _steps(kind: Kind, errors: dict[str, Any], current: int) -> list[dict[str, Any]]:
+    return [
+        {"index": i, "title": f.metadata.get("label", name), "ok": name not in errors, "current": i == current}
+        for i, (name, f) in enumerate(kind.schema().fields.items(), start=1)
+    ]
+
+
+def _render_form(
+    kind: Kind,
+    form: Any,
+    *,
+    doc: Document | None,
+    payload: dict[str, Any],
+    errors: dict[str, Any],
+    status: int = 200,
+    step: int | None = None,
+    blockers: list[str] | None = None,
+) -> tuple[str, int]:
+    shown = errors
+    steps = None
+    if step is not None:
+        # One step of a long form: its own problems next to its fields, every step's state above.
+        name = list(kind.schema().fields)[step - 1]
+        shown = {name: errors[name]} if name in errors else {}
+        steps = _steps(kind, errors, step)
+    if shown:
+        attach_errors(form, shown)
     return (
         render_template(
             "document_form.html",
             kind=kind,
             form=form,
             doc=doc,
-            problems=error_summary(kind.schema, errors),
+            problems=error_summary(kind.schema, shown),
             computed=_computed_for(kind, payload),
+            steps=steps,
+            step=step,
+            blockers=blockers or [],
         ),
         status,
     )
+
+
+def _step_of(kind: Kind) -> int | None:
+    """The step asked for (1-based) of a long form; None for a form on one page."""
+    if not kind.steps:
+        return None
+    count = len(kind.schema().fields)
+    raw = request.args.get("etape", "1")
+    return min(max(int(raw), 1), count) if raw.isdigit() else 1
 
 
 def _row_anchor(action: str) -> str:
@@ -107,6 +144,9 @@ def new(kind_name: str) -> Any:
     kind = _kind_or_404(kind_name)
     if not policy.can_create(current_user, kind.name):
         abort(403)
+    if not kind.standalone:
+        flash(f"Un document « {kind.title} » se prépare depuis sa mesure ou son appel à candidatures.", "info")
+        return redirect(url_for("candidatures.appels") if kind.per_appel else url_for("mesures.index"))
     form_cls = form_class(kind.schema)
     if request.method == "POST":
         form = form_cls()
@@ -134,22 +174,35 @@ def edit(doc_id: int) -> Any:
             return redirect(url_for(".view", doc_id=doc.id))
         abort(403)
     kind = _kind_or_404(doc.kind)
-    form_cls = form_class(kind.schema)
+    step = _step_of(kind)
+    name = list(kind.schema().fields)[step - 1] if step else None
+    form_cls = step_form_class(kind.schema, name) if name else form_class(kind.schema)
     if request.method == "POST":
         form = form_cls()
         form.validate()
         payload = payload_of(form)
+        if name:
+            # Only this step's fields were sent: the other steps keep what is saved.
+            payload = {**doc.data, name: payload.get(name)}
         action = request.form.get("action", "save")
         if action.startswith(("add:", "remove:")):
             change_rows(kind.schema, payload, action)
         svc_docs.save_draft(db.session(), services(), doc, user=current_user, payload=payload)
         if action == "submit":
             return _submit(doc)
+        if step and action in ("next", "previous"):
+            target = step + (1 if action == "next" else -1)
+            if target > len(kind.schema().fields):
+                flash("Brouillon enregistré : voici où en est votre dossier.", "success")
+                return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".view", doc_id=doc.id))
+            return redirect(url_for(".edit", doc_id=doc.id, etape=max(target, 1)))
         if not action.startswith(("add:", "remove:")):
             flash("Brouillon enregistré.", "success")
-        return redirect(url_for(".edit", doc_id=doc.id) + _row_anchor(action))
+        return redirect(url_for(".edit", doc_id=doc.id, etape=step) + _row_anchor(action))
     shown = with_initial_rows(kind.schema, doc.data)
-    return _render_form(kind, form_cls(formdata=None, data=shown), doc=doc, payload=doc.data, errors=svc_docs.problems(doc))
+    if name:
+        shown = {name: shown.get(name)}
+    return _render_form(kind, form_cls(formdata=None, data=shown), doc=doc, payload=doc.data, errors=svc_docs.problems(doc), step=step)
 
 
 def _submit(doc: Document) -> Any:
@@ -158,8 +211,13 @@ def _submit(doc: Document) -> Any:
         svc_docs.submit(db.session(), services(), doc, user=current_user)
     except svc_docs.ValidationFailed as exc:
         flash(str(exc), "error")
+        if kind.steps:
+            # A long form: the list of what is missing is its checklist (pieces included).
+            for line in exc.blockers[:5]:
+                flash(line, "error")
+            return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".view", doc_id=doc.id))
         form = form_class(kind.schema)(formdata=None, data=with_initial_rows(kind.schema, doc.data))
-        return _render_form(kind, form, doc=doc, payload=doc.data, errors=dict(exc.errors), status=422)
+        return _render_form(kind, form, doc=doc, payload=doc.data, errors=dict(exc.errors), status=422, blockers=exc.blockers)
     except svc_docs.DocumentError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".view", doc_id=doc.id))

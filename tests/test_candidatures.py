@@ -1,0 +1,187 @@
+"""A candidature dossier for the 2019 AML call: complete or refused, on time or refused (AML §5, §6)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import io
+import re
+from typing import Any
+
+from flask import Flask
+from pypdf import PdfWriter
+
+from schemas import get_kind
+from tests.conftest import Clock, WebClient
+from tests.test_web import flatten
+from webforms import db
+from webforms.models import Appel, Document, Piece
+
+BEFORE_DEADLINE = dt.datetime(2019, 9, 2, 9, 0, tzinfo=dt.UTC)
+STEPS = list(get_kind("candidature_aml").schema().fields)
+
+
+def pdf_bytes(pages: int = 1) -> bytes:
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def open_dossier(app: Flask, web: WebClient) -> int:
+    with app.app_context():
+        appel_id = db.session().query(Appel).one().id
+    response = web.post(f"/appels/{appel_id}/dossier")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(re.search(r"/documents/(\d+)/liste", response.headers["Location"]).group(1))  # type: ignore[union-attr]
+
+
+def fill_steps(web: WebClient, doc_id: int, data: dict[str, Any]) -> None:
+    for index, name in enumerate(STEPS, start=1):
+        response = web.post(f"/documents/{doc_id}/modifier?etape={index}", {**flatten({name: data[name]}), "action": "next"})
+        assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def upload(web: WebClient, doc_id: int, code: str, content: bytes, name: str, rang: int = 0) -> Any:
+    return web.post(
+        f"/documents/{doc_id}/pieces/{code}",
+        {"fichier": (io.BytesIO(content), name), "rang": str(rang)},
+        content_type="multipart/form-data",
+    )
+
+
+def example() -> dict[str, Any]:
+    return copy.deepcopy(dict(get_kind("candidature_aml").example))
+
+
+def test_a_dossier_is_prefilled_from_the_call_and_filled_step_by_step(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    assert open_dossier(app, web) == doc_id  # one dossier per organisation and call
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert [r["territoire"] for r in doc.data["mesures"]] == ["Artois", "Lens-Hénin"]
+        assert doc.data["budget"]["montant_par_mesure"] == "5000.00"
+    page = web.get(f"/documents/{doc_id}/modifier?etape=2").get_data(as_text=True)
+    assert "Étape 2 sur 7" in page and 'name="mesures-0-nombre"' in page and 'name="porteur-siret"' not in page
+    # One step saved leaves the other steps as they were.
+    web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": example()["porteur"]}), "action": "next"})
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert doc.data["porteur"]["siret"] == "73282932000074" and doc.data["mesures"][0]["territoire"] == "Artois"
+
+
+def test_the_call_caps_the_measures_per_territory_aml_1_5(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    data = example()
+    data["mesures"] = [{"territoire": "Artois", "nombre": 27}, {"territoire": "Lens-Hénin", "nombre": 0}]
+    fill_steps(web, doc_id, data)
+    page = web.get(f"/documents/{doc_id}/modifier?etape=2").get_data(as_text=True)
+    assert "Au plus 26 mesures sur le territoire Artois (AML §1, §5)." in page
+    data["mesures"] = [{"territoire": "Calais", "nombre": 1}]
+    fill_steps(web, doc_id, data)
+    assert "n&#39;est pas un territoire de l&#39;appel" in web.get(f"/documents/{doc_id}/modifier?etape=2").get_data(as_text=True)
+
+
+def test_incomplete_dossier_is_refused_with_what_is_missing_aml_6b(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    fill_steps(web, doc_id, example())
+    page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert "Pièce manquante : Courrier d&#39;acte de candidature" in page
+    assert "Fiche de poste n° 1" in page  # one per planned recruitment
+    response = web.post(f"/documents/{doc_id}/soumettre")
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session().get(Document, doc_id).status == "draft"
+    page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert "Pièce manquante : Délibération du conseil" in page
+
+
+def test_hostile_upload_is_refused_and_the_dossier_unchanged(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    with app.app_context():
+        before = (db.session().get(Document, doc_id).data, db.session().query(Piece).count())
+    response = upload(web, doc_id, "courrier", b"<html><script>alert(1)</script></html>", "courrier.pdf")
+    assert response.status_code == 302
+    page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert "Pièce refusée" in page and "pas un vrai PDF" in page
+    with app.app_context():
+        assert (db.session().get(Document, doc_id).data, db.session().query(Piece).count()) == before
+
+
+def submit_complete(app: Flask, web: WebClient, doc_id: int) -> None:
+    fill_steps(web, doc_id, example())
+    for code in ("courrier", "deliberation", "fiches_poste"):
+        assert upload(web, doc_id, code, pdf_bytes(), f"{code}.pdf").status_code == 302
+    page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert "Le dossier est complet" in page, page
+    assert web.post(f"/documents/{doc_id}/soumettre").status_code == 302
+
+
+def test_complete_dossier_is_submitted_reopened_and_submitted_again_aml_6b(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    submit_complete(app, web, doc_id)
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert (doc.status, doc.reference) == ("submitted", "CA-2019-000001")
+    # Régularisation until the deadline: reopened, a piece replaced, deposited again.
+    assert web.post(f"/documents/{doc_id}/rouvrir").status_code == 302
+    assert upload(web, doc_id, "deliberation", pdf_bytes(2), "deliberation-v2.pdf").status_code == 302
+    assert web.post(f"/documents/{doc_id}/soumettre").status_code == 302
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert (doc.status, doc.reference) == ("submitted", "CA-2019-000001")
+        assert sorted({r.version for r in doc.renditions}) == [1, 2]
+        pieces = db.session().query(Piece).filter_by(document_id=doc_id, code="deliberation").all()
+        assert len(pieces) == 2 and sum(p.replaced_at is None for p in pieces) == 1  # nothing lost
+    assert web.get(f"/documents/{doc_id}/telecharger/pdf?version=1").status_code == 200
+
+
+def test_after_the_deadline_nothing_is_deposited_aml_6d(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    fill_steps(web, doc_id, example())
+    for code in ("courrier", "deliberation", "fiches_poste"):
+        upload(web, doc_id, code, pdf_bytes(), f"{code}.pdf")
+    clock.now = dt.datetime(2019, 9, 6, 14, 0, tzinfo=dt.UTC)  # 16:00 in Paris: closed
+    web.post(f"/documents/{doc_id}/soumettre")
+    page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert "6 septembre 2019 à 16:00" in page
+    with app.app_context():
+        assert db.session().get(Document, doc_id).status == "draft"
+    other, _ = login_as("redacteur", org="Association en retard")
+    with app.app_context():
+        appel_id = db.session().query(Appel).one().id
+    other.post(f"/appels/{appel_id}/dossier")
+    assert "L&#39;appel est clos" in other.get("/appels").get_data(as_text=True)
+
+
+def test_instructeur_sees_dossiers_and_marks_a_piece_non_compliant(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    submit_complete(app, web, doc_id)
+    instructeur, _ = login_as("instructeur", org="Département du Pas-de-Calais")
+    with app.app_context():
+        appel_id = db.session().query(Appel).one().id
+        piece_id = db.session().query(Piece).filter_by(document_id=doc_id, code="deliberation").one().id
+    listing = instructeur.get(f"/appels/{appel_id}/dossiers").get_data(as_text=True)
+    assert "CA-2019-000001" in listing and "Association Habitat Solidaire" in listing
+    assert instructeur.post(f"/documents/{doc_id}/pieces/{piece_id}/non-conforme", {"motif": ""}).status_code == 302
+    assert instructeur.post(f"/documents/{doc_id}/pieces/{piece_id}/non-conforme", {"motif": "Délibération non signée"}).status_code == 302
+    page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert "non conforme" in page and "Délibération non signée" in page
+    assert web.post(f"/documents/{doc_id}/pieces/{piece_id}/non-conforme", {"motif": "x"}).status_code == 403
+    assert instructeur.get(f"/documents/{doc_id}/pieces/{piece_id}").data.startswith(b"%PDF")

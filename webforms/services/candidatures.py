@@ -1,0 +1,327 @@
+"""Candidature dossiers for a call: the call's own rules, required pieces, deadline (AML §5, §6).
+
+"Tout dossier incomplet sera rejeté. La régularisation est possible jusqu'à la date limite de
+dépôt des projets." (AML §6b)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schemas import get_kind
+from schemas.kind import AttachmentRule
+from webforms.models import Appel, Document, Event, Piece, User
+from webforms.rendering.context import datetime_fr
+from webforms.services.appels import is_open
+from webforms.services.documents import DocumentError, Services, check_move, create_draft
+from webforms.uploads import UploadRefused, check_upload
+
+CANDIDATURE = "candidature_aml"
+
+
+def deadline_text(appel: Appel) -> str:
+    """The deadline as people read it: "6 septembre 2019 à 16:00" (Paris)."""
+    return datetime_fr(appel.deadline)
+
+
+def open_dossier(session: Session, svc: Services, *, user: User, appel: Appel) -> Document:
+    """Start (or return) the organisation's dossier for a call, prefilled from the call."""
+    existing = session.scalar(
+        select(Document).where(Document.kind == CANDIDATURE, Document.appel_id == appel.id, Document.organisation_id == user.organisation_id)
+    )
+    if existing is not None:
+        return existing
+    if not is_open(appel, svc.clock()):
+        raise DocumentError(f"L'appel est clos : la date limite de dépôt était le {deadline_text(appel)}.")
+    payload = {
+        "porteur": {"raison_sociale": user.organisation.name},
+        "mesures": [{"territoire": t["nom"], "nombre": None} for t in appel.data["territoires"]],
+        "budget": {"montant_par_mesure": appel.data["montant_par_mesure"]},
+    }
+    doc = create_draft(session, svc, kind_name=CANDIDATURE, user=user, payload=payload)
+    doc.appel_id = appel.id
+    session.commit()
+    return doc
+
+
+def call_errors(appel: Appel, data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the call itself forbids, in marshmallow's layout (merged with the schema's errors)."""
+    errors: dict[str, Any] = {}
+    limits = {t["nom"]: int(t["mesures"]) for t in appel.data["territoires"]}
+    rows = data.get("mesures") if isinstance(data.get("mesures"), list) else []
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            continue
+        name = row.get("territoire")
+        if name and name not in limits:
+            errors.setdefault("mesures", {})[index] = {
+                "territoire": [f"« {name} » n'est pas un territoire de l'appel ({', '.join(limits)})."]
+            }
+            continue
+        number = _int(row.get("nombre"))
+        if name and number is not None and number > limits[name]:
+            errors.setdefault("mesures", {})[index] = {
+                "nombre": [f"Au plus {limits[name]} mesures sur le territoire {name} (AML §1, §5)."]
+            }
+    amount = ((data.get("budget") or {}) if isinstance(data.get("budget"), Mapping) else {}).get("montant_par_mesure")
+    if amount not in (None, "") and _decimal_text(amount) != _decimal_text(appel.data["montant_par_mesure"]):
+        errors.setdefault("budget", {})["montant_par_mesure"] = [
+            f"L'appel fixe le financement à {appel.data['montant_par_mesure'].replace('.', ',')} € par mesure (AML §5)."
+        ]
+    return errors
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _decimal_text(value: Any) -> str:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return str(Decimal(str(value).replace(",", ".").replace(" ", "")).quantize(Decimal("0.01")))
+    except InvalidOperation:
+        return str(value)
+
+
+@dataclass(frozen=True)
+class PieceSlot:
+    """One required piece of a dossier and where it stands."""
+
+    rule: AttachmentRule
+    rang: int
+    title: str
+    state: str  # "manquante", "presente", "non_conforme", "produite", "a_completer"
+    piece: Piece | None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("presente", "produite")
+
+    @property
+    def uploadable(self) -> bool:
+        return bool(self.rule.formats)
+
+
+def _current(doc: Document) -> dict[tuple[str, int], Piece]:
+    return {(p.code, p.rang): p for p in doc.pieces if p.replaced_at is None}
+
+
+def piece_slots(doc: Document, errors: Mapping[str, Any]) -> list[PieceSlot]:
+    """Every piece the call requires, in the order of AML §6b, with its state."""
+    kind = get_kind(doc.kind)
+    wanted = set(doc.appel.data.get("pieces") or []) if doc.appel else {a.name for a in kind.attachments}
+    valid, _ = kind.load_partial(doc.data)
+    current = _current(doc)
+    slots: list[PieceSlot] = []
+    for rule in kind.attachments:
+        if rule.name not in wanted:
+            continue
+        count = rule.count(valid) if rule.count else 1
+        for rang in range(count):
+            title = f"{rule.title} n° {rang + 1}" if rule.count else rule.title
+            piece = current.get((rule.name, rang))
+            if piece is not None and piece.nonconforme_motif:
+                slots.append(PieceSlot(rule, rang, title, "non_conforme", piece, piece.nonconforme_motif))
+            elif piece is not None:
+                slots.append(PieceSlot(rule, rang, title, "presente", piece))
+            elif rule.generated:
+                # Produced from the form: ready when the form's part it comes from is valid.
+                source = {"organigramme": "moyens", "budget": "budget"}.get(rule.name)
+                blocked = bool(errors) if source is None else source in errors
+                state = "a_completer" if blocked else "produite"
+                message = "Complétez le formulaire pour la produire." if blocked else "Produite par le service."
+                slots.append(PieceSlot(rule, rang, title, state, None, message))
+            else:
+                slots.append(PieceSlot(rule, rang, title, "manquante", None))
+    return slots
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """Where a dossier stands: its sections, its pieces, what is missing, the deadline."""
+
+    sections: list[dict[str, Any]]
+    pieces: list[PieceSlot]
+    deadline: str
+    open: bool
+
+    @property
+    def done(self) -> int:
+        return sum(1 for s in self.sections if s["ok"]) + sum(1 for p in self.pieces if p.ok)
+
+    @property
+    def total(self) -> int:
+        return len(self.sections) + len(self.pieces)
+
+    @property
+    def missing(self) -> list[str]:
+        """What stops the submission, one French line each."""
+        lines = [f"Section « {s['title']} » : {s['problems']} point(s) à corriger." for s in self.sections if not s["ok"]]
+        for p in self.pieces:
+            if p.state == "manquante":
+                lines.append(f"Pièce manquante : {p.title}.")
+            elif p.state == "non_conforme":
+                lines.append(f"Pièce non conforme : {p.title} ({p.message}) : déposez-en une nouvelle.")
+            elif p.state == "a_completer":
+                lines.append(f"Pièce à produire : {p.title} ({p.message})")
+        return lines
+
+
+def _count(errors: Any) -> int:
+    if isinstance(errors, Mapping):
+        return sum(_count(v) for v in errors.values())
+    if isinstance(errors, list):
+        return sum(_count(v) for v in errors) if errors and not isinstance(errors[0], str) else len(errors)
+    return 1
+
+
+def checklist(doc: Document, errors: Mapping[str, Any], now: dt.datetime) -> Checklist:
+    """Build the dossier's checklist from its problems and pieces."""
+    kind = get_kind(doc.kind)
+    sections = []
+    for name, field in kind.schema().fields.items():
+        problems = _count(errors.get(name)) if name in errors else 0
+        sections.append({"name": name, "title": field.metadata.get("label", name), "ok": problems == 0, "problems": problems})
+    appel = doc.appel
+    return Checklist(
+        sections=sections,
+        pieces=piece_slots(doc, errors),
+        deadline=deadline_text(appel) if appel else "",
+        open=is_open(appel, now) if appel else True,
+    )
+
+
+def context_checks(doc: Document, now: dt.datetime) -> tuple[dict[str, Any], list[str]]:
+    """The call's errors (next to fields) and what else blocks the submission (pieces, deadline)."""
+    if doc.appel is None:
+        return {}, []
+    errors = _merge(get_kind(doc.kind).validate(doc.data), call_errors(doc.appel, doc.data))
+    blockers = checklist(doc, errors, now).missing
+    if not is_open(doc.appel, now):
+        blockers.insert(0, f"La date limite de dépôt est passée ({deadline_text(doc.appel)}) : le dossier ne peut plus être déposé (AML §6b, §6d).")
+    return call_errors(doc.appel, doc.data), blockers
+
+
+def _merge(left: Mapping[Any, Any], right: Mapping[Any, Any]) -> dict[Any, Any]:
+    out: dict[Any, Any] = dict(left)
+    for key, value in right.items():
+        if key in out and isinstance(out[key], Mapping) and isinstance(value, Mapping):
+            out[key] = _merge(out[key], value)
+        elif key in out and isinstance(out[key], list) and isinstance(value, list):
+            out[key] = [*out[key], *value]
+        else:
+            out[key] = value
+    return out
+
+
+merge_errors = _merge
+
+
+def add_piece(
+    session: Session,
+    svc: Services,
+    doc: Document,
+    *,
+    user: User,
+    code: str,
+    rang: int,
+    stream: BinaryIO,
+    filename: str,
+    workdir: Path,
+) -> Piece:
+    """Check an upload by its content, store it, and make it the dossier's current piece.
+
+    A refused upload raises ``UploadRefused`` and leaves the dossier exactly as it was.
+    """
+    if doc.status != "draft":
+        raise DocumentError("Le dossier est déposé : rouvrez-le pour le régulariser avant de changer une pièce.")
+    kind = get_kind(doc.kind)
+    rule = next((a for a in kind.attachments if a.name == code and a.formats), None)
+    if rule is None:
+        raise DocumentError("Cette pièce ne se dépose pas.")
+    valid, _ = kind.load_partial(doc.data)
+    count = rule.count(valid) if rule.count else 1
+    if not 0 <= rang < count:
+        raise DocumentError(f"Il n'y a pas de « {rule.title} » n° {rang + 1} à déposer.")
+    checked = check_upload(stream, filename, allowed=frozenset(rule.formats), max_bytes=rule.max_mb * 1024 * 1024, workdir=workdir)
+    try:
+        with checked.data_path.open("rb") as data:
+            digest, size = svc.store.put_stream(data)
+    finally:
+        checked.data_path.unlink(missing_ok=True)
+    now = svc.clock()
+    previous = _current(doc).get((code, rang))
+    if previous is not None:
+        previous.replaced_at = now  # kept, never deleted: nothing uploaded is lost
+    piece = Piece(
+        document=doc,
+        code=code,
+        rang=rang,
+        sha256=digest,
+        size=size,
+        mime=checked.mime,
+        pages=checked.pages,
+        original_name=checked.original_name[:255],
+        uploaded_by_id=user.id,
+        uploaded_at=now,
+    )
+    session.add(piece)
+    doc.updated_at = now
+    session.add(Event(document=doc, user=user, action="add_piece", at=now, detail={"piece": code, "rang": rang, "sha256": digest}))
+    session.commit()
+    return piece
+
+
+def remove_piece(session: Session, svc: Services, doc: Document, piece: Piece, *, user: User) -> None:
+    """Withdraw a piece from a draft dossier (its file stays stored, its history kept)."""
+    if doc.status != "draft":
+        raise DocumentError("Le dossier est déposé : rouvrez-le pour le régulariser avant de retirer une pièce.")
+    now = svc.clock()
+    piece.replaced_at = now
+    session.add(Event(document=doc, user=user, action="remove_piece", at=now, detail={"piece": piece.code, "rang": piece.rang}))
+    session.commit()
+
+
+def mark_nonconforme(session: Session, svc: Services, piece: Piece, *, user: User, motif: str) -> None:
+    """An instructeur marks a piece as non-compliant; the association sees the reason."""
+    motif = " ".join((motif or "").split())
+    if not motif:
+        raise DocumentError("Indiquez la raison de la non-conformité : l'association la verra.")
+    if len(motif) > 1000:
+        raise DocumentError("La raison ne peut dépasser 1 000 caractères.")
+    now = svc.clock()
+    piece.nonconforme_motif = motif
+    piece.nonconforme_par_id = user.id
+    piece.nonconforme_le = now
+    session.add(Event(document=piece.document, user=user, action="nonconforme", at=now, detail={"piece": piece.code, "rang": piece.rang}))
+    session.commit()
+
+
+def reopen(session: Session, svc: Services, doc: Document, *, user: User) -> Document:
+    """Reopen a submitted dossier for correction until the deadline ("régularisation", AML §6b)."""
+    if doc.appel is None:
+        raise DocumentError("Seul un dossier de candidature déposé peut être rouvert.")
+    target = check_move(doc, "reopen")
+    now = svc.clock()
+    if not is_open(doc.appel, now):
+        raise DocumentError(f"La date limite de dépôt est passée ({deadline_text(doc.appel)}) : le dossier ne peut plus être régularisé.")
+    doc.status = target
+    doc.updated_at = now
+    session.add(Event(document=doc, user=user, action="reopen", at=now))
+    session.commit()
+    return doc
+
+
+__all__ = ["UploadRefused", "checklist", "context_checks", "open_dossier", "reopen"]

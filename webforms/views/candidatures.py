@@ -1,0 +1,222 @@
+"""Candidature dossiers: calls, the dossier's checklist, its pieces, régularisation (AML §6)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from webforms import db, policy
+from webforms.forms import ActionForm
+from webforms.models import Appel, Document, Piece
+from webforms.services import candidatures as svc
+from webforms.services.appels import appels as all_appels
+from webforms.services.appels import is_open
+from webforms.services.documents import DocumentError, problems
+from webforms.uploads import UploadRefused
+from webforms.views import services
+
+bp = Blueprint("candidatures", __name__)
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page here needs a signed-in user."""
+
+
+def _now() -> Any:
+    return current_app.config["CLOCK"]()
+
+
+def _appel_or_404(appel_id: int) -> Appel:
+    appel = db.session().get(Appel, appel_id)
+    if appel is None:
+        abort(404)
+    return appel
+
+
+def _dossier_or_404(doc_id: int) -> Document:
+    doc = db.session().get(Document, doc_id)
+    if doc is None or doc.appel_id is None or not policy.can_view(current_user, doc):
+        abort(404)
+    return doc
+
+
+@bp.get("/appels")
+def appels() -> str:
+    """The calls: for an association, its dossier for each; for an instructeur, the dossiers' count."""
+    session = db.session()
+    mine: dict[int, Document] = {}
+    counts: dict[int, int] = {}
+    if current_user.role == "redacteur":
+        for doc in session.scalars(select(Document).where(Document.organisation_id == current_user.organisation_id, Document.appel_id.is_not(None))):
+            mine[doc.appel_id] = doc  # type: ignore[index]
+    if policy.can_list_dossiers(current_user):
+        for doc in session.scalars(select(Document).where(Document.appel_id.is_not(None), Document.status != "draft")):
+            counts[doc.appel_id] = counts.get(doc.appel_id, 0) + 1  # type: ignore[index]
+    return render_template(
+        "appels.html",
+        appels=all_appels(session),
+        mine=mine,
+        counts=counts,
+        now=_now(),
+        is_open=is_open,
+        deadline_text=svc.deadline_text,
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/appels/<int:appel_id>/dossier")
+def open_dossier(appel_id: int) -> Any:
+    """Start the organisation's dossier for a call (or go back to it)."""
+    appel = _appel_or_404(appel_id)
+    if not policy.can_create(current_user, svc.CANDIDATURE):
+        abort(403)
+    ActionForm().validate()
+    try:
+        doc = svc.open_dossier(db.session(), services(), user=current_user, appel=appel)
+    except DocumentError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".appels"))
+    return redirect(url_for(".checklist", doc_id=doc.id))
+
+
+@bp.get("/appels/<int:appel_id>/dossiers")
+def dossiers(appel_id: int) -> str:
+    """The dossiers submitted to a call, with their completeness (instructeurs, archivistes)."""
+    appel = _appel_or_404(appel_id)
+    if not policy.can_list_dossiers(current_user):
+        abort(403)
+    docs = db.session().scalars(
+        select(Document).where(Document.appel_id == appel.id, Document.status != "draft").order_by(Document.submitted_at)
+    ).all()
+    rows = [(d, svc.checklist(d, problems(d), _now())) for d in docs]
+    return render_template("appel_dossiers.html", appel=appel, rows=rows, deadline=svc.deadline_text(appel))
+
+
+@bp.get("/documents/<int:doc_id>/liste")
+def checklist(doc_id: int) -> str:
+    """The dossier's checklist: each section and piece, what is missing, what to do next."""
+    doc = _dossier_or_404(doc_id)
+    state = svc.checklist(doc, problems(doc), _now())
+    return render_template(
+        "checklist.html",
+        doc=doc,
+        state=state,
+        can_edit=policy.can_edit(current_user, doc),
+        can_reopen=policy.can_reopen(current_user, doc) and state.open,
+        can_judge=policy.can_judge_pieces(current_user, doc),
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/documents/<int:doc_id>/pieces/<code>")
+def upload(doc_id: int, code: str) -> Any:
+    """Upload a piece; it is checked by its content, and a refusal leaves the dossier as it was."""
+    doc = _dossier_or_404(doc_id)
+    if not policy.can_edit(current_user, doc):
+        abort(403)
+    ActionForm().validate()
+    file = request.files.get("fichier")
+    rang = request.form.get("rang", "0")
+    if file is None or not file.filename:
+        flash("Choisissez le fichier à déposer.", "error")
+        return redirect(url_for(".checklist", doc_id=doc.id))
+    with tempfile.TemporaryDirectory(prefix="webforms-upload-") as workdir:
+        try:
+            svc.add_piece(
+                db.session(),
+                services(),
+                doc,
+                user=current_user,
+                code=code,
+                rang=int(rang) if rang.isdigit() else -1,
+                stream=file.stream,
+                filename=file.filename,
+                workdir=Path(workdir),
+            )
+        except (UploadRefused, DocumentError) as exc:
+            db.session().rollback()
+            flash(f"Pièce refusée : {exc}", "error")
+            return redirect(url_for(".checklist", doc_id=doc.id))
+    flash("Pièce déposée.", "success")
+    return redirect(url_for(".checklist", doc_id=doc.id))
+
+
+def _piece_or_404(doc: Document, piece_id: int) -> Piece:
+    piece = db.session().get(Piece, piece_id)
+    if piece is None or piece.document_id != doc.id:
+        abort(404)
+    return piece
+
+
+@bp.post("/documents/<int:doc_id>/pieces/<int:piece_id>/retirer")
+def remove(doc_id: int, piece_id: int) -> Any:
+    """Withdraw a piece from a draft dossier."""
+    doc = _dossier_or_404(doc_id)
+    if not policy.can_edit(current_user, doc):
+        abort(403)
+    piece = _piece_or_404(doc, piece_id)
+    ActionForm().validate()
+    try:
+        svc.remove_piece(db.session(), services(), doc, piece, user=current_user)
+    except DocumentError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("Pièce retirée (elle reste dans l'historique du dossier).", "success")
+    return redirect(url_for(".checklist", doc_id=doc.id))
+
+
+@bp.get("/documents/<int:doc_id>/pieces/<int:piece_id>")
+def download_piece(doc_id: int, piece_id: int) -> Any:
+    """Download a piece as it was uploaded (re-encoded for images), under its original name."""
+    doc = _dossier_or_404(doc_id)
+    piece = _piece_or_404(doc, piece_id)
+    response = send_file(
+        services().store.path(piece.sha256),
+        mimetype=piece.mime,
+        as_attachment=True,
+        download_name=piece.original_name,
+        etag=piece.sha256,
+        conditional=True,
+    )
+    response.headers["X-Content-SHA256"] = piece.sha256
+    return response
+
+
+@bp.post("/documents/<int:doc_id>/pieces/<int:piece_id>/non-conforme")
+def nonconforme(doc_id: int, piece_id: int) -> Any:
+    """An instructeur marks a piece as non-compliant, with a reason the association sees."""
+    doc = _dossier_or_404(doc_id)
+    if not policy.can_judge_pieces(current_user, doc):
+        abort(403)
+    piece = _piece_or_404(doc, piece_id)
+    ActionForm().validate()
+    try:
+        svc.mark_nonconforme(db.session(), services(), piece, user=current_user, motif=request.form.get("motif", ""))
+    except DocumentError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("Pièce marquée non conforme ; l'association en voit la raison.", "success")
+    return redirect(url_for(".checklist", doc_id=doc.id))
+
+
+@bp.post("/documents/<int:doc_id>/rouvrir")
+def reopen(doc_id: int) -> Any:
+    """Reopen a submitted dossier to correct it before the deadline (AML §6b)."""
+    doc = _dossier_or_404(doc_id)
+    if not policy.can_reopen(current_user, doc):
+        abort(403)
+    ActionForm().validate()
+    try:
+        svc.reopen(db.session(), services(), doc, user=current_user)
+    except DocumentError as exc:
+        flash(str(exc), "error")
+    else:
+        flash("Dossier rouvert : corrigez-le puis déposez-le de nouveau avant la date limite. La version déposée reste consultable.", "success")
+    return redirect(url_for(".checklist", doc_id=doc.id))
