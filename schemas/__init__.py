@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from schemas.kind import AttachmentRule, DueDate, Kind, KindDeclarationError, Review
+from schemas.kind import Annex, AttachmentRule, DueDate, Kind, KindDeclarationError, Output, Review
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCX_DIR = ROOT / "templates_docx"
@@ -65,7 +65,8 @@ def build_registry(
         clash = RESERVED_NAMES & set(kind.schema().fields)
         if clash:
             raise KindDeclarationError(f"Le {where} utilise un nom réservé : {', '.join(sorted(clash))}.")
-        for template, dirs in ((kind.docx_template, docx_dirs), (kind.html_template, html_dirs)):
+        for output in kind.outputs():
+            template, dirs = output.template, (docx_dirs if output.fmt == "docx" else html_dirs)
             if find_template(template, dirs) is None:
                 searched = ", ".join(str(d) for d in dirs)
                 raise KindDeclarationError(f"Le {where} : modèle « {template} » introuvable (cherché dans {searched}).")
@@ -102,10 +103,12 @@ def get_kind(name: str) -> Kind:
 
 
 __all__ = [
+    "Annex",
     "AttachmentRule",
     "DueDate",
     "Kind",
     "KindDeclarationError",
+    "Output",
     "Review",
     "UnknownKind",
     "build_registry",

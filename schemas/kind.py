@@ -31,6 +31,30 @@ class AttachmentRule:
 
 
 @dataclass(frozen=True)
+class Annex:
+    """Another document produced from the same data (a letter to sign, an organisation chart).
+
+    It is rendered from the same context as the kind's main document, with its own Word
+    template (``docx``) and/or HTML template for the PDF (``html``).
+    """
+
+    name: str
+    title: str
+    docx: str | None = None
+    html: str | None = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file a kind produces: which document, which format, from which template."""
+
+    name: str  # "document" for the kind's main document, else the annex's name
+    title: str
+    fmt: str  # "docx" or "pdf"
+    template: str
+
+
+@dataclass(frozen=True)
 class DueDate:
     """A date by which the document is due, computed from its data."""
 
@@ -90,9 +114,21 @@ class Kind:
     per_appel: bool = False
     # True for long forms: one top-level group per page, with a progress indicator.
     steps: bool = False
+    # Other documents produced from the same data, each with its own templates.
+    annexes: tuple[Annex, ...] = ()
     # False for kinds started from something else (a measure's bilan, a call's dossier, the
     # operator's yearly bilan): they are not offered under "Nouveau document".
     standalone: bool = True
+
+    def outputs(self) -> list[Output]:
+        """Every file the kind produces: its main document in DOCX and PDF, then its annexes."""
+        out = [Output("document", self.title, "docx", self.docx_template), Output("document", self.title, "pdf", self.html_template)]
+        for annex in self.annexes:
+            if annex.docx:
+                out.append(Output(annex.name, annex.title, "docx", annex.docx))
+            if annex.html:
+                out.append(Output(annex.name, annex.title, "pdf", annex.html))
+        return out
 
     def validate(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Return marshmallow's nested error layout for ``payload`` (empty when valid)."""

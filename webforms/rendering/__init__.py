@@ -25,7 +25,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from schemas import DOCX_DIR, HTML_DIR, find_template
-from schemas.kind import Kind
+from schemas.kind import Kind, Output
 
 ASSET_SCHEME = "asset"
 
@@ -140,34 +140,49 @@ class Renderer:
         self.docx_env = make_env()
         self.fetcher = AssetFetcher(self.html_dirs)
 
-    def template_path(self, kind: Kind, fmt: str) -> Path:
-        """Return the file that renders ``kind`` in ``fmt`` ("docx" or "pdf")."""
-        name, dirs = (kind.docx_template, self.docx_dirs) if fmt == "docx" else (kind.html_template, self.html_dirs)
-        path = find_template(name, dirs)
+    def find(self, template: str, fmt: str) -> Path:
+        """Return the file of a template ("docx" for Word, "pdf" for the HTML of a PDF)."""
+        path = find_template(template, self.docx_dirs if fmt == "docx" else self.html_dirs)
         if path is None:
-            raise FileNotFoundError(f"Modèle « {name} » introuvable.")
+            raise FileNotFoundError(f"Modèle « {template} » introuvable.")
         return path
 
-    def template_digest(self, kind: Kind, fmt: str) -> str:
+    def template_path(self, kind: Kind, fmt: str) -> Path:
+        """Return the file that renders ``kind``'s main document in ``fmt`` ("docx" or "pdf")."""
+        return self.find(kind.docx_template if fmt == "docx" else kind.html_template, fmt)
+
+    def template_digest(self, kind: Kind, fmt: str, template: str | None = None) -> str:
         """Return the SHA-256 of the template used, recorded beside each stored output."""
-        return hashlib.sha256(self.template_path(kind, fmt).read_bytes()).hexdigest()
+        path = self.find(template, fmt) if template else self.template_path(kind, fmt)
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def docx_from(self, template: str, context: Mapping[str, Any]) -> bytes:
+        """Fill a Word template."""
+        doc = DocxTemplate(self.find(template, "docx"))
+        doc.render(dict(context), jinja_env=self.docx_env, autoescape=True)
+        buf = io.BytesIO()
+        doc.save(buf)
+        return normalise_docx(buf.getvalue())
+
+    def html_from(self, template: str, context: Mapping[str, Any]) -> str:
+        """Render an HTML template (the source of a PDF)."""
+        return self.html_env.get_template(template).render(context)
+
+    def pdf_from_html(self, html: str) -> bytes:
+        """Turn HTML into a PDF/A-3b, fetching nothing but the project's assets."""
+        return HTML(string=html, url_fetcher=self.fetcher, base_url=None).write_pdf(pdf_variant="pdf/a-3b")
 
     def docx(self, kind: Kind, context: Mapping[str, Any]) -> bytes:
         """Return the DOCX of a document."""
-        template = DocxTemplate(self.template_path(kind, "docx"))
-        template.render(dict(context), jinja_env=self.docx_env, autoescape=True)
-        buf = io.BytesIO()
-        template.save(buf)
-        return normalise_docx(buf.getvalue())
+        return self.docx_from(kind.docx_template, context)
 
     def html(self, kind: Kind, context: Mapping[str, Any]) -> str:
         """Return the HTML from which the PDF is made."""
-        return self.html_env.get_template(kind.html_template).render(context)
+        return self.html_from(kind.html_template, context)
 
     def pdf(self, kind: Kind, context: Mapping[str, Any]) -> bytes:
         """Return the PDF of a document."""
-        html = HTML(string=self.html(kind, context), url_fetcher=self.fetcher, base_url=None)
-        return html.write_pdf(pdf_variant="pdf/a-3b")
+        return self.pdf_from_html(self.html(kind, context))
 
     def render(self, kind: Kind, context: Mapping[str, Any], fmt: str) -> bytes:
         """Return the document in ``fmt`` ("docx" or "pdf")."""
@@ -177,18 +192,28 @@ class Renderer:
             return self.pdf(kind, context)
         raise ValueError(f"Format inconnu : {fmt}")
 
+    def render_output(self, output: Output, context: Mapping[str, Any]) -> bytes:
+        """Return one of a kind's outputs (its main document or an annex) in its format."""
+        if output.fmt == "docx":
+            return self.docx_from(output.template, context)
+        return self.pdf_from_html(self.html_from(output.template, context))
+
     def template_variables(self, kind: Kind) -> dict[str, set[str]]:
         """Return the top-level variables each template of ``kind`` uses, by template name."""
-        docx = DocxTemplate(self.template_path(kind, "docx"))
-        used = {kind.docx_template: set(docx.get_undeclared_template_variables(jinja_env=self.docx_env))}
-        source = self.html_env.loader.get_source(self.html_env, kind.html_template)[0]  # type: ignore[union-attr]
-        names = set(meta.find_undeclared_variables(self.html_env.parse(source)))
-        # Templates the HTML extends or includes use variables too.
-        for ref in meta.find_referenced_templates(self.html_env.parse(source)):
-            if ref:
-                src = self.html_env.loader.get_source(self.html_env, ref)[0]  # type: ignore[union-attr]
-                names |= set(meta.find_undeclared_variables(self.html_env.parse(src)))
-        used[kind.html_template] = names
+        used: dict[str, set[str]] = {}
+        for output in kind.outputs():
+            if output.fmt == "docx":
+                doc = DocxTemplate(self.find(output.template, "docx"))
+                used[output.template] = set(doc.get_undeclared_template_variables(jinja_env=self.docx_env))
+                continue
+            source = self.html_env.loader.get_source(self.html_env, output.template)[0]  # type: ignore[union-attr]
+            names = set(meta.find_undeclared_variables(self.html_env.parse(source)))
+            # Templates the HTML extends or includes use variables too.
+            for ref in meta.find_referenced_templates(self.html_env.parse(source)):
+                if ref:
+                    src = self.html_env.loader.get_source(self.html_env, ref)[0]  # type: ignore[union-attr]
+                    names |= set(meta.find_undeclared_variables(self.html_env.parse(src)))
+            used[output.template] = names
         return used
 
 

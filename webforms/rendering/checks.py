@@ -41,9 +41,9 @@ def check_templates(renderer: Renderer) -> list[str]:
             for name in sorted(names - set(ctx)):
                 problems.append(f"{template} : la variable « {name} » n'est pas fournie par le type « {kind.name} ».")
         # Render the example too: a strict render also catches a wrong nested name (menage.nomm).
-        for fmt, template in (("docx", kind.docx_template), ("html", kind.html_template)):
+        for output in kind.outputs():
             try:
-                renderer.docx(kind, ctx) if fmt == "docx" else renderer.html(kind, ctx)
+                renderer.docx_from(output.template, ctx) if output.fmt == "docx" else renderer.html_from(output.template, ctx)
             except TemplateError as exc:
-                problems.append(f"{template} : {exc}")
+                problems.append(f"{output.template} : {exc}")
     return problems
