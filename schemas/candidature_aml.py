@@ -30,7 +30,7 @@ from schemas.fields import (
     Siret,
     Text,
 )
-from schemas.kind import AttachmentRule, Kind
+from schemas.kind import Annex, AttachmentRule, Kind
 
 # AML §6a: "A minima, il est demandé de s'interroger sur la couverture des besoins suivants".
 BESOINS = [
@@ -379,6 +379,13 @@ KIND = Kind(
     summary=summary,
     per_appel=True,
     steps=True,
+    # AML §6b: the letter the legal representative signs, and the organisation chart and budget
+    # produced from the form (the fiche descriptive is the kind's own document).
+    annexes=(
+        Annex("courrier", "Courrier d'acte de candidature (à signer)", docx="candidature_courrier.docx"),
+        Annex("organigramme", "Organigramme du service", html="candidature_organigramme.html"),
+        Annex("budget", "Budget prévisionnel", html="candidature_budget.html"),
+    ),
     standalone=False,  # a dossier answers a call: it is opened from the call's page
     # AML §6b, in its order: "Tout dossier incomplet sera rejeté."
     attachments=(

@@ -4,7 +4,8 @@
 
 Writes ``fiche_saisine.docx``, ``fiche_incident.docx``, ``bilan_asll_installation.docx``,
 ``bilan_asll_maintien.docx``, ``bilan_aml.docx``, ``contrat_tripartite.docx``,
-``bilan_annuel_operateur.docx`` and ``candidature_aml.docx`` next to this script. The layout is
+``bilan_annuel_operateur.docx``, ``candidature_aml.docx`` and ``candidature_courrier.docx`` (the
+letter of the dossier, an annex of ``candidature_aml``) next to this script. The layout is
 the one of ``templates_html/<kind>.html`` (same content, same order): title block, reference,
 date d'émission, destinataires (and, for the bilans, the due date and the lateness mention), one
 heading per section with label/value tables, row tables, computed values, the coordinator's
@@ -530,12 +531,34 @@ def _style_partie(doc: Document) -> None:
     st.paragraph_format.space_after = Pt(6)
 
 
+def _style_texte_courrier(doc: Document) -> None:
+    """The body of a letter: justified, a little larger than the forms, airy."""
+    st = _add_paragraph_style(doc, "Texte du courrier")
+    _style_font(st, size=10.5)
+    st.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    st.paragraph_format.space_before = Pt(0)
+    st.paragraph_format.space_after = Pt(8)
+    st.paragraph_format.line_spacing = 1.15
+
+
+def _style_signature_courrier(doc: Document) -> None:
+    """The signatory's block of a letter, on the right half of the page, kept on one page."""
+    st = _add_paragraph_style(doc, "Signature du courrier")
+    st.base_style = style(doc, "Texte du courrier")
+    st.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
+    st.paragraph_format.left_indent = Mm(85)
+    st.paragraph_format.space_after = Pt(2)
+    st.paragraph_format.keep_with_next = True
+
+
 EXTRA_STYLES: dict[str, Callable[[Document], None]] = {
     "Mention retard": lambda doc: _style_alerte(doc, "Mention retard"),
     "Avertissement": lambda doc: _style_alerte(doc, "Avertissement"),
     "Sous-titre du document": _style_sous_titre,
     "Texte du contrat": _style_texte_contrat,
     "Désignation de partie": _style_partie,
+    "Texte du courrier": _style_texte_courrier,
+    "Signature du courrier": _style_signature_courrier,
 }
 
 
@@ -559,12 +582,16 @@ class Alert(str):
     """A part of ``Parts`` printed in bold red: a value the reader must not miss ("Non couvert")."""
 
 
+class Bold(str):
+    """A part of ``Parts`` printed in bold ("Objet : ")."""
+
+
 def add_runs(paragraph, parts: Parts, bold: bool = False) -> None:
     if isinstance(parts, str):
         parts = [parts]
     for part in parts:
         run = paragraph.add_run(part)
-        if bold or isinstance(part, Alert):
+        if bold or isinstance(part, Alert | Bold):
             run.bold = True
         if isinstance(part, Alert):
             run.font.color.rgb = RGBColor.from_string(RED)
@@ -1567,6 +1594,157 @@ def build_candidature_aml() -> Path:
     return finish(doc, kind.docx_template)
 
 
+# --------------------------------------------------------------------------------------------
+# Courrier d'acte de candidature AML Logement d'abord (AML §6b), an annex of the dossier
+# --------------------------------------------------------------------------------------------
+
+# AML §6b: the dossier is sent to this address (one line per part of the call's address).
+AML_DESTINATAIRE = (
+    "M. le Président du Conseil départemental du Pas-de-Calais",
+    "Direction du Développement des Solidarités",
+    "Hôtel du Département, rue Ferdinand Buisson",
+    "62018 ARRAS Cedex",
+)
+AML_OBJET = "Candidature à l'appel « Aide à la Médiation Locative » – Logement d'abord"
+BLANK = "…" * 8  # written by hand before signing
+
+
+def build_candidature_courrier() -> Path:
+    """The letter the legal representative signs (AML §6b): "indiquant le nombre de mesures
+    sollicitées et portant engagement du porteur de projet". A letter, not a form: sender and
+    addressee, subject, the request per territory and its total, the commitment and the
+    subsidy, the closing formula, the signatory; place and date are left to fill by hand."""
+    kind = candidature_aml.KIND
+    label = Labels(kind)
+    doc = new_document(
+        "Courrier d'acte de candidature – AML Logement d'abord",
+        "Courrier d'acte de candidature signé par le représentant légal (AML §6b)",
+    )
+
+    def text(parts: Parts, name: str = "Texte du courrier", space_before: float | None = None, keep: bool = False) -> None:
+        p = doc.add_paragraph(style=style(doc, name))
+        add_runs(p, parts)
+        if space_before is not None:
+            p.paragraph_format.space_before = Pt(space_before)
+        if keep:
+            p.paragraph_format.keep_with_next = True
+
+    tag(doc, "{%p if document.brouillon %}")
+    doc.add_paragraph("BROUILLON – document non soumis", style=doc.styles["Mention brouillon"])
+    tag(doc, "{%p endif %}")
+
+    # Sender top left, addressee top right (a little lower, as on a French letter).
+    table = doc.add_table(rows=1, cols=2)
+    table_borders(table, none=True)
+    row = table.rows[0]
+    row_props(row)
+    sender, addressee = row.cells
+    cell_paragraph(sender, "{{ porteur.raison_sociale }}", bold=True)
+    for parts in (
+        "{{ porteur.adresse }}",
+        [f"{label('porteur.siret')} : ", "{{ porteur.siret }}"],
+        [f"{label('porteur.contact_nom')} : ", "{{ porteur.contact_nom }}"],
+        [f"{label('porteur.contact_telephone')} : ", "{{ porteur.contact_telephone }}"],
+        "{{ porteur.contact_email }}",
+    ):
+        add_runs(sender.add_paragraph(style=doc.styles["Cellule"]), parts)
+    first = addressee.paragraphs[0]
+    first.style = doc.styles["Cellule"]
+    first.paragraph_format.space_before = Pt(30)
+    add_runs(first, AML_DESTINATAIRE[0], bold=True)
+    for line in AML_DESTINATAIRE[1:]:
+        addressee.add_paragraph(line, style=doc.styles["Cellule"])
+    fixed_layout(table, [Mm(72), TEXT_W - Mm(72)])
+
+    text([Bold("Objet : "), AML_OBJET], space_before=30)
+    text(
+        [
+            Bold("Pièces jointes : "),
+            "délibération du conseil d'administration, fiche descriptive du projet, organigramme du service, budget prévisionnel",
+            "{% if moyens.recrutements %}",
+            ", fiches de poste",
+            "{% endif %}",
+            ".",
+        ],
+        space_before=0,
+    )
+    text("Monsieur le Président,", space_before=14)
+    text(
+        [
+            "Je soussigné(e), ",
+            "{{ porteur.representant_nom }}",
+            ", ",
+            "{{ porteur.representant_qualite }}",
+            ", représentant légal de « ",
+            "{{ porteur.raison_sociale }}",
+            " » (SIRET ",
+            "{{ porteur.siret }}",
+            "), ai l'honneur de vous présenter la candidature de notre organisme à l'appel « Aide à "
+            "la Médiation Locative » – Logement d'abord, et de solliciter à ce titre ",
+            # "4 mesures sur le territoire Artois, 6 mesures sur le territoire Lens-Hénin"
+            "{% for m in mesures %}",
+            "{{ m.nombre }}",
+            " mesure",
+            "{% if m.nombre is number and m.nombre > 1 %}",
+            "s",
+            "{% endif %}",
+            " sur le territoire ",
+            "{{ m.territoire }}",
+            "{% if not loop.last %}",
+            "{% if loop.revindex == 2 %}",
+            " et ",
+            "{% else %}",
+            ", ",
+            "{% endif %}",
+            "{% endif %}",
+            "{% endfor %}",
+            ", soit ",
+            Bold("{{ calcul.total_mesures }}"),
+            Bold(" mesure"),
+            "{% if calcul.total_mesures > 1 %}",
+            Bold("s"),
+            "{% endif %}",
+            Bold(" au total"),
+            ".",
+        ]
+    )
+    text(
+        [
+            "Notre organisme s'engage à mettre en œuvre les mesures d'accompagnement AML Logement "
+            "d'abord qui lui seront confiées dans le respect du cahier des charges de l'appel, pour "
+            "la période de financement qu'il fixe, et sollicite auprès de la Direction "
+            "Départementale de la Cohésion Sociale (DDCS) une subvention de ",
+            Bold("{{ budget.subvention_ddcs }}"),
+            ", conformément au budget prévisionnel joint.",
+        ]
+    )
+    text(
+        [
+            "Pour tout renseignement complémentaire, ",
+            "{{ porteur.contact_nom }}",
+            " se tient à votre disposition (",
+            "{{ porteur.contact_telephone }}",
+            ", ",
+            "{{ porteur.contact_email }}",
+            ").",
+        ]
+    )
+    text(
+        "Je vous prie d'agréer, Monsieur le Président, l'expression de ma haute considération.",
+        keep=True,
+    )
+
+    text(f"Fait à {BLANK}, le {BLANK}", "Signature du courrier", space_before=18)
+    text(["{{ porteur.representant_qualite }}", ","], "Signature du courrier", space_before=10)
+    text("{{ porteur.representant_nom }}", "Signature du courrier")
+    p = doc.add_paragraph("Signature et cachet de l'organisme", style=style(doc, "Signature du courrier"))
+    p.runs[0].italic = True
+    p.paragraph_format.space_before = Pt(4)
+    for _ in range(4):  # room for the signature
+        doc.add_paragraph(style=style(doc, "Signature du courrier"))
+    return finish(doc, "candidature_courrier.docx")
+
+
 BUILDS = (
     build_fiche_saisine,
     build_fiche_incident,
@@ -1576,6 +1754,7 @@ BUILDS = (
     build_contrat_tripartite,
     build_bilan_annuel_operateur,
     build_candidature_aml,
+    build_candidature_courrier,
 )
 
 

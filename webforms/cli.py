@@ -128,6 +128,20 @@ def check_templates_cmd() -> None:
     click.echo(f"Modèles conformes ({len(registry())} types de document).")
 
 
+@main.command("verify-zip")
+@click.argument("file", metavar="FICHIER.zip", type=click.Path(exists=True, dir_okay=False))
+def verify_zip_cmd(file: str) -> None:
+    """Vérifier une archive de dossier contre son manifest.json (empreintes SHA-256, tailles)."""
+    from webforms.dossier import verify_zip
+
+    problems = verify_zip(file)
+    for line in problems:
+        click.echo(line)
+    if problems:
+        sys.exit(1)
+    click.echo("Archive intacte : chaque fichier correspond à son empreinte dans le manifeste.")
+
+
 @main.command()
 def upgrade() -> None:
     """Créer ou mettre à jour la base de données (migrations Alembic)."""

@@ -252,11 +252,13 @@ class Rendition(Base):
     """A DOCX or PDF rendered once and stored; it never changes afterwards."""
 
     __tablename__ = "rendition"
-    __table_args__ = (UniqueConstraint("document_id", "version", "format"),)
+    __table_args__ = (UniqueConstraint("document_id", "version", "output", "format", name="uq_rendition_output"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), index=True)
     version: Mapped[int] = mapped_column(Integer)
+    # "document" for the kind's main document, an annex's name, or "dossier" (complete dossier).
+    output: Mapped[str] = mapped_column(String(40), default="document", server_default="document")
     label: Mapped[str] = mapped_column(String(100))
     format: Mapped[str] = mapped_column(String(10))
     sha256: Mapped[str] = mapped_column(String(64))

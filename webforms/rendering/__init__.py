@@ -220,4 +220,5 @@ class Renderer:
 MIME = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "pdf": "application/pdf",
+    "zip": "application/zip",
 }

@@ -324,4 +324,80 @@ def reopen(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     return doc
 
 
+_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+_ORDER = ("courrier", "deliberation", "fiche_descriptive", "organigramme", "budget", "fiches_poste")
+_FILENAMES = {
+    "courrier": "01-courrier-acte-de-candidature-signe",
+    "deliberation": "02-deliberation-conseil-administration",
+    "fiche_descriptive": "03-fiche-descriptive",
+    "organigramme": "04-organigramme",
+    "budget": "05-budget-previsionnel",
+    "fiches_poste": "06-fiche-de-poste",
+}
+
+
+def _extension(mime: str) -> str:
+    return _EXTENSIONS.get(mime, "docx")
+
+
+def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str], Any]) -> list[Any]:
+    """The pieces of the complete dossier in the order of AML §6b, uploaded or produced."""
+    from webforms.dossier import Part
+
+    kind = get_kind(doc.kind)
+    wanted = set(doc.appel.data.get("pieces") or []) if doc.appel else set(_ORDER)
+    rules = {a.name: a for a in kind.attachments}
+    current = _current(doc)
+    parts: list[Part] = []
+    for code in _ORDER:
+        if code not in wanted:
+            continue
+        rule = rules[code]
+        uploaded = sorted((p for (c, _), p in current.items() if c == code), key=lambda p: p.rang)
+        if uploaded:
+            for piece in uploaded:
+                suffix = f"-{piece.rang + 1}" if rule.count else ""
+                title = f"{rule.title} n° {piece.rang + 1}" if rule.count else rule.title
+                parts.append(
+                    Part(code, title, f"{_FILENAMES[code]}{suffix}.{_extension(piece.mime)}", svc.store.path(piece.sha256), piece.mime, piece.sha256, piece.size)
+                )
+            continue
+        source = ("document", "pdf") if code == "fiche_descriptive" else (code, "pdf")
+        rendition = produced.get(source)
+        if rendition is not None:
+            parts.append(
+                Part(code, rule.title, f"{_FILENAMES[code]}.pdf", svc.store.path(rendition.sha256), "application/pdf", rendition.sha256, rendition.size)
+            )
+    return parts
+
+
+def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Any]) -> list[Any]:
+    """Build and store the complete dossier (one PDF, one ZIP); return their renditions."""
+    from webforms.dossier import complete_pdf, temporary_path, write_zip
+    from webforms.models import Rendition
+
+    parts = dossier_parts(svc, doc, produced)
+    context = {**ctx, "dossier": {"appel": doc.appel.data["titre"] if doc.appel else "", "date_limite": deadline_text(doc.appel) if doc.appel else ""}}
+    pdf = complete_pdf(svc.renderer, parts, context)
+    pdf_digest = svc.store.put(pdf)
+    files = [(p.filename, p.role, p.path) for p in parts]
+    word = produced.get(("document", "docx"))
+    if word is not None:
+        files.append((f"{_FILENAMES['fiche_descriptive']}.docx", "fiche_descriptive", svc.store.path(word.sha256)))
+    files.append(("dossier-complet.pdf", "dossier_complet", svc.store.path(pdf_digest)))
+    target = temporary_path(".zip")
+    try:
+        write_zip(target, files)
+        with target.open("rb") as data:
+            zip_digest, zip_size = svc.store.put_stream(data)
+    finally:
+        target.unlink(missing_ok=True)
+    cover = "dossier_couverture.html"
+    common = {"output": "dossier", "template_name": cover, "template_sha256": svc.renderer.template_digest(get_kind(doc.kind), "pdf", cover)}
+    return [
+        Rendition(format="pdf", sha256=pdf_digest, size=len(pdf), **common),
+        Rendition(format="zip", sha256=zip_digest, size=zip_size, **common),
+    ]
+
+
 __all__ = ["UploadRefused", "checklist", "context_checks", "open_dossier", "reopen"]

@@ -30,7 +30,6 @@ MOVES: dict[str, tuple[frozenset[str], str]] = {
     "reopen": (frozenset({"submitted"}), "draft"),
 }
 
-FORMATS = ("pdf", "docx")
 
 
 class DocumentError(Exception):
@@ -170,27 +169,37 @@ def context_for(doc: Document, *, draft: bool | None = None) -> dict[str, Any]:
 
 
 def _freeze(session: Session, svc: Services, doc: Document, *, version: int, label: str, now: dt.datetime) -> None:
-    """Render every format once, store the bytes by SHA-256 and record each rendition."""
+    """Render every output once, store the bytes by SHA-256 and record each rendition.
+
+    The outputs are the kind's document (DOCX and PDF) and its annexes; a candidature adds its
+    complete dossier (one PDF and one ZIP).
+    """
     kind = get_kind(doc.kind)
     ctx = context_for(doc, draft=False)
     ctx["document"]["version"] = version
-    for fmt in FORMATS:
-        data = svc.renderer.render(kind, ctx, fmt)
-        digest = svc.store.put(data)
-        path = svc.renderer.template_path(kind, fmt)
-        session.add(
-            Rendition(
-                document=doc,
-                version=version,
-                label=label,
-                format=fmt,
-                sha256=digest,
-                size=len(data),
-                template_name=path.name,
-                template_sha256=svc.renderer.template_digest(kind, fmt),
-                created_at=now,
-            )
+    produced: dict[tuple[str, str], Rendition] = {}
+    for output in kind.outputs():
+        data = svc.renderer.render_output(output, ctx)
+        rendition = Rendition(
+            document=doc,
+            version=version,
+            label=label,
+            output=output.name,
+            format=output.fmt,
+            sha256=svc.store.put(data),
+            size=len(data),
+            template_name=output.template,
+            template_sha256=svc.renderer.template_digest(kind, output.fmt, output.template),
+            created_at=now,
         )
+        session.add(rendition)
+        produced[(output.name, output.fmt)] = rendition
+    if doc.appel is not None:
+        from webforms.services.candidatures import freeze_dossier  # candidatures build on documents
+
+        for rendition in freeze_dossier(svc, doc, ctx, produced):
+            rendition.document, rendition.version, rendition.label, rendition.created_at = doc, version, label, now
+            session.add(rendition)
 
 
 def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Document:
@@ -260,9 +269,9 @@ def record_review(session: Session, svc: Services, doc: Document, *, user: User,
     return doc
 
 
-def rendition(session: Session, doc: Document, fmt: str, version: int | None = None) -> Rendition | None:
-    """Return the stored rendition of ``doc`` in ``fmt`` (the latest version by default)."""
-    query = select(Rendition).where(Rendition.document_id == doc.id, Rendition.format == fmt)
+def rendition(session: Session, doc: Document, fmt: str, version: int | None = None, output: str = "document") -> Rendition | None:
+    """Return the stored rendition of ``doc``'s ``output`` in ``fmt`` (the latest version by default)."""
+    query = select(Rendition).where(Rendition.document_id == doc.id, Rendition.format == fmt, Rendition.output == output)
     if version is not None:
         query = query.where(Rendition.version == version)
     return session.scalars(query.order_by(Rendition.version.desc())).first()

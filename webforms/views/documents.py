@@ -251,6 +251,7 @@ def view(doc_id: int) -> str:
     versions: dict[int, list[Any]] = {}
     for r in doc.renditions:
         versions.setdefault(r.version, []).append(r)
+    titles = {"document": kind.title, "dossier": "Dossier complet", **{a.name: a.title for a in kind.annexes}}
     return render_template(
         "document_view.html",
         doc=doc,
@@ -260,6 +261,7 @@ def view(doc_id: int) -> str:
         review=review,
         computed=_computed_for(kind, doc.submitted_data or doc.data),
         versions=versions,
+        output_titles=titles,
         history=svc_docs.history(db.session(), doc),
         can_edit=policy.can_edit(current_user, doc),
         can_review=policy.can_review(current_user, doc),
@@ -275,6 +277,8 @@ def download(doc_id: int, fmt: str) -> Any:
     if fmt not in MIME:
         abort(404)
     if doc.status == "draft":
+        if fmt not in ("pdf", "docx") or request.args.get("sortie", "document") != "document":
+            abort(404)
         try:
             data = svc_docs.preview(services(), doc, fmt)
         except svc_docs.ValidationFailed as exc:
@@ -284,7 +288,8 @@ def download(doc_id: int, fmt: str) -> Any:
 
         return send_file(io.BytesIO(data), mimetype=MIME[fmt], as_attachment=True, download_name=f"brouillon-{doc.kind}-{doc.id}.{fmt}")
     version = request.args.get("version", type=int)
-    rendition = svc_docs.rendition(db.session(), doc, fmt, version)
+    output = request.args.get("sortie", "document")
+    rendition = svc_docs.rendition(db.session(), doc, fmt, version, output)
     if rendition is None:
         abort(404)
     path = services().store.path(rendition.sha256)
@@ -292,7 +297,7 @@ def download(doc_id: int, fmt: str) -> Any:
         path,
         mimetype=MIME[fmt],
         as_attachment=True,
-        download_name=f"{doc.reference}-v{rendition.version}.{fmt}",
+        download_name=f"{doc.reference}-v{rendition.version}{'' if output == 'document' else '-' + output}.{fmt}",
         etag=rendition.sha256,
         conditional=True,
     )
