@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from schemas.kind import Annex, AttachmentRule, DueDate, Kind, KindDeclarationError, Output, Review
+from schemas.kind import Annex, AttachmentRule, Kind, KindDeclarationError, Output, Review
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCX_DIR = ROOT / "templates_docx"
@@ -105,7 +105,6 @@ def get_kind(name: str) -> Kind:
 __all__ = [
     "Annex",
     "AttachmentRule",
-    "DueDate",
     "Kind",
     "KindDeclarationError",
     "Output",

@@ -55,15 +55,6 @@ class Output:
 
 
 @dataclass(frozen=True)
-class DueDate:
-    """A date by which the document is due, computed from its data."""
-
-    title: str
-    compute: Callable[[Mapping[str, Any]], dt.date | None]
-    source: str  # the section of the source document that sets the rule
-
-
-@dataclass(frozen=True)
 class Review:
     """A second step taken on a submitted document by another role (e.g. the coordinator)."""
 
@@ -102,13 +93,13 @@ class Kind:
     derived_labels: Mapping[str, str] = field(default_factory=dict)
     summary: Callable[[Mapping[str, Any]], str] = field(default=lambda data: "")
     attachments: tuple[AttachmentRule, ...] = ()
-    due_dates: tuple[DueDate, ...] = ()
     review: Review | None = None
     # Documents started from a measure: which measure types, and the draft prefilled from the
     # measure's plain values (see webforms.services.mesures.plain).
     mesure_types: frozenset[str] = frozenset()
     prefill: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
-    # True for a measure's bilan: it answers one of the measure's due bilans (its "slot").
+    # True for a measure's bilan: it answers one of the measure's due bilans (its "slot"); its
+    # due date is the measure's (webforms/mesure_rules.py: ASLL §9, AML §4).
     is_bilan: bool = False
     # True when documents of the kind answer a call for applications (Document.appel).
     per_appel: bool = False
