@@ -185,3 +185,36 @@ def test_instructeur_sees_dossiers_and_marks_a_piece_non_compliant(app: Flask, l
     assert "non conforme" in page and "Délibération non signée" in page
     assert web.post(f"/documents/{doc_id}/pieces/{piece_id}/non-conforme", {"motif": "x"}).status_code == 403
     assert instructeur.get(f"/documents/{doc_id}/pieces/{piece_id}").data.startswith(b"%PDF")
+
+
+def test_a_withdrawn_piece_keeps_its_history(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    upload(web, doc_id, "courrier", pdf_bytes(), "v1.pdf")
+    upload(web, doc_id, "courrier", pdf_bytes(2), "v2.pdf")
+    with app.app_context():
+        old = db.session().query(Piece).filter_by(document_id=doc_id, original_name="v1.pdf").one()
+        old_id, replaced_at = old.id, old.replaced_at
+    assert replaced_at is not None
+    clock.now = BEFORE_DEADLINE + dt.timedelta(hours=1)
+    web.post(f"/documents/{doc_id}/pieces/{old_id}/retirer")
+    assert "déjà été remplacée" in web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    with app.app_context():
+        assert db.session().get(Piece, old_id).replaced_at == replaced_at
+
+
+def test_the_preview_of_a_reopened_dossier_shows_the_corrections(app: Flask, login_as: Any, clock: Clock) -> None:
+    from tests.test_candidatures import submit_complete
+    from tests.test_web import pdf_text
+
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    submit_complete(app, web, doc_id)
+    web.post(f"/documents/{doc_id}/rouvrir")
+    data = example()
+    data["porteur"]["raison_sociale"] = "Association Habitat Solidaire Corrigée"
+    web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": data["porteur"]}), "action": "save"})
+    preview = web.get(f"/documents/{doc_id}/telecharger/pdf")
+    assert "Corrigée" in pdf_text(preview.data)

@@ -12,30 +12,52 @@ The rules are those of ``webforms/policy.py``:
   every measure; the ``coordinateur`` reads the AML measures only; the archiviste and the admin
   see none (their list and CSV export are empty); only a ``redacteur`` opens a measure, closes
   one of its organisation's, or starts its organisation's yearly bilan;
-- calls for applications (``/admin/appels``) are the admin's, like the rest of ``/admin/*``.
+- calls for applications (``/admin/appels``) are the admin's, like the rest of ``/admin/*``;
+- candidature dossiers (``/appels``, ``/documents/<id>/liste``, their pieces): every signed-in
+  user reads the calls; only a ``redacteur`` opens its organisation's dossier (``documents.new``
+  sends it to the calls: a dossier answers a call); the dossier follows the document rule (its
+  organisation, and the recipients of ``candidature_aml`` – instructeur, archiviste – once it is
+  submitted, never a draft); pieces are uploaded and withdrawn by the owner on a draft only (403
+  on a submitted dossier: the view refuses before the service would); a piece is reached only
+  through its own dossier (another dossier's piece id → 404); only the instructeur marks a
+  submitted piece non-conforme; only the owner reopens a submitted dossier, and only before the
+  call's deadline (after it: back to the checklist with a message, nothing changed); the list of
+  a call's submitted dossiers is the instructeur's and the archiviste's.
 
 Expected answers: anonymous → 302 to /connexion; a document the user may not see → 404 (its
 existence is not revealed); seen but not allowed → 403, or the documented redirect (editing a
 submitted document sends to its page); allowed → 200 or the success redirect; allowed but refused
 by a rule of the measure → 422 (a renewal of an ASLL Installation or of an AML: only an ASLL
 Maintien is renewable, ASLL §2.1, §9.2). A request that is not an allowed change must leave the
-database exactly as it was, measures, meetings and renewals included; a refusal never shows a
-household's name.
+database exactly as it was, measures, meetings, renewals, a dossier's pieces and the stored files
+included; a refusal never shows a household's name, nor a dossier's association or file names.
 
 Speed: one app per module. Its world (organisations, one account per actor, organisation A's
 three documents, two of them submitted and so rendered, its three measures – ASLL Installation,
-ASLL Maintien with a renewal, AML – with their meetings, and a draft started from the AML
-measure) is built once, then kept as a pristine copy of the database and of the stored files.
+ASLL Maintien with a renewal, AML – with their meetings, a draft started from the AML measure,
+a second call created by the admin, and organisation A's two candidature dossiers: a submitted
+one, complete with its pieces, on the shipped call, and a draft with one piece on the second
+call, both built with the clock before the deadline) is built once, then kept as a pristine
+copy of the database and of the stored files.
 Every test starts from that state: after a test that changed anything (an allowed change, or a
-bug), the pristine copy is put back. Accounts get a cheap password hash so that each real
-sign-in through the form costs nothing. Only the cases that must render (submit, decision,
-draft preview) render a PDF.
+bug), the pristine copy is put back, and checked. A snapshot of the world is taken once per test,
+after its last request (the fixture reuses it to decide). Accounts get a cheap password hash so
+that each real sign-in through the form costs nothing. Only the cases that must render (submit,
+decision, draft preview) render a PDF; only the allowed upload runs the upload sandbox.
+
+Time: the world's clock is 14 October 2019, after the calls' deadline (6 September 2019 16:00,
+Paris). A state ending in ``@avant_limite`` runs its request on 5 September 2019 instead; the
+routes whose code reads the deadline (opening a dossier, reopening one) are tried on both sides
+of it. Uploads and withdrawals do not read it (only the submission does): they run at the
+world's clock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -48,11 +70,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask, url_for
+from pypdf import PdfWriter
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from schemas import get_kind
 from tests.conftest import PASSWORD, Account, Clock, WebClient
+from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps
+from tests.test_candidatures import upload as upload_piece
 from tests.test_web import doc_id_from, example_form, flatten, submitted
 from webforms import create_app, db
 from webforms.models import (
@@ -63,6 +88,7 @@ from webforms.models import (
     Event,
     Mesure,
     Organisation,
+    Piece,
     Rencontre,
     Rendition,
     Renouvellement,
@@ -128,6 +154,54 @@ START_STATES = tuple(f"{m}:{k}" for m in MESURES for k in START_KINDS)
 APPEL_SEED = Path(__file__).resolve().parent.parent / "webforms" / "data" / "appel_aml_2019.json"
 APPEL_STATE = "appel_2019"
 
+# Candidature dossiers (AML §5, §6). The shipped call holds organisation A's submitted dossier;
+# a second call, created by the admin with the same deadline, holds its draft (one dossier per
+# organisation and call).
+CANDIDATURE = "candidature_aml"
+DRAFT_APPEL = {"code": "appel-de-la-matrice", "titre": "Appel de la matrice (brouillon de l'association A)"}
+# state -> status of organisation A's dossier
+DOSSIERS: dict[str, str] = {"dossier_draft": "draft", "dossier_submitted": "submitted"}
+# The association's name typed in each dossier: it must never appear in a refusal.
+DOSSIER_NAME = {"dossier_draft": "Porteur Brouillon Matrice", "dossier_submitted": "Porteur Dépôt Matrice"}
+# The piece each dossier's piece states use: the draft's only piece, and one of the submitted ones.
+WORLD_PIECE = {"dossier_draft": "courrier", "dossier_submitted": "deliberation"}
+PIECE_NAME = {"dossier_draft": "courrier-brouillon-matrice.pdf", "dossier_submitted": "deliberation-depot-matrice.pdf"}
+# Piece states: "<dossier>:<piece>" -> (the dossier in the URL, the dossier the piece belongs to).
+# The crossed ones try a piece through another dossier of the same organisation.
+PIECE_STATES: dict[str, tuple[str, str]] = {
+    "dossier_draft:piece": ("dossier_draft", "dossier_draft"),
+    "dossier_submitted:piece": ("dossier_submitted", "dossier_submitted"),
+    "dossier_submitted:piece_of_draft": ("dossier_submitted", "dossier_draft"),
+    "dossier_draft:piece_of_submitted": ("dossier_draft", "dossier_submitted"),
+}
+DOSSIER_SECRETS = (*DOSSIER_NAME.values(), *PIECE_NAME.values())
+# "<state>@avant_limite": the request runs before the deadline (6 September 2019 16:00 Paris).
+BEFORE = "@avant_limite"
+BEFORE_NOW = dt.datetime(2019, 9, 5, 10, 0, tzinfo=dt.UTC)
+WORLD_NOW = Clock().now  # 14 October 2019: after the deadline
+UPLOAD_CODE = "deliberation"  # uploaded to the draft (which has only its courrier)
+UPLOAD_NAME = "deliberation-matrice.pdf"
+NONCONFORME_MOTIF = "Délibération non signée (matrice)"
+
+
+def pdf_titled(title: str, pages: int = 1) -> bytes:
+    """A real PDF, its bytes told apart by its title (the store keeps one file per content)."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": title})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+UPLOAD_PDF = pdf_titled("Pièce déposée par la matrice")
+
+
+def base_state(state: str | None) -> str | None:
+    """The state without its time ("dossier_submitted" for "dossier_submitted@avant_limite")."""
+    return None if state is None else state.partition("@")[0]
+
 
 def mesure_state(state: str | None) -> str | None:
     """The measure a state is about ("mesure_aml" for "mesure_aml:fiche_incident"), or None."""
@@ -147,8 +221,16 @@ class World:
     docs: dict[str, int] = field(default_factory=dict)  # state (and "draft_from_mesure") -> document id
     mesures: dict[str, int] = field(default_factory=dict)  # measure state -> measure id
     appel_id: int = 0  # the call shipped by the migrations
+    draft_appel_id: int = 0  # the call created by the admin, holding organisation A's draft dossier
+    pieces: dict[str, int] = field(default_factory=dict)  # dossier state -> the id of its WORLD_PIECE
     orgs: dict[str, int] = field(default_factory=dict)  # organisation name -> id
     pristine: dict[str, Any] = field(default_factory=dict)  # snapshot() of the world as built
+    settled: dict[str, Any] | None = None  # the snapshot a test took last, after its last request
+
+    def settle(self) -> dict[str, Any]:
+        """Snapshot the world once a test made its last request (the fixture reuses it)."""
+        self.settled = snapshot(self.app)
+        return self.settled
 
     @property
     def database(self) -> Path:
@@ -163,9 +245,33 @@ class World:
             web.login(self.accounts[actor])
         return web
 
+    @property
+    def clock(self) -> Clock:
+        return self.app.config["CLOCK"]  # type: ignore[no-any-return]
+
+    @contextlib.contextmanager
+    def at_time_of(self, state: str | None) -> Iterator[None]:
+        """Run with the clock of ``state``: before the deadline for "…@avant_limite"."""
+        self.clock.now = BEFORE_NOW if str(state).endswith(BEFORE) else WORLD_NOW
+        try:
+            yield
+        finally:
+            self.clock.now = WORLD_NOW
+
+    def doc_of(self, state: str | None) -> int | None:
+        """The document a state is about (the dossier in the URL for a piece state), or None."""
+        name = base_state(state)
+        if name in PIECE_STATES:
+            name = PIECE_STATES[name][0]
+        return self.docs.get(str(name)) if name in STATES or name in DOSSIERS else None
+
     def url(self, endpoint: str, state: str | None, **values: Any) -> str:
-        if state in STATES:
+        state = base_state(state)
+        if state in STATES or state in DOSSIERS:
             values["doc_id"] = self.docs[state]
+        elif state in PIECE_STATES:
+            dossier, owner = PIECE_STATES[state]
+            values["doc_id"], values["piece_id"] = self.docs[dossier], self.pieces[owner]
         elif mesure_state(state) is not None:
             head, _, kind_name = str(state).partition(":")
             values["mesure_id"] = self.mesures[head]
@@ -177,6 +283,8 @@ class World:
             values["kind_name"] = state
         if endpoint == "documents.download":
             values.setdefault("fmt", "pdf")
+        if endpoint == "candidatures.upload":
+            values.setdefault("code", UPLOAD_CODE)
         with self.app.test_request_context():
             return url_for(endpoint, **values)
 
@@ -252,6 +360,7 @@ def shared_world(migrated_db: Path, tmp_path_factory: pytest.TempPathFactory) ->
         started = web.post(world.url("mesures.start_document", "mesure_aml:fiche_incident"))
         assert started.status_code == 302, started.get_data(as_text=True)
         world.docs["draft_from_mesure"] = doc_id_from(started)
+        build_dossiers(world)
         world.keep_pristine()
         assert {s: world.pristine["documents"][world.docs[s]][:4:3] for s in STATES} == STATES
         assert world.pristine["documents"][world.docs["draft_from_mesure"]][13] == world.mesures["mesure_aml"]
@@ -259,22 +368,77 @@ def shared_world(migrated_db: Path, tmp_path_factory: pytest.TempPathFactory) ->
         assert {s: mesures[world.mesures[s]][3:5] for s in MESURES} == {s: (f["type_mesure"], f["menage_nom"]) for s, f in MESURES.items()}
         assert {(r[1], r[2].isoformat()) for r in world.pristine["rencontres"]} == {(world.mesures[s], m["date"]) for s, m in WORLD_MEETINGS.items()}
         assert [r[1] for r in world.pristine["renouvellements"]] == [world.mesures["mesure_maintien"]]
+        dossiers = {s: world.pristine["documents"][world.docs[s]] for s in DOSSIERS}
+        assert {s: (d[0], d[1], d[3], d[16]) for s, d in dossiers.items()} == {
+            "dossier_draft": (CANDIDATURE, world.orgs[ORG_A], "draft", world.draft_appel_id),
+            "dossier_submitted": (CANDIDATURE, world.orgs[ORG_A], "submitted", world.appel_id),
+        }
+        pieces = world.pristine["pieces"]
+        assert sorted(p[1] for p in pieces.values() if p[0] == world.docs["dossier_submitted"]) == ["courrier", "deliberation", "fiches_poste"]
+        assert [p[1] for p in pieces.values() if p[0] == world.docs["dossier_draft"]] == ["courrier"]
+        assert {s: pieces[world.pieces[s]][7] for s in DOSSIERS} == PIECE_NAME
+        assert {v for v, _ in renditions_of(world.pristine, world.docs["dossier_submitted"])} == {1}  # its deposited version
+        assert world.clock.now == WORLD_NOW
         yield world
     finally:
         world.close()
 
 
+def build_dossiers(world: World) -> None:
+    """Organisation A's two dossiers, built through the web before the deadline, then back to the
+    world's clock: a submitted one, complete, on the shipped call; a draft with its courrier on a
+    second call the admin creates (one dossier per organisation and call)."""
+    world.clock.now = BEFORE_DEADLINE
+    try:
+        created = world.client("admin").post("/admin/appels", appel_form(**DRAFT_APPEL))
+        assert created.status_code == 302, created.get_data(as_text=True)
+        world.draft_appel_id = int(urlsplit(created.headers["Location"]).path.rsplit("/", 1)[1])
+        web = world.client("redacteur_A")
+        for state, appel_id in (("dossier_submitted", world.appel_id), ("dossier_draft", world.draft_appel_id)):
+            opened = web.post(world.url("candidatures.open_dossier", None, appel_id=appel_id))
+            assert opened.status_code == 302, opened.get_data(as_text=True)
+            match = re.fullmatch(r"/documents/(\d+)/liste", urlsplit(opened.headers["Location"]).path)
+            assert match, opened.headers["Location"]
+            world.docs[state] = int(match.group(1))
+        data = example()
+        data["porteur"]["raison_sociale"] = DOSSIER_NAME["dossier_submitted"]
+        doc_id = world.docs["dossier_submitted"]
+        fill_steps(web, doc_id, data)
+        for code in ("courrier", "deliberation", "fiches_poste"):
+            name = PIECE_NAME["dossier_submitted"] if code == WORLD_PIECE["dossier_submitted"] else f"{code}-depot.pdf"
+            assert upload_piece(web, doc_id, code, pdf_titled(f"{code} du dossier déposé"), name).status_code == 302
+        assert "Le dossier est complet" in web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+        assert web.post(f"/documents/{doc_id}/soumettre").status_code == 302
+        doc_id = world.docs["dossier_draft"]
+        porteur = {**example()["porteur"], "raison_sociale": DOSSIER_NAME["dossier_draft"]}
+        saved = web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": porteur}), "action": "save"})
+        assert saved.status_code == 302, saved.get_data(as_text=True)
+        pdf = pdf_titled("courrier du brouillon")
+        assert upload_piece(web, doc_id, "courrier", pdf, PIECE_NAME["dossier_draft"]).status_code == 302
+    finally:
+        world.clock.now = WORLD_NOW
+    with world.app.app_context():
+        s = db.session()
+        for state, code in WORLD_PIECE.items():
+            world.pieces[state] = s.scalar(select(Piece.id).where(Piece.document_id == world.docs[state], Piece.code == code)) or 0
+
+
 @pytest.fixture
 def world(shared_world: World) -> Iterator[World]:
     """The module's world, as built; put back after a test that changed it."""
+    shared_world.settled = None
     yield shared_world
-    if snapshot(shared_world.app) != shared_world.pristine:
+    shared_world.clock.now = WORLD_NOW
+    # The test's own last snapshot when it took one (a snapshot is most of a case's cost).
+    seen = shared_world.settled if shared_world.settled is not None else snapshot(shared_world.app)
+    if seen != shared_world.pristine:
         shared_world.restore()
+        assert snapshot(shared_world.app) == shared_world.pristine, "the world was not put back as built"
 
 
 def snapshot(app: Flask) -> dict[str, Any]:
     """Everything a request could change: documents, renditions, accounts, events, counters,
-    measures, their meetings and renewals."""
+    measures, their meetings and renewals, a dossier's pieces and the stored files."""
     with app.app_context():
         s = db.session()
         return {
@@ -282,9 +446,17 @@ def snapshot(app: Flask) -> dict[str, Any]:
                 d.id: (
                     d.kind, d.organisation_id, d.author_id, d.status, d.data, d.submitted_data, d.review,
                     d.reference, d.summary, d.updated_at, d.submitted_at, d.reviewed_at, d.reviewer_id, d.mesure_id,
-                    d.echeance, d.echeance_date,
+                    d.echeance, d.echeance_date, d.appel_id,
                 )
                 for d in s.scalars(select(Document))
+            },
+            # A dossier's pieces: a refused upload, withdrawal or judgement leaves them as they were.
+            "pieces": {
+                p.id: (
+                    p.document_id, p.code, p.rang, p.sha256, p.size, p.mime, p.pages, p.original_name, p.uploaded_by_id, p.uploaded_at,
+                    p.replaced_at, p.nonconforme_motif, p.nonconforme_par_id, p.nonconforme_le,
+                )
+                for p in s.scalars(select(Piece))
             },
             "mesures": {
                 m.id: (
@@ -306,6 +478,8 @@ def snapshot(app: Flask) -> dict[str, Any]:
             "users": sorted(tuple(u) for u in s.execute(select(User.email, User.role, User.organisation_id, User.active, User.password_hash))),
             "events": sorted(tuple(e) for e in s.execute(select(Event.id, Event.action, Event.document_id, Event.user_id, Event.detail))),
             "counters": sorted(tuple(c) for c in s.execute(select(Counter.prefix, Counter.year, Counter.last))),
+            # The stored files (uploaded pieces, renditions): nothing is written by a refusal.
+            "files": stored_files(app),
             # Every column of every table, so that a column or a table added to the models is
             # covered too (the keys above are the same rows, shaped for the effect checks).
             "tables": {
@@ -313,6 +487,16 @@ def snapshot(app: Flask) -> dict[str, Any]:
                 for table in Base.metadata.sorted_tables
             },
         }
+
+
+def stored_files(app: Flask) -> list[tuple[str, int]]:
+    """Every file of the store, as (path under the store, size)."""
+    root = Path(app.config["STORAGE_DIR"])
+    return sorted((str(f.relative_to(root)), f.stat().st_size) for f in root.rglob("*") if f.is_file()) if root.exists() else []
+
+
+def pieces_of(snap: dict[str, Any], doc_id: int) -> dict[int, tuple[Any, ...]]:
+    return {k: v for k, v in snap["pieces"].items() if v[0] == doc_id}
 
 
 def renditions_of(snap: dict[str, Any], doc_id: int) -> list[tuple[int, str]]:
@@ -330,6 +514,8 @@ VIEW = "302 → document page"
 EDIT = "302 → draft form"  # /documents/<id>/modifier (the new draft's id for documents.new, mesures.start_document)
 MESURE = "302 → measure page"  # /mesures/<id> (the new measure's id for mesures.new)
 APPEL = "302 → call page"  # /admin/appels/<id> (the new call's id for admin.appels)
+LISTE = "302 → checklist"  # /documents/<id>/liste of the state's dossier (the new dossier's for open_dossier)
+APPELS = "302 → /appels"  # the calls (a dossier is opened there, not from "Nouveau document")
 FORBIDDEN = "403"
 NOT_FOUND = "404"
 UNPROCESSABLE = "422"  # allowed, but a rule of the measure refuses the change (nothing changes)
@@ -348,6 +534,12 @@ _VIEW_RULE = {
     "draft_saisine":                  row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF),
     "submitted_saisine":              row(LOGIN,   OK,     NF,     OK,    OK,    OK,    NF),
     "submitted_incident":             row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF),
+}
+# The document pages follow the same rule for a dossier: its organisation, and the recipients
+# of candidature_aml (instructeur, archiviste) once it is submitted.
+_DOSSIER_VIEW = {
+    "dossier_draft":                  row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF),
+    "dossier_submitted":              row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF),
 }
 _EDIT_SUBMITTED = {
     "submitted_saisine":              row(LOGIN,   VIEW,   NF,     VIEW,  VIEW,  VIEW,  NF),
@@ -387,13 +579,18 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("documents.new", "GET"): {
         "fiche_saisine":              row(LOGIN,   OK,     OK,     NO,    NO,    NO,    NO),
         "fiche_incident":             row(LOGIN,   OK,     OK,     NO,    NO,    NO,    NO),
+        # Not standalone: a writer is sent to the calls, nothing is created.
+        CANDIDATURE:                  row(LOGIN,   APPELS, APPELS, NO,    NO,    NO,    NO),
     },
     ("documents.new", "POST"): {
         "fiche_saisine":              row(LOGIN,   EDIT,   EDIT,   NO,    NO,    NO,    NO),
         "fiche_incident":             row(LOGIN,   EDIT,   EDIT,   NO,    NO,    NO,    NO),
+        CANDIDATURE:                  row(LOGIN,   APPELS, APPELS, NO,    NO,    NO,    NO),
     },
-    ("documents.view", "GET"): _VIEW_RULE,
-    ("documents.download", "GET"): _VIEW_RULE,  # downloads follow the view rule
+    ("documents.view", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW},
+    # Downloads follow the view rule. The draft dossier is incomplete: its preview sends its
+    # owner back to the form with the errors.
+    ("documents.download", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, "dossier_draft": row(LOGIN, EDIT, NF, NF, NF, NF, NF)},
     ("documents.edit", "GET"): {
         "draft_saisine":              row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF),
         **_EDIT_SUBMITTED,
@@ -441,6 +638,52 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("admin.appels", "POST"): {None:        row(LOGIN, NO,   NO,     NO,    NO,    NO,    APPEL)},
     ("admin.appel", "GET"): {APPEL_STATE:   row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
     ("admin.appel", "POST"): {APPEL_STATE:  row(LOGIN, NO,   NO,     NO,    NO,    NO,    APPEL)},
+    # Candidature dossiers (AML §5, §6). The calls: every signed-in user.
+    ("candidatures.appels", "GET"): {None:  row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK)},
+    # Opening a dossier: writers only. Organisation A already has one on this call: back to it,
+    # on either side of the deadline. Organisation B: a new draft before the deadline; after
+    # it, back to the calls with "L'appel est clos", nothing created.
+    ("candidatures.open_dossier", "POST"): {
+        APPEL_STATE:                  row(LOGIN,   LISTE,  APPELS, NO,    NO,    NO,    NO),
+        APPEL_STATE + BEFORE:         row(LOGIN,   LISTE,  LISTE,  NO,    NO,    NO,    NO),
+    },
+    # The dossiers submitted to a call: instructeurs and archivistes (the call itself is no secret).
+    ("candidatures.dossiers", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,   NO,    OK,    OK,    NO)},
+    ("candidatures.checklist", "GET"): _DOSSIER_VIEW,
+    # Uploads: the owner, on a draft. On a submitted dossier the view answers 403 (can_edit)
+    # before the service's own refusal could be reached.
+    ("candidatures.upload", "POST"): {
+        "dossier_draft":              row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF),
+    },
+    # Withdrawal: the owner, on a draft, of a piece of that very dossier.
+    ("candidatures.remove", "POST"): {
+        "dossier_draft:piece":        row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted:piece":    row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF),
+        "dossier_submitted:piece_of_draft": row(LOGIN, NO, NF,     NF,    NO,    NO,    NF),
+        "dossier_draft:piece_of_submitted": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF),
+    },
+    # Pieces are read like their dossier, and only through their own dossier.
+    ("candidatures.download_piece", "GET"): {
+        "dossier_draft:piece":        row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted:piece":    row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF),
+        "dossier_submitted:piece_of_draft": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF),
+        "dossier_draft:piece_of_submitted": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF),
+    },
+    # Non-conformity: the instructeur, on a submitted dossier's own piece.
+    ("candidatures.nonconforme", "POST"): {
+        "dossier_draft:piece":        row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted:piece":    row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
+        "dossier_submitted:piece_of_draft": row(LOGIN, NO, NF,     NF,    NF,    NO,    NF),
+        "dossier_draft:piece_of_submitted": row(LOGIN, NO, NF,     NF,    NF,    NF,    NF),
+    },
+    # Régularisation (AML §6b): the owner, on a submitted dossier, until the deadline; after it
+    # the service refuses (back to the checklist with the deadline's message, nothing changed).
+    ("candidatures.reopen", "POST"): {
+        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted":          row(LOGIN,   LISTE,  NF,     NF,    NO,    NO,    NF),
+        "dossier_submitted" + BEFORE: row(LOGIN,   LISTE,  NF,     NF,    NO,    NO,    NF),
+    },
 }
 
 # Known authorization bugs: (endpoint, method, state, actor) -> reason. Each is an xfail(strict).
@@ -492,7 +735,21 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return appel_form(code=NEW_APPEL_CODE)
     if endpoint == "admin.appel":
         return appel_form(titre=EDITED_APPEL_TITLE)
-    return {}  # logout, submit, start_document: nothing but the CSRF token
+    if endpoint == "candidatures.upload":
+        return {"fichier": (io.BytesIO(UPLOAD_PDF), UPLOAD_NAME), "rang": "0"}  # multipart, a fresh stream each time
+    if endpoint == "candidatures.nonconforme":
+        return {"motif": NONCONFORME_MOTIF}
+    return {}  # logout, submit, start_document, open_dossier, remove, reopen: nothing but the CSRF token
+
+
+def send(web: WebClient, world: World, endpoint: str, method: str, state: str | None, *, csrf: bool = True, **extra: Any) -> Any:
+    """The request of a case: a GET, or a POST of ``post_data`` (multipart for an upload)."""
+    url = world.url(endpoint, state)
+    if method == "GET":
+        return web.get(url)
+    data = {**post_data(world, endpoint, state), **extra}
+    kwargs = {"content_type": "multipart/form-data"} if endpoint == "candidatures.upload" else {}
+    return web.post(url, data, csrf=csrf, **kwargs)
 
 
 # --- What an allowed change must have done (anything else must leave the database unchanged).
@@ -501,9 +758,10 @@ Check = Callable[[World, dict[str, Any], dict[str, Any], str | None, str, WebCli
 
 
 def _only_changed(before: dict[str, Any], after: dict[str, Any], doc_id: int) -> None:
-    """Nothing but document ``doc_id`` (its row, renditions, events, counters) changed."""
+    """Nothing but document ``doc_id`` (its row, renditions, pieces, events, counters) changed."""
     assert {k: v for k, v in after["documents"].items() if k != doc_id} == {k: v for k, v in before["documents"].items() if k != doc_id}
     assert [r for r in after["renditions"] if r[0] != doc_id] == [r for r in before["renditions"] if r[0] != doc_id]
+    assert {k: v for k, v in after["pieces"].items() if v[0] != doc_id} == {k: v for k, v in before["pieces"].items() if v[0] != doc_id}
     assert after["users"] == before["users"] and after["organisations"] == before["organisations"]
     for key in ("mesures", "rencontres", "renouvellements"):
         assert after[key] == before[key], key
@@ -679,6 +937,73 @@ def _saved_appel(world: World, before: dict[str, Any], after: dict[str, Any], st
     assert _new_events(before, after) == [("save_appel", None, world.accounts[actor].id, {"appel": appel_id})]
 
 
+def _opened_dossier(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    new_ids = set(after["documents"]) - set(before["documents"])
+    assert len(new_ids) == 1, new_ids
+    (new_id,) = new_ids
+    assert urlsplit(response.headers["Location"]).path == f"/documents/{new_id}/liste"
+    doc, account = after["documents"][new_id], world.accounts[actor]
+    assert (doc[0], doc[3], doc[16], doc[13]) == (CANDIDATURE, "draft", world.appel_id, None)  # a draft answering the call
+    assert (doc[1], doc[2]) == (account.organisation_id, account.id)
+    assert doc[4]["porteur"]["raison_sociale"] == account.organisation  # prefilled from the call and the organisation
+    assert [r["territoire"] for r in doc[4]["mesures"]] == ["Artois", "Lens-Hénin"]
+    assert renditions_of(after, new_id) == [] and pieces_of(after, new_id) == {} and after["counters"] == before["counters"]
+    assert [e[:3] for e in _new_events(before, after)] == [("create", new_id, account.id)]
+    assert after["files"] == before["files"]
+    _only_changed(before, after, new_id)
+
+
+def _uploaded_piece(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    doc_id, now, user_id = world.docs["dossier_draft"], world.clock(), world.accounts[actor].id
+    assert urlsplit(response.headers["Location"]).path == f"/documents/{doc_id}/liste"
+    digest = hashlib.sha256(UPLOAD_PDF).hexdigest()
+    new = {k: v for k, v in after["pieces"].items() if k not in before["pieces"]}
+    assert list(new.values()) == [
+        (doc_id, UPLOAD_CODE, 0, digest, len(UPLOAD_PDF), "application/pdf", 1, UPLOAD_NAME, user_id, now, None, None, None, None)
+    ]
+    assert {k: after["pieces"][k] for k in before["pieces"]} == before["pieces"]  # the courrier stays current
+    expected = list(before["documents"][doc_id])
+    expected[9] = now  # updated_at, nothing else
+    assert after["documents"][doc_id] == tuple(expected)
+    assert renditions_of(after, doc_id) == renditions_of(before, doc_id) == [] and after["counters"] == before["counters"]
+    assert _new_events(before, after) == [("add_piece", doc_id, user_id, {"piece": UPLOAD_CODE, "rang": 0, "sha256": digest})]
+    assert after["files"] == sorted([*before["files"], (f"{digest[:2]}/{digest}", len(UPLOAD_PDF))])
+    _only_changed(before, after, doc_id)
+
+
+def _removed_piece(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    doc_id, piece_id, now = world.docs["dossier_draft"], world.pieces["dossier_draft"], world.clock()
+    assert urlsplit(response.headers["Location"]).path == f"/documents/{doc_id}/liste"
+    expected = list(before["pieces"][piece_id])
+    expected[10] = now  # replaced_at: withdrawn, the row and its file kept
+    assert after["pieces"] == {**before["pieces"], piece_id: tuple(expected)}
+    assert after["documents"] == before["documents"] and after["files"] == before["files"]
+    assert _new_events(before, after) == [("remove_piece", doc_id, world.accounts[actor].id, {"piece": WORLD_PIECE["dossier_draft"], "rang": 0})]
+
+
+def _marked_nonconforme(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    doc_id, piece_id, now, user_id = world.docs["dossier_submitted"], world.pieces["dossier_submitted"], world.clock(), world.accounts[actor].id
+    assert urlsplit(response.headers["Location"]).path == f"/documents/{doc_id}/liste"
+    expected = list(before["pieces"][piece_id])
+    expected[11:] = [NONCONFORME_MOTIF, user_id, now]
+    assert after["pieces"] == {**before["pieces"], piece_id: tuple(expected)}
+    assert after["documents"] == before["documents"] and after["renditions"] == before["renditions"] and after["files"] == before["files"]
+    assert _new_events(before, after) == [("nonconforme", doc_id, user_id, {"piece": WORLD_PIECE["dossier_submitted"], "rang": 0})]
+
+
+def _reopened(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    doc_id, now = world.docs["dossier_submitted"], world.clock()
+    assert now == BEFORE_NOW
+    assert urlsplit(response.headers["Location"]).path == f"/documents/{doc_id}/liste"
+    expected = list(before["documents"][doc_id])
+    expected[3], expected[9] = "draft", now  # back to draft; its reference, frozen data and submission date kept
+    assert after["documents"][doc_id] == tuple(expected)
+    assert after["renditions"] == before["renditions"] and after["pieces"] == before["pieces"]  # the deposited version stays
+    assert after["counters"] == before["counters"] and after["files"] == before["files"]
+    assert [e[:3] for e in _new_events(before, after)] == [("reopen", doc_id, world.accounts[actor].id)]
+    _only_changed(before, after, doc_id)
+
+
 EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("documents.new", "POST", "fiche_saisine", "redacteur_A"): _created_draft,
     ("documents.new", "POST", "fiche_incident", "redacteur_A"): _created_draft,
@@ -699,6 +1024,11 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("mesures.start_annual", "POST", None, "redacteur_B"): _started_annual,
     ("admin.appels", "POST", None, "admin"): _saved_appel,
     ("admin.appel", "POST", APPEL_STATE, "admin"): _saved_appel,
+    ("candidatures.open_dossier", "POST", APPEL_STATE + BEFORE, "redacteur_B"): _opened_dossier,
+    ("candidatures.upload", "POST", "dossier_draft", "redacteur_A"): _uploaded_piece,
+    ("candidatures.remove", "POST", "dossier_draft:piece", "redacteur_A"): _removed_piece,
+    ("candidatures.nonconforme", "POST", "dossier_submitted:piece", "instructeur"): _marked_nonconforme,
+    ("candidatures.reopen", "POST", "dossier_submitted" + BEFORE, "redacteur_A"): _reopened,
 }
 # The tables each allowed change may write; every other table must stay as it was.
 WRITES: dict[Check, set[str]] = {
@@ -715,6 +1045,21 @@ WRITES: dict[Check, set[str]] = {
     _closed_mesure: {"mesure", "event"},
     _started_annual: {"document", "event"},
     _saved_appel: {"appel", "event"},
+    _opened_dossier: {"document", "event"},
+    _uploaded_piece: {"piece", "document", "event"},
+    _removed_piece: {"piece", "event"},
+    _marked_nonconforme: {"piece", "event"},
+    _reopened: {"document", "event"},
+}
+# The message a redirect leaves for the next page (flashed), where it tells what happened.
+FLASHES: dict[tuple[str, str, str | None, str], str] = {
+    **{("documents.new", m, CANDIDATURE, a): "se prépare depuis sa mesure ou son appel" for m in ("GET", "POST") for a in ("redacteur_A", "redacteur_B")},
+    ("candidatures.open_dossier", "POST", APPEL_STATE, "redacteur_B"): "L'appel est clos : la date limite de dépôt était le 6 septembre 2019 à 16:00.",
+    ("candidatures.upload", "POST", "dossier_draft", "redacteur_A"): "Pièce déposée.",
+    ("candidatures.remove", "POST", "dossier_draft:piece", "redacteur_A"): "Pièce retirée",
+    ("candidatures.nonconforme", "POST", "dossier_submitted:piece", "instructeur"): "Pièce marquée non conforme",
+    ("candidatures.reopen", "POST", "dossier_submitted", "redacteur_A"): "La date limite de dépôt est passée (6 septembre 2019 à 16:00) : le dossier ne peut plus être régularisé.",
+    ("candidatures.reopen", "POST", "dossier_submitted" + BEFORE, "redacteur_A"): "Dossier rouvert",
 }
 
 
@@ -744,13 +1089,19 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == key[0])
         if "mesure_id" in rule.arguments:
             expected_states = set(START_STATES) if "kind_name" in rule.arguments else set(MESURES)
+        elif "piece_id" in rule.arguments:
+            expected_states = set(PIECE_STATES)
         elif "doc_id" in rule.arguments:
-            expected_states = set(STATES)
+            if key[0].startswith("candidatures."):
+                expected_states = set(DOSSIERS)
+            else:  # the document pages; those that read a document are tried on the dossiers too
+                expected_states = set(STATES) | (set(DOSSIERS) if key in (("documents.view", "GET"), ("documents.download", "GET")) else set())
         elif "appel_id" in rule.arguments:
             expected_states = {APPEL_STATE}
         else:
-            expected_states = {"fiche_saisine", "fiche_incident"} if "kind_name" in rule.arguments else {None}
-        assert set(by_state) == expected_states, key
+            expected_states = {"fiche_saisine", "fiche_incident", CANDIDATURE} if "kind_name" in rule.arguments else {None}
+        # A state "…@avant_limite" is the same state before the deadline: each is tried after it too.
+        assert {base_state(s) for s in by_state} == expected_states, key
         for by_actor in by_state.values():
             assert tuple(by_actor) == ACTOR_NAMES, key
 
@@ -759,12 +1110,16 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
 def test_permission(world: World, endpoint: str, method: str, state: str | None, actor: str, outcome: str) -> None:
     web = world.client(actor)
     url = world.url(endpoint, state)
-    before = snapshot(world.app)
-    assert before == world.pristine
-    response = web.get(url) if method == "GET" else web.post(url, post_data(world, endpoint, state))
+    before = world.pristine  # every test starts from it: the fixture put it back, and checked, after any change
+    with world.at_time_of(state):
+        _check_case(world, web, url, before, endpoint, method, state, actor, outcome)
+
+
+def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], endpoint: str, method: str, state: str | None, actor: str, outcome: str) -> None:
+    response = send(web, world, endpoint, method, state)
     body = response.get_data(as_text=True) if response.mimetype in ("text/html", "text/csv") else ""
     location = urlsplit(response.headers.get("Location", ""))
-    doc_id = world.docs.get(str(state)) if state in STATES else None
+    doc_id = world.doc_of(state)
     measure = mesure_state(state)
 
     if outcome == OK:
@@ -797,12 +1152,20 @@ def test_permission(world: World, endpoint: str, method: str, state: str | None,
             assert re.fullmatch(r"/mesures/\d+", location.path), location.path
             if measure is not None:
                 assert location.path == f"/mesures/{world.mesures[measure]}"
+        elif outcome == LISTE:
+            assert re.fullmatch(r"/documents/\d+/liste", location.path), location.path
+            if doc_id is not None:
+                assert location.path == f"/documents/{doc_id}/liste"
+            elif endpoint == "candidatures.open_dossier" and actor == "redacteur_A":
+                assert location.path == f"/documents/{world.docs['dossier_submitted']}/liste"  # its dossier for that call
+        elif outcome == APPELS:
+            assert location.path == "/appels"
         else:  # pragma: no cover - a typo in the matrix
             pytest.fail(f"unknown outcome {outcome!r}")
 
     # A refusal reveals nothing of any document or measure; an allowed read shows it.
     if outcome in (FORBIDDEN, NOT_FOUND, LOGIN):
-        for name in ALL_HOUSEHOLDS:
+        for name in (*ALL_HOUSEHOLDS, *DOSSIER_SECRETS):
             assert name not in body, name
     if measure is not None and outcome == OK and endpoint == "mesures.view":
         assert MESURE_HOUSEHOLD[measure] in body
@@ -819,8 +1182,44 @@ def test_permission(world: World, endpoint: str, method: str, state: str | None,
             assert HOUSEHOLD[kind] in body
         if outcome == OK and endpoint == "documents.download":
             assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+    dossier = base_state(state)
+    if dossier in PIECE_STATES:
+        dossier = PIECE_STATES[dossier][0]
+    if dossier in DOSSIERS and outcome == OK:
+        if endpoint in ("documents.view", "candidatures.checklist"):
+            assert DOSSIER_NAME[dossier] in body
+            other = next(d for d in DOSSIERS if d != dossier)
+            assert DOSSIER_NAME[other] not in body and PIECE_NAME[other] not in body
+        if endpoint == "documents.download":
+            assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+        if endpoint == "candidatures.checklist":
+            # Each piece links to its download; the change forms only for whoever may make the change.
+            piece_url = world.url("candidatures.download_piece", f"{dossier}:piece")
+            assert f'href="{piece_url}"' in body and PIECE_NAME[dossier] in body
+            assert (f'action="{world.url("candidatures.upload", dossier)}"' in body) == (actor == "redacteur_A" and dossier == "dossier_draft")
+            assert (f'action="{world.url("candidatures.remove", f"{dossier}:piece")}"' in body) == (actor == "redacteur_A" and dossier == "dossier_draft")
+            assert (f'action="{world.url("candidatures.nonconforme", f"{dossier}:piece")}"' in body) == (actor == "instructeur" and dossier == "dossier_submitted")
+            assert f'action="{world.url("candidatures.reopen", dossier)}"' not in body  # after the deadline: nobody
+        if endpoint == "candidatures.download_piece":
+            digest = world.pristine["pieces"][world.pieces[str(dossier)]][3]
+            assert response.headers["X-Content-SHA256"] == digest and hashlib.sha256(response.data).hexdigest() == digest
+            assert response.mimetype == "application/pdf" and PIECE_NAME[dossier] in response.headers["Content-Disposition"]
 
-    after = snapshot(world.app)
+    # Signing in and out change the session, not the database. The home page also shows what a
+    # redirect flashed.
+    home = web.get("/")
+    signed_in = home.status_code == 200
+    expected_flash = FLASHES.get((endpoint, method, state, actor))
+    if expected_flash is not None:
+        assert expected_flash in home.get_data(as_text=True).replace("&#39;", "'")
+    if endpoint == "auth.logout":
+        assert not signed_in
+    elif endpoint == "auth.login" and method == "POST":
+        assert signed_in  # the anonymous visitor is now redacteur_A; the others stay who they were
+    else:
+        assert signed_in == (actor != "anonymous")
+
+    after = world.settle()  # after the home page too: it changed nothing either
     effect = EFFECTS.get((endpoint, method, state, actor))
     if effect is not None:
         effect(world, before, after, state, actor, web, response)
@@ -829,23 +1228,14 @@ def test_permission(world: World, endpoint: str, method: str, state: str | None,
     else:
         assert after == before, "a request that is not an allowed change changed the database"
 
-    # Signing in and out change the session, not the database.
-    signed_in = web.get("/").status_code == 200
-    if endpoint == "auth.logout":
-        assert not signed_in
-    elif endpoint == "auth.login" and method == "POST":
-        assert signed_in  # the anonymous visitor is now redacteur_A; the others stay who they were
-    else:
-        assert signed_in == (actor != "anonymous")
-
 
 # Expected visible documents in the list, per actor (the same rule as the document page).
 LISTED = {
-    "redacteur_A": {"draft_saisine", "submitted_saisine", "submitted_incident", "draft_from_mesure"},
+    "redacteur_A": {"draft_saisine", "submitted_saisine", "submitted_incident", "draft_from_mesure", "dossier_draft", "dossier_submitted"},
     "redacteur_B": set(),
     "coordinateur": {"submitted_saisine"},
-    "instructeur": {"submitted_saisine", "submitted_incident"},
-    "archiviste": {"submitted_saisine", "submitted_incident"},
+    "instructeur": {"submitted_saisine", "submitted_incident", "dossier_submitted"},
+    "archiviste": {"submitted_saisine", "submitted_incident", "dossier_submitted"},
     "admin": set(),
 }
 
@@ -858,6 +1248,8 @@ def test_document_list_shows_exactly_the_documents_the_actor_may_see(world: Worl
     for kind in HOUSEHOLD:
         if not any(world.pristine["documents"][world.docs[s]][0] == kind for s in LISTED[actor]):
             assert HOUSEHOLD[kind] not in body, f"{kind} data shown to {actor}"
+    for dossier, name in DOSSIER_NAME.items():
+        assert (name in body) == (dossier in LISTED[actor]), f"{dossier} shown to {actor}"
     # The home page lists what is due on the referent's own measures, and nobody else's.
     if actor != "redacteur_A":
         for name in MESURE_HOUSEHOLD.values():
@@ -896,7 +1288,50 @@ def test_mesure_list_shows_exactly_the_measures_the_actor_may_see(world: World, 
             assert name not in body and name not in text, f"{m} shown to {actor}"
     for name in HOUSEHOLD.values():  # a worklist shows measures, never a document's household
         assert name not in body and name not in text
-    assert snapshot(world.app) == world.pristine
+    assert world.settle() == world.pristine
+
+
+# The calls' page: a writer sees its organisation's dossier for each call (a link to its
+# checklist); the instructeur and the archiviste see how many dossiers were submitted, with a link
+# to their list. A call's list shows its submitted dossiers only, never a draft.
+DOSSIERS_LINKED: dict[str, set[str]] = {
+    "redacteur_A": set(DOSSIERS),
+    "redacteur_B": set(),
+    "coordinateur": set(),
+    "instructeur": set(),
+    "archiviste": set(),
+    "admin": set(),
+}
+
+
+@pytest.mark.parametrize("actor", list(DOSSIERS_LINKED))
+def test_calls_and_their_lists_show_exactly_the_dossiers_the_actor_may_see(world: World, actor: str) -> None:
+    web = world.client(actor)
+    page = web.get("/appels")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    linked = {int(n) for n in re.findall(r'href="/documents/(\d+)/liste"', body)}
+    assert linked == {world.docs[d] for d in DOSSIERS_LINKED[actor]}
+    lists = {int(n) for n in re.findall(r'href="/appels/(\d+)/dossiers"', body)}
+    readers = actor in ("instructeur", "archiviste")
+    assert lists == ({world.appel_id, world.draft_appel_id} if readers else set())
+    if readers:  # one dossier submitted to the shipped call, none (a draft is not counted) to the other
+        counts = {int(a): int(n) for a, n in re.findall(r'href="/appels/(\d+)/dossiers"[^>]*>[^<]*?(\d+)\s*<', body)}
+        assert counts == {world.appel_id: 1, world.draft_appel_id: 0}
+    for name in DOSSIER_SECRETS:  # the calls' page names no dossier
+        assert name not in body
+    for appel_id, listed in ((world.appel_id, {"dossier_submitted"}), (world.draft_appel_id, set())):
+        response = web.get(f"/appels/{appel_id}/dossiers")
+        assert response.status_code == (200 if readers else 403)
+        text = response.get_data(as_text=True)
+        if readers:
+            assert {int(n) for n in re.findall(r'href="/documents/(\d+)/liste"', text)} == {world.docs[d] for d in listed}
+            for dossier, name in DOSSIER_NAME.items():
+                assert (name in text) == (dossier in listed), (appel_id, dossier)
+        else:
+            for name in DOSSIER_SECRETS:
+                assert name not in text
+    assert world.settle() == world.pristine
 
 
 # --------------------------------------------------------------------------------------------
@@ -921,6 +1356,11 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "mesures.start_annual": ("redacteur_B", None),
     "admin.appels": ("admin", None),
     "admin.appel": ("admin", APPEL_STATE),
+    "candidatures.open_dossier": ("redacteur_B", APPEL_STATE + BEFORE),
+    "candidatures.upload": ("redacteur_A", "dossier_draft"),  # multipart: the token is a form field like any other
+    "candidatures.remove": ("redacteur_A", "dossier_draft:piece"),
+    "candidatures.nonconforme": ("instructeur", "dossier_submitted:piece"),
+    "candidatures.reopen": ("redacteur_A", "dossier_submitted" + BEFORE),
 }
 CSRF_MESSAGE = "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide)."
 
@@ -942,14 +1382,11 @@ def test_the_csrf_cases_cover_every_post_route(world: World) -> None:
 def test_post_without_a_valid_csrf_token_is_refused_and_changes_nothing(world: World, endpoint: str, token: str) -> None:
     actor, state = CSRF_CASES[endpoint]
     web = world.client(actor)
-    data = post_data(world, endpoint, state)
-    if token == "other-session":
-        data["csrf_token"] = world.client("anonymous").token  # valid, but for another session
-    before = snapshot(world.app)
-    assert before == world.pristine
-    response = web.post(world.url(endpoint, state), data, csrf=False)
+    extra = {"csrf_token": world.client("anonymous").token} if token == "other-session" else {}  # valid, but for another session
+    with world.at_time_of(state):  # the time at which the same request with its token succeeds
+        response = send(web, world, endpoint, "POST", state, csrf=False, **extra)
     assert response.status_code == 400
     assert CSRF_MESSAGE in response.get_data(as_text=True).replace("&#39;", "'")
-    assert snapshot(world.app) == before
     # Nor did the session change: nobody was signed in or out.
     assert (web.get("/").status_code == 200) == (actor != "anonymous")
+    assert world.settle() == world.pristine

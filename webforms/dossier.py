@@ -1,8 +1,9 @@
 """The complete dossier: one PDF (cover, contents, every piece, page numbers) and one ZIP.
 
 AML §6b lists the pieces of a candidature; the service hands them over as one PDF to read and
-one ZIP to archive, whose ``manifest.json`` gives each file's SHA-256, size and role. Files are
-copied into the ZIP by chunks, so a large dossier is never held in memory.
+one ZIP to archive, whose ``manifest.json`` gives each file's SHA-256, size and role. Neither is
+ever held in memory: the PDF is assembled from file to file by qpdf (pikepdf), and files are
+copied into the ZIP by chunks, so memory stays flat however large the pieces are.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import struct
 import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader
 
 from webforms.rendering import Renderer
 
@@ -39,60 +41,203 @@ class Part:
     size: int
 
 
-def _image_pdf(path: Path) -> bytes:
-    """Turn an image into one A4-sized PDF page (the image fitted to the page)."""
+def _write_image_pdf(target: Path, *, width: int, height: int, image: str, data: Path, spans: Sequence[tuple[int, int]]) -> None:
+    """Write a one-page PDF whose page is the image, its stream copied by chunks from ``data``.
+
+    ``image`` holds the image dictionary's entries (without ``/Length``); ``spans`` are the
+    ``(offset, length)`` ranges of ``data`` that make the image's stream. The page has the
+    image's proportions, fitted to an A4 page (8.27 × 11.69 inches), as Pillow's PDF writer
+    lays it out.
+    """
+    dpi = max(width / 8.27, height / 11.69, 1)
+    w, h = width * 72 / dpi, height * 72 / dpi
+    content = f"q {w:.4f} 0 0 {h:.4f} 0 0 cm /Im0 Do Q".encode()
+    length = sum(n for _, n in spans)
+    offsets: list[int] = []
+    with target.open("wb") as out, data.open("rb") as src:
+
+        def begin(body: str) -> None:
+            offsets.append(out.tell())
+            out.write(f"{len(offsets)} 0 obj\n{body}".encode())
+
+        out.write(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+        begin("<< /Type /Catalog /Pages 2 0 R >>\nendobj\n")
+        begin("<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n")
+        begin(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w:.4f} {h:.4f}] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>\nendobj\n")
+        begin(f"<< /Length {len(content)} >>\nstream\n")
+        out.write(content + b"\nendstream\nendobj\n")
+        begin(f"<< /Type /XObject /Subtype /Image /Width {width} /Height {height} {image} /Length {length} >>\nstream\n")
+        for offset, size in spans:
+            src.seek(offset)
+            while size > 0 and (chunk := src.read(min(CHUNK, size))):
+                out.write(chunk)
+                size -= len(chunk)
+            if size:
+                raise ValueError(f"{data.name} : fichier tronqué.")
+        out.write(b"\nendstream\nendobj\n")
+        xref = out.tell()
+        out.write(f"xref\n0 {len(offsets) + 1}\n0000000000 65535 f \n".encode())
+        out.write("".join(f"{o:010d} 00000 n \n" for o in offsets).encode())
+        out.write(f"trailer\n<< /Size {len(offsets) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+
+
+def _png_layout(path: Path) -> tuple[dict[str, Any], list[tuple[int, int]]] | None:
+    """Read a PNG's header, palette and the places of its IDAT chunks, without decoding it.
+
+    Returns None for what a PDF cannot take as it is (alpha channel, interlacing): such an
+    image is decoded instead.
+    """
+    with path.open("rb") as f:
+        if f.read(8) != b"\x89PNG\r\n\x1a\n":
+            return None
+        header: dict[str, Any] = {}
+        spans: list[tuple[int, int]] = []
+        while head := f.read(8):
+            if len(head) < 8:
+                return None
+            size, name = struct.unpack(">I4s", head)
+            if name == b"IHDR":
+                width, height, depth, colour, _compression, _filter, interlace = struct.unpack(">IIBBBBB", f.read(13))
+                header = {"width": width, "height": height, "depth": depth, "colour": colour, "interlace": interlace}
+                f.seek(4, os.SEEK_CUR)
+            elif name == b"PLTE":
+                header["palette"] = f.read(size)
+                f.seek(4, os.SEEK_CUR)
+            elif name == b"IDAT":
+                spans.append((f.tell(), size))
+                f.seek(size + 4, os.SEEK_CUR)
+            elif name == b"IEND":
+                break
+            else:
+                f.seek(size + 4, os.SEEK_CUR)
+    if not header or not spans or header["interlace"] or header["colour"] not in (0, 2, 3):
+        return None
+    if header["colour"] == 3 and "palette" not in header:
+        return None
+    return header, spans
+
+
+def _image_pdf_file(path: Path, mime: str, target: Path) -> None:
+    """Turn an image into one A4-sized PDF page (the image fitted to the page), by streaming.
+
+    A JPEG goes into the PDF as it is (DCTDecode) and a PNG's compressed rows as they are
+    (FlateDecode with the PNG predictors): nothing is decoded, so memory does not grow with
+    the image and the scan loses no quality. Only a PNG with an alpha channel or interlaced
+    rows is decoded (Pillow), its size capped by the upload checks (MAX_PIXELS).
+    """
     from PIL import Image
 
+    if mime == "image/jpeg":
+        with Image.open(path) as img:  # reads the header only
+            width, height, mode = img.width, img.height, img.mode
+        if mode in ("L", "RGB", "CMYK"):
+            space = {"L": "/DeviceGray", "RGB": "/DeviceRGB", "CMYK": "/DeviceCMYK /Decode [1 0 1 0 1 0 1 0]"}[mode]
+            entries = f"/ColorSpace {space} /BitsPerComponent 8 /Filter /DCTDecode"
+            _write_image_pdf(target, width=width, height=height, image=entries, data=path, spans=[(0, path.stat().st_size)])
+            return
+    elif (layout := _png_layout(path)) is not None:
+        header, spans = layout
+        colours = 3 if header["colour"] == 2 else 1
+        if header["colour"] == 3:
+            palette = header["palette"]
+            space = f"[/Indexed /DeviceRGB {len(palette) // 3 - 1} <{palette[: len(palette) // 3 * 3].hex()}>]"
+        else:
+            space = "/DeviceRGB" if colours == 3 else "/DeviceGray"
+        depth = header["depth"]
+        entries = (
+            f"/ColorSpace {space} /BitsPerComponent {depth} /Filter /FlateDecode "
+            f"/DecodeParms << /Predictor 15 /Colors {colours} /BitsPerComponent {depth} /Columns {header['width']} >>"
+        )
+        _write_image_pdf(target, width=header["width"], height=header["height"], image=entries, data=path, spans=spans)
+        return
     with Image.open(path) as img:
         rgb = img.convert("RGB")
-        # The resolution that makes the image fit an A4 page (8.27 × 11.69 inches).
         dpi = max(rgb.width / 8.27, rgb.height / 11.69, 1)
-        out = io.BytesIO()
-        rgb.save(out, "PDF", resolution=dpi)
-    return out.getvalue()
+        rgb.save(target, "PDF", resolution=dpi)
 
 
-def _part_pdf(renderer: Renderer, part: Part, context: dict[str, Any]) -> bytes:
+def _part_pdf_file(renderer: Renderer, part: Part, context: dict[str, Any], workdir: Path, index: int) -> Path:
+    """The PDF file that stands for ``part`` in the complete PDF (a stored PDF is used in place)."""
     if part.mime == "application/pdf":
-        return part.path.read_bytes()
+        return part.path
+    target = workdir / f"piece-{index:03d}.pdf"
     if part.mime in ("image/jpeg", "image/png"):
-        return _image_pdf(part.path)
+        _image_pdf_file(part.path, part.mime, target)
+        return target
     # A Word piece cannot be laid out here: a page says where to find it, with its digest.
     html = renderer.html_from("dossier_piece_word.html", {**context, "piece": {"titre": part.title, "fichier": part.filename, "sha256": part.sha256}})
-    return renderer.pdf_from_html(html)
+    target.write_bytes(renderer.pdf_from_html(html))
+    return target
 
 
-def _pages(data: bytes) -> int:
+def _pages(path: Path) -> int:
+    """Count a PDF's pages; qpdf reads the cross-reference table and the page tree only."""
+    import pikepdf
+
+    with pikepdf.open(path, access_mode=pikepdf.AccessMode.stream) as pdf:
+        return len(pdf.pages)
+
+
+def _pdf_bytes_pages(data: bytes) -> int:
     return len(PdfReader(io.BytesIO(data)).pages)
 
 
+def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[str, Any], target: Path) -> int:
+    """Write the cover, the contents and every part into ``target``, one PDF with page numbers.
+
+    Returns its page count. Memory stays flat however large the pieces are: the stored PDFs
+    are read where they lie, images are wrapped without being decoded, and qpdf (through
+    pikepdf) copies every page's streams from the source files to ``target`` as it writes,
+    then lays each page number over its page as a form XObject, without decoding the page.
+    """
+    import pikepdf
+
+    with tempfile.TemporaryDirectory(prefix="webforms-dossier-") as tmp:
+        workdir = Path(tmp)
+        sources = [_part_pdf_file(renderer, part, context, workdir, index) for index, part in enumerate(parts)]
+        counts = [_pages(source) for source in sources]
+        cover = renderer.pdf_from_html(renderer.html_from("dossier_couverture.html", {**context, "sommaire": []}))
+
+        def contents_for(offset: int) -> list[dict[str, Any]]:
+            rows, page = [], offset + 1
+            for part, count in zip(parts, counts, strict=True):
+                rows.append({"titre": part.title, "page": page, "pages": count, "fichier": part.filename})
+                page += count
+            return rows
+
+        # The contents' own length moves the start pages: lay it out once to count its pages.
+        first = renderer.pdf_from_html(renderer.html_from("dossier_couverture.html", {**context, "sommaire": contents_for(_pdf_bytes_pages(cover) + 1)}))
+        front_pages = _pdf_bytes_pages(first)
+        front = workdir / "front.pdf"
+        front.write_bytes(renderer.pdf_from_html(renderer.html_from("dossier_couverture.html", {**context, "sommaire": contents_for(front_pages)})))
+        total = _pages(front) + sum(counts)
+        numbers = workdir / "numbers.pdf"
+        numbers.write_bytes(renderer.pdf_from_html(renderer.html_from("dossier_numeros.html", {**context, "total": total})))
+        if _pages(numbers) < total:
+            raise RuntimeError(f"Numérotation incomplète : {_pages(numbers)} pages pour {total}.")
+        job = {
+            "empty": "",
+            "pages": [{"file": str(source), "range": "1-z"} for source in (front, *sources)],
+            "overlay": [{"file": str(numbers), "to": "1-z", "from": "1-z"}],
+            "streamData": "preserve",  # streams are copied as they are: none is decoded
+            "warningExit0": "",
+            "outputFile": str(target),
+        }
+        pikepdf.Job(job).run()
+    written = _pages(target)
+    if written != total:
+        raise RuntimeError(f"Le PDF complet compte {written} pages au lieu de {total}.")
+    return total
+
+
 def complete_pdf(renderer: Renderer, parts: Sequence[Part], context: dict[str, Any]) -> bytes:
-    """Assemble the cover, the contents and every part into one PDF with page numbers."""
-    bodies = [_part_pdf(renderer, part, context) for part in parts]
-    counts = [_pages(b) for b in bodies]
-    cover = renderer.pdf_from_html(renderer.html_from("dossier_couverture.html", {**context, "sommaire": []}))
-
-    def contents_for(offset: int) -> list[dict[str, Any]]:
-        rows, page = [], offset + 1
-        for part, count in zip(parts, counts, strict=True):
-            rows.append({"titre": part.title, "page": page, "pages": count, "fichier": part.filename})
-            page += count
-        return rows
-
-    # The contents' own length moves the start pages: lay it out once to count its pages.
-    first = renderer.pdf_from_html(renderer.html_from("dossier_couverture.html", {**context, "sommaire": contents_for(_pages(cover) + 1)}))
-    front_pages = _pages(first)
-    front = renderer.pdf_from_html(renderer.html_from("dossier_couverture.html", {**context, "sommaire": contents_for(front_pages)}))
-    writer = PdfWriter()
-    for data in (front, *bodies):
-        writer.append(PdfReader(io.BytesIO(data)))
-    total = len(writer.pages)
-    numbers = PdfReader(io.BytesIO(renderer.pdf_from_html(renderer.html_from("dossier_numeros.html", {**context, "total": total}))))
-    for index, page in enumerate(writer.pages):
-        page.merge_page(numbers.pages[index])
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    """The complete PDF as bytes: holds it whole in memory, use :func:`complete_pdf_file`."""
+    target = temporary_path(".pdf")
+    try:
+        complete_pdf_file(renderer, parts, context, target)
+        return target.read_bytes()
+    finally:
+        target.unlink(missing_ok=True)
 
 
 def write_zip(target: Path, files: Iterable[tuple[str, str, Path]]) -> dict[str, Any]:

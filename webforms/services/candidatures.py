@@ -288,6 +288,9 @@ def remove_piece(session: Session, svc: Services, doc: Document, piece: Piece, *
     """Withdraw a piece from a draft dossier (its file stays stored, its history kept)."""
     if doc.status != "draft":
         raise DocumentError("Le dossier est déposé : rouvrez-le pour le régulariser avant de retirer une pièce.")
+    if piece.replaced_at is not None:
+        # Its history stays as it is: the day it was replaced or withdrawn is not rewritten.
+        raise DocumentError("Cette pièce a déjà été remplacée ou retirée.")
     now = svc.clock()
     piece.replaced_at = now
     session.add(Event(document=doc, user=user, action="remove_piece", at=now, detail={"piece": piece.code, "rang": piece.rang}))

@@ -162,7 +162,9 @@ def context_for(doc: Document, *, draft: bool | None = None) -> dict[str, Any]:
     """Return the render context of a document: the frozen data once submitted, else the draft."""
     kind = get_kind(doc.kind)
     is_draft = doc.status == "draft" if draft is None else draft
-    data = kind.load(doc.submitted_data if doc.submitted_data is not None else doc.data)
+    # A reopened dossier is a draft again: its preview shows the corrections, not the frozen data.
+    frozen = doc.submitted_data is not None and doc.status != "draft"
+    data = kind.load(doc.submitted_data if frozen else doc.data)
     review = kind.review.schema().load(doc.review) if kind.review and doc.review else None
     version = len({r.version for r in doc.renditions}) or None
     return build_context(kind, data, _meta(doc, draft=is_draft, version=version, issued_at=doc.submitted_at), review)
