@@ -64,7 +64,7 @@ def test_a_dossier_is_prefilled_from_the_call_and_filled_step_by_step(app: Flask
     with app.app_context():
         doc = db.session().get(Document, doc_id)
         assert [r["territoire"] for r in doc.data["mesures"]] == ["Artois", "Lens-Hénin"]
-        assert doc.data["budget"]["montant_par_mesure"] == "5000.00"
+        assert doc.data["budget"]["montant_par_mesure"] == "5000,00"  # as a French user types it
     page = web.get(f"/documents/{doc_id}/modifier?etape=2").get_data(as_text=True)
     assert "Étape 2 sur 7" in page and 'name="mesures-0-nombre"' in page and 'name="porteur-siret"' not in page
     # One step saved leaves the other steps as they were.

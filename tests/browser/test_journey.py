@@ -221,7 +221,7 @@ def test_fiche_saisine_journey_in_a_real_browser(
 
     # The frozen PDF, downloaded as a user does and read back.
     with page.expect_download() as info:
-        page.get_by_role("link", name="PDF", exact=True).click()
+        page.get_by_role("link", name="Fiche saisine – plateforme Logement d'abord – PDF", exact=True).click()
     download = info.value
     assert download.suggested_filename == "FS-2019-000001-v1.pdf"
     target = tmp_path / download.suggested_filename

@@ -176,7 +176,7 @@ def test_referent_follows_a_measure_and_writes_its_late_bilan(
     check_accessibility(page, "le bilan soumis")
 
     with page.expect_download() as info:
-        page.get_by_role("link", name="PDF", exact=True).click()
+        page.get_by_role("link", name="Bilan d'accompagnement – AML Logement d'abord – PDF", exact=True).click()
     download = info.value
     assert download.suggested_filename == f"{bilan_ref}-v1.pdf"
     pdf = tmp_path / download.suggested_filename

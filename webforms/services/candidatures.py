@@ -43,7 +43,8 @@ def open_dossier(session: Session, svc: Services, *, user: User, appel: Appel) -
     payload = {
         "porteur": {"raison_sociale": user.organisation.name},
         "mesures": [{"territoire": t["nom"], "nombre": None} for t in appel.data["territoires"]],
-        "budget": {"montant_par_mesure": appel.data["montant_par_mesure"]},
+        # Shown in the form as a French amount ("5000,00"), as the user would type it.
+        "budget": {"montant_par_mesure": str(appel.data["montant_par_mesure"]).replace(".", ",")},
     }
     doc = create_draft(session, svc, kind_name=CANDIDATURE, user=user, payload=payload)
     doc.appel_id = appel.id

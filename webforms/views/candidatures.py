@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from schemas import get_kind
 from webforms import db, policy
 from webforms.forms import ActionForm
 from webforms.models import Appel, Document, Piece
@@ -142,7 +143,8 @@ def upload(doc_id: int, code: str) -> Any:
             )
         except (UploadRefused, DocumentError) as exc:
             db.session().rollback()
-            flash(f"Pièce refusée : {exc}", "error")
+            rule = next((a for a in get_kind(doc.kind).attachments if a.name == code), None)
+            flash(f"Pièce refusée{f' ({rule.title})' if rule else ''} : {exc}", "error")
             return redirect(url_for(".checklist", doc_id=doc.id))
     flash("Pièce déposée.", "success")
     return redirect(url_for(".checklist", doc_id=doc.id))

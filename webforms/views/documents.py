@@ -191,6 +191,10 @@ def edit(doc_id: int) -> Any:
         if action == "submit":
             return _submit(doc)
         if step and action in ("next", "previous"):
+            left = svc_docs.problems(doc).get(name)
+            if left:
+                count = len(error_summary(kind.schema, {name: left}))
+                flash(f"Étape {step} enregistrée ; {count} point{'s' if count > 1 else ''} reste{'nt' if count > 1 else ''} à corriger dans cette étape.", "info")
             target = step + (1 if action == "next" else -1)
             if target > len(kind.schema().fields):
                 flash("Brouillon enregistré : voici où en est votre dossier.", "success")
