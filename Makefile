@@ -24,6 +24,7 @@ lint:
 bench:
 	scripts/bootstrap.sh bench
 	$(VENV)/python bench/render_bench.py
+	$(VENV)/python bench/dossier_bench.py
 
 check-templates:
 	$(VENV)/webforms check-templates

@@ -185,10 +185,12 @@ def _pdf_bytes_pages(data: bytes) -> int:
 def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[str, Any], target: Path) -> int:
     """Write the cover, the contents and every part into ``target``, one PDF with page numbers.
 
-    Returns its page count. Memory stays flat however large the pieces are: the stored PDFs
-    are read where they lie, images are wrapped without being decoded, and qpdf (through
-    pikepdf) copies every page's streams from the source files to ``target`` as it writes,
-    then lays each page number over its page as a form XObject, without decoding the page.
+    Returns its page count. Memory does not grow with the number or the total size of the
+    pieces: the stored PDFs are read where they lie, images are wrapped without being decoded,
+    and qpdf (through pikepdf) copies every page's streams from the source files to ``target``
+    as it writes, then lays each page number over its page as a form XObject, without decoding
+    the page. qpdf holds one stream at a time while writing it (about twice its size): the
+    largest image of a piece, at most the piece's upload limit.
     """
     import pikepdf
 
@@ -230,16 +232,6 @@ def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[s
     return total
 
 
-def complete_pdf(renderer: Renderer, parts: Sequence[Part], context: dict[str, Any]) -> bytes:
-    """The complete PDF as bytes: holds it whole in memory, use :func:`complete_pdf_file`."""
-    target = temporary_path(".pdf")
-    try:
-        complete_pdf_file(renderer, parts, context, target)
-        return target.read_bytes()
-    finally:
-        target.unlink(missing_ok=True)
-
-
 def write_zip(target: Path, files: Iterable[tuple[str, str, Path]]) -> dict[str, Any]:
     """Write a ZIP of ``(name, role, path)`` files plus ``manifest.json``; return the manifest.
 
@@ -250,7 +242,9 @@ def write_zip(target: Path, files: Iterable[tuple[str, str, Path]]) -> dict[str,
         for name, role, path in files:
             digest, size = hashlib.sha256(), 0
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
+            # Scans, PDFs and DOCX are already compressed: storing them is ten times faster
+            # than deflating them again, for the same archive size.
+            info.compress_type = zipfile.ZIP_STORED
             with path.open("rb") as src, archive.open(info, "w", force_zip64=True) as dst:
                 while chunk := src.read(CHUNK):
                     digest.update(chunk)

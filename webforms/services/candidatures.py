@@ -377,13 +377,19 @@ def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str
 
 def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Any]) -> list[Any]:
     """Build and store the complete dossier (one PDF, one ZIP); return their renditions."""
-    from webforms.dossier import complete_pdf, temporary_path, write_zip
+    from webforms.dossier import complete_pdf_file, temporary_path, write_zip
     from webforms.models import Rendition
 
     parts = dossier_parts(svc, doc, produced)
     context = {**ctx, "dossier": {"appel": doc.appel.data["titre"] if doc.appel else "", "date_limite": deadline_text(doc.appel) if doc.appel else ""}}
-    pdf = complete_pdf(svc.renderer, parts, context)
-    pdf_digest = svc.store.put(pdf)
+    # Assembled file to file and stored as a stream: the pieces are never all held in memory.
+    pdf_path = temporary_path(".pdf")
+    try:
+        complete_pdf_file(svc.renderer, parts, context, pdf_path)
+        with pdf_path.open("rb") as data:
+            pdf_digest, pdf_size = svc.store.put_stream(data)
+    finally:
+        pdf_path.unlink(missing_ok=True)
     files = [(p.filename, p.role, p.path) for p in parts]
     word = produced.get(("document", "docx"))
     if word is not None:
@@ -399,7 +405,7 @@ def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: 
     cover = "dossier_couverture.html"
     common = {"output": "dossier", "template_name": cover, "template_sha256": svc.renderer.template_digest(get_kind(doc.kind), "pdf", cover)}
     return [
-        Rendition(format="pdf", sha256=pdf_digest, size=len(pdf), **common),
+        Rendition(format="pdf", sha256=pdf_digest, size=pdf_size, **common),
         Rendition(format="zip", sha256=zip_digest, size=zip_size, **common),
     ]
 
