@@ -6,12 +6,13 @@ WORKERS ?= 2
 
 .PHONY: run test lint bench check-templates docx-templates
 
-# --preload imports the app (and WeasyPrint) once in the master, before forking workers.
+# --preload imports the app (and WeasyPrint) once in the master, before forking workers;
+# --timeout 120: depositing a dossier with hundreds of MB of pieces takes tens of seconds.
 run:
 	scripts/bootstrap.sh run
 	$(VENV)/webforms upgrade
 	$(VENV)/webforms ensure-admin
-	$(VENV)/gunicorn --preload -w $(WORKERS) -b $(HOST):$(PORT) --access-logfile - "webforms:create_app()"
+	$(VENV)/gunicorn --preload -w $(WORKERS) --timeout 120 -b $(HOST):$(PORT) --access-logfile - "webforms:create_app()"
 
 test:
 	scripts/bootstrap.sh test
