@@ -218,3 +218,19 @@ def test_the_preview_of_a_reopened_dossier_shows_the_corrections(app: Flask, log
     web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": data["porteur"]}), "action": "save"})
     preview = web.get(f"/documents/{doc_id}/telecharger/pdf")
     assert "Corrigée" in pdf_text(preview.data)
+
+
+def test_pieces_no_longer_change_after_the_deadline_aml_6d(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    upload(web, doc_id, "courrier", pdf_bytes(), "courrier.pdf")
+    clock.now = dt.datetime(2019, 9, 6, 14, 0, tzinfo=dt.UTC)
+    with app.app_context():
+        before = [(p.id, p.replaced_at) for p in db.session().query(Piece).filter_by(document_id=doc_id)]
+    upload(web, doc_id, "deliberation", pdf_bytes(), "deliberation.pdf")
+    web.post(f"/documents/{doc_id}/pieces/{before[0][0]}/retirer")
+    page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert "ne peuvent plus changer" in page and 'enctype="multipart/form-data"' not in page
+    with app.app_context():
+        assert [(p.id, p.replaced_at) for p in db.session().query(Piece).filter_by(document_id=doc_id)] == before

@@ -230,6 +230,11 @@ def _merge(left: Mapping[Any, Any], right: Mapping[Any, Any]) -> dict[Any, Any]:
 merge_errors = _merge
 
 
+def _refuse_after_deadline(doc: Document, now: dt.datetime) -> None:
+    if doc.appel is not None and not is_open(doc.appel, now):
+        raise DocumentError(f"La date limite de dépôt est passée ({deadline_text(doc.appel)}) : les pièces du dossier ne peuvent plus changer.")
+
+
 def add_piece(
     session: Session,
     svc: Services,
@@ -248,6 +253,7 @@ def add_piece(
     """
     if doc.status != "draft":
         raise DocumentError("Le dossier est déposé : rouvrez-le pour le régulariser avant de changer une pièce.")
+    _refuse_after_deadline(doc, svc.clock())
     kind = get_kind(doc.kind)
     rule = next((a for a in kind.attachments if a.name == code and a.formats), None)
     if rule is None:
@@ -293,6 +299,7 @@ def remove_piece(session: Session, svc: Services, doc: Document, piece: Piece, *
         # Its history stays as it is: the day it was replaced or withdrawn is not rewritten.
         raise DocumentError("Cette pièce a déjà été remplacée ou retirée.")
     now = svc.clock()
+    _refuse_after_deadline(doc, now)
     piece.replaced_at = now
     session.add(Event(document=doc, user=user, action="remove_piece", at=now, detail={"piece": piece.code, "rang": piece.rang}))
     session.commit()

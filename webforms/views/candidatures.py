@@ -109,7 +109,8 @@ def checklist(doc_id: int) -> str:
         "checklist.html",
         doc=doc,
         state=state,
-        can_edit=policy.can_edit(current_user, doc),
+        # After the deadline nothing changes in a dossier any more (AML §6b, §6d).
+        can_edit=policy.can_edit(current_user, doc) and state.open,
         can_reopen=policy.can_reopen(current_user, doc) and state.open,
         can_judge=policy.can_judge_pieces(current_user, doc),
         action_form=ActionForm(),
