@@ -234,3 +234,14 @@ def test_pieces_no_longer_change_after_the_deadline_aml_6d(app: Flask, login_as:
     assert "ne peuvent plus changer" in page and 'enctype="multipart/form-data"' not in page
     with app.app_context():
         assert [(p.id, p.replaced_at) for p in db.session().query(Piece).filter_by(document_id=doc_id)] == before
+
+
+def test_a_step_not_yet_filled_shows_no_errors(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    page = web.get(f"/documents/{doc_id}/modifier?etape=3").get_data(as_text=True)
+    assert "points à corriger" not in page and "(à compléter)" in page
+    web.post(f"/documents/{doc_id}/modifier?etape=3", {"action": "save"})
+    page = web.get(f"/documents/{doc_id}/modifier?etape=3").get_data(as_text=True)
+    assert "2 points à corriger" in page and "Ce champ est obligatoire." in page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user, login_required
 
 from schemas import registry
@@ -188,6 +188,8 @@ def edit(doc_id: int) -> Any:
         if action.startswith(("add:", "remove:")):
             change_rows(kind.schema, payload, action)
         svc_docs.save_draft(db.session(), services(), doc, user=current_user, payload=payload)
+        if step:
+            _mark_seen(doc.id, step)
         if action == "submit":
             return _submit(doc)
         if step and action in ("next", "previous"):
@@ -204,9 +206,24 @@ def edit(doc_id: int) -> Any:
             flash("Brouillon enregistré.", "success")
         return redirect(url_for(".edit", doc_id=doc.id, etape=step) + _row_anchor(action))
     shown = with_initial_rows(kind.schema, doc.data)
+    errors = svc_docs.problems(doc)
     if name:
         shown = {name: shown.get(name)}
-    return _render_form(kind, form_cls(formdata=None, data=shown), doc=doc, payload=doc.data, errors=svc_docs.problems(doc), step=step)
+        if step not in _seen(doc.id):
+            # A step not yet filled in is not met with a wall of errors; its state shows above.
+            errors = {k: v for k, v in errors.items() if k != name}
+    return _render_form(kind, form_cls(formdata=None, data=shown), doc=doc, payload=doc.data, errors=errors, step=step)
+
+
+def _seen(doc_id: int) -> set[int]:
+    """The steps of a long form this user has already saved (kept in their session)."""
+    return set(session.get("etapes", {}).get(str(doc_id), []))
+
+
+def _mark_seen(doc_id: int, step: int) -> None:
+    steps = dict(session.get("etapes", {}))
+    steps[str(doc_id)] = sorted(_seen(doc_id) | {step})
+    session["etapes"] = steps
 
 
 def _submit(doc: Document) -> Any:
