@@ -218,7 +218,7 @@ class Phases:
         fn = getattr(module, attr)
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if self.depth:  # complete_pdf calls complete_pdf_file: count the outer call only
+            if self.depth:  # a wrapped function calling another: count the outer call only
                 return fn(*args, **kwargs)
             self.depth += 1
             self._segment()
@@ -322,7 +322,6 @@ def run_size(total_mib: int) -> dict[str, Any]:
             out["setup_peak"] = maxrss()
             phases = Phases(reset_peak())
             out["peak_method"] = "VmHWM remis à zéro" if phases.resettable else "ru_maxrss depuis le début du processus"
-            phases.wrap(dossier, "complete_pdf", "pdf")
             phases.wrap(dossier, "complete_pdf_file", "pdf")
             phases.wrap(dossier, "write_zip", "zip")
             gc.collect()
@@ -605,14 +604,6 @@ def main() -> int:
                 f"Croissance à {large['size_mib']} Mio − croissance à {small['size_mib']} Mio : {delta / MIB:+.0f} Mio "
                 f"pour {mib(large['pieces_bytes'] - small['pieces_bytes'])} Mio de pièces en plus."
             )
-        for out in done:
-            pdf = out["phases"].get("pdf", {})
-            if pdf.get("via") == "complete_pdf":
-                print(
-                    f"{out['size_mib']} Mio : freeze_dossier appelle encore complete_pdf, qui rend le PDF complet en bytes "
-                    f"({mib(out['pdf_bytes'])} Mio lus en mémoire puis stockés par FileStore.put) ; complete_pdf_file + "
-                    "FileStore.put_stream l'évitent."
-                )
         print(
             "Pièces : uploads générés puis déposés en "
             + ", ".join(f"{o['upload_s']:.0f} s ({o['size_mib']} Mio)" for o in done)
