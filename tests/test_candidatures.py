@@ -245,3 +245,25 @@ def test_a_step_not_yet_filled_shows_no_errors(app: Flask, login_as: Any, clock:
     web.post(f"/documents/{doc_id}/modifier?etape=3", {"action": "save"})
     page = web.get(f"/documents/{doc_id}/modifier?etape=3").get_data(as_text=True)
     assert "2 points à corriger" in page and "Ce champ est obligatoire." in page
+
+
+def test_recipients_keep_reading_a_reopened_dossier_s_deposited_version_aml_6b(app: Flask, login_as: Any, clock: Clock) -> None:
+    from tests.test_web import pdf_text
+
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    submit_complete(app, web, doc_id)
+    web.post(f"/documents/{doc_id}/rouvrir")
+    data = example()
+    data["porteur"]["raison_sociale"] = "Nom en cours de correction"
+    web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": data["porteur"]}), "action": "save"})
+    instructeur, _ = login_as("instructeur", org="Département du Pas-de-Calais")
+    with app.app_context():
+        appel_id = db.session().query(Appel).one().id
+    assert "En régularisation" in instructeur.get(f"/appels/{appel_id}/dossiers").get_data(as_text=True)
+    page = instructeur.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert "Association Habitat Solidaire" in page and "Nom en cours de correction" not in page
+    pdf = instructeur.get(f"/documents/{doc_id}/telecharger/pdf")
+    assert pdf.status_code == 200 and "Nom en cours de correction" not in pdf_text(pdf.data)
+    assert instructeur.get(f"/documents/{doc_id}/telecharger/pdf?version=1&sortie=dossier").status_code == 200

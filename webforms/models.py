@@ -136,6 +136,8 @@ class Document(Base):
 
     @property
     def status_label(self) -> str:
+        if self.status == "draft" and self.submitted_at is not None:
+            return "En régularisation"  # a reopened dossier (AML §6b)
         return STATUSES.get(self.status, self.status)
 
 

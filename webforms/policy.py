@@ -34,9 +34,14 @@ def _own(user: User, doc: Document) -> bool:
     return user.role in WRITERS and doc.organisation_id == user.organisation_id
 
 
+def was_submitted(doc: Document) -> bool:
+    """Has the document been submitted at least once? A reopened dossier has (AML §6b)."""
+    return doc.status != "draft" or doc.submitted_at is not None
+
+
 def _receives(user: User, doc: Document) -> bool:
     kind = registry().get(doc.kind)
-    return kind is not None and doc.status != "draft" and user.role in kind.recipient_roles
+    return kind is not None and was_submitted(doc) and user.role in kind.recipient_roles
 
 
 def can_view(user: User, doc: Document) -> bool:
@@ -72,7 +77,8 @@ def visible_documents(user: User) -> Select[tuple[Document]]:
         clauses.append(Document.organisation_id == user.organisation_id)
     received = [name for name, kind in registry().items() if user.role in kind.recipient_roles]
     if received:
-        clauses.append(and_(Document.kind.in_(received), Document.status != "draft"))
+        # A reopened dossier stays with its recipients: they read its last frozen version.
+        clauses.append(and_(Document.kind.in_(received), or_(Document.status != "draft", Document.submitted_at.is_not(None))))
     where = or_(*clauses) if clauses else false()
     return select(Document).where(where).order_by(Document.updated_at.desc(), Document.id.desc())
 
@@ -117,6 +123,11 @@ def can_reopen(user: User, doc: Document) -> bool:
 def can_judge_pieces(user: User, doc: Document) -> bool:
     """May ``user`` mark a piece of a submitted dossier as non-compliant? The instructeur."""
     return user.role == "instructeur" and doc.status != "draft" and can_view(user, doc)
+
+
+def sees_frozen(user: User, doc: Document) -> bool:
+    """Does ``user`` read the last frozen version rather than the draft? All but its writers."""
+    return not _own(user, doc)
 
 
 def can_list_dossiers(user: User) -> bool:

@@ -114,7 +114,9 @@ def save_draft(session: Session, svc: Services, doc: Document, *, user: User, pa
     kind = get_kind(doc.kind)
     now = svc.clock()
     doc.data = dict(payload)
-    doc.summary = _summary(kind, payload)
+    if doc.submitted_at is None:
+        # A reopened dossier keeps the label of its deposited version until it is deposited again.
+        doc.summary = _summary(kind, payload)
     doc.updated_at = now
     _log(session, doc, user, "save", now)
     session.commit()
@@ -158,12 +160,15 @@ def _meta(doc: Document, *, draft: bool, version: int | None, issued_at: dt.date
     )
 
 
-def context_for(doc: Document, *, draft: bool | None = None) -> dict[str, Any]:
+def context_for(doc: Document, *, draft: bool | None = None, frozen: bool | None = None) -> dict[str, Any]:
     """Return the render context of a document: the frozen data once submitted, else the draft."""
     kind = get_kind(doc.kind)
     is_draft = doc.status == "draft" if draft is None else draft
-    # A reopened dossier is a draft again: its preview shows the corrections, not the frozen data.
-    frozen = doc.submitted_data is not None and doc.status != "draft"
+    # A reopened dossier is a draft again: its preview shows the corrections, not the frozen
+    # data (unless the reader is a recipient, who reads the last frozen version).
+    if frozen is None:
+        frozen = doc.status != "draft"
+    frozen = frozen and doc.submitted_data is not None
     data = kind.load(doc.submitted_data if frozen else doc.data)
     review = kind.review.schema().load(doc.review) if kind.review and doc.review else None
     version = len({r.version for r in doc.renditions}) or None
@@ -228,6 +233,7 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
 
         doc.echeance_date = due_date_of(doc.mesure, doc.echeance, paris_date(now)) or doc.echeance_date
     doc.submitted_data = kind.dump(kind.load(doc.data))
+    doc.summary = _summary(kind, doc.data)
     doc.reference = doc.reference or next_reference(session, kind.reference_prefix, now.year)
     doc.submitted_at = now
     doc.updated_at = now

@@ -58,7 +58,7 @@ def appels() -> str:
         for doc in session.scalars(select(Document).where(Document.organisation_id == current_user.organisation_id, Document.appel_id.is_not(None))):
             mine[doc.appel_id] = doc  # type: ignore[index]
     if policy.can_list_dossiers(current_user):
-        for doc in session.scalars(select(Document).where(Document.appel_id.is_not(None), Document.status != "draft")):
+        for doc in session.scalars(select(Document).where(Document.appel_id.is_not(None), Document.submitted_at.is_not(None))):
             counts[doc.appel_id] = counts.get(doc.appel_id, 0) + 1  # type: ignore[index]
     return render_template(
         "appels.html",
@@ -94,7 +94,8 @@ def dossiers(appel_id: int) -> str:
     if not policy.can_list_dossiers(current_user):
         abort(403)
     docs = db.session().scalars(
-        select(Document).where(Document.appel_id == appel.id, Document.status != "draft").order_by(Document.submitted_at)
+        # Reopened dossiers stay in the list ("En régularisation"): they were deposited.
+        select(Document).where(Document.appel_id == appel.id, Document.submitted_at.is_not(None)).order_by(Document.submitted_at)
     ).all()
     rows = [(d, svc.checklist(d, problems(d), _now())) for d in docs]
     return render_template("appel_dossiers.html", appel=appel, rows=rows, deadline=svc.deadline_text(appel))

@@ -261,10 +261,11 @@ def view(doc_id: int) -> str:
     """Show a document read-only, with its problems, versions and history."""
     doc = _document_or_404(doc_id)
     kind = _kind_or_404(doc.kind)
-    problems = svc_docs.problems(doc) if doc.status == "draft" else {}
+    frozen = policy.sees_frozen(current_user, doc)
+    problems = svc_docs.problems(doc) if doc.status == "draft" and not frozen else {}
     content = None
     if not problems:
-        ctx = svc_docs.context_for(doc)
+        ctx = svc_docs.context_for(doc, frozen=True if frozen else None)
         content = sections(kind.schema, ctx)
         review = sections(kind.review.schema, ctx["revue"]) if kind.review and ctx["revue"] else None
     else:
@@ -297,7 +298,7 @@ def download(doc_id: int, fmt: str) -> Any:
     doc = _document_or_404(doc_id)
     if fmt not in MIME:
         abort(404)
-    if doc.status == "draft":
+    if doc.status == "draft" and not policy.sees_frozen(current_user, doc):
         if fmt not in ("pdf", "docx") or request.args.get("sortie", "document") != "document":
             abort(404)
         try:
