@@ -32,7 +32,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -249,24 +248,16 @@ def run_size(total_mib: int) -> dict[str, Any]:
 
     import webforms.dossier as dossier
     from schemas import get_kind
-    from webforms import create_app, db
+    from webforms import db
     from webforms.models import Appel, Document, User
     from webforms.services import candidatures, documents
     from webforms.services.accounts import create_organisation, create_user
 
     out: dict[str, Any] = {"size_mib": total_mib}
-    tmp = Path(tempfile.mkdtemp(prefix="bench-dossier-"))
+    from render_bench import temporary_app
+
+    tmp, app = temporary_app("bench-dossier-", CLOCK)
     try:
-        url = f"sqlite:///{tmp / 'webforms.db'}"
-        db.upgrade(url)
-        app = create_app(
-            {
-                "INSTANCE_PATH": str(tmp / "instance"),
-                "DATABASE_URL": url,
-                "SECRET_KEY": "bench-only-secret",
-                "CLOCK": lambda: CLOCK,
-            }
-        )
         services = app.extensions["webforms.services"]
         kind = get_kind(KIND_NAME)
         # Pieces of up to ~40 MiB for the bench only: the rule is changed in this process's

@@ -825,25 +825,26 @@ def bench_pdf(
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
+def temporary_app(prefix: str, now: Any) -> tuple[Path, Any]:
+    """A throwaway instance: its folder (the caller removes it) and an app on a migrated SQLite."""
+    from webforms import create_app, db
+
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    url = f"sqlite:///{tmp / 'webforms.db'}"
+    db.upgrade(url)
+    app = create_app({"INSTANCE_PATH": str(tmp / "instance"), "DATABASE_URL": url, "SECRET_KEY": "bench-only-secret", "CLOCK": lambda: now})
+    return tmp, app
+
+
 def bench_download(kind: Any, payload: dict[str, Any], rows: int, pdf_render_s: float | None) -> None:
     title(f"3. Téléchargement d'un document soumis (figé), {rows} lignes/liste, client de test Flask connecté")
-    from webforms import create_app, db
+    from webforms import db
     from webforms.models import Document, User
     from webforms.services import documents as svc_docs
     from webforms.services.accounts import create_organisation, create_user
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-webforms-"))
+    tmp, app = temporary_app("bench-webforms-", FIXED_NOW)
     try:
-        url = f"sqlite:///{tmp / 'webforms.db'}"
-        db.upgrade(url)
-        app = create_app(
-            {
-                "INSTANCE_PATH": str(tmp / "instance"),
-                "DATABASE_URL": url,
-                "SECRET_KEY": "bench-only-secret",
-                "CLOCK": lambda: FIXED_NOW,
-            }
-        )
         services = app.extensions["webforms.services"]
         renderer = services.renderer
         calls = {"render": 0, "pdf": 0, "docx": 0}
