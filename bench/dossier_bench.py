@@ -302,7 +302,7 @@ def run_size(total_mib: int) -> dict[str, Any]:
                 path.unlink()  # the store holds it now
             out["upload_s"] = time.perf_counter() - w0
             out["pieces_pages"] = sum(p.pages or 0 for p in doc.pieces if p.replaced_at is None)
-            blockers = candidatures.context_checks(doc, CLOCK)[1]
+            blockers = candidatures.submission_blockers(doc, documents.problems(doc), CLOCK)
             if blockers or documents.problems(doc):
                 raise SystemExit(f"Dossier de bench incomplet : {blockers or documents.problems(doc)}")
 

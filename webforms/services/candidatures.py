@@ -21,7 +21,7 @@ from webforms.models import Appel, Document, Event, Piece, User
 from webforms.rendering.context import datetime_fr
 from webforms.services.appels import is_open
 from webforms.services.documents import DocumentError, Services, check_move, create_draft
-from webforms.uploads import UploadRefused, check_upload
+from webforms.uploads import check_upload
 
 CANDIDATURE = "candidature_aml"
 
@@ -204,15 +204,14 @@ def checklist(doc: Document, errors: Mapping[str, Any], now: dt.datetime) -> Che
     )
 
 
-def context_checks(doc: Document, now: dt.datetime) -> tuple[dict[str, Any], list[str]]:
-    """The call's errors (next to fields) and what else blocks the submission (pieces, deadline)."""
+def submission_blockers(doc: Document, errors: Mapping[str, Any], now: dt.datetime) -> list[str]:
+    """What stops a dossier's deposit besides its field errors (``problems``): pieces, deadline."""
     if doc.appel is None:
-        return {}, []
-    errors = _merge(get_kind(doc.kind).validate(doc.data), call_errors(doc.appel, doc.data))
+        return []
     blockers = checklist(doc, errors, now).missing
     if not is_open(doc.appel, now):
         blockers.insert(0, f"La date limite de dépôt est passée ({deadline_text(doc.appel)}) : le dossier ne peut plus être déposé (AML §6b, §6d).")
-    return call_errors(doc.appel, doc.data), blockers
+    return blockers
 
 
 def _merge(left: Mapping[Any, Any], right: Mapping[Any, Any]) -> dict[Any, Any]:
@@ -415,6 +414,3 @@ def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: 
         Rendition(format="pdf", sha256=pdf_digest, size=pdf_size, **common),
         Rendition(format="zip", sha256=zip_digest, size=zip_size, **common),
     ]
-
-
-__all__ = ["UploadRefused", "checklist", "context_checks", "open_dossier", "reopen"]

@@ -221,9 +221,9 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     errors = problems(doc)
     blockers: list[str] = []
     if doc.appel is not None:
-        from webforms.services.candidatures import context_checks
+        from webforms.services.candidatures import submission_blockers
 
-        blockers = context_checks(doc, now)[1]
+        blockers = submission_blockers(doc, errors, now)
     if errors or blockers:
         raise ValidationFailed("Le document ne peut pas être soumis : corrigez les erreurs signalées.", errors, blockers)
     if doc.mesure is not None and doc.echeance:
