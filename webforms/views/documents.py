@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
@@ -23,6 +24,7 @@ from webforms.forms import (
 )
 from webforms.models import Document
 from webforms.rendering import MIME
+from webforms.rendering.context import format_plain
 from webforms.services import documents as svc_docs
 from webforms.timeutil import paris_date
 from webforms.views import services
@@ -75,8 +77,6 @@ def index() -> str:
 
 
 def _computed_for(kind: Kind, payload: dict[str, Any]) -> list[dict[str, str]]:
-    from webforms.rendering.context import format_plain
-
     valid, _ = kind.load_partial(payload)
     values = {k: format_plain(v) for k, v in kind.derive(valid).items()}
     return computed(kind.derived_labels, values)
@@ -306,8 +306,6 @@ def download(doc_id: int, fmt: str) -> Any:
         except svc_docs.ValidationFailed as exc:
             flash(f"{exc} Corrigez les erreurs signalées.", "error")
             return redirect(url_for(".edit", doc_id=doc.id))
-        import io
-
         return send_file(io.BytesIO(data), mimetype=MIME[fmt], as_attachment=True, download_name=f"brouillon-{doc.kind}-{doc.id}.{fmt}")
     version = request.args.get("version", type=int)
     output = request.args.get("sortie", "document")
