@@ -26,6 +26,7 @@ bench:
 	scripts/bootstrap.sh bench
 	$(VENV)/python bench/render_bench.py
 	$(VENV)/python bench/dossier_bench.py
+	$(VENV)/python bench/archive_export_bench.py
 
 check-templates:
 	$(VENV)/webforms check-templates
