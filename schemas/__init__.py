@@ -65,6 +65,8 @@ def build_registry(
         clash = RESERVED_NAMES & set(kind.schema().fields)
         if clash:
             raise KindDeclarationError(f"Le {where} utilise un nom réservé : {', '.join(sorted(clash))}.")
+        if not 1 <= kind.retention.years <= 100 or kind.retention.fate not in ("destruction", "transfert"):
+            raise KindDeclarationError(f"Le {where} a une conservation invalide : de 1 à 100 ans, puis « destruction » ou « transfert ».")
         for output in kind.outputs():
             template, dirs = output.template, (docx_dirs if output.fmt == "docx" else html_dirs)
             if find_template(template, dirs) is None:

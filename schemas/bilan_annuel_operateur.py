@@ -12,7 +12,7 @@ from typing import Any
 
 from schemas.common import AUTRES_MESURES, MESURE_TYPES
 from schemas.fields import Choice, Group, Integer, LongText, Rows, Section, Text
-from schemas.kind import Kind
+from schemas.kind import Kind, Retention
 
 
 class LigneTypeSchema(Section):
@@ -120,4 +120,6 @@ KIND = Kind(
     },
     summary=lambda data: " ".join(str(p) for p in (data.get("operateur"), data.get("annee")) if p),
     standalone=False,  # started from the measures page, its figures computed from the records
+    # The operator's yearly account of public money: kept ten years, then offered to the Archives.
+    retention=Retention(10, "transfert"),
 )

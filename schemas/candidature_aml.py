@@ -30,7 +30,7 @@ from schemas.fields import (
     Siret,
     Text,
 )
-from schemas.kind import Annex, AttachmentRule, Kind
+from schemas.kind import Annex, AttachmentRule, Kind, Retention
 
 # AML §6a: "A minima, il est demandé de s'interroger sur la couverture des besoins suivants".
 BESOINS = [
@@ -387,6 +387,8 @@ KIND = Kind(
         Annex("budget", "Budget prévisionnel", html="candidature_budget.html"),
     ),
     standalone=False,  # a dossier answers a call: it is opened from the call's page
+    # A subsidy file: kept ten years after the funded period, then offered to the Archives.
+    retention=Retention(10, "transfert"),
     # AML §6b, in its order: "Tout dossier incomplet sera rejeté."
     attachments=(
         AttachmentRule(

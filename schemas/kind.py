@@ -54,6 +54,19 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long the signed copy of a document is kept, and what becomes of it then.
+
+    The term runs from the end of what the document is about: its measure's end, its call's
+    period end, or else its submission (``webforms.services.archive.retention_start``). An
+    administrator may replace this default (``RetentionRule``).
+    """
+
+    years: int
+    fate: str  # "destruction" or "transfert" (to the Archives départementales)
+
+
+@dataclass(frozen=True)
 class Review:
     """A second step taken on a submitted document by another role (e.g. the coordinator)."""
 
@@ -109,6 +122,8 @@ class Kind:
     # False for kinds started from something else (a measure's bilan, a call's dossier, the
     # operator's yearly bilan): they are not offered under "Nouveau document".
     standalone: bool = True
+    # Default retention of the archived signed copy (the sources are silent: docs/decisions.md).
+    retention: Retention = Retention(5, "destruction")
 
     def outputs(self) -> list[Output]:
         """Every file the kind produces: its main document in DOCX and PDF, then its annexes."""

@@ -305,6 +305,15 @@ def test_invalid_example_is_refused() -> None:
         build_registry([kind])
 
 
+@pytest.mark.parametrize(("years", "fate"), [(0, "destruction"), (5, "brûler")])
+def test_invalid_retention_is_refused(years: int, fate: str) -> None:
+    from schemas.kind import Retention
+
+    kind = _copy(registry()["fiche_incident"], retention=Retention(years, fate))
+    with pytest.raises(KindDeclarationError, match="conservation invalide"):
+        build_registry([kind])
+
+
 def test_every_kind_module_is_discovered() -> None:
     assert {k.name for k in discover()} == set(KINDS) >= {"fiche_saisine", "fiche_incident"}
 

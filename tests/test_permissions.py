@@ -82,6 +82,8 @@ from tests.test_web import doc_id_from, example_form, flatten, submitted
 from webforms import create_app, db
 from webforms.models import (
     Appel,
+    ArchiveLog,
+    ArchiveRecord,
     Base,
     Counter,
     Document,
@@ -94,6 +96,7 @@ from webforms.models import (
     Renouvellement,
     User,
 )
+from webforms.services import archive as svc_archive
 from webforms.services.accounts import create_organisation
 
 # --------------------------------------------------------------------------------------------
@@ -178,6 +181,13 @@ DOSSIER_SECRETS = (*DOSSIER_NAME.values(), *PIECE_NAME.values())
 # "<state>@avant_limite": the request runs before the deadline (6 September 2019 16:00 Paris).
 BEFORE = "@avant_limite"
 BEFORE_NOW = dt.datetime(2019, 9, 5, 10, 0, tzinfo=dt.UTC)
+
+# The archive (DESIGN §3): the archiviste deposited the signed scan of the submitted fiche
+# saisine; a destruction visa was recorded for it (while its term was set to have passed:
+# at the world's clock it has not, so carrying it out is refused).
+RECORD_STATE = "archive_saisine"
+VISA_STATE = "visa_saisine"
+SIGNED_NAME = "fiche-saisine-signee-matrice.pdf"
 WORLD_NOW = Clock().now  # 14 October 2019: after the deadline
 UPLOAD_CODE = "deliberation"  # uploaded to the draft (which has only its courrier)
 UPLOAD_NAME = "deliberation-matrice.pdf"
@@ -224,6 +234,8 @@ class World:
     draft_appel_id: int = 0  # the call created by the admin, holding organisation A's draft dossier
     pieces: dict[str, int] = field(default_factory=dict)  # dossier state -> the id of its WORLD_PIECE
     orgs: dict[str, int] = field(default_factory=dict)  # organisation name -> id
+    record_id: int = 0  # the archive record of the submitted fiche saisine
+    visa_id: int = 0  # the destruction visa recorded for it
     pristine: dict[str, Any] = field(default_factory=dict)  # snapshot() of the world as built
     settled: dict[str, Any] | None = None  # the snapshot a test took last, after its last request
 
@@ -279,12 +291,18 @@ class World:
                 values["kind_name"] = kind_name
         elif state == APPEL_STATE:
             values["appel_id"] = self.appel_id
+        elif state == RECORD_STATE:
+            values["record_id"] = self.record_id
+        elif state == VISA_STATE:
+            values["visa_id"] = self.visa_id
         elif state is not None:
             values["kind_name"] = state
         if endpoint == "documents.download":
             values.setdefault("fmt", "pdf")
         if endpoint == "candidatures.upload":
             values.setdefault("code", UPLOAD_CODE)
+        if endpoint == "archives.download":
+            values.setdefault("which", "signe")
         with self.app.test_request_context():
             return url_for(endpoint, **values)
 
@@ -296,6 +314,7 @@ class World:
         self.close()
         shutil.copy(self.database, self.root / "pristine.db")
         shutil.copytree(self.app.config["STORAGE_DIR"], self.root / "pristine-files")
+        shutil.copytree(self.app.config["ARCHIVE_DIR"], self.root / "pristine-archive")
         self.pristine = snapshot(self.app)
 
     def restore(self) -> None:
@@ -306,6 +325,8 @@ class World:
         shutil.copy(self.root / "pristine.db", self.database)
         shutil.rmtree(self.app.config["STORAGE_DIR"])
         shutil.copytree(self.root / "pristine-files", self.app.config["STORAGE_DIR"])
+        shutil.rmtree(self.app.config["ARCHIVE_DIR"])
+        shutil.copytree(self.root / "pristine-archive", self.app.config["ARCHIVE_DIR"])
 
 
 @pytest.fixture(scope="module")
@@ -361,6 +382,7 @@ def shared_world(migrated_db: Path, tmp_path_factory: pytest.TempPathFactory) ->
         assert started.status_code == 302, started.get_data(as_text=True)
         world.docs["draft_from_mesure"] = doc_id_from(started)
         build_dossiers(world)
+        build_archive(world)
         world.keep_pristine()
         assert {s: world.pristine["documents"][world.docs[s]][:4:3] for s in STATES} == STATES
         assert world.pristine["documents"][world.docs["draft_from_mesure"]][13] == world.mesures["mesure_aml"]
@@ -423,6 +445,36 @@ def build_dossiers(world: World) -> None:
             world.pieces[state] = s.scalar(select(Piece.id).where(Piece.document_id == world.docs[state], Piece.code == code)) or 0
 
 
+def build_archive(world: World) -> None:
+    """The archiviste deposits the signed scan of the submitted fiche saisine (through the web);
+    a destruction visa is recorded for it with the clock past its term, then back to the world's."""
+    web = world.client("archiviste")
+    doc_id = world.docs["submitted_saisine"]
+    deposited = web.post(
+        f"/documents/{doc_id}/archiver",
+        {"fichier": (io.BytesIO(pdf_titled("Fiche saisine signée (matrice)")), SIGNED_NAME), "signature": "scan"},
+        content_type="multipart/form-data",
+    )
+    assert deposited.status_code == 302, deposited.get_data(as_text=True)
+    world.record_id = int(urlsplit(deposited.headers["Location"]).path.rsplit("/", 1)[1])
+    world.clock.now = dt.datetime(2025, 1, 6, 9, 0, tzinfo=dt.UTC)
+    try:
+        with world.app.app_context():
+            s = db.session()
+            visa = svc_archive.record_visa(
+                s,
+                world.app.extensions["webforms.archive"],
+                user=s.get(User, world.accounts["archiviste"].id),
+                document_ids=[doc_id],
+                numero="2025-001",
+                date_visa=dt.date(2025, 1, 3),
+                signataire="Directeur des Archives (matrice)",
+            )
+            world.visa_id = visa.id
+    finally:
+        world.clock.now = WORLD_NOW
+
+
 @pytest.fixture
 def world(shared_world: World) -> Iterator[World]:
     """The module's world, as built; put back after a test that changed it."""
@@ -480,6 +532,8 @@ def snapshot(app: Flask) -> dict[str, Any]:
             "counters": sorted(tuple(c) for c in s.execute(select(Counter.prefix, Counter.year, Counter.last))),
             # The stored files (uploaded pieces, renditions): nothing is written by a refusal.
             "files": stored_files(app),
+            # The archive's files and its journal file (the witness of the audit trail).
+            "archive_files": stored_files(app, "ARCHIVE_DIR"),
             # Every column of every table, so that a column or a table added to the models is
             # covered too (the keys above are the same rows, shaped for the effect checks).
             "tables": {
@@ -489,9 +543,9 @@ def snapshot(app: Flask) -> dict[str, Any]:
         }
 
 
-def stored_files(app: Flask) -> list[tuple[str, int]]:
-    """Every file of the store, as (path under the store, size)."""
-    root = Path(app.config["STORAGE_DIR"])
+def stored_files(app: Flask, setting: str = "STORAGE_DIR") -> list[tuple[str, int]]:
+    """Every file of the store (or of the archive), as (path under it, size)."""
+    root = Path(app.config[setting])
     return sorted((str(f.relative_to(root)), f.stat().st_size) for f in root.rglob("*") if f.is_file()) if root.exists() else []
 
 
@@ -516,9 +570,13 @@ MESURE = "302 → measure page"  # /mesures/<id> (the new measure's id for mesur
 APPEL = "302 → call page"  # /admin/appels/<id> (the new call's id for admin.appels)
 LISTE = "302 → checklist"  # /documents/<id>/liste of the state's dossier (the new dossier's for open_dossier)
 APPELS = "302 → /appels"  # the calls (a dossier is opened there, not from "Nouveau document")
+RECORD = "302 → archive record"  # /archives/<id> (the new record's id for archives.deposit)
+CONSERVATION = "302 → /archives/conservation"  # the retention page, with a message
+RULES = "302 → /admin/conservation"  # the retention rules
+ZIP = "200 zip"  # an export package
 FORBIDDEN = "403"
 NOT_FOUND = "404"
-UNPROCESSABLE = "422"  # allowed, but a rule of the measure refuses the change (nothing changes)
+UNPROCESSABLE = "422"  # allowed, but a rule refuses the change (nothing changes)
 
 
 def row(*outcomes: str) -> dict[str, str]:
@@ -689,6 +747,37 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     },
 }
 
+# The archive (DESIGN §3). A deposit: the archiviste, on a submitted document it receives
+# (never a draft: 404, not seen); the fiche saisine already has its signed copy, so a second
+# deposit without a reason is refused (422, nothing changes); the fiche d'incident's is archived.
+_ARCHIVE_DEPOSIT_GET = {
+    "draft_saisine":                  row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
+    "submitted_saisine":              row(LOGIN,   NO,     NF,     NO,    NO,    OK,    NF),
+    "submitted_incident":             row(LOGIN,   NO,     NF,     NF,    NO,    OK,    NF),
+}
+_ARCHIVE_DEPOSIT_POST = {
+    **_ARCHIVE_DEPOSIT_GET,
+    "submitted_saisine":              row(LOGIN,   NO,     NF,     NO,    NO,    RULE,  NF),
+    "submitted_incident":             row(LOGIN,   NO,     NF,     NF,    NO,    RECORD, NF),
+}
+# A record is seen by whoever sees its document (each view and download is logged).
+_RECORD_VIEW = {RECORD_STATE:         row(LOGIN,   OK,     NF,     OK,    OK,    OK,    NF)}
+MATRIX.update({
+    ("archives.search", "GET"): {None:      row(LOGIN, OK,   OK,     OK,    OK,    OK,    NO)},
+    ("archives.deposit", "GET"): _ARCHIVE_DEPOSIT_GET,
+    ("archives.deposit", "POST"): _ARCHIVE_DEPOSIT_POST,
+    ("archives.record", "GET"): _RECORD_VIEW,
+    ("archives.download", "GET"): _RECORD_VIEW,
+    ("archives.export", "POST"): {None:     row(LOGIN, NO,   NO,     NO,    NO,    ZIP,   NO)},
+    # Retention: the archiviste. At the world's clock the visa's record has not reached its
+    # term: recording another visa, or carrying this one out, is refused with a message.
+    ("archives.retention", "GET"): {None:   row(LOGIN, NO,   NO,     NO,    NO,    OK,    NO)},
+    ("archives.record_visa", "POST"): {None: row(LOGIN, NO,  NO,     NO,    NO,    CONSERVATION, NO)},
+    ("archives.destroy", "POST"): {VISA_STATE: row(LOGIN, NO, NO,    NO,    NO,    CONSERVATION, NO)},
+    ("archives.rules", "GET"): {None:       row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
+    ("archives.rules", "POST"): {None:      row(LOGIN, NO,   NO,     NO,    NO,    NO,    RULES)},
+})
+
 # Known authorization bugs: (endpoint, method, state, actor) -> reason. Each is an xfail(strict).
 KNOWN_BUGS: dict[tuple[str, str, str | None, str], str] = {}
 
@@ -742,6 +831,14 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"fichier": (io.BytesIO(UPLOAD_PDF), UPLOAD_NAME), "rang": "0"}  # multipart, a fresh stream each time
     if endpoint == "candidatures.nonconforme":
         return {"motif": NONCONFORME_MOTIF}
+    if endpoint == "archives.deposit":
+        return {"fichier": (io.BytesIO(pdf_titled(f"Copie signée {state} (matrice)")), SIGNED_NAME), "signature": "scan"}
+    if endpoint == "archives.export":
+        return {"format": "seda", "record": str(world.record_id)}
+    if endpoint == "archives.record_visa":
+        return {"document": str(world.docs["submitted_saisine"]), "numero": "2019-9", "date_visa": "2019-10-01", "signataire": "Matrice"}
+    if endpoint == "archives.rules":
+        return {"type": "fiche_incident", "annees": "7", "sort": "destruction", "note": "Règle posée par la matrice"}
     return {}  # logout, submit, start_document, open_dossier, remove, reopen: nothing but the CSRF token
 
 
@@ -751,7 +848,7 @@ def send(web: WebClient, world: World, endpoint: str, method: str, state: str | 
     if method == "GET":
         return web.get(url)
     data = {**post_data(world, endpoint, state), **extra}
-    kwargs = {"content_type": "multipart/form-data"} if endpoint == "candidatures.upload" else {}
+    kwargs = {"content_type": "multipart/form-data"} if endpoint in ("candidatures.upload", "archives.deposit") else {}
     return web.post(url, data, csrf=csrf, **kwargs)
 
 
@@ -1007,6 +1104,77 @@ def _reopened(world: World, before: dict[str, Any], after: dict[str, Any], state
     _only_changed(before, after, doc_id)
 
 
+def _new_log_rows(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The audit-trail rows a request appended (the earlier ones untouched)."""
+    old, new = before["tables"]["archive_log"], after["tables"]["archive_log"]
+    assert new[: len(old)] == old, "an audit-trail row changed or vanished"
+    return new[len(old) :]
+
+
+def _journal_grew_only(before: dict[str, Any], after: dict[str, Any], rows: int) -> None:
+    """The archive's files are as they were; its journal file witnessed ``rows`` more rows."""
+    files = lambda snap: [f for f in snap["archive_files"] if f[0] != "journal.sha512"]  # noqa: E731
+    assert files(after) == files(before)
+    journal = lambda snap: dict(snap["archive_files"])["journal.sha512"]  # noqa: E731
+    assert journal(after) > journal(before) and rows > 0
+
+
+def _log_row(world: World, row: tuple[Any, ...], action: str, actor: str) -> dict[str, Any]:
+    """Check a log row's action, author and record, and return its detail."""
+    columns = [c.name for c in ArchiveLog.__table__.columns]
+    values = dict(zip(columns, row, strict=True))
+    assert (values["action"], values["user_id"]) == (action, world.accounts[actor].id)
+    return values
+
+
+def _archived(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    doc_id = world.docs[str(state)]
+    new = [r for r in after["tables"]["archive_record"] if r not in before["tables"]["archive_record"]]
+    assert len(new) == 1
+    columns = [c.name for c in ArchiveRecord.__table__.columns]
+    record = dict(zip(columns, new[0], strict=True))
+    assert urlsplit(response.headers["Location"]).path == f"/archives/{record['id']}"
+    signed = pdf_titled(f"Copie signée {state} (matrice)")
+    assert (record["document_id"], record["signed_sha512"], record["original_name"]) == (doc_id, hashlib.sha512(signed).hexdigest(), SIGNED_NAME)
+    assert (record["deposited_by_id"], record["signature_kind"], record["supersedes_id"]) == (world.accounts[actor].id, "scan", None)
+    (row_,) = _new_log_rows(before, after)
+    assert _log_row(world, row_, "deposit", actor)["record_id"] == record["id"]
+    added = {f[0].rsplit("/", 1)[-1] for f in after["archive_files"]} - {f[0].rsplit("/", 1)[-1] for f in before["archive_files"]}
+    assert added == {record["signed_sha512"], record["pdfa_sha512"]}
+    assert after["documents"] == before["documents"] and after["files"] == before["files"]
+
+
+def _logged_view(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    (row_,) = _new_log_rows(before, after)
+    assert _log_row(world, row_, "view", actor)["record_id"] == world.record_id
+    _journal_grew_only(before, after, 1)
+    assert "Fiche saisine" in response.get_data(as_text=True) and SIGNED_NAME in response.get_data(as_text=True)
+
+
+def _logged_download(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    (row_,) = _new_log_rows(before, after)
+    values = _log_row(world, row_, "download", actor)
+    assert values["record_id"] == world.record_id and values["detail"] == {"file": "signe"}
+    _journal_grew_only(before, after, 1)
+    signed = dict(zip([c.name for c in ArchiveRecord.__table__.columns], before["tables"]["archive_record"][0], strict=True))["signed_sha512"]
+    assert response.mimetype == "application/pdf" and hashlib.sha512(response.data).hexdigest() == signed
+
+
+def _exported(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    (row_,) = _new_log_rows(before, after)
+    values = _log_row(world, row_, "export", actor)
+    assert values["record_id"] == world.record_id and values["detail"]["format"] == "seda"
+    _journal_grew_only(before, after, 1)
+    assert response.headers["Content-Disposition"].endswith("-seda.zip")
+
+
+def _set_rule(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    new = [r for r in after["tables"]["retention_rule"] if r not in before["tables"]["retention_rule"]]
+    assert [(r[1], r[2], r[3], r[4]) for r in new] == [("fiche_incident", 7, "destruction", "Règle posée par la matrice")]
+    (row_,) = _new_log_rows(before, after)
+    assert _log_row(world, row_, "retention_rule", actor)["detail"]["years"] == 7
+
+
 EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("documents.new", "POST", "fiche_saisine", "redacteur_A"): _created_draft,
     ("documents.new", "POST", "fiche_incident", "redacteur_A"): _created_draft,
@@ -1032,6 +1200,11 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("candidatures.remove", "POST", "dossier_draft:piece" + BEFORE, "redacteur_A"): _removed_piece,
     ("candidatures.nonconforme", "POST", "dossier_submitted:piece", "instructeur"): _marked_nonconforme,
     ("candidatures.reopen", "POST", "dossier_submitted" + BEFORE, "redacteur_A"): _reopened,
+    ("archives.deposit", "POST", "submitted_incident", "archiviste"): _archived,
+    **{("archives.record", "GET", RECORD_STATE, a): _logged_view for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
+    **{("archives.download", "GET", RECORD_STATE, a): _logged_download for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
+    ("archives.export", "POST", None, "archiviste"): _exported,
+    ("archives.rules", "POST", None, "admin"): _set_rule,
 }
 # The tables each allowed change may write; every other table must stay as it was.
 WRITES: dict[Check, set[str]] = {
@@ -1053,6 +1226,11 @@ WRITES: dict[Check, set[str]] = {
     _removed_piece: {"piece", "event"},
     _marked_nonconforme: {"piece", "event"},
     _reopened: {"document", "event"},
+    _archived: {"archive_record", "archive_log"},
+    _logged_view: {"archive_log"},
+    _logged_download: {"archive_log"},
+    _exported: {"archive_log"},
+    _set_rule: {"retention_rule", "archive_log"},
 }
 # The message a redirect leaves for the next page (flashed), where it tells what happened.
 FLASHES: dict[tuple[str, str, str | None, str], str] = {
@@ -1065,6 +1243,8 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("candidatures.nonconforme", "POST", "dossier_submitted:piece", "instructeur"): "Pièce marquée non conforme",
     ("candidatures.reopen", "POST", "dossier_submitted", "redacteur_A"): "La date limite de dépôt est passée (6 septembre 2019 à 16:00) : le dossier ne peut plus être régularisé.",
     ("candidatures.reopen", "POST", "dossier_submitted" + BEFORE, "redacteur_A"): "Dossier rouvert",
+    ("archives.record_visa", "POST", None, "archiviste"): "n'a pas atteint le terme de sa conservation",
+    ("archives.destroy", "POST", VISA_STATE, "archiviste"): "un autre archiviste",
 }
 
 
@@ -1103,6 +1283,10 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
                 expected_states = set(STATES) | (set(DOSSIERS) if key in (("documents.view", "GET"), ("documents.download", "GET")) else set())
         elif "appel_id" in rule.arguments:
             expected_states = {APPEL_STATE}
+        elif "record_id" in rule.arguments:
+            expected_states = {RECORD_STATE}
+        elif "visa_id" in rule.arguments:
+            expected_states = {VISA_STATE}
         else:
             expected_states = {"fiche_saisine", "fiche_incident", CANDIDATURE} if "kind_name" in rule.arguments else {None}
         # A state "…@avant_limite" is the same state before the deadline: each is tried after it too.
@@ -1134,7 +1318,10 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
     elif outcome == NOT_FOUND:
         assert response.status_code == 404 and "Page introuvable" in body
     elif outcome == UNPROCESSABLE:
-        assert response.status_code == 422 and "renouvel" in body, body[:500]  # the rule's French message
+        message = "motif de la correction" if endpoint == "archives.deposit" else "renouvel"
+        assert response.status_code == 422 and message in body, body[:500]  # the rule's French message
+    elif outcome == ZIP:
+        assert response.status_code == 200 and response.mimetype == "application/zip" and response.data.startswith(b"PK")
     else:
         assert response.status_code == 302, (response.status_code, body[:500])
         if outcome == LOGIN:
@@ -1165,6 +1352,12 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
                 assert location.path == f"/documents/{world.docs['dossier_submitted']}/liste"  # its dossier for that call
         elif outcome == APPELS:
             assert location.path == "/appels"
+        elif outcome == RECORD:
+            assert re.fullmatch(r"/archives/\d+", location.path), location.path
+        elif outcome == CONSERVATION:
+            assert location.path == "/archives/conservation"
+        elif outcome == RULES:
+            assert location.path == "/admin/conservation"
         else:  # pragma: no cover - a typo in the matrix
             pytest.fail(f"unknown outcome {outcome!r}")
 
@@ -1367,6 +1560,11 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "candidatures.remove": ("redacteur_A", "dossier_draft:piece" + BEFORE),
     "candidatures.nonconforme": ("instructeur", "dossier_submitted:piece"),
     "candidatures.reopen": ("redacteur_A", "dossier_submitted" + BEFORE),
+    "archives.deposit": ("archiviste", "submitted_incident"),  # multipart
+    "archives.export": ("archiviste", None),
+    "archives.record_visa": ("archiviste", None),
+    "archives.destroy": ("archiviste", VISA_STATE),
+    "archives.rules": ("admin", None),
 }
 CSRF_MESSAGE = "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide)."
 
@@ -1377,10 +1575,12 @@ def test_the_csrf_cases_cover_every_post_route(world: World) -> None:
     assert posts == set(CSRF_CASES)
     for endpoint, (actor, state) in CSRF_CASES.items():
         # The same request WITH its token is allowed in the matrix: it does change something
-        # (a document, an account) or, for sign-in and sign-out, the session.
+        # (a document, an account) or, for sign-in and sign-out, the session; or a rule of the
+        # service answers it with its message (the archive's retention, at the world's clock).
         outcome = MATRIX[(endpoint, "POST")][state][actor]
         assert outcome not in (FORBIDDEN, NOT_FOUND), (endpoint, actor, outcome)
-        assert (endpoint, "POST", state, actor) in EFFECTS or endpoint.startswith("auth."), (endpoint, actor)
+        key = (endpoint, "POST", state, actor)
+        assert key in EFFECTS or key in FLASHES or endpoint.startswith("auth."), (endpoint, actor)
 
 
 @pytest.mark.parametrize("token", ["absent", "other-session"])

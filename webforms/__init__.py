@@ -41,6 +41,13 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         DOCX_OVERRIDE_DIR=str(instance / "templates_docx"),
         HTML_OVERRIDE_DIR=str(instance / "templates_html"),
         MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+        # The archive (DESIGN §3): its own write-once files, the certificates an electronic
+        # signature may chain to, the largest signed copy, and the SEDA agencies' identifiers.
+        ARCHIVE_DIR=str(instance / "archive"),
+        ARCHIVE_TRUST_DIR=str(instance / "certificats_confiance"),
+        ARCHIVE_MAX_MB=30,
+        ARCHIVE_ARCHIVAL_AGENCY="FRAD062",
+        ARCHIVE_TRANSFERRING_AGENCY="DEPARTEMENT-62-DPDS",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # a long form may stay open for hours; the token is per session
@@ -78,6 +85,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webforms.storage import FileStore
 
     db.init_app(app)
+
+    @app.before_request
+    def _upload_limits() -> None:
+        # Registered before CSRFProtect, whose own hook parses the form: a signed scan may be
+        # larger than the default limit (the multipart overhead is allowed for too).
+        if request.endpoint == "archives.deposit":
+            request.max_content_length = (int(app.config["ARCHIVE_MAX_MB"]) + 1) << 20
+
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -101,13 +116,31 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         clock=app.config["CLOCK"],
     )
 
-    from webforms.views import admin, auth, candidatures, documents, mesures
+    from webforms.services.archive import ArchiveServices
+    from webforms.signatures import load_trust_roots
+    from webforms.storage import ArchiveStore
+
+    services = app.extensions["webforms.services"]
+    app.extensions["webforms.archive"] = ArchiveServices(
+        archive=ArchiveStore(app.config["ARCHIVE_DIR"]),
+        files=services.store,
+        renderer=services.renderer,
+        clock=app.config["CLOCK"],
+        # Read once at start-up: a misconfigured trust directory stops the start with its name.
+        trust_roots=tuple(load_trust_roots(Path(app.config["ARCHIVE_TRUST_DIR"]))),
+        max_bytes=int(app.config["ARCHIVE_MAX_MB"]) << 20,
+        archival_agency=app.config["ARCHIVE_ARCHIVAL_AGENCY"],
+        transferring_agency=app.config["ARCHIVE_TRANSFERRING_AGENCY"],
+    )
+
+    from webforms.views import admin, archives, auth, candidatures, documents, mesures
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(mesures.bp)
     app.register_blueprint(candidatures.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(archives.bp)
     _register_errors(app)
     _register_headers(app)
     from webforms.forms import field_attrs

@@ -225,3 +225,44 @@ def ensure_admin_cmd() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.group()
+def archive() -> None:
+    """Archive des copies signées : vérification d'intégrité."""
+
+
+@archive.command("verify")
+@click.option("--since", "since", metavar="AAAA-MM-JJ", help="Ne recalculer les empreintes que des dépôts faits depuis cette date.")
+@click.option("--json", "as_json", is_flag=True, help="Écrire le résultat en JSON.")
+def archive_verify(since: str | None, as_json: bool) -> None:
+    """Recalculer chaque SHA-512, rapprocher fichiers et enregistrements, rejouer le journal.
+
+    Sort avec le code 1 en nommant chaque anomalie.
+    """
+    from webforms import db
+    from webforms.services import archive as svc
+
+    try:
+        day = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        raise click.BadParameter("date attendue au format AAAA-MM-JJ.", param_hint="--since") from None
+    app = _app()
+    with app.app_context():
+        session = db.session()
+        services = app.extensions["webforms.archive"]
+        report = svc.verify(session, services, since=day)
+        svc.record_verification(session, services, report, since=day)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    else:
+        for line in report.problems:
+            click.echo(line)
+        verdict = "Archive intègre" if not report.problems else f"{len(report.problems)} anomalie{'s' if len(report.problems) > 1 else ''}"
+        click.echo(
+            f"{verdict} : {report.records} enregistrement{'s' if report.records != 1 else ''}, "
+            f"{report.files_hashed} fichier{'s' if report.files_hashed != 1 else ''} recalculé{'s' if report.files_hashed != 1 else ''}, "
+            f"{report.log_rows} ligne{'s' if report.log_rows != 1 else ''} de journal."
+        )
+    if report.problems:
+        sys.exit(1)

@@ -133,3 +133,28 @@ def sees_frozen(user: User, doc: Document) -> bool:
 def can_list_dossiers(user: User) -> bool:
     """May ``user`` see the dossiers submitted to a call? Instructeurs and archivistes."""
     return user.role in ("instructeur", "archiviste")
+
+
+def can_archive(user: User, doc: Document) -> bool:
+    """May ``user`` deposit the signed copy of this document? An archiviste, once submitted."""
+    return user.role == "archiviste" and doc.status != "draft" and can_view(user, doc)
+
+
+def can_search_archive(user: User) -> bool:
+    """May ``user`` open the archive's search? Anyone who reads documents (each sees their scope)."""
+    return user.role in ("archiviste", "instructeur", "coordinateur", "redacteur")
+
+
+def can_export_archive(user: User) -> bool:
+    """May ``user`` export records (SEDA, BagIt)? The archiviste."""
+    return user.role == "archiviste"
+
+
+def can_manage_retention(user: User) -> bool:
+    """May ``user`` list records past their term, record a visa and destroy? The archiviste."""
+    return user.role == "archiviste"
+
+
+def can_set_retention_rules(user: User) -> bool:
+    """May ``user`` change the retention rule of a kind? The administrator."""
+    return user.role == "admin"

@@ -99,3 +99,121 @@ class FileStore:
         if verify and hashlib.sha256(data).hexdigest() != digest:
             raise StoredFileCorrupt(digest)
         return data
+
+
+_SHA512 = re.compile(r"^[0-9a-f]{128}$")
+
+
+def sha512_of(path: Path) -> tuple[str, int]:
+    """Return the SHA-512 and size of a file, read in chunks."""
+    hasher = hashlib.sha512()
+    size = 0
+    with path.open("rb") as source:
+        while chunk := source.read(1 << 20):
+            hasher.update(chunk)
+            size += len(chunk)
+    return hasher.hexdigest(), size
+
+
+class ArchiveStore:
+    """The archive's own files: ``root/files/ab/abcdef…`` named by their SHA-512, write-once.
+
+    Separate from the working store so that verification can say of every file here whether an
+    archive record holds it. Beside the files, ``journal.sha512`` receives the hash of every
+    audit-trail row once committed: a witness outside the database, so that deleting the last
+    rows, or rewriting the whole chain with recomputed hashes, is detected too.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.files = self.root / "files"
+        self.journal = self.root / "journal.sha512"
+
+    def path(self, digest: str) -> Path:
+        """Return where the file of ``digest`` lives (whether it exists or not)."""
+        if not _SHA512.match(digest):
+            raise ValueError("Empreinte SHA-512 invalide.")
+        return self.files / digest[:2] / digest
+
+    def put_file(self, source: Path) -> tuple[str, int, bool]:
+        """Copy ``source`` in, read-only; return its SHA-512, its size and whether it is new."""
+        self.files.mkdir(parents=True, exist_ok=True)
+        hasher = hashlib.sha512()
+        size = 0
+        fd, tmp = tempfile.mkstemp(dir=self.files, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out, source.open("rb") as data:
+                while chunk := data.read(1 << 20):
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            digest = hasher.hexdigest()
+            target = self.path(digest)
+            if target.exists():
+                os.unlink(tmp)
+                return digest, size, False
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return digest, size, True
+
+    def put(self, data: bytes) -> tuple[str, int, bool]:
+        """Store ``data``; return its SHA-512, its size and whether it is new."""
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-in-", dir=self._tmpdir())
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            return self.put_file(Path(tmp))
+        finally:
+            os.unlink(tmp)
+
+    def _tmpdir(self) -> Path:
+        self.files.mkdir(parents=True, exist_ok=True)
+        return self.files
+
+    def exists(self, digest: str) -> bool:
+        """Tell whether a file with this digest is stored."""
+        return self.path(digest).is_file()
+
+    def digests(self) -> list[str]:
+        """Every file name found under ``files/`` (a name that is not a digest is listed too)."""
+        if not self.files.is_dir():
+            return []
+        return sorted(
+            str(p.relative_to(self.files)) if not _SHA512.match(p.name) or p.parent.name != p.name[:2] else p.name
+            for p in self.files.rglob("*")
+            if p.is_file() and not p.name.startswith(".tmp-")
+        )
+
+    def remove(self, digest: str) -> None:
+        """Delete a file's bytes. Only an authorised destruction calls this (services.archive)."""
+        path = self.path(digest)
+        if path.exists():
+            os.chmod(path, 0o644)
+            path.unlink()
+
+    def witness(self, row_id: int, row_hash: str) -> None:
+        """Append a committed audit-trail row to the journal file (append-only, synced)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, f"{row_id} {row_hash}\n".encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def witnessed(self) -> list[tuple[int, str]]:
+        """The journal file's lines as ``(row id, hash)``; a malformed line reads as ``(-1, text)``."""
+        if not self.journal.exists():
+            return []
+        lines = []
+        for line in self.journal.read_text(encoding="utf-8", errors="replace").splitlines():
+            number, _, digest = line.partition(" ")
+            lines.append((int(number), digest) if number.isdigit() else (-1, line))
+        return lines

@@ -21,7 +21,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 # Imported once per process (it costs about half a second), never per request.
-from weasyprint import HTML
+from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from schemas import DOCX_DIR, HTML_DIR, find_template
@@ -168,9 +168,16 @@ class Renderer:
         """Render an HTML template (the source of a PDF)."""
         return self.html_env.get_template(template).render(context)
 
-    def pdf_from_html(self, html: str) -> bytes:
-        """Turn HTML into a PDF/A-3b, fetching nothing but the project's assets."""
-        return HTML(string=html, url_fetcher=self.fetcher, base_url=None).write_pdf(pdf_variant="pdf/a-3b")
+    def pdf_from_html(self, html: str, attachments: Sequence[Attachment] = ()) -> bytes:
+        """Turn HTML into a PDF/A-3b, fetching nothing but the project's assets.
+
+        ``attachments`` are embedded as PDF/A-3 associated files (the archive embeds the
+        document's data as JSON this way).
+        """
+        document = HTML(string=html, url_fetcher=self.fetcher, base_url=None)
+        if attachments:
+            return document.write_pdf(pdf_variant="pdf/a-3b", attachments=list(attachments))
+        return document.write_pdf(pdf_variant="pdf/a-3b")
 
     def docx(self, kind: Kind, context: Mapping[str, Any]) -> bytes:
         """Return the DOCX of a document."""

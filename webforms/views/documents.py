@@ -25,6 +25,7 @@ from webforms.forms import (
 from webforms.models import Document
 from webforms.rendering import MIME
 from webforms.rendering.context import format_plain
+from webforms.services import archive as svc_archive
 from webforms.services import documents as svc_docs
 from webforms.timeutil import paris_date
 from webforms.views import services
@@ -287,6 +288,8 @@ def view(doc_id: int) -> str:
         history=svc_docs.history(db.session(), doc),
         can_edit=policy.can_edit(current_user, doc),
         can_review=policy.can_review(current_user, doc),
+        can_archive=policy.can_archive(current_user, doc),
+        archived=svc_archive.current_record(db.session(), doc) if policy.was_submitted(doc) else None,
         action_form=ActionForm(),
         mesure_link=doc.mesure if doc.mesure and policy.can_view_mesure(current_user, doc.mesure) else None,
     )

@@ -1,0 +1,303 @@
+"""The archive through its pages: deposit, search, record, download, export, retention, rules.
+
+Exports are opened and checked for real: the SEDA manifest against the SEDA 2.2 schemas, the
+BagIt bag with the ``bagit`` library. Electronic signatures are verified against trust roots
+read from the instance's configured directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import bagit
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from tests.conftest import Clock, WebClient
+from tests.signing import make_pdf, make_pki, sign_pdf, write_trust_root
+from tests.test_archive import jpeg_scan, pdf_scan
+from tests.test_web import submitted
+from webforms import create_app, db
+from webforms.archive_export import validate_seda
+from webforms.models import ArchiveLog, ArchiveRecord, Tombstone
+
+
+def deposit(web: WebClient, doc_id: int, data: bytes, name: str = "scan.pdf", signature: str = "scan", motif: str | None = None) -> Any:
+    form: dict[str, Any] = {"fichier": (io.BytesIO(data), name), "signature": signature}
+    if motif is not None:
+        form["motif"] = motif
+    return web.post(f"/documents/{doc_id}/archiver", form, content_type="multipart/form-data")
+
+
+def record_id_from(response: Any) -> int:
+    match = re.fullmatch(r"/archives/(\d+)", response.headers["Location"])
+    assert match, response.headers.get("Location")
+    return int(match.group(1))
+
+
+def records(app: Flask) -> list[tuple[int, int, str]]:
+    with app.app_context():
+        return [(r.id, r.document_id, r.signed_sha512) for r in db.session().scalars(select(ArchiveRecord).order_by(ArchiveRecord.id))]
+
+
+def actions(app: Flask) -> list[tuple[str, int | None]]:
+    with app.app_context():
+        return [(r.action, r.record_id) for r in db.session().scalars(select(ArchiveLog).order_by(ArchiveLog.id))]
+
+
+@pytest.fixture
+def people(login_as: Any) -> dict[str, Any]:
+    writer_web, writer = login_as("redacteur")
+    other_web, _ = login_as("redacteur", "Association Autre")
+    archivist_web, archivist = login_as("archiviste", "Département du Pas-de-Calais")
+    second_web, _ = login_as("archiviste", "Département du Pas-de-Calais")
+    instructeur_web, _ = login_as("instructeur", "Département du Pas-de-Calais")
+    coordinateur_web, _ = login_as("coordinateur", "Plateforme Lens-Hénin")
+    admin_web, _ = login_as("admin", "Département du Pas-de-Calais")
+    return {
+        "writer": writer_web, "writer_account": writer, "other": other_web, "archivist": archivist_web, "archivist_account": archivist,
+        "second": second_web, "instructeur": instructeur_web, "coordinateur": coordinateur_web, "admin": admin_web,
+    }
+
+
+def test_deposit_page_archives_a_scan_and_refuses_a_disguised_file_in_french(app: Flask, people: dict[str, Any]) -> None:
+    archivist = people["archivist"]
+    doc_id = submitted(people["writer"], "fiche_saisine")
+    page = archivist.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert f'href="/documents/{doc_id}/archiver"' in page and "Archiver la copie signée" in page
+    refused = deposit(archivist, doc_id, b"<html><body>faux</body></html>", "scan.pdf")
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Copie signée refusée" in body and "Rien n'a été modifié dans l'archive." in body
+    assert records(app) == [] and actions(app) == []
+    missing = archivist.post(f"/documents/{doc_id}/archiver", {"signature": "scan"}, content_type="multipart/form-data")
+    assert missing.status_code == 422 and "Choisissez le fichier" in missing.get_data(as_text=True)
+    scan = pdf_scan()
+    done = deposit(archivist, doc_id, scan)
+    assert done.status_code == 302
+    record_id = record_id_from(done)
+    page = archivist.get(f"/archives/{record_id}").get_data(as_text=True)
+    assert "Copie signée archivée." in page and hashlib.sha512(scan).hexdigest() in page
+    assert "Signature manuscrite numérisée" in page and "5 ans à compter de la date de soumission" in page
+    # The document's page now links to its archived copy.
+    assert f'href="/archives/{record_id}"' in archivist.get(f"/documents/{doc_id}").get_data(as_text=True)
+    # A correction needs its reason; with it, a new record supersedes the first and both stay.
+    again = deposit(archivist, doc_id, pdf_scan("deuxième"))
+    assert again.status_code == 422 and "motif de la correction" in again.get_data(as_text=True)
+    corrected = deposit(archivist, doc_id, jpeg_scan(), "scan.jpg", motif="Scan illisible")
+    second_id = record_id_from(corrected)
+    old = archivist.get(f"/archives/{record_id}").get_data(as_text=True)
+    assert "remplacée par une correction" in old and f'href="/archives/{second_id}"' in old
+    assert [a for a, _ in actions(app)] == ["deposit", "view", "deposit", "view"]
+
+
+def test_electronically_signed_pdf_is_verified_against_the_configured_roots(tmp_path: Path, migrated_db: Path) -> None:
+    pki = make_pki()
+    instance = tmp_path / "instance"
+    write_trust_root(instance / "certificats_confiance", pki.ca_cert)
+    shutil.copy(migrated_db, tmp_path / "webforms.db")
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(instance), "DATABASE_URL": f"sqlite:///{tmp_path / 'webforms.db'}", "SECRET_KEY": "t", "CLOCK": Clock()})
+    try:
+        from webforms.services.accounts import create_organisation, create_user
+
+        with app.app_context():
+            s = db.session()
+            org = create_organisation(s, "Association")
+            dep = create_organisation(s, "Département")
+            create_user(s, email="r@example.fr", full_name="R", role="redacteur", organisation_id=org.id, password="mot-de-passe-de-test-1234")
+            create_user(s, email="a@example.fr", full_name="A", role="archiviste", organisation_id=dep.id, password="mot-de-passe-de-test-1234")
+        writer, archivist = WebClient(app.test_client()), WebClient(app.test_client())
+        writer.get("/connexion")
+        assert writer.post("/connexion", {"email": "r@example.fr", "password": "mot-de-passe-de-test-1234"}).status_code == 302
+        archivist.get("/connexion")
+        assert archivist.post("/connexion", {"email": "a@example.fr", "password": "mot-de-passe-de-test-1234"}).status_code == 302
+        doc_id = submitted(writer, "fiche_saisine")
+        signed = sign_pdf(make_pdf(), pki.signer_key, pki.signer_cert, pki.ca_cert)
+        record_id = record_id_from(deposit(archivist, doc_id, signed, "signe.pdf", "electronique"))
+        with app.app_context():
+            check = db.session().get(ArchiveRecord, record_id).signature_check
+        assert (check["signed"], check["intact"], check["valid"], check["trusted"]) == (True, True, True, True)
+        page = archivist.get(f"/archives/{record_id}").get_data(as_text=True)
+        assert "Jeanne Martin" in page and "autorité de confiance" in page
+        # Signed by an authority that is not configured: archived, and said so.
+        other = make_pki("Autre autorité", "Paul Durand", seed=2)
+        untrusted = sign_pdf(make_pdf(b"Autre"), other.signer_key, other.signer_cert, other.ca_cert)
+        second = record_id_from(deposit(archivist, doc_id, untrusted, "signe2.pdf", "electronique", motif="Nouvelle signature"))
+        with app.app_context():
+            check = db.session().get(ArchiveRecord, second).signature_check
+        assert (check["intact"], check["valid"], check["trusted"]) == (True, True, False)
+    finally:
+        app.extensions["webforms.engine"].dispose()
+
+
+def test_search_filters_pages_and_scope(app: Flask, people: dict[str, Any], clock: Clock) -> None:
+    writer, archivist = people["writer"], people["archivist"]
+    saisines = []
+    for day in range(3):
+        clock.now = dt.datetime(2019, 10, 14 + day, 8, 30, tzinfo=dt.UTC)
+        saisines.append(submitted(writer, "fiche_saisine"))
+    incident = submitted(writer, "fiche_incident")
+    for doc_id in (*saisines, incident):
+        assert deposit(archivist, doc_id, pdf_scan(f"scan {doc_id}")).status_code == 302
+    with app.app_context():
+        by_doc = {r.document_id: r for r in db.session().scalars(select(ArchiveRecord))}
+
+    def found(web: WebClient, query: str = "") -> set[int]:
+        response = web.get(f"/archives{query}")
+        assert response.status_code == 200
+        return {int(n) for n in re.findall(r'href="/archives/(\d+)"', response.get_data(as_text=True))}
+
+    everything = {r.id for r in by_doc.values()}
+    assert found(archivist) == everything
+    assert found(archivist, "?type=fiche_incident") == {by_doc[incident].id}
+    assert found(archivist, f"?reference={by_doc[saisines[1]].reference.lower()}") == {by_doc[saisines[1]].id}
+    assert found(archivist, "?du=2019-10-15&au=2019-10-15") == {by_doc[saisines[1]].id}
+    assert found(archivist, f"?organisation={people['writer_account'].organisation_id}") == everything
+    bad = archivist.get("/archives?du=15/10/2019&type=inconnu").get_data(as_text=True)
+    assert "date invalide, attendue au format AAAA-MM-JJ" in bad and "Type de document inconnu" in bad
+    # Scope: the writer's organisation sees its own; another association nothing; the
+    # coordinator the fiches saisine only (its kinds); the admin is refused.
+    assert found(writer) == everything
+    assert found(people["other"]) == set()
+    assert found(people["coordinateur"]) == {by_doc[d].id for d in saisines}
+    assert people["admin"].get("/archives").status_code == 403
+    assert people["other"].get(f"/archives/{by_doc[incident].id}").status_code == 404
+    # Pages of 20, newest deposit first.
+    for n in range(18):
+        assert deposit(archivist, saisines[0], pdf_scan(f"correction {n}"), motif=f"correction {n}").status_code == 302
+    first = archivist.get("/archives?type=fiche_saisine").get_data(as_text=True)
+    assert "21 enregistrements – page 1 sur 2" in first and "Page suivante" in first
+    second = archivist.get("/archives?type=fiche_saisine&page=2").get_data(as_text=True)
+    assert len(re.findall(r'href="/archives/(\d+)"', second)) == 1 and "Page précédente" in second
+    assert "Remplacé par une correction" in first
+
+
+def test_download_is_logged_and_serves_the_archived_bytes(app: Flask, people: dict[str, Any]) -> None:
+    archivist, instructeur = people["archivist"], people["instructeur"]
+    doc_id = submitted(people["writer"], "fiche_incident")
+    scan = pdf_scan("incident signé")
+    record_id = record_id_from(deposit(archivist, doc_id, scan))
+    signed = instructeur.get(f"/archives/{record_id}/fichiers/signe")
+    assert signed.status_code == 200 and signed.data == scan and "attachment" in signed.headers["Content-Disposition"]
+    pdfa = instructeur.get(f"/archives/{record_id}/fichiers/pdfa")
+    assert pdfa.mimetype == "application/pdf" and pdfa.data.startswith(b"%PDF")
+    assert instructeur.get(f"/archives/{record_id}/fichiers/autre").status_code == 404
+    assert actions(app)[-2:] == [("download", record_id), ("download", record_id)]
+
+
+def _zip_of(response: Any) -> zipfile.ZipFile:
+    assert response.status_code == 200 and response.mimetype == "application/zip", response.get_data(as_text=True)[:300]
+    return zipfile.ZipFile(io.BytesIO(response.data))
+
+
+def test_export_seda_and_bagit_of_a_selection(app: Flask, people: dict[str, Any], tmp_path: Path) -> None:
+    archivist = people["archivist"]
+    docs = [submitted(people["writer"], "fiche_saisine"), submitted(people["writer"], "fiche_incident")]
+    scans = [pdf_scan("saisine signée"), jpeg_scan()]
+    ids = [record_id_from(deposit(archivist, d, s, n)) for d, s, n in zip(docs, scans, ("a.pdf", "b.jpg"), strict=True)]
+    with app.app_context():
+        stored = {r.id: r for r in db.session().scalars(select(ArchiveRecord))}
+    seda = _zip_of(archivist.post("/archives/export", {"format": "seda", "record": [str(i) for i in ids]}))
+    manifest = seda.read("manifest.xml")
+    assert validate_seda(manifest) == []
+    text = manifest.decode()
+    for record in stored.values():
+        assert record.signed_sha512 in text and record.pdfa_sha512 in text
+        assert record.reference in text
+    names = seda.namelist()
+    signed_names = [n for n in names if n.endswith("copie-signee.pdf")]
+    assert len(signed_names) == 1 and seda.read(signed_names[0]) == scans[0]
+    for menage_name in ("Durand", "Morel"):  # titles carry kinds and references, not households
+        assert menage_name not in text
+    bag_zip = _zip_of(archivist.post("/archives/export", {"format": "bagit", "record": [str(ids[1])]}))
+    bag_zip.extractall(tmp_path / "bag")
+    (bag_dir,) = (tmp_path / "bag").iterdir()
+    bag = bagit.Bag(str(bag_dir))
+    bag.validate()
+    assert bag.algorithms == ["sha512"]
+    assert actions(app)[-3:] == [("export", ids[0]), ("export", ids[1]), ("export", ids[1])]
+    # Nothing chosen, or an unknown format: a message, nothing exported or logged.
+    before = actions(app)
+    none = archivist.post("/archives/export", {"format": "seda"})
+    assert none.status_code == 302 and "Cochez au moins un enregistrement" in archivist.get("/archives").get_data(as_text=True)
+    bad = archivist.post("/archives/export", {"format": "tar", "record": str(ids[0])})
+    assert bad.status_code == 302 and "Choisissez le format" in archivist.get("/archives").get_data(as_text=True)
+    assert people["instructeur"].post("/archives/export", {"format": "seda", "record": str(ids[0])}).status_code == 403
+    assert actions(app) == before
+
+
+def test_export_stops_on_a_damaged_file(app: Flask, people: dict[str, Any]) -> None:
+    archivist = people["archivist"]
+    doc_id = submitted(people["writer"], "fiche_saisine")
+    record_id = record_id_from(deposit(archivist, doc_id, pdf_scan()))
+    with app.app_context():
+        record = db.session().get(ArchiveRecord, record_id)
+        path = app.extensions["webforms.archive"].archive.path(record.signed_sha512)
+    path.chmod(0o644)
+    path.write_bytes(path.read_bytes().replace(b"Copie", b"Copi3"))
+    before = actions(app)
+    response = archivist.post("/archives/export", {"format": "bagit", "record": str(record_id)})
+    assert response.status_code == 302
+    assert "Export impossible" in archivist.get("/archives").get_data(as_text=True)
+    assert actions(app) == before
+
+
+def test_retention_visa_then_destruction_by_another_archivist(app: Flask, people: dict[str, Any], clock: Clock) -> None:
+    archivist, second = people["archivist"], people["second"]
+    doc_id = submitted(people["writer"], "fiche_saisine")
+    record_id = record_id_from(deposit(archivist, doc_id, pdf_scan()))
+    assert "Aucun document n'a atteint le terme" in archivist.get("/archives/conservation").get_data(as_text=True)
+    clock.now = dt.datetime(2025, 2, 3, 9, 0, tzinfo=dt.UTC)
+    page = archivist.get("/archives/conservation").get_data(as_text=True)
+    assert f'name="document" value="{doc_id}"' in page and "14 octobre 2024" in page
+    incomplete = archivist.post("/archives/conservation/visa", {"document": str(doc_id), "numero": "2025-7", "date_visa": "", "signataire": ""})
+    assert incomplete.status_code == 302 and "numéro, une date et un signataire" in archivist.get("/archives/conservation").get_data(as_text=True)
+    archivist.post("/archives/conservation/visa", {"document": str(doc_id), "numero": "2025-7", "date_visa": "2025-01-30", "signataire": "Directrice des Archives"})
+    page = archivist.get("/archives/conservation").get_data(as_text=True)
+    assert "Visa n° 2025-7 enregistré" in page and "À faire par un autre archiviste" in page
+    with app.app_context():
+        visa_id = db.session().scalar(select(ArchiveLog.detail).where(ArchiveLog.action == "destruction_visa"))["visa_id"]
+    archivist.post(f"/archives/visas/{visa_id}/eliminer")
+    assert "autre archiviste" in archivist.get("/archives/conservation").get_data(as_text=True)
+    assert second.post(f"/archives/visas/{visa_id}/eliminer").status_code == 302
+    assert "Élimination effectuée (1 enregistrement)" in second.get("/archives/conservation").get_data(as_text=True)
+    with app.app_context():
+        tomb = db.session().scalar(select(Tombstone))
+        assert tomb.record_id == record_id and tomb.visa.numero == "2025-7"
+    record_page = second.get(f"/archives/{record_id}").get_data(as_text=True)
+    assert "Éliminé le" in record_page and "visa n° 2025-7" in record_page
+    gone = second.get(f"/archives/{record_id}/fichiers/signe")
+    assert gone.status_code == 302 and "a été éliminé" in second.get(f"/archives/{record_id}").get_data(as_text=True)
+    assert "Élimination" in record_page
+
+
+def test_admin_sets_a_rule_and_sees_its_default(app: Flask, people: dict[str, Any]) -> None:
+    admin = people["admin"]
+    page = admin.get("/admin/conservation").get_data(as_text=True)
+    assert "Versement aux Archives départementales" in page and "Par défaut" in page
+    refused = admin.post("/admin/conservation", {"type": "fiche_saisine", "annees": "0", "sort": "destruction"})
+    assert refused.status_code == 422 and "de 1 à 100" in refused.get_data(as_text=True)
+    refused = admin.post("/admin/conservation", {"type": "fiche_saisine", "annees": "3", "sort": "brûler"})
+    assert refused.status_code == 422 and "sort final" in refused.get_data(as_text=True)
+    assert admin.post("/admin/conservation", {"type": "fiche_saisine", "annees": "3", "sort": "transfert", "note": "Délibération n° 12"}).status_code == 302
+    page = admin.get("/admin/conservation").get_data(as_text=True)
+    assert "Délibération n° 12" in page
+    assert [a for a, _ in actions(app)] == ["retention_rule"]
+
+
+def test_the_journal_file_follows_every_committed_row(app: Flask, people: dict[str, Any]) -> None:
+    archivist = people["archivist"]
+    doc_id = submitted(people["writer"], "fiche_saisine")
+    record_id = record_id_from(deposit(archivist, doc_id, pdf_scan()))
+    archivist.get(f"/archives/{record_id}")
+    with app.app_context():
+        rows = [(r.id, r.hash) for r in db.session().scalars(select(ArchiveLog).order_by(ArchiveLog.id))]
+    assert [a for a, _ in actions(app)] == ["deposit", "view"]
+    assert app.extensions["webforms.archive"].archive.witnessed() == rows

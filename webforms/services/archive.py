@@ -1,0 +1,842 @@
+"""The archive of signed documents: deposit, search, audit trail, verification, retention.
+
+DESIGN §3: "signed copy uploaded → archived (write-once; never edited or deleted before its
+retention ends)". What this module promises, and how:
+
+- bytes are written once, named by their SHA-512, in a store of their own (``ArchiveStore``);
+- archive rows are insert-only (ORM guard in ``webforms.models``, database triggers in
+  migration 0007); a correction is a new record that supersedes the earlier one;
+- every archive event is a row of an append-only log holding the hash of the previous row,
+  and each committed row is also written to a journal file beside the files (``witness``);
+- ``verify`` recomputes every SHA-512, matches files and records, and replays the chain;
+- destruction needs a recorded visa and a second person, and leaves a tombstone.
+
+Services take a session and plain values; views and the command line stay thin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from schemas import get_kind, registry
+from schemas.kind import Retention
+from webforms import policy
+from webforms.mesure_rules import add_months
+from webforms.models import (
+    RETENTION_FATES,
+    SIGNATURE_KINDS,
+    ArchiveLog,
+    ArchiveRecord,
+    DestructionItem,
+    DestructionVisa,
+    Document,
+    RetentionRule,
+    Tombstone,
+    User,
+)
+from webforms.rendering import Renderer
+from webforms.storage import ArchiveStore, FileStore, StoredFileMissing, sha512_of
+from webforms.timeutil import paris_date
+from webforms.uploads import check_upload
+
+GENESIS = "0" * 128  # the "previous hash" of the first row of the audit trail
+SIGNED_FORMATS = frozenset({"pdf", "jpeg", "png"})
+ACTIONS = {
+    "deposit": "Dépôt de la copie signée",
+    "view": "Consultation",
+    "download": "Téléchargement",
+    "export": "Export",
+    "verify": "Vérification de l'intégrité",
+    "retention_rule": "Règle de conservation modifiée",
+    "destruction_visa": "Visa d'élimination enregistré",
+    "destruction": "Élimination",
+}
+
+
+class ArchiveError(Exception):
+    """A refused archive action; the message is French and meant for the user."""
+
+
+@dataclass(frozen=True)
+class ArchiveServices:
+    """What the archive needs besides a session."""
+
+    archive: ArchiveStore
+    files: FileStore  # the working store, where the generated PDFs are
+    renderer: Renderer
+    clock: Any  # () -> aware datetime
+    trust_roots: Sequence[Any] = ()  # certificates an electronic signature may chain to
+    max_bytes: int = 30 << 20
+    # SEDA identifiers of the receiving Archives and of the service transferring (configuration).
+    archival_agency: str = "FRAD062"
+    transferring_agency: str = "DEPARTEMENT-62-DPDS"
+
+
+# --- Audit trail ----------------------------------------------------------------------------
+def row_hash(row: ArchiveLog) -> str:
+    """The SHA-512 of a row's content and of the previous row's hash."""
+    content = {
+        "id": row.id,
+        "at": row.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "user_id": row.user_id,
+        "action": row.action,
+        "record_id": row.record_id,
+        "document_id": row.document_id,
+        "detail": row.detail,
+        "prev": row.prev_hash,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha512(canonical.encode()).hexdigest()
+
+
+def log(
+    session: Session,
+    at: dt.datetime,
+    action: str,
+    *,
+    user: User | None,
+    record: ArchiveRecord | None = None,
+    document_id: int | None = None,
+    **detail: Any,
+) -> ArchiveLog:
+    """Append a row to the audit trail (committed by the caller, then witnessed).
+
+    ``detail`` holds identifiers and digests only, never a name or a birth date.
+    """
+    last = session.scalars(select(ArchiveLog).order_by(ArchiveLog.id.desc()).limit(1)).first()
+    if record is not None and record.id is None:
+        session.flush()
+    row = ArchiveLog(
+        id=(last.id + 1) if last else 1,
+        at=at.astimezone(dt.UTC),
+        user_id=user.id if user else None,
+        action=action,
+        record_id=record.id if record else None,
+        document_id=document_id if document_id is not None else (record.document_id if record else None),
+        detail=detail,
+        prev_hash=last.hash if last else GENESIS,
+    )
+    row.hash = row_hash(row)
+    session.add(row)
+    session.info.setdefault("archive_rows", []).append(row)
+    return row
+
+
+def commit(session: Session, svc: ArchiveServices) -> None:
+    """Commit, then write the new audit rows to the journal file.
+
+    Two writers appending at once both claim the same next row: the unique ``prev_hash``
+    refuses the second, which is told to try again (nothing half-done is kept).
+    """
+    rows: list[ArchiveLog] = session.info.pop("archive_rows", [])
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ArchiveError("Une autre opération d'archive vient d'être enregistrée au même instant : réessayez.") from None
+    for row in rows:
+        svc.archive.witness(row.id, row.hash)
+
+
+def log_access(session: Session, svc: ArchiveServices, record: ArchiveRecord, action: str, *, user: User, **detail: Any) -> None:
+    """Log a view or a download of a record in its own short transaction (retried once)."""
+    for attempt in range(3):
+        log(session, svc.clock(), action, user=user, record=record, **detail)
+        try:
+            commit(session, svc)
+            return
+        except ArchiveError:
+            if attempt == 2:
+                raise
+
+
+# --- Retention ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RuleInForce:
+    """A kind's retention rule as it applies today."""
+
+    kind: str
+    years: int
+    fate: str
+    by_admin: bool
+    note: str | None = None
+    since: dt.datetime | None = None
+
+    @property
+    def fate_label(self) -> str:
+        return RETENTION_FATES[self.fate]
+
+
+def rule_for(session: Session, kind_name: str) -> RuleInForce:
+    """The rule in force for a kind: the administrator's latest, else the kind's default."""
+    row = session.scalars(select(RetentionRule).where(RetentionRule.kind == kind_name).order_by(RetentionRule.id.desc()).limit(1)).first()
+    if row is not None:
+        return RuleInForce(kind_name, row.years, row.fate, True, row.note, row.created_at)
+    default: Retention = get_kind(kind_name).retention
+    return RuleInForce(kind_name, default.years, default.fate, False)
+
+
+def rules(session: Session) -> list[RuleInForce]:
+    """The rule in force of every kind, in the catalogue's order."""
+    return [rule_for(session, name) for name in registry()]
+
+
+def rule_history(session: Session, kind_name: str) -> list[RetentionRule]:
+    """Every rule an administrator set for a kind, newest first."""
+    return list(session.scalars(select(RetentionRule).where(RetentionRule.kind == kind_name).order_by(RetentionRule.id.desc())))
+
+
+def set_rule(session: Session, svc: ArchiveServices, *, user: User, kind_name: str, years: int, fate: str, note: str | None) -> RetentionRule:
+    """Record a new retention rule for a kind (administrators); the earlier ones stay."""
+    if kind_name not in registry():
+        raise ArchiveError("Type de document inconnu.")
+    if not 1 <= years <= 100:
+        raise ArchiveError("La durée de conservation s'exprime en années, de 1 à 100.")
+    if fate not in RETENTION_FATES:
+        raise ArchiveError("Choisissez le sort final : destruction ou versement aux Archives départementales.")
+    now = svc.clock()
+    row = RetentionRule(kind=kind_name, years=years, fate=fate, note=(note or "").strip()[:500] or None, created_by_id=user.id, created_at=now)
+    session.add(row)
+    session.flush()
+    log(session, now, "retention_rule", user=user, kind=kind_name, years=years, fate=fate, rule_id=row.id)
+    commit(session, svc)
+    return row
+
+
+def retention_start(doc: Document, today: dt.date) -> tuple[dt.date | None, str]:
+    """When the retention term starts running for a document, and what that date is.
+
+    The sources are silent on archives (docs/decisions.md): the term runs from the end of what
+    the document is about. A measure's document: the measure's end (closed early, or the end
+    of its last period once passed); a candidature: the end of its call's funded period;
+    anything else: the day it was submitted. ``None`` while the measure runs.
+    """
+    if doc.mesure is not None:
+        mesure = doc.mesure
+        if mesure.date_fin_effective is not None:
+            return mesure.date_fin_effective, "fin de la mesure"
+        from webforms.services.mesures import overview  # measures build on documents
+
+        periods = overview(mesure, today).calendar.periods
+        end = periods[-1].end if periods else None
+        if end is not None and end < today:
+            return end, "fin de la mesure"
+        return None, "fin de la mesure (en cours)"
+    if doc.appel is not None:
+        return dt.date.fromisoformat(doc.appel.data["periode_fin"]), "fin de la période de l'appel"
+    if doc.submitted_at is not None:
+        return paris_date(doc.submitted_at), "date de soumission"
+    return None, "date de soumission"
+
+
+@dataclass(frozen=True)
+class Term:
+    """A record's retention as it stands today."""
+
+    rule: RuleInForce
+    start: dt.date | None
+    basis: str
+    end: dt.date | None
+
+    @property
+    def reached(self) -> bool:
+        return self.end is not None
+
+    def past(self, today: dt.date) -> bool:
+        return self.end is not None and self.end <= today
+
+
+def term_of(session: Session, record: ArchiveRecord, today: dt.date) -> Term:
+    """The rule, start and end of a record's retention."""
+    rule = rule_for(session, record.kind)
+    start, basis = retention_start(record.document, today)
+    end = add_months(start, 12 * rule.years) if start else None
+    return Term(rule, start, basis, end)
+
+
+# --- Deposit --------------------------------------------------------------------------------
+def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
+    """SHA-512 and size of an upload as received, then rewind it for the content check."""
+    hasher = hashlib.sha512()
+    size = 0
+    while chunk := stream.read(1 << 20):
+        hasher.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    return hasher.hexdigest(), size
+
+
+def current_record(session: Session, doc: Document) -> ArchiveRecord | None:
+    """The document's record in force: the latest deposit, which nothing supersedes."""
+    return session.scalars(select(ArchiveRecord).where(ArchiveRecord.document_id == doc.id).order_by(ArchiveRecord.id.desc()).limit(1)).first()
+
+
+def destroyed(session: Session, record_ids: Iterable[int]) -> dict[int, Tombstone]:
+    """The tombstones of those records that were destroyed."""
+    ids = list(record_ids)
+    if not ids:
+        return {}
+    return {t.record_id: t for t in session.scalars(select(Tombstone).where(Tombstone.record_id.in_(ids)))}
+
+
+def archived_pdf(svc: ArchiveServices, doc: Document, version: int, now: dt.datetime) -> bytes:
+    """The document's frozen version as PDF/A-3b, its data embedded as ``donnees.json``."""
+    from weasyprint import Attachment
+
+    from webforms.services.documents import context_for  # archive builds on documents
+
+    kind = get_kind(doc.kind)
+    ctx = context_for(doc, draft=False)
+    ctx["document"]["version"] = version
+    data = {
+        "type": doc.kind,
+        "titre": kind.title,
+        "reference": doc.reference,
+        "version": version,
+        "soumis_le": doc.submitted_at.isoformat() if doc.submitted_at else None,
+        "donnees": doc.submitted_data,
+        "decision": doc.review,
+    }
+    attachment = Attachment(
+        string=json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True),
+        name="donnees.json",
+        description=f"Données de {kind.title} {doc.reference} (version {version})",
+        created=now,
+        modified=now,
+        relationship="Data",
+    )
+    return svc.renderer.pdf_from_html(svc.renderer.html(kind, ctx), attachments=[attachment])
+
+
+def deposit(
+    session: Session,
+    svc: ArchiveServices,
+    doc: Document,
+    *,
+    user: User,
+    stream: BinaryIO,
+    filename: str,
+    signature_kind: str,
+    workdir: Path,
+    motif: str | None = None,
+) -> ArchiveRecord:
+    """Archive the signed copy of a submitted document; a second deposit is a correction.
+
+    The upload is checked by its content (``webforms.uploads``); a refusal raises
+    ``UploadRefused`` or ``ArchiveError`` and leaves the archive exactly as it was.
+    """
+    from webforms.services.documents import rendition  # archive builds on documents
+
+    if not policy.can_archive(user, doc):
+        raise ArchiveError("Seul un archiviste dépose la copie signée d'un document soumis.")
+    if doc.status == "draft":
+        raise ArchiveError("Le document est en cours de correction : archivez-le une fois soumis à nouveau.")
+    if signature_kind not in SIGNATURE_KINDS:
+        raise ArchiveError("Indiquez le type de signature : scan d'une signature manuscrite ou PDF signé électroniquement.")
+    previous = current_record(session, doc)
+    motif = (motif or "").strip() or None
+    if previous is not None:
+        if destroyed(session, [previous.id]):
+            raise ArchiveError("Les copies archivées de ce document ont été éliminées : aucun nouveau dépôt n'est possible.")
+        if motif is None:
+            raise ArchiveError("Une copie signée est déjà archivée : indiquez le motif de la correction.")
+    source = rendition(session, doc, "pdf")
+    if source is None:
+        raise ArchiveError("Le document n'a pas de version PDF figée à archiver.")
+    try:
+        source_bytes = svc.files.read(source.sha256, verify=True)
+    except StoredFileMissing:
+        raise ArchiveError("Le PDF généré de ce document est introuvable dans le stockage : prévenez l'administrateur.") from None
+    received_sha512, received_size = _hash_stream(stream)
+    checked = check_upload(stream, filename, allowed=SIGNED_FORMATS, max_bytes=svc.max_bytes, workdir=workdir)
+    created: list[str] = []
+    try:
+        check = None
+        if signature_kind == "electronique":
+            if checked.kind != "pdf":
+                raise ArchiveError("Une signature électronique se dépose en PDF : pour une image, choisissez « scan ».")
+            from webforms.signatures import verify_pdf_signatures
+
+            check = verify_pdf_signatures(checked.data_path, svc.trust_roots)
+            if not check.signed:
+                raise ArchiveError("Ce PDF ne porte aucune signature électronique : choisissez « scan » s'il a été signé à la main.")
+        now = svc.clock()
+        signed_sha512, signed_size, new = svc.archive.put_file(checked.data_path)
+        if new:
+            created.append(signed_sha512)
+        if previous is not None and signed_sha512 == previous.signed_sha512:
+            raise ArchiveError("Ce fichier est identique à la copie déjà archivée : la correction doit apporter un autre fichier.")
+        pdfa_sha512, pdfa_size, new = svc.archive.put(archived_pdf(svc, doc, source.version, now))
+        if new:
+            created.append(pdfa_sha512)
+        record = ArchiveRecord(
+            document_id=doc.id,
+            version=source.version,
+            kind=doc.kind,
+            organisation_id=doc.organisation_id,
+            reference=doc.reference or "",
+            household_reference=doc.mesure.reference if doc.mesure else None,
+            source_rendition_id=source.id,
+            source_sha512=hashlib.sha512(source_bytes).hexdigest(),
+            pdfa_sha512=pdfa_sha512,
+            pdfa_size=pdfa_size,
+            signed_sha512=signed_sha512,
+            signed_size=signed_size,
+            signed_mime=checked.mime,
+            signed_pages=checked.pages,
+            received_sha512=received_sha512,
+            received_size=received_size,
+            original_name=checked.original_name[:255],
+            signature_kind=signature_kind,
+            signature_check=check.as_json() if check is not None else None,
+            deposited_by_id=user.id,
+            deposited_at=now,
+            supersedes_id=previous.id if previous else None,
+            motif=motif[:1000] if motif else None,
+        )
+        session.add(record)
+        session.flush()
+        log(
+            session,
+            now,
+            "deposit",
+            user=user,
+            record=record,
+            version=record.version,
+            signed_sha512=signed_sha512,
+            pdfa_sha512=pdfa_sha512,
+            source_sha512=record.source_sha512,
+            supersedes=record.supersedes_id,
+        )
+        commit(session, svc)
+    except BaseException:
+        session.rollback()
+        # Files this deposit brought in and no record holds: gone, so verification finds no orphan.
+        for digest in created:
+            if not session.scalar(select(func.count()).select_from(ArchiveRecord).where((ArchiveRecord.signed_sha512 == digest) | (ArchiveRecord.pdfa_sha512 == digest))):
+                svc.archive.remove(digest)
+        raise
+    finally:
+        checked.data_path.unlink(missing_ok=True)
+    return record
+
+
+# --- Finding --------------------------------------------------------------------------------
+def visible_records(user: User) -> Any:
+    """The query of the records ``user`` may see: those of the documents they may see."""
+    documents = policy.visible_documents(user).with_only_columns(Document.id).order_by(None)
+    return select(ArchiveRecord).where(ArchiveRecord.document_id.in_(documents))
+
+
+def can_see(session: Session, user: User, record: ArchiveRecord) -> bool:
+    """May ``user`` see this record (the rule of ``visible_records``)?"""
+    return policy.can_view(user, record.document)
+
+
+@dataclass(frozen=True)
+class Search:
+    """A search of the archive; empty values do not filter."""
+
+    kind: str | None = None
+    organisation_id: int | None = None
+    household: str | None = None
+    reference: str | None = None
+    du: dt.date | None = None  # submission of the document, Paris days, inclusive
+    au: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[ArchiveRecord]
+    total: int
+    page: int
+    per_page: int
+    superseded: set[int] = field(default_factory=set)
+    destroyed: dict[int, Tombstone] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    from webforms.timeutil import PARIS
+
+    return dt.datetime.combine(day, dt.time(), tzinfo=PARIS).astimezone(dt.UTC)
+
+
+def search(session: Session, user: User, query: Search, page: int = 1, per_page: int = 20) -> Page:
+    """Records matching ``query`` among those ``user`` may see, newest deposit first."""
+    stmt = visible_records(user)
+    if query.kind:
+        stmt = stmt.where(ArchiveRecord.kind == query.kind)
+    if query.organisation_id:
+        stmt = stmt.where(ArchiveRecord.organisation_id == query.organisation_id)
+    if query.household:
+        stmt = stmt.where(func.upper(ArchiveRecord.household_reference) == query.household.strip().upper())
+    if query.reference:
+        stmt = stmt.where(func.upper(ArchiveRecord.reference) == query.reference.strip().upper())
+    if query.du or query.au:
+        stmt = stmt.join(Document, Document.id == ArchiveRecord.document_id)
+        if query.du:
+            stmt = stmt.where(Document.submitted_at >= _day_start(query.du))
+        if query.au:
+            stmt = stmt.where(Document.submitted_at < _day_start(query.au + dt.timedelta(days=1)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = max(1, min(page, max(1, math.ceil(total / per_page))))
+    items = list(session.scalars(stmt.order_by(ArchiveRecord.deposited_at.desc(), ArchiveRecord.id.desc()).offset((page - 1) * per_page).limit(per_page)))
+    ids = [r.id for r in items]
+    superseded = set(session.scalars(select(ArchiveRecord.supersedes_id).where(ArchiveRecord.supersedes_id.in_(ids)))) if ids else set()
+    return Page(items, total, page, per_page, superseded, destroyed(session, ids))
+
+
+def chain(session: Session, record: ArchiveRecord) -> list[ArchiveRecord]:
+    """Every record of the same document, oldest first (deposit, then its corrections)."""
+    return list(session.scalars(select(ArchiveRecord).where(ArchiveRecord.document_id == record.document_id).order_by(ArchiveRecord.id)))
+
+
+def record_log(session: Session, records: Sequence[ArchiveRecord]) -> list[ArchiveLog]:
+    """The audit-trail rows about these records, oldest first."""
+    ids = [r.id for r in records]
+    return list(session.scalars(select(ArchiveLog).where(ArchiveLog.record_id.in_(ids)).order_by(ArchiveLog.id)))
+
+
+def open_file(svc: ArchiveServices, record: ArchiveRecord, which: str) -> tuple[Path, str, str]:
+    """The path, MIME type and download name of a record's signed copy or archived PDF/A."""
+    if which == "signe":
+        ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(record.signed_mime, "bin")
+        return svc.archive.path(record.signed_sha512), record.signed_mime, f"{record.reference}-v{record.version}-copie-signee-{record.id}.{ext}"
+    if which == "pdfa":
+        return svc.archive.path(record.pdfa_sha512), "application/pdf", f"{record.reference}-v{record.version}-archive-{record.id}.pdf"
+    raise ArchiveError("Fichier inconnu.")
+
+
+# --- Verification ---------------------------------------------------------------------------
+@dataclass
+class Report:
+    """What ``verify`` found; ``problems`` is empty when everything holds."""
+
+    problems: list[str] = field(default_factory=list)
+    records: int = 0
+    files_hashed: int = 0
+    log_rows: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ok": not self.problems, "problems": self.problems, "records": self.records, "files_hashed": self.files_hashed, "log_rows": self.log_rows}
+
+
+def verify(session: Session, svc: ArchiveServices, *, since: dt.date | None = None) -> Report:
+    """Check every archived file against its SHA-512, files against records, and the log chain.
+
+    ``since`` limits the rehashing to records deposited from that (Paris) day on; presence of
+    every file, orphans and the whole chain are always checked.
+    """
+    report = Report()
+    records = list(session.scalars(select(ArchiveRecord).order_by(ArchiveRecord.id)))
+    tombs = destroyed(session, [r.id for r in records])
+    report.records = len(records)
+    wanted: dict[str, list[str]] = {}  # digest -> what holds it
+    gone: dict[str, str] = {}
+    threshold = _day_start(since) if since else None
+    for record in records:
+        for what, digest, size in (("copie signée", record.signed_sha512, record.signed_size), ("PDF/A archivé", record.pdfa_sha512, record.pdfa_size)):
+            label = f"Enregistrement {record.id} ({record.reference}), {what}"
+            if record.id in tombs:
+                gone.setdefault(digest, label)
+                continue
+            wanted.setdefault(digest, []).append(label)
+            path = svc.archive.path(digest)
+            if not path.is_file():
+                report.problems.append(f"{label} : fichier manquant ({digest[:16]}…).")
+                continue
+            if threshold is None or record.deposited_at >= threshold:
+                actual, actual_size = sha512_of(path)
+                report.files_hashed += 1
+                if actual != digest or actual_size != size:
+                    report.problems.append(f"{label} : fichier altéré, son SHA-512 ne correspond plus ({digest[:16]}…).")
+    for name in svc.archive.digests():
+        if name in wanted:
+            continue
+        if name in gone:
+            report.problems.append(f"{gone[name]} : fichier éliminé encore présent ({name[:16]}…).")
+        else:
+            report.problems.append(f"Fichier orphelin sans enregistrement : {name[:40]}{'…' if len(name) > 40 else ''}.")
+    report.problems += verify_chain(session, svc)
+    report.log_rows = session.scalar(select(func.count()).select_from(ArchiveLog)) or 0
+    return report
+
+
+def verify_chain(session: Session, svc: ArchiveServices) -> list[str]:
+    """Replay the audit trail: numbering, each row's hash, each link, and the journal file."""
+    problems: list[str] = []
+    expected_prev = GENESIS
+    expected_id = 1
+    hashes: dict[int, str] = {}
+    for row in session.scalars(select(ArchiveLog).order_by(ArchiveLog.id)):
+        if row.id != expected_id:
+            missing = f"{expected_id}" if row.id == expected_id + 1 else f"{expected_id} à {row.id - 1}"
+            problems.append(f"Journal : ligne(s) {missing} supprimée(s).")
+        if row.hash != row_hash(row):
+            problems.append(f"Journal, ligne {row.id} : contenu modifié (son empreinte ne correspond plus).")
+        elif row.prev_hash != expected_prev and row.id == expected_id:
+            problems.append(f"Journal, ligne {row.id} : chaînage rompu avec la ligne précédente.")
+        hashes[row.id] = row.hash
+        expected_prev, expected_id = row.hash, row.id + 1
+    witnessed = svc.archive.witnessed()
+    for number, digest in witnessed:
+        if number < 0:
+            problems.append(f"Témoin du journal : ligne illisible « {digest[:40]} ».")
+        elif number not in hashes:
+            problems.append(f"Journal, ligne {number} : supprimée (présente dans le témoin {svc.archive.journal.name}).")
+        elif hashes[number] != digest:
+            problems.append(f"Journal, ligne {number} : différente de celle scellée dans le témoin {svc.archive.journal.name}.")
+    sealed = {n for n, _ in witnessed}
+    for number in sorted(set(hashes) - sealed):
+        problems.append(f"Journal, ligne {number} : absente du témoin {svc.archive.journal.name} (ajoutée hors du service ?).")
+    return problems
+
+
+def record_verification(session: Session, svc: ArchiveServices, report: Report, *, since: dt.date | None) -> None:
+    """Log that a verification ran, with its counts (no names, only numbers)."""
+    log(
+        session,
+        svc.clock(),
+        "verify",
+        user=None,
+        ok=not report.problems,
+        problems=len(report.problems),
+        records=report.records,
+        files_hashed=report.files_hashed,
+        since=since.isoformat() if since else None,
+    )
+    commit(session, svc)
+
+
+# --- Retention: what is past its term, visas, destruction ----------------------------------
+@dataclass(frozen=True)
+class Due:
+    """A document whose archived copies are past their retention term."""
+
+    document: Document
+    records: list[ArchiveRecord]
+    term: Term
+    pending_visa: DestructionVisa | None
+
+
+def past_term(session: Session, today: dt.date) -> list[Due]:
+    """Documents whose archived copies reached the end of their retention and still exist."""
+    records = list(session.scalars(select(ArchiveRecord).order_by(ArchiveRecord.document_id, ArchiveRecord.id)))
+    tombs = destroyed(session, [r.id for r in records])
+    pending = {item.record_id: item.visa for item in session.scalars(select(DestructionItem))}
+    by_doc: dict[int, list[ArchiveRecord]] = {}
+    for record in records:
+        if record.id not in tombs:
+            by_doc.setdefault(record.document_id, []).append(record)
+    due = []
+    for group in by_doc.values():
+        term = term_of(session, group[-1], today)
+        if term.past(today):
+            due.append(Due(group[-1].document, group, term, next((pending[r.id] for r in group if r.id in pending), None)))
+    return sorted(due, key=lambda d: (d.term.end, d.document.id))  # type: ignore[arg-type, return-value]
+
+
+def record_visa(
+    session: Session,
+    svc: ArchiveServices,
+    *,
+    user: User,
+    document_ids: Sequence[int],
+    numero: str,
+    date_visa: dt.date | None,
+    signataire: str,
+) -> DestructionVisa:
+    """Record the Archives départementales' visa authorising to destroy these documents' copies.
+
+    Only documents past their term whose rule ends in destruction qualify; every record of each
+    document (the deposit and its corrections) is covered. Nothing is destroyed yet: a second
+    archivist carries the destruction out (``execute_visa``).
+    """
+    if not policy.can_manage_retention(user):
+        raise ArchiveError("Seul un archiviste enregistre un visa d'élimination.")
+    numero, signataire = numero.strip(), signataire.strip()
+    if not numero or not signataire or date_visa is None:
+        raise ArchiveError("Le visa d'élimination doit porter un numéro, une date et un signataire.")
+    today = paris_date(svc.clock())
+    if date_visa > today:
+        raise ArchiveError("La date du visa ne peut pas être dans le futur.")
+    eligible = {d.document.id: d for d in past_term(session, today)}
+    chosen = list(dict.fromkeys(document_ids))
+    if not chosen:
+        raise ArchiveError("Sélectionnez au moins un document à éliminer.")
+    for doc_id in chosen:
+        due = eligible.get(doc_id)
+        if due is None:
+            raise ArchiveError("Un des documents choisis n'a pas atteint le terme de sa conservation : rien n'a été enregistré.")
+        if due.term.rule.fate != "destruction":
+            raise ArchiveError(f"{due.document.reference} est à verser aux Archives départementales, pas à détruire : rien n'a été enregistré.")
+        if due.pending_visa is not None:
+            raise ArchiveError(f"{due.document.reference} figure déjà sur le visa n° {due.pending_visa.numero} : rien n'a été enregistré.")
+    now = svc.clock()
+    visa = DestructionVisa(numero=numero[:100], date_visa=date_visa, signataire=signataire[:200], recorded_by_id=user.id, recorded_at=now)
+    session.add(visa)
+    session.flush()
+    for doc_id in chosen:
+        for record in eligible[doc_id].records:
+            session.add(DestructionItem(visa_id=visa.id, record_id=record.id))
+    session.flush()
+    log(session, now, "destruction_visa", user=user, visa_id=visa.id, records=[i.record_id for i in visa.items], documents=chosen)
+    commit(session, svc)
+    return visa
+
+
+def pending_visas(session: Session) -> list[tuple[DestructionVisa, bool]]:
+    """Every visa, newest first, with whether its destruction was carried out."""
+    visas = list(session.scalars(select(DestructionVisa).order_by(DestructionVisa.id.desc())))
+    done = destroyed(session, [i.record_id for v in visas for i in v.items])
+    return [(v, all(i.record_id in done for i in v.items)) for v in visas]
+
+
+def execute_visa(session: Session, svc: ArchiveServices, visa: DestructionVisa, *, user: User) -> list[Tombstone]:
+    """Destroy the bytes of the records a visa covers; a second archivist must do it.
+
+    Each record leaves a tombstone with its hashes and the visa. A file still held by a record
+    that is not destroyed stays. Running it again finishes a destruction interrupted midway.
+    """
+    if not policy.can_manage_retention(user):
+        raise ArchiveError("Seul un archiviste procède à l'élimination.")
+    if visa.recorded_by_id == user.id:
+        raise ArchiveError("L'élimination doit être faite par un autre archiviste que celui qui a enregistré le visa.")
+    now = svc.clock()
+    today = paris_date(now)
+    tombs = destroyed(session, [i.record_id for i in visa.items])
+    made = []
+    for item in visa.items:
+        record = item.record
+        if record.id in tombs:
+            continue
+        if not term_of(session, record, today).past(today):
+            raise ArchiveError(f"{record.reference} n'a plus atteint le terme de sa conservation (règle modifiée ?) : rien n'a été éliminé.")
+        tomb = Tombstone(
+            record_id=record.id,
+            visa_id=visa.id,
+            signed_sha512=record.signed_sha512,
+            pdfa_sha512=record.pdfa_sha512,
+            destroyed_by_id=user.id,
+            destroyed_at=now,
+        )
+        session.add(tomb)
+        made.append(tomb)
+    session.flush()
+    for tomb in made:
+        log(session, now, "destruction", user=user, record=session.get(ArchiveRecord, tomb.record_id), visa_id=visa.id, signed_sha512=tomb.signed_sha512, pdfa_sha512=tomb.pdfa_sha512)
+    commit(session, svc)
+    _remove_destroyed_bytes(session, svc, [i.record for i in visa.items])
+    return made
+
+
+def _remove_destroyed_bytes(session: Session, svc: ArchiveServices, records: Sequence[ArchiveRecord]) -> None:
+    """Delete the files of destroyed records that no living record holds."""
+    tombs = destroyed(session, [r.id for r in session.scalars(select(ArchiveRecord))])
+    alive = {d for r in session.scalars(select(ArchiveRecord)) if r.id not in tombs for d in (r.signed_sha512, r.pdfa_sha512)}
+    for record in records:
+        for digest in (record.signed_sha512, record.pdfa_sha512):
+            if digest not in alive:
+                svc.archive.remove(digest)
+
+
+# --- Export ---------------------------------------------------------------------------------
+_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def _unit(session: Session, svc: ArchiveServices, record: ArchiveRecord, today: dt.date) -> Any:
+    """A record as an export unit: titles carry the kind and reference, never the household."""
+    from webforms.archive_export import ExportFile, ExportUnit
+
+    kind = get_kind(record.kind)
+    term = term_of(session, record, today)
+    submitted = paris_date(record.document.submitted_at or record.deposited_at)
+    signed = ExportFile(
+        path=svc.archive.path(record.signed_sha512),
+        name=f"copie-signee.{_EXTENSIONS.get(record.signed_mime, 'bin')}",
+        sha512=record.signed_sha512,
+        size=record.signed_size,
+        mime=record.signed_mime,
+        role="Copie signée",
+        format_id={"application/pdf": None, "image/jpeg": "fmt/43", "image/png": "fmt/11"}.get(record.signed_mime),
+    )
+    pdfa = ExportFile(
+        path=svc.archive.path(record.pdfa_sha512),
+        name="document-genere-pdfa.pdf",
+        sha512=record.pdfa_sha512,
+        size=record.pdfa_size,
+        mime="application/pdf",
+        role="Document généré (PDF/A-3b)",
+        format_id="fmt/480",
+    )
+    return ExportUnit(
+        identifier=f"archive-{record.id}",
+        title=f"{kind.title} {record.reference} — copie signée (version {record.version})",
+        description=f"{kind.title} {record.reference}, version {record.version}, {SIGNATURE_KINDS[record.signature_kind].lower()}, déposée le {record.deposited_at:%d/%m/%Y}.",
+        reference=record.reference,
+        kind=record.kind,
+        kind_title=kind.title,
+        organisation=record.organisation.name,
+        start_date=submitted,
+        end_date=term.start or submitted,
+        deposited_at=record.deposited_at,
+        retention_years=term.rule.years,
+        retention_start=term.start,
+        final_action=term.rule.fate,
+        files=(signed, pdfa),
+        supersedes=f"archive-{record.supersedes_id}" if record.supersedes_id else None,
+    )
+
+
+def export(session: Session, svc: ArchiveServices, records: Sequence[ArchiveRecord], *, fmt: str, user: User, out: BinaryIO) -> str:
+    """Write a SEDA 2.2 (``seda``) or BagIt (``bagit``) ZIP of ``records`` to ``out``; log it.
+
+    The files are copied in chunks and their SHA-512 checked on the way: a damaged file stops
+    the export (``ArchiveError``) rather than travel on. Returns the ZIP's download name.
+    """
+    from webforms.archive_export import ExportError, TransferInfo, write_bagit, write_seda
+
+    if not policy.can_export_archive(user):
+        raise ArchiveError("Seul un archiviste exporte des enregistrements.")
+    if not records:
+        raise ArchiveError("Sélectionnez au moins un enregistrement à exporter.")
+    tombs = destroyed(session, [r.id for r in records])
+    if tombs:
+        gone = ", ".join(r.reference for r in records if r.id in tombs)
+        raise ArchiveError(f"Enregistrement éliminé, il ne peut plus être exporté : {gone}.")
+    now = svc.clock()
+    number = (session.scalar(select(func.count()).select_from(ArchiveLog).where(ArchiveLog.action == "export")) or 0) + 1
+    info = TransferInfo(
+        message_identifier=f"WEBFORMS-{paris_date(now):%Y%m%d}-{number:04d}",
+        date=now,
+        comment=f"Transfert de {len(records)} document{'s' if len(records) > 1 else ''} signé{'s' if len(records) > 1 else ''} (AML Logement d'abord, ASLL)",
+        archival_agency=svc.archival_agency,
+        transferring_agency=svc.transferring_agency,
+    )
+    units = [_unit(session, svc, r, paris_date(now)) for r in records]
+    writer = {"seda": write_seda, "bagit": write_bagit}.get(fmt)
+    if writer is None:
+        raise ArchiveError("Format d'export inconnu : SEDA 2.2 ou BagIt.")
+    try:
+        writer(units, info, out)
+    except ExportError as exc:
+        raise ArchiveError(str(exc)) from None
+    for record in records:
+        log(session, now, "export", user=user, record=record, format=fmt, message=info.message_identifier)
+    commit(session, svc)
+    return f"{info.message_identifier}-{fmt}.zip"

@@ -1,0 +1,338 @@
+"""The archive: deposit a signed copy, search, read, download, export, retention (DESIGN §3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from schemas import get_kind, registry
+from webforms import db, policy
+from webforms.forms import ActionForm
+from webforms.models import RETENTION_FATES, SIGNATURE_KINDS, ArchiveRecord, DestructionVisa, Document, Organisation, User
+from webforms.services import archive as svc
+from webforms.timeutil import paris_date
+from webforms.uploads import UploadRefused
+
+bp = Blueprint("archives", __name__)
+
+EXPORT_FORMATS = {"seda": "Paquet de transfert SEDA 2.2", "bagit": "Paquet BagIt"}
+
+
+@bp.before_request
+@login_required
+def _signed_in() -> None:
+    """Every page here needs a signed-in user."""
+
+
+def archive_services() -> svc.ArchiveServices:
+    """Return the app's archive store, working store, renderer, clock and trust roots."""
+    return current_app.extensions["webforms.archive"]
+
+
+def _today() -> dt.date:
+    return paris_date(current_app.config["CLOCK"]())
+
+
+def _record_or_404(record_id: int) -> ArchiveRecord:
+    record = db.session().get(ArchiveRecord, record_id)
+    if record is None or not svc.can_see(db.session(), current_user, record):
+        abort(404)
+    return record
+
+
+def _date_arg(name: str, errors: list[str], label: str) -> dt.date | None:
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        errors.append(f"{label} : date invalide, attendue au format AAAA-MM-JJ.")
+        return None
+
+
+@bp.get("/archives")
+def search() -> Any:
+    """Search the records the user may see, by kind, organisation, household, period, reference."""
+    if not policy.can_search_archive(current_user):
+        abort(403)
+    errors: list[str] = []
+    kind = request.args.get("type") or None
+    if kind and kind not in registry():
+        errors.append("Type de document inconnu.")
+        kind = None
+    org = request.args.get("organisation", "")
+    query = svc.Search(
+        kind=kind,
+        organisation_id=int(org) if org.isdigit() else None,
+        household=request.args.get("menage") or None,
+        reference=request.args.get("reference") or None,
+        du=_date_arg("du", errors, "Du"),
+        au=_date_arg("au", errors, "Au"),
+    )
+    page_arg = request.args.get("page", "1")
+    page = svc.search(db.session(), current_user, query, page=int(page_arg) if page_arg.isdigit() else 1)
+    organisations = list(db.session().scalars(select(Organisation).order_by(Organisation.name)))
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "archives.html",
+        page=page,
+        errors=errors,
+        args=args,
+        kinds=[(name, k.title) for name, k in registry().items()],
+        organisations=organisations if current_user.role != "redacteur" else [],
+        titles={name: k.title for name, k in registry().items()},
+        can_export=policy.can_export_archive(current_user),
+        export_formats=EXPORT_FORMATS,
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/documents/<int:doc_id>/archiver", methods=["GET", "POST"])
+def deposit(doc_id: int) -> Any:
+    """Deposit the signed copy of a submitted document, or a correction of the copy archived."""
+    session = db.session()
+    doc = session.get(Document, doc_id)
+    if doc is None or not policy.can_view(current_user, doc):
+        abort(404)
+    if not policy.can_archive(current_user, doc):
+        abort(403)
+    previous = svc.current_record(session, doc)
+    error = None
+    status = 200
+    if request.method == "POST":
+        ActionForm().validate()
+        file = request.files.get("fichier")
+        signature = request.form.get("signature", "")
+        if file is None or not file.filename:
+            error, status = "Choisissez le fichier de la copie signée.", 422
+        else:
+            with tempfile.TemporaryDirectory(prefix="webforms-archive-") as workdir:
+                try:
+                    record = svc.deposit(
+                        session,
+                        archive_services(),
+                        doc,
+                        user=current_user,
+                        stream=file.stream,
+                        filename=file.filename,
+                        signature_kind=signature,
+                        workdir=Path(workdir),
+                        motif=request.form.get("motif"),
+                    )
+                except (UploadRefused, svc.ArchiveError) as exc:
+                    session.rollback()
+                    error, status = f"Copie signée refusée : {exc}", 422
+                else:
+                    flash("Copie signée archivée." if previous is None else "Correction archivée ; la copie précédente reste consultable.", "success")
+                    return redirect(url_for(".record", record_id=record.id))
+    return render_template(
+        "archive_deposit.html",
+        doc=doc,
+        kind=get_kind(doc.kind),
+        previous=previous,
+        error=error,
+        signature_kinds=SIGNATURE_KINDS,
+        chosen=request.form.get("signature", "scan"),
+        motif=request.form.get("motif", ""),
+        max_mb=archive_services().max_bytes >> 20,
+        action_form=ActionForm(),
+    ), status
+
+
+@bp.get("/archives/<int:record_id>")
+def record(record_id: int) -> Any:
+    """A record: what was archived, its signature, its retention and its history (logged)."""
+    session = db.session()
+    record = _record_or_404(record_id)
+    services = archive_services()
+    svc.log_access(session, services, record, "view", user=current_user)
+    records = svc.chain(session, record)
+    log = svc.record_log(session, records)
+    # The log holds account numbers only; names are looked up for display.
+    user_ids = {row.user_id for row in log if row.user_id}
+    users = {u.id: u.full_name for u in session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+    return render_template(
+        "archive_record.html",
+        record=record,
+        kind=get_kind(record.kind),
+        records=records,
+        tombs=svc.destroyed(session, [r.id for r in records]),
+        log=log,
+        users=users,
+        actions=svc.ACTIONS,
+        term=svc.term_of(session, record, _today()),
+        signature_kinds=SIGNATURE_KINDS,
+        current=records[-1],
+        can_correct=policy.can_archive(current_user, record.document),
+    )
+
+
+@bp.get("/archives/<int:record_id>/fichiers/<which>")
+def download(record_id: int, which: str) -> Any:
+    """Download a record's signed copy (``signe``) or its archived PDF/A (``pdfa``); logged."""
+    session = db.session()
+    record = _record_or_404(record_id)
+    if which not in ("signe", "pdfa"):
+        abort(404)
+    if svc.destroyed(session, [record.id]):
+        flash("Ce fichier a été éliminé : il ne reste que ses empreintes et l'autorisation.", "error")
+        return redirect(url_for(".record", record_id=record.id))
+    services = archive_services()
+    path, mime, name = svc.open_file(services, record, which)
+    if not path.is_file():
+        current_app.logger.error("Fichier d'archive manquant : enregistrement %s (%s)", record.id, which)
+        flash("Le fichier est introuvable dans l'archive : l'administrateur a été prévenu (lancez « webforms archive verify »).", "error")
+        return redirect(url_for(".record", record_id=record.id))
+    svc.log_access(session, services, record, "download", user=current_user, file=which)
+    return send_file(path, mimetype=mime, as_attachment=True, download_name=name)
+
+
+@bp.post("/archives/export")
+def export() -> Any:
+    """Export the chosen records as a SEDA 2.2 or BagIt package (a ZIP built on disk)."""
+    if not policy.can_export_archive(current_user):
+        abort(403)
+    session = db.session()
+    fmt = request.form.get("format", "")
+    ids = [int(v) for v in request.form.getlist("record") if v.isdigit()]
+    back = request.form.get("retour") or url_for(".search")
+    if not back.startswith("/archives"):
+        back = url_for(".search")
+    if fmt not in EXPORT_FORMATS:
+        flash("Choisissez le format d'export : SEDA 2.2 ou BagIt.", "error")
+        return redirect(back)
+    if not ids:
+        flash("Cochez au moins un enregistrement à exporter.", "error")
+        return redirect(back)
+    records = [session.get(ArchiveRecord, i) for i in dict.fromkeys(ids)]
+    if any(r is None or not svc.can_see(session, current_user, r) for r in records):
+        abort(404)
+    fd, name = tempfile.mkstemp(prefix="webforms-export-", suffix=".zip")
+    try:
+        with os.fdopen(fd, "w+b") as out:
+            filename = svc.export(session, archive_services(), records, fmt=fmt, user=current_user, out=out)  # type: ignore[arg-type]
+    except svc.ArchiveError as exc:
+        os.unlink(name)
+        session.rollback()
+        flash(f"Export impossible : {exc}", "error")
+        return redirect(back)
+    except BaseException:
+        os.unlink(name)
+        raise
+    response = send_file(name, mimetype="application/zip", as_attachment=True, download_name=filename)
+    # The ZIP was built on disk; it goes once sent (the open file stays readable until then).
+    os.unlink(name)
+    return response
+
+
+@bp.get("/archives/conservation")
+def retention() -> Any:
+    """Records past their retention term, the visas recorded and the destructions to carry out."""
+    if not policy.can_manage_retention(current_user):
+        abort(403)
+    session = db.session()
+    return render_template(
+        "archive_retention.html",
+        due=svc.past_term(session, _today()),
+        visas=svc.pending_visas(session),
+        titles={name: k.title for name, k in registry().items()},
+        today=_today(),
+        action_form=ActionForm(),
+        form=request.args,
+    )
+
+
+@bp.post("/archives/conservation/visa")
+def record_visa() -> Any:
+    """Record the Archives départementales' visa for the chosen documents (nothing destroyed yet)."""
+    if not policy.can_manage_retention(current_user):
+        abort(403)
+    session = db.session()
+    date_text = request.form.get("date_visa", "").strip()
+    try:
+        date_visa = dt.date.fromisoformat(date_text) if date_text else None
+    except ValueError:
+        date_visa = None
+        flash("Date du visa invalide : attendue au format AAAA-MM-JJ.", "error")
+        return redirect(url_for(".retention"))
+    try:
+        visa = svc.record_visa(
+            session,
+            archive_services(),
+            user=current_user,
+            document_ids=[int(v) for v in request.form.getlist("document") if v.isdigit()],
+            numero=request.form.get("numero", ""),
+            date_visa=date_visa,
+            signataire=request.form.get("signataire", ""),
+        )
+    except svc.ArchiveError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".retention"))
+    flash(f"Visa n° {visa.numero} enregistré : un autre archiviste procède maintenant à l'élimination.", "success")
+    return redirect(url_for(".retention"))
+
+
+@bp.post("/archives/visas/<int:visa_id>/eliminer")
+def destroy(visa_id: int) -> Any:
+    """Carry out a recorded destruction (a second archivist)."""
+    if not policy.can_manage_retention(current_user):
+        abort(403)
+    session = db.session()
+    visa = session.get(DestructionVisa, visa_id)
+    if visa is None:
+        abort(404)
+    ActionForm().validate()
+    try:
+        done = svc.execute_visa(session, archive_services(), visa, user=current_user)
+    except svc.ArchiveError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".retention"))
+    flash(f"Élimination effectuée ({len(done)} enregistrement{'s' if len(done) > 1 else ''}) : les empreintes et le visa restent.", "success")
+    return redirect(url_for(".retention"))
+
+
+@bp.route("/admin/conservation", methods=["GET", "POST"])
+def rules() -> Any:
+    """The retention rule of each kind (administrators); each change is kept and logged."""
+    if not policy.can_set_retention_rules(current_user):
+        abort(403)
+    session = db.session()
+    error = None
+    status = 200
+    if request.method == "POST":
+        ActionForm().validate()
+        years = request.form.get("annees", "").strip()
+        try:
+            svc.set_rule(
+                session,
+                archive_services(),
+                user=current_user,
+                kind_name=request.form.get("type", ""),
+                years=int(years) if years.isdigit() else 0,
+                fate=request.form.get("sort", ""),
+                note=request.form.get("note"),
+            )
+        except svc.ArchiveError as exc:
+            session.rollback()
+            error, status = str(exc), 422
+        else:
+            flash("Règle de conservation enregistrée ; la précédente reste dans l'historique.", "success")
+            return redirect(url_for(".rules"))
+    return render_template(
+        "admin_retention.html",
+        rules=svc.rules(session),
+        titles={name: k.title for name, k in registry().items()},
+        fates=RETENTION_FATES,
+        error=error,
+        action_form=ActionForm(),
+    ), status
