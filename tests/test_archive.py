@@ -106,6 +106,7 @@ def test_deposit_keeps_the_signed_scan_its_source_and_a_pdfa_with_the_data(app: 
         assert (record.signed_size, record.signed_mime, record.signed_pages) == (len(scan), "application/pdf", 2)
         assert record.original_name == "fiche signée.pdf"
         assert (record.signature_kind, record.signature_check) == ("scan", None)
+        assert (record.retention_years, record.retention_fate) == (5, "destruction")  # the rule in force at the deposit
         assert record.deposited_by_id == world.archivist.id and record.deposited_at == Clock().now
         # The generated PDF it came from: the stored rendition of the frozen version.
         source = db.session().get(Rendition, record.source_rendition_id)
@@ -359,6 +360,7 @@ def test_retention_rule_term_visa_and_destruction_by_a_second_archivist(app: Fla
         _, admin = login_as("admin", "Département du Pas-de-Calais")
         svc.set_rule(session, world.services(), user=session.get(User, admin.id), kind_name="fiche_saisine", years=3, fate="destruction", note="Délibération 2019-12")
         assert svc.term_of(session, record, dt.date(2019, 10, 14)).end == dt.date(2022, 10, 14)
+        assert session.get(ArchiveRecord, record.id).retention_years == 5  # the record keeps the rule it was deposited under
 
         clock.now = dt.datetime(2023, 1, 10, 9, 0, tzinfo=dt.UTC)
         due = svc.past_term(session, dt.date(2023, 1, 10))

@@ -338,6 +338,10 @@ class ArchiveRecord(Base):
     original_name: Mapped[str] = mapped_column(String(255))
     signature_kind: Mapped[str] = mapped_column(String(20))  # SIGNATURE_KINDS
     signature_check: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The retention rule in force at the deposit (the term follows the rule in force today, as an
+    # archiving system applies its rules referential: docs/decisions.md).
+    retention_years: Mapped[int] = mapped_column(Integer)
+    retention_fate: Mapped[str] = mapped_column(String(20))
     deposited_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     deposited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     # A correction names the record it replaces; a record is replaced at most once.

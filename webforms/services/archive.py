@@ -372,6 +372,7 @@ def deposit(
             if not check.signed:
                 raise ArchiveError("Ce PDF ne porte aucune signature électronique : choisissez « scan » s'il a été signé à la main.")
         now = svc.clock()
+        rule = rule_for(session, doc.kind)
         signed_sha512, signed_size, new = svc.archive.put_file(checked.data_path)
         if new:
             created.append(signed_sha512)
@@ -400,6 +401,8 @@ def deposit(
             original_name=checked.original_name[:255],
             signature_kind=signature_kind,
             signature_check=check.as_json() if check is not None else None,
+            retention_years=rule.years,
+            retention_fate=rule.fate,
             deposited_by_id=user.id,
             deposited_at=now,
             supersedes_id=previous.id if previous else None,

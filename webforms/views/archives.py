@@ -170,6 +170,7 @@ def record(record_id: int) -> Any:
         actions=svc.ACTIONS,
         term=svc.term_of(session, record, _today()),
         signature_kinds=SIGNATURE_KINDS,
+        fates=RETENTION_FATES,
         current=records[-1],
         can_correct=policy.can_archive(current_user, record.document),
     )

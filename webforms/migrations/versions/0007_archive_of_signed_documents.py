@@ -60,6 +60,8 @@ def upgrade() -> None:
     sa.Column('original_name', sa.String(length=255), nullable=False),
     sa.Column('signature_kind', sa.String(length=20), nullable=False),
     sa.Column('signature_check', sa.JSON(), nullable=True),
+    sa.Column('retention_years', sa.Integer(), nullable=False),
+    sa.Column('retention_fate', sa.String(length=20), nullable=False),
     sa.Column('deposited_by_id', sa.Integer(), nullable=False),
     sa.Column('deposited_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('supersedes_id', sa.Integer(), nullable=True),
