@@ -30,6 +30,8 @@ from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from webforms.signatures import outside_event_loop
+
 NOT_BEFORE = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 NOT_AFTER = dt.datetime(2099, 12, 31, tzinfo=dt.UTC)
 PAGE_TEXT = b"Attestation de depot du dossier"  # plain ASCII: found as is in the uncompressed page content
@@ -171,7 +173,8 @@ def sign_pdf(
     )
     meta = signers.PdfSignatureMetadata(field_name=field_name, subfilter=SigSeedSubFilter.PADES)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes))
-    return signers.sign_pdf(writer, meta, signer=signer).getvalue()
+    # pyHanko signs through asyncio.run: in a worker thread when Playwright's loop runs here.
+    return outside_event_loop(signers.sign_pdf, writer, meta, signer=signer).getvalue()
 
 
 def change_page_after_signing(signed: bytes, text: bytes = b"Montant : 999 999 euros") -> bytes:

@@ -260,3 +260,17 @@ def test_as_json_round_trips_through_json(tmp_path: Path) -> None:
     assert dt.datetime.fromisoformat(signature["signed_at"]) == check.signatures[0].signed_at
     assert signature["covers_whole_file"] is False
     assert json.loads(json.dumps(_verify(tmp_path / "vide", make_pdf()).as_json()))["summary"] == MSG_NO_SIGNATURE
+
+
+def test_signing_and_verifying_work_under_a_running_event_loop(tmp_path: Path) -> None:
+    """pyHanko's sync calls use asyncio.run; under a running loop (Playwright's sync API in the
+    browser tests, an async server) they must still give the real verdict, not "unreadable"."""
+    import asyncio
+
+    pki = make_pki()
+
+    async def inside_a_loop() -> SignatureCheck:
+        return _verify(tmp_path, _signed(pki), roots_of=pki)
+
+    check = asyncio.run(inside_a_loop())
+    assert (check.signed, check.intact, check.valid, check.trusted) == (True, True, True, True)

@@ -12,18 +12,21 @@ input for pyHanko, so any failure to read it or one of its signatures becomes a 
 "could not be verified" result, never an exception. Only :func:`load_trust_roots` raises, for a
 misconfigured trust directory.
 
-pyHanko's synchronous API runs each validation in ``asyncio.run``: call this module from
-synchronous code (a Flask view, a CLI command), not from inside a running event loop.
+pyHanko's synchronous API runs each validation in ``asyncio.run``, which refuses to start
+inside a running event loop (an async server; Playwright's sync API in the browser tests): in
+that case :func:`outside_event_loop` runs the work in a worker thread of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from asn1crypto import x509
 from pyhanko.keys import load_certs_from_pemder_data
@@ -39,6 +42,7 @@ from webforms.rendering.context import date_fr
 from webforms.timeutil import paris_date
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TRUST_ROOT_SUFFIXES: Final = frozenset({".pem", ".crt", ".cer"})
 
@@ -185,8 +189,26 @@ def load_trust_roots(directory: Path | None) -> list[x509.Certificate]:
     return roots
 
 
+def outside_event_loop(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Call ``function`` here, or in a worker thread when this thread runs an event loop.
+
+    ``asyncio.run`` (inside pyHanko's synchronous calls) refuses to start under a running loop,
+    and the coroutine it was given is then never awaited.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyhanko") as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
 def verify_pdf_signatures(path: Path, trust_roots: Sequence[x509.Certificate]) -> SignatureCheck:
     """Verify every signature of the PDF at `path` against `trust_roots`, with no network access."""
+    return outside_event_loop(_verify_file, path, trust_roots)
+
+
+def _verify_file(path: Path, trust_roots: Sequence[x509.Certificate]) -> SignatureCheck:
     try:
         # The file is read through the file object (pyHanko seeks and digests by chunks), never
         # whole. Strict parsing, pyHanko's default: the syntax ambiguities lenient mode tolerates
