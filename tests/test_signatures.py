@@ -19,7 +19,14 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from tests.signing import PAGE_TEXT, Pki, change_page_after_signing, make_pdf, make_pki, sign_pdf, write_trust_root
-from webforms.signatures import MSG_NO_SIGNATURE, SignatureCheck, TrustRootsError, load_trust_roots, verify_pdf_signatures
+from webforms.signatures import (
+    MSG_NO_SIGNATURE,
+    SignatureCheck,
+    TrustRootsError,
+    load_trust_roots,
+    outside_event_loop,
+    verify_pdf_signatures,
+)
 from webforms.uploads import check_upload
 
 UNREADABLE = "n'a pas pu être vérifiée"
@@ -234,7 +241,7 @@ def test_no_network_attempt_even_with_revocation_and_issuer_urls(tmp_path: Path,
     with path.open("rb") as stream:
         embedded = PdfFileReader(stream).embedded_signatures[0]
         roots = load_trust_roots(tmp_path / "autorites")
-        validate_pdf_signature(embedded, ValidationContext(trust_roots=roots, allow_fetching=True))
+        outside_event_loop(validate_pdf_signature, embedded, ValidationContext(trust_roots=roots, allow_fetching=True))
     assert ("127.0.0.1", 9) in attempts
 
 
@@ -266,11 +273,17 @@ def test_signing_and_verifying_work_under_a_running_event_loop(tmp_path: Path) -
     """pyHanko's sync calls use asyncio.run; under a running loop (Playwright's sync API in the
     browser tests, an async server) they must still give the real verdict, not "unreadable"."""
     import asyncio
+    import threading
 
     pki = make_pki()
 
     async def inside_a_loop() -> SignatureCheck:
         return _verify(tmp_path, _signed(pki), roots_of=pki)
 
-    check = asyncio.run(inside_a_loop())
+    # In a thread of its own: this one may already run Playwright's loop (browser tests first).
+    result: list[SignatureCheck] = []
+    thread = threading.Thread(target=lambda: result.append(asyncio.run(inside_a_loop())))
+    thread.start()
+    thread.join()
+    (check,) = result
     assert (check.signed, check.intact, check.valid, check.trusted) == (True, True, True, True)
