@@ -8,14 +8,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 profile="${1:-run}"
 
-debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-liberation)
+# libreoffice-writer-nogui: a Word piece of a dossier is converted to PDF at upload (webforms/office.py).
+debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-liberation libreoffice-writer-nogui)
 if [ "$profile" = test ] || [ "$profile" = bench ]; then
   debs+=(chromium poppler-utils)
 fi
 if [ "$profile" = bench ]; then
   # python3-uno only works with Debian's own interpreter (/usr/bin/python3), which needs
   # python3-venv to host unoserver (see the end of this script).
-  debs+=(libreoffice-writer-nogui python3-uno python3-venv)
+  debs+=(python3-uno python3-venv)
 fi
 missing=()
 for p in "${debs[@]}"; do

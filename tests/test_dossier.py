@@ -91,3 +91,37 @@ def test_verify_zip_names_each_tampering(tmp_path: Path) -> None:
     assert cli.returncode == 1 and "a.pdf" in cli.stdout
     cli = subprocess.run([sys.executable, "-m", "webforms", "verify-zip", str(good)], capture_output=True, text=True, cwd=tmp_path)
     assert cli.returncode == 0 and "intacte" in cli.stdout
+
+
+def word_bytes(text: str) -> bytes:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Délibération du conseil d'administration", level=1)
+    document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_a_word_piece_is_converted_and_shown_in_the_complete_pdf(app: Flask, login_as: Any, clock: Clock, tmp_path: Path) -> None:
+    """AML §6b: every piece in the one PDF. A Word délibération is converted to PDF at upload
+    (LibreOffice, webforms/office.py); the ZIP keeps the Word file as deposited."""
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    fill_steps(web, doc_id, example())
+    deliberation = word_bytes("Le conseil approuve à l'unanimité la candidature Quetzalcoatl-42.")
+    upload(web, doc_id, "courrier", pdf_bytes(1), "courrier.pdf")
+    assert upload(web, doc_id, "deliberation", deliberation, "deliberation.docx").status_code == 302
+    upload(web, doc_id, "fiches_poste", pdf_bytes(1), "fiche.pdf")
+    with app.app_context():
+        piece = next(p for p in db.session().get(Document, doc_id).pieces if p.code == "deliberation")
+        assert piece.mime.endswith("wordprocessingml.document") and piece.pdf_sha256 is not None
+    assert web.post(f"/documents/{doc_id}/soumettre").status_code == 302
+    pdf = web.get(f"/documents/{doc_id}/telecharger/pdf?sortie=dossier")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Quetzalcoatl-42" in text
+    archive = web.get(f"/documents/{doc_id}/telecharger/zip?sortie=dossier")
+    with zipfile.ZipFile(io.BytesIO(archive.data)) as z:
+        assert z.read("02-deliberation-conseil-administration.docx") == deliberation

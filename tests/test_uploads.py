@@ -173,12 +173,42 @@ def _docx_bomb() -> bytes:
     return out.getvalue()
 
 
+def _docx_with_body(body: bytes) -> bytes:
+    """A real DOCX whose first paragraph is replaced by ``body`` (WordprocessingML)."""
+    members = _docx_members()
+    document = members["word/document.xml"]
+    start = document.index(b"<w:p>") if b"<w:p>" in document else document.index(b"<w:p ")
+    return _docx({"word/document.xml": document[:start] + body + document[start:]})
+
+
+# INCLUDETEXT as a simple field, and INCLUDEPICTURE split over two runs, as Word writes it.
+_INCLUDETEXT = b'<w:p><w:fldSimple w:instr=" INCLUDETEXT &quot;/etc/passwd&quot; "><w:r><w:t>x</w:t></w:r></w:fldSimple></w:p>'
+_INCLUDEPICTURE = (
+    b'<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> INCLUDEPIC</w:instrText></w:r>'
+    b'<w:r><w:instrText>TURE "http://127.0.0.1:9/x.png" \\d </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+)
+_HYPERLINK_FIELD = (
+    b'<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> HYPERLINK "https://www.pas-de-calais.fr" </w:instrText></w:r>'
+    b'<w:r><w:fldChar w:fldCharType="end"/></w:r><w:r><w:t>Departement</w:t></w:r></w:p>'
+)
+
+
+def _docx_alt_chunk() -> bytes:
+    members = _docx_members()
+    rels = members["word/_rels/document.xml.rels"].replace(
+        b"</Relationships>",
+        b'<Relationship Id="rIdChunk" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/aFChunk" Target="chunk.html"/></Relationships>',
+    )
+    return _docx({"word/_rels/document.xml.rels": rels, "word/chunk.html": b'<html><img src="file:///etc/passwd"></html>'})
+
+
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(200) + b"This program cannot be run in DOS mode."
 HTML = b"<!DOCTYPE html><html><body><script>document.location='https://exemple.invalid/'</script></body></html>"
 SVG = b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'
 JS_MESSAGE = "Le PDF contient du JavaScript : enregistrez-le avec « Imprimer en PDF » pour obtenir une version sans contenu actif."
 LAUNCH_MESSAGE = "Le PDF contient une action qui ouvre un autre fichier ou lance un programme : enregistrez-le avec « Imprimer en PDF » pour obtenir une version sans contenu actif."
 
+MSG_EXTERNAL_FIELD = "Le document Word contient un champ qui insère un fichier ou une adresse extérieure (INCLUDETEXT, INCLUDEPICTURE, LINK, DDE…) : remplacez-le par son contenu, ou déposez le document en PDF."
 HOSTILE: list[tuple[str, Callable[[], bytes], str, dict[str, Any], str]] = [
     ("exe-named-pdf", lambda: EXE, "facture.pdf", {}, "Ce fichier n'est pas un vrai PDF (contenu : programme Windows)."),
     ("html-named-pdf", lambda: HTML, "attestation.pdf", {}, "Ce fichier n'est pas un vrai PDF (contenu : HTML)."),
@@ -207,6 +237,9 @@ HOSTILE: list[tuple[str, Callable[[], bytes], str, dict[str, Any], str]] = [
     ("docx-vba-project", lambda: _docx({"word/vbaProject.bin": b"\xd0\xcf\x11\xe0" + bytes(60)}), "rapport.docx", {}, "Le document Word contient des macros : enregistrez-le au format .docx sans macro."),
     ("docm-renamed", _docm_renamed, "rapport.docx", {}, "Le document Word contient des macros : enregistrez-le au format .docx sans macro."),
     ("docx-without-document", lambda: _zip({"[Content_Types].xml": _docx_members()["[Content_Types].xml"], "word/other.xml": b"<a/>"}), "rapport.docx", {}, "Ce fichier n'est pas un vrai document Word (.docx) : enregistrez-le au format .docx puis déposez-le."),
+    ("docx-includetext-field", lambda: _docx_with_body(_INCLUDETEXT), "deliberation.docx", {}, MSG_EXTERNAL_FIELD),
+    ("docx-includepicture-split-field", lambda: _docx_with_body(_INCLUDEPICTURE), "deliberation.docx", {}, MSG_EXTERNAL_FIELD),
+    ("docx-alt-chunk", _docx_alt_chunk, "deliberation.docx", {}, "Le document Word contient un bloc importé d'un autre format (HTML, MHT) : enregistrez-le à nouveau sans ce bloc, ou déposez-le en PDF."),
     ("docx-with-dtd", lambda: _docx({"word/document.xml": b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaa">]><d>&a;</d>'}), "rapport.docx", {}, "Ce document Word est endommagé et n'a pas pu être lu : enregistrez-le à nouveau au format .docx puis déposez-le."),
 ]
 
@@ -292,6 +325,10 @@ def test_pdf_opening_on_its_first_page_is_accepted(tmp_path: Path) -> None:
     checked = _check(tmp_path, _pdf(pages=3, edit=_goto_open_action), "statuts.pdf", max_pages=3)
     assert checked.pages == 3
     assert "/OpenAction" in PdfReader(checked.data_path).root_object
+
+
+def test_docx_with_a_hyperlink_field_is_accepted(tmp_path: Path) -> None:
+    assert _check(tmp_path, _docx_with_body(_HYPERLINK_FIELD), "deliberation.docx").kind == "docx"
 
 
 def test_real_docx_is_accepted_as_it_is(tmp_path: Path) -> None:

@@ -39,6 +39,8 @@ class Part:
     mime: str
     sha256: str
     size: int
+    # A Word piece's PDF, converted at upload (webforms/office.py); the ZIP keeps the original.
+    pdf_path: Path | None = None
 
 
 def _write_image_pdf(target: Path, *, width: int, height: int, image: str, data: Path, spans: Sequence[tuple[int, int]]) -> None:
@@ -160,11 +162,13 @@ def _part_pdf_file(renderer: Renderer, part: Part, context: dict[str, Any], work
     """The PDF file that stands for ``part`` in the complete PDF (a stored PDF is used in place)."""
     if part.mime == "application/pdf":
         return part.path
+    if part.pdf_path is not None and part.pdf_path.is_file():
+        return part.pdf_path
     target = workdir / f"piece-{index:03d}.pdf"
     if part.mime in ("image/jpeg", "image/png"):
         _image_pdf_file(part.path, part.mime, target)
         return target
-    # A Word piece cannot be laid out here: a page says where to find it, with its digest.
+    # A Word piece stored before conversions existed: a page says where to find it, with its digest.
     html = renderer.html_from("dossier_piece_word.html", {**context, "piece": {"titre": part.title, "fichier": part.filename, "sha256": part.sha256}})
     target.write_bytes(renderer.pdf_from_html(html))
     return target

@@ -239,6 +239,8 @@ class Piece(Base):
     mime: Mapped[str] = mapped_column(String(100))
     pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
     original_name: Mapped[str] = mapped_column(String(255))
+    # A Word piece converted to PDF at upload (webforms/office.py), for the complete dossier.
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     replaced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)

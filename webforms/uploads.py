@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -162,6 +163,8 @@ MSG_DOCX_MACROS: Final = "Le document Word contient des macros : enregistrez-le 
 MSG_DOCX_ACTIVEX: Final = "Le document Word contient des contrôles ActiveX : enregistrez-le sans ces contrôles, ou déposez-le en PDF."
 MSG_DOCX_PASSWORD: Final = "Le document Word est protégé par un mot de passe : déposez une version non protégée."
 MSG_NOT_DOCX: Final = "Ce fichier n'est pas un vrai document Word (.docx) : enregistrez-le au format .docx puis déposez-le."
+MSG_DOCX_EXTERNAL_FIELD: Final = "Le document Word contient un champ qui insère un fichier ou une adresse extérieure (INCLUDETEXT, INCLUDEPICTURE, LINK, DDE…) : remplacez-le par son contenu, ou déposez le document en PDF."
+MSG_DOCX_ALTCHUNK: Final = "Le document Word contient un bloc importé d'un autre format (HTML, MHT) : enregistrez-le à nouveau sans ce bloc, ou déposez-le en PDF."
 _PRINT_TO_PDF: Final = "enregistrez-le avec « Imprimer en PDF » pour obtenir une version sans contenu actif"
 MSG_PDF_ACTIVE: Final[Mapping[str, str]] = {
     "javascript": f"Le PDF contient du JavaScript : {_PRINT_TO_PDF}.",
@@ -620,9 +623,59 @@ def _check_docx(path: Path) -> None:
             ["http://purl.oclc.org/ooxml/wordprocessingml/main document"],  # Strict Open XML
         ):
             raise UploadRefused(MSG_NOT_DOCX)
+        _check_docx_fields_and_chunks(archive, sorted(names))
 
 
-def _parse_xml(stream: IO[bytes], on_start: Callable[[str, dict[str, str]], None]) -> None:
+# Fields that pull content from outside the file when a program updates them (a Word piece is
+# converted to PDF by LibreOffice for the complete dossier: webforms/office.py).
+_EXTERNAL_FIELDS: Final = re.compile(r"(?<![A-Z])(INCLUDETEXT|INCLUDEPICTURE|INCLUDE|LINK|DDEAUTO|DDE|IMPORT)(?![A-Z])", re.IGNORECASE)
+_WORD_NS: Final = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def _check_docx_fields_and_chunks(archive: Any, names: list[str]) -> None:
+    """Refuse fields that include an outside file or address, and embedded HTML/MHT chunks."""
+    for name in names:
+        lower = name.lower()
+        if lower.endswith(".rels"):
+            if archive.getinfo(name).file_size > MAX_XML_PART:
+                raise UploadRefused(MSG_DOCX_DAMAGED)
+            if any(kind.lower().endswith("/afchunk") for kind in _relationship_types(archive, name)):
+                raise UploadRefused(MSG_DOCX_ALTCHUNK)
+        elif lower.startswith("word/") and lower.endswith(".xml") and _EXTERNAL_FIELDS.search(_field_instructions(archive, name)):
+            raise UploadRefused(MSG_DOCX_EXTERNAL_FIELD)
+
+
+def _relationship_types(archive: Any, name: str) -> list[str]:
+    kinds: list[str] = []
+    with archive.open(name) as part:
+        _parse_xml(part, lambda _tag, attrs: kinds.append(attrs.get("Type", "")))
+    return kinds
+
+
+def _field_instructions(archive: Any, name: str) -> str:
+    """The instructions of every field of a part (simple fields and ``w:instrText`` runs)."""
+    instructions: list[str] = []
+    inside = [False]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        # Word may split one instruction over several runs: they are joined as they are, and
+        # a space is put between fields.
+        if tag == f"{_WORD_NS} fldSimple":
+            instructions.append(f" {attrs.get(f'{_WORD_NS} instr', '')} ")
+        elif tag == f"{_WORD_NS} fldChar":
+            instructions.append(" ")
+        inside[0] = tag == f"{_WORD_NS} instrText"
+
+    def text(data: str) -> None:
+        if inside[0]:
+            instructions.append(data)
+
+    with archive.open(name) as part:  # reading stops at the declared size, checked above
+        _parse_xml(part, start, text)
+    return "".join(instructions)
+
+
+def _parse_xml(stream: IO[bytes], on_start: Callable[[str, dict[str, str]], None], on_text: Callable[[str], None] | None = None) -> None:
     """Parse XML by chunks with expat; a DTD (never written by Word) is refused outright."""
     from xml.parsers import expat
 
@@ -636,6 +689,8 @@ def _parse_xml(stream: IO[bytes], on_start: Callable[[str, dict[str, str]], None
     parser.StartDoctypeDeclHandler = refuse_dtd
     parser.EntityDeclHandler = refuse_dtd
     parser.StartElementHandler = on_start
+    if on_text is not None:
+        parser.CharacterDataHandler = on_text
     try:
         while chunk := stream.read(1 << 16):
             parser.Parse(chunk, False)

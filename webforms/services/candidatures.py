@@ -7,6 +7,7 @@ dépôt des projets." (AML §6b)
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from webforms.models import Appel, Document, Event, Piece, User
 from webforms.rendering.context import datetime_fr
 from webforms.services.appels import is_open
 from webforms.services.documents import DocumentError, Services, check_move, create_draft
-from webforms.uploads import check_upload
+from webforms.uploads import UploadRefused, check_upload
 
 CANDIDATURE = "candidature_aml"
 
@@ -262,7 +263,12 @@ def add_piece(
     if not 0 <= rang < count:
         raise DocumentError(f"Il n'y a pas de « {rule.title} » n° {rang + 1} à déposer.")
     checked = check_upload(stream, filename, allowed=frozenset(rule.formats), max_bytes=rule.max_mb * 1024 * 1024, workdir=workdir)
+    pdf_digest = None
     try:
+        if checked.kind == "docx":
+            # Converted now, so that a Word file LibreOffice cannot read is refused while the
+            # association can still send a PDF, and the complete dossier shows every piece.
+            pdf_digest = _word_as_pdf(svc, checked.data_path, workdir / "conversion")
         with checked.data_path.open("rb") as data:
             digest, size = svc.store.put_stream(data)
     finally:
@@ -280,6 +286,7 @@ def add_piece(
         mime=checked.mime,
         pages=checked.pages,
         original_name=checked.original_name[:255],
+        pdf_sha256=pdf_digest,
         uploaded_by_id=user.id,
         uploaded_at=now,
     )
@@ -288,6 +295,20 @@ def add_piece(
     session.add(Event(document=doc, user=user, action="add_piece", at=now, detail={"piece": code, "rang": rang, "sha256": digest}))
     session.commit()
     return piece
+
+
+def _word_as_pdf(svc: Services, docx: Path, workdir: Path) -> str:
+    """Convert a checked Word piece to PDF, store it and return its SHA-256."""
+    from webforms.office import ConversionFailed, docx_to_pdf
+
+    try:
+        pdf = docx_to_pdf(docx, workdir)
+        with pdf.open("rb") as data:
+            return svc.store.put_stream(data)[0]
+    except ConversionFailed as exc:
+        raise UploadRefused(str(exc)) from None
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def remove_piece(session: Session, svc: Services, doc: Document, piece: Piece, *, user: User) -> None:
@@ -369,7 +390,10 @@ def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str
                 suffix = f"-{piece.rang + 1}" if rule.count else ""
                 title = f"{rule.title} n° {piece.rang + 1}" if rule.count else rule.title
                 parts.append(
-                    Part(code, title, f"{_FILENAMES[code]}{suffix}.{_extension(piece.mime)}", svc.store.path(piece.sha256), piece.mime, piece.sha256, piece.size)
+                    Part(
+                        code, title, f"{_FILENAMES[code]}{suffix}.{_extension(piece.mime)}", svc.store.path(piece.sha256), piece.mime, piece.sha256, piece.size,
+                        pdf_path=svc.store.path(piece.pdf_sha256) if piece.pdf_sha256 else None,
+                    )
                 )
             continue
         source = ("document", "pdf") if code == "fiche_descriptive" else (code, "pdf")
