@@ -301,3 +301,42 @@ def test_the_journal_file_follows_every_committed_row(app: Flask, people: dict[s
         rows = [(r.id, r.hash) for r in db.session().scalars(select(ArchiveLog).order_by(ArchiveLog.id))]
     assert [a for a, _ in actions(app)] == ["deposit", "view"]
     assert app.extensions["webforms.archive"].archive.witnessed() == rows
+
+
+def test_admin_configures_the_trust_roots_used_by_the_next_verifications(app: Flask, people: dict[str, Any]) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    admin, archivist = people["admin"], people["archivist"]
+    pki = make_pki()
+    ca_pem = pki.ca_cert.public_bytes(serialization.Encoding.PEM)
+
+    def upload_root(data: bytes, name: str = "autorite.pem") -> Any:
+        return admin.post("/admin/certificats", {"certificat": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+    assert "Aucune autorité configurée" in admin.get("/admin/certificats").get_data(as_text=True)
+    for data, message in (
+        (b"pas un certificat", "n'est pas un certificat PEM ou DER lisible"),
+        (pki.signer_cert.public_bytes(serialization.Encoding.PEM), "n'est pas le certificat d'une autorité de certification"),
+        (b"", "Déposez le certificat de l'autorité"),
+    ):
+        refused = upload_root(data)
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True).replace("&#39;", "'")
+    assert upload_root(pki.ca_cert.public_bytes(serialization.Encoding.DER), "autorite.cer").status_code == 302
+    page = admin.get("/admin/certificats").get_data(as_text=True)
+    assert "Autorité de test webforms" in page
+    again = upload_root(ca_pem)
+    assert again.status_code == 422 and "déjà une autorité de confiance" in again.get_data(as_text=True).replace("&#39;", "'")
+
+    doc_id = submitted(people["writer"], "fiche_saisine")
+    signed = sign_pdf(make_pdf(), pki.signer_key, pki.signer_cert, pki.ca_cert)
+    first = record_id_from(deposit(archivist, doc_id, signed, "signe.pdf", "electronique"))
+    fingerprint = re.search(r"/admin/certificats/([0-9a-f]{64})/retirer", page).group(1)  # type: ignore[union-attr]
+    assert admin.post(f"/admin/certificats/{fingerprint}/retirer").status_code == 302
+    assert "Autorité retirée : Common Name: Autorité de test webforms" in admin.get("/admin/certificats").get_data(as_text=True)
+    resigned = sign_pdf(make_pdf(b"Autre version"), pki.signer_key, pki.signer_cert, pki.ca_cert)
+    second = record_id_from(deposit(archivist, doc_id, resigned, "signe2.pdf", "electronique", motif="Nouvelle signature"))
+    with app.app_context():
+        checks = [db.session().get(ArchiveRecord, i).signature_check["trusted"] for i in (first, second)]
+    assert checks == [True, False]  # the earlier verification stays as it was recorded
+    assert [a for a, _ in actions(app) if a.startswith("trust_root")] == ["trust_root_added", "trust_root_removed"]
+    assert people["archivist"].get("/admin/certificats").status_code == 403

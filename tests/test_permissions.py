@@ -188,6 +188,8 @@ BEFORE_NOW = dt.datetime(2019, 9, 5, 10, 0, tzinfo=dt.UTC)
 RECORD_STATE = "archive_saisine"
 VISA_STATE = "visa_saisine"
 SIGNED_NAME = "fiche-saisine-signee-matrice.pdf"
+# The administrator trusts one authority (built with the world); another is offered to add.
+TRUST_STATE = "autorite_de_confiance"
 WORLD_NOW = Clock().now  # 14 October 2019: after the deadline
 UPLOAD_CODE = "deliberation"  # uploaded to the draft (which has only its courrier)
 UPLOAD_NAME = "deliberation-matrice.pdf"
@@ -236,6 +238,7 @@ class World:
     orgs: dict[str, int] = field(default_factory=dict)  # organisation name -> id
     record_id: int = 0  # the archive record of the submitted fiche saisine
     visa_id: int = 0  # the destruction visa recorded for it
+    fingerprint: str = ""  # the trusted authority's SHA-256
     pristine: dict[str, Any] = field(default_factory=dict)  # snapshot() of the world as built
     settled: dict[str, Any] | None = None  # the snapshot a test took last, after its last request
 
@@ -295,6 +298,8 @@ class World:
             values["record_id"] = self.record_id
         elif state == VISA_STATE:
             values["visa_id"] = self.visa_id
+        elif state == TRUST_STATE:
+            values["fingerprint"] = self.fingerprint
         elif state is not None:
             values["kind_name"] = state
         if endpoint == "documents.download":
@@ -315,6 +320,7 @@ class World:
         shutil.copy(self.database, self.root / "pristine.db")
         shutil.copytree(self.app.config["STORAGE_DIR"], self.root / "pristine-files")
         shutil.copytree(self.app.config["ARCHIVE_DIR"], self.root / "pristine-archive")
+        shutil.copytree(self.app.config["ARCHIVE_TRUST_DIR"], self.root / "pristine-trust")
         self.pristine = snapshot(self.app)
 
     def restore(self) -> None:
@@ -327,6 +333,8 @@ class World:
         shutil.copytree(self.root / "pristine-files", self.app.config["STORAGE_DIR"])
         shutil.rmtree(self.app.config["ARCHIVE_DIR"])
         shutil.copytree(self.root / "pristine-archive", self.app.config["ARCHIVE_DIR"])
+        shutil.rmtree(self.app.config["ARCHIVE_TRUST_DIR"])
+        shutil.copytree(self.root / "pristine-trust", self.app.config["ARCHIVE_TRUST_DIR"])
 
 
 @pytest.fixture(scope="module")
@@ -473,6 +481,20 @@ def build_archive(world: World) -> None:
             world.visa_id = visa.id
     finally:
         world.clock.now = WORLD_NOW
+    added = world.client("admin").post("/admin/certificats", {"certificat": (io.BytesIO(ca_pem(4)), "autorite.pem")}, content_type="multipart/form-data")
+    assert added.status_code == 302, added.get_data(as_text=True)
+    with world.app.app_context():
+        (root,) = svc_archive.trust_roots(world.app.extensions["webforms.archive"])
+        world.fingerprint = root.fingerprint
+
+
+def ca_pem(seed: int) -> bytes:
+    """The PEM certificate of a test authority (tests/signing.py)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.signing import make_pki
+
+    return make_pki(f"Autorité de la matrice {seed}", seed=seed).ca_cert.public_bytes(serialization.Encoding.PEM)
 
 
 @pytest.fixture
@@ -534,6 +556,7 @@ def snapshot(app: Flask) -> dict[str, Any]:
             "files": stored_files(app),
             # The archive's files and its journal file (the witness of the audit trail).
             "archive_files": stored_files(app, "ARCHIVE_DIR"),
+            "trust_files": stored_files(app, "ARCHIVE_TRUST_DIR"),
             # Every column of every table, so that a column or a table added to the models is
             # covered too (the keys above are the same rows, shaped for the effect checks).
             "tables": {
@@ -573,6 +596,7 @@ APPELS = "302 → /appels"  # the calls (a dossier is opened there, not from "No
 RECORD = "302 → archive record"  # /archives/<id> (the new record's id for archives.deposit)
 CONSERVATION = "302 → /archives/conservation"  # the retention page, with a message
 RULES = "302 → /admin/conservation"  # the retention rules
+TRUST = "302 → /admin/certificats"  # the trusted authorities
 ZIP = "200 zip"  # an export package
 FORBIDDEN = "403"
 NOT_FOUND = "404"
@@ -776,6 +800,10 @@ MATRIX.update({
     ("archives.destroy", "POST"): {VISA_STATE: row(LOGIN, NO, NO,    NO,    NO,    CONSERVATION, NO)},
     ("archives.rules", "GET"): {None:       row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
     ("archives.rules", "POST"): {None:      row(LOGIN, NO,   NO,     NO,    NO,    NO,    RULES)},
+    # The authorities trusted for electronic signatures: the administrator's.
+    ("archives.trust", "GET"): {None:       row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
+    ("archives.trust", "POST"): {None:      row(LOGIN, NO,   NO,     NO,    NO,    NO,    TRUST)},
+    ("archives.untrust", "POST"): {TRUST_STATE: row(LOGIN, NO, NO,   NO,    NO,    NO,    TRUST)},
 })
 
 # Known authorization bugs: (endpoint, method, state, actor) -> reason. Each is an xfail(strict).
@@ -839,6 +867,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"document": str(world.docs["submitted_saisine"]), "numero": "2019-9", "date_visa": "2019-10-01", "signataire": "Matrice"}
     if endpoint == "archives.rules":
         return {"type": "fiche_incident", "annees": "7", "sort": "destruction", "note": "Règle posée par la matrice"}
+    if endpoint == "archives.trust":
+        return {"certificat": (io.BytesIO(ca_pem(5)), "autre-autorite.pem")}
     return {}  # logout, submit, start_document, open_dossier, remove, reopen: nothing but the CSRF token
 
 
@@ -848,7 +878,7 @@ def send(web: WebClient, world: World, endpoint: str, method: str, state: str | 
     if method == "GET":
         return web.get(url)
     data = {**post_data(world, endpoint, state), **extra}
-    kwargs = {"content_type": "multipart/form-data"} if endpoint in ("candidatures.upload", "archives.deposit") else {}
+    kwargs = {"content_type": "multipart/form-data"} if endpoint in ("candidatures.upload", "archives.deposit", "archives.trust") else {}
     return web.post(url, data, csrf=csrf, **kwargs)
 
 
@@ -1175,6 +1205,18 @@ def _set_rule(world: World, before: dict[str, Any], after: dict[str, Any], state
     assert _log_row(world, row_, "retention_rule", actor)["detail"]["years"] == 7
 
 
+def _trusted(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    (row_,) = _new_log_rows(before, after)
+    assert _log_row(world, row_, "trust_root_added", actor)["detail"]["fingerprint"] != world.fingerprint
+    assert len(after["trust_files"]) == len(before["trust_files"]) + 1
+
+
+def _untrusted(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    (row_,) = _new_log_rows(before, after)
+    assert _log_row(world, row_, "trust_root_removed", actor)["detail"] == {"fingerprint": world.fingerprint}
+    assert after["trust_files"] == []
+
+
 EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("documents.new", "POST", "fiche_saisine", "redacteur_A"): _created_draft,
     ("documents.new", "POST", "fiche_incident", "redacteur_A"): _created_draft,
@@ -1205,6 +1247,8 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     **{("archives.download", "GET", RECORD_STATE, a): _logged_download for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
     ("archives.export", "POST", None, "archiviste"): _exported,
     ("archives.rules", "POST", None, "admin"): _set_rule,
+    ("archives.trust", "POST", None, "admin"): _trusted,
+    ("archives.untrust", "POST", TRUST_STATE, "admin"): _untrusted,
 }
 # The tables each allowed change may write; every other table must stay as it was.
 WRITES: dict[Check, set[str]] = {
@@ -1231,6 +1275,8 @@ WRITES: dict[Check, set[str]] = {
     _logged_download: {"archive_log"},
     _exported: {"archive_log"},
     _set_rule: {"retention_rule", "archive_log"},
+    _trusted: {"archive_log"},
+    _untrusted: {"archive_log"},
 }
 # The message a redirect leaves for the next page (flashed), where it tells what happened.
 FLASHES: dict[tuple[str, str, str | None, str], str] = {
@@ -1287,6 +1333,8 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
             expected_states = {RECORD_STATE}
         elif "visa_id" in rule.arguments:
             expected_states = {VISA_STATE}
+        elif "fingerprint" in rule.arguments:
+            expected_states = {TRUST_STATE}
         else:
             expected_states = {"fiche_saisine", "fiche_incident", CANDIDATURE} if "kind_name" in rule.arguments else {None}
         # A state "…@avant_limite" is the same state before the deadline: each is tried after it too.
@@ -1358,6 +1406,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/archives/conservation"
         elif outcome == RULES:
             assert location.path == "/admin/conservation"
+        elif outcome == TRUST:
+            assert location.path == "/admin/certificats"
         else:  # pragma: no cover - a typo in the matrix
             pytest.fail(f"unknown outcome {outcome!r}")
 
@@ -1565,6 +1615,8 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "archives.record_visa": ("archiviste", None),
     "archives.destroy": ("archiviste", VISA_STATE),
     "archives.rules": ("admin", None),
+    "archives.trust": ("admin", None),  # multipart
+    "archives.untrust": ("admin", TRUST_STATE),
 }
 CSRF_MESSAGE = "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide)."
 

@@ -120,14 +120,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from webforms.signatures import load_trust_roots
     from webforms.storage import ArchiveStore
 
+    # Read at start-up too: a misconfigured trust directory stops the start with its name.
+    load_trust_roots(Path(app.config["ARCHIVE_TRUST_DIR"]))
     services = app.extensions["webforms.services"]
     app.extensions["webforms.archive"] = ArchiveServices(
         archive=ArchiveStore(app.config["ARCHIVE_DIR"]),
         files=services.store,
         renderer=services.renderer,
         clock=app.config["CLOCK"],
-        # Read once at start-up: a misconfigured trust directory stops the start with its name.
-        trust_roots=tuple(load_trust_roots(Path(app.config["ARCHIVE_TRUST_DIR"]))),
+        trust_dir=Path(app.config["ARCHIVE_TRUST_DIR"]),
         max_bytes=int(app.config["ARCHIVE_MAX_MB"]) << 20,
         archival_agency=app.config["ARCHIVE_ARCHIVAL_AGENCY"],
         transferring_agency=app.config["ARCHIVE_TRANSFERRING_AGENCY"],

@@ -175,18 +175,22 @@ def load_trust_roots(directory: Path | None) -> list[x509.Certificate]:
         raise TrustRootsError(f"Le dossier des autorités de confiance {directory} n'est pas un dossier.")
     roots: list[x509.Certificate] = []
     for path in sorted(directory.iterdir()):
-        if path.suffix.lower() not in TRUST_ROOT_SUFFIXES or not path.is_file():
-            continue
-        try:
-            certs = list(load_certs_from_pemder_data(path.read_bytes()))
-            for cert in certs:
-                cert.native  # noqa: B018 - asn1crypto parses lazily: force the whole parse here, not mid-validation
-        except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError… on garbage
-            raise TrustRootsError(f"Le certificat d'autorité de confiance {path} n'a pas pu être lu : ce n'est pas un certificat PEM ou DER valide.") from exc
-        if not certs:  # a PEM file holding only a key or a CSR: a misconfiguration, not "no root"
-            raise TrustRootsError(f"Le fichier {path} ne contient aucun certificat d'autorité de confiance.")
-        roots.extend(certs)
+        if path.suffix.lower() in TRUST_ROOT_SUFFIXES and path.is_file():
+            roots.extend(read_trust_root_file(path))
     return roots
+
+
+def read_trust_root_file(path: Path) -> list[x509.Certificate]:
+    """Read the certificates of one trust-root file; raise ``TrustRootsError`` naming it if unreadable."""
+    try:
+        certs = list(load_certs_from_pemder_data(path.read_bytes()))
+        for cert in certs:
+            cert.native  # noqa: B018 - asn1crypto parses lazily: force the whole parse here, not mid-validation
+    except Exception as exc:  # asn1crypto raises ValueError, TypeError, KeyError… on garbage
+        raise TrustRootsError(f"Le certificat d'autorité de confiance {path} n'a pas pu être lu : ce n'est pas un certificat PEM ou DER valide.") from exc
+    if not certs:  # a PEM file holding only a key or a CSR: a misconfiguration, not "no root"
+        raise TrustRootsError(f"Le fichier {path} ne contient aucun certificat d'autorité de confiance.")
+    return certs
 
 
 def outside_event_loop(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

@@ -61,6 +61,8 @@ ACTIONS = {
     "retention_rule": "Règle de conservation modifiée",
     "destruction_visa": "Visa d'élimination enregistré",
     "destruction": "Élimination",
+    "trust_root_added": "Autorité de confiance ajoutée",
+    "trust_root_removed": "Autorité de confiance retirée",
 }
 
 
@@ -76,7 +78,9 @@ class ArchiveServices:
     files: FileStore  # the working store, where the generated PDFs are
     renderer: Renderer
     clock: Any  # () -> aware datetime
-    trust_roots: Sequence[Any] = ()  # certificates an electronic signature may chain to
+    # Where the administrator's trust roots are (read at each verification, so that a root
+    # added on the web page counts at once in every worker).
+    trust_dir: Path | None = None
     max_bytes: int = 30 << 20
     # SEDA identifiers of the receiving Archives and of the service transferring (configuration).
     archival_agency: str = "FRAD062"
@@ -366,9 +370,13 @@ def deposit(
         if signature_kind == "electronique":
             if checked.kind != "pdf":
                 raise ArchiveError("Une signature électronique se dépose en PDF : pour une image, choisissez « scan ».")
-            from webforms.signatures import verify_pdf_signatures
+            from webforms.signatures import TrustRootsError, load_trust_roots, verify_pdf_signatures
 
-            check = verify_pdf_signatures(checked.data_path, svc.trust_roots)
+            try:
+                roots = load_trust_roots(svc.trust_dir)
+            except TrustRootsError:
+                raise ArchiveError("Les autorités de confiance configurées sont illisibles : prévenez l'administrateur (page « Autorités de confiance »).") from None
+            check = verify_pdf_signatures(checked.data_path, roots)
             if not check.signed:
                 raise ArchiveError("Ce PDF ne porte aucune signature électronique : choisissez « scan » s'il a été signé à la main.")
         now = svc.clock()
@@ -843,3 +851,107 @@ def export(session: Session, svc: ArchiveServices, records: Sequence[ArchiveReco
         log(session, now, "export", user=user, record=record, format=fmt, message=info.message_identifier)
     commit(session, svc)
     return f"{info.message_identifier}-{fmt}.zip"
+
+
+# --- Trust roots of electronic signatures (administrator) ----------------------------------
+@dataclass(frozen=True)
+class TrustRoot:
+    """A certificate an electronic signature may chain to, as the administrator sees it."""
+
+    fingerprint: str  # SHA-256 of the DER certificate
+    subject: str
+    issuer: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    filename: str
+
+
+def _describe(cert: Any, filename: str) -> TrustRoot:
+    return TrustRoot(
+        fingerprint=hashlib.sha256(cert.dump()).hexdigest(),
+        subject=cert.subject.human_friendly,
+        issuer=cert.issuer.human_friendly,
+        not_before=cert.not_valid_before,
+        not_after=cert.not_valid_after,
+        filename=filename,
+    )
+
+
+def trust_roots(svc: ArchiveServices) -> list[TrustRoot]:
+    """Every configured root, file by file (a file may hold several certificates).
+
+    Raises ``TrustRootsError`` naming a file of the directory that is not a certificate.
+    """
+    from webforms.signatures import TRUST_ROOT_SUFFIXES, read_trust_root_file
+
+    if svc.trust_dir is None or not svc.trust_dir.is_dir():
+        return []
+    return [
+        _describe(cert, path.name)
+        for path in sorted(svc.trust_dir.iterdir())
+        if path.suffix.lower() in TRUST_ROOT_SUFFIXES and path.is_file()
+        for cert in read_trust_root_file(path)
+    ]
+
+
+def _readable_roots(svc: ArchiveServices) -> list[TrustRoot]:
+    from webforms.signatures import TrustRootsError
+
+    try:
+        return trust_roots(svc)
+    except TrustRootsError as exc:
+        raise ArchiveError(f"{exc.message} Corrigez le dossier des autorités sur le serveur.") from None
+
+
+def add_trust_root(session: Session, svc: ArchiveServices, *, user: User, data: bytes) -> list[TrustRoot]:
+    """Add the certificate(s) of an authority (PEM or DER) to the trust roots; log it."""
+    from asn1crypto import pem as asn1_pem
+    from pyhanko.keys import load_certs_from_pemder_data
+
+    if not policy.can_set_retention_rules(user):
+        raise ArchiveError("Seul l'administrateur configure les autorités de confiance.")
+    if svc.trust_dir is None:
+        raise ArchiveError("Aucun dossier d'autorités de confiance n'est configuré (WEBFORMS_ARCHIVE_TRUST_DIR).")
+    if not data or len(data) > 1 << 20:
+        raise ArchiveError("Déposez le certificat de l'autorité, au format PEM ou DER (1 Mo au plus).")
+    try:
+        certs = list(load_certs_from_pemder_data(data))
+        for cert in certs:
+            cert.native  # noqa: B018 - parse it all now (asn1crypto is lazy)
+    except Exception:  # asn1crypto raises many kinds of errors on garbage
+        raise ArchiveError("Ce fichier n'est pas un certificat PEM ou DER lisible.") from None
+    if not certs:
+        raise ArchiveError("Ce fichier ne contient aucun certificat.")
+    for cert in certs:
+        if not cert.ca:
+            raise ArchiveError(f"« {cert.subject.human_friendly} » n'est pas le certificat d'une autorité de certification : déposez celui de l'autorité (racine ou intermédiaire).")
+    known = {root.fingerprint for root in _readable_roots(svc)}
+    added = []
+    svc.trust_dir.mkdir(parents=True, exist_ok=True)
+    now = svc.clock()
+    for cert in certs:
+        info = _describe(cert, "")
+        if info.fingerprint in known:
+            raise ArchiveError(f"« {info.subject} » est déjà une autorité de confiance.")
+        name = f"{info.fingerprint[:32]}.pem"
+        (svc.trust_dir / name).write_bytes(asn1_pem.armor("CERTIFICATE", cert.dump()))
+        added.append(_describe(cert, name))
+        log(session, now, "trust_root_added", user=user, fingerprint=info.fingerprint)
+    commit(session, svc)
+    return added
+
+
+def remove_trust_root(session: Session, svc: ArchiveServices, *, user: User, fingerprint: str) -> TrustRoot:
+    """Stop trusting an authority: its file goes; records already verified keep their result."""
+    if not policy.can_set_retention_rules(user):
+        raise ArchiveError("Seul l'administrateur configure les autorités de confiance.")
+    roots = _readable_roots(svc)
+    root = next((r for r in roots if r.fingerprint == fingerprint), None)
+    if root is None or svc.trust_dir is None:
+        raise ArchiveError("Cette autorité ne fait plus partie des autorités de confiance.")
+    if sum(1 for r in roots if r.filename == root.filename) > 1:
+        raise ArchiveError(f"Le fichier {root.filename} contient plusieurs certificats : retirez-le du dossier sur le serveur.")
+    (svc.trust_dir / root.filename).unlink()
+    log(session, svc.clock(), "trust_root_removed", user=user, fingerprint=fingerprint)
+    commit(session, svc)
+    return root

@@ -17,6 +17,7 @@ from webforms import db, policy
 from webforms.forms import ActionForm
 from webforms.models import RETENTION_FATES, SIGNATURE_KINDS, ArchiveRecord, DestructionVisa, Document, Organisation, User
 from webforms.services import archive as svc
+from webforms.signatures import TrustRootsError
 from webforms.timeutil import paris_date
 from webforms.uploads import UploadRefused
 
@@ -337,3 +338,47 @@ def rules() -> Any:
         error=error,
         action_form=ActionForm(),
     ), status
+
+
+@bp.route("/admin/certificats", methods=["GET", "POST"])
+def trust() -> Any:
+    """The authorities an electronic signature may chain to (administrators); changes logged."""
+    if not policy.can_set_retention_rules(current_user):
+        abort(403)
+    session = db.session()
+    services = archive_services()
+    error = None
+    status = 200
+    if request.method == "POST":
+        ActionForm().validate()
+        file = request.files.get("certificat")
+        try:
+            added = svc.add_trust_root(session, services, user=current_user, data=file.stream.read((1 << 20) + 1) if file else b"")
+        except svc.ArchiveError as exc:
+            session.rollback()
+            error, status = str(exc), 422
+        else:
+            flash(f"Autorité de confiance ajoutée : {', '.join(r.subject for r in added)}.", "success")
+            return redirect(url_for(".trust"))
+    try:
+        roots, unreadable = svc.trust_roots(services), None
+    except TrustRootsError as exc:  # a file put by hand on the server that is not a certificate
+        roots, unreadable = [], exc.message
+    return render_template("admin_trust.html", roots=roots, unreadable=unreadable, error=error, now=current_app.config["CLOCK"](), action_form=ActionForm()), status
+
+
+@bp.post("/admin/certificats/<fingerprint>/retirer")
+def untrust(fingerprint: str) -> Any:
+    """Stop trusting an authority (records verified before keep their result)."""
+    if not policy.can_set_retention_rules(current_user):
+        abort(403)
+    ActionForm().validate()
+    session = db.session()
+    try:
+        root = svc.remove_trust_root(session, archive_services(), user=current_user, fingerprint=fingerprint)
+    except svc.ArchiveError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash(f"Autorité retirée : {root.subject}.", "success")
+    return redirect(url_for(".trust"))
