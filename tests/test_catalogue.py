@@ -228,6 +228,46 @@ def test_fetcher_reaches_nothing_outside_the_assets(tmp_path: Path) -> None:
             fetcher.fetch(url)
 
 
+def _page_size(pdf: bytes) -> tuple[int, int]:
+    width, height = (float(v) for v in PdfReader(io.BytesIO(pdf)).pages[0].mediabox.upper_right)
+    return round(width), round(height)
+
+
+def test_parsed_stylesheet_is_reused_until_its_file_changes(tmp_path: Path) -> None:
+    import os
+
+    css = tmp_path / "maison.css"
+    css.write_text("@page { size: A5 }")
+    html = '<!DOCTYPE html><html lang="fr"><head><title>t</title><link rel="stylesheet" href="asset:maison.css"></head><body><p>x</p></body></html>'
+    renderer = Renderer(html_dirs=[tmp_path])
+    assert _page_size(renderer.pdf_from_html(html)) == (420, 595)  # @page of the parsed stylesheet applies
+    assert _page_size(renderer.pdf_from_html(html)) == (420, 595)
+    css.write_text("@page { size: A4 landscape }")
+    os.utime(css, ns=(css.stat().st_atime_ns, css.stat().st_mtime_ns + 10**9))
+    assert _page_size(renderer.pdf_from_html(html)) == (842, 595)  # the changed file is read again
+    # A document with a <style> element keeps its link: WeasyPrint reads it as usual.
+    styled = html.replace("</head>", "<style>p { color: red }</style></head>")
+    assert _page_size(renderer.pdf_from_html(styled)) == (842, 595)
+    (tmp_path.parent / "dehors.css").write_text("@page { size: A3 }")
+    assert renderer.fetcher.path("../dehors.css") is None  # still nothing outside the assets
+    assert renderer._parsed_stylesheets(html.replace("maison.css", "../dehors.css"))[1] == []
+
+
+def test_render_leaves_garbage_collection_as_it_found_it(renderer: Renderer) -> None:
+    import gc
+
+    html = '<!DOCTYPE html><html lang="fr"><head><title>t</title></head><body><p>x</p></body></html>'
+    assert gc.isenabled()
+    renderer.pdf_from_html(html)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        renderer.pdf_from_html(html)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_html_in_data_fetches_nothing(renderer: Renderer) -> None:
     import http.server
     import threading
