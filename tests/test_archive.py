@@ -410,3 +410,16 @@ def test_a_measure_document_is_kept_from_the_end_of_the_measure(app: Flask, worl
         mesure.date_fin_effective = dt.date(2019, 5, 2)
         assert svc.retention_start(doc, dt.date(2019, 8, 1)) == (dt.date(2019, 5, 2), "fin de la mesure")
         db.session().rollback()
+
+
+def test_a_row_logged_then_rolled_back_is_never_witnessed(app: Flask, world: World, tmp_path: Path) -> None:
+    with app.app_context():
+        session = db.session()
+        record = world.deposit(pdf_scan(), tmp=tmp_path)
+        svc.log(session, Clock().now, "view", user=world.user(world.archivist), record=record)
+        session.rollback()  # e.g. the request failed after logging
+        svc.log_access(session, world.services(), record, "download", user=world.user(world.archivist), file="signe")
+        rows = [(r.id, r.action) for r in session.scalars(select(ArchiveLog).order_by(ArchiveLog.id))]
+        assert rows == [(1, "deposit"), (2, "download")]
+        assert [n for n, _ in world.services().archive.witnessed()] == [1, 2]
+        assert svc.verify(session, world.services()).problems == []

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -150,7 +151,9 @@ def commit(session: Session, svc: ArchiveServices) -> None:
         session.rollback()
         raise ArchiveError("Une autre opération d'archive vient d'être enregistrée au même instant : réessayez.") from None
     for row in rows:
-        svc.archive.witness(row.id, row.hash)
+        # A row logged in a transaction rolled back since was never stored: nothing to witness.
+        if sa_inspect(row).persistent:
+            svc.archive.witness(row.id, row.hash)
 
 
 def log_access(session: Session, svc: ArchiveServices, record: ArchiveRecord, action: str, *, user: User, **detail: Any) -> None:
