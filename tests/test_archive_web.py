@@ -223,10 +223,20 @@ def test_export_seda_and_bagit_of_a_selection(app: Flask, people: dict[str, Any]
     bag.validate()
     assert bag.algorithms == ["sha512"]
     assert actions(app)[-3:] == [("export", ids[0]), ("export", ids[1]), ("export", ids[1])]
+    # Every result of a search, without ticking them one by one: here, the fiches d'incident.
+    page = archivist.get("/archives?type=fiche_incident").get_data(as_text=True)
+    assert "Exporter tous les résultats (1)" in page and 'name="type" value="fiche_incident"' in page
+    everything = _zip_of(archivist.post("/archives/export", {"format": "seda", "tout": "1", "type": "fiche_incident"}))
+    manifest = everything.read("manifest.xml").decode()
+    assert validate_seda(everything.read("manifest.xml")) == []
+    assert stored[ids[1]].reference in manifest and stored[ids[0]].reference not in manifest
+    assert actions(app)[-1] == ("export", ids[1])
     # Nothing chosen, or an unknown format: a message, nothing exported or logged.
     before = actions(app)
     none = archivist.post("/archives/export", {"format": "seda"})
     assert none.status_code == 302 and "Cochez au moins un enregistrement" in archivist.get("/archives").get_data(as_text=True)
+    nothing = archivist.post("/archives/export", {"format": "seda", "tout": "1", "reference": "XX-0000"})
+    assert nothing.status_code == 302 and "Aucun enregistrement à exporter" in archivist.get("/archives").get_data(as_text=True)
     bad = archivist.post("/archives/export", {"format": "tar", "record": str(ids[0])})
     assert bad.status_code == 302 and "Choisissez le format" in archivist.get("/archives").get_data(as_text=True)
     assert people["instructeur"].post("/archives/export", {"format": "seda", "record": str(ids[0])}).status_code == 403

@@ -490,8 +490,8 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=PARIS).astimezone(dt.UTC)
 
 
-def search(session: Session, user: User, query: Search, page: int = 1, per_page: int = 20) -> Page:
-    """Records matching ``query`` among those ``user`` may see, newest deposit first."""
+def _matching(user: User, query: Search) -> Any:
+    """The query of the records matching ``query`` among those ``user`` may see."""
     stmt = visible_records(user)
     if query.kind:
         stmt = stmt.where(ArchiveRecord.kind == query.kind)
@@ -507,12 +507,30 @@ def search(session: Session, user: User, query: Search, page: int = 1, per_page:
             stmt = stmt.where(Document.submitted_at >= _day_start(query.du))
         if query.au:
             stmt = stmt.where(Document.submitted_at < _day_start(query.au + dt.timedelta(days=1)))
+    return stmt
+
+
+def search(session: Session, user: User, query: Search, page: int = 1, per_page: int = 20) -> Page:
+    """Records matching ``query`` among those ``user`` may see, newest deposit first."""
+    stmt = _matching(user, query)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page = max(1, min(page, max(1, math.ceil(total / per_page))))
     items = list(session.scalars(stmt.order_by(ArchiveRecord.deposited_at.desc(), ArchiveRecord.id.desc()).offset((page - 1) * per_page).limit(per_page)))
     ids = [r.id for r in items]
     superseded = set(session.scalars(select(ArchiveRecord.supersedes_id).where(ArchiveRecord.supersedes_id.in_(ids)))) if ids else set()
     return Page(items, total, page, per_page, superseded, destroyed(session, ids))
+
+
+EXPORT_ALL_MAX = 5000
+
+
+def all_to_export(session: Session, user: User, query: Search) -> list[ArchiveRecord]:
+    """Every record matching ``query`` that still has its files, oldest deposit first."""
+    stmt = _matching(user, query).where(ArchiveRecord.id.not_in(select(Tombstone.record_id)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if total > EXPORT_ALL_MAX:
+        raise ArchiveError(f"{total} enregistrements correspondent : exportez-en {EXPORT_ALL_MAX} au plus à la fois (précisez la période ou le type).")
+    return list(session.scalars(stmt.order_by(ArchiveRecord.deposited_at, ArchiveRecord.id)))
 
 
 def chain(session: Session, record: ArchiveRecord) -> list[ArchiveRecord]:

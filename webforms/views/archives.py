@@ -48,8 +48,25 @@ def _record_or_404(record_id: int) -> ArchiveRecord:
     return record
 
 
-def _date_arg(name: str, errors: list[str], label: str) -> dt.date | None:
-    text = (request.args.get(name) or "").strip()
+def _query(values: Any, errors: list[str]) -> svc.Search:
+    """The search criteria of a request (the search page's, or the export of all its results)."""
+    kind = values.get("type") or None
+    if kind and kind not in registry():
+        errors.append("Type de document inconnu.")
+        kind = None
+    org = values.get("organisation", "")
+    return svc.Search(
+        kind=kind,
+        organisation_id=int(org) if org.isdigit() else None,
+        household=values.get("menage") or None,
+        reference=values.get("reference") or None,
+        du=_date_arg(values, "du", errors, "Du"),
+        au=_date_arg(values, "au", errors, "Au"),
+    )
+
+
+def _date_arg(values: Any, name: str, errors: list[str], label: str) -> dt.date | None:
+    text = (values.get(name) or "").strip()
     if not text:
         return None
     try:
@@ -65,19 +82,7 @@ def search() -> Any:
     if not policy.can_search_archive(current_user):
         abort(403)
     errors: list[str] = []
-    kind = request.args.get("type") or None
-    if kind and kind not in registry():
-        errors.append("Type de document inconnu.")
-        kind = None
-    org = request.args.get("organisation", "")
-    query = svc.Search(
-        kind=kind,
-        organisation_id=int(org) if org.isdigit() else None,
-        household=request.args.get("menage") or None,
-        reference=request.args.get("reference") or None,
-        du=_date_arg("du", errors, "Du"),
-        au=_date_arg("au", errors, "Au"),
-    )
+    query = _query(request.args, errors)
     page_arg = request.args.get("page", "1")
     page = svc.search(db.session(), current_user, query, page=int(page_arg) if page_arg.isdigit() else 1)
     organisations = list(db.session().scalars(select(Organisation).order_by(Organisation.name)))
@@ -211,12 +216,25 @@ def export() -> Any:
     if fmt not in EXPORT_FORMATS:
         flash("Choisissez le format d'export : SEDA 2.2 ou BagIt.", "error")
         return redirect(back)
-    if not ids:
-        flash("Cochez au moins un enregistrement à exporter.", "error")
-        return redirect(back)
-    records = [session.get(ArchiveRecord, i) for i in dict.fromkeys(ids)]
-    if any(r is None or not svc.can_see(session, current_user, r) for r in records):
-        abort(404)
+    if request.form.get("tout") == "1":
+        # Every result of the search (its criteria come with the form), destroyed ones left out.
+        errors: list[str] = []
+        query = _query(request.form, errors)
+        try:
+            records = svc.all_to_export(session, current_user, query) if not errors else []
+        except svc.ArchiveError as exc:
+            flash(str(exc), "error")
+            return redirect(back)
+        if not records:
+            flash("Aucun enregistrement à exporter pour cette recherche.", "error")
+            return redirect(back)
+    else:
+        if not ids:
+            flash("Cochez au moins un enregistrement à exporter, ou exportez tous les résultats.", "error")
+            return redirect(back)
+        records = [session.get(ArchiveRecord, i) for i in dict.fromkeys(ids)]
+        if any(r is None or not svc.can_see(session, current_user, r) for r in records):
+            abort(404)
     fd, name = tempfile.mkstemp(prefix="webforms-export-", suffix=".zip")
     try:
         with os.fdopen(fd, "w+b") as out:
