@@ -71,6 +71,9 @@ def people(login_as: Any) -> dict[str, Any]:
 def test_deposit_page_archives_a_scan_and_refuses_a_disguised_file_in_french(app: Flask, people: dict[str, Any]) -> None:
     archivist = people["archivist"]
     doc_id = submitted(people["writer"], "fiche_saisine")
+    # The archive's page lists the submitted documents still waiting for their signed copy.
+    waiting = archivist.get("/archives").get_data(as_text=True)
+    assert "en attente de leur copie signée (1)" in waiting and f'href="/documents/{doc_id}/archiver"' in waiting
     page = archivist.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert f'href="/documents/{doc_id}/archiver"' in page and "Archiver la copie signée" in page
     refused = deposit(archivist, doc_id, b"<html><body>faux</body></html>", "scan.pdf")
@@ -96,6 +99,7 @@ def test_deposit_page_archives_a_scan_and_refuses_a_disguised_file_in_french(app
     old = archivist.get(f"/archives/{record_id}").get_data(as_text=True)
     assert "remplacée par une correction" in old and f'href="/archives/{second_id}"' in old
     assert [a for a, _ in actions(app)] == ["deposit", "view", "deposit", "view"]
+    assert "en attente de leur copie signée" not in archivist.get("/archives").get_data(as_text=True)
 
 
 def test_electronically_signed_pdf_is_verified_against_the_configured_roots(tmp_path: Path, migrated_db: Path) -> None:

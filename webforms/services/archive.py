@@ -521,6 +521,19 @@ def search(session: Session, user: User, query: Search, page: int = 1, per_page:
     return Page(items, total, page, per_page, superseded, destroyed(session, ids))
 
 
+def awaiting_signed_copy(session: Session, user: User, limit: int = 20) -> tuple[list[Document], int]:
+    """Submitted documents ``user`` may archive that have no signed copy yet, oldest first."""
+    if user.role != "archiviste":
+        return [], 0
+    stmt = (
+        policy.visible_documents(user)
+        .where(Document.status != "draft", Document.id.not_in(select(ArchiveRecord.document_id)))
+        .order_by(None)
+    )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    return list(session.scalars(stmt.order_by(Document.submitted_at, Document.id).limit(limit))), total
+
+
 EXPORT_ALL_MAX = 5000
 
 

@@ -87,6 +87,7 @@ def search() -> Any:
     page = svc.search(db.session(), current_user, query, page=int(page_arg) if page_arg.isdigit() else 1)
     organisations = list(db.session().scalars(select(Organisation).order_by(Organisation.name)))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    awaiting, awaiting_total = svc.awaiting_signed_copy(db.session(), current_user)
     return render_template(
         "archives.html",
         page=page,
@@ -97,6 +98,8 @@ def search() -> Any:
         titles={name: k.title for name, k in registry().items()},
         can_export=policy.can_export_archive(current_user),
         export_formats=EXPORT_FORMATS,
+        awaiting=awaiting,
+        awaiting_total=awaiting_total,
         action_form=ActionForm(),
     )
 
