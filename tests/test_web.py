@@ -238,6 +238,17 @@ def test_bad_requests_get_french_pages_not_500(app: Flask, login_as: Any) -> Non
     assert response.status_code == 413 and "trop volumineux" in response.get_data(as_text=True)
     response = web.post("/documents/nouveau/fiche_saisine", {"action": "save"}, csrf=False)
     assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+    # Numbers past 63 bits, and digits that are not ASCII ("²".isdigit() is true): no overflow
+    # in the database driver, no ValueError.
+    huge = "9" * 25
+    for url in (f"/documents/{huge}", f"/mesures/{huge}", f"/archives/{huge}", f"/documents/{huge}/archiver"):
+        assert web.get(url).status_code == 404, url
+    for url in (f"/archives?organisation={huge}&page={huge}", "/archives?organisation=%C2%B2&page=%C2%B9"):
+        assert web.get(url).status_code == 200, url
+    response = web.post("/documents/nouveau/fiche_saisine", {"action": "remove:menage-enfants:\u00b2"})
+    assert response.status_code == 302
+    response = web.post("/mesures/bilan-annuel", {"annee": "\u00b2\u00b2"})
+    assert response.status_code == 302 and "Indiquez l'année du bilan annuel" in web.get("/mesures/").get_data(as_text=True).replace("&#39;", "'")
 
 
 def test_forged_row_actions_change_nothing(app: Flask, login_as: Any) -> None:

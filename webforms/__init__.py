@@ -12,9 +12,18 @@ from flask import Flask, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:…>`` limited to the 63 bits of a database integer."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", (1 << 63) - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _default_instance() -> str:
@@ -79,6 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     registry()
 
     from webforms import db
+    from webforms.forms import parse_id
     from webforms.models import User
     from webforms.rendering import Renderer
     from webforms.services.documents import Services
@@ -101,9 +111,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @login_manager.user_loader
     def _load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
+        number = parse_id(user_id)
+        if number is None:
             return None
-        user = db.session().get(User, int(user_id))
+        user = db.session().get(User, number)
         return user if user is not None and user.active else None
 
     app.extensions["webforms.services"] = Services(
@@ -133,6 +144,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         archival_agency=app.config["ARCHIVE_ARCHIVAL_AGENCY"],
         transferring_agency=app.config["ARCHIVE_TRANSFERRING_AGENCY"],
     )
+
+    # <int:…> in a URL: a number past what the database stores is a page not found, not an
+    # overflow in the driver.
+    app.url_map.converters["int"] = DatabaseId
 
     from webforms.views import admin, archives, auth, candidatures, documents, mesures
 

@@ -7,6 +7,7 @@ text so that a draft keeps exactly what was typed, valid or not.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -206,9 +207,10 @@ def change_rows(schema_cls: type[Schema], payload: dict[str, Any], action: str) 
         rows += [{} for _ in range(field.metadata.get("initial", 0) - len(rows))]
         rows.append({})
     else:
-        if len(parts) != 3 or not parts[2].isdigit() or int(parts[2]) >= len(rows):
+        index = parse_id(parts[2]) if len(parts) == 3 else None
+        if index is None or index >= len(rows):
             return False
-        del rows[int(parts[2])]
+        del rows[index]
     node[keys[-1]] = rows
     return True
 
@@ -274,6 +276,19 @@ def error_summary(schema_cls: type[Schema], errors: Mapping[Any, Any], prefix: s
         else:
             rows += [{"where": " › ".join((*trail, label)), "message": m, "anchor": anchor} for m in _messages(value)]
     return rows
+
+
+_ID = re.compile(r"[0-9]{1,18}")
+
+
+def parse_id(text: str | None) -> int | None:
+    """A number typed in a form or a query string, or None.
+
+    ASCII digits only (``"²".isdigit()`` is true, ``int("²")`` fails) and at most 18 of them:
+    a database integer holds 63 bits, and a larger number would fail in the driver.
+    """
+    text = (text or "").strip()
+    return int(text) if _ID.fullmatch(text) else None
 
 
 def field_attrs(field: Any) -> dict[str, str]:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from schemas import get_kind, registry
 from webforms import db, policy
-from webforms.forms import ActionForm
+from webforms.forms import ActionForm, parse_id
 from webforms.models import RETENTION_FATES, SIGNATURE_KINDS, ArchiveRecord, DestructionVisa, Document, Organisation, User
 from webforms.services import archive as svc
 from webforms.signatures import TrustRootsError
@@ -57,7 +57,7 @@ def _query(values: Any, errors: list[str]) -> svc.Search:
     org = values.get("organisation", "")
     return svc.Search(
         kind=kind,
-        organisation_id=int(org) if org.isdigit() else None,
+        organisation_id=parse_id(org),
         household=values.get("menage") or None,
         reference=values.get("reference") or None,
         du=_date_arg(values, "du", errors, "Du"),
@@ -84,7 +84,7 @@ def search() -> Any:
     errors: list[str] = []
     query = _query(request.args, errors)
     page_arg = request.args.get("page", "1")
-    page = svc.search(db.session(), current_user, query, page=int(page_arg) if page_arg.isdigit() else 1)
+    page = svc.search(db.session(), current_user, query, page=parse_id(page_arg) or 1)
     organisations = list(db.session().scalars(select(Organisation).order_by(Organisation.name)))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     awaiting, awaiting_total = svc.awaiting_signed_copy(db.session(), current_user)
@@ -212,7 +212,7 @@ def export() -> Any:
         abort(403)
     session = db.session()
     fmt = request.form.get("format", "")
-    ids = [int(v) for v in request.form.getlist("record") if v.isdigit()]
+    ids = [n for v in request.form.getlist("record") if (n := parse_id(v)) is not None]
     back = request.form.get("retour") or url_for(".search")
     if not back.startswith("/archives"):
         back = url_for(".search")
@@ -291,7 +291,7 @@ def record_visa() -> Any:
             session,
             archive_services(),
             user=current_user,
-            document_ids=[int(v) for v in request.form.getlist("document") if v.isdigit()],
+            document_ids=[n for v in request.form.getlist("document") if (n := parse_id(v)) is not None],
             numero=request.form.get("numero", ""),
             date_visa=date_visa,
             signataire=request.form.get("signataire", ""),
@@ -341,7 +341,7 @@ def rules() -> Any:
                 archive_services(),
                 user=current_user,
                 kind_name=request.form.get("type", ""),
-                years=int(years) if years.isdigit() else 0,
+                years=parse_id(years) or 0,
                 fate=request.form.get("sort", ""),
                 note=request.form.get("note"),
             )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from schemas import get_kind
 from webforms import db, policy
-from webforms.forms import ActionForm
+from webforms.forms import ActionForm, parse_id
 from webforms.models import Appel, Document, Piece
 from webforms.services import candidatures as svc
 from webforms.services.appels import appels as all_appels
@@ -138,7 +138,7 @@ def upload(doc_id: int, code: str) -> Any:
                 doc,
                 user=current_user,
                 code=code,
-                rang=int(rang) if rang.isdigit() else -1,
+                rang=-1 if (number := parse_id(rang)) is None else number,
                 stream=file.stream,
                 filename=file.filename,
                 workdir=Path(workdir),

@@ -18,6 +18,7 @@ from webforms.forms import (
     change_rows,
     error_summary,
     form_class,
+    parse_id,
     payload_of,
     step_form_class,
     with_initial_rows,
@@ -131,8 +132,8 @@ def _step_of(kind: Kind) -> int | None:
     if not kind.steps:
         return None
     count = len(kind.schema().fields)
-    raw = request.args.get("etape", "1")
-    return min(max(int(raw), 1), count) if raw.isdigit() else 1
+    step = parse_id(request.args.get("etape", "1"))
+    return min(max(step, 1), count) if step is not None else 1
 
 
 def _row_anchor(action: str) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from schemas import registry
 from schemas.records import MOTIFS_FIN, ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
 from webforms import db, policy
-from webforms.forms import ActionForm, attach_errors, error_summary, form_class, payload_of
+from webforms.forms import ActionForm, attach_errors, error_summary, form_class, parse_id, payload_of
 from webforms.mesure_rules import TYPES, required_rhythm
 from webforms.models import Document, Mesure
 from webforms.services import mesures as svc
@@ -176,12 +176,12 @@ def start_annual() -> Any:
     if not policy.can_create_mesure(current_user):
         abort(403)
     ActionForm().validate()
-    year = request.form.get("annee", "")
-    if not year.strip().isdigit():
+    year = parse_id(request.form.get("annee"))
+    if year is None:
         flash("Indiquez l'année du bilan annuel (par exemple 2024).", "error")
         return redirect(url_for(".index"))
     try:
-        doc = svc.start_annual_bilan(db.session(), services(), user=current_user, year=int(year))
+        doc = svc.start_annual_bilan(db.session(), services(), user=current_user, year=year)
     except DocumentError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".index"))
