@@ -174,6 +174,7 @@ _ERRORS = {
     404: ("Page introuvable", "Cette page n'existe pas, ou vous n'avez pas accès à ce document."),
     405: ("Méthode non autorisée", "Cette action n'est pas possible de cette façon."),
     413: ("Envoi trop volumineux", "Le contenu envoyé dépasse la taille autorisée. Raccourcissez le texte ou réduisez le fichier."),
+    503: ("Service momentanément occupé", "Trop d'opérations simultanées sur l'archive : rien n'a été modifié, réessayez dans un instant."),
     500: ("Erreur du service", "Une erreur inattendue est survenue. Rien de ce qui était enregistré n'a été perdu ; réessayez."),
 }
 

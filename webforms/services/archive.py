@@ -20,6 +20,8 @@ import datetime as dt
 import hashlib
 import json
 import math
+import random
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from schemas import get_kind, registry
@@ -51,6 +53,7 @@ from webforms.storage import ArchiveStore, FileStore, StoredFileMissing, sha512_
 from webforms.timeutil import paris_date
 from webforms.uploads import check_upload
 
+ACCESS_LOG_ATTEMPTS = 8
 GENESIS = "0" * 128  # the "previous hash" of the first row of the audit trail
 SIGNED_FORMATS = frozenset({"pdf", "jpeg", "png"})
 ACTIONS = {
@@ -142,12 +145,13 @@ def commit(session: Session, svc: ArchiveServices) -> None:
     """Commit, then write the new audit rows to the journal file.
 
     Two writers appending at once both claim the same next row: the unique ``prev_hash``
-    refuses the second, which is told to try again (nothing half-done is kept).
+    refuses the second (or SQLite, whose reader cannot become a writer once another has
+    written), which is told to try again (nothing half-done is kept).
     """
     rows: list[ArchiveLog] = session.info.pop("archive_rows", [])
     try:
         session.commit()
-    except IntegrityError:
+    except (IntegrityError, OperationalError):
         session.rollback()
         raise ArchiveError("Une autre opération d'archive vient d'être enregistrée au même instant : réessayez.") from None
     for row in rows:
@@ -157,15 +161,20 @@ def commit(session: Session, svc: ArchiveServices) -> None:
 
 
 def log_access(session: Session, svc: ArchiveServices, record: ArchiveRecord, action: str, *, user: User, **detail: Any) -> None:
-    """Log a view or a download of a record in its own short transaction (retried once)."""
-    for attempt in range(3):
+    """Log a view or a download of a record in its own short transaction.
+
+    Concurrent writers are retried after a short random pause; a record that cannot be logged
+    is not shown (``ArchiveError``), since every view must be in the audit trail.
+    """
+    for attempt in range(ACCESS_LOG_ATTEMPTS):
         log(session, svc.clock(), action, user=user, record=record, **detail)
         try:
             commit(session, svc)
             return
         except ArchiveError:
-            if attempt == 2:
+            if attempt == ACCESS_LOG_ATTEMPTS - 1:
                 raise
+            time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
 
 
 # --- Retention ------------------------------------------------------------------------------

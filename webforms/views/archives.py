@@ -162,7 +162,10 @@ def record(record_id: int) -> Any:
     session = db.session()
     record = _record_or_404(record_id)
     services = archive_services()
-    svc.log_access(session, services, record, "view", user=current_user)
+    try:
+        svc.log_access(session, services, record, "view", user=current_user)
+    except svc.ArchiveError:
+        abort(503)  # not shown unless logged
     records = svc.chain(session, record)
     log = svc.record_log(session, records)
     # The log holds account numbers only; names are looked up for display.
@@ -201,7 +204,10 @@ def download(record_id: int, which: str) -> Any:
         current_app.logger.error("Fichier d'archive manquant : enregistrement %s (%s)", record.id, which)
         flash("Le fichier est introuvable dans l'archive : l'administrateur a été prévenu (lancez « webforms archive verify »).", "error")
         return redirect(url_for(".record", record_id=record.id))
-    svc.log_access(session, services, record, "download", user=current_user, file=which)
+    try:
+        svc.log_access(session, services, record, "download", user=current_user, file=which)
+    except svc.ArchiveError:
+        abort(503)  # not served unless logged
     return send_file(path, mimetype=mime, as_attachment=True, download_name=name)
 
 
