@@ -162,6 +162,9 @@ def test_search_filters_pages_and_scope(app: Flask, people: dict[str, Any], cloc
     assert found(archivist) == everything
     assert found(archivist, "?type=fiche_incident") == {by_doc[incident].id}
     assert found(archivist, f"?reference={by_doc[saisines[1]].reference.lower()}") == {by_doc[saisines[1]].id}
+    # The beginning of a reference finds them all; % and _ are taken literally.
+    assert found(archivist, "?reference=fs-2019") == {by_doc[d].id for d in saisines}
+    assert found(archivist, "?reference=%25") == set() and found(archivist, "?reference=FS_2019") == set()
     assert found(archivist, "?du=2019-10-15&au=2019-10-15") == {by_doc[saisines[1]].id}
     assert found(archivist, f"?organisation={people['writer_account'].organisation_id}") == everything
     bad = archivist.get("/archives?du=15/10/2019&type=inconnu").get_data(as_text=True)

@@ -499,6 +499,12 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=PARIS).astimezone(dt.UTC)
 
 
+def _prefix(text: str) -> str:
+    """A LIKE pattern for what starts with ``text`` (its own % and _ taken literally)."""
+    escaped = text.strip().upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%"
+
+
 def _matching(user: User, query: Search) -> Any:
     """The query of the records matching ``query`` among those ``user`` may see."""
     stmt = visible_records(user)
@@ -506,10 +512,11 @@ def _matching(user: User, query: Search) -> Any:
         stmt = stmt.where(ArchiveRecord.kind == query.kind)
     if query.organisation_id:
         stmt = stmt.where(ArchiveRecord.organisation_id == query.organisation_id)
+    # A reference, or its beginning ("FS-2019" finds every fiche saisine of 2019), any case.
     if query.household:
-        stmt = stmt.where(func.upper(ArchiveRecord.household_reference) == query.household.strip().upper())
+        stmt = stmt.where(func.upper(ArchiveRecord.household_reference).like(_prefix(query.household), escape="\\"))
     if query.reference:
-        stmt = stmt.where(func.upper(ArchiveRecord.reference) == query.reference.strip().upper())
+        stmt = stmt.where(func.upper(ArchiveRecord.reference).like(_prefix(query.reference), escape="\\"))
     if query.du or query.au:
         stmt = stmt.join(Document, Document.id == ArchiveRecord.document_id)
         if query.du:
