@@ -312,7 +312,7 @@ def test_verify_names_a_deleted_log_row_in_the_middle_or_at_the_end(app: Flask, 
     assert expected in _problems(app)
 
 
-def test_verify_command_exits_non_zero_and_names_each_failure(app: Flask, three_deposits: list[int]) -> None:
+def test_verify_command_exits_non_zero_and_names_each_failure(app: Flask, three_deposits: list[int], login_as: Any) -> None:
     from click.testing import CliRunner
 
     from webforms import cli
@@ -330,6 +330,9 @@ def test_verify_command_exits_non_zero_and_names_each_failure(app: Flask, three_
     with app.app_context():
         rows = list(db.session().scalars(select(ArchiveLog).where(ArchiveLog.action == "verify").order_by(ArchiveLog.id)))
     assert [(r.detail["ok"], r.detail["problems"]) for r in rows] == [(True, 0), (False, 1)]
+    # The archivist sees the last verification's verdict on the archive's page.
+    web, _ = login_as("archiviste", "Département du Pas-de-Calais")
+    assert "1 anomalie</strong> : prévenez l" in web.get("/archives").get_data(as_text=True)
 
 
 # --- Audit trail ------------------------------------------------------------------------------

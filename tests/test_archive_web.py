@@ -74,6 +74,7 @@ def test_deposit_page_archives_a_scan_and_refuses_a_disguised_file_in_french(app
     # The archive's page lists the submitted documents still waiting for their signed copy.
     waiting = archivist.get("/archives").get_data(as_text=True)
     assert "en attente de leur copie signée (1)" in waiting and f'href="/documents/{doc_id}/archiver"' in waiting
+    assert "Aucune vérification d'intégrité n'a encore été faite" in waiting.replace("&#39;", "'")
     page = archivist.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert f'href="/documents/{doc_id}/archiver"' in page and "Archiver la copie signée" in page
     refused = deposit(archivist, doc_id, b"<html><body>faux</body></html>", "scan.pdf")

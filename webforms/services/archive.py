@@ -668,6 +668,11 @@ def verify_chain(session: Session, svc: ArchiveServices) -> list[str]:
     return problems
 
 
+def last_verification(session: Session) -> ArchiveLog | None:
+    """The audit-trail row of the latest integrity verification, if any."""
+    return session.scalars(select(ArchiveLog).where(ArchiveLog.action == "verify").order_by(ArchiveLog.id.desc()).limit(1)).first()
+
+
 def record_verification(session: Session, svc: ArchiveServices, report: Report, *, since: dt.date | None) -> None:
     """Log that a verification ran, with its counts (no names, only numbers)."""
     log(

@@ -100,6 +100,8 @@ def search() -> Any:
         export_formats=EXPORT_FORMATS,
         awaiting=awaiting,
         awaiting_total=awaiting_total,
+        verification=svc.last_verification(db.session()) if current_user.role == "archiviste" else None,
+        is_archivist=current_user.role == "archiviste",
         action_form=ActionForm(),
     )
 
