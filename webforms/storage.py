@@ -7,11 +7,13 @@ made read-only. The original file name, if any, lives only in the database.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -22,6 +24,40 @@ class StoredFileMissing(FileNotFoundError):
 
 class StoredFileCorrupt(Exception):
     """A stored file no longer matches its digest."""
+
+
+def store_stream(stream: BinaryIO, root: Path, algorithm: Callable[[], Any], path_of: Callable[[str], Path]) -> tuple[str, int, bool]:
+    """Copy ``stream`` by chunks into the file its digest names, read-only, published atomically.
+
+    Returns the digest, the size and whether the file is new (same bytes stored before: the
+    copy is dropped). Nothing is left behind on failure.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    hasher = algorithm()
+    size = 0
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(1 << 20):
+                hasher.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        digest = hasher.hexdigest()
+        target = path_of(digest)
+        if target.exists():
+            os.unlink(tmp)
+            return digest, size, False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(tmp, 0o444)
+        # Atomic publish: readers see the whole file or nothing.
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return digest, size, True
 
 
 class FileStore:
@@ -60,30 +96,7 @@ class FileStore:
 
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
         """Store a stream without holding it in memory; return its SHA-256 and size."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        hasher = hashlib.sha256()
-        size = 0
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(1 << 20):
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            digest = hasher.hexdigest()
-            target = self.path(digest)
-            if target.exists():
-                os.unlink(tmp)
-                return digest, size
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        digest, size, _new = store_stream(stream, self.root, hashlib.sha256, self.path)
         return digest, size
 
     def exists(self, digest: str) -> bool:
@@ -137,45 +150,12 @@ class ArchiveStore:
 
     def put_file(self, source: Path) -> tuple[str, int, bool]:
         """Copy ``source`` in, read-only; return its SHA-512, its size and whether it is new."""
-        self.files.mkdir(parents=True, exist_ok=True)
-        hasher = hashlib.sha512()
-        size = 0
-        fd, tmp = tempfile.mkstemp(dir=self.files, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out, source.open("rb") as data:
-                while chunk := data.read(1 << 20):
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            digest = hasher.hexdigest()
-            target = self.path(digest)
-            if target.exists():
-                os.unlink(tmp)
-                return digest, size, False
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return digest, size, True
+        with source.open("rb") as data:
+            return store_stream(data, self.files, hashlib.sha512, self.path)
 
     def put(self, data: bytes) -> tuple[str, int, bool]:
         """Store ``data``; return its SHA-512, its size and whether it is new."""
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-in-", dir=self._tmpdir())
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            return self.put_file(Path(tmp))
-        finally:
-            os.unlink(tmp)
-
-    def _tmpdir(self) -> Path:
-        self.files.mkdir(parents=True, exist_ok=True)
-        return self.files
+        return store_stream(io.BytesIO(data), self.files, hashlib.sha512, self.path)
 
     def exists(self, digest: str) -> bool:
         """Tell whether a file with this digest is stored."""
