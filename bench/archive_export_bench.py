@@ -36,7 +36,6 @@ import hashlib
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -51,6 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+import benchkit  # noqa: E402
 
 TOTAL_MIB = 1024
 FILES = 100  # two per record
@@ -158,27 +159,10 @@ def transfer_info() -> Any:
 # --------------------------------------------------------------------------- memory (as dossier_bench.py)
 
 
-def status() -> dict[str, int]:
-    """VmRSS and VmHWM of this process, in bytes."""
-    out = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(value.split()[0]) * 1024
-    return out
 
 
-def reset_peak() -> bool:
-    """Reset the kernel's RSS high-water mark (VmHWM) of this process (Linux ≥ 4.0)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
 
 
-def maxrss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 # --------------------------------------------------------------------------- one export (child)
@@ -234,13 +218,13 @@ def run_child(mode: str, workdir: Path) -> dict[str, Any]:
     target = workdir / f"{mode}.zip"
     if mode == "seda":
         archive_export.validate_seda(archive_export.seda_manifest(units[:1], info))  # the XSD, as a warm worker has it
-    out: dict[str, Any] = {"mode": mode, "setup_peak": maxrss()}
-    resettable = reset_peak()
+    out: dict[str, Any] = {"mode": mode, "setup_peak": benchkit.maxrss()}
+    resettable = benchkit.reset_peak()
     out["peak_method"] = "VmHWM remis à zéro" if resettable else "ru_maxrss depuis le début du processus"
     gc.collect()
-    out["rss_before"] = status()["VmRSS"]
+    out["rss_before"] = benchkit.status()["VmRSS"]
     if resettable:
-        reset_peak()
+        benchkit.reset_peak()
     w0, c0 = time.perf_counter(), time.process_time()
     if mode == "hash":
         hash_only(units)
@@ -249,7 +233,7 @@ def run_child(mode: str, workdir: Path) -> dict[str, Any]:
         with target.open("wb") as stream:
             writer(units, info, stream)
     out["wall"], out["cpu"] = time.perf_counter() - w0, time.process_time() - c0
-    out["peak"] = status()["VmHWM"] if resettable else maxrss()
+    out["peak"] = benchkit.status()["VmHWM"] if resettable else benchkit.maxrss()
     if mode != "hash":
         out["zip_bytes"] = target.stat().st_size
         w0 = time.perf_counter()
@@ -262,8 +246,6 @@ def run_child(mode: str, workdir: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- main
 
 
-def mib(n: float) -> str:
-    return f"{n / MIB:.0f}"
 
 
 def child(mode: str, workdir: Path) -> dict[str, Any] | str:
@@ -314,7 +296,7 @@ def main() -> int:
         total = sum(e["size"] for e in plan)
         print(
             f"Fichiers écrits par morceaux (octets aléatoires, incompressibles comme des PDF et des scans), SHA-512 compris : "
-            f"{time.perf_counter() - w0:.1f} s ; de {mib(min(e['size'] for e in plan))} à {mib(max(e['size'] for e in plan))} Mio."
+            f"{time.perf_counter() - w0:.1f} s ; de {benchkit.mib(min(e['size'] for e in plan))} à {benchkit.mib(max(e['size'] for e in plan))} Mio."
         )
         print(
             f"{args.runs} passes alternées (SEDA et BagIt échangent leur place d'une passe à l'autre) ; chaque mesure tourne dans un processus neuf, après un sync : l'écriture "
@@ -345,7 +327,7 @@ def main() -> int:
             growth = worst["peak"] - worst["rss_before"]
             verdict = "OK" if growth < MEMORY_TARGET_MIB * MIB else "MANQUÉ"
             if mode != "hash" and verdict != "OK":
-                missed.append(f"{LABELS[mode]} : le pic croît de {mib(growth)} Mio (cible < {MEMORY_TARGET_MIB} Mio)")
+                missed.append(f"{LABELS[mode]} : le pic croît de {benchkit.mib(growth)} Mio (cible < {MEMORY_TARGET_MIB} Mio)")
             checked = all(not o["problems"] for o in outs) if mode != "hash" else True
             rows.append(
                 [
@@ -353,9 +335,9 @@ def main() -> int:
                     f"{wall:.2f} · {cpu:.2f}",
                     f"{min(o['wall'] for o in outs):.2f} – {max(o['wall'] for o in outs):.2f}",
                     f"{total / MIB / wall:.0f}",
-                    f"{mib(outs[0]['zip_bytes'])} Mio" if "zip_bytes" in outs[0] else "—",
-                    mib(worst["rss_before"]),
-                    mib(worst["peak"]),
+                    f"{benchkit.mib(outs[0]['zip_bytes'])} Mio" if "zip_bytes" in outs[0] else "—",
+                    benchkit.mib(worst["rss_before"]),
+                    benchkit.mib(worst["peak"]),
                     f"{growth / MIB:+.1f}",
                     "—" if mode == "hash" else f"< {MEMORY_TARGET_MIB} : {verdict}",
                     "—" if mode == "hash" else ("oui" if checked else "NON") + f" ({outs[0]['verify_s']:.1f} s)",
@@ -388,22 +370,7 @@ def main() -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    rb.title("Résumé")
-    print(f"Charge de la machine à la fin : {rb.load_average()} pour {os.cpu_count()} cœurs")
-    if missed:
-        print("Cibles manquées :")
-        for item in missed:
-            print(f"  - {item}")
-    else:
-        print("Toutes les cibles sont tenues.")
-    elapsed = time.perf_counter() - started
-    print(f"Durée totale du bench : {elapsed:.0f} s")
-    results["missed"], results["total_s"] = missed, elapsed
-    out_dir = ROOT / "bench" / "out"
-    out_dir.mkdir(exist_ok=True)
-    (out_dir / "archive_export_bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
-    print(f"Chiffres bruts : {(out_dir / 'archive_export_bench.json').relative_to(ROOT)}")
-    return 1 if (args.strict and missed) else 0
+    return benchkit.finish(results, missed, started, "archive_export_bench", strict=args.strict)
 
 
 if __name__ == "__main__":

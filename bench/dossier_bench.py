@@ -28,7 +28,6 @@ import datetime as dt
 import gc
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -42,6 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+import benchkit  # noqa: E402
 
 KIND_NAME = "candidature_aml"
 PIECES = 20  # courrier + délibération + organigramme + 17 fiches de poste
@@ -164,27 +165,10 @@ def piece_plan(total_mib: int) -> list[tuple[str, int, str, int, int]]:
 # --------------------------------------------------------------------------- memory
 
 
-def status() -> dict[str, int]:
-    """VmRSS, VmHWM, RssAnon and RssFile of this process, in bytes."""
-    out = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-            out[key] = int(value.split()[0]) * 1024
-    return out
 
 
-def reset_peak() -> bool:
-    """Reset the kernel's RSS high-water mark (VmHWM) of this process (Linux ≥ 4.0)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
 
 
-def maxrss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 class Phases:
@@ -200,18 +184,18 @@ class Phases:
     def start(self) -> None:
         self.peak = 0
         if self.resettable:
-            reset_peak()
+            benchkit.reset_peak()
 
     def _segment(self) -> int:
         """The peak of the segment that ends now; a new segment starts."""
-        high = status()["VmHWM"]
+        high = benchkit.status()["VmHWM"]
         self.peak = max(self.peak, high)
         if self.resettable:
-            reset_peak()
+            benchkit.reset_peak()
         return high
 
     def overall(self) -> int:
-        return max(self.peak, status()["VmHWM"]) if self.resettable else maxrss()
+        return max(self.peak, benchkit.status()["VmHWM"]) if self.resettable else benchkit.maxrss()
 
     def wrap(self, module: Any, attr: str, phase: str) -> None:
         fn = getattr(module, attr)
@@ -221,7 +205,7 @@ class Phases:
                 return fn(*args, **kwargs)
             self.depth += 1
             self._segment()
-            before = status()["VmRSS"]
+            before = benchkit.status()["VmRSS"]
             w0, c0 = time.perf_counter(), time.process_time()
             try:
                 return fn(*args, **kwargs)
@@ -310,13 +294,13 @@ def run_size(total_mib: int) -> dict[str, Any]:
             services.renderer.pdf(kind, documents.context_for(doc, draft=False))
             # Peak of the preparation (instance, pieces written, uploads, warm-up), read before
             # the high-water mark is reset: the pieces never went through this process's memory.
-            out["setup_peak"] = maxrss()
-            phases = Phases(reset_peak())
+            out["setup_peak"] = benchkit.maxrss()
+            phases = Phases(benchkit.reset_peak())
             out["peak_method"] = "VmHWM remis à zéro" if phases.resettable else "ru_maxrss depuis le début du processus"
             phases.wrap(dossier, "complete_pdf_file", "pdf")
             phases.wrap(dossier, "write_zip", "zip")
             gc.collect()
-            before = status()
+            before = benchkit.status()
             out["rss_before"] = before["VmRSS"]
             phases.start()
             w0, c0 = time.perf_counter(), time.process_time()
@@ -457,8 +441,6 @@ def bench_fiche(use_lo: bool) -> dict[str, Any]:
 # --------------------------------------------------------------------------- main
 
 
-def mib(n: float) -> str:
-    return f"{n / MIB:.0f}"
 
 
 def child(total_mib: int) -> dict[str, Any] | str:
@@ -516,20 +498,20 @@ def main() -> int:
         growth = out["peak"] - out["rss_before"]
         verdict = "OK" if growth < MEMORY_TARGET_MIB * MIB else "MANQUÉ"
         if verdict != "OK":
-            missed.append(f"Mémoire {size} Mio de pièces : le pic croît de {mib(growth)} Mio (cible < {MEMORY_TARGET_MIB} Mio)")
+            missed.append(f"Mémoire {size} Mio de pièces : le pic croît de {benchkit.mib(growth)} Mio (cible < {MEMORY_TARGET_MIB} Mio)")
         if out["zip_problems"]:
             missed.append(f"ZIP {size} Mio : {out['zip_problems'][:3]}")
         pdf, archive = phases.get("pdf", {}), phases.get("zip", {})
         other = out["submit_wall"] - pdf.get("wall", 0) - archive.get("wall", 0)
         rows.append(
             [
-                f"{size} Mio ({mib(out['pieces_bytes'])} Mio, {out['pieces_pages']} p.)",
+                f"{size} Mio ({benchkit.mib(out['pieces_bytes'])} Mio, {out['pieces_pages']} p.)",
                 f"{out['submit_wall']:.1f} · {out['submit_cpu']:.1f}",
                 f"{pdf.get('wall', 0):.1f} · {pdf.get('cpu', 0):.1f}",
                 f"{archive.get('wall', 0):.1f} · {archive.get('cpu', 0):.1f}",
                 f"{other:.1f}",
-                f"{out['pdf_pages']} p., {mib(out['pdf_bytes'])} Mio",
-                f"{mib(out['zip_bytes'])} Mio",
+                f"{out['pdf_pages']} p., {benchkit.mib(out['pdf_bytes'])} Mio",
+                f"{benchkit.mib(out['zip_bytes'])} Mio",
                 "oui" if not out["zip_problems"] else "NON",
             ]
         )
@@ -537,9 +519,9 @@ def main() -> int:
             [
                 f"{size} Mio",
                 f"{out['largest_stream'] / MIB:.1f}",
-                mib(out["setup_peak"]),
-                mib(out["rss_before"]),
-                mib(out["peak"]),
+                benchkit.mib(out["setup_peak"]),
+                benchkit.mib(out["rss_before"]),
+                benchkit.mib(out["peak"]),
                 f"{growth / MIB:+.0f}",
                 f"{pdf.get('peak_growth', 0) / MIB:+.0f} ({pdf.get('via', '—')})",
                 f"{archive.get('peak_growth', 0) / MIB:+.0f}",
@@ -593,7 +575,7 @@ def main() -> int:
             delta = (large["peak"] - large["rss_before"]) - (small["peak"] - small["rss_before"])
             print(
                 f"Croissance à {large['size_mib']} Mio − croissance à {small['size_mib']} Mio : {delta / MIB:+.0f} Mio "
-                f"pour {mib(large['pieces_bytes'] - small['pieces_bytes'])} Mio de pièces en plus."
+                f"pour {benchkit.mib(large['pieces_bytes'] - small['pieces_bytes'])} Mio de pièces en plus."
             )
         print(
             "Pièces : uploads générés puis déposés en "
@@ -617,22 +599,7 @@ def main() -> int:
         print(f"Fiche descriptive : échec ({type(exc).__name__}: {exc})")
         missed.append(f"Fiche descriptive : échec ({exc})")
 
-    rb.title("Résumé")
-    print(f"Charge de la machine à la fin : {rb.load_average()} pour {os.cpu_count()} cœurs")
-    if missed:
-        print("Cibles manquées :")
-        for item in missed:
-            print(f"  - {item}")
-    else:
-        print("Toutes les cibles sont tenues.")
-    total = time.perf_counter() - started
-    print(f"Durée totale du bench : {total:.0f} s")
-    results["missed"], results["total_s"] = missed, total
-    out_dir = ROOT / "bench" / "out"
-    out_dir.mkdir(exist_ok=True)
-    (out_dir / "dossier_bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
-    print(f"Chiffres bruts : {(out_dir / 'dossier_bench.json').relative_to(ROOT)}")
-    return 1 if (args.strict and missed) else 0
+    return benchkit.finish(results, missed, started, "dossier_bench", strict=args.strict)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import jinja2  # noqa: E402
+from benchkit import finish, load_average, title  # noqa: E402 - re-exported to the other benches as rb.*
 from docxtpl import DocxTemplate  # noqa: E402
 from weasyprint import HTML  # noqa: E402
 
@@ -83,12 +84,6 @@ results: dict[str, Any] = {}  # everything measured, also written to bench/out/
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def title(text: str) -> None:
-    print()
-    print(text)
-    print("=" * len(text))
 
 
 def table(headers: list[str], rows: list[list[Any]]) -> None:
@@ -175,14 +170,6 @@ def interleaved(
         {name: statistics.median(cpus[name]) for name in done},
         {name: last[name] for name in done},
     )
-
-
-def load_average() -> str:
-    try:
-        one, five, _ = os.getloadavg()
-        return f"{one:.2f} (1 min), {five:.2f} (5 min)"
-    except OSError:
-        return "?"
 
 
 def version(dist: str) -> str:
@@ -1090,25 +1077,8 @@ def main() -> int:
 
     bench_import()
 
-    title("Résumé")
-    print(f"Charge de la machine à la fin : {load_average()} pour {os.cpu_count()} cœurs")
-    if weasy_log.messages:
-        print(f"WeasyPrint a journalisé {len(weasy_log.messages)} avertissement(s)/erreur(s), p. ex. : {weasy_log.messages[:3]}")
-    if missed:
-        print("Cibles manquées :")
-        for item in missed:
-            print(f"  - {item}")
-    else:
-        print("Toutes les cibles sont tenues.")
-    total = time.perf_counter() - started
-    print(f"Durée totale du bench : {total:.0f} s")
-    results["missed"] = missed
-    results["total_s"] = total
-    out_dir = ROOT / "bench" / "out"
-    out_dir.mkdir(exist_ok=True)
-    (out_dir / "render_bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
-    print(f"Chiffres bruts : {(out_dir / 'render_bench.json').relative_to(ROOT)}")
-    return 1 if (args.strict and missed) else 0
+    notes = [f"WeasyPrint a journalisé {len(weasy_log.messages)} avertissement(s)/erreur(s), p. ex. : {weasy_log.messages[:3]}"] if weasy_log.messages else []
+    return finish(results, missed, started, "render_bench", strict=args.strict, notes=notes)
 
 
 if __name__ == "__main__":
