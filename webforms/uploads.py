@@ -60,6 +60,12 @@ MIME_TYPES: Final[Mapping[str, str]] = {
     "docx": DOCX_MIME,
 }
 EXTENSIONS: Final[Mapping[str, str]] = {".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".docx": "docx"}
+_STORED_EXTENSIONS: Final[Mapping[str, str]] = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", DOCX_MIME: "docx"}
+
+
+def extension_of(mime: str) -> str:
+    """The extension to give a stored file of this MIME type when it is downloaded or exported."""
+    return _STORED_EXTENSIONS.get(mime, "bin")
 
 # --- Limits (module constants so that a test or a deployment can change them) --------------
 CHUNK_SIZE = 1 << 20  # bytes read from the upload at once, as FileStore.put_stream does

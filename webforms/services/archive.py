@@ -51,7 +51,7 @@ from webforms.models import (
 from webforms.rendering import Renderer
 from webforms.storage import ArchiveStore, FileStore, StoredFileMissing, sha512_of
 from webforms.timeutil import paris_date
-from webforms.uploads import check_upload
+from webforms.uploads import check_upload, extension_of
 
 ACCESS_LOG_ATTEMPTS = 8
 GENESIS = "0" * 128  # the "previous hash" of the first row of the audit trail
@@ -576,7 +576,7 @@ def record_log(session: Session, records: Sequence[ArchiveRecord]) -> list[Archi
 def open_file(svc: ArchiveServices, record: ArchiveRecord, which: str) -> tuple[Path, str, str]:
     """The path, MIME type and download name of a record's signed copy or archived PDF/A."""
     if which == "signe":
-        ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(record.signed_mime, "bin")
+        ext = extension_of(record.signed_mime)
         return svc.archive.path(record.signed_sha512), record.signed_mime, f"{record.reference}-v{record.version}-copie-signee-{record.id}.{ext}"
     if which == "pdfa":
         return svc.archive.path(record.pdfa_sha512), "application/pdf", f"{record.reference}-v{record.version}-archive-{record.id}.pdf"
@@ -822,9 +822,6 @@ def _remove_destroyed_bytes(session: Session, svc: ArchiveServices, records: Seq
 
 
 # --- Export ---------------------------------------------------------------------------------
-_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
-
-
 def _unit(session: Session, svc: ArchiveServices, record: ArchiveRecord, today: dt.date) -> Any:
     """A record as an export unit: titles carry the kind and reference, never the household."""
     from webforms.archive_export import ExportFile, ExportUnit
@@ -834,7 +831,7 @@ def _unit(session: Session, svc: ArchiveServices, record: ArchiveRecord, today: 
     submitted = paris_date(record.document.submitted_at or record.deposited_at)
     signed = ExportFile(
         path=svc.archive.path(record.signed_sha512),
-        name=f"copie-signee.{_EXTENSIONS.get(record.signed_mime, 'bin')}",
+        name=f"copie-signee.{extension_of(record.signed_mime)}",
         sha512=record.signed_sha512,
         size=record.signed_size,
         mime=record.signed_mime,

@@ -22,7 +22,7 @@ from webforms.models import Appel, Document, Event, Piece, User
 from webforms.rendering.context import datetime_fr
 from webforms.services.appels import is_open
 from webforms.services.documents import DocumentError, Services, check_move, create_draft
-from webforms.uploads import UploadRefused, check_upload
+from webforms.uploads import UploadRefused, check_upload, extension_of
 
 CANDIDATURE = "candidature_aml"
 
@@ -355,7 +355,6 @@ def reopen(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     return doc
 
 
-_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 _ORDER = ("courrier", "deliberation", "fiche_descriptive", "organigramme", "budget", "fiches_poste")
 _FILENAMES = {
     "courrier": "01-courrier-acte-de-candidature-signe",
@@ -365,10 +364,6 @@ _FILENAMES = {
     "budget": "05-budget-previsionnel",
     "fiches_poste": "06-fiche-de-poste",
 }
-
-
-def _extension(mime: str) -> str:
-    return _EXTENSIONS.get(mime, "docx")
 
 
 def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str], Any]) -> list[Any]:
@@ -391,7 +386,7 @@ def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str
                 title = f"{rule.title} n° {piece.rang + 1}" if rule.count else rule.title
                 parts.append(
                     Part(
-                        code, title, f"{_FILENAMES[code]}{suffix}.{_extension(piece.mime)}", svc.store.path(piece.sha256), piece.mime, piece.sha256, piece.size,
+                        code, title, f"{_FILENAMES[code]}{suffix}.{extension_of(piece.mime)}", svc.store.path(piece.sha256), piece.mime, piece.sha256, piece.size,
                         pdf_path=svc.store.path(piece.pdf_sha256) if piece.pdf_sha256 else None,
                     )
                 )
