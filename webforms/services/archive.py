@@ -273,9 +273,9 @@ class Term:
         return self.end is not None and self.end <= today
 
 
-def term_of(session: Session, record: ArchiveRecord, today: dt.date) -> Term:
-    """The rule, start and end of a record's retention."""
-    rule = rule_for(session, record.kind)
+def term_of(session: Session, record: ArchiveRecord, today: dt.date, rule: RuleInForce | None = None) -> Term:
+    """The rule, start and end of a record's retention (``rule``: the kind's, when already read)."""
+    rule = rule or rule_for(session, record.kind)
     start, basis = retention_start(record.document, today)
     end = add_months(start, 12 * rule.years) if start else None
     return Term(rule, start, basis, end)
@@ -709,9 +709,10 @@ def past_term(session: Session, today: dt.date) -> list[Due]:
     for record in records:
         if record.id not in tombs:
             by_doc.setdefault(record.document_id, []).append(record)
+    in_force = {rule.kind: rule for rule in rules(session)}
     due = []
     for group in by_doc.values():
-        term = term_of(session, group[-1], today)
+        term = term_of(session, group[-1], today, in_force.get(group[-1].kind))
         if term.past(today):
             due.append(Due(group[-1].document, group, term, next((pending[r.id] for r in group if r.id in pending), None)))
     return sorted(due, key=lambda d: (d.term.end, d.document.id))  # type: ignore[arg-type, return-value]
@@ -786,12 +787,13 @@ def execute_visa(session: Session, svc: ArchiveServices, visa: DestructionVisa, 
     now = svc.clock()
     today = paris_date(now)
     tombs = destroyed(session, [i.record_id for i in visa.items])
+    in_force = {rule.kind: rule for rule in rules(session)}
     made = []
     for item in visa.items:
         record = item.record
         if record.id in tombs:
             continue
-        if not term_of(session, record, today).past(today):
+        if not term_of(session, record, today, in_force.get(record.kind)).past(today):
             raise ArchiveError(f"{record.reference} n'a plus atteint le terme de sa conservation (règle modifiée ?) : rien n'a été éliminé.")
         tomb = Tombstone(
             record_id=record.id,
@@ -813,8 +815,10 @@ def execute_visa(session: Session, svc: ArchiveServices, visa: DestructionVisa, 
 
 def _remove_destroyed_bytes(session: Session, svc: ArchiveServices, records: Sequence[ArchiveRecord]) -> None:
     """Delete the files of destroyed records that no living record holds."""
-    tombs = destroyed(session, [r.id for r in session.scalars(select(ArchiveRecord))])
-    alive = {d for r in session.scalars(select(ArchiveRecord)) if r.id not in tombs for d in (r.signed_sha512, r.pdfa_sha512)}
+    living = session.execute(
+        select(ArchiveRecord.signed_sha512, ArchiveRecord.pdfa_sha512).where(ArchiveRecord.id.not_in(select(Tombstone.record_id)))
+    )
+    alive = {digest for pair in living for digest in pair}
     for record in records:
         for digest in (record.signed_sha512, record.pdfa_sha512):
             if digest not in alive:
@@ -822,12 +826,12 @@ def _remove_destroyed_bytes(session: Session, svc: ArchiveServices, records: Seq
 
 
 # --- Export ---------------------------------------------------------------------------------
-def _unit(session: Session, svc: ArchiveServices, record: ArchiveRecord, today: dt.date) -> Any:
+def _unit(session: Session, svc: ArchiveServices, record: ArchiveRecord, today: dt.date, rule: RuleInForce) -> Any:
     """A record as an export unit: titles carry the kind and reference, never the household."""
     from webforms.archive_export import ExportFile, ExportUnit
 
     kind = get_kind(record.kind)
-    term = term_of(session, record, today)
+    term = term_of(session, record, today, rule)
     submitted = paris_date(record.document.submitted_at or record.deposited_at)
     signed = ExportFile(
         path=svc.archive.path(record.signed_sha512),
@@ -891,7 +895,8 @@ def export(session: Session, svc: ArchiveServices, records: Sequence[ArchiveReco
         archival_agency=svc.archival_agency,
         transferring_agency=svc.transferring_agency,
     )
-    units = [_unit(session, svc, r, paris_date(now)) for r in records]
+    in_force = {rule.kind: rule for rule in rules(session)}
+    units = [_unit(session, svc, r, paris_date(now), in_force[r.kind]) for r in records]
     writer = {"seda": write_seda, "bagit": write_bagit}.get(fmt)
     if writer is None:
         raise ArchiveError("Format d'export inconnu : SEDA 2.2 ou BagIt.")
