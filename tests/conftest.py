@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import re
 import shutil
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pypdf import PdfWriter
 
 from webforms import create_app, db
 from webforms.models import Organisation, User
@@ -182,6 +184,17 @@ def weasyprint_errors_fail_the_test() -> Iterator[None]:
     yield
     logger.removeHandler(collector)
     assert not collector.records, [r.getMessage() for r in collector.records]
+
+
+def pdf_titled(title: str, pages: int = 1) -> bytes:
+    """A real PDF, its bytes told apart by its title (the store keeps one file per content)."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": title})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def user_of(app: Flask, account: Account) -> User:

@@ -18,26 +18,14 @@ import pikepdf
 import pytest
 from flask import Flask
 from PIL import Image
-from pypdf import PdfWriter
 from sqlalchemy import select, text, update
 
-from tests.conftest import Clock
+from tests.conftest import Clock, pdf_titled
 from tests.test_web import pdf_text, submitted
 from webforms import db
 from webforms.models import ArchiveLog, ArchiveRecord, Document, Rendition, Tombstone, User, WriteOnceViolation
 from webforms.services import archive as svc
 from webforms.uploads import UploadRefused
-
-
-def pdf_scan(title: str = "Copie signée", pages: int = 1) -> bytes:
-    """A real PDF standing for a signed scan; its title tells two scans apart."""
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
-    writer.add_metadata({"/Title": title})
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def jpeg_scan() -> bytes:
@@ -96,7 +84,7 @@ def archive_state(app: Flask) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ..
 
 # --- Deposit -----------------------------------------------------------------------------------
 def test_deposit_keeps_the_signed_scan_its_source_and_a_pdfa_with_the_data(app: Flask, world: World, tmp_path: Path) -> None:
-    scan = pdf_scan(pages=2)
+    scan = pdf_titled("Copie signée", pages=2)
     with app.app_context():
         record = world.deposit(scan, "C:\\Scans\\fiche signée.pdf", tmp=tmp_path)
         store = world.services().archive
@@ -150,9 +138,9 @@ def test_a_scan_image_is_re_encoded_and_the_received_bytes_hash_is_kept(app: Fla
         (b"MZ\x90\x00" + b"\x00" * 200, "scan.pdf", "scan", "programme"),
         (b"", "scan.pdf", "scan", "vide"),
         (b"PK\x03\x04 not a docx", "scan.docx", "scan", "PDF, JPEG ou PNG"),
-        (pdf_scan(), "scan.pdf", "electronique", "aucune signature électronique"),
+        (pdf_titled("Copie signée"), "scan.pdf", "electronique", "aucune signature électronique"),
         (jpeg_scan(), "scan.jpg", "electronique", "en PDF"),
-        (pdf_scan(), "scan.pdf", "tampon", "type de signature"),
+        (pdf_titled("Copie signée"), "scan.pdf", "tampon", "type de signature"),
     ],
     ids=["html-named-pdf", "executable", "empty", "docx", "unsigned-as-electronic", "image-as-electronic", "unknown-signature"],
 )
@@ -172,26 +160,26 @@ def test_only_an_archivist_deposits_and_only_on_a_submitted_document(app: Flask,
     _, instructeur = login_as("instructeur", "Département du Pas-de-Calais")
     with app.app_context():
         with pytest.raises(svc.ArchiveError, match="archiviste"):
-            world.deposit(pdf_scan(), account=instructeur, tmp=tmp_path)
+            world.deposit(pdf_titled("Copie signée"), account=instructeur, tmp=tmp_path)
         with pytest.raises(svc.ArchiveError, match="archiviste"):
-            world.deposit(pdf_scan(), account=world.writer, tmp=tmp_path)
+            world.deposit(pdf_titled("Copie signée"), account=world.writer, tmp=tmp_path)
         draft = svc.deposit  # a draft is not the archivist's to see, let alone archive
         doc = world.doc()
         doc.status = "draft"
         with pytest.raises(svc.ArchiveError):
-            draft(db.session(), world.services(), doc, user=world.user(world.archivist), stream=io.BytesIO(pdf_scan()), filename="s.pdf", signature_kind="scan", workdir=tmp_path)
+            draft(db.session(), world.services(), doc, user=world.user(world.archivist), stream=io.BytesIO(pdf_titled("Copie signée")), filename="s.pdf", signature_kind="scan", workdir=tmp_path)
         db.session().rollback()
     assert archive_state(app)[0] == []
 
 
 def test_a_correction_is_a_new_record_and_both_stay(app: Flask, world: World, tmp_path: Path) -> None:
     with app.app_context():
-        first = world.deposit(pdf_scan("premier"), tmp=tmp_path)
+        first = world.deposit(pdf_titled("premier"), tmp=tmp_path)
         with pytest.raises(svc.ArchiveError, match="motif"):
-            world.deposit(pdf_scan("second"), tmp=tmp_path)
+            world.deposit(pdf_titled("second"), tmp=tmp_path)
         with pytest.raises(svc.ArchiveError, match="identique"):
-            world.deposit(pdf_scan("premier"), motif="même fichier", tmp=tmp_path)
-        second = world.deposit(pdf_scan("second"), motif="Page 2 manquante au premier scan", tmp=tmp_path)
+            world.deposit(pdf_titled("premier"), motif="même fichier", tmp=tmp_path)
+        second = world.deposit(pdf_titled("second"), motif="Page 2 manquante au premier scan", tmp=tmp_path)
         session = db.session()
         assert second.supersedes_id == first.id and second.motif == "Page 2 manquante au premier scan"
         assert svc.current_record(session, world.doc()).id == second.id
@@ -205,7 +193,7 @@ def test_a_correction_is_a_new_record_and_both_stay(app: Flask, world: World, tm
 # --- Write-once -------------------------------------------------------------------------------
 def test_archive_rows_cannot_be_changed_or_deleted_through_the_orm(app: Flask, world: World, tmp_path: Path) -> None:
     with app.app_context():
-        record = world.deposit(pdf_scan(), tmp=tmp_path)
+        record = world.deposit(pdf_titled("Copie signée"), tmp=tmp_path)
         session = db.session()
         record.motif = "réécriture"
         with pytest.raises(WriteOnceViolation):
@@ -225,7 +213,7 @@ def test_archive_rows_cannot_be_changed_or_deleted_through_the_orm(app: Flask, w
 @pytest.mark.parametrize("statement", ["UPDATE archive_record SET motif = 'x'", "DELETE FROM archive_record", "UPDATE archive_log SET action = 'view'", "DELETE FROM archive_log"])
 def test_the_database_itself_refuses_to_change_archive_rows(app: Flask, world: World, tmp_path: Path, statement: str) -> None:
     with app.app_context():
-        world.deposit(pdf_scan(), tmp=tmp_path)
+        world.deposit(pdf_titled("Copie signée"), tmp=tmp_path)
         with pytest.raises(Exception, match="écriture unique"):
             db.session().execute(text(statement))
         db.session().rollback()
@@ -250,7 +238,7 @@ def _tamper(app: Flask, sql: str, *params: Any) -> None:
 @pytest.fixture
 def three_deposits(app: Flask, world: World, tmp_path: Path) -> list[int]:
     with app.app_context():
-        first = world.deposit(pdf_scan("un"), tmp=tmp_path)
+        first = world.deposit(pdf_titled("un"), tmp=tmp_path)
         second = world.deposit(jpeg_scan(), "scan.jpg", motif="Scan en couleur", tmp=tmp_path)
         svc.log_access(db.session(), world.services(), second, "view", user=world.user(world.archivist))
         assert svc.verify(db.session(), world.services()).problems == []
@@ -338,7 +326,7 @@ def test_verify_command_exits_non_zero_and_names_each_failure(app: Flask, three_
 # --- Audit trail ------------------------------------------------------------------------------
 def test_log_rows_hold_identifiers_not_names(app: Flask, world: World, tmp_path: Path) -> None:
     with app.app_context():
-        record = world.deposit(pdf_scan(), tmp=tmp_path)
+        record = world.deposit(pdf_titled("Copie signée"), tmp=tmp_path)
         svc.log_access(db.session(), world.services(), record, "view", user=world.user(world.archivist))
         svc.log_access(db.session(), world.services(), record, "download", user=world.user(world.archivist), file="signe")
         doc = world.doc()
@@ -355,7 +343,7 @@ def test_log_rows_hold_identifiers_not_names(app: Flask, world: World, tmp_path:
 def test_retention_rule_term_visa_and_destruction_by_a_second_archivist(app: Flask, world: World, login_as: Any, clock: Clock, tmp_path: Path) -> None:
     with app.app_context():
         session = db.session()
-        record = world.deposit(pdf_scan(), tmp=tmp_path)
+        record = world.deposit(pdf_titled("Copie signée"), tmp=tmp_path)
         term = svc.term_of(session, record, dt.date(2019, 10, 14))
         # fiche_saisine: no measure, so the term runs from its submission (docs/decisions.md).
         assert (term.rule.years, term.rule.fate, term.start, term.end) == (5, "destruction", dt.date(2019, 10, 14), dt.date(2024, 10, 14))
@@ -382,13 +370,13 @@ def test_retention_rule_term_visa_and_destruction_by_a_second_archivist(app: Fla
         assert svc.verify(session, world.services()).problems == []
         assert [r.action for r in session.scalars(select(ArchiveLog).order_by(ArchiveLog.id))] == ["deposit", "retention_rule", "destruction_visa", "destruction"]
         with pytest.raises(svc.ArchiveError, match="éliminées"):
-            world.deposit(pdf_scan("après"), motif="trop tard", tmp=tmp_path)
+            world.deposit(pdf_titled("après"), motif="trop tard", tmp=tmp_path)
 
 
 def test_nothing_is_destroyed_before_its_term_or_when_it_goes_to_the_archives(app: Flask, world: World, login_as: Any, clock: Clock, tmp_path: Path) -> None:
     with app.app_context():
         session = db.session()
-        world.deposit(pdf_scan(), tmp=tmp_path)
+        world.deposit(pdf_titled("Copie signée"), tmp=tmp_path)
         with pytest.raises(svc.ArchiveError, match="pas atteint le terme"):
             svc.record_visa(session, world.services(), user=world.user(world.archivist), document_ids=[world.doc_id], numero="1", date_visa=dt.date(2019, 10, 1), signataire="X")
         _, admin = login_as("admin", "Département du Pas-de-Calais")
@@ -418,7 +406,7 @@ def test_a_measure_document_is_kept_from_the_end_of_the_measure(app: Flask, worl
 def test_a_row_logged_then_rolled_back_is_never_witnessed(app: Flask, world: World, tmp_path: Path) -> None:
     with app.app_context():
         session = db.session()
-        record = world.deposit(pdf_scan(), tmp=tmp_path)
+        record = world.deposit(pdf_titled("Copie signée"), tmp=tmp_path)
         svc.log(session, Clock().now, "view", user=world.user(world.archivist), record=record)
         session.rollback()  # e.g. the request failed after logging
         svc.log_access(session, world.services(), record, "download", user=world.user(world.archivist), file="signe")

@@ -21,9 +21,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import Clock, WebClient
+from tests.conftest import Clock, WebClient, pdf_titled
 from tests.signing import make_pdf, make_pki, sign_pdf, write_trust_root
-from tests.test_archive import jpeg_scan, pdf_scan
+from tests.test_archive import jpeg_scan
 from tests.test_web import submitted
 from webforms import create_app, db
 from webforms.archive_export import validate_seda
@@ -83,7 +83,7 @@ def test_deposit_page_archives_a_scan_and_refuses_a_disguised_file_in_french(app
     assert records(app) == [] and actions(app) == []
     missing = archivist.post(f"/documents/{doc_id}/archiver", {"signature": "scan"}, content_type="multipart/form-data")
     assert missing.status_code == 422 and "Choisissez le fichier" in missing.get_data(as_text=True)
-    scan = pdf_scan()
+    scan = pdf_titled("Copie signée")
     done = deposit(archivist, doc_id, scan)
     assert done.status_code == 302
     record_id = record_id_from(done)
@@ -93,7 +93,7 @@ def test_deposit_page_archives_a_scan_and_refuses_a_disguised_file_in_french(app
     # The document's page now links to its archived copy.
     assert f'href="/archives/{record_id}"' in archivist.get(f"/documents/{doc_id}").get_data(as_text=True)
     # A correction needs its reason; with it, a new record supersedes the first and both stay.
-    again = deposit(archivist, doc_id, pdf_scan("deuxième"))
+    again = deposit(archivist, doc_id, pdf_titled("deuxième"))
     assert again.status_code == 422 and "motif de la correction" in again.get_data(as_text=True)
     corrected = deposit(archivist, doc_id, jpeg_scan(), "scan.jpg", motif="Scan illisible")
     second_id = record_id_from(corrected)
@@ -150,7 +150,7 @@ def test_search_filters_pages_and_scope(app: Flask, people: dict[str, Any], cloc
         saisines.append(submitted(writer, "fiche_saisine"))
     incident = submitted(writer, "fiche_incident")
     for doc_id in (*saisines, incident):
-        assert deposit(archivist, doc_id, pdf_scan(f"scan {doc_id}")).status_code == 302
+        assert deposit(archivist, doc_id, pdf_titled(f"scan {doc_id}")).status_code == 302
     with app.app_context():
         by_doc = {r.document_id: r for r in db.session().scalars(select(ArchiveRecord))}
 
@@ -179,7 +179,7 @@ def test_search_filters_pages_and_scope(app: Flask, people: dict[str, Any], cloc
     assert people["other"].get(f"/archives/{by_doc[incident].id}").status_code == 404
     # Pages of 20, newest deposit first.
     for n in range(18):
-        assert deposit(archivist, saisines[0], pdf_scan(f"correction {n}"), motif=f"correction {n}").status_code == 302
+        assert deposit(archivist, saisines[0], pdf_titled(f"correction {n}"), motif=f"correction {n}").status_code == 302
     first = archivist.get("/archives?type=fiche_saisine").get_data(as_text=True)
     assert "21 enregistrements – page 1 sur 2" in first and "Page suivante" in first
     second = archivist.get("/archives?type=fiche_saisine&page=2").get_data(as_text=True)
@@ -190,7 +190,7 @@ def test_search_filters_pages_and_scope(app: Flask, people: dict[str, Any], cloc
 def test_download_is_logged_and_serves_the_archived_bytes(app: Flask, people: dict[str, Any]) -> None:
     archivist, instructeur = people["archivist"], people["instructeur"]
     doc_id = submitted(people["writer"], "fiche_incident")
-    scan = pdf_scan("incident signé")
+    scan = pdf_titled("incident signé")
     record_id = record_id_from(deposit(archivist, doc_id, scan))
     signed = instructeur.get(f"/archives/{record_id}/fichiers/signe")
     assert signed.status_code == 200 and signed.data == scan and "attachment" in signed.headers["Content-Disposition"]
@@ -208,7 +208,7 @@ def _zip_of(response: Any) -> zipfile.ZipFile:
 def test_export_seda_and_bagit_of_a_selection(app: Flask, people: dict[str, Any], tmp_path: Path) -> None:
     archivist = people["archivist"]
     docs = [submitted(people["writer"], "fiche_saisine"), submitted(people["writer"], "fiche_incident")]
-    scans = [pdf_scan("saisine signée"), jpeg_scan()]
+    scans = [pdf_titled("saisine signée"), jpeg_scan()]
     ids = [record_id_from(deposit(archivist, d, s, n)) for d, s, n in zip(docs, scans, ("a.pdf", "b.jpg"), strict=True)]
     with app.app_context():
         stored = {r.id: r for r in db.session().scalars(select(ArchiveRecord))}
@@ -254,7 +254,7 @@ def test_export_seda_and_bagit_of_a_selection(app: Flask, people: dict[str, Any]
 def test_export_stops_on_a_damaged_file(app: Flask, people: dict[str, Any]) -> None:
     archivist = people["archivist"]
     doc_id = submitted(people["writer"], "fiche_saisine")
-    record_id = record_id_from(deposit(archivist, doc_id, pdf_scan()))
+    record_id = record_id_from(deposit(archivist, doc_id, pdf_titled("Copie signée")))
     with app.app_context():
         record = db.session().get(ArchiveRecord, record_id)
         path = app.extensions["webforms.archive"].archive.path(record.signed_sha512)
@@ -270,7 +270,7 @@ def test_export_stops_on_a_damaged_file(app: Flask, people: dict[str, Any]) -> N
 def test_retention_visa_then_destruction_by_another_archivist(app: Flask, people: dict[str, Any], clock: Clock) -> None:
     archivist, second = people["archivist"], people["second"]
     doc_id = submitted(people["writer"], "fiche_saisine")
-    record_id = record_id_from(deposit(archivist, doc_id, pdf_scan()))
+    record_id = record_id_from(deposit(archivist, doc_id, pdf_titled("Copie signée")))
     assert "Aucun document n'a atteint le terme" in archivist.get("/archives/conservation").get_data(as_text=True)
     clock.now = dt.datetime(2025, 2, 3, 9, 0, tzinfo=dt.UTC)
     page = archivist.get("/archives/conservation").get_data(as_text=True)
@@ -313,7 +313,7 @@ def test_admin_sets_a_rule_and_sees_its_default(app: Flask, people: dict[str, An
 def test_the_journal_file_follows_every_committed_row(app: Flask, people: dict[str, Any]) -> None:
     archivist = people["archivist"]
     doc_id = submitted(people["writer"], "fiche_saisine")
-    record_id = record_id_from(deposit(archivist, doc_id, pdf_scan()))
+    record_id = record_id_from(deposit(archivist, doc_id, pdf_titled("Copie signée")))
     archivist.get(f"/archives/{record_id}")
     with app.app_context():
         rows = [(r.id, r.hash) for r in db.session().scalars(select(ArchiveLog).order_by(ArchiveLog.id))]
@@ -368,7 +368,7 @@ def test_concurrent_views_are_all_logged_and_the_chain_holds(app: Flask, people:
 
     archivist = people["archivist"]
     doc_id = submitted(people["writer"], "fiche_saisine")
-    record_id = record_id_from(deposit(archivist, doc_id, pdf_scan()))
+    record_id = record_id_from(deposit(archivist, doc_id, pdf_titled("Copie signée")))
     clients = [people[name] for name in ("archivist", "second", "instructeur", "coordinateur", "writer")]
     statuses: list[int] = []
     lock = threading.Lock()

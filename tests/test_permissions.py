@@ -70,12 +70,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask, url_for
-from pypdf import PdfWriter
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from schemas import get_kind
-from tests.conftest import PASSWORD, Account, Clock, WebClient
+from tests.conftest import PASSWORD, Account, Clock, WebClient, pdf_titled
 from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps
 from tests.test_candidatures import upload as upload_piece
 from tests.test_web import doc_id_from, example_form, flatten, submitted
@@ -194,17 +193,6 @@ WORLD_NOW = Clock().now  # 14 October 2019: after the deadline
 UPLOAD_CODE = "deliberation"  # uploaded to the draft (which has only its courrier)
 UPLOAD_NAME = "deliberation-matrice.pdf"
 NONCONFORME_MOTIF = "Délibération non signée (matrice)"
-
-
-def pdf_titled(title: str, pages: int = 1) -> bytes:
-    """A real PDF, its bytes told apart by its title (the store keeps one file per content)."""
-    writer = PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=595, height=842)
-    writer.add_metadata({"/Title": title})
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 UPLOAD_PDF = pdf_titled("Pièce déposée par la matrice")

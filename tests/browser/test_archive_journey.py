@@ -19,7 +19,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_journey import check_accessibility, sign_in
-from tests.test_archive import pdf_scan
+from tests.conftest import pdf_titled
 from tests.test_web import submitted
 from webforms import db
 from webforms.archive_export import validate_seda
@@ -34,7 +34,7 @@ def test_archivist_deposits_finds_downloads_and_exports_a_signed_copy(page: Page
     with app.app_context():
         reference = db.session().get(Document, doc_id).reference
     archivist = make_user("archiviste", "Département du Pas-de-Calais")
-    scan = pdf_scan("Fiche saisine signée par le ménage")
+    scan = pdf_titled("Fiche saisine signée par le ménage")
     (tmp_path / "fiche-signee.pdf").write_bytes(scan)
     (tmp_path / "faux.pdf").write_bytes(b"<html>pas un PDF</html>")
 
