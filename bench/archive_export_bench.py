@@ -38,7 +38,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -250,18 +249,7 @@ def run_child(mode: str, workdir: Path) -> dict[str, Any]:
 
 def child(mode: str, workdir: Path) -> dict[str, Any] | str:
     """Run one export in a fresh interpreter; return its figures, or why it failed."""
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--dir", str(workdir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        tail = " | ".join((proc.stderr.strip().splitlines() or ["?"])[-3:])
-        return f"échec (code {proc.returncode}) : {tail}"
-    return json.loads(lines[-1])
+    return benchkit.child_process(Path(__file__).resolve(), ["--child", mode, "--dir", str(workdir)], timeout=1800)
 
 
 def main() -> int:

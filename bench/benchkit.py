@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,3 +80,14 @@ def finish(results: dict[str, Any], missed: list[str], started: float, name: str
     (out_dir / f"{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
     print(f"Chiffres bruts : {(out_dir / f'{name}.json').relative_to(ROOT)}")
     return 1 if (strict and missed) else 0
+
+
+def child_process(script: Path, args: Sequence[str], timeout: float) -> dict[str, Any] | str:
+    """Run ``script`` with ``args`` in a fresh interpreter (so that memory peaks do not mix);
+    return the JSON of its last output line, or why it failed."""
+    proc = subprocess.run([sys.executable, str(script), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = " | ".join((proc.stderr.strip().splitlines() or ["?"])[-3:])
+        return f"échec (code {proc.returncode}) : {tail}"
+    return json.loads(lines[-1])

@@ -29,7 +29,6 @@ import gc
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -445,18 +444,7 @@ def bench_fiche(use_lo: bool) -> dict[str, Any]:
 
 def child(total_mib: int) -> dict[str, Any] | str:
     """Run one size in a fresh interpreter; return its figures, or why it failed."""
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", str(total_mib)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        tail = " | ".join((proc.stderr.strip().splitlines() or ["?"])[-3:])
-        return f"échec (code {proc.returncode}) : {tail}"
-    return json.loads(lines[-1])
+    return benchkit.child_process(Path(__file__).resolve(), ["--child", str(total_mib)], timeout=900)
 
 
 def main() -> int:

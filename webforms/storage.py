@@ -75,23 +75,8 @@ class FileStore:
     def put(self, data: bytes) -> str:
         """Store ``data`` and return its SHA-256."""
         digest = hashlib.sha256(data).hexdigest()
-        target = self.path(digest)
-        if target.exists():
-            return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o444)
-            # Atomic publish: readers see the whole file or nothing.
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        if not self.path(digest).exists():  # the same bytes stored before: nothing to write
+            store_stream(io.BytesIO(data), self.root, hashlib.sha256, self.path)
         return digest
 
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
