@@ -276,7 +276,12 @@ def test_retention_visa_then_destruction_by_another_archivist(app: Flask, people
     page = archivist.get("/archives/conservation").get_data(as_text=True)
     assert f'name="document" value="{doc_id}"' in page and "14 octobre 2024" in page
     incomplete = archivist.post("/archives/conservation/visa", {"document": str(doc_id), "numero": "2025-7", "date_visa": "", "signataire": ""})
-    assert incomplete.status_code == 302 and "numéro, une date et un signataire" in archivist.get("/archives/conservation").get_data(as_text=True)
+    body = incomplete.get_data(as_text=True)
+    # Refused with its reason, and what was typed and ticked is still there.
+    assert incomplete.status_code == 422 and "numéro, une date et un signataire" in body
+    assert 'value="2025-7"' in body and f'value="{doc_id}" id="due-{doc_id}" aria-label="Sélectionner' in body and "checked" in body
+    bad_date = archivist.post("/archives/conservation/visa", {"document": str(doc_id), "numero": "2025-7", "date_visa": "30/01/2025", "signataire": "D"})
+    assert bad_date.status_code == 422 and "Date du visa invalide" in bad_date.get_data(as_text=True)
     archivist.post("/archives/conservation/visa", {"document": str(doc_id), "numero": "2025-7", "date_visa": "2025-01-30", "signataire": "Directrice des Archives"})
     page = archivist.get("/archives/conservation").get_data(as_text=True)
     assert "Visa n° 2025-7 enregistré" in page and "À faire par un autre archiviste" in page
@@ -302,8 +307,10 @@ def test_admin_sets_a_rule_and_sees_its_default(app: Flask, people: dict[str, An
     assert "Versement aux Archives départementales" in page and "Par défaut" in page
     refused = admin.post("/admin/conservation", {"type": "fiche_saisine", "annees": "0", "sort": "destruction"})
     assert refused.status_code == 422 and "de 1 à 100" in refused.get_data(as_text=True)
-    refused = admin.post("/admin/conservation", {"type": "fiche_saisine", "annees": "3", "sort": "brûler"})
-    assert refused.status_code == 422 and "sort final" in refused.get_data(as_text=True)
+    refused = admin.post("/admin/conservation", {"type": "fiche_incident", "annees": "3", "sort": "brûler", "note": "Tableau de gestion 2020"})
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "sort final" in body
+    assert 'value="3"' in body and 'value="Tableau de gestion 2020"' in body and '<option value="fiche_incident" selected>' in body
     assert admin.post("/admin/conservation", {"type": "fiche_saisine", "annees": "3", "sort": "transfert", "note": "Délibération n° 12"}).status_code == 302
     page = admin.get("/admin/conservation").get_data(as_text=True)
     assert "Délibération n° 12" in page

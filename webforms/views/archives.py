@@ -269,6 +269,11 @@ def retention() -> Any:
     """Records past their retention term, the visas recorded and the destructions to carry out."""
     if not policy.can_manage_retention(current_user):
         abort(403)
+    return _retention_page()
+
+
+def _retention_page(error: str | None = None, typed: Any = None, status: int = 200) -> Any:
+    """The retention page; after a refused visa, with its message and what was typed."""
     session = db.session()
     return render_template(
         "archive_retention.html",
@@ -277,8 +282,10 @@ def retention() -> Any:
         titles={name: k.title for name, k in registry().items()},
         today=_today(),
         action_form=ActionForm(),
-        form=request.args,
-    )
+        error=error,
+        typed=typed or {},
+        chosen={n for v in (typed.getlist("document") if typed else []) if (n := parse_id(v)) is not None},
+    ), status
 
 
 @bp.post("/archives/conservation/visa")
@@ -291,9 +298,7 @@ def record_visa() -> Any:
     try:
         date_visa = dt.date.fromisoformat(date_text) if date_text else None
     except ValueError:
-        date_visa = None
-        flash("Date du visa invalide : attendue au format AAAA-MM-JJ.", "error")
-        return redirect(url_for(".retention"))
+        return _retention_page("Date du visa invalide : attendue au format AAAA-MM-JJ.", request.form, 422)
     try:
         visa = svc.record_visa(
             session,
@@ -306,8 +311,7 @@ def record_visa() -> Any:
         )
     except svc.ArchiveError as exc:
         session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for(".retention"))
+        return _retention_page(str(exc), request.form, 422)
     flash(f"Visa n° {visa.numero} enregistré : un autre archiviste procède maintenant à l'élimination.", "success")
     return redirect(url_for(".retention"))
 
@@ -361,6 +365,7 @@ def rules() -> Any:
             return redirect(url_for(".rules"))
     return render_template(
         "admin_retention.html",
+        typed=request.form if error else {},
         rules=svc.rules(session),
         titles={name: k.title for name, k in registry().items()},
         fates=RETENTION_FATES,
