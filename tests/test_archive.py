@@ -414,3 +414,13 @@ def test_a_row_logged_then_rolled_back_is_never_witnessed(app: Flask, world: Wor
         assert rows == [(1, "deposit"), (2, "download")]
         assert [n for n, _ in world.services().archive.witnessed()] == [1, 2]
         assert svc.verify(session, world.services()).problems == []
+
+
+def test_verify_on_a_database_not_created_says_what_to_do(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from webforms import cli
+
+    env = {"WEBFORMS_INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": f"sqlite:///{tmp_path / 'vide.db'}"}
+    result = CliRunner().invoke(cli.main, ["archive", "verify"], env=env)
+    assert result.exit_code == 1 and "lancez d'abord « webforms upgrade »" in result.output

@@ -247,12 +247,17 @@ def archive_verify(since: str | None, as_json: bool) -> None:
         day = dt.date.fromisoformat(since) if since else None
     except ValueError:
         raise click.BadParameter("date attendue au format AAAA-MM-JJ.", param_hint="--since") from None
+    from sqlalchemy.exc import OperationalError
+
     app = _app()
     with app.app_context():
         session = db.session()
         services = app.extensions["webforms.archive"]
-        report = svc.verify(session, services, since=day)
-        svc.record_verification(session, services, report, since=day)
+        try:
+            report = svc.verify(session, services, since=day)
+            svc.record_verification(session, services, report, since=day)
+        except OperationalError:
+            raise click.ClickException("Base de données absente ou pas à jour : lancez d'abord « webforms upgrade ».") from None
     if as_json:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     else:

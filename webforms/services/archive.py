@@ -604,11 +604,19 @@ def verify(session: Session, svc: ArchiveServices, *, since: dt.date | None = No
     every file, orphans and the whole chain are always checked.
     """
     report = Report()
-    records = list(session.scalars(select(ArchiveRecord).order_by(ArchiveRecord.id)))
-    tombs = destroyed(session, [r.id for r in records])
+    # Plain columns, not records with their documents joined: a verification reads every row.
+    records = session.execute(
+        select(
+            ArchiveRecord.id, ArchiveRecord.reference, ArchiveRecord.deposited_at,
+            ArchiveRecord.signed_sha512, ArchiveRecord.signed_size, ArchiveRecord.pdfa_sha512, ArchiveRecord.pdfa_size,
+        ).order_by(ArchiveRecord.id)
+    ).all()
+    tombs = set(session.scalars(select(Tombstone.record_id)))
     report.records = len(records)
     wanted: dict[str, list[str]] = {}  # digest -> what holds it
     gone: dict[str, str] = {}
+    found: dict[str, bool] = {}  # digest -> the file exists
+    hashed: dict[str, tuple[str, int]] = {}  # digest -> what the file hashes to (a file held twice is read once)
     threshold = _day_start(since) if since else None
     for record in records:
         for what, digest, size in (("copie signée", record.signed_sha512, record.signed_size), ("PDF/A archivé", record.pdfa_sha512, record.pdfa_size)):
@@ -618,13 +626,16 @@ def verify(session: Session, svc: ArchiveServices, *, since: dt.date | None = No
                 continue
             wanted.setdefault(digest, []).append(label)
             path = svc.archive.path(digest)
-            if not path.is_file():
+            if digest not in found:
+                found[digest] = path.is_file()
+            if not found[digest]:
                 report.problems.append(f"{label} : fichier manquant ({digest[:16]}…).")
                 continue
             if threshold is None or record.deposited_at >= threshold:
-                actual, actual_size = sha512_of(path)
-                report.files_hashed += 1
-                if actual != digest or actual_size != size:
+                if digest not in hashed:
+                    hashed[digest] = sha512_of(path)
+                report.files_hashed += 1  # files of records checked (a file two records hold is read once)
+                if hashed[digest] != (digest, size):
                     report.problems.append(f"{label} : fichier altéré, son SHA-512 ne correspond plus ({digest[:16]}…).")
     for name in svc.archive.digests():
         if name in wanted:
