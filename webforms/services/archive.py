@@ -714,7 +714,7 @@ class Due:
 def past_term(session: Session, today: dt.date) -> list[Due]:
     """Documents whose archived copies reached the end of their retention and still exist."""
     records = list(session.scalars(select(ArchiveRecord).order_by(ArchiveRecord.document_id, ArchiveRecord.id)))
-    tombs = destroyed(session, [r.id for r in records])
+    tombs = set(session.scalars(select(Tombstone.record_id)))  # not an IN list as long as the archive
     pending = {item.record_id: item.visa for item in session.scalars(select(DestructionItem))}
     by_doc: dict[int, list[ArchiveRecord]] = {}
     for record in records:
