@@ -139,6 +139,8 @@ class WebClient:
         response = self.client.post(url, data=data, **kwargs)
         response.get_data()
         response.close()
+        # The test client spools a large multipart body to a temporary file it never closes.
+        response.request.environ["wsgi.input"].close()
         return response
 
     def login(self, account: Account) -> None:

@@ -96,12 +96,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
 
+    from webforms.views import upload_limit_of
+
     @app.before_request
     def _upload_limits() -> None:
-        # Registered before CSRFProtect, whose own hook parses the form: a signed scan may be
-        # larger than the default limit (the multipart overhead is allowed for too).
-        if request.endpoint == "archives.deposit":
-            request.max_content_length = (int(app.config["ARCHIVE_MAX_MB"]) + 1) << 20
+        # Registered before CSRFProtect, whose own hook parses the form: a view that takes a
+        # file says how large (views.upload_limit); the form around it is allowed for too.
+        limit = upload_limit_of(app.view_functions.get(request.endpoint or ""))
+        if limit is not None:
+            request.max_content_length = (limit + 1) << 20
 
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -191,6 +194,15 @@ def _register_errors(app: Flask) -> None:
             "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide). "
             "Rechargez la page : ce qui était déjà enregistré est conservé.",
         )
+
+    @app.errorhandler(413)
+    def _too_large(exc: HTTPException) -> tuple[str, int]:
+        from webforms.views import upload_limit_of
+
+        limit = upload_limit_of(app.view_functions.get(request.endpoint or ""))
+        if limit is None:
+            return render_error(413)
+        return render_error(413, f"Le fichier envoyé dépasse la taille maximale de {limit} Mo : il n'a pas été enregistré, et rien n'a changé. Réduisez-le (numérisation en 150 ou 200 ppp, en noir et blanc) et déposez-le de nouveau.")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:

@@ -20,6 +20,7 @@ from webforms.services import archive as svc
 from webforms.signatures import TrustRootsError
 from webforms.timeutil import paris_date
 from webforms.uploads import UploadRefused
+from webforms.views import upload_limit
 
 bp = Blueprint("archives", __name__)
 
@@ -107,6 +108,7 @@ def search() -> Any:
 
 
 @bp.route("/documents/<int:doc_id>/archiver", methods=["GET", "POST"])
+@upload_limit(lambda: archive_services().max_bytes >> 20)
 def deposit(doc_id: int) -> Any:
     """Deposit the signed copy of a submitted document, or a correction of the copy archived."""
     session = db.session()
