@@ -382,7 +382,7 @@ KIND = Kind(
     # AML §6b: the letter the legal representative signs, and the organisation chart and budget
     # produced from the form (the fiche descriptive is the kind's own document).
     annexes=(
-        Annex("courrier", "Courrier d'acte de candidature (à signer)", docx="candidature_courrier.docx"),
+        Annex("courrier", "Courrier d'acte de candidature (à signer)", docx="candidature_courrier.docx", to_sign=True),
         Annex("organigramme", "Organigramme du service", html="candidature_organigramme.html"),
         Annex("budget", "Budget prévisionnel", html="candidature_budget.html"),
     ),
@@ -411,7 +411,7 @@ KIND = Kind(
             "fiches_poste",
             "Fiche de poste",
             formats=("pdf", "docx"),
-            count=lambda data: len(((data.get("moyens") or {}).get("recrutements")) or []),
+            rows=lambda data: [str(r.get("poste") or "") for r in ((data.get("moyens") or {}).get("recrutements")) or []],
             help="Une par recrutement prévu (AML §6a, §6b).",
         ),
     ),

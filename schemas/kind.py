@@ -15,8 +15,10 @@ class AttachmentRule:
 
     ``formats`` are the kinds of file accepted for an upload (checked by content);
     ``generated`` pieces are produced from the form (an upload may replace them when
-    ``formats`` is not empty); ``count`` says how many are needed for given data (one job
-    description per recruitment), 1 by default.
+    ``formats`` is not empty). ``rows`` makes it one piece per row of the form: it returns, for
+    given data, the label of each row a piece is needed for (the post of each planned
+    recruitment); a piece remembers the label of the row it was deposited for, so a piece left
+    behind by a changed or removed row is noticed. Without ``rows``, one piece.
     """
 
     name: str
@@ -25,8 +27,12 @@ class AttachmentRule:
     formats: tuple[str, ...] = ()
     generated: bool = False
     max_mb: int = 10
-    count: Callable[[Mapping[str, Any]], int] | None = None
+    rows: Callable[[Mapping[str, Any]], list[str]] | None = None
     help: str = ""
+
+    def labels(self, data: Mapping[str, Any]) -> list[str]:
+        """The label of each piece needed for ``data`` ("" for a single piece)."""
+        return self.rows(data) if self.rows else [""]
 
 
 @dataclass(frozen=True)
@@ -34,13 +40,16 @@ class Annex:
     """Another document produced from the same data (a letter to sign, an organisation chart).
 
     It is rendered from the same context as the kind's main document, with its own Word
-    template (``docx``) and/or HTML template for the PDF (``html``).
+    template (``docx``) and/or HTML template for the PDF (``html``). Any output can be
+    downloaded from a complete draft, marked as a draft; one ``to_sign`` before the submission
+    (the letter the legal representative signs and whose scan is a piece) is not marked.
     """
 
     name: str
     title: str
     docx: str | None = None
     html: str | None = None
+    to_sign: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,7 @@ class Output:
     title: str
     fmt: str  # "docx" or "pdf"
     template: str
+    to_sign: bool = False  # signed before the submission: its preview is not marked as a draft
 
 
 @dataclass(frozen=True)
@@ -130,9 +140,9 @@ class Kind:
         out = [Output("document", self.title, "docx", self.docx_template), Output("document", self.title, "pdf", self.html_template)]
         for annex in self.annexes:
             if annex.docx:
-                out.append(Output(annex.name, annex.title, "docx", annex.docx))
+                out.append(Output(annex.name, annex.title, "docx", annex.docx, annex.to_sign))
             if annex.html:
-                out.append(Output(annex.name, annex.title, "pdf", annex.html))
+                out.append(Output(annex.name, annex.title, "pdf", annex.html, annex.to_sign))
         return out
 
     def validate(self, payload: Mapping[str, Any]) -> dict[str, Any]:

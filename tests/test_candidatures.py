@@ -231,7 +231,7 @@ def test_pieces_no_longer_change_after_the_deadline_aml_6d(app: Flask, login_as:
     upload(web, doc_id, "deliberation", pdf_bytes(), "deliberation.pdf")
     web.post(f"/documents/{doc_id}/pieces/{before[0][0]}/retirer")
     page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
-    assert "ne peuvent plus changer" in page and 'enctype="multipart/form-data"' not in page
+    assert "ne peut plus être modifié" in page and 'enctype="multipart/form-data"' not in page
     with app.app_context():
         assert [(p.id, p.replaced_at) for p in db.session().query(Piece).filter_by(document_id=doc_id)] == before
 
@@ -267,3 +267,255 @@ def test_recipients_keep_reading_a_reopened_dossier_s_deposited_version_aml_6b(a
     pdf = instructeur.get(f"/documents/{doc_id}/telecharger/pdf")
     assert pdf.status_code == 200 and "Nom en cours de correction" not in pdf_text(pdf.data)
     assert instructeur.get(f"/documents/{doc_id}/telecharger/pdf?version=1&sortie=dossier").status_code == 200
+
+
+def test_the_letter_to_sign_is_offered_once_the_form_is_complete_aml_6b(app: Flask, login_as: Any, clock: Clock) -> None:
+    """AML §6b: "un courrier d'acte de candidature indiquant le nombre de mesures sollicitées et
+    portant engagement": the association downloads it before the deposit, to have it signed."""
+    from tests.test_web import docx_text, pdf_text
+
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert "Le courrier à signer se télécharge ici une fois le formulaire complet." in page
+    response = web.get(f"/documents/{doc_id}/telecharger/docx?sortie=courrier")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/documents/{doc_id}/liste")
+    fill_steps(web, doc_id, example())
+    page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert f'href="/documents/{doc_id}/telecharger/docx?sortie=courrier"' in page
+    letter = web.get(f"/documents/{doc_id}/telecharger/docx?sortie=courrier")
+    assert letter.status_code == 200 and letter.mimetype.endswith("wordprocessingml.document")
+    assert "filename=candidature_aml-courrier-" in letter.headers["Content-Disposition"]
+    text = docx_text(letter.data)
+    # The letter itself, ready to sign: its signatory, the measures requested, the commitment.
+    assert "Jean Petit" in text and "Association Habitat Solidaire" in text and "73282932000074" in text
+    assert "Artois" in text and "Lens-Hénin" in text and "10" in text
+    assert "s'engage à mettre en œuvre" in text
+    assert "BROUILLON" not in text and "{{" not in text
+    # The other outputs are previews, marked as such.
+    chart = web.get(f"/documents/{doc_id}/telecharger/pdf?sortie=organigramme")
+    assert chart.status_code == 200 and "brouillon-" in chart.headers["Content-Disposition"]
+    chart_text = pdf_text(chart.data)
+    assert "BROUILLON" in chart_text and "Conseillère en économie sociale et familiale" in chart_text
+    assert web.get(f"/documents/{doc_id}/telecharger/pdf?sortie=inconnue").status_code == 404
+    assert web.get(f"/documents/{doc_id}/telecharger/docx?sortie=budget").status_code == 404  # the budget is a PDF
+
+
+def test_a_letter_for_measures_the_call_refuses_is_not_offered_aml_1_5(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    data = example()
+    data["mesures"] = [{"territoire": "Artois", "nombre": 27}, {"territoire": "Lens-Hénin", "nombre": 0}]
+    fill_steps(web, doc_id, data)
+    response = web.get(f"/documents/{doc_id}/telecharger/docx?sortie=courrier")
+    assert response.status_code == 302
+    assert "L&#39;aperçu n&#39;est possible qu&#39;une fois le brouillon complet." in web.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def _in_threads(*calls: Any) -> list[Any]:
+    """Run ``calls`` at the same moment, each in its own thread; return their results."""
+    import threading
+
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_two_submissions_at_once_make_one_version(app: Flask, login_as: Any, clock: Clock) -> None:
+    """A double click or two tabs: one deposit, one reference, one frozen version."""
+    clock.now = BEFORE_DEADLINE
+    web, account = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    fill_steps(web, doc_id, example())
+    for code in ("courrier", "deliberation", "fiches_poste"):
+        upload(web, doc_id, code, pdf_bytes(), f"{code}.pdf")
+    other_tab = WebClient(app.test_client())
+    other_tab.login(account)
+    responses = _in_threads(lambda: web.post(f"/documents/{doc_id}/soumettre"), lambda: other_tab.post(f"/documents/{doc_id}/soumettre"))
+    assert [r.status_code for r in responses] == [302, 302]
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert (doc.status, doc.reference) == ("submitted", "CA-2019-000001")
+        assert {r.version for r in doc.renditions} == {1}
+        assert [e.action for e in doc_events(doc_id)].count("submit") == 1
+    pages = web.get(f"/documents/{doc_id}").get_data(as_text=True) + other_tab.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert "Document soumis sous la référence CA-2019-000001" in pages
+    assert "Ce document vient d&#39;être soumis" in pages or "Ce document a déjà été soumis" in pages
+    # Later, from a page left open: told, not refused.
+    again = web.post(f"/documents/{doc_id}/soumettre")
+    assert again.status_code == 302 and "Ce document a déjà été soumis" in web.get(again.headers["Location"]).get_data(as_text=True)
+
+
+def doc_events(doc_id: int) -> list[Any]:
+    from webforms.models import Event
+
+    return list(db.session().query(Event).filter_by(document_id=doc_id).order_by(Event.id))
+
+
+def test_two_clicks_at_once_open_one_dossier(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    colleague, _ = login_as("redacteur")  # same organisation
+    with app.app_context():
+        appel_id = db.session().query(Appel).one().id
+    responses = _in_threads(lambda: web.post(f"/appels/{appel_id}/dossier"), lambda: colleague.post(f"/appels/{appel_id}/dossier"))
+    assert [r.status_code for r in responses] == [302, 302]
+    assert responses[0].headers["Location"] == responses[1].headers["Location"]
+    with app.app_context():
+        assert db.session().query(Document).filter_by(appel_id=appel_id).count() == 1
+
+
+def two_recruitments() -> dict[str, Any]:
+    data = example()
+    data["moyens"]["recrutements"] = [
+        {"poste": "Conseillère en économie sociale et familiale", "date_prevue": "2019-10-01"},
+        {"poste": "Travailleur pair", "date_prevue": "2019-11-01"},
+    ]
+    return data
+
+
+def test_job_descriptions_follow_their_recruitment_aml_6b(app: Flask, login_as: Any, clock: Clock) -> None:
+    """AML §6b: one fiche de poste per planned recruitment, exactly as many as recruitments."""
+    import zipfile
+
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    data = two_recruitments()
+    fill_steps(web, doc_id, data)
+    for code in ("courrier", "deliberation"):
+        upload(web, doc_id, code, pdf_bytes(), f"{code}.pdf")
+    upload(web, doc_id, "fiches_poste", pdf_bytes(), "fiche-cesf.pdf", rang=0)
+    upload(web, doc_id, "fiches_poste", pdf_bytes(), "fiche-pair.pdf", rang=1)
+    page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert "Fiche de poste n° 1 – Conseillère en économie sociale et familiale" in page and "Le dossier est complet" in page
+    # The first recruitment is dropped: the pair worker is now n° 1, and two fiches remain.
+    data["moyens"]["recrutements"] = data["moyens"]["recrutements"][1:]
+    web.post(f"/documents/{doc_id}/modifier?etape=6", {**flatten({"moyens": data["moyens"]}), "action": "save"})
+    page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert "Pièce à remplacer : Fiche de poste n° 1 – Travailleur pair (déposée pour « Conseillère en économie sociale et familiale »" in page
+    assert "<strong>Fiche de poste n° 2 – Travailleur pair</strong> –\n      <strong class=\"badge-late\">en trop</strong> : elle ne correspond plus à aucune ligne du formulaire : retirez-la" in page
+    assert "Le dossier est complet" not in page
+    web.post(f"/documents/{doc_id}/soumettre")
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert doc.status == "draft"
+        extra = db.session().query(Piece).filter_by(document_id=doc_id, code="fiches_poste", rang=1, replaced_at=None).one().id
+    web.post(f"/documents/{doc_id}/pieces/{extra}/retirer")
+    upload(web, doc_id, "fiches_poste", pdf_bytes(2), "fiche-pair.pdf", rang=0)
+    assert "Le dossier est complet" in web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert web.post(f"/documents/{doc_id}/soumettre").status_code == 302
+    archive = web.get(f"/documents/{doc_id}/telecharger/zip?sortie=dossier")
+    with zipfile.ZipFile(io.BytesIO(archive.data)) as z:
+        assert [n for n in z.namelist() if n.startswith("06-")] == ["06-fiche-de-poste-1.pdf"]
+
+
+def test_a_job_description_left_without_recruitment_blocks_the_deposit_aml_6b(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    data = example()
+    fill_steps(web, doc_id, data)
+    for code in ("courrier", "deliberation", "fiches_poste"):
+        upload(web, doc_id, code, pdf_bytes(), f"{code}.pdf")
+    data["moyens"]["recrutements"] = []
+    data["moyens"]["pair_aidance"] = ""
+    web.post(f"/documents/{doc_id}/modifier?etape=6", {**flatten({"moyens": data["moyens"]}), "action": "save"})
+    page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert "Pièce en trop : Fiche de poste n° 1 – Travailleur pair (elle ne correspond plus à aucune ligne du formulaire : retirez-la)." in page
+    web.post(f"/documents/{doc_id}/soumettre")
+    with app.app_context():
+        assert db.session().get(Document, doc_id).status == "draft"
+
+
+def test_recipients_see_the_deposited_pieces_not_the_corrections_aml_6b(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    submit_complete(app, web, doc_id)
+    with app.app_context():
+        deposited = db.session().query(Piece).filter_by(document_id=doc_id, code="courrier").one().id
+        appel_id = db.session().query(Appel).one().id
+    web.post(f"/documents/{doc_id}/rouvrir")
+    web.post(f"/documents/{doc_id}/pieces/{deposited}/retirer")
+    upload(web, doc_id, "deliberation", pdf_bytes(3), "deliberation-en-cours.pdf")
+    with app.app_context():
+        draft_piece = db.session().query(Piece).filter_by(document_id=doc_id, original_name="deliberation-en-cours.pdf").one().id
+    mine = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert "deliberation-en-cours.pdf" in mine and "Pièce manquante : Courrier" in mine
+    instructeur, _ = login_as("instructeur", org="Département du Pas-de-Calais")
+    page = instructeur.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert "vous lisez sa dernière version déposée" in page
+    assert "deliberation-en-cours.pdf" not in page and "courrier.pdf" in page and "deliberation.pdf" in page
+    assert "manquante" not in page
+    assert instructeur.get(f"/documents/{doc_id}/pieces/{draft_piece}").status_code == 404
+    assert instructeur.get(f"/documents/{doc_id}/pieces/{deposited}").data.startswith(b"%PDF")
+    listing = instructeur.get(f"/appels/{appel_id}/dossiers").get_data(as_text=True)
+    assert "point à reprendre" not in listing
+    # A correction not deposited cannot be judged; the deposited piece can't either while it is corrected.
+    response = instructeur.post(f"/documents/{doc_id}/pieces/{deposited}/non-conforme", {"motif": "Illisible"})
+    assert response.status_code == 403
+
+
+def test_the_form_is_not_saved_after_the_deadline_aml_6d(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    fill_steps(web, doc_id, example())
+    clock.now = dt.datetime(2019, 9, 6, 14, 0, tzinfo=dt.UTC)  # 16:00 in Paris
+    with app.app_context():
+        before = db.session().get(Document, doc_id).data
+    data = example()
+    data["porteur"]["raison_sociale"] = "Modifié après la date limite"
+    response = web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": data["porteur"]}), "action": "save"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/documents/{doc_id}/liste")
+    page = web.get(response.headers["Location"]).get_data(as_text=True)
+    assert "La date limite de dépôt est passée (6 septembre 2019 à 16:00) : le dossier ne peut plus être modifié." in page
+    assert web.get(f"/documents/{doc_id}/modifier?etape=1").status_code == 302
+    with app.app_context():
+        assert db.session().get(Document, doc_id).data == before
+
+
+def test_a_non_compliance_needs_a_reason_and_a_deposited_piece(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    upload(web, doc_id, "deliberation", pdf_bytes(), "premiere.pdf")
+    submit_complete(app, web, doc_id)  # replaces the délibération before the deposit
+    instructeur, _ = login_as("instructeur", org="Département du Pas-de-Calais")
+    with app.app_context():
+        replaced = db.session().query(Piece).filter_by(document_id=doc_id, original_name="premiere.pdf").one().id
+        current = db.session().query(Piece).filter_by(document_id=doc_id, code="deliberation", replaced_at=None).one().id
+    for motif, message in (("", "Indiquez la raison de la non-conformité"), ("x" * 1001, "La raison ne peut dépasser 1 000 caractères.")):
+        response = instructeur.post(f"/documents/{doc_id}/pieces/{current}/non-conforme", {"motif": motif})
+        assert message in instructeur.get(response.headers["Location"]).get_data(as_text=True)
+    response = instructeur.post(f"/documents/{doc_id}/pieces/{replaced}/non-conforme", {"motif": "Non signée"})
+    assert "Seule une pièce de la version déposée" in instructeur.get(response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert all(p.nonconforme_motif is None for p in db.session().query(Piece).filter_by(document_id=doc_id))
+
+
+def test_a_piece_over_its_limit_gets_its_own_message(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    big = pdf_bytes() + b"%" + b"0" * (10 * 1024 * 1024)  # a PDF just over the piece's 10 MB
+    response = upload(web, doc_id, "deliberation", big, "deliberation.pdf")
+    assert response.status_code == 302
+    assert "Le fichier dépasse la taille maximale de 10 Mo" in web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    far_too_big = upload(web, doc_id, "deliberation", b"0" * (12 * 1024 * 1024), "deliberation.pdf")
+    assert far_too_big.status_code == 413 and "taille maximale de 10 Mo" in far_too_big.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().query(Piece).filter_by(document_id=doc_id).count() == 0

@@ -615,6 +615,12 @@ _EDIT_SUBMITTED = {
     "submitted_saisine":              row(LOGIN,   VIEW,   NF,     VIEW,  VIEW,  VIEW,  NF),
     "submitted_incident":             row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF),
 }
+# A dossier's form: after the deadline its writer is sent to the checklist with the reason,
+# nothing saved (AML §6d); deposited, it is locked (the recipients read it, never edit it).
+_EDIT_DOSSIER = {
+    "dossier_draft":                  row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF),
+    "dossier_submitted":              row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF),
+}
 # Measures. ASLL (Installation, Maintien): its organisation's writers and the instructeur;
 # AML: the coordinateur reads it too (AML §7).
 _MESURE_VIEW = {
@@ -660,19 +666,22 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("documents.view", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW},
     # Downloads follow the view rule. The draft dossier is incomplete: its preview sends its
     # owner back to the form with the errors.
-    ("documents.download", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, "dossier_draft": row(LOGIN, EDIT, NF, NF, NF, NF, NF)},
+    ("documents.download", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, "dossier_draft": row(LOGIN, LISTE, NF, NF, NF, NF, NF)},
     ("documents.edit", "GET"): {
         "draft_saisine":              row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF),
         **_EDIT_SUBMITTED,
+        **_EDIT_DOSSIER,
     },
     ("documents.edit", "POST"): {
         "draft_saisine":              row(LOGIN,   EDIT,   NF,     NF,    NF,    NF,    NF),
         **_EDIT_SUBMITTED,
+        **_EDIT_DOSSIER,
     },
     ("documents.submit", "POST"): {
         "draft_saisine":              row(LOGIN,   VIEW,   NF,     NF,    NF,    NF,    NF),
-        "submitted_saisine":          row(LOGIN,   NO,     NF,     NO,    NO,    NO,    NF),
-        "submitted_incident":         row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF),
+        # Its writer again (another tab, a double click): told it is submitted, not refused.
+        "submitted_saisine":          row(LOGIN,   VIEW,   NF,     NO,    NO,    NO,    NF),
+        "submitted_incident":         row(LOGIN,   VIEW,   NF,     NF,    NO,    NO,    NF),
     },
     ("documents.review", "GET"): {
         "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
@@ -801,7 +810,7 @@ KNOWN_BUGS: dict[tuple[str, str, str | None, str], str] = {}
 NEW_ORG = "Organisation créée par la matrice"
 NEW_EMAIL = "compte-cree@matrice.example.fr"
 EDITED_NAME = "Nom modifié par la matrice"
-EDITED_FIELD = {"fiche_saisine": "prescripteur-nom", "fiche_incident": "mesure-referent_nom"}
+EDITED_FIELD = {"fiche_saisine": "prescripteur-nom", "fiche_incident": "mesure-referent_nom", CANDIDATURE: "porteur-raison_sociale"}
 NEW_MESURE = {**MESURES["mesure_asll"], "menage_nom": "Ménage ouvert par la matrice", "menage_prenom": "Camille"}
 MEETING = {"date": "2019-10-07", "nature": "visite_domicile", "note": "Point budget (matrice)"}  # after every order, before today
 RENEWAL = {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "Relogement en cours (matrice)"}  # Maintien: 6 + 3 + 3 = 12 months
@@ -822,7 +831,7 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
     if endpoint == "documents.new":
         return {**example_form(str(state)), "action": "save"}
     if endpoint == "documents.edit":
-        kind = STATES[str(state)][0]
+        kind = STATES[str(state)][0] if state in STATES else CANDIDATURE
         return {**example_form(kind), EDITED_FIELD[kind]: EDITED_NAME, "action": "save"}
     if endpoint == "documents.review":
         return {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
@@ -1273,12 +1282,15 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("candidatures.open_dossier", "POST", APPEL_STATE, "redacteur_B"): "L'appel est clos : la date limite de dépôt était le 6 septembre 2019 à 16:00.",
     ("candidatures.upload", "POST", "dossier_draft" + BEFORE, "redacteur_A"): "Pièce déposée.",
     ("candidatures.remove", "POST", "dossier_draft:piece" + BEFORE, "redacteur_A"): "Pièce retirée",
-    ("candidatures.upload", "POST", "dossier_draft", "redacteur_A"): "les pièces du dossier ne peuvent plus changer",
-    ("candidatures.remove", "POST", "dossier_draft:piece", "redacteur_A"): "les pièces du dossier ne peuvent plus changer",
+    ("candidatures.upload", "POST", "dossier_draft", "redacteur_A"): "le dossier ne peut plus être modifié",
+    ("candidatures.remove", "POST", "dossier_draft:piece", "redacteur_A"): "le dossier ne peut plus être modifié",
     ("candidatures.nonconforme", "POST", "dossier_submitted:piece", "instructeur"): "Pièce marquée non conforme",
     ("candidatures.reopen", "POST", "dossier_submitted", "redacteur_A"): "La date limite de dépôt est passée (6 septembre 2019 à 16:00) : le dossier ne peut plus être régularisé.",
     ("candidatures.reopen", "POST", "dossier_submitted" + BEFORE, "redacteur_A"): "Dossier rouvert",
     ("archives.destroy", "POST", VISA_STATE, "archiviste"): "un autre archiviste",
+    **{("documents.submit", "POST", s, "redacteur_A"): "Ce document a déjà été soumis" for s in ("submitted_saisine", "submitted_incident")},
+    ("documents.download", "GET", "dossier_draft", "redacteur_A"): "L'aperçu n'est possible qu'une fois le brouillon complet.",
+    **{("documents.edit", m, "dossier_draft", "redacteur_A"): "le dossier ne peut plus être modifié" for m in ("GET", "POST")},
 }
 
 
@@ -1314,7 +1326,7 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
             if key[0].startswith("candidatures."):
                 expected_states = set(DOSSIERS)
             else:  # the document pages; those that read a document are tried on the dossiers too
-                expected_states = set(STATES) | (set(DOSSIERS) if key in (("documents.view", "GET"), ("documents.download", "GET")) else set())
+                expected_states = set(STATES) | (set(DOSSIERS) if key[0] in ("documents.view", "documents.download", "documents.edit") else set())
         elif "appel_id" in rule.arguments:
             expected_states = {APPEL_STATE}
         elif "record_id" in rule.arguments:

@@ -91,6 +91,8 @@ class User(UserMixin, Base):
 
 class Document(Base):
     __tablename__ = "document"
+    # One candidature dossier per organisation and call (NULL appel_id: other kinds, free).
+    __table_args__ = (UniqueConstraint("appel_id", "organisation_id", name="uq_document_appel_organisation"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(50), index=True)
@@ -239,6 +241,12 @@ class Piece(Base):
     mime: Mapped[str] = mapped_column(String(100))
     pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
     original_name: Mapped[str] = mapped_column(String(255))
+    # The row the piece was deposited for (a job description: its recruitment's post), so that
+    # a piece no longer matching its row after the form changed is noticed.
+    libelle: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The last deposited version of the dossier this piece belonged to: during a régularisation
+    # the recipients keep reading the pieces of the deposited version, not the corrections.
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # A Word piece converted to PDF at upload (webforms/office.py), for the complete dossier.
     pdf_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))

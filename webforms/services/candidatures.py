@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas import get_kind
@@ -34,11 +35,12 @@ def deadline_text(appel: Appel) -> str:
 
 def open_dossier(session: Session, svc: Services, *, user: User, appel: Appel) -> Document:
     """Start (or return) the organisation's dossier for a call, prefilled from the call."""
-    existing = session.scalar(
-        select(Document).where(Document.kind == CANDIDATURE, Document.appel_id == appel.id, Document.organisation_id == user.organisation_id)
-    )
-    if existing is not None:
-        return existing
+    def existing() -> Document | None:
+        return session.scalar(select(Document).where(Document.appel_id == appel.id, Document.organisation_id == user.organisation_id))
+
+    found = existing()
+    if found is not None:
+        return found
     if not is_open(appel, svc.clock()):
         raise DocumentError(f"L'appel est clos : la date limite de dépôt était le {deadline_text(appel)}.")
     payload = {
@@ -47,10 +49,14 @@ def open_dossier(session: Session, svc: Services, *, user: User, appel: Appel) -
         # Shown in the form as a French amount ("5000,00"), as the user would type it.
         "budget": {"montant_par_mesure": str(appel.data["montant_par_mesure"]).replace(".", ",")},
     }
-    doc = create_draft(session, svc, kind_name=CANDIDATURE, user=user, payload=payload)
-    doc.appel_id = appel.id
-    session.commit()
-    return doc
+    try:
+        return create_draft(session, svc, kind_name=CANDIDATURE, user=user, payload=payload, appel_id=appel.id)
+    except IntegrityError:
+        # Opened at the same moment by another click or colleague: that one is the dossier.
+        found = existing()
+        if found is None:
+            raise
+        return found
 
 
 def call_errors(appel: Appel, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,7 +109,9 @@ class PieceSlot:
     rule: AttachmentRule
     rang: int
     title: str
-    state: str  # "manquante", "presente", "non_conforme", "produite", "a_completer"
+    # "manquante", "presente", "non_conforme", "produite", "a_completer", and for a piece of a
+    # row: "a_remplacer" (its row now says something else), "en_trop" (its row is gone)
+    state: str
     piece: Piece | None
     message: str = ""
 
@@ -113,29 +121,64 @@ class PieceSlot:
 
     @property
     def uploadable(self) -> bool:
-        return bool(self.rule.formats)
+        return bool(self.rule.formats) and self.state != "en_trop"
 
 
 def _current(doc: Document) -> dict[tuple[str, int], Piece]:
     return {(p.code, p.rang): p for p in doc.pieces if p.replaced_at is None}
 
 
-def piece_slots(doc: Document, errors: Mapping[str, Any]) -> list[PieceSlot]:
-    """Every piece the call requires, in the order of AML §6b, with its state."""
+def deposited_version(doc: Document) -> int | None:
+    """The last deposited version of the dossier whose pieces are recorded, if any."""
+    return max((p.version for p in doc.pieces if p.version is not None), default=None)
+
+
+def _deposited(doc: Document) -> dict[tuple[str, int], Piece]:
+    """The pieces of the last deposited version: what recipients read during a régularisation."""
+    last = deposited_version(doc)
+    return {(p.code, p.rang): p for p in doc.pieces if last is not None and p.version == last}
+
+
+def mark_deposited(doc: Document, version: int) -> None:
+    """Record that the current pieces make up deposited ``version`` (called by ``submit``)."""
+    for piece in _current(doc).values():
+        piece.version = version
+
+
+def was_deposited(piece: Piece) -> bool:
+    """Was ``piece`` part of a deposited version (what a recipient may open)?"""
+    return piece.version is not None
+
+
+def _row_title(rule: AttachmentRule, rang: int, label: str | None) -> str:
+    if rule.rows is None:
+        return rule.title
+    return f"{rule.title} n° {rang + 1}" + (f" – {label}" if label else "")
+
+
+def piece_slots(doc: Document, errors: Mapping[str, Any], *, frozen: bool = False) -> list[PieceSlot]:
+    """Every piece the call requires, in the order of AML §6b, with its state.
+
+    ``frozen``: the pieces and data of the last deposited version (what recipients read).
+    """
     kind = get_kind(doc.kind)
     wanted = set(doc.appel.data.get("pieces") or []) if doc.appel else {a.name for a in kind.attachments}
-    valid, _ = kind.load_partial(doc.data)
-    current = _current(doc)
+    valid, _ = kind.load_partial(doc.submitted_data if frozen and doc.submitted_data is not None else doc.data)
+    current = _deposited(doc) if frozen else _current(doc)
     slots: list[PieceSlot] = []
     for rule in kind.attachments:
         if rule.name not in wanted:
             continue
-        count = rule.count(valid) if rule.count else 1
-        for rang in range(count):
-            title = f"{rule.title} n° {rang + 1}" if rule.count else rule.title
+        labels = rule.labels(valid)
+        for rang, label in enumerate(labels):
+            title = _row_title(rule, rang, label)
             piece = current.get((rule.name, rang))
             if piece is not None and piece.nonconforme_motif:
                 slots.append(PieceSlot(rule, rang, title, "non_conforme", piece, piece.nonconforme_motif))
+            elif piece is not None and rule.rows is not None and piece.libelle is not None and piece.libelle != label:
+                # "Une fiche de poste par recrutement": a piece follows its row, not its number.
+                message = f"déposée pour « {piece.libelle} » ; la ligne n° {rang + 1} du formulaire est maintenant « {label} » : déposez la pièce qui lui correspond"
+                slots.append(PieceSlot(rule, rang, title, "a_remplacer", piece, message))
             elif piece is not None:
                 slots.append(PieceSlot(rule, rang, title, "presente", piece))
             elif rule.generated:
@@ -147,6 +190,12 @@ def piece_slots(doc: Document, errors: Mapping[str, Any]) -> list[PieceSlot]:
                 slots.append(PieceSlot(rule, rang, title, state, None, message))
             else:
                 slots.append(PieceSlot(rule, rang, title, "manquante", None))
+        if rule.rows is not None:
+            # Pieces left behind by rows since removed: exactly one piece per row (AML §6b).
+            for (code, rang), piece in sorted(current.items()):
+                if code == rule.name and rang >= len(labels):
+                    message = "elle ne correspond plus à aucune ligne du formulaire : retirez-la"
+                    slots.append(PieceSlot(rule, rang, _row_title(rule, rang, piece.libelle), "en_trop", piece, message))
     return slots
 
 
@@ -178,6 +227,10 @@ class Checklist:
                 lines.append(f"Pièce non conforme : {p.title} ({p.message}) : déposez-en une nouvelle.")
             elif p.state == "a_completer":
                 lines.append(f"Pièce à produire : {p.title} ({p.message})")
+            elif p.state == "a_remplacer":
+                lines.append(f"Pièce à remplacer : {p.title} ({p.message}).")
+            elif p.state == "en_trop":
+                lines.append(f"Pièce en trop : {p.title} ({p.message}).")
         return lines
 
 
@@ -189,8 +242,8 @@ def _count(errors: Any) -> int:
     return 1
 
 
-def checklist(doc: Document, errors: Mapping[str, Any], now: dt.datetime) -> Checklist:
-    """Build the dossier's checklist from its problems and pieces."""
+def checklist(doc: Document, errors: Mapping[str, Any], now: dt.datetime, *, frozen: bool = False) -> Checklist:
+    """Build the dossier's checklist from its problems and pieces (``frozen``: see piece_slots)."""
     kind = get_kind(doc.kind)
     sections = []
     for name, field in kind.schema().fields.items():
@@ -199,7 +252,7 @@ def checklist(doc: Document, errors: Mapping[str, Any], now: dt.datetime) -> Che
     appel = doc.appel
     return Checklist(
         sections=sections,
-        pieces=piece_slots(doc, errors),
+        pieces=piece_slots(doc, errors, frozen=frozen),
         deadline=deadline_text(appel) if appel else "",
         open=is_open(appel, now) if appel else True,
     )
@@ -230,9 +283,10 @@ def _merge(left: Mapping[Any, Any], right: Mapping[Any, Any]) -> dict[Any, Any]:
 merge_errors = _merge
 
 
-def _refuse_after_deadline(doc: Document, now: dt.datetime) -> None:
+def refuse_after_deadline(doc: Document, now: dt.datetime) -> None:
+    """After the deadline nothing in a dossier changes any more: neither its form nor its pieces."""
     if doc.appel is not None and not is_open(doc.appel, now):
-        raise DocumentError(f"La date limite de dépôt est passée ({deadline_text(doc.appel)}) : les pièces du dossier ne peuvent plus changer.")
+        raise DocumentError(f"La date limite de dépôt est passée ({deadline_text(doc.appel)}) : le dossier ne peut plus être modifié.")
 
 
 def add_piece(
@@ -253,14 +307,14 @@ def add_piece(
     """
     if doc.status != "draft":
         raise DocumentError("Le dossier est déposé : rouvrez-le pour le régulariser avant de changer une pièce.")
-    _refuse_after_deadline(doc, svc.clock())
+    refuse_after_deadline(doc, svc.clock())
     kind = get_kind(doc.kind)
     rule = next((a for a in kind.attachments if a.name == code and a.formats), None)
     if rule is None:
         raise DocumentError("Cette pièce ne se dépose pas.")
     valid, _ = kind.load_partial(doc.data)
-    count = rule.count(valid) if rule.count else 1
-    if not 0 <= rang < count:
+    labels = rule.labels(valid)
+    if not 0 <= rang < len(labels):
         raise DocumentError(f"Il n'y a pas de « {rule.title} » n° {rang + 1} à déposer.")
     checked = check_upload(stream, filename, allowed=frozenset(rule.formats), max_bytes=rule.max_mb * 1024 * 1024, workdir=workdir)
     pdf_digest = None
@@ -286,6 +340,7 @@ def add_piece(
         mime=checked.mime,
         pages=checked.pages,
         original_name=checked.original_name[:255],
+        libelle=labels[rang][:255] if rule.rows is not None else None,
         pdf_sha256=pdf_digest,
         uploaded_by_id=user.id,
         uploaded_at=now,
@@ -319,7 +374,7 @@ def remove_piece(session: Session, svc: Services, doc: Document, piece: Piece, *
         # Its history stays as it is: the day it was replaced or withdrawn is not rewritten.
         raise DocumentError("Cette pièce a déjà été remplacée ou retirée.")
     now = svc.clock()
-    _refuse_after_deadline(doc, now)
+    refuse_after_deadline(doc, now)
     piece.replaced_at = now
     session.add(Event(document=doc, user=user, action="remove_piece", at=now, detail={"piece": piece.code, "rang": piece.rang}))
     session.commit()
@@ -332,6 +387,10 @@ def mark_nonconforme(session: Session, svc: Services, piece: Piece, *, user: Use
         raise DocumentError("Indiquez la raison de la non-conformité : l'association la verra.")
     if len(motif) > 1000:
         raise DocumentError("La raison ne peut dépasser 1 000 caractères.")
+    doc = piece.document
+    if doc.status == "draft" or piece.version is None or piece.version != deposited_version(doc):
+        # The association would never see a reason given on a piece it no longer deposits.
+        raise DocumentError("Seule une pièce de la version déposée du dossier peut être marquée non conforme.")
     now = svc.clock()
     piece.nonconforme_motif = motif
     piece.nonconforme_par_id = user.id
@@ -374,16 +433,18 @@ def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str
     wanted = set(doc.appel.data.get("pieces") or []) if doc.appel else set(_ORDER)
     rules = {a.name: a for a in kind.attachments}
     current = _current(doc)
+    valid, _ = kind.load_partial(doc.data)
     parts: list[Part] = []
     for code in _ORDER:
         if code not in wanted:
             continue
         rule = rules[code]
-        uploaded = sorted((p for (c, _), p in current.items() if c == code), key=lambda p: p.rang)
+        labels = rule.labels(valid)
+        uploaded = sorted((p for (c, rang), p in current.items() if c == code and rang < len(labels)), key=lambda p: p.rang)
         if uploaded:
             for piece in uploaded:
-                suffix = f"-{piece.rang + 1}" if rule.count else ""
-                title = f"{rule.title} n° {piece.rang + 1}" if rule.count else rule.title
+                suffix = f"-{piece.rang + 1}" if rule.rows else ""
+                title = _row_title(rule, piece.rang, labels[piece.rang])
                 parts.append(
                     Part(
                         code, title, f"{_FILENAMES[code]}{suffix}.{extension_of(piece.mime)}", svc.store.path(piece.sha256), piece.mime, piece.sha256, piece.size,

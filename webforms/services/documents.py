@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas import get_kind
-from schemas.kind import Kind
+from schemas.kind import Kind, Output
 from webforms.models import Counter, Document, Event, Rendition, User
 from webforms.rendering import Renderer
 from webforms.rendering.context import DocumentMeta, build_context
@@ -86,8 +87,13 @@ def create_draft(
     user: User,
     payload: Mapping[str, Any],
     mesure_id: int | None = None,
+    appel_id: int | None = None,
 ) -> Document:
-    """Start a draft of ``kind_name`` for the user's organisation, saved as typed."""
+    """Start a draft of ``kind_name`` for the user's organisation, saved as typed.
+
+    A candidature (``appel_id``) is unique per organisation and call: a second one raises
+    ``IntegrityError`` (after rolling back), which ``candidatures.open_dossier`` handles.
+    """
     kind = get_kind(kind_name)
     now = svc.clock()
     doc = Document(
@@ -98,14 +104,27 @@ def create_draft(
         data=dict(payload),
         summary=_summary(kind, payload),
         mesure_id=mesure_id,
+        appel_id=appel_id,
         created_at=now,
         updated_at=now,
     )
     session.add(doc)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise
     _log(session, doc, user, "create", now)
     session.commit()
     return doc
+
+
+def check_open(doc: Document, now: dt.datetime) -> None:
+    """Refuse any change to a document whose deadline has passed (a candidature's call)."""
+    if doc.appel is not None:
+        from webforms.services.candidatures import refuse_after_deadline  # candidatures build on documents
+
+        refuse_after_deadline(doc, now)
 
 
 def save_draft(session: Session, svc: Services, doc: Document, *, user: User, payload: Mapping[str, Any]) -> Document:
@@ -113,6 +132,7 @@ def save_draft(session: Session, svc: Services, doc: Document, *, user: User, pa
     check_move(doc, "save")
     kind = get_kind(doc.kind)
     now = svc.clock()
+    check_open(doc, now)
     doc.data = dict(payload)
     if doc.submitted_at is None:
         # A reopened dossier keeps the label of its deposited version until it is deposited again.
@@ -123,16 +143,18 @@ def save_draft(session: Session, svc: Services, doc: Document, *, user: User, pa
     return doc
 
 
-def problems(doc: Document) -> dict[str, Any]:
+def problems(doc: Document, *, frozen: bool = False) -> dict[str, Any]:
     """Return what stops the document from being submitted (marshmallow's layout).
 
     A candidature adds its call's rules (territories, measure counts, amount per measure).
+    ``frozen``: those of the last submitted data, which the recipients read.
     """
-    errors = get_kind(doc.kind).validate(doc.data)
+    data = doc.submitted_data if frozen and doc.submitted_data is not None else doc.data
+    errors = get_kind(doc.kind).validate(data)
     if doc.appel is not None:
         from webforms.services.candidatures import call_errors, merge_errors  # candidatures build on documents
 
-        errors = merge_errors(errors, call_errors(doc.appel, doc.data))
+        errors = merge_errors(errors, call_errors(doc.appel, data))
     return errors
 
 
@@ -226,6 +248,16 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
         blockers = submission_blockers(doc, errors, now)
     if errors or blockers:
         raise ValidationFailed("Le document ne peut pas être soumis : corrigez les erreurs signalées.", errors, blockers)
+    # The move is claimed in the database before anything is numbered or rendered: of two
+    # submissions at once (a double click, two tabs), the second waits for the first's
+    # commit, then finds the document no longer a draft, and is refused.
+    claimed = session.execute(
+        update(Document).where(Document.id == doc.id, Document.status == doc.status).values(status=target, updated_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if claimed != 1:
+        session.rollback()
+        raise DocumentError("Ce document vient d'être soumis : il est verrouillé.")
     if doc.mesure is not None and doc.echeance:
         # The due date follows the measure as it stands now (a renewal or a first meeting
         # recorded since the draft was started may have moved it).
@@ -245,6 +277,10 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
         # Nothing half-done: the document stays a draft exactly as it was.
         session.rollback()
         raise
+    if doc.appel is not None:
+        from webforms.services.candidatures import mark_deposited  # candidatures build on documents
+
+        mark_deposited(doc, version)
     _log(session, doc, user, "submit", now, reference=doc.reference, version=version)
     session.commit()
     return doc
@@ -285,13 +321,24 @@ def rendition(session: Session, doc: Document, fmt: str, version: int | None = N
     return session.scalars(query.order_by(Rendition.version.desc())).first()
 
 
-def preview(svc: Services, doc: Document, fmt: str) -> bytes:
-    """Render a valid draft on the fly, marked as a draft; refuse an invalid one."""
-    kind = get_kind(doc.kind)
-    errors = kind.validate(doc.data)
+def preview_output(doc: Document, fmt: str, output: str = "document") -> Output | None:
+    """The output of ``doc``'s kind a draft may download as ``fmt``, if there is one."""
+    return next((o for o in get_kind(doc.kind).outputs() if o.name == output and o.fmt == fmt), None)
+
+
+def preview(svc: Services, doc: Document, fmt: str, output: str = "document") -> bytes:
+    """Render one output of a valid draft on the fly; refuse an invalid draft.
+
+    It is marked as a draft, except a letter to sign before the submission (its signed scan
+    is a piece of the dossier: what is signed is the letter itself).
+    """
+    target = preview_output(doc, fmt, output)
+    if target is None:
+        raise LookupError(output)
+    errors = problems(doc)
     if errors:
         raise ValidationFailed("L'aperçu n'est possible qu'une fois le brouillon complet.", errors)
-    return svc.renderer.render(kind, context_for(doc, draft=True), fmt)
+    return svc.renderer.render_output(target, context_for(doc, draft=not target.to_sign))
 
 
 def history(session: Session, doc: Document) -> list[Event]:

@@ -19,7 +19,7 @@ from webforms.services.appels import appels as all_appels
 from webforms.services.appels import is_open
 from webforms.services.documents import DocumentError, problems
 from webforms.uploads import UploadRefused
-from webforms.views import services
+from webforms.views import services, upload_limit
 
 bp = Blueprint("candidatures", __name__)
 
@@ -97,7 +97,8 @@ def dossiers(appel_id: int) -> str:
         # Reopened dossiers stay in the list ("En régularisation"): they were deposited.
         select(Document).where(Document.appel_id == appel.id, Document.submitted_at.is_not(None)).order_by(Document.submitted_at)
     ).all()
-    rows = [(d, svc.checklist(d, problems(d), _now())) for d in docs]
+    # Recipients read the deposited version, not a régularisation in progress.
+    rows = [(d, svc.checklist(d, problems(d, frozen=True), _now(), frozen=True)) for d in docs]
     return render_template("appel_dossiers.html", appel=appel, rows=rows, deadline=svc.deadline_text(appel))
 
 
@@ -105,11 +106,17 @@ def dossiers(appel_id: int) -> str:
 def checklist(doc_id: int) -> str:
     """The dossier's checklist: each section and piece, what is missing, what to do next."""
     doc = _dossier_or_404(doc_id)
-    state = svc.checklist(doc, problems(doc), _now())
+    # Recipients read the last deposited version; the association, its dossier as it stands.
+    frozen = policy.sees_frozen(current_user, doc)
+    errors = problems(doc, frozen=frozen)
+    state = svc.checklist(doc, errors, _now(), frozen=frozen)
     return render_template(
         "checklist.html",
         doc=doc,
         state=state,
+        frozen=frozen,
+        # The letter to sign and the previews, once the form they are made from is complete (AML §6b).
+        form_complete=not frozen and doc.status == "draft" and not errors,
         # After the deadline nothing changes in a dossier any more (AML §6b, §6d).
         can_edit=policy.can_edit(current_user, doc) and state.open,
         can_reopen=policy.can_reopen(current_user, doc) and state.open,
@@ -119,6 +126,7 @@ def checklist(doc_id: int) -> str:
 
 
 @bp.post("/documents/<int:doc_id>/pieces/<code>")
+@upload_limit(lambda: max(rule.max_mb for rule in get_kind(svc.CANDIDATURE).attachments if rule.formats))
 def upload(doc_id: int, code: str) -> Any:
     """Upload a piece; it is checked by its content, and a refusal leaves the dossier as it was."""
     doc = _dossier_or_404(doc_id)
@@ -181,6 +189,8 @@ def download_piece(doc_id: int, piece_id: int) -> Any:
     """Download a piece as it was uploaded (re-encoded for images), under its original name."""
     doc = _dossier_or_404(doc_id)
     piece = _piece_or_404(doc, piece_id)
+    if policy.sees_frozen(current_user, doc) and not svc.was_deposited(piece):
+        abort(404)  # a correction not yet deposited is the association's alone
     response = send_file(
         services().store.path(piece.sha256),
         mimetype=piece.mime,

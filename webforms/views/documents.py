@@ -176,6 +176,11 @@ def edit(doc_id: int) -> Any:
             return redirect(url_for(".view", doc_id=doc.id))
         abort(403)
     kind = _kind_or_404(doc.kind)
+    try:
+        svc_docs.check_open(doc, current_app.config["CLOCK"]())
+    except svc_docs.DocumentError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".view", doc_id=doc.id))
     step = _step_of(kind)
     name = list(kind.schema().fields)[step - 1] if step else None
     form_cls = step_form_class(kind.schema, name) if name else form_class(kind.schema)
@@ -189,7 +194,12 @@ def edit(doc_id: int) -> Any:
         action = request.form.get("action", "save")
         if action.startswith(("add:", "remove:")):
             change_rows(kind.schema, payload, action)
-        svc_docs.save_draft(db.session(), services(), doc, user=current_user, payload=payload)
+        try:
+            svc_docs.save_draft(db.session(), services(), doc, user=current_user, payload=payload)
+        except svc_docs.DocumentError as exc:
+            # The deadline passed while the page was open: nothing is saved any more.
+            flash(str(exc), "error")
+            return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".view", doc_id=doc.id))
         if step:
             _mark_seen(doc.id, step)
         if action == "submit":
@@ -253,6 +263,10 @@ def submit(doc_id: int) -> Any:
     """Submit a draft from its page."""
     doc = _document_or_404(doc_id)
     if not policy.can_edit(current_user, doc):
+        if doc.status != "draft" and not policy.sees_frozen(current_user, doc):
+            # Its own writer, a second time (another tab, a double click): not a refusal of rights.
+            flash("Ce document a déjà été soumis : il est verrouillé.", "info")
+            return redirect(url_for(".view", doc_id=doc.id))
         abort(403)
     ActionForm().validate()
     return _submit(doc)
@@ -303,14 +317,18 @@ def download(doc_id: int, fmt: str) -> Any:
     if fmt not in MIME:
         abort(404)
     if doc.status == "draft" and not policy.sees_frozen(current_user, doc):
-        if fmt not in ("pdf", "docx") or request.args.get("sortie", "document") != "document":
+        # A draft: any of its outputs (the letter to sign before the deposit included), rendered now.
+        output = svc_docs.preview_output(doc, fmt, request.args.get("sortie", "document"))
+        if output is None:
             abort(404)
         try:
-            data = svc_docs.preview(services(), doc, fmt)
+            data = svc_docs.preview(services(), doc, fmt, output.name)
         except svc_docs.ValidationFailed as exc:
             flash(f"{exc} Corrigez les erreurs signalées.", "error")
-            return redirect(url_for(".edit", doc_id=doc.id))
-        return send_file(io.BytesIO(data), mimetype=MIME[fmt], as_attachment=True, download_name=f"brouillon-{doc.kind}-{doc.id}.{fmt}")
+            return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".edit", doc_id=doc.id))
+        name = doc.kind if output.name == "document" else f"{doc.kind}-{output.name}"
+        prefix = "" if output.to_sign else "brouillon-"
+        return send_file(io.BytesIO(data), mimetype=MIME[fmt], as_attachment=True, download_name=f"{prefix}{name}-{doc.id}.{fmt}")
     version = request.args.get("version", type=int)
     output = request.args.get("sortie", "document")
     rendition = svc_docs.rendition(db.session(), doc, fmt, version, output)
