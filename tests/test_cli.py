@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -11,9 +12,11 @@ from pathlib import Path
 
 import docx
 import pytest
+from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
 from schemas import registry
+from webforms import cli
 
 ENV = {**os.environ, "PYTHONIOENCODING": "utf-8"}
 
@@ -119,3 +122,44 @@ def test_database_and_accounts_from_the_command_line(tmp_path: Path) -> None:
     assert again.returncode == 1 and "existe déjà" in again.stderr
     bad_role = run("create-user", "--email", "c@d.fr", "--name", "C D", "--role", "chef", "--organisation", "Asso A", cwd=tmp_path)
     assert bad_role.returncode == 1 and "Rôle inconnu" in bad_role.stderr
+
+
+def render_in_process(kind: str, output: Path) -> Result:
+    """Run ``webforms render KIND - --format pdf --output OUTPUT`` on the kind's example, in-process."""
+    example = json.dumps(dict(registry()[kind].example), ensure_ascii=False)
+    result = CliRunner().invoke(cli.main, ["render", kind, "-", "--format", "pdf", "--output", str(output)], input=example)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result
+
+
+@pytest.mark.parametrize("kind", sorted(registry()))
+def test_render_into_a_missing_folder_says_so_in_french_and_writes_nothing(kind: str, tmp_path: Path) -> None:
+    output = tmp_path / "absent" / "x.pdf"
+    result = render_in_process(kind, output)
+    assert result.exit_code == 1
+    assert f"Écriture impossible de « {output} » : le dossier « {tmp_path / 'absent'} » n'existe pas." in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_render_onto_a_folder_says_so_in_french_and_writes_nothing(tmp_path: Path) -> None:
+    result = render_in_process("fiche_incident", tmp_path)
+    assert result.exit_code == 1
+    assert f"Écriture impossible de « {tmp_path} » : c'est un dossier." in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_render_that_cannot_write_says_why_in_french_and_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def disk_full(src: str, dst: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    result = render_in_process("fiche_incident", tmp_path / "x.pdf")
+    assert result.exit_code == 1
+    assert f"Écriture impossible de « {tmp_path / 'x.pdf'} » : plus de place sur le disque." in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reading_a_missing_file_says_so_in_french(tmp_path: Path) -> None:
+    result = run("validate", "fiche_incident", str(tmp_path / "absent.json"))
+    assert result.returncode == 1
+    assert f"Lecture impossible de « {tmp_path / 'absent.json'} » : fichier ou dossier introuvable." in result.stderr

@@ -7,6 +7,7 @@ Contract (relied on by other tools): ``kinds``, ``example``, ``validate``, ``ren
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import sys
@@ -30,7 +31,8 @@ def _read_payload(path: str) -> Any:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"Lecture impossible de « {path} » : {exc}") from None
+        reason = _os_reason(exc) if isinstance(exc, OSError) else "le fichier n'est pas en UTF-8"
+        raise click.ClickException(f"Lecture impossible de « {path} » : {reason}.") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -94,7 +96,7 @@ def validate(kind_name: str, file: str) -> None:
 @click.argument("kind_name", metavar="KIND")
 @click.argument("file", metavar="FILE")
 @click.option("--format", "fmt", type=click.Choice(["docx", "pdf"]), required=True, help="Format produit.")
-@click.option("--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Fichier à écrire.")
+@click.option("--output", "output", type=click.Path(path_type=Path), required=True, help="Fichier à écrire.")
 @click.option("--brouillon", is_flag=True, help="Marquer le document comme brouillon.")
 def render(kind_name: str, file: str, fmt: str, output: Path, brouillon: bool) -> None:
     """Produire le DOCX ou le PDF de FILE ; rien n'est écrit si les données sont invalides."""
@@ -102,17 +104,47 @@ def render(kind_name: str, file: str, fmt: str, output: Path, brouillon: bool) -
 
     kind = _kind(kind_name)
     data = _validated(kind, _read_payload(file))
+    directory = _output_dir(output)  # before rendering: a wrong path is said at once
     app = _app()
     renderer = app.extensions["webforms.services"].renderer
     meta = DocumentMeta(issued_at=dt.datetime.now(dt.UTC), draft=brouillon)
     content = renderer.render(kind, build_context(kind, data, meta), fmt)
     # Written beside the target then renamed: OUT is whole or absent, never half-written.
-    directory = output.resolve().parent
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".webforms-")
-    with os.fdopen(fd, "wb") as out:
-        out.write(content)
-    os.replace(tmp, output)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".webforms-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+        os.replace(tmp, output)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise click.ClickException(f"Écriture impossible de « {output} » : {_os_reason(exc)}.") from None
     click.echo(f"{output} écrit ({len(content)} octets).", err=True)
+
+
+def _output_dir(output: Path) -> Path:
+    """Return the folder ``output`` is written in; a French error if it cannot hold the file."""
+    directory = output.resolve().parent
+    if not directory.is_dir():
+        raise click.ClickException(f"Écriture impossible de « {output} » : le dossier « {directory} » n'existe pas.")
+    if output.is_dir():
+        raise click.ClickException(f"Écriture impossible de « {output} » : c'est un dossier.")
+    return directory
+
+
+def _os_reason(exc: OSError) -> str:
+    """Say in French why the system refused a read or a write (its own message is English)."""
+    reasons = {
+        errno.ENOENT: "fichier ou dossier introuvable",
+        errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+        errno.EISDIR: "c'est un dossier",
+        errno.EACCES: "accès refusé",
+        errno.EPERM: "opération non permise",
+        errno.ENOSPC: "plus de place sur le disque",
+        errno.EROFS: "système de fichiers en lecture seule",
+    }
+    return reasons.get(exc.errno or 0, f"erreur système n° {exc.errno}")
 
 
 @main.command("check-templates")
@@ -129,9 +161,9 @@ def check_templates_cmd() -> None:
 
 
 @main.command("verify-zip")
-@click.argument("file", metavar="FICHIER.zip", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", metavar="FICHIER.zip")
 def verify_zip_cmd(file: str) -> None:
-    """Vérifier une archive de dossier contre son manifest.json (empreintes SHA-256, tailles)."""
+    """Vérifier une archive de dossier contre son manifest.json (empreintes SHA-256, tailles) ; rien n'est extrait."""
     from webforms.dossier import verify_zip
 
     problems = verify_zip(file)

@@ -11,11 +11,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import lzma
 import os
+import re
 import struct
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -261,40 +265,178 @@ def write_zip(target: Path, files: Iterable[tuple[str, str, Path]]) -> dict[str,
     return manifest
 
 
+MANIFEST_MAX = 16 << 20  # a manifest lists tens of files in a few kB; beyond this it is not one of ours
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+DRIVE = re.compile(r"[A-Za-z]:")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One file as the manifest lists it; None where the manifest's value is unusable."""
+
+    name: str
+    size: int | None
+    sha256: str | None
+
+
+class _Damaged(Exception):
+    """A member the ZIP cannot give back as stored; the message is the French reason."""
+
+
+def _shown(name: str) -> str:
+    """Return ``name`` with its invisible characters escaped, so that a finding stays one readable line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
+
+
+def _name_danger(name: str) -> str | None:
+    """Say why ``name`` is unsafe to extract: it leaves the target folder or hides what it is (None: safe)."""
+    if not name:
+        return "nom vide"
+    if not name.isprintable():
+        return "caractère invisible ou de contrôle"
+    if name.startswith(("/", "\\")):
+        return "chemin absolu"
+    if DRIVE.match(name):
+        return "lettre de lecteur"
+    if "\\" in name:
+        return "barre oblique inverse"
+    if ".." in name.split("/"):
+        return "remontée « .. » hors du dossier"
+    return None
+
+
+def _chunks(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """Yield a member's content by chunks; raise _Damaged if the ZIP cannot give it back intact.
+
+    Reading to the end is what makes zipfile check the member's CRC-32.
+    """
+    if info.flag_bits & 0x1:
+        raise _Damaged("fichier chiffré, impossible à vérifier")
+    try:
+        data = archive.open(info)
+    except (zipfile.BadZipFile, OSError, ValueError):  # OSError: an offset pointing outside the file
+        raise _Damaged("en-tête endommagé dans l'archive") from None
+    except (NotImplementedError, RuntimeError):
+        raise _Damaged("méthode de compression non prise en charge") from None
+    with data:
+        try:
+            while chunk := data.read(CHUNK):
+                yield chunk
+        except zipfile.BadZipFile:
+            raise _Damaged("contenu altéré (somme de contrôle du ZIP incorrecte)") from None
+        except (zlib.error, lzma.LZMAError, EOFError, OSError, ValueError):
+            raise _Damaged("contenu altéré (données compressées illisibles)") from None
+
+
+def _entry(number: int, item: Any) -> tuple[_Entry | None, list[str]]:
+    """Read one entry of the manifest's ``fichiers`` list; say what is wrong with it."""
+    where = f"{MANIFEST}, entrée n° {number}"
+    if not isinstance(item, dict):
+        return None, [f"{where} : un objet est attendu (nom, role, sha256, taille)."]
+    name = item.get("nom")
+    if not isinstance(name, str) or not name:
+        return None, [f"{where} : « nom » manquant ou qui n'est pas un texte."]
+    problems = []
+    size = item.get("taille")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        problems.append(f"{_shown(name)} : « taille » manquante ou invalide dans le manifeste (un nombre entier d'octets est attendu).")
+        size = None
+    digest = item.get("sha256")
+    if not isinstance(digest, str) or not SHA256_HEX.fullmatch(digest):
+        problems.append(f"{_shown(name)} : « sha256 » manquante ou invalide dans le manifeste (64 chiffres hexadécimaux attendus).")
+        digest = None
+    if not isinstance(item.get("role"), str):
+        problems.append(f"{_shown(name)} : « role » manquant ou qui n'est pas un texte dans le manifeste.")
+    return _Entry(name, size, digest.lower() if digest else None), problems
+
+
+def _manifest(archive: zipfile.ZipFile, infos: Sequence[zipfile.ZipInfo]) -> tuple[list[_Entry] | None, list[str]]:
+    """Read the manifest's entries (None: no usable manifest) and what is wrong with it."""
+    if not infos:
+        return None, [f"L'archive ne contient pas de {MANIFEST}."]
+    info = infos[-1]  # the copy zipfile and most tools take when a name is repeated
+    if info.file_size > MANIFEST_MAX:
+        return None, [f"{MANIFEST} : {info.file_size} octets, bien trop pour un manifeste."]
+    try:
+        raw = b"".join(_chunks(archive, info))
+    except _Damaged as exc:
+        return None, [f"{MANIFEST} : {exc}."]
+    try:
+        manifest = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None, [f"{MANIFEST} : illisible (ce n'est pas du JSON valide)."]
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("fichiers"), list):
+        return None, [f"{MANIFEST} : un objet JSON avec la liste « fichiers » est attendu."]
+    entries, problems = [], []
+    for number, item in enumerate(manifest["fichiers"], start=1):
+        entry, errors = _entry(number, item)
+        problems += errors
+        if entry is not None:
+            entries.append(entry)
+    return entries, problems
+
+
+def _check(archive: zipfile.ZipFile, info: zipfile.ZipInfo, entry: _Entry | None) -> list[str]:
+    """Read one member by chunks and compare it with its manifest entry (None: integrity only)."""
+    name = _shown(info.orig_filename)
+    digest, size = hashlib.sha256(), 0
+    try:
+        for chunk in _chunks(archive, info):
+            digest.update(chunk)
+            size += len(chunk)
+    except _Damaged as exc:
+        return [f"{name} : {exc}."]
+    problems = []
+    if entry is not None and entry.size is not None and size != entry.size:
+        problems.append(f"{name} : taille {size} au lieu de {entry.size}.")
+    if entry is not None and entry.sha256 is not None and digest.hexdigest() != entry.sha256:
+        problems.append(f"{name} : empreinte SHA-256 différente du manifeste (fichier modifié).")
+    return problems
+
+
 def verify_zip(path: str | os.PathLike[str]) -> list[str]:
-    """Check a dossier ZIP against its manifest; return one French line per problem (none: intact)."""
-    problems: list[str] = []
+    """Check a dossier ZIP against its manifest; return one French line per problem (none: intact).
+
+    Nothing is extracted or written. Every member is read by chunks, so memory stays flat:
+    its SHA-256 and size are compared with the manifest, and zipfile checks its CRC-32. A
+    damaged archive, a malformed manifest or a dangerous name is a finding, never an exception.
+    """
     try:
         archive = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        return [f"Archive illisible : {exc}"]
+    except (FileNotFoundError, NotADirectoryError):
+        return [f"Fichier introuvable : {os.fspath(path)}"]
+    except IsADirectoryError:
+        return [f"{os.fspath(path)} est un dossier, pas une archive ZIP."]
+    except PermissionError:
+        return [f"Lecture impossible de {os.fspath(path)} : accès refusé."]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return [f"{os.fspath(path)} n'est pas une archive ZIP (ou elle est tronquée ou endommagée)."]
     with archive:
-        names = set(archive.namelist())
-        if MANIFEST not in names:
-            return ["L'archive ne contient pas de manifest.json."]
-        try:
-            manifest = json.loads(archive.read(MANIFEST))
-            entries = manifest["fichiers"]
-        except (ValueError, KeyError, TypeError):
-            return ["Le manifest.json est illisible."]
-        listed = set()
-        for entry in entries:
-            name = entry.get("nom")
-            listed.add(name)
-            if name not in names:
-                problems.append(f"{name} : absent de l'archive.")
+        members: dict[str, list[zipfile.ZipInfo]] = {}
+        for info in archive.infolist():
+            members.setdefault(info.orig_filename, []).append(info)
+        entries, manifest_problems = _manifest(archive, members.get(MANIFEST, []))
+        listed = Counter(entry.name for entry in entries or [])
+        problems = [f"{_shown(name)} : nom de fichier dangereux ({reason})." for name in sorted(members.keys() | listed.keys()) if (reason := _name_danger(name))]
+        problems += [f"{_shown(name)} : présent {len(infos)} fois dans l'archive." for name, infos in members.items() if len(infos) > 1]
+        problems += [f"{_shown(name)} : listé {count} fois dans le manifeste." for name, count in listed.items() if count > 1]
+        problems += manifest_problems
+        checked = set()
+        for entry in entries or []:
+            if entry.name in checked:
                 continue
-            digest, size = hashlib.sha256(), 0
-            with archive.open(name) as data:
-                while chunk := data.read(CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-            if size != entry.get("taille"):
-                problems.append(f"{name} : taille {size} au lieu de {entry.get('taille')}.")
-            if digest.hexdigest() != entry.get("sha256"):
-                problems.append(f"{name} : empreinte SHA-256 différente du manifeste (fichier modifié).")
-        for extra in sorted(names - listed - {MANIFEST}):
-            problems.append(f"{extra} : présent dans l'archive mais absent du manifeste.")
+            checked.add(entry.name)
+            if entry.name not in members:
+                problems.append(f"{_shown(entry.name)} : absent de l'archive.")
+            for info in members.get(entry.name, []):
+                problems += _check(archive, info, entry)
+        for name, infos in members.items():
+            if name == MANIFEST or name in checked:
+                continue
+            if entries is not None:
+                problems.append(f"{_shown(name)} : présent dans l'archive mais absent du manifeste.")
+            for info in infos:
+                problems += _check(archive, info, None)
     return problems
 
 
