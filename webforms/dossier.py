@@ -176,10 +176,46 @@ def _part_pdf_file(renderer: Renderer, part: Part, context: dict[str, Any], work
 
 def _pages(path: Path) -> int:
     """Count a PDF's pages; qpdf reads the cross-reference table and the page tree only."""
+    return len(_page_sizes(path))
+
+
+def _page_sizes(path: Path) -> list[tuple[float, float]]:
+    """Each page's size as a reader shows it, in points: width and height, /Rotate applied.
+
+    The box is the one qpdf lays an overlay on: the trim box, which defaults to the crop box
+    (what a reader shows), then to the media box; inherited boxes and /Rotate count, and
+    /UserUnit scales the page. qpdf reads the page dictionaries only, not their contents.
+    """
     import pikepdf
 
+    sizes = []
     with pikepdf.open(path, access_mode=pikepdf.AccessMode.stream) as pdf:
-        return len(pdf.pages)
+        for page in pdf.pages:
+            x0, y0, x1, y1 = (float(v) for v in page.trimbox)
+            unit = float(page.obj.get("/UserUnit", 1))
+            width, height = abs(x1 - x0) * unit, abs(y1 - y0) * unit
+            sizes.append((height, width) if page.rotation % 180 else (width, height))
+    return sizes
+
+
+def _number_pages(sizes: Sequence[tuple[float, float]]) -> dict[str, Any]:
+    """The pages of the page-number overlay, each of the size of the page it goes on.
+
+    qpdf centres an overlay page on its page and shrinks it if it is larger: an overlay page
+    of exactly the page's size is laid 1:1, so the number keeps its corner and its size on
+    an A3, an A0 or a landscape page; qpdf turns it with the page's /Rotate and moves it to
+    the page's origin. One named page (``@page``) per distinct size, to 0.01 pt.
+    """
+    formats: dict[tuple[float, float], str] = {}
+    pages = []
+    for width, height in sizes:
+        key = (round(width, 2), round(height, 2))
+        name = formats.setdefault(key, f"format{len(formats)}")
+        pages.append({"format": name})
+    return {
+        "formats": [{"nom": name, "largeur": f"{w:.2f}pt", "hauteur": f"{h:.2f}pt"} for (w, h), name in formats.items()],
+        "pages": pages,
+    }
 
 
 def _pdf_bytes_pages(data: bytes) -> int:
@@ -194,14 +230,17 @@ def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[s
     and qpdf (through pikepdf) copies every page's streams from the source files to ``target``
     as it writes, then lays each page number over its page as a form XObject, without decoding
     the page. qpdf holds one stream at a time while writing it (about twice its size): the
-    largest image of a piece, at most the piece's upload limit.
+    largest image of a piece, at most the piece's upload limit. The numbers' overlay has one
+    page per page, of that page's shown size (:func:`_number_pages`), read from the page
+    dictionaries only.
     """
     import pikepdf
 
     with tempfile.TemporaryDirectory(prefix="webforms-dossier-") as tmp:
         workdir = Path(tmp)
         sources = [_part_pdf_file(renderer, part, context, workdir, index) for index, part in enumerate(parts)]
-        counts = [_pages(source) for source in sources]
+        sizes = [_page_sizes(source) for source in sources]
+        counts = [len(pages) for pages in sizes]
         cover = renderer.pdf_from_html(renderer.html_from("dossier_couverture.html", {**context, "sommaire": []}))
 
         def contents_for(offset: int) -> list[dict[str, Any]]:
@@ -216,11 +255,12 @@ def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[s
         front_pages = _pdf_bytes_pages(first)
         front = workdir / "front.pdf"
         front.write_bytes(renderer.pdf_from_html(renderer.html_from("dossier_couverture.html", {**context, "sommaire": contents_for(front_pages)})))
-        total = _pages(front) + sum(counts)
+        every_size = [*_page_sizes(front), *(size for pages in sizes for size in pages)]
+        total = len(every_size)
         numbers = workdir / "numbers.pdf"
-        numbers.write_bytes(renderer.pdf_from_html(renderer.html_from("dossier_numeros.html", {**context, "total": total})))
-        if _pages(numbers) < total:
-            raise RuntimeError(f"Numérotation incomplète : {_pages(numbers)} pages pour {total}.")
+        numbers.write_bytes(renderer.pdf_from_html(renderer.html_from("dossier_numeros.html", {**context, **_number_pages(every_size)})))
+        if _pages(numbers) != total:
+            raise RuntimeError(f"Numérotation : {_pages(numbers)} pages au lieu de {total}.")
         job = {
             "empty": "",
             "pages": [{"file": str(source), "range": "1-z"} for source in (front, *sources)],
