@@ -288,3 +288,39 @@ def test_page_numbers_keep_their_corner_and_size_on_pages_of_any_size_rotation_a
     assert sizes[2:] == [(595, 842), (842, 1191), (2384, 3370), (842, 595), (842, 595), (595, 842), (842, 595), (595, 842), (842, 1191), (792, 612), (1191, 842), (1191, 842)]
     # The pieces' own text is still there, under the numbers.
     assert "A0 portrait" in reader.pages[4].extract_text()
+
+
+def image_file(path: Path, size: tuple[int, int], mode: str = "RGB", colour: Any = "teal", **save: Any) -> Path:
+    Image.new(mode, size, colour).save(path, **save)
+    return path
+
+
+def test_an_image_becomes_an_a4_page_of_its_orientation_fitted_within_the_margins(tmp_path: Path) -> None:
+    """docs/decisions.md: images "converties en pages A4", landscape ones on a landscape A4."""
+    images = [
+        (image_file(tmp_path / "paysage.jpg", (1600, 1000)), "image/jpeg", (842, 595)),
+        (image_file(tmp_path / "portrait.png", (1000, 1600)), "image/png", (595, 842)),
+        (image_file(tmp_path / "carre.png", (800, 800), mode="L", colour=90), "image/png", (595, 842)),
+        (image_file(tmp_path / "bandeau.png", (3000, 400), mode="P", colour=3), "image/png", (842, 595)),
+        # An RGBA PNG stored before uploads were flattened: decoded, then laid out the same way.
+        (image_file(tmp_path / "plan.png", (1200, 900), mode="RGBA", colour=(0, 128, 128, 255)), "image/png", (842, 595)),
+    ]
+    target = tmp_path / "dossier.pdf"
+    complete_pdf_file(Renderer(), [piece(path, mime) for path, mime, _ in images], dossier_context(), target)
+
+    pages = PdfReader(target).pages[2:]
+    assert len(pages) == len(images)
+    for page, (path, _, size) in zip(pages, images, strict=True):
+        view = shown(page)
+        assert (round(view["width"]), round(view["height"])) == size, path.name
+        [(xobject, (left, bottom, right, top))] = view["images"]
+        with Image.open(path) as original:
+            assert (xobject["/Width"], xobject["/Height"]) == original.size
+            ratio = original.width / original.height
+        gaps = (left, bottom, view["width"] - right, view["height"] - top)
+        assert min(gaps) > 12 * MM - 0.01, (path.name, gaps)  # within the margins
+        assert abs(gaps[0] - gaps[2]) < 0.01 and abs(gaps[1] - gaps[3]) < 0.01, (path.name, gaps)  # centred
+        assert min(gaps[0], gaps[1]) < 12 * MM + 0.01, (path.name, gaps)  # as large as the margins allow
+        assert abs((right - left) / (top - bottom) - ratio) < 0.001, path.name
+        _, _, box = number_of(page)
+        assert box[3] < bottom, path.name  # the page number's box does not cover the image

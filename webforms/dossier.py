@@ -26,6 +26,10 @@ from webforms.rendering import Renderer
 
 CHUNK = 1 << 20
 MANIFEST = "manifest.json"
+A4_POINTS = (595.2756, 841.8898)  # 210 × 297 mm
+# An image page's margin, on every side: as far from the edge as the page number's box, which
+# so never covers the image.
+IMAGE_MARGIN = 12 * 72 / 25.4
 
 
 @dataclass(frozen=True)
@@ -43,17 +47,27 @@ class Part:
     pdf_path: Path | None = None
 
 
+def _image_page(width: int, height: int) -> tuple[float, float, tuple[float, float, float, float]]:
+    """The A4 page of an image and where the image goes on it: ``(page width, page height, (x, y, w, h))``.
+
+    A landscape image gets an A4 landscape page, any other an A4 portrait one; the image is
+    fitted within the margins, keeping its proportions, and centred.
+    """
+    page_w, page_h = (A4_POINTS[1], A4_POINTS[0]) if width > height else A4_POINTS
+    scale = min((page_w - 2 * IMAGE_MARGIN) / width, (page_h - 2 * IMAGE_MARGIN) / height)
+    w, h = width * scale, height * scale
+    return page_w, page_h, ((page_w - w) / 2, (page_h - h) / 2, w, h)
+
+
 def _write_image_pdf(target: Path, *, width: int, height: int, image: str, data: Path, spans: Sequence[tuple[int, int]]) -> None:
     """Write a one-page PDF whose page is the image, its stream copied by chunks from ``data``.
 
     ``image`` holds the image dictionary's entries (without ``/Length``); ``spans`` are the
-    ``(offset, length)`` ranges of ``data`` that make the image's stream. The page has the
-    image's proportions, fitted to an A4 page (8.27 × 11.69 inches), as Pillow's PDF writer
-    lays it out.
+    ``(offset, length)`` ranges of ``data`` that make the image's stream. The page is an A4
+    page laid out by :func:`_image_page`.
     """
-    dpi = max(width / 8.27, height / 11.69, 1)
-    w, h = width * 72 / dpi, height * 72 / dpi
-    content = f"q {w:.4f} 0 0 {h:.4f} 0 0 cm /Im0 Do Q".encode()
+    page_w, page_h, (x, y, w, h) = _image_page(width, height)
+    content = f"q {w:.4f} 0 0 {h:.4f} {x:.4f} {y:.4f} cm /Im0 Do Q".encode()
     length = sum(n for _, n in spans)
     offsets: list[int] = []
     with target.open("wb") as out, data.open("rb") as src:
@@ -65,7 +79,7 @@ def _write_image_pdf(target: Path, *, width: int, height: int, image: str, data:
         out.write(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
         begin("<< /Type /Catalog /Pages 2 0 R >>\nendobj\n")
         begin("<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n")
-        begin(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w:.4f} {h:.4f}] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>\nendobj\n")
+        begin(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_w:.4f} {page_h:.4f}] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>\nendobj\n")
         begin(f"<< /Length {len(content)} >>\nstream\n")
         out.write(content + b"\nendstream\nendobj\n")
         begin(f"<< /Type /XObject /Subtype /Image /Width {width} /Height {height} {image} /Length {length} >>\nstream\n")
@@ -120,12 +134,13 @@ def _png_layout(path: Path) -> tuple[dict[str, Any], list[tuple[int, int]]] | No
 
 
 def _image_pdf_file(path: Path, mime: str, target: Path) -> None:
-    """Turn an image into one A4-sized PDF page (the image fitted to the page), by streaming.
+    """Turn an image into one A4 PDF page (the image fitted within the margins), by streaming.
 
     A JPEG goes into the PDF as it is (DCTDecode) and a PNG's compressed rows as they are
     (FlateDecode with the PNG predictors): nothing is decoded, so memory does not grow with
     the image and the scan loses no quality. Only a PNG with an alpha channel or interlaced
-    rows is decoded (Pillow), its size capped by the upload checks (MAX_PIXELS).
+    rows is decoded (Pillow), its size capped by the upload checks (MAX_PIXELS), and written
+    again as a plain PNG that then takes the same path.
     """
     from PIL import Image
 
@@ -137,25 +152,34 @@ def _image_pdf_file(path: Path, mime: str, target: Path) -> None:
             entries = f"/ColorSpace {space} /BitsPerComponent 8 /Filter /DCTDecode"
             _write_image_pdf(target, width=width, height=height, image=entries, data=path, spans=[(0, path.stat().st_size)])
             return
-    elif (layout := _png_layout(path)) is not None:
-        header, spans = layout
-        colours = 3 if header["colour"] == 2 else 1
-        if header["colour"] == 3:
-            palette = header["palette"]
-            space = f"[/Indexed /DeviceRGB {len(palette) // 3 - 1} <{palette[: len(palette) // 3 * 3].hex()}>]"
-        else:
-            space = "/DeviceRGB" if colours == 3 else "/DeviceGray"
-        depth = header["depth"]
-        entries = (
-            f"/ColorSpace {space} /BitsPerComponent {depth} /Filter /FlateDecode "
-            f"/DecodeParms << /Predictor 15 /Colors {colours} /BitsPerComponent {depth} /Columns {header['width']} >>"
-        )
-        _write_image_pdf(target, width=header["width"], height=header["height"], image=entries, data=path, spans=spans)
+    elif _png_pdf_file(path, target):
         return
+    plain = target.with_suffix(".png")
     with Image.open(path) as img:
-        rgb = img.convert("RGB")
-        dpi = max(rgb.width / 8.27, rgb.height / 11.69, 1)
-        rgb.save(target, "PDF", resolution=dpi)
+        img.convert("RGB").save(plain, "PNG", compress_level=1)  # fast: a temporary file
+    if not _png_pdf_file(plain, target):
+        raise RuntimeError(f"{path.name} : image PNG réécrite illisible.")
+
+
+def _png_pdf_file(path: Path, target: Path) -> bool:
+    """Write the PDF page of a PNG from its compressed rows; False if the PNG must be decoded."""
+    layout = _png_layout(path)
+    if layout is None:
+        return False
+    header, spans = layout
+    colours = 3 if header["colour"] == 2 else 1
+    if header["colour"] == 3:
+        palette = header["palette"]
+        space = f"[/Indexed /DeviceRGB {len(palette) // 3 - 1} <{palette[: len(palette) // 3 * 3].hex()}>]"
+    else:
+        space = "/DeviceRGB" if colours == 3 else "/DeviceGray"
+    depth = header["depth"]
+    entries = (
+        f"/ColorSpace {space} /BitsPerComponent {depth} /Filter /FlateDecode "
+        f"/DecodeParms << /Predictor 15 /Colors {colours} /BitsPerComponent {depth} /Columns {header['width']} >>"
+    )
+    _write_image_pdf(target, width=header["width"], height=header["height"], image=entries, data=path, spans=spans)
+    return True
 
 
 def _part_pdf_file(renderer: Renderer, part: Part, context: dict[str, Any], workdir: Path, index: int) -> Path:
