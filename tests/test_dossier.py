@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import subprocess
 import sys
 import zipfile
@@ -16,6 +17,7 @@ from pypdf import PdfReader
 
 from tests.conftest import Clock
 from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps, open_dossier, pdf_bytes, upload
+from tests.test_uploads import GREY, TEAL, png_chunks, raw_png
 from webforms import db
 from webforms.dossier import Part, complete_pdf_file, verify_zip, write_zip
 from webforms.models import Document
@@ -324,3 +326,98 @@ def test_an_image_becomes_an_a4_page_of_its_orientation_fitted_within_the_margin
         assert abs((right - left) / (top - bottom) - ratio) < 0.001, path.name
         _, _, box = number_of(page)
         assert box[3] < bottom, path.name  # the page number's box does not cover the image
+
+
+def page_images(path: Path) -> list[dict[str, Any]]:
+    """The image of each page, found through qpdf's form XObjects: its entries, raw stream, pixels."""
+    import pikepdf
+
+    found = []
+    with pikepdf.open(path) as pdf:
+        for number, page in enumerate(pdf.pages):
+            resources, images = [page.obj.Resources], []
+            while resources:
+                for xobject in resources.pop().get("/XObject", {}).values():
+                    if xobject.Subtype == "/Form":
+                        resources.append(xobject.get("/Resources", pikepdf.Dictionary()))
+                    else:
+                        images.append(xobject)
+            for image in images:
+                pixels = pikepdf.PdfImage(image).as_pil_image()
+                if pixels.mode.startswith("I"):  # 16-bit grey: Pillow's conversions would clip it
+                    pixels = pixels.convert("I").point(lambda v: v * (1 / 257)).convert("L")
+                entries = {str(k): v for k, v in image.items()}
+                found.append({"page": number, "entries": entries, "raw": image.read_raw_bytes(), "pixels": pixels.convert("RGB")})
+    return found
+
+
+def idat(path: Path) -> bytes:
+    """A PNG's compressed rows: what the PDF holds when the PNG was not decoded."""
+    _, chunks = png_chunks(path)
+    data, at, rows = path.read_bytes(), 8, b""
+    for name in chunks:
+        size = int.from_bytes(data[at : at + 4], "big")
+        rows += data[at + 8 : at + 8 + size] if name == b"IDAT" else b""
+        at += 12 + size
+    return rows
+
+
+def test_a_transparent_png_upload_is_shown_on_white_from_its_rows_as_stored(app: Flask, login_as: Any, clock: Clock, tmp_path: Path) -> None:
+    """The upload check flattens the PNG on white: the dossier copies its rows without decoding
+    them (a decoded 6000 × 8000 RGBA PNG took 252 MB in the web process)."""
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    fill_steps(web, doc_id, example())
+    plan = Image.new("RGBA", (1600, 1000), (0, 0, 0, 0))  # transparent black, as drawing tools save it
+    plan.paste((0, 128, 128, 255), (0, 0, 800, 1000))
+    out = io.BytesIO()
+    plan.save(out, "PNG")
+    upload(web, doc_id, "courrier", pdf_bytes(1), "courrier.pdf")
+    assert upload(web, doc_id, "deliberation", out.getvalue(), "plan.png").status_code == 302
+    upload(web, doc_id, "fiches_poste", pdf_bytes(1), "fiche.pdf")
+    with app.app_context():
+        piece = next(p for p in db.session().get(Document, doc_id).pieces if p.code == "deliberation")
+        stored = app.extensions["webforms.services"].store.path(piece.sha256)
+    header, chunks = png_chunks(stored)
+    assert (header["colour"], header["interlace"], b"tRNS" in chunks) == (2, 0, False)  # RGB, no alpha
+    assert web.post(f"/documents/{doc_id}/soumettre").status_code == 302
+
+    target = tmp_path / "dossier.pdf"
+    target.write_bytes(web.get(f"/documents/{doc_id}/telecharger/pdf?sortie=dossier").data)
+    [image] = [i for i in page_images(target) if i["entries"]["/Width"] == 1600]
+    assert image["entries"]["/Height"] == 1000
+    assert image["raw"] == idat(stored)  # the stored rows, copied as they are
+    assert image["pixels"].getpixel((400, 500)) == (0, 128, 128)
+    assert image["pixels"].getpixel((1200, 500)) == (255, 255, 255)  # transparent: white, not black
+    page = PdfReader(target).pages[image["page"]]
+    assert (round(shown(page)["width"]), round(shown(page)["height"])) == (842, 595)
+
+
+def test_pngs_stored_before_flattening_still_show_on_white(tmp_path: Path) -> None:
+    """Pieces stored as they were uploaded before: palette and colour-key transparency stay on
+    the streaming path; an alpha channel or interlaced rows are decoded (Pillow), on white."""
+    samples = {
+        "palette-trns": (raw_png((40, 20), 3, 8, lambda x, y: bytes([1 if x < 20 else 0]), plte=bytes([0, 0, 0, *TEAL]), trns=b"\0"), True),
+        "grey-trns": (raw_png((40, 20), 0, 8, lambda x, y: bytes([100 if x < 20 else 0]), trns=b"\0\0"), True),
+        "grey-16-bit": (raw_png((40, 20), 0, 16, lambda x, y: struct.pack(">H", 100 * 257 if x < 20 else 65535)), True),
+        "rgba": (raw_png((40, 20), 6, 8, lambda x, y: bytes([*TEAL, 255] if x < 20 else [0, 0, 0, 0])), False),
+        "interlaced-rgb": (raw_png((40, 20), 2, 8, lambda x, y: bytes(TEAL if x < 20 else (255, 255, 255)), interlace=True), False),
+    }
+    parts = []
+    for name, (data, _) in samples.items():
+        (tmp_path / f"{name}.png").write_bytes(data)
+        parts.append(piece(tmp_path / f"{name}.png", "image/png"))
+    target = tmp_path / "dossier.pdf"
+    complete_pdf_file(Renderer(), parts, dossier_context(), target)
+
+    images = page_images(target)
+    assert len(images) == len(samples)
+    for image, (name, (_, streamed)) in zip(images, samples.items(), strict=True):
+        assert (image["raw"] == idat(tmp_path / f"{name}.png")) is streamed, name
+        opaque = GREY if name.startswith("grey") else TEAL
+        assert image["pixels"].getpixel((5, 5)) == opaque, name
+        if name == "grey-trns":  # a colour-key mask: the reader leaves those pixels unpainted
+            assert list(image["entries"]["/Mask"]) == [0, 0]
+        else:
+            assert image["pixels"].getpixel((35, 5)) == (255, 255, 255), name

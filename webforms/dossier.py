@@ -23,6 +23,7 @@ from typing import Any
 from pypdf import PdfReader
 
 from webforms.rendering import Renderer
+from webforms.uploads import palette_on_white
 
 CHUNK = 1 << 20
 MANIFEST = "manifest.json"
@@ -98,10 +99,11 @@ def _write_image_pdf(target: Path, *, width: int, height: int, image: str, data:
 
 
 def _png_layout(path: Path) -> tuple[dict[str, Any], list[tuple[int, int]]] | None:
-    """Read a PNG's header, palette and the places of its IDAT chunks, without decoding it.
+    """Read a PNG's header, palette, transparency and the places of its IDAT chunks, without decoding it.
 
     Returns None for what a PDF cannot take as it is (alpha channel, interlacing): such an
-    image is decoded instead.
+    image is decoded instead. Uploads are stored without either (webforms/uploads.py), but
+    pieces stored before may have them.
     """
     with path.open("rb") as f:
         if f.read(8) != b"\x89PNG\r\n\x1a\n":
@@ -116,8 +118,8 @@ def _png_layout(path: Path) -> tuple[dict[str, Any], list[tuple[int, int]]] | No
                 width, height, depth, colour, _compression, _filter, interlace = struct.unpack(">IIBBBBB", f.read(13))
                 header = {"width": width, "height": height, "depth": depth, "colour": colour, "interlace": interlace}
                 f.seek(4, os.SEEK_CUR)
-            elif name == b"PLTE":
-                header["palette"] = f.read(size)
+            elif name in (b"PLTE", b"tRNS") and size <= 3 * 256:
+                header["palette" if name == b"PLTE" else "transparency"] = f.read(size)
                 f.seek(4, os.SEEK_CUR)
             elif name == b"IDAT":
                 spans.append((f.tell(), size))
@@ -139,8 +141,9 @@ def _image_pdf_file(path: Path, mime: str, target: Path) -> None:
     A JPEG goes into the PDF as it is (DCTDecode) and a PNG's compressed rows as they are
     (FlateDecode with the PNG predictors): nothing is decoded, so memory does not grow with
     the image and the scan loses no quality. Only a PNG with an alpha channel or interlaced
-    rows is decoded (Pillow), its size capped by the upload checks (MAX_PIXELS), and written
-    again as a plain PNG that then takes the same path.
+    rows is decoded (Pillow), its size capped by the upload checks (MAX_PIXELS): uploads are
+    stored without either since they are laid on white at upload, but a piece stored before
+    may have them.
     """
     from PIL import Image
 
@@ -154,11 +157,35 @@ def _image_pdf_file(path: Path, mime: str, target: Path) -> None:
             return
     elif _png_pdf_file(path, target):
         return
-    plain = target.with_suffix(".png")
-    with Image.open(path) as img:
-        img.convert("RGB").save(plain, "PNG", compress_level=1)  # fast: a temporary file
-    if not _png_pdf_file(plain, target):
-        raise RuntimeError(f"{path.name} : image PNG réécrite illisible.")
+    _decoded_image_pdf_file(path, target)
+
+
+def _decoded_image_pdf_file(path: Path, target: Path) -> None:
+    """Write the page of an image that must be decoded, laid on white, band by band.
+
+    Memory holds the decoded image and one band of it, not a second copy: the bands are
+    compressed into a stream file as they are blended.
+    """
+    import zlib
+
+    from PIL import Image
+
+    from webforms.uploads import grey_8_bits, on_white
+
+    rows = target.with_suffix(".rows")
+    compressor = zlib.compressobj()
+    with Image.open(path) as img, rows.open("wb") as out:
+        img.load()
+        grey = img.mode in ("1", "L", "LA", "La") or img.mode.startswith("I")
+        band_rows = CHUNK // 4 // img.width + 1  # about 1 MiB of pixels
+        for top in range(0, img.height, band_rows):
+            band = on_white(img.crop((0, top, img.width, min(img.height, top + band_rows))))
+            band = grey_8_bits(band) if band.mode.startswith("I") else band.convert("L" if grey else "RGB")
+            out.write(compressor.compress(band.tobytes()))
+        out.write(compressor.flush())
+        width, height = img.size
+    entries = f"/ColorSpace {'/DeviceGray' if grey else '/DeviceRGB'} /BitsPerComponent 8 /Filter /FlateDecode"
+    _write_image_pdf(target, width=width, height=height, image=entries, data=rows, spans=[(0, rows.stat().st_size)])
 
 
 def _png_pdf_file(path: Path, target: Path) -> bool:
@@ -168,14 +195,21 @@ def _png_pdf_file(path: Path, target: Path) -> bool:
         return False
     header, spans = layout
     colours = 3 if header["colour"] == 2 else 1
+    transparency = header.get("transparency")
+    mask = ""
     if header["colour"] == 3:
-        palette = header["palette"]
-        space = f"[/Indexed /DeviceRGB {len(palette) // 3 - 1} <{palette[: len(palette) // 3 * 3].hex()}>]"
+        # Transparent entries of the palette are blended with white, as the upload check does.
+        palette = bytes(palette_on_white(header["palette"][: len(header["palette"]) // 3 * 3], transparency))
+        space = f"[/Indexed /DeviceRGB {len(palette) // 3 - 1} <{palette.hex()}>]"
     else:
         space = "/DeviceRGB" if colours == 3 else "/DeviceGray"
+        if transparency is not None and len(transparency) == 2 * colours:
+            # The transparent colour is masked out: the white page shows through.
+            key = struct.unpack(f">{colours}H", transparency)
+            mask = " /Mask [" + " ".join(f"{k} {k}" for k in key) + "]"
     depth = header["depth"]
     entries = (
-        f"/ColorSpace {space} /BitsPerComponent {depth} /Filter /FlateDecode "
+        f"/ColorSpace {space} /BitsPerComponent {depth}{mask} /Filter /FlateDecode "
         f"/DecodeParms << /Predictor 15 /Colors {colours} /BitsPerComponent {depth} /Columns {header['width']} >>"
     )
     _write_image_pdf(target, width=header["width"], height=header["height"], image=entries, data=path, spans=spans)
