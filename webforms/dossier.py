@@ -17,6 +17,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -250,9 +251,11 @@ def _page_sizes(path: Path) -> list[tuple[float, float]]:
     with pikepdf.open(path, access_mode=pikepdf.AccessMode.stream) as pdf:
         for page in pdf.pages:
             x0, y0, x1, y1 = (float(v) for v in page.trimbox)
-            unit = float(page.obj.get("/UserUnit", 1))
+            unit = page.obj.get("/UserUnit", 1)
+            unit = float(unit) if isinstance(unit, int | Decimal) and unit > 0 else 1.0  # as qpdf reads it
             width, height = abs(x1 - x0) * unit, abs(y1 - y0) * unit
-            sizes.append((height, width) if page.rotation % 180 else (width, height))
+            # qpdf turns the overlay by a quarter turn (normalised /Rotate of 90 or 270) or not at all.
+            sizes.append((height, width) if page.rotation in (90, 270) else (width, height))
     return sizes
 
 

@@ -602,8 +602,8 @@ def on_white(image: Any) -> Any:
 
     A palette image keeps its palette, each entry blended with white by its alpha; any other
     image with an alpha channel or a transparent colour (``image.info["transparency"]``)
-    becomes RGB or greyscale, blended band by band so that memory holds the image and its
-    copy only. An image without transparency is returned as it is.
+    becomes RGB or greyscale, blended band by band into the new image (an alpha channel is
+    not copied whole). An image without transparency is returned as it is.
     """
     from PIL import Image
 
