@@ -3,8 +3,9 @@
 Run with ``make bench`` (after bench/render_bench.py) or ``.venv/bin/python bench/dossier_bench.py``.
 A dossier of the 2019 AML call (kind ``candidature_aml``) with a 50-member team, a 60-line
 balanced budget (30 charges, 30 produits) and 17 planned recruitments gets 20 uploaded pieces
-(courrier, délibération, organigramme, 17 fiches de poste): real PDFs with large raw images,
-totalling 100 MiB, then 400 MiB. Everything goes through the services, as the web views do
+(courrier, délibération, organigramme, 17 fiches de poste), totalling 100 MiB, then 400 MiB:
+the courrier is a JPEG scan (A4, 300 dpi), the organigramme a PNG drawn on a transparent
+background (6000 × 8000 RGBA), the others real PDFs with large raw images. Everything goes through the services, as the web views do
 (``open_dossier``, ``save_draft``, ``add_piece`` with its content checks, ``submit``), on a
 temporary instance whose clock is fixed on 2 September 2019, before the call's deadline.
 
@@ -29,6 +30,7 @@ import gc
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -144,20 +146,52 @@ def write_piece_pdf(path: Path, size: int, pages: int, label: str) -> int:
     return path.stat().st_size
 
 
-def piece_plan(total_mib: int) -> list[tuple[str, int, str, int, int]]:
-    """``(code, rang, file name, size, pages)`` of the 20 pieces: sizes from 1× to 4× one another,
-    adding up to ``total_mib``; 2 to 10 pages each (the upload limit is 200)."""
+def write_scan_jpeg(path: Path) -> int:
+    """Write a colour scan of an A4 page at 300 dpi as a JPEG (grainy, as scans are): about 4 MiB."""
+    from PIL import Image, ImageFilter
+
+    size = (2480, 3508)
+    grain = [Image.effect_noise(size, 60).filter(ImageFilter.BoxBlur(1)) for _ in range(3)]
+    Image.merge("RGB", grain).save(path, "JPEG", quality=90)
+    return path.stat().st_size
+
+
+def write_transparent_png(path: Path) -> int:
+    """Write a 6000 × 8000 drawing on a transparent background (RGBA), as drawing tools export
+    it: 0.2 MiB as a file, 183 MiB once decoded. Stored laid on white by the upload check."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (6000, 8000), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    for x in range(0, 6000, 400):
+        draw.rectangle((x, 100, x + 200, 7900), fill=(0, 128, 128, 255))
+    image.save(path, "PNG")
+    return path.stat().st_size
+
+
+# Pieces given as images (the others are PDFs): file name and how to write it.
+IMAGES: dict[str, tuple[str, Callable[[Path], int]]] = {
+    "courrier": ("courrier-signe.jpg", write_scan_jpeg),
+    "organigramme": ("organigramme.png", write_transparent_png),
+}
+
+
+def piece_plan(total_mib: int, image_bytes: int) -> list[tuple[str, int, str, int, int]]:
+    """``(code, rang, file name, size, pages)`` of the 20 pieces: the images (one page each,
+    ``image_bytes`` in all) and PDFs of sizes from 1× to 4× one another, adding up to
+    ``total_mib`` with the images; 2 to 10 pages each (the upload limit is 200)."""
     slots = [
         ("courrier", 0, "courrier-signe.pdf"),
         ("deliberation", 0, "deliberation-ca.pdf"),
         ("organigramme", 0, "organigramme.pdf"),
     ]
     slots += [("fiches_poste", r, f"fiche-de-poste-{r + 1:02d}.pdf") for r in range(RECRUTEMENTS)]
-    weights = [1 + i % 4 for i in range(len(slots))]
-    total = total_mib * MIB
+    weights = [0 if code in IMAGES else 1 + i % 4 for i, (code, _, _) in enumerate(slots)]
+    total = total_mib * MIB - image_bytes
     sizes = [total * w // sum(weights) for w in weights]
     return [
-        (code, rang, name, size, 2 + (i * 5) % 9) for i, ((code, rang, name), size) in enumerate(zip(slots, sizes, strict=True))
+        (code, rang, IMAGES[code][0], 0, 1) if code in IMAGES else (code, rang, name, size, 2 + (i * 5) % 9)
+        for i, ((code, rang, name), size) in enumerate(zip(slots, sizes, strict=True))
     ]
 
 
@@ -268,14 +302,19 @@ def run_size(total_mib: int) -> dict[str, Any]:
             pieces_dir.mkdir()
             workdir.mkdir()
             w0 = time.perf_counter()
+            for code, (name, _) in IMAGES.items():  # drawn in a child: Pillow's pixels stay out of this process
+                subprocess.run([sys.executable, str(Path(__file__).resolve()), "--image", code, str(pieces_dir / name)], check=True)
+            image_sizes = {code: (pieces_dir / name).stat().st_size for code, (name, _) in IMAGES.items()}
+            plan = piece_plan(total_mib, sum(image_sizes.values()))
             files = []
-            for i, (code, rang, name, size, pages) in enumerate(piece_plan(total_mib)):
+            for i, (code, rang, name, size, pages) in enumerate(plan):
                 path = pieces_dir / name
-                write_piece_pdf(path, size, pages, f"Pièce {i + 1} : {name}")
+                if code not in IMAGES:
+                    write_piece_pdf(path, size, pages, f"Pièce {i + 1} : {name}")
                 files.append((code, rang, name, path))
             out["generate_s"] = time.perf_counter() - w0
             out["pieces_bytes"] = sum(p.stat().st_size for *_, p in files)
-            out["largest_stream"] = max(size // pages for *_, size, pages in piece_plan(total_mib))
+            out["largest_stream"] = max([size // pages for *_, size, pages in plan] + list(image_sizes.values()))
             w0 = time.perf_counter()
             for code, rang, name, path in files:
                 with path.open("rb") as stream:
@@ -284,7 +323,7 @@ def run_size(total_mib: int) -> dict[str, Any]:
                     )
                 path.unlink()  # the store holds it now
             out["upload_s"] = time.perf_counter() - w0
-            out["pieces_pages"] = sum(p.pages or 0 for p in doc.pieces if p.replaced_at is None)
+            out["pieces_pages"] = sum(p.pages or 1 for p in doc.pieces if p.replaced_at is None)  # an image: one page
             blockers = candidatures.submission_blockers(doc, documents.problems(doc), CLOCK)
             if blockers or documents.problems(doc):
                 raise SystemExit(f"Dossier de bench incomplet : {blockers or documents.problems(doc)}")
@@ -453,9 +492,14 @@ def main() -> int:
     parser.add_argument("--no-libreoffice", action="store_true", help="skip the LibreOffice/unoserver column")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--image", nargs=2, metavar=("CODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(run_size(args.child), default=str))
+        return 0
+    if args.image:
+        code, path = args.image
+        IMAGES[code][1](Path(path))
         return 0
 
     import render_bench as rb
@@ -469,7 +513,8 @@ def main() -> int:
     rb.title(f"1. Soumission d'un dossier : {PIECES} pièces déposées, PDF complet et ZIP, mémoire de pointe")
     print(
         f"Dossier : {TEAM} membres d'équipe, {CHARGES} charges + {PRODUITS} produits (équilibrés), {RECRUTEMENTS} recrutements ; "
-        f"{PIECES} pièces PDF (courrier, délibération, organigramme, {RECRUTEMENTS} fiches de poste) à grandes images brutes, "
+        f"{PIECES} pièces (courrier, délibération, organigramme, {RECRUTEMENTS} fiches de poste) : courrier en JPEG (scan A4 300 dpi), "
+        "organigramme en PNG transparent (6000 × 8000 RGBA), les autres en PDF à grandes images brutes ; "
         "déposées par candidatures.add_piece (contrôle du contenu, stockage par morceaux), puis documents.submit."
     )
     print("Chaque taille tourne dans un processus neuf ; rendu WeasyPrint chauffé avant la mesure (comme un worker).")

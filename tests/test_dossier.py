@@ -20,9 +20,14 @@ from pypdf import PdfReader
 
 from tests.conftest import Clock
 from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps, open_dossier, pdf_bytes, upload
+from tests.test_uploads import GREY, TEAL, png_chunks, raw_png
 from webforms import cli, db
-from webforms.dossier import verify_zip, write_zip
+from webforms.dossier import Part, complete_pdf_file, verify_zip, write_zip
 from webforms.models import Document
+from webforms.rendering import Renderer
+
+MM = 72 / 25.4
+Matrix = list[float]
 
 
 def png_bytes() -> bytes:
@@ -316,3 +321,293 @@ def test_a_word_piece_is_converted_and_shown_in_the_complete_pdf(app: Flask, log
     archive = web.get(f"/documents/{doc_id}/telecharger/zip?sortie=dossier")
     with zipfile.ZipFile(io.BytesIO(archive.data)) as z:
         assert z.read("02-deliberation-conseil-administration.docx") == deliberation
+
+
+# --- Where the page numbers are, read back from the PDF -----------------------------------------
+def _times(a: Matrix, b: Matrix) -> Matrix:
+    """``a`` then ``b``: PDF matrices ``[a b c d e f]`` compose as in the PDF reference."""
+    return [
+        a[0] * b[0] + a[1] * b[2],
+        a[0] * b[1] + a[1] * b[3],
+        a[2] * b[0] + a[3] * b[2],
+        a[2] * b[1] + a[3] * b[3],
+        a[4] * b[0] + a[5] * b[2] + b[4],
+        a[4] * b[1] + a[5] * b[3] + b[5],
+    ]
+
+
+def _point(m: Matrix, x: float, y: float) -> tuple[float, float]:
+    return x * m[0] + y * m[2] + m[4], x * m[1] + y * m[3] + m[5]
+
+
+def shown(page: Any) -> dict[str, Any]:
+    """The page as a reader shows it: its size, and its texts, filled boxes and images placed on it.
+
+    Coordinates are in points from the bottom-left corner of the visible page (the crop box),
+    with the page's /Rotate (clockwise) and /UserUnit applied; form XObjects (qpdf wraps the
+    page and the overlay in them) are followed with their /Matrix.
+    """
+    x0, y0, x1, y1 = (float(v) for v in page.cropbox)
+    unit = float(page.get("/UserUnit", 1))
+    rotate = int(page.get("/Rotate", 0)) % 360
+    width, height = ((y1 - y0) * unit, (x1 - x0) * unit) if rotate % 180 else ((x1 - x0) * unit, (y1 - y0) * unit)
+    turn = {0: [1, 0, 0, 1, -x0, -y0], 90: [0, -1, 1, 0, -y0, x1], 180: [-1, 0, 0, -1, x1, y1], 270: [0, 1, -1, 0, y1, -x0]}[rotate]
+    view = _times(turn, [unit, 0, 0, unit, 0, 0])
+    stack: list[tuple[Matrix, Any]] = [([1, 0, 0, 1, 0, 0], page["/Resources"])]
+    pushed: list[bool] = []
+    found: dict[str, list[Any]] = {"texts": [], "boxes": [], "images": []}
+    rectangle: list[Any] = []
+
+    def to_view(cm: Matrix) -> Matrix:
+        return _times(_times([float(v) for v in cm], stack[-1][0]), view)
+
+    def corners(m: Matrix, x: float, y: float, w: float, h: float) -> tuple[float, float, float, float]:
+        (ax, ay), (bx, by) = _point(m, x, y), _point(m, x + w, y + h)
+        return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
+
+    def before(op: bytes, args: list[Any], cm: Matrix, tm: Matrix) -> None:
+        if op == b"Do":
+            xobject = stack[-1][1]["/XObject"][args[0]].get_object()
+            if xobject["/Subtype"] == "/Form":
+                matrix = [float(v) for v in xobject.get("/Matrix", [1, 0, 0, 1, 0, 0])]
+                stack.append((_times(_times(matrix, [float(v) for v in cm]), stack[-1][0]), xobject.get("/Resources", stack[-1][1])))
+            else:
+                found["images"].append((xobject, corners(to_view(cm), 0, 0, 1, 1)))
+            pushed.append(xobject["/Subtype"] == "/Form")
+        elif op == b"re":
+            rectangle[:] = [to_view(cm), *(float(v) for v in args)]
+        elif op == b"f" and rectangle:
+            found["boxes"].append(corners(*rectangle))
+
+    def after(op: bytes, args: list[Any], cm: Matrix, tm: Matrix) -> None:
+        if op == b"Do" and pushed.pop():
+            stack.pop()
+
+    def text(chunk: str, cm: Matrix, tm: Matrix, font: Any, size: float) -> None:
+        if chunk.strip():
+            m = _times([float(v) for v in tm], to_view(cm))
+            upright = m[0] > 0 and abs(m[1]) < 1e-6 and abs(m[2]) < 1e-6
+            found["texts"].append({"text": chunk.strip(), "x": m[4], "y": m[5], "size": size * abs(m[0] * m[3] - m[1] * m[2]) ** 0.5, "upright": upright})
+
+    page.extract_text(visitor_operand_before=before, visitor_operand_after=after, visitor_text=text)
+    return {"width": width, "height": height, **found}
+
+
+def number_of(page: Any) -> tuple[dict[str, Any], dict[str, Any], tuple[float, float, float, float]]:
+    """The page as shown, its "Page N / M" text and the white box under that text."""
+    view = shown(page)
+    number = next(t for t in view["texts"] if t["text"].startswith("Page "))
+    box = next(b for b in view["boxes"] if b[0] <= number["x"] <= b[2] and b[1] <= number["y"] <= b[3])
+    return view, number, box
+
+
+def dossier_context() -> dict[str, Any]:
+    return {
+        "document": {"reference": "CA-2019-000001", "organisme_emetteur": "Association Habitat Solidaire", "version": 1, "horodatage": "2 septembre 2019, 11:00"},
+        "porteur": {"raison_sociale": "Association Habitat Solidaire", "siret": "73282932000074", "representant_nom": "Claire Martin", "representant_qualite": "Présidente"},
+        "dossier": {"appel": "AML – Logement d'abord 2019", "date_limite": "6 septembre 2019, 16:00"},
+    }
+
+
+def piece(path: Path, mime: str = "application/pdf") -> Part:
+    return Part("deliberation", "Délibération du conseil", path.name, path, mime, "0" * 64, path.stat().st_size)
+
+
+A4 = (595.28, 841.89)
+PAGES: list[tuple[str, dict[str, Any]]] = [
+    ("A4 portrait", {"/MediaBox": [0, 0, *A4]}),
+    ("A3 portrait", {"/MediaBox": [0, 0, 841.89, 1190.55]}),
+    ("A0 portrait", {"/MediaBox": [0, 0, 2383.94, 3370.39]}),
+    ("A4 landscape", {"/MediaBox": [0, 0, 841.89, 595.28]}),
+    ("A4 turned 90°", {"/MediaBox": [0, 0, *A4], "/Rotate": 90}),
+    ("A4 turned 180°", {"/MediaBox": [0, 0, *A4], "/Rotate": 180}),
+    ("crop box off the origin, turned 270°", {"/MediaBox": [0, 0, 700, 1000], "/CropBox": [50, 60, 645.28, 901.89], "/Rotate": 270}),
+    ("media box off the origin", {"/MediaBox": [-300, 200, 295.28, 1041.89]}),
+    ("A3 in user units of 2 pt", {"/MediaBox": [0, 0, 420.94, 595.28], "/UserUnit": 2}),
+    ("letter, turned -90°", {"/MediaBox": [0, 0, 612, 792], "/Rotate": -90}),
+]
+
+
+def odd_pages_pdf(path: Path) -> Path:
+    """A PDF of pages of every size, rotation and origin, each with a line of text."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    for label, boxes in PAGES:
+        page = pdf.add_blank_page()
+        for key, value in boxes.items():
+            page.obj[key] = pikepdf.Array(value) if isinstance(value, list) else value
+        x, y = (float(v) for v in page.mediabox[:2])
+        font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica))
+        page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        page.obj.Contents = pdf.make_stream(f"BT /F1 12 Tf {x + 100} {y + 300} Td ({label}) Tj ET".encode())
+    # Pages whose box and rotation come from the page tree (inherited attributes).
+    parent = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Pages, Kids=pikepdf.Array(), Count=0, Parent=pdf.Root.Pages, MediaBox=pikepdf.Array([0, 0, 841.89, 1190.55]), Rotate=90))
+    for _ in range(2):
+        child = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Page, Parent=parent, Resources=pikepdf.Dictionary(), Contents=pdf.make_stream(b"")))
+        parent.Kids.append(child)
+        parent.Count += 1
+    pdf.Root.Pages.Kids.append(parent)
+    pdf.Root.Pages.Count += 2
+    pdf.save(path)
+    return path
+
+
+def test_page_numbers_keep_their_corner_and_size_on_pages_of_any_size_rotation_and_origin(tmp_path: Path) -> None:
+    """The overlay page is of each page's shown size: no shrinking, no number in mid-page."""
+    source = odd_pages_pdf(tmp_path / "plans.pdf")
+    assert len(PdfReader(source).pages) == len(PAGES) + 2
+    target = tmp_path / "dossier.pdf"
+    total = complete_pdf_file(Renderer(), [piece(source)], dossier_context(), target)
+
+    reader = PdfReader(target)
+    assert len(reader.pages) == total == 2 + len(PAGES) + 2
+    cover, *_ = number_of(reader.pages[0])
+    assert (round(cover["width"]), round(cover["height"])) == (595, 842)
+    sizes = []
+    for index, page in enumerate(reader.pages, start=1):
+        view, number, box = number_of(page)
+        where = f"page {index} ({PAGES[index - 3][0] if 2 < index <= 2 + len(PAGES) else 'A3 inherited, turned 90°'})"
+        sizes.append((round(view["width"]), round(view["height"])))
+        assert number["text"] == f"Page {index} / {total}", where
+        assert number["upright"] and abs(number["size"] - 8) < 0.05, (where, number)
+        # The box's bottom-right corner is 12 mm from the right edge and 6 mm from the bottom.
+        assert abs(view["width"] - box[2] - 12 * MM) < 0.3 and abs(box[1] - 6 * MM) < 0.3, (where, view["width"] - box[2], box[1])
+        # As small as the text: one line of 8 pt, not a band over the page's content.
+        assert box[3] - box[1] < 10 and box[2] - box[0] < 60, (where, box)
+        reference = min((t for t in view["texts"] if t["text"] == "CA-2019-000001"), key=lambda t: t["y"])
+        assert reference["upright"] and abs(reference["x"] - 12 * MM) < 3 and abs(reference["y"] - number["y"]) < 0.01, where
+    assert sizes[2:] == [(595, 842), (842, 1191), (2384, 3370), (842, 595), (842, 595), (595, 842), (842, 595), (595, 842), (842, 1191), (792, 612), (1191, 842), (1191, 842)]
+    # The pieces' own text is still there, under the numbers.
+    assert "A0 portrait" in reader.pages[4].extract_text()
+
+
+def image_file(path: Path, size: tuple[int, int], mode: str = "RGB", colour: Any = "teal", **save: Any) -> Path:
+    Image.new(mode, size, colour).save(path, **save)
+    return path
+
+
+def test_an_image_becomes_an_a4_page_of_its_orientation_fitted_within_the_margins(tmp_path: Path) -> None:
+    """docs/decisions.md: images "converties en pages A4", landscape ones on a landscape A4."""
+    images = [
+        (image_file(tmp_path / "paysage.jpg", (1600, 1000)), "image/jpeg", (842, 595)),
+        (image_file(tmp_path / "portrait.png", (1000, 1600)), "image/png", (595, 842)),
+        (image_file(tmp_path / "carre.png", (800, 800), mode="L", colour=90), "image/png", (595, 842)),
+        (image_file(tmp_path / "bandeau.png", (3000, 400), mode="P", colour=3), "image/png", (842, 595)),
+        # An RGBA PNG stored before uploads were flattened: decoded, then laid out the same way.
+        (image_file(tmp_path / "plan.png", (1200, 900), mode="RGBA", colour=(0, 128, 128, 255)), "image/png", (842, 595)),
+    ]
+    target = tmp_path / "dossier.pdf"
+    complete_pdf_file(Renderer(), [piece(path, mime) for path, mime, _ in images], dossier_context(), target)
+
+    pages = PdfReader(target).pages[2:]
+    assert len(pages) == len(images)
+    for page, (path, _, size) in zip(pages, images, strict=True):
+        view = shown(page)
+        assert (round(view["width"]), round(view["height"])) == size, path.name
+        [(xobject, (left, bottom, right, top))] = view["images"]
+        with Image.open(path) as original:
+            assert (xobject["/Width"], xobject["/Height"]) == original.size
+            ratio = original.width / original.height
+        gaps = (left, bottom, view["width"] - right, view["height"] - top)
+        assert min(gaps) > 12 * MM - 0.01, (path.name, gaps)  # within the margins
+        assert abs(gaps[0] - gaps[2]) < 0.01 and abs(gaps[1] - gaps[3]) < 0.01, (path.name, gaps)  # centred
+        assert min(gaps[0], gaps[1]) < 12 * MM + 0.01, (path.name, gaps)  # as large as the margins allow
+        assert abs((right - left) / (top - bottom) - ratio) < 0.001, path.name
+        _, _, box = number_of(page)
+        assert box[3] < bottom, path.name  # the page number's box does not cover the image
+
+
+def page_images(path: Path) -> list[dict[str, Any]]:
+    """The image of each page, found through qpdf's form XObjects: its entries, raw stream, pixels."""
+    import pikepdf
+
+    found = []
+    with pikepdf.open(path) as pdf:
+        for number, page in enumerate(pdf.pages):
+            resources, images = [page.obj.Resources], []
+            while resources:
+                for xobject in resources.pop().get("/XObject", {}).values():
+                    if xobject.Subtype == "/Form":
+                        resources.append(xobject.get("/Resources", pikepdf.Dictionary()))
+                    else:
+                        images.append(xobject)
+            for image in images:
+                pixels = pikepdf.PdfImage(image).as_pil_image()
+                if pixels.mode.startswith("I"):  # 16-bit grey: Pillow's conversions would clip it
+                    pixels = pixels.convert("I").point(lambda v: v * (1 / 257)).convert("L")
+                entries = {str(k): v for k, v in image.items()}
+                found.append({"page": number, "entries": entries, "raw": image.read_raw_bytes(), "pixels": pixels.convert("RGB")})
+    return found
+
+
+def idat(path: Path) -> bytes:
+    """A PNG's compressed rows: what the PDF holds when the PNG was not decoded."""
+    _, chunks = png_chunks(path)
+    data, at, rows = path.read_bytes(), 8, b""
+    for name in chunks:
+        size = int.from_bytes(data[at : at + 4], "big")
+        rows += data[at + 8 : at + 8 + size] if name == b"IDAT" else b""
+        at += 12 + size
+    return rows
+
+
+def test_a_transparent_png_upload_is_shown_on_white_from_its_rows_as_stored(app: Flask, login_as: Any, clock: Clock, tmp_path: Path) -> None:
+    """The upload check flattens the PNG on white: the dossier copies its rows without decoding
+    them (a decoded 6000 × 8000 RGBA PNG took 252 MB in the web process)."""
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    fill_steps(web, doc_id, example())
+    plan = Image.new("RGBA", (1600, 1000), (0, 0, 0, 0))  # transparent black, as drawing tools save it
+    plan.paste((0, 128, 128, 255), (0, 0, 800, 1000))
+    out = io.BytesIO()
+    plan.save(out, "PNG")
+    upload(web, doc_id, "courrier", pdf_bytes(1), "courrier.pdf")
+    assert upload(web, doc_id, "deliberation", out.getvalue(), "plan.png").status_code == 302
+    upload(web, doc_id, "fiches_poste", pdf_bytes(1), "fiche.pdf")
+    with app.app_context():
+        piece = next(p for p in db.session().get(Document, doc_id).pieces if p.code == "deliberation")
+        stored = app.extensions["webforms.services"].store.path(piece.sha256)
+    header, chunks = png_chunks(stored)
+    assert (header["colour"], header["interlace"], b"tRNS" in chunks) == (2, 0, False)  # RGB, no alpha
+    assert web.post(f"/documents/{doc_id}/soumettre").status_code == 302
+
+    target = tmp_path / "dossier.pdf"
+    target.write_bytes(web.get(f"/documents/{doc_id}/telecharger/pdf?sortie=dossier").data)
+    [image] = [i for i in page_images(target) if i["entries"]["/Width"] == 1600]
+    assert image["entries"]["/Height"] == 1000
+    assert image["raw"] == idat(stored)  # the stored rows, copied as they are
+    assert image["pixels"].getpixel((400, 500)) == (0, 128, 128)
+    assert image["pixels"].getpixel((1200, 500)) == (255, 255, 255)  # transparent: white, not black
+    page = PdfReader(target).pages[image["page"]]
+    assert (round(shown(page)["width"]), round(shown(page)["height"])) == (842, 595)
+
+
+def test_pngs_stored_before_flattening_still_show_on_white(tmp_path: Path) -> None:
+    """Pieces stored as they were uploaded before: palette and colour-key transparency stay on
+    the streaming path; an alpha channel or interlaced rows are decoded (Pillow), on white."""
+    samples = {
+        "palette-trns": (raw_png((40, 20), 3, 8, lambda x, y: bytes([1 if x < 20 else 0]), plte=bytes([0, 0, 0, *TEAL]), trns=b"\0"), True),
+        "grey-trns": (raw_png((40, 20), 0, 8, lambda x, y: bytes([100 if x < 20 else 0]), trns=b"\0\0"), True),
+        "grey-16-bit": (raw_png((40, 20), 0, 16, lambda x, y: struct.pack(">H", 100 * 257 if x < 20 else 65535)), True),
+        "rgba": (raw_png((40, 20), 6, 8, lambda x, y: bytes([*TEAL, 255] if x < 20 else [0, 0, 0, 0])), False),
+        "interlaced-rgb": (raw_png((40, 20), 2, 8, lambda x, y: bytes(TEAL if x < 20 else (255, 255, 255)), interlace=True), False),
+    }
+    parts = []
+    for name, (data, _) in samples.items():
+        (tmp_path / f"{name}.png").write_bytes(data)
+        parts.append(piece(tmp_path / f"{name}.png", "image/png"))
+    target = tmp_path / "dossier.pdf"
+    complete_pdf_file(Renderer(), parts, dossier_context(), target)
+
+    images = page_images(target)
+    assert len(images) == len(samples)
+    for image, (name, (_, streamed)) in zip(images, samples.items(), strict=True):
+        assert (image["raw"] == idat(tmp_path / f"{name}.png")) is streamed, name
+        opaque = GREY if name.startswith("grey") else TEAL
+        assert image["pixels"].getpixel((5, 5)) == opaque, name
+        if name == "grey-trns":  # a colour-key mask: the reader leaves those pixels unpainted
+            assert list(image["entries"]["/Mask"]) == [0, 0]
+        else:
+            assert image["pixels"].getpixel((35, 5)) == (255, 255, 255), name

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import io
+import struct
 import tracemalloc
 import zipfile
 import zlib
@@ -287,7 +288,7 @@ def test_jpeg_gps_exif_is_dropped_and_orientation_applied(tmp_path: Path) -> Non
     assert b"Exif" not in stored and b"Dupont" not in stored
 
 
-def test_png_is_reencoded_keeping_transparency_and_dropping_text(tmp_path: Path) -> None:
+def test_png_is_reencoded_on_white_and_dropping_text(tmp_path: Path) -> None:
     from PIL import PngImagePlugin
 
     text = PngImagePlugin.PngInfo()
@@ -299,10 +300,93 @@ def test_png_is_reencoded_keeping_transparency_and_dropping_text(tmp_path: Path)
     assert (checked.kind, checked.mime) == ("png", "image/png")
     with Image.open(checked.data_path) as image:
         assert isinstance(image, PngImagePlugin.PngImageFile)
-        assert image.size == (30, 20) and image.mode == "P"
-        assert image.info.get("transparency") == 0
+        assert image.size == (30, 20) and image.mode == "P"  # still a palette: as small a file
+        assert "transparency" not in image.info
+        assert (image.getpalette() or [])[:3] == [255, 255, 255]  # the transparent entry, on white
         assert not image.text
     assert b"Dupont" not in checked.data_path.read_bytes()
+
+
+def png_chunks(path: Path) -> tuple[dict[str, int], list[bytes]]:
+    """A stored PNG's header fields and the names of its chunks, read as the dossier reads them."""
+    data = path.read_bytes()
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+    names, at = [], 8
+    while at < len(data):
+        size, name = struct.unpack(">I4s", data[at : at + 8])
+        names.append(name)
+        at += 12 + size
+    return {"width": width, "height": height, "depth": depth, "colour": colour, "interlace": interlace}, names
+
+
+def raw_png(size: tuple[int, int], colour: int, depth: int, pixels: Callable[[int, int], bytes], *, trns: bytes | None = None, plte: bytes | None = None, interlace: bool = False) -> bytes:
+    """A PNG written by hand, for what Pillow does not write: 16 bits with a transparent level,
+    Adam7 interlacing. ``pixels(x, y)`` gives a pixel's bytes."""
+
+    def chunk(name: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + name + data + struct.pack(">I", zlib.crc32(name + data))
+
+    width, height = size
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)] if interlace else [(0, 0, 1, 1)]
+    rows = b""
+    for x0, y0, dx, dy in passes:
+        for y in range(y0, height, dy):
+            row = b"".join(pixels(x, y) for x in range(x0, width, dx))
+            rows += b"\0" + row if row else b""
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, int(interlace)))
+    data += (chunk(b"PLTE", plte) if plte else b"") + (chunk(b"tRNS", trns) if trns else b"")
+    return data + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def _half_transparent(mode: str) -> bytes:
+    """Left half teal (or grey 100) and opaque, right half fully transparent (its colour: black)."""
+    image = Image.new(mode, (40, 20), 0)
+    opaque = {"RGBA": (0, 128, 128, 255), "LA": (100, 255), "PA": (1, 255)}[mode]
+    image.paste(opaque, (0, 0, 20, 20))
+    if mode == "PA":
+        image.putpalette([0, 0, 0, 0, 128, 128])
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+TEAL, GREY = (0, 128, 128), (100, 100, 100)
+TRANSPARENT_PNGS: list[tuple[str, Callable[[], bytes], tuple[int, ...], int]] = [
+    # (case, sample, colour of its opaque left half once stored, PNG colour type stored)
+    ("rgba", lambda: _half_transparent("RGBA"), TEAL, 2),
+    ("grey-alpha", lambda: _half_transparent("LA"), GREY, 0),
+    ("grey-alpha-16-bit", lambda: raw_png((40, 20), 4, 16, lambda x, y: struct.pack(">HH", 100 * 257, 65535 if x < 20 else 0)), GREY, 2),  # Pillow reads it as RGBA
+    ("rgba-16-bit", lambda: raw_png((40, 20), 6, 16, lambda x, y: struct.pack(">4H", 0, 128 * 257, 128 * 257, 65535 if x < 20 else 0)), TEAL, 2),
+    ("palette-trns", lambda: raw_png((40, 20), 3, 8, lambda x, y: bytes([1 if x < 20 else 0]), plte=bytes([0, 0, 0, *TEAL]), trns=b"\0"), TEAL, 3),
+    ("grey-trns", lambda: raw_png((40, 20), 0, 8, lambda x, y: bytes([100 if x < 20 else 0]), trns=b"\0\0"), GREY, 0),
+    ("grey-16-bit-trns", lambda: raw_png((40, 20), 0, 16, lambda x, y: struct.pack(">H", 100 * 257 if x < 20 else 0), trns=b"\0\0"), GREY, 0),
+    ("rgb-trns", lambda: raw_png((40, 20), 2, 8, lambda x, y: bytes(TEAL if x < 20 else (0, 0, 0)), trns=bytes(6)), TEAL, 2),
+    ("interlaced-rgba", lambda: raw_png((40, 20), 6, 8, lambda x, y: bytes([*TEAL, 255] if x < 20 else [0, 0, 0, 0]), interlace=True), TEAL, 2),
+]
+
+
+@pytest.mark.parametrize(("build", "opaque", "colour_type"), [case[1:] for case in TRANSPARENT_PNGS], ids=[case[0] for case in TRANSPARENT_PNGS])
+def test_transparent_png_is_stored_on_white_without_alpha_nor_interlacing(tmp_path: Path, build: Callable[[], bytes], opaque: tuple[int, ...], colour_type: int) -> None:
+    """The complete dossier copies such a PNG's rows into its PDF as they are: no decoding
+    in the web process (an RGBA scan of 6000 × 8000 pixels took 252 MB there)."""
+    checked = _check(tmp_path, build(), "plan.png")
+
+    header, chunks = png_chunks(checked.data_path)
+    assert (header["width"], header["height"], header["colour"], header["interlace"]) == (40, 20, colour_type, 0)
+    assert b"tRNS" not in chunks
+    with Image.open(checked.data_path) as image:
+        rgb = image.convert("RGB")
+        assert rgb.getpixel((5, 5)) == opaque
+        assert rgb.getpixel((35, 5)) == (255, 255, 255)  # transparent: the white of the page
+
+
+def test_a_16_bit_grey_png_keeps_its_16_bits(tmp_path: Path) -> None:
+    """A PDF takes 16-bit rows as they are: nothing to lose in the re-encoding."""
+    checked = _check(tmp_path, raw_png((300, 2), 0, 16, lambda x, y: struct.pack(">H", x * 200)), "radio.png")
+    header, _ = png_chunks(checked.data_path)
+    assert (header["colour"], header["depth"]) == (0, 16)
+    with Image.open(checked.data_path) as image:
+        assert image.getpixel((299, 1)) == 299 * 200
 
 
 # --- Real files accepted ----------------------------------------------------------------------------

@@ -21,15 +21,21 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pypdf import PdfReader
 
 from webforms.rendering import Renderer
+from webforms.uploads import palette_on_white
 
 CHUNK = 1 << 20
 MANIFEST = "manifest.json"
+A4_POINTS = (595.2756, 841.8898)  # 210 × 297 mm
+# An image page's margin, on every side: as far from the edge as the page number's box, which
+# so never covers the image.
+IMAGE_MARGIN = 12 * 72 / 25.4
 
 
 @dataclass(frozen=True)
@@ -47,17 +53,27 @@ class Part:
     pdf_path: Path | None = None
 
 
+def _image_page(width: int, height: int) -> tuple[float, float, tuple[float, float, float, float]]:
+    """The A4 page of an image and where the image goes on it: ``(page width, page height, (x, y, w, h))``.
+
+    A landscape image gets an A4 landscape page, any other an A4 portrait one; the image is
+    fitted within the margins, keeping its proportions, and centred.
+    """
+    page_w, page_h = (A4_POINTS[1], A4_POINTS[0]) if width > height else A4_POINTS
+    scale = min((page_w - 2 * IMAGE_MARGIN) / width, (page_h - 2 * IMAGE_MARGIN) / height)
+    w, h = width * scale, height * scale
+    return page_w, page_h, ((page_w - w) / 2, (page_h - h) / 2, w, h)
+
+
 def _write_image_pdf(target: Path, *, width: int, height: int, image: str, data: Path, spans: Sequence[tuple[int, int]]) -> None:
     """Write a one-page PDF whose page is the image, its stream copied by chunks from ``data``.
 
     ``image`` holds the image dictionary's entries (without ``/Length``); ``spans`` are the
-    ``(offset, length)`` ranges of ``data`` that make the image's stream. The page has the
-    image's proportions, fitted to an A4 page (8.27 × 11.69 inches), as Pillow's PDF writer
-    lays it out.
+    ``(offset, length)`` ranges of ``data`` that make the image's stream. The page is an A4
+    page laid out by :func:`_image_page`.
     """
-    dpi = max(width / 8.27, height / 11.69, 1)
-    w, h = width * 72 / dpi, height * 72 / dpi
-    content = f"q {w:.4f} 0 0 {h:.4f} 0 0 cm /Im0 Do Q".encode()
+    page_w, page_h, (x, y, w, h) = _image_page(width, height)
+    content = f"q {w:.4f} 0 0 {h:.4f} {x:.4f} {y:.4f} cm /Im0 Do Q".encode()
     length = sum(n for _, n in spans)
     offsets: list[int] = []
     with target.open("wb") as out, data.open("rb") as src:
@@ -69,7 +85,7 @@ def _write_image_pdf(target: Path, *, width: int, height: int, image: str, data:
         out.write(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
         begin("<< /Type /Catalog /Pages 2 0 R >>\nendobj\n")
         begin("<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n")
-        begin(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w:.4f} {h:.4f}] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>\nendobj\n")
+        begin(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_w:.4f} {page_h:.4f}] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>\nendobj\n")
         begin(f"<< /Length {len(content)} >>\nstream\n")
         out.write(content + b"\nendstream\nendobj\n")
         begin(f"<< /Type /XObject /Subtype /Image /Width {width} /Height {height} {image} /Length {length} >>\nstream\n")
@@ -88,10 +104,11 @@ def _write_image_pdf(target: Path, *, width: int, height: int, image: str, data:
 
 
 def _png_layout(path: Path) -> tuple[dict[str, Any], list[tuple[int, int]]] | None:
-    """Read a PNG's header, palette and the places of its IDAT chunks, without decoding it.
+    """Read a PNG's header, palette, transparency and the places of its IDAT chunks, without decoding it.
 
     Returns None for what a PDF cannot take as it is (alpha channel, interlacing): such an
-    image is decoded instead.
+    image is decoded instead. Uploads are stored without either (webforms/uploads.py), but
+    pieces stored before may have them.
     """
     with path.open("rb") as f:
         if f.read(8) != b"\x89PNG\r\n\x1a\n":
@@ -106,8 +123,8 @@ def _png_layout(path: Path) -> tuple[dict[str, Any], list[tuple[int, int]]] | No
                 width, height, depth, colour, _compression, _filter, interlace = struct.unpack(">IIBBBBB", f.read(13))
                 header = {"width": width, "height": height, "depth": depth, "colour": colour, "interlace": interlace}
                 f.seek(4, os.SEEK_CUR)
-            elif name == b"PLTE":
-                header["palette"] = f.read(size)
+            elif name in (b"PLTE", b"tRNS") and size <= 3 * 256:
+                header["palette" if name == b"PLTE" else "transparency"] = f.read(size)
                 f.seek(4, os.SEEK_CUR)
             elif name == b"IDAT":
                 spans.append((f.tell(), size))
@@ -124,12 +141,14 @@ def _png_layout(path: Path) -> tuple[dict[str, Any], list[tuple[int, int]]] | No
 
 
 def _image_pdf_file(path: Path, mime: str, target: Path) -> None:
-    """Turn an image into one A4-sized PDF page (the image fitted to the page), by streaming.
+    """Turn an image into one A4 PDF page (the image fitted within the margins), by streaming.
 
     A JPEG goes into the PDF as it is (DCTDecode) and a PNG's compressed rows as they are
     (FlateDecode with the PNG predictors): nothing is decoded, so memory does not grow with
     the image and the scan loses no quality. Only a PNG with an alpha channel or interlaced
-    rows is decoded (Pillow), its size capped by the upload checks (MAX_PIXELS).
+    rows is decoded (Pillow), its size capped by the upload checks (MAX_PIXELS): uploads are
+    stored without either since they are laid on white at upload, but a piece stored before
+    may have them.
     """
     from PIL import Image
 
@@ -141,25 +160,65 @@ def _image_pdf_file(path: Path, mime: str, target: Path) -> None:
             entries = f"/ColorSpace {space} /BitsPerComponent 8 /Filter /DCTDecode"
             _write_image_pdf(target, width=width, height=height, image=entries, data=path, spans=[(0, path.stat().st_size)])
             return
-    elif (layout := _png_layout(path)) is not None:
-        header, spans = layout
-        colours = 3 if header["colour"] == 2 else 1
-        if header["colour"] == 3:
-            palette = header["palette"]
-            space = f"[/Indexed /DeviceRGB {len(palette) // 3 - 1} <{palette[: len(palette) // 3 * 3].hex()}>]"
-        else:
-            space = "/DeviceRGB" if colours == 3 else "/DeviceGray"
-        depth = header["depth"]
-        entries = (
-            f"/ColorSpace {space} /BitsPerComponent {depth} /Filter /FlateDecode "
-            f"/DecodeParms << /Predictor 15 /Colors {colours} /BitsPerComponent {depth} /Columns {header['width']} >>"
-        )
-        _write_image_pdf(target, width=header["width"], height=header["height"], image=entries, data=path, spans=spans)
+    elif _png_pdf_file(path, target):
         return
-    with Image.open(path) as img:
-        rgb = img.convert("RGB")
-        dpi = max(rgb.width / 8.27, rgb.height / 11.69, 1)
-        rgb.save(target, "PDF", resolution=dpi)
+    _decoded_image_pdf_file(path, target)
+
+
+def _decoded_image_pdf_file(path: Path, target: Path) -> None:
+    """Write the page of an image that must be decoded, laid on white, band by band.
+
+    Memory holds the decoded image and one band of it, not a second copy: the bands are
+    compressed into a stream file as they are blended.
+    """
+    import zlib
+
+    from PIL import Image
+
+    from webforms.uploads import grey_8_bits, on_white
+
+    rows = target.with_suffix(".rows")
+    compressor = zlib.compressobj()
+    with Image.open(path) as img, rows.open("wb") as out:
+        img.load()
+        grey = img.mode in ("1", "L", "LA", "La") or img.mode.startswith("I")
+        band_rows = CHUNK // 4 // img.width + 1  # about 1 MiB of pixels
+        for top in range(0, img.height, band_rows):
+            band = on_white(img.crop((0, top, img.width, min(img.height, top + band_rows))))
+            band = grey_8_bits(band) if band.mode.startswith("I") else band.convert("L" if grey else "RGB")
+            out.write(compressor.compress(band.tobytes()))
+        out.write(compressor.flush())
+        width, height = img.size
+    entries = f"/ColorSpace {'/DeviceGray' if grey else '/DeviceRGB'} /BitsPerComponent 8 /Filter /FlateDecode"
+    _write_image_pdf(target, width=width, height=height, image=entries, data=rows, spans=[(0, rows.stat().st_size)])
+
+
+def _png_pdf_file(path: Path, target: Path) -> bool:
+    """Write the PDF page of a PNG from its compressed rows; False if the PNG must be decoded."""
+    layout = _png_layout(path)
+    if layout is None:
+        return False
+    header, spans = layout
+    colours = 3 if header["colour"] == 2 else 1
+    transparency = header.get("transparency")
+    mask = ""
+    if header["colour"] == 3:
+        # Transparent entries of the palette are blended with white, as the upload check does.
+        palette = bytes(palette_on_white(header["palette"][: len(header["palette"]) // 3 * 3], transparency))
+        space = f"[/Indexed /DeviceRGB {len(palette) // 3 - 1} <{palette.hex()}>]"
+    else:
+        space = "/DeviceRGB" if colours == 3 else "/DeviceGray"
+        if transparency is not None and len(transparency) == 2 * colours:
+            # The transparent colour is masked out: the white page shows through.
+            key = struct.unpack(f">{colours}H", transparency)
+            mask = " /Mask [" + " ".join(f"{k} {k}" for k in key) + "]"
+    depth = header["depth"]
+    entries = (
+        f"/ColorSpace {space} /BitsPerComponent {depth}{mask} /Filter /FlateDecode "
+        f"/DecodeParms << /Predictor 15 /Colors {colours} /BitsPerComponent {depth} /Columns {header['width']} >>"
+    )
+    _write_image_pdf(target, width=header["width"], height=header["height"], image=entries, data=path, spans=spans)
+    return True
 
 
 def _part_pdf_file(renderer: Renderer, part: Part, context: dict[str, Any], workdir: Path, index: int) -> Path:
@@ -180,10 +239,48 @@ def _part_pdf_file(renderer: Renderer, part: Part, context: dict[str, Any], work
 
 def _pages(path: Path) -> int:
     """Count a PDF's pages; qpdf reads the cross-reference table and the page tree only."""
+    return len(_page_sizes(path))
+
+
+def _page_sizes(path: Path) -> list[tuple[float, float]]:
+    """Each page's size as a reader shows it, in points: width and height, /Rotate applied.
+
+    The box is the one qpdf lays an overlay on: the trim box, which defaults to the crop box
+    (what a reader shows), then to the media box; inherited boxes and /Rotate count, and
+    /UserUnit scales the page. qpdf reads the page dictionaries only, not their contents.
+    """
     import pikepdf
 
+    sizes = []
     with pikepdf.open(path, access_mode=pikepdf.AccessMode.stream) as pdf:
-        return len(pdf.pages)
+        for page in pdf.pages:
+            x0, y0, x1, y1 = (float(v) for v in page.trimbox)
+            unit = page.obj.get("/UserUnit", 1)
+            unit = float(unit) if isinstance(unit, int | Decimal) and unit > 0 else 1.0  # as qpdf reads it
+            width, height = abs(x1 - x0) * unit, abs(y1 - y0) * unit
+            # qpdf turns the overlay by a quarter turn (normalised /Rotate of 90 or 270) or not at all.
+            sizes.append((height, width) if page.rotation in (90, 270) else (width, height))
+    return sizes
+
+
+def _number_pages(sizes: Sequence[tuple[float, float]]) -> dict[str, Any]:
+    """The pages of the page-number overlay, each of the size of the page it goes on.
+
+    qpdf centres an overlay page on its page and shrinks it if it is larger: an overlay page
+    of exactly the page's size is laid 1:1, so the number keeps its corner and its size on
+    an A3, an A0 or a landscape page; qpdf turns it with the page's /Rotate and moves it to
+    the page's origin. One named page (``@page``) per distinct size, to 0.01 pt.
+    """
+    formats: dict[tuple[float, float], str] = {}
+    pages = []
+    for width, height in sizes:
+        key = (round(width, 2), round(height, 2))
+        name = formats.setdefault(key, f"format{len(formats)}")
+        pages.append({"format": name})
+    return {
+        "formats": [{"nom": name, "largeur": f"{w:.2f}pt", "hauteur": f"{h:.2f}pt"} for (w, h), name in formats.items()],
+        "pages": pages,
+    }
 
 
 def _pdf_bytes_pages(data: bytes) -> int:
@@ -198,14 +295,17 @@ def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[s
     and qpdf (through pikepdf) copies every page's streams from the source files to ``target``
     as it writes, then lays each page number over its page as a form XObject, without decoding
     the page. qpdf holds one stream at a time while writing it (about twice its size): the
-    largest image of a piece, at most the piece's upload limit.
+    largest image of a piece, at most the piece's upload limit. The numbers' overlay has one
+    page per page, of that page's shown size (:func:`_number_pages`), read from the page
+    dictionaries only.
     """
     import pikepdf
 
     with tempfile.TemporaryDirectory(prefix="webforms-dossier-") as tmp:
         workdir = Path(tmp)
         sources = [_part_pdf_file(renderer, part, context, workdir, index) for index, part in enumerate(parts)]
-        counts = [_pages(source) for source in sources]
+        sizes = [_page_sizes(source) for source in sources]
+        counts = [len(pages) for pages in sizes]
         cover = renderer.pdf_from_html(renderer.html_from("dossier_couverture.html", {**context, "sommaire": []}))
 
         def contents_for(offset: int) -> list[dict[str, Any]]:
@@ -220,11 +320,12 @@ def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[s
         front_pages = _pdf_bytes_pages(first)
         front = workdir / "front.pdf"
         front.write_bytes(renderer.pdf_from_html(renderer.html_from("dossier_couverture.html", {**context, "sommaire": contents_for(front_pages)})))
-        total = _pages(front) + sum(counts)
+        every_size = [*_page_sizes(front), *(size for pages in sizes for size in pages)]
+        total = len(every_size)
         numbers = workdir / "numbers.pdf"
-        numbers.write_bytes(renderer.pdf_from_html(renderer.html_from("dossier_numeros.html", {**context, "total": total})))
-        if _pages(numbers) < total:
-            raise RuntimeError(f"Numérotation incomplète : {_pages(numbers)} pages pour {total}.")
+        numbers.write_bytes(renderer.pdf_from_html(renderer.html_from("dossier_numeros.html", {**context, **_number_pages(every_size)})))
+        if _pages(numbers) != total:
+            raise RuntimeError(f"Numérotation : {_pages(numbers)} pages au lieu de {total}.")
         job = {
             "empty": "",
             "pages": [{"file": str(source), "range": "1-z"} for source in (front, *sources)],
