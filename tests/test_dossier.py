@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -63,6 +64,30 @@ def test_submitted_dossier_comes_as_one_pdf_and_one_zip(app: Flask, login_as: An
     for title in ("Courrier d'acte de candidature", "Délibération du conseil", "Fiche descriptive", "Organigramme", "Budget prévisionnel", "Fiche de poste n° 1"):
         assert title in contents, title
     assert total >= 2 + 1 + 3 + 2  # front pages, the scan, the deliberation, the job description
+    # The cover says which call, who, when (Paris time) and under which reference.
+    cover = " ".join(texts[0].split())
+    for expected in (
+        "Calais, 2019)",  # the call's title (wrapped)
+        "Porteur du projet Association Habitat Solidaire",
+        "Représentant légal Jean Petit, Président",
+        "Déposé le 2 septembre 2019 à 11:00",
+        "Date limite de dépôt 6 septembre 2019 à 16:00",
+    ):
+        assert expected in cover, expected
+    # Each contents line points at the first page of its piece, generated ones included.
+    starts = {name: int(page) for name, page in re.findall(r"(0\d-[\w.-]+\.(?:pdf|png)) (\d+)", contents)}
+    assert list(starts) == [
+        "01-courrier-acte-de-candidature-signe.png", "02-deliberation-conseil-administration.pdf", "03-fiche-descriptive.pdf",
+        "04-organigramme.pdf", "05-budget-previsionnel.pdf", "06-fiche-de-poste-1.pdf",
+    ]
+    assert starts["01-courrier-acte-de-candidature-signe.png"] == 3 and starts["02-deliberation-conseil-administration.pdf"] == 4  # the scan is one page
+    assert starts["03-fiche-descriptive.pdf"] == 4 + 3
+    assert "1. Porteur du projet" in texts[starts["03-fiche-descriptive.pdf"] - 1]
+    assert "Organigramme du service" in texts[starts["04-organigramme.pdf"] - 1]
+    assert "Budget prévisionnel de l'action" in texts[starts["05-budget-previsionnel.pdf"] - 1]
+    assert starts["06-fiche-de-poste-1.pdf"] == total - 1  # the two blank pages of the job description end it
+    budget = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(web.get(f"/documents/{doc_id}/telecharger/pdf?sortie=budget").data)).pages).split())
+    assert "50 000,00 €" in budget and "Salaires et charges 43 000,00 €" in budget
 
     archive = web.get(f"/documents/{doc_id}/telecharger/zip?sortie=dossier")
     assert archive.mimetype == "application/zip"
