@@ -29,6 +29,7 @@ from schemas.candidature_aml import BESOINS, JOURS
 from tests.browser.test_journey import add_row, check_accessibility, label, sign_in
 from tests.conftest import Account, Clock
 from tests.test_candidatures import BEFORE_DEADLINE, example
+from tests.test_web import docx_text
 from webforms.dossier import verify_zip
 
 pytestmark = pytest.mark.browser
@@ -38,7 +39,7 @@ STEPS = [f.metadata["label"] for f in get_kind("candidature_aml").schema().field
 REFERENCE = "CA-2019-000001"
 COURRIER = "Courrier d'acte de candidature signé par le représentant légal"
 DELIBERATION = "Délibération du conseil d'administration autorisant la participation au projet"
-FICHE_POSTE = "Fiche de poste n° 1"
+FICHE_POSTE = "Fiche de poste n° 1 – Travailleur pair"  # titled by its recruitment
 BAD_SIRET = "732 829 320 00075"  # the example's SIRET with a wrong check digit
 GOOD_SIRET = "732 829 320 00074"
 BESOIN = dict(BESOINS)
@@ -311,6 +312,13 @@ def test_association_prepares_and_deposits_its_candidature_dossier(
     expect(piece(page, "Budget prévisionnel et montant de la subvention sollicitée")).to_contain_text("Produite par le service.")
     next_step = page.get_by_role("status").filter(has=page.get_by_role("heading", name="Prochaine étape"))
     expect(next_step).to_contain_text(f"Pièce manquante : {COURRIER}.")
+
+    # The letter to sign, downloaded from the checklist: the letter itself, not a draft (AML §6b).
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Télécharger le courrier à signer (DOCX)").click()
+    letter = docx_text(Path(info.value.path()).read_bytes())
+    assert data["porteur"]["representant_nom"] in letter and "s'engage à mettre en œuvre" in letter
+    assert "BROUILLON" not in letter
 
     courrier_pdf = text_pdf("COURRIER-TEST")
     deposit(page, COURRIER, "courrier-signe.pdf", courrier_pdf)
