@@ -188,7 +188,7 @@ class BudgetSchema(Section):
     charges = Rows(LigneBudgetSchema, "Charges", row_label="Charge", add_label="Ajouter une charge", min=1, min_error="Indiquez au moins une charge.", initial=1)
     produits = Rows(LigneBudgetSchema, "Produits", row_label="Produit", add_label="Ajouter un produit", min=1, min_error="Indiquez au moins un produit.", initial=1)
     subvention_ddcs = Money("Subvention sollicitée auprès de la DDCS", required=True, help="Elle figure aussi parmi les produits (AML §6b).")
-    montant_par_mesure = Money("Financement par mesure fixé par l'appel", required=True, help="Repris de l'appel (AML §5).")
+    montant_par_mesure = Money("Financement par mesure fixé par l'appel", required=True, readonly=True, help="Repris de l'appel (AML §5) ; il ne se modifie pas ici.")
 
     @validates_schema(skip_on_field_errors=False)
     def _equilibre(self, data: Mapping[str, Any], **kwargs: Any) -> None:
@@ -238,7 +238,7 @@ class CandidatureSchema(Section):
 
     @validates_schema(skip_on_field_errors=False)
     def _total_mesures(self, data: Mapping[str, Any], **kwargs: Any) -> None:
-        if "mesures" in data and sum((r.get("nombre") or 0) for r in data["mesures"]) < 1:
+        if "mesures" in data and sum((r.get("nombre") or 0) for r in data["mesures"] or [] if isinstance(r, Mapping)) < 1:
             raise ValidationError({"mesures": {"_schema": ["Sollicitez au moins une mesure (AML §5)."]}})
 
 
@@ -291,6 +291,23 @@ def derive(data: Mapping[str, Any]) -> dict[str, Any]:
     out["subvention_attendue"] = expected
     subvention = budget.get("subvention_ddcs")
     out["subvention_coherente"] = (subvention == expected) if expected is not None and subvention is not None else None
+    return out
+
+
+def alerts(data: Mapping[str, Any], derived: Mapping[str, Any]) -> list[str]:
+    """An uncovered need (AML §6a) and a subsidy that does not match the measures (AML §5)."""
+    out = []
+    if derived.get("besoins_non_couverts"):
+        out.append(
+            f"Besoin{'s' if len(derived['besoins_non_couverts']) > 1 else ''} de l'AML §6a que ni l'équipe ni un partenaire ne couvre : "
+            f"{', '.join(derived['besoins_non_couverts'])}."
+        )
+    if derived.get("subvention_coherente") is False:
+        subvention = (data.get("budget") or {}).get("subvention_ddcs")
+        out.append(
+            f"La subvention sollicitée ({_eur(subvention)}) ne correspond pas aux mesures sollicitées × financement par mesure "
+            f"({derived['total_mesures']} × {_eur((data.get('budget') or {}).get('montant_par_mesure'))} = {_eur(derived['subvention_attendue'])}) (AML §5)."
+        )
     return out
 
 
@@ -377,6 +394,7 @@ KIND = Kind(
         "subvention_coherente": "Subvention cohérente avec les mesures sollicitées",
     },
     summary=summary,
+    alerts=alerts,
     per_appel=True,
     steps=True,
     # AML §6b: the letter the legal representative signs, and the organisation chart and budget

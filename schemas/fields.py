@@ -8,6 +8,7 @@ from it (``webforms.forms``). Validation truth is marshmallow, for the web, the 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -215,8 +216,13 @@ class Integer(_EmptyIsNone, mf.Integer):
                 if self.required:
                     raise self.make_error("required")
                 return None
+            # int() would take "١٢" or "1_0"; a count is typed with the digits 0 to 9.
+            if not _WHOLE.fullmatch(value):
+                raise self.make_error("invalid")
         if isinstance(value, bool):
             raise self.make_error("invalid")
+        if isinstance(value, (float, Decimal)) and (not math.isfinite(value) or value != int(value)):
+            raise self.make_error("invalid")  # 999.7 is not truncated to 999
         return super()._deserialize(value, attr, data, **kwargs)
 
 
@@ -228,6 +234,25 @@ def _range_message(min: Any, max: Any) -> str:
     return f"Valeur attendue inférieure ou égale à {max}."
 
 
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+# A decimal number as typed once spaces are removed and the comma made a point: ASCII digits
+# only (Decimal() would take "٥", "1_0" or "1e3").
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+_CENT = Decimal("0.01")
+
+
+def _two_places(number: Decimal) -> bool:
+    """Has ``number`` at most two decimal places (a cent, a hundredth of a full-time post)?
+
+    Read from its digits, trailing zeros aside ("1,500" has one): exact at any size, where
+    ``quantize`` would overflow the context's precision.
+    """
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite: checked by the callers
+    trailing = len(digits) - len(bytes(digits).rstrip(b"\x00"))
+    return exponent + min(trailing, max(-exponent, 0)) >= -2
+
+
 class Money(mf.Field):
     """An amount in euros, typed as ``1 234,50`` or ``1234.50``; kept to the cent."""
 
@@ -236,14 +261,16 @@ class Money(mf.Field):
         "invalid": "Montant invalide (exemple : 1 234,50).",
         "negative": "Le montant ne peut pas être négatif.",
         "too_large": "Montant trop élevé.",
+        "cents": "Montant au centime près : deux décimales au plus.",
     }
 
-    def __init__(self, label: str, *, help: str | None = None, required: bool = False) -> None:
+    def __init__(self, label: str, *, help: str | None = None, required: bool = False, readonly: bool = False) -> None:
         super().__init__(
             required=required,
             allow_none=not required,
             **_optional(required),
-            metadata=_metadata(label, help, widget="money"),
+            # readonly: a value taken from elsewhere (the call's amount), shown, not typed.
+            metadata=_metadata(label, help, widget="money", readonly=readonly or None),
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal | None:
@@ -259,6 +286,11 @@ class Money(mf.Field):
                 if "." in text:  # "1.234,50": dots are thousands separators here
                     text = text.replace(".", "")
                 text = text.replace(",", ".")
+            negative = text.startswith("-")
+            if not _DECIMAL.fullmatch(text.removeprefix("-")):
+                raise self.make_error("invalid")
+            if negative:
+                raise self.make_error("negative")
             value = text
         try:
             amount = Decimal(str(value))
@@ -268,9 +300,13 @@ class Money(mf.Field):
             raise self.make_error("invalid")
         if amount < 0:
             raise self.make_error("negative")
+        # Checked before the limit, so that what is stored is what was typed (no rounding
+        # that would push an amount past the limit, or change it).
+        if not _two_places(amount):
+            raise self.make_error("cents")
         if amount >= Decimal("1e12"):
             raise self.make_error("too_large")
-        return amount.quantize(Decimal("0.01"))
+        return amount.quantize(_CENT)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else str(value)
@@ -302,7 +338,11 @@ class Siret(Text):
 class Quantity(mf.Field):
     """A decimal quantity such as a full-time equivalent (0,5), typed with a comma or a point."""
 
-    default_error_messages = {**_BASE_MESSAGES, "invalid": "Nombre attendu (exemple : 0,5)."}
+    default_error_messages = {
+        **_BASE_MESSAGES,
+        "invalid": "Nombre attendu (exemple : 0,5).",
+        "places": "Deux décimales au plus (exemple : 0,25).",
+    }
 
     def __init__(
         self,
@@ -320,20 +360,27 @@ class Quantity(mf.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal | None:
         if isinstance(value, bool):
             raise self.make_error("invalid")
-        text = str(value).strip().replace(",", ".").replace(" ", "")
+        text = str(value).strip().replace(",", ".").replace(" ", "").replace("\u202f", "").replace("\xa0", "")
         if not text:
             if self.required:
                 raise self.make_error("required")
             return None
+        if isinstance(value, str) and not _DECIMAL.fullmatch(text.removeprefix("-")):
+            raise self.make_error("invalid")
         try:
             number = Decimal(text)
         except InvalidOperation as exc:
             raise self.make_error("invalid") from exc
         if not number.is_finite():
             raise self.make_error("invalid")
+        # Before the range: 0,001 must not pass "more than 0" and then be stored as 0,00.
+        if not _two_places(number):
+            raise self.make_error("places")
         if (self.min_exclusive is not None and number <= self.min_exclusive) or (self.max is not None and number > self.max):
             raise ValidationError(self.range_error or "Valeur hors des limites.")
-        return number.quantize(Decimal("0.01"))
+        if number.adjusted() >= 12:
+            raise ValidationError("Nombre trop grand.")
+        return number.quantize(_CENT)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else str(value)

@@ -113,6 +113,10 @@ class Kind:
     derive: Callable[[Mapping[str, Any]], dict[str, Any]] = field(default=lambda data: {})
     # French labels of the derived values shown on the web page (name -> label).
     derived_labels: Mapping[str, str] = field(default_factory=dict)
+    # What a reader must notice though it does not stop the submission (a need nobody covers),
+    # one French sentence each, from the data and its derived values; shown beside the form,
+    # on the checklist and on the document's page.
+    alerts: Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]] = field(default=lambda data, derived: [])
     summary: Callable[[Mapping[str, Any]], str] = field(default=lambda data: "")
     attachments: tuple[AttachmentRule, ...] = ()
     review: Review | None = None
@@ -160,6 +164,11 @@ class Kind:
         except ValidationError as err:
             valid = err.valid_data if isinstance(err.valid_data, dict) else {}
             return valid, err.normalized_messages()  # type: ignore[return-value]
+
+    def alerts_for(self, payload: Mapping[str, Any]) -> list[str]:
+        """The alerts of a payload, from what it already says correctly (a draft too)."""
+        valid, _ = self.load_partial(payload)
+        return self.alerts(valid, self.derive(valid))
 
     def dump(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Return typed data as JSON-ready values (ISO dates, amounts as strings)."""

@@ -126,8 +126,16 @@ class AppelSchema(Section):
 
     @validates_schema(skip_on_field_errors=False)
     def _coherence(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, Any] = {}
         if data.get("periode_debut") and data.get("periode_fin") and data["periode_fin"] < data["periode_debut"]:
-            raise ValidationError("La fin de la période précède son début.", "periode_fin")
+            errors["periode_fin"] = ["La fin de la période précède son début."]
         codes = [t.get("code") for t in data.get("territoires") or []]
-        if len(codes) != len(set(codes)):
-            raise ValidationError({"territoires": {"_schema": ["Deux territoires ont le même code."]}})
+        # A dossier names its territories: two of the same name would leave its cap ambiguous.
+        names = [" ".join(str(t.get("nom") or "").split()).casefold() for t in data.get("territoires") or []]
+        twins = [message for clash, message in ((len(codes) != len(set(codes)), "Deux territoires ont le même code."), (len(names) != len(set(names)), "Deux territoires portent le même nom.")) if clash]
+        if twins:
+            errors["territoires"] = {"_schema": twins}
+        if data.get("montant_par_mesure") is not None and data["montant_par_mesure"] <= 0:
+            errors["montant_par_mesure"] = ["Le financement par mesure doit être supérieur à 0 €."]
+        if errors:
+            raise ValidationError(errors)

@@ -60,10 +60,21 @@ def test_call_form_refuses_with_french_messages_and_keeps_input(app: Flask, logi
     assert response.status_code == 422
     assert "Heure invalide" in body and "La fin de la période précède son début." in body and 'value="16h"' in body
     assert "existe déjà" in web.post("/admin/appels", form_of(data)).get_data(as_text=True)  # the seed's code
+    # Two territories of one name would leave a dossier's cap ambiguous; a call funds something.
+    twins = {**data, "code": "aml-jumeaux", "montant_par_mesure": "0", "territoires": [{"code": "a", "nom": "Artois", "mesures": 3}, {"code": "b", "nom": " artois ", "mesures": 5}]}
+    body = web.post("/admin/appels", form_of(twins)).get_data(as_text=True)
+    assert "Deux territoires portent le même nom." in body and "Le financement par mesure doit être supérieur à 0 €." in body
     page = web.post("/admin/appels", {**form_of(data), "action": "add:territoires"}).get_data(as_text=True)
     assert 'id="territoires-2"' in page  # a third row, nothing saved
     with app.app_context():
         assert db.session().query(Appel).count() == 1
+
+
+def test_the_calls_page_shows_what_an_association_needs_to_know(login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    page = web.get("/appels").get_data(as_text=True)
+    for expected in ("6 septembre 2019 à 16:00", "Artois : 26 mesures", "Lens-Hénin : 32 mesures", "5000,00 € par mesure", "du 1er septembre 2019 au 31 décembre 2020"):
+        assert expected in page, expected
 
 
 def test_only_admins_manage_calls(login_as: Any) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import io
+import json
 import re
+from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from pypdf import PdfWriter
 
@@ -67,6 +70,8 @@ def test_a_dossier_is_prefilled_from_the_call_and_filled_step_by_step(app: Flask
         assert doc.data["budget"]["montant_par_mesure"] == "5000,00"  # as a French user types it
     page = web.get(f"/documents/{doc_id}/modifier?etape=2").get_data(as_text=True)
     assert "Étape 2 sur 7" in page and 'name="mesures-0-nombre"' in page and 'name="porteur-siret"' not in page
+    budget = web.get(f"/documents/{doc_id}/modifier?etape=7").get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="budget-montant_par_mesure"[^>]*readonly[^>]*value="5000,00"|<input[^>]*readonly[^>]*name="budget-montant_par_mesure"', budget)
     # One step saved leaves the other steps as they were.
     web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": example()["porteur"]}), "action": "next"})
     with app.app_context():
@@ -519,3 +524,93 @@ def test_a_piece_over_its_limit_gets_its_own_message(app: Flask, login_as: Any, 
     assert far_too_big.status_code == 413 and "taille maximale de 10 Mo" in far_too_big.get_data(as_text=True)
     with app.app_context():
         assert db.session().query(Piece).filter_by(document_id=doc_id).count() == 0
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Any:
+    def change(data: dict[str, Any]) -> None:
+        target: Any = data
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return change
+
+
+def _errors_at(errors: Any, path: tuple[Any, ...]) -> list[str]:
+    for key in path:
+        errors = errors.get(key, errors.get(str(key), {})) if isinstance(errors, dict) else {}
+    return errors if isinstance(errors, list) else []
+
+
+CALL_2019 = json.loads((Path(__file__).resolve().parent.parent / "webforms" / "data" / "appel_aml_2019.json").read_text(encoding="utf-8"))
+
+# Each rule of the dossier, by its source: a change to the complete example that breaks it, and
+# the French message expected where the user will look for it.
+RULES = [
+    pytest.param(_set(("porteur", "eligibilite"), False), ("porteur", "eligibilite"), "Seuls les organismes exerçant déjà des mesures d'AML au titre du FSL", id="AML-6a-eligibilite"),
+    pytest.param(_set(("porteur", "siret"), "73282932000075"), ("porteur", "siret"), "sa clé de contrôle est fausse", id="DESIGN-2.2-siret"),
+    pytest.param(_set(("mesures",), [{"territoire": "Artois", "nombre": 0}, {"territoire": "Lens-Hénin", "nombre": 0}]), ("mesures", "_schema"), "Sollicitez au moins une mesure (AML §5).", id="AML-5-au-moins-une-mesure"),
+    pytest.param(_set(("mesures",), [{"territoire": "Artois", "nombre": 27}]), ("mesures", 0, "nombre"), "Au plus 26 mesures sur le territoire Artois (AML §1, §5).", id="AML-1-5-plafond-du-territoire"),
+    pytest.param(_set(("mesures",), [{"territoire": "Artois", "nombre": 20}, {"territoire": "Artois", "nombre": 20}]), ("mesures", 1, "territoire"), "Le territoire Artois figure déjà à la ligne 1", id="AML-1-5-une-ligne-par-territoire"),
+    pytest.param(_set(("mesures",), [{"territoire": "Calais", "nombre": 1}]), ("mesures", 0, "territoire"), "« Calais » n'est pas un territoire de l'appel", id="AML-1-territoire-inconnu"),
+    pytest.param(_set(("mesures",), [{"territoire": "Artois", "nombre": "2,5"}]), ("mesures", 0, "nombre"), "Nombre entier attendu.", id="AML-5-nombre-entier"),
+    pytest.param(_set(("mesures",), [{"territoire": "Artois", "nombre": "٣"}]), ("mesures", 0, "nombre"), "Nombre entier attendu.", id="AML-5-chiffres-0-a-9"),
+    pytest.param(_set(("fonctionnement", "horaires", 0, "fin"), "07:00"), ("fonctionnement", "horaires", 0, "fin"), "L'heure de fin doit suivre l'heure de début.", id="AML-6a-horaires-ordonnes"),
+    pytest.param(_set(("moyens", "equipe", 0, "etp"), "0"), ("moyens", "equipe", 0, "etp"), "compris entre 0 (exclu) et 1", id="AML-6b-etp-positif"),
+    pytest.param(_set(("moyens", "equipe", 0, "etp"), "1,01"), ("moyens", "equipe", 0, "etp"), "compris entre 0 (exclu) et 1", id="AML-6b-etp-au-plus-1"),
+    pytest.param(_set(("moyens", "equipe", 0, "etp"), "0,001"), ("moyens", "equipe", 0, "etp"), "Deux décimales au plus", id="AML-6b-etp-pas-arrondi-a-0"),
+    pytest.param(_set(("budget", "charges", 0, "montant"), "44000.00"), ("budget", "_schema"), "Le budget n'est pas équilibré : charges 51 000,00 €, produits 50 000,00 € (écart 1 000,00 €).", id="AML-6b-budget-equilibre"),
+    pytest.param(_set(("budget", "subvention_ddcs"), "60000.00"), ("budget", "subvention_ddcs"), "La subvention sollicitée dépasse le total des produits", id="AML-5-6b-subvention-parmi-les-produits"),
+    pytest.param(_set(("budget", "montant_par_mesure"), "4000.00"), ("budget", "montant_par_mesure"), "L'appel fixe le financement à 5000,00 € par mesure (AML §5).", id="AML-5-financement-de-l-appel"),
+    pytest.param(_set(("budget", "charges", 0, "montant"), "999999999999,999"), ("budget", "charges", 0, "montant"), "Montant au centime près", id="montant-pas-arrondi"),
+]
+
+
+@pytest.mark.parametrize(("change", "path", "message"), RULES)
+def test_each_rule_of_the_dossier_gives_its_message_where_it_applies(change: Any, path: tuple[Any, ...], message: str) -> None:
+    from types import SimpleNamespace
+
+    from webforms.services.candidatures import call_errors, merge_errors
+
+    kind = get_kind("candidature_aml")
+    data = example()
+    call = SimpleNamespace(data=CALL_2019)
+    assert merge_errors(kind.validate(data), call_errors(call, data)) == {}  # the example is complete
+    change(data)
+    errors = merge_errors(kind.validate(data), call_errors(call, data))
+    # French amounts are spaced with narrow no-break spaces: compared as plain spaces.
+    assert any(message in " ".join(line.split()) for line in _errors_at(errors, path)), errors
+
+
+def test_computed_values_flag_an_uncovered_need_and_an_incoherent_subsidy_aml_5_6a() -> None:
+    """AML §6a: the five needs each covered, an uncovered one flagged; AML §5: subsidy = measures × 5 000 €."""
+    kind = get_kind("candidature_aml")
+    data = example()
+    computed = kind.derive(kind.load(data))
+    assert computed["besoins_non_couverts"] == [] and computed["subvention_coherente"] is True
+    assert computed["amplitude_hebdomadaire"] == "53 h 00" and computed["etp_total"] == "1,5"
+    data["moyens"]["equipe"][1]["besoins"] = ["insertion"]  # nobody for parentalité any more
+    data["mesures"] = [{"territoire": "Artois", "nombre": 4}, {"territoire": "Lens-Hénin", "nombre": 5}]  # 45 000 € expected
+    computed = kind.derive(kind.load(data))
+    assert [str(b) for b in computed["besoins_non_couverts"]] == ["Parentalité"]
+    assert computed["subvention_coherente"] is False and str(computed["subvention_attendue"]) == "45000.00"
+    # Two referents reachable at overlapping times: the time is counted once.
+    data["fonctionnement"]["horaires"] = [{"jour": "lundi", "debut": "08:00", "fin": "12:00"}, {"jour": "lundi", "debut": "11:00", "fin": "14:00"}]
+    assert kind.derive(kind.load(data))["amplitude_hebdomadaire"] == "6 h 00"
+
+
+def test_pages_show_an_uncovered_need_and_an_incoherent_subsidy_aml_5_6a(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    data = example()
+    fill_steps(web, doc_id, data)
+    assert "Points d'attention" not in web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    data["moyens"]["equipe"][1]["besoins"] = ["insertion"]
+    data["mesures"][1]["nombre"] = 5
+    fill_steps(web, doc_id, data)
+    for url in (f"/documents/{doc_id}/liste", f"/documents/{doc_id}/modifier?etape=7", f"/documents/{doc_id}"):
+        page = " ".join(web.get(url).get_data(as_text=True).split())
+        assert "Points d'attention" in page, url
+        assert "que ni l&#39;équipe ni un partenaire ne couvre : Parentalité." in page, url
+        assert "ne correspond pas aux mesures sollicitées × financement par mesure (9 × 5" in page, url

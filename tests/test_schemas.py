@@ -259,7 +259,7 @@ def _mutate(value: Any, rng: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize("name", ["fiche_saisine", "fiche_incident"])
+@pytest.mark.parametrize("name", ["fiche_saisine", "fiche_incident", "candidature_aml"])
 def test_garbage_gives_messages_never_exceptions(name: str) -> None:
     import random
 

@@ -65,6 +65,8 @@ def _field_for(name: str, field: mf.Field) -> Any:
         render_kw["aria-required"] = "true"
     if meta.get("placeholder"):
         render_kw["placeholder"] = meta["placeholder"]
+    if meta.get("readonly"):
+        render_kw["readonly"] = True
     widget = field_kind(field)
     if widget == "group":
         return FormField(_subform(field.schema.__class__), **common)  # type: ignore[attr-defined]

@@ -28,10 +28,15 @@ FR = Locale.parse("fr_FR")
 _MONTHS = [FR.months["format"]["wide"][m] for m in range(1, 13)]
 
 
-def date_fr(value: dt.date | None) -> str:
-    """Return a date as on an official French letter: "1er mars 2024", "6 septembre 2019"."""
-    if value is None:
+def date_fr(value: dt.date | str | None) -> str:
+    """Return a date as on an official French letter: "1er mars 2024", "6 septembre 2019".
+
+    An ISO date string (a call's configuration keeps its dates so) is read first.
+    """
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value)
     day = "1er" if value.day == 1 else str(value.day)
     return f"{day} {_MONTHS[value.month - 1]} {value.year}"
 

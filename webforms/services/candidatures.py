@@ -64,10 +64,21 @@ def call_errors(appel: Appel, data: Mapping[str, Any]) -> dict[str, Any]:
     errors: dict[str, Any] = {}
     limits = {t["nom"]: int(t["mesures"]) for t in appel.data["territoires"]}
     rows = data.get("mesures") if isinstance(data.get("mesures"), list) else []
+    seen: dict[str, int] = {}
     for index, row in enumerate(rows):
         if not isinstance(row, Mapping):
             continue
         name = row.get("territoire")
+        if not isinstance(name, str):
+            continue  # the schema says what is wrong with it
+        if name and name in seen:
+            # One line per territory: two lines would each pass the territory's cap (AML §1, §5).
+            errors.setdefault("mesures", {})[index] = {
+                "territoire": [f"Le territoire {name} figure déjà à la ligne {seen[name] + 1} : une seule ligne par territoire."]
+            }
+            continue
+        if name:
+            seen[name] = index
         if name and name not in limits:
             errors.setdefault("mesures", {})[index] = {
                 "territoire": [f"« {name} » n'est pas un territoire de l'appel ({', '.join(limits)})."]

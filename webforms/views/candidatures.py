@@ -115,6 +115,7 @@ def checklist(doc_id: int) -> str:
         doc=doc,
         state=state,
         frozen=frozen,
+        alerts=get_kind(doc.kind).alerts_for(doc.submitted_data if frozen and doc.submitted_data else doc.data),
         # The letter to sign and the previews, once the form they are made from is complete (AML §6b).
         form_complete=not frozen and doc.status == "draft" and not errors,
         # After the deadline nothing changes in a dossier any more (AML §6b, §6d).
