@@ -269,6 +269,7 @@ def test_recipients_keep_reading_a_reopened_dossier_s_deposited_version_aml_6b(a
     assert "En régularisation" in instructeur.get(f"/appels/{appel_id}/dossiers").get_data(as_text=True)
     page = instructeur.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert "Association Habitat Solidaire" in page and "Nom en cours de correction" not in page
+    assert "Aperçu du brouillon" not in page and "Versions déposées" in page
     pdf = instructeur.get(f"/documents/{doc_id}/telecharger/pdf")
     assert pdf.status_code == 200 and "Nom en cours de correction" not in pdf_text(pdf.data)
     assert instructeur.get(f"/documents/{doc_id}/telecharger/pdf?version=1&sortie=dossier").status_code == 200
@@ -614,3 +615,26 @@ def test_pages_show_an_uncovered_need_and_an_incoherent_subsidy_aml_5_6a(app: Fl
         assert "Points d'attention" in page, url
         assert "que ni l&#39;équipe ni un partenaire ne couvre : Parentalité." in page, url
         assert "ne correspond pas aux mesures sollicitées × financement par mesure (9 × 5" in page, url
+
+
+def test_a_reopened_dossier_s_owner_still_downloads_its_deposited_versions_aml_6b(app: Flask, login_as: Any, clock: Clock) -> None:
+    from tests.test_web import pdf_text
+
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    submit_complete(app, web, doc_id)
+    web.post(f"/documents/{doc_id}/rouvrir")
+    data = example()
+    data["porteur"]["raison_sociale"] = "Nom en cours de correction"
+    web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": data["porteur"]}), "action": "save"})
+    page = web.get(f"/documents/{doc_id}").get_data(as_text=True)
+    links = re.findall(r'href="(/documents/\d+/telecharger/[^"]*version=1[^"]*)"', page)
+    assert len(links) >= 5  # the fiche (PDF, DOCX), the annexes, the complete dossier (PDF, ZIP)
+    for link in (link.replace("&amp;", "&") for link in links):
+        response = web.get(link)
+        assert response.status_code == 200, link
+        assert response.headers["X-Content-SHA256"]  # the stored file, not a preview
+    deposited = web.get(f"/documents/{doc_id}/telecharger/pdf?version=1")
+    assert "Nom en cours de correction" not in pdf_text(deposited.data) and "CA-2019-000001" in pdf_text(deposited.data)
+    assert "Nom en cours de correction" in pdf_text(web.get(f"/documents/{doc_id}/telecharger/pdf").data)  # the preview

@@ -295,6 +295,7 @@ def view(doc_id: int) -> str:
         "document_view.html",
         doc=doc,
         kind=kind,
+        frozen=frozen,
         problems=error_summary(kind.schema, problems),
         content=content,
         review=review,
@@ -318,7 +319,8 @@ def download(doc_id: int, fmt: str) -> Any:
     doc = _document_or_404(doc_id)
     if fmt not in MIME:
         abort(404)
-    if doc.status == "draft" and not policy.sees_frozen(current_user, doc):
+    version = request.args.get("version", type=int)
+    if doc.status == "draft" and version is None and not policy.sees_frozen(current_user, doc):
         # A draft: any of its outputs (the letter to sign before the deposit included), rendered now.
         output = svc_docs.preview_output(doc, fmt, request.args.get("sortie", "document"))
         if output is None:
@@ -331,7 +333,7 @@ def download(doc_id: int, fmt: str) -> Any:
         name = doc.kind if output.name == "document" else f"{doc.kind}-{output.name}"
         prefix = "" if output.to_sign else "brouillon-"
         return send_file(io.BytesIO(data), mimetype=MIME[fmt], as_attachment=True, download_name=f"{prefix}{name}-{doc.id}.{fmt}")
-    version = request.args.get("version", type=int)
+    # A stored version (a reopened dossier's deposited ones too): the file as it was frozen.
     output = request.args.get("sortie", "document")
     rendition = svc_docs.rendition(db.session(), doc, fmt, version, output)
     if rendition is None:
