@@ -638,3 +638,13 @@ def test_a_reopened_dossier_s_owner_still_downloads_its_deposited_versions_aml_6
     deposited = web.get(f"/documents/{doc_id}/telecharger/pdf?version=1")
     assert "Nom en cours de correction" not in pdf_text(deposited.data) and "CA-2019-000001" in pdf_text(deposited.data)
     assert "Nom en cours de correction" in pdf_text(web.get(f"/documents/{doc_id}/telecharger/pdf").data)  # the preview
+
+
+def test_a_refused_deposit_says_how_many_more_points_remain(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)  # nothing filled: 7 sections and the pieces to do
+    response = web.post(f"/documents/{doc_id}/soumettre")
+    page = web.get(response.headers["Location"]).get_data(as_text=True)
+    shown = re.findall(r"Section « [^»]+ » : \d+ point\(s\) à corriger\.", page)
+    assert 5 <= len(shown) and re.search(r"Et \d+ autres points : voir la liste de contrôle ci-dessous\.", page)

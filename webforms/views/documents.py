@@ -249,6 +249,8 @@ def _submit(doc: Document) -> Any:
             # A long form: the list of what is missing is its checklist (pieces included).
             for line in exc.blockers[:5]:
                 flash(line, "error")
+            if len(exc.blockers) > 5:
+                flash(f"Et {len(exc.blockers) - 5} autre{'s' if len(exc.blockers) > 6 else ''} point{'s' if len(exc.blockers) > 6 else ''} : voir la liste de contrôle ci-dessous.", "error")
             return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".view", doc_id=doc.id))
         form = form_class(kind.schema)(formdata=None, data=with_initial_rows(kind.schema, doc.data))
         return _render_form(kind, form, doc=doc, payload=doc.data, errors=dict(exc.errors), status=422, blockers=exc.blockers)
