@@ -70,6 +70,26 @@ def test_call_form_refuses_with_french_messages_and_keeps_input(app: Flask, logi
         assert db.session().query(Appel).count() == 1
 
 
+def test_a_territory_named_by_dossiers_is_neither_renamed_nor_removed(app: Flask, login_as: Any, clock: Any) -> None:
+    from tests.test_candidatures import BEFORE_DEADLINE, open_dossier
+
+    clock.now = BEFORE_DEADLINE
+    association, _ = login_as("redacteur")
+    open_dossier(app, association)  # prefilled with the call's two territories
+    web, _ = login_as("admin", org="Administration webforms")
+    data = json.loads(SEED.read_text(encoding="utf-8"))
+    with app.app_context():
+        appel_id = db.session().query(Appel).one().id
+    renamed = {**data, "territoires": [{"code": "artois", "nom": "Artois-Ternois", "mesures": 26}, data["territoires"][1]]}
+    response = web.post(f"/admin/appels/{appel_id}", form_of(renamed))
+    assert response.status_code == 422
+    assert "Le territoire « Artois » figure dans 1 dossier : il ne peut plus être renommé ni retiré." in response.get_data(as_text=True).replace("&#34;", '"')
+    with app.app_context():
+        assert [t["nom"] for t in db.session().get(Appel, appel_id).data["territoires"]] == ["Artois", "Lens-Hénin"]
+    more = {**data, "territoires": [{**data["territoires"][0], "mesures": 30}, data["territoires"][1]]}
+    assert web.post(f"/admin/appels/{appel_id}", form_of(more)).status_code == 302  # its count may change
+
+
 def test_the_calls_page_shows_what_an_association_needs_to_know(login_as: Any) -> None:
     web, _ = login_as("redacteur")
     page = web.get("/appels").get_data(as_text=True)

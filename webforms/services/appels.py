@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.records import AppelSchema
-from webforms.models import Appel, Event, User
+from webforms.models import Appel, Document, Event, User
 from webforms.services.documents import ValidationFailed
 from webforms.timeutil import PARIS
 
@@ -37,6 +37,8 @@ def save_appel(session: Session, clock: Any, *, user: User, payload: Mapping[str
     other = session.scalar(select(Appel).where(Appel.code == values["code"]))
     if other is not None and other is not appel:
         raise ValidationFailed("Cet identifiant est déjà pris.", {"code": [f"Un appel « {values['code']} » existe déjà."]})
+    if appel is not None:
+        _keep_territories_in_use(session, appel, {t["nom"] for t in values["territoires"]})
     now = clock()
     if appel is None:
         appel = Appel(created_at=now)
@@ -49,6 +51,23 @@ def save_appel(session: Session, clock: Any, *, user: User, payload: Mapping[str
     session.add(Event(user=user, action="save_appel", at=now, detail={"appel": appel.id}))
     session.commit()
     return appel
+
+
+def _keep_territories_in_use(session: Session, appel: Appel, names: set[str]) -> None:
+    """Refuse to rename or remove a territory that dossiers of the call already name.
+
+    Their rows would suddenly read "« Artois » n'est pas un territoire de l'appel", and a
+    deposited dossier would no longer match its call.
+    """
+    former = {t["nom"] for t in appel.data.get("territoires") or []}
+    counts: dict[str, int] = {}
+    for doc in session.scalars(select(Document).where(Document.appel_id == appel.id)):
+        rows = [*((doc.data or {}).get("mesures") or []), *((doc.submitted_data or {}).get("mesures") or [])]
+        for name in {r["territoire"] for r in rows if isinstance(r, Mapping) and isinstance(r.get("territoire"), str)} & (former - names):
+            counts[name] = counts.get(name, 0) + 1
+    if counts:
+        lines = [f"Le territoire « {name} » figure dans {n} dossier{'s' if n > 1 else ''} : il ne peut plus être renommé ni retiré." for name, n in sorted(counts.items())]
+        raise ValidationFailed("L'appel ne peut pas être enregistré : corrigez les erreurs signalées.", {"territoires": {"_schema": lines}})
 
 
 def is_open(appel: Appel, now: dt.datetime) -> bool:

@@ -43,12 +43,13 @@ def open_dossier(session: Session, svc: Services, *, user: User, appel: Appel) -
         return found
     if not is_open(appel, svc.clock()):
         raise DocumentError(f"L'appel est clos : la date limite de dépôt était le {deadline_text(appel)}.")
-    payload = {
-        "porteur": {"raison_sociale": user.organisation.name},
-        "mesures": [{"territoire": t["nom"], "nombre": None} for t in appel.data["territoires"]],
-        # Shown in the form as a French amount ("5000,00"), as the user would type it.
-        "budget": {"montant_par_mesure": str(appel.data["montant_par_mesure"]).replace(".", ",")},
-    }
+    payload = with_call_values(
+        appel,
+        {
+            "porteur": {"raison_sociale": user.organisation.name},
+            "mesures": [{"territoire": t["nom"], "nombre": None} for t in appel.data["territoires"]],
+        },
+    )
     try:
         return create_draft(session, svc, kind_name=CANDIDATURE, user=user, payload=payload, appel_id=appel.id)
     except IntegrityError:
@@ -57,6 +58,19 @@ def open_dossier(session: Session, svc: Services, *, user: User, appel: Appel) -
         if found is None:
             raise
         return found
+
+
+def with_call_values(appel: Appel, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``payload`` with what the call fixes: the amount per measure (AML §5).
+
+    Applied at every save: the form shows it read-only, and an administrator's correction of
+    the call reaches the drafts instead of leaving them with a value nobody can change.
+    """
+    out = dict(payload)
+    budget = out.get("budget")
+    # Shown in the form as a French amount ("5000,00"), as the user would type it.
+    out["budget"] = {**(budget if isinstance(budget, Mapping) else {}), "montant_par_mesure": str(appel.data["montant_par_mesure"]).replace(".", ",")}
+    return out
 
 
 def call_errors(appel: Appel, data: Mapping[str, Any]) -> dict[str, Any]:

@@ -133,6 +133,10 @@ def save_draft(session: Session, svc: Services, doc: Document, *, user: User, pa
     kind = get_kind(doc.kind)
     now = svc.clock()
     check_open(doc, now)
+    if doc.appel is not None:
+        from webforms.services.candidatures import with_call_values  # candidatures build on documents
+
+        payload = with_call_values(doc.appel, payload)
     doc.data = dict(payload)
     if doc.submitted_at is None:
         # A reopened dossier keeps the label of its deposited version until it is deposited again.
