@@ -71,15 +71,14 @@ def test_call_form_refuses_with_french_messages_and_keeps_input(app: Flask, logi
 
 
 def test_a_territory_named_by_dossiers_is_neither_renamed_nor_removed(app: Flask, login_as: Any, clock: Any) -> None:
-    from tests.test_candidatures import BEFORE_DEADLINE, open_dossier
+    from tests.test_candidatures import BEFORE_DEADLINE, appel_id_of, open_dossier
 
     clock.now = BEFORE_DEADLINE
     association, _ = login_as("redacteur")
     open_dossier(app, association)  # prefilled with the call's two territories
     web, _ = login_as("admin", org="Administration webforms")
     data = json.loads(SEED.read_text(encoding="utf-8"))
-    with app.app_context():
-        appel_id = db.session().query(Appel).one().id
+    appel_id = appel_id_of(app)
     renamed = {**data, "territoires": [{"code": "artois", "nom": "Artois-Ternois", "mesures": 26}, data["territoires"][1]]}
     response = web.post(f"/admin/appels/{appel_id}", form_of(renamed))
     assert response.status_code == 422

@@ -34,8 +34,7 @@ def pdf_bytes(pages: int = 1) -> bytes:
 
 
 def open_dossier(app: Flask, web: WebClient) -> int:
-    with app.app_context():
-        appel_id = db.session().query(Appel).one().id
+    appel_id = appel_id_of(app)
     response = web.post(f"/appels/{appel_id}/dossier")
     assert response.status_code == 302, response.get_data(as_text=True)
     return int(re.search(r"/documents/(\d+)/liste", response.headers["Location"]).group(1))  # type: ignore[union-attr]
@@ -132,6 +131,23 @@ def submit_complete(app: Flask, web: WebClient, doc_id: int) -> None:
     assert web.post(f"/documents/{doc_id}/soumettre").status_code == 302
 
 
+def reopened_and_renamed(app: Flask, web: WebClient, name: str) -> int:
+    """A dossier deposited complete, reopened (régularisation), its association renamed in the draft."""
+    doc_id = open_dossier(app, web)
+    submit_complete(app, web, doc_id)
+    web.post(f"/documents/{doc_id}/rouvrir")
+    data = example()
+    data["porteur"]["raison_sociale"] = name
+    web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": data["porteur"]}), "action": "save"})
+    return doc_id
+
+
+def appel_id_of(app: Flask) -> int:
+    """The id of the one call of the tests' database (the 2019 call shipped as data)."""
+    with app.app_context():
+        return db.session().query(Appel).one().id
+
+
 def test_complete_dossier_is_submitted_reopened_and_submitted_again_aml_6b(app: Flask, login_as: Any, clock: Clock) -> None:
     clock.now = BEFORE_DEADLINE
     web, _ = login_as("redacteur")
@@ -167,8 +183,7 @@ def test_after_the_deadline_nothing_is_deposited_aml_6d(app: Flask, login_as: An
     with app.app_context():
         assert db.session().get(Document, doc_id).status == "draft"
     other, _ = login_as("redacteur", org="Association en retard")
-    with app.app_context():
-        appel_id = db.session().query(Appel).one().id
+    appel_id = appel_id_of(app)
     other.post(f"/appels/{appel_id}/dossier")
     assert "L&#39;appel est clos" in other.get("/appels").get_data(as_text=True)
 
@@ -179,8 +194,8 @@ def test_instructeur_sees_dossiers_and_marks_a_piece_non_compliant(app: Flask, l
     doc_id = open_dossier(app, web)
     submit_complete(app, web, doc_id)
     instructeur, _ = login_as("instructeur", org="Département du Pas-de-Calais")
+    appel_id = appel_id_of(app)
     with app.app_context():
-        appel_id = db.session().query(Appel).one().id
         piece_id = db.session().query(Piece).filter_by(document_id=doc_id, code="deliberation").one().id
     listing = instructeur.get(f"/appels/{appel_id}/dossiers").get_data(as_text=True)
     assert "CA-2019-000001" in listing and "Association Habitat Solidaire" in listing
@@ -210,17 +225,11 @@ def test_a_withdrawn_piece_keeps_its_history(app: Flask, login_as: Any, clock: C
 
 
 def test_the_preview_of_a_reopened_dossier_shows_the_corrections(app: Flask, login_as: Any, clock: Clock) -> None:
-    from tests.test_candidatures import submit_complete
     from tests.test_web import pdf_text
 
     clock.now = BEFORE_DEADLINE
     web, _ = login_as("redacteur")
-    doc_id = open_dossier(app, web)
-    submit_complete(app, web, doc_id)
-    web.post(f"/documents/{doc_id}/rouvrir")
-    data = example()
-    data["porteur"]["raison_sociale"] = "Association Habitat Solidaire Corrigée"
-    web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": data["porteur"]}), "action": "save"})
+    doc_id = reopened_and_renamed(app, web, "Association Habitat Solidaire Corrigée")
     preview = web.get(f"/documents/{doc_id}/telecharger/pdf")
     assert "Corrigée" in pdf_text(preview.data)
 
@@ -257,15 +266,9 @@ def test_recipients_keep_reading_a_reopened_dossier_s_deposited_version_aml_6b(a
 
     clock.now = BEFORE_DEADLINE
     web, _ = login_as("redacteur")
-    doc_id = open_dossier(app, web)
-    submit_complete(app, web, doc_id)
-    web.post(f"/documents/{doc_id}/rouvrir")
-    data = example()
-    data["porteur"]["raison_sociale"] = "Nom en cours de correction"
-    web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": data["porteur"]}), "action": "save"})
+    doc_id = reopened_and_renamed(app, web, "Nom en cours de correction")
     instructeur, _ = login_as("instructeur", org="Département du Pas-de-Calais")
-    with app.app_context():
-        appel_id = db.session().query(Appel).one().id
+    appel_id = appel_id_of(app)
     assert "En régularisation" in instructeur.get(f"/appels/{appel_id}/dossiers").get_data(as_text=True)
     page = instructeur.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert "Association Habitat Solidaire" in page and "Nom en cours de correction" not in page
@@ -374,8 +377,7 @@ def test_two_clicks_at_once_open_one_dossier(app: Flask, login_as: Any, clock: C
     clock.now = BEFORE_DEADLINE
     web, _ = login_as("redacteur")
     colleague, _ = login_as("redacteur")  # same organisation
-    with app.app_context():
-        appel_id = db.session().query(Appel).one().id
+    appel_id = appel_id_of(app)
     responses = _in_threads(lambda: web.post(f"/appels/{appel_id}/dossier"), lambda: colleague.post(f"/appels/{appel_id}/dossier"))
     assert [r.status_code for r in responses] == [302, 302]
     assert responses[0].headers["Location"] == responses[1].headers["Location"]
@@ -453,7 +455,7 @@ def test_recipients_see_the_deposited_pieces_not_the_corrections_aml_6b(app: Fla
     submit_complete(app, web, doc_id)
     with app.app_context():
         deposited = db.session().query(Piece).filter_by(document_id=doc_id, code="courrier").one().id
-        appel_id = db.session().query(Appel).one().id
+    appel_id = appel_id_of(app)
     web.post(f"/documents/{doc_id}/rouvrir")
     web.post(f"/documents/{doc_id}/pieces/{deposited}/retirer")
     upload(web, doc_id, "deliberation", pdf_bytes(3), "deliberation-en-cours.pdf")
@@ -622,12 +624,7 @@ def test_a_reopened_dossier_s_owner_still_downloads_its_deposited_versions_aml_6
 
     clock.now = BEFORE_DEADLINE
     web, _ = login_as("redacteur")
-    doc_id = open_dossier(app, web)
-    submit_complete(app, web, doc_id)
-    web.post(f"/documents/{doc_id}/rouvrir")
-    data = example()
-    data["porteur"]["raison_sociale"] = "Nom en cours de correction"
-    web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": data["porteur"]}), "action": "save"})
+    doc_id = reopened_and_renamed(app, web, "Nom en cours de correction")
     page = web.get(f"/documents/{doc_id}").get_data(as_text=True)
     links = re.findall(r'href="(/documents/\d+/telecharger/[^"]*version=1[^"]*)"', page)
     assert len(links) >= 5  # the fiche (PDF, DOCX), the annexes, the complete dossier (PDF, ZIP)
