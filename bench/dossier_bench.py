@@ -268,10 +268,8 @@ def run_size(total_mib: int) -> dict[str, Any]:
     from webforms import db
     from webforms.models import Appel, Document, User
     from webforms.services import candidatures, documents
-    from webforms.services.accounts import create_organisation, create_user
-
     out: dict[str, Any] = {"size_mib": total_mib}
-    from render_bench import temporary_app
+    from render_bench import bench_writer, temporary_app
 
     tmp, app = temporary_app("bench-dossier-", CLOCK)
     try:
@@ -285,15 +283,7 @@ def run_size(total_mib: int) -> dict[str, Any]:
         data = payload()
         with app.app_context():
             session = db.session()
-            org = create_organisation(session, "Association Habitat Solidaire")
-            user = create_user(
-                session,
-                email="redacteur@example.fr",
-                full_name="Claire Martin",
-                role="redacteur",
-                organisation_id=org.id,
-                password="mot-de-passe-du-bench-1234",
-            )
+            user = bench_writer(session)
             appel = session.scalars(select(Appel)).one()
             doc = candidatures.open_dossier(session, services, user=user, appel=appel)
             documents.save_draft(session, services, doc, user=user, payload=data)

@@ -823,12 +823,26 @@ def temporary_app(prefix: str, now: Any) -> tuple[Path, Any]:
     return tmp, app
 
 
+def bench_writer(session: Any) -> Any:
+    """The association's writer the benches act as, in a new organisation of ``session``."""
+    from webforms.services.accounts import create_organisation, create_user
+
+    org = create_organisation(session, "Association Habitat Solidaire")
+    return create_user(
+        session,
+        email="redacteur@example.fr",
+        full_name="Claire Martin",
+        role="redacteur",
+        organisation_id=org.id,
+        password=PASSWORD,
+    )
+
+
 def bench_download(kind: Any, payload: dict[str, Any], rows: int, pdf_render_s: float | None) -> None:
     title(f"3. Téléchargement d'un document soumis (figé), {rows} lignes/liste, client de test Flask connecté")
     from webforms import db
     from webforms.models import Document, User
     from webforms.services import documents as svc_docs
-    from webforms.services.accounts import create_organisation, create_user
 
     tmp, app = temporary_app("bench-webforms-", FIXED_NOW)
     try:
@@ -848,15 +862,7 @@ def bench_download(kind: Any, payload: dict[str, Any], rows: int, pdf_render_s: 
 
         with app.app_context():
             session = db.session()
-            org = create_organisation(session, "Association Habitat Solidaire")
-            user = create_user(
-                session,
-                email="redacteur@example.fr",
-                full_name="Claire Martin",
-                role="redacteur",
-                organisation_id=org.id,
-                password=PASSWORD,
-            )
+            user = bench_writer(session)
             doc = svc_docs.create_draft(session, services, kind_name=kind.name, user=user, payload=payload)
             start = time.perf_counter()
             svc_docs.submit(session, services, doc, user=session.get(User, user.id))
