@@ -8,6 +8,7 @@ BagIt; axe-core checks every page visited.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import zipfile
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_journey import check_accessibility, sign_in
+from tests.browser.test_journey import check_accessibility, download, sign_in
 from tests.conftest import pdf_titled
 from tests.test_web import submitted
 from webforms import db
@@ -70,9 +71,7 @@ def test_archivist_deposits_finds_downloads_and_exports_a_signed_copy(page: Page
     page.get_by_role("link", name=re.compile(reference)).click()
 
     # Download the signed copy: the very bytes deposited.
-    with page.expect_download() as download_info:
-        page.get_by_role("link", name="Copie signée").click()
-    assert Path(download_info.value.path()).read_bytes() == scan
+    assert download(page, page.get_by_role("link", name="Copie signée")) == scan
 
     # Export it: SEDA 2.2, valid against the schemas; then BagIt, a valid bag.
     page.get_by_role("link", name="Archives", exact=True).first.click()
@@ -80,17 +79,13 @@ def test_archivist_deposits_finds_downloads_and_exports_a_signed_copy(page: Page
     page.get_by_role("button", name="Rechercher").click()
     page.get_by_role("checkbox", name=re.compile(f"Sélectionner {reference}")).check()
     page.get_by_label("Paquet de transfert SEDA 2.2").check()
-    with page.expect_download() as download_info:
-        page.get_by_role("button", name="Exporter (ZIP)").click()
-    with zipfile.ZipFile(download_info.value.path()) as seda:
+    with zipfile.ZipFile(io.BytesIO(download(page, page.get_by_role("button", name="Exporter (ZIP)")))) as seda:
         manifest = seda.read("manifest.xml")
         assert validate_seda(manifest) == []
         assert hashlib.sha512(scan).hexdigest().encode() in manifest
     page.get_by_role("checkbox", name=re.compile(f"Sélectionner {reference}")).check()
     page.get_by_label("Paquet BagIt").check()
-    with page.expect_download() as download_info:
-        page.get_by_role("button", name="Exporter (ZIP)").click()
-    with zipfile.ZipFile(download_info.value.path()) as bag_zip:
+    with zipfile.ZipFile(io.BytesIO(download(page, page.get_by_role("button", name="Exporter (ZIP)")))) as bag_zip:
         bag_zip.extractall(tmp_path / "bag")
     (bag_dir,) = (tmp_path / "bag").iterdir()
     bagit.Bag(str(bag_dir)).validate()

@@ -26,7 +26,7 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from schemas import get_kind
 from schemas.candidature_aml import BESOINS, JOURS
-from tests.browser.test_journey import add_row, check_accessibility, label, sign_in
+from tests.browser.test_journey import add_row, check_accessibility, download, label, sign_in
 from tests.conftest import Account, Clock
 from tests.test_candidatures import BEFORE_DEADLINE, example
 from tests.test_web import docx_text
@@ -314,9 +314,7 @@ def test_association_prepares_and_deposits_its_candidature_dossier(
     expect(next_step).to_contain_text(f"Pièce manquante : {COURRIER}.")
 
     # The letter to sign, downloaded from the checklist: the letter itself, not a draft (AML §6b).
-    with page.expect_download() as info:
-        page.get_by_role("link", name="Télécharger le courrier à signer (DOCX)").click()
-    letter = docx_text(Path(info.value.path()).read_bytes())
+    letter = docx_text(download(page, page.get_by_role("link", name="Télécharger le courrier à signer (DOCX)")))
     assert data["porteur"]["representant_nom"] in letter and "s'engage à mettre en œuvre" in letter
     assert "BROUILLON" not in letter
 
@@ -363,13 +361,7 @@ def test_association_prepares_and_deposits_its_candidature_dossier(
     check_accessibility(page, "la page du dossier déposé")
 
     # The complete PDF, downloaded as a user does and read back.
-    with page.expect_download() as info:
-        page.get_by_role("link", name="Dossier complet – PDF", exact=True).click()
-    download = info.value
-    assert download.suggested_filename == f"{REFERENCE}-v1-dossier.pdf"
-    target = tmp_path / download.suggested_filename
-    download.save_as(target)
-    reader = PdfReader(io.BytesIO(target.read_bytes()))
+    reader = PdfReader(io.BytesIO(download(page, page.get_by_role("link", name="Dossier complet – PDF", exact=True), f"{REFERENCE}-v1-dossier.pdf")))
     texts = [p.extract_text() for p in reader.pages]
     total = len(texts)
     assert "Dossier de candidature complet" in texts[0] and REFERENCE in texts[0]
@@ -407,11 +399,8 @@ def test_association_prepares_and_deposits_its_candidature_dossier(
         assert found and int(found.group(1)) == marked[marker][0], (file, marked, contents.splitlines())
 
     # The ZIP: every file with its digest in manifest.json, intact.
-    with page.expect_download() as info:
-        page.get_by_role("link", name="Dossier complet – archive ZIP", exact=True).click()
-    archive = tmp_path / info.value.suggested_filename
-    info.value.save_as(archive)
-    assert archive.name == f"{REFERENCE}-v1-dossier.zip"
+    archive = tmp_path / f"{REFERENCE}-v1-dossier.zip"
+    archive.write_bytes(download(page, page.get_by_role("link", name="Dossier complet – archive ZIP", exact=True), archive.name))
     assert verify_zip(archive) == []
     with zipfile.ZipFile(archive) as z:
         manifest = json.loads(z.read("manifest.json"))

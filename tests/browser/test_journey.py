@@ -71,6 +71,18 @@ def sign_in(page: Page, base: str, account: Account) -> None:
     expect(page.get_by_role("heading", level=1, name="Documents")).to_be_visible()
 
 
+def download(page: Page, link: Locator, filename: str | None = None) -> bytes:
+    """Click ``link`` as a user does and return the file the browser downloads.
+
+    ``filename``: the name the browser must propose for it (the download's suggested name).
+    """
+    with page.expect_download() as info:
+        link.click()
+    if filename is not None:
+        assert info.value.suggested_filename == filename
+    return Path(info.value.path()).read_bytes()
+
+
 def add_row(page: Page, button: str, rows: str, count: int) -> Locator:
     """Press a server-side "Ajouter …" button; return the new row (a fieldset)."""
     page.get_by_role("button", name=button, exact=True).click()
@@ -220,13 +232,8 @@ def test_fiche_saisine_journey_in_a_real_browser(
     check_accessibility(page, "la page du document soumis")
 
     # The frozen PDF, downloaded as a user does and read back.
-    with page.expect_download() as info:
-        page.get_by_role("link", name="Fiche saisine – plateforme Logement d'abord – PDF", exact=True).click()
-    download = info.value
-    assert download.suggested_filename == "FS-2019-000001-v1.pdf"
-    target = tmp_path / download.suggested_filename
-    download.save_as(target)
-    reader = PdfReader(io.BytesIO(target.read_bytes()))
+    pdf = download(page, page.get_by_role("link", name="Fiche saisine – plateforme Logement d'abord – PDF", exact=True), "FS-2019-000001-v1.pdf")
+    reader = PdfReader(io.BytesIO(pdf))
     text = "\n".join(page_.extract_text() for page_ in reader.pages)
     assert "FS-2019-000001" in text
     assert "Durand" in text and "Julie" in text

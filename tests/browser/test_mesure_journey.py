@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-from tests.browser.test_journey import check_accessibility, label, sign_in
+from tests.browser.test_journey import check_accessibility, download, label, sign_in
 from tests.conftest import Account
 
 pytestmark = pytest.mark.browser
@@ -175,13 +175,8 @@ def test_referent_follows_a_measure_and_writes_its_late_bilan(
     expect(meta.get_by_role("link", name=reference)).to_be_visible()
     check_accessibility(page, "le bilan soumis")
 
-    with page.expect_download() as info:
-        page.get_by_role("link", name="Bilan d'accompagnement – AML Logement d'abord – PDF", exact=True).click()
-    download = info.value
-    assert download.suggested_filename == f"{bilan_ref}-v1.pdf"
-    pdf = tmp_path / download.suggested_filename
-    download.save_as(pdf)
-    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.read_bytes())).pages)
+    pdf = download(page, page.get_by_role("link", name="Bilan d'accompagnement – AML Logement d'abord – PDF", exact=True), f"{bilan_ref}-v1.pdf")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     flat = re.sub(r"\s+", " ", text)
     assert bilan_ref in flat
     assert "Durand" in flat and "Julie" in flat
@@ -198,11 +193,7 @@ def test_referent_follows_a_measure_and_writes_its_late_bilan(
     row = page.get_by_role("row").filter(has_text=reference)
     expect(row).to_contain_text("Durand Julie – Liévin")
     check_accessibility(page, "la liste des mesures")
-    with page.expect_download() as info:
-        page.get_by_role("link", name="Exporter la liste (CSV)").click()
-    download = info.value
-    assert download.suggested_filename == "mesures-2019-10-14.csv"
-    body = Path(download.path()).read_bytes().decode("utf-8")
+    body = download(page, page.get_by_role("link", name="Exporter la liste (CSV)"), "mesures-2019-10-14.csv").decode("utf-8")
     assert body.startswith("\ufeff")  # so that a French Excel reads it as UTF-8
     rows = list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
     assert rows[0] == [
