@@ -22,7 +22,7 @@ from schemas.kind import AttachmentRule
 from webforms.models import Appel, Document, Event, Piece, User
 from webforms.rendering.context import datetime_fr
 from webforms.services.appels import is_open
-from webforms.services.documents import DocumentError, Services, check_move, create_draft
+from webforms.services.documents import DocumentError, Services, check_move, create_draft, data_for
 from webforms.uploads import UploadRefused, check_upload, extension_of
 
 CANDIDATURE = "candidature_aml"
@@ -188,7 +188,7 @@ def piece_slots(doc: Document, errors: Mapping[str, Any], *, frozen: bool = Fals
     """
     kind = get_kind(doc.kind)
     wanted = set(doc.appel.data.get("pieces") or []) if doc.appel else {a.name for a in kind.attachments}
-    valid, _ = kind.load_partial(doc.submitted_data if frozen and doc.submitted_data is not None else doc.data)
+    valid, _ = kind.load_partial(data_for(doc, frozen=frozen))
     current = _deposited(doc) if frozen else _current(doc)
     slots: list[PieceSlot] = []
     for rule in kind.attachments:

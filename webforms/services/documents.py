@@ -147,13 +147,19 @@ def save_draft(session: Session, svc: Services, doc: Document, *, user: User, pa
     return doc
 
 
+def data_for(doc: Document, *, frozen: bool) -> dict[str, Any]:
+    """The data a reader reads: the last submitted data when ``frozen`` (a recipient, even while
+    a dossier is reopened for correction) and there is some, else the form as last saved."""
+    return doc.submitted_data if frozen and doc.submitted_data is not None else doc.data
+
+
 def problems(doc: Document, *, frozen: bool = False) -> dict[str, Any]:
     """Return what stops the document from being submitted (marshmallow's layout).
 
     A candidature adds its call's rules (territories, measure counts, amount per measure).
     ``frozen``: those of the last submitted data, which the recipients read.
     """
-    data = doc.submitted_data if frozen and doc.submitted_data is not None else doc.data
+    data = data_for(doc, frozen=frozen)
     errors = get_kind(doc.kind).validate(data)
     if doc.appel is not None:
         from webforms.services.candidatures import call_errors, merge_errors  # candidatures build on documents
@@ -194,8 +200,7 @@ def context_for(doc: Document, *, draft: bool | None = None, frozen: bool | None
     # data (unless the reader is a recipient, who reads the last frozen version).
     if frozen is None:
         frozen = doc.status != "draft"
-    frozen = frozen and doc.submitted_data is not None
-    data = kind.load(doc.submitted_data if frozen else doc.data)
+    data = kind.load(data_for(doc, frozen=frozen))
     review = kind.review.schema().load(doc.review) if kind.review and doc.review else None
     version = len({r.version for r in doc.renditions}) or None
     return build_context(kind, data, _meta(doc, draft=is_draft, version=version, issued_at=doc.submitted_at), review)

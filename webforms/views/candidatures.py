@@ -17,7 +17,7 @@ from webforms.models import Appel, Document, Piece
 from webforms.services import candidatures as svc
 from webforms.services.appels import appels as all_appels
 from webforms.services.appels import is_open
-from webforms.services.documents import DocumentError, problems
+from webforms.services.documents import DocumentError, data_for, problems
 from webforms.uploads import UploadRefused
 from webforms.views import services, upload_limit
 
@@ -115,7 +115,7 @@ def checklist(doc_id: int) -> str:
         doc=doc,
         state=state,
         frozen=frozen,
-        alerts=get_kind(doc.kind).alerts_for(doc.submitted_data if frozen and doc.submitted_data else doc.data),
+        alerts=get_kind(doc.kind).alerts_for(data_for(doc, frozen=frozen)),
         # The letter to sign and the previews, once the form they are made from is complete (AML §6b).
         form_complete=not frozen and doc.status == "draft" and not errors,
         # After the deadline nothing changes in a dossier any more (AML §6b, §6d).

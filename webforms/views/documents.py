@@ -302,7 +302,7 @@ def view(doc_id: int) -> str:
         content=content,
         review=review,
         computed=_computed_for(kind, doc.submitted_data or doc.data),
-        alerts=kind.alerts_for(doc.submitted_data if frozen and doc.submitted_data else doc.data),
+        alerts=kind.alerts_for(svc_docs.data_for(doc, frozen=frozen)),
         versions=versions,
         output_titles=titles,
         history=svc_docs.history(db.session(), doc),
