@@ -664,3 +664,16 @@ def test_the_amount_per_measure_follows_the_call_aml_5(app: Flask, login_as: Any
     with app.app_context():
         assert db.session().get(Document, doc_id).data["budget"]["montant_par_mesure"] == "5500,00"
     assert "55 000,00" in " ".join(web.get(f"/documents/{doc_id}/liste").get_data(as_text=True).replace("\u202f", " ").replace("\xa0", " ").split())
+
+
+def test_a_reopened_dossier_s_page_computes_from_what_each_reader_reads_aml_6b(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    submit_complete(app, web, doc_id)  # 4 + 6 measures
+    web.post(f"/documents/{doc_id}/rouvrir")
+    web.post(f"/documents/{doc_id}/modifier?etape=2", {**flatten({"mesures": [{"territoire": "Artois", "nombre": 5}, {"territoire": "Lens-Hénin", "nombre": 6}]}), "action": "save"})
+    total = re.compile(r"<dt>Mesures sollicitées \(total\)</dt><dd>(\d+)</dd>")
+    assert total.findall(web.get(f"/documents/{doc_id}").get_data(as_text=True)) == ["11"]  # the corrections
+    instructeur, _ = login_as("instructeur", org="Département du Pas-de-Calais")
+    assert total.findall(instructeur.get(f"/documents/{doc_id}").get_data(as_text=True)) == ["10"]  # the deposited version

@@ -301,7 +301,7 @@ def view(doc_id: int) -> str:
         problems=error_summary(kind.schema, problems),
         content=content,
         review=review,
-        computed=_computed_for(kind, doc.submitted_data or doc.data),
+        computed=_computed_for(kind, svc_docs.data_for(doc, frozen=frozen)),
         alerts=kind.alerts_for(svc_docs.data_for(doc, frozen=frozen)),
         versions=versions,
         output_titles=titles,
