@@ -335,19 +335,16 @@ def preview_output(doc: Document, fmt: str, output: str = "document") -> Output 
     return next((o for o in get_kind(doc.kind).outputs() if o.name == output and o.fmt == fmt), None)
 
 
-def preview(svc: Services, doc: Document, fmt: str, output: str = "document") -> bytes:
-    """Render one output of a valid draft on the fly; refuse an invalid draft.
+def preview(svc: Services, doc: Document, output: Output) -> bytes:
+    """Render one output of a valid draft on the fly (see ``preview_output``); refuse an invalid draft.
 
     It is marked as a draft, except a letter to sign before the submission (its signed scan
     is a piece of the dossier: what is signed is the letter itself).
     """
-    target = preview_output(doc, fmt, output)
-    if target is None:
-        raise LookupError(output)
     errors = problems(doc)
     if errors:
         raise ValidationFailed("L'aperçu n'est possible qu'une fois le brouillon complet.", errors)
-    return svc.renderer.render_output(target, context_for(doc, draft=not target.to_sign))
+    return svc.renderer.render_output(output, context_for(doc, draft=not output.to_sign))
 
 
 def history(session: Session, doc: Document) -> list[Event]:

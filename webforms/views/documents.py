@@ -328,7 +328,7 @@ def download(doc_id: int, fmt: str) -> Any:
         if output is None:
             abort(404)
         try:
-            data = svc_docs.preview(services(), doc, fmt, output.name)
+            data = svc_docs.preview(services(), doc, output)
         except svc_docs.ValidationFailed as exc:
             flash(f"{exc} Corrigez les erreurs signalées.", "error")
             return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".edit", doc_id=doc.id))
