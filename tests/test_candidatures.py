@@ -122,10 +122,15 @@ def test_hostile_upload_is_refused_and_the_dossier_unchanged(app: Flask, login_a
         assert (db.session().get(Document, doc_id).data, db.session().query(Piece).count()) == before
 
 
-def submit_complete(app: Flask, web: WebClient, doc_id: int) -> None:
-    fill_steps(web, doc_id, example())
+def fill_complete(web: WebClient, doc_id: int, data: dict[str, Any] | None = None) -> None:
+    """Every step filled (the example by default) and every piece uploaded: ready to deposit."""
+    fill_steps(web, doc_id, data if data is not None else example())
     for code in ("courrier", "deliberation", "fiches_poste"):
         assert upload(web, doc_id, code, pdf_bytes(), f"{code}.pdf").status_code == 302
+
+
+def submit_complete(app: Flask, web: WebClient, doc_id: int) -> None:
+    fill_complete(web, doc_id)
     page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
     assert "Le dossier est complet" in page, page
     assert web.post(f"/documents/{doc_id}/soumettre").status_code == 302
@@ -173,9 +178,7 @@ def test_after_the_deadline_nothing_is_deposited_aml_6d(app: Flask, login_as: An
     clock.now = BEFORE_DEADLINE
     web, _ = login_as("redacteur")
     doc_id = open_dossier(app, web)
-    fill_steps(web, doc_id, example())
-    for code in ("courrier", "deliberation", "fiches_poste"):
-        upload(web, doc_id, code, pdf_bytes(), f"{code}.pdf")
+    fill_complete(web, doc_id)
     clock.now = dt.datetime(2019, 9, 6, 14, 0, tzinfo=dt.UTC)  # 16:00 in Paris: closed
     web.post(f"/documents/{doc_id}/soumettre")
     page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
@@ -347,9 +350,7 @@ def test_two_submissions_at_once_make_one_version(app: Flask, login_as: Any, clo
     clock.now = BEFORE_DEADLINE
     web, account = login_as("redacteur")
     doc_id = open_dossier(app, web)
-    fill_steps(web, doc_id, example())
-    for code in ("courrier", "deliberation", "fiches_poste"):
-        upload(web, doc_id, code, pdf_bytes(), f"{code}.pdf")
+    fill_complete(web, doc_id)
     other_tab = WebClient(app.test_client())
     other_tab.login(account)
     responses = _in_threads(lambda: web.post(f"/documents/{doc_id}/soumettre"), lambda: other_tab.post(f"/documents/{doc_id}/soumettre"))
@@ -435,9 +436,7 @@ def test_a_job_description_left_without_recruitment_blocks_the_deposit_aml_6b(ap
     web, _ = login_as("redacteur")
     doc_id = open_dossier(app, web)
     data = example()
-    fill_steps(web, doc_id, data)
-    for code in ("courrier", "deliberation", "fiches_poste"):
-        upload(web, doc_id, code, pdf_bytes(), f"{code}.pdf")
+    fill_complete(web, doc_id, data)
     data["moyens"]["recrutements"] = []
     data["moyens"]["pair_aidance"] = ""
     web.post(f"/documents/{doc_id}/modifier?etape=6", {**flatten({"moyens": data["moyens"]}), "action": "save"})
