@@ -31,11 +31,18 @@ fi
 
 PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-extras=""
-case "$profile" in test) extras="[test]";; bench) extras="[test,bench]";; esac
-stamp=".venv/.installed-$profile-$(cat setup.cfg | sha256sum | cut -c1-12)"
+# Every Python package, direct or transitive, comes from a lock with its hashes
+# (requirements/<profile>.txt, refreshed on purpose by `make lock`): a fresh machine on any
+# later day installs exactly what CI ran. The project itself is installed without its
+# dependencies, built by the locked setuptools (requirements/build.txt) without isolation.
+lock="requirements/$profile.txt"
+stamp=".venv/.installed-$profile-$(cat setup.cfg requirements/build.txt "$lock" | sha256sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-  .venv/bin/pip install -q --disable-pip-version-check -e ".$extras"
+  pip=(.venv/bin/pip install -q --disable-pip-version-check --require-hashes)
+  "${pip[@]}" -r requirements/build.txt
+  "${pip[@]}" -r "$lock"
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+  rm -f .venv/.installed-"$profile"-*
   touch "$stamp"
 fi
 
@@ -48,8 +55,9 @@ if [ "$profile" = bench ]; then
   if ! "$unopy" -c "import uno, unoserver.server" 2>/dev/null; then
     rm -rf .venv/uno
     /usr/bin/python3 -m venv --system-site-packages .venv/uno
-    unoserver_req="$(grep -Eo 'unoserver==[0-9.]+' setup.cfg)"
-    "$unopy" -m pip install -q --disable-pip-version-check "$unoserver_req"
+    # Only unoserver and what it needs, with the bench lock's hashes.
+    grep -A1000 -E '^unoserver==' requirements/bench.txt | awk 'NR>1 && /^[a-z]/{exit} {print}' > .venv/uno-req.txt
+    "$unopy" -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r .venv/uno-req.txt
     "$unopy" -c "import uno, unoserver.server"
   fi
 fi
