@@ -107,7 +107,7 @@ def make_files(workdir: Path, total_mib: int, count: int) -> list[dict[str, Any]
 
 
 def units_from(plan: list[dict[str, Any]]) -> list[Any]:
-    from webforms.archive_export import ExportFile, ExportUnit
+    from webforms.archive.export import ExportFile, ExportUnit
 
     by_unit: dict[str, list[Any]] = {}
     for entry in plan:
@@ -144,7 +144,7 @@ def units_from(plan: list[dict[str, Any]]) -> list[Any]:
 
 
 def transfer_info() -> Any:
-    from webforms.archive_export import TransferInfo
+    from webforms.archive.export import TransferInfo
 
     return TransferInfo(
         message_identifier="WEBFORMS-20261122-0001",
@@ -182,7 +182,7 @@ def hash_only(units: list[Any]) -> None:
 
 def verify(mode: str, target: Path, plan: list[dict[str, Any]]) -> list[str]:
     """Problems of the written ZIP: CRC of every entry, then the package's own manifest."""
-    from webforms.archive_export import validate_seda
+    from webforms.archive.export import validate_seda
 
     problems = []
     with zipfile.ZipFile(target) as archive:
@@ -210,7 +210,7 @@ def verify(mode: str, target: Path, plan: list[dict[str, Any]]) -> list[str]:
 
 def run_child(mode: str, workdir: Path) -> dict[str, Any]:
     """One export in this (fresh) process; return its figures."""
-    from webforms import archive_export
+    from webforms.archive import export as archive_export
 
     plan = json.loads((workdir / "plan.json").read_text())
     units, info = units_from(plan), transfer_info()

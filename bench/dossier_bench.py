@@ -206,7 +206,7 @@ def piece_plan(total_mib: int, image_bytes: int) -> list[tuple[str, int, str, in
 
 class Phases:
     """Time and peak RSS of the dossier's steps, by wrapping the functions freeze_dossier imports
-    from webforms.dossier when it runs (nothing is changed in what they do)."""
+    from webforms.candidatures.dossier when it runs (nothing is changed in what they do)."""
 
     def __init__(self, resettable: bool) -> None:
         self.resettable = resettable
@@ -263,11 +263,12 @@ def run_size(total_mib: int) -> dict[str, Any]:
     import pikepdf
     from sqlalchemy import select
 
-    import webforms.dossier as dossier
+    import webforms.candidatures.dossier as dossier
     from schemas import get_kind
     from webforms import db
+    from webforms.candidatures import services as candidatures
+    from webforms.documents import services as documents
     from webforms.models import Appel, Document, User
-    from webforms.services import candidatures, documents
     out: dict[str, Any] = {"size_mib": total_mib}
     from render_bench import bench_writer, temporary_app
 

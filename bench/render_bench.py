@@ -825,7 +825,7 @@ def temporary_app(prefix: str, now: Any) -> tuple[Path, Any]:
 
 def bench_writer(session: Any) -> Any:
     """The association's writer the benches act as, in a new organisation of ``session``."""
-    from webforms.services.accounts import create_organisation, create_user
+    from webforms.accounts.services import create_organisation, create_user
 
     org = create_organisation(session, "Association Habitat Solidaire")
     return create_user(
@@ -841,8 +841,8 @@ def bench_writer(session: Any) -> Any:
 def bench_download(kind: Any, payload: dict[str, Any], rows: int, pdf_render_s: float | None) -> None:
     title(f"3. Téléchargement d'un document soumis (figé), {rows} lignes/liste, client de test Flask connecté")
     from webforms import db
+    from webforms.documents import services as svc_docs
     from webforms.models import Document, User
-    from webforms.services import documents as svc_docs
 
     tmp, app = temporary_app("bench-webforms-", FIXED_NOW)
     try:

@@ -1,7 +1,7 @@
 """Dossier de candidature à un appel AML Logement d'abord (AML §5, §6; DESIGN §2.2).
 
 The dossier belongs to a call (configuration: territories and their measure counts, amount per
-measure, deadline). What depends on the call is checked by ``webforms.services.candidatures``;
+measure, deadline). What depends on the call is checked by ``webforms.candidatures.services``;
 this schema holds every rule the dossier carries on its own.
 """
 

@@ -68,7 +68,7 @@ class Retention:
     """How long the signed copy of a document is kept, and what becomes of it then.
 
     The term runs from the end of what the document is about: its measure's end, its call's
-    period end, or else its submission (``webforms.services.archive.retention_start``). An
+    period end, or else its submission (``webforms.archive.services.retention_start``). An
     administrator may replace this default (``RetentionRule``).
     """
 
@@ -121,7 +121,7 @@ class Kind:
     attachments: tuple[AttachmentRule, ...] = ()
     review: Review | None = None
     # Documents started from a measure: which measure types, and the draft prefilled from the
-    # measure's plain values (see webforms.services.mesures.plain).
+    # measure's plain values (see webforms.mesures.services.plain).
     mesure_types: frozenset[str] = frozenset()
     prefill: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
     # True for a measure's bilan: it answers one of the measure's due bilans (its "slot"); its

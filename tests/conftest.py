@@ -18,8 +18,8 @@ from flask.testing import FlaskClient
 from pypdf import PdfWriter
 
 from webforms import create_app, db
+from webforms.accounts.services import create_organisation, create_user
 from webforms.models import Organisation, User
-from webforms.services.accounts import create_organisation, create_user
 
 PASSWORD = "mot-de-passe-de-test-1234"
 

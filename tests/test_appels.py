@@ -10,8 +10,8 @@ from typing import Any
 from flask import Flask
 
 from webforms import db
+from webforms.candidatures.appels import is_open
 from webforms.models import Appel
-from webforms.services.appels import is_open
 
 SEED = Path(__file__).resolve().parent.parent / "webforms" / "data" / "appel_aml_2019.json"
 

@@ -23,9 +23,9 @@ from sqlalchemy import select, text, update
 from tests.conftest import Clock, pdf_titled
 from tests.test_web import pdf_text, submitted
 from webforms import db
+from webforms.archive import services as svc
+from webforms.documents.uploads import UploadRefused
 from webforms.models import ArchiveLog, ArchiveRecord, Document, Rendition, Tombstone, User, WriteOnceViolation
-from webforms.services import archive as svc
-from webforms.uploads import UploadRefused
 
 
 def jpeg_scan() -> bytes:

@@ -20,7 +20,7 @@ import pytest
 from lxml import etree
 from PIL import Image
 
-from webforms.archive_export import (
+from webforms.archive.export import (
     PRONOM,
     SEDA_NS,
     WEBFORMS_NS,

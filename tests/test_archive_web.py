@@ -26,7 +26,7 @@ from tests.signing import make_pdf, make_pki, sign_pdf, write_trust_root
 from tests.test_archive import jpeg_scan
 from tests.test_web import submitted
 from webforms import create_app, db
-from webforms.archive_export import validate_seda
+from webforms.archive.export import validate_seda
 from webforms.models import ArchiveLog, ArchiveRecord, Tombstone
 
 
@@ -110,7 +110,7 @@ def test_electronically_signed_pdf_is_verified_against_the_configured_roots(tmp_
     shutil.copy(migrated_db, tmp_path / "webforms.db")
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(instance), "DATABASE_URL": f"sqlite:///{tmp_path / 'webforms.db'}", "SECRET_KEY": "t", "CLOCK": Clock()})
     try:
-        from webforms.services.accounts import create_organisation, create_user
+        from webforms.accounts.services import create_organisation, create_user
 
         with app.app_context():
             s = db.session()
@@ -371,7 +371,7 @@ def test_concurrent_views_are_all_logged_and_the_chain_holds(app: Flask, people:
     """Several workers reading the same record at once: every view is in the trail, in one chain."""
     import threading
 
-    from webforms.services import archive as svc
+    from webforms.archive import services as svc
 
     archivist = people["archivist"]
     doc_id = submitted(people["writer"], "fiche_saisine")

@@ -23,7 +23,7 @@ from tests.conftest import Clock
 from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps, open_dossier, pdf_bytes, upload
 from tests.test_uploads import GREY, TEAL, png_chunks, raw_png
 from webforms import cli, db
-from webforms.dossier import Part, complete_pdf_file, verify_zip, write_zip
+from webforms.candidatures.dossier import Part, complete_pdf_file, verify_zip, write_zip
 from webforms.models import Document
 from webforms.rendering import Renderer
 

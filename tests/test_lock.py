@@ -75,7 +75,7 @@ def test_lock_reader_sees_a_disagreement(tmp_path):
     text = (ROOT / "requirements" / "run.txt").read_text(encoding="utf-8")
     forged = tmp_path / "run.txt"
     forged.write_text(text.replace("flask==3.1.3", "flask==3.1.2"), encoding="utf-8")
-    versions, direct, _ = locked(forged)
+    versions, _, _ = locked(forged)
     assert not declared(())["flask"].specifier.contains(versions["flask"])
     dropped = re.sub(r"(?m)^flask-login==.*\n(    .*\n)*", "", text)
     forged.write_text(dropped, encoding="utf-8")

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from webforms.mesure_rules import (
+from webforms.mesures.rules import (
     MesureRuleError,
     Renewal,
     add_months,

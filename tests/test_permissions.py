@@ -79,6 +79,8 @@ from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps
 from tests.test_candidatures import upload as upload_piece
 from tests.test_web import doc_id_from, example_form, flatten, submitted
 from webforms import create_app, db
+from webforms.accounts.services import create_organisation
+from webforms.archive import services as svc_archive
 from webforms.models import (
     Appel,
     ArchiveLog,
@@ -95,8 +97,6 @@ from webforms.models import (
     Renouvellement,
     User,
 )
-from webforms.services import archive as svc_archive
-from webforms.services.accounts import create_organisation
 
 # --------------------------------------------------------------------------------------------
 # Actors and fixture documents

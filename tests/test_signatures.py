@@ -19,7 +19,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
 from tests.signing import PAGE_TEXT, Pki, change_page_after_signing, make_pdf, make_pki, sign_pdf, write_trust_root
-from webforms.signatures import (
+from webforms.archive.signatures import (
     MSG_NO_SIGNATURE,
     SignatureCheck,
     TrustRootsError,
@@ -27,7 +27,7 @@ from webforms.signatures import (
     outside_event_loop,
     verify_pdf_signatures,
 )
-from webforms.uploads import check_upload
+from webforms.documents.uploads import check_upload
 
 UNREADABLE = "n'a pas pu être vérifiée"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from webforms.storage import FileStore, StoredFileCorrupt, StoredFileMissing
+from webforms.documents.storage import FileStore, StoredFileCorrupt, StoredFileMissing
 
 
 def test_put_read_and_write_once(tmp_path: Path) -> None:

@@ -21,8 +21,8 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.actions import JavaScript
 from pypdf.generic import ArrayObject, DictionaryObject, EncodedStreamObject, NameObject, NumberObject, TextStringObject
 
-from webforms import uploads
-from webforms.uploads import KINDS, CheckedFile, UploadRefused, check_upload, clean_name
+from webforms.documents import uploads
+from webforms.documents.uploads import KINDS, CheckedFile, UploadRefused, check_upload, clean_name
 
 NNBSP = "\u202f"  # French thousands separator in the messages
 MiB = 1 << 20

@@ -88,15 +88,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     registry()
 
     from webforms import db
+    from webforms.documents.services import Services
+    from webforms.documents.storage import FileStore
     from webforms.forms import parse_id
     from webforms.models import User
     from webforms.rendering import Renderer
-    from webforms.services.documents import Services
-    from webforms.storage import FileStore
 
     db.init_app(app)
 
-    from webforms.views import upload_limit_of
+    from webforms.web import upload_limit_of
 
     @app.before_request
     def _upload_limits() -> None:
@@ -130,9 +130,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         clock=app.config["CLOCK"],
     )
 
-    from webforms.services.archive import ArchiveServices
-    from webforms.signatures import load_trust_roots
-    from webforms.storage import ArchiveStore
+    from webforms.archive.services import ArchiveServices
+    from webforms.archive.signatures import load_trust_roots
+    from webforms.documents.storage import ArchiveStore
 
     # Read at start-up too: a misconfigured trust directory stops the start with its name.
     load_trust_roots(Path(app.config["ARCHIVE_TRUST_DIR"]))
@@ -152,7 +152,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # overflow in the driver.
     app.url_map.converters["int"] = DatabaseId
 
-    from webforms.views import admin, archives, auth, candidatures, documents, mesures
+    from webforms.accounts import views as auth
+    from webforms.admin import views as admin
+    from webforms.archive import views as archives
+    from webforms.candidatures import views as candidatures
+    from webforms.documents import views as documents
+    from webforms.mesures import views as mesures
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(documents.bp)
@@ -197,7 +202,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(413)
     def _too_large(exc: HTTPException) -> tuple[str, int]:
-        from webforms.views import upload_limit_of
+        from webforms.web import upload_limit_of
 
         limit = upload_limit_of(app.view_functions.get(request.endpoint or ""))
         if limit is None:

@@ -164,7 +164,7 @@ def check_templates_cmd() -> None:
 @click.argument("file", metavar="FICHIER.zip")
 def verify_zip_cmd(file: str) -> None:
     """Vérifier une archive de dossier contre son manifest.json (empreintes SHA-256, tailles) ; rien n'est extrait."""
-    from webforms.dossier import verify_zip
+    from webforms.candidatures.dossier import verify_zip
 
     problems = verify_zip(file)
     for line in problems:
@@ -195,7 +195,7 @@ main.add_command(upgrade, "init-db")
 def create_org(name: str) -> None:
     """Créer une organisation."""
     from webforms import db
-    from webforms.services.accounts import AccountError, create_organisation
+    from webforms.accounts.services import AccountError, create_organisation
 
     with _app().app_context():
         try:
@@ -216,8 +216,8 @@ def create_user_cmd(email: str, full_name: str, role: str, organisation: str, pa
     from sqlalchemy import select
 
     from webforms import db
+    from webforms.accounts.services import AccountError, create_organisation, create_user, generate_password
     from webforms.models import Organisation
-    from webforms.services.accounts import AccountError, create_organisation, create_user, generate_password
 
     with _app().app_context():
         session = db.session()
@@ -239,7 +239,7 @@ def create_user_cmd(email: str, full_name: str, role: str, organisation: str, pa
 def ensure_admin_cmd() -> None:
     """Créer le premier administrateur s'il n'existe pas, et afficher ses identifiants une fois."""
     from webforms import db
-    from webforms.services.accounts import ensure_admin
+    from webforms.accounts.services import ensure_admin
 
     with _app().app_context():
         created = ensure_admin(db.session())
@@ -273,7 +273,7 @@ def archive_verify(since: str | None, as_json: bool) -> None:
     Sort avec le code 1 en nommant chaque anomalie.
     """
     from webforms import db
-    from webforms.services import archive as svc
+    from webforms.archive import services as svc
 
     try:
         day = dt.date.fromisoformat(since) if since else None

@@ -23,7 +23,7 @@ from tests.browser.test_journey import check_accessibility, download, sign_in
 from tests.conftest import pdf_titled
 from tests.test_web import submitted
 from webforms import db
-from webforms.archive_export import validate_seda
+from webforms.archive.export import validate_seda
 from webforms.models import Document
 
 pytestmark = pytest.mark.browser

@@ -30,7 +30,7 @@ from tests.browser.test_journey import add_row, check_accessibility, download, l
 from tests.conftest import Account, Clock
 from tests.test_candidatures import BEFORE_DEADLINE, example
 from tests.test_web import docx_text
-from webforms.dossier import verify_zip
+from webforms.candidatures.dossier import verify_zip
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ authorities the administrator configured (:func:`load_trust_roots`), and whether
 changed after signing.
 
 Nothing here touches the network: no certificate, CRL or OCSP response is ever fetched. The
-upload has already passed :func:`webforms.uploads.check_upload`; the file is still hostile
+upload has already passed :func:`webforms.documents.uploads.check_upload`; the file is still hostile
 input for pyHanko, so any failure to read it or one of its signatures becomes a French
 "could not be verified" result, never an exception. Only :func:`load_trust_roots` raises, for a
 misconfigured trust directory.

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from schemas import get_kind
 from schemas.kind import Kind, Output
+from webforms.documents.storage import FileStore
 from webforms.models import Counter, Document, Event, Rendition, User
 from webforms.rendering import Renderer
 from webforms.rendering.context import DocumentMeta, build_context
-from webforms.storage import FileStore
 from webforms.timeutil import paris_date
 
 # action -> (states it may start from, state it leads to)
@@ -122,7 +122,7 @@ def create_draft(
 def check_open(doc: Document, now: dt.datetime) -> None:
     """Refuse any change to a document whose deadline has passed (a candidature's call)."""
     if doc.appel is not None:
-        from webforms.services.candidatures import refuse_after_deadline  # candidatures build on documents
+        from webforms.candidatures.services import refuse_after_deadline  # candidatures build on documents
 
         refuse_after_deadline(doc, now)
 
@@ -134,7 +134,7 @@ def save_draft(session: Session, svc: Services, doc: Document, *, user: User, pa
     now = svc.clock()
     check_open(doc, now)
     if doc.appel is not None:
-        from webforms.services.candidatures import with_call_values  # candidatures build on documents
+        from webforms.candidatures.services import with_call_values  # candidatures build on documents
 
         payload = with_call_values(doc.appel, payload)
     doc.data = dict(payload)
@@ -162,7 +162,7 @@ def problems(doc: Document, *, frozen: bool = False) -> dict[str, Any]:
     data = data_for(doc, frozen=frozen)
     errors = get_kind(doc.kind).validate(data)
     if doc.appel is not None:
-        from webforms.services.candidatures import call_errors, merge_errors  # candidatures build on documents
+        from webforms.candidatures.services import call_errors, merge_errors  # candidatures build on documents
 
         errors = merge_errors(errors, call_errors(doc.appel, data))
     return errors
@@ -233,7 +233,7 @@ def _freeze(session: Session, svc: Services, doc: Document, *, version: int, lab
         session.add(rendition)
         produced[(output.name, output.fmt)] = rendition
     if doc.appel is not None:
-        from webforms.services.candidatures import freeze_dossier  # candidatures build on documents
+        from webforms.candidatures.services import freeze_dossier  # candidatures build on documents
 
         for rendition in freeze_dossier(svc, doc, ctx, produced):
             rendition.document, rendition.version, rendition.label, rendition.created_at = doc, version, label, now
@@ -252,7 +252,7 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     errors = problems(doc)
     blockers: list[str] = []
     if doc.appel is not None:
-        from webforms.services.candidatures import submission_blockers
+        from webforms.candidatures.services import submission_blockers
 
         blockers = submission_blockers(doc, errors, now)
     if errors or blockers:
@@ -270,7 +270,7 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     if doc.mesure is not None and doc.echeance:
         # The due date follows the measure as it stands now (a renewal or a first meeting
         # recorded since the draft was started may have moved it).
-        from webforms.services.mesures import due_date_of  # measures build on documents
+        from webforms.mesures.services import due_date_of  # measures build on documents
 
         doc.echeance_date = due_date_of(doc.mesure, doc.echeance, paris_date(now)) or doc.echeance_date
     doc.submitted_data = kind.dump(kind.load(doc.data))
@@ -287,7 +287,7 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
         session.rollback()
         raise
     if doc.appel is not None:
-        from webforms.services.candidatures import mark_deposited  # candidatures build on documents
+        from webforms.candidatures.services import mark_deposited  # candidatures build on documents
 
         mark_deposited(doc, version)
     _log(session, doc, user, "submit", now, reference=doc.reference, version=version)

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.records import AppelSchema
+from webforms.documents.services import ValidationFailed
 from webforms.models import Appel, Document, Event, User
-from webforms.services.documents import ValidationFailed
 from webforms.timeutil import PARIS
 
 

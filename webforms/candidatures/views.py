@@ -12,14 +12,14 @@ from sqlalchemy import select
 
 from schemas import get_kind
 from webforms import db, policy
+from webforms.candidatures import services as svc
+from webforms.candidatures.appels import appels as all_appels
+from webforms.candidatures.appels import is_open
+from webforms.documents.services import DocumentError, data_for, problems
+from webforms.documents.uploads import UploadRefused
 from webforms.forms import ActionForm, parse_id
 from webforms.models import Appel, Document, Piece
-from webforms.services import candidatures as svc
-from webforms.services.appels import appels as all_appels
-from webforms.services.appels import is_open
-from webforms.services.documents import DocumentError, data_for, problems
-from webforms.uploads import UploadRefused
-from webforms.views import services, upload_limit
+from webforms.web import services, upload_limit
 
 bp = Blueprint("candidatures", __name__)
 

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from flask import current_app
 
-from webforms.services.documents import Services
+from webforms.documents.services import Services
 
 View = TypeVar("View", bound=Callable[..., Any])
 

@@ -43,7 +43,7 @@ XML_NS = "http://www.w3.org/XML/1998/namespace"
 # Namespace of the one element this module adds under SEDA's extension point
 # BinaryDataObject/OtherMetadata (the file's role, which SEDA has no element for).
 WEBFORMS_NS = "urn:x-webforms:archive-export:1"
-SCHEMA_DIR = Path(__file__).resolve().parent / "data" / "seda-2.2"
+SCHEMA_DIR = Path(__file__).resolve().parent / "seda-2.2"
 SCHEMA_MAIN = SCHEMA_DIR / "seda-2.2-main.xsd"
 
 CHUNK = 1 << 20  # bytes read and written at a time

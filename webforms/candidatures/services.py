@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from schemas import get_kind
 from schemas.kind import AttachmentRule
+from webforms.candidatures.appels import is_open
+from webforms.documents.services import DocumentError, Services, check_move, create_draft, data_for
+from webforms.documents.uploads import UploadRefused, check_upload, extension_of
 from webforms.models import Appel, Document, Event, Piece, User
 from webforms.rendering.context import datetime_fr
-from webforms.services.appels import is_open
-from webforms.services.documents import DocumentError, Services, check_move, create_draft, data_for
-from webforms.uploads import UploadRefused, check_upload, extension_of
 
 CANDIDATURE = "candidature_aml"
 
@@ -379,7 +379,7 @@ def add_piece(
 
 def _word_as_pdf(svc: Services, docx: Path, workdir: Path) -> str:
     """Convert a checked Word piece to PDF, store it and return its SHA-256."""
-    from webforms.office import ConversionFailed, docx_to_pdf
+    from webforms.candidatures.office import ConversionFailed, docx_to_pdf
 
     try:
         pdf = docx_to_pdf(docx, workdir)
@@ -452,7 +452,7 @@ _FILENAMES = {
 
 def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str], Any]) -> list[Any]:
     """The pieces of the complete dossier in the order of AML §6b, uploaded or produced."""
-    from webforms.dossier import Part
+    from webforms.candidatures.dossier import Part
 
     kind = get_kind(doc.kind)
     wanted = set(doc.appel.data.get("pieces") or []) if doc.appel else set(_ORDER)
@@ -488,7 +488,7 @@ def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str
 
 def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Any]) -> list[Any]:
     """Build and store the complete dossier (one PDF, one ZIP); return their renditions."""
-    from webforms.dossier import complete_pdf_file, temporary_path, write_zip
+    from webforms.candidatures.dossier import complete_pdf_file, temporary_path, write_zip
     from webforms.models import Rendition
 
     parts = dossier_parts(svc, doc, produced)

@@ -10,6 +10,9 @@ from sqlalchemy import select
 
 from schemas.records import AppelSchema
 from webforms import db, policy
+from webforms.accounts.services import AccountError, create_organisation, create_user, generate_password
+from webforms.candidatures import appels as svc_appels
+from webforms.documents.services import ValidationFailed
 from webforms.forms import (
     OrganisationForm,
     UserForm,
@@ -22,9 +25,6 @@ from webforms.forms import (
     with_initial_rows,
 )
 from webforms.models import ROLES, Appel, Organisation, User
-from webforms.services import appels as svc_appels
-from webforms.services.accounts import AccountError, create_organisation, create_user, generate_password
-from webforms.services.documents import ValidationFailed
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

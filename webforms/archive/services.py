@@ -35,7 +35,9 @@ from sqlalchemy.orm import Session
 from schemas import get_kind, registry
 from schemas.kind import Retention
 from webforms import policy
-from webforms.mesure_rules import add_months
+from webforms.documents.storage import ArchiveStore, FileStore, StoredFileMissing, sha512_of
+from webforms.documents.uploads import check_upload, extension_of
+from webforms.mesures.rules import add_months
 from webforms.models import (
     RETENTION_FATES,
     SIGNATURE_KINDS,
@@ -49,9 +51,7 @@ from webforms.models import (
     User,
 )
 from webforms.rendering import Renderer
-from webforms.storage import ArchiveStore, FileStore, StoredFileMissing, sha512_of
 from webforms.timeutil import paris_date
-from webforms.uploads import check_upload, extension_of
 
 ACCESS_LOG_ATTEMPTS = 8
 GENESIS = "0" * 128  # the "previous hash" of the first row of the audit trail
@@ -242,7 +242,7 @@ def retention_start(doc: Document, today: dt.date) -> tuple[dt.date | None, str]
         mesure = doc.mesure
         if mesure.date_fin_effective is not None:
             return mesure.date_fin_effective, "fin de la mesure"
-        from webforms.services.mesures import overview  # measures build on documents
+        from webforms.mesures.services import overview  # measures build on documents
 
         periods = overview(mesure, today).calendar.periods
         end = periods[-1].end if periods else None
@@ -310,7 +310,7 @@ def archived_pdf(svc: ArchiveServices, doc: Document, version: int, now: dt.date
     """The document's frozen version as PDF/A-3b, its data embedded as ``donnees.json``."""
     from weasyprint import Attachment
 
-    from webforms.services.documents import context_for  # archive builds on documents
+    from webforms.documents.services import context_for  # archive builds on documents
 
     kind = get_kind(doc.kind)
     ctx = context_for(doc, draft=False)
@@ -349,10 +349,10 @@ def deposit(
 ) -> ArchiveRecord:
     """Archive the signed copy of a submitted document; a second deposit is a correction.
 
-    The upload is checked by its content (``webforms.uploads``); a refusal raises
+    The upload is checked by its content (``webforms.documents.uploads``); a refusal raises
     ``UploadRefused`` or ``ArchiveError`` and leaves the archive exactly as it was.
     """
-    from webforms.services.documents import rendition  # archive builds on documents
+    from webforms.documents.services import rendition  # archive builds on documents
 
     if not policy.can_archive(user, doc):
         raise ArchiveError("Seul un archiviste dépose la copie signée d'un document soumis.")
@@ -382,7 +382,7 @@ def deposit(
         if signature_kind == "electronique":
             if checked.kind != "pdf":
                 raise ArchiveError("Une signature électronique se dépose en PDF : pour une image, choisissez « scan ».")
-            from webforms.signatures import TrustRootsError, load_trust_roots, verify_pdf_signatures
+            from webforms.archive.signatures import TrustRootsError, load_trust_roots, verify_pdf_signatures
 
             try:
                 roots = load_trust_roots(svc.trust_dir)
@@ -839,7 +839,7 @@ def _remove_destroyed_bytes(session: Session, svc: ArchiveServices, records: Seq
 # --- Export ---------------------------------------------------------------------------------
 def _unit(session: Session, svc: ArchiveServices, record: ArchiveRecord, today: dt.date, rule: RuleInForce) -> Any:
     """A record as an export unit: titles carry the kind and reference, never the household."""
-    from webforms.archive_export import ExportFile, ExportUnit
+    from webforms.archive.export import ExportFile, ExportUnit
 
     kind = get_kind(record.kind)
     term = term_of(session, record, today, rule)
@@ -887,7 +887,7 @@ def export(session: Session, svc: ArchiveServices, records: Sequence[ArchiveReco
     The files are copied in chunks and their SHA-512 checked on the way: a damaged file stops
     the export (``ArchiveError``) rather than travel on. Returns the ZIP's download name.
     """
-    from webforms.archive_export import ExportError, TransferInfo, write_bagit, write_seda
+    from webforms.archive.export import ExportError, TransferInfo, write_bagit, write_seda
 
     if not policy.can_export_archive(user):
         raise ArchiveError("Seul un archiviste exporte des enregistrements.")
@@ -950,7 +950,7 @@ def trust_roots(svc: ArchiveServices) -> list[TrustRoot]:
 
     Raises ``TrustRootsError`` naming a file of the directory that is not a certificate.
     """
-    from webforms.signatures import TRUST_ROOT_SUFFIXES, read_trust_root_file
+    from webforms.archive.signatures import TRUST_ROOT_SUFFIXES, read_trust_root_file
 
     if svc.trust_dir is None or not svc.trust_dir.is_dir():
         return []
@@ -963,7 +963,7 @@ def trust_roots(svc: ArchiveServices) -> list[TrustRoot]:
 
 
 def _readable_roots(svc: ArchiveServices) -> list[TrustRoot]:
-    from webforms.signatures import TrustRootsError
+    from webforms.archive.signatures import TrustRootsError
 
     try:
         return trust_roots(svc)

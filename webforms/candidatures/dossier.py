@@ -27,8 +27,8 @@ from typing import Any
 
 from pypdf import PdfReader
 
+from webforms.documents.uploads import palette_on_white
 from webforms.rendering import Renderer
-from webforms.uploads import palette_on_white
 
 CHUNK = 1 << 20
 MANIFEST = "manifest.json"
@@ -175,7 +175,7 @@ def _decoded_image_pdf_file(path: Path, target: Path) -> None:
 
     from PIL import Image
 
-    from webforms.uploads import grey_8_bits, on_white
+    from webforms.documents.uploads import grey_8_bits, on_white
 
     rows = target.with_suffix(".rows")
     compressor = zlib.compressobj()

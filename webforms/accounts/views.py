@@ -9,8 +9,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from webforms import db
+from webforms.accounts.services import authenticate
 from webforms.forms import ActionForm, LoginForm
-from webforms.services.accounts import authenticate
 
 bp = Blueprint("auth", __name__)
 

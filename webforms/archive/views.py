@@ -14,13 +14,13 @@ from sqlalchemy import select
 
 from schemas import get_kind, registry
 from webforms import db, policy
+from webforms.archive import services as svc
+from webforms.archive.signatures import TrustRootsError
+from webforms.documents.uploads import UploadRefused
 from webforms.forms import ActionForm, parse_id
 from webforms.models import RETENTION_FATES, SIGNATURE_KINDS, ArchiveRecord, DestructionVisa, Document, Organisation, User
-from webforms.services import archive as svc
-from webforms.signatures import TrustRootsError
 from webforms.timeutil import paris_date
-from webforms.uploads import UploadRefused
-from webforms.views import upload_limit
+from webforms.web import upload_limit
 
 bp = Blueprint("archives", __name__)
 

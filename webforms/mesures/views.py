@@ -11,13 +11,13 @@ from sqlalchemy import select
 from schemas import registry
 from schemas.records import MOTIFS_FIN, ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
 from webforms import db, policy
+from webforms.documents.services import DocumentError, ValidationFailed
 from webforms.forms import ActionForm, attach_errors, error_summary, form_class, parse_id, payload_of
-from webforms.mesure_rules import TYPES, required_rhythm
+from webforms.mesures import services as svc
+from webforms.mesures.rules import TYPES, required_rhythm
 from webforms.models import Document, Mesure
-from webforms.services import mesures as svc
-from webforms.services.documents import DocumentError, ValidationFailed
 from webforms.timeutil import paris_date
-from webforms.views import services
+from webforms.web import services
 
 bp = Blueprint("mesures", __name__, url_prefix="/mesures")
 

@@ -1,7 +1,7 @@
 """A Word piece as PDF, so that the complete dossier shows it (AML §6b: every piece, one file).
 
 LibreOffice converts a *sanitised copy* of an upload that already passed
-``webforms.uploads.check_upload`` (no macros, no ActiveX, no field that includes an outside
+``webforms.documents.uploads.check_upload`` (no macros, no ActiveX, no field that includes an outside
 file, no embedded HTML chunk). Defence in depth around it:
 
 - the copy keeps no relationship to anything outside the file (linked images, OLE links, an

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.records import ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
-from webforms import mesure_rules as rules
+from webforms.documents.services import DocumentError, ValidationFailed, create_draft, next_reference
+from webforms.mesures import rules as rules
 from webforms.models import Document, Event, Mesure, Rencontre, Renouvellement, User
-from webforms.services.documents import DocumentError, ValidationFailed, create_draft, next_reference
 from webforms.timeutil import paris_date
 
 

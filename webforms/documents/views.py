@@ -11,7 +11,9 @@ from flask_login import current_user, login_required
 from schemas import registry
 from schemas.kind import Kind
 from webforms import db, policy
+from webforms.archive import services as svc_archive
 from webforms.display import computed, sections
+from webforms.documents import services as svc_docs
 from webforms.forms import (
     ActionForm,
     attach_errors,
@@ -26,10 +28,8 @@ from webforms.forms import (
 from webforms.models import Document
 from webforms.rendering import MIME
 from webforms.rendering.context import format_plain
-from webforms.services import archive as svc_archive
-from webforms.services import documents as svc_docs
 from webforms.timeutil import paris_date
-from webforms.views import services
+from webforms.web import services
 
 bp = Blueprint("documents", __name__)
 
@@ -63,8 +63,8 @@ def index() -> str:
     due: list[Any] = []
     if current_user.role == "redacteur":
         # The referent's home page starts with what is due on their own measures (soonest first).
+        from webforms.mesures.services import worklist
         from webforms.models import Mesure
-        from webforms.services.mesures import worklist
 
         mine = policy.visible_mesures(current_user).where(Mesure.referent_id == current_user.id)
         due = [row for row in worklist(db.session().scalars(mine).unique().all(), paris_date(current_app.config["CLOCK"]())) if row[1].next_due][:10]

@@ -1,0 +1,1 @@
+"""Administration pages: users, organisations, calls, retention rules, trust roots."""

@@ -1,0 +1,1 @@
+"""Archive of signed copies: deposit, audit chain, retention, search, verification, export."""

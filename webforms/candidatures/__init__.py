@@ -1,0 +1,1 @@
+"""Calls for applications (appels) and candidature dossiers: rules, pieces, the complete dossier."""

@@ -1,0 +1,1 @@
+"""Documents and their generic lifecycle: drafts, submission, frozen renditions, stored files, uploads."""

@@ -1,0 +1,1 @@
+"""Households' support measures: calendar rules, meetings, renewals, bilans due, the annual report."""
