@@ -11,23 +11,25 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from schemas.kind import Annex, AttachmentRule, Kind, KindDeclarationError, Output, Review
+from schemas.base.kind import Annex, AttachmentRule, Kind, KindDeclarationError, Output, Review
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCX_DIR = ROOT / "templates_docx"
 HTML_DIR = ROOT / "templates_html"
 
-# Modules of this package that hold the mechanism, not a kind.
-_NOT_KINDS = {"fields", "kind", "common", "records"}
 # Top-level context names the renderer adds beside the kind's own fields.
 RESERVED_NAMES = {"document", "calcul", "revue", "libelles"}
 
 
 def discover() -> list[Kind]:
-    """Import every kind module of the package and return the ``KIND`` each declares."""
+    """Import every kind module of the package and return the ``KIND`` each declares.
+
+    Every module is a kind; the mechanism and shared declarations live in subpackages
+    (``schemas.base``), which are not kinds.
+    """
     kinds = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name.startswith("_") or info.name in _NOT_KINDS:
+        if info.ispkg or info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         kind = getattr(module, "KIND", None)

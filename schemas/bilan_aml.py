@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.common import (
+from schemas.base.common import (
     AUTRES_MESURES,
     MesureIdentiteSchema,
     RencontresBilanSchema,
@@ -15,8 +15,8 @@ from schemas.common import (
     identity_prefill,
     rencontres_prefill,
 )
-from schemas.fields import Bool, Choice, Date, Group, LongText, MultiChoice, Section
-from schemas.kind import Kind
+from schemas.base.fields import Bool, Choice, Date, Group, LongText, MultiChoice, Section
+from schemas.base.kind import Kind
 
 TYPES_BILAN = [("intermediaire", "Bilan intermédiaire (3 mois)"), ("echeance", "Bilan à échéance (12 mois)")]
 

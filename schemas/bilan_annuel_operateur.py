@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from schemas.common import AUTRES_MESURES, MESURE_TYPES
-from schemas.fields import Choice, Group, Integer, LongText, Rows, Section, Text
-from schemas.kind import Kind, Retention
+from schemas.base.common import AUTRES_MESURES, MESURE_TYPES
+from schemas.base.fields import Choice, Group, Integer, LongText, Rows, Section, Text
+from schemas.base.kind import Kind, Retention
 
 
 class LigneTypeSchema(Section):

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.common import (
+from schemas.base.common import (
     AUTRES_MESURES,
     OBJECTIFS_INSTALLATION,
     OBJECTIVE_COUNT_LABELS,
@@ -20,8 +20,8 @@ from schemas.common import (
     objectives_field,
     rencontres_prefill,
 )
-from schemas.fields import Choice, Group, LongText, Section
-from schemas.kind import Kind
+from schemas.base.fields import Choice, Group, LongText, Section
+from schemas.base.kind import Kind
 
 PROPOSITIONS = [
     ("fin", "Fin de l'accompagnement"),

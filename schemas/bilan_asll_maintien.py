@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.common import (
+from schemas.base.common import (
     AUTRES_MESURES,
     OBJECTIFS_MAINTIEN,
     OBJECTIVE_COUNT_LABELS,
@@ -20,9 +20,9 @@ from schemas.common import (
     objectives_field,
     rencontres_prefill,
 )
+from schemas.base.fields import Bool, Choice, Group, Integer, LongText, Money, Section
+from schemas.base.kind import Kind
 from schemas.fiche_saisine import STADES_EXPULSION
-from schemas.fields import Bool, Choice, Group, Integer, LongText, Money, Section
-from schemas.kind import Kind
 
 MAX_TOTAL_MONTHS = 12  # ASLL §2.2, §9.2
 

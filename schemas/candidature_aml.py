@@ -13,7 +13,7 @@ from typing import Any
 
 from marshmallow import ValidationError, validate, validates_schema
 
-from schemas.fields import (
+from schemas.base.fields import (
     Bool,
     Choice,
     Date,
@@ -30,7 +30,7 @@ from schemas.fields import (
     Siret,
     Text,
 )
-from schemas.kind import Annex, AttachmentRule, Kind, Retention
+from schemas.base.kind import Annex, AttachmentRule, Kind, Retention
 
 # AML §6a: "A minima, il est demandé de s'interroger sur la couverture des besoins suivants".
 BESOINS = [

@@ -7,8 +7,8 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.fields import Choice, Date, Group, Integer, LongText, Money, Section, Text
-from schemas.kind import Kind
+from schemas.base.fields import Choice, Date, Group, Integer, LongText, Money, Section, Text
+from schemas.base.kind import Kind
 
 TYPES_LOGEMENT = [("T1", "T1"), ("T2", "T2"), ("T3", "T3"), ("T4", "T4"), ("T5", "T5 ou plus")]
 

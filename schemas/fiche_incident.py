@@ -12,9 +12,9 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.common import AUTRES_MESURES, MESURE_TYPES
-from schemas.fields import Bool, Choice, Date, Group, LongText, Phone, Section, Text
-from schemas.kind import Kind
+from schemas.base.common import AUTRES_MESURES, MESURE_TYPES
+from schemas.base.fields import Bool, Choice, Date, Group, LongText, Phone, Section, Text
+from schemas.base.kind import Kind
 
 # ASLL §6.3: the operator starts within ten days (Installation) or fifteen days (Maintien) of
 # receiving the bon de commande. AML has no bon de commande: the orientation starts it (AML §4).

@@ -9,8 +9,8 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.common import EPCI_CHOICES, EPCI_PLATFORMS, PersonneSchema, age_on
-from schemas.fields import (
+from schemas.base.common import EPCI_CHOICES, EPCI_PLATFORMS, PersonneSchema, age_on
+from schemas.base.fields import (
     Bool,
     Choice,
     Date,
@@ -24,7 +24,7 @@ from schemas.fields import (
     Section,
     Text,
 )
-from schemas.kind import Kind, Review
+from schemas.base.kind import Kind, Review
 
 # AML §4: "la saisine de la plateforme peut se faire par tout partenaire (SIAO, CCAS et
 # communes, travailleurs sociaux notamment internes au Département, professionnels du champ de

@@ -21,7 +21,7 @@ Rules kept here so that docxtpl reads the templates correctly (PITFALLS §1):
 - long user texts are alone in their paragraph (docxtpl turns their newlines into line breaks);
 - nothing user-provided goes in the core properties (docxtpl renders them with Jinja too).
 
-Labels are written once, in the schemas (``schemas/<kind>.py``, ``schemas/common.py``): each
+Labels are written once, in the schemas (``schemas/<kind>.py``, ``schemas/base/common.py``): each
 one is looked up here at build time (``Labels``: ``label("prescripteur.nom")``) and written
 literally in the .docx, so administrators editing the files in Word read real words, not
 ``{{ libelles.… }}`` tags. A path that names no field makes this script fail. Rebuild (and
@@ -63,8 +63,8 @@ from schemas import (  # noqa: E402
     fiche_incident,
     fiche_saisine,
 )
-from schemas.fields import Group, Rows  # noqa: E402
-from schemas.kind import Kind  # noqa: E402
+from schemas.base.fields import Group, Rows  # noqa: E402
+from schemas.base.kind import Kind  # noqa: E402
 
 FONT = "Liberation Sans"
 BLUE = "1F3A68"  # section bands, headings

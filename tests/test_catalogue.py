@@ -19,8 +19,8 @@ from marshmallow import fields as mf
 from pypdf import PdfReader
 
 from schemas import DOCX_DIR, HTML_DIR, build_registry, discover, registry
-from schemas.fields import Text, field_kind, row_schema
-from schemas.kind import Kind, KindDeclarationError
+from schemas.base.fields import Text, field_kind, row_schema
+from schemas.base.kind import Kind, KindDeclarationError
 from webforms.forms import form_class
 from webforms.rendering import Renderer
 from webforms.rendering.checks import check_templates, example_context
@@ -347,7 +347,7 @@ def test_invalid_example_is_refused() -> None:
 
 @pytest.mark.parametrize(("years", "fate"), [(0, "destruction"), (5, "brûler")])
 def test_invalid_retention_is_refused(years: int, fate: str) -> None:
-    from schemas.kind import Retention
+    from schemas.base.kind import Retention
 
     kind = _copy(registry()["fiche_incident"], retention=Retention(years, fate))
     with pytest.raises(KindDeclarationError, match="conservation invalide"):

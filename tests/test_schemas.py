@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from schemas import get_kind
-from schemas.fields import Date, Money, Section, Text
+from schemas.base.fields import Date, Money, Section, Text
 
 
 def saisine(**changes: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema
 
-from schemas.fields import field_kind, row_schema
+from schemas.base.fields import field_kind, row_schema
 
 
 def _text(value: Any) -> str:

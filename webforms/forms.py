@@ -31,7 +31,7 @@ from wtforms import (
 )
 from wtforms import widgets as w
 
-from schemas.fields import choices_of, field_kind, row_schema
+from schemas.base.fields import choices_of, field_kind, row_schema
 
 
 class _Checkboxes(SelectMultipleField):

@@ -216,7 +216,7 @@ class Appel(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(60), unique=True)
-    # The call's configuration as validated by schemas.records.AppelSchema (JSON-ready).
+    # The call's configuration as validated by schemas.base.records.AppelSchema (JSON-ready).
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     # The deposit deadline as an instant (UTC), computed from the Paris date and time.
     deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime())

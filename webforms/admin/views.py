@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from schemas.records import AppelSchema
+from schemas.base.records import AppelSchema
 from webforms import db, policy
 from webforms.accounts.services import AccountError, create_organisation, create_user, generate_password
 from webforms.candidatures import appels as svc_appels

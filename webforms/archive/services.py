@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from schemas import get_kind, registry
-from schemas.kind import Retention
+from schemas.base.kind import Retention
 from webforms import policy
 from webforms.documents.storage import ArchiveStore, FileStore, StoredFileMissing, sha512_of
 from webforms.documents.uploads import check_upload, extension_of

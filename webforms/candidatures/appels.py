@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schemas.records import AppelSchema
+from schemas.base.records import AppelSchema
 from webforms.documents.services import ValidationFailed
 from webforms.models import Appel, Document, Event, User
 from webforms.timeutil import PARIS

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas import get_kind
-from schemas.kind import AttachmentRule
+from schemas.base.kind import AttachmentRule
 from webforms.candidatures.appels import is_open
 from webforms.documents.services import DocumentError, Services, check_move, create_draft, data_for
 from webforms.documents.uploads import UploadRefused, check_upload, extension_of

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas import get_kind
-from schemas.kind import Kind, Output
+from schemas.base.kind import Kind, Output
 from webforms.documents.storage import FileStore
 from webforms.models import Counter, Document, Event, Rendition, User
 from webforms.rendering import Renderer

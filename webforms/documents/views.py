@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from schemas import registry
-from schemas.kind import Kind
+from schemas.base.kind import Kind
 from webforms import db, policy
 from webforms.archive import services as svc_archive
 from webforms.display import computed, sections

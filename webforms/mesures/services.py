@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schemas.records import ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
+from schemas.base.records import ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
 from webforms.documents.services import DocumentError, ValidationFailed, create_draft, next_reference
 from webforms.mesures import rules as rules
 from webforms.models import Document, Event, Mesure, Rencontre, Renouvellement, User
@@ -367,7 +367,7 @@ def annual_due(year: int) -> dt.date:
 
 
 def _choice_label(kind: Any, group: str, name: str, value: Any) -> str:
-    from schemas.fields import choices_of
+    from schemas.base.fields import choices_of
 
     field = kind.schema().fields.get(group)
     inner = getattr(field, "schema", None)

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from schemas import registry
-from schemas.records import MOTIFS_FIN, ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
+from schemas.base.records import MOTIFS_FIN, ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
 from webforms import db, policy
 from webforms.documents.services import DocumentError, ValidationFailed
 from webforms.forms import ActionForm, attach_errors, error_summary, form_class, parse_id, payload_of

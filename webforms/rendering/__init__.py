@@ -30,7 +30,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from schemas import DOCX_DIR, HTML_DIR, find_template
-from schemas.kind import Kind, Output
+from schemas.base.kind import Kind, Output
 
 ASSET_SCHEME = "asset"
 # A stylesheet link as the templates write it (_base.html).

@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import TemplateError
 
 from schemas import registry
-from schemas.kind import Kind
+from schemas.base.kind import Kind
 from webforms.rendering import Renderer
 from webforms.rendering.context import DocumentMeta, build_context
 

@@ -18,8 +18,8 @@ from babel.numbers import format_decimal
 from marshmallow import Schema
 from marshmallow import fields as mf
 
-from schemas.fields import choices_of, field_kind, row_schema
-from schemas.kind import Kind
+from schemas.base.fields import choices_of, field_kind, row_schema
+from schemas.base.kind import Kind
 from webforms.timeutil import PARIS
 
 FR = Locale.parse("fr_FR")

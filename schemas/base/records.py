@@ -11,8 +11,8 @@ from typing import Any
 
 from marshmallow import ValidationError, validate, validates_schema
 
-from schemas.common import MESURE_TYPES
-from schemas.fields import Choice, Date, Integer, Money, MultiChoice, Rows, Section, Text
+from schemas.base.common import MESURE_TYPES
+from schemas.base.fields import Choice, Date, Integer, Money, MultiChoice, Rows, Section, Text
 
 NATURES_RENCONTRE = [
     ("visite_domicile", "Visite à domicile"),
