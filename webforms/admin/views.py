@@ -12,7 +12,7 @@ from schemas.base.records import AppelSchema
 from webforms import db, policy
 from webforms.accounts.services import AccountError, create_organisation, create_user, generate_password
 from webforms.candidatures import appels as svc_appels
-from webforms.documents.services import ValidationFailed
+from webforms.errors import ValidationFailed
 from webforms.forms import (
     OrganisationForm,
     UserForm,

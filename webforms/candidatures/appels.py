@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.base.records import AppelSchema
-from webforms.documents.services import ValidationFailed
+from webforms.errors import ValidationFailed
 from webforms.models import Appel, Document, Event, User
 from webforms.timeutil import PARIS
 

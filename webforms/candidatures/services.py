@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from schemas import get_kind
 from schemas.base.kind import AttachmentRule
 from webforms.candidatures.appels import is_open
-from webforms.documents.services import DocumentError, Services, check_move, create_draft, data_for
+from webforms.documents.services import Services, check_move, create_draft, data_for
 from webforms.documents.uploads import UploadRefused, check_upload, extension_of
+from webforms.errors import DocumentError
 from webforms.models import Appel, Document, Event, Piece, User
 from webforms.rendering.context import datetime_fr
 

@@ -15,8 +15,9 @@ from webforms import db, policy
 from webforms.candidatures import services as svc
 from webforms.candidatures.appels import appels as all_appels
 from webforms.candidatures.appels import is_open
-from webforms.documents.services import DocumentError, data_for, problems
+from webforms.documents.services import data_for, problems
 from webforms.documents.uploads import UploadRefused
+from webforms.errors import DocumentError
 from webforms.forms import ActionForm, parse_id
 from webforms.models import Appel, Document, Piece
 from webforms.web import services, upload_limit

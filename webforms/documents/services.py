@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from schemas import get_kind
 from schemas.base.kind import Kind, Output
 from webforms.documents.storage import FileStore
+from webforms.errors import DocumentError, ValidationFailed
 from webforms.models import Counter, Document, Event, Rendition, User
 from webforms.rendering import Renderer
 from webforms.rendering.context import DocumentMeta, build_context
@@ -31,19 +32,6 @@ MOVES: dict[str, tuple[frozenset[str], str]] = {
     "reopen": (frozenset({"submitted"}), "draft"),
 }
 
-
-
-class DocumentError(Exception):
-    """A move refused; the message is French and meant for the user."""
-
-
-class ValidationFailed(DocumentError):
-    """The data is not valid; ``errors`` has marshmallow's nested layout."""
-
-    def __init__(self, message: str, errors: Mapping[str, Any], blockers: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.errors = errors
-        self.blockers = blockers or []  # what else stops it: missing pieces, a passed deadline
 
 
 @dataclass(frozen=True)

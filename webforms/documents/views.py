@@ -14,6 +14,7 @@ from webforms import db, policy
 from webforms.archive import services as svc_archive
 from webforms.display import computed, sections
 from webforms.documents import services as svc_docs
+from webforms.errors import DocumentError, ValidationFailed
 from webforms.forms import (
     ActionForm,
     attach_errors,
@@ -179,7 +180,7 @@ def edit(doc_id: int) -> Any:
     kind = _kind_or_404(doc.kind)
     try:
         svc_docs.check_open(doc, current_app.config["CLOCK"]())
-    except svc_docs.DocumentError as exc:
+    except DocumentError as exc:
         flash(str(exc), "error")
         return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".view", doc_id=doc.id))
     step = _step_of(kind)
@@ -197,7 +198,7 @@ def edit(doc_id: int) -> Any:
             change_rows(kind.schema, payload, action)
         try:
             svc_docs.save_draft(db.session(), services(), doc, user=current_user, payload=payload)
-        except svc_docs.DocumentError as exc:
+        except DocumentError as exc:
             # The deadline passed while the page was open: nothing is saved any more.
             flash(str(exc), "error")
             return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".view", doc_id=doc.id))
@@ -243,7 +244,7 @@ def _submit(doc: Document) -> Any:
     kind = _kind_or_404(doc.kind)
     try:
         svc_docs.submit(db.session(), services(), doc, user=current_user)
-    except svc_docs.ValidationFailed as exc:
+    except ValidationFailed as exc:
         flash(str(exc), "error")
         if kind.steps:
             # A long form: the list of what is missing is its checklist (pieces included).
@@ -254,7 +255,7 @@ def _submit(doc: Document) -> Any:
             return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".view", doc_id=doc.id))
         form = form_class(kind.schema)(formdata=None, data=with_initial_rows(kind.schema, doc.data))
         return _render_form(kind, form, doc=doc, payload=doc.data, errors=dict(exc.errors), status=422, blockers=exc.blockers)
-    except svc_docs.DocumentError as exc:
+    except DocumentError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".view", doc_id=doc.id))
     flash(f"Document soumis sous la référence {doc.reference}. Il est désormais verrouillé.", "success")
@@ -329,7 +330,7 @@ def download(doc_id: int, fmt: str) -> Any:
             abort(404)
         try:
             data = svc_docs.preview(services(), doc, output)
-        except svc_docs.ValidationFailed as exc:
+        except ValidationFailed as exc:
             flash(f"{exc} Corrigez les erreurs signalées.", "error")
             return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".edit", doc_id=doc.id))
         name = doc.kind if output.name == "document" else f"{doc.kind}-{output.name}"
@@ -369,10 +370,10 @@ def review(doc_id: int) -> Any:
         payload = payload_of(form)
         try:
             svc_docs.record_review(db.session(), services(), doc, user=current_user, payload=payload)
-        except svc_docs.ValidationFailed as exc:
+        except ValidationFailed as exc:
             flash(str(exc), "error")
             errors, status = dict(exc.errors), 422
-        except svc_docs.DocumentError as exc:
+        except DocumentError as exc:
             flash(str(exc), "error")
             return redirect(url_for(".view", doc_id=doc.id))
         else:

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.base.records import ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
-from webforms.documents.services import DocumentError, ValidationFailed, create_draft, next_reference
+from webforms.documents.services import create_draft, next_reference
+from webforms.errors import DocumentError, ValidationFailed
 from webforms.mesures import rules as rules
 from webforms.models import Document, Event, Mesure, Rencontre, Renouvellement, User
 from webforms.timeutil import paris_date

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from schemas import registry
 from schemas.base.records import MOTIFS_FIN, ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
 from webforms import db, policy
-from webforms.documents.services import DocumentError, ValidationFailed
+from webforms.errors import DocumentError, ValidationFailed
 from webforms.forms import ActionForm, attach_errors, error_summary, form_class, parse_id, payload_of
 from webforms.mesures import services as svc
 from webforms.mesures.rules import TYPES, required_rhythm
