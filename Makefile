@@ -6,13 +6,11 @@ WORKERS ?= 2
 
 .PHONY: run test lint bench lock check-templates docx-templates
 
-# --preload imports the app (and WeasyPrint) once in the master, before forking workers;
-# --timeout 120: depositing a dossier with hundreds of MB of pieces takes tens of seconds.
+# scripts/serve.sh: migrations, first administrator, gunicorn; with no DATABASE_URL, the instance's
+# own PostgreSQL cluster is started with the service and stopped with it (docs/running.md).
 run:
 	scripts/bootstrap.sh run
-	$(VENV)/webforms upgrade
-	$(VENV)/webforms ensure-admin
-	$(VENV)/gunicorn --preload -w $(WORKERS) --timeout 120 -b $(HOST):$(PORT) --access-logfile - "webforms:create_app()"
+	HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) scripts/serve.sh
 
 test:
 	scripts/bootstrap.sh test

@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 profile="${1:-run}"
 
 # libreoffice-writer-nogui: a Word piece of a dossier is converted to PDF at upload (webforms/office.py).
-debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-liberation libreoffice-writer-nogui)
+# postgresql: the embedded database (webforms/pgcluster.py runs a private cluster; no system service needed).
+debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-liberation libreoffice-writer-nogui postgresql)
 if [ "$profile" = test ] || [ "$profile" = bench ]; then
   debs+=(chromium poppler-utils)
 fi

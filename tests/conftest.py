@@ -1,4 +1,4 @@
-"""Fixtures: a real SQLite database migrated by Alembic, a fixed clock, users by role."""
+"""Fixtures: a real PostgreSQL database migrated by Alembic, a fixed clock, users by role."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import datetime as dt
 import io
 import logging
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfWriter
 
+from tests.databases import Databases
 from webforms import create_app, db
 from webforms.accounts.services import create_organisation, create_user
 from webforms.models import Organisation, User
@@ -35,11 +35,11 @@ class Clock:
 
 
 @pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database created by the Alembic migrations once; each test gets a copy."""
-    path = tmp_path_factory.mktemp("db") / "template.db"
-    db.upgrade(f"sqlite:///{path}")
-    return path
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    """The session's own PostgreSQL cluster, with a database created by the Alembic migrations once."""
+    found = Databases(tmp_path_factory.mktemp("postgresql"))
+    yield found
+    found.close()
 
 
 @pytest.fixture
@@ -48,14 +48,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(tmp_path: Path, migrated_db: Path, clock: Clock) -> Iterator[Flask]:
-    database = tmp_path / "webforms.db"
-    shutil.copy(migrated_db, database)
+def app(tmp_path: Path, databases: Databases, clock: Clock) -> Iterator[Flask]:
     application = create_app(
         {
             "TESTING": True,
             "INSTANCE_PATH": str(tmp_path / "instance"),
-            "DATABASE_URL": f"sqlite:///{database}",
+            "DATABASE_URL": databases.fresh(),
             "SECRET_KEY": "tests-only-secret",
             "CLOCK": clock,
         }

@@ -10,17 +10,18 @@ import datetime as dt
 import hashlib
 import io
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pikepdf
+import psycopg
 import pytest
 from flask import Flask
 from PIL import Image
-from sqlalchemy import select, text, update
+from sqlalchemy import make_url, select, text, update
 
 from tests.conftest import Clock, pdf_titled
+from tests.databases import Databases
 from tests.test_web import pdf_text, submitted
 from webforms import db
 from webforms.archive import services as svc
@@ -222,14 +223,14 @@ def test_the_database_itself_refuses_to_change_archive_rows(app: Flask, world: W
 
 # --- Verification -----------------------------------------------------------------------------
 def _tamper(app: Flask, sql: str, *params: Any) -> None:
-    """What an intruder with the database file could do: drop the guard, then change a row."""
-    database = app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    conn = sqlite3.connect(database)
+    """What an intruder with the database's superuser could do: drop the guard, then change a row."""
+    url = make_url(app.config["DATABASE_URL"])
+    conn = psycopg.connect(host=url.query["host"], dbname=url.database, user="postgres")
     try:
         table = sql.split()[1] if sql.startswith("UPDATE") else sql.split()[2]
-        conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
-        conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-        conn.execute(sql, params)
+        conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_update ON {table}")
+        conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete ON {table}")
+        conn.execute(sql.replace("?", "%s"), params)
         conn.commit()
     finally:
         conn.close()
@@ -416,11 +417,11 @@ def test_a_row_logged_then_rolled_back_is_never_witnessed(app: Flask, world: Wor
         assert svc.verify(session, world.services()).problems == []
 
 
-def test_verify_on_a_database_not_created_says_what_to_do(tmp_path: Path) -> None:
+def test_verify_on_a_database_not_created_says_what_to_do(tmp_path: Path, databases: Databases) -> None:
     from click.testing import CliRunner
 
     from webforms import cli
 
-    env = {"WEBFORMS_INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": f"sqlite:///{tmp_path / 'vide.db'}"}
+    env = {"WEBFORMS_INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": databases.empty()}
     result = CliRunner().invoke(cli.main, ["archive", "verify"], env=env)
     assert result.exit_code == 1 and "lancez d'abord « webforms upgrade »" in result.output

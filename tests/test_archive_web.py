@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import io
 import re
-import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import Clock, WebClient, pdf_titled
+from tests.databases import Databases
 from tests.signing import make_pdf, make_pki, sign_pdf, write_trust_root
 from tests.test_archive import jpeg_scan
 from tests.test_web import submitted
@@ -103,12 +103,11 @@ def test_deposit_page_archives_a_scan_and_refuses_a_disguised_file_in_french(app
     assert "en attente de leur copie signée" not in archivist.get("/archives").get_data(as_text=True)
 
 
-def test_electronically_signed_pdf_is_verified_against_the_configured_roots(tmp_path: Path, migrated_db: Path) -> None:
+def test_electronically_signed_pdf_is_verified_against_the_configured_roots(tmp_path: Path, databases: Databases) -> None:
     pki = make_pki()
     instance = tmp_path / "instance"
     write_trust_root(instance / "certificats_confiance", pki.ca_cert)
-    shutil.copy(migrated_db, tmp_path / "webforms.db")
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(instance), "DATABASE_URL": f"sqlite:///{tmp_path / 'webforms.db'}", "SECRET_KEY": "t", "CLOCK": Clock()})
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(instance), "DATABASE_URL": databases.fresh(), "SECRET_KEY": "t", "CLOCK": Clock()})
     try:
         from webforms.accounts.services import create_organisation, create_user
 

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import docx
@@ -17,8 +18,9 @@ from pypdf import PdfReader
 
 from schemas import registry
 from webforms import cli
+from webforms.pgcluster import Cluster
 
-ENV = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+ENV = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"PYTHONIOENCODING": "utf-8"}
 
 
 def run(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -109,9 +111,18 @@ def test_check_templates_names_the_template_and_variable(tmp_path: Path) -> None
     assert "fiche_saisine.html" in result.stdout and "plateforme_inconnue" in result.stdout
 
 
-def test_database_and_accounts_from_the_command_line(tmp_path: Path) -> None:
+@pytest.fixture
+def embedded_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """The instance's own PostgreSQL cluster, which a command started with no DATABASE_URL creates."""
+    cluster = Cluster(tmp_path / "instance" / "postgres")
+    yield cluster
+    cluster.stop()
+
+
+def test_database_and_accounts_from_the_command_line(tmp_path: Path, embedded_cluster: Cluster) -> None:
+    # No DATABASE_URL: the embedded default, a cluster created under the instance on first use.
     assert run("upgrade", cwd=tmp_path).returncode == 0
-    assert (tmp_path / "instance" / "webforms.db").exists()
+    assert (embedded_cluster.root / "data" / "PG_VERSION").exists()
     first = run("ensure-admin", cwd=tmp_path)
     assert first.returncode == 0 and "Mot de passe" in first.stdout
     second = run("ensure-admin", cwd=tmp_path)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from tests.databases import Databases
 from webforms.db import make_engine, upgrade
 from webforms.models import Base
 
 
-def test_migrations_create_every_table_and_match_the_models(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'm.db'}"
+def test_migrations_create_every_table_and_match_the_models(databases: Databases) -> None:
+    url = databases.empty()
     upgrade(url)
     engine = make_engine(url)
     try:

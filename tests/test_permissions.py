@@ -75,6 +75,7 @@ from werkzeug.security import generate_password_hash
 
 from schemas import get_kind
 from tests.conftest import PASSWORD, Account, Clock, WebClient, pdf_titled
+from tests.databases import Databases
 from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps
 from tests.test_candidatures import upload as upload_piece
 from tests.test_web import doc_id_from, example_form, flatten, submitted
@@ -217,6 +218,7 @@ def email_of(actor: str) -> str:
 class World:
     app: Flask
     root: Path
+    databases: Databases
     accounts: dict[str, Account] = field(default_factory=dict)
     docs: dict[str, int] = field(default_factory=dict)  # state (and "draft_from_mesure") -> document id
     mesures: dict[str, int] = field(default_factory=dict)  # measure state -> measure id
@@ -236,8 +238,8 @@ class World:
         return self.settled
 
     @property
-    def database(self) -> Path:
-        return self.root / "webforms.db"
+    def database(self) -> str:
+        return str(self.app.config["DATABASE_URL"])
 
     def client(self, actor: str) -> WebClient:
         """A client signed in as ``actor`` (through the sign-in form), or anonymous."""
@@ -300,12 +302,11 @@ class World:
             return url_for(endpoint, **values)
 
     def close(self) -> None:
-        # Closing every connection also checkpoints SQLite's WAL into the database file.
         self.app.extensions["webforms.engine"].dispose()
 
     def keep_pristine(self) -> None:
         self.close()
-        shutil.copy(self.database, self.root / "pristine.db")
+        self.databases.save(self.database)
         shutil.copytree(self.app.config["STORAGE_DIR"], self.root / "pristine-files")
         shutil.copytree(self.app.config["ARCHIVE_DIR"], self.root / "pristine-archive")
         shutil.copytree(self.app.config["ARCHIVE_TRUST_DIR"], self.root / "pristine-trust")
@@ -314,9 +315,7 @@ class World:
     def restore(self) -> None:
         """Put back the database and the stored files as built."""
         self.close()
-        for suffix in ("-wal", "-shm"):
-            Path(f"{self.database}{suffix}").unlink(missing_ok=True)
-        shutil.copy(self.root / "pristine.db", self.database)
+        self.databases.restore(self.database)
         shutil.rmtree(self.app.config["STORAGE_DIR"])
         shutil.copytree(self.root / "pristine-files", self.app.config["STORAGE_DIR"])
         shutil.rmtree(self.app.config["ARCHIVE_DIR"])
@@ -326,21 +325,20 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def shared_world(migrated_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """The module's app and world, built once."""
+def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """The module's app and world, built once, on a database of its own."""
     root = tmp_path_factory.mktemp("permissions")
-    shutil.copy(migrated_db, root / "webforms.db")
     app = create_app(
         {
             "TESTING": True,
             "INSTANCE_PATH": str(root / "instance"),
-            "DATABASE_URL": f"sqlite:///{root / 'webforms.db'}",
+            "DATABASE_URL": databases.copy(),
             "STORAGE_DIR": str(root / "files"),
             "SECRET_KEY": "tests-only-secret",
             "CLOCK": Clock(),
         }
     )
-    world = World(app, root)
+    world = World(app, root, databases)
     try:
         cheap_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
         with app.app_context():

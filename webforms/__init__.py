@@ -14,6 +14,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from webforms.pgcluster import Cluster
+
 csrf = CSRFProtect()
 login_manager = LoginManager()
 
@@ -45,7 +47,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Fill ``app.config``: defaults, then ``WEBFORMS_*`` environment variables, then tests'."""
     instance = Path(app.instance_path)
     app.config.from_mapping(
-        DATABASE_URL=f"sqlite:///{instance / 'webforms.db'}",
+        DATABASE_URL=None,  # none named: the private cluster under instance/postgres (pgcluster)
         STORAGE_DIR=str(instance / "files"),
         DOCX_OVERRIDE_DIR=str(instance / "templates_docx"),
         HTML_OVERRIDE_DIR=str(instance / "templates_html"),
@@ -70,6 +72,10 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
+    if not app.config.get("DATABASE_URL"):
+        # The embedded default (DESIGN §4): a PostgreSQL cluster of the instance's own, created on
+        # first start and started if stopped; `make run` stops it with the service.
+        app.config["DATABASE_URL"] = Cluster(instance / "postgres").start()
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -56,7 +56,10 @@ def _validated(kind: Any, payload: Any) -> dict[str, Any]:
 def _app() -> Any:
     from webforms import create_app
 
-    return create_app()
+    app = create_app()
+    # The command's database connections are closed when it ends, not left to the collector.
+    click.get_current_context().call_on_close(app.extensions["webforms.engine"].dispose)
+    return app
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -179,11 +182,7 @@ def upgrade() -> None:
     """Créer ou mettre à jour la base de données (migrations Alembic)."""
     from webforms import db
 
-    app = _app()
-    url = app.config["DATABASE_URL"]
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    db.upgrade(url)
+    db.upgrade(_app().config["DATABASE_URL"])
     click.echo("Base de données à jour.", err=True)
 
 
@@ -279,7 +278,7 @@ def archive_verify(since: str | None, as_json: bool) -> None:
         day = dt.date.fromisoformat(since) if since else None
     except ValueError:
         raise click.BadParameter("date attendue au format AAAA-MM-JJ.", param_hint="--since") from None
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import OperationalError, ProgrammingError
 
     app = _app()
     with app.app_context():
@@ -288,7 +287,7 @@ def archive_verify(since: str | None, as_json: bool) -> None:
         try:
             report = svc.verify(session, services, since=day)
             svc.record_verification(session, services, report, since=day)
-        except OperationalError:
+        except (OperationalError, ProgrammingError):  # no such database, no such table
             raise click.ClickException("Base de données absente ou pas à jour : lancez d'abord « webforms upgrade ».") from None
     if as_json:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
