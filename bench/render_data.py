@@ -22,7 +22,7 @@ FIXED_NOW = dt.datetime(2019, 10, 14, 8, 30, tzinfo=dt.UTC)
 
 
 def payload_with(kind: Any, rows: int) -> dict[str, Any]:
-    """The kind's EXAMPLE with each row list holding ``rows`` rows (repeated example rows)."""
+    """Return the kind's EXAMPLE with each row list holding ``rows`` rows (repeated example rows)."""
     data = copy.deepcopy(dict(kind.example))
     for section, name in LISTS:
         base = kind.example[section][name]

@@ -83,7 +83,7 @@ _OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def clean_name(original_name: str) -> str:
-    """The name to keep in the database: last path component, no control or format characters.
+    """Return the name to keep in the database: last path component, no control or format characters.
 
     Browsers of old sent ``C:\\Users\\…\\scan.pdf``; a right-to-left override (U+202E) can make
     ``x‮fdp.exe`` display as ``xexe.pdf``. The result is never used as a path.

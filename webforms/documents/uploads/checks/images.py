@@ -55,7 +55,7 @@ def reencode_image(source: Path, output: Path, kind: str, max_pixels: int) -> No
 
 
 def palette_on_white(palette: Sequence[int], transparency: int | bytes | None) -> list[int]:
-    """An RGB palette (r, g, b, r, g, b…) with each entry blended with white by its alpha.
+    """Return an RGB palette (r, g, b, r, g, b…) with each entry blended with white by its alpha.
 
     ``transparency`` is PNG's: the one transparent index, or the alphas of the first entries
     (the others are opaque).
@@ -73,7 +73,7 @@ def palette_on_white(palette: Sequence[int], transparency: int | bytes | None) -
 
 
 def grey_8_bits(image: Any) -> Any:
-    """A 16-bit grey image (modes I;16, I) scaled to 8 bits (L): Pillow's convert("L") clips it."""
+    """Scale a 16-bit grey image (modes I;16, I) to 8 bits (L): Pillow's convert("L") clips it."""
     return image.convert("I").point(lambda v: v * (1 / 257)).convert("L")
 
 
@@ -81,7 +81,7 @@ _ON_WHITE_ROWS = 256  # rows blended at once: a few MB, beside the image and its
 
 
 def on_white(image: Any) -> Any:
-    """The image as printed on white paper: its transparency blended with white, no alpha left.
+    """Return the image as printed on white paper: its transparency blended with white, no alpha left.
 
     A palette image keeps its palette, each entry blended with white by its alpha; any other
     image with an alpha channel or a transparent colour (``image.info["transparency"]``)
