@@ -1,20 +1,34 @@
-"""What the benches share and that costs nothing to import: headings, the machine's load, the
-process's memory probes (``/proc/self/status``), and the closing summary."""
+"""What the benches share: headings and tables, timings, the machine, the process's memory probes
+(``/proc/self/status``), a throwaway instance of the service, and the closing summary.
+
+It costs little to import: WeasyPrint and the service (whose ``create_app`` loads WeasyPrint)
+are imported only by the functions that need them.
+"""
 
 from __future__ import annotations
 
+import gc
+import io
 import json
+import math
 import os
+import platform
+import re
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1 << 20
+PASSWORD = "mot-de-passe-du-bench-1234"  # of the association's writer the benches act as
 
 
 def title(text: str) -> None:
@@ -91,3 +105,202 @@ def child_process(script: Path, args: Sequence[str], timeout: float) -> dict[str
         tail = " | ".join((proc.stderr.strip().splitlines() or ["?"])[-3:])
         return f"échec (code {proc.returncode}) : {tail}"
     return json.loads(lines[-1])
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> None:
+    """Print an aligned text table: first column left-aligned, the others right-aligned."""
+    cells = [[str(c) for c in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+
+    def fmt(row: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+
+    print(fmt(cells[0]))
+    print("  ".join("-" * w for w in widths))
+    for row in cells[1:]:
+        print(fmt(row))
+
+
+def ms(seconds: float | None, digits: int = 1) -> str:
+    return "—" if seconds is None else f"{seconds * 1000:.{digits}f}"
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1f} %"
+
+
+def p95(values: list[float]) -> float:
+    """Nearest-rank 95th percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def timed(fn: Callable[[], Any], extra_cpu: Callable[[], float] | None = None) -> tuple[float, float, Any]:
+    """Time one call after a full collection (PITFALLS §7: garbage of a big render is
+    otherwise collected during the next measurement).
+
+    Returns wall-clock seconds, CPU seconds and the result. CPU time is this process's (all
+    threads), plus ``extra_cpu()``'s growth for work done in other processes (LibreOffice).
+    It is what a render costs even when other programs share the cores: wall time on a
+    loaded machine also counts the time spent waiting for a core.
+    """
+    gc.collect()
+    e0 = extra_cpu() if extra_cpu else 0.0
+    c0 = time.process_time()
+    w0 = time.perf_counter()
+    out = fn()
+    wall = time.perf_counter() - w0
+    cpu = time.process_time() - c0
+    if extra_cpu:
+        cpu += extra_cpu() - e0
+    return wall, cpu, out
+
+
+Job = Callable[[], Any] | tuple[Callable[[], Any], Callable[[], float]]
+
+
+def interleaved(
+    fns: dict[str, Job], runs: int, failures: dict[str, str] | None = None
+) -> tuple[dict[str, float], dict[str, float], dict[str, Any]]:
+    """Run each function ``runs`` times, alternating them; return wall and CPU medians and
+    the last outputs. A job may be ``(fn, extra_cpu)``.
+
+    With ``failures`` (a dict to fill), a job that raises is dropped and its error recorded
+    there instead of stopping the whole measurement (LibreOffice may die mid-run).
+    """
+    walls: dict[str, list[float]] = {name: [] for name in fns}
+    cpus: dict[str, list[float]] = {name: [] for name in fns}
+    last: dict[str, Any] = {}
+    active = dict(fns)
+    for _ in range(runs):
+        for name, job in list(active.items()):
+            fn, extra = job if isinstance(job, tuple) else (job, None)
+            try:
+                wall, cpu, last[name] = timed(fn, extra)
+            except Exception as exc:
+                if failures is None:
+                    raise
+                failures[name] = str(exc) or type(exc).__name__
+                del active[name]
+                continue
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    done = [name for name in active if walls[name]]
+    return (
+        {name: statistics.median(walls[name]) for name in done},
+        {name: statistics.median(cpus[name]) for name in done},
+        {name: last[name] for name in done},
+    )
+
+
+def version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def pdf_pages(data: bytes) -> str:
+    try:
+        from pypdf import PdfReader
+
+        return str(len(PdfReader(io.BytesIO(data)).pages))
+    except Exception:  # pypdf missing or unreadable PDF: the page count is only informative
+        return "?"
+
+
+
+def both(wall: float, cpu: float, digits: int = 1) -> str:
+    """ "wall · CPU" in ms."""
+    return f"{ms(wall, digits)} · {ms(cpu, digits)}"
+
+
+
+def machine_info() -> dict[str, str]:
+    """Print the machine, its load and the versions that matter, and return them."""
+    title("Machine")
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))  # type: ignore[union-attr]
+        mem = f"{kib / 1024 / 1024:.1f} GiB"
+    except (OSError, AttributeError):
+        pass
+    debian = Path("/etc/debian_version").read_text().strip() if Path("/etc/debian_version").exists() else "?"
+    libreoffice = "absent"
+    soffice = shutil.which("soffice")
+    if soffice:
+        try:
+            out = subprocess.run([soffice, "--version"], capture_output=True, text=True, timeout=30).stdout
+            libreoffice = out.split("\n")[0].strip() or "?"
+        except (OSError, subprocess.SubprocessError) as exc:
+            libreoffice = f"? ({exc})"
+    try:
+        from weasyprint.text.ffi import pango  # WeasyPrint is heavy: loaded only to describe the machine
+
+        v = pango.pango_version()
+        pango_version = f"{v // 10000}.{v // 100 % 100}.{v % 100}"
+    except Exception:
+        pango_version = "?"
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    info = {
+        "Processeur": cpu,
+        "Cœurs": f"{os.cpu_count()} (utilisables par ce processus : {affinity})",
+        "Mémoire": mem,
+        "Système": f"{platform.system()} {platform.release()}, Debian {debian}",
+        "Charge au départ": load_average(),
+        "Python": f"{platform.python_version()} ({sys.executable})",
+        "docxtpl / python-docx / Jinja2 / lxml": f"{version('docxtpl')} / {version('python-docx')} / {version('Jinja2')} / {version('lxml')}",
+        "WeasyPrint / pydyf / Pango": f"{version('weasyprint')} / {version('pydyf')} / {pango_version}",
+        "Flask / Werkzeug / SQLAlchemy / marshmallow / Babel": " / ".join(
+            version(d) for d in ("Flask", "Werkzeug", "SQLAlchemy", "marshmallow", "Babel")
+        ),
+        "unoserver (client, .venv)": version("unoserver"),
+        "LibreOffice": libreoffice,
+    }
+    width = max(map(len, info))
+    for key, value in info.items():
+        print(f"{key.ljust(width)} : {value}")
+    try:
+        if os.getloadavg()[0] > 0.5 * (affinity or 1):
+            print("ATTENTION : la machine est déjà chargée par d'autres processus ; les temps « mur » s'en")
+            print("ressentent. Les temps CPU (de ce processus, et de LibreOffice pour sa colonne) en dépendent")
+            print("beaucoup moins : les verdicts de rendu se lisent sur eux.")
+    except OSError:
+        pass
+    return info
+
+
+
+def temporary_app(prefix: str, now: Any) -> tuple[Path, Any]:
+    """Return a throwaway instance: its folder (the caller removes it) and an app on a migrated SQLite."""
+    from webforms import create_app, db  # create_app loads WeasyPrint: only the benches that make an app pay for it
+
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    url = f"sqlite:///{tmp / 'webforms.db'}"
+    db.upgrade(url)
+    app = create_app({"INSTANCE_PATH": str(tmp / "instance"), "DATABASE_URL": url, "SECRET_KEY": "bench-only-secret", "CLOCK": lambda: now})
+    return tmp, app
+
+
+def bench_writer(session: Any) -> Any:
+    """Create the association's writer the benches act as, in a new organisation of ``session``."""
+    from webforms.accounts.services import create_organisation, create_user  # the service, as above
+
+    org = create_organisation(session, "Association Habitat Solidaire")
+    return create_user(
+        session,
+        email="redacteur@example.fr",
+        full_name="Claire Martin",
+        role="redacteur",
+        organisation_id=org.id,
+        password=PASSWORD,
+    )
+

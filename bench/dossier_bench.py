@@ -15,7 +15,7 @@ temporary instance whose clock is fixed on 2 September 2019, before the call's d
    its memory just before; target: grows by less than 100 MiB, whatever the pieces weigh.
 2. The fiche descriptive of that dossier as a PDF: the service path (build_context ->
    Renderer.pdf, PDF/A-3b) against the same DOCX converted by a warm LibreOffice through
-   unoserver (helpers of bench/render_bench.py); target: ours is faster.
+   unoserver (bench/peer_pipeline.py); target: ours is faster.
 
 Options: ``--sizes 100,400`` (MiB of pieces), ``--no-libreoffice``, ``--strict`` (exit 1 when a
 target is missed; by default a benchmark reports, it does not gate).
@@ -28,12 +28,10 @@ import copy
 import datetime as dt
 import gc
 import json
-import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -44,10 +42,10 @@ for path in (ROOT, ROOT / "bench"):
         sys.path.insert(0, str(path))
 
 import benchkit  # noqa: E402
+from dossier_pieces import IMAGES, PIECES, RECRUTEMENTS, piece_plan, write_piece_pdf  # noqa: E402
+from peer_pipeline import start_warm  # noqa: E402
 
 KIND_NAME = "candidature_aml"
-PIECES = 20  # courrier + délibération + organigramme + 17 fiches de poste
-RECRUTEMENTS = PIECES - 3
 TEAM = 50
 CHARGES, PRODUITS = 30, 30  # 60 budget lines
 SIZES_MIB = (100, 400)
@@ -55,7 +53,7 @@ MEMORY_TARGET_MIB = 100
 FICHE_RUNS = 5  # interleaved runs of the fiche descriptive, service against LibreOffice
 # Before the call's deadline (6 September 2019, 16:00 Paris).
 CLOCK = dt.datetime(2019, 9, 2, 9, 0, tzinfo=dt.UTC)
-MIB = 1 << 20
+MIB = benchkit.MIB
 
 
 # --------------------------------------------------------------------------- data
@@ -94,114 +92,8 @@ def payload() -> dict[str, Any]:
     return data
 
 
-def write_piece_pdf(path: Path, size: int, pages: int, label: str) -> int:
-    """Write a valid PDF of about ``size`` bytes: ``pages`` A4 pages, each a large raw greyscale
-    image (noise, as incompressible as a scan's JPEG) under a line of text.
-
-    Written by chunks: generating 400 MiB of pieces does not raise this process's memory.
-    """
-    width = 2480  # an A4 page at 300 dpi
-    height = max((size - 2000 * pages) // pages // width, 1)
-    offsets: dict[int, int] = {}
-    with path.open("wb") as out:
-
-        def obj(num: int, head: str, stream: Callable[[], None] | None = None) -> None:
-            offsets[num] = out.tell()
-            out.write(f"{num} 0 obj\n{head}".encode())
-            if stream is not None:
-                out.write(b"\nstream\n")
-                stream()
-                out.write(b"\nendstream")
-            out.write(b"\nendobj\n")
-
-        def noise(n: int = width * height) -> None:
-            while n > 0:
-                out.write(os.urandom(min(n, MIB)))
-                n -= MIB
-
-        out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-        kids = " ".join(f"{4 + 3 * i} 0 R" for i in range(pages))
-        obj(1, "<< /Type /Catalog /Pages 2 0 R >>")
-        obj(2, f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>")
-        obj(3, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-        for i in range(pages):
-            page, contents, image = 4 + 3 * i, 5 + 3 * i, 6 + 3 * i
-            obj(
-                page,
-                f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {contents} 0 R "
-                f"/Resources << /Font << /F1 3 0 R >> /XObject << /Im1 {image} 0 R >> >> >>",
-            )
-            text = f"q 535 0 0 {535 * height / width:.2f} 30 120 cm /Im1 Do Q BT /F1 14 Tf 30 80 Td ({label}, page {i + 1} / {pages}) Tj ET".encode()
-            obj(contents, f"<< /Length {len(text)} >>", lambda text=text: out.write(text))
-            obj(
-                image,
-                f"<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace /DeviceGray "
-                f"/BitsPerComponent 8 /Length {width * height} >>",
-                noise,
-            )
-        xref, count = out.tell(), 4 + 3 * pages
-        out.write(f"xref\n0 {count}\n0000000000 65535 f \n".encode())
-        out.write("".join(f"{offsets[n]:010d} 00000 n \n" for n in range(1, count)).encode())
-        out.write(f"trailer\n<< /Size {count} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
-    return path.stat().st_size
-
-
-def write_scan_jpeg(path: Path) -> int:
-    """Write a colour scan of an A4 page at 300 dpi as a JPEG (grainy, as scans are): about 4 MiB."""
-    from PIL import Image, ImageFilter
-
-    size = (2480, 3508)
-    grain = [Image.effect_noise(size, 60).filter(ImageFilter.BoxBlur(1)) for _ in range(3)]
-    Image.merge("RGB", grain).save(path, "JPEG", quality=90)
-    return path.stat().st_size
-
-
-def write_transparent_png(path: Path) -> int:
-    """Write a 6000 × 8000 drawing on a transparent background (RGBA), as drawing tools export
-    it: 0.2 MiB as a file, 183 MiB once decoded. Stored laid on white by the upload check."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGBA", (6000, 8000), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(image)
-    for x in range(0, 6000, 400):
-        draw.rectangle((x, 100, x + 200, 7900), fill=(0, 128, 128, 255))
-    image.save(path, "PNG")
-    return path.stat().st_size
-
-
-# Pieces given as images (the others are PDFs): file name and how to write it.
-IMAGES: dict[str, tuple[str, Callable[[Path], int]]] = {
-    "courrier": ("courrier-signe.jpg", write_scan_jpeg),
-    "organigramme": ("organigramme.png", write_transparent_png),
-}
-
-
-def piece_plan(total_mib: int, image_bytes: int) -> list[tuple[str, int, str, int, int]]:
-    """``(code, rang, file name, size, pages)`` of the 20 pieces: the images (one page each,
-    ``image_bytes`` in all) and PDFs of sizes from 1× to 4× one another, adding up to
-    ``total_mib`` with the images; 2 to 10 pages each (the upload limit is 200)."""
-    slots = [
-        ("courrier", 0, "courrier-signe.pdf"),
-        ("deliberation", 0, "deliberation-ca.pdf"),
-        ("organigramme", 0, "organigramme.pdf"),
-    ]
-    slots += [("fiches_poste", r, f"fiche-de-poste-{r + 1:02d}.pdf") for r in range(RECRUTEMENTS)]
-    weights = [0 if code in IMAGES else 1 + i % 4 for i, (code, _, _) in enumerate(slots)]
-    total = total_mib * MIB - image_bytes
-    sizes = [total * w // sum(weights) for w in weights]
-    return [
-        (code, rang, IMAGES[code][0], 0, 1) if code in IMAGES else (code, rang, name, size, 2 + (i * 5) % 9)
-        for i, ((code, rang, name), size) in enumerate(zip(slots, sizes, strict=True))
-    ]
-
 
 # --------------------------------------------------------------------------- memory
-
-
-
-
-
-
 
 
 class Phases:
@@ -260,6 +152,8 @@ class Phases:
 
 def run_size(total_mib: int) -> dict[str, Any]:
     """Build, fill, upload and submit one dossier in this (fresh) process; return the figures."""
+    # The service is imported by the child that measures a size, not by the children that draw
+    # an image, which run this same script.
     import pikepdf
     from sqlalchemy import select
 
@@ -269,10 +163,9 @@ def run_size(total_mib: int) -> dict[str, Any]:
     from webforms.candidatures import services as candidatures
     from webforms.documents import services as documents
     from webforms.models import Appel, Document, User
-    out: dict[str, Any] = {"size_mib": total_mib}
-    from render_bench import bench_writer, temporary_app
 
-    tmp, app = temporary_app("bench-dossier-", CLOCK)
+    out: dict[str, Any] = {"size_mib": total_mib}
+    tmp, app = benchkit.temporary_app("bench-dossier-", CLOCK)
     try:
         services = app.extensions["webforms.services"]
         kind = get_kind(KIND_NAME)
@@ -284,7 +177,7 @@ def run_size(total_mib: int) -> dict[str, Any]:
         data = payload()
         with app.app_context():
             session = db.session()
-            user = bench_writer(session)
+            user = benchkit.bench_writer(session)
             appel = session.scalars(select(Appel)).one()
             doc = candidatures.open_dossier(session, services, user=user, appel=appel)
             documents.save_draft(session, services, doc, user=user, payload=data)
@@ -356,13 +249,12 @@ def run_size(total_mib: int) -> dict[str, Any]:
 
 
 def bench_fiche(use_lo: bool) -> dict[str, Any]:
-    import render_bench as rb
-
-    from schemas import get_kind
+    """Compare the fiche descriptive's PDF by the service with the same DOCX converted by LibreOffice."""
+    from schemas import get_kind  # as in run_size: not in the children that draw an image
     from webforms.rendering import Renderer
     from webforms.rendering.context import DocumentMeta, build_context
 
-    rb.title(
+    benchkit.title(
         f"2. Fiche descriptive du même dossier ({TEAM} membres d'équipe, {CHARGES + PRODUITS} lignes de budget) : PDF du service contre LibreOffice"
     )
     kind = get_kind(KIND_NAME)
@@ -390,23 +282,15 @@ def bench_fiche(use_lo: bool) -> dict[str, Any]:
         lo_error = "désactivé (--no-libreoffice)"
     else:
         try:
-            lo = rb.UnoServer()
-            status_line = lo.start()
-            w0 = time.perf_counter()
-            lo.convert(docx)  # warm-up conversion
-            status_line += f" ; conversion de chauffe {rb.ms(time.perf_counter() - w0, 0)} ms"
-            pids = lo.tree()
+            lo, status_line, pids = start_warm(docx)
             fns["lo"] = (lambda: lo.convert(docx), lambda: lo.cpu_seconds(pids))  # type: ignore[union-attr]
         except Exception as exc:
             lo_error = str(exc) or type(exc).__name__
-            if lo is not None:
-                lo.stop()
-            lo = None
     print(f"LibreOffice : {status_line}" if lo is not None else f"LibreOffice indisponible: {lo_error}")
     service()  # warm WeasyPrint
     failures: dict[str, str] = {}
     try:
-        wall, cpu, last = rb.interleaved(fns, FICHE_RUNS, failures)
+        wall, cpu, last = benchkit.interleaved(fns, FICHE_RUNS, failures)
     finally:
         if lo is not None:
             lo.stop()
@@ -418,8 +302,8 @@ def bench_fiche(use_lo: bool) -> dict[str, Any]:
     rows = [
         [
             "Service : build_context → Renderer.pdf (WeasyPrint, PDF/A-3b)",
-            rb.both(wall["service"], cpu["service"], 0),
-            rb.pdf_pages(last["service"]),
+            benchkit.both(wall["service"], cpu["service"], 0),
+            benchkit.pdf_pages(last["service"]),
             f"{len(last['service']) / 1024:.0f}",
         ]
     ]
@@ -432,15 +316,15 @@ def bench_fiche(use_lo: bool) -> dict[str, Any]:
         rows.append(
             [
                 "Même DOCX converti par LibreOffice chaud (unoserver)",
-                rb.both(wall["lo"], cpu["lo"], 0),
-                rb.pdf_pages(last["lo"]),
+                benchkit.both(wall["lo"], cpu["lo"], 0),
+                benchkit.pdf_pages(last["lo"]),
                 f"{len(last['lo']) / 1024:.0f}",
             ]
         )
         rows.append(
             [
                 "Chaîne des pairs : docxtpl (Renderer.docx) + LibreOffice",
-                rb.both(wall["docx"] + wall["lo"], cpu["docx"] + cpu["lo"], 0),
+                benchkit.both(wall["docx"] + wall["lo"], cpu["docx"] + cpu["lo"], 0),
                 "",
                 "",
             ]
@@ -450,7 +334,7 @@ def bench_fiche(use_lo: bool) -> dict[str, Any]:
     print(
         f"Médianes sur {FICHE_RUNS} exécutions alternées, en ms, « mur · CPU » (CPU de LibreOffice = unoserver + soffice + client) :"
     )
-    rb.table(["Chemin", "mur · CPU", "pages", "Ko"], rows)
+    benchkit.table(["Chemin", "mur · CPU", "pages", "Ko"], rows)
     if "lo" in wall:
         faster_wall, faster_cpu = wall["service"] < wall["lo"], cpu["service"] < cpu["lo"]
         result["verdict"] = "OK" if faster_wall and faster_cpu else "MANQUÉ"
@@ -468,8 +352,6 @@ def bench_fiche(use_lo: bool) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- main
-
-
 
 
 def child(total_mib: int) -> dict[str, Any] | str:
@@ -493,15 +375,13 @@ def main() -> int:
         IMAGES[code][1](Path(path))
         return 0
 
-    import render_bench as rb
-
     started = time.perf_counter()
     print(f"Bench du dossier complet webforms — {KIND_NAME}, {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
-    rb.machine_info()
+    benchkit.machine_info()
     missed: list[str] = []
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
-    rb.title(f"1. Soumission d'un dossier : {PIECES} pièces déposées, PDF complet et ZIP, mémoire de pointe")
+    benchkit.title(f"1. Soumission d'un dossier : {PIECES} pièces déposées, PDF complet et ZIP, mémoire de pointe")
     print(
         f"Dossier : {TEAM} membres d'équipe, {CHARGES} charges + {PRODUITS} produits (équilibrés), {RECRUTEMENTS} recrutements ; "
         f"{PIECES} pièces (courrier, délibération, organigramme, {RECRUTEMENTS} fiches de poste) : courrier en JPEG (scan A4 300 dpi), "
@@ -555,7 +435,7 @@ def main() -> int:
     if rows:
         print()
         print("Temps en secondes, « mur · CPU » (CPU de ce processus ; le contrôle des dépôts, fait avant, n'est pas compté) :")
-        rb.table(
+        benchkit.table(
             [
                 "Pièces",
                 "soumission",
@@ -575,7 +455,7 @@ def main() -> int:
         print(
             "et déposées, chauffe : ru_maxrss) ; juste avant la soumission ; pic pendant (VmHWM remis à zéro avant) ; croissance :"
         )
-        rb.table(
+        benchkit.table(
             [
                 "Pièces",
                 "plus grande image",

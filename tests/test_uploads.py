@@ -23,6 +23,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, EncodedStreamObject, Na
 
 from webforms.documents import uploads
 from webforms.documents.uploads import KINDS, CheckedFile, UploadRefused, check_upload, clean_name
+from webforms.documents.uploads.checks import limits
 
 NNBSP = "\u202f"  # French thousands separator in the messages
 MiB = 1 << 20
@@ -447,7 +448,7 @@ def test_allowed_must_name_known_kinds(tmp_path: Path) -> None:
 
 # --- The child process: limits, and the parent never holding the upload ---------------------
 def test_timeout_in_the_child_is_a_refusal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(uploads, "PARSE_TIMEOUT_SECONDS", 0.01)  # less than the interpreter's start
+    monkeypatch.setattr(limits, "PARSE_TIMEOUT_SECONDS", 0.01)  # less than the interpreter's start
     message = _refusal(tmp_path, _pdf(pages=50), "dossier.pdf")
     assert message == "L'analyse du fichier a pris trop de temps : il est peut-être endommagé ou trop complexe. Enregistrez-le à nouveau et réessayez."
 
@@ -455,7 +456,7 @@ def test_timeout_in_the_child_is_a_refusal(tmp_path: Path, monkeypatch: pytest.M
 def test_memory_limit_applies_in_the_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     photo = _image("JPEG", (6000, 6000))  # 36 Mpx: 108 MB once decoded, 0.5 MB as a file
     assert _check(tmp_path, photo, "photo.jpg").kind == "jpeg"
-    monkeypatch.setattr(uploads, "CHILD_MEMORY_BYTES", 96 * MiB)
+    monkeypatch.setattr(limits, "CHILD_MEMORY_BYTES", 96 * MiB)
     message = _refusal(tmp_path / "small", photo, "photo.jpg")
     assert message == "L'analyse du fichier demande trop de mémoire : il est peut-être endommagé ou trop complexe. Enregistrez-le à nouveau et réessayez."
 
@@ -513,7 +514,7 @@ def test_a_30_mb_upload_is_streamed_not_held(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert (checked.pages, checked.size) == (1, upload.total)
-    assert max(upload.reads) <= uploads.CHUNK_SIZE and len(upload.reads) >= 30
+    assert max(upload.reads) <= limits.CHUNK_SIZE and len(upload.reads) >= 30
     assert peak < 4 * MiB, f"the parent held {peak} bytes at once"
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from webforms.documents.uploads import palette_on_white
+from webforms.documents.uploads import grey_8_bits, on_white, palette_on_white
 from webforms.rendering import Renderer
 
 CHUNK = 1 << 20
@@ -174,8 +174,6 @@ def _decoded_image_pdf_file(path: Path, target: Path) -> None:
     import zlib
 
     from PIL import Image
-
-    from webforms.documents.uploads import grey_8_bits, on_white
 
     rows = target.with_suffix(".rows")
     compressor = zlib.compressobj()
