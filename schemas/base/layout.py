@@ -242,7 +242,7 @@ def _block(context: Mapping[str, Any], block: Block) -> dict[str, Any] | None:
         if block.optional and missing(value):
             return None
         shown = block.empty if missing(value) and block.empty is not None else value
-        return {"type": "text", "label": None if block.bare else label_at(context, block.path), "value": shown}
+        return {"type": "text", "label": label_at(context, block.path), "bare": block.bare, "value": shown}
     if isinstance(block, Table):
         labels = value_at(context["libelles"], block.path)
         total = None
@@ -255,6 +255,7 @@ def _block(context: Mapping[str, Any], block: Block) -> dict[str, Any] | None:
             }
         return {
             "type": "table",
+            "title": label_at(context, block.path),
             "headers": {name: labels[name] for name, _ in block.columns},
             "columns": list(block.columns),
             "rows": value_at(context, block.path) or [],
