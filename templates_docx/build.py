@@ -74,13 +74,14 @@ def finish(doc: Document, name: str) -> Path:
 
 
 def write(name: str, data: bytes) -> Path:
+    """Write a Word file next to this script with fixed zip dates."""
     path = HERE / name
     path.write_bytes(normalise_docx(data))
     return path
 
 
 def build_layouts() -> list[Path]:
-    """The Word template of every kind that declares a layout, from that layout."""
+    """Write the Word template of every kind that declares a layout, from that layout."""
     return [write(kind.docx_template, layout_docx(kind)) for kind in registry().values() if kind.generates(kind.docx_template)]
 
 

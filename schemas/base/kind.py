@@ -147,7 +147,7 @@ class Kind:
     layout: Layout | None = None
 
     def generates(self, template: str) -> bool:
-        """Whether ``template`` is produced from the layout when no file has it.
+        """Tell whether ``template`` is produced from the layout when no file has it.
 
         Only the kind's own names are (``<name>.docx``, ``<name>.html``): a template named
         otherwise is a file that must exist.

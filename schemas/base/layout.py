@@ -155,12 +155,12 @@ class Layout:
 
 
 def fields(*rows: str | Field) -> Fields:
-    """A label/value table of plain paths or ``Field`` rows."""
+    """Return a label/value table of plain paths or ``Field`` rows."""
     return Fields(tuple(Field(r) if isinstance(r, str) else r for r in rows))
 
 
 def text_section(path: str, note: str = "") -> Part:
-    """A section holding one long text, titled by its label."""
+    """Return a section holding one long text, titled by its label."""
     return Part((Prose(path, bare=True),), path=path, note=note)
 
 
@@ -188,7 +188,7 @@ OBJECTIFS = (
 
 
 def proposition(*complements: str) -> tuple[Block, ...]:
-    """The proposal, its motives when given, then the filled complements and orientation."""
+    """Return the proposal, its motives when given, then the filled complements and orientation."""
     optional = (*complements, "proposition.mesure_orientation")
     return (
         fields("proposition.proposition"),
@@ -213,7 +213,7 @@ def value_at(context: Mapping[str, Any], path: str) -> Any:
 
 
 def missing(value: Any) -> bool:
-    """A value that is not filled: None or "" (False and 0 are values)."""
+    """Tell whether a value is not filled: None or "" (False and 0 are values)."""
     return value is None or value == ""
 
 

@@ -71,7 +71,7 @@ class Labels:
         return text
 
     def is_checkbox(self, path: str) -> bool:
-        """Whether the field at ``path`` is a checkbox (printed Oui/Non)."""
+        """Tell whether the field at ``path`` is a checkbox (printed Oui/Non)."""
         return not path.startswith("calcul.") and field_kind(self._field(path)) == "checkbox"
 
     def _lookup(self, path: str) -> object:
