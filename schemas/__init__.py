@@ -71,7 +71,7 @@ def build_registry(
             raise KindDeclarationError(f"Le {where} a une conservation invalide : de 1 à 100 ans, puis « destruction » ou « transfert ».")
         for output in kind.outputs():
             template, dirs = output.template, (docx_dirs if output.fmt == "docx" else html_dirs)
-            if find_template(template, dirs) is None:
+            if find_template(template, dirs) is None and output.generated_from is None:
                 searched = ", ".join(str(d) for d in dirs)
                 raise KindDeclarationError(f"Le {where} : modèle « {template} » introuvable (cherché dans {searched}).")
         errors = kind.validate(kind.example)

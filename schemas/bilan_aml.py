@@ -17,6 +17,20 @@ from schemas.base.common import (
 )
 from schemas.base.fields import Bool, Choice, Date, Group, LongText, MultiChoice, Section
 from schemas.base.kind import Kind
+from schemas.base.layout import (
+    CACHET_OPERATEUR,
+    MESURE_IDENTITE,
+    REFERENT,
+    RENCONTRES,
+    Bullets,
+    Field,
+    Layout,
+    Part,
+    Signatures,
+    fields,
+    proposition,
+    text_section,
+)
 
 TYPES_BILAN = [("intermediaire", "Bilan intermédiaire (3 mois)"), ("echeance", "Bilan à échéance (12 mois)")]
 
@@ -142,6 +156,23 @@ EXAMPLE: dict[str, Any] = {
     "proposition": {"proposition": "poursuite", "motifs": None, "mesure_orientation": None},
 }
 
+# Printed in this order in the Word and PDF documents and on the document's page; the type of
+# bilan (intermediate or at term) is the document's subtitle.
+LAYOUT = Layout(
+    subtitle=(Field("type_bilan"),),
+    sections=(
+        Part((MESURE_IDENTITE,), path="mesure"),
+        Part(RENCONTRES, path="rencontres"),
+        Part((Bullets("prestations", "Aucune prestation cochée."), fields("calcul.prestations_delivrees")), path="prestations", note="(AML §4)"),
+        text_section("evolution"),
+        Part((fields("bail.sous_location", "bail.date_signature", "bail.glissement", "bail.date_glissement"),), path="bail"),
+        text_section("voisinage"),
+        text_section("avis_menage"),
+        Part(proposition(), path="proposition"),
+    ),
+    signatures=Signatures("Signature", (REFERENT, CACHET_OPERATEUR), (59, 41)),
+)
+
 KIND = Kind(
     name="bilan_aml",
     title="Bilan d'accompagnement – AML Logement d'abord",
@@ -161,4 +192,5 @@ KIND = Kind(
     prefill=prefill,
     is_bilan=True,
     standalone=False,
+    layout=LAYOUT,
 )

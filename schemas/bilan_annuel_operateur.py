@@ -13,6 +13,19 @@ from typing import Any
 from schemas.base.common import AUTRES_MESURES, MESURE_TYPES
 from schemas.base.fields import Choice, Group, Integer, LongText, Rows, Section, Text
 from schemas.base.kind import Kind, Retention
+from schemas.base.layout import (
+    CACHET_OPERATEUR,
+    Box,
+    Chart,
+    Field,
+    Heading,
+    Layout,
+    Part,
+    Signatures,
+    Table,
+    fields,
+    text_section,
+)
 
 
 class LigneTypeSchema(Section):
@@ -98,6 +111,56 @@ EXAMPLE: dict[str, Any] = {
     "axes_progres": "Astreinte estivale ; formation des nouveaux intervenants à la prévention des expulsions.",
 }
 
+# Printed in this order in the Word and PDF documents and on the document's page. The chart of
+# the objectives is drawn in the PDF only (its bar lengths: calcul.barres_objectifs).
+_COUNTS = ("suivies", "commencees", "terminees", "renouvelees")
+LAYOUT = Layout(
+    subtitle=(Field("operateur"), Field("annee", labelled=True)),
+    sections=(
+        Part(
+            (
+                Heading("chiffres.par_type"),
+                Table(
+                    "chiffres.par_type",
+                    (("type_mesure", 32), *((name, 20 if name == "suivies" else 16) for name in _COUNTS)),
+                    "Aucune mesure dans l'année.",
+                    numbers=_COUNTS,
+                    total=tuple(f"calcul.total_{name}" for name in _COUNTS),
+                    total_label="Total",
+                ),
+            ),
+            text="Mesures de l'année",
+        ),
+        Part(
+            (
+                Chart(
+                    tuple(f"chiffres.objectifs_{status}" for status in ("atteint", "partiel", "non_atteint", "non_travaille")),
+                    "calcul.barres_objectifs",
+                    "calcul.part_objectifs_atteints",
+                    "Non déterminée",
+                ),
+            ),
+            text="Objectifs",
+        ),
+        Part(
+            (
+                Heading("chiffres.propositions"),
+                Table("chiffres.propositions", (("libelle", 80), ("nombre", 20)), "Aucune", numbers=("nombre",)),
+                Heading("chiffres.orientations"),
+                Table("chiffres.orientations", (("libelle", 80), ("nombre", 20)), "Aucune", numbers=("nombre",)),
+            ),
+            text="Propositions et orientations",
+        ),
+        Part((fields("chiffres.bilans_transmis", "chiffres.bilans_en_retard"),), text="Bilans transmis"),
+        *(text_section(path) for path in ("situation_menages", "moyens_mobilises", "partenariat", "competences", "difficultes", "axes_progres")),
+    ),
+    signatures=Signatures(
+        "Signature",
+        (Box("Pour l'opérateur, le responsable", (("operateur",),), "document.date_emission", zone="Nom, qualité et signature :"), CACHET_OPERATEUR),
+        (59, 41),
+    ),
+)
+
 KIND = Kind(
     name="bilan_annuel_operateur",
     title="Bilan annuel des interventions – opérateur ASLL",
@@ -122,4 +185,5 @@ KIND = Kind(
     standalone=False,  # started from the measures page, its figures computed from the records
     # The operator's yearly account of public money: kept ten years, then offered to the Archives.
     retention=Retention(10, "transfert"),
+    layout=LAYOUT,
 )

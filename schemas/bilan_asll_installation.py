@@ -22,6 +22,19 @@ from schemas.base.common import (
 )
 from schemas.base.fields import Choice, Group, LongText, Section
 from schemas.base.kind import Kind
+from schemas.base.layout import (
+    CACHET_OPERATEUR,
+    MESURE_IDENTITE,
+    OBJECTIFS,
+    REFERENT,
+    RENCONTRES,
+    Box,
+    Layout,
+    Part,
+    Signatures,
+    proposition,
+    text_section,
+)
 
 PROPOSITIONS = [
     ("fin", "Fin de l'accompagnement"),
@@ -88,6 +101,28 @@ EXAMPLE: dict[str, Any] = {
     "proposition": {"proposition": "fin", "motifs": None, "mesure_orientation": None},
 }
 
+# Printed in this order in the Word and PDF documents and on the document's page.
+LAYOUT = Layout(
+    sections=(
+        Part((MESURE_IDENTITE,), path="mesure"),
+        Part(RENCONTRES, path="rencontres"),
+        Part(OBJECTIFS, path="objectifs", note="(ASLL §5)"),
+        text_section("avis_menage", "(ASLL §9)"),
+        text_section("evaluation"),
+        Part(proposition(), path="proposition", note="(ASLL §9.1)"),
+    ),
+    # The evaluation is made with the beneficiary (ASLL §9): the household signs it too.
+    signatures=Signatures(
+        "Signatures",
+        (
+            REFERENT,
+            Box("Vu, le ménage", (("mesure.menage_prenom", "mesure.menage_nom"),), "", mention="Évaluation effectuée avec le ménage (ASLL §9)"),
+            CACHET_OPERATEUR,
+        ),
+        (37.6, 37.6, 24.8),
+    ),
+)
+
 KIND = Kind(
     name="bilan_asll_installation",
     title="Bilan de fin d'accompagnement – ASLL Installation",
@@ -107,4 +142,5 @@ KIND = Kind(
     prefill=prefill,
     is_bilan=True,
     standalone=False,
+    layout=LAYOUT,
 )

@@ -22,6 +22,22 @@ from schemas.base.common import (
 )
 from schemas.base.fields import Bool, Choice, Group, Integer, LongText, Money, Section
 from schemas.base.kind import Kind
+from schemas.base.layout import (
+    CACHET_OPERATEUR,
+    MESURE_IDENTITE,
+    OBJECTIFS,
+    REFERENT,
+    RENCONTRES,
+    Box,
+    Field,
+    Layout,
+    Part,
+    Prose,
+    Signatures,
+    fields,
+    proposition,
+    text_section,
+)
 from schemas.fiche_saisine import STADES_EXPULSION
 
 MAX_TOTAL_MONTHS = 12  # ASLL §2.2, §9.2
@@ -146,6 +162,41 @@ EXAMPLE: dict[str, Any] = {
     },
 }
 
+# Printed in this order in the Word and PDF documents and on the document's page.
+LAYOUT = Layout(
+    sections=(
+        Part((MESURE_IDENTITE,), path="mesure"),
+        Part(RENCONTRES, path="rencontres"),
+        Part(
+            (
+                fields(Field("situation.dette_locative", empty="Non renseigné"), "situation.plan_apurement"),
+                Prose("situation.plan_apurement_detail", optional=True),
+                fields("situation.stade_procedure"),
+                Prose("situation.projet_logement"),
+            ),
+            path="situation",
+        ),
+        Part(OBJECTIFS, path="objectifs", note="(ASLL §5)"),
+        text_section("avis_menage", "(ASLL §9)"),
+        text_section("evaluation"),
+        Part(
+            proposition("proposition.duree_demandee_mois", "proposition.duree_deja_accordee_mois", "calcul.duree_totale_mois"),
+            path="proposition",
+            note="(ASLL §9.2)",
+        ),
+    ),
+    # The evaluation is made with the beneficiary (ASLL §9): the household signs it too.
+    signatures=Signatures(
+        "Signatures",
+        (
+            REFERENT,
+            Box("Vu, le ménage", (("mesure.menage_prenom", "mesure.menage_nom"),), "", mention="Évaluation effectuée avec le ménage (ASLL §9)"),
+            CACHET_OPERATEUR,
+        ),
+        (37.6, 37.6, 24.8),
+    ),
+)
+
 KIND = Kind(
     name="bilan_asll_maintien",
     title="Bilan social – ASLL Maintien",
@@ -165,4 +216,5 @@ KIND = Kind(
     prefill=prefill,
     is_bilan=True,
     standalone=False,
+    layout=LAYOUT,
 )

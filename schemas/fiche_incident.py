@@ -15,6 +15,7 @@ from marshmallow import ValidationError, validates_schema
 from schemas.base.common import AUTRES_MESURES, MESURE_TYPES
 from schemas.base.fields import Bool, Choice, Date, Group, LongText, Phone, Section, Text
 from schemas.base.kind import Kind
+from schemas.base.layout import CACHET_OPERATEUR, REFERENT, Field, Heading, Layout, Part, Prose, Signatures, fields
 
 # ASLL §6.3: the operator starts within ten days (Installation) or fifteen days (Maintien) of
 # receiving the bon de commande. AML has no bon de commande: the orientation starts it (AML §4).
@@ -223,6 +224,60 @@ EXAMPLE: dict[str, Any] = {
     },
 }
 
+# Printed in this order in the Word and PDF documents and on the document's page.
+LAYOUT = Layout(
+    meta=(Field("calcul.instance_destinataire"),),
+    sections=(
+        Part(
+            (
+                fields(
+                    "mesure.type_mesure",
+                    "mesure.operateur",
+                    "mesure.referent_nom",
+                    "mesure.menage_nom",
+                    "mesure.menage_prenom",
+                    "mesure.menage_commune",
+                    "mesure.date_bon_commande",
+                    "mesure.date_premiere_rencontre",
+                ),
+                Heading(text="Délai de démarrage (ASLL §6.3, calculé)"),
+                fields(
+                    Field("calcul.delai_demarrage_jours", empty="Sans objet", suffix=" jours à compter du bon de commande"),
+                    Field("calcul.date_limite_demarrage", empty="Sans objet"),
+                    Field("calcul.demarrage_dans_les_delais", empty="Non déterminé"),
+                ),
+            ),
+            path="mesure",
+        ),
+        Part(
+            (
+                fields("incident.date_incident", "incident.type_incident", "incident.precision_type"),
+                Prose("incident.faits"),
+                Prose("incident.actions"),
+            ),
+            path="incident",
+        ),
+        Part((fields("protection_enfance.information_preoccupante", "protection_enfance.date_ip"),), path="protection_enfance"),
+        Part(
+            (fields("proposition.proposition", "proposition.mesure_orientation"), Prose("proposition.commentaire", empty="Non renseigné")),
+            path="proposition",
+        ),
+        Part(
+            (
+                fields(
+                    "travailleur_social.informe",
+                    "travailleur_social.nom",
+                    "travailleur_social.structure",
+                    "travailleur_social.telephone",
+                    "travailleur_social.date_information",
+                ),
+            ),
+            path="travailleur_social",
+        ),
+    ),
+    signatures=Signatures("Signature", (REFERENT, CACHET_OPERATEUR), (59, 41)),
+)
+
 KIND = Kind(
     name="fiche_incident",
     title="Fiche d'incident de mise en œuvre",
@@ -245,4 +300,5 @@ KIND = Kind(
         "demarrage_dans_les_delais": "Démarrage dans les délais (calculé)",
     },
     summary=summary,
+    layout=LAYOUT,
 )

@@ -25,6 +25,7 @@ from schemas.base.fields import (
     Text,
 )
 from schemas.base.kind import Kind, Review
+from schemas.base.layout import Box, Bullets, Field, Heading, Layout, Part, Prose, Signatures, Table, fields
 
 # AML §4: "la saisine de la plateforme peut se faire par tout partenaire (SIAO, CCAS et
 # communes, travailleurs sociaux notamment internes au Département, professionnels du champ de
@@ -401,6 +402,107 @@ DECISION_EXAMPLE: dict[str, Any] = {
     "motif": "Situation relevant du public prioritaire ; logement identifié sur Liévin.",
 }
 
+# Printed in this order in the Word and PDF documents and on the document's page.
+LAYOUT = Layout(
+    sections=(
+        Part(
+            (
+                fields(
+                    "date_saisine",
+                    "prescripteur.organisme",
+                    "prescripteur.type_partenaire",
+                    "prescripteur.nom",
+                    "prescripteur.fonction",
+                    "prescripteur.telephone",
+                    "prescripteur.email",
+                ),
+            ),
+            text="Saisine et prescripteur",
+        ),
+        Part((fields("territoire.commune", "territoire.epci", Field("calcul.plateforme", empty="Non déterminée")),), path="territoire"),
+        Part(
+            (
+                Heading("menage.demandeur"),
+                fields(
+                    "menage.demandeur.nom",
+                    "menage.demandeur.prenom",
+                    "menage.demandeur.date_naissance",
+                    Field("calcul.age_demandeur", empty="Non déterminé", suffix=" ans"),
+                    "menage.situation_familiale",
+                    "calcul.nombre_personnes",
+                ),
+                Heading("menage.autres_adultes"),
+                Table(
+                    "menage.autres_adultes",
+                    (("nom", 26.5), ("prenom", 23.5), ("date_naissance", 23.5), ("lien", 26.5)),
+                    "Aucun autre adulte dans le ménage.",
+                ),
+                Heading("menage.enfants"),
+                Table("menage.enfants", (("prenom", 59), ("date_naissance", 41)), "Aucun enfant."),
+                Heading("menage.ressources"),
+                Table(
+                    "menage.ressources",
+                    (("type", 70.5), ("montant_mensuel", 29.5)),
+                    "Aucune ressource déclarée.",
+                    numbers=("montant_mensuel",),
+                    total=("calcul.total_ressources",),
+                ),
+            ),
+            path="menage",
+        ),
+        Part(
+            (
+                fields(
+                    "public_prioritaire.famille_monoparentale",
+                    "public_prioritaire.victime_violences",
+                    Field("calcul.moins_de_25_ans", empty="Non déterminé"),
+                    "public_prioritaire.parcours_institutionnel",
+                    "public_prioritaire.expulsion",
+                    "public_prioritaire.stade_procedure",
+                ),
+            ),
+            path="public_prioritaire",
+            note="(AML §1)",
+        ),
+        Part(
+            (
+                fields("situation.logement_actuel"),
+                Prose("situation.description"),
+                Heading("situation.accompagnements"),
+                Table(
+                    "situation.accompagnements",
+                    (("type", 26.5), ("referent", 23.5), ("structure", 29.5), ("telephone", 20.5)),
+                    "Aucun accompagnement en place.",
+                ),
+                Heading("situation.besoins"),
+                Bullets("situation.besoins", "Aucun besoin indiqué."),
+                Prose("situation.precisions_besoins", empty="Non renseigné"),
+            ),
+            path="situation",
+        ),
+        Part((fields("orientation.orientation"), Prose("orientation.motif")), path="orientation"),
+        Part((fields("adhesion.adhesion", "adhesion.date_adhesion"),), path="adhesion"),
+        Part(
+            (
+                fields("revue.orientation_validee", "revue.mesure", "revue.operateur", "revue.referent", "revue.date_decision"),
+                Prose("revue.motif", empty="Néant"),
+            ),
+            text="Cadre réservé à la plateforme – ",
+            value="revue.titre",
+            when="revue",
+            numbered=False,
+        ),
+    ),
+    signatures=Signatures(
+        "Signature",
+        (
+            Box("Le prescripteur", (("prescripteur.nom",), ("prescripteur.fonction",), ("prescripteur.organisme",)), "date_saisine"),
+            Box("Cachet de l'organisme", zone=""),
+        ),
+        (59, 41),
+    ),
+)
+
 KIND = Kind(
     name="fiche_saisine",
     title="Fiche saisine – plateforme Logement d'abord",
@@ -429,4 +531,5 @@ KIND = Kind(
         action_label="Enregistrer la décision",
         example=DECISION_EXAMPLE,
     ),
+    layout=LAYOUT,
 )

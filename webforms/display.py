@@ -1,4 +1,4 @@
-"""Turn a formatted context back into labelled sections for the read-only page of a document."""
+"""Turn a formatted context into labelled sections for the read-only page of a document."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from typing import Any
 
 from marshmallow import Schema
 
+from schemas import registry
 from schemas.base.fields import field_kind, row_schema
+from schemas.base.kind import Kind
+from schemas.base.layout import resolve
 
 
 def _text(value: Any) -> str:
@@ -47,8 +50,50 @@ def _items(schema: Schema, values: Mapping[str, Any], trail: str = "") -> tuple[
     return items, tables
 
 
-def sections(schema_cls: type[Schema], context: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Return one ``{"title", "items", "tables"}`` section per top-level group of the schema."""
+def sections(source: Kind | type[Schema], context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return the page's ``{"title", "items", "tables"}`` sections of a document.
+
+    A kind with a layout (or its schema, as the document view passes it) is shown as its Word
+    and PDF documents print it: the same layout, read by ``schemas.base.layout.resolve``. Any
+    other schema (the candidature, the contract, a decision) shows one section per top-level
+    group of its fields.
+    """
+    kind = source if isinstance(source, Kind) else _declaring(source)
+    if kind is None or kind.layout is None:
+        return _schema_sections(source if isinstance(source, type) else source.schema, context)
+    return [_page_section(section) for section in resolve(kind.layout, context)["sections"]]
+
+
+def _declaring(schema_cls: type[Schema]) -> Kind | None:
+    """The registered kind whose schema is ``schema_cls`` (None for a decision's schema)."""
+    return next((k for k in registry().values() if k.schema is schema_cls), None)
+
+
+def _page_section(section: Mapping[str, Any]) -> dict[str, Any]:
+    items: list[dict[str, str]] = []
+    tables: list[dict[str, Any]] = []
+    for block in section["blocks"]:
+        kind = block["type"]
+        if kind == "kv":
+            items += [{"label": label, "value": _text(value)} for label, value in block["rows"]]
+        elif kind == "text":
+            items.append({"label": block["label"], "value": _text(block["value"])})
+        elif kind == "bullets":
+            items.append({"label": block["label"], "value": _text(block["items"]) if block["items"] else block["empty"]})
+        elif kind == "chart":
+            items += [{"label": label, "value": _text(count)} for label, count, _ in block["counts"]]
+            items.append({"label": block["share_label"], "value": block["share"] or block["share_empty"]})
+        elif kind == "table":
+            names = [name for name, _ in block["columns"]]
+            rows = [[_text(row.get(name)) for name in names] for row in block["rows"]]
+            total = block["total"]
+            if total and rows:
+                rows.append([total["label"], *[""] * (total["span"] - 1), *(_text(v) for v in total["values"])])
+            tables.append({"title": block["title"], "headers": [block["headers"][n] for n in names], "rows": rows})
+    return {"title": section["title"], "items": items, "tables": tables}
+
+
+def _schema_sections(schema_cls: type[Schema], context: Mapping[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     loose: list[dict[str, str]] = []
     for name, field in schema_cls().fields.items():

@@ -8,6 +8,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
+from schemas.base.layout import Layout
+
 
 @dataclass(frozen=True)
 class AttachmentRule:
@@ -61,6 +63,8 @@ class Output:
     fmt: str  # "docx" or "pdf"
     template: str
     to_sign: bool = False  # signed before the submission: its preview is not marked as a draft
+    # The kind whose layout produces this template when no file has it (Kind.generates).
+    generated_from: Kind | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -138,10 +142,24 @@ class Kind:
     standalone: bool = True
     # Default retention of the archived signed copy (the sources are silent: docs/decisions.md).
     retention: Retention = Retention(5, "destruction")
+    # How a plain kind is printed (schemas/base/layout.py): its Word and PDF templates, and its
+    # web page, come from it; a template file of its own name, when there is one, takes precedence.
+    layout: Layout | None = None
+
+    def generates(self, template: str) -> bool:
+        """Tell whether ``template`` is produced from the layout when no file has it.
+
+        Only the kind's own names are (``<name>.docx``, ``<name>.html``): a template named
+        otherwise is a file that must exist.
+        """
+        return self.layout is not None and template in (f"{self.name}.docx", f"{self.name}.html")
 
     def outputs(self) -> list[Output]:
         """Every file the kind produces: its main document in DOCX and PDF, then its annexes."""
-        out = [Output("document", self.title, "docx", self.docx_template), Output("document", self.title, "pdf", self.html_template)]
+        out = [
+            Output("document", self.title, fmt, template, generated_from=self if self.generates(template) else None)
+            for fmt, template in (("docx", self.docx_template), ("pdf", self.html_template))
+        ]
         for annex in self.annexes:
             if annex.docx:
                 out.append(Output(annex.name, annex.title, "docx", annex.docx, annex.to_sign))

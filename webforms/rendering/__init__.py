@@ -31,8 +31,14 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from schemas import DOCX_DIR, HTML_DIR, find_template
 from schemas.base.kind import Kind, Output
+from schemas.base.layout import resolve
+from webforms.rendering.word.layout import layout_docx
 
 ASSET_SCHEME = "asset"
+# The PDF template of the kinds printed from their layout (Kind.layout) when no file of their own
+# name exists; it reads the filled layout from this context name.
+LAYOUT_TEMPLATE = "_layout.html"
+LAYOUT_VARIABLE = "mise_en_page"
 # A stylesheet link as the templates write it (_base.html).
 _STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="asset:([\w./-]+)">')
 
@@ -179,6 +185,7 @@ class Renderer:
         self._local = threading.local()
         self._stylesheets: dict[str, tuple[tuple[int, int], CSS]] = {}
         self._stylesheets_lock = threading.Lock()
+        self._generated: dict[tuple[str, str], bytes] = {}  # Word templates made from layouts
 
     @property
     def font_config(self) -> FontConfiguration:
@@ -239,21 +246,55 @@ class Renderer:
         """Return the file that renders ``kind``'s main document in ``fmt`` ("docx" or "pdf")."""
         return self.find(kind.docx_template if fmt == "docx" else kind.html_template, fmt)
 
-    def template_digest(self, kind: Kind, fmt: str, template: str | None = None) -> str:
-        """Return the SHA-256 of the template used, recorded beside each stored output."""
-        path = self.find(template, fmt) if template else self.template_path(kind, fmt)
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+    def _from_layout(self, template: str, fmt: str, kind: Kind | None) -> Kind | None:
+        """The kind whose layout makes ``template``, when no file of that name exists."""
+        if kind is None or not kind.generates(template):
+            return None
+        return kind if find_template(template, self.docx_dirs if fmt == "docx" else self.html_dirs) is None else None
 
-    def docx_from(self, template: str, context: Mapping[str, Any]) -> bytes:
-        """Fill a Word template."""
-        doc = DocxTemplate(self.find(template, "docx"))
+    def _layout_docx(self, kind: Kind) -> bytes:
+        """The Word template generated from ``kind``'s layout, made once per layout."""
+        assert kind.layout is not None
+        key = (kind.name, kind.layout.digest())
+        if key not in self._generated:
+            self._generated[key] = normalise_docx(layout_docx(kind))
+        return self._generated[key]
+
+    def _docx_template(self, template: str, kind: Kind | None) -> DocxTemplate:
+        source = self._from_layout(template, "docx", kind)
+        return DocxTemplate(io.BytesIO(self._layout_docx(source)) if source else self.find(template, "docx"))
+
+    def template_digest(self, kind: Kind, fmt: str, template: str | None = None) -> str:
+        """Return the SHA-256 of the template used, recorded beside each stored output.
+
+        A template made from the layout is hashed as made: the generated Word file, or the
+        generic HTML template with the layout's digest.
+        """
+        template = template or (kind.docx_template if fmt == "docx" else kind.html_template)
+        source = self._from_layout(template, fmt, kind)
+        if source is None:
+            data = self.find(template, fmt).read_bytes()
+        elif fmt == "docx":
+            data = self._layout_docx(source)
+        else:
+            assert source.layout is not None
+            data = self.find(LAYOUT_TEMPLATE, fmt).read_bytes() + source.layout.digest().encode()
+        return hashlib.sha256(data).hexdigest()
+
+    def docx_from(self, template: str, context: Mapping[str, Any], kind: Kind | None = None) -> bytes:
+        """Fill a Word template (made from ``kind``'s layout when it has no file)."""
+        doc = self._docx_template(template, kind)
         doc.render(dict(context), jinja_env=self.docx_env, autoescape=True)
         buf = io.BytesIO()
         doc.save(buf)
         return normalise_docx(buf.getvalue())
 
-    def html_from(self, template: str, context: Mapping[str, Any]) -> str:
-        """Render an HTML template (the source of a PDF)."""
+    def html_from(self, template: str, context: Mapping[str, Any], kind: Kind | None = None) -> str:
+        """Render an HTML template (the source of a PDF); made from ``kind``'s layout when it has no file."""
+        source = self._from_layout(template, "pdf", kind)
+        if source is not None and source.layout is not None:
+            filled = {**context, LAYOUT_VARIABLE: resolve(source.layout, context)}
+            return self.html_env.get_template(LAYOUT_TEMPLATE).render(filled)
         return self.html_env.get_template(template).render(context)
 
     def pdf_from_html(self, html: str, attachments: Sequence[Attachment] = ()) -> bytes:
@@ -273,11 +314,11 @@ class Renderer:
 
     def docx(self, kind: Kind, context: Mapping[str, Any]) -> bytes:
         """Return the DOCX of a document."""
-        return self.docx_from(kind.docx_template, context)
+        return self.docx_from(kind.docx_template, context, kind)
 
     def html(self, kind: Kind, context: Mapping[str, Any]) -> str:
         """Return the HTML from which the PDF is made."""
-        return self.html_from(kind.html_template, context)
+        return self.html_from(kind.html_template, context, kind)
 
     def pdf(self, kind: Kind, context: Mapping[str, Any]) -> bytes:
         """Return the PDF of a document."""
@@ -294,25 +335,28 @@ class Renderer:
     def render_output(self, output: Output, context: Mapping[str, Any]) -> bytes:
         """Return one of a kind's outputs (its main document or an annex) in its format."""
         if output.fmt == "docx":
-            return self.docx_from(output.template, context)
-        return self.pdf_from_html(self.html_from(output.template, context))
+            return self.docx_from(output.template, context, output.generated_from)
+        return self.pdf_from_html(self.html_from(output.template, context, output.generated_from))
 
     def template_variables(self, kind: Kind) -> dict[str, set[str]]:
         """Return the top-level variables each template of ``kind`` uses, by template name."""
         used: dict[str, set[str]] = {}
         for output in kind.outputs():
             if output.fmt == "docx":
-                doc = DocxTemplate(self.find(output.template, "docx"))
+                doc = self._docx_template(output.template, output.generated_from)
                 used[output.template] = set(doc.get_undeclared_template_variables(jinja_env=self.docx_env))
                 continue
-            source = self.html_env.loader.get_source(self.html_env, output.template)[0]  # type: ignore[union-attr]
+            from_layout = self._from_layout(output.template, "pdf", output.generated_from) is not None
+            name = LAYOUT_TEMPLATE if from_layout else output.template
+            source = self.html_env.loader.get_source(self.html_env, name)[0]  # type: ignore[union-attr]
             names = set(meta.find_undeclared_variables(self.html_env.parse(source)))
             # Templates the HTML extends or includes use variables too.
             for ref in meta.find_referenced_templates(self.html_env.parse(source)):
                 if ref:
                     src = self.html_env.loader.get_source(self.html_env, ref)[0]  # type: ignore[union-attr]
                     names |= set(meta.find_undeclared_variables(self.html_env.parse(src)))
-            used[output.template] = names
+            # The renderer gives the generic template the filled layout itself.
+            used[output.template] = names - {LAYOUT_VARIABLE} if from_layout else names
         return used
 
 

@@ -43,7 +43,10 @@ def check_templates(renderer: Renderer) -> list[str]:
         # Render the example too: a strict render also catches a wrong nested name (menage.nomm).
         for output in kind.outputs():
             try:
-                renderer.docx_from(output.template, ctx) if output.fmt == "docx" else renderer.html_from(output.template, ctx)
+                if output.fmt == "docx":
+                    renderer.docx_from(output.template, ctx, output.generated_from)
+                else:
+                    renderer.html_from(output.template, ctx, output.generated_from)
             except TemplateError as exc:
                 problems.append(f"{output.template} : {exc}")
     return problems
