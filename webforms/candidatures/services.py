@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from schemas import get_kind
+from schemas import candidature_aml, get_kind
 from schemas.base.kind import AttachmentRule
 from webforms.candidatures.appels import is_open
 from webforms.documents.services import Services, check_move, create_draft, data_for
@@ -26,7 +26,8 @@ from webforms.errors import DocumentError
 from webforms.models import Appel, Document, Event, Piece, User
 from webforms.rendering.context import datetime_fr
 
-CANDIDATURE = "candidature_aml"
+# The kind of the dossiers that answer a call.
+CANDIDATURE = candidature_aml.KIND.name
 
 
 def deadline_text(appel: Appel) -> str:
@@ -209,8 +210,7 @@ def piece_slots(doc: Document, errors: Mapping[str, Any], *, frozen: bool = Fals
                 slots.append(PieceSlot(rule, rang, title, "presente", piece))
             elif rule.generated:
                 # Produced from the form: ready when the form's part it comes from is valid.
-                source = {"organigramme": "moyens", "budget": "budget"}.get(rule.name)
-                blocked = bool(errors) if source is None else source in errors
+                blocked = bool(errors) if rule.section is None else rule.section in errors
                 state = "a_completer" if blocked else "produite"
                 message = "Complétez le formulaire pour la produire." if blocked else "Produite par le service."
                 slots.append(PieceSlot(rule, rang, title, state, None, message))
@@ -440,51 +440,38 @@ def reopen(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     return doc
 
 
-_ORDER = ("courrier", "deliberation", "fiche_descriptive", "organigramme", "budget", "fiches_poste")
-_FILENAMES = {
-    "courrier": "01-courrier-acte-de-candidature-signe",
-    "deliberation": "02-deliberation-conseil-administration",
-    "fiche_descriptive": "03-fiche-descriptive",
-    "organigramme": "04-organigramme",
-    "budget": "05-budget-previsionnel",
-    "fiches_poste": "06-fiche-de-poste",
-}
-
-
 def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str], Any]) -> list[Any]:
-    """The pieces of the complete dossier in the order of AML §6b, uploaded or produced."""
+    """The pieces of the complete dossier in the kind's order (AML §6b), uploaded or produced."""
     from webforms.candidatures.dossier import Part
 
     kind = get_kind(doc.kind)
-    wanted = set(doc.appel.data.get("pieces") or []) if doc.appel else set(_ORDER)
-    rules = {a.name: a for a in kind.attachments}
+    wanted = set(doc.appel.data.get("pieces") or []) if doc.appel else {a.name for a in kind.attachments}
     current = _current(doc)
     valid, _ = kind.load_partial(doc.data)
     parts: list[Part] = []
-    for code in _ORDER:
-        if code not in wanted:
+    for rule in kind.attachments:
+        if rule.name not in wanted:
             continue
-        rule = rules[code]
         labels = rule.labels(valid)
-        uploaded = sorted((p for (c, rang), p in current.items() if c == code and rang < len(labels)), key=lambda p: p.rang)
-        if uploaded:
-            for piece in uploaded:
-                suffix = f"-{piece.rang + 1}" if rule.rows else ""
-                title = _row_title(rule, piece.rang, labels[piece.rang])
-                parts.append(
-                    Part(
-                        code, title, f"{_FILENAMES[code]}{suffix}.{extension_of(piece.mime)}", svc.store.path(piece.sha256), piece.mime, piece.sha256, piece.size,
-                        pdf_path=svc.store.path(piece.pdf_sha256) if piece.pdf_sha256 else None,
-                    )
-                )
-            continue
-        source = ("document", "pdf") if code == "fiche_descriptive" else (code, "pdf")
-        rendition = produced.get(source)
+        uploaded = sorted((p for (c, rang), p in current.items() if c == rule.name and rang < len(labels)), key=lambda p: p.rang)
+        parts += [_uploaded_part(svc, rule, piece, labels[piece.rang]) for piece in uploaded]
+        rendition = None if uploaded else produced.get((rule.produced_from or rule.name, "pdf"))
         if rendition is not None:
             parts.append(
-                Part(code, rule.title, f"{_FILENAMES[code]}.pdf", svc.store.path(rendition.sha256), "application/pdf", rendition.sha256, rendition.size)
+                Part(rule.name, rule.title, f"{rule.filename}.pdf", svc.store.path(rendition.sha256), "application/pdf", rendition.sha256, rendition.size)
             )
     return parts
+
+
+def _uploaded_part(svc: Services, rule: AttachmentRule, piece: Piece, label: str) -> Any:
+    from webforms.candidatures.dossier import Part
+
+    suffix = f"-{piece.rang + 1}" if rule.rows else ""
+    return Part(
+        rule.name, _row_title(rule, piece.rang, label), f"{rule.filename}{suffix}.{extension_of(piece.mime)}",
+        svc.store.path(piece.sha256), piece.mime, piece.sha256, piece.size,
+        pdf_path=svc.store.path(piece.pdf_sha256) if piece.pdf_sha256 else None,
+    )
 
 
 def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Any]) -> list[Any]:
@@ -503,9 +490,11 @@ def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: 
     finally:
         pdf_path.unlink(missing_ok=True)
     files = [(p.filename, p.role, p.path) for p in parts]
+    # The kind's own document goes in its Word version too, named as the piece it makes.
     word = produced.get(("document", "docx"))
-    if word is not None:
-        files.append((f"{_FILENAMES['fiche_descriptive']}.docx", "fiche_descriptive", svc.store.path(word.sha256)))
+    main = next((a for a in get_kind(doc.kind).attachments if a.produced_from == "document"), None)
+    if word is not None and main is not None:
+        files.append((f"{main.filename}.docx", main.name, svc.store.path(word.sha256)))
     files.append(("dossier-complet.pdf", "dossier_complet", svc.store.path(pdf_digest)))
     target = temporary_path(".zip")
     try:

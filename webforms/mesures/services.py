@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,8 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from schemas import bilan_annuel_operateur as annual
+from schemas.base.common import objective_counts
 from schemas.base.records import ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
 from webforms.documents.services import create_draft, next_reference
 from webforms.errors import DocumentError, ValidationFailed
@@ -359,14 +362,6 @@ def export_csv(rows: list[tuple[Mesure, Overview]]) -> str:
     return out.getvalue()
 
 
-ANNUAL_KIND = "bilan_annuel_operateur"
-
-
-def annual_due(year: int) -> dt.date:
-    """ASLL §10: the yearly bilan is sent "dans le courant du premier mois de l'année suivante"."""
-    return dt.date(year + 1, 1, 31)
-
-
 def _choice_label(kind: Any, group: str, name: str, value: Any) -> str:
     from schemas.base.fields import choices_of
 
@@ -379,11 +374,17 @@ def _choice_label(kind: Any, group: str, name: str, value: Any) -> str:
 
 def annual_figures(session: Session, organisation_id: int, year: int, today: dt.date) -> dict[str, Any]:
     """Count, from the records, what ASLL §10 asks the operator's yearly bilan to show."""
-    from schemas import registry
-
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    per_type: dict[str, dict[str, int]] = {}
     mesures = session.scalars(select(Mesure).where(Mesure.organisation_id == organisation_id)).unique().all()
+    documents = session.scalars(
+        select(Document).where(Document.organisation_id == organisation_id, Document.status != "draft")
+    ).unique().all()
+    return {"par_type": _measure_figures(mesures, first, last, today), **_bilan_figures(documents, first, last)}
+
+
+def _measure_figures(mesures: Sequence[Mesure], first: dt.date, last: dt.date, today: dt.date) -> list[dict[str, Any]]:
+    """The measures followed in the year, by type: started, ended and renewed in it."""
+    per_type: dict[str, dict[str, int]] = {}
     for mesure in mesures:
         cal = overview(mesure, today).calendar
         if cal.start is None or cal.start > last or (cal.end is not None and cal.end < first):
@@ -396,14 +397,17 @@ def annual_figures(session: Session, organisation_id: int, year: int, today: dt.
             row["terminees"] += 1
         if any(first <= r.date_decision <= last for r in mesure.renouvellements):
             row["renouvelees"] += 1
+    return [{"type_mesure": t, **counts} for t, counts in sorted(per_type.items())]
+
+
+def _bilan_figures(documents: Sequence[Document], first: dt.date, last: dt.date) -> dict[str, Any]:
+    """What the bilans sent in the year say: their objectives' results, what the annual kind tallies."""
+    from schemas import registry
+
     kinds = registry()
-    statuses = {"atteint": 0, "partiel": 0, "non_atteint": 0, "non_travaille": 0}
-    proposals: dict[str, int] = {}
-    referrals: dict[str, int] = {}
+    statuses = Counter(objective_counts({}))  # every result, at zero
+    tallies: dict[str, Counter[str]] = {figure: Counter() for figure in annual.TALLIES}
     sent = late = 0
-    documents = session.scalars(
-        select(Document).where(Document.organisation_id == organisation_id, Document.status != "draft")
-    ).unique().all()
     for doc in documents:
         kind = kinds.get(doc.kind)
         if kind is None or not kind.is_bilan or doc.submitted_at is None or not first <= paris_date(doc.submitted_at) <= last:
@@ -411,22 +415,14 @@ def annual_figures(session: Session, organisation_id: int, year: int, today: dt.
         sent += 1
         late += doc.late
         data = doc.submitted_data or {}
-        for row in data.get("objectifs") or []:
-            if row.get("statut") in statuses:
-                statuses[row["statut"]] += 1
-        proposal = (data.get("proposition") or {}).get("proposition")
-        if proposal:
-            label = _choice_label(kind, "proposition", "proposition", proposal)
-            proposals[label] = proposals.get(label, 0) + 1
-        referral = (data.get("proposition") or {}).get("mesure_orientation")
-        if referral:
-            label = _choice_label(kind, "proposition", "mesure_orientation", referral)
-            referrals[label] = referrals.get(label, 0) + 1
+        statuses.update(objective_counts(data))
+        for figure, (group, name) in annual.TALLIES.items():
+            value = (data.get(group) or {}).get(name)
+            if value:
+                tallies[figure][_choice_label(kind, group, name, value)] += 1
     return {
-        "par_type": [{"type_mesure": t, **counts} for t, counts in sorted(per_type.items())],
-        **{f"objectifs_{k}": v for k, v in statuses.items()},
-        "propositions": [{"libelle": k, "nombre": v} for k, v in sorted(proposals.items())],
-        "orientations": [{"libelle": k, "nombre": v} for k, v in sorted(referrals.items())],
+        **statuses,
+        **{figure: [{"libelle": k, "nombre": v} for k, v in sorted(counts.items())] for figure, counts in tallies.items()},
         "bilans_transmis": sent,
         "bilans_en_retard": late,
     }
@@ -440,7 +436,7 @@ def start_annual_bilan(session: Session, svc: Any, *, user: User, year: int) -> 
     slot = f"annuel-{year}"
     existing = session.scalar(
         select(Document).where(
-            Document.organisation_id == user.organisation_id, Document.kind == ANNUAL_KIND, Document.echeance == slot
+            Document.organisation_id == user.organisation_id, Document.kind == annual.KIND.name, Document.echeance == slot
         )
     )
     if existing is not None:
@@ -452,8 +448,8 @@ def start_annual_bilan(session: Session, svc: Any, *, user: User, year: int) -> 
         "annee": year,
         "chiffres": annual_figures(session, user.organisation_id, year, today),
     }
-    doc = create_draft(session, svc, kind_name=ANNUAL_KIND, user=user, payload=payload)
+    doc = create_draft(session, svc, kind_name=annual.KIND.name, user=user, payload=payload)
     doc.echeance = slot
-    doc.echeance_date = annual_due(year)
+    doc.echeance_date = annual.due(year)
     session.commit()
     return doc
