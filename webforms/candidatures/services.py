@@ -10,6 +10,7 @@ import datetime as dt
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -19,11 +20,13 @@ from sqlalchemy.orm import Session
 
 from schemas import candidature_aml, get_kind
 from schemas.base.kind import AttachmentRule
+from webforms.candidatures import dossier  # the module: the dossier bench wraps its functions there
 from webforms.candidatures.appels import is_open
-from webforms.documents.services import Services, check_move, create_draft, data_for
+from webforms.candidatures.office import ConversionFailed, docx_to_pdf
+from webforms.documents.services import ParentRules, Services, check_move, create_draft, data_for
 from webforms.documents.uploads import UploadRefused, check_upload, extension_of
 from webforms.errors import DocumentError
-from webforms.models import Appel, Document, Event, Piece, User
+from webforms.models import Appel, Document, Event, Piece, Rendition, User
 from webforms.rendering.context import datetime_fr
 
 # The kind of the dossiers that answer a call.
@@ -121,8 +124,6 @@ def _int(value: Any) -> int | None:
 
 
 def _decimal_text(value: Any) -> str:
-    from decimal import Decimal, InvalidOperation
-
     try:
         return str(Decimal(str(value).replace(",", ".").replace(" ", "")).quantize(Decimal("0.01")))
     except InvalidOperation:
@@ -294,21 +295,6 @@ def submission_blockers(doc: Document, errors: Mapping[str, Any], now: dt.dateti
     return blockers
 
 
-def _merge(left: Mapping[Any, Any], right: Mapping[Any, Any]) -> dict[Any, Any]:
-    out: dict[Any, Any] = dict(left)
-    for key, value in right.items():
-        if key in out and isinstance(out[key], Mapping) and isinstance(value, Mapping):
-            out[key] = _merge(out[key], value)
-        elif key in out and isinstance(out[key], list) and isinstance(value, list):
-            out[key] = [*out[key], *value]
-        else:
-            out[key] = value
-    return out
-
-
-merge_errors = _merge
-
-
 def refuse_after_deadline(doc: Document, now: dt.datetime) -> None:
     """After the deadline nothing in a dossier changes any more: neither its form nor its pieces."""
     if doc.appel is not None and not is_open(doc.appel, now):
@@ -380,8 +366,6 @@ def add_piece(
 
 def _word_as_pdf(svc: Services, docx: Path, workdir: Path) -> str:
     """Convert a checked Word piece to PDF, store it and return its SHA-256."""
-    from webforms.candidatures.office import ConversionFailed, docx_to_pdf
-
     try:
         pdf = docx_to_pdf(docx, workdir)
         with pdf.open("rb") as data:
@@ -440,15 +424,13 @@ def reopen(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     return doc
 
 
-def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str], Any]) -> list[Any]:
+def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str], Rendition]) -> list[dossier.Part]:
     """The pieces of the complete dossier in the kind's order (AML §6b), uploaded or produced."""
-    from webforms.candidatures.dossier import Part
-
     kind = get_kind(doc.kind)
     wanted = set(doc.appel.data.get("pieces") or []) if doc.appel else {a.name for a in kind.attachments}
     current = _current(doc)
     valid, _ = kind.load_partial(doc.data)
-    parts: list[Part] = []
+    parts: list[dossier.Part] = []
     for rule in kind.attachments:
         if rule.name not in wanted:
             continue
@@ -458,33 +440,28 @@ def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str
         rendition = None if uploaded else produced.get((rule.produced_from or rule.name, "pdf"))
         if rendition is not None:
             parts.append(
-                Part(rule.name, rule.title, f"{rule.filename}.pdf", svc.store.path(rendition.sha256), "application/pdf", rendition.sha256, rendition.size)
+                dossier.Part(rule.name, rule.title, f"{rule.filename}.pdf", svc.store.path(rendition.sha256), "application/pdf", rendition.sha256, rendition.size)
             )
     return parts
 
 
-def _uploaded_part(svc: Services, rule: AttachmentRule, piece: Piece, label: str) -> Any:
-    from webforms.candidatures.dossier import Part
-
+def _uploaded_part(svc: Services, rule: AttachmentRule, piece: Piece, label: str) -> dossier.Part:
     suffix = f"-{piece.rang + 1}" if rule.rows else ""
-    return Part(
+    return dossier.Part(
         rule.name, _row_title(rule, piece.rang, label), f"{rule.filename}{suffix}.{extension_of(piece.mime)}",
         svc.store.path(piece.sha256), piece.mime, piece.sha256, piece.size,
         pdf_path=svc.store.path(piece.pdf_sha256) if piece.pdf_sha256 else None,
     )
 
 
-def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Any]) -> list[Any]:
+def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition]) -> list[Rendition]:
     """Build and store the complete dossier (one PDF, one ZIP); return their renditions."""
-    from webforms.candidatures.dossier import complete_pdf_file, temporary_path, write_zip
-    from webforms.models import Rendition
-
     parts = dossier_parts(svc, doc, produced)
     context = {**ctx, "dossier": {"appel": doc.appel.data["titre"] if doc.appel else "", "date_limite": deadline_text(doc.appel) if doc.appel else ""}}
     # Assembled file to file and stored as a stream: the pieces are never all held in memory.
-    pdf_path = temporary_path(".pdf")
+    pdf_path = dossier.temporary_path(".pdf")
     try:
-        complete_pdf_file(svc.renderer, parts, context, pdf_path)
+        dossier.complete_pdf_file(svc.renderer, parts, context, pdf_path)
         with pdf_path.open("rb") as data:
             pdf_digest, pdf_size = svc.store.put_stream(data)
     finally:
@@ -496,9 +473,9 @@ def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: 
     if word is not None and main is not None:
         files.append((f"{main.filename}.docx", main.name, svc.store.path(word.sha256)))
     files.append(("dossier-complet.pdf", "dossier_complet", svc.store.path(pdf_digest)))
-    target = temporary_path(".zip")
+    target = dossier.temporary_path(".zip")
     try:
-        write_zip(target, files)
+        dossier.write_zip(target, files)
         with target.open("rb") as data:
             zip_digest, zip_size = svc.store.put_stream(data)
     finally:
@@ -509,3 +486,32 @@ def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: 
         Rendition(format="pdf", sha256=pdf_digest, size=pdf_size, **common),
         Rendition(format="zip", sha256=zip_digest, size=zip_size, **common),
     ]
+
+
+class CallRules(ParentRules):
+    """What a dossier's call adds to the lifecycle: its deadline, its values and rules, the
+    pieces it requires, and the complete dossier frozen with each deposited version."""
+
+    def check_open(self, doc: Document, now: dt.datetime) -> None:
+        refuse_after_deadline(doc, now)
+
+    def normalise(self, doc: Document, payload: Mapping[str, Any]) -> dict[str, Any]:
+        return with_call_values(_call_of(doc), payload)
+
+    def errors(self, doc: Document, data: Mapping[str, Any]) -> dict[str, Any]:
+        return call_errors(_call_of(doc), data)
+
+    def blockers(self, doc: Document, errors: Mapping[str, Any], now: dt.datetime) -> list[str]:
+        return submission_blockers(doc, errors, now)
+
+    def on_submit(self, doc: Document, version: int, now: dt.datetime) -> None:
+        mark_deposited(doc, version)
+
+    def extra_renditions(self, svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition]) -> list[Rendition]:
+        return freeze_dossier(svc, doc, ctx, produced)
+
+
+def _call_of(doc: Document) -> Appel:
+    if doc.appel is None:
+        raise ValueError(f"document {doc.id} answers no call")
+    return doc.appel

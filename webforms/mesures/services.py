@@ -10,21 +10,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas import bilan_annuel_operateur as annual
+from schemas import get_kind, registry
 from schemas.base.common import objective_counts
+from schemas.base.fields import choices_of
+from schemas.base.kind import Kind
 from schemas.base.records import ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
-from webforms.documents.services import create_draft, next_reference
+from webforms.documents.services import Clock, ParentRules, Services, create_draft, next_reference
 from webforms.errors import DocumentError, ValidationFailed
 from webforms.mesures import rules as rules
 from webforms.models import Document, Event, Mesure, Rencontre, Renouvellement, User
 from webforms.timeutil import paris_date
 
 
-def _load(schema: Any, payload: Mapping[str, Any], message: str) -> dict[str, Any]:
+def _load(schema: type[Schema], payload: Mapping[str, Any], message: str) -> dict[str, Any]:
     try:
         return schema().load(payload)
     except ValidationError as err:
@@ -48,7 +51,7 @@ def _check(mesure_values: Mapping[str, Any], renewals: list[rules.Renewal]) -> N
         raise ValidationFailed(str(exc), {exc.field: [str(exc)]}) from None
 
 
-def create_mesure(session: Session, clock: Any, *, user: User, payload: Mapping[str, Any]) -> Mesure:
+def create_mesure(session: Session, clock: Clock, *, user: User, payload: Mapping[str, Any]) -> Mesure:
     """Open a measure for the user's organisation, the user being its referent."""
     values = _load(MesureSchema, payload, "La mesure ne peut pas être créée : corrigez les erreurs signalées.")
     _check(values, [])
@@ -69,7 +72,7 @@ def create_mesure(session: Session, clock: Any, *, user: User, payload: Mapping[
     return mesure
 
 
-def add_rencontre(session: Session, clock: Any, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Rencontre:
+def add_rencontre(session: Session, clock: Clock, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Rencontre:
     """Record a meeting; the first one recorded is the start of support (ASLL §8)."""
     values = _load(RencontreSchema, payload, "La rencontre ne peut pas être enregistrée : corrigez les erreurs signalées.")
     now = clock()
@@ -90,7 +93,7 @@ def add_rencontre(session: Session, clock: Any, mesure: Mesure, *, user: User, p
     return rencontre
 
 
-def add_renouvellement(session: Session, clock: Any, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Renouvellement:
+def add_renouvellement(session: Session, clock: Clock, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Renouvellement:
     """Record a Maintien renewal decided by the DPDS (ASLL §8, §9.2)."""
     values = _load(RenouvellementSchema, payload, "Le renouvellement ne peut pas être enregistré : corrigez les erreurs signalées.")
     renewal = rules.Renewal(values["date_decision"], values["duree_mois"], values["motif"])
@@ -128,8 +131,6 @@ def meeting_dates(mesure: Mesure) -> set[dt.date]:
 
 def bilans_done(mesure: Mesure) -> set[str]:
     """The bilans of a measure already transmitted (submitted), by slot."""
-    from schemas import registry
-
     kinds = registry()
     return {
         d.echeance
@@ -194,14 +195,12 @@ def next_bilan(mesure: Mesure, today: dt.date) -> rules.Due | None:
     return next((d for d in view.calendar.dues if d.slot and not d.done), None)
 
 
-def start_document(session: Session, svc: Any, mesure: Mesure, *, kind_name: str, user: User) -> Document:
+def start_document(session: Session, svc: Services, mesure: Mesure, *, kind_name: str, user: User) -> Document:
     """Start a draft of ``kind_name`` about ``mesure``, prefilled from it.
 
     A bilan answers the measure's first bilan not yet transmitted; if a draft of it exists
     already, that draft is returned rather than a second one.
     """
-    from schemas import get_kind
-
     kind = get_kind(kind_name)
     if kind.prefill is None or mesure.type_mesure not in kind.mesure_types:
         raise DocumentError(f"Un document « {kind.title} » ne se rattache pas à cette mesure.")
@@ -227,7 +226,7 @@ def start_document(session: Session, svc: Any, mesure: Mesure, *, kind_name: str
     return doc
 
 
-def close_mesure(session: Session, clock: Any, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Mesure:
+def close_mesure(session: Session, clock: Clock, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Mesure:
     """End a measure at its term or before; its last bilan becomes due from that day (ASLL §9)."""
     if mesure.date_fin_effective is not None:
         raise ValidationFailed(
@@ -362,9 +361,7 @@ def export_csv(rows: list[tuple[Mesure, Overview]]) -> str:
     return out.getvalue()
 
 
-def _choice_label(kind: Any, group: str, name: str, value: Any) -> str:
-    from schemas.base.fields import choices_of
-
+def _choice_label(kind: Kind, group: str, name: str, value: Any) -> str:
     field = kind.schema().fields.get(group)
     inner = getattr(field, "schema", None)
     if inner is None or name not in inner.fields:
@@ -402,8 +399,6 @@ def _measure_figures(mesures: Sequence[Mesure], first: dt.date, last: dt.date, t
 
 def _bilan_figures(documents: Sequence[Document], first: dt.date, last: dt.date) -> dict[str, Any]:
     """What the bilans sent in the year say: their objectives' results, what the annual kind tallies."""
-    from schemas import registry
-
     kinds = registry()
     statuses = Counter(objective_counts({}))  # every result, at zero
     tallies: dict[str, Counter[str]] = {figure: Counter() for figure in annual.TALLIES}
@@ -428,7 +423,7 @@ def _bilan_figures(documents: Sequence[Document], first: dt.date, last: dt.date)
     }
 
 
-def start_annual_bilan(session: Session, svc: Any, *, user: User, year: int) -> Document:
+def start_annual_bilan(session: Session, svc: Services, *, user: User, year: int) -> Document:
     """Start (or return the draft of) the operator's yearly bilan, its figures computed now."""
     today = paris_date(svc.clock())
     if not 2000 <= year <= today.year:
@@ -453,3 +448,13 @@ def start_annual_bilan(session: Session, svc: Any, *, user: User, year: int) -> 
     doc.echeance_date = annual.due(year)
     session.commit()
     return doc
+
+
+class MeasureRules(ParentRules):
+    """What a measure adds to the lifecycle: the due date of its bilans."""
+
+    def on_submit(self, doc: Document, version: int, now: dt.datetime) -> None:
+        # The due date follows the measure as it stands now (a renewal or a first meeting
+        # recorded since the draft was started may have moved it).
+        if doc.mesure is not None and doc.echeance:
+            doc.echeance_date = due_date_of(doc.mesure, doc.echeance, paris_date(now)) or doc.echeance_date
