@@ -24,7 +24,7 @@ from webforms.candidatures import dossier  # the module: the dossier bench wraps
 from webforms.candidatures.appels import is_open
 from webforms.candidatures.office import ConversionFailed, docx_to_pdf
 from webforms.documents.services import ParentRules, Services, check_move, create_draft, data_for
-from webforms.documents.uploads import UploadRefused, check_upload, extension_of
+from webforms.documents.uploads import CheckedFile, UploadRefused, check_upload, extension_of
 from webforms.errors import DocumentError
 from webforms.models import Appel, Document, Event, Piece, Rendition, User
 from webforms.rendering.context import datetime_fr
@@ -198,25 +198,7 @@ def piece_slots(doc: Document, errors: Mapping[str, Any], *, frozen: bool = Fals
         if rule.name not in wanted:
             continue
         labels = rule.labels(valid)
-        for rang, label in enumerate(labels):
-            title = _row_title(rule, rang, label)
-            piece = current.get((rule.name, rang))
-            if piece is not None and piece.nonconforme_motif:
-                slots.append(PieceSlot(rule, rang, title, "non_conforme", piece, piece.nonconforme_motif))
-            elif piece is not None and rule.rows is not None and piece.libelle is not None and piece.libelle != label:
-                # "Une fiche de poste par recrutement": a piece follows its row, not its number.
-                message = f"déposée pour « {piece.libelle} » ; la ligne n° {rang + 1} du formulaire est maintenant « {label} » : déposez la pièce qui lui correspond"
-                slots.append(PieceSlot(rule, rang, title, "a_remplacer", piece, message))
-            elif piece is not None:
-                slots.append(PieceSlot(rule, rang, title, "presente", piece))
-            elif rule.generated:
-                # Produced from the form: ready when the form's part it comes from is valid.
-                blocked = bool(errors) if rule.section is None else rule.section in errors
-                state = "a_completer" if blocked else "produite"
-                message = "Complétez le formulaire pour la produire." if blocked else "Produite par le service."
-                slots.append(PieceSlot(rule, rang, title, state, None, message))
-            else:
-                slots.append(PieceSlot(rule, rang, title, "manquante", None))
+        slots += [_slot(rule, rang, label, current.get((rule.name, rang)), errors) for rang, label in enumerate(labels)]
         if rule.rows is not None:
             # Pieces left behind by rows since removed: exactly one piece per row (AML §6b).
             for (code, rang), piece in sorted(current.items()):
@@ -224,6 +206,26 @@ def piece_slots(doc: Document, errors: Mapping[str, Any], *, frozen: bool = Fals
                     message = "elle ne correspond plus à aucune ligne du formulaire : retirez-la"
                     slots.append(PieceSlot(rule, rang, _row_title(rule, rang, piece.libelle), "en_trop", piece, message))
     return slots
+
+
+def _slot(rule: AttachmentRule, rang: int, label: str, piece: Piece | None, errors: Mapping[str, Any]) -> PieceSlot:
+    """Where one required piece stands: deposited, to replace, produced, or missing."""
+    title = _row_title(rule, rang, label)
+    if piece is not None and piece.nonconforme_motif:
+        return PieceSlot(rule, rang, title, "non_conforme", piece, piece.nonconforme_motif)
+    if piece is not None and rule.rows is not None and piece.libelle is not None and piece.libelle != label:
+        # "Une fiche de poste par recrutement": a piece follows its row, not its number.
+        message = f"déposée pour « {piece.libelle} » ; la ligne n° {rang + 1} du formulaire est maintenant « {label} » : déposez la pièce qui lui correspond"
+        return PieceSlot(rule, rang, title, "a_remplacer", piece, message)
+    if piece is not None:
+        return PieceSlot(rule, rang, title, "presente", piece)
+    if rule.generated:
+        # Produced from the form: ready when the form's part it comes from is valid.
+        blocked = bool(errors) if rule.section is None else rule.section in errors
+        state = "a_completer" if blocked else "produite"
+        message = "Complétez le formulaire pour la produire." if blocked else "Produite par le service."
+        return PieceSlot(rule, rang, title, state, None, message)
+    return PieceSlot(rule, rang, title, "manquante", None)
 
 
 @dataclass(frozen=True)
@@ -329,16 +331,7 @@ def add_piece(
     if not 0 <= rang < len(labels):
         raise DocumentError(f"Il n'y a pas de « {rule.title} » n° {rang + 1} à déposer.")
     checked = check_upload(stream, filename, allowed=frozenset(rule.formats), max_bytes=rule.max_mb * 1024 * 1024, workdir=workdir)
-    pdf_digest = None
-    try:
-        if checked.kind == "docx":
-            # Converted now, so that a Word file LibreOffice cannot read is refused while the
-            # association can still send a PDF, and the complete dossier shows every piece.
-            pdf_digest = _word_as_pdf(svc, checked.data_path, workdir / "conversion")
-        with checked.data_path.open("rb") as data:
-            digest, size = svc.store.put_stream(data)
-    finally:
-        checked.data_path.unlink(missing_ok=True)
+    digest, size, pdf_digest = _store_upload(svc, checked, workdir)
     now = svc.clock()
     previous = _current(doc).get((code, rang))
     if previous is not None:
@@ -362,6 +355,21 @@ def add_piece(
     session.add(Event(document=doc, user=user, action="add_piece", at=now, detail={"piece": code, "rang": rang, "sha256": digest}))
     session.commit()
     return piece
+
+
+def _store_upload(svc: Services, checked: CheckedFile, workdir: Path) -> tuple[str, int, str | None]:
+    """Store a checked upload; return its SHA-256, its size and the SHA-256 of its PDF if converted."""
+    pdf_digest = None
+    try:
+        if checked.kind == "docx":
+            # Converted now, so that a Word file LibreOffice cannot read is refused while the
+            # association can still send a PDF, and the complete dossier shows every piece.
+            pdf_digest = _word_as_pdf(svc, checked.data_path, workdir / "conversion")
+        with checked.data_path.open("rb") as data:
+            digest, size = svc.store.put_stream(data)
+    finally:
+        checked.data_path.unlink(missing_ok=True)
+    return digest, size, pdf_digest
 
 
 def _word_as_pdf(svc: Services, docx: Path, workdir: Path) -> str:

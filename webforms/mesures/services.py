@@ -145,27 +145,7 @@ def plain(mesure: Mesure, today: dt.date | None = None, slot: str | None = None)
     With ``slot``, the period that bilan covers is added: its dates, the meetings held in it and
     the weeks or fortnights that fell short, and the months granted so far.
     """
-    period: dict[str, Any] = {}
-    if slot is not None and today is not None:
-        view = overview(mesure, today, bilans_done(mesure))
-        due = next((d for d in view.calendar.dues if d.slot == slot), None)
-        chosen = None
-        if slot.startswith("periode-"):
-            index = int(slot.split("-")[1])
-            chosen = view.calendar.periods[index] if index < len(view.calendar.periods) else None
-        elif view.calendar.periods:
-            chosen = view.calendar.periods[0]
-        if chosen is not None:
-            start = chosen.start
-            end = chosen.end if slot != "intermediaire" else (due.due if due else chosen.end)
-            period = {
-                "periode_debut": start.isoformat(),
-                "periode_fin": end.isoformat(),
-                "rencontres_tenues": sum(1 for day in meeting_dates(mesure) if start <= day <= end),
-                "periodes_sans_rencontre": sum(1 for w in view.windows if w.short and start <= w.start and w.end <= end),
-            }
-        period["echeance"] = slot
-        period["echeance_date"] = due.due if due else None
+    period = _period_of(mesure, today, slot) if slot is not None and today is not None else {}
     return {
         "reference": mesure.reference,
         "type_mesure": mesure.type_mesure,
@@ -181,6 +161,29 @@ def plain(mesure: Mesure, today: dt.date | None = None, slot: str | None = None)
         "duree_accordee_mois": mesure.duree_mois + sum(r.duree_mois for r in mesure.renouvellements),
         **period,
     }
+
+
+def _period_of(mesure: Mesure, today: dt.date, slot: str) -> dict[str, Any]:
+    """The period the bilan of ``slot`` covers, what happened in it, and the bilan's due date."""
+    view = overview(mesure, today, bilans_done(mesure))
+    due = next((d for d in view.calendar.dues if d.slot == slot), None)
+    chosen = None
+    if slot.startswith("periode-"):
+        index = int(slot.split("-")[1])
+        chosen = view.calendar.periods[index] if index < len(view.calendar.periods) else None
+    elif view.calendar.periods:
+        chosen = view.calendar.periods[0]
+    period: dict[str, Any] = {}
+    if chosen is not None:
+        start = chosen.start
+        end = chosen.end if slot != "intermediaire" else (due.due if due else chosen.end)
+        period = {
+            "periode_debut": start.isoformat(),
+            "periode_fin": end.isoformat(),
+            "rencontres_tenues": sum(1 for day in meeting_dates(mesure) if start <= day <= end),
+            "periodes_sans_rencontre": sum(1 for w in view.windows if w.short and start <= w.start and w.end <= end),
+        }
+    return {**period, "echeance": slot, "echeance_date": due.due if due else None}
 
 
 def due_date_of(mesure: Mesure, slot: str, today: dt.date) -> dt.date | None:
