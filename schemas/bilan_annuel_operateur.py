@@ -7,6 +7,7 @@ the qualitative parts that ASLL §10 lists.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,6 +68,20 @@ class BilanAnnuelSchema(Section):
     competences = LongText("Compétences sollicitées (juridique, budgétaire…)", required=True)
     difficultes = LongText("Difficultés rencontrées dans l'exercice de la mission", required=True)
     axes_progres = LongText("Axes de progrès", required=True)
+
+
+def due(year: int) -> dt.date:
+    """ASLL §10: the yearly bilan is sent "dans le courant du premier mois de l'année suivante"."""
+    return dt.date(year + 1, 1, 31)
+
+
+# ASLL §10: what the figures count in the bilans sent in the year, besides the result of each
+# objective (``objective_counts``): the proposals they make and the measures they refer the
+# households to. Figure (a table of labels and numbers) -> (group, field) in the bilans' data.
+TALLIES = {
+    "propositions": ("proposition", "proposition"),
+    "orientations": ("proposition", "mesure_orientation"),
+}
 
 
 def derive(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -407,30 +407,54 @@ KIND = Kind(
     standalone=False,  # a dossier answers a call: it is opened from the call's page
     # A subsidy file: kept ten years after the funded period, then offered to the Archives.
     retention=Retention(10, "transfert"),
-    # AML §6b, in its order: "Tout dossier incomplet sera rejeté."
+    # AML §6b, in its order, which is also the order and numbering of the files of the complete
+    # dossier: "Tout dossier incomplet sera rejeté."
     attachments=(
         AttachmentRule(
             "courrier",
             "Courrier d'acte de candidature signé par le représentant légal",
             formats=("pdf", "jpeg", "png"),
             help="Il indique le nombre de mesures sollicitées et porte engagement du porteur de projet (AML §6b).",
+            filename="01-courrier-acte-de-candidature-signe",
         ),
-        AttachmentRule("deliberation", "Délibération du conseil d'administration autorisant la participation au projet", formats=("pdf", "jpeg", "png", "docx")),
-        AttachmentRule("fiche_descriptive", "Fiche descriptive du projet", generated=True, help="Produite par le service depuis le formulaire."),
+        AttachmentRule(
+            "deliberation",
+            "Délibération du conseil d'administration autorisant la participation au projet",
+            formats=("pdf", "jpeg", "png", "docx"),
+            filename="02-deliberation-conseil-administration",
+        ),
+        AttachmentRule(
+            "fiche_descriptive",
+            "Fiche descriptive du projet",
+            generated=True,
+            help="Produite par le service depuis le formulaire.",
+            filename="03-fiche-descriptive",
+            produced_from="document",  # the dossier's own document, from the whole form
+        ),
         AttachmentRule(
             "organigramme",
             "Organigramme du service (compétences et ETP)",
             generated=True,
             formats=("pdf", "jpeg", "png"),
             help="Produit depuis le tableau de l'équipe, ou déposé s'il existe déjà.",
+            filename="04-organigramme",
+            section="moyens",
         ),
-        AttachmentRule("budget", "Budget prévisionnel et montant de la subvention sollicitée", generated=True, help="Produit depuis le budget du formulaire."),
+        AttachmentRule(
+            "budget",
+            "Budget prévisionnel et montant de la subvention sollicitée",
+            generated=True,
+            help="Produit depuis le budget du formulaire.",
+            filename="05-budget-previsionnel",
+            section="budget",
+        ),
         AttachmentRule(
             "fiches_poste",
             "Fiche de poste",
             formats=("pdf", "docx"),
             rows=lambda data: [str(r.get("poste") or "") for r in ((data.get("moyens") or {}).get("recrutements")) or []],
             help="Une par recrutement prévu (AML §6a, §6b).",
+            filename="06-fiche-de-poste",
         ),
     ),
 )

@@ -572,7 +572,8 @@ RULES = [
 def test_each_rule_of_the_dossier_gives_its_message_where_it_applies(change: Any, path: tuple[Any, ...], message: str) -> None:
     from types import SimpleNamespace
 
-    from webforms.candidatures.services import call_errors, merge_errors
+    from webforms.candidatures.services import call_errors
+    from webforms.errors import merge_errors
 
     kind = get_kind("candidature_aml")
     data = example()

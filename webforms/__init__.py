@@ -94,9 +94,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     registry()
 
     from webforms import db
-    from webforms.documents.services import Services
+    from webforms.candidatures.services import CallRules
+    from webforms.documents.services import Services, register_parent
     from webforms.documents.storage import FileStore
     from webforms.forms import parse_id
+    from webforms.mesures.services import MeasureRules
     from webforms.models import User
     from webforms.rendering import Renderer
 
@@ -135,6 +137,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         ),
         clock=app.config["CLOCK"],
     )
+    # The lifecycle names none of its special cases: the rules of a document's parent are given to it.
+    register_parent("appel", CallRules())
+    register_parent("mesure", MeasureRules())
 
     from webforms.archive.services import ArchiveServices
     from webforms.archive.signatures import load_trust_roots

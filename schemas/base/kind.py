@@ -31,6 +31,17 @@ class AttachmentRule:
     max_mb: int = 10
     rows: Callable[[Mapping[str, Any]], list[str]] | None = None
     help: str = ""
+    # Its file's name in the complete dossier, without the extension (by default its name).
+    filename: str = ""
+    # A generated piece is the PDF of an output of the kind: "document" (the kind's own), or
+    # by default the annex of the piece's name; it is ready once its ``section`` of the form
+    # is valid (None: the whole form).
+    produced_from: str | None = None
+    section: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.filename:
+            object.__setattr__(self, "filename", self.name)
 
     def labels(self, data: Mapping[str, Any]) -> list[str]:
         """The label of each piece needed for ``data`` ("" for a single piece)."""

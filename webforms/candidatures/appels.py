@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.base.records import AppelSchema
+from webforms.documents.services import Clock
 from webforms.errors import ValidationFailed
 from webforms.models import Appel, Document, Event, User
 from webforms.timeutil import PARIS
@@ -31,7 +32,7 @@ def _validated(payload: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationFailed("L'appel ne peut pas être enregistré : corrigez les erreurs signalées.", err.normalized_messages()) from None  # type: ignore[arg-type]
 
 
-def save_appel(session: Session, clock: Any, *, user: User, payload: Mapping[str, Any], appel: Appel | None = None) -> Appel:
+def save_appel(session: Session, clock: Clock, *, user: User, payload: Mapping[str, Any], appel: Appel | None = None) -> Appel:
     """Create a call, or update ``appel``, from the form's payload."""
     values = _validated(payload)
     other = session.scalar(select(Appel).where(Appel.code == values["code"]))

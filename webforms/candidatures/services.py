@@ -10,6 +10,7 @@ import datetime as dt
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -17,16 +18,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from schemas import get_kind
+from schemas import candidature_aml, get_kind
 from schemas.base.kind import AttachmentRule
+from webforms.candidatures import dossier  # the module: the dossier bench wraps its functions there
 from webforms.candidatures.appels import is_open
-from webforms.documents.services import Services, check_move, create_draft, data_for
-from webforms.documents.uploads import UploadRefused, check_upload, extension_of
+from webforms.candidatures.office import ConversionFailed, docx_to_pdf
+from webforms.documents.services import ParentRules, Services, check_move, create_draft, data_for
+from webforms.documents.uploads import CheckedFile, UploadRefused, check_upload, extension_of
 from webforms.errors import DocumentError
-from webforms.models import Appel, Document, Event, Piece, User
+from webforms.models import Appel, Document, Event, Piece, Rendition, User
 from webforms.rendering.context import datetime_fr
 
-CANDIDATURE = "candidature_aml"
+# The kind of the dossiers that answer a call.
+CANDIDATURE = candidature_aml.KIND.name
 
 
 def deadline_text(appel: Appel) -> str:
@@ -120,8 +124,6 @@ def _int(value: Any) -> int | None:
 
 
 def _decimal_text(value: Any) -> str:
-    from decimal import Decimal, InvalidOperation
-
     try:
         return str(Decimal(str(value).replace(",", ".").replace(" ", "")).quantize(Decimal("0.01")))
     except InvalidOperation:
@@ -196,26 +198,7 @@ def piece_slots(doc: Document, errors: Mapping[str, Any], *, frozen: bool = Fals
         if rule.name not in wanted:
             continue
         labels = rule.labels(valid)
-        for rang, label in enumerate(labels):
-            title = _row_title(rule, rang, label)
-            piece = current.get((rule.name, rang))
-            if piece is not None and piece.nonconforme_motif:
-                slots.append(PieceSlot(rule, rang, title, "non_conforme", piece, piece.nonconforme_motif))
-            elif piece is not None and rule.rows is not None and piece.libelle is not None and piece.libelle != label:
-                # "Une fiche de poste par recrutement": a piece follows its row, not its number.
-                message = f"déposée pour « {piece.libelle} » ; la ligne n° {rang + 1} du formulaire est maintenant « {label} » : déposez la pièce qui lui correspond"
-                slots.append(PieceSlot(rule, rang, title, "a_remplacer", piece, message))
-            elif piece is not None:
-                slots.append(PieceSlot(rule, rang, title, "presente", piece))
-            elif rule.generated:
-                # Produced from the form: ready when the form's part it comes from is valid.
-                source = {"organigramme": "moyens", "budget": "budget"}.get(rule.name)
-                blocked = bool(errors) if source is None else source in errors
-                state = "a_completer" if blocked else "produite"
-                message = "Complétez le formulaire pour la produire." if blocked else "Produite par le service."
-                slots.append(PieceSlot(rule, rang, title, state, None, message))
-            else:
-                slots.append(PieceSlot(rule, rang, title, "manquante", None))
+        slots += [_slot(rule, rang, label, current.get((rule.name, rang)), errors) for rang, label in enumerate(labels)]
         if rule.rows is not None:
             # Pieces left behind by rows since removed: exactly one piece per row (AML §6b).
             for (code, rang), piece in sorted(current.items()):
@@ -223,6 +206,26 @@ def piece_slots(doc: Document, errors: Mapping[str, Any], *, frozen: bool = Fals
                     message = "elle ne correspond plus à aucune ligne du formulaire : retirez-la"
                     slots.append(PieceSlot(rule, rang, _row_title(rule, rang, piece.libelle), "en_trop", piece, message))
     return slots
+
+
+def _slot(rule: AttachmentRule, rang: int, label: str, piece: Piece | None, errors: Mapping[str, Any]) -> PieceSlot:
+    """Where one required piece stands: deposited, to replace, produced, or missing."""
+    title = _row_title(rule, rang, label)
+    if piece is not None and piece.nonconforme_motif:
+        return PieceSlot(rule, rang, title, "non_conforme", piece, piece.nonconforme_motif)
+    if piece is not None and rule.rows is not None and piece.libelle is not None and piece.libelle != label:
+        # "Une fiche de poste par recrutement": a piece follows its row, not its number.
+        message = f"déposée pour « {piece.libelle} » ; la ligne n° {rang + 1} du formulaire est maintenant « {label} » : déposez la pièce qui lui correspond"
+        return PieceSlot(rule, rang, title, "a_remplacer", piece, message)
+    if piece is not None:
+        return PieceSlot(rule, rang, title, "presente", piece)
+    if rule.generated:
+        # Produced from the form: ready when the form's part it comes from is valid.
+        blocked = bool(errors) if rule.section is None else rule.section in errors
+        state = "a_completer" if blocked else "produite"
+        message = "Complétez le formulaire pour la produire." if blocked else "Produite par le service."
+        return PieceSlot(rule, rang, title, state, None, message)
+    return PieceSlot(rule, rang, title, "manquante", None)
 
 
 @dataclass(frozen=True)
@@ -294,21 +297,6 @@ def submission_blockers(doc: Document, errors: Mapping[str, Any], now: dt.dateti
     return blockers
 
 
-def _merge(left: Mapping[Any, Any], right: Mapping[Any, Any]) -> dict[Any, Any]:
-    out: dict[Any, Any] = dict(left)
-    for key, value in right.items():
-        if key in out and isinstance(out[key], Mapping) and isinstance(value, Mapping):
-            out[key] = _merge(out[key], value)
-        elif key in out and isinstance(out[key], list) and isinstance(value, list):
-            out[key] = [*out[key], *value]
-        else:
-            out[key] = value
-    return out
-
-
-merge_errors = _merge
-
-
 def refuse_after_deadline(doc: Document, now: dt.datetime) -> None:
     """After the deadline nothing in a dossier changes any more: neither its form nor its pieces."""
     if doc.appel is not None and not is_open(doc.appel, now):
@@ -343,16 +331,7 @@ def add_piece(
     if not 0 <= rang < len(labels):
         raise DocumentError(f"Il n'y a pas de « {rule.title} » n° {rang + 1} à déposer.")
     checked = check_upload(stream, filename, allowed=frozenset(rule.formats), max_bytes=rule.max_mb * 1024 * 1024, workdir=workdir)
-    pdf_digest = None
-    try:
-        if checked.kind == "docx":
-            # Converted now, so that a Word file LibreOffice cannot read is refused while the
-            # association can still send a PDF, and the complete dossier shows every piece.
-            pdf_digest = _word_as_pdf(svc, checked.data_path, workdir / "conversion")
-        with checked.data_path.open("rb") as data:
-            digest, size = svc.store.put_stream(data)
-    finally:
-        checked.data_path.unlink(missing_ok=True)
+    digest, size, pdf_digest = _store_upload(svc, checked, workdir)
     now = svc.clock()
     previous = _current(doc).get((code, rang))
     if previous is not None:
@@ -378,10 +357,23 @@ def add_piece(
     return piece
 
 
+def _store_upload(svc: Services, checked: CheckedFile, workdir: Path) -> tuple[str, int, str | None]:
+    """Store a checked upload; return its SHA-256, its size and the SHA-256 of its PDF if converted."""
+    pdf_digest = None
+    try:
+        if checked.kind == "docx":
+            # Converted now, so that a Word file LibreOffice cannot read is refused while the
+            # association can still send a PDF, and the complete dossier shows every piece.
+            pdf_digest = _word_as_pdf(svc, checked.data_path, workdir / "conversion")
+        with checked.data_path.open("rb") as data:
+            digest, size = svc.store.put_stream(data)
+    finally:
+        checked.data_path.unlink(missing_ok=True)
+    return digest, size, pdf_digest
+
+
 def _word_as_pdf(svc: Services, docx: Path, workdir: Path) -> str:
     """Convert a checked Word piece to PDF, store it and return its SHA-256."""
-    from webforms.candidatures.office import ConversionFailed, docx_to_pdf
-
     try:
         pdf = docx_to_pdf(docx, workdir)
         with pdf.open("rb") as data:
@@ -440,76 +432,58 @@ def reopen(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     return doc
 
 
-_ORDER = ("courrier", "deliberation", "fiche_descriptive", "organigramme", "budget", "fiches_poste")
-_FILENAMES = {
-    "courrier": "01-courrier-acte-de-candidature-signe",
-    "deliberation": "02-deliberation-conseil-administration",
-    "fiche_descriptive": "03-fiche-descriptive",
-    "organigramme": "04-organigramme",
-    "budget": "05-budget-previsionnel",
-    "fiches_poste": "06-fiche-de-poste",
-}
-
-
-def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str], Any]) -> list[Any]:
-    """The pieces of the complete dossier in the order of AML §6b, uploaded or produced."""
-    from webforms.candidatures.dossier import Part
-
+def dossier_parts(svc: Services, doc: Document, produced: Mapping[tuple[str, str], Rendition]) -> list[dossier.Part]:
+    """The pieces of the complete dossier in the kind's order (AML §6b), uploaded or produced."""
     kind = get_kind(doc.kind)
-    wanted = set(doc.appel.data.get("pieces") or []) if doc.appel else set(_ORDER)
-    rules = {a.name: a for a in kind.attachments}
+    wanted = set(doc.appel.data.get("pieces") or []) if doc.appel else {a.name for a in kind.attachments}
     current = _current(doc)
     valid, _ = kind.load_partial(doc.data)
-    parts: list[Part] = []
-    for code in _ORDER:
-        if code not in wanted:
+    parts: list[dossier.Part] = []
+    for rule in kind.attachments:
+        if rule.name not in wanted:
             continue
-        rule = rules[code]
         labels = rule.labels(valid)
-        uploaded = sorted((p for (c, rang), p in current.items() if c == code and rang < len(labels)), key=lambda p: p.rang)
-        if uploaded:
-            for piece in uploaded:
-                suffix = f"-{piece.rang + 1}" if rule.rows else ""
-                title = _row_title(rule, piece.rang, labels[piece.rang])
-                parts.append(
-                    Part(
-                        code, title, f"{_FILENAMES[code]}{suffix}.{extension_of(piece.mime)}", svc.store.path(piece.sha256), piece.mime, piece.sha256, piece.size,
-                        pdf_path=svc.store.path(piece.pdf_sha256) if piece.pdf_sha256 else None,
-                    )
-                )
-            continue
-        source = ("document", "pdf") if code == "fiche_descriptive" else (code, "pdf")
-        rendition = produced.get(source)
+        uploaded = sorted((p for (c, rang), p in current.items() if c == rule.name and rang < len(labels)), key=lambda p: p.rang)
+        parts += [_uploaded_part(svc, rule, piece, labels[piece.rang]) for piece in uploaded]
+        rendition = None if uploaded else produced.get((rule.produced_from or rule.name, "pdf"))
         if rendition is not None:
             parts.append(
-                Part(code, rule.title, f"{_FILENAMES[code]}.pdf", svc.store.path(rendition.sha256), "application/pdf", rendition.sha256, rendition.size)
+                dossier.Part(rule.name, rule.title, f"{rule.filename}.pdf", svc.store.path(rendition.sha256), "application/pdf", rendition.sha256, rendition.size)
             )
     return parts
 
 
-def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Any]) -> list[Any]:
-    """Build and store the complete dossier (one PDF, one ZIP); return their renditions."""
-    from webforms.candidatures.dossier import complete_pdf_file, temporary_path, write_zip
-    from webforms.models import Rendition
+def _uploaded_part(svc: Services, rule: AttachmentRule, piece: Piece, label: str) -> dossier.Part:
+    suffix = f"-{piece.rang + 1}" if rule.rows else ""
+    return dossier.Part(
+        rule.name, _row_title(rule, piece.rang, label), f"{rule.filename}{suffix}.{extension_of(piece.mime)}",
+        svc.store.path(piece.sha256), piece.mime, piece.sha256, piece.size,
+        pdf_path=svc.store.path(piece.pdf_sha256) if piece.pdf_sha256 else None,
+    )
 
+
+def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition]) -> list[Rendition]:
+    """Build and store the complete dossier (one PDF, one ZIP); return their renditions."""
     parts = dossier_parts(svc, doc, produced)
     context = {**ctx, "dossier": {"appel": doc.appel.data["titre"] if doc.appel else "", "date_limite": deadline_text(doc.appel) if doc.appel else ""}}
     # Assembled file to file and stored as a stream: the pieces are never all held in memory.
-    pdf_path = temporary_path(".pdf")
+    pdf_path = dossier.temporary_path(".pdf")
     try:
-        complete_pdf_file(svc.renderer, parts, context, pdf_path)
+        dossier.complete_pdf_file(svc.renderer, parts, context, pdf_path)
         with pdf_path.open("rb") as data:
             pdf_digest, pdf_size = svc.store.put_stream(data)
     finally:
         pdf_path.unlink(missing_ok=True)
     files = [(p.filename, p.role, p.path) for p in parts]
+    # The kind's own document goes in its Word version too, named as the piece it makes.
     word = produced.get(("document", "docx"))
-    if word is not None:
-        files.append((f"{_FILENAMES['fiche_descriptive']}.docx", "fiche_descriptive", svc.store.path(word.sha256)))
+    main = next((a for a in get_kind(doc.kind).attachments if a.produced_from == "document"), None)
+    if word is not None and main is not None:
+        files.append((f"{main.filename}.docx", main.name, svc.store.path(word.sha256)))
     files.append(("dossier-complet.pdf", "dossier_complet", svc.store.path(pdf_digest)))
-    target = temporary_path(".zip")
+    target = dossier.temporary_path(".zip")
     try:
-        write_zip(target, files)
+        dossier.write_zip(target, files)
         with target.open("rb") as data:
             zip_digest, zip_size = svc.store.put_stream(data)
     finally:
@@ -520,3 +494,32 @@ def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: 
         Rendition(format="pdf", sha256=pdf_digest, size=pdf_size, **common),
         Rendition(format="zip", sha256=zip_digest, size=zip_size, **common),
     ]
+
+
+class CallRules(ParentRules):
+    """What a dossier's call adds to the lifecycle: its deadline, its values and rules, the
+    pieces it requires, and the complete dossier frozen with each deposited version."""
+
+    def check_open(self, doc: Document, now: dt.datetime) -> None:
+        refuse_after_deadline(doc, now)
+
+    def normalise(self, doc: Document, payload: Mapping[str, Any]) -> dict[str, Any]:
+        return with_call_values(_call_of(doc), payload)
+
+    def errors(self, doc: Document, data: Mapping[str, Any]) -> dict[str, Any]:
+        return call_errors(_call_of(doc), data)
+
+    def blockers(self, doc: Document, errors: Mapping[str, Any], now: dt.datetime) -> list[str]:
+        return submission_blockers(doc, errors, now)
+
+    def on_submit(self, doc: Document, version: int, now: dt.datetime) -> None:
+        mark_deposited(doc, version)
+
+    def extra_renditions(self, svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition]) -> list[Rendition]:
+        return freeze_dossier(svc, doc, ctx, produced)
+
+
+def _call_of(doc: Document) -> Appel:
+    if doc.appel is None:
+        raise ValueError(f"document {doc.id} answers no call")
+    return doc.appel

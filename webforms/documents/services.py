@@ -2,14 +2,18 @@
 
 Services take a session and plain values and know nothing of the web request. Each move is
 checked against ``MOVES`` and logged as an ``Event``.
+
+This is the bottom layer: a document's parent (its call, its measure) adds its own rules
+through ``ParentRules``, implemented by the features that own the parent and registered by the
+app factory, so that the lifecycle names none of them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,11 +22,10 @@ from sqlalchemy.orm import Session
 from schemas import get_kind
 from schemas.base.kind import Kind, Output
 from webforms.documents.storage import FileStore
-from webforms.errors import DocumentError, ValidationFailed
+from webforms.errors import DocumentError, ValidationFailed, merge_errors
 from webforms.models import Counter, Document, Event, Rendition, User
 from webforms.rendering import Renderer
 from webforms.rendering.context import DocumentMeta, build_context
-from webforms.timeutil import paris_date
 
 # action -> (states it may start from, state it leads to)
 MOVES: dict[str, tuple[frozenset[str], str]] = {
@@ -32,6 +35,8 @@ MOVES: dict[str, tuple[frozenset[str], str]] = {
     "reopen": (frozenset({"submitted"}), "draft"),
 }
 
+# Returns the current aware datetime; injected so that tests never depend on today's date.
+Clock = Callable[[], dt.datetime]
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,56 @@ class Services:
 
     store: FileStore
     renderer: Renderer
-    clock: Any  # () -> aware datetime; injectable so tests never depend on today's date
+    clock: Clock
+
+
+class ParentRules(Protocol):
+    """What a document's parent (its call, its measure) adds to the lifecycle; by default nothing.
+
+    Implementations subclass it to inherit the defaults and override what their parent adds.
+    """
+
+    def check_open(self, doc: Document, now: dt.datetime) -> None:
+        """Refuse any change to the document, e.g. once its parent's deadline has passed."""
+
+    def normalise(self, doc: Document, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Return ``payload`` with the values the parent fixes, applied at every save."""
+        return dict(payload)
+
+    def errors(self, doc: Document, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Return what the parent forbids in ``data``, in marshmallow's layout."""
+        return {}
+
+    def blockers(self, doc: Document, errors: Mapping[str, Any], now: dt.datetime) -> list[str]:
+        """Return what else stops the submission, one French line each (pieces, deadline)."""
+        return []
+
+    def on_submit(self, doc: Document, version: int, now: dt.datetime) -> None:
+        """Update what the submission changes on the parent's side, before the freeze."""
+
+    def extra_renditions(self, svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition]) -> list[Rendition]:
+        """Store what the parent adds to a frozen version; return its renditions, unattached."""
+        return []
+
+
+class NoParent(ParentRules):
+    """A document without a parent: the lifecycle alone."""
+
+
+_NO_PARENT = NoParent()
+# The rules of each kind of parent, by the ``Document`` attribute that holds it ("appel",
+# "mesure"). Filled by the app factory, which knows every feature (``register_parent``).
+_PARENTS: dict[str, ParentRules] = {}
+
+
+def register_parent(attribute: str, rules: ParentRules) -> None:
+    """Make ``rules`` apply to every document whose ``attribute`` (its parent) is set."""
+    _PARENTS[attribute] = rules
+
+
+def parent_rules(doc: Document) -> ParentRules:
+    """Return the rules of ``doc``'s parent, or no rules for a document without one."""
+    return next((rules for attribute, rules in _PARENTS.items() if getattr(doc, attribute) is not None), _NO_PARENT)
 
 
 def check_move(doc: Document, action: str) -> str:
@@ -108,11 +162,8 @@ def create_draft(
 
 
 def check_open(doc: Document, now: dt.datetime) -> None:
-    """Refuse any change to a document whose deadline has passed (a candidature's call)."""
-    if doc.appel is not None:
-        from webforms.candidatures.services import refuse_after_deadline  # candidatures build on documents
-
-        refuse_after_deadline(doc, now)
+    """Refuse any change to a document its parent closes (a candidature after its call's deadline)."""
+    parent_rules(doc).check_open(doc, now)
 
 
 def save_draft(session: Session, svc: Services, doc: Document, *, user: User, payload: Mapping[str, Any]) -> Document:
@@ -121,10 +172,7 @@ def save_draft(session: Session, svc: Services, doc: Document, *, user: User, pa
     kind = get_kind(doc.kind)
     now = svc.clock()
     check_open(doc, now)
-    if doc.appel is not None:
-        from webforms.candidatures.services import with_call_values  # candidatures build on documents
-
-        payload = with_call_values(doc.appel, payload)
+    payload = parent_rules(doc).normalise(doc, payload)
     doc.data = dict(payload)
     if doc.submitted_at is None:
         # A reopened dossier keeps the label of its deposited version until it is deposited again.
@@ -144,16 +192,11 @@ def data_for(doc: Document, *, frozen: bool) -> dict[str, Any]:
 def problems(doc: Document, *, frozen: bool = False) -> dict[str, Any]:
     """Return what stops the document from being submitted (marshmallow's layout).
 
-    A candidature adds its call's rules (territories, measure counts, amount per measure).
+    The parent adds its rules (a candidature's call: territories, measure counts, amount).
     ``frozen``: those of the last submitted data, which the recipients read.
     """
     data = data_for(doc, frozen=frozen)
-    errors = get_kind(doc.kind).validate(data)
-    if doc.appel is not None:
-        from webforms.candidatures.services import call_errors, merge_errors  # candidatures build on documents
-
-        errors = merge_errors(errors, call_errors(doc.appel, data))
-    return errors
+    return merge_errors(get_kind(doc.kind).validate(data), parent_rules(doc).errors(doc, data))
 
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
@@ -197,8 +240,8 @@ def context_for(doc: Document, *, draft: bool | None = None, frozen: bool | None
 def _freeze(session: Session, svc: Services, doc: Document, *, version: int, label: str, now: dt.datetime) -> None:
     """Render every output once, store the bytes by SHA-256 and record each rendition.
 
-    The outputs are the kind's document (DOCX and PDF) and its annexes; a candidature adds its
-    complete dossier (one PDF and one ZIP).
+    The outputs are the kind's document (DOCX and PDF) and its annexes; the parent may add its
+    own (a candidature's complete dossier: one PDF and one ZIP).
     """
     kind = get_kind(doc.kind)
     ctx = context_for(doc, draft=False)
@@ -220,12 +263,24 @@ def _freeze(session: Session, svc: Services, doc: Document, *, version: int, lab
         )
         session.add(rendition)
         produced[(output.name, output.fmt)] = rendition
-    if doc.appel is not None:
-        from webforms.candidatures.services import freeze_dossier  # candidatures build on documents
+    for rendition in parent_rules(doc).extra_renditions(svc, doc, ctx, produced):
+        rendition.document, rendition.version, rendition.label, rendition.created_at = doc, version, label, now
+        session.add(rendition)
 
-        for rendition in freeze_dossier(svc, doc, ctx, produced):
-            rendition.document, rendition.version, rendition.label, rendition.created_at = doc, version, label, now
-            session.add(rendition)
+
+def _claim(session: Session, doc: Document, target: str, now: dt.datetime) -> None:
+    """Move the document in the database before anything is numbered or rendered.
+
+    Of two submissions at once (a double click, two tabs), the second waits for the first's
+    commit, then finds the document no longer in its state, and is refused.
+    """
+    claimed = session.execute(
+        update(Document).where(Document.id == doc.id, Document.status == doc.status).values(status=target, updated_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if claimed != 1:
+        session.rollback()
+        raise DocumentError("Ce document vient d'être soumis : il est verrouillé.")
 
 
 def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Document:
@@ -238,46 +293,25 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     kind = get_kind(doc.kind)
     now = svc.clock()
     errors = problems(doc)
-    blockers: list[str] = []
-    if doc.appel is not None:
-        from webforms.candidatures.services import submission_blockers
-
-        blockers = submission_blockers(doc, errors, now)
+    blockers = parent_rules(doc).blockers(doc, errors, now)
     if errors or blockers:
         raise ValidationFailed("Le document ne peut pas être soumis : corrigez les erreurs signalées.", errors, blockers)
-    # The move is claimed in the database before anything is numbered or rendered: of two
-    # submissions at once (a double click, two tabs), the second waits for the first's
-    # commit, then finds the document no longer a draft, and is refused.
-    claimed = session.execute(
-        update(Document).where(Document.id == doc.id, Document.status == doc.status).values(status=target, updated_at=now),
-        execution_options={"synchronize_session": False},
-    ).rowcount
-    if claimed != 1:
-        session.rollback()
-        raise DocumentError("Ce document vient d'être soumis : il est verrouillé.")
-    if doc.mesure is not None and doc.echeance:
-        # The due date follows the measure as it stands now (a renewal or a first meeting
-        # recorded since the draft was started may have moved it).
-        from webforms.mesures.services import due_date_of  # measures build on documents
-
-        doc.echeance_date = due_date_of(doc.mesure, doc.echeance, paris_date(now)) or doc.echeance_date
+    _claim(session, doc, target, now)
+    version = max((r.version for r in doc.renditions), default=0) + 1
+    parent_rules(doc).on_submit(doc, version, now)
     doc.submitted_data = kind.dump(kind.load(doc.data))
     doc.summary = _summary(kind, doc.data)
     doc.reference = doc.reference or next_reference(session, kind.reference_prefix, now.year)
     doc.submitted_at = now
     doc.updated_at = now
+    # Told to the object too: the claim's UPDATE bypasses it, and the freeze reads its status.
     doc.status = target
-    version = max((r.version for r in doc.renditions), default=0) + 1
     try:
         _freeze(session, svc, doc, version=version, label="Version soumise" if version == 1 else f"Version soumise n° {version}", now=now)
     except Exception:
         # Nothing half-done: the document stays a draft exactly as it was.
         session.rollback()
         raise
-    if doc.appel is not None:
-        from webforms.candidatures.services import mark_deposited  # candidatures build on documents
-
-        mark_deposited(doc, version)
     _log(session, doc, user, "submit", now, reference=doc.reference, version=version)
     session.commit()
     return doc

@@ -127,6 +127,14 @@ def check(
         raise MesureRuleError("Indiquez la date de réception du bon de commande (ASLL §6.3).", "date_bon_commande")
     if order_date and first_meeting and first_meeting < order_date:
         raise MesureRuleError("La première rencontre ne peut pas précéder la réception du bon de commande.", "date_premiere_rencontre")
+    _check_duration(kind, months, renewals)
+    start = first_meeting or order_date
+    if ended and start and ended < start:
+        raise MesureRuleError("La fin de la mesure ne peut pas précéder son début.", "date_fin")
+
+
+def _check_duration(kind: str, months: int, renewals: Sequence[Renewal]) -> None:
+    """Refuse a duration, or renewals, the type of measure does not allow."""
     if kind == "asll_installation" and months != 3:
         raise MesureRuleError("L'ASLL Installation est décidée pour 3 mois (ASLL §2.1, §8).", "duree_mois")
     if kind == "asll_maintien" and not 1 <= months <= DURATION_MONTHS["asll_maintien"]:
@@ -153,9 +161,6 @@ def check(
             f"(ASLL §2.2, §9.2) : {total} mois demandés.",
             "duree_mois",
         )
-    start = first_meeting or order_date
-    if ended and start and ended < start:
-        raise MesureRuleError("La fin de la mesure ne peut pas précéder son début.", "date_fin")
 
 
 def compute(
@@ -180,7 +185,23 @@ def compute(
     start = first_meeting or order_date
     end_from_order = add_months(order_date, months) if order_date else None
     done = set(bilans_done)
-    planned: list[tuple[str, dt.date, dt.date, str]] = []  # label, start, end, slot
+    periods: list[Period] = []
+    dues: list[Due] = []
+    if deadline is not None:
+        dues.append(Due("Démarrage de l'accompagnement", deadline, "ASLL §6.3", done=first_meeting is not None))
+    for label, p_start, p_end, slot in _planned(kind, start, months, renewals, ended):
+        period, period_dues = _period(kind, label, p_start, p_end, slot, done, ended)
+        periods.append(period)
+        dues += period_dues
+    dues.sort(key=lambda d: d.due)
+    return MeasureCalendar(deadline, on_time, start, end_from_order, tuple(periods), tuple(dues))
+
+
+def _planned(
+    kind: str, start: dt.date | None, months: int, renewals: Sequence[Renewal], ended: dt.date | None
+) -> list[tuple[str, dt.date, dt.date, str]]:
+    """The periods of support as (label, start, end, slot): the initial one, then each renewal."""
+    planned: list[tuple[str, dt.date, dt.date, str]] = []
     if start is not None:
         planned.append(("Accompagnement" if kind == "aml" else "Période initiale", start, add_months(start, months), "periode-0"))
         planned += [
@@ -189,28 +210,28 @@ def compute(
         ]
     if ended is not None:
         planned = [(label, s, min(e, ended), slot) for label, s, e, slot in planned if s <= ended]
-    periods: list[Period] = []
-    dues: list[Due] = []
-    if deadline is not None:
-        dues.append(Due("Démarrage de l'accompagnement", deadline, "ASLL §6.3", done=first_meeting is not None))
-    for label, p_start, p_end, slot in planned:
-        if kind == "aml":
-            periods.append(Period(label, p_start, p_end, p_end))
-            intermediate = add_months(p_start, 3)
-            if intermediate < p_end:
-                dues.append(Due("Bilan intermédiaire (3 mois)", intermediate, "AML §4", "intermediaire" in done, "intermediaire"))
-            title = "Bilan à échéance (12 mois)" if ended is None else "Bilan de fin d'accompagnement"
-            dues.append(Due(title, p_end, "AML §4", "echeance" in done, "echeance"))
-        else:
-            bilan = p_end + dt.timedelta(days=BILAN_DELAY_DAYS)
-            periods.append(Period(label, p_start, p_end, bilan))
-            if slot == "periode-0":
-                section = "ASLL §9.1" if kind == "asll_installation" else "ASLL §9.2"
-                dues.append(Due("Bilan de fin de période initiale", bilan, section, slot in done, slot))
-            else:
-                dues.append(Due(f"Bilan du {label[0].lower()}{label[1:]}", bilan, "ASLL §9.2", slot in done, slot))
-    dues.sort(key=lambda d: d.due)
-    return MeasureCalendar(deadline, on_time, start, end_from_order, tuple(periods), tuple(dues))
+    return planned
+
+
+def _period(
+    kind: str, label: str, start: dt.date, end: dt.date, slot: str, done: set[str], ended: dt.date | None
+) -> tuple[Period, list[Due]]:
+    """One period of support and the bilans it makes due."""
+    if kind == "aml":
+        dues: list[Due] = []
+        intermediate = add_months(start, 3)
+        if intermediate < end:
+            dues.append(Due("Bilan intermédiaire (3 mois)", intermediate, "AML §4", "intermediaire" in done, "intermediaire"))
+        title = "Bilan à échéance (12 mois)" if ended is None else "Bilan de fin d'accompagnement"
+        dues.append(Due(title, end, "AML §4", "echeance" in done, "echeance"))
+        return Period(label, start, end, end), dues
+    bilan = end + dt.timedelta(days=BILAN_DELAY_DAYS)
+    if slot == "periode-0":
+        section = "ASLL §9.1" if kind == "asll_installation" else "ASLL §9.2"
+        due = Due("Bilan de fin de période initiale", bilan, section, slot in done, slot)
+    else:
+        due = Due(f"Bilan du {label[0].lower()}{label[1:]}", bilan, "ASLL §9.2", slot in done, slot)
+    return Period(label, start, end, bilan), [due]
 
 
 @dataclass(frozen=True)

@@ -5,23 +5,29 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from schemas import bilan_annuel_operateur as annual
+from schemas import get_kind, registry
+from schemas.base.common import objective_counts
+from schemas.base.fields import choices_of
+from schemas.base.kind import Kind
 from schemas.base.records import ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
-from webforms.documents.services import create_draft, next_reference
+from webforms.documents.services import Clock, ParentRules, Services, create_draft, next_reference
 from webforms.errors import DocumentError, ValidationFailed
 from webforms.mesures import rules as rules
 from webforms.models import Document, Event, Mesure, Rencontre, Renouvellement, User
 from webforms.timeutil import paris_date
 
 
-def _load(schema: Any, payload: Mapping[str, Any], message: str) -> dict[str, Any]:
+def _load(schema: type[Schema], payload: Mapping[str, Any], message: str) -> dict[str, Any]:
     try:
         return schema().load(payload)
     except ValidationError as err:
@@ -45,7 +51,7 @@ def _check(mesure_values: Mapping[str, Any], renewals: list[rules.Renewal]) -> N
         raise ValidationFailed(str(exc), {exc.field: [str(exc)]}) from None
 
 
-def create_mesure(session: Session, clock: Any, *, user: User, payload: Mapping[str, Any]) -> Mesure:
+def create_mesure(session: Session, clock: Clock, *, user: User, payload: Mapping[str, Any]) -> Mesure:
     """Open a measure for the user's organisation, the user being its referent."""
     values = _load(MesureSchema, payload, "La mesure ne peut pas être créée : corrigez les erreurs signalées.")
     _check(values, [])
@@ -66,7 +72,7 @@ def create_mesure(session: Session, clock: Any, *, user: User, payload: Mapping[
     return mesure
 
 
-def add_rencontre(session: Session, clock: Any, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Rencontre:
+def add_rencontre(session: Session, clock: Clock, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Rencontre:
     """Record a meeting; the first one recorded is the start of support (ASLL §8)."""
     values = _load(RencontreSchema, payload, "La rencontre ne peut pas être enregistrée : corrigez les erreurs signalées.")
     now = clock()
@@ -87,7 +93,7 @@ def add_rencontre(session: Session, clock: Any, mesure: Mesure, *, user: User, p
     return rencontre
 
 
-def add_renouvellement(session: Session, clock: Any, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Renouvellement:
+def add_renouvellement(session: Session, clock: Clock, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Renouvellement:
     """Record a Maintien renewal decided by the DPDS (ASLL §8, §9.2)."""
     values = _load(RenouvellementSchema, payload, "Le renouvellement ne peut pas être enregistré : corrigez les erreurs signalées.")
     renewal = rules.Renewal(values["date_decision"], values["duree_mois"], values["motif"])
@@ -125,8 +131,6 @@ def meeting_dates(mesure: Mesure) -> set[dt.date]:
 
 def bilans_done(mesure: Mesure) -> set[str]:
     """The bilans of a measure already transmitted (submitted), by slot."""
-    from schemas import registry
-
     kinds = registry()
     return {
         d.echeance
@@ -141,27 +145,7 @@ def plain(mesure: Mesure, today: dt.date | None = None, slot: str | None = None)
     With ``slot``, the period that bilan covers is added: its dates, the meetings held in it and
     the weeks or fortnights that fell short, and the months granted so far.
     """
-    period: dict[str, Any] = {}
-    if slot is not None and today is not None:
-        view = overview(mesure, today, bilans_done(mesure))
-        due = next((d for d in view.calendar.dues if d.slot == slot), None)
-        chosen = None
-        if slot.startswith("periode-"):
-            index = int(slot.split("-")[1])
-            chosen = view.calendar.periods[index] if index < len(view.calendar.periods) else None
-        elif view.calendar.periods:
-            chosen = view.calendar.periods[0]
-        if chosen is not None:
-            start = chosen.start
-            end = chosen.end if slot != "intermediaire" else (due.due if due else chosen.end)
-            period = {
-                "periode_debut": start.isoformat(),
-                "periode_fin": end.isoformat(),
-                "rencontres_tenues": sum(1 for day in meeting_dates(mesure) if start <= day <= end),
-                "periodes_sans_rencontre": sum(1 for w in view.windows if w.short and start <= w.start and w.end <= end),
-            }
-        period["echeance"] = slot
-        period["echeance_date"] = due.due if due else None
+    period = _period_of(mesure, today, slot) if slot is not None and today is not None else {}
     return {
         "reference": mesure.reference,
         "type_mesure": mesure.type_mesure,
@@ -179,6 +163,29 @@ def plain(mesure: Mesure, today: dt.date | None = None, slot: str | None = None)
     }
 
 
+def _period_of(mesure: Mesure, today: dt.date, slot: str) -> dict[str, Any]:
+    """The period the bilan of ``slot`` covers, what happened in it, and the bilan's due date."""
+    view = overview(mesure, today, bilans_done(mesure))
+    due = next((d for d in view.calendar.dues if d.slot == slot), None)
+    chosen = None
+    if slot.startswith("periode-"):
+        index = int(slot.split("-")[1])
+        chosen = view.calendar.periods[index] if index < len(view.calendar.periods) else None
+    elif view.calendar.periods:
+        chosen = view.calendar.periods[0]
+    period: dict[str, Any] = {}
+    if chosen is not None:
+        start = chosen.start
+        end = chosen.end if slot != "intermediaire" else (due.due if due else chosen.end)
+        period = {
+            "periode_debut": start.isoformat(),
+            "periode_fin": end.isoformat(),
+            "rencontres_tenues": sum(1 for day in meeting_dates(mesure) if start <= day <= end),
+            "periodes_sans_rencontre": sum(1 for w in view.windows if w.short and start <= w.start and w.end <= end),
+        }
+    return {**period, "echeance": slot, "echeance_date": due.due if due else None}
+
+
 def due_date_of(mesure: Mesure, slot: str, today: dt.date) -> dt.date | None:
     """The date a given bilan of the measure is due, as the measure stands today."""
     view = overview(mesure, today)
@@ -191,14 +198,12 @@ def next_bilan(mesure: Mesure, today: dt.date) -> rules.Due | None:
     return next((d for d in view.calendar.dues if d.slot and not d.done), None)
 
 
-def start_document(session: Session, svc: Any, mesure: Mesure, *, kind_name: str, user: User) -> Document:
+def start_document(session: Session, svc: Services, mesure: Mesure, *, kind_name: str, user: User) -> Document:
     """Start a draft of ``kind_name`` about ``mesure``, prefilled from it.
 
     A bilan answers the measure's first bilan not yet transmitted; if a draft of it exists
     already, that draft is returned rather than a second one.
     """
-    from schemas import get_kind
-
     kind = get_kind(kind_name)
     if kind.prefill is None or mesure.type_mesure not in kind.mesure_types:
         raise DocumentError(f"Un document « {kind.title} » ne se rattache pas à cette mesure.")
@@ -224,7 +229,7 @@ def start_document(session: Session, svc: Any, mesure: Mesure, *, kind_name: str
     return doc
 
 
-def close_mesure(session: Session, clock: Any, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Mesure:
+def close_mesure(session: Session, clock: Clock, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Mesure:
     """End a measure at its term or before; its last bilan becomes due from that day (ASLL §9)."""
     if mesure.date_fin_effective is not None:
         raise ValidationFailed(
@@ -359,17 +364,7 @@ def export_csv(rows: list[tuple[Mesure, Overview]]) -> str:
     return out.getvalue()
 
 
-ANNUAL_KIND = "bilan_annuel_operateur"
-
-
-def annual_due(year: int) -> dt.date:
-    """ASLL §10: the yearly bilan is sent "dans le courant du premier mois de l'année suivante"."""
-    return dt.date(year + 1, 1, 31)
-
-
-def _choice_label(kind: Any, group: str, name: str, value: Any) -> str:
-    from schemas.base.fields import choices_of
-
+def _choice_label(kind: Kind, group: str, name: str, value: Any) -> str:
     field = kind.schema().fields.get(group)
     inner = getattr(field, "schema", None)
     if inner is None or name not in inner.fields:
@@ -379,11 +374,17 @@ def _choice_label(kind: Any, group: str, name: str, value: Any) -> str:
 
 def annual_figures(session: Session, organisation_id: int, year: int, today: dt.date) -> dict[str, Any]:
     """Count, from the records, what ASLL §10 asks the operator's yearly bilan to show."""
-    from schemas import registry
-
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    per_type: dict[str, dict[str, int]] = {}
     mesures = session.scalars(select(Mesure).where(Mesure.organisation_id == organisation_id)).unique().all()
+    documents = session.scalars(
+        select(Document).where(Document.organisation_id == organisation_id, Document.status != "draft")
+    ).unique().all()
+    return {"par_type": _measure_figures(mesures, first, last, today), **_bilan_figures(documents, first, last)}
+
+
+def _measure_figures(mesures: Sequence[Mesure], first: dt.date, last: dt.date, today: dt.date) -> list[dict[str, Any]]:
+    """The measures followed in the year, by type: started, ended and renewed in it."""
+    per_type: dict[str, dict[str, int]] = {}
     for mesure in mesures:
         cal = overview(mesure, today).calendar
         if cal.start is None or cal.start > last or (cal.end is not None and cal.end < first):
@@ -396,14 +397,15 @@ def annual_figures(session: Session, organisation_id: int, year: int, today: dt.
             row["terminees"] += 1
         if any(first <= r.date_decision <= last for r in mesure.renouvellements):
             row["renouvelees"] += 1
+    return [{"type_mesure": t, **counts} for t, counts in sorted(per_type.items())]
+
+
+def _bilan_figures(documents: Sequence[Document], first: dt.date, last: dt.date) -> dict[str, Any]:
+    """What the bilans sent in the year say: their objectives' results, what the annual kind tallies."""
     kinds = registry()
-    statuses = {"atteint": 0, "partiel": 0, "non_atteint": 0, "non_travaille": 0}
-    proposals: dict[str, int] = {}
-    referrals: dict[str, int] = {}
+    statuses = Counter(objective_counts({}))  # every result, at zero
+    tallies: dict[str, Counter[str]] = {figure: Counter() for figure in annual.TALLIES}
     sent = late = 0
-    documents = session.scalars(
-        select(Document).where(Document.organisation_id == organisation_id, Document.status != "draft")
-    ).unique().all()
     for doc in documents:
         kind = kinds.get(doc.kind)
         if kind is None or not kind.is_bilan or doc.submitted_at is None or not first <= paris_date(doc.submitted_at) <= last:
@@ -411,28 +413,20 @@ def annual_figures(session: Session, organisation_id: int, year: int, today: dt.
         sent += 1
         late += doc.late
         data = doc.submitted_data or {}
-        for row in data.get("objectifs") or []:
-            if row.get("statut") in statuses:
-                statuses[row["statut"]] += 1
-        proposal = (data.get("proposition") or {}).get("proposition")
-        if proposal:
-            label = _choice_label(kind, "proposition", "proposition", proposal)
-            proposals[label] = proposals.get(label, 0) + 1
-        referral = (data.get("proposition") or {}).get("mesure_orientation")
-        if referral:
-            label = _choice_label(kind, "proposition", "mesure_orientation", referral)
-            referrals[label] = referrals.get(label, 0) + 1
+        statuses.update(objective_counts(data))
+        for figure, (group, name) in annual.TALLIES.items():
+            value = (data.get(group) or {}).get(name)
+            if value:
+                tallies[figure][_choice_label(kind, group, name, value)] += 1
     return {
-        "par_type": [{"type_mesure": t, **counts} for t, counts in sorted(per_type.items())],
-        **{f"objectifs_{k}": v for k, v in statuses.items()},
-        "propositions": [{"libelle": k, "nombre": v} for k, v in sorted(proposals.items())],
-        "orientations": [{"libelle": k, "nombre": v} for k, v in sorted(referrals.items())],
+        **statuses,
+        **{figure: [{"libelle": k, "nombre": v} for k, v in sorted(counts.items())] for figure, counts in tallies.items()},
         "bilans_transmis": sent,
         "bilans_en_retard": late,
     }
 
 
-def start_annual_bilan(session: Session, svc: Any, *, user: User, year: int) -> Document:
+def start_annual_bilan(session: Session, svc: Services, *, user: User, year: int) -> Document:
     """Start (or return the draft of) the operator's yearly bilan, its figures computed now."""
     today = paris_date(svc.clock())
     if not 2000 <= year <= today.year:
@@ -440,7 +434,7 @@ def start_annual_bilan(session: Session, svc: Any, *, user: User, year: int) -> 
     slot = f"annuel-{year}"
     existing = session.scalar(
         select(Document).where(
-            Document.organisation_id == user.organisation_id, Document.kind == ANNUAL_KIND, Document.echeance == slot
+            Document.organisation_id == user.organisation_id, Document.kind == annual.KIND.name, Document.echeance == slot
         )
     )
     if existing is not None:
@@ -452,8 +446,18 @@ def start_annual_bilan(session: Session, svc: Any, *, user: User, year: int) -> 
         "annee": year,
         "chiffres": annual_figures(session, user.organisation_id, year, today),
     }
-    doc = create_draft(session, svc, kind_name=ANNUAL_KIND, user=user, payload=payload)
+    doc = create_draft(session, svc, kind_name=annual.KIND.name, user=user, payload=payload)
     doc.echeance = slot
-    doc.echeance_date = annual_due(year)
+    doc.echeance_date = annual.due(year)
     session.commit()
     return doc
+
+
+class MeasureRules(ParentRules):
+    """What a measure adds to the lifecycle: the due date of its bilans."""
+
+    def on_submit(self, doc: Document, version: int, now: dt.datetime) -> None:
+        # The due date follows the measure as it stands now (a renewal or a first meeting
+        # recorded since the draft was started may have moved it).
+        if doc.mesure is not None and doc.echeance:
+            doc.echeance_date = due_date_of(doc.mesure, doc.echeance, paris_date(now)) or doc.echeance_date

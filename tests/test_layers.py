@@ -1,0 +1,28 @@
+"""The generic lifecycle stands below the features that use it (issue 10)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import webforms.documents.services as lifecycle
+
+FEATURES = ("webforms.candidatures", "webforms.mesures", "webforms.archive")
+
+
+def test_the_lifecycle_imports_none_of_its_special_cases() -> None:
+    """Importing the documents lifecycle loads no call, measure or archive module."""
+    probe = "import sys, webforms.documents.services; print('\\n'.join(sorted(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], check=True, capture_output=True, text=True).stdout.split()
+    assert "webforms.documents.services" in loaded
+    assert [m for m in loaded if m.startswith(FEATURES)] == []
+
+
+def test_the_lifecycle_names_no_feature_even_inside_a_function() -> None:
+    """No import of a feature anywhere in the lifecycle's source, deferred ones included."""
+    tree = ast.parse(Path(lifecycle.__file__).read_text())
+    names = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    names += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert [n for n in names if n.startswith(FEATURES)] == []
