@@ -6,6 +6,7 @@ the archived PDF/A is opened and its JSON attachment read, stored files are hash
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -20,12 +21,14 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import select, text, update
 
+from schemas import HTML_DIR
 from tests.conftest import Clock, pdf_titled
 from tests.test_web import pdf_text, submitted
 from webforms import db
 from webforms.archive import services as svc
 from webforms.documents.uploads import UploadRefused
 from webforms.models import ArchiveLog, ArchiveRecord, Document, Rendition, Tombstone, User, WriteOnceViolation
+from webforms.rendering import Renderer
 
 
 def jpeg_scan() -> bytes:
@@ -118,6 +121,29 @@ def test_deposit_keeps_the_signed_scan_its_source_and_a_pdfa_with_the_data(app: 
         rows = list(db.session().scalars(select(ArchiveLog)))
         assert [(r.id, r.action, r.record_id, r.prev_hash) for r in rows] == [(1, "deposit", record.id, svc.GENESIS)]
         assert store.witnessed() == [(1, rows[0].hash)]
+
+
+def test_the_archived_pdfa_is_the_frozen_rendition_even_after_the_template_was_replaced(app: Flask, world: World, tmp_path: Path) -> None:
+    # The administrator replaces the template after the submission (docs/word-templates.md),
+    # and the server restarts with it: the archive must keep what was submitted and signed.
+    override = Path(app.config["HTML_OVERRIDE_DIR"])
+    override.mkdir(parents=True, exist_ok=True)
+    original = (HTML_DIR / "fiche_saisine.html").read_text()
+    (override / "fiche_saisine.html").write_text(original.replace("{% block contenu %}", "{% block contenu %}<p>Modèle remplacé</p>", 1))
+    restarted = dataclasses.replace(world.services(), renderer=Renderer(html_dirs=[override, HTML_DIR]))
+    with app.app_context():
+        record = svc.deposit(
+            db.session(), restarted, world.doc(), user=world.user(world.archivist),
+            stream=io.BytesIO(pdf_titled("Copie signée")), filename="scan.pdf", signature_kind="scan", workdir=tmp_path / "upload",
+        )
+        frozen = restarted.files.read(db.session().get(Rendition, record.source_rendition_id).sha256)
+        archived = restarted.archive.path(record.pdfa_sha512).read_bytes()
+    assert "Modèle remplacé" not in pdf_text(archived)
+    assert pdf_text(archived) == pdf_text(frozen)
+    with pikepdf.open(io.BytesIO(archived)) as pdfa, pikepdf.open(io.BytesIO(frozen)) as pdf:
+        # The very pages that were frozen, not a new rendering of them.
+        assert [page.Contents.read_bytes() for page in pdfa.pages] == [page.Contents.read_bytes() for page in pdf.pages]
+        assert "donnees.json" in pdfa.attachments
 
 
 def test_a_scan_image_is_re_encoded_and_the_received_bytes_hash_is_kept(app: Flask, world: World, tmp_path: Path) -> None:

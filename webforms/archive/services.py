@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import math
 import random
@@ -306,15 +307,18 @@ def destroyed(session: Session, record_ids: Iterable[int]) -> dict[int, Tombston
     return {t.record_id: t for t in session.scalars(select(Tombstone).where(Tombstone.record_id.in_(ids)))}
 
 
-def archived_pdf(svc: ArchiveServices, doc: Document, version: int, now: dt.datetime) -> bytes:
-    """The document's frozen version as PDF/A-3b, its data embedded as ``donnees.json``."""
-    from weasyprint import Attachment
+def archived_pdf(doc: Document, version: int, frozen: bytes, now: dt.datetime) -> bytes:
+    """Attach the document's data as ``donnees.json`` to its frozen PDF/A-3b of ``version``.
 
-    from webforms.documents.services import context_for  # archive builds on documents
+    The frozen rendition is already PDF/A-3b (``Renderer.pdf_from_html``): its pages are kept
+    byte for byte as they were submitted and signed, never rendered again from today's template
+    (an administrator may have replaced it since, docs/word-templates.md).
+    """
+    # Deferred: qpdf is loaded by a deposit, not by every start of the command line.
+    import pikepdf
+    from pikepdf.models.metadata import encode_pdf_date
 
     kind = get_kind(doc.kind)
-    ctx = context_for(doc, draft=False)
-    ctx["document"]["version"] = version
     data = {
         "type": doc.kind,
         "titre": kind.title,
@@ -324,15 +328,24 @@ def archived_pdf(svc: ArchiveServices, doc: Document, version: int, now: dt.date
         "donnees": doc.submitted_data,
         "decision": doc.review,
     }
-    attachment = Attachment(
-        string=json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True),
-        name="donnees.json",
-        description=f"Données de {kind.title} {doc.reference} (version {version})",
-        created=now,
-        modified=now,
-        relationship="Data",
-    )
-    return svc.renderer.pdf_from_html(svc.renderer.html(kind, ctx), attachments=[attachment])
+    stamp = encode_pdf_date(now)
+    with pikepdf.open(io.BytesIO(frozen)) as pdf:
+        spec = pikepdf.AttachedFileSpec(
+            pdf,
+            json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode(),
+            description=f"Données de {kind.title} {doc.reference} (version {version})",
+            filename="donnees.json",
+            mime_type="application/json",
+            creation_date=stamp,
+            mod_date=stamp,
+            relationship=pikepdf.Name.Data,
+        )
+        # Given a relationship, pikepdf also lists the file in the catalog's /AF: PDF/A-3 wants
+        # every embedded file to be an associated file of the document.
+        pdf.attachments["donnees.json"] = spec
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True)
+    return out.getvalue()
 
 
 def deposit(
@@ -398,7 +411,7 @@ def deposit(
             created.append(signed_sha512)
         if previous is not None and signed_sha512 == previous.signed_sha512:
             raise ArchiveError("Ce fichier est identique à la copie déjà archivée : la correction doit apporter un autre fichier.")
-        pdfa_sha512, pdfa_size, new = svc.archive.put(archived_pdf(svc, doc, source.version, now))
+        pdfa_sha512, pdfa_size, new = svc.archive.put(archived_pdf(doc, source.version, source_bytes, now))
         if new:
             created.append(pdfa_sha512)
         record = ArchiveRecord(
