@@ -883,8 +883,10 @@ def _unit(session: Session, svc: ArchiveServices, record: ArchiveRecord, today: 
         kind=record.kind,
         kind_title=kind.title,
         organisation=record.organisation.name,
-        start_date=submitted,
-        end_date=term.start or submitted,
+        # What the record covers runs from the earlier to the later of its submission and the
+        # end of what it is about: a final bilan is often submitted after its measure ended.
+        start_date=min(submitted, term.start or submitted),
+        end_date=max(submitted, term.start or submitted),
         deposited_at=record.deposited_at,
         retention_years=term.rule.years,
         retention_start=term.start,
