@@ -28,6 +28,7 @@ from tests.test_mesures_web import open_mesure
 from tests.test_web import doc_id_from, example_form, submitted
 from webforms import create_app, db
 from webforms.archive.export import validate_seda
+from webforms.archive.verify import verify
 from webforms.models import ArchiveLog, ArchiveRecord, Tombstone
 
 
@@ -390,8 +391,6 @@ def test_concurrent_views_are_all_logged_and_the_chain_holds(app: Flask, people:
     """Several workers reading the same record at once: every view is in the trail, in one chain."""
     import threading
 
-    from webforms.archive import services as svc
-
     archivist = people["archivist"]
     doc_id = submitted(people["writer"], "fiche_saisine")
     record_id = record_id_from(deposit(archivist, doc_id, pdf_titled("Copie signée")))
@@ -415,4 +414,4 @@ def test_concurrent_views_are_all_logged_and_the_chain_holds(app: Flask, people:
     assert statuses == [200] * 20
     assert [a for a, _ in actions(app)].count("view") == 20
     with app.app_context():
-        assert svc.verify(db.session(), app.extensions["webforms.archive"]).problems == []
+        assert verify(db.session(), app.extensions["webforms.archive"]).problems == []
