@@ -1,4 +1,4 @@
-"""Benchmark of the archive exports (webforms/archive_export.py): time and peak memory at 1 GB.
+"""Benchmark of the archive exports (webforms/archive/export.py): time and peak memory at 1 GB.
 
 Run with ``make bench`` (after the other benches) or ``.venv/bin/python bench/archive_export_bench.py``.
 In a temporary directory, 100 files totalling 1 GiB (``--total-mb``) are written by chunks:
@@ -51,6 +51,8 @@ for path in (ROOT, ROOT / "bench"):
         sys.path.insert(0, str(path))
 
 import benchkit  # noqa: E402
+
+from webforms.archive.export import ExportFile, ExportUnit, TransferInfo, seda_manifest, validate_seda, write_bagit, write_seda  # noqa: E402
 
 TOTAL_MIB = 1024
 FILES = 100  # two per record
@@ -107,8 +109,6 @@ def make_files(workdir: Path, total_mib: int, count: int) -> list[dict[str, Any]
 
 
 def units_from(plan: list[dict[str, Any]]) -> list[Any]:
-    from webforms.archive.export import ExportFile, ExportUnit
-
     by_unit: dict[str, list[Any]] = {}
     for entry in plan:
         by_unit.setdefault(entry["unit"], []).append(
@@ -144,8 +144,6 @@ def units_from(plan: list[dict[str, Any]]) -> list[Any]:
 
 
 def transfer_info() -> Any:
-    from webforms.archive.export import TransferInfo
-
     return TransferInfo(
         message_identifier="WEBFORMS-20261122-0001",
         date=TRANSFER_DATE,
@@ -182,8 +180,6 @@ def hash_only(units: list[Any]) -> None:
 
 def verify(mode: str, target: Path, plan: list[dict[str, Any]]) -> list[str]:
     """Problems of the written ZIP: CRC of every entry, then the package's own manifest."""
-    from webforms.archive.export import validate_seda
-
     problems = []
     with zipfile.ZipFile(target) as archive:
         bad = archive.testzip()
@@ -210,13 +206,11 @@ def verify(mode: str, target: Path, plan: list[dict[str, Any]]) -> list[str]:
 
 def run_child(mode: str, workdir: Path) -> dict[str, Any]:
     """One export in this (fresh) process; return its figures."""
-    from webforms.archive import export as archive_export
-
     plan = json.loads((workdir / "plan.json").read_text())
     units, info = units_from(plan), transfer_info()
     target = workdir / f"{mode}.zip"
     if mode == "seda":
-        archive_export.validate_seda(archive_export.seda_manifest(units[:1], info))  # the XSD, as a warm worker has it
+        validate_seda(seda_manifest(units[:1], info))  # the XSD, as a warm worker has it
     out: dict[str, Any] = {"mode": mode, "setup_peak": benchkit.maxrss()}
     resettable = benchkit.reset_peak()
     out["peak_method"] = "VmHWM remis à zéro" if resettable else "ru_maxrss depuis le début du processus"
@@ -228,7 +222,7 @@ def run_child(mode: str, workdir: Path) -> dict[str, Any]:
     if mode == "hash":
         hash_only(units)
     else:
-        writer = archive_export.write_seda if mode == "seda" else archive_export.write_bagit
+        writer = write_seda if mode == "seda" else write_bagit
         with target.open("wb") as stream:
             writer(units, info, stream)
     out["wall"], out["cpu"] = time.perf_counter() - w0, time.process_time() - c0

@@ -6,6 +6,7 @@ the archived PDF/A is opened and its JSON attachment read, stored files are hash
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -20,13 +21,21 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import make_url, select, text, update
 
+from schemas import HTML_DIR
 from tests.conftest import Clock, pdf_titled
 from tests.databases import Databases
 from tests.test_web import pdf_text, submitted
 from webforms import db
-from webforms.archive import services as svc
+from webforms.archive.audit import GENESIS, log, log_access, row_hash
+from webforms.archive.deposit import deposit
+from webforms.archive.retention import retention_start, set_rule, term_of
+from webforms.archive.search import chain, current_record
+from webforms.archive.services import ArchiveError, ArchiveServices
+from webforms.archive.verify import verify
+from webforms.archive.visas import execute_visa, past_term, record_visa
 from webforms.documents.uploads import UploadRefused
-from webforms.models import ArchiveLog, ArchiveRecord, Document, Rendition, Tombstone, User, WriteOnceViolation
+from webforms.models import ArchiveLog, ArchiveRecord, Document, Mesure, Rendition, Tombstone, User, WriteOnceViolation
+from webforms.rendering import Renderer
 
 
 def jpeg_scan() -> bytes:
@@ -45,7 +54,7 @@ class World:
         self.archivist_web, self.archivist = login_as("archiviste", "Département du Pas-de-Calais")
         self.second_web, self.second = login_as("archiviste", "Département du Pas-de-Calais")
 
-    def services(self) -> svc.ArchiveServices:
+    def services(self) -> ArchiveServices:
         return self.app.extensions["webforms.archive"]
 
     def user(self, account: Any) -> User:
@@ -55,7 +64,7 @@ class World:
         return db.session().get(Document, self.doc_id)
 
     def deposit(self, data: bytes, name: str = "scan.pdf", *, account: Any = None, signature: str = "scan", motif: str | None = None, tmp: Path) -> ArchiveRecord:
-        return svc.deposit(
+        return deposit(
             db.session(),
             self.services(),
             self.doc(),
@@ -117,8 +126,31 @@ def test_deposit_keeps_the_signed_scan_its_source_and_a_pdfa_with_the_data(app: 
         assert (record.kind, record.reference, record.organisation_id) == ("fiche_saisine", doc.reference, world.writer.organisation_id)
         # The audit trail has the deposit, and the journal file witnessed it.
         rows = list(db.session().scalars(select(ArchiveLog)))
-        assert [(r.id, r.action, r.record_id, r.prev_hash) for r in rows] == [(1, "deposit", record.id, svc.GENESIS)]
+        assert [(r.id, r.action, r.record_id, r.prev_hash) for r in rows] == [(1, "deposit", record.id, GENESIS)]
         assert store.witnessed() == [(1, rows[0].hash)]
+
+
+def test_the_archived_pdfa_is_the_frozen_rendition_even_after_the_template_was_replaced(app: Flask, world: World, tmp_path: Path) -> None:
+    # The administrator replaces the template after the submission (docs/word-templates.md),
+    # and the server restarts with it: the archive must keep what was submitted and signed.
+    override = Path(app.config["HTML_OVERRIDE_DIR"])
+    override.mkdir(parents=True, exist_ok=True)
+    original = (HTML_DIR / "fiche_saisine.html").read_text()
+    (override / "fiche_saisine.html").write_text(original.replace("{% block contenu %}", "{% block contenu %}<p>Modèle remplacé</p>", 1))
+    restarted = dataclasses.replace(world.services(), renderer=Renderer(html_dirs=[override, HTML_DIR]))
+    with app.app_context():
+        record = deposit(
+            db.session(), restarted, world.doc(), user=world.user(world.archivist),
+            stream=io.BytesIO(pdf_titled("Copie signée")), filename="scan.pdf", signature_kind="scan", workdir=tmp_path / "upload",
+        )
+        frozen = restarted.files.read(db.session().get(Rendition, record.source_rendition_id).sha256)
+        archived = restarted.archive.path(record.pdfa_sha512).read_bytes()
+    assert "Modèle remplacé" not in pdf_text(archived)
+    assert pdf_text(archived) == pdf_text(frozen)
+    with pikepdf.open(io.BytesIO(archived)) as pdfa, pikepdf.open(io.BytesIO(frozen)) as pdf:
+        # The very pages that were frozen, not a new rendering of them.
+        assert [page.Contents.read_bytes() for page in pdfa.pages] == [page.Contents.read_bytes() for page in pdf.pages]
+        assert "donnees.json" in pdfa.attachments
 
 
 def test_a_scan_image_is_re_encoded_and_the_received_bytes_hash_is_kept(app: Flask, world: World, tmp_path: Path) -> None:
@@ -149,7 +181,7 @@ def test_a_refused_deposit_says_why_in_french_and_leaves_the_archive_unchanged(
     app: Flask, world: World, tmp_path: Path, data: bytes, name: str, signature: str, message: str
 ) -> None:
     before = archive_state(app)
-    with app.app_context(), pytest.raises((UploadRefused, svc.ArchiveError)) as refused:
+    with app.app_context(), pytest.raises((UploadRefused, ArchiveError)) as refused:
         world.deposit(data, name, signature=signature, tmp=tmp_path)
     assert message.lower() in str(refused.value).lower()
     assert archive_state(app) == before
@@ -160,14 +192,14 @@ def test_a_refused_deposit_says_why_in_french_and_leaves_the_archive_unchanged(
 def test_only_an_archivist_deposits_and_only_on_a_submitted_document(app: Flask, world: World, login_as: Any, tmp_path: Path) -> None:
     _, instructeur = login_as("instructeur", "Département du Pas-de-Calais")
     with app.app_context():
-        with pytest.raises(svc.ArchiveError, match="archiviste"):
+        with pytest.raises(ArchiveError, match="archiviste"):
             world.deposit(pdf_titled("Copie signée"), account=instructeur, tmp=tmp_path)
-        with pytest.raises(svc.ArchiveError, match="archiviste"):
+        with pytest.raises(ArchiveError, match="archiviste"):
             world.deposit(pdf_titled("Copie signée"), account=world.writer, tmp=tmp_path)
-        draft = svc.deposit  # a draft is not the archivist's to see, let alone archive
+        draft = deposit  # a draft is not the archivist's to see, let alone archive
         doc = world.doc()
         doc.status = "draft"
-        with pytest.raises(svc.ArchiveError):
+        with pytest.raises(ArchiveError):
             draft(db.session(), world.services(), doc, user=world.user(world.archivist), stream=io.BytesIO(pdf_titled("Copie signée")), filename="s.pdf", signature_kind="scan", workdir=tmp_path)
         db.session().rollback()
     assert archive_state(app)[0] == []
@@ -176,19 +208,19 @@ def test_only_an_archivist_deposits_and_only_on_a_submitted_document(app: Flask,
 def test_a_correction_is_a_new_record_and_both_stay(app: Flask, world: World, tmp_path: Path) -> None:
     with app.app_context():
         first = world.deposit(pdf_titled("premier"), tmp=tmp_path)
-        with pytest.raises(svc.ArchiveError, match="motif"):
+        with pytest.raises(ArchiveError, match="motif"):
             world.deposit(pdf_titled("second"), tmp=tmp_path)
-        with pytest.raises(svc.ArchiveError, match="identique"):
+        with pytest.raises(ArchiveError, match="identique"):
             world.deposit(pdf_titled("premier"), motif="même fichier", tmp=tmp_path)
         second = world.deposit(pdf_titled("second"), motif="Page 2 manquante au premier scan", tmp=tmp_path)
         session = db.session()
         assert second.supersedes_id == first.id and second.motif == "Page 2 manquante au premier scan"
-        assert svc.current_record(session, world.doc()).id == second.id
-        assert [r.id for r in svc.chain(session, first)] == [first.id, second.id]
+        assert current_record(session, world.doc()).id == second.id
+        assert [r.id for r in chain(session, first)] == [first.id, second.id]
         store = world.services().archive
         assert store.exists(first.signed_sha512) and store.exists(second.signed_sha512)
         assert [r.action for r in session.scalars(select(ArchiveLog).order_by(ArchiveLog.id))] == ["deposit", "deposit"]
-        assert svc.verify(session, world.services()).problems == []
+        assert verify(session, world.services()).problems == []
 
 
 # --- Write-once -------------------------------------------------------------------------------
@@ -241,14 +273,14 @@ def three_deposits(app: Flask, world: World, tmp_path: Path) -> list[int]:
     with app.app_context():
         first = world.deposit(pdf_titled("un"), tmp=tmp_path)
         second = world.deposit(jpeg_scan(), "scan.jpg", motif="Scan en couleur", tmp=tmp_path)
-        svc.log_access(db.session(), world.services(), second, "view", user=world.user(world.archivist))
-        assert svc.verify(db.session(), world.services()).problems == []
+        log_access(db.session(), world.services(), second, "view", user=world.user(world.archivist))
+        assert verify(db.session(), world.services()).problems == []
         return [first.id, second.id]
 
 
 def _problems(app: Flask, since: dt.date | None = None) -> list[str]:
     with app.app_context():
-        return svc.verify(db.session(), app.extensions["webforms.archive"], since=since).problems
+        return verify(db.session(), app.extensions["webforms.archive"], since=since).problems
 
 
 def test_verify_names_a_flipped_byte(app: Flask, three_deposits: list[int]) -> None:
@@ -288,7 +320,7 @@ def test_verify_catches_a_row_rewritten_with_a_recomputed_hash(app: Flask, three
         row = db.session().get(ArchiveLog, 2)
         row_detail = dict(row.detail)
         forged = ArchiveLog(id=row.id, at=row.at, user_id=row.user_id, action=row.action, record_id=row.record_id, document_id=row.document_id, detail={**row_detail, "supersedes": None}, prev_hash=row.prev_hash)
-        forged_hash = svc.row_hash(forged)
+        forged_hash = row_hash(forged)
     _tamper(app, "UPDATE archive_log SET detail = ?, hash = ? WHERE id = 2", json.dumps(forged.detail), forged_hash)
     problems = _problems(app)
     assert "Journal, ligne 3 : chaînage rompu avec la ligne précédente." in problems
@@ -328,8 +360,8 @@ def test_verify_command_exits_non_zero_and_names_each_failure(app: Flask, three_
 def test_log_rows_hold_identifiers_not_names(app: Flask, world: World, tmp_path: Path) -> None:
     with app.app_context():
         record = world.deposit(pdf_titled("Copie signée"), tmp=tmp_path)
-        svc.log_access(db.session(), world.services(), record, "view", user=world.user(world.archivist))
-        svc.log_access(db.session(), world.services(), record, "download", user=world.user(world.archivist), file="signe")
+        log_access(db.session(), world.services(), record, "view", user=world.user(world.archivist))
+        log_access(db.session(), world.services(), record, "download", user=world.user(world.archivist), file="signe")
         doc = world.doc()
         rows = list(db.session().scalars(select(ArchiveLog).order_by(ArchiveLog.id)))
         assert [r.action for r in rows] == ["deposit", "view", "download"]
@@ -345,32 +377,32 @@ def test_retention_rule_term_visa_and_destruction_by_a_second_archivist(app: Fla
     with app.app_context():
         session = db.session()
         record = world.deposit(pdf_titled("Copie signée"), tmp=tmp_path)
-        term = svc.term_of(session, record, dt.date(2019, 10, 14))
+        term = term_of(session, record, dt.date(2019, 10, 14))
         # fiche_saisine: no measure, so the term runs from its submission (docs/decisions.md).
         assert (term.rule.years, term.rule.fate, term.start, term.end) == (5, "destruction", dt.date(2019, 10, 14), dt.date(2024, 10, 14))
-        assert svc.past_term(session, dt.date(2024, 10, 13)) == []
+        assert past_term(session, dt.date(2024, 10, 13)) == []
         _, admin = login_as("admin", "Département du Pas-de-Calais")
-        svc.set_rule(session, world.services(), user=session.get(User, admin.id), kind_name="fiche_saisine", years=3, fate="destruction", note="Délibération 2019-12")
-        assert svc.term_of(session, record, dt.date(2019, 10, 14)).end == dt.date(2022, 10, 14)
+        set_rule(session, world.services(), user=session.get(User, admin.id), kind_name="fiche_saisine", years=3, fate="destruction", note="Délibération 2019-12")
+        assert term_of(session, record, dt.date(2019, 10, 14)).end == dt.date(2022, 10, 14)
         assert session.get(ArchiveRecord, record.id).retention_years == 5  # the record keeps the rule it was deposited under
 
         clock.now = dt.datetime(2023, 1, 10, 9, 0, tzinfo=dt.UTC)
-        due = svc.past_term(session, dt.date(2023, 1, 10))
+        due = past_term(session, dt.date(2023, 1, 10))
         assert [d.document.id for d in due] == [world.doc_id]
-        with pytest.raises(svc.ArchiveError, match="numéro, une date et un signataire"):
-            svc.record_visa(session, world.services(), user=world.user(world.archivist), document_ids=[world.doc_id], numero="", date_visa=dt.date(2023, 1, 5), signataire="")
-        visa = svc.record_visa(session, world.services(), user=world.user(world.archivist), document_ids=[world.doc_id], numero="2023-004", date_visa=dt.date(2023, 1, 5), signataire="Directrice des Archives")
+        with pytest.raises(ArchiveError, match="numéro, une date et un signataire"):
+            record_visa(session, world.services(), user=world.user(world.archivist), document_ids=[world.doc_id], numero="", date_visa=dt.date(2023, 1, 5), signataire="")
+        visa = record_visa(session, world.services(), user=world.user(world.archivist), document_ids=[world.doc_id], numero="2023-004", date_visa=dt.date(2023, 1, 5), signataire="Directrice des Archives")
         store = world.services().archive
         assert store.exists(record.signed_sha512)  # a visa destroys nothing by itself
-        with pytest.raises(svc.ArchiveError, match="autre archiviste"):
-            svc.execute_visa(session, world.services(), visa, user=world.user(world.archivist))
-        tombs = svc.execute_visa(session, world.services(), visa, user=world.user(world.second))
+        with pytest.raises(ArchiveError, match="autre archiviste"):
+            execute_visa(session, world.services(), visa, user=world.user(world.archivist))
+        tombs = execute_visa(session, world.services(), visa, user=world.user(world.second))
         assert [(t.record_id, t.signed_sha512, t.pdfa_sha512, t.destroyed_by_id) for t in tombs] == [(record.id, record.signed_sha512, record.pdfa_sha512, world.second.id)]
         assert not store.exists(record.signed_sha512) and not store.exists(record.pdfa_sha512)
         assert session.get(ArchiveRecord, record.id) is not None  # the record stays, with its hashes
-        assert svc.verify(session, world.services()).problems == []
+        assert verify(session, world.services()).problems == []
         assert [r.action for r in session.scalars(select(ArchiveLog).order_by(ArchiveLog.id))] == ["deposit", "retention_rule", "destruction_visa", "destruction"]
-        with pytest.raises(svc.ArchiveError, match="éliminées"):
+        with pytest.raises(ArchiveError, match="éliminées"):
             world.deposit(pdf_titled("après"), motif="trop tard", tmp=tmp_path)
 
 
@@ -378,29 +410,27 @@ def test_nothing_is_destroyed_before_its_term_or_when_it_goes_to_the_archives(ap
     with app.app_context():
         session = db.session()
         world.deposit(pdf_titled("Copie signée"), tmp=tmp_path)
-        with pytest.raises(svc.ArchiveError, match="pas atteint le terme"):
-            svc.record_visa(session, world.services(), user=world.user(world.archivist), document_ids=[world.doc_id], numero="1", date_visa=dt.date(2019, 10, 1), signataire="X")
+        with pytest.raises(ArchiveError, match="pas atteint le terme"):
+            record_visa(session, world.services(), user=world.user(world.archivist), document_ids=[world.doc_id], numero="1", date_visa=dt.date(2019, 10, 1), signataire="X")
         _, admin = login_as("admin", "Département du Pas-de-Calais")
-        svc.set_rule(session, world.services(), user=session.get(User, admin.id), kind_name="fiche_saisine", years=1, fate="transfert", note=None)
+        set_rule(session, world.services(), user=session.get(User, admin.id), kind_name="fiche_saisine", years=1, fate="transfert", note=None)
         clock.now = dt.datetime(2021, 1, 10, 9, 0, tzinfo=dt.UTC)
-        with pytest.raises(svc.ArchiveError, match="verser aux Archives"):
-            svc.record_visa(session, world.services(), user=world.user(world.archivist), document_ids=[world.doc_id], numero="1", date_visa=dt.date(2021, 1, 5), signataire="X")
+        with pytest.raises(ArchiveError, match="verser aux Archives"):
+            record_visa(session, world.services(), user=world.user(world.archivist), document_ids=[world.doc_id], numero="1", date_visa=dt.date(2021, 1, 5), signataire="X")
         assert session.scalars(select(Tombstone)).all() == []
 
 
 def test_a_measure_document_is_kept_from_the_end_of_the_measure(app: Flask, world: World) -> None:
-    from webforms.models import Mesure
-
     with app.app_context():
         doc = world.doc()
         mesure = Mesure(reference="M-1", organisation_id=doc.organisation_id, referent_id=world.writer.id, type_mesure="asll_installation", menage_nom="X", menage_prenom="Y", date_bon_commande=dt.date(2019, 1, 7), date_premiere_rencontre=dt.date(2019, 1, 14), duree_mois=6)
         doc.mesure = mesure
-        start, basis = svc.retention_start(doc, dt.date(2019, 3, 1))
+        start, basis = retention_start(doc, dt.date(2019, 3, 1))
         assert (start, basis) == (None, "fin de la mesure (en cours)")
-        start, basis = svc.retention_start(doc, dt.date(2019, 8, 1))
+        start, basis = retention_start(doc, dt.date(2019, 8, 1))
         assert (start, basis) == (dt.date(2019, 7, 14), "fin de la mesure")
         mesure.date_fin_effective = dt.date(2019, 5, 2)
-        assert svc.retention_start(doc, dt.date(2019, 8, 1)) == (dt.date(2019, 5, 2), "fin de la mesure")
+        assert retention_start(doc, dt.date(2019, 8, 1)) == (dt.date(2019, 5, 2), "fin de la mesure")
         db.session().rollback()
 
 
@@ -408,13 +438,13 @@ def test_a_row_logged_then_rolled_back_is_never_witnessed(app: Flask, world: Wor
     with app.app_context():
         session = db.session()
         record = world.deposit(pdf_titled("Copie signée"), tmp=tmp_path)
-        svc.log(session, Clock().now, "view", user=world.user(world.archivist), record=record)
+        log(session, Clock().now, "view", user=world.user(world.archivist), record=record)
         session.rollback()  # e.g. the request failed after logging
-        svc.log_access(session, world.services(), record, "download", user=world.user(world.archivist), file="signe")
+        log_access(session, world.services(), record, "download", user=world.user(world.archivist), file="signe")
         rows = [(r.id, r.action) for r in session.scalars(select(ArchiveLog).order_by(ArchiveLog.id))]
         assert rows == [(1, "deposit"), (2, "download")]
         assert [n for n, _ in world.services().archive.witnessed()] == [1, 2]
-        assert svc.verify(session, world.services()).problems == []
+        assert verify(session, world.services()).problems == []
 
 
 def test_verify_on_a_database_not_created_says_what_to_do(tmp_path: Path, databases: Databases) -> None:

@@ -1,4 +1,4 @@
-"""Archive export packages (webforms/archive_export.py): SEDA 2.2 transfer and BagIt bag as ZIPs."""
+"""Archive export packages (webforms/archive/export.py): SEDA 2.2 transfer and BagIt bag as ZIPs."""
 
 from __future__ import annotations
 

@@ -24,9 +24,11 @@ from tests.conftest import Clock, WebClient, pdf_titled
 from tests.databases import Databases
 from tests.signing import make_pdf, make_pki, sign_pdf, write_trust_root
 from tests.test_archive import jpeg_scan
-from tests.test_web import submitted
+from tests.test_mesures_web import open_mesure
+from tests.test_web import doc_id_from, example_form, submitted
 from webforms import create_app, db
 from webforms.archive.export import validate_seda
+from webforms.archive.verify import verify
 from webforms.models import ArchiveLog, ArchiveRecord, Tombstone
 
 
@@ -250,6 +252,24 @@ def test_export_seda_and_bagit_of_a_selection(app: Flask, people: dict[str, Any]
     assert actions(app) == before
 
 
+def test_a_sheet_submitted_after_its_measure_ended_is_exported_alone_and_among_all_results(app: Flask, people: dict[str, Any]) -> None:
+    writer, archivist = people["writer"], people["archivist"]
+    # The measure ends on 5 September 2019; its incident sheet is submitted on 14 October (the clock).
+    mesure_id = open_mesure(writer, date_bon_commande="2019-06-03", date_premiere_rencontre="2019-06-05", duree_mois="3")
+    late = doc_id_from(writer.post(f"/mesures/{mesure_id}/documents/fiche_incident"))
+    assert writer.post(f"/documents/{late}/modifier", {**example_form("fiche_incident"), "action": "submit"}).status_code == 302
+    plain = submitted(writer, "fiche_saisine")
+    ids = [record_id_from(deposit(archivist, d, pdf_titled("Copie signée"))) for d in (late, plain)]
+    for chosen in ({"record": str(ids[0])}, {"tout": "1"}):
+        seda = _zip_of(archivist.post("/archives/export", {"format": "seda", **chosen}))
+        assert validate_seda(seda.read("manifest.xml")) == []
+        manifest = seda.read("manifest.xml").decode()
+        # The record covers the measure's end and the submission, in that order.
+        assert "<StartDate>2019-09-05</StartDate>" in manifest and "<EndDate>2019-10-14</EndDate>" in manifest
+        _zip_of(archivist.post("/archives/export", {"format": "bagit", **chosen}))
+    assert [a for a in actions(app) if a[0] == "export"] == [("export", ids[0])] * 2 + [("export", ids[0]), ("export", ids[1])] * 2
+
+
 def test_export_stops_on_a_damaged_file(app: Flask, people: dict[str, Any]) -> None:
     archivist = people["archivist"]
     doc_id = submitted(people["writer"], "fiche_saisine")
@@ -370,8 +390,6 @@ def test_concurrent_views_are_all_logged_and_the_chain_holds(app: Flask, people:
     """Several workers reading the same record at once: every view is in the trail, in one chain."""
     import threading
 
-    from webforms.archive import services as svc
-
     archivist = people["archivist"]
     doc_id = submitted(people["writer"], "fiche_saisine")
     record_id = record_id_from(deposit(archivist, doc_id, pdf_titled("Copie signée")))
@@ -395,4 +413,4 @@ def test_concurrent_views_are_all_logged_and_the_chain_holds(app: Flask, people:
     assert statuses == [200] * 20
     assert [a for a, _ in actions(app)].count("view") == 20
     with app.app_context():
-        assert svc.verify(db.session(), app.extensions["webforms.archive"]).problems == []
+        assert verify(db.session(), app.extensions["webforms.archive"]).problems == []

@@ -81,7 +81,8 @@ from tests.test_candidatures import upload as upload_piece
 from tests.test_web import doc_id_from, example_form, flatten, submitted
 from webforms import create_app, db
 from webforms.accounts.services import create_organisation
-from webforms.archive import services as svc_archive
+from webforms.archive.trust import trust_roots
+from webforms.archive.visas import record_visa
 from webforms.models import (
     Appel,
     ArchiveLog,
@@ -455,7 +456,7 @@ def build_archive(world: World) -> None:
     try:
         with world.app.app_context():
             s = db.session()
-            visa = svc_archive.record_visa(
+            visa = record_visa(
                 s,
                 world.app.extensions["webforms.archive"],
                 user=s.get(User, world.accounts["archiviste"].id),
@@ -470,7 +471,7 @@ def build_archive(world: World) -> None:
     added = world.client("admin").post("/admin/certificats", {"certificat": (io.BytesIO(ca_pem(4)), "autorite.pem")}, content_type="multipart/form-data")
     assert added.status_code == 302, added.get_data(as_text=True)
     with world.app.app_context():
-        (root,) = svc_archive.trust_roots(world.app.extensions["webforms.archive"])
+        (root,) = trust_roots(world.app.extensions["webforms.archive"])
         world.fingerprint = root.fingerprint
 
 

@@ -272,7 +272,7 @@ def archive_verify(since: str | None, as_json: bool) -> None:
     Sort avec le code 1 en nommant chaque anomalie.
     """
     from webforms import db
-    from webforms.archive import services as svc
+    from webforms.archive import verify as svc
 
     try:
         day = dt.date.fromisoformat(since) if since else None

@@ -14,8 +14,28 @@ from sqlalchemy import select
 
 from schemas import get_kind, registry
 from webforms import db, policy
-from webforms.archive import services as svc
+from webforms.archive.audit import ACTIONS, log_access, record_log
+from webforms.archive.deposit import deposit as deposit_copy
+from webforms.archive.retention import rules as rules_in_force
+from webforms.archive.retention import set_rule, term_of
+from webforms.archive.search import (
+    Search,
+    all_to_export,
+    awaiting_signed_copy,
+    can_see,
+    chain,
+    current_record,
+    destroyed,
+    open_file,
+)
+from webforms.archive.search import search as search_records
+from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.archive.signatures import TrustRootsError
+from webforms.archive.transfer import export as export_records
+from webforms.archive.trust import add_trust_root, remove_trust_root, trust_roots
+from webforms.archive.verify import last_verification
+from webforms.archive.visas import execute_visa, past_term, pending_visas
+from webforms.archive.visas import record_visa as record_destruction_visa
 from webforms.documents.uploads import UploadRefused
 from webforms.forms import ActionForm, parse_id
 from webforms.models import RETENTION_FATES, SIGNATURE_KINDS, ArchiveRecord, DestructionVisa, Document, Organisation, User
@@ -33,7 +53,7 @@ def _signed_in() -> None:
     """Every page here needs a signed-in user."""
 
 
-def archive_services() -> svc.ArchiveServices:
+def archive_services() -> ArchiveServices:
     """Return the app's archive store, working store, renderer, clock and trust roots."""
     return current_app.extensions["webforms.archive"]
 
@@ -44,19 +64,19 @@ def _today() -> dt.date:
 
 def _record_or_404(record_id: int) -> ArchiveRecord:
     record = db.session().get(ArchiveRecord, record_id)
-    if record is None or not svc.can_see(db.session(), current_user, record):
+    if record is None or not can_see(db.session(), current_user, record):
         abort(404)
     return record
 
 
-def _query(values: Any, errors: list[str]) -> svc.Search:
+def _query(values: Any, errors: list[str]) -> Search:
     """The search criteria of a request (the search page's, or the export of all its results)."""
     kind = values.get("type") or None
     if kind and kind not in registry():
         errors.append("Type de document inconnu.")
         kind = None
     org = values.get("organisation", "")
-    return svc.Search(
+    return Search(
         kind=kind,
         organisation_id=parse_id(org),
         household=values.get("menage") or None,
@@ -85,10 +105,10 @@ def search() -> Any:
     errors: list[str] = []
     query = _query(request.args, errors)
     page_arg = request.args.get("page", "1")
-    page = svc.search(db.session(), current_user, query, page=parse_id(page_arg) or 1)
+    page = search_records(db.session(), current_user, query, page=parse_id(page_arg) or 1)
     organisations = list(db.session().scalars(select(Organisation).order_by(Organisation.name)))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    awaiting, awaiting_total = svc.awaiting_signed_copy(db.session(), current_user)
+    awaiting, awaiting_total = awaiting_signed_copy(db.session(), current_user)
     return render_template(
         "archives.html",
         page=page,
@@ -101,7 +121,7 @@ def search() -> Any:
         export_formats=EXPORT_FORMATS,
         awaiting=awaiting,
         awaiting_total=awaiting_total,
-        verification=svc.last_verification(db.session()) if current_user.role == "archiviste" else None,
+        verification=last_verification(db.session()) if current_user.role == "archiviste" else None,
         is_archivist=current_user.role == "archiviste",
         action_form=ActionForm(),
     )
@@ -117,7 +137,7 @@ def deposit(doc_id: int) -> Any:
         abort(404)
     if not policy.can_archive(current_user, doc):
         abort(403)
-    previous = svc.current_record(session, doc)
+    previous = current_record(session, doc)
     error = None
     status = 200
     if request.method == "POST":
@@ -129,7 +149,7 @@ def deposit(doc_id: int) -> Any:
         else:
             with tempfile.TemporaryDirectory(prefix="webforms-archive-") as workdir:
                 try:
-                    record = svc.deposit(
+                    record = deposit_copy(
                         session,
                         archive_services(),
                         doc,
@@ -140,7 +160,7 @@ def deposit(doc_id: int) -> Any:
                         workdir=Path(workdir),
                         motif=request.form.get("motif"),
                     )
-                except (UploadRefused, svc.ArchiveError) as exc:
+                except (UploadRefused, ArchiveError) as exc:
                     session.rollback()
                     error, status = f"Copie signée refusée : {exc}", 422
                 else:
@@ -167,11 +187,11 @@ def record(record_id: int) -> Any:
     record = _record_or_404(record_id)
     services = archive_services()
     try:
-        svc.log_access(session, services, record, "view", user=current_user)
-    except svc.ArchiveError:
+        log_access(session, services, record, "view", user=current_user)
+    except ArchiveError:
         abort(503)  # not shown unless logged
-    records = svc.chain(session, record)
-    log = svc.record_log(session, records)
+    records = chain(session, record)
+    log = record_log(session, records)
     # The log holds account numbers only; names are looked up for display.
     user_ids = {row.user_id for row in log if row.user_id}
     users = {u.id: u.full_name for u in session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
@@ -180,11 +200,11 @@ def record(record_id: int) -> Any:
         record=record,
         kind=get_kind(record.kind),
         records=records,
-        tombs=svc.destroyed(session, [r.id for r in records]),
+        tombs=destroyed(session, [r.id for r in records]),
         log=log,
         users=users,
-        actions=svc.ACTIONS,
-        term=svc.term_of(session, record, _today()),
+        actions=ACTIONS,
+        term=term_of(session, record, _today()),
         signature_kinds=SIGNATURE_KINDS,
         fates=RETENTION_FATES,
         current=records[-1],
@@ -199,18 +219,18 @@ def download(record_id: int, which: str) -> Any:
     record = _record_or_404(record_id)
     if which not in ("signe", "pdfa"):
         abort(404)
-    if svc.destroyed(session, [record.id]):
+    if destroyed(session, [record.id]):
         flash("Ce fichier a été éliminé : il ne reste que ses empreintes et l'autorisation.", "error")
         return redirect(url_for(".record", record_id=record.id))
     services = archive_services()
-    path, mime, name = svc.open_file(services, record, which)
+    path, mime, name = open_file(services, record, which)
     if not path.is_file():
         current_app.logger.error("Fichier d'archive manquant : enregistrement %s (%s)", record.id, which)
         flash("Le fichier est introuvable dans l'archive : l'administrateur a été prévenu (lancez « webforms archive verify »).", "error")
         return redirect(url_for(".record", record_id=record.id))
     try:
-        svc.log_access(session, services, record, "download", user=current_user, file=which)
-    except svc.ArchiveError:
+        log_access(session, services, record, "download", user=current_user, file=which)
+    except ArchiveError:
         abort(503)  # not served unless logged
     return send_file(path, mimetype=mime, as_attachment=True, download_name=name)
 
@@ -234,8 +254,8 @@ def export() -> Any:
         errors: list[str] = []
         query = _query(request.form, errors)
         try:
-            records = svc.all_to_export(session, current_user, query) if not errors else []
-        except svc.ArchiveError as exc:
+            records = all_to_export(session, current_user, query) if not errors else []
+        except ArchiveError as exc:
             flash(str(exc), "error")
             return redirect(back)
         if not records:
@@ -246,13 +266,13 @@ def export() -> Any:
             flash("Cochez au moins un enregistrement à exporter, ou exportez tous les résultats.", "error")
             return redirect(back)
         records = [session.get(ArchiveRecord, i) for i in dict.fromkeys(ids)]
-        if any(r is None or not svc.can_see(session, current_user, r) for r in records):
+        if any(r is None or not can_see(session, current_user, r) for r in records):
             abort(404)
     fd, name = tempfile.mkstemp(prefix="webforms-export-", suffix=".zip")
     try:
         with os.fdopen(fd, "w+b") as out:
-            filename = svc.export(session, archive_services(), records, fmt=fmt, user=current_user, out=out)  # type: ignore[arg-type]
-    except svc.ArchiveError as exc:
+            filename = export_records(session, archive_services(), records, fmt=fmt, user=current_user, out=out)  # type: ignore[arg-type]
+    except ArchiveError as exc:
         os.unlink(name)
         session.rollback()
         flash(f"Export impossible : {exc}", "error")
@@ -279,8 +299,8 @@ def _retention_page(error: str | None = None, typed: Any = None, status: int = 2
     session = db.session()
     return render_template(
         "archive_retention.html",
-        due=svc.past_term(session, _today()),
-        visas=svc.pending_visas(session),
+        due=past_term(session, _today()),
+        visas=pending_visas(session),
         titles={name: k.title for name, k in registry().items()},
         today=_today(),
         action_form=ActionForm(),
@@ -302,7 +322,7 @@ def record_visa() -> Any:
     except ValueError:
         return _retention_page("Date du visa invalide : attendue au format AAAA-MM-JJ.", request.form, 422)
     try:
-        visa = svc.record_visa(
+        visa = record_destruction_visa(
             session,
             archive_services(),
             user=current_user,
@@ -311,7 +331,7 @@ def record_visa() -> Any:
             date_visa=date_visa,
             signataire=request.form.get("signataire", ""),
         )
-    except svc.ArchiveError as exc:
+    except ArchiveError as exc:
         session.rollback()
         return _retention_page(str(exc), request.form, 422)
     flash(f"Visa n° {visa.numero} enregistré : un autre archiviste procède maintenant à l'élimination.", "success")
@@ -329,8 +349,8 @@ def destroy(visa_id: int) -> Any:
         abort(404)
     ActionForm().validate()
     try:
-        done = svc.execute_visa(session, archive_services(), visa, user=current_user)
-    except svc.ArchiveError as exc:
+        done = execute_visa(session, archive_services(), visa, user=current_user)
+    except ArchiveError as exc:
         session.rollback()
         flash(str(exc), "error")
         return redirect(url_for(".retention"))
@@ -350,7 +370,7 @@ def rules() -> Any:
         ActionForm().validate()
         years = request.form.get("annees", "").strip()
         try:
-            svc.set_rule(
+            set_rule(
                 session,
                 archive_services(),
                 user=current_user,
@@ -359,7 +379,7 @@ def rules() -> Any:
                 fate=request.form.get("sort", ""),
                 note=request.form.get("note"),
             )
-        except svc.ArchiveError as exc:
+        except ArchiveError as exc:
             session.rollback()
             error, status = str(exc), 422
         else:
@@ -368,7 +388,7 @@ def rules() -> Any:
     return render_template(
         "admin_retention.html",
         typed=request.form if error else {},
-        rules=svc.rules(session),
+        rules=rules_in_force(session),
         titles={name: k.title for name, k in registry().items()},
         fates=RETENTION_FATES,
         error=error,
@@ -389,15 +409,15 @@ def trust() -> Any:
         ActionForm().validate()
         file = request.files.get("certificat")
         try:
-            added = svc.add_trust_root(session, services, user=current_user, data=file.stream.read((1 << 20) + 1) if file else b"")
-        except svc.ArchiveError as exc:
+            added = add_trust_root(session, services, user=current_user, data=file.stream.read((1 << 20) + 1) if file else b"")
+        except ArchiveError as exc:
             session.rollback()
             error, status = str(exc), 422
         else:
             flash(f"Autorité de confiance ajoutée : {', '.join(r.subject for r in added)}.", "success")
             return redirect(url_for(".trust"))
     try:
-        roots, unreadable = svc.trust_roots(services), None
+        roots, unreadable = trust_roots(services), None
     except TrustRootsError as exc:  # a file put by hand on the server that is not a certificate
         roots, unreadable = [], exc.message
     return render_template("admin_trust.html", roots=roots, unreadable=unreadable, error=error, now=current_app.config["CLOCK"](), action_form=ActionForm()), status
@@ -411,8 +431,8 @@ def untrust(fingerprint: str) -> Any:
     ActionForm().validate()
     session = db.session()
     try:
-        root = svc.remove_trust_root(session, archive_services(), user=current_user, fingerprint=fingerprint)
-    except svc.ArchiveError as exc:
+        root = remove_trust_root(session, archive_services(), user=current_user, fingerprint=fingerprint)
+    except ArchiveError as exc:
         session.rollback()
         flash(str(exc), "error")
     else:

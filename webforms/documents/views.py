@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from schemas import registry
 from schemas.base.kind import Kind
 from webforms import db, policy
-from webforms.archive import services as svc_archive
+from webforms.archive import search as svc_archive
 from webforms.display import computed, sections
 from webforms.documents import services as svc_docs
 from webforms.errors import DocumentError, ValidationFailed

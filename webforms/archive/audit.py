@@ -1,0 +1,125 @@
+"""The audit trail: an append-only, hash-chained log of archive events, witnessed in a journal file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from webforms.archive.services import ArchiveError, ArchiveServices
+from webforms.models import ArchiveLog, ArchiveRecord, User
+
+ACCESS_LOG_ATTEMPTS = 8
+GENESIS = "0" * 128  # the "previous hash" of the first row of the audit trail
+ACTIONS = {
+    "deposit": "Dépôt de la copie signée",
+    "view": "Consultation",
+    "download": "Téléchargement",
+    "export": "Export",
+    "verify": "Vérification de l'intégrité",
+    "retention_rule": "Règle de conservation modifiée",
+    "destruction_visa": "Visa d'élimination enregistré",
+    "destruction": "Élimination",
+    "trust_root_added": "Autorité de confiance ajoutée",
+    "trust_root_removed": "Autorité de confiance retirée",
+}
+
+
+def row_hash(row: ArchiveLog) -> str:
+    """The SHA-512 of a row's content and of the previous row's hash."""
+    content = {
+        "id": row.id,
+        "at": row.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "user_id": row.user_id,
+        "action": row.action,
+        "record_id": row.record_id,
+        "document_id": row.document_id,
+        "detail": row.detail,
+        "prev": row.prev_hash,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha512(canonical.encode()).hexdigest()
+
+
+def log(
+    session: Session,
+    at: dt.datetime,
+    action: str,
+    *,
+    user: User | None,
+    record: ArchiveRecord | None = None,
+    document_id: int | None = None,
+    **detail: Any,
+) -> ArchiveLog:
+    """Append a row to the audit trail (committed by the caller, then witnessed).
+
+    ``detail`` holds identifiers and digests only, never a name or a birth date.
+    """
+    last = session.scalars(select(ArchiveLog).order_by(ArchiveLog.id.desc()).limit(1)).first()
+    if record is not None and record.id is None:
+        session.flush()
+    row = ArchiveLog(
+        id=(last.id + 1) if last else 1,
+        at=at.astimezone(dt.UTC),
+        user_id=user.id if user else None,
+        action=action,
+        record_id=record.id if record else None,
+        document_id=document_id if document_id is not None else (record.document_id if record else None),
+        detail=detail,
+        prev_hash=last.hash if last else GENESIS,
+    )
+    row.hash = row_hash(row)
+    session.add(row)
+    session.info.setdefault("archive_rows", []).append(row)
+    return row
+
+
+def commit(session: Session, svc: ArchiveServices) -> None:
+    """Commit, then write the new audit rows to the journal file.
+
+    Two writers appending at once both claim the same next row: the unique ``prev_hash``
+    refuses the second (or SQLite, whose reader cannot become a writer once another has
+    written), which is told to try again (nothing half-done is kept).
+    """
+    rows: list[ArchiveLog] = session.info.pop("archive_rows", [])
+    try:
+        session.commit()
+    except (IntegrityError, OperationalError):
+        session.rollback()
+        raise ArchiveError("Une autre opération d'archive vient d'être enregistrée au même instant : réessayez.") from None
+    for row in rows:
+        # A row logged in a transaction rolled back since was never stored: nothing to witness.
+        if sa_inspect(row).persistent:
+            svc.archive.witness(row.id, row.hash)
+
+
+def log_access(session: Session, svc: ArchiveServices, record: ArchiveRecord, action: str, *, user: User, **detail: Any) -> None:
+    """Log a view or a download of a record in its own short transaction.
+
+    Concurrent writers are retried after a short random pause; a record that cannot be logged
+    is not shown (``ArchiveError``), since every view must be in the audit trail.
+    """
+    for attempt in range(ACCESS_LOG_ATTEMPTS):
+        log(session, svc.clock(), action, user=user, record=record, **detail)
+        try:
+            commit(session, svc)
+            return
+        except ArchiveError:
+            if attempt == ACCESS_LOG_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+
+
+def record_log(session: Session, records: Sequence[ArchiveRecord]) -> list[ArchiveLog]:
+    """The audit-trail rows about these records, oldest first."""
+    ids = [r.id for r in records]
+    return list(session.scalars(select(ArchiveLog).where(ArchiveLog.record_id.in_(ids)).order_by(ArchiveLog.id)))

@@ -1,0 +1,250 @@
+"""Deposit of the signed copy of a submitted document (a second deposit is a correction)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from schemas import get_kind
+from webforms import policy
+from webforms.archive.audit import commit, log
+from webforms.archive.retention import RuleInForce, rule_for
+from webforms.archive.search import current_record, destroyed
+from webforms.archive.services import ArchiveError, ArchiveServices
+from webforms.archive.signatures import SignatureCheck, TrustRootsError, load_trust_roots, verify_pdf_signatures
+from webforms.documents.services import rendition
+from webforms.documents.storage import StoredFileMissing
+from webforms.documents.uploads import CheckedFile, check_upload
+from webforms.models import SIGNATURE_KINDS, ArchiveRecord, Document, Rendition, User
+
+SIGNED_FORMATS = frozenset({"pdf", "jpeg", "png"})
+
+
+def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
+    """SHA-512 and size of an upload as received, then rewind it for the content check."""
+    hasher = hashlib.sha512()
+    size = 0
+    while chunk := stream.read(1 << 20):
+        hasher.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    return hasher.hexdigest(), size
+
+
+def archived_pdf(doc: Document, version: int, frozen: bytes, now: dt.datetime) -> bytes:
+    """Attach the document's data as ``donnees.json`` to its frozen PDF/A-3b of ``version``.
+
+    The frozen rendition is already PDF/A-3b (``Renderer.pdf_from_html``): its pages are kept
+    byte for byte as they were submitted and signed, never rendered again from today's template
+    (an administrator may have replaced it since, docs/word-templates.md).
+    """
+    # Deferred: qpdf is loaded by a deposit, not by every start of the command line.
+    import pikepdf
+    from pikepdf.models.metadata import encode_pdf_date
+
+    kind = get_kind(doc.kind)
+    data = {
+        "type": doc.kind,
+        "titre": kind.title,
+        "reference": doc.reference,
+        "version": version,
+        "soumis_le": doc.submitted_at.isoformat() if doc.submitted_at else None,
+        "donnees": doc.submitted_data,
+        "decision": doc.review,
+    }
+    stamp = encode_pdf_date(now)
+    with pikepdf.open(io.BytesIO(frozen)) as pdf:
+        spec = pikepdf.AttachedFileSpec(
+            pdf,
+            json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode(),
+            description=f"Données de {kind.title} {doc.reference} (version {version})",
+            filename="donnees.json",
+            mime_type="application/json",
+            creation_date=stamp,
+            mod_date=stamp,
+            relationship=pikepdf.Name.Data,
+        )
+        # Given a relationship, pikepdf also lists the file in the catalog's /AF: PDF/A-3 wants
+        # every embedded file to be an associated file of the document.
+        pdf.attachments["donnees.json"] = spec
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True)
+    return out.getvalue()
+
+
+def deposit(
+    session: Session,
+    svc: ArchiveServices,
+    doc: Document,
+    *,
+    user: User,
+    stream: BinaryIO,
+    filename: str,
+    signature_kind: str,
+    workdir: Path,
+    motif: str | None = None,
+) -> ArchiveRecord:
+    """Archive the signed copy of a submitted document; a second deposit is a correction.
+
+    The upload is checked by its content (``webforms.documents.uploads``); a refusal raises
+    ``UploadRefused`` or ``ArchiveError`` and leaves the archive exactly as it was.
+    """
+    motif = (motif or "").strip() or None
+    previous = _previous_if_allowed(session, doc, user=user, signature_kind=signature_kind, motif=motif)
+    source, source_bytes = _frozen_source(session, svc, doc)
+    received = _hash_stream(stream)
+    checked = check_upload(stream, filename, allowed=SIGNED_FORMATS, max_bytes=svc.max_bytes, workdir=workdir)
+    created: list[str] = []  # files this deposit brought into the store
+    try:
+        check = _signature_check(svc, checked, signature_kind)
+        now = svc.clock()
+        rule = rule_for(session, doc.kind)
+        signed = _brought_in(created, svc.archive.put_file(checked.data_path))
+        if previous is not None and signed[0] == previous.signed_sha512:
+            raise ArchiveError("Ce fichier est identique à la copie déjà archivée : la correction doit apporter un autre fichier.")
+        pdfa = _brought_in(created, svc.archive.put(archived_pdf(doc, source.version, source_bytes, now)))
+        record = _new_record(
+            doc, source, hashlib.sha512(source_bytes).hexdigest(), checked,
+            received=received, signed=signed, pdfa=pdfa, signature_kind=signature_kind, check=check,
+            rule=rule, user=user, now=now, previous=previous, motif=motif,
+        )
+        session.add(record)
+        session.flush()
+        _log_deposit(session, record, user=user, now=now)
+        commit(session, svc)
+    except BaseException:
+        session.rollback()
+        _remove_unheld(session, svc, created)
+        raise
+    finally:
+        checked.data_path.unlink(missing_ok=True)
+    return record
+
+
+def _previous_if_allowed(session: Session, doc: Document, *, user: User, signature_kind: str, motif: str | None) -> ArchiveRecord | None:
+    """Refuse a deposit the user, the document or its archive does not allow; return the record it corrects."""
+    if not policy.can_archive(user, doc):
+        raise ArchiveError("Seul un archiviste dépose la copie signée d'un document soumis.")
+    if doc.status == "draft":
+        raise ArchiveError("Le document est en cours de correction : archivez-le une fois soumis à nouveau.")
+    if signature_kind not in SIGNATURE_KINDS:
+        raise ArchiveError("Indiquez le type de signature : scan d'une signature manuscrite ou PDF signé électroniquement.")
+    previous = current_record(session, doc)
+    if previous is not None:
+        if destroyed(session, [previous.id]):
+            raise ArchiveError("Les copies archivées de ce document ont été éliminées : aucun nouveau dépôt n'est possible.")
+        if motif is None:
+            raise ArchiveError("Une copie signée est déjà archivée : indiquez le motif de la correction.")
+    return previous
+
+
+def _frozen_source(session: Session, svc: ArchiveServices, doc: Document) -> tuple[Rendition, bytes]:
+    """The stored PDF rendition of the document's frozen version, and its bytes (checked)."""
+    source = rendition(session, doc, "pdf")
+    if source is None:
+        raise ArchiveError("Le document n'a pas de version PDF figée à archiver.")
+    try:
+        return source, svc.files.read(source.sha256, verify=True)
+    except StoredFileMissing:
+        raise ArchiveError("Le PDF généré de ce document est introuvable dans le stockage : prévenez l'administrateur.") from None
+
+
+def _signature_check(svc: ArchiveServices, checked: CheckedFile, signature_kind: str) -> SignatureCheck | None:
+    """Verify an electronically signed PDF against the trust roots; a scan has nothing to verify."""
+    if signature_kind != "electronique":
+        return None
+    if checked.kind != "pdf":
+        raise ArchiveError("Une signature électronique se dépose en PDF : pour une image, choisissez « scan ».")
+    try:
+        roots = load_trust_roots(svc.trust_dir)
+    except TrustRootsError:
+        raise ArchiveError("Les autorités de confiance configurées sont illisibles : prévenez l'administrateur (page « Autorités de confiance »).") from None
+    check = verify_pdf_signatures(checked.data_path, roots)
+    if not check.signed:
+        raise ArchiveError("Ce PDF ne porte aucune signature électronique : choisissez « scan » s'il a été signé à la main.")
+    return check
+
+
+def _brought_in(created: list[str], stored: tuple[str, int, bool]) -> tuple[str, int]:
+    """Note a file new to the store in ``created``; return its SHA-512 and size."""
+    digest, size, new = stored
+    if new:
+        created.append(digest)
+    return digest, size
+
+
+def _new_record(
+    doc: Document,
+    source: Rendition,
+    source_sha512: str,
+    checked: CheckedFile,
+    *,
+    received: tuple[str, int],
+    signed: tuple[str, int],
+    pdfa: tuple[str, int],
+    signature_kind: str,
+    check: SignatureCheck | None,
+    rule: RuleInForce,
+    user: User,
+    now: dt.datetime,
+    previous: ArchiveRecord | None,
+    motif: str | None,
+) -> ArchiveRecord:
+    """The archive record of a deposit: its files' digests and sizes (SHA-512), who, when, what rule."""
+    return ArchiveRecord(
+        document_id=doc.id,
+        version=source.version,
+        kind=doc.kind,
+        organisation_id=doc.organisation_id,
+        reference=doc.reference or "",
+        household_reference=doc.mesure.reference if doc.mesure else None,
+        source_rendition_id=source.id,
+        source_sha512=source_sha512,
+        pdfa_sha512=pdfa[0],
+        pdfa_size=pdfa[1],
+        signed_sha512=signed[0],
+        signed_size=signed[1],
+        signed_mime=checked.mime,
+        signed_pages=checked.pages,
+        received_sha512=received[0],
+        received_size=received[1],
+        original_name=checked.original_name[:255],
+        signature_kind=signature_kind,
+        signature_check=check.as_json() if check is not None else None,
+        retention_years=rule.years,
+        retention_fate=rule.fate,
+        deposited_by_id=user.id,
+        deposited_at=now,
+        supersedes_id=previous.id if previous else None,
+        motif=motif[:1000] if motif else None,
+    )
+
+
+def _log_deposit(session: Session, record: ArchiveRecord, *, user: User, now: dt.datetime) -> None:
+    """Append the deposit to the audit trail, with the digests of the three files it concerns."""
+    log(
+        session,
+        now,
+        "deposit",
+        user=user,
+        record=record,
+        version=record.version,
+        signed_sha512=record.signed_sha512,
+        pdfa_sha512=record.pdfa_sha512,
+        source_sha512=record.source_sha512,
+        supersedes=record.supersedes_id,
+    )
+
+
+def _remove_unheld(session: Session, svc: ArchiveServices, created: list[str]) -> None:
+    """Remove the files a failed deposit brought in that no record holds, so verification finds no orphan."""
+    for digest in created:
+        if not session.scalar(select(func.count()).select_from(ArchiveRecord).where((ArchiveRecord.signed_sha512 == digest) | (ArchiveRecord.pdfa_sha512 == digest))):
+            svc.archive.remove(digest)
