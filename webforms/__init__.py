@@ -73,9 +73,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
     if not app.config.get("DATABASE_URL"):
-        # The embedded default (DESIGN §4): a PostgreSQL cluster of the instance's own, created on
-        # first start and started if stopped; `make run` stops it with the service.
-        app.config["DATABASE_URL"] = Cluster(instance / "postgres").start()
+        # The embedded default (DESIGN §4): a PostgreSQL cluster of the instance's own, created and
+        # started at the first connection (webforms.db), so that commands needing no database
+        # start nothing; `make run` stops it with the service.
+        app.config["EMBEDDED_DATABASE"] = str(instance / "postgres")
+        app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -182,7 +182,9 @@ def upgrade() -> None:
     """Créer ou mettre à jour la base de données (migrations Alembic)."""
     from webforms import db
 
-    db.upgrade(_app().config["DATABASE_URL"])
+    app = _app()
+    db.ensure_started(app)
+    db.upgrade(app.config["DATABASE_URL"])
     click.echo("Base de données à jour.", err=True)
 
 

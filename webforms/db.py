@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ from alembic.config import Config
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from webforms.pgcluster import Cluster
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -47,9 +50,31 @@ def upgrade(url: str, revision: str = "head") -> None:
 def init_app(app: Flask) -> None:
     """Bind an engine and a session factory to the app; close the request's session after it."""
     engine = make_engine(app.config["DATABASE_URL"])
+    if app.config.get("EMBEDDED_DATABASE"):
+        _start_on_first_connection(engine, Cluster(Path(app.config["EMBEDDED_DATABASE"])))
     app.extensions["webforms.engine"] = engine
     app.extensions["webforms.sessions"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
+
+
+def _start_on_first_connection(engine: Engine, cluster: Cluster) -> None:
+    """Create and start the instance's own cluster before the engine's first connection."""
+    started = threading.Event()
+    lock = threading.Lock()
+
+    @event.listens_for(engine, "do_connect")
+    def _start(dialect: Any, record: Any, cargs: Any, cparams: Any) -> None:
+        if not started.is_set():
+            with lock:
+                if not started.is_set():
+                    cluster.start()
+                    started.set()
+
+
+def ensure_started(app: Flask) -> None:
+    """Make sure the app's database answers (starting the embedded cluster if it is the one)."""
+    with app.extensions["webforms.engine"].connect():
+        pass
 
 
 def session() -> Session:

@@ -101,7 +101,7 @@ def _owner() -> pwd.struct_passwd:
 
 
 def _traversable(folder: Path) -> None:
-    """Let the cluster's account enter every folder of ours above its data (0711: not listable)."""
+    """Let the cluster's account enter every root-owned folder above its data (adds x, not r: not listable)."""
     if os.geteuid() != 0:
         return
     for parent in (folder, *folder.parents):
@@ -110,8 +110,6 @@ def _traversable(folder: Path) -> None:
         mode = parent.stat().st_mode & 0o7777
         if mode & 0o011 != 0o011:
             os.chmod(parent, mode | 0o011)
-        if parent in (Path.cwd(), Path("/tmp")):
-            break
 
 
 def main(argv: list[str]) -> int:
