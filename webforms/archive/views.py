@@ -19,8 +19,7 @@ from webforms.archive.signatures import TrustRootsError
 from webforms.documents.uploads import UploadRefused
 from webforms.forms import ActionForm, parse_id
 from webforms.models import RETENTION_FATES, SIGNATURE_KINDS, ArchiveRecord, DestructionVisa, Document, Organisation, User
-from webforms.timeutil import paris_date
-from webforms.web import upload_limit
+from webforms.web import services, upload_limit
 
 bp = Blueprint("archives", __name__)
 
@@ -31,15 +30,6 @@ EXPORT_FORMATS = {"seda": "Paquet de transfert SEDA 2.2", "bagit": "Paquet BagIt
 @login_required
 def _signed_in() -> None:
     """Every page here needs a signed-in user."""
-
-
-def archive_services() -> svc.ArchiveServices:
-    """Return the app's archive store, working store, renderer, clock and trust roots."""
-    return current_app.extensions["webforms.archive"]
-
-
-def _today() -> dt.date:
-    return paris_date(current_app.config["CLOCK"]())
 
 
 def _record_or_404(record_id: int) -> ArchiveRecord:
@@ -108,7 +98,7 @@ def search() -> Any:
 
 
 @bp.route("/documents/<int:doc_id>/archiver", methods=["GET", "POST"])
-@upload_limit(lambda: archive_services().max_bytes >> 20)
+@upload_limit(lambda: services().archive.max_bytes >> 20)
 def deposit(doc_id: int) -> Any:
     """Deposit the signed copy of a submitted document, or a correction of the copy archived."""
     session = db.session()
@@ -131,7 +121,7 @@ def deposit(doc_id: int) -> Any:
                 try:
                     record = svc.deposit(
                         session,
-                        archive_services(),
+                        services().archive,
                         doc,
                         user=current_user,
                         stream=file.stream,
@@ -155,7 +145,7 @@ def deposit(doc_id: int) -> Any:
         signature_kinds=SIGNATURE_KINDS,
         chosen=request.form.get("signature", "scan"),
         motif=request.form.get("motif", ""),
-        max_mb=archive_services().max_bytes >> 20,
+        max_mb=services().archive.max_bytes >> 20,
         action_form=ActionForm(),
     ), status
 
@@ -165,9 +155,9 @@ def record(record_id: int) -> Any:
     """A record: what was archived, its signature, its retention and its history (logged)."""
     session = db.session()
     record = _record_or_404(record_id)
-    services = archive_services()
+    archive = services().archive
     try:
-        svc.log_access(session, services, record, "view", user=current_user)
+        svc.log_access(session, archive, record, "view", user=current_user)
     except svc.ArchiveError:
         abort(503)  # not shown unless logged
     records = svc.chain(session, record)
@@ -184,7 +174,7 @@ def record(record_id: int) -> Any:
         log=log,
         users=users,
         actions=svc.ACTIONS,
-        term=svc.term_of(session, record, _today()),
+        term=svc.term_of(session, record, services().today()),
         signature_kinds=SIGNATURE_KINDS,
         fates=RETENTION_FATES,
         current=records[-1],
@@ -202,14 +192,14 @@ def download(record_id: int, which: str) -> Any:
     if svc.destroyed(session, [record.id]):
         flash("Ce fichier a été éliminé : il ne reste que ses empreintes et l'autorisation.", "error")
         return redirect(url_for(".record", record_id=record.id))
-    services = archive_services()
-    path, mime, name = svc.open_file(services, record, which)
+    archive = services().archive
+    path, mime, name = svc.open_file(archive, record, which)
     if not path.is_file():
         current_app.logger.error("Fichier d'archive manquant : enregistrement %s (%s)", record.id, which)
         flash("Le fichier est introuvable dans l'archive : l'administrateur a été prévenu (lancez « webforms archive verify »).", "error")
         return redirect(url_for(".record", record_id=record.id))
     try:
-        svc.log_access(session, services, record, "download", user=current_user, file=which)
+        svc.log_access(session, archive, record, "download", user=current_user, file=which)
     except svc.ArchiveError:
         abort(503)  # not served unless logged
     return send_file(path, mimetype=mime, as_attachment=True, download_name=name)
@@ -251,7 +241,7 @@ def export() -> Any:
     fd, name = tempfile.mkstemp(prefix="webforms-export-", suffix=".zip")
     try:
         with os.fdopen(fd, "w+b") as out:
-            filename = svc.export(session, archive_services(), records, fmt=fmt, user=current_user, out=out)  # type: ignore[arg-type]
+            filename = svc.export(session, services().archive, records, fmt=fmt, user=current_user, out=out)  # type: ignore[arg-type]
     except svc.ArchiveError as exc:
         os.unlink(name)
         session.rollback()
@@ -279,10 +269,10 @@ def _retention_page(error: str | None = None, typed: Any = None, status: int = 2
     session = db.session()
     return render_template(
         "archive_retention.html",
-        due=svc.past_term(session, _today()),
+        due=svc.past_term(session, services().today()),
         visas=svc.pending_visas(session),
         titles={name: k.title for name, k in registry().items()},
-        today=_today(),
+        today=services().today(),
         action_form=ActionForm(),
         error=error,
         typed=typed or {},
@@ -304,7 +294,7 @@ def record_visa() -> Any:
     try:
         visa = svc.record_visa(
             session,
-            archive_services(),
+            services().archive,
             user=current_user,
             document_ids=[n for v in request.form.getlist("document") if (n := parse_id(v)) is not None],
             numero=request.form.get("numero", ""),
@@ -329,7 +319,7 @@ def destroy(visa_id: int) -> Any:
         abort(404)
     ActionForm().validate()
     try:
-        done = svc.execute_visa(session, archive_services(), visa, user=current_user)
+        done = svc.execute_visa(session, services().archive, visa, user=current_user)
     except svc.ArchiveError as exc:
         session.rollback()
         flash(str(exc), "error")
@@ -352,7 +342,7 @@ def rules() -> Any:
         try:
             svc.set_rule(
                 session,
-                archive_services(),
+                services().archive,
                 user=current_user,
                 kind_name=request.form.get("type", ""),
                 years=parse_id(years) or 0,
@@ -382,14 +372,14 @@ def trust() -> Any:
     if not policy.can_set_retention_rules(current_user):
         abort(403)
     session = db.session()
-    services = archive_services()
+    archive = services().archive
     error = None
     status = 200
     if request.method == "POST":
         ActionForm().validate()
         file = request.files.get("certificat")
         try:
-            added = svc.add_trust_root(session, services, user=current_user, data=file.stream.read((1 << 20) + 1) if file else b"")
+            added = svc.add_trust_root(session, archive, user=current_user, data=file.stream.read((1 << 20) + 1) if file else b"")
         except svc.ArchiveError as exc:
             session.rollback()
             error, status = str(exc), 422
@@ -397,10 +387,10 @@ def trust() -> Any:
             flash(f"Autorité de confiance ajoutée : {', '.join(r.subject for r in added)}.", "success")
             return redirect(url_for(".trust"))
     try:
-        roots, unreadable = svc.trust_roots(services), None
+        roots, unreadable = svc.trust_roots(archive), None
     except TrustRootsError as exc:  # a file put by hand on the server that is not a certificate
         roots, unreadable = [], exc.message
-    return render_template("admin_trust.html", roots=roots, unreadable=unreadable, error=error, now=current_app.config["CLOCK"](), action_form=ActionForm()), status
+    return render_template("admin_trust.html", roots=roots, unreadable=unreadable, error=error, now=services().clock(), action_form=ActionForm()), status
 
 
 @bp.post("/admin/certificats/<fingerprint>/retirer")
@@ -411,7 +401,7 @@ def untrust(fingerprint: str) -> Any:
     ActionForm().validate()
     session = db.session()
     try:
-        root = svc.remove_trust_root(session, archive_services(), user=current_user, fingerprint=fingerprint)
+        root = svc.remove_trust_root(session, services().archive, user=current_user, fingerprint=fingerprint)
     except svc.ArchiveError as exc:
         session.rollback()
         flash(str(exc), "error")
