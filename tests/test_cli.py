@@ -174,3 +174,16 @@ def test_reading_a_missing_file_says_so_in_french(tmp_path: Path) -> None:
     result = run("validate", "fiche_incident", str(tmp_path / "absent.json"))
     assert result.returncode == 1
     assert f"Lecture impossible de « {tmp_path / 'absent.json'} » : fichier ou dossier introuvable." in result.stderr
+
+
+def test_python_m_webforms_cli_knows_the_archive_commands() -> None:
+    # `python -m webforms.cli` used to call main() before the archive group was declared.
+    result = subprocess.run([sys.executable, "-m", "webforms.cli", "archive", "--help"], capture_output=True, text=True, env=ENV, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_light_commands_load_neither_weasyprint_nor_pyhanko() -> None:
+    # kinds, example and validate start fast: the heavy libraries load with the app only.
+    code = "import sys, webforms.cli; print(sorted({'weasyprint', 'pyhanko', 'pikepdf', 'lxml'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120)
+    assert result.stdout.strip() == "[]", result.stderr

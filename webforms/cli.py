@@ -16,8 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from schemas import KindDeclarationError, UnknownKind, get_kind, registry
+from webforms import create_app, db
+from webforms.accounts.services import AccountError, create_organisation, create_user, ensure_admin, generate_password
+from webforms.models import Organisation
 
 
 def _kind(name: str) -> Any:
@@ -53,13 +59,21 @@ def _validated(kind: Any, payload: Any) -> dict[str, Any]:
     return kind.load(payload)
 
 
-def _app() -> Any:
-    from webforms import create_app
-
+def _app() -> Flask:
+    """Build the web application, for the commands that need its database or services."""
     app = create_app()
     # The command's database connections are closed when it ends, not left to the collector.
     click.get_current_context().call_on_close(app.extensions["webforms.engine"].dispose)
     return app
+
+
+def _services(app: Flask) -> Any:
+    """Return the app's services (``webforms.web.AppServices``)."""
+    # Deferred for startup speed: webforms.web imports WeasyPrint and pyHanko, which the light
+    # commands (kinds, example, validate) do without.
+    from webforms.web import services_of
+
+    return services_of(app)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,13 +117,13 @@ def validate(kind_name: str, file: str) -> None:
 @click.option("--brouillon", is_flag=True, help="Marquer le document comme brouillon.")
 def render(kind_name: str, file: str, fmt: str, output: Path, brouillon: bool) -> None:
     """Produire le DOCX ou le PDF de FILE ; rien n'est écrit si les données sont invalides."""
+    # Deferred for startup speed: webforms.rendering imports WeasyPrint.
     from webforms.rendering.context import DocumentMeta, build_context
 
     kind = _kind(kind_name)
     data = _validated(kind, _read_payload(file))
     directory = _output_dir(output)  # before rendering: a wrong path is said at once
-    app = _app()
-    renderer = app.extensions["webforms.services"].renderer
+    renderer = _services(_app()).documents.renderer
     meta = DocumentMeta(issued_at=dt.datetime.now(dt.UTC), draft=brouillon)
     content = renderer.render(kind, build_context(kind, data, meta), fmt)
     # Written beside the target then renamed: OUT is whole or absent, never half-written.
@@ -153,9 +167,10 @@ def _os_reason(exc: OSError) -> str:
 @main.command("check-templates")
 def check_templates_cmd() -> None:
     """Vérifier que chaque modèle n'utilise que des variables fournies par son type."""
+    # Deferred for startup speed: webforms.rendering imports WeasyPrint.
     from webforms.rendering.checks import check_templates
 
-    problems = check_templates(_app().extensions["webforms.services"].renderer)
+    problems = check_templates(_services(_app()).documents.renderer)
     for line in problems:
         click.echo(line)
     if problems:
@@ -167,6 +182,7 @@ def check_templates_cmd() -> None:
 @click.argument("file", metavar="FICHIER.zip")
 def verify_zip_cmd(file: str) -> None:
     """Vérifier une archive de dossier contre son manifest.json (empreintes SHA-256, tailles) ; rien n'est extrait."""
+    # Deferred for startup speed: the dossier module imports pypdf and the rendering (WeasyPrint).
     from webforms.candidatures.dossier import verify_zip
 
     problems = verify_zip(file)
@@ -180,8 +196,6 @@ def verify_zip_cmd(file: str) -> None:
 @main.command()
 def upgrade() -> None:
     """Créer ou mettre à jour la base de données (migrations Alembic)."""
-    from webforms import db
-
     app = _app()
     db.ensure_started(app)
     db.upgrade(app.config["DATABASE_URL"])
@@ -195,9 +209,6 @@ main.add_command(upgrade, "init-db")
 @click.argument("name")
 def create_org(name: str) -> None:
     """Créer une organisation."""
-    from webforms import db
-    from webforms.accounts.services import AccountError, create_organisation
-
     with _app().app_context():
         try:
             org = create_organisation(db.session(), name)
@@ -214,12 +225,6 @@ def create_org(name: str) -> None:
 @click.option("--password", envvar="WEBFORMS_NEW_PASSWORD", default=None, help="Sinon un mot de passe est généré et affiché une fois.")
 def create_user_cmd(email: str, full_name: str, role: str, organisation: str, password: str | None) -> None:
     """Créer un compte utilisateur."""
-    from sqlalchemy import select
-
-    from webforms import db
-    from webforms.accounts.services import AccountError, create_organisation, create_user, generate_password
-    from webforms.models import Organisation
-
     with _app().app_context():
         session = db.session()
         try:
@@ -239,9 +244,6 @@ def create_user_cmd(email: str, full_name: str, role: str, organisation: str, pa
 @main.command("ensure-admin")
 def ensure_admin_cmd() -> None:
     """Créer le premier administrateur s'il n'existe pas, et afficher ses identifiants une fois."""
-    from webforms import db
-    from webforms.accounts.services import ensure_admin
-
     with _app().app_context():
         created = ensure_admin(db.session())
         if created is None:
@@ -254,10 +256,6 @@ def ensure_admin_cmd() -> None:
         click.echo(f"  Mot de passe : {password}")
         click.echo("Notez-le maintenant : il ne sera plus affiché.")
         click.echo("=" * 60)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
 
 
 @main.group()
@@ -273,19 +271,17 @@ def archive_verify(since: str | None, as_json: bool) -> None:
 
     Sort avec le code 1 en nommant chaque anomalie.
     """
-    from webforms import db
+    # Deferred for startup speed: the archive services import pyHanko.
     from webforms.archive import verify as svc
 
     try:
         day = dt.date.fromisoformat(since) if since else None
     except ValueError:
         raise click.BadParameter("date attendue au format AAAA-MM-JJ.", param_hint="--since") from None
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
     app = _app()
     with app.app_context():
         session = db.session()
-        services = app.extensions["webforms.archive"]
+        services = _services(app).archive
         try:
             report = svc.verify(session, services, since=day)
             svc.record_verification(session, services, report, since=day)
@@ -294,13 +290,22 @@ def archive_verify(since: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     else:
-        for line in report.problems:
-            click.echo(line)
-        verdict = "Archive intègre" if not report.problems else f"{len(report.problems)} anomalie{'s' if len(report.problems) > 1 else ''}"
-        click.echo(
-            f"{verdict} : {report.records} enregistrement{'s' if report.records != 1 else ''}, "
-            f"{report.files_hashed} fichier{'s' if report.files_hashed != 1 else ''} recalculé{'s' if report.files_hashed != 1 else ''}, "
-            f"{report.log_rows} ligne{'s' if report.log_rows != 1 else ''} de journal."
-        )
+        _print_verification(report)
     if report.problems:
         sys.exit(1)
+
+
+def _print_verification(report: Any) -> None:
+    """Print each anomaly of a verification, then its verdict and what was checked."""
+    for line in report.problems:
+        click.echo(line)
+    verdict = "Archive intègre" if not report.problems else f"{len(report.problems)} anomalie{'s' if len(report.problems) > 1 else ''}"
+    click.echo(
+        f"{verdict} : {report.records} enregistrement{'s' if report.records != 1 else ''}, "
+        f"{report.files_hashed} fichier{'s' if report.files_hashed != 1 else ''} recalculé{'s' if report.files_hashed != 1 else ''}, "
+        f"{report.log_rows} ligne{'s' if report.log_rows != 1 else ''} de journal."
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

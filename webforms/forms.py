@@ -53,6 +53,7 @@ class _Radio(RadioField):
 
 
 def select_choices(pairs: Any) -> list[SelectChoice]:
+    """Return WTForms choices from ``(value, label)`` pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
 
 
@@ -148,11 +149,9 @@ def payload_of(form: FlaskForm) -> dict[str, Any]:
 
 
 def with_initial_rows(schema_cls: type[Schema], payload: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Return a copy of a payload where each table shows at least its initial empty rows.
-
-    Untouched rows are not stored (see ``payload_of``), so a table declared with one initial
-    row shows it again each time the form is displayed, ready to be filled.
-    """
+    """Return a copy of a payload where each table shows at least its initial empty rows."""
+    # Untouched rows are not stored (see ``payload_of``), so a table declared with one initial
+    # row shows it again each time the form is displayed, ready to be filled.
     out: dict[str, Any] = dict(payload or {})
     for name, f in schema_cls().fields.items():
         widget = field_kind(f)
@@ -183,11 +182,9 @@ def _rows_field(schema_cls: type[Schema], keys: list[str]) -> mf.Field | None:
 
 
 def change_rows(schema_cls: type[Schema], payload: dict[str, Any], action: str) -> bool:
-    """Apply ``add:path`` or ``remove:path:index`` to a payload; return False if it is not one.
-
-    ``path`` is a table's id with dashes (``menage-enfants``), as WTForms names it; anything
-    that is not a table of the schema is ignored, so a forged action cannot add keys.
-    """
+    """Apply ``add:path`` or ``remove:path:index`` to a payload; return False if it is not one."""
+    # ``path`` is a table's id with dashes (``menage-enfants``), as WTForms names it; anything
+    # that is not a table of the schema is ignored, so a forged action cannot add keys.
     parts = action.split(":")
     if len(parts) not in (2, 3) or parts[0] not in ("add", "remove"):
         return False
@@ -284,11 +281,9 @@ _ID = re.compile(r"[0-9]{1,18}")
 
 
 def parse_id(text: str | None) -> int | None:
-    """A number typed in a form or a query string, or None.
-
-    ASCII digits only (``"²".isdigit()`` is true, ``int("²")`` fails) and at most 18 of them:
-    a database integer holds 63 bits, and a larger number would fail in the driver.
-    """
+    """Return the number typed in a form or a query string, or None."""
+    # ASCII digits only (``"²".isdigit()`` is true, ``int("²")`` fails) and at most 18 of them:
+    # a database integer holds 63 bits, and a larger number would fail in the driver.
     text = (text or "").strip()
     return int(text) if _ID.fullmatch(text) else None
 
@@ -306,6 +301,8 @@ def field_attrs(field: Any) -> dict[str, str]:
 
 
 class LoginForm(FlaskForm):
+    """The sign-in form."""
+
     email = EmailField("Adresse électronique", render_kw={"autocomplete": "username"})
     password = PasswordField("Mot de passe", render_kw={"autocomplete": "current-password"})
 
@@ -315,10 +312,14 @@ class ActionForm(FlaskForm):
 
 
 class OrganisationForm(FlaskForm):
+    """The administrator's form to create an organisation."""
+
     name = StringField("Nom de l'organisation")
 
 
 class UserForm(FlaskForm):
+    """The administrator's form to create an account (choices filled by the view)."""
+
     email = EmailField("Adresse électronique")
     full_name = StringField("Nom complet")
     role = SelectField("Rôle", choices=[], validate_choice=False)

@@ -1,30 +1,94 @@
-"""Thin views: parse the request, call a service, render or redirect."""
+"""What views share: the app's services, per-view upload limits, and reading a posted form.
+
+Views parse the request, call a service, then render or redirect; the services they call are
+reached one way, ``services()``, which also carries the clock.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import Flask, current_app, flash, request
+from flask_wtf import FlaskForm
 
+from schemas import DOCX_DIR, HTML_DIR
+from webforms.archive.services import ArchiveServices
+from webforms.archive.signatures import load_trust_roots
 from webforms.documents.services import Services
+from webforms.documents.storage import ArchiveStore, FileStore
+from webforms.errors import ValidationFailed
+from webforms.forms import attach_errors, payload_of
+from webforms.rendering import Renderer
+from webforms.timeutil import paris_date
 
 View = TypeVar("View", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
-def services() -> Services:
-    """Return the app's storage, renderer and clock."""
-    return current_app.extensions["webforms.services"]
+@dataclass(frozen=True)
+class AppServices:
+    """The app's services as views and commands reach them: the documents', the archive's, the clock."""
+
+    documents: Services
+    archive: ArchiveServices
+
+    @property
+    def clock(self) -> Callable[[], dt.datetime]:
+        """Return the app's clock (injectable, so tests never depend on today's date)."""
+        return self.documents.clock
+
+    def today(self) -> dt.date:
+        """Return today's date in Paris by the app's clock."""
+        return paris_date(self.clock())
+
+
+def init_services(app: Flask) -> None:
+    """Build the documents' and the archive's services from the app's configuration."""
+    config = app.config
+    documents = Services(
+        store=FileStore(config["STORAGE_DIR"]),
+        renderer=Renderer(
+            # The administrator's override directory comes first (docs/word-templates.md).
+            docx_dirs=[Path(config["DOCX_OVERRIDE_DIR"]), DOCX_DIR],
+            html_dirs=[Path(config["HTML_OVERRIDE_DIR"]), HTML_DIR],
+        ),
+        clock=config["CLOCK"],
+    )
+    # Read at start-up too: a misconfigured trust directory stops the start with its name.
+    load_trust_roots(Path(config["ARCHIVE_TRUST_DIR"]))
+    app.extensions["webforms.services"] = documents
+    app.extensions["webforms.archive"] = ArchiveServices(
+        archive=ArchiveStore(config["ARCHIVE_DIR"]),
+        files=documents.store,
+        renderer=documents.renderer,
+        clock=config["CLOCK"],
+        trust_dir=Path(config["ARCHIVE_TRUST_DIR"]),
+        max_bytes=int(config["ARCHIVE_MAX_MB"]) << 20,
+        archival_agency=config["ARCHIVE_ARCHIVAL_AGENCY"],
+        transferring_agency=config["ARCHIVE_TRANSFERRING_AGENCY"],
+    )
+
+
+def services_of(app: Flask) -> AppServices:
+    """Return the services ``init_services`` built for ``app``."""
+    return AppServices(documents=app.extensions["webforms.services"], archive=app.extensions["webforms.archive"])
+
+
+def services() -> AppServices:
+    """Return the current app's services."""
+    return services_of(current_app)
 
 
 def upload_limit(megabytes: Callable[[], int]) -> Callable[[View], View]:
-    """Let a view receive a file of up to ``megabytes()`` MB instead of the app's request limit.
+    """Let a view receive a file of up to ``megabytes()`` MB instead of the app's request limit."""
 
-    ``create_app`` applies it before the form is parsed (CSRF included), adding 1 MB for the
-    form around the file: a file just over the limit then reaches the view's own check, whose
-    message names the piece and its limit, instead of the generic 413 page.
-    """
-
+    # Applied before the form is parsed (CSRF included), with 1 MB more for the form around the
+    # file: a file just over the limit then reaches the view's own check, whose message names
+    # the piece and its limit, instead of the generic 413 page.
     def mark(view: View) -> View:
         view.upload_limit_mb = megabytes  # type: ignore[attr-defined]
         return view
@@ -33,6 +97,51 @@ def upload_limit(megabytes: Callable[[], int]) -> Callable[[View], View]:
 
 
 def upload_limit_of(view: Callable[..., Any] | None) -> int | None:
-    """The limit in MB set by ``upload_limit`` on ``view``, if any."""
+    """Return the limit in MB set by ``upload_limit`` on ``view``, if any."""
     limit = getattr(view, "upload_limit_mb", None)
     return int(limit()) if limit is not None else None
+
+
+def init_upload_limits(app: Flask) -> None:
+    """Apply each view's ``upload_limit`` to its requests (call before CSRFProtect's ``init_app``)."""
+
+    # Registered before CSRFProtect, whose own hook parses the form: the limit must be set first.
+    @app.before_request
+    def _upload_limits() -> None:
+        limit = upload_limit_of(app.view_functions.get(request.endpoint or ""))
+        if limit is not None:
+            request.max_content_length = (limit + 1) << 20
+
+
+@dataclass
+class Posted:
+    """A posted form, read as typed: its fields, its payload, its button, the service's refusal."""
+
+    form: FlaskForm
+    payload: dict[str, Any]
+    action: str
+    errors: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def changes_rows(self) -> bool:
+        """Return whether the button pressed adds or removes a table row."""
+        return self.action.startswith(("add:", "remove:"))
+
+    def call(self, service: Callable[..., T], *args: Any, flash_refusal: bool = False, **kwargs: Any) -> T | None:
+        """Call ``service(*args, payload=…, **kwargs)``; if it refuses the data, put why on the form and return None."""
+        try:
+            return service(*args, payload=self.payload, **kwargs)
+        except ValidationFailed as exc:
+            if flash_refusal:
+                flash(str(exc), "error")
+            # The form keeps what was typed: the page shown again (422) loses nothing.
+            self.errors = exc.errors
+            attach_errors(self.form, exc.errors)
+            return None
+
+
+def posted(form_cls: type[FlaskForm]) -> Posted:
+    """Read the posted form of ``form_cls``; the service, not WTForms, decides what is valid."""
+    form = form_cls()
+    form.validate()  # CSRF was checked before the view; the schema validates the data
+    return Posted(form=form, payload=payload_of(form), action=request.form.get("action", "save"))

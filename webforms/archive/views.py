@@ -29,7 +29,7 @@ from webforms.archive.search import (
     open_file,
 )
 from webforms.archive.search import search as search_records
-from webforms.archive.services import ArchiveError, ArchiveServices
+from webforms.archive.services import ArchiveError
 from webforms.archive.signatures import TrustRootsError
 from webforms.archive.transfer import export as export_records
 from webforms.archive.trust import add_trust_root, remove_trust_root, trust_roots
@@ -39,8 +39,7 @@ from webforms.archive.visas import record_visa as record_destruction_visa
 from webforms.documents.uploads import UploadRefused
 from webforms.forms import ActionForm, parse_id
 from webforms.models import RETENTION_FATES, SIGNATURE_KINDS, ArchiveRecord, DestructionVisa, Document, Organisation, User
-from webforms.timeutil import paris_date
-from webforms.web import upload_limit
+from webforms.web import services, upload_limit
 
 bp = Blueprint("archives", __name__)
 
@@ -51,15 +50,6 @@ EXPORT_FORMATS = {"seda": "Paquet de transfert SEDA 2.2", "bagit": "Paquet BagIt
 @login_required
 def _signed_in() -> None:
     """Every page here needs a signed-in user."""
-
-
-def archive_services() -> ArchiveServices:
-    """Return the app's archive store, working store, renderer, clock and trust roots."""
-    return current_app.extensions["webforms.archive"]
-
-
-def _today() -> dt.date:
-    return paris_date(current_app.config["CLOCK"]())
 
 
 def _record_or_404(record_id: int) -> ArchiveRecord:
@@ -128,7 +118,7 @@ def search() -> Any:
 
 
 @bp.route("/documents/<int:doc_id>/archiver", methods=["GET", "POST"])
-@upload_limit(lambda: archive_services().max_bytes >> 20)
+@upload_limit(lambda: services().archive.max_bytes >> 20)
 def deposit(doc_id: int) -> Any:
     """Deposit the signed copy of a submitted document, or a correction of the copy archived."""
     session = db.session()
@@ -151,7 +141,7 @@ def deposit(doc_id: int) -> Any:
                 try:
                     record = deposit_copy(
                         session,
-                        archive_services(),
+                        services().archive,
                         doc,
                         user=current_user,
                         stream=file.stream,
@@ -175,7 +165,7 @@ def deposit(doc_id: int) -> Any:
         signature_kinds=SIGNATURE_KINDS,
         chosen=request.form.get("signature", "scan"),
         motif=request.form.get("motif", ""),
-        max_mb=archive_services().max_bytes >> 20,
+        max_mb=services().archive.max_bytes >> 20,
         action_form=ActionForm(),
     ), status
 
@@ -185,9 +175,9 @@ def record(record_id: int) -> Any:
     """A record: what was archived, its signature, its retention and its history (logged)."""
     session = db.session()
     record = _record_or_404(record_id)
-    services = archive_services()
+    archive = services().archive
     try:
-        log_access(session, services, record, "view", user=current_user)
+        log_access(session, archive, record, "view", user=current_user)
     except ArchiveError:
         abort(503)  # not shown unless logged
     records = chain(session, record)
@@ -204,7 +194,7 @@ def record(record_id: int) -> Any:
         log=log,
         users=users,
         actions=ACTIONS,
-        term=term_of(session, record, _today()),
+        term=term_of(session, record, services().today()),
         signature_kinds=SIGNATURE_KINDS,
         fates=RETENTION_FATES,
         current=records[-1],
@@ -222,14 +212,14 @@ def download(record_id: int, which: str) -> Any:
     if destroyed(session, [record.id]):
         flash("Ce fichier a été éliminé : il ne reste que ses empreintes et l'autorisation.", "error")
         return redirect(url_for(".record", record_id=record.id))
-    services = archive_services()
-    path, mime, name = open_file(services, record, which)
+    archive = services().archive
+    path, mime, name = open_file(archive, record, which)
     if not path.is_file():
         current_app.logger.error("Fichier d'archive manquant : enregistrement %s (%s)", record.id, which)
         flash("Le fichier est introuvable dans l'archive : l'administrateur a été prévenu (lancez « webforms archive verify »).", "error")
         return redirect(url_for(".record", record_id=record.id))
     try:
-        log_access(session, services, record, "download", user=current_user, file=which)
+        log_access(session, archive, record, "download", user=current_user, file=which)
     except ArchiveError:
         abort(503)  # not served unless logged
     return send_file(path, mimetype=mime, as_attachment=True, download_name=name)
@@ -271,7 +261,7 @@ def export() -> Any:
     fd, name = tempfile.mkstemp(prefix="webforms-export-", suffix=".zip")
     try:
         with os.fdopen(fd, "w+b") as out:
-            filename = export_records(session, archive_services(), records, fmt=fmt, user=current_user, out=out)  # type: ignore[arg-type]
+            filename = export_records(session, services().archive, records, fmt=fmt, user=current_user, out=out)  # type: ignore[arg-type]
     except ArchiveError as exc:
         os.unlink(name)
         session.rollback()
@@ -299,10 +289,10 @@ def _retention_page(error: str | None = None, typed: Any = None, status: int = 2
     session = db.session()
     return render_template(
         "archive_retention.html",
-        due=past_term(session, _today()),
+        due=past_term(session, services().today()),
         visas=pending_visas(session),
         titles={name: k.title for name, k in registry().items()},
-        today=_today(),
+        today=services().today(),
         action_form=ActionForm(),
         error=error,
         typed=typed or {},
@@ -324,7 +314,7 @@ def record_visa() -> Any:
     try:
         visa = record_destruction_visa(
             session,
-            archive_services(),
+            services().archive,
             user=current_user,
             document_ids=[n for v in request.form.getlist("document") if (n := parse_id(v)) is not None],
             numero=request.form.get("numero", ""),
@@ -349,7 +339,7 @@ def destroy(visa_id: int) -> Any:
         abort(404)
     ActionForm().validate()
     try:
-        done = execute_visa(session, archive_services(), visa, user=current_user)
+        done = execute_visa(session, services().archive, visa, user=current_user)
     except ArchiveError as exc:
         session.rollback()
         flash(str(exc), "error")
@@ -372,7 +362,7 @@ def rules() -> Any:
         try:
             set_rule(
                 session,
-                archive_services(),
+                services().archive,
                 user=current_user,
                 kind_name=request.form.get("type", ""),
                 years=parse_id(years) or 0,
@@ -402,14 +392,14 @@ def trust() -> Any:
     if not policy.can_set_retention_rules(current_user):
         abort(403)
     session = db.session()
-    services = archive_services()
+    archive = services().archive
     error = None
     status = 200
     if request.method == "POST":
         ActionForm().validate()
         file = request.files.get("certificat")
         try:
-            added = add_trust_root(session, services, user=current_user, data=file.stream.read((1 << 20) + 1) if file else b"")
+            added = add_trust_root(session, archive, user=current_user, data=file.stream.read((1 << 20) + 1) if file else b"")
         except ArchiveError as exc:
             session.rollback()
             error, status = str(exc), 422
@@ -417,10 +407,10 @@ def trust() -> Any:
             flash(f"Autorité de confiance ajoutée : {', '.join(r.subject for r in added)}.", "success")
             return redirect(url_for(".trust"))
     try:
-        roots, unreadable = trust_roots(services), None
+        roots, unreadable = trust_roots(archive), None
     except TrustRootsError as exc:  # a file put by hand on the server that is not a certificate
         roots, unreadable = [], exc.message
-    return render_template("admin_trust.html", roots=roots, unreadable=unreadable, error=error, now=current_app.config["CLOCK"](), action_form=ActionForm()), status
+    return render_template("admin_trust.html", roots=roots, unreadable=unreadable, error=error, now=services().clock(), action_form=ActionForm()), status
 
 
 @bp.post("/admin/certificats/<fingerprint>/retirer")
@@ -431,7 +421,7 @@ def untrust(fingerprint: str) -> Any:
     ActionForm().validate()
     session = db.session()
     try:
-        root = remove_trust_root(session, archive_services(), user=current_user, fingerprint=fingerprint)
+        root = remove_trust_root(session, services().archive, user=current_user, fingerprint=fingerprint)
     except ArchiveError as exc:
         session.rollback()
         flash(str(exc), "error")

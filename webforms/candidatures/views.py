@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -28,11 +29,7 @@ bp = Blueprint("candidatures", __name__)
 @bp.before_request
 @login_required
 def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
-
-
-def _now() -> Any:
-    return current_app.config["CLOCK"]()
+    """Require a signed-in user for every page here."""
 
 
 def _appel_or_404(appel_id: int) -> Appel:
@@ -51,7 +48,7 @@ def _dossier_or_404(doc_id: int) -> Document:
 
 @bp.get("/appels")
 def appels() -> str:
-    """The calls: for an association, its dossier for each; for an instructeur, the dossiers' count."""
+    """List the calls: for an association, its dossier for each; for an instructeur, the dossiers' count."""
     session = db.session()
     mine: dict[int, Document] = {}
     counts: dict[int, int] = {}
@@ -66,7 +63,7 @@ def appels() -> str:
         appels=all_appels(session),
         mine=mine,
         counts=counts,
-        now=_now(),
+        now=services().clock(),
         is_open=is_open,
         deadline_text=svc.deadline_text,
         action_form=ActionForm(),
@@ -74,14 +71,14 @@ def appels() -> str:
 
 
 @bp.post("/appels/<int:appel_id>/dossier")
-def open_dossier(appel_id: int) -> Any:
+def open_dossier(appel_id: int) -> ResponseReturnValue:
     """Start the organisation's dossier for a call (or go back to it)."""
     appel = _appel_or_404(appel_id)
     if not policy.can_create(current_user, svc.CANDIDATURE):
         abort(403)
     ActionForm().validate()
     try:
-        doc = svc.open_dossier(db.session(), services(), user=current_user, appel=appel)
+        doc = svc.open_dossier(db.session(), services().documents, user=current_user, appel=appel)
     except DocumentError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".appels"))
@@ -90,7 +87,7 @@ def open_dossier(appel_id: int) -> Any:
 
 @bp.get("/appels/<int:appel_id>/dossiers")
 def dossiers(appel_id: int) -> str:
-    """The dossiers submitted to a call, with their completeness (instructeurs, archivistes)."""
+    """List the dossiers submitted to a call, with their completeness (instructeurs, archivistes)."""
     appel = _appel_or_404(appel_id)
     if not policy.can_list_dossiers(current_user):
         abort(403)
@@ -99,18 +96,18 @@ def dossiers(appel_id: int) -> str:
         select(Document).where(Document.appel_id == appel.id, Document.submitted_at.is_not(None)).order_by(Document.submitted_at)
     ).all()
     # Recipients read the deposited version, not a régularisation in progress.
-    rows = [(d, svc.checklist(d, problems(d, frozen=True), _now(), frozen=True)) for d in docs]
+    rows = [(d, svc.checklist(d, problems(d, frozen=True), services().clock(), frozen=True)) for d in docs]
     return render_template("appel_dossiers.html", appel=appel, rows=rows, deadline=svc.deadline_text(appel))
 
 
 @bp.get("/documents/<int:doc_id>/liste")
 def checklist(doc_id: int) -> str:
-    """The dossier's checklist: each section and piece, what is missing, what to do next."""
+    """Show the dossier's checklist: each section and piece, what is missing, what to do next."""
     doc = _dossier_or_404(doc_id)
     # Recipients read the last deposited version; the association, its dossier as it stands.
     frozen = policy.sees_frozen(current_user, doc)
     errors = problems(doc, frozen=frozen)
-    state = svc.checklist(doc, errors, _now(), frozen=frozen)
+    state = svc.checklist(doc, errors, services().clock(), frozen=frozen)
     return render_template(
         "checklist.html",
         doc=doc,
@@ -129,37 +126,42 @@ def checklist(doc_id: int) -> str:
 
 @bp.post("/documents/<int:doc_id>/pieces/<code>")
 @upload_limit(lambda: max(rule.max_mb for rule in get_kind(svc.CANDIDATURE).attachments if rule.formats))
-def upload(doc_id: int, code: str) -> Any:
+def upload(doc_id: int, code: str) -> ResponseReturnValue:
     """Upload a piece; it is checked by its content, and a refusal leaves the dossier as it was."""
     doc = _dossier_or_404(doc_id)
     if not policy.can_edit(current_user, doc):
         abort(403)
     ActionForm().validate()
     file = request.files.get("fichier")
-    rang = request.form.get("rang", "0")
     if file is None or not file.filename:
         flash("Choisissez le fichier à déposer.", "error")
         return redirect(url_for(".checklist", doc_id=doc.id))
-    with tempfile.TemporaryDirectory(prefix="webforms-upload-") as workdir:
-        try:
-            svc.add_piece(
-                db.session(),
-                services(),
-                doc,
-                user=current_user,
-                code=code,
-                rang=-1 if (number := parse_id(rang)) is None else number,
-                stream=file.stream,
-                filename=file.filename,
-                workdir=Path(workdir),
-            )
-        except (UploadRefused, DocumentError) as exc:
-            db.session().rollback()
-            rule = next((a for a in get_kind(doc.kind).attachments if a.name == code), None)
-            flash(f"Pièce refusée{f' ({rule.title})' if rule else ''} : {exc}", "error")
-            return redirect(url_for(".checklist", doc_id=doc.id))
+    rang = parse_id(request.form.get("rang", "0"))
+    try:
+        _add_piece(doc, code, -1 if rang is None else rang, file.stream, file.filename)
+    except (UploadRefused, DocumentError) as exc:
+        db.session().rollback()
+        rule = next((a for a in get_kind(doc.kind).attachments if a.name == code), None)
+        flash(f"Pièce refusée{f' ({rule.title})' if rule else ''} : {exc}", "error")
+        return redirect(url_for(".checklist", doc_id=doc.id))
     flash("Pièce déposée.", "success")
     return redirect(url_for(".checklist", doc_id=doc.id))
+
+
+def _add_piece(doc: Document, code: str, rang: int, stream: IO[bytes], filename: str) -> None:
+    """Check and store a piece, in a working folder removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="webforms-upload-") as workdir:
+        svc.add_piece(
+            db.session(),
+            services().documents,
+            doc,
+            user=current_user,
+            code=code,
+            rang=rang,
+            stream=stream,
+            filename=filename,
+            workdir=Path(workdir),
+        )
 
 
 def _piece_or_404(doc: Document, piece_id: int) -> Piece:
@@ -170,7 +172,7 @@ def _piece_or_404(doc: Document, piece_id: int) -> Piece:
 
 
 @bp.post("/documents/<int:doc_id>/pieces/<int:piece_id>/retirer")
-def remove(doc_id: int, piece_id: int) -> Any:
+def remove(doc_id: int, piece_id: int) -> ResponseReturnValue:
     """Withdraw a piece from a draft dossier."""
     doc = _dossier_or_404(doc_id)
     if not policy.can_edit(current_user, doc):
@@ -178,7 +180,7 @@ def remove(doc_id: int, piece_id: int) -> Any:
     piece = _piece_or_404(doc, piece_id)
     ActionForm().validate()
     try:
-        svc.remove_piece(db.session(), services(), doc, piece, user=current_user)
+        svc.remove_piece(db.session(), services().documents, doc, piece, user=current_user)
     except DocumentError as exc:
         flash(str(exc), "error")
     else:
@@ -187,14 +189,14 @@ def remove(doc_id: int, piece_id: int) -> Any:
 
 
 @bp.get("/documents/<int:doc_id>/pieces/<int:piece_id>")
-def download_piece(doc_id: int, piece_id: int) -> Any:
+def download_piece(doc_id: int, piece_id: int) -> ResponseReturnValue:
     """Download a piece as it was uploaded (re-encoded for images), under its original name."""
     doc = _dossier_or_404(doc_id)
     piece = _piece_or_404(doc, piece_id)
     if policy.sees_frozen(current_user, doc) and not svc.was_deposited(piece):
         abort(404)  # a correction not yet deposited is the association's alone
     response = send_file(
-        services().store.path(piece.sha256),
+        services().documents.store.path(piece.sha256),
         mimetype=piece.mime,
         as_attachment=True,
         download_name=piece.original_name,
@@ -206,15 +208,15 @@ def download_piece(doc_id: int, piece_id: int) -> Any:
 
 
 @bp.post("/documents/<int:doc_id>/pieces/<int:piece_id>/non-conforme")
-def nonconforme(doc_id: int, piece_id: int) -> Any:
-    """An instructeur marks a piece as non-compliant, with a reason the association sees."""
+def nonconforme(doc_id: int, piece_id: int) -> ResponseReturnValue:
+    """Mark a piece as non-compliant (an instructeur), with a reason the association sees."""
     doc = _dossier_or_404(doc_id)
     if not policy.can_judge_pieces(current_user, doc):
         abort(403)
     piece = _piece_or_404(doc, piece_id)
     ActionForm().validate()
     try:
-        svc.mark_nonconforme(db.session(), services(), piece, user=current_user, motif=request.form.get("motif", ""))
+        svc.mark_nonconforme(db.session(), services().documents, piece, user=current_user, motif=request.form.get("motif", ""))
     except DocumentError as exc:
         flash(str(exc), "error")
     else:
@@ -223,14 +225,14 @@ def nonconforme(doc_id: int, piece_id: int) -> Any:
 
 
 @bp.post("/documents/<int:doc_id>/rouvrir")
-def reopen(doc_id: int) -> Any:
+def reopen(doc_id: int) -> ResponseReturnValue:
     """Reopen a submitted dossier to correct it before the deadline (AML §6b)."""
     doc = _dossier_or_404(doc_id)
     if not policy.can_reopen(current_user, doc):
         abort(403)
     ActionForm().validate()
     try:
-        svc.reopen(db.session(), services(), doc, user=current_user)
+        svc.reopen(db.session(), services().documents, doc, user=current_user)
     except DocumentError as exc:
         flash(str(exc), "error")
     else:

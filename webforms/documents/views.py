@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
 
 from schemas import registry
 from schemas.base.kind import Kind
@@ -22,15 +25,14 @@ from webforms.forms import (
     error_summary,
     form_class,
     parse_id,
-    payload_of,
     step_form_class,
     with_initial_rows,
 )
-from webforms.models import Document
+from webforms.mesures.services import worklist
+from webforms.models import Document, Mesure
 from webforms.rendering import MIME
 from webforms.rendering.context import format_plain
-from webforms.timeutil import paris_date
-from webforms.web import services
+from webforms.web import posted, services
 
 bp = Blueprint("documents", __name__)
 
@@ -38,7 +40,7 @@ bp = Blueprint("documents", __name__)
 @bp.before_request
 @login_required
 def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
+    """Require a signed-in user for every page here."""
 
 
 def _kind_or_404(name: str) -> Kind:
@@ -58,25 +60,16 @@ def _document_or_404(doc_id: int) -> Document:
 
 @bp.get("/")
 def index() -> str:
-    """List the documents the user may see and the kinds they may start."""
+    """List the documents the user may see, the kinds they may start and what is due."""
     docs = db.session().scalars(policy.visible_documents(current_user).limit(500)).unique().all()
     creatable = [k for k in registry().values() if policy.can_create_standalone(current_user, k.name)]
+    today = services().today()
     due: list[Any] = []
     if current_user.role == "redacteur":
         # The referent's home page starts with what is due on their own measures (soonest first).
-        from webforms.mesures.services import worklist
-        from webforms.models import Mesure
-
         mine = policy.visible_mesures(current_user).where(Mesure.referent_id == current_user.id)
-        due = [row for row in worklist(db.session().scalars(mine).unique().all(), paris_date(current_app.config["CLOCK"]())) if row[1].next_due][:10]
-    return render_template(
-        "index.html",
-        documents=docs,
-        kinds=registry(),
-        creatable=creatable,
-        due=due,
-        today=paris_date(current_app.config["CLOCK"]()),
-    )
+        due = [row for row in worklist(db.session().scalars(mine).unique().all(), today) if row[1].next_due][:10]
+    return render_template("index.html", documents=docs, kinds=registry(), creatable=creatable, due=due, today=today)
 
 
 def _computed_for(kind: Kind, payload: dict[str, Any]) -> list[dict[str, str]]:
@@ -103,34 +96,28 @@ def _render_form(
     step: int | None = None,
     blockers: list[str] | None = None,
 ) -> tuple[str, int]:
-    shown = errors
-    steps = None
-    if step is not None:
-        # One step of a long form: its own problems next to its fields, every step's state above.
-        name = list(kind.schema().fields)[step - 1]
-        shown = {name: errors[name]} if name in errors else {}
-        steps = _steps(kind, errors, step)
+    """Show the form (one step of a long form: its own problems by its fields, every step's state above)."""
+    name = _step_name(kind, step)
+    shown = ({name: errors[name]} if name in errors else {}) if name else errors
     if shown:
         attach_errors(form, shown)
-    return (
-        render_template(
-            "document_form.html",
-            kind=kind,
-            form=form,
-            doc=doc,
-            problems=error_summary(kind.schema, shown),
-            computed=_computed_for(kind, payload),
-            alerts=kind.alerts_for(payload),
-            steps=steps,
-            step=step,
-            blockers=blockers or [],
-        ),
-        status,
+    page = render_template(
+        "document_form.html",
+        kind=kind,
+        form=form,
+        doc=doc,
+        problems=error_summary(kind.schema, shown),
+        computed=_computed_for(kind, payload),
+        alerts=kind.alerts_for(payload),
+        steps=_steps(kind, errors, step) if step is not None else None,
+        step=step,
+        blockers=blockers or [],
     )
+    return page, status
 
 
 def _step_of(kind: Kind) -> int | None:
-    """The step asked for (1-based) of a long form; None for a form on one page."""
+    """Return the step asked for (1-based) of a long form; None for a form on one page."""
     if not kind.steps:
         return None
     count = len(kind.schema().fields)
@@ -138,12 +125,26 @@ def _step_of(kind: Kind) -> int | None:
     return min(max(step, 1), count) if step is not None else 1
 
 
+def _step_name(kind: Kind, step: int | None) -> str | None:
+    """Return the field a step of a long form fills; None for a form on one page."""
+    return list(kind.schema().fields)[step - 1] if step else None
+
+
+def _form_class(kind: Kind, name: str | None) -> type[Any]:
+    return step_form_class(kind.schema, name) if name else form_class(kind.schema)
+
+
 def _row_anchor(action: str) -> str:
     return "#" + action.split(":")[1] if ":" in action else ""
 
 
+def _back_to(doc: Document, page: str = ".view") -> Response:
+    """Redirect to the dossier's checklist for a candidature, else to the document's ``page``."""
+    return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(page, doc_id=doc.id))
+
+
 @bp.route("/documents/nouveau/<kind_name>", methods=["GET", "POST"])
-def new(kind_name: str) -> Any:
+def new(kind_name: str) -> ResponseReturnValue:
     """Start a document: an empty form; the first save creates the draft."""
     kind = _kind_or_404(kind_name)
     if not policy.can_create(current_user, kind.name):
@@ -151,25 +152,26 @@ def new(kind_name: str) -> Any:
     if not kind.standalone:
         flash(f"Un document « {kind.title} » se prépare depuis sa mesure ou son appel à candidatures.", "info")
         return redirect(url_for("candidatures.appels") if kind.per_appel else url_for("mesures.index"))
-    form_cls = form_class(kind.schema)
     if request.method == "POST":
-        form = form_cls()
-        form.validate()  # CSRF was checked before the view; the schema validates the data
-        payload = payload_of(form)
-        action = request.form.get("action", "save")
-        if action.startswith(("add:", "remove:")):
-            change_rows(kind.schema, payload, action)
-        doc = svc_docs.create_draft(db.session(), services(), kind_name=kind.name, user=current_user, payload=payload)
-        if action == "submit":
-            return _submit(doc)
-        flash("Brouillon enregistré.", "success")
-        return redirect(url_for(".edit", doc_id=doc.id) + _row_anchor(action))
+        return _create_draft(kind)
     payload = with_initial_rows(kind.schema, {})
-    return _render_form(kind, form_cls(formdata=None, data=payload), doc=None, payload=payload, errors={})
+    return _render_form(kind, form_class(kind.schema)(formdata=None, data=payload), doc=None, payload=payload, errors={})
+
+
+def _create_draft(kind: Kind) -> ResponseReturnValue:
+    """Create the draft from the first save of its form (or submit it at once)."""
+    post = posted(form_class(kind.schema))
+    if post.changes_rows:
+        change_rows(kind.schema, post.payload, post.action)
+    doc = svc_docs.create_draft(db.session(), services().documents, kind_name=kind.name, user=current_user, payload=post.payload)
+    if post.action == "submit":
+        return _submit(doc)
+    flash("Brouillon enregistré.", "success")
+    return redirect(url_for(".edit", doc_id=doc.id) + _row_anchor(post.action))
 
 
 @bp.route("/documents/<int:doc_id>/modifier", methods=["GET", "POST"])
-def edit(doc_id: int) -> Any:
+def edit(doc_id: int) -> ResponseReturnValue:
     """Fill a draft: save as typed, add or remove table rows, submit."""
     doc = _document_or_404(doc_id)
     if not policy.can_edit(current_user, doc):
@@ -179,46 +181,17 @@ def edit(doc_id: int) -> Any:
         abort(403)
     kind = _kind_or_404(doc.kind)
     try:
-        svc_docs.check_open(doc, current_app.config["CLOCK"]())
+        svc_docs.check_open(doc, services().clock())
     except DocumentError as exc:
         flash(str(exc), "error")
-        return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".view", doc_id=doc.id))
+        return _back_to(doc)
     step = _step_of(kind)
-    name = list(kind.schema().fields)[step - 1] if step else None
-    form_cls = step_form_class(kind.schema, name) if name else form_class(kind.schema)
-    if request.method == "POST":
-        form = form_cls()
-        form.validate()
-        payload = payload_of(form)
-        if name:
-            # Only this step's fields were sent: the other steps keep what is saved.
-            payload = {**doc.data, name: payload.get(name)}
-        action = request.form.get("action", "save")
-        if action.startswith(("add:", "remove:")):
-            change_rows(kind.schema, payload, action)
-        try:
-            svc_docs.save_draft(db.session(), services(), doc, user=current_user, payload=payload)
-        except DocumentError as exc:
-            # The deadline passed while the page was open: nothing is saved any more.
-            flash(str(exc), "error")
-            return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".view", doc_id=doc.id))
-        if step:
-            _mark_seen(doc.id, step)
-        if action == "submit":
-            return _submit(doc)
-        if step and action in ("next", "previous"):
-            left = svc_docs.problems(doc).get(name)
-            if left:
-                count = len(error_summary(kind.schema, {name: left}))
-                flash(f"Étape {step} enregistrée ; {count} point{'s' if count > 1 else ''} reste{'nt' if count > 1 else ''} à corriger dans cette étape.", "info")
-            target = step + (1 if action == "next" else -1)
-            if target > len(kind.schema().fields):
-                flash("Brouillon enregistré : voici où en est votre dossier.", "success")
-                return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".view", doc_id=doc.id))
-            return redirect(url_for(".edit", doc_id=doc.id, etape=max(target, 1)))
-        if not action.startswith(("add:", "remove:")):
-            flash("Brouillon enregistré.", "success")
-        return redirect(url_for(".edit", doc_id=doc.id, etape=step) + _row_anchor(action))
+    return _save_draft(doc, kind, step) if request.method == "POST" else _show_draft(doc, kind, step)
+
+
+def _show_draft(doc: Document, kind: Kind, step: int | None) -> tuple[str, int]:
+    """Show a draft's form (or one step of it) with what is left to correct."""
+    name = _step_name(kind, step)
     shown = with_initial_rows(kind.schema, doc.data)
     errors = svc_docs.problems(doc)
     if name:
@@ -226,11 +199,50 @@ def edit(doc_id: int) -> Any:
         if step not in _seen(doc.id):
             # A step not yet filled in is not met with a wall of errors; its state shows above.
             errors = {k: v for k, v in errors.items() if k != name}
-    return _render_form(kind, form_cls(formdata=None, data=shown), doc=doc, payload=doc.data, errors=errors, step=step)
+    form = _form_class(kind, name)(formdata=None, data=shown)
+    return _render_form(kind, form, doc=doc, payload=doc.data, errors=errors, step=step)
+
+
+def _save_draft(doc: Document, kind: Kind, step: int | None) -> ResponseReturnValue:
+    """Save what was typed in a draft (or in one step of it), then go where the button says."""
+    name = _step_name(kind, step)
+    post = posted(_form_class(kind, name))
+    # Only this step's fields were sent: the other steps keep what is saved.
+    payload = {**doc.data, name: post.payload.get(name)} if name else post.payload
+    if post.changes_rows:
+        change_rows(kind.schema, payload, post.action)
+    try:
+        svc_docs.save_draft(db.session(), services().documents, doc, user=current_user, payload=payload)
+    except DocumentError as exc:
+        # The deadline passed while the page was open: nothing is saved any more.
+        flash(str(exc), "error")
+        return _back_to(doc)
+    if step:
+        _mark_seen(doc.id, step)
+    if post.action == "submit":
+        return _submit(doc)
+    if step and post.action in ("next", "previous"):
+        return _go_to_step(doc, kind, step, forward=post.action == "next")
+    if not post.changes_rows:
+        flash("Brouillon enregistré.", "success")
+    return redirect(url_for(".edit", doc_id=doc.id, etape=step) + _row_anchor(post.action))
+
+
+def _go_to_step(doc: Document, kind: Kind, step: int, *, forward: bool) -> Response:
+    """After a step is saved, say what is left in it and show the next (or previous) one."""
+    left = svc_docs.problems(doc).get(_step_name(kind, step))
+    if left:
+        count = len(error_summary(kind.schema, {_step_name(kind, step): left}))
+        flash(f"Étape {step} enregistrée ; {count} point{'s' if count > 1 else ''} reste{'nt' if count > 1 else ''} à corriger dans cette étape.", "info")
+    target = step + (1 if forward else -1)
+    if target > len(kind.schema().fields):
+        flash("Brouillon enregistré : voici où en est votre dossier.", "success")
+        return _back_to(doc)
+    return redirect(url_for(".edit", doc_id=doc.id, etape=max(target, 1)))
 
 
 def _seen(doc_id: int) -> set[int]:
-    """The steps of a long form this user has already saved (kept in their session)."""
+    """Return the steps of a long form this user has already saved (kept in their session)."""
     return set(session.get("etapes", {}).get(str(doc_id), []))
 
 
@@ -240,19 +252,17 @@ def _mark_seen(doc_id: int, step: int) -> None:
     session["etapes"] = steps
 
 
-def _submit(doc: Document) -> Any:
+def _submit(doc: Document) -> ResponseReturnValue:
+    """Submit a draft; if it is incomplete, show what is missing (the form, or a long form's checklist)."""
     kind = _kind_or_404(doc.kind)
     try:
-        svc_docs.submit(db.session(), services(), doc, user=current_user)
+        svc_docs.submit(db.session(), services().documents, doc, user=current_user)
     except ValidationFailed as exc:
         flash(str(exc), "error")
         if kind.steps:
             # A long form: the list of what is missing is its checklist (pieces included).
-            for line in exc.blockers[:5]:
-                flash(line, "error")
-            if len(exc.blockers) > 5:
-                flash(f"Et {len(exc.blockers) - 5} autre{'s' if len(exc.blockers) > 6 else ''} point{'s' if len(exc.blockers) > 6 else ''} : voir la liste de contrôle ci-dessous.", "error")
-            return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".view", doc_id=doc.id))
+            _flash_blockers(exc.blockers)
+            return _back_to(doc)
         form = form_class(kind.schema)(formdata=None, data=with_initial_rows(kind.schema, doc.data))
         return _render_form(kind, form, doc=doc, payload=doc.data, errors=dict(exc.errors), status=422, blockers=exc.blockers)
     except DocumentError as exc:
@@ -262,8 +272,17 @@ def _submit(doc: Document) -> Any:
     return redirect(url_for(".view", doc_id=doc.id))
 
 
+def _flash_blockers(blockers: list[str]) -> None:
+    """Flash the first five things that stop a submission, and how many more there are."""
+    for line in blockers[:5]:
+        flash(line, "error")
+    if len(blockers) > 5:
+        more = len(blockers) - 5
+        flash(f"Et {more} autre{'s' if more > 1 else ''} point{'s' if more > 1 else ''} : voir la liste de contrôle ci-dessous.", "error")
+
+
 @bp.post("/documents/<int:doc_id>/soumettre")
-def submit(doc_id: int) -> Any:
+def submit(doc_id: int) -> ResponseReturnValue:
     """Submit a draft from its page."""
     doc = _document_or_404(doc_id)
     if not policy.can_edit(current_user, doc):
@@ -283,17 +302,8 @@ def view(doc_id: int) -> str:
     kind = _kind_or_404(doc.kind)
     frozen = policy.sees_frozen(current_user, doc)
     problems = svc_docs.problems(doc) if doc.status == "draft" and not frozen else {}
-    content = None
-    if not problems:
-        ctx = svc_docs.context_for(doc, frozen=True if frozen else None)
-        content = sections(kind.schema, ctx)
-        review = sections(kind.review.schema, ctx["revue"]) if kind.review and ctx["revue"] else None
-    else:
-        review = None
-    versions: dict[int, list[Any]] = {}
-    for r in doc.renditions:
-        versions.setdefault(r.version, []).append(r)
-    titles = {"document": kind.title, "dossier": "Dossier complet", **{a.name: a.title for a in kind.annexes}}
+    data = svc_docs.data_for(doc, frozen=frozen)
+    content, review = _content(doc, kind, frozen) if not problems else (None, None)
     return render_template(
         "document_view.html",
         doc=doc,
@@ -302,10 +312,10 @@ def view(doc_id: int) -> str:
         problems=error_summary(kind.schema, problems),
         content=content,
         review=review,
-        computed=_computed_for(kind, svc_docs.data_for(doc, frozen=frozen)),
-        alerts=kind.alerts_for(svc_docs.data_for(doc, frozen=frozen)),
-        versions=versions,
-        output_titles=titles,
+        computed=_computed_for(kind, data),
+        alerts=kind.alerts_for(data),
+        versions=_versions(doc),
+        output_titles={"document": kind.title, "dossier": "Dossier complet", **{a.name: a.title for a in kind.annexes}},
         history=svc_docs.history(db.session(), doc),
         can_edit=policy.can_edit(current_user, doc),
         can_review=policy.can_review(current_user, doc),
@@ -316,34 +326,37 @@ def view(doc_id: int) -> str:
     )
 
 
+def _content(doc: Document, kind: Kind, frozen: bool) -> tuple[Any, Any]:
+    """Return a complete document's sections, and its decision's if one was recorded."""
+    ctx = svc_docs.context_for(doc, frozen=True if frozen else None)
+    review = sections(kind.review.schema, ctx["revue"]) if kind.review and ctx["revue"] else None
+    return sections(kind.schema, ctx), review
+
+
+def _versions(doc: Document) -> dict[int, list[Any]]:
+    """Return the document's stored files grouped by version."""
+    versions: dict[int, list[Any]] = {}
+    for r in doc.renditions:
+        versions.setdefault(r.version, []).append(r)
+    return versions
+
+
 @bp.get("/documents/<int:doc_id>/telecharger/<fmt>")
-def download(doc_id: int, fmt: str) -> Any:
+def download(doc_id: int, fmt: str) -> ResponseReturnValue:
     """Download the DOCX or PDF: the stored (frozen) file once submitted, a preview before."""
     doc = _document_or_404(doc_id)
     if fmt not in MIME:
         abort(404)
     version = request.args.get("version", type=int)
     if doc.status == "draft" and version is None and not policy.sees_frozen(current_user, doc):
-        # A draft: any of its outputs (the letter to sign before the deposit included), rendered now.
-        output = svc_docs.preview_output(doc, fmt, request.args.get("sortie", "document"))
-        if output is None:
-            abort(404)
-        try:
-            data = svc_docs.preview(services(), doc, output)
-        except ValidationFailed as exc:
-            flash(f"{exc} Corrigez les erreurs signalées.", "error")
-            return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(".edit", doc_id=doc.id))
-        name = doc.kind if output.name == "document" else f"{doc.kind}-{output.name}"
-        prefix = "" if output.to_sign else "brouillon-"
-        return send_file(io.BytesIO(data), mimetype=MIME[fmt], as_attachment=True, download_name=f"{prefix}{name}-{doc.id}.{fmt}")
+        return _download_preview(doc, fmt)
     # A stored version (a reopened dossier's deposited ones too): the file as it was frozen.
     output = request.args.get("sortie", "document")
     rendition = svc_docs.rendition(db.session(), doc, fmt, version, output)
     if rendition is None:
         abort(404)
-    path = services().store.path(rendition.sha256)
     response = send_file(
-        path,
+        services().documents.store.path(rendition.sha256),
         mimetype=MIME[fmt],
         as_attachment=True,
         download_name=f"{doc.reference}-v{rendition.version}{'' if output == 'document' else '-' + output}.{fmt}",
@@ -354,42 +367,48 @@ def download(doc_id: int, fmt: str) -> Any:
     return response
 
 
+def _download_preview(doc: Document, fmt: str) -> ResponseReturnValue:
+    """Send a draft's output (the letter to sign before the deposit included), rendered now."""
+    output = svc_docs.preview_output(doc, fmt, request.args.get("sortie", "document"))
+    if output is None:
+        abort(404)
+    try:
+        data = svc_docs.preview(services().documents, doc, output)
+    except ValidationFailed as exc:
+        flash(f"{exc} Corrigez les erreurs signalées.", "error")
+        return _back_to(doc, ".edit")
+    name = doc.kind if output.name == "document" else f"{doc.kind}-{output.name}"
+    prefix = "" if output.to_sign else "brouillon-"
+    return send_file(io.BytesIO(data), mimetype=MIME[fmt], as_attachment=True, download_name=f"{prefix}{name}-{doc.id}.{fmt}")
+
+
 @bp.route("/documents/<int:doc_id>/decision", methods=["GET", "POST"])
-def review(doc_id: int) -> Any:
-    """The coordinator records the orientation decision on a submitted referral (AML §4)."""
+def review(doc_id: int) -> ResponseReturnValue:
+    """Record the coordinator's orientation decision on a submitted referral (AML §4)."""
     doc = _document_or_404(doc_id)
     kind = _kind_or_404(doc.kind)
     if kind.review is None or not policy.can_review(current_user, doc):
         abort(403)
-    form_cls = form_class(kind.review.schema)
-    status = 200
-    errors: dict[str, Any] = {}
     if request.method == "POST":
-        form = form_cls()
-        form.validate()
-        payload = payload_of(form)
-        try:
-            svc_docs.record_review(db.session(), services(), doc, user=current_user, payload=payload)
-        except ValidationFailed as exc:
-            flash(str(exc), "error")
-            errors, status = dict(exc.errors), 422
-        except DocumentError as exc:
-            flash(str(exc), "error")
-            return redirect(url_for(".view", doc_id=doc.id))
-        else:
-            flash("Décision enregistrée ; une nouvelle version du document a été produite.", "success")
-            return redirect(url_for(".view", doc_id=doc.id))
-    else:
-        form = form_cls(formdata=None, data=doc.review or {})
-    if errors:
-        attach_errors(form, errors)
-    return (
-        render_template(
-            "review_form.html",
-            doc=doc,
-            kind=kind,
-            form=form,
-            problems=error_summary(kind.review.schema, errors),
-        ),
-        status,
-    )
+        return _record_review(doc, kind)
+    return _review_page(doc, kind, form_class(kind.review.schema)(formdata=None, data=doc.review or {})), 200
+
+
+def _record_review(doc: Document, kind: Kind) -> ResponseReturnValue:
+    """Record the posted decision; a refusal shows the form again with what was typed."""
+    assert kind.review is not None
+    post = posted(form_class(kind.review.schema))
+    try:
+        done = post.call(svc_docs.record_review, db.session(), services().documents, doc, user=current_user, flash_refusal=True)
+    except DocumentError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".view", doc_id=doc.id))
+    if done is None:
+        return _review_page(doc, kind, post.form, post.errors), 422
+    flash("Décision enregistrée ; une nouvelle version du document a été produite.", "success")
+    return redirect(url_for(".view", doc_id=doc.id))
+
+
+def _review_page(doc: Document, kind: Kind, form: Any, errors: Mapping[str, Any] | None = None) -> str:
+    assert kind.review is not None
+    return render_template("review_form.html", doc=doc, kind=kind, form=form, problems=error_summary(kind.review.schema, errors or {}))

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from schemas import registry
 from schemas.base.records import MOTIFS_FIN, ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
 from webforms import db, policy
-from webforms.errors import DocumentError, ValidationFailed
-from webforms.forms import ActionForm, attach_errors, error_summary, form_class, parse_id, payload_of
+from webforms.errors import DocumentError
+from webforms.forms import ActionForm, error_summary, form_class, parse_id
 from webforms.mesures import services as svc
 from webforms.mesures.rules import TYPES, required_rhythm
 from webforms.models import Document, Mesure
-from webforms.timeutil import paris_date
-from webforms.web import services
+from webforms.web import posted, services
 
 bp = Blueprint("mesures", __name__, url_prefix="/mesures")
 
@@ -25,11 +25,7 @@ bp = Blueprint("mesures", __name__, url_prefix="/mesures")
 @bp.before_request
 @login_required
 def _signed_in() -> None:
-    """Every page here needs a signed-in user."""
-
-
-def _today() -> Any:
-    return paris_date(current_app.config["CLOCK"]())
+    """Require a signed-in user for every page here."""
 
 
 def _mesure_or_404(mesure_id: int) -> Mesure:
@@ -44,63 +40,61 @@ def _worklist() -> list[tuple[Mesure, svc.Overview]]:
     query = policy.visible_mesures(current_user)
     if current_user.role == "redacteur" and request.args.get("toutes") != "1":
         query = query.where(Mesure.referent_id == current_user.id)
-    return svc.worklist(db.session().scalars(query.limit(2000)).unique().all(), _today())
+    return svc.worklist(db.session().scalars(query.limit(2000)).unique().all(), services().today())
 
 
 @bp.get("/")
 def index() -> str:
-    """The worklist: the user's measures, what is due or late, soonest first."""
+    """Show the worklist: the user's measures, what is due or late, soonest first."""
+    today = services().today()
     return render_template(
         "mesures.html",
         rows=_worklist(),
-        today=_today(),
+        today=today,
         types=TYPES,
         all_of_org=request.args.get("toutes") == "1",
         can_create=policy.can_create_mesure(current_user),
         # In January, the yearly bilan due is last year's (ASLL §10).
-        annual_year=_today().year - 1 if _today().month == 1 else _today().year,
+        annual_year=today.year - 1 if today.month == 1 else today.year,
         action_form=ActionForm(),
     )
 
 
 @bp.get("/export.csv")
 def export() -> Response:
-    """The same worklist as a CSV file."""
+    """Send the same worklist as a CSV file."""
     body = svc.export_csv(_worklist())
     return Response(
         body,
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="mesures-{_today().isoformat()}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="mesures-{services().today().isoformat()}.csv"'},
     )
 
 
 @bp.route("/nouvelle", methods=["GET", "POST"])
-def new() -> Any:
+def new() -> ResponseReturnValue:
     """Open a measure; the user becomes its referent."""
     if not policy.can_create_mesure(current_user):
         abort(403)
-    form_cls = form_class(MesureSchema)
-    status, problems = 200, []
     if request.method == "POST":
-        form = form_cls()
-        form.validate()
-        try:
-            mesure = svc.create_mesure(db.session(), current_app.config["CLOCK"], user=current_user, payload=payload_of(form))
-        except ValidationFailed as exc:
-            attach_errors(form, exc.errors)
-            problems, status = error_summary(MesureSchema, exc.errors), 422
-        else:
-            flash(f"Mesure {mesure.reference} ouverte.", "success")
-            return redirect(url_for(".view", mesure_id=mesure.id))
-    else:
-        form = form_cls(formdata=None, data={})
-    return render_template("mesure_form.html", form=form, problems=problems), status
+        return _open()
+    return render_template("mesure_form.html", form=form_class(MesureSchema)(formdata=None, data={}), problems=[]), 200
+
+
+def _open() -> ResponseReturnValue:
+    """Open the measure posted; a refusal shows the form again with what was typed."""
+    post = posted(form_class(MesureSchema))
+    mesure = post.call(svc.create_mesure, db.session(), services().clock, user=current_user)
+    if mesure is None:
+        return render_template("mesure_form.html", form=post.form, problems=error_summary(MesureSchema, post.errors)), 422
+    flash(f"Mesure {mesure.reference} ouverte.", "success")
+    return redirect(url_for(".view", mesure_id=mesure.id))
 
 
 def _render_view(
     mesure: Mesure, *, meeting_form: Any = None, renewal_form: Any = None, close_form: Any = None, status: int = 200
 ) -> tuple[str, int]:
-    today = _today()
+    today = services().today()
     view = svc.overview(mesure, today, svc.bilans_done(mesure))
     documents = db.session().scalars(select(Document).where(Document.mesure_id == mesure.id).order_by(Document.id)).all()
     startable = [k for k in registry().values() if k.prefill and mesure.type_mesure in k.mesure_types]
@@ -128,36 +122,31 @@ def _render_view(
 
 
 @bp.get("/<int:mesure_id>")
-def view(mesure_id: int) -> Any:
-    """A measure: its dates, what is due, the meeting rhythm, its documents."""
+def view(mesure_id: int) -> ResponseReturnValue:
+    """Show a measure: its dates, what is due, the meeting rhythm, its documents."""
     return _render_view(_mesure_or_404(mesure_id))
 
 
-def _record(mesure_id: int, schema: Any, service: Any, *, form_name: str, done: str, anchor: str) -> Any:
+def _record(mesure_id: int, schema: Any, service: Any, *, form_name: str, done: str, anchor: str) -> ResponseReturnValue:
     """Record something on a measure from its page's form; a refusal shows the page again."""
     mesure = _mesure_or_404(mesure_id)
     if not policy.can_edit_mesure(current_user, mesure):
         abort(403)
-    form = form_class(schema)()
-    form.validate()
-    try:
-        service(db.session(), current_app.config["CLOCK"], mesure, user=current_user, payload=payload_of(form))
-    except ValidationFailed as exc:
-        flash(str(exc), "error")
-        attach_errors(form, exc.errors)
-        return _render_view(mesure, status=422, **{form_name: form})
+    post = posted(form_class(schema))
+    if post.call(service, db.session(), services().clock, mesure, user=current_user, flash_refusal=True) is None:
+        return _render_view(mesure, status=422, **{form_name: post.form})
     flash(done, "success")
     return redirect(url_for(".view", mesure_id=mesure.id) + anchor)
 
 
 @bp.post("/<int:mesure_id>/rencontres")
-def add_meeting(mesure_id: int) -> Any:
+def add_meeting(mesure_id: int) -> ResponseReturnValue:
     """Record a meeting with the household."""
     return _record(mesure_id, RencontreSchema, svc.add_rencontre, form_name="meeting_form", done="Rencontre enregistrée.", anchor="#rencontres")
 
 
 @bp.post("/<int:mesure_id>/renouvellements")
-def add_renewal(mesure_id: int) -> Any:
+def add_renewal(mesure_id: int) -> ResponseReturnValue:
     """Record a renewal of an ASLL Maintien."""
     return _record(
         mesure_id, RenouvellementSchema, svc.add_renouvellement, form_name="renewal_form", done="Renouvellement enregistré.", anchor="#periodes"
@@ -165,13 +154,13 @@ def add_renewal(mesure_id: int) -> Any:
 
 
 @bp.post("/<int:mesure_id>/cloture")
-def close(mesure_id: int) -> Any:
+def close(mesure_id: int) -> ResponseReturnValue:
     """Close a measure at its term or before it."""
     return _record(mesure_id, ClotureSchema, svc.close_mesure, form_name="close_form", done="Mesure close.", anchor="#periodes")
 
 
 @bp.post("/bilan-annuel")
-def start_annual() -> Any:
+def start_annual() -> ResponseReturnValue:
     """Start the organisation's yearly bilan (ASLL §10), its figures computed from the records."""
     if not policy.can_create_mesure(current_user):
         abort(403)
@@ -181,7 +170,7 @@ def start_annual() -> Any:
         flash("Indiquez l'année du bilan annuel (par exemple 2024).", "error")
         return redirect(url_for(".index"))
     try:
-        doc = svc.start_annual_bilan(db.session(), services(), user=current_user, year=year)
+        doc = svc.start_annual_bilan(db.session(), services().documents, user=current_user, year=year)
     except DocumentError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".index"))
@@ -190,14 +179,14 @@ def start_annual() -> Any:
 
 
 @bp.post("/<int:mesure_id>/documents/<kind_name>")
-def start_document(mesure_id: int, kind_name: str) -> Any:
+def start_document(mesure_id: int, kind_name: str) -> ResponseReturnValue:
     """Start a document about this measure, prefilled from it."""
     mesure = _mesure_or_404(mesure_id)
     if not policy.can_edit_mesure(current_user, mesure) or kind_name not in registry():
         abort(403)
     ActionForm().validate()
     try:
-        doc = svc.start_document(db.session(), services(), mesure, kind_name=kind_name, user=current_user)
+        doc = svc.start_document(db.session(), services().documents, mesure, kind_name=kind_name, user=current_user)
     except DocumentError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".view", mesure_id=mesure.id))

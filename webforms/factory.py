@@ -1,0 +1,213 @@
+"""The application factory, after Flask's tutorial: configuration, extensions, services, blueprints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
+
+from schemas import registry
+from webforms import db, web
+from webforms.accounts import views as auth
+from webforms.admin import views as admin
+from webforms.archive import views as archives
+from webforms.candidatures import views as candidatures
+from webforms.candidatures.services import CallRules
+from webforms.documents import views as documents
+from webforms.documents.services import register_parent
+from webforms.forms import field_attrs, parse_id
+from webforms.mesures import views as mesures
+from webforms.mesures.services import MeasureRules
+from webforms.models import User
+from webforms.pgcluster import Cluster
+from webforms.rendering.context import date_fr, datetime_fr
+from webforms.web import upload_limit_of
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:…>`` limited to the 63 bits of a database integer."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", (1 << 63) - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+def _default_instance() -> str:
+    return os.environ.get("WEBFORMS_INSTANCE_PATH") or str(Path.cwd() / "instance")
+
+
+def _secret_key(instance: Path) -> str:
+    """Read the instance's secret key, creating it on first start (never a fixed default)."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config``: defaults, then ``WEBFORMS_*`` environment variables, then tests'."""
+    instance = Path(app.instance_path)
+    app.config.from_mapping(
+        DATABASE_URL=None,  # none named: the private cluster under instance/postgres (pgcluster)
+        STORAGE_DIR=str(instance / "files"),
+        DOCX_OVERRIDE_DIR=str(instance / "templates_docx"),
+        HTML_OVERRIDE_DIR=str(instance / "templates_html"),
+        MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+        # The archive (DESIGN §3): its own write-once files, the certificates an electronic
+        # signature may chain to, the largest signed copy, and the SEDA agencies' identifiers.
+        ARCHIVE_DIR=str(instance / "archive"),
+        ARCHIVE_TRUST_DIR=str(instance / "certificats_confiance"),
+        ARCHIVE_MAX_MB=30,
+        ARCHIVE_ARCHIVAL_AGENCY="FRAD062",
+        ARCHIVE_TRANSFERRING_AGENCY="DEPARTEMENT-62-DPDS",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # a long form may stay open for hours; the token is per session
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
+        CLOCK=lambda: dt.datetime.now(dt.UTC),
+    )
+    app.config.from_prefixed_env("WEBFORMS")
+    if os.environ.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+    if not app.config.get("DATABASE_URL"):
+        # The embedded default (DESIGN §4): a PostgreSQL cluster of the instance's own, created and
+        # started at the first connection (webforms.db), so that commands needing no database
+        # start nothing; `make run` stops it with the service.
+        app.config["EMBEDDED_DATABASE"] = str(instance / "postgres")
+        app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
+
+
+BLUEPRINTS = (auth.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the web application: configuration, extensions, services, blueprints."""
+    app = Flask(
+        "webforms",
+        instance_path=(test_config or {}).get("INSTANCE_PATH") or _default_instance(),
+        instance_relative_config=True,
+    )
+    load_config(app, test_config)
+    # A wrong kind declaration (duplicate name, missing template, invalid example) stops the
+    # start-up here with a clear message rather than failing on a user's first click.
+    registry()
+    db.init_app(app)
+    web.init_upload_limits(app)  # before CSRFProtect, whose own hook parses the form
+    csrf.init_app(app)
+    _init_login(app)
+    web.init_services(app)
+    _register_parents()
+    # <int:…> in a URL: a number past what the database stores is a page not found, not an
+    # overflow in the driver (set before the blueprints add their rules).
+    app.url_map.converters["int"] = DatabaseId
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    _register_errors(app)
+    _register_headers(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _register_parents() -> None:
+    """Give the generic lifecycle the rules of a document's parent: its call, or its measure."""
+    register_parent("appel", CallRules())
+    register_parent("mesure", MeasureRules())
+
+
+def _init_login(app: Flask) -> None:
+    """Sign users in with Flask-Login; a deactivated account is signed out at its next request."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(_load_user)
+
+
+def _load_user(user_id: str) -> User | None:
+    number = parse_id(user_id)
+    if number is None:
+        return None
+    user = db.session().get(User, number)
+    return user if user is not None and user.active else None
+
+
+def _register_template_helpers(app: Flask) -> None:
+    app.jinja_env.globals["field_attrs"] = field_attrs
+    app.jinja_env.filters["datetime_fr"] = datetime_fr
+    app.jinja_env.filters["date_fr"] = date_fr
+
+
+_ERRORS = {
+    400: ("Requête invalide", "La requête n'a pas pu être comprise. Rechargez la page et réessayez."),
+    403: ("Accès refusé", "Votre rôle ne permet pas cette action."),
+    404: ("Page introuvable", "Cette page n'existe pas, ou vous n'avez pas accès à ce document."),
+    405: ("Méthode non autorisée", "Cette action n'est pas possible de cette façon."),
+    413: ("Envoi trop volumineux", "Le contenu envoyé dépasse la taille autorisée. Raccourcissez le texte ou réduisez le fichier."),
+    503: ("Service momentanément occupé", "Trop d'opérations simultanées sur l'archive : rien n'a été modifié, réessayez dans un instant."),
+    500: ("Erreur du service", "Une erreur inattendue est survenue. Rien de ce qui était enregistré n'a été perdu ; réessayez."),
+}
+
+
+def _register_errors(app: Flask) -> None:
+    def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
+        title, message = _ERRORS.get(code, _ERRORS[500])
+        return render_template("error.html", code=code, title=title, message=detail or message), code
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> tuple[str, int]:
+        return render_error(
+            400,
+            "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide). "
+            "Rechargez la page : ce qui était déjà enregistré est conservé.",
+        )
+
+    @app.errorhandler(413)
+    def _too_large(exc: HTTPException) -> tuple[str, int]:
+        limit = upload_limit_of(app.view_functions.get(request.endpoint or ""))
+        if limit is None:
+            return render_error(413)
+        return render_error(413, f"Le fichier envoyé dépasse la taille maximale de {limit} Mo : il n'a pas été enregistré, et rien n'a changé. Réduisez-le (numérisation en 150 ou 200 ppp, en noir et blanc) et déposez-le de nouveau.")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        if exc.code in _ERRORS:
+            return render_error(exc.code or 500)
+        return exc
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[str, int]:
+        app.logger.exception("Erreur inattendue sur %s", request.path)
+        return render_error(500)
+
+
+def _register_headers(app: Flask) -> None:
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        )
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
