@@ -18,3 +18,12 @@ retention ends)". What the archive promises, and where it keeps each promise:
 ``services`` holds what they all need besides a session (``ArchiveServices``) and their error.
 Services take a session and plain values; views and the command line stay thin.
 """
+
+import warnings
+
+from cryptography.utils import CryptographyDeprecationWarning
+
+# cryptography 51 deprecates DSA, and pyHanko 0.38 imports its DSA key class when it loads
+# (pyhanko/sign/signers/pdf_cms.py); the archive never signs or verifies with DSA. Without this,
+# every command and server start would print the warning. Exactly that one is silenced.
+warnings.filterwarnings("ignore", message="DSA is deprecated", category=CryptographyDeprecationWarning)
