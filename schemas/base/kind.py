@@ -140,7 +140,7 @@ class Kind:
     mesure_types: frozenset[str] = frozenset()
     prefill: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
     # True for a measure's bilan: it answers one of the measure's due bilans (its "slot"); its
-    # due date is the measure's (webforms/mesure_rules.py: ASLL §9, AML §4).
+    # due date is the measure's (webforms/mesures/rules.py: ASLL §9, AML §4).
     is_bilan: bool = False
     # True when documents of the kind answer a call for applications (Document.appel).
     per_appel: bool = False

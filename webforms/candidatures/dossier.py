@@ -49,7 +49,7 @@ class Part:
     mime: str
     sha256: str
     size: int
-    # A Word piece's PDF, converted at upload (webforms/office.py); the ZIP keeps the original.
+    # A Word piece's PDF, converted at upload (webforms/candidatures/office.py); the ZIP keeps the original.
     pdf_path: Path | None = None
 
 
@@ -107,7 +107,7 @@ def _png_layout(path: Path) -> tuple[dict[str, Any], list[tuple[int, int]]] | No
     """Read a PNG's header, palette, transparency and the places of its IDAT chunks, without decoding it.
 
     Returns None for what a PDF cannot take as it is (alpha channel, interlacing): such an
-    image is decoded instead. Uploads are stored without either (webforms/uploads.py), but
+    image is decoded instead. Uploads are stored without either (webforms/documents/uploads/), but
     pieces stored before may have them.
     """
     with path.open("rb") as f:
