@@ -135,8 +135,8 @@ def test_the_archived_pdfa_is_the_frozen_rendition_even_after_the_template_was_r
     # and the server restarts with it: the archive must keep what was submitted and signed.
     override = Path(app.config["HTML_OVERRIDE_DIR"])
     override.mkdir(parents=True, exist_ok=True)
-    original = (HTML_DIR / "fiche_saisine.html").read_text()
-    (override / "fiche_saisine.html").write_text(original.replace("{% block contenu %}", "{% block contenu %}<p>Modèle remplacé</p>", 1))
+    # The fiche saisine's PDF comes from its layout; an override file of its name wins over it.
+    (override / "fiche_saisine.html").write_text('<html lang="fr"><head><title>Fiche</title></head><body><p>Modèle remplacé</p></body></html>')
     restarted = dataclasses.replace(world.services(), renderer=Renderer(html_dirs=[override, HTML_DIR]))
     with app.app_context():
         record = deposit(
