@@ -198,7 +198,7 @@ def test_only_an_archivist_deposits_and_only_on_a_submitted_document(app: Flask,
             world.deposit(pdf_titled("Copie signée"), account=world.writer, tmp=tmp_path)
         draft = deposit  # a draft is not the archivist's to see, let alone archive
         doc = world.doc()
-        doc.status = "draft"
+        doc.statut = "brouillon"
         with pytest.raises(ArchiveError):
             draft(db.session(), world.services(), doc, user=world.user(world.archivist), stream=io.BytesIO(pdf_titled("Copie signée")), filename="s.pdf", signature_kind="scan", workdir=tmp_path)
         db.session().rollback()

@@ -103,7 +103,7 @@ def test_incomplete_dossier_is_refused_with_what_is_missing_aml_6b(app: Flask, l
     response = web.post(f"/documents/{doc_id}/soumettre")
     assert response.status_code == 302
     with app.app_context():
-        assert db.session().get(Document, doc_id).status == "draft"
+        assert db.session().get(Document, doc_id).statut == "brouillon"
     page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
     assert "Pièce manquante : Délibération du conseil" in page
 
@@ -160,14 +160,14 @@ def test_complete_dossier_is_submitted_reopened_and_submitted_again_aml_6b(app: 
     submit_complete(app, web, doc_id)
     with app.app_context():
         doc = db.session().get(Document, doc_id)
-        assert (doc.status, doc.reference) == ("submitted", "CA-2019-000001")
+        assert (doc.statut, doc.reference) == ("soumis", "CA-2019-000001")
     # Régularisation until the deadline: reopened, a piece replaced, deposited again.
     assert web.post(f"/documents/{doc_id}/rouvrir").status_code == 302
     assert upload(web, doc_id, "deliberation", pdf_bytes(2), "deliberation-v2.pdf").status_code == 302
     assert web.post(f"/documents/{doc_id}/soumettre").status_code == 302
     with app.app_context():
         doc = db.session().get(Document, doc_id)
-        assert (doc.status, doc.reference) == ("submitted", "CA-2019-000001")
+        assert (doc.statut, doc.reference) == ("soumis", "CA-2019-000001")
         assert sorted({r.version for r in doc.renditions}) == [1, 2]
         pieces = db.session().query(Piece).filter_by(document_id=doc_id, code="deliberation").all()
         assert len(pieces) == 2 and sum(p.replaced_at is None for p in pieces) == 1  # nothing lost
@@ -184,7 +184,7 @@ def test_after_the_deadline_nothing_is_deposited_aml_6d(app: Flask, login_as: An
     page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
     assert "6 septembre 2019 à 16:00" in page
     with app.app_context():
-        assert db.session().get(Document, doc_id).status == "draft"
+        assert db.session().get(Document, doc_id).statut == "brouillon"
     other, _ = login_as("redacteur", org="Association en retard")
     appel_id = appel_id_of(app)
     other.post(f"/appels/{appel_id}/dossier")
@@ -357,7 +357,7 @@ def test_two_submissions_at_once_make_one_version(app: Flask, login_as: Any, clo
     assert [r.status_code for r in responses] == [302, 302]
     with app.app_context():
         doc = db.session().get(Document, doc_id)
-        assert (doc.status, doc.reference) == ("submitted", "CA-2019-000001")
+        assert (doc.statut, doc.reference) == ("soumis", "CA-2019-000001")
         assert {r.version for r in doc.renditions} == {1}
         assert [e.action for e in doc_events(doc_id)].count("submit") == 1
     pages = web.get(f"/documents/{doc_id}").get_data(as_text=True) + other_tab.get(f"/documents/{doc_id}").get_data(as_text=True)
@@ -420,7 +420,7 @@ def test_job_descriptions_follow_their_recruitment_aml_6b(app: Flask, login_as: 
     web.post(f"/documents/{doc_id}/soumettre")
     with app.app_context():
         doc = db.session().get(Document, doc_id)
-        assert doc.status == "draft"
+        assert doc.statut == "brouillon"
         extra = db.session().query(Piece).filter_by(document_id=doc_id, code="fiches_poste", rang=1, replaced_at=None).one().id
     web.post(f"/documents/{doc_id}/pieces/{extra}/retirer")
     upload(web, doc_id, "fiches_poste", pdf_bytes(2), "fiche-pair.pdf", rang=0)
@@ -444,7 +444,7 @@ def test_a_job_description_left_without_recruitment_blocks_the_deposit_aml_6b(ap
     assert "Pièce en trop : Fiche de poste n° 1 – Travailleur pair (elle ne correspond plus à aucune ligne du formulaire : retirez-la)." in page
     web.post(f"/documents/{doc_id}/soumettre")
     with app.app_context():
-        assert db.session().get(Document, doc_id).status == "draft"
+        assert db.session().get(Document, doc_id).statut == "brouillon"
 
 
 def test_recipients_see_the_deposited_pieces_not_the_corrections_aml_6b(app: Flask, login_as: Any, clock: Clock) -> None:

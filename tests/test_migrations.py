@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from tests.databases import Databases
-from webforms.db import make_engine, upgrade
+from webforms.db import alembic_config, make_engine, upgrade
 from webforms.models import Base
 
 
@@ -21,5 +22,36 @@ def test_migrations_create_every_table_and_match_the_models(databases: Databases
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == [], diff
         upgrade(url)  # idempotent
+    finally:
+        engine.dispose()
+
+
+def test_french_state_names_rename_the_stored_states_and_back(databases: Databases) -> None:
+    url = databases.empty()
+    upgrade(url, "0009")
+    engine = make_engine(url)
+    english = {"fiche_saisine": "draft", "fiche_incident": "submitted", "bilan_aml": "reviewed"}
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO organisation (id, name, created_at) VALUES (1, 'Association', now())"))
+            conn.execute(text(
+                "INSERT INTO user_account (id, email, full_name, password_hash, role, organisation_id, active, created_at)"
+                " VALUES (1, 'r@example.org', 'R', 'x', 'redacteur', 1, true, now())"
+            ))
+            for kind, state in english.items():
+                conn.execute(text(
+                    "INSERT INTO document (kind, organisation_id, author_id, status, data, summary, created_at, updated_at)"
+                    " VALUES (:kind, 1, 1, :state, '{}', '', now(), now())"
+                ), {"kind": kind, "state": state})
+        upgrade(url, "0010")
+        with engine.connect() as conn:
+            french = dict(conn.execute(text("SELECT kind, statut FROM document")).all())
+            indexes = {i["name"] for i in inspect(conn).get_indexes("document")}
+        assert french == {"fiche_saisine": "brouillon", "fiche_incident": "soumis", "bilan_aml": "decide"}
+        assert "ix_document_statut" in indexes and "ix_document_status" not in indexes
+        command.downgrade(alembic_config(url), "0009")
+        with engine.connect() as conn:
+            assert dict(conn.execute(text("SELECT kind, status FROM document")).all()) == english
+            assert "ix_document_status" in {i["name"] for i in inspect(conn).get_indexes("document")}
     finally:
         engine.dispose()

@@ -121,9 +121,9 @@ ACTOR_NAMES = tuple(ACTORS)
 
 # Organisation A's documents: state -> (kind, status)
 STATES: dict[str, tuple[str, str]] = {
-    "draft_saisine": ("fiche_saisine", "draft"),
-    "submitted_saisine": ("fiche_saisine", "submitted"),
-    "submitted_incident": ("fiche_incident", "submitted"),
+    "draft_saisine": ("fiche_saisine", "brouillon"),
+    "submitted_saisine": ("fiche_saisine", "soumis"),
+    "submitted_incident": ("fiche_incident", "soumis"),
 }
 # A name typed in each document; it must never appear in a refusal.
 HOUSEHOLD = {"fiche_saisine": "Durand", "fiche_incident": "Morel"}
@@ -164,7 +164,7 @@ APPEL_STATE = "appel_2019"
 CANDIDATURE = "candidature_aml"
 DRAFT_APPEL = {"code": "appel-de-la-matrice", "titre": "Appel de la matrice (brouillon de l'association A)"}
 # state -> status of organisation A's dossier
-DOSSIERS: dict[str, str] = {"dossier_draft": "draft", "dossier_submitted": "submitted"}
+DOSSIERS: dict[str, str] = {"dossier_draft": "brouillon", "dossier_submitted": "soumis"}
 # The association's name typed in each dossier: it must never appear in a refusal.
 DOSSIER_NAME = {"dossier_draft": "Porteur Brouillon Matrice", "dossier_submitted": "Porteur Dépôt Matrice"}
 # The piece each dossier's piece states use: the draft's only piece, and one of the submitted ones.
@@ -387,8 +387,8 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
         assert [r[1] for r in world.pristine["renouvellements"]] == [world.mesures["mesure_maintien"]]
         dossiers = {s: world.pristine["documents"][world.docs[s]] for s in DOSSIERS}
         assert {s: (d[0], d[1], d[3], d[16]) for s, d in dossiers.items()} == {
-            "dossier_draft": (CANDIDATURE, world.orgs[ORG_A], "draft", world.draft_appel_id),
-            "dossier_submitted": (CANDIDATURE, world.orgs[ORG_A], "submitted", world.appel_id),
+            "dossier_draft": (CANDIDATURE, world.orgs[ORG_A], "brouillon", world.draft_appel_id),
+            "dossier_submitted": (CANDIDATURE, world.orgs[ORG_A], "soumis", world.appel_id),
         }
         pieces = world.pristine["pieces"]
         assert sorted(p[1] for p in pieces.values() if p[0] == world.docs["dossier_submitted"]) == ["courrier", "deliberation", "fiches_poste"]
@@ -505,7 +505,7 @@ def snapshot(app: Flask) -> dict[str, Any]:
         return {
             "documents": {
                 d.id: (
-                    d.kind, d.organisation_id, d.author_id, d.status, d.data, d.submitted_data, d.review,
+                    d.kind, d.organisation_id, d.author_id, d.statut, d.data, d.submitted_data, d.review,
                     d.reference, d.summary, d.updated_at, d.submitted_at, d.reviewed_at, d.reviewer_id, d.mesure_id,
                     d.echeance, d.echeance_date, d.appel_id,
                 )
@@ -916,7 +916,7 @@ def _created_draft(world: World, before: dict[str, Any], after: dict[str, Any], 
     (new_id,) = new_ids
     assert urlsplit(response.headers["Location"]).path == f"/documents/{new_id}/modifier"
     kind, org_id, author_id, status, *_ = after["documents"][new_id]
-    assert (kind, status) == (state, "draft")
+    assert (kind, status) == (state, "brouillon")
     assert (org_id, author_id) == (world.accounts[actor].organisation_id, world.accounts[actor].id)
     _only_changed(before, after, new_id)
     assert renditions_of(after, new_id) == []
@@ -925,7 +925,7 @@ def _created_draft(world: World, before: dict[str, Any], after: dict[str, Any], 
 def _saved_draft(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     doc_id = world.docs[str(state)]
     status, data = after["documents"][doc_id][3], after["documents"][doc_id][4]
-    assert status == "draft" and data["prescripteur"]["nom"] == EDITED_NAME
+    assert status == "brouillon" and data["prescripteur"]["nom"] == EDITED_NAME
     assert renditions_of(after, doc_id) == []
     _only_changed(before, after, doc_id)
 
@@ -933,7 +933,7 @@ def _saved_draft(world: World, before: dict[str, Any], after: dict[str, Any], st
 def _submitted(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     doc_id = world.docs[str(state)]
     status, reference = after["documents"][doc_id][3], after["documents"][doc_id][7]
-    assert status == "submitted" and reference and reference.startswith("FS-2019-")
+    assert status == "soumis" and reference and reference.startswith("FS-2019-")
     assert renditions_of(after, doc_id) == [(1, "docx"), (1, "pdf")]
     _only_changed(before, after, doc_id)
 
@@ -941,7 +941,7 @@ def _submitted(world: World, before: dict[str, Any], after: dict[str, Any], stat
 def _reviewed(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     doc_id = world.docs[str(state)]
     doc = after["documents"][doc_id]
-    assert doc[3] == "reviewed" and doc[6]["referent"] == "Sophie Bernard" and doc[12] == world.accounts[actor].id
+    assert doc[3] == "decide" and doc[6]["referent"] == "Sophie Bernard" and doc[12] == world.accounts[actor].id
     assert doc[5] == before["documents"][doc_id][5]  # the submitted data stays frozen
     assert renditions_of(after, doc_id) == [(1, "docx"), (1, "pdf"), (2, "docx"), (2, "pdf")]
     _only_changed(before, after, doc_id)
@@ -1009,7 +1009,7 @@ def _started_document(world: World, before: dict[str, Any], after: dict[str, Any
     (new_id,) = new_ids
     assert urlsplit(response.headers["Location"]).path == f"/documents/{new_id}/modifier"
     doc = after["documents"][new_id]
-    assert (doc[0], doc[3], doc[13]) == (kind_name, "draft", mesure_id)  # a draft linked to the measure
+    assert (doc[0], doc[3], doc[13]) == (kind_name, "brouillon", mesure_id)  # a draft linked to the measure
     assert (doc[1], doc[2]) == (world.accounts[actor].organisation_id, world.accounts[actor].id)
     prefilled = doc[4]["mesure"]
     form = MESURES[head]
@@ -1037,7 +1037,7 @@ def _started_annual(world: World, before: dict[str, Any], after: dict[str, Any],
     assert urlsplit(response.headers["Location"]).path == f"/documents/{new_id}/modifier"
     doc = after["documents"][new_id]
     account = world.accounts[actor]
-    assert (doc[0], doc[3], doc[13], doc[14], doc[15]) == ("bilan_annuel_operateur", "draft", None, "annuel-2019", dt.date(2020, 1, 31))
+    assert (doc[0], doc[3], doc[13], doc[14], doc[15]) == ("bilan_annuel_operateur", "brouillon", None, "annuel-2019", dt.date(2020, 1, 31))
     assert (doc[1], doc[2]) == (account.organisation_id, account.id)
     assert (doc[4]["operateur"], doc[4]["annee"]) == (account.organisation, 2019)
     # Its figures count the organisation's own measures only: none for organisation B.
@@ -1070,7 +1070,7 @@ def _opened_dossier(world: World, before: dict[str, Any], after: dict[str, Any],
     (new_id,) = new_ids
     assert urlsplit(response.headers["Location"]).path == f"/documents/{new_id}/liste"
     doc, account = after["documents"][new_id], world.accounts[actor]
-    assert (doc[0], doc[3], doc[16], doc[13]) == (CANDIDATURE, "draft", world.appel_id, None)  # a draft answering the call
+    assert (doc[0], doc[3], doc[16], doc[13]) == (CANDIDATURE, "brouillon", world.appel_id, None)  # a draft answering the call
     assert (doc[1], doc[2]) == (account.organisation_id, account.id)
     assert doc[4]["porteur"]["raison_sociale"] == account.organisation  # prefilled from the call and the organisation
     assert [r["territoire"] for r in doc[4]["mesures"]] == ["Artois", "Lens-Hénin"]
@@ -1123,7 +1123,7 @@ def _reopened(world: World, before: dict[str, Any], after: dict[str, Any], state
     assert now == BEFORE_NOW
     assert urlsplit(response.headers["Location"]).path == f"/documents/{doc_id}/liste"
     expected = list(before["documents"][doc_id])
-    expected[3], expected[9] = "draft", now  # back to draft; its reference, frozen data and submission date kept
+    expected[3], expected[9] = "brouillon", now  # back to draft; its reference, frozen data and submission date kept
     assert after["documents"][doc_id] == tuple(expected)
     assert after["renditions"] == before["renditions"] and after["pieces"] == before["pieces"]  # the deposited version stays
     assert after["counters"] == before["counters"] and after["files"] == before["files"]

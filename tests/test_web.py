@@ -103,7 +103,7 @@ def test_fiche_saisine_draft_errors_correction_submission(app: Flask, login_as: 
     assert "ne peut pas être soumis" in response.get_data(as_text=True)
     with app.app_context():
         doc = db.session().get(Document, doc_id)
-        assert doc.status == "draft" and doc.reference is None
+        assert doc.statut == "brouillon" and doc.reference is None
         assert doc.data["menage"]["demandeur"]["date_naissance"] == "pas une date"
 
     # Corrected, it is submitted, numbered and locked.
@@ -115,7 +115,7 @@ def test_fiche_saisine_draft_errors_correction_submission(app: Flask, login_as: 
     assert "Artois" in page  # the platform computed from the EPCI
     with app.app_context():
         doc = db.session().get(Document, doc_id)
-        assert doc.status == "submitted" and doc.reference == "FS-2019-000001"
+        assert doc.statut == "soumis" and doc.reference == "FS-2019-000001"
         assert {r.format for r in doc.renditions} == {"pdf", "docx"}
 
     # Locked: the edit page sends back to the document, a forced POST changes nothing.
@@ -200,7 +200,7 @@ def test_coordinator_records_the_decision_as_a_new_version(app: Flask, login_as:
     assert response.status_code == 302
     with app.app_context():
         doc = db.session().get(Document, doc_id)
-        assert doc.status == "reviewed"
+        assert doc.statut == "decide"
         assert sorted((r.version, r.format) for r in doc.renditions) == [(1, "docx"), (1, "pdf"), (2, "docx"), (2, "pdf")]
     v2 = pdf_text(coordinator.get(f"/documents/{doc_id}/telecharger/pdf").data)
     assert "Sophie Bernard" in v2

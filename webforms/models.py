@@ -19,15 +19,16 @@ ROLES = {
     "admin": "Administrateur",
 }
 
-MESURE_STATUSES = {
+# A state (``statut``) is a French domain word, stored as an ASCII identifier; users read its label.
+STATUTS_MESURE = {
     "en_cours": "En cours",
     "terminee": "Terminée",
 }
 
-STATUSES = {
-    "draft": "Brouillon",
-    "submitted": "Soumis",
-    "reviewed": "Décision enregistrée",
+STATUTS_DOCUMENT = {
+    "brouillon": "Brouillon",
+    "soumis": "Soumis",
+    "decide": "Décision enregistrée",
 }
 
 
@@ -98,7 +99,7 @@ class Document(Base):
     kind: Mapped[str] = mapped_column(String(50), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    statut: Mapped[str] = mapped_column(String(20), default="brouillon", index=True)
     # The form as last saved, as typed: strings, invalid values allowed (a draft).
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The validated data frozen at submission (JSON-ready: ISO dates, amounts as strings).
@@ -137,10 +138,11 @@ class Document(Base):
     )
 
     @property
-    def status_label(self) -> str:
-        if self.status == "draft" and self.submitted_at is not None:
+    def statut_label(self) -> str:
+        """Return the state as users read it."""
+        if self.statut == "brouillon" and self.submitted_at is not None:
             return "En régularisation"  # a reopened dossier (AML §6b)
-        return STATUSES.get(self.status, self.status)
+        return STATUTS_DOCUMENT.get(self.statut, self.statut)
 
 
 class Mesure(Base):

@@ -36,7 +36,7 @@ def _own(user: User, doc: Document) -> bool:
 
 def was_submitted(doc: Document) -> bool:
     """Has the document been submitted at least once? A reopened dossier has (AML §6b)."""
-    return doc.status != "draft" or doc.submitted_at is not None
+    return doc.statut != "brouillon" or doc.submitted_at is not None
 
 
 def _receives(user: User, doc: Document) -> bool:
@@ -51,7 +51,7 @@ def can_view(user: User, doc: Document) -> bool:
 
 def can_edit(user: User, doc: Document) -> bool:
     """May ``user`` change and submit this document? Only a draft of their organisation."""
-    return _own(user, doc) and doc.status == "draft"
+    return _own(user, doc) and doc.statut == "brouillon"
 
 
 def can_review(user: User, doc: Document) -> bool:
@@ -61,7 +61,7 @@ def can_review(user: User, doc: Document) -> bool:
         kind is not None
         and kind.review is not None
         and user.role == kind.review.role
-        and doc.status in ("submitted", "reviewed")
+        and doc.statut in ("soumis", "decide")
     )
 
 
@@ -78,7 +78,7 @@ def visible_documents(user: User) -> Select[tuple[Document]]:
     received = [name for name, kind in registry().items() if user.role in kind.recipient_roles]
     if received:
         # A reopened dossier stays with its recipients: they read its last frozen version.
-        clauses.append(and_(Document.kind.in_(received), or_(Document.status != "draft", Document.submitted_at.is_not(None))))
+        clauses.append(and_(Document.kind.in_(received), or_(Document.statut != "brouillon", Document.submitted_at.is_not(None))))
     where = or_(*clauses) if clauses else false()
     return select(Document).where(where).order_by(Document.updated_at.desc(), Document.id.desc())
 
@@ -117,12 +117,12 @@ def can_create_mesure(user: User) -> bool:
 
 def can_reopen(user: User, doc: Document) -> bool:
     """May ``user`` reopen a submitted candidature for correction? Its organisation's writers."""
-    return user.role in WRITERS and doc.organisation_id == user.organisation_id and doc.appel_id is not None and doc.status == "submitted"
+    return user.role in WRITERS and doc.organisation_id == user.organisation_id and doc.appel_id is not None and doc.statut == "soumis"
 
 
 def can_judge_pieces(user: User, doc: Document) -> bool:
     """May ``user`` mark a piece of a submitted dossier as non-compliant? The instructeur."""
-    return user.role == "instructeur" and doc.status != "draft" and can_view(user, doc)
+    return user.role == "instructeur" and doc.statut != "brouillon" and can_view(user, doc)
 
 
 def sees_frozen(user: User, doc: Document) -> bool:
@@ -137,7 +137,7 @@ def can_list_dossiers(user: User) -> bool:
 
 def can_archive(user: User, doc: Document) -> bool:
     """May ``user`` deposit the signed copy of this document? An archiviste, once submitted."""
-    return user.role == "archiviste" and doc.status != "draft" and can_view(user, doc)
+    return user.role == "archiviste" and doc.statut != "brouillon" and can_view(user, doc)
 
 
 def can_search_archive(user: User) -> bool:

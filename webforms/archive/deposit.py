@@ -132,7 +132,7 @@ def _previous_if_allowed(session: Session, doc: Document, *, user: User, signatu
     """Refuse a deposit the user, the document or its archive does not allow; return the record it corrects."""
     if not policy.can_archive(user, doc):
         raise ArchiveError("Seul un archiviste dépose la copie signée d'un document soumis.")
-    if doc.status == "draft":
+    if doc.statut == "brouillon":
         raise ArchiveError("Le document est en cours de correction : archivez-le une fois soumis à nouveau.")
     if signature_kind not in SIGNATURE_KINDS:
         raise ArchiveError("Indiquez le type de signature : scan d'une signature manuscrite ou PDF signé électroniquement.")

@@ -121,7 +121,7 @@ def awaiting_signed_copy(session: Session, user: User, limit: int = 20) -> tuple
         return [], 0
     stmt = (
         policy.visible_documents(user)
-        .where(Document.status != "draft", Document.id.not_in(select(ArchiveRecord.document_id)))
+        .where(Document.statut != "brouillon", Document.id.not_in(select(ArchiveRecord.document_id)))
         .order_by(None)
     )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

@@ -139,17 +139,17 @@ class PieceSlot:
     title: str
     # "manquante", "presente", "non_conforme", "produite", "a_completer", and for a piece of a
     # row: "a_remplacer" (its row now says something else), "en_trop" (its row is gone)
-    state: str
+    statut: str
     piece: Piece | None
     message: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.state in ("presente", "produite")
+        return self.statut in ("presente", "produite")
 
     @property
     def uploadable(self) -> bool:
-        return bool(self.rule.formats) and self.state != "en_trop"
+        return bool(self.rule.formats) and self.statut != "en_trop"
 
 
 def _current(doc: Document) -> dict[tuple[str, int], Piece]:
@@ -222,9 +222,9 @@ def _slot(rule: AttachmentRule, rang: int, label: str, piece: Piece | None, erro
     if rule.generated:
         # Produced from the form: ready when the form's part it comes from is valid.
         blocked = bool(errors) if rule.section is None else rule.section in errors
-        state = "a_completer" if blocked else "produite"
+        statut = "a_completer" if blocked else "produite"
         message = "Complétez le formulaire pour la produire." if blocked else "Produite par le service."
-        return PieceSlot(rule, rang, title, state, None, message)
+        return PieceSlot(rule, rang, title, statut, None, message)
     return PieceSlot(rule, rang, title, "manquante", None)
 
 
@@ -250,15 +250,15 @@ class Checklist:
         """What stops the submission, one French line each."""
         lines = [f"Section « {s['title']} » : {s['problems']} point(s) à corriger." for s in self.sections if not s["ok"]]
         for p in self.pieces:
-            if p.state == "manquante":
+            if p.statut == "manquante":
                 lines.append(f"Pièce manquante : {p.title}.")
-            elif p.state == "non_conforme":
+            elif p.statut == "non_conforme":
                 lines.append(f"Pièce non conforme : {p.title} ({p.message}) : déposez-en une nouvelle.")
-            elif p.state == "a_completer":
+            elif p.statut == "a_completer":
                 lines.append(f"Pièce à produire : {p.title} ({p.message})")
-            elif p.state == "a_remplacer":
+            elif p.statut == "a_remplacer":
                 lines.append(f"Pièce à remplacer : {p.title} ({p.message}).")
-            elif p.state == "en_trop":
+            elif p.statut == "en_trop":
                 lines.append(f"Pièce en trop : {p.title} ({p.message}).")
         return lines
 
@@ -319,7 +319,7 @@ def add_piece(
 
     A refused upload raises ``UploadRefused`` and leaves the dossier exactly as it was.
     """
-    if doc.status != "draft":
+    if doc.statut != "brouillon":
         raise DocumentError("Le dossier est déposé : rouvrez-le pour le régulariser avant de changer une pièce.")
     refuse_after_deadline(doc, svc.clock())
     kind = get_kind(doc.kind)
@@ -386,7 +386,7 @@ def _word_as_pdf(svc: Services, docx: Path, workdir: Path) -> str:
 
 def remove_piece(session: Session, svc: Services, doc: Document, piece: Piece, *, user: User) -> None:
     """Withdraw a piece from a draft dossier (its file stays stored, its history kept)."""
-    if doc.status != "draft":
+    if doc.statut != "brouillon":
         raise DocumentError("Le dossier est déposé : rouvrez-le pour le régulariser avant de retirer une pièce.")
     if piece.replaced_at is not None:
         # Its history stays as it is: the day it was replaced or withdrawn is not rewritten.
@@ -406,7 +406,7 @@ def mark_nonconforme(session: Session, svc: Services, piece: Piece, *, user: Use
     if len(motif) > 1000:
         raise DocumentError("La raison ne peut dépasser 1 000 caractères.")
     doc = piece.document
-    if doc.status == "draft" or piece.version is None or piece.version != deposited_version(doc):
+    if doc.statut == "brouillon" or piece.version is None or piece.version != deposited_version(doc):
         # The association would never see a reason given on a piece it no longer deposits.
         raise DocumentError("Seule une pièce de la version déposée du dossier peut être marquée non conforme.")
     now = svc.clock()
@@ -425,7 +425,7 @@ def reopen(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     now = svc.clock()
     if not is_open(doc.appel, now):
         raise DocumentError(f"La date limite de dépôt est passée ({deadline_text(doc.appel)}) : le dossier ne peut plus être régularisé.")
-    doc.status = target
+    doc.statut = target
     doc.updated_at = now
     session.add(Event(document=doc, user=user, action="reopen", at=now))
     session.commit()

@@ -115,7 +115,7 @@ def checklist(doc_id: int) -> str:
         frozen=frozen,
         alerts=get_kind(doc.kind).alerts_for(data_for(doc, frozen=frozen)),
         # The letter to sign and the previews, once the form they are made from is complete (AML §6b).
-        form_complete=not frozen and doc.status == "draft" and not errors,
+        form_complete=not frozen and doc.statut == "brouillon" and not errors,
         # After the deadline nothing changes in a dossier any more (AML §6b, §6d).
         can_edit=policy.can_edit(current_user, doc) and state.open,
         can_reopen=policy.can_reopen(current_user, doc) and state.open,

@@ -1,4 +1,4 @@
-"""The lifecycle of a document: draft -> submitted (frozen) -> reviewed (DESIGN §3).
+"""The lifecycle of a document: brouillon -> soumis (frozen) -> decide (DESIGN §3).
 
 Services take a session and plain values and know nothing of the web request. Each move is
 checked against ``MOVES`` and logged as an ``Event``.
@@ -29,10 +29,10 @@ from webforms.rendering.context import DocumentMeta, build_context
 
 # action -> (states it may start from, state it leads to)
 MOVES: dict[str, tuple[frozenset[str], str]] = {
-    "save": (frozenset({"draft"}), "draft"),
-    "submit": (frozenset({"draft"}), "submitted"),
-    "review": (frozenset({"submitted", "reviewed"}), "reviewed"),
-    "reopen": (frozenset({"submitted"}), "draft"),
+    "save": (frozenset({"brouillon"}), "brouillon"),
+    "submit": (frozenset({"brouillon"}), "soumis"),
+    "review": (frozenset({"soumis", "decide"}), "decide"),
+    "reopen": (frozenset({"soumis"}), "brouillon"),
 }
 
 # Returns the current aware datetime; injected so that tests never depend on today's date.
@@ -100,7 +100,7 @@ def parent_rules(doc: Document) -> ParentRules:
 def check_move(doc: Document, action: str) -> str:
     """Return the state ``action`` leads to from the document's state; refuse an illegal move."""
     sources, target = MOVES[action]
-    if doc.status not in sources:
+    if doc.statut not in sources:
         raise DocumentError(
             {
                 "save": "Ce document a été soumis : il est verrouillé et ne peut plus être modifié.",
@@ -142,7 +142,7 @@ def create_draft(
         kind=kind.name,
         organisation_id=user.organisation_id,
         author_id=user.id,
-        status="draft",
+        statut="brouillon",
         data=dict(payload),
         summary=_summary(kind, payload),
         mesure_id=mesure_id,
@@ -226,11 +226,11 @@ def _meta(doc: Document, *, draft: bool, version: int | None, issued_at: dt.date
 def context_for(doc: Document, *, draft: bool | None = None, frozen: bool | None = None) -> dict[str, Any]:
     """Return the render context of a document: the frozen data once submitted, else the draft."""
     kind = get_kind(doc.kind)
-    is_draft = doc.status == "draft" if draft is None else draft
+    is_draft = doc.statut == "brouillon" if draft is None else draft
     # A reopened dossier is a draft again: its preview shows the corrections, not the frozen
     # data (unless the reader is a recipient, who reads the last frozen version).
     if frozen is None:
-        frozen = doc.status != "draft"
+        frozen = doc.statut != "brouillon"
     data = kind.load(data_for(doc, frozen=frozen))
     review = kind.review.schema().load(doc.review) if kind.review and doc.review else None
     version = len({r.version for r in doc.renditions}) or None
@@ -275,7 +275,7 @@ def _claim(session: Session, doc: Document, target: str, now: dt.datetime) -> No
     commit, then finds the document no longer in its state, and is refused.
     """
     claimed = session.execute(
-        update(Document).where(Document.id == doc.id, Document.status == doc.status).values(status=target, updated_at=now),
+        update(Document).where(Document.id == doc.id, Document.statut == doc.statut).values(statut=target, updated_at=now),
         execution_options={"synchronize_session": False},
     ).rowcount
     if claimed != 1:
@@ -304,8 +304,8 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     doc.reference = doc.reference or next_reference(session, kind.reference_prefix, now.year)
     doc.submitted_at = now
     doc.updated_at = now
-    # Told to the object too: the claim's UPDATE bypasses it, and the freeze reads its status.
-    doc.status = target
+    # Told to the object too: the claim's UPDATE bypasses it, and the freeze reads its statut.
+    doc.statut = target
     try:
         _freeze(session, svc, doc, version=version, label="Version soumise" if version == 1 else f"Version soumise n° {version}", now=now)
     except Exception:
@@ -332,7 +332,7 @@ def record_review(session: Session, svc: Services, doc: Document, *, user: User,
     doc.reviewed_at = now
     doc.reviewer_id = user.id
     doc.updated_at = now
-    doc.status = target
+    doc.statut = target
     version = max((r.version for r in doc.renditions), default=0) + 1
     try:
         _freeze(session, svc, doc, version=version, label=kind.review.title, now=now)

@@ -175,7 +175,7 @@ def edit(doc_id: int) -> ResponseReturnValue:
     """Fill a draft: save as typed, add or remove table rows, submit."""
     doc = _document_or_404(doc_id)
     if not policy.can_edit(current_user, doc):
-        if doc.status != "draft":
+        if doc.statut != "brouillon":
             flash("Ce document a été soumis : il est verrouillé.", "info")
             return redirect(url_for(".view", doc_id=doc.id))
         abort(403)
@@ -286,7 +286,7 @@ def submit(doc_id: int) -> ResponseReturnValue:
     """Submit a draft from its page."""
     doc = _document_or_404(doc_id)
     if not policy.can_edit(current_user, doc):
-        if doc.status != "draft" and not policy.sees_frozen(current_user, doc):
+        if doc.statut != "brouillon" and not policy.sees_frozen(current_user, doc):
             # Its own writer, a second time (another tab, a double click): not a refusal of rights.
             flash("Ce document a déjà été soumis : il est verrouillé.", "info")
             return redirect(url_for(".view", doc_id=doc.id))
@@ -301,7 +301,7 @@ def view(doc_id: int) -> str:
     doc = _document_or_404(doc_id)
     kind = _kind_or_404(doc.kind)
     frozen = policy.sees_frozen(current_user, doc)
-    problems = svc_docs.problems(doc) if doc.status == "draft" and not frozen else {}
+    problems = svc_docs.problems(doc) if doc.statut == "brouillon" and not frozen else {}
     data = svc_docs.data_for(doc, frozen=frozen)
     content, review = _content(doc, kind, frozen) if not problems else (None, None)
     return render_template(
@@ -348,7 +348,7 @@ def download(doc_id: int, fmt: str) -> ResponseReturnValue:
     if fmt not in MIME:
         abort(404)
     version = request.args.get("version", type=int)
-    if doc.status == "draft" and version is None and not policy.sees_frozen(current_user, doc):
+    if doc.statut == "brouillon" and version is None and not policy.sees_frozen(current_user, doc):
         return _download_preview(doc, fmt)
     # A stored version (a reopened dossier's deposited ones too): the file as it was frozen.
     output = request.args.get("sortie", "document")

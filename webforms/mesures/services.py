@@ -135,7 +135,7 @@ def bilans_done(mesure: Mesure) -> set[str]:
     return {
         d.echeance
         for d in mesure.documents
-        if d.echeance and d.status != "draft" and d.kind in kinds and kinds[d.kind].is_bilan
+        if d.echeance and d.statut != "brouillon" and d.kind in kinds and kinds[d.kind].is_bilan
     }
 
 
@@ -217,7 +217,7 @@ def start_document(session: Session, svc: Services, mesure: Mesure, *, kind_name
                 "ou la mesure n'a pas encore commencé (saisissez la première rencontre)."
             )
         slot = due.slot
-        existing = next((d for d in mesure.documents if d.kind == kind.name and d.echeance == slot and d.status == "draft"), None)
+        existing = next((d for d in mesure.documents if d.kind == kind.name and d.echeance == slot and d.statut == "brouillon"), None)
         if existing is not None:
             return existing
     values = plain(mesure, today, slot)
@@ -284,7 +284,7 @@ class Overview:
         return [w for w in self.windows if w.short]
 
     @property
-    def status(self) -> str:
+    def statut_label(self) -> str:
         """Where the measure stands today, in French."""
         cal = self.calendar
         pending_bilan = any(d.slot and not d.done for d in cal.dues)
@@ -377,7 +377,7 @@ def annual_figures(session: Session, organisation_id: int, year: int, today: dt.
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     mesures = session.scalars(select(Mesure).where(Mesure.organisation_id == organisation_id)).unique().all()
     documents = session.scalars(
-        select(Document).where(Document.organisation_id == organisation_id, Document.status != "draft")
+        select(Document).where(Document.organisation_id == organisation_id, Document.statut != "brouillon")
     ).unique().all()
     return {"par_type": _measure_figures(mesures, first, last, today), **_bilan_figures(documents, first, last)}
 
@@ -438,7 +438,7 @@ def start_annual_bilan(session: Session, svc: Services, *, user: User, year: int
         )
     )
     if existing is not None:
-        if existing.status == "draft":
+        if existing.statut == "brouillon":
             return existing
         raise DocumentError(f"Le bilan annuel {year} de votre organisation a déjà été transmis ({existing.reference}).")
     payload = {
