@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import format_decimal
 from marshmallow import ValidationError, validate, validates_schema
 
 from schemas.base.fields import (
@@ -210,14 +211,10 @@ def _total(rows: Any) -> Decimal:
 
 
 def _number(value: Decimal) -> str:
-    from babel.numbers import format_decimal
-
     return format_decimal(value, "#,##0.##", locale="fr_FR")
 
 
 def _eur(value: Decimal) -> str:
-    from babel.numbers import format_decimal
-
     return format_decimal(value, "#,##0.00", locale="fr_FR") + "\xa0€"
 
 

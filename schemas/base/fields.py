@@ -15,6 +15,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, missing, validate
 from marshmallow import fields as mf
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
+from stdnum.fr import siret
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -319,9 +321,6 @@ class Siret(Text):
         super().__init__(label, max_length=20, placeholder="732 829 320 00074", **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
-        from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
-        from stdnum.fr import siret
-
         text = super()._deserialize(value, attr, data, **kwargs)
         if text is None:
             return None

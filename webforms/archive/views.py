@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from schemas import get_kind, registry
 from webforms import db, policy
@@ -122,40 +123,15 @@ def search() -> Any:
 def deposit(doc_id: int) -> Any:
     """Deposit the signed copy of a submitted document, or a correction of the copy archived."""
     session = db.session()
-    doc = session.get(Document, doc_id)
-    if doc is None or not policy.can_view(current_user, doc):
-        abort(404)
-    if not policy.can_archive(current_user, doc):
-        abort(403)
+    doc = _document_to_archive(doc_id)
     previous = current_record(session, doc)
     error = None
-    status = 200
     if request.method == "POST":
         ActionForm().validate()
-        file = request.files.get("fichier")
-        signature = request.form.get("signature", "")
-        if file is None or not file.filename:
-            error, status = "Choisissez le fichier de la copie signée.", 422
-        else:
-            with tempfile.TemporaryDirectory(prefix="webforms-archive-") as workdir:
-                try:
-                    record = deposit_copy(
-                        session,
-                        services().archive,
-                        doc,
-                        user=current_user,
-                        stream=file.stream,
-                        filename=file.filename,
-                        signature_kind=signature,
-                        workdir=Path(workdir),
-                        motif=request.form.get("motif"),
-                    )
-                except (UploadRefused, ArchiveError) as exc:
-                    session.rollback()
-                    error, status = f"Copie signée refusée : {exc}", 422
-                else:
-                    flash("Copie signée archivée." if previous is None else "Correction archivée ; la copie précédente reste consultable.", "success")
-                    return redirect(url_for(".record", record_id=record.id))
+        record, error = _deposit_posted(session, doc)
+        if record is not None:
+            flash("Copie signée archivée." if previous is None else "Correction archivée ; la copie précédente reste consultable.", "success")
+            return redirect(url_for(".record", record_id=record.id))
     return render_template(
         "archive_deposit.html",
         doc=doc,
@@ -167,7 +143,41 @@ def deposit(doc_id: int) -> Any:
         motif=request.form.get("motif", ""),
         max_mb=services().archive.max_bytes >> 20,
         action_form=ActionForm(),
-    ), status
+    ), (200 if error is None else 422)
+
+
+def _document_to_archive(doc_id: int) -> Document:
+    """Return the document whose signed copy the user may deposit; 404 if unseen, 403 if not theirs to archive."""
+    doc = db.session().get(Document, doc_id)
+    if doc is None or not policy.can_view(current_user, doc):
+        abort(404)
+    if not policy.can_archive(current_user, doc):
+        abort(403)
+    return doc
+
+
+def _deposit_posted(session: Session, doc: Document) -> tuple[ArchiveRecord | None, str | None]:
+    """Archive the posted signed copy of ``doc``: the new record, or why the copy is refused."""
+    file = request.files.get("fichier")
+    if file is None or not file.filename:
+        return None, "Choisissez le fichier de la copie signée."
+    with tempfile.TemporaryDirectory(prefix="webforms-archive-") as workdir:
+        try:
+            record = deposit_copy(
+                session,
+                services().archive,
+                doc,
+                user=current_user,
+                stream=file.stream,
+                filename=file.filename,
+                signature_kind=request.form.get("signature", ""),
+                workdir=Path(workdir),
+                motif=request.form.get("motif"),
+            )
+        except (UploadRefused, ArchiveError) as exc:
+            session.rollback()
+            return None, f"Copie signée refusée : {exc}"
+    return record, None
 
 
 @bp.get("/archives/<int:record_id>")
@@ -232,13 +242,21 @@ def export() -> Any:
         abort(403)
     session = db.session()
     fmt = request.form.get("format", "")
-    ids = [n for v in request.form.getlist("record") if (n := parse_id(v)) is not None]
     back = request.form.get("retour") or url_for(".search")
     if not back.startswith("/archives"):
         back = url_for(".search")
     if fmt not in EXPORT_FORMATS:
         flash("Choisissez le format d'export : SEDA 2.2 ou BagIt.", "error")
         return redirect(back)
+    records, refusal = _records_to_export(session)
+    if refusal is not None:
+        flash(refusal, "error")
+        return redirect(back)
+    return _send_export(session, records, fmt, back)
+
+
+def _records_to_export(session: Session) -> tuple[list[ArchiveRecord], str | None]:
+    """Return the records a posted export names (every result of its search, or those ticked), or why none."""
     if request.form.get("tout") == "1":
         # Every result of the search (its criteria come with the form), destroyed ones left out.
         errors: list[str] = []
@@ -246,18 +264,19 @@ def export() -> Any:
         try:
             records = all_to_export(session, current_user, query) if not errors else []
         except ArchiveError as exc:
-            flash(str(exc), "error")
-            return redirect(back)
-        if not records:
-            flash("Aucun enregistrement à exporter pour cette recherche.", "error")
-            return redirect(back)
-    else:
-        if not ids:
-            flash("Cochez au moins un enregistrement à exporter, ou exportez tous les résultats.", "error")
-            return redirect(back)
-        records = [session.get(ArchiveRecord, i) for i in dict.fromkeys(ids)]
-        if any(r is None or not can_see(session, current_user, r) for r in records):
-            abort(404)
+            return [], str(exc)
+        return records, (None if records else "Aucun enregistrement à exporter pour cette recherche.")
+    ids = [n for v in request.form.getlist("record") if (n := parse_id(v)) is not None]
+    if not ids:
+        return [], "Cochez au moins un enregistrement à exporter, ou exportez tous les résultats."
+    chosen = [session.get(ArchiveRecord, i) for i in dict.fromkeys(ids)]
+    if any(r is None or not can_see(session, current_user, r) for r in chosen):
+        abort(404)
+    return [r for r in chosen if r is not None], None
+
+
+def _send_export(session: Session, records: list[ArchiveRecord], fmt: str, back: str) -> Any:
+    """Send the package of ``records`` in ``fmt``; if the archive refuses, say why back on the search page."""
     fd, name = tempfile.mkstemp(prefix="webforms-export-", suffix=".zip")
     try:
         with os.fdopen(fd, "w+b") as out:
@@ -355,24 +374,10 @@ def rules() -> Any:
         abort(403)
     session = db.session()
     error = None
-    status = 200
     if request.method == "POST":
         ActionForm().validate()
-        years = request.form.get("annees", "").strip()
-        try:
-            set_rule(
-                session,
-                services().archive,
-                user=current_user,
-                kind_name=request.form.get("type", ""),
-                years=parse_id(years) or 0,
-                fate=request.form.get("sort", ""),
-                note=request.form.get("note"),
-            )
-        except ArchiveError as exc:
-            session.rollback()
-            error, status = str(exc), 422
-        else:
+        error = _set_rule_posted(session)
+        if error is None:
             flash("Règle de conservation enregistrée ; la précédente reste dans l'historique.", "success")
             return redirect(url_for(".rules"))
     return render_template(
@@ -383,7 +388,25 @@ def rules() -> Any:
         fates=RETENTION_FATES,
         error=error,
         action_form=ActionForm(),
-    ), status
+    ), (200 if error is None else 422)
+
+
+def _set_rule_posted(session: Session) -> str | None:
+    """Record the posted retention rule; return why it is refused, if it is."""
+    try:
+        set_rule(
+            session,
+            services().archive,
+            user=current_user,
+            kind_name=request.form.get("type", ""),
+            years=parse_id(request.form.get("annees", "").strip()) or 0,
+            fate=request.form.get("sort", ""),
+            note=request.form.get("note"),
+        )
+    except ArchiveError as exc:
+        session.rollback()
+        return str(exc)
+    return None
 
 
 @bp.route("/admin/certificats", methods=["GET", "POST"])

@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from pypdf import PdfReader
 
 from webforms.documents.uploads import grey_8_bits, on_white, palette_on_white
@@ -150,8 +151,6 @@ def _image_pdf_file(path: Path, mime: str, target: Path) -> None:
     stored without either since they are laid on white at upload, but a piece stored before
     may have them.
     """
-    from PIL import Image
-
     if mime == "image/jpeg":
         with Image.open(path) as img:  # reads the header only
             width, height, mode = img.width, img.height, img.mode
@@ -171,10 +170,6 @@ def _decoded_image_pdf_file(path: Path, target: Path) -> None:
     Memory holds the decoded image and one band of it, not a second copy: the bands are
     compressed into a stream file as they are blended.
     """
-    import zlib
-
-    from PIL import Image
-
     rows = target.with_suffix(".rows")
     compressor = zlib.compressobj()
     with Image.open(path) as img, rows.open("wb") as out:
@@ -247,6 +242,7 @@ def _page_sizes(path: Path) -> list[tuple[float, float]]:
     (what a reader shows), then to the media box; inherited boxes and /Rotate count, and
     /UserUnit scales the page. qpdf reads the page dictionaries only, not their contents.
     """
+    # Deferred: qpdf (pikepdf) is loaded when a dossier is assembled, not by every start.
     import pikepdf
 
     sizes = []
@@ -297,6 +293,7 @@ def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[s
     page per page, of that page's shown size (:func:`_number_pages`), read from the page
     dictionaries only.
     """
+    # Deferred: qpdf (pikepdf) is loaded when a dossier is assembled, not by every start.
     import pikepdf
 
     with tempfile.TemporaryDirectory(prefix="webforms-dossier-") as tmp:
