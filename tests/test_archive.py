@@ -1,6 +1,6 @@
 """The archive of signed documents (DESIGN §3): deposit, write-once, audit trail, verification.
 
-Every test uses a real migrated SQLite database and real files: the generated PDF is read back,
+Every test uses a real migrated PostgreSQL database and real files: the generated PDF is read back,
 the archived PDF/A is opened and its JSON attachment read, stored files are hashed again.
 """
 

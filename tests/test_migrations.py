@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -23,3 +24,9 @@ def test_migrations_create_every_table_and_match_the_models(databases: Databases
         upgrade(url)  # idempotent
     finally:
         engine.dispose()
+
+
+def test_an_engine_other_than_postgresql_is_refused() -> None:
+    """Its database would run without the write-once triggers and the journal's lock."""
+    with pytest.raises(ValueError, match="doit être PostgreSQL"):
+        make_engine("sqlite:///webforms.db")
