@@ -7,6 +7,7 @@ are imported only by the functions that need them.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import io
 import json
@@ -279,13 +280,31 @@ def machine_info() -> dict[str, str]:
 
 
 
+def temporary_database(prefix: str) -> str:
+    """Start a throwaway PostgreSQL cluster and migrate its database; return its URL.
+
+    The cluster lives in a folder of its own, not in the caller's (which the caller removes
+    while the cluster still runs): it is stopped, then removed, when the bench exits.
+    """
+    # Deferred, as below: the benches that make no database never import the service.
+    from webforms import db
+    from webforms.pgcluster import Cluster
+
+    root = Path(tempfile.mkdtemp(prefix=f"{prefix}postgres-"))
+    cluster = Cluster(root)
+    atexit.register(shutil.rmtree, root, ignore_errors=True)  # registered first, so run after the stop
+    atexit.register(cluster.stop)
+    url = cluster.start()
+    db.upgrade(url)
+    return url
+
+
 def temporary_app(prefix: str, now: Any) -> tuple[Path, Any]:
-    """Return a throwaway instance: its folder (the caller removes it) and an app on a migrated SQLite."""
-    from webforms import create_app, db  # create_app loads WeasyPrint: only the benches that make an app pay for it
+    """Return a throwaway instance: its folder (the caller removes it) and an app on a throwaway PostgreSQL."""
+    from webforms import create_app  # create_app loads WeasyPrint: only the benches that make an app pay for it
 
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
-    url = f"sqlite:///{tmp / 'webforms.db'}"
-    db.upgrade(url)
+    url = temporary_database(prefix)
     app = create_app({"INSTANCE_PATH": str(tmp / "instance"), "DATABASE_URL": url, "SECRET_KEY": "bench-only-secret", "CLOCK": lambda: now})
     return tmp, app
 

@@ -163,9 +163,11 @@ out = {}
 import webforms
 from webforms import create_app, db
 out["after_import_webforms"] = "weasyprint" in sys.modules
+from webforms.pgcluster import Cluster
 tmp = Path(tempfile.mkdtemp(prefix="bench-probe-"))
+cluster = Cluster(tmp / "postgres")
 try:
-    url = f"sqlite:///{tmp / 'w.db'}"
+    url = cluster.start()
     db.upgrade(url)
     out["after_db_upgrade"] = "weasyprint" in sys.modules
     t = time.perf_counter()
@@ -180,6 +182,7 @@ try:
     out["modules_imported_by_requests"] = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("weasyprint", "docxtpl", "docx"))
     app.extensions["webforms.engine"].dispose()
 finally:
+    cluster.stop()
     shutil.rmtree(tmp, ignore_errors=True)
 print(json.dumps(out))
 """

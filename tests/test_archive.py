@@ -1,6 +1,6 @@
 """The archive of signed documents (DESIGN §3): deposit, write-once, audit trail, verification.
 
-Every test uses a real migrated SQLite database and real files: the generated PDF is read back,
+Every test uses a real migrated PostgreSQL database and real files: the generated PDF is read back,
 the archived PDF/A is opened and its JSON attachment read, stored files are hashed again.
 """
 
@@ -255,13 +255,15 @@ def test_the_database_itself_refuses_to_change_archive_rows(app: Flask, world: W
 
 # --- Verification -----------------------------------------------------------------------------
 def _tamper(app: Flask, sql: str, *params: Any) -> None:
-    """What an intruder with the database's superuser could do: drop the guard, then change a row."""
+    """What an intruder with the database's superuser could do: bypass the guard, then change a row.
+
+    The triggers are bypassed for this connection only (``session_replication_role``), not
+    dropped: the work database is shared by the session's tests, which must keep their guards.
+    """
     url = make_url(app.config["DATABASE_URL"])
     conn = psycopg.connect(host=url.query["host"], dbname=url.database, user="postgres")
     try:
-        table = sql.split()[1] if sql.startswith("UPDATE") else sql.split()[2]
-        conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_update ON {table}")
-        conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete ON {table}")
+        conn.execute("SET session_replication_role = replica")
         conn.execute(sql.replace("?", "%s"), params)
         conn.commit()
     finally:

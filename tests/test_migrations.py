@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -55,3 +56,9 @@ def test_french_state_names_rename_the_stored_states_and_back(databases: Databas
             assert "ix_document_status" in {i["name"] for i in inspect(conn).get_indexes("document")}
     finally:
         engine.dispose()
+
+
+def test_an_engine_other_than_postgresql_is_refused() -> None:
+    """Its database would run without the write-once triggers and the journal's lock."""
+    with pytest.raises(ValueError, match="doit être PostgreSQL"):
+        make_engine("sqlite:///webforms.db")

@@ -9,7 +9,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from webforms.pgcluster import Cluster
@@ -18,20 +18,12 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; on SQLite, enforce foreign keys and allow use across threads."""
-    if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-    engine = create_engine(url, **kwargs)
-    if url.startswith("sqlite"):
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(conn: Any, record: Any) -> None:
-            cur = conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.close()
-
-    return engine
+    """Create an engine for the PostgreSQL database at ``url``; refuse any other engine."""
+    # The write-once triggers and the journal's lock are PostgreSQL's: another engine would run
+    # without them, so an old SQLite URL is refused rather than half served.
+    if make_url(url).get_backend_name() != "postgresql":
+        raise ValueError(f"La base de données doit être PostgreSQL (DATABASE_URL postgresql+psycopg://…), pas « {make_url(url).drivername} » : voir docs/running.md.")
+    return create_engine(url, **kwargs)
 
 
 def alembic_config(url: str) -> Config:

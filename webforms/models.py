@@ -8,6 +8,7 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, TypeDecorator, UniqueConstraint, event, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm.attributes import get_history
 
 from webforms.timeutil import paris_date
 
@@ -41,7 +42,7 @@ def utcnow() -> dt.datetime:
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Aware UTC datetimes, also on SQLite (which keeps them naive)."""
+    """Aware datetimes, written in UTC; a naive one read back is taken as UTC."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -96,8 +97,10 @@ class Document(Base):
     __table_args__ = (UniqueConstraint("appel_id", "organisation_id", name="uq_document_appel_organisation"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(50), index=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    # active_history: the write-once guard below compares with the value before a change,
+    # loaded even when the attribute had expired (after a rollback).
+    kind: Mapped[str] = mapped_column(String(50), index=True, active_history=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True, active_history=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     statut: Mapped[str] = mapped_column(String(20), default="brouillon", index=True)
     # The form as last saved, as typed: strings, invalid values allowed (a draft).
@@ -106,10 +109,10 @@ class Document(Base):
     submitted_data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     review: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     summary: Mapped[str] = mapped_column(String(300), default="")
-    reference: Mapped[str | None] = mapped_column(String(40), unique=True, nullable=True)
+    reference: Mapped[str | None] = mapped_column(String(40), unique=True, nullable=True, active_history=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True, active_history=True)
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
     # The measure the document is about (an incident sheet, a bilan), when there is one.
@@ -453,19 +456,47 @@ class Tombstone(Base):
 
 
 ARCHIVE_TABLES = ("archive_record", "archive_log", "retention_rule", "destruction_visa", "destruction_item", "tombstone")
+# Tables whose rows are never changed nor deleted (and, in the database, migrations 0007 and 0011).
+WRITE_ONCE_TABLES = (*ARCHIVE_TABLES, "rendition")
+# What a submitted document keeps for ever; the rest is its lifecycle's to change (0011).
+SUBMISSION_KEPT = ("reference", "kind", "organisation_id")
 
 
 class WriteOnceViolation(Exception):
-    """Something tried to change or delete an archive row."""
+    """Something tried to change or delete an archive row, a rendition or what a submission fixed."""
 
 
 def _refuse_change(mapper: Any, connection: Any, target: Any) -> None:
     raise WriteOnceViolation(f"{target.__tablename__} est en écriture unique : ni modification ni suppression.")
 
 
-for _model in (ArchiveRecord, ArchiveLog, RetentionRule, DestructionVisa, DestructionItem, Tombstone):
+for _model in (ArchiveRecord, ArchiveLog, RetentionRule, DestructionVisa, DestructionItem, Tombstone, Rendition):
     event.listen(_model, "before_update", _refuse_change)
     event.listen(_model, "before_delete", _refuse_change)
+
+
+def _before_flush(doc: Document, name: str) -> Any:
+    """The value ``name`` had before this flush's changes."""
+    history = get_history(doc, name)
+    return next(iter(history.deleted or history.unchanged or ()), None)
+
+
+@event.listens_for(Document, "before_delete")
+def _refuse_deleting_a_submission(mapper: Any, connection: Any, doc: Document) -> None:
+    if _before_flush(doc, "submitted_at") is not None or _before_flush(doc, "reference") is not None:
+        raise WriteOnceViolation("Un document soumis est en écriture unique : il ne peut pas être supprimé.")
+
+
+@event.listens_for(Document, "before_update")
+def _refuse_changing_a_submission(mapper: Any, connection: Any, doc: Document) -> None:
+    """Keep what the submission fixed; a later submission may only move its date forward."""
+    submitted_at = _before_flush(doc, "submitted_at")
+    if submitted_at is None and _before_flush(doc, "reference") is None:
+        return
+    if any(getattr(doc, name) != _before_flush(doc, name) for name in SUBMISSION_KEPT):
+        raise WriteOnceViolation("Un document soumis est en écriture unique : sa référence, son type et son organisation ne changent plus.")
+    if doc.submitted_at is None or (submitted_at is not None and doc.submitted_at < submitted_at):
+        raise WriteOnceViolation("Un document soumis est en écriture unique : sa date de soumission ne s'efface pas et ne recule pas.")
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -473,5 +504,5 @@ def _refuse_bulk_change(state: Any) -> None:
     """``session.execute(update(ArchiveRecord))`` bypasses the mapper events: refuse it here."""
     if state.is_update or state.is_delete:
         table = getattr(state.statement, "table", None)
-        if table is not None and getattr(table, "name", None) in ARCHIVE_TABLES:
+        if table is not None and getattr(table, "name", None) in WRITE_ONCE_TABLES:
             raise WriteOnceViolation(f"{table.name} est en écriture unique : ni modification ni suppression.")

@@ -41,7 +41,7 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
-    """Serve the test app (its migrated SQLite copy, its fixed clock) on a free local port."""
+    """Serve the test app (its migrated PostgreSQL database, its fixed clock) on a free local port."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()

@@ -7,11 +7,12 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,9 @@ from webforms.models import ArchiveLog, ArchiveRecord, User
 
 ACCESS_LOG_ATTEMPTS = 8
 GENESIS = "0" * 128  # the "previous hash" of the first row of the audit trail
+# The key of the PostgreSQL advisory lock that serialises appends to the journal file across
+# hosts: any constant, the same everywhere; these are the ASCII bytes of "webforms".
+JOURNAL_LOCK = 0x7765_6266_6F72_6D73
 ACTIONS = {
     "deposit": "Dépôt de la copie signée",
     "view": "Consultation",
@@ -84,22 +88,40 @@ def log(
 
 
 def commit(session: Session, svc: ArchiveServices) -> None:
-    """Commit, then write the new audit rows to the journal file.
+    """Commit, then write the new audit rows to the journal file, in the order of the chain.
 
     Two writers appending at once both claim the same next row: the unique ``prev_hash``
-    refuses the second (or SQLite, whose reader cannot become a writer once another has
-    written), which is told to try again (nothing half-done is kept).
+    refuses the second, which is told to try again (nothing half-done is kept).
     """
     rows: list[ArchiveLog] = session.info.pop("archive_rows", [])
     try:
-        session.commit()
+        # Rows go in before the lock is asked for: a writer that holds the lock then never waits
+        # on another writer's row, a wait PostgreSQL could not see through the lock's connection.
+        session.flush()
+        with _journal_lock(session):
+            session.commit()
+            for row in rows:
+                # A row logged in a transaction rolled back since was never stored: nothing to witness.
+                if sa_inspect(row).persistent:
+                    svc.archive.witness(row.id, row.hash)
     except (IntegrityError, OperationalError):
         session.rollback()
         raise ArchiveError("Une autre opération d'archive vient d'être enregistrée au même instant : réessayez.") from None
-    for row in rows:
-        # A row logged in a transaction rolled back since was never stored: nothing to witness.
-        if sa_inspect(row).persistent:
-            svc.archive.witness(row.id, row.hash)
+
+
+@contextmanager
+def _journal_lock(session: Session) -> Iterator[None]:
+    """Hold the journal's lock, shared by every host, until the block ends.
+
+    Several hosts append to one journal file (NFS), where ``O_APPEND`` is not atomic: the lock
+    makes them append one at a time. Taken before the commit and kept until the rows are
+    written, it also keeps the file in the chain's order: a later row is logged only after this
+    commit, so its writer asks for the lock after this one. It lives in a transaction of its
+    own, which holds nothing else and ends (releasing it) however the block ends.
+    """
+    with session.get_bind().engine.begin() as guard:
+        guard.execute(select(func.pg_advisory_xact_lock(JOURNAL_LOCK)))
+        yield
 
 
 def log_access(session: Session, svc: ArchiveServices, record: ArchiveRecord, action: str, *, user: User, **detail: Any) -> None:

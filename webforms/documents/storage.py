@@ -164,7 +164,12 @@ class ArchiveStore:
             path.unlink()
 
     def witness(self, row_id: int, row_hash: str) -> None:
-        """Append a committed audit-trail row to the journal file (append-only, synced)."""
+        """Append a committed audit-trail row to the journal file (append-only, synced).
+
+        Callers hold the journal's database lock (``archive.audit.commit``): on NFS, shared by
+        several hosts, ``O_APPEND`` is not atomic. The file is opened for each append, so that
+        NFS's close-to-open consistency shows the end the previous host wrote.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
