@@ -133,7 +133,8 @@ def test_the_archived_pdfa_is_the_frozen_rendition_even_after_the_template_was_r
     # and the server restarts with it: the archive must keep what was submitted and signed.
     override = Path(app.config["HTML_OVERRIDE_DIR"])
     override.mkdir(parents=True, exist_ok=True)
-    original = (HTML_DIR / "fiche_saisine.html").read_text()
+    # The kind prints from its layout: the administrator starts from the generic layout template.
+    original = (HTML_DIR / "_layout.html").read_text()
     (override / "fiche_saisine.html").write_text(original.replace("{% block contenu %}", "{% block contenu %}<p>Modèle remplacé</p>", 1))
     # The archive's services hold no renderer: nothing they store can come from today's template.
     restarted = world.services()

@@ -203,7 +203,7 @@ class Renderer:
     def html(self, output: Output, context: Mapping[str, Any]) -> str:
         """Return the HTML a PDF output is printed from, without printing it (the template check reads it)."""
         if output.fmt != "pdf":
-            raise ValueError(f"Format inconnu : {output.fmt}")
+            raise ValueError(f"Format inconnu pour une page HTML : {output.fmt}")
         source = self._generated_from(output)
         if source is not None and source.layout is not None:
             filled = {**context, LAYOUT_VARIABLE: resolve(source.layout, context)}
