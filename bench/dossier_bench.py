@@ -14,7 +14,7 @@ temporary instance whose clock is fixed on 2 September 2019, before the call's d
    peak memory (the kernel's RSS high-water mark, reset just before the submission) against
    its memory just before; target: grows by less than 100 MiB, whatever the pieces weigh.
 2. The fiche descriptive of that dossier as a PDF: the service path (build_context ->
-   Renderer.pdf, PDF/A-3b) against the same DOCX converted by a warm LibreOffice through
+   Renderer.render, PDF/A-3b) against the same DOCX converted by a warm LibreOffice through
    unoserver (bench/peer_pipeline.py); target: ours is faster.
 
 Options: ``--sizes 100,400`` (MiB of pieces), ``--no-libreoffice``, ``--strict`` (exit 1 when a
@@ -213,7 +213,7 @@ def run_size(total_mib: int) -> dict[str, Any]:
                 raise SystemExit(f"Dossier de bench incomplet : {blockers or documents.problems(doc)}")
 
             # A worker is warm: WeasyPrint's fonts and caches are loaded before the baseline.
-            services.renderer.pdf(kind, documents.context_for(doc, draft=False))
+            services.renderer.render(kind.output("pdf"), documents.context_for(doc, draft=False))
             # Peak of the preparation (instance, pieces written, uploads, warm-up), read before
             # the high-water mark is reset: the pieces never went through this process's memory.
             out["setup_peak"] = benchkit.maxrss()
@@ -268,13 +268,13 @@ def bench_fiche(use_lo: bool) -> dict[str, Any]:
         version=1,
     )
     renderer = Renderer()
-    docx = renderer.docx(kind, build_context(kind, data, meta))
+    docx = renderer.render(kind.output("docx"), build_context(kind, data, meta))
 
     def service() -> bytes:
-        return renderer.pdf(kind, build_context(kind, data, meta))
+        return renderer.render(kind.output("pdf"), build_context(kind, data, meta))
 
     def docx_only() -> bytes:
-        return renderer.docx(kind, build_context(kind, data, meta))
+        return renderer.render(kind.output("docx"), build_context(kind, data, meta))
 
     fns: dict[str, Any] = {"service": service, "docx": docx_only}
     lo, lo_error, status_line = None, None, ""
@@ -301,7 +301,7 @@ def bench_fiche(use_lo: bool) -> dict[str, Any]:
         lo_error = failures["lo"]
     rows = [
         [
-            "Service : build_context → Renderer.pdf (WeasyPrint, PDF/A-3b)",
+            "Service : build_context → Renderer.render (WeasyPrint, PDF/A-3b)",
             benchkit.both(wall["service"], cpu["service"], 0),
             benchkit.pdf_pages(last["service"]),
             f"{len(last['service']) / 1024:.0f}",
@@ -323,7 +323,7 @@ def bench_fiche(use_lo: bool) -> dict[str, Any]:
         )
         rows.append(
             [
-                "Chaîne des pairs : docxtpl (Renderer.docx) + LibreOffice",
+                "Chaîne des pairs : docxtpl (Renderer.render, DOCX) + LibreOffice",
                 benchkit.both(wall["docx"] + wall["lo"], cpu["docx"] + cpu["lo"], 0),
                 "",
                 "",

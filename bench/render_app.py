@@ -11,7 +11,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 from benchkit import PASSWORD, ROOT, bench_writer, ms, p95, table, temporary_app, title
@@ -35,19 +34,15 @@ def bench_download(
     try:
         services = app.extensions["webforms.services"]
         renderer = services.renderer
-        # Every DOCX and every PDF the renderer makes goes through these two, whichever entry point
-        # the service calls (render_output at submission and preview; render, docx, pdf by kind).
-        calls = {"docx_from": 0, "pdf_from_html": 0}
+        # Every DOCX and every PDF the renderer makes goes through Renderer.render: counted by format.
+        calls = {"docx": 0, "pdf": 0}
+        render = renderer.render
 
-        def counting(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                calls[name] += 1
-                return fn(*args, **kwargs)
+        def counting(output: Any, context: Any) -> bytes:
+            calls[output.fmt] += 1
+            return render(output, context)
 
-            return wrapper
-
-        for name in calls:  # count every render from here on (instance attributes shadow methods)
-            setattr(renderer, name, counting(name, getattr(renderer, name)))
+        renderer.render = counting  # count every render from here on (an instance attribute shadows the method)
 
         with app.app_context():
             session = db.session()
@@ -139,7 +134,7 @@ def bench_download(
         )
         rerenders = sum(calls.values())
         print(
-            f"Rendus pendant les {2 * DOWNLOADS + 2} téléchargements : {rerenders} (Renderer.docx_from/pdf_from_html comptés : {calls})"
+            f"Rendus pendant les {2 * DOWNLOADS + 2} téléchargements : {rerenders} (Renderer.render comptés par format : {calls})"
         )
         if pdf_render_s:
             pdf_med = results["download"]["pdf"]["median_ms"] / 1000

@@ -4,9 +4,9 @@ Run with ``make bench`` (installs LibreOffice and unoserver first) or
 ``.venv/bin/python bench/render_bench.py``. One run prints, side by side, for 5, 50 and 500
 rows in each of the kind's three row lists:
 
-1. DOCX: the service path (build_context -> Renderer.docx: sandboxed Jinja, zip
+1. DOCX: the service path (build_context -> Renderer.render of the DOCX: sandboxed Jinja, zip
    normalisation) against docxtpl alone on the same template and context; target <= +10 %.
-2. PDF: the service path (build_context -> Renderer.pdf, PDF/A-3b) against raw WeasyPrint on
+2. PDF: the service path (build_context -> Renderer.render of the PDF, PDF/A-3b) against raw WeasyPrint on
    the same HTML and fetcher, and against the peers' pipeline (the same DOCX converted by a
    warm LibreOffice through unoserver); ms per document, ms per row, linearity.
 3. Frozen download: median and p95 of downloads of a submitted document's stored PDF and

@@ -23,7 +23,7 @@ def bench_docx(
 ) -> dict[int, dict[str, Any]]:
     """Compare the service's DOCX with docxtpl alone at each size; print the tables and return the figures."""
     title("1. DOCX : chemin du service contre docxtpl seul")
-    template = renderer.template_path(kind, "docx")
+    template = renderer.template_path(kind.output("docx"))
     # docxtpl's own environment, autoescaped as its docs say to do. The template uses the
     # service's `oui_non` filter, without which docxtpl cannot render it at all; nothing else
     # of the service's environment (sandbox, StrictUndefined, finalize) is added.
@@ -37,7 +37,7 @@ def bench_docx(
         ctx = build_context(kind, data, meta())
 
         def service(data: dict[str, Any] = data) -> bytes:
-            return renderer.docx(kind, build_context(kind, data, meta()))
+            return renderer.render(kind.output("docx"), build_context(kind, data, meta()))
 
         def raw(ctx: dict[str, Any] = ctx) -> bytes:
             tpl = DocxTemplate(template)
@@ -50,7 +50,7 @@ def bench_docx(
             return build_context(kind, data, meta())
 
         def sandboxed_unnormalised(ctx: dict[str, Any] = ctx) -> bytes:
-            # Renderer.docx without its last step (normalise_docx).
+            # Renderer.render of the DOCX without its last step (normalise_docx).
             tpl = DocxTemplate(template)
             tpl.render(dict(ctx), jinja_env=renderer.docx_env, autoescape=True)
             buf = io.BytesIO()
@@ -114,7 +114,7 @@ def bench_docx(
             "docxtpl seul",
             "surcoût mur",
             "surcoût CPU",
-            "dont Renderer.docx seul (CPU)",
+            "dont Renderer.render seul (CPU)",
             f"cible ≤{DOCX_TARGET:.0f} % (CPU)",
         ],
         rows,
@@ -125,7 +125,7 @@ def bench_docx(
         ["Taille", "build_context", "bac à sable − brut", "normalise_docx", "total service − brut", "Ko service / brut"],
         breakdown,
     )
-    print("« service » = build_context + Renderer.docx (SandboxedEnvironment, StrictUndefined, finalize, puis")
+    print("« service » = build_context + Renderer.render (SandboxedEnvironment, StrictUndefined, finalize, puis")
     print("normalise_docx) ; « docxtpl seul » = DocxTemplate(même modèle).render(même contexte, autoescape=True)")
     print("+ save(BytesIO), avec le seul filtre oui_non (que le modèle emploie) dans un Environment ordinaire.")
     print("« bac à sable − brut » proche de 0 ou négatif = bruit de mesure : le bac à sable ne coûte presque rien.")
@@ -171,7 +171,7 @@ def profile_docx(kind: Any, renderer: Renderer, data: dict[str, Any], n: int) ->
     print("build_context (par temps cumulé) :")
     _top(profiler, calls, 10, cumulative=True)
     unnormalised = io.BytesIO()
-    tpl = DocxTemplate(renderer.template_path(kind, "docx"))
+    tpl = DocxTemplate(renderer.template_path(kind.output("docx")))
     tpl.render(build_context(kind, data, meta()), jinja_env=renderer.docx_env, autoescape=True)
     tpl.save(unnormalised)
     with zipfile.ZipFile(unnormalised) as z:

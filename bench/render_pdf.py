@@ -40,25 +40,26 @@ def bench_pdf(
     # Warm WeasyPrint once (fonts, hyphenation dictionaries) before timing anything.
     small = min(datasets)
     ctx = build_context(kind, datasets[small], meta())
-    renderer.pdf(kind, ctx)
-    HTML(string=renderer.html(kind, ctx), url_fetcher=renderer.fetcher).write_pdf()
+    document = kind.output("pdf")
+    renderer.render(document, ctx)
+    HTML(string=renderer.html(document, ctx), url_fetcher=renderer.fetcher).write_pdf()
 
     out: dict[int, dict[str, Any]] = {}
     try:
         for n, data in datasets.items():
             runs = SIZES[n][1]
             ctx = build_context(kind, data, meta())
-            html = renderer.html(kind, ctx)
+            html = renderer.html(document, ctx)
             docx = docx_out[n]["docx"]
 
             def service(data: dict[str, Any] = data) -> bytes:
-                return renderer.pdf(kind, build_context(kind, data, meta()))
+                return renderer.render(document, build_context(kind, data, meta()))
 
             def raw(html: str = html) -> bytes:
                 return HTML(string=html, url_fetcher=renderer.fetcher).write_pdf()
 
             def templating(data: dict[str, Any] = data) -> str:
-                return renderer.html(kind, build_context(kind, data, meta()))
+                return renderer.html(document, build_context(kind, data, meta()))
 
             fns: dict[str, Job] = {"service": service, "raw": raw, "html": templating}
             lo_error = None if lo is not None else f"LibreOffice indisponible: {lo_reason}"

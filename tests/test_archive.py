@@ -6,7 +6,6 @@ the archived PDF/A is opened and its JSON attachment read, stored files are hash
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -35,7 +34,6 @@ from webforms.archive.verify import verify
 from webforms.archive.visas import execute_visa, past_term, record_visa
 from webforms.documents.uploads import UploadRefused
 from webforms.models import ArchiveLog, ArchiveRecord, Document, Mesure, Rendition, Tombstone, User, WriteOnceViolation
-from webforms.rendering import Renderer
 
 
 def jpeg_scan() -> bytes:
@@ -135,9 +133,11 @@ def test_the_archived_pdfa_is_the_frozen_rendition_even_after_the_template_was_r
     # and the server restarts with it: the archive must keep what was submitted and signed.
     override = Path(app.config["HTML_OVERRIDE_DIR"])
     override.mkdir(parents=True, exist_ok=True)
-    # The fiche saisine's PDF comes from its layout; an override file of its name wins over it.
-    (override / "fiche_saisine.html").write_text('<html lang="fr"><head><title>Fiche</title></head><body><p>Modèle remplacé</p></body></html>')
-    restarted = dataclasses.replace(world.services(), renderer=Renderer(html_dirs=[override, HTML_DIR]))
+    # The kind prints from its layout: the administrator starts from the generic layout template.
+    original = (HTML_DIR / "_layout.html").read_text()
+    (override / "fiche_saisine.html").write_text(original.replace("{% block contenu %}", "{% block contenu %}<p>Modèle remplacé</p>", 1))
+    # The archive's services hold no renderer: nothing they store can come from today's template.
+    restarted = world.services()
     with app.app_context():
         record = deposit(
             db.session(), restarted, world.doc(), user=world.user(world.archivist),

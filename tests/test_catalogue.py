@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from schemas import DOCX_DIR, HTML_DIR, build_registry, discover, registry
 from schemas.base.fields import Text, field_kind, row_schema
-from schemas.base.kind import Kind, KindDeclarationError
+from schemas.base.kind import Kind, KindDeclarationError, Output
 from webforms.forms import form_class
 from webforms.rendering import Renderer
 from webforms.rendering.checks import check_templates, example_context
@@ -126,8 +126,8 @@ def test_a_template_asking_for_an_unknown_variable_is_reported(tmp_path: Path) -
 def test_docx_and_pdf_carry_the_data(name: str, renderer: Renderer) -> None:
     kind = registry()[name]
     ctx = example_context(kind)
-    word = docx_text(renderer.docx(kind, ctx))
-    pdf = pdf_text(renderer.pdf(kind, ctx))
+    word = docx_text(renderer.render(kind.output("docx"), ctx))
+    pdf = pdf_text(renderer.render(kind.output("pdf"), ctx))
     assert kind.title in word and kind.issuing_body in word
     squashed = _squash(pdf)
     for value in strings({k: v for k, v in ctx.items() if k not in ("document", "libelles")}):
@@ -140,7 +140,7 @@ def test_docx_and_pdf_carry_the_data(name: str, renderer: Renderer) -> None:
 @pytest.mark.parametrize("name", KINDS)
 def test_pdf_is_a4_with_page_numbers_and_french(name: str, renderer: Renderer) -> None:
     kind = registry()[name]
-    reader = PdfReader(io.BytesIO(renderer.pdf(kind, example_context(kind))))
+    reader = PdfReader(io.BytesIO(renderer.render(kind.output("pdf"), example_context(kind))))
     width, height = (float(v) for v in reader.pages[0].mediabox.upper_right)
     assert (round(width), round(height)) == (595, 842)  # A4 in points
     assert "Page 1" in reader.pages[0].extract_text()
@@ -187,10 +187,10 @@ def test_hostile_text_and_long_tables_come_out_literally(name: str, cycles: int,
     from webforms.rendering.context import DocumentMeta, build_context
 
     ctx = build_context(kind, data, DocumentMeta(reference="REF-1", draft=False))
-    word = docx_text(renderer.docx(kind, ctx))
+    word = docx_text(renderer.render(kind.output("docx"), ctx))
     assert NASTY[:100] in word
     assert "49" not in word.replace("2019", "").split(NASTY[:20])[0][-3:]
-    pdf = pdf_text(renderer.pdf(kind, ctx))
+    pdf = pdf_text(renderer.render(kind.output("pdf"), ctx))
     assert "{{ 7*7 }}" in pdf and "file:///etc/passwd" in pdf
     # The end of the document survived (autoescape off would have cut the body, PITFALLS §1).
     assert "REF-1" in word
@@ -239,30 +239,35 @@ def test_parsed_stylesheet_is_reused_until_its_file_changes(tmp_path: Path) -> N
     css = tmp_path / "maison.css"
     css.write_text("@page { size: A5 }")
     html = '<!DOCTYPE html><html lang="fr"><head><title>t</title><link rel="stylesheet" href="asset:maison.css"></head><body><p>x</p></body></html>'
+    (tmp_path / "page.html").write_text(html)
+    page = Output("page", "Page", "pdf", "page.html")
     renderer = Renderer(html_dirs=[tmp_path])
-    assert _page_size(renderer.pdf_from_html(html)) == (420, 595)  # @page of the parsed stylesheet applies
-    assert _page_size(renderer.pdf_from_html(html)) == (420, 595)
+    assert _page_size(renderer.render(page, {})) == (420, 595)  # @page of the parsed stylesheet applies
+    assert _page_size(renderer.render(page, {})) == (420, 595)
     css.write_text("@page { size: A4 landscape }")
     os.utime(css, ns=(css.stat().st_atime_ns, css.stat().st_mtime_ns + 10**9))
-    assert _page_size(renderer.pdf_from_html(html)) == (842, 595)  # the changed file is read again
+    assert _page_size(renderer.render(page, {})) == (842, 595)  # the changed file is read again
     # A document with a <style> element keeps its link: WeasyPrint reads it as usual.
     styled = html.replace("</head>", "<style>p { color: red }</style></head>")
-    assert _page_size(renderer.pdf_from_html(styled)) == (842, 595)
+    (tmp_path / "styled.html").write_text(styled)
+    assert _page_size(renderer.render(Output("styled", "Page", "pdf", "styled.html"), {})) == (842, 595)
     (tmp_path.parent / "dehors.css").write_text("@page { size: A3 }")
     assert renderer.fetcher.path("../dehors.css") is None  # still nothing outside the assets
     assert renderer._parsed_stylesheets(html.replace("maison.css", "../dehors.css"))[1] == []
 
 
-def test_render_leaves_garbage_collection_as_it_found_it(renderer: Renderer) -> None:
+def test_render_leaves_garbage_collection_as_it_found_it(tmp_path: Path) -> None:
     import gc
 
-    html = '<!DOCTYPE html><html lang="fr"><head><title>t</title></head><body><p>x</p></body></html>'
+    (tmp_path / "page.html").write_text('<!DOCTYPE html><html lang="fr"><head><title>t</title></head><body><p>x</p></body></html>')
+    page = Output("page", "Page", "pdf", "page.html")
+    renderer = Renderer(html_dirs=[tmp_path])
     assert gc.isenabled()
-    renderer.pdf_from_html(html)
+    renderer.render(page, {})
     assert gc.isenabled()
     gc.disable()
     try:
-        renderer.pdf_from_html(html)
+        renderer.render(page, {})
         assert not gc.isenabled()
     finally:
         gc.enable()
@@ -293,7 +298,7 @@ def test_html_in_data_fetches_nothing(renderer: Renderer) -> None:
         from webforms.rendering.context import DocumentMeta, build_context
 
         ctx = build_context(kind, kind.load(payload), DocumentMeta())
-        pdf = pdf_text(renderer.pdf(kind, ctx))
+        pdf = pdf_text(renderer.render(kind.output("pdf"), ctx))
         assert f"127.0.0.1:{port}/img" in pdf
     finally:
         server.shutdown()
@@ -304,7 +309,7 @@ def test_html_in_data_fetches_nothing(renderer: Renderer) -> None:
 def test_docx_render_is_reproducible(renderer: Renderer) -> None:
     kind = registry()["fiche_saisine"]
     ctx = example_context(kind)
-    assert renderer.docx(kind, ctx) == renderer.docx(kind, ctx)
+    assert renderer.render(kind.output("docx"), ctx) == renderer.render(kind.output("docx"), ctx)
 
 
 def test_word_templates_are_built_by_the_committed_script(tmp_path: Path) -> None:
@@ -382,7 +387,7 @@ def test_fast_docx_normalisation_equals_the_rewrite(name: str, renderer: Rendere
     from webforms.rendering import normalise_docx, normalise_docx_slow
 
     kind = registry()[name]
-    template = DocxTemplate(renderer.template_path(kind, "docx"))
+    template = DocxTemplate(renderer.template_path(kind.output("docx")))
     template.render(example_context(kind), jinja_env=renderer.docx_env, autoescape=True)
     buf = io.BytesIO()
     template.save(buf)

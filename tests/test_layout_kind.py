@@ -122,8 +122,8 @@ WORDS = [
 
 def test_docx_and_pdf_are_made_from_the_layout_and_say_it_in_order(renderer: Renderer) -> None:
     ctx = example_context(ESSAI)
-    word = docx_text(renderer.docx(ESSAI, ctx))
-    pdf = " ".join(pdf_text(renderer.pdf(ESSAI, ctx)).split())
+    word = docx_text(renderer.render(ESSAI.output("docx"), ctx))
+    pdf = " ".join(pdf_text(renderer.render(ESSAI.output("pdf"), ctx)).split())
     for text in WORDS:
         assert text in word, f"DOCX lacks {text!r}"
         assert text in pdf, f"PDF lacks {text!r}"
@@ -134,11 +134,12 @@ def test_docx_and_pdf_are_made_from_the_layout_and_say_it_in_order(renderer: Ren
 
 def test_generated_templates_use_only_the_context_and_are_made_once(renderer: Renderer) -> None:
     ctx = example_context(ESSAI)
-    for template, names in renderer.template_variables(ESSAI).items():
-        assert names <= set(ctx), (template, names - set(ctx))
-    digest = renderer.template_digest(ESSAI, "docx")
-    assert digest == renderer.template_digest(ESSAI, "docx") == hashlib.sha256(renderer._layout_docx(ESSAI)).hexdigest()
-    assert renderer.template_digest(ESSAI, "pdf") != renderer.template_digest(ESSAI, "docx")
+    for output in ESSAI.outputs():
+        names = renderer.template_variables(output)
+        assert names <= set(ctx), (output.template, names - set(ctx))
+    digest = renderer.template_digest(ESSAI.output("docx"))
+    assert digest == renderer.template_digest(ESSAI.output("docx")) == hashlib.sha256(renderer._layout_docx(ESSAI)).hexdigest()
+    assert renderer.template_digest(ESSAI.output("pdf")) != renderer.template_digest(ESSAI.output("docx"))
 
 
 def test_an_override_file_takes_precedence_over_the_layout(tmp_path: Path) -> None:
@@ -146,7 +147,7 @@ def test_an_override_file_takes_precedence_over_the_layout(tmp_path: Path) -> No
     override.mkdir()
     shutil.copy(Path(HTML_DIR).parent / "templates_docx" / "fiche_incident.docx", override / "essai_aide.docx")
     renderer = Renderer(docx_dirs=[override], html_dirs=[HTML_DIR])
-    assert renderer.template_digest(ESSAI, "docx") == hashlib.sha256((override / "essai_aide.docx").read_bytes()).hexdigest()
+    assert renderer.template_digest(ESSAI.output("docx")) == hashlib.sha256((override / "essai_aide.docx").read_bytes()).hexdigest()
 
 
 def test_the_generator_is_deterministic() -> None:

@@ -125,7 +125,7 @@ def render(kind_name: str, file: str, fmt: str, output: Path, brouillon: bool) -
     directory = _output_dir(output)  # before rendering: a wrong path is said at once
     renderer = _services(_app()).documents.renderer
     meta = DocumentMeta(issued_at=dt.datetime.now(dt.UTC), draft=brouillon)
-    content = renderer.render(kind, build_context(kind, data, meta), fmt)
+    content = renderer.render(kind.output(fmt), build_context(kind, data, meta))
     # Written beside the target then renamed: OUT is whole or absent, never half-written.
     tmp = None
     try:

@@ -64,7 +64,6 @@ def init_services(app: Flask) -> None:
     app.extensions["webforms.archive"] = ArchiveServices(
         archive=ArchiveStore(config["ARCHIVE_DIR"]),
         files=documents.store,
-        renderer=documents.renderer,
         clock=config["CLOCK"],
         trust_dir=Path(config["ARCHIVE_TRUST_DIR"]),
         max_bytes=int(config["ARCHIVE_MAX_MB"]) << 20,

@@ -178,6 +178,13 @@ class Kind:
                 out.append(Output(annex.name, annex.title, "pdf", annex.html, annex.to_sign))
         return out
 
+    def output(self, fmt: str, name: str = "document") -> Output:
+        """Return the output ``name`` in ``fmt`` (by default the kind's main document)."""
+        for output in self.outputs():
+            if output.name == name and output.fmt == fmt:
+                return output
+        raise ValueError(f"« {self.name} » ne produit pas « {name} » en {fmt}.")
+
     def validate(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Return marshmallow's nested error layout for ``payload`` (empty when valid)."""
         return self.schema().validate(payload)

@@ -41,7 +41,7 @@ def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
 def archived_pdf(doc: Document, version: int, frozen: bytes, now: dt.datetime) -> bytes:
     """Attach the document's data as ``donnees.json`` to its frozen PDF/A-3b of ``version``.
 
-    The frozen rendition is already PDF/A-3b (``Renderer.pdf_from_html``): its pages are kept
+    The frozen rendition is already PDF/A-3b (``Renderer.render``): its pages are kept
     byte for byte as they were submitted and signed, never rendered again from today's template
     (an administrator may have replaced it since, docs/word-templates.md).
     """

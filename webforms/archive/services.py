@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from webforms.documents.storage import ArchiveStore, FileStore
-from webforms.rendering import Renderer
 
 
 class ArchiveError(Exception):
@@ -20,7 +19,6 @@ class ArchiveServices:
 
     archive: ArchiveStore
     files: FileStore  # the working store, where the generated PDFs are
-    renderer: Renderer
     clock: Any  # () -> aware datetime
     # Where the administrator's trust roots are (read at each verification, so that a root
     # added on the web page counts at once in every worker).

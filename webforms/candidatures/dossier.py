@@ -28,6 +28,7 @@ from typing import Any
 from PIL import Image
 from pypdf import PdfReader
 
+from schemas.base.kind import Output
 from webforms.documents.uploads import grey_8_bits, on_white, palette_on_white
 from webforms.rendering import Renderer
 
@@ -37,6 +38,11 @@ A4_POINTS = (595.2756, 841.8898)  # 210 × 297 mm
 # An image page's margin, on every side: as far from the edge as the page number's box, which
 # so never covers the image.
 IMAGE_MARGIN = 12 * 72 / 25.4
+# The dossier's own pages, printed like any output (templates_html/): the cover with its
+# contents, the page-number overlay, and the page standing for a Word piece with no PDF.
+COVER = Output("couverture", "Couverture et sommaire", "pdf", "dossier_couverture.html")
+PAGE_NUMBERS = Output("numeros", "Numéros de page", "pdf", "dossier_numeros.html")
+WORD_PIECE = Output("piece_word", "Pièce Word", "pdf", "dossier_piece_word.html")
 
 
 @dataclass(frozen=True)
@@ -225,8 +231,7 @@ def _part_pdf_file(renderer: Renderer, part: Part, context: dict[str, Any], work
         _image_pdf_file(part.path, part.mime, target)
         return target
     # A Word piece stored before conversions existed: a page says where to find it, with its digest.
-    html = renderer.html_from("dossier_piece_word.html", {**context, "piece": {"titre": part.title, "fichier": part.filename, "sha256": part.sha256}})
-    target.write_bytes(renderer.pdf_from_html(html))
+    target.write_bytes(renderer.render(WORD_PIECE, {**context, "piece": {"titre": part.title, "fichier": part.filename, "sha256": part.sha256}}))
     return target
 
 
@@ -301,7 +306,7 @@ def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[s
         sources = [_part_pdf_file(renderer, part, context, workdir, index) for index, part in enumerate(parts)]
         sizes = [_page_sizes(source) for source in sources]
         counts = [len(pages) for pages in sizes]
-        cover = renderer.pdf_from_html(renderer.html_from("dossier_couverture.html", {**context, "sommaire": []}))
+        cover = renderer.render(COVER, {**context, "sommaire": []})
 
         def contents_for(offset: int) -> list[dict[str, Any]]:
             rows, page = [], offset + 1
@@ -311,14 +316,14 @@ def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[s
             return rows
 
         # The contents' own length moves the start pages: lay it out once to count its pages.
-        first = renderer.pdf_from_html(renderer.html_from("dossier_couverture.html", {**context, "sommaire": contents_for(_pdf_bytes_pages(cover) + 1)}))
+        first = renderer.render(COVER, {**context, "sommaire": contents_for(_pdf_bytes_pages(cover) + 1)})
         front_pages = _pdf_bytes_pages(first)
         front = workdir / "front.pdf"
-        front.write_bytes(renderer.pdf_from_html(renderer.html_from("dossier_couverture.html", {**context, "sommaire": contents_for(front_pages)})))
+        front.write_bytes(renderer.render(COVER, {**context, "sommaire": contents_for(front_pages)}))
         every_size = [*_page_sizes(front), *(size for pages in sizes for size in pages)]
         total = len(every_size)
         numbers = workdir / "numbers.pdf"
-        numbers.write_bytes(renderer.pdf_from_html(renderer.html_from("dossier_numeros.html", {**context, **_number_pages(every_size)})))
+        numbers.write_bytes(renderer.render(PAGE_NUMBERS, {**context, **_number_pages(every_size)}))
         if _pages(numbers) != total:
             raise RuntimeError(f"Numérotation : {_pages(numbers)} pages au lieu de {total}.")
         job = {

@@ -488,8 +488,7 @@ def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: 
             zip_digest, zip_size = svc.store.put_stream(data)
     finally:
         target.unlink(missing_ok=True)
-    cover = "dossier_couverture.html"
-    common = {"output": "dossier", "template_name": cover, "template_sha256": svc.renderer.template_digest(get_kind(doc.kind), "pdf", cover)}
+    common = {"output": "dossier", "template_name": dossier.COVER.template, "template_sha256": svc.renderer.template_digest(dossier.COVER)}
     return [
         Rendition(format="pdf", sha256=pdf_digest, size=pdf_size, **common),
         Rendition(format="zip", sha256=zip_digest, size=zip_size, **common),

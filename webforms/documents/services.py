@@ -248,7 +248,7 @@ def _freeze(session: Session, svc: Services, doc: Document, *, version: int, lab
     ctx["document"]["version"] = version
     produced: dict[tuple[str, str], Rendition] = {}
     for output in kind.outputs():
-        data = svc.renderer.render_output(output, ctx)
+        data = svc.renderer.render(output, ctx)
         rendition = Rendition(
             document=doc,
             version=version,
@@ -258,7 +258,7 @@ def _freeze(session: Session, svc: Services, doc: Document, *, version: int, lab
             sha256=svc.store.put(data),
             size=len(data),
             template_name=output.template,
-            template_sha256=svc.renderer.template_digest(kind, output.fmt, output.template),
+            template_sha256=svc.renderer.template_digest(output),
             created_at=now,
         )
         session.add(rendition)
@@ -366,7 +366,7 @@ def preview(svc: Services, doc: Document, output: Output) -> bytes:
     errors = problems(doc)
     if errors:
         raise ValidationFailed("L'aperçu n'est possible qu'une fois le brouillon complet.", errors)
-    return svc.renderer.render_output(output, context_for(doc, draft=not output.to_sign))
+    return svc.renderer.render(output, context_for(doc, draft=not output.to_sign))
 
 
 def history(session: Session, doc: Document) -> list[Event]:

@@ -1,4 +1,4 @@
-"""One render path: a plain context -> docxtpl (DOCX) and Jinja HTML -> WeasyPrint (PDF).
+"""One render path: ``Renderer.render(output, context)``, docxtpl for a DOCX, Jinja HTML then WeasyPrint for a PDF.
 
 Both template engines are sandboxed, autoescaped and strict: a template written by an
 administrator cannot reach Python internals, user text is never evaluated, and a variable the
@@ -25,7 +25,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 # Imported once per process (it costs about half a second), never per request.
-from weasyprint import CSS, HTML, Attachment
+from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -166,10 +166,13 @@ def normalise_docx(data: bytes) -> bytes:
 
 
 class Renderer:
-    """Render a kind's context to DOCX and PDF with its declared templates.
+    """Print a kind's outputs: ``render(output, context)`` is the one way a DOCX or a PDF is made.
 
-    ``docx_dirs`` and ``html_dirs`` are searched in order, so an administrator's override
-    directory placed first replaces a template without touching code.
+    An ``Output`` names a template and a format: a kind's main document, one of its annexes, or
+    a page of its own (the complete dossier's cover). ``docx_dirs`` and ``html_dirs`` are
+    searched in order, so an administrator's override directory placed first replaces a
+    template without touching code; a plain kind with no file of its own is printed from its
+    layout (``Kind.layout``).
     """
 
     def __init__(
@@ -187,6 +190,62 @@ class Renderer:
         self._stylesheets_lock = threading.Lock()
         self._generated: dict[tuple[str, str], bytes] = {}  # Word templates made from layouts
 
+    def render(self, output: Output, context: Mapping[str, Any]) -> bytes:
+        """Return ``output`` filled with ``context``, in its format (DOCX, or PDF/A-3b from its HTML)."""
+        if output.fmt == "docx":
+            doc = self._docx_template(output)
+            doc.render(dict(context), jinja_env=self.docx_env, autoescape=True)
+            buf = io.BytesIO()
+            doc.save(buf)
+            return normalise_docx(buf.getvalue())
+        return self._pdf(self.html(output, context))
+
+    def html(self, output: Output, context: Mapping[str, Any]) -> str:
+        """Return the HTML a PDF output is printed from, without printing it (the template check reads it)."""
+        if output.fmt != "pdf":
+            raise ValueError(f"Format inconnu pour une page HTML : {output.fmt}")
+        source = self._generated_from(output)
+        if source is not None and source.layout is not None:
+            filled = {**context, LAYOUT_VARIABLE: resolve(source.layout, context)}
+            return self.html_env.get_template(LAYOUT_TEMPLATE).render(filled)
+        return self.html_env.get_template(output.template).render(context)
+
+    def template_digest(self, output: Output) -> str:
+        """Return the SHA-256 of the template that prints ``output``, recorded beside each stored output.
+
+        A template made from the layout is hashed as made: the generated Word file, or the
+        generic HTML template with the layout's digest.
+        """
+        source = self._generated_from(output)
+        if source is None:
+            data = self.template_path(output).read_bytes()
+        elif output.fmt == "docx":
+            data = self._layout_docx(source)
+        else:
+            assert source.layout is not None
+            data = self._find(LAYOUT_TEMPLATE, output.fmt).read_bytes() + source.layout.digest().encode()
+        return hashlib.sha256(data).hexdigest()
+
+    def template_path(self, output: Output) -> Path:
+        """Return the template file of ``output`` (the first of the searched directories that has it)."""
+        return self._find(output.template, output.fmt)
+
+    def template_variables(self, output: Output) -> set[str]:
+        """Return the top-level variables the template of ``output`` uses."""
+        if output.fmt == "docx":
+            return set(self._docx_template(output).get_undeclared_template_variables(jinja_env=self.docx_env))
+        from_layout = self._generated_from(output) is not None
+        name = LAYOUT_TEMPLATE if from_layout else output.template
+        source = self.html_env.loader.get_source(self.html_env, name)[0]  # type: ignore[union-attr]
+        names = set(meta.find_undeclared_variables(self.html_env.parse(source)))
+        # Templates the HTML extends or includes use variables too.
+        for ref in meta.find_referenced_templates(self.html_env.parse(source)):
+            if ref:
+                src = self.html_env.loader.get_source(self.html_env, ref)[0]  # type: ignore[union-attr]
+                names |= set(meta.find_undeclared_variables(self.html_env.parse(src)))
+        # The renderer gives the generic template the filled layout itself.
+        return names - {LAYOUT_VARIABLE} if from_layout else names
+
     @property
     def font_config(self) -> FontConfiguration:
         """This thread's font configuration, kept from one render to the next.
@@ -201,8 +260,18 @@ class Renderer:
             config = self._local.font_config = FontConfiguration()
         return config
 
+    def _pdf(self, html: str) -> bytes:
+        """Turn HTML into a PDF/A-3b, fetching nothing but the project's assets."""
+        options: dict[str, Any] = {"pdf_variant": "pdf/a-3b", "font_config": self.font_config}
+        html, stylesheets = self._parsed_stylesheets(html)
+        if stylesheets:
+            options["stylesheets"] = stylesheets
+        with young_garbage_only():
+            # The fetcher goes to HTML(...): given to write_pdf it would be ignored (PITFALLS §2).
+            return HTML(string=html, url_fetcher=self.fetcher, base_url=None).write_pdf(**options)
+
     def _stylesheet(self, name: str) -> CSS | None:
-        """The parsed stylesheet ``asset:name``, kept while its file is unchanged."""
+        """Return the parsed stylesheet ``asset:name``, kept while its file is unchanged."""
         path = self.fetcher.path(name)
         if path is None:
             return None
@@ -235,129 +304,33 @@ class Renderer:
             return html, []
         return _STYLESHEET_LINK.sub("", html), [sheet for sheet in sheets if sheet is not None]
 
-    def find(self, template: str, fmt: str) -> Path:
-        """Return the file of a template ("docx" for Word, "pdf" for the HTML of a PDF)."""
-        path = find_template(template, self.docx_dirs if fmt == "docx" else self.html_dirs)
+    def _dirs(self, fmt: str) -> list[Path]:
+        return self.docx_dirs if fmt == "docx" else self.html_dirs
+
+    def _find(self, template: str, fmt: str) -> Path:
+        path = find_template(template, self._dirs(fmt))
         if path is None:
             raise FileNotFoundError(f"Modèle « {template} » introuvable.")
         return path
 
-    def template_path(self, kind: Kind, fmt: str) -> Path:
-        """Return the file that renders ``kind``'s main document in ``fmt`` ("docx" or "pdf")."""
-        return self.find(kind.docx_template if fmt == "docx" else kind.html_template, fmt)
-
-    def _from_layout(self, template: str, fmt: str, kind: Kind | None) -> Kind | None:
-        """The kind whose layout makes ``template``, when no file of that name exists."""
-        if kind is None or not kind.generates(template):
+    def _generated_from(self, output: Output) -> Kind | None:
+        """Return the kind whose layout makes the template of ``output``, when no file of that name exists."""
+        kind = output.generated_from
+        if kind is None or not kind.generates(output.template):
             return None
-        return kind if find_template(template, self.docx_dirs if fmt == "docx" else self.html_dirs) is None else None
+        return kind if find_template(output.template, self._dirs(output.fmt)) is None else None
 
     def _layout_docx(self, kind: Kind) -> bytes:
-        """The Word template generated from ``kind``'s layout, made once per layout."""
+        """Return the Word template generated from ``kind``'s layout, made once per layout."""
         assert kind.layout is not None
         key = (kind.name, kind.layout.digest())
         if key not in self._generated:
             self._generated[key] = normalise_docx(layout_docx(kind))
         return self._generated[key]
 
-    def _docx_template(self, template: str, kind: Kind | None) -> DocxTemplate:
-        source = self._from_layout(template, "docx", kind)
-        return DocxTemplate(io.BytesIO(self._layout_docx(source)) if source else self.find(template, "docx"))
-
-    def template_digest(self, kind: Kind, fmt: str, template: str | None = None) -> str:
-        """Return the SHA-256 of the template used, recorded beside each stored output.
-
-        A template made from the layout is hashed as made: the generated Word file, or the
-        generic HTML template with the layout's digest.
-        """
-        template = template or (kind.docx_template if fmt == "docx" else kind.html_template)
-        source = self._from_layout(template, fmt, kind)
-        if source is None:
-            data = self.find(template, fmt).read_bytes()
-        elif fmt == "docx":
-            data = self._layout_docx(source)
-        else:
-            assert source.layout is not None
-            data = self.find(LAYOUT_TEMPLATE, fmt).read_bytes() + source.layout.digest().encode()
-        return hashlib.sha256(data).hexdigest()
-
-    def docx_from(self, template: str, context: Mapping[str, Any], kind: Kind | None = None) -> bytes:
-        """Fill a Word template (made from ``kind``'s layout when it has no file)."""
-        doc = self._docx_template(template, kind)
-        doc.render(dict(context), jinja_env=self.docx_env, autoescape=True)
-        buf = io.BytesIO()
-        doc.save(buf)
-        return normalise_docx(buf.getvalue())
-
-    def html_from(self, template: str, context: Mapping[str, Any], kind: Kind | None = None) -> str:
-        """Render an HTML template (the source of a PDF); made from ``kind``'s layout when it has no file."""
-        source = self._from_layout(template, "pdf", kind)
-        if source is not None and source.layout is not None:
-            filled = {**context, LAYOUT_VARIABLE: resolve(source.layout, context)}
-            return self.html_env.get_template(LAYOUT_TEMPLATE).render(filled)
-        return self.html_env.get_template(template).render(context)
-
-    def pdf_from_html(self, html: str, attachments: Sequence[Attachment] = ()) -> bytes:
-        """Turn HTML into a PDF/A-3b, fetching nothing but the project's assets.
-
-        ``attachments`` are embedded as PDF/A-3 associated files (the archive embeds the
-        document's data as JSON this way).
-        """
-        options: dict[str, Any] = {"pdf_variant": "pdf/a-3b", "font_config": self.font_config}
-        html, stylesheets = self._parsed_stylesheets(html)
-        if stylesheets:
-            options["stylesheets"] = stylesheets
-        if attachments:
-            options["attachments"] = list(attachments)
-        with young_garbage_only():
-            return HTML(string=html, url_fetcher=self.fetcher, base_url=None).write_pdf(**options)
-
-    def docx(self, kind: Kind, context: Mapping[str, Any]) -> bytes:
-        """Return the DOCX of a document."""
-        return self.docx_from(kind.docx_template, context, kind)
-
-    def html(self, kind: Kind, context: Mapping[str, Any]) -> str:
-        """Return the HTML from which the PDF is made."""
-        return self.html_from(kind.html_template, context, kind)
-
-    def pdf(self, kind: Kind, context: Mapping[str, Any]) -> bytes:
-        """Return the PDF of a document."""
-        return self.pdf_from_html(self.html(kind, context))
-
-    def render(self, kind: Kind, context: Mapping[str, Any], fmt: str) -> bytes:
-        """Return the document in ``fmt`` ("docx" or "pdf")."""
-        if fmt == "docx":
-            return self.docx(kind, context)
-        if fmt == "pdf":
-            return self.pdf(kind, context)
-        raise ValueError(f"Format inconnu : {fmt}")
-
-    def render_output(self, output: Output, context: Mapping[str, Any]) -> bytes:
-        """Return one of a kind's outputs (its main document or an annex) in its format."""
-        if output.fmt == "docx":
-            return self.docx_from(output.template, context, output.generated_from)
-        return self.pdf_from_html(self.html_from(output.template, context, output.generated_from))
-
-    def template_variables(self, kind: Kind) -> dict[str, set[str]]:
-        """Return the top-level variables each template of ``kind`` uses, by template name."""
-        used: dict[str, set[str]] = {}
-        for output in kind.outputs():
-            if output.fmt == "docx":
-                doc = self._docx_template(output.template, output.generated_from)
-                used[output.template] = set(doc.get_undeclared_template_variables(jinja_env=self.docx_env))
-                continue
-            from_layout = self._from_layout(output.template, "pdf", output.generated_from) is not None
-            name = LAYOUT_TEMPLATE if from_layout else output.template
-            source = self.html_env.loader.get_source(self.html_env, name)[0]  # type: ignore[union-attr]
-            names = set(meta.find_undeclared_variables(self.html_env.parse(source)))
-            # Templates the HTML extends or includes use variables too.
-            for ref in meta.find_referenced_templates(self.html_env.parse(source)):
-                if ref:
-                    src = self.html_env.loader.get_source(self.html_env, ref)[0]  # type: ignore[union-attr]
-                    names |= set(meta.find_undeclared_variables(self.html_env.parse(src)))
-            # The renderer gives the generic template the filled layout itself.
-            used[output.template] = names - {LAYOUT_VARIABLE} if from_layout else names
-        return used
+    def _docx_template(self, output: Output) -> DocxTemplate:
+        source = self._generated_from(output)
+        return DocxTemplate(io.BytesIO(self._layout_docx(source)) if source else self.template_path(output))
 
 
 MIME = {

@@ -33,20 +33,21 @@ def check_templates(renderer: Renderer) -> list[str]:
     for kind in registry().values():
         ctx = example_context(kind)
         try:
-            used = renderer.template_variables(kind)
+            used = {output.template: renderer.template_variables(output) for output in kind.outputs()}
         except (TemplateError, OSError, ValueError) as exc:
             problems.append(f"{kind.name} : modèle illisible ({exc})")
             continue
         for template, names in used.items():
             for name in sorted(names - set(ctx)):
                 problems.append(f"{template} : la variable « {name} » n'est pas fournie par le type « {kind.name} ».")
-        # Render the example too: a strict render also catches a wrong nested name (menage.nomm).
+        # Fill the example too: a strict fill also catches a wrong nested name (menage.nomm). A
+        # PDF's HTML is enough: printing it would only add WeasyPrint's time.
         for output in kind.outputs():
             try:
                 if output.fmt == "docx":
-                    renderer.docx_from(output.template, ctx, output.generated_from)
+                    renderer.render(output, ctx)
                 else:
-                    renderer.html_from(output.template, ctx, output.generated_from)
+                    renderer.html(output, ctx)
             except TemplateError as exc:
                 problems.append(f"{output.template} : {exc}")
     return problems
