@@ -80,9 +80,14 @@ def write(name: str, data: bytes) -> Path:
     return path
 
 
-def build_layouts() -> list[Path]:
-    """Write the Word template of every kind that declares a layout, from that layout."""
-    return [write(kind.docx_template, layout_docx(kind)) for kind in registry().values() if kind.generates(kind.docx_template)]
+def build_layouts(*, new: bool = False) -> list[Path]:
+    """Write again, from its layout, the shipped Word template of each kind that declares one.
+
+    A kind added since has no file to ship until asked (``--nouveaux``): the renderer makes its
+    template from the layout, so adding a plain kind touches its declaration only.
+    """
+    kinds = [k for k in registry().values() if k.generates(k.docx_template)]
+    return [write(k.docx_template, layout_docx(k)) for k in kinds if new or (HERE / k.docx_template).exists()]
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,7 +474,8 @@ def build_candidature_courrier() -> Path:
 
 
 def main() -> None:
-    paths = [*build_layouts(), build_contrat_tripartite(), build_candidature_aml(), build_candidature_courrier()]
+    new = "--nouveaux" in sys.argv[1:]  # also write the templates of kinds that ship none yet
+    paths = [*build_layouts(new=new), build_contrat_tripartite(), build_candidature_aml(), build_candidature_courrier()]
     for path in paths:
         print(f"{path.relative_to(HERE.parent)} ({path.stat().st_size} octets)")
 

@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from flask import Flask
+
 import webforms.documents.services as lifecycle
+from webforms.models import Appel, Document, Mesure
 
 FEATURES = ("webforms.candidatures", "webforms.mesures", "webforms.archive")
 
@@ -26,3 +30,17 @@ def test_the_lifecycle_names_no_feature_even_inside_a_function() -> None:
     names = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
     names += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
     assert [n for n in names if n.startswith(FEATURES)] == []
+
+
+def test_the_lifecycle_refuses_to_run_without_its_parents_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that skipped create_app must not submit a candidature with no call rules."""
+    monkeypatch.setattr(lifecycle, "_PARENTS", {})
+    with pytest.raises(RuntimeError, match="create_app"):
+        lifecycle.parent_rules(Document(kind="fiche_saisine"))
+
+
+def test_the_app_gives_the_lifecycle_each_parent_s_rules(app: Flask) -> None:
+    """With the app built, a call's and a measure's documents follow their parent's rules."""
+    assert type(lifecycle.parent_rules(Document(kind="candidature_aml", appel=Appel()))).__name__ == "CallRules"
+    assert type(lifecycle.parent_rules(Document(kind="bilan_aml", mesure=Mesure()))).__name__ == "MeasureRules"
+    assert type(lifecycle.parent_rules(Document(kind="fiche_saisine"))).__name__ == "NoParent"

@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask
@@ -23,7 +23,12 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from schemas import KindDeclarationError, UnknownKind, get_kind, registry
 from webforms import create_app, db
 from webforms.accounts.services import AccountError, create_organisation, create_user, ensure_admin, generate_password
+from webforms.archive.verify import record_verification
+from webforms.archive.verify import verify as archive_verify_all
 from webforms.models import Organisation
+
+if TYPE_CHECKING:
+    from webforms.web import AppServices
 
 
 def _kind(name: str) -> Any:
@@ -67,7 +72,7 @@ def _app() -> Flask:
     return app
 
 
-def _services(app: Flask) -> Any:
+def _services(app: Flask) -> AppServices:
     """Return the app's services (``webforms.web.AppServices``)."""
     # Deferred for startup speed: webforms.web imports WeasyPrint and pyHanko, which the light
     # commands (kinds, example, validate) do without.
@@ -271,9 +276,6 @@ def archive_verify(since: str | None, as_json: bool) -> None:
 
     Sort avec le code 1 en nommant chaque anomalie.
     """
-    # Deferred for startup speed: the archive services import pyHanko.
-    from webforms.archive import verify as svc
-
     try:
         day = dt.date.fromisoformat(since) if since else None
     except ValueError:
@@ -283,8 +285,8 @@ def archive_verify(since: str | None, as_json: bool) -> None:
         session = db.session()
         services = _services(app).archive
         try:
-            report = svc.verify(session, services, since=day)
-            svc.record_verification(session, services, report, since=day)
+            report = archive_verify_all(session, services, since=day)
+            record_verification(session, services, report, since=day)
         except (OperationalError, ProgrammingError):  # no such database, no such table
             raise click.ClickException("Base de données absente ou pas à jour : lancez d'abord « webforms upgrade ».") from None
     if as_json:

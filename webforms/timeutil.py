@@ -6,6 +6,7 @@ Timestamps are stored in UTC; a day (a deadline met or missed, "today") is the P
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -16,3 +17,7 @@ def paris_date(moment: dt.datetime) -> dt.date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(PARIS).date()
+
+
+# Returns the current aware datetime; injected so that tests never depend on today's date.
+Clock = Callable[[], dt.datetime]

@@ -118,7 +118,7 @@ def _save_appel(appel: Appel | None) -> ResponseReturnValue:
         # A row added or removed: shown again, nothing saved until "Enregistrer".
         change_rows(AppelSchema, post.payload, post.action)
         return _appels_page(form_class(AppelSchema)(formdata=None, data=with_initial_rows(AppelSchema, post.payload)), appel)
-    saved = post.call(svc_appels.save_appel, db.session(), services().clock, user=current_user, appel=appel)
+    saved = post.call(svc_appels.save_appel, db.session(), services().documents, appel, user=current_user)
     if saved is None:
         return _appels_page(post.form, appel, error_summary(AppelSchema, post.errors)), 422
     flash(f"Appel « {saved.data['titre']} » enregistré.", "success")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from webforms.documents.storage import ArchiveStore, FileStore
+from webforms.timeutil import Clock
 
 
 class ArchiveError(Exception):
@@ -19,7 +19,7 @@ class ArchiveServices:
 
     archive: ArchiveStore
     files: FileStore  # the working store, where the generated PDFs are
-    clock: Any  # () -> aware datetime
+    clock: Clock
     # Where the administrator's trust roots are (read at each verification, so that a root
     # added on the web page counts at once in every worker).
     trust_dir: Path | None = None

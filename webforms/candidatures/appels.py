@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from schemas.base.records import AppelSchema
-from webforms.documents.services import Clock
+from webforms.documents.services import Services
 from webforms.errors import ValidationFailed
 from webforms.models import Appel, Document, Event, User
 from webforms.timeutil import PARIS
@@ -32,7 +32,7 @@ def _validated(payload: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationFailed("L'appel ne peut pas être enregistré : corrigez les erreurs signalées.", err.normalized_messages()) from None  # type: ignore[arg-type]
 
 
-def save_appel(session: Session, clock: Clock, *, user: User, payload: Mapping[str, Any], appel: Appel | None = None) -> Appel:
+def save_appel(session: Session, svc: Services, appel: Appel | None, *, user: User, payload: Mapping[str, Any]) -> Appel:
     """Create a call, or update ``appel``, from the form's payload."""
     values = _validated(payload)
     other = session.scalar(select(Appel).where(Appel.code == values["code"]))
@@ -40,7 +40,7 @@ def save_appel(session: Session, clock: Clock, *, user: User, payload: Mapping[s
         raise ValidationFailed("Cet identifiant est déjà pris.", {"code": [f"Un appel « {values['code']} » existe déjà."]})
     if appel is not None:
         _keep_territories_in_use(session, appel, {t["nom"] for t in values["territoires"]})
-    now = clock()
+    now = svc.clock()
     if appel is None:
         appel = Appel(created_at=now)
         session.add(appel)

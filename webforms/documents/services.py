@@ -11,7 +11,7 @@ app factory, so that the lifecycle names none of them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from webforms.errors import DocumentError, ValidationFailed, merge_errors
 from webforms.models import Counter, Document, Event, Rendition, User
 from webforms.rendering import Renderer
 from webforms.rendering.context import DocumentMeta, build_context
+from webforms.timeutil import Clock
 
 # action -> (states it may start from, state it leads to)
 MOVES: dict[str, tuple[frozenset[str], str]] = {
@@ -34,10 +35,6 @@ MOVES: dict[str, tuple[frozenset[str], str]] = {
     "review": (frozenset({"soumis", "decide"}), "decide"),
     "reopen": (frozenset({"soumis"}), "brouillon"),
 }
-
-# Returns the current aware datetime; injected so that tests never depend on today's date.
-Clock = Callable[[], dt.datetime]
-
 
 @dataclass(frozen=True)
 class Services:
@@ -94,6 +91,10 @@ def register_parent(attribute: str, rules: ParentRules) -> None:
 
 def parent_rules(doc: Document) -> ParentRules:
     """Return the rules of ``doc``'s parent, or no rules for a document without one."""
+    if not _PARENTS:
+        # Without them a candidature would pass its deadline and its call's caps unchecked:
+        # fail loudly rather than apply no rule (a process that skipped create_app).
+        raise RuntimeError("Règles des parents non inscrites : créez l'application (webforms.create_app) avant d'utiliser les services.")
     return next((rules for attribute, rules in _PARENTS.items() if getattr(doc, attribute) is not None), _NO_PARENT)
 
 

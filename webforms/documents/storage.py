@@ -157,7 +157,7 @@ class ArchiveStore:
         )
 
     def remove(self, digest: str) -> None:
-        """Delete a file's bytes. Only an authorised destruction calls this (services.archive)."""
+        """Delete a file's bytes. Only an authorised destruction calls this (webforms.archive.visas)."""
         path = self.path(digest)
         if path.exists():
             os.chmod(path, 0o644)

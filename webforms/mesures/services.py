@@ -20,7 +20,7 @@ from schemas.base.common import objective_counts
 from schemas.base.fields import choices_of
 from schemas.base.kind import Kind
 from schemas.base.records import ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
-from webforms.documents.services import Clock, ParentRules, Services, create_draft, next_reference
+from webforms.documents.services import ParentRules, Services, create_draft, next_reference
 from webforms.errors import DocumentError, ValidationFailed
 from webforms.mesures import rules as rules
 from webforms.models import Document, Event, Mesure, Rencontre, Renouvellement, User
@@ -51,11 +51,11 @@ def _check(mesure_values: Mapping[str, Any], renewals: list[rules.Renewal]) -> N
         raise ValidationFailed(str(exc), {exc.field: [str(exc)]}) from None
 
 
-def create_mesure(session: Session, clock: Clock, *, user: User, payload: Mapping[str, Any]) -> Mesure:
+def create_mesure(session: Session, svc: Services, *, user: User, payload: Mapping[str, Any]) -> Mesure:
     """Open a measure for the user's organisation, the user being its referent."""
     values = _load(MesureSchema, payload, "La mesure ne peut pas être créée : corrigez les erreurs signalées.")
     _check(values, [])
-    now = clock()
+    now = svc.clock()
     mesure = Mesure(
         reference=next_reference(session, "ME", now.year),
         organisation_id=user.organisation_id,
@@ -72,10 +72,10 @@ def create_mesure(session: Session, clock: Clock, *, user: User, payload: Mappin
     return mesure
 
 
-def add_rencontre(session: Session, clock: Clock, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Rencontre:
+def add_rencontre(session: Session, svc: Services, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Rencontre:
     """Record a meeting; the first one recorded is the start of support (ASLL §8)."""
     values = _load(RencontreSchema, payload, "La rencontre ne peut pas être enregistrée : corrigez les erreurs signalées.")
-    now = clock()
+    now = svc.clock()
     if mesure.date_bon_commande and values["date"] < mesure.date_bon_commande:
         raise ValidationFailed(
             "La rencontre précède la réception du bon de commande.",
@@ -93,7 +93,7 @@ def add_rencontre(session: Session, clock: Clock, mesure: Mesure, *, user: User,
     return rencontre
 
 
-def add_renouvellement(session: Session, clock: Clock, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Renouvellement:
+def add_renouvellement(session: Session, svc: Services, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Renouvellement:
     """Record a Maintien renewal decided by the DPDS (ASLL §8, §9.2)."""
     values = _load(RenouvellementSchema, payload, "Le renouvellement ne peut pas être enregistré : corrigez les erreurs signalées.")
     renewal = rules.Renewal(values["date_decision"], values["duree_mois"], values["motif"])
@@ -112,7 +112,7 @@ def add_renouvellement(session: Session, clock: Clock, mesure: Mesure, *, user: 
             "La décision de renouvellement précède le début de la mesure.",
             {"date_decision": ["La décision de renouvellement ne peut pas précéder le début de la mesure."]},
         )
-    now = clock()
+    now = svc.clock()
     row = Renouvellement(mesure=mesure, created_by_id=user.id, created_at=now, **values)
     session.add(row)
     mesure.updated_at = now
@@ -229,14 +229,14 @@ def start_document(session: Session, svc: Services, mesure: Mesure, *, kind_name
     return doc
 
 
-def close_mesure(session: Session, clock: Clock, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Mesure:
+def close_mesure(session: Session, svc: Services, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Mesure:
     """End a measure at its term or before; its last bilan becomes due from that day (ASLL §9)."""
     if mesure.date_fin_effective is not None:
         raise ValidationFailed(
             "Cette mesure est déjà close.", {"_schema": [f"La mesure est close depuis le {mesure.date_fin_effective.strftime('%d/%m/%Y')}."]}
         )
     values = _load(ClotureSchema, payload, "La mesure ne peut pas être close : corrigez les erreurs signalées.")
-    now = clock()
+    now = svc.clock()
     if values["date_fin"] > paris_date(now):
         raise ValidationFailed("La fin ne se saisit qu'une fois survenue.", {"date_fin": ["Cette date est dans le futur."]})
     try:

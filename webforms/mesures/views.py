@@ -84,7 +84,7 @@ def new() -> ResponseReturnValue:
 def _open() -> ResponseReturnValue:
     """Open the measure posted; a refusal shows the form again with what was typed."""
     post = posted(form_class(MesureSchema))
-    mesure = post.call(svc.create_mesure, db.session(), services().clock, user=current_user)
+    mesure = post.call(svc.create_mesure, db.session(), services().documents, user=current_user)
     if mesure is None:
         return render_template("mesure_form.html", form=post.form, problems=error_summary(MesureSchema, post.errors)), 422
     flash(f"Mesure {mesure.reference} ouverte.", "success")
@@ -133,7 +133,7 @@ def _record(mesure_id: int, schema: Any, service: Any, *, form_name: str, done: 
     if not policy.can_edit_mesure(current_user, mesure):
         abort(403)
     post = posted(form_class(schema))
-    if post.call(service, db.session(), services().clock, mesure, user=current_user, flash_refusal=True) is None:
+    if post.call(service, db.session(), services().documents, mesure, user=current_user, flash_refusal=True) is None:
         return _render_view(mesure, status=422, **{form_name: post.form})
     flash(done, "success")
     return redirect(url_for(".view", mesure_id=mesure.id) + anchor)
