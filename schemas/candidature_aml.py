@@ -8,7 +8,7 @@ this schema holds every rule the dossier carries on its own.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel.numbers import format_decimal
@@ -31,7 +31,7 @@ from schemas.base.fields import (
     Siret,
     Text,
 )
-from schemas.base.kind import Annex, AttachmentRule, Kind, Retention
+from schemas.base.kind import Annex, AttachmentRule, CallForm, Kind, Retention
 
 # AML §6a: "A minima, il est demandé de s'interroger sur la couverture des besoins suivants".
 BESOINS = [
@@ -313,6 +313,80 @@ def summary(data: Mapping[str, Any]) -> str:
     return str((data.get("porteur") or {}).get("raison_sociale") or "")
 
 
+def prefill_from_call(call: Mapping[str, Any], organisation_name: str) -> dict[str, Any]:
+    """A new dossier's payload: the organisation, one line per territory of the call, its amount."""
+    payload = {
+        "porteur": {"raison_sociale": organisation_name},
+        "mesures": [{"territoire": t["nom"], "nombre": None} for t in call["territoires"]],
+    }
+    return with_call_values(call, payload)
+
+
+def with_call_values(call: Mapping[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``payload`` with what the call fixes: the amount per measure (AML §5).
+
+    Applied at every save: the form shows it read-only, and an administrator's correction of
+    the call reaches the drafts instead of leaving them with a value nobody can change.
+    """
+    out = dict(payload)
+    budget = out.get("budget")
+    # Shown in the form as a French amount ("5000,00"), as the user would type it.
+    out["budget"] = {**(budget if isinstance(budget, Mapping) else {}), "montant_par_mesure": str(call["montant_par_mesure"]).replace(".", ",")}
+    return out
+
+
+def call_errors(call: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the call itself forbids, in marshmallow's layout (merged with the schema's errors)."""
+    errors: dict[str, Any] = {}
+    limits = {t["nom"]: int(t["mesures"]) for t in call["territoires"]}
+    rows = data.get("mesures") if isinstance(data.get("mesures"), list) else []
+    seen: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            continue
+        name = row.get("territoire")
+        if not isinstance(name, str):
+            continue  # the schema says what is wrong with it
+        if name and name in seen:
+            # One line per territory: two lines would each pass the territory's cap (AML §1, §5).
+            errors.setdefault("mesures", {})[index] = {
+                "territoire": [f"Le territoire {name} figure déjà à la ligne {seen[name] + 1} : une seule ligne par territoire."]
+            }
+            continue
+        if name:
+            seen[name] = index
+        if name and name not in limits:
+            errors.setdefault("mesures", {})[index] = {
+                "territoire": [f"« {name} » n'est pas un territoire de l'appel ({', '.join(limits)})."]
+            }
+            continue
+        number = _int(row.get("nombre"))
+        if name and number is not None and number > limits[name]:
+            errors.setdefault("mesures", {})[index] = {
+                "nombre": [f"Au plus {limits[name]} mesures sur le territoire {name} (AML §1, §5)."]
+            }
+    amount = ((data.get("budget") or {}) if isinstance(data.get("budget"), Mapping) else {}).get("montant_par_mesure")
+    if amount not in (None, "") and _decimal_text(amount) != _decimal_text(call["montant_par_mesure"]):
+        errors.setdefault("budget", {})["montant_par_mesure"] = [
+            f"L'appel fixe le financement à {call['montant_par_mesure'].replace('.', ',')} € par mesure (AML §5)."
+        ]
+    return errors
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _decimal_text(value: Any) -> str:
+    try:
+        return str(Decimal(str(value).replace(",", ".").replace(" ", "")).quantize(Decimal("0.01")))
+    except InvalidOperation:
+        return str(value)
+
+
 EXAMPLE: dict[str, Any] = {
     "porteur": {
         "raison_sociale": "Association Habitat Solidaire",
@@ -393,6 +467,7 @@ KIND = Kind(
     summary=summary,
     alerts=alerts,
     per_appel=True,
+    call=CallForm(prefill=prefill_from_call, fixed=with_call_values, errors=call_errors),
     steps=True,
     # AML §6b: the letter the legal representative signs, and the organisation chart and budget
     # produced from the form (the fiche descriptive is the kind's own document).

@@ -92,6 +92,20 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class CallForm:
+    """What a kind answering a call knows of the call's values (``Appel.data``, plain values).
+
+    ``prefill`` gives a new dossier's payload from the call and the organisation's name;
+    ``fixed`` returns a payload with what the call fixes, applied at every save;
+    ``errors`` says what the call forbids in a payload, in marshmallow's layout.
+    """
+
+    prefill: Callable[[Mapping[str, Any], str], dict[str, Any]]
+    fixed: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+    errors: Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class Review:
     """A second step taken on a submitted document by another role (e.g. the coordinator)."""
 
@@ -144,6 +158,8 @@ class Kind:
     is_bilan: bool = False
     # True when documents of the kind answer a call for applications (Document.appel).
     per_appel: bool = False
+    # For a kind answering a call: how its form follows the call's values.
+    call: CallForm | None = None
     # True for long forms: one top-level group per page, with a progress indicator.
     steps: bool = False
     # Other documents produced from the same data, each with its own templates.

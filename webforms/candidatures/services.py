@@ -10,7 +10,6 @@ import datetime as dt
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -19,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas import candidature_aml, get_kind
-from schemas.base.kind import AttachmentRule
+from schemas.base.kind import AttachmentRule, CallForm
 from webforms.candidatures import dossier  # the module: the dossier bench wraps its functions there
 from webforms.candidatures.appels import is_open
 from webforms.candidatures.office import ConversionFailed, docx_to_pdf
@@ -48,13 +47,7 @@ def open_dossier(session: Session, svc: Services, *, user: User, appel: Appel) -
         return found
     if not is_open(appel, svc.clock()):
         raise DocumentError(f"L'appel est clos : la date limite de dépôt était le {deadline_text(appel)}.")
-    payload = with_call_values(
-        appel,
-        {
-            "porteur": {"raison_sociale": user.organisation.name},
-            "mesures": [{"territoire": t["nom"], "nombre": None} for t in appel.data["territoires"]],
-        },
-    )
+    payload = _call_form(CANDIDATURE).prefill(appel.data, user.organisation.name)
     try:
         return create_draft(session, svc, kind_name=CANDIDATURE, user=user, payload=payload, appel_id=appel.id)
     except IntegrityError:
@@ -65,69 +58,17 @@ def open_dossier(session: Session, svc: Services, *, user: User, appel: Appel) -
         return found
 
 
-def with_call_values(appel: Appel, payload: Mapping[str, Any]) -> dict[str, Any]:
-    """``payload`` with what the call fixes: the amount per measure (AML §5).
-
-    Applied at every save: the form shows it read-only, and an administrator's correction of
-    the call reaches the drafts instead of leaving them with a value nobody can change.
-    """
-    out = dict(payload)
-    budget = out.get("budget")
-    # Shown in the form as a French amount ("5000,00"), as the user would type it.
-    out["budget"] = {**(budget if isinstance(budget, Mapping) else {}), "montant_par_mesure": str(appel.data["montant_par_mesure"]).replace(".", ",")}
-    return out
+def call_errors(appel: Appel, data: Mapping[str, Any], *, kind_name: str = CANDIDATURE) -> dict[str, Any]:
+    """What the call itself forbids in a dossier's ``data``, in marshmallow's layout (merged with the schema's errors)."""
+    return _call_form(kind_name).errors(appel.data, data)
 
 
-def call_errors(appel: Appel, data: Mapping[str, Any]) -> dict[str, Any]:
-    """What the call itself forbids, in marshmallow's layout (merged with the schema's errors)."""
-    errors: dict[str, Any] = {}
-    limits = {t["nom"]: int(t["mesures"]) for t in appel.data["territoires"]}
-    rows = data.get("mesures") if isinstance(data.get("mesures"), list) else []
-    seen: dict[str, int] = {}
-    for index, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            continue
-        name = row.get("territoire")
-        if not isinstance(name, str):
-            continue  # the schema says what is wrong with it
-        if name and name in seen:
-            # One line per territory: two lines would each pass the territory's cap (AML §1, §5).
-            errors.setdefault("mesures", {})[index] = {
-                "territoire": [f"Le territoire {name} figure déjà à la ligne {seen[name] + 1} : une seule ligne par territoire."]
-            }
-            continue
-        if name:
-            seen[name] = index
-        if name and name not in limits:
-            errors.setdefault("mesures", {})[index] = {
-                "territoire": [f"« {name} » n'est pas un territoire de l'appel ({', '.join(limits)})."]
-            }
-            continue
-        number = _int(row.get("nombre"))
-        if name and number is not None and number > limits[name]:
-            errors.setdefault("mesures", {})[index] = {
-                "nombre": [f"Au plus {limits[name]} mesures sur le territoire {name} (AML §1, §5)."]
-            }
-    amount = ((data.get("budget") or {}) if isinstance(data.get("budget"), Mapping) else {}).get("montant_par_mesure")
-    if amount not in (None, "") and _decimal_text(amount) != _decimal_text(appel.data["montant_par_mesure"]):
-        errors.setdefault("budget", {})["montant_par_mesure"] = [
-            f"L'appel fixe le financement à {appel.data['montant_par_mesure'].replace('.', ',')} € par mesure (AML §5)."
-        ]
-    return errors
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def _decimal_text(value: Any) -> str:
-    try:
-        return str(Decimal(str(value).replace(",", ".").replace(" ", "")).quantize(Decimal("0.01")))
-    except InvalidOperation:
-        return str(value)
+def _call_form(kind_name: str) -> CallForm:
+    """How the form of ``kind_name`` follows a call's values (declared with the kind)."""
+    form = get_kind(kind_name).call
+    if form is None:
+        raise ValueError(f"kind {kind_name} answers no call")
+    return form
 
 
 @dataclass(frozen=True)
@@ -503,10 +444,10 @@ class CallRules(ParentRules):
         refuse_after_deadline(doc, now)
 
     def normalise(self, doc: Document, payload: Mapping[str, Any]) -> dict[str, Any]:
-        return with_call_values(_call_of(doc), payload)
+        return _call_form(doc.kind).fixed(_call_of(doc).data, payload)
 
     def errors(self, doc: Document, data: Mapping[str, Any]) -> dict[str, Any]:
-        return call_errors(_call_of(doc), data)
+        return call_errors(_call_of(doc), data, kind_name=doc.kind)
 
     def blockers(self, doc: Document, errors: Mapping[str, Any], now: dt.datetime) -> list[str]:
         return submission_blockers(doc, errors, now)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from schemas import get_kind
 from webforms import db, policy
-from webforms.candidatures import services as svc
+from webforms.candidatures import services as candidatures
 from webforms.candidatures.appels import appels as all_appels
 from webforms.candidatures.appels import is_open
 from webforms.documents.services import data_for, problems
@@ -65,7 +65,7 @@ def appels() -> str:
         counts=counts,
         now=services().clock(),
         is_open=is_open,
-        deadline_text=svc.deadline_text,
+        deadline_text=candidatures.deadline_text,
         action_form=ActionForm(),
     )
 
@@ -74,11 +74,11 @@ def appels() -> str:
 def open_dossier(appel_id: int) -> ResponseReturnValue:
     """Start the organisation's dossier for a call (or go back to it)."""
     appel = _appel_or_404(appel_id)
-    if not policy.can_create(current_user, svc.CANDIDATURE):
+    if not policy.can_create(current_user, candidatures.CANDIDATURE):
         abort(403)
     ActionForm().validate()
     try:
-        doc = svc.open_dossier(db.session(), services().documents, user=current_user, appel=appel)
+        doc = candidatures.open_dossier(db.session(), services().documents, user=current_user, appel=appel)
     except DocumentError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".appels"))
@@ -96,8 +96,8 @@ def dossiers(appel_id: int) -> str:
         select(Document).where(Document.appel_id == appel.id, Document.submitted_at.is_not(None)).order_by(Document.submitted_at)
     ).all()
     # Recipients read the deposited version, not a régularisation in progress.
-    rows = [(d, svc.checklist(d, problems(d, frozen=True), services().clock(), frozen=True)) for d in docs]
-    return render_template("appel_dossiers.html", appel=appel, rows=rows, deadline=svc.deadline_text(appel))
+    rows = [(d, candidatures.checklist(d, problems(d, frozen=True), services().clock(), frozen=True)) for d in docs]
+    return render_template("appel_dossiers.html", appel=appel, rows=rows, deadline=candidatures.deadline_text(appel))
 
 
 @bp.get("/documents/<int:doc_id>/liste")
@@ -107,7 +107,7 @@ def checklist(doc_id: int) -> str:
     # Recipients read the last deposited version; the association, its dossier as it stands.
     frozen = policy.sees_frozen(current_user, doc)
     errors = problems(doc, frozen=frozen)
-    state = svc.checklist(doc, errors, services().clock(), frozen=frozen)
+    state = candidatures.checklist(doc, errors, services().clock(), frozen=frozen)
     return render_template(
         "checklist.html",
         doc=doc,
@@ -125,7 +125,7 @@ def checklist(doc_id: int) -> str:
 
 
 @bp.post("/documents/<int:doc_id>/pieces/<code>")
-@upload_limit(lambda: max(rule.max_mb for rule in get_kind(svc.CANDIDATURE).attachments if rule.formats))
+@upload_limit(lambda: max(rule.max_mb for rule in get_kind(candidatures.CANDIDATURE).attachments if rule.formats))
 def upload(doc_id: int, code: str) -> ResponseReturnValue:
     """Upload a piece; it is checked by its content, and a refusal leaves the dossier as it was."""
     doc = _dossier_or_404(doc_id)
@@ -151,7 +151,7 @@ def upload(doc_id: int, code: str) -> ResponseReturnValue:
 def _add_piece(doc: Document, code: str, rang: int, stream: IO[bytes], filename: str) -> None:
     """Check and store a piece, in a working folder removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="webforms-upload-") as workdir:
-        svc.add_piece(
+        candidatures.add_piece(
             db.session(),
             services().documents,
             doc,
@@ -180,7 +180,7 @@ def remove(doc_id: int, piece_id: int) -> ResponseReturnValue:
     piece = _piece_or_404(doc, piece_id)
     ActionForm().validate()
     try:
-        svc.remove_piece(db.session(), services().documents, doc, piece, user=current_user)
+        candidatures.remove_piece(db.session(), services().documents, doc, piece, user=current_user)
     except DocumentError as exc:
         flash(str(exc), "error")
     else:
@@ -193,7 +193,7 @@ def download_piece(doc_id: int, piece_id: int) -> ResponseReturnValue:
     """Download a piece as it was uploaded (re-encoded for images), under its original name."""
     doc = _dossier_or_404(doc_id)
     piece = _piece_or_404(doc, piece_id)
-    if policy.sees_frozen(current_user, doc) and not svc.was_deposited(piece):
+    if policy.sees_frozen(current_user, doc) and not candidatures.was_deposited(piece):
         abort(404)  # a correction not yet deposited is the association's alone
     response = send_file(
         services().documents.store.path(piece.sha256),
@@ -216,7 +216,7 @@ def nonconforme(doc_id: int, piece_id: int) -> ResponseReturnValue:
     piece = _piece_or_404(doc, piece_id)
     ActionForm().validate()
     try:
-        svc.mark_nonconforme(db.session(), services().documents, piece, user=current_user, motif=request.form.get("motif", ""))
+        candidatures.mark_nonconforme(db.session(), services().documents, piece, user=current_user, motif=request.form.get("motif", ""))
     except DocumentError as exc:
         flash(str(exc), "error")
     else:
@@ -232,7 +232,7 @@ def reopen(doc_id: int) -> ResponseReturnValue:
         abort(403)
     ActionForm().validate()
     try:
-        svc.reopen(db.session(), services().documents, doc, user=current_user)
+        candidatures.reopen(db.session(), services().documents, doc, user=current_user)
     except DocumentError as exc:
         flash(str(exc), "error")
     else:

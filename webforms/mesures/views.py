@@ -14,7 +14,7 @@ from schemas.base.records import MOTIFS_FIN, ClotureSchema, MesureSchema, Rencon
 from webforms import db, policy
 from webforms.errors import DocumentError
 from webforms.forms import ActionForm, error_summary, form_class, parse_id
-from webforms.mesures import services as svc
+from webforms.mesures import services as mesures
 from webforms.mesures.rules import TYPES, required_rhythm
 from webforms.models import Document, Mesure
 from webforms.web import posted, services
@@ -36,11 +36,11 @@ def _mesure_or_404(mesure_id: int) -> Mesure:
     return mesure
 
 
-def _worklist() -> list[tuple[Mesure, svc.Overview]]:
+def _worklist() -> list[tuple[Mesure, mesures.Overview]]:
     query = policy.visible_mesures(current_user)
     if current_user.role == "redacteur" and request.args.get("toutes") != "1":
         query = query.where(Mesure.referent_id == current_user.id)
-    return svc.worklist(db.session().scalars(query.limit(2000)).unique().all(), services().today())
+    return mesures.worklist(db.session().scalars(query.limit(2000)).unique().all(), services().today())
 
 
 @bp.get("/")
@@ -63,7 +63,7 @@ def index() -> str:
 @bp.get("/export.csv")
 def export() -> Response:
     """Send the same worklist as a CSV file."""
-    body = svc.export_csv(_worklist())
+    body = mesures.export_csv(_worklist())
     return Response(
         body,
         mimetype="text/csv",
@@ -84,7 +84,7 @@ def new() -> ResponseReturnValue:
 def _open() -> ResponseReturnValue:
     """Open the measure posted; a refusal shows the form again with what was typed."""
     post = posted(form_class(MesureSchema))
-    mesure = post.call(svc.create_mesure, db.session(), services().documents, user=current_user)
+    mesure = post.call(mesures.create_mesure, db.session(), services().documents, user=current_user)
     if mesure is None:
         return render_template("mesure_form.html", form=post.form, problems=error_summary(MesureSchema, post.errors)), 422
     flash(f"Mesure {mesure.reference} ouverte.", "success")
@@ -95,7 +95,7 @@ def _render_view(
     mesure: Mesure, *, meeting_form: Any = None, renewal_form: Any = None, close_form: Any = None, status: int = 200
 ) -> tuple[str, int]:
     today = services().today()
-    view = svc.overview(mesure, today, svc.bilans_done(mesure))
+    view = mesures.overview(mesure, today, mesures.bilans_done(mesure))
     documents = db.session().scalars(select(Document).where(Document.mesure_id == mesure.id).order_by(Document.id)).all()
     startable = [k for k in registry().values() if k.prefill and mesure.type_mesure in k.mesure_types]
     can_edit = policy.can_edit_mesure(current_user, mesure)
@@ -142,21 +142,21 @@ def _record(mesure_id: int, schema: Any, service: Any, *, form_name: str, done: 
 @bp.post("/<int:mesure_id>/rencontres")
 def add_meeting(mesure_id: int) -> ResponseReturnValue:
     """Record a meeting with the household."""
-    return _record(mesure_id, RencontreSchema, svc.add_rencontre, form_name="meeting_form", done="Rencontre enregistrée.", anchor="#rencontres")
+    return _record(mesure_id, RencontreSchema, mesures.add_rencontre, form_name="meeting_form", done="Rencontre enregistrée.", anchor="#rencontres")
 
 
 @bp.post("/<int:mesure_id>/renouvellements")
 def add_renewal(mesure_id: int) -> ResponseReturnValue:
     """Record a renewal of an ASLL Maintien."""
     return _record(
-        mesure_id, RenouvellementSchema, svc.add_renouvellement, form_name="renewal_form", done="Renouvellement enregistré.", anchor="#periodes"
+        mesure_id, RenouvellementSchema, mesures.add_renouvellement, form_name="renewal_form", done="Renouvellement enregistré.", anchor="#periodes"
     )
 
 
 @bp.post("/<int:mesure_id>/cloture")
 def close(mesure_id: int) -> ResponseReturnValue:
     """Close a measure at its term or before it."""
-    return _record(mesure_id, ClotureSchema, svc.close_mesure, form_name="close_form", done="Mesure close.", anchor="#periodes")
+    return _record(mesure_id, ClotureSchema, mesures.close_mesure, form_name="close_form", done="Mesure close.", anchor="#periodes")
 
 
 @bp.post("/bilan-annuel")
@@ -170,7 +170,7 @@ def start_annual() -> ResponseReturnValue:
         flash("Indiquez l'année du bilan annuel (par exemple 2024).", "error")
         return redirect(url_for(".index"))
     try:
-        doc = svc.start_annual_bilan(db.session(), services().documents, user=current_user, year=year)
+        doc = mesures.start_annual_bilan(db.session(), services().documents, user=current_user, year=year)
     except DocumentError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".index"))
@@ -186,7 +186,7 @@ def start_document(mesure_id: int, kind_name: str) -> ResponseReturnValue:
         abort(403)
     ActionForm().validate()
     try:
-        doc = svc.start_document(db.session(), services().documents, mesure, kind_name=kind_name, user=current_user)
+        doc = mesures.start_document(db.session(), services().documents, mesure, kind_name=kind_name, user=current_user)
     except DocumentError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".view", mesure_id=mesure.id))
