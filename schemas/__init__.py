@@ -74,6 +74,8 @@ def build_registry(
             if find_template(template, dirs) is None and output.generated_from is None:
                 searched = ", ".join(str(d) for d in dirs)
                 raise KindDeclarationError(f"Le {where} : modèle « {template} » introuvable (cherché dans {searched}).")
+        if kind.per_appel and kind.call is None:
+            raise KindDeclarationError(f"Le {where} répond à un appel : il doit déclarer call=CallForm(...) (préremplissage, valeurs fixées, règles de l'appel).")
         errors = kind.validate(kind.example)
         if errors:
             raise KindDeclarationError(f"Le {where} : son exemple n'est pas valide : {errors}")

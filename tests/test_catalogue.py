@@ -404,3 +404,10 @@ def test_broken_zip_falls_back_to_the_rewrite() -> None:
 
     with pytest.raises(Exception):  # noqa: B017 - not a zip at all: the rewrite says so
         normalise_docx(b"not a zip")
+
+
+def test_a_kind_answering_a_call_must_say_how_its_form_follows_the_call() -> None:
+    kind = registry()["candidature_aml"]
+    assert build_registry([kind])  # declared with its call rules: accepted
+    with pytest.raises(KindDeclarationError, match="répond à un appel"):
+        build_registry([_copy(kind, call=None)])
