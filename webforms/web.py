@@ -1,7 +1,8 @@
-"""What views share: the app's services, per-view upload limits, and reading a posted form.
+"""What views share: the app's services, per-view upload limits, reading a posted form, a service's refusal.
 
 Views parse the request, call a service, then render or redirect; the services they call are
-reached one way, ``services()``, which also carries the clock.
+reached one way, ``services()``, which also carries the clock. A service refuses by raising one
+of ``REFUSALS`` with a French message; ``attempt`` turns that into a value the view shows.
 """
 
 from __future__ import annotations
@@ -10,17 +11,20 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from flask import Flask, current_app, flash, request
 from flask_wtf import FlaskForm
 
 from schemas import DOCX_DIR, HTML_DIR
-from webforms.archive.services import ArchiveServices
+from webforms import db
+from webforms.accounts.services import AccountError
+from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.archive.signatures import load_trust_roots
 from webforms.documents.services import Services
 from webforms.documents.storage import ArchiveStore, FileStore
-from webforms.errors import ValidationFailed
+from webforms.documents.uploads import UploadRefused
+from webforms.errors import DocumentError, ValidationFailed
 from webforms.forms import attach_errors, payload_of
 from webforms.rendering import Renderer
 from webforms.timeutil import paris_date
@@ -110,6 +114,40 @@ def init_upload_limits(app: Flask) -> None:
         limit = upload_limit_of(app.view_functions.get(request.endpoint or ""))
         if limit is not None:
             request.max_content_length = (limit + 1) << 20
+
+
+# What a service raises when it refuses what the user asked, with a French message for them
+# (``ValidationFailed`` is a ``DocumentError`` that also names the fields to correct).
+REFUSALS: tuple[type[Exception], ...] = (DocumentError, AccountError, ArchiveError, UploadRefused)
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What a service returned, or its refusal: the French message and, for invalid data, the field errors."""
+
+    value: T | None = None
+    refusal: str | None = None
+    errors: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def refused(self) -> bool:
+        """Return whether the service refused."""
+        return self.refusal is not None
+
+    @property
+    def status(self) -> int:
+        """Return the page's status: 422 when the service refused what was typed, else 200."""
+        return 422 if self.refused else 200
+
+
+def attempt(service: Callable[..., T], *args: Any, **kwargs: Any) -> Outcome[T]:
+    """Call ``service(*args, **kwargs)``; if it refuses, roll the session back and return why."""
+    try:
+        return Outcome(value=service(*args, **kwargs))
+    except REFUSALS as exc:
+        # Nothing half-done stays in the session that renders the page shown again.
+        db.session().rollback()
+        return Outcome(refusal=str(exc), errors=exc.errors if isinstance(exc, ValidationFailed) else {})
 
 
 @dataclass

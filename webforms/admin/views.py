@@ -13,7 +13,7 @@ from webforms.accounts.services import AccountError, create_organisation, create
 from webforms.candidatures import appels as svc_appels
 from webforms.forms import OrganisationForm, UserForm, change_rows, error_summary, form_class, select_choices, with_initial_rows
 from webforms.models import ROLES, Appel, Organisation, User
-from webforms.web import posted, services
+from webforms.web import Outcome, attempt, posted, services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -33,17 +33,15 @@ def _organisations() -> list[Organisation]:
 def organisations() -> ResponseReturnValue:
     """List organisations and create one."""
     form = OrganisationForm()
-    status = 200
+    outcome: Outcome[Organisation] = Outcome()
     if form.validate_on_submit():
-        try:
-            org = create_organisation(db.session(), form.name.data or "")
-        except AccountError as exc:
-            form.name.errors = [str(exc)]
-            status = 422
+        outcome = attempt(create_organisation, db.session(), form.name.data or "")
+        if outcome.refused:
+            form.name.errors = [str(outcome.refusal)]
         else:
-            flash(f"Organisation « {org.name} » créée.", "success")
+            flash(f"Organisation « {outcome.value.name} » créée.", "success")
             form = OrganisationForm(formdata=None)
-    return render_template("admin_organisations.html", form=form, organisations=_organisations()), status
+    return render_template("admin_organisations.html", form=form, organisations=_organisations()), outcome.status
 
 
 def _user_form(orgs: list[Organisation], *, blank: bool = False) -> UserForm:
@@ -60,29 +58,31 @@ def users() -> ResponseReturnValue:
     orgs = _organisations()
     form = _user_form(orgs)
     created = None
-    status = 200
+    outcome: Outcome[User] = Outcome()
     if form.validate_on_submit():
         password = generate_password()
-        try:
-            user = _create_user(form, password)
-        except (AccountError, ValueError) as exc:
-            form.form_errors.append(str(exc) if isinstance(exc, AccountError) else "Organisation inconnue.")
-            status = 422
+        outcome = attempt(_create_user, form, password)
+        if outcome.refused:
+            form.form_errors.append(str(outcome.refusal))
         else:
-            created = {"email": user.email, "password": password}
+            created = {"email": outcome.value.email, "password": password}
             form = _user_form(orgs, blank=True)
     accounts = list(db.session().scalars(select(User).order_by(User.email)))
-    return render_template("admin_users.html", form=form, users=accounts, created=created), status
+    return render_template("admin_users.html", form=form, users=accounts, created=created), outcome.status
 
 
 def _create_user(form: UserForm, password: str) -> User:
-    """Create the account the form describes; ValueError if its organisation is not a number."""
+    """Create the account the form describes; refused, like the service's refusals, if its organisation is not a number."""
+    try:
+        organisation_id = int(form.organisation_id.data or 0)
+    except ValueError:
+        raise AccountError("Organisation inconnue.") from None
     return create_user(
         db.session(),
         email=form.email.data or "",
         full_name=form.full_name.data or "",
         role=form.role.data or "",
-        organisation_id=int(form.organisation_id.data or 0),
+        organisation_id=organisation_id,
         password=password,
         created_by=current_user,
     )

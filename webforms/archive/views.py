@@ -37,10 +37,9 @@ from webforms.archive.trust import add_trust_root, remove_trust_root, trust_root
 from webforms.archive.verify import last_verification
 from webforms.archive.visas import execute_visa, past_term, pending_visas
 from webforms.archive.visas import record_visa as record_destruction_visa
-from webforms.documents.uploads import UploadRefused
 from webforms.forms import ActionForm, parse_id
 from webforms.models import RETENTION_FATES, SIGNATURE_KINDS, ArchiveRecord, DestructionVisa, Document, Organisation, User
-from webforms.web import services, upload_limit
+from webforms.web import Outcome, attempt, services, upload_limit
 
 bp = Blueprint("archives", __name__)
 
@@ -162,22 +161,19 @@ def _deposit_posted(session: Session, doc: Document) -> tuple[ArchiveRecord | No
     if file is None or not file.filename:
         return None, "Choisissez le fichier de la copie signée."
     with tempfile.TemporaryDirectory(prefix="webforms-archive-") as workdir:
-        try:
-            record = deposit_copy(
-                session,
-                services().archive,
-                doc,
-                user=current_user,
-                stream=file.stream,
-                filename=file.filename,
-                signature_kind=request.form.get("signature", ""),
-                workdir=Path(workdir),
-                motif=request.form.get("motif"),
-            )
-        except (UploadRefused, ArchiveError) as exc:
-            session.rollback()
-            return None, f"Copie signée refusée : {exc}"
-    return record, None
+        outcome = attempt(
+            deposit_copy,
+            session,
+            services().archive,
+            doc,
+            user=current_user,
+            stream=file.stream,
+            filename=file.filename,
+            signature_kind=request.form.get("signature", ""),
+            workdir=Path(workdir),
+            motif=request.form.get("motif"),
+        )
+    return outcome.value, (f"Copie signée refusée : {outcome.refusal}" if outcome.refused else None)
 
 
 @bp.get("/archives/<int:record_id>")
@@ -261,11 +257,10 @@ def _records_to_export(session: Session) -> tuple[list[ArchiveRecord], str | Non
         # Every result of the search (its criteria come with the form), destroyed ones left out.
         errors: list[str] = []
         query = _query(request.form, errors)
-        try:
-            records = all_to_export(session, current_user, query) if not errors else []
-        except ArchiveError as exc:
-            return [], str(exc)
-        return records, (None if records else "Aucun enregistrement à exporter pour cette recherche.")
+        found = attempt(all_to_export, session, current_user, query) if not errors else Outcome(value=[])
+        if found.refused:
+            return [], found.refusal
+        return found.value or [], (None if found.value else "Aucun enregistrement à exporter pour cette recherche.")
     ids = [n for v in request.form.getlist("record") if (n := parse_id(v)) is not None]
     if not ids:
         return [], "Cochez au moins un enregistrement à exporter, ou exportez tous les résultats."
@@ -280,16 +275,15 @@ def _send_export(session: Session, records: list[ArchiveRecord], fmt: str, back:
     fd, name = tempfile.mkstemp(prefix="webforms-export-", suffix=".zip")
     try:
         with os.fdopen(fd, "w+b") as out:
-            filename = export_records(session, services().archive, records, fmt=fmt, user=current_user, out=out)  # type: ignore[arg-type]
-    except ArchiveError as exc:
-        os.unlink(name)
-        session.rollback()
-        flash(f"Export impossible : {exc}", "error")
-        return redirect(back)
+            outcome = attempt(export_records, session, services().archive, records, fmt=fmt, user=current_user, out=out)
     except BaseException:
         os.unlink(name)
         raise
-    response = send_file(name, mimetype="application/zip", as_attachment=True, download_name=filename)
+    if outcome.refused:
+        os.unlink(name)
+        flash(f"Export impossible : {outcome.refusal}", "error")
+        return redirect(back)
+    response = send_file(name, mimetype="application/zip", as_attachment=True, download_name=outcome.value)
     # The ZIP was built on disk; it goes once sent (the open file stays readable until then).
     os.unlink(name)
     return response
@@ -324,26 +318,24 @@ def record_visa() -> Any:
     """Record the Archives départementales' visa for the chosen documents (nothing destroyed yet)."""
     if not policy.can_manage_retention(current_user):
         abort(403)
-    session = db.session()
     date_text = request.form.get("date_visa", "").strip()
     try:
         date_visa = dt.date.fromisoformat(date_text) if date_text else None
     except ValueError:
         return _retention_page("Date du visa invalide : attendue au format AAAA-MM-JJ.", request.form, 422)
-    try:
-        visa = record_destruction_visa(
-            session,
-            services().archive,
-            user=current_user,
-            document_ids=[n for v in request.form.getlist("document") if (n := parse_id(v)) is not None],
-            numero=request.form.get("numero", ""),
-            date_visa=date_visa,
-            signataire=request.form.get("signataire", ""),
-        )
-    except ArchiveError as exc:
-        session.rollback()
-        return _retention_page(str(exc), request.form, 422)
-    flash(f"Visa n° {visa.numero} enregistré : un autre archiviste procède maintenant à l'élimination.", "success")
+    outcome = attempt(
+        record_destruction_visa,
+        db.session(),
+        services().archive,
+        user=current_user,
+        document_ids=[n for v in request.form.getlist("document") if (n := parse_id(v)) is not None],
+        numero=request.form.get("numero", ""),
+        date_visa=date_visa,
+        signataire=request.form.get("signataire", ""),
+    )
+    if outcome.refused:
+        return _retention_page(outcome.refusal, request.form, outcome.status)
+    flash(f"Visa n° {outcome.value.numero} enregistré : un autre archiviste procède maintenant à l'élimination.", "success")
     return redirect(url_for(".retention"))
 
 
@@ -357,12 +349,11 @@ def destroy(visa_id: int) -> Any:
     if visa is None:
         abort(404)
     ActionForm().validate()
-    try:
-        done = execute_visa(session, services().archive, visa, user=current_user)
-    except ArchiveError as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    outcome = attempt(execute_visa, session, services().archive, visa, user=current_user)
+    if outcome.refused:
+        flash(str(outcome.refusal), "error")
         return redirect(url_for(".retention"))
+    done = outcome.value
     flash(f"Élimination effectuée ({len(done)} enregistrement{'s' if len(done) > 1 else ''}) : les empreintes et le visa restent.", "success")
     return redirect(url_for(".retention"))
 
@@ -393,20 +384,16 @@ def rules() -> Any:
 
 def _set_rule_posted(session: Session) -> str | None:
     """Record the posted retention rule; return why it is refused, if it is."""
-    try:
-        set_rule(
-            session,
-            services().archive,
-            user=current_user,
-            kind_name=request.form.get("type", ""),
-            years=parse_id(request.form.get("annees", "").strip()) or 0,
-            fate=request.form.get("sort", ""),
-            note=request.form.get("note"),
-        )
-    except ArchiveError as exc:
-        session.rollback()
-        return str(exc)
-    return None
+    return attempt(
+        set_rule,
+        session,
+        services().archive,
+        user=current_user,
+        kind_name=request.form.get("type", ""),
+        years=parse_id(request.form.get("annees", "").strip()) or 0,
+        fate=request.form.get("sort", ""),
+        note=request.form.get("note"),
+    ).refusal
 
 
 @bp.route("/admin/certificats", methods=["GET", "POST"])
@@ -416,24 +403,19 @@ def trust() -> Any:
         abort(403)
     session = db.session()
     archive = services().archive
-    error = None
-    status = 200
+    outcome: Outcome[list[Any]] = Outcome()
     if request.method == "POST":
         ActionForm().validate()
         file = request.files.get("certificat")
-        try:
-            added = add_trust_root(session, archive, user=current_user, data=file.stream.read((1 << 20) + 1) if file else b"")
-        except ArchiveError as exc:
-            session.rollback()
-            error, status = str(exc), 422
-        else:
-            flash(f"Autorité de confiance ajoutée : {', '.join(r.subject for r in added)}.", "success")
+        outcome = attempt(add_trust_root, session, archive, user=current_user, data=file.stream.read((1 << 20) + 1) if file else b"")
+        if not outcome.refused:
+            flash(f"Autorité de confiance ajoutée : {', '.join(r.subject for r in outcome.value)}.", "success")
             return redirect(url_for(".trust"))
     try:
         roots, unreadable = trust_roots(archive), None
     except TrustRootsError as exc:  # a file put by hand on the server that is not a certificate
         roots, unreadable = [], exc.message
-    return render_template("admin_trust.html", roots=roots, unreadable=unreadable, error=error, now=services().clock(), action_form=ActionForm()), status
+    return render_template("admin_trust.html", roots=roots, unreadable=unreadable, error=outcome.refusal, now=services().clock(), action_form=ActionForm()), outcome.status
 
 
 @bp.post("/admin/certificats/<fingerprint>/retirer")
@@ -442,12 +424,9 @@ def untrust(fingerprint: str) -> Any:
     if not policy.can_set_retention_rules(current_user):
         abort(403)
     ActionForm().validate()
-    session = db.session()
-    try:
-        root = remove_trust_root(session, services().archive, user=current_user, fingerprint=fingerprint)
-    except ArchiveError as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    outcome = attempt(remove_trust_root, db.session(), services().archive, user=current_user, fingerprint=fingerprint)
+    if outcome.refused:
+        flash(str(outcome.refusal), "error")
     else:
-        flash(f"Autorité retirée : {root.subject}.", "success")
+        flash(f"Autorité retirée : {outcome.value.subject}.", "success")
     return redirect(url_for(".trust"))

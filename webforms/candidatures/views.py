@@ -17,11 +17,10 @@ from webforms.candidatures import services as candidatures
 from webforms.candidatures.appels import appels as all_appels
 from webforms.candidatures.appels import is_open
 from webforms.documents.services import data_for, problems
-from webforms.documents.uploads import UploadRefused
 from webforms.errors import DocumentError
 from webforms.forms import ActionForm, parse_id
 from webforms.models import Appel, Document, Piece
-from webforms.web import services, upload_limit
+from webforms.web import attempt, services, upload_limit
 
 bp = Blueprint("candidatures", __name__)
 
@@ -137,12 +136,10 @@ def upload(doc_id: int, code: str) -> ResponseReturnValue:
         flash("Choisissez le fichier à déposer.", "error")
         return redirect(url_for(".checklist", doc_id=doc.id))
     rang = parse_id(request.form.get("rang", "0"))
-    try:
-        _add_piece(doc, code, -1 if rang is None else rang, file.stream, file.filename)
-    except (UploadRefused, DocumentError) as exc:
-        db.session().rollback()
+    outcome = attempt(_add_piece, doc, code, -1 if rang is None else rang, file.stream, file.filename)
+    if outcome.refused:
         rule = next((a for a in get_kind(doc.kind).attachments if a.name == code), None)
-        flash(f"Pièce refusée{f' ({rule.title})' if rule else ''} : {exc}", "error")
+        flash(f"Pièce refusée{f' ({rule.title})' if rule else ''} : {outcome.refusal}", "error")
         return redirect(url_for(".checklist", doc_id=doc.id))
     flash("Pièce déposée.", "success")
     return redirect(url_for(".checklist", doc_id=doc.id))
