@@ -23,15 +23,12 @@ from schemas.base.common import (
 from schemas.base.fields import Choice, Group, LongText, Section
 from schemas.base.kind import Kind
 from schemas.base.layout import (
-    CACHET_OPERATEUR,
     MESURE_IDENTITE,
     OBJECTIFS,
-    REFERENT,
     RENCONTRES,
-    Box,
+    SIGNATURES_BILAN_ASLL,
     Layout,
     Part,
-    Signatures,
     proposition,
     text_section,
 )
@@ -111,16 +108,7 @@ LAYOUT = Layout(
         text_section("evaluation"),
         Part(proposition(), path="proposition", note="(ASLL §9.1)"),
     ),
-    # The evaluation is made with the beneficiary (ASLL §9): the household signs it too.
-    signatures=Signatures(
-        "Signatures",
-        (
-            REFERENT,
-            Box("Vu, le ménage", (("mesure.menage_prenom", "mesure.menage_nom"),), "", mention="Évaluation effectuée avec le ménage (ASLL §9)"),
-            CACHET_OPERATEUR,
-        ),
-        (37.6, 37.6, 24.8),
-    ),
+    signatures=SIGNATURES_BILAN_ASLL,
 )
 
 KIND = Kind(

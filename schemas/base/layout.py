@@ -199,6 +199,16 @@ def proposition(*complements: str) -> tuple[Block, ...]:
 
 REFERENT = Box("Le référent de la mesure", (("mesure.referent_nom",), ("mesure.operateur",)), "document.date_emission")
 CACHET_OPERATEUR = Box("Cachet de l'opérateur", zone="")
+# An ASLL bilan is evaluated with the beneficiary (ASLL §9): the household signs it too.
+SIGNATURES_BILAN_ASLL = Signatures(
+    "Signatures",
+    (
+        REFERENT,
+        Box("Vu, le ménage", (("mesure.menage_prenom", "mesure.menage_nom"),), "", mention="Évaluation effectuée avec le ménage (ASLL §9)"),
+        CACHET_OPERATEUR,
+    ),
+    (37.6, 37.6, 24.8),
+)
 
 
 # --- reading a layout against a document's formatted context -------------------------------
