@@ -140,11 +140,11 @@ class Outcome(Generic[T]):
         return 422 if self.refused else 200
 
 
-def attempt(service: Callable[..., T], *args: Any, **kwargs: Any) -> Outcome[T]:
+def attempt(service: Callable[..., T], *args: Any, refusals: tuple[type[Exception], ...] = REFUSALS, **kwargs: Any) -> Outcome[T]:
     """Call ``service(*args, **kwargs)``; if it refuses, roll the session back and return why."""
     try:
         return Outcome(value=service(*args, **kwargs))
-    except REFUSALS as exc:
+    except refusals as exc:
         # Nothing half-done stays in the session that renders the page shown again.
         db.session().rollback()
         return Outcome(refusal=str(exc), errors=exc.errors if isinstance(exc, ValidationFailed) else {})
@@ -165,16 +165,20 @@ class Posted:
         return self.action.startswith(("add:", "remove:"))
 
     def call(self, service: Callable[..., T], *args: Any, flash_refusal: bool = False, **kwargs: Any) -> T | None:
-        """Call ``service(*args, payload=…, **kwargs)``; if it refuses the data, put why on the form and return None."""
-        try:
-            return service(*args, payload=self.payload, **kwargs)
-        except ValidationFailed as exc:
-            if flash_refusal:
-                flash(str(exc), "error")
-            # The form keeps what was typed: the page shown again (422) loses nothing.
-            self.errors = exc.errors
-            attach_errors(self.form, exc.errors)
-            return None
+        """Call ``service(*args, payload=…, **kwargs)``; if it refuses the data, put why on the form and return None.
+
+        Only a refusal of the data is caught here (another refusal, e.g. a document no longer a
+        draft, is the view's to answer); it goes through ``attempt`` like every other refusal.
+        """
+        outcome = attempt(service, *args, payload=self.payload, refusals=(ValidationFailed,), **kwargs)
+        if not outcome.refused:
+            return outcome.value
+        if flash_refusal:
+            flash(str(outcome.refusal), "error")
+        # The form keeps what was typed: the page shown again (422) loses nothing.
+        self.errors = outcome.errors
+        attach_errors(self.form, outcome.errors)
+        return None
 
 
 def posted(form_cls: type[FlaskForm]) -> Posted:
