@@ -187,3 +187,19 @@ def test_light_commands_load_neither_weasyprint_nor_pyhanko() -> None:
     code = "import sys, webforms.cli; print(sorted({'weasyprint', 'pyhanko', 'pikepdf', 'lxml'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite:///webforms.db", "doit être PostgreSQL"),
+        ("postgresql+psycopg://personne:secret@/absente?host=/nulle-part", "ne répond pas"),
+    ],
+)
+def test_upgrade_on_a_database_it_cannot_use_says_why_in_french(tmp_path: Path, url: str, message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "webforms", "upgrade"], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env=ENV | {"DATABASE_URL": url},
+    )
+    assert result.returncode == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr and "secret" not in result.stderr  # no password shown

@@ -66,7 +66,10 @@ def _validated(kind: Any, payload: Any) -> dict[str, Any]:
 
 def _app() -> Flask:
     """Build the web application, for the commands that need its database or services."""
-    app = create_app()
+    try:
+        app = create_app()
+    except db.DatabaseUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
     # The command's database connections are closed when it ends, not left to the collector.
     click.get_current_context().call_on_close(app.extensions["webforms.engine"].dispose)
     return app
@@ -202,7 +205,10 @@ def verify_zip_cmd(file: str) -> None:
 def upgrade() -> None:
     """Créer ou mettre à jour la base de données (migrations Alembic)."""
     app = _app()
-    db.ensure_started(app)
+    try:
+        db.ensure_started(app)
+    except db.DatabaseUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
     db.upgrade(app.config["DATABASE_URL"])
     click.echo("Base de données à jour.", err=True)
 

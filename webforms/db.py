@@ -10,11 +10,20 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from webforms.pgcluster import Cluster
+from webforms.pgcluster import Cluster, ClusterError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The configured database cannot be used; the message says why, in French."""
+
+
+class UnsupportedDatabase(DatabaseUnavailable, ValueError):
+    """``DATABASE_URL`` names an engine other than PostgreSQL."""
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -22,7 +31,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # The write-once triggers and the journal's lock are PostgreSQL's: another engine would run
     # without them, so an old SQLite URL is refused rather than half served.
     if make_url(url).get_backend_name() != "postgresql":
-        raise ValueError(f"La base de données doit être PostgreSQL (DATABASE_URL postgresql+psycopg://…), pas « {make_url(url).drivername} » : voir docs/running.md.")
+        raise UnsupportedDatabase(f"La base de données doit être PostgreSQL (DATABASE_URL postgresql+psycopg://…), pas « {make_url(url).drivername} » : voir docs/running.md.")
     return create_engine(url, **kwargs)
 
 
@@ -65,8 +74,13 @@ def _start_on_first_connection(engine: Engine, cluster: Cluster) -> None:
 
 def ensure_started(app: Flask) -> None:
     """Make sure the app's database answers (starting the embedded cluster if it is the one)."""
-    with app.extensions["webforms.engine"].connect():
-        pass
+    try:
+        with app.extensions["webforms.engine"].connect():
+            pass
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"La base de données ne répond pas ({make_url(app.config['DATABASE_URL']).render_as_string()}) : vérifiez DATABASE_URL et que le serveur est démarré.") from exc
+    except ClusterError as exc:
+        raise DatabaseUnavailable(str(exc)) from exc
 
 
 def session() -> Session:
