@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from pypdf import PdfWriter
 
 from tests.databases import Databases
+from tests.workers import run_jobs
 from webforms import create_app, db
 from webforms.accounts.services import create_organisation, create_user
 from webforms.models import Organisation, User
@@ -113,9 +114,11 @@ def csrf_from(html: str) -> str:
 class WebClient:
     """The Flask test client with CSRF tokens taken from the pages, as a browser would."""
 
-    def __init__(self, client: FlaskClient) -> None:
+    def __init__(self, client: FlaskClient, *, work: bool = True) -> None:
         self.client = client
         self.token: str | None = None
+        # Whether a real worker runs the queue's jobs after each POST (off to see them pending).
+        self.work = work
 
     def get(self, url: str, **kwargs: Any) -> Any:
         response = self.client.get(url, **kwargs)
@@ -139,6 +142,9 @@ class WebClient:
         response.close()
         # The test client spools a large multipart body to a temporary file it never closes.
         response.request.environ["wsgi.input"].close()
+        if self.work:
+            # A user clicks again a moment later: by then a worker has done what was asked.
+            run_jobs(self.client.application)
         return response
 
     def login(self, account: Account) -> None:

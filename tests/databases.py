@@ -83,7 +83,7 @@ class Databases:
                 for table in _tables(conn):
                     ident = sql.Identifier(table)
                     conn.execute(sql.SQL("DELETE FROM public.{}").format(ident))
-                    conn.execute(sql.SQL("INSERT INTO public.{} SELECT * FROM {}.{}").format(ident, sql.Identifier(SAVED), ident))
+                    conn.execute(sql.SQL("INSERT INTO public.{} OVERRIDING SYSTEM VALUE SELECT * FROM {}.{}").format(ident, sql.Identifier(SAVED), ident))
                 rows = conn.execute(sql.SQL("SELECT name, last_value, called FROM {}.sequences").format(sql.Identifier(SAVED))).fetchall()
                 for seq, value, called in rows:
                     conn.execute("SELECT setval(%s, %s, %s)", (f"public.{seq}", value or 1, called))

@@ -1251,8 +1251,8 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
 WRITES: dict[Check, set[str]] = {
     _created_draft: {"document", "event"},
     _saved_draft: {"document", "event"},
-    _submitted: {"document", "rendition", "event", "counter"},
-    _reviewed: {"document", "rendition", "event"},
+    _submitted: {"document", "rendition", "event", "counter", "travail"},
+    _reviewed: {"document", "rendition", "event", "travail"},
     _created_organisation: {"organisation"},
     _created_user: {"user_account", "event"},
     _created_mesure: {"mesure", "event", "counter"},

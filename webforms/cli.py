@@ -10,6 +10,7 @@ import datetime as dt
 import errno
 import json
 import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from schemas import KindDeclarationError, UnknownKind, get_kind, registry
-from webforms import create_app, db
+from webforms import create_app, db, jobs
 from webforms.accounts.services import AccountError, create_organisation, create_user, ensure_admin, generate_password
 from webforms.archive.verify import record_verification
 from webforms.archive.verify import verify as archive_verify_all
@@ -317,3 +318,16 @@ def _print_verification(report: Any) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.command()
+@click.option("--processus", "processes", type=click.IntRange(1, 64), default=1, show_default=True, help="Nombre de processus de travail (un par cœur disponible pour les rendus).")
+def worker(processes: int) -> None:
+    """Exécuter les travaux en file (rendus, dossiers, exports) jusqu'à l'arrêt (Ctrl-C)."""
+    if processes > 1:
+        sys.exit(jobs.run_processes(processes, [sys.executable, "-m", "webforms", "worker"]))
+    app = _app()
+    try:
+        jobs.run_worker(app, name=f"{socket.gethostname()}-{os.getpid()}")
+    except db.DatabaseUnavailable as exc:
+        raise click.ClickException(str(exc)) from None

@@ -35,6 +35,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def owned_by_models(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Tell Alembic's comparison which tables are the models': not the job queue's own."""
+    # procrastinate's tables come from its shipped SQL (migration 0012), not from our models.
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def alembic_config(url: str) -> Config:
     """Return an Alembic configuration for the database at ``url``."""
     cfg = Config()

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from schemas import registry
-from webforms import db, web
+from webforms import db, jobs, web
 from webforms.accounts import views as auth
 from webforms.admin import views as admin
 from webforms.archive import views as archives
@@ -79,6 +79,10 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         WTF_CSRF_TIME_LIMIT=None,  # a long form may stay open for hours; the token is per session
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
         CLOCK=lambda: dt.datetime.now(dt.UTC),
+        # The job queue (webforms.jobs): a worker beats every 10 s; one silent for 30 s is taken
+        # as dead and its job runs again elsewhere (PITFALLS §10).
+        QUEUE_HEARTBEAT_SECONDS=10,
+        QUEUE_STALLED_SECONDS=30,
     )
     app.config.from_prefixed_env("WEBFORMS")
     if os.environ.get("DATABASE_URL"):
@@ -110,6 +114,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # start-up here with a clear message rather than failing on a user's first click.
     registry()
     db.init_app(app)
+    jobs.init_app(app)
     web.init_upload_limits(app)  # before CSRFProtect, whose own hook parses the form
     csrf.init_app(app)
     _init_login(app)

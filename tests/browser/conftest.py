@@ -14,6 +14,8 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from tests.workers import background_worker
+
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -41,12 +43,13 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
-    """Serve the test app (its migrated PostgreSQL database, its fixed clock) on a free local port."""
+    """Serve the test app (its migrated PostgreSQL database, its fixed clock) on a free local port, with a worker."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        with background_worker(app):  # what a user asks of the queue is done as under `make run`
+            yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()

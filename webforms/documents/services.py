@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,7 +24,8 @@ from schemas import get_kind
 from schemas.base.kind import Kind, Output
 from webforms.documents.storage import FileStore
 from webforms.errors import DocumentError, ValidationFailed, merge_errors
-from webforms.models import Counter, Document, Event, Rendition, User
+from webforms.jobs import ask, task
+from webforms.models import Counter, Document, Event, Rendition, Travail, User
 from webforms.rendering import Renderer
 from webforms.rendering.context import DocumentMeta, build_context
 from webforms.timeutil import Clock
@@ -234,19 +236,52 @@ def context_for(doc: Document, *, draft: bool | None = None, frozen: bool | None
         frozen = doc.statut != "brouillon"
     data = kind.load(data_for(doc, frozen=frozen))
     review = kind.review.schema().load(doc.review) if kind.review and doc.review else None
-    version = len({r.version for r in doc.renditions}) or None
+    version = doc.versions or None
     return build_context(kind, data, _meta(doc, draft=is_draft, version=version, issued_at=doc.submitted_at), review)
 
 
-def _freeze(session: Session, svc: Services, doc: Document, *, version: int, label: str, now: dt.datetime) -> None:
-    """Render every output once, store the bytes by SHA-256 and record each rendition.
+def _ask_render(session: Session, doc: Document, *, user: User, label: str, now: dt.datetime) -> int:
+    """Number the next version and ask a worker to render it, in the caller's transaction.
+
+    What the version shows is frozen here (its data, its decision): a worker rendering it later
+    renders this version, whatever the document became since (issue 11, point 4).
+    """
+    doc.versions += 1
+    ask(
+        session,
+        render_version,
+        nature="rendu",
+        libelle=f"{label} de {doc.reference}",
+        now=now,
+        user_id=user.id,
+        document_id=doc.id,
+        parametres={
+            "version": doc.versions,
+            "label": label,
+            "at": now.isoformat(),
+            "issued_at": doc.submitted_at.isoformat() if doc.submitted_at else None,
+            "data": doc.submitted_data,
+            "review": doc.review,
+        },
+    )
+    return doc.versions
+
+
+@task("rendre_version", queue="rendus")
+def render_version(session: Session, travail: Travail) -> dict[str, Any]:
+    """Render every output of a frozen version once, store the bytes by SHA-256, record each.
 
     The outputs are the kind's document (DOCX and PDF) and its annexes; the parent may add its
     own (a candidature's complete dossier: one PDF and one ZIP).
     """
+    svc: Services = current_app.extensions["webforms.services"]
+    doc = session.get_one(Document, travail.document_id)
+    asked = travail.parametres
+    version, label, at = asked["version"], asked["label"], dt.datetime.fromisoformat(asked["at"])
+    issued_at = dt.datetime.fromisoformat(asked["issued_at"]) if asked["issued_at"] else None
     kind = get_kind(doc.kind)
-    ctx = context_for(doc, draft=False)
-    ctx["document"]["version"] = version
+    review = kind.review.schema().load(asked["review"]) if kind.review and asked["review"] else None
+    ctx = build_context(kind, kind.load(asked["data"]), _meta(doc, draft=False, version=version, issued_at=issued_at), review)
     produced: dict[tuple[str, str], Rendition] = {}
     for output in kind.outputs():
         data = svc.renderer.render(output, ctx)
@@ -260,13 +295,23 @@ def _freeze(session: Session, svc: Services, doc: Document, *, version: int, lab
             size=len(data),
             template_name=output.template,
             template_sha256=svc.renderer.template_digest(output),
-            created_at=now,
+            created_at=at,
         )
         session.add(rendition)
         produced[(output.name, output.fmt)] = rendition
     for rendition in parent_rules(doc).extra_renditions(svc, doc, ctx, produced):
-        rendition.document, rendition.version, rendition.label, rendition.created_at = doc, version, label, now
+        rendition.document, rendition.version, rendition.label, rendition.created_at = doc, version, label, at
         session.add(rendition)
+    return {"version": version}
+
+
+def rendering(session: Session, doc: Document) -> Travail | None:
+    """Return the render of ``doc``'s latest version while it is still to be done, else None."""
+    return session.scalars(
+        select(Travail)
+        .where(Travail.document_id == doc.id, Travail.nature == "rendu", Travail.statut != "termine")
+        .order_by(Travail.id.desc())
+    ).first()
 
 
 def _claim(session: Session, doc: Document, target: str, now: dt.datetime) -> None:
@@ -298,7 +343,7 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     if errors or blockers:
         raise ValidationFailed("Le document ne peut pas être soumis : corrigez les erreurs signalées.", errors, blockers)
     _claim(session, doc, target, now)
-    version = max((r.version for r in doc.renditions), default=0) + 1
+    version = doc.versions + 1
     parent_rules(doc).on_submit(doc, version, now)
     doc.submitted_data = kind.dump(kind.load(doc.data))
     doc.summary = _summary(kind, doc.data)
@@ -307,12 +352,9 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     doc.updated_at = now
     # Told to the object too: the claim's UPDATE bypasses it, and the freeze reads its statut.
     doc.statut = target
-    try:
-        _freeze(session, svc, doc, version=version, label="Version soumise" if version == 1 else f"Version soumise n° {version}", now=now)
-    except Exception:
-        # Nothing half-done: the document stays a draft exactly as it was.
-        session.rollback()
-        raise
+    # The render is a worker's (webforms.jobs): the request only records it, so that no one
+    # waits on it and the database's locks are held for milliseconds, not for a render.
+    _ask_render(session, doc, user=user, label="Version soumise" if version == 1 else f"Version soumise n° {version}", now=now)
     _log(session, doc, user, "submit", now, reference=doc.reference, version=version)
     session.commit()
     return doc
@@ -334,12 +376,7 @@ def record_review(session: Session, svc: Services, doc: Document, *, user: User,
     doc.reviewer_id = user.id
     doc.updated_at = now
     doc.statut = target
-    version = max((r.version for r in doc.renditions), default=0) + 1
-    try:
-        _freeze(session, svc, doc, version=version, label=kind.review.title, now=now)
-    except Exception:
-        session.rollback()
-        raise
+    version = _ask_render(session, doc, user=user, label=kind.review.title, now=now)
     _log(session, doc, user, "review", now, version=version)
     session.commit()
     return doc

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import pool
 
-from webforms.db import make_engine
+from webforms.db import make_engine, owned_by_models
 from webforms.models import Base
 
 config = context.config
@@ -11,7 +11,7 @@ target_metadata = Base.metadata
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata, literal_binds=True)
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata, literal_binds=True, include_name=owned_by_models)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -19,13 +19,13 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, include_name=owned_by_models)
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True, include_name=owned_by_models)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
