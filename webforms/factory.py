@@ -24,6 +24,7 @@ from webforms.candidatures.services import CallRules
 from webforms.documents import views as documents
 from webforms.documents.services import register_parent
 from webforms.forms import field_attrs, parse_id
+from webforms.home import views as home
 from webforms.mesures import views as mesures
 from webforms.mesures.services import MeasureRules
 from webforms.models import User
@@ -95,7 +96,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -1,4 +1,4 @@
-"""Pages of documents: list, new, edit (draft), view, submit, download, decision."""
+"""Pages of documents: new, edit (draft), view, submit, download, decision (the home page is in webforms.home)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,7 @@ from webforms.forms import (
     step_form_class,
     with_initial_rows,
 )
-from webforms.mesures.services import worklist
-from webforms.models import Document, Mesure
+from webforms.models import Document
 from webforms.rendering import MIME
 from webforms.rendering.context import format_plain
 from webforms.web import posted, services
@@ -56,20 +55,6 @@ def _document_or_404(doc_id: int) -> Document:
     if doc is None or not policy.can_view(current_user, doc):
         abort(404)
     return doc
-
-
-@bp.get("/")
-def index() -> str:
-    """List the documents the user may see, the kinds they may start and what is due."""
-    docs = db.session().scalars(policy.visible_documents(current_user).limit(500)).unique().all()
-    creatable = [k for k in registry().values() if policy.can_create_standalone(current_user, k.name)]
-    today = services().today()
-    due: list[Any] = []
-    if current_user.role == "redacteur":
-        # The referent's home page starts with what is due on their own measures (soonest first).
-        mine = policy.visible_mesures(current_user).where(Mesure.referent_id == current_user.id)
-        due = [row for row in worklist(db.session().scalars(mine).unique().all(), today) if row[1].next_due][:10]
-    return render_template("index.html", documents=docs, kinds=registry(), creatable=creatable, due=due, today=today)
 
 
 def _computed_for(kind: Kind, payload: dict[str, Any]) -> list[dict[str, str]]:
