@@ -1,20 +1,26 @@
-"""Pages of documents: new, edit (draft), view, submit, download, decision (the home page is in webforms.home)."""
+"""Pages of documents: new, edit (draft), view, submit, download, decision.
+
+These are the generic pages, below the features that use them: they name no call, measure or
+archive module. What a feature shows on a document's page (the archive: its signed copy in
+force) comes through ``register_page_extra``, filled by the app factory as ``register_parent``
+is for the lifecycle; the home page lives in its own folder (``webforms.home``).
+"""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from schemas import registry
 from schemas.base.kind import Kind
 from webforms import db, policy
-from webforms.archive import search as svc_archive
 from webforms.display import computed, sections
 from webforms.documents import services as svc_docs
 from webforms.errors import DocumentError, ValidationFailed
@@ -34,6 +40,21 @@ from webforms.rendering.context import format_plain
 from webforms.web import posted, services
 
 bp = Blueprint("documents", __name__)
+
+# What a feature adds to a document's page: the template variable it fills, and a function of
+# the session and the document returning that variable's plain value (None: nothing to show).
+PageExtra = Callable[[Session, Document], Any]
+_PAGE_EXTRAS: dict[str, PageExtra] = {}
+
+
+def register_page_extra(name: str, extra: PageExtra) -> None:
+    """Make every document page give its template ``name`` = ``extra(session, doc)``."""
+    _PAGE_EXTRAS[name] = extra
+
+
+def _page_extras(doc: Document) -> dict[str, Any]:
+    """Return what the registered features add to ``doc``'s page, by template variable."""
+    return {name: extra(db.session(), doc) for name, extra in _PAGE_EXTRAS.items()}
 
 
 @bp.before_request
@@ -305,9 +326,9 @@ def view(doc_id: int) -> str:
         can_edit=policy.can_edit(current_user, doc),
         can_review=policy.can_review(current_user, doc),
         can_archive=policy.can_archive(current_user, doc),
-        archived=svc_archive.current_record(db.session(), doc) if policy.was_submitted(doc) else None,
         action_form=ActionForm(),
         mesure_link=doc.mesure if doc.mesure and policy.can_view_mesure(current_user, doc.mesure) else None,
+        **_page_extras(doc),
     )
 
 
