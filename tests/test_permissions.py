@@ -650,7 +650,7 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("auth.login", "GET"): {None:      row(OK,      HOME,   HOME,   HOME,  HOME,  HOME,  HOME)},
     ("auth.login", "POST"): {None:     row(HOME,    HOME,   HOME,   HOME,  HOME,  HOME,  HOME)},
     ("auth.logout", "POST"): {None:    row(LOGIN,   LOGIN,  LOGIN,  LOGIN, LOGIN, LOGIN, LOGIN)},
-    ("documents.index", "GET"): {None: row(LOGIN,   OK,     OK,     OK,    OK,    OK,    OK)},
+    ("home.index", "GET"): {None:      row(LOGIN,   OK,     OK,     OK,    OK,    OK,    OK)},
     ("documents.new", "GET"): {
         "fiche_saisine":              row(LOGIN,   OK,     OK,     NO,    NO,    NO,    NO),
         "fiche_incident":             row(LOGIN,   OK,     OK,     NO,    NO,    NO,    NO),

@@ -11,22 +11,26 @@ from typing import Any
 from flask import Flask, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from schemas import registry
-from webforms import db, jobs, web
+from webforms import db, jobs, policy, web
 from webforms.accounts import views as auth
 from webforms.admin import views as admin
+from webforms.archive import search as archive_search
 from webforms.archive import views as archives
 from webforms.candidatures import views as candidatures
 from webforms.candidatures.services import CallRules
 from webforms.documents import views as documents
 from webforms.documents.services import register_parent
+from webforms.documents.views import register_page_extra
 from webforms.forms import field_attrs, parse_id
+from webforms.home import views as home
 from webforms.mesures import views as mesures
 from webforms.mesures.services import MeasureRules
-from webforms.models import User
+from webforms.models import Document, User
 from webforms.pgcluster import Cluster
 from webforms.rendering.context import date_fr, datetime_fr
 from webforms.web import upload_limit_of
@@ -99,7 +103,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -120,6 +124,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _init_login(app)
     web.init_services(app)
     _register_parents()
+    _register_page_extras()
     # <int:…> in a URL: a number past what the database stores is a page not found, not an
     # overflow in the driver (set before the blueprints add their rules).
     app.url_map.converters["int"] = DatabaseId
@@ -135,6 +140,17 @@ def _register_parents() -> None:
     """Give the generic lifecycle the rules of a document's parent: its call, or its measure."""
     register_parent("appel", CallRules())
     register_parent("mesure", MeasureRules())
+
+
+def _register_page_extras() -> None:
+    """Give the generic document page what the features show on it: the archived signed copy."""
+    register_page_extra("archived", _archived_copy)
+
+
+def _archived_copy(session: Session, doc: Document) -> dict[str, int] | None:
+    """Return the id of a submitted document's archived copy in force, or None if not archived."""
+    record = archive_search.current_record(session, doc) if policy.was_submitted(doc) else None
+    return {"id": record.id} if record is not None else None
 
 
 def _init_login(app: Flask) -> None:

@@ -19,14 +19,14 @@ def _safe_next(target: str | None) -> str:
     # Only a path of this site: never an absolute or scheme-relative URL (open redirect).
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
-    return url_for("documents.index")
+    return url_for("home.index")
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
 def login() -> str | Response:
     """Show the sign-in form and check credentials."""
     if current_user.is_authenticated:
-        return redirect(url_for("documents.index"))
+        return redirect(url_for("home.index"))
     form = LoginForm()
     error = None
     if form.validate_on_submit():

@@ -1,20 +1,26 @@
-"""Pages of documents: list, new, edit (draft), view, submit, download, decision."""
+"""Pages of documents: new, edit (draft), view, submit, download, decision.
+
+These are the generic pages, below the features that use them: they name no call, measure or
+archive module. What a feature shows on a document's page (the archive: its signed copy in
+force) comes through ``register_page_extra``, filled by the app factory as ``register_parent``
+is for the lifecycle; the home page lives in its own folder (``webforms.home``).
+"""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from schemas import registry
 from schemas.base.kind import Kind
 from webforms import db, policy
-from webforms.archive import search as svc_archive
 from webforms.display import computed, sections
 from webforms.documents import services as svc_docs
 from webforms.errors import DocumentError, ValidationFailed
@@ -28,13 +34,27 @@ from webforms.forms import (
     step_form_class,
     with_initial_rows,
 )
-from webforms.mesures.services import worklist
-from webforms.models import Document, Mesure
+from webforms.models import Document
 from webforms.rendering import MIME
 from webforms.rendering.context import format_plain
 from webforms.web import posted, services
 
 bp = Blueprint("documents", __name__)
+
+# What a feature adds to a document's page: the template variable it fills, and a function of
+# the session and the document returning that variable's plain value (None: nothing to show).
+PageExtra = Callable[[Session, Document], Any]
+_PAGE_EXTRAS: dict[str, PageExtra] = {}
+
+
+def register_page_extra(name: str, extra: PageExtra) -> None:
+    """Make every document page give its template ``name`` = ``extra(session, doc)``."""
+    _PAGE_EXTRAS[name] = extra
+
+
+def _page_extras(doc: Document) -> dict[str, Any]:
+    """Return what the registered features add to ``doc``'s page, by template variable."""
+    return {name: extra(db.session(), doc) for name, extra in _PAGE_EXTRAS.items()}
 
 
 @bp.before_request
@@ -56,20 +76,6 @@ def _document_or_404(doc_id: int) -> Document:
     if doc is None or not policy.can_view(current_user, doc):
         abort(404)
     return doc
-
-
-@bp.get("/")
-def index() -> str:
-    """List the documents the user may see, the kinds they may start and what is due."""
-    docs = db.session().scalars(policy.visible_documents(current_user).limit(500)).unique().all()
-    creatable = [k for k in registry().values() if policy.can_create_standalone(current_user, k.name)]
-    today = services().today()
-    due: list[Any] = []
-    if current_user.role == "redacteur":
-        # The referent's home page starts with what is due on their own measures (soonest first).
-        mine = policy.visible_mesures(current_user).where(Mesure.referent_id == current_user.id)
-        due = [row for row in worklist(db.session().scalars(mine).unique().all(), today) if row[1].next_due][:10]
-    return render_template("index.html", documents=docs, kinds=registry(), creatable=creatable, due=due, today=today)
 
 
 def _computed_for(kind: Kind, payload: dict[str, Any]) -> list[dict[str, str]]:
@@ -320,9 +326,9 @@ def view(doc_id: int) -> str:
         can_edit=policy.can_edit(current_user, doc),
         can_review=policy.can_review(current_user, doc),
         can_archive=policy.can_archive(current_user, doc),
-        archived=svc_archive.current_record(db.session(), doc) if policy.was_submitted(doc) else None,
         action_form=ActionForm(),
         mesure_link=doc.mesure if doc.mesure and policy.can_view_mesure(current_user, doc.mesure) else None,
+        **_page_extras(doc),
     )
 
 
