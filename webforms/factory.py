@@ -28,6 +28,7 @@ from webforms.documents.services import register_parent
 from webforms.documents.views import register_page_extra
 from webforms.forms import field_attrs, parse_id
 from webforms.home import views as home
+from webforms.jobs import views as travaux
 from webforms.mesures import views as mesures
 from webforms.mesures.services import MeasureRules
 from webforms.models import Document, User
@@ -103,7 +104,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp, travaux.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

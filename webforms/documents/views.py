@@ -34,6 +34,7 @@ from webforms.forms import (
     step_form_class,
     with_initial_rows,
 )
+from webforms.jobs.services import progress
 from webforms.models import Document
 from webforms.rendering import MIME
 from webforms.rendering.context import format_plain
@@ -321,6 +322,7 @@ def view(doc_id: int) -> str:
         computed=_computed_for(kind, data),
         alerts=kind.alerts_for(data),
         versions=_versions(doc),
+        rendering=_rendering(doc),
         output_titles={"document": kind.title, "dossier": "Dossier complet", **{a.name: a.title for a in kind.annexes}},
         history=svc_docs.history(db.session(), doc),
         can_edit=policy.can_edit(current_user, doc),
@@ -337,6 +339,12 @@ def _content(doc: Document, kind: Kind, frozen: bool) -> tuple[Any, Any]:
     ctx = svc_docs.context_for(doc, frozen=True if frozen else None)
     review = sections(kind.review.schema, ctx["revue"]) if kind.review and ctx["revue"] else None
     return sections(kind.schema, ctx), review
+
+
+def _rendering(doc: Document) -> dict[str, Any] | None:
+    """Return the progress of the latest version's render while it is not done, else None."""
+    travail = svc_docs.rendering(db.session(), doc)
+    return progress(travail) if travail is not None else None
 
 
 def _versions(doc: Document) -> dict[int, list[Any]]:

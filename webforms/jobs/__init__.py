@@ -190,9 +190,9 @@ def run_worker(app: Flask, *, wait: bool = True, name: str | None = None, signal
             # for the periodic check.
             await _retry_stalled(queue, float(app.config["QUEUE_STALLED_SECONDS"]))
             running = asyncio.create_task(queue.run_worker_async(**options))
-            while stop is not None and not stop.is_set() and not running.done():
-                await asyncio.sleep(0.1)
-            if not running.done():
+            if stop is not None:
+                while not stop.is_set() and not running.done():
+                    await asyncio.sleep(0.1)
                 running.cancel()  # procrastinate ends the job in hand, then stops
             with contextlib.suppress(asyncio.CancelledError):
                 await running
