@@ -13,6 +13,7 @@ load Flask, SQLAlchemy and the services. Adding a command is one module and one 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
 
@@ -38,8 +39,8 @@ COMMANDS = {
 class LazyGroup(click.Group):
     """A click group whose commands are imported when one runs (click's "Lazily Loading Subcommands")."""
 
-    def __init__(self, *args: object, lazy_commands: dict[str, str], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, lazy_commands: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.lazy_commands = lazy_commands
 
     def list_commands(self, ctx: click.Context) -> list[str]:
