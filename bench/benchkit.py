@@ -130,10 +130,15 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1f} %"
 
 
+def percentile(values: list[float], rank: float) -> float:
+    """Nearest-rank percentile: the smallest value that ``rank`` % of the values do not exceed."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(rank / 100 * len(ordered)) - 1)]
+
+
 def p95(values: list[float]) -> float:
     """Nearest-rank 95th percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+    return percentile(values, 95)
 
 
 def timed(fn: Callable[[], Any], extra_cpu: Callable[[], float] | None = None) -> tuple[float, float, Any]:

@@ -19,6 +19,24 @@ from render_data import DOWNLOAD_TARGET, DOWNLOADS, FIXED_NOW, IMPORT_RUNS
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
+def count_renders(renderer: Any) -> dict[str, int]:
+    """Count by format, from now on, every DOCX and PDF ``renderer`` makes; return the live counts.
+
+    Every render goes through ``Renderer.render(output, context)`` (the service's submission, its
+    previews, the dossier's pages): counting there sees them all. tests/test_bench_counter.py
+    checks that it sees a submission's renders, so that "0 rendu" below proves something.
+    """
+    calls = {"docx": 0, "pdf": 0}
+    render = renderer.render
+
+    def counting(output: Any, context: Any) -> bytes:
+        calls[output.fmt] += 1
+        return render(output, context)
+
+    renderer.render = counting  # an instance attribute shadows the method
+    return calls
+
+
 def bench_download(
     kind: Any, payload: dict[str, Any], rows: int, pdf_render_s: float | None, results: dict[str, Any], missed: list[str]
 ) -> None:
@@ -34,15 +52,7 @@ def bench_download(
     try:
         services = app.extensions["webforms.services"]
         renderer = services.renderer
-        # Every DOCX and every PDF the renderer makes goes through Renderer.render: counted by format.
-        calls = {"docx": 0, "pdf": 0}
-        render = renderer.render
-
-        def counting(output: Any, context: Any) -> bytes:
-            calls[output.fmt] += 1
-            return render(output, context)
-
-        renderer.render = counting  # count every render from here on (an instance attribute shadows the method)
+        calls = count_renders(renderer)
 
         with app.app_context():
             session = db.session()

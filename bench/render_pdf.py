@@ -42,7 +42,8 @@ def bench_pdf(
     ctx = build_context(kind, datasets[small], meta())
     document = kind.output("pdf")
     renderer.render(document, ctx)
-    HTML(string=renderer.html(document, ctx), url_fetcher=renderer.fetcher).write_pdf()
+    fetcher = renderer.printer().fetcher  # the service's own: raw WeasyPrint reads the same assets
+    HTML(string=renderer.html(document, ctx), url_fetcher=fetcher).write_pdf()
 
     out: dict[int, dict[str, Any]] = {}
     try:
@@ -56,7 +57,7 @@ def bench_pdf(
                 return renderer.render(document, build_context(kind, data, meta()))
 
             def raw(html: str = html) -> bytes:
-                return HTML(string=html, url_fetcher=renderer.fetcher).write_pdf()
+                return HTML(string=html, url_fetcher=fetcher).write_pdf()
 
             def templating(data: dict[str, Any] = data) -> str:
                 return renderer.html(document, build_context(kind, data, meta()))

@@ -219,7 +219,7 @@ def _emptied(kind: Kind, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_fetcher_reaches_nothing_outside_the_assets(tmp_path: Path) -> None:
-    from webforms.rendering import AssetFetcher
+    from webforms.rendering.pdf import AssetFetcher
 
     fetcher = AssetFetcher([HTML_DIR])
     assert fetcher.fetch("asset:document.css").read()
@@ -252,8 +252,8 @@ def test_parsed_stylesheet_is_reused_until_its_file_changes(tmp_path: Path) -> N
     (tmp_path / "styled.html").write_text(styled)
     assert _page_size(renderer.render(Output("styled", "Page", "pdf", "styled.html"), {})) == (842, 595)
     (tmp_path.parent / "dehors.css").write_text("@page { size: A3 }")
-    assert renderer.fetcher.path("../dehors.css") is None  # still nothing outside the assets
-    assert renderer._parsed_stylesheets(html.replace("maison.css", "../dehors.css"))[1] == []
+    assert renderer.printer().fetcher.path("../dehors.css") is None  # still nothing outside the assets
+    assert renderer.printer().parsed_stylesheets(html.replace("maison.css", "../dehors.css"))[1] == []
 
 
 def test_render_leaves_garbage_collection_as_it_found_it(tmp_path: Path) -> None:

@@ -1,5 +1,8 @@
 """One render path: ``Renderer.render(output, context)``, docxtpl for a DOCX, Jinja HTML then WeasyPrint for a PDF.
 
+WeasyPrint itself is in ``webforms.rendering.pdf``, loaded at the first PDF (``Renderer.printer``):
+a DOCX, the template check and the light commands of the command line do without it.
+
 Both template engines are sandboxed, autoescaped and strict: a template written by an
 administrator cannot reach Python internals, user text is never evaluated, and a variable the
 context does not provide is an error, not a blank (PITFALLS §1, §2).
@@ -7,40 +10,31 @@ context does not provide is an error, not a blank (PITFALLS §1, §2).
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import io
-import mimetypes
-import re
 import struct
 import threading
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docxtpl import DocxTemplate
 from jinja2 import FileSystemLoader, StrictUndefined, meta
 from jinja2.sandbox import SandboxedEnvironment
-
-# Imported once per process (it costs about half a second), never per request.
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from schemas import DOCX_DIR, HTML_DIR, find_template
 from schemas.base.kind import Kind, Output
 from schemas.base.layout import resolve
 from webforms.rendering.word.layout import layout_docx
 
-ASSET_SCHEME = "asset"
+if TYPE_CHECKING:
+    from webforms.rendering.pdf import PdfPrinter
+
 # The PDF template of the kinds printed from their layout (Kind.layout) when no file of their own
 # name exists; it reads the filled layout from this context name.
 LAYOUT_TEMPLATE = "_layout.html"
 LAYOUT_VARIABLE = "mise_en_page"
-# A stylesheet link as the templates write it (_base.html).
-_STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="asset:([\w./-]+)">')
 
 
 def _finalize(value: Any) -> Any:
@@ -64,60 +58,6 @@ def make_env(loader: FileSystemLoader | None = None) -> SandboxedEnvironment:
     )
     env.filters["oui_non"] = _oui_non
     return env
-
-
-class AssetFetcher(URLFetcher):
-    """Let WeasyPrint read the project's own assets (``asset:name``) and nothing else.
-
-    ``file:``, ``http:``, ``data:`` and every other scheme are refused, as are names that
-    escape the asset directories. It is given to ``HTML(...)``, where WeasyPrint uses it
-    (passed to ``write_pdf`` it would be ignored, PITFALLS §2).
-    """
-
-    def __init__(self, roots: Sequence[Path]) -> None:
-        super().__init__(allowed_protocols={ASSET_SCHEME}, allow_redirects=False, timeout=5)
-        self.roots = [Path(r).resolve() for r in roots]
-
-    def path(self, name: str) -> Path | None:
-        """The file of asset ``name``, or None when no asset directory has it."""
-        for root in self.roots:
-            path = (root / name.lstrip("/")).resolve()
-            if path.is_relative_to(root) and path.is_file():
-                return path
-        return None
-
-    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
-        if not url.startswith(f"{ASSET_SCHEME}:"):
-            raise ValueError(f"Ressource externe refusée : {url[:80]}")
-        name = url[len(ASSET_SCHEME) + 1 :]
-        path = self.path(name)
-        if path is None:
-            raise ValueError(f"Ressource introuvable : {name.lstrip('/')[:80]}")
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
-
-
-@contextmanager
-def young_garbage_only() -> Iterator[None]:
-    """Run a render without automatic garbage collection, then collect what it left.
-
-    A render allocates tens of thousands of boxes; left to the automatic collector, they
-    trigger a full collection in the middle of it, which walks every object of the process
-    (the application, its modules, WeasyPrint's own) and took ≈ 50 ms of a 0.45 s fiche
-    (PITFALLS §7). Here the render's objects all stay in the youngest generation, and one
-    collection of that generation at the end frees the render's reference cycles without
-    walking the long-lived heap: the render's garbage is still collected, and paid for, within
-    the render. Collection is left as it was found when the caller had disabled it.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.collect(0)
 
 
 _DOS_DATE_1980 = (1 << 5) | 1  # 1 January 1980, the zip format's earliest date
@@ -184,10 +124,8 @@ class Renderer:
         self.html_dirs = [Path(d) for d in html_dirs]
         self.html_env = make_env(FileSystemLoader([str(d) for d in self.html_dirs]))
         self.docx_env = make_env()
-        self.fetcher = AssetFetcher(self.html_dirs)
-        self._local = threading.local()
-        self._stylesheets: dict[str, tuple[tuple[int, int], CSS]] = {}
-        self._stylesheets_lock = threading.Lock()
+        self._printer: PdfPrinter | None = None
+        self._printer_lock = threading.Lock()
         self._generated: dict[tuple[str, str], bytes] = {}  # Word templates made from layouts
 
     def render(self, output: Output, context: Mapping[str, Any]) -> bytes:
@@ -198,7 +136,7 @@ class Renderer:
             buf = io.BytesIO()
             doc.save(buf)
             return normalise_docx(buf.getvalue())
-        return self._pdf(self.html(output, context))
+        return self.printer().pdf(self.html(output, context))
 
     def html(self, output: Output, context: Mapping[str, Any]) -> str:
         """Return the HTML a PDF output is printed from, without printing it (the template check reads it)."""
@@ -246,63 +184,19 @@ class Renderer:
         # The renderer gives the generic template the filled layout itself.
         return names - {LAYOUT_VARIABLE} if from_layout else names
 
-    @property
-    def font_config(self) -> FontConfiguration:
-        """This thread's font configuration, kept from one render to the next.
+    def printer(self) -> PdfPrinter:
+        """Return the PDF printer of these templates' assets, made (and WeasyPrint loaded) at the first call.
 
-        A new one per render (WeasyPrint's default) reloads Fontconfig and starts Pango with
-        cold font caches. Our stylesheets use installed fonts only, never ``@font-face``
-        (PITFALLS §2), so nothing of a document stays in it for the next. One per thread:
-        Pango's font map is not shared between threads.
+        The web application calls it at start-up (``web.init_services``): no request pays for the import.
         """
-        config = getattr(self._local, "font_config", None)
-        if config is None:
-            config = self._local.font_config = FontConfiguration()
-        return config
+        with self._printer_lock:
+            if self._printer is None:
+                # Deferred: WeasyPrint takes about half a second to import, which a DOCX, the template
+                # check and the command line's light commands do without.
+                from webforms.rendering.pdf import PdfPrinter
 
-    def _pdf(self, html: str) -> bytes:
-        """Turn HTML into a PDF/A-3b, fetching nothing but the project's assets."""
-        options: dict[str, Any] = {"pdf_variant": "pdf/a-3b", "font_config": self.font_config}
-        html, stylesheets = self._parsed_stylesheets(html)
-        if stylesheets:
-            options["stylesheets"] = stylesheets
-        with young_garbage_only():
-            # The fetcher goes to HTML(...): given to write_pdf it would be ignored (PITFALLS §2).
-            return HTML(string=html, url_fetcher=self.fetcher, base_url=None).write_pdf(**options)
-
-    def _stylesheet(self, name: str) -> CSS | None:
-        """Return the parsed stylesheet ``asset:name``, kept while its file is unchanged."""
-        path = self.fetcher.path(name)
-        if path is None:
-            return None
-        stat = path.stat()
-        key = (stat.st_mtime_ns, stat.st_size)
-        with self._stylesheets_lock:
-            cached = self._stylesheets.get(str(path))
-            if cached is None or cached[0] != key:
-                css = CSS(url=f"{ASSET_SCHEME}:{name}", url_fetcher=self.fetcher, font_config=self.font_config)
-                cached = self._stylesheets[str(path)] = (key, css)
-        return cached[1]
-
-    def _parsed_stylesheets(self, html: str) -> tuple[str, list[CSS]]:
-        """Take the document's ``asset:`` stylesheet links out of ``html``; return their parsed
-        stylesheets, to be given to WeasyPrint instead.
-
-        WeasyPrint parses a linked stylesheet again for every document (≈ 12 ms for
-        document.css); parsed once here, it is reused while its file is unchanged. Given as
-        ``stylesheets``, it has the "user" origin instead of "author": the cascade is the same
-        as long as it is the document's only author style (the style="" attributes of the
-        templates still win, as they did). A document that has a ``<style>`` element, or a
-        stylesheet outside the assets, keeps its links as they are. User text cannot add a
-        link: it is escaped.
-        """
-        links = _STYLESHEET_LINK.findall(html)
-        if not links or "<style" in html or html.count("<link") != len(links):
-            return html, []
-        sheets = [self._stylesheet(name) for name in links]
-        if any(sheet is None for sheet in sheets):
-            return html, []
-        return _STYLESHEET_LINK.sub("", html), [sheet for sheet in sheets if sheet is not None]
+                self._printer = PdfPrinter(self.html_dirs)
+            return self._printer
 
     def _dirs(self, fmt: str) -> list[Path]:
         return self.docx_dirs if fmt == "docx" else self.html_dirs

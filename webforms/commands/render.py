@@ -1,0 +1,83 @@
+"""``render`` and ``check-templates``: the renderer and the catalogue, without the web application or its database.
+
+WeasyPrint is loaded only when a PDF is printed (``Renderer.printer``): ``render --format docx``
+and ``check-templates`` do without it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from schemas import DOCX_DIR, HTML_DIR, registry
+from webforms.commands.catalogue import kind_named, os_reason, read_payload, validated
+from webforms.rendering import Renderer
+from webforms.rendering.checks import check_templates
+from webforms.rendering.context import DocumentMeta, build_context
+
+
+def instance_renderer() -> Renderer:
+    """Return the renderer the web application builds (``web.init_services``), without building the application.
+
+    The instance's override directories come first (docs/word-templates.md), found as the
+    application finds them: ``WEBFORMS_DOCX_OVERRIDE_DIR`` and ``WEBFORMS_HTML_OVERRIDE_DIR``,
+    else ``templates_docx`` and ``templates_html`` of the instance folder
+    (``WEBFORMS_INSTANCE_PATH``, else ``instance`` in the current folder).
+    """
+    instance = Path(os.environ.get("WEBFORMS_INSTANCE_PATH") or Path.cwd() / "instance")
+    docx = os.environ.get("WEBFORMS_DOCX_OVERRIDE_DIR") or instance / "templates_docx"
+    html = os.environ.get("WEBFORMS_HTML_OVERRIDE_DIR") or instance / "templates_html"
+    return Renderer(docx_dirs=[Path(docx), DOCX_DIR], html_dirs=[Path(html), HTML_DIR])
+
+
+@click.command()
+@click.argument("kind_name", metavar="KIND")
+@click.argument("file", metavar="FILE")
+@click.option("--format", "fmt", type=click.Choice(["docx", "pdf"]), required=True, help="Format produit.")
+@click.option("--output", "output", type=click.Path(path_type=Path), required=True, help="Fichier à écrire.")
+@click.option("--brouillon", is_flag=True, help="Marquer le document comme brouillon.")
+def render(kind_name: str, file: str, fmt: str, output: Path, brouillon: bool) -> None:
+    """Produire le DOCX ou le PDF de FILE ; rien n'est écrit si les données sont invalides."""
+    kind = kind_named(kind_name)
+    data = validated(kind, read_payload(file))
+    directory = _output_dir(output)  # before rendering: a wrong path is said at once
+    meta = DocumentMeta(issued_at=dt.datetime.now(dt.UTC), draft=brouillon)
+    content = instance_renderer().render(kind.output(fmt), build_context(kind, data, meta))
+    # Written beside the target then renamed: OUT is whole or absent, never half-written.
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".webforms-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(content)
+        os.replace(tmp, output)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise click.ClickException(f"Écriture impossible de « {output} » : {os_reason(exc)}.") from None
+    click.echo(f"{output} écrit ({len(content)} octets).", err=True)
+
+
+def _output_dir(output: Path) -> Path:
+    """Return the folder ``output`` is written in; a French error if it cannot hold the file."""
+    directory = output.resolve().parent
+    if not directory.is_dir():
+        raise click.ClickException(f"Écriture impossible de « {output} » : le dossier « {directory} » n'existe pas.")
+    if output.is_dir():
+        raise click.ClickException(f"Écriture impossible de « {output} » : c'est un dossier.")
+    return directory
+
+
+@click.command("check-templates")
+def check_templates_cmd() -> None:
+    """Vérifier que chaque modèle n'utilise que des variables fournies par son type."""
+    problems = check_templates(instance_renderer())
+    for line in problems:
+        click.echo(line)
+    if problems:
+        sys.exit(1)
+    click.echo(f"Modèles conformes ({len(registry())} types de document).")
