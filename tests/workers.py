@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 
 from flask import Flask
@@ -12,24 +13,45 @@ from sqlalchemy import text
 from webforms import jobs
 
 _WAITING = text(
-    "SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' AND queue_name <> 'maintenance'"
-    " AND (scheduled_at IS NULL OR scheduled_at <= now())"
+    "SELECT count(*) FROM procrastinate_jobs WHERE queue_name <> 'maintenance'"
+    " AND (status = 'doing' OR status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now()))"
 )
 # Two tabs posting at once: one worker, as on a small host (and one opening of the app's pool).
 _ONE_WORKER = threading.Lock()
 
 
+# The apps whose worker runs in the background (``background_worker``): their jobs are its.
+_BACKGROUND: set[int] = set()
+
+
+def _waiting(app: Flask) -> int:
+    with app.extensions["webforms.engine"].connect() as conn:
+        return int(conn.execute(_WAITING).scalar_one())
+
+
 def run_jobs(app: Flask) -> int:
     """Run a real worker until the queue has nothing left to do now; return the jobs it found."""
+    if id(app) in _BACKGROUND:
+        return _wait_for_background(app)
     with _ONE_WORKER:
-        with app.extensions["webforms.engine"].connect() as conn:
-            waiting = conn.execute(_WAITING).scalar_one()
+        waiting = _waiting(app)
         if waiting:
             # In a thread of its own: a browser test's thread already runs Playwright's loop.
             thread = threading.Thread(target=jobs.run_worker, args=(app,), kwargs={"wait": False, "signals": False}, name="worker")
             thread.start()
             thread.join()
-    return int(waiting)
+    return waiting
+
+
+def _wait_for_background(app: Flask, timeout: float = 60.0) -> int:
+    """Wait until the background worker has done everything due now; return what was waiting."""
+    waiting = _waiting(app)
+    deadline = time.monotonic() + timeout
+    while _waiting(app):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Le worker n'a pas fini ses travaux en {timeout} s.")
+        time.sleep(0.05)
+    return waiting
 
 
 @contextlib.contextmanager
@@ -38,8 +60,10 @@ def background_worker(app: Flask) -> Iterator[None]:
     stop = threading.Event()
     thread = threading.Thread(target=jobs.run_worker, args=(app,), kwargs={"signals": False, "stop": stop}, name="worker", daemon=True)
     thread.start()
+    _BACKGROUND.add(id(app))
     try:
         yield
     finally:
+        _BACKGROUND.discard(id(app))
         stop.set()
         thread.join(timeout=30)

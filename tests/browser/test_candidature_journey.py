@@ -360,8 +360,11 @@ def test_association_prepares_and_deposits_its_candidature_dossier(
     expect(page.locator("dl.meta")).to_contain_text(REFERENCE)
     check_accessibility(page, "la page du dossier déposé")
 
+    # The files are a worker's: the page shows them by itself once produced (static/progress.js).
+    dossier_link = page.get_by_role("link", name="Dossier complet – PDF", exact=True)
+    expect(dossier_link).to_be_visible(timeout=60_000)
     # The complete PDF, downloaded as a user does and read back.
-    reader = PdfReader(io.BytesIO(download(page, page.get_by_role("link", name="Dossier complet – PDF", exact=True), f"{REFERENCE}-v1-dossier.pdf")))
+    reader = PdfReader(io.BytesIO(download(page, dossier_link, f"{REFERENCE}-v1-dossier.pdf")))
     texts = [p.extract_text() for p in reader.pages]
     total = len(texts)
     assert "Dossier de candidature complet" in texts[0] and REFERENCE in texts[0]
