@@ -3,6 +3,7 @@ VENV := .venv/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
+QUEUE_WORKERS ?= 1
 
 .PHONY: run test lint bench lock check-templates docx-templates
 
@@ -10,7 +11,7 @@ WORKERS ?= 2
 # own PostgreSQL cluster is started with the service and stopped with it (docs/running.md).
 run:
 	scripts/bootstrap.sh run
-	HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) scripts/serve.sh
+	HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) QUEUE_WORKERS=$(QUEUE_WORKERS) scripts/serve.sh
 
 test:
 	scripts/bootstrap.sh test

@@ -97,6 +97,7 @@ from webforms.models import (
     Rencontre,
     Rendition,
     Renouvellement,
+    Travail,
     User,
 )
 
@@ -191,6 +192,8 @@ VISA_STATE = "visa_saisine"
 SIGNED_NAME = "fiche-saisine-signee-matrice.pdf"
 # The administrator trusts one authority (built with the world); another is offered to add.
 TRUST_STATE = "autorite_de_confiance"
+# The queue (webforms.jobs): the render of the submitted fiche saisine, asked by redacteur_A.
+TRAVAIL_STATE = "travail_saisine"
 WORLD_NOW = Clock().now  # 14 October 2019: after the deadline
 UPLOAD_CODE = "deliberation"  # uploaded to the draft (which has only its courrier)
 UPLOAD_NAME = "deliberation-matrice.pdf"
@@ -230,6 +233,7 @@ class World:
     record_id: int = 0  # the archive record of the submitted fiche saisine
     visa_id: int = 0  # the destruction visa recorded for it
     fingerprint: str = ""  # the trusted authority's SHA-256
+    travail_id: int = 0  # the worker's render of the submitted fiche saisine (done)
     pristine: dict[str, Any] = field(default_factory=dict)  # snapshot() of the world as built
     settled: dict[str, Any] | None = None  # the snapshot a test took last, after its last request
 
@@ -291,6 +295,8 @@ class World:
             values["visa_id"] = self.visa_id
         elif state == TRUST_STATE:
             values["fingerprint"] = self.fingerprint
+        elif state == TRAVAIL_STATE:
+            values["travail_id"] = self.travail_id
         elif state is not None:
             values["kind_name"] = state
         if endpoint == "documents.download":
@@ -473,6 +479,7 @@ def build_archive(world: World) -> None:
     with world.app.app_context():
         (root,) = trust_roots(world.app.extensions["webforms.archive"])
         world.fingerprint = root.fingerprint
+        world.travail_id = db.session().scalars(select(Travail.id).where(Travail.document_id == world.docs["submitted_saisine"])).one()
 
 
 def ca_pem(seed: int) -> bytes:
@@ -584,6 +591,7 @@ RECORD = "302 → archive record"  # /archives/<id> (the new record's id for arc
 CONSERVATION = "302 → /archives/conservation"  # the retention page, with a message
 RULES = "302 → /admin/conservation"  # the retention rules
 TRUST = "302 → /admin/certificats"  # the trusted authorities
+QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 ZIP = "200 zip"  # an export package
 FORBIDDEN = "403"
 NOT_FOUND = "404"
@@ -801,6 +809,13 @@ MATRIX.update({
     ("archives.trust", "GET"): {None:       row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
     ("archives.trust", "POST"): {None:      row(LOGIN, NO,   NO,     NO,    NO,    NO,    TRUST)},
     ("archives.untrust", "POST"): {TRUST_STATE: row(LOGIN, NO, NO,   NO,    NO,    NO,    TRUST)},
+    # A work's progress: whoever asked it (redacteur_A submitted), whoever may see its document,
+    # and the administrators (who see every work on the queue page).
+    ("travaux.progress", "GET"): {TRAVAIL_STATE: row(LOGIN, OK, NF,   OK,    OK,    OK,    OK)},
+    ("travaux.state", "GET"): {TRAVAIL_STATE: row(LOGIN,    OK, NF,   OK,    OK,    OK,    OK)},
+    ("travaux.queue", "GET"): {None:          row(LOGIN,    NO, NO,   NO,    NO,    NO,    OK)},
+    # Only a failed work is run again: the world's is done, so the administrator is told so.
+    ("travaux.retry", "POST"): {TRAVAIL_STATE: row(LOGIN,   NO, NO,   NO,    NO,    NO,    QUEUE)},
 })
 
 # Known authorization bugs: (endpoint, method, state, actor) -> reason. Each is an xfail(strict).
@@ -1287,6 +1302,7 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("candidatures.reopen", "POST", "dossier_submitted", "redacteur_A"): "La date limite de dépôt est passée (6 septembre 2019 à 16:00) : le dossier ne peut plus être régularisé.",
     ("candidatures.reopen", "POST", "dossier_submitted" + BEFORE, "redacteur_A"): "Dossier rouvert",
     ("archives.destroy", "POST", VISA_STATE, "archiviste"): "un autre archiviste",
+    ("travaux.retry", "POST", TRAVAIL_STATE, "admin"): "Seul un travail en échec peut être relancé.",
     **{("documents.submit", "POST", s, "redacteur_A"): "Ce document a déjà été soumis" for s in ("submitted_saisine", "submitted_incident")},
     ("documents.download", "GET", "dossier_draft", "redacteur_A"): "L'aperçu n'est possible qu'une fois le brouillon complet.",
     **{("documents.edit", m, "dossier_draft", "redacteur_A"): "le dossier ne peut plus être modifié" for m in ("GET", "POST")},
@@ -1334,6 +1350,8 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
             expected_states = {VISA_STATE}
         elif "fingerprint" in rule.arguments:
             expected_states = {TRUST_STATE}
+        elif "travail_id" in rule.arguments:
+            expected_states = {TRAVAIL_STATE}
         else:
             expected_states = {"fiche_saisine", "fiche_incident", CANDIDATURE} if "kind_name" in rule.arguments else {None}
         # A state "…@avant_limite" is the same state before the deadline: each is tried after it too.
@@ -1407,6 +1425,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/admin/conservation"
         elif outcome == TRUST:
             assert location.path == "/admin/certificats"
+        elif outcome == QUEUE:
+            assert location.path == "/admin/travaux"
         else:  # pragma: no cover - a typo in the matrix
             pytest.fail(f"unknown outcome {outcome!r}")
 
@@ -1616,6 +1636,7 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "archives.rules": ("admin", None),
     "archives.trust": ("admin", None),  # multipart
     "archives.untrust": ("admin", TRUST_STATE),
+    "travaux.retry": ("admin", TRAVAIL_STATE),
 }
 CSRF_MESSAGE = "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide)."
 

@@ -10,12 +10,14 @@ import hashlib
 import io
 import os
 import re
+import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_TMP = ".tmp-"
 
 
 class StoredFileMissing(FileNotFoundError):
@@ -35,7 +37,9 @@ def store_stream(stream: BinaryIO, root: Path, algorithm: Callable[[], Any], pat
     root.mkdir(parents=True, exist_ok=True)
     hasher = algorithm()
     size = 0
-    fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp-")
+    # Named after its writer (host, process), so that a process killed mid-copy can be told
+    # apart from one still writing: ``sweep_orphans`` removes the dead ones' copies.
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=f"{_TMP}{socket.gethostname()}-{os.getpid()}-")
     try:
         with os.fdopen(fd, "wb") as out:
             while chunk := stream.read(1 << 20):
@@ -58,6 +62,33 @@ def store_stream(stream: BinaryIO, root: Path, algorithm: Callable[[], Any], pat
             os.unlink(tmp)
         raise
     return digest, size, True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def sweep_orphans(root: str | os.PathLike[str]) -> list[Path]:
+    """Remove the partial copies left in ``root`` by processes of this host that died (``kill -9``).
+
+    A copy is never visible under a digest (it is published by an atomic rename), so no reader
+    ever saw it; this removes what a killed writer could not. Copies of other hosts sharing the
+    store (NFS), and of processes still running here, are left alone.
+    """
+    prefix = f"{_TMP}{socket.gethostname()}-"
+    removed = []
+    for path in Path(root).rglob(f"{prefix}*"):
+        pid = path.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 class FileStore:

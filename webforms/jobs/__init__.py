@@ -35,6 +35,7 @@ from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
 from webforms import db
+from webforms.documents.storage import sweep_orphans
 from webforms.models import Travail
 
 logger = logging.getLogger(__name__)
@@ -173,6 +174,9 @@ def queue_of(app: Flask) -> procrastinate.App:
 def run_worker(app: Flask, *, wait: bool = True, name: str | None = None, signals: bool = True, stop: threading.Event | None = None) -> None:
     """Run one worker for ``app`` until stopped (a signal, or ``stop`` set), or until the queue is empty when not ``wait``."""
     db.ensure_started(app)
+    for root in (app.config["STORAGE_DIR"], app.config["ARCHIVE_DIR"]):
+        for orphan in sweep_orphans(root):
+            logger.warning("Copie partielle d'un processus arrêté net supprimée : %s", orphan)
     queue = queue_of(app)
     options: dict[str, Any] = dict(
         additional_context={"flask_app": app},
