@@ -205,7 +205,7 @@ KILLS = 20
 
 
 @pytest.fixture
-def worker_command(app: Flask) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+def worker_command(app: Flask) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """Start real ``webforms worker`` processes on the test's database and file store."""
     env = {
         **os.environ,
@@ -218,8 +218,8 @@ def worker_command(app: Flask) -> Iterator[Callable[[], subprocess.Popen[bytes]]
     }
     started: list[subprocess.Popen[bytes]] = []
 
-    def start() -> subprocess.Popen[bytes]:
-        process = subprocess.Popen([sys.executable, "-m", "webforms", "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def start(*options: str) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([sys.executable, "-m", "webforms", "worker", *options], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started.append(process)
         return process
 
@@ -303,3 +303,18 @@ def test_a_worker_killed_mid_task_twenty_times_loses_and_duplicates_nothing(
     assert len(stored) == len(documents) * 2
     for path in stored:
         assert hashlib.sha256(path.read_bytes()).hexdigest() == path.name
+
+
+def test_several_worker_processes_share_the_queue_and_stop_cleanly(app: Flask, make_user: Callable[..., Account], worker_command: Callable[..., subprocess.Popen[bytes]]) -> None:
+    account = make_user("redacteur")
+    documents = [_draft(app, account) for _ in range(4)]
+    workers = worker_command("--processus", "2")
+    # Two workers, each registered with its heartbeat (procrastinate_workers).
+    _wait(lambda: _count(app, "SELECT count(*) FROM procrastinate_workers") == 2, 60, "deux processus de travail")
+    for doc_id in documents:
+        _submit(app, account, doc_id)
+    _wait(lambda: _succeeded(app) == len(documents), 120, "les rendus faits")
+    # A stop signal stops them both, each after its job in hand, and they unregister.
+    workers.send_signal(signal.SIGTERM)
+    assert workers.wait(timeout=60) == 0
+    assert _count(app, "SELECT count(*) FROM procrastinate_workers") == 0
