@@ -636,3 +636,51 @@ def test_pngs_stored_before_flattening_still_show_on_white(tmp_path: Path) -> No
             assert list(image["entries"]["/Mask"]) == [0, 0]
         else:
             assert image["pixels"].getpixel((35, 5)) == (255, 255, 255), name
+
+
+def labelled_pdf(path: Path, label: str, pages: int) -> Path:
+    """A PDF of ``pages`` A4 pages, each saying ``label`` and its page in the piece."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica))
+    for number in range(1, pages + 1):
+        page = pdf.add_blank_page(page_size=A4)
+        page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        page.obj.Contents = pdf.make_stream(f"BT /F1 12 Tf 100 700 Td ({label} p{number}) Tj ET".encode())
+    pdf.save(path)
+    return path
+
+
+class CountingRenderer(Renderer):
+    """A renderer that counts its renders."""
+
+    renders = 0
+
+    def render(self, output: Any, context: dict[str, Any]) -> bytes:
+        self.renders += 1
+        return super().render(output, context)
+
+
+@pytest.mark.parametrize(("count", "renders"), [(4, 1), (60, 2)])
+def test_the_contents_point_at_each_piece_whether_they_fill_one_page_or_more(tmp_path: Path, count: int, renders: int) -> None:
+    """The cover and contents are laid out once when they take two pages, as a dossier of a few
+    tens of pieces does; a longer contents is laid out again, its own pages counted."""
+    parts = [
+        Part("fiches_poste", f"Fiche de poste n° {i}", f"piece-{i:03d}.pdf", labelled_pdf(tmp_path / f"{i}.pdf", f"Piece-{i:03d}", 1 + i % 2), "application/pdf", "0" * 64, 1)
+        for i in range(count)
+    ]
+    renderer = CountingRenderer()
+    target = tmp_path / "dossier.pdf"
+    total = complete_pdf_file(renderer, parts, dossier_context(), target)
+
+    assert renderer.renders == renders
+    texts = [page.extract_text() for page in PdfReader(target).pages]
+    assert len(texts) == total
+    front = sum(1 for text in texts if "Piece-" not in text)
+    assert (front > 2) is (renders > 1)
+    starts = dict(re.findall(r"(piece-\d{3}\.pdf) (\d+)", "\n".join(texts[:front])))
+    assert list(starts) == [part.filename for part in parts]
+    for i, (name, start) in enumerate(starts.items()):
+        assert f"Piece-{i:03d} p1" in texts[int(start) - 1], name
+    assert all(f"Page {i} / {total}" in text for i, text in enumerate(texts, start=1))
