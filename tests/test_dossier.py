@@ -127,6 +127,23 @@ def test_verify_zip_names_each_tampering(tmp_path: Path) -> None:
     assert cli.returncode == 0 and "intacte" in cli.stdout
 
 
+def test_a_stored_file_s_known_digest_goes_in_the_manifest_so_a_file_altered_since_its_deposit_is_caught(tmp_path: Path) -> None:
+    """The service gives write_zip the digests its store names its files by: they are not
+    computed again, and a stored file altered since is reported, not vouched for."""
+    intact, altered = tmp_path / "intact.pdf", tmp_path / "altered.pdf"
+    intact.write_bytes(b"%PDF-intact")
+    altered.write_bytes(b"%PDF-altered")
+    deposited = hashlib.sha256(b"%PDF-as-deposited").hexdigest()
+    files = [("intact.pdf", "piece", intact), ("altered.pdf", "piece", altered)]
+    path = tmp_path / "dossier.zip"
+    manifest = write_zip(path, files, {intact: hashlib.sha256(b"%PDF-intact").hexdigest(), altered: deposited})
+    assert [f["sha256"] for f in manifest["fichiers"]] == [hashlib.sha256(b"%PDF-intact").hexdigest(), deposited]
+    assert verify_zip(path) == ["altered.pdf : empreinte SHA-256 différente du manifeste (fichier modifié)."]
+    # Without a known digest, the file's own.
+    assert write_zip(path, files)["fichiers"][1]["sha256"] == hashlib.sha256(b"%PDF-altered").hexdigest()
+    assert verify_zip(path) == []
+
+
 # --- verify_zip on damaged, malformed or hostile archives ---------------------------------------
 PIECES = {"04-organigramme.pdf": b"%PDF-1.4 organigramme " * 500, "05-budget.pdf": b"%PDF-1.4 budget " * 500}
 

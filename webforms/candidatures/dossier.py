@@ -19,7 +19,7 @@ import tempfile
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -327,25 +327,31 @@ def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[s
     return total
 
 
-def write_zip(target: Path, files: Iterable[tuple[str, str, Path]]) -> dict[str, Any]:
+def write_zip(target: Path, files: Iterable[tuple[str, str, Path]], digests: Mapping[Path, str] | None = None) -> dict[str, Any]:
     """Write a ZIP of ``(name, role, path)`` files plus ``manifest.json``; return the manifest.
 
-    Each file is copied and hashed by chunks: memory stays flat however large the files are.
+    Each file is copied, and hashed unless ``digests`` gives its SHA-256 (a file of the
+    content-addressed store, named by it), by chunks: memory stays flat however large the
+    files are. A given digest is what was deposited: were the stored file altered since,
+    ``verify_zip`` would say so instead of the manifest vouching for the altered bytes.
     """
     manifest: dict[str, Any] = {"fichiers": []}
+    known = digests or {}
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         for name, role, path in files:
-            digest, size = hashlib.sha256(), 0
+            hasher, size = None if path in known else hashlib.sha256(), 0
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             # Scans, PDFs and DOCX are already compressed: storing them is ten times faster
             # than deflating them again, for the same archive size.
             info.compress_type = zipfile.ZIP_STORED
             with path.open("rb") as src, archive.open(info, "w", force_zip64=True) as dst:
                 while chunk := src.read(CHUNK):
-                    digest.update(chunk)
+                    if hasher is not None:
+                        hasher.update(chunk)
                     size += len(chunk)
                     dst.write(chunk)
-            manifest["fichiers"].append({"nom": name, "role": role, "sha256": digest.hexdigest(), "taille": size})
+            digest = known[path] if hasher is None else hasher.hexdigest()
+            manifest["fichiers"].append({"nom": name, "role": role, "sha256": digest, "taille": size})
         info = zipfile.ZipInfo(MANIFEST, date_time=(1980, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED
         archive.writestr(info, json.dumps(manifest, ensure_ascii=False, indent=2))
