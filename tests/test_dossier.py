@@ -24,6 +24,7 @@ from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps, open_d
 from tests.test_uploads import GREY, TEAL, png_chunks, raw_png
 from webforms import cli, db
 from webforms.candidatures.dossier import Part, complete_pdf_file, verify_zip, write_zip
+from webforms.candidatures.page_numbers import write_page_numbers
 from webforms.models import Document
 from webforms.rendering import Renderer
 
@@ -701,3 +702,15 @@ def test_the_contents_point_at_each_piece_whether_they_fill_one_page_or_more(tmp
     for i, (name, start) in enumerate(starts.items()):
         assert f"Piece-{i:03d} p1" in texts[int(start) - 1], name
     assert all(f"Page {i} / {total}" in text for i, text in enumerate(texts, start=1))
+
+
+def test_the_numbers_overlay_shows_the_reference_as_given_and_none_when_there_is_none(tmp_path: Path) -> None:
+    """PDF string delimiters in a reference are escaped; no reference, no empty white box."""
+    target = tmp_path / "numeros.pdf"
+    write_page_numbers(target, [A4, (841.89, 595.28)], "CA-(2019)\\1 é")
+    reader = PdfReader(target)
+    assert [page.extract_text() for page in reader.pages] == ["CA-(2019)\\1 é Page 1 / 2", "CA-(2019)\\1 é Page 2 / 2"]
+    assert [(round(float(p.mediabox.width), 2), round(float(p.mediabox.height), 2)) for p in reader.pages] == [A4, (841.89, 595.28)]
+    write_page_numbers(target, [A4], "")
+    view = shown(PdfReader(target).pages[0])
+    assert [t["text"] for t in view["texts"]] == ["Page 1 / 1"] and len(view["boxes"]) == 1

@@ -69,8 +69,10 @@ def page_content(width: float, number: int, total: int, reference: str) -> bytes
 def write_page_numbers(target: Path, sizes: Sequence[tuple[float, float]], reference: str) -> None:
     """Write the overlay: one page per size of ``sizes`` (each page's shown width and height).
 
-    qpdf centres an overlay page on its page and shrinks it when it is larger: sizes are kept
-    to 0.0001 pt, so that the overlay is laid 1:1 (a shrinking of a few millionths at most).
+    qpdf centres an overlay page on its page, turns it with the page's /Rotate, moves it to
+    the page's origin, and shrinks it when it is larger: an overlay page of exactly the size
+    the page shows is laid 1:1, so the number keeps its corner and its size on an A3, an A0
+    or a landscape page. Sizes are kept to 0.0001 pt (a shrinking of a few millionths at most).
     """
     # Deferred: qpdf (pikepdf) is loaded when a dossier is assembled, not by every start.
     import pikepdf
