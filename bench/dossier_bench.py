@@ -42,6 +42,7 @@ for path in (ROOT, ROOT / "bench"):
         sys.path.insert(0, str(path))
 
 import benchkit  # noqa: E402
+import dossier_build  # noqa: E402
 from dossier_pieces import IMAGES, PIECES, RECRUTEMENTS, piece_plan, write_piece_pdf  # noqa: E402
 from peer_pipeline import start_warm  # noqa: E402
 
@@ -50,6 +51,7 @@ TEAM = 50
 CHARGES, PRODUITS = 30, 30  # 60 budget lines
 SIZES_MIB = (100, 400)
 MEMORY_TARGET_MIB = 100
+BUILD_SIZE_MIB = 100  # section 3: the issue's dossier (issue 11)
 FICHE_RUNS = 5  # interleaved runs of the fiche descriptive, service against LibreOffice
 # Before the call's deadline (6 September 2019, 16:00 Paris).
 CLOCK = dt.datetime(2019, 9, 2, 9, 0, tzinfo=dt.UTC)
@@ -150,8 +152,11 @@ class Phases:
 # --------------------------------------------------------------------------- 1. one size (child)
 
 
-def run_size(total_mib: int) -> dict[str, Any]:
-    """Build, fill, upload and submit one dossier in this (fresh) process; return the figures."""
+def run_size(total_mib: int, builds: int = 0) -> dict[str, Any]:
+    """Build, fill, upload and submit one dossier in this (fresh) process; return the figures.
+
+    With ``builds``, the dossier is then built that many times more (section 3).
+    """
     # The service is imported by the child that measures a size, not by the children that draw
     # an image, which run this same script.
     import pikepdf
@@ -239,6 +244,9 @@ def run_size(total_mib: int) -> dict[str, Any]:
             w0 = time.perf_counter()
             out["zip_problems"] = dossier.verify_zip(services.store.path(archive.sha256))
             out["verify_s"] = time.perf_counter() - w0
+            out["code"] = str(Path(candidatures.__file__).resolve().parents[2])
+            if builds:
+                out["builds"] = dossier_build.child_builds(services, doc, candidatures, documents, builds)
         app.extensions["webforms.engine"].dispose()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -354,9 +362,9 @@ def bench_fiche(use_lo: bool) -> dict[str, Any]:
 # --------------------------------------------------------------------------- main
 
 
-def child(total_mib: int) -> dict[str, Any] | str:
+def child(total_mib: int, extra: list[str] | None = None) -> dict[str, Any] | str:
     """Run one size in a fresh interpreter; return its figures, or why it failed."""
-    return benchkit.child_process(Path(__file__).resolve(), ["--child", str(total_mib)], timeout=900)
+    return benchkit.child_process(Path(__file__).resolve(), ["--child", str(total_mib), *(extra or [])], timeout=900)
 
 
 def main() -> int:
@@ -364,11 +372,16 @@ def main() -> int:
     parser.add_argument("--sizes", default=",".join(map(str, SIZES_MIB)), help="MiB of pieces, comma-separated")
     parser.add_argument("--no-libreoffice", action="store_true", help="skip the LibreOffice/unoserver column")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--landed", default=dossier_build.LANDED, help="commit of the code section 3 compares with")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--builds", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--code", help=argparse.SUPPRESS)  # the service's code the child runs
     parser.add_argument("--image", nargs=2, metavar=("CODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_size(args.child), default=str))
+        if args.code:  # before anything imports the service: its code comes from there
+            sys.path.insert(0, args.code)
+        print(json.dumps(run_size(args.child, args.builds), default=str))
         return 0
     if args.image:
         code, path = args.image
@@ -503,6 +516,7 @@ def main() -> int:
         print(f"Fiche descriptive : échec ({type(exc).__name__}: {exc})")
         missed.append(f"Fiche descriptive : échec ({exc})")
 
+    results["build"] = dossier_build.section(child, BUILD_SIZE_MIB, args.landed, missed, MEMORY_TARGET_MIB)
     return benchkit.finish(results, missed, started, "dossier_bench", strict=args.strict)
 
 

@@ -24,6 +24,7 @@ from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps, open_d
 from tests.test_uploads import GREY, TEAL, png_chunks, raw_png
 from webforms import cli, db
 from webforms.candidatures.dossier import Part, complete_pdf_file, verify_zip, write_zip
+from webforms.candidatures.page_numbers import write_page_numbers
 from webforms.models import Document
 from webforms.rendering import Renderer
 
@@ -125,6 +126,23 @@ def test_verify_zip_names_each_tampering(tmp_path: Path) -> None:
     assert cli.returncode == 1 and "a.pdf" in cli.stdout
     cli = subprocess.run([sys.executable, "-m", "webforms", "verify-zip", str(good)], capture_output=True, text=True, cwd=tmp_path)
     assert cli.returncode == 0 and "intacte" in cli.stdout
+
+
+def test_a_stored_file_s_known_digest_goes_in_the_manifest_so_a_file_altered_since_its_deposit_is_caught(tmp_path: Path) -> None:
+    """The service gives write_zip the digests its store names its files by: they are not
+    computed again, and a stored file altered since is reported, not vouched for."""
+    intact, altered = tmp_path / "intact.pdf", tmp_path / "altered.pdf"
+    intact.write_bytes(b"%PDF-intact")
+    altered.write_bytes(b"%PDF-altered")
+    deposited = hashlib.sha256(b"%PDF-as-deposited").hexdigest()
+    files = [("intact.pdf", "piece", intact), ("altered.pdf", "piece", altered)]
+    path = tmp_path / "dossier.zip"
+    manifest = write_zip(path, files, {intact: hashlib.sha256(b"%PDF-intact").hexdigest(), altered: deposited})
+    assert [f["sha256"] for f in manifest["fichiers"]] == [hashlib.sha256(b"%PDF-intact").hexdigest(), deposited]
+    assert verify_zip(path) == ["altered.pdf : empreinte SHA-256 différente du manifeste (fichier modifié)."]
+    # Without a known digest, the file's own.
+    assert write_zip(path, files)["fichiers"][1]["sha256"] == hashlib.sha256(b"%PDF-altered").hexdigest()
+    assert verify_zip(path) == []
 
 
 # --- verify_zip on damaged, malformed or hostile archives ---------------------------------------
@@ -636,3 +654,63 @@ def test_pngs_stored_before_flattening_still_show_on_white(tmp_path: Path) -> No
             assert list(image["entries"]["/Mask"]) == [0, 0]
         else:
             assert image["pixels"].getpixel((35, 5)) == (255, 255, 255), name
+
+
+def labelled_pdf(path: Path, label: str, pages: int) -> Path:
+    """A PDF of ``pages`` A4 pages, each saying ``label`` and its page in the piece."""
+    import pikepdf
+
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica))
+    for number in range(1, pages + 1):
+        page = pdf.add_blank_page(page_size=A4)
+        page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+        page.obj.Contents = pdf.make_stream(f"BT /F1 12 Tf 100 700 Td ({label} p{number}) Tj ET".encode())
+    pdf.save(path)
+    return path
+
+
+class CountingRenderer(Renderer):
+    """A renderer that counts its renders."""
+
+    renders = 0
+
+    def render(self, output: Any, context: dict[str, Any]) -> bytes:
+        self.renders += 1
+        return super().render(output, context)
+
+
+@pytest.mark.parametrize(("count", "renders"), [(4, 1), (60, 2)])
+def test_the_contents_point_at_each_piece_whether_they_fill_one_page_or_more(tmp_path: Path, count: int, renders: int) -> None:
+    """The cover and contents are laid out once when they take two pages, as a dossier of a few
+    tens of pieces does; a longer contents is laid out again, its own pages counted."""
+    parts = [
+        Part("fiches_poste", f"Fiche de poste n° {i}", f"piece-{i:03d}.pdf", labelled_pdf(tmp_path / f"{i}.pdf", f"Piece-{i:03d}", 1 + i % 2), "application/pdf", "0" * 64, 1)
+        for i in range(count)
+    ]
+    renderer = CountingRenderer()
+    target = tmp_path / "dossier.pdf"
+    total = complete_pdf_file(renderer, parts, dossier_context(), target)
+
+    assert renderer.renders == renders
+    texts = [page.extract_text() for page in PdfReader(target).pages]
+    assert len(texts) == total
+    front = sum(1 for text in texts if "Piece-" not in text)
+    assert (front > 2) is (renders > 1)
+    starts = dict(re.findall(r"(piece-\d{3}\.pdf) (\d+)", "\n".join(texts[:front])))
+    assert list(starts) == [part.filename for part in parts]
+    for i, (name, start) in enumerate(starts.items()):
+        assert f"Piece-{i:03d} p1" in texts[int(start) - 1], name
+    assert all(f"Page {i} / {total}" in text for i, text in enumerate(texts, start=1))
+
+
+def test_the_numbers_overlay_shows_the_reference_as_given_and_none_when_there_is_none(tmp_path: Path) -> None:
+    """PDF string delimiters in a reference are escaped; no reference, no empty white box."""
+    target = tmp_path / "numeros.pdf"
+    write_page_numbers(target, [A4, (841.89, 595.28)], "CA-(2019)\\1 é")
+    reader = PdfReader(target)
+    assert [page.extract_text() for page in reader.pages] == ["CA-(2019)\\1 é Page 1 / 2", "CA-(2019)\\1 é Page 2 / 2"]
+    assert [(round(float(p.mediabox.width), 2), round(float(p.mediabox.height), 2)) for p in reader.pages] == [A4, (841.89, 595.28)]
+    write_page_numbers(target, [A4], "")
+    view = shown(PdfReader(target).pages[0])
+    assert [t["text"] for t in view["texts"]] == ["Page 1 / 1"] and len(view["boxes"]) == 1

@@ -19,7 +19,7 @@ import tempfile
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +29,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from schemas.base.kind import Output
+from webforms.candidatures.page_numbers import write_page_numbers
 from webforms.documents.uploads import grey_8_bits, on_white, palette_on_white
 from webforms.rendering import Renderer
 
@@ -39,9 +40,9 @@ A4_POINTS = (595.2756, 841.8898)  # 210 × 297 mm
 # so never covers the image.
 IMAGE_MARGIN = 12 * 72 / 25.4
 # The dossier's own pages, printed like any output (templates_html/): the cover with its
-# contents, the page-number overlay, and the page standing for a Word piece with no PDF.
+# contents, and the page standing for a Word piece with no PDF. The page numbers are drawn
+# directly (page_numbers.py).
 COVER = Output("couverture", "Couverture et sommaire", "pdf", "dossier_couverture.html")
-PAGE_NUMBERS = Output("numeros", "Numéros de page", "pdf", "dossier_numeros.html")
 WORD_PIECE = Output("piece_word", "Pièce Word", "pdf", "dossier_piece_word.html")
 
 
@@ -262,28 +263,27 @@ def _page_sizes(path: Path) -> list[tuple[float, float]]:
     return sizes
 
 
-def _number_pages(sizes: Sequence[tuple[float, float]]) -> dict[str, Any]:
-    """The pages of the page-number overlay, each of the size of the page it goes on.
-
-    qpdf centres an overlay page on its page and shrinks it if it is larger: an overlay page
-    of exactly the page's size is laid 1:1, so the number keeps its corner and its size on
-    an A3, an A0 or a landscape page; qpdf turns it with the page's /Rotate and moves it to
-    the page's origin. One named page (``@page``) per distinct size, to 0.01 pt.
-    """
-    formats: dict[tuple[float, float], str] = {}
-    pages = []
-    for width, height in sizes:
-        key = (round(width, 2), round(height, 2))
-        name = formats.setdefault(key, f"format{len(formats)}")
-        pages.append({"format": name})
-    return {
-        "formats": [{"nom": name, "largeur": f"{w:.2f}pt", "hauteur": f"{h:.2f}pt"} for (w, h), name in formats.items()],
-        "pages": pages,
-    }
-
-
 def _pdf_bytes_pages(data: bytes) -> int:
     return len(PdfReader(io.BytesIO(data)).pages)
+
+
+def _front_pdf(renderer: Renderer, parts: Sequence[Part], counts: Sequence[int], context: dict[str, Any]) -> bytes:
+    """Render the cover and the contents, whose start pages count the front pages themselves.
+
+    Laid out once for a cover and one page of contents, which is what a dossier of a few tens
+    of pieces takes; laid out again only if that guess was wrong, with the pages counted.
+    """
+    front_pages = 2
+    for _ in range(3):
+        rows, page = [], front_pages + 1
+        for part, count in zip(parts, counts, strict=True):
+            rows.append({"titre": part.title, "page": page, "pages": count, "fichier": part.filename})
+            page += count
+        data = renderer.render(COVER, {**context, "sommaire": rows})
+        if (pages := _pdf_bytes_pages(data)) == front_pages:
+            return data
+        front_pages = pages
+    raise RuntimeError("Sommaire : le nombre de pages de la page de garde et du sommaire ne se stabilise pas.")
 
 
 def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[str, Any], target: Path) -> int:
@@ -295,8 +295,8 @@ def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[s
     as it writes, then lays each page number over its page as a form XObject, without decoding
     the page. qpdf holds one stream at a time while writing it (about twice its size): the
     largest image of a piece, at most the piece's upload limit. The numbers' overlay has one
-    page per page, of that page's shown size (:func:`_number_pages`), read from the page
-    dictionaries only.
+    page per page, of that page's shown size read from the page dictionaries only, drawn
+    directly (:func:`write_page_numbers`).
     """
     # Deferred: qpdf (pikepdf) is loaded when a dossier is assembled, not by every start.
     import pikepdf
@@ -306,26 +306,12 @@ def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[s
         sources = [_part_pdf_file(renderer, part, context, workdir, index) for index, part in enumerate(parts)]
         sizes = [_page_sizes(source) for source in sources]
         counts = [len(pages) for pages in sizes]
-        cover = renderer.render(COVER, {**context, "sommaire": []})
-
-        def contents_for(offset: int) -> list[dict[str, Any]]:
-            rows, page = [], offset + 1
-            for part, count in zip(parts, counts, strict=True):
-                rows.append({"titre": part.title, "page": page, "pages": count, "fichier": part.filename})
-                page += count
-            return rows
-
-        # The contents' own length moves the start pages: lay it out once to count its pages.
-        first = renderer.render(COVER, {**context, "sommaire": contents_for(_pdf_bytes_pages(cover) + 1)})
-        front_pages = _pdf_bytes_pages(first)
         front = workdir / "front.pdf"
-        front.write_bytes(renderer.render(COVER, {**context, "sommaire": contents_for(front_pages)}))
+        front.write_bytes(_front_pdf(renderer, parts, counts, context))
         every_size = [*_page_sizes(front), *(size for pages in sizes for size in pages)]
         total = len(every_size)
         numbers = workdir / "numbers.pdf"
-        numbers.write_bytes(renderer.render(PAGE_NUMBERS, {**context, **_number_pages(every_size)}))
-        if _pages(numbers) != total:
-            raise RuntimeError(f"Numérotation : {_pages(numbers)} pages au lieu de {total}.")
+        write_page_numbers(numbers, every_size, str(context.get("document", {}).get("reference") or ""))
         job = {
             "empty": "",
             "pages": [{"file": str(source), "range": "1-z"} for source in (front, *sources)],
@@ -341,25 +327,31 @@ def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[s
     return total
 
 
-def write_zip(target: Path, files: Iterable[tuple[str, str, Path]]) -> dict[str, Any]:
+def write_zip(target: Path, files: Iterable[tuple[str, str, Path]], digests: Mapping[Path, str] | None = None) -> dict[str, Any]:
     """Write a ZIP of ``(name, role, path)`` files plus ``manifest.json``; return the manifest.
 
-    Each file is copied and hashed by chunks: memory stays flat however large the files are.
+    Each file is copied, and hashed unless ``digests`` gives its SHA-256 (a file of the
+    content-addressed store, named by it), by chunks: memory stays flat however large the
+    files are. A given digest is what was deposited: were the stored file altered since,
+    ``verify_zip`` would say so instead of the manifest vouching for the altered bytes.
     """
     manifest: dict[str, Any] = {"fichiers": []}
+    known = digests or {}
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         for name, role, path in files:
-            digest, size = hashlib.sha256(), 0
+            hasher, size = None if path in known else hashlib.sha256(), 0
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             # Scans, PDFs and DOCX are already compressed: storing them is ten times faster
             # than deflating them again, for the same archive size.
             info.compress_type = zipfile.ZIP_STORED
             with path.open("rb") as src, archive.open(info, "w", force_zip64=True) as dst:
                 while chunk := src.read(CHUNK):
-                    digest.update(chunk)
+                    if hasher is not None:
+                        hasher.update(chunk)
                     size += len(chunk)
                     dst.write(chunk)
-            manifest["fichiers"].append({"nom": name, "role": role, "sha256": digest.hexdigest(), "taille": size})
+            digest = known[path] if hasher is None else hasher.hexdigest()
+            manifest["fichiers"].append({"nom": name, "role": role, "sha256": digest, "taille": size})
         info = zipfile.ZipInfo(MANIFEST, date_time=(1980, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED
         archive.writestr(info, json.dumps(manifest, ensure_ascii=False, indent=2))

@@ -416,15 +416,19 @@ def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: 
     finally:
         pdf_path.unlink(missing_ok=True)
     files = [(p.filename, p.role, p.path) for p in parts]
+    # Every file comes from the store, named by its SHA-256: the ZIP does not hash it again.
+    digests = {p.path: p.sha256 for p in parts}
     # The kind's own document goes in its Word version too, named as the piece it makes.
     word = produced.get(("document", "docx"))
     main = next((a for a in get_kind(doc.kind).attachments if a.produced_from == "document"), None)
     if word is not None and main is not None:
         files.append((f"{main.filename}.docx", main.name, svc.store.path(word.sha256)))
+        digests[svc.store.path(word.sha256)] = word.sha256
     files.append(("dossier-complet.pdf", "dossier_complet", svc.store.path(pdf_digest)))
+    digests[svc.store.path(pdf_digest)] = pdf_digest
     target = dossier.temporary_path(".zip")
     try:
-        dossier.write_zip(target, files)
+        dossier.write_zip(target, files, digests)
         with target.open("rb") as data:
             zip_digest, zip_size = svc.store.put_stream(data)
     finally:
