@@ -38,7 +38,16 @@ from webforms.archive.visas import execute_visa, past_term, pending_visas
 from webforms.archive.visas import record_visa as record_destruction_visa
 from webforms.forms import ActionForm, parse_id
 from webforms.jobs.services import progress
-from webforms.models import RETENTION_FATES, SIGNATURE_KINDS, ArchiveRecord, DestructionVisa, Document, Organisation, Travail, User
+from webforms.models import (
+    RETENTION_FATES,
+    SIGNATURE_KINDS,
+    ArchiveRecord,
+    DestructionVisa,
+    Document,
+    Organisation,
+    Travail,
+    User,
+)
 from webforms.web import Outcome, attempt, services, upload_limit
 
 bp = Blueprint("archives", __name__)
