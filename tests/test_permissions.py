@@ -194,6 +194,7 @@ SIGNED_NAME = "fiche-saisine-signee-matrice.pdf"
 TRUST_STATE = "autorite_de_confiance"
 # The queue (webforms.jobs): the render of the submitted fiche saisine, asked by redacteur_A.
 TRAVAIL_STATE = "travail_saisine"
+EXPORT_STATE = "export_archiviste"  # the export the archiviste asked (a work of the queue)
 WORLD_NOW = Clock().now  # 14 October 2019: after the deadline
 UPLOAD_CODE = "deliberation"  # uploaded to the draft (which has only its courrier)
 UPLOAD_NAME = "deliberation-matrice.pdf"
@@ -234,6 +235,7 @@ class World:
     visa_id: int = 0  # the destruction visa recorded for it
     fingerprint: str = ""  # the trusted authority's SHA-256
     travail_id: int = 0  # the worker's render of the submitted fiche saisine (done)
+    export_id: int = 0  # the work building the archiviste's export
     pristine: dict[str, Any] = field(default_factory=dict)  # snapshot() of the world as built
     settled: dict[str, Any] | None = None  # the snapshot a test took last, after its last request
 
@@ -297,6 +299,8 @@ class World:
             values["fingerprint"] = self.fingerprint
         elif state == TRAVAIL_STATE:
             values["travail_id"] = self.travail_id
+        elif state == EXPORT_STATE:
+            values["travail_id"] = self.export_id
         elif state is not None:
             values["kind_name"] = state
         if endpoint == "documents.download":
@@ -474,6 +478,9 @@ def build_archive(world: World) -> None:
             world.visa_id = visa.id
     finally:
         world.clock.now = WORLD_NOW
+    exported = web.post("/archives/export", {"format": "bagit", "record": str(world.record_id)})
+    assert exported.status_code == 302, exported.get_data(as_text=True)
+    world.export_id = int(urlsplit(exported.headers["Location"]).path.rsplit("/", 1)[1])
     added = world.client("admin").post("/admin/certificats", {"certificat": (io.BytesIO(ca_pem(4)), "autorite.pem")}, content_type="multipart/form-data")
     assert added.status_code == 302, added.get_data(as_text=True)
     with world.app.app_context():
@@ -588,6 +595,7 @@ APPEL = "302 → call page"  # /admin/appels/<id> (the new call's id for admin.a
 LISTE = "302 → checklist"  # /documents/<id>/liste of the state's dossier (the new dossier's for open_dossier)
 APPELS = "302 → /appels"  # the calls (a dossier is opened there, not from "Nouveau document")
 RECORD = "302 → archive record"  # /archives/<id> (the new record's id for archives.deposit)
+EXPORT = "302 → export page"  # /archives/exports/<id>: the export asked, built by a worker
 CONSERVATION = "302 → /archives/conservation"  # the retention page, with a message
 RULES = "302 → /admin/conservation"  # the retention rules
 TRUST = "302 → /admin/certificats"  # the trusted authorities
@@ -796,7 +804,10 @@ MATRIX.update({
     ("archives.deposit", "POST"): _ARCHIVE_DEPOSIT_POST,
     ("archives.record", "GET"): _RECORD_VIEW,
     ("archives.download", "GET"): _RECORD_VIEW,
-    ("archives.export", "POST"): {None:     row(LOGIN, NO,   NO,     NO,    NO,    ZIP,   NO)},
+    ("archives.export", "POST"): {None:     row(LOGIN, NO,   NO,     NO,    NO,    EXPORT, NO)},
+    # Only the archivist who asked follows an export and downloads it; for anyone else it does not exist.
+    ("archives.export_page", "GET"): {EXPORT_STATE: row(LOGIN, NF, NF,   NF,    NF,    OK,    NF)},
+    ("archives.export_file", "GET"): {EXPORT_STATE: row(LOGIN, NF, NF,   NF,    NF,    ZIP,   NF)},
     # Retention: the archiviste. At the world's clock the visa's record has not reached its
     # term: recording another visa is refused (422, the page again with what was typed), and
     # carrying this one out is refused with a message.
@@ -1207,7 +1218,9 @@ def _exported(world: World, before: dict[str, Any], after: dict[str, Any], state
     values = _log_row(world, row_, "export", actor)
     assert values["record_id"] == world.record_id and values["detail"]["format"] == "seda"
     _journal_grew_only(before, after, 1)
-    assert response.headers["Content-Disposition"].endswith("-seda.zip")
+    # Built by the worker the test client runs after the request; offered on the export's page.
+    page = web.get(response.headers["Location"]).get_data(as_text=True)
+    assert "-seda.zip" in page and f'href="{response.headers["Location"]}/fichier"' in page
 
 
 def _set_rule(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
@@ -1285,7 +1298,7 @@ WRITES: dict[Check, set[str]] = {
     _archived: {"archive_record", "archive_log"},
     _logged_view: {"archive_log"},
     _logged_download: {"archive_log"},
-    _exported: {"archive_log"},
+    _exported: {"archive_log", "travail"},
     _set_rule: {"retention_rule", "archive_log"},
     _trusted: {"archive_log"},
     _untrusted: {"archive_log"},
@@ -1350,6 +1363,8 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
             expected_states = {VISA_STATE}
         elif "fingerprint" in rule.arguments:
             expected_states = {TRUST_STATE}
+        elif key[0].startswith("archives.") and "travail_id" in rule.arguments:
+            expected_states = {EXPORT_STATE}
         elif "travail_id" in rule.arguments:
             expected_states = {TRAVAIL_STATE}
         else:
@@ -1419,6 +1434,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/appels"
         elif outcome == RECORD:
             assert re.fullmatch(r"/archives/\d+", location.path), location.path
+        elif outcome == EXPORT:
+            assert re.fullmatch(r"/archives/exports/\d+", location.path), location.path
         elif outcome == CONSERVATION:
             assert location.path == "/archives/conservation"
         elif outcome == RULES:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from schemas import get_kind
 from webforms import policy
-from webforms.archive.audit import commit, log
+from webforms.archive.audit import log
 from webforms.archive.export import ExportError, ExportFile, ExportUnit, TransferInfo, write_bagit, write_seda
 from webforms.archive.retention import RuleInForce, rules, term_of
 from webforms.archive.search import destroyed
@@ -19,6 +19,8 @@ from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.documents.uploads import extension_of
 from webforms.models import SIGNATURE_KINDS, ArchiveLog, ArchiveRecord, User
 from webforms.timeutil import paris_date
+
+WRITERS = {"seda": write_seda, "bagit": write_bagit}
 
 
 def _unit(session: Session, svc: ArchiveServices, record: ArchiveRecord, today: dt.date, rule: RuleInForce) -> ExportUnit:
@@ -65,20 +67,27 @@ def _unit(session: Session, svc: ArchiveServices, record: ArchiveRecord, today: 
     )
 
 
-def export(session: Session, svc: ArchiveServices, records: Sequence[ArchiveRecord], *, fmt: str, user: User, out: BinaryIO) -> str:
-    """Write a SEDA 2.2 (``seda``) or BagIt (``bagit``) ZIP of ``records`` to ``out``; log it.
-
-    The files are copied in chunks and their SHA-512 checked on the way: a damaged file stops
-    the export (``ArchiveError``) rather than travel on. Returns the ZIP's download name.
-    """
+def check_export(session: Session, records: Sequence[ArchiveRecord], *, fmt: str, user: User) -> None:
+    """Refuse an export the user, the format or the records do not allow (asked, then run)."""
     if not policy.can_export_archive(user):
         raise ArchiveError("Seul un archiviste exporte des enregistrements.")
+    if fmt not in WRITERS:
+        raise ArchiveError("Format d'export inconnu : SEDA 2.2 ou BagIt.")
     if not records:
         raise ArchiveError("Sélectionnez au moins un enregistrement à exporter.")
     tombs = destroyed(session, [r.id for r in records])
     if tombs:
         gone = ", ".join(r.reference for r in records if r.id in tombs)
         raise ArchiveError(f"Enregistrement éliminé, il ne peut plus être exporté : {gone}.")
+
+
+def write_logged(session: Session, svc: ArchiveServices, records: Sequence[ArchiveRecord], *, fmt: str, user: User, out: BinaryIO) -> str:
+    """Write the ZIP of ``records`` to ``out`` and log the export, uncommitted (``audit.commit`` witnesses it).
+
+    The files are copied in chunks and their SHA-512 checked on the way: a damaged file stops
+    the export (``ArchiveError``) rather than travel on. Returns the ZIP's download name.
+    """
+    check_export(session, records, fmt=fmt, user=user)
     now = svc.clock()
     number = (session.scalar(select(func.count()).select_from(ArchiveLog).where(ArchiveLog.action == "export")) or 0) + 1
     info = TransferInfo(
@@ -90,14 +99,10 @@ def export(session: Session, svc: ArchiveServices, records: Sequence[ArchiveReco
     )
     in_force = {rule.kind: rule for rule in rules(session)}
     units = [_unit(session, svc, r, paris_date(now), in_force[r.kind]) for r in records]
-    writer = {"seda": write_seda, "bagit": write_bagit}.get(fmt)
-    if writer is None:
-        raise ArchiveError("Format d'export inconnu : SEDA 2.2 ou BagIt.")
     try:
-        writer(units, info, out)
+        WRITERS[fmt](units, info, out)
     except ExportError as exc:
         raise ArchiveError(str(exc)) from None
     for record in records:
         log(session, now, "export", user=user, record=record, format=fmt, message=info.message_identifier)
-    commit(session, svc)
     return f"{info.message_identifier}-{fmt}.zip"

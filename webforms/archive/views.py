@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from schemas import get_kind, registry
 from webforms import db, policy
 from webforms.archive.audit import ACTIONS, log_access, record_log
 from webforms.archive.deposit import deposit as deposit_copy
+from webforms.archive.exports import EXPORT_DAYS, FORMATS, ask_export, built_file, can_download, expires_at, exports_dir
 from webforms.archive.retention import rules as rules_in_force
 from webforms.archive.retention import set_rule, term_of
 from webforms.archive.search import (
@@ -32,18 +32,27 @@ from webforms.archive.search import (
 from webforms.archive.search import search as search_records
 from webforms.archive.services import ArchiveError
 from webforms.archive.signatures import TrustRootsError
-from webforms.archive.transfer import export as export_records
 from webforms.archive.trust import add_trust_root, remove_trust_root, trust_roots
 from webforms.archive.verify import last_verification
 from webforms.archive.visas import execute_visa, past_term, pending_visas
 from webforms.archive.visas import record_visa as record_destruction_visa
 from webforms.forms import ActionForm, parse_id
-from webforms.models import RETENTION_FATES, SIGNATURE_KINDS, ArchiveRecord, DestructionVisa, Document, Organisation, User
+from webforms.jobs.services import progress
+from webforms.models import (
+    RETENTION_FATES,
+    SIGNATURE_KINDS,
+    ArchiveRecord,
+    DestructionVisa,
+    Document,
+    Organisation,
+    Travail,
+    User,
+)
 from webforms.web import Outcome, attempt, services, upload_limit
 
 bp = Blueprint("archives", __name__)
 
-EXPORT_FORMATS = {"seda": "Paquet de transfert SEDA 2.2", "bagit": "Paquet BagIt"}
+EXPORT_FORMATS = FORMATS
 
 
 @bp.before_request
@@ -233,7 +242,7 @@ def download(record_id: int, which: str) -> Any:
 
 @bp.post("/archives/export")
 def export() -> Any:
-    """Export the chosen records as a SEDA 2.2 or BagIt package (a ZIP built on disk)."""
+    """Ask for the export of the chosen records as SEDA 2.2 or BagIt; a worker builds it."""
     if not policy.can_export_archive(current_user):
         abort(403)
     session = db.session()
@@ -248,7 +257,11 @@ def export() -> Any:
     if refusal is not None:
         flash(refusal, "error")
         return redirect(back)
-    return _send_export(session, records, fmt, back)
+    outcome = attempt(ask_export, session, services().archive, records, fmt=fmt, user=current_user)
+    if outcome.refused:
+        flash(f"Export impossible : {outcome.refusal}", "error")
+        return redirect(back)
+    return redirect(url_for(".export_page", travail_id=outcome.value.id))
 
 
 def _records_to_export(session: Session) -> tuple[list[ArchiveRecord], str | None]:
@@ -270,23 +283,38 @@ def _records_to_export(session: Session) -> tuple[list[ArchiveRecord], str | Non
     return [r for r in chosen if r is not None], None
 
 
-def _send_export(session: Session, records: list[ArchiveRecord], fmt: str, back: str) -> Any:
-    """Send the package of ``records`` in ``fmt``; if the archive refuses, say why back on the search page."""
-    fd, name = tempfile.mkstemp(prefix="webforms-export-", suffix=".zip")
-    try:
-        with os.fdopen(fd, "w+b") as out:
-            outcome = attempt(export_records, session, services().archive, records, fmt=fmt, user=current_user, out=out)
-    except BaseException:
-        os.unlink(name)
-        raise
-    if outcome.refused:
-        os.unlink(name)
-        flash(f"Export impossible : {outcome.refusal}", "error")
-        return redirect(back)
-    response = send_file(name, mimetype="application/zip", as_attachment=True, download_name=outcome.value)
-    # The ZIP was built on disk; it goes once sent (the open file stays readable until then).
-    os.unlink(name)
-    return response
+def _export_or_404(travail_id: int) -> Travail:
+    travail = db.session().get(Travail, travail_id)
+    # Someone else's export answers 404: its existence and its records stay unknown.
+    if travail is None or not can_download(current_user, travail):
+        abort(404)
+    return travail
+
+
+@bp.get("/archives/exports/<int:travail_id>")
+def export_page(travail_id: int) -> Any:
+    """An export's page: its progress while a worker builds it, then its file to download."""
+    travail = _export_or_404(travail_id)
+    now = services().clock()
+    return render_template(
+        "archive_export.html",
+        travail=progress(travail),
+        result=travail.resultat or {},
+        available=built_file(exports_dir(current_app), travail, now) is not None,
+        expires=expires_at(travail),
+        days=EXPORT_DAYS,
+    )
+
+
+@bp.get("/archives/exports/<int:travail_id>/fichier")
+def export_file(travail_id: int) -> Any:
+    """Download a built export (never built here: a missing or expired one is said on its page)."""
+    travail = _export_or_404(travail_id)
+    path = built_file(exports_dir(current_app), travail, services().clock())
+    if path is None:
+        flash("Ce fichier n'est pas (ou plus) disponible : demandez un nouvel export.", "error")
+        return redirect(url_for(".export_page", travail_id=travail.id))
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=travail.resultat["nom"])
 
 
 @bp.get("/archives/conservation")

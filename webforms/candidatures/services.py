@@ -7,7 +7,6 @@ dépôt des projets." (AML §6b)
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,9 @@ from schemas import candidature_aml, get_kind
 from schemas.base.kind import AttachmentRule, CallForm
 from webforms.candidatures import dossier  # the module: the dossier bench wraps its functions there
 from webforms.candidatures.appels import is_open
-from webforms.candidatures.office import ConversionFailed, docx_to_pdf
+from webforms.candidatures.conversions import MSG_FAILED, MSG_PENDING, ask_conversion
 from webforms.documents.services import ParentRules, Services, check_move, create_draft, data_for
-from webforms.documents.uploads import CheckedFile, UploadRefused, check_upload, extension_of
+from webforms.documents.uploads import CheckedFile, check_upload, extension_of
 from webforms.errors import DocumentError
 from webforms.models import Appel, Document, Event, Piece, Rendition, User
 from webforms.rendering.context import datetime_fr
@@ -78,8 +77,9 @@ class PieceSlot:
     rule: AttachmentRule
     rang: int
     title: str
-    # "manquante", "presente", "non_conforme", "produite", "a_completer", and for a piece of a
-    # row: "a_remplacer" (its row now says something else), "en_trop" (its row is gone)
+    # "manquante", "presente", "non_conforme", "produite", "a_completer", "conversion" (a Word
+    # piece a worker is converting), "illisible" (its conversion failed: to replace), and for a
+    # piece of a row: "a_remplacer" (its row now says something else), "en_trop" (its row is gone)
     statut: str
     piece: Piece | None
     message: str = ""
@@ -158,6 +158,10 @@ def _slot(rule: AttachmentRule, rang: int, label: str, piece: Piece | None, erro
         # "Une fiche de poste par recrutement": a piece follows its row, not its number.
         message = f"déposée pour « {piece.libelle} » ; la ligne n° {rang + 1} du formulaire est maintenant « {label} » : déposez la pièce qui lui correspond"
         return PieceSlot(rule, rang, title, "a_remplacer", piece, message)
+    if piece is not None and piece.conversion == "en_cours":
+        return PieceSlot(rule, rang, title, "conversion", piece, MSG_PENDING)
+    if piece is not None and piece.conversion == "echec":
+        return PieceSlot(rule, rang, title, "illisible", piece, MSG_FAILED)
     if piece is not None:
         return PieceSlot(rule, rang, title, "presente", piece)
     if rule.generated:
@@ -197,6 +201,10 @@ class Checklist:
                 lines.append(f"Pièce non conforme : {p.title} ({p.message}) : déposez-en une nouvelle.")
             elif p.statut == "a_completer":
                 lines.append(f"Pièce à produire : {p.title} ({p.message})")
+            elif p.statut == "conversion":
+                lines.append(f"Pièce en cours de conversion en PDF : {p.title} : patientez quelques secondes, puis déposez le dossier.")
+            elif p.statut == "illisible":
+                lines.append(f"Pièce refusée : {p.title} : {p.message}")
             elif p.statut == "a_remplacer":
                 lines.append(f"Pièce à remplacer : {p.title} ({p.message}).")
             elif p.statut == "en_trop":
@@ -272,7 +280,7 @@ def add_piece(
     if not 0 <= rang < len(labels):
         raise DocumentError(f"Il n'y a pas de « {rule.title} » n° {rang + 1} à déposer.")
     checked = check_upload(stream, filename, allowed=frozenset(rule.formats), max_bytes=rule.max_mb * 1024 * 1024, workdir=workdir)
-    digest, size, pdf_digest = _store_upload(svc, checked, workdir)
+    digest, size = _store_upload(svc, checked)
     now = svc.clock()
     previous = _current(doc).get((code, rang))
     if previous is not None:
@@ -287,42 +295,28 @@ def add_piece(
         pages=checked.pages,
         original_name=checked.original_name[:255],
         libelle=labels[rang][:255] if rule.rows is not None else None,
-        pdf_sha256=pdf_digest,
         uploaded_by_id=user.id,
         uploaded_at=now,
     )
     session.add(piece)
+    if checked.kind == "docx":
+        # Converted by a worker, not while the upload waits; the dossier cannot be deposited
+        # before the conversion is done, so a Word file LibreOffice cannot read is still
+        # refused while the association can send a PDF.
+        ask_conversion(session, piece, user=user, now=now)
     doc.updated_at = now
     session.add(Event(document=doc, user=user, action="add_piece", at=now, detail={"piece": code, "rang": rang, "sha256": digest}))
     session.commit()
     return piece
 
 
-def _store_upload(svc: Services, checked: CheckedFile, workdir: Path) -> tuple[str, int, str | None]:
-    """Store a checked upload; return its SHA-256, its size and the SHA-256 of its PDF if converted."""
-    pdf_digest = None
+def _store_upload(svc: Services, checked: CheckedFile) -> tuple[str, int]:
+    """Store a checked upload as it is; return its SHA-256 and its size."""
     try:
-        if checked.kind == "docx":
-            # Converted now, so that a Word file LibreOffice cannot read is refused while the
-            # association can still send a PDF, and the complete dossier shows every piece.
-            pdf_digest = _word_as_pdf(svc, checked.data_path, workdir / "conversion")
         with checked.data_path.open("rb") as data:
-            digest, size = svc.store.put_stream(data)
+            return svc.store.put_stream(data)
     finally:
         checked.data_path.unlink(missing_ok=True)
-    return digest, size, pdf_digest
-
-
-def _word_as_pdf(svc: Services, docx: Path, workdir: Path) -> str:
-    """Convert a checked Word piece to PDF, store it and return its SHA-256."""
-    try:
-        pdf = docx_to_pdf(docx, workdir)
-        with pdf.open("rb") as data:
-            return svc.store.put_stream(data)[0]
-    except ConversionFailed as exc:
-        raise UploadRefused(str(exc)) from None
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def remove_piece(session: Session, svc: Services, doc: Document, piece: Piece, *, user: User) -> None:

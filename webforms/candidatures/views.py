@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
@@ -16,9 +16,11 @@ from webforms import db, policy
 from webforms.candidatures import services as candidatures
 from webforms.candidatures.appels import appels as all_appels
 from webforms.candidatures.appels import is_open
+from webforms.candidatures.conversions import converting
 from webforms.documents.services import data_for, problems
 from webforms.errors import DocumentError
 from webforms.forms import ActionForm, parse_id
+from webforms.jobs.services import progress
 from webforms.models import Appel, Document, Piece
 from webforms.web import attempt, services, upload_limit
 
@@ -119,8 +121,15 @@ def checklist(doc_id: int) -> str:
         can_edit=policy.can_edit(current_user, doc) and state.open,
         can_reopen=policy.can_reopen(current_user, doc) and state.open,
         can_judge=policy.can_judge_pieces(current_user, doc),
+        conversion=None if frozen else _conversion(doc),
         action_form=ActionForm(),
     )
+
+
+def _conversion(doc: Document) -> dict[str, Any] | None:
+    """The progress of a Word piece's conversion still running, for the page's indicator."""
+    travail = converting(db.session(), doc)
+    return progress(travail) if travail is not None else None
 
 
 @bp.post("/documents/<int:doc_id>/pieces/<code>")
