@@ -83,7 +83,7 @@ def test_an_incomplete_draft_asks_for_no_preview(app: Flask, login_as: Any) -> N
 
 
 def test_a_rolled_back_save_asks_for_nothing(app: Flask, login_as: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    web, account = login_as("redacteur")
+    web, _ = login_as("redacteur")
     doc_id = save(web, None, {**example_form("fiche_saisine"), "prescripteur-nom": ""})
     with app.app_context():
         session = db.session()
