@@ -218,3 +218,18 @@ def test_someone_who_cannot_see_the_draft_gets_404_on_its_preview_and_its_work(a
         assert other.get(url).status_code == 404, url
         assert web.get(url).status_code in (200, 303), url
     assert preview_jobs(app) == 1  # the refused click asked for nothing
+
+
+def test_a_stored_preview_is_refused_when_the_parent_now_refuses_the_draft(app: Flask, login_as: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    web, _ = login_as("redacteur")
+    doc_id = save(web, None, example_form("fiche_saisine"))
+    run_later_jobs(app)
+    assert web.get(f"/documents/{doc_id}/telecharger/pdf").status_code == 200
+
+    class Refusing(svc_docs.NoParent):
+        def errors(self, doc: Document, data: Any) -> dict[str, Any]:
+            return {"mesures": ["Plus de mesures que l'appel n'en permet."]}
+
+    monkeypatch.setattr(svc_docs, "parent_rules", lambda doc: Refusing())
+    response = web.get(f"/documents/{doc_id}/telecharger/pdf")
+    assert response.status_code == 302 and response.location.endswith(f"/documents/{doc_id}/modifier")
