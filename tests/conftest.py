@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from pypdf import PdfWriter
 
 from tests.databases import Databases
-from tests.workers import run_jobs
+from tests.workers import run_jobs, run_later_jobs
 from webforms import create_app, db
 from webforms.accounts.services import create_organisation, create_user
 from webforms.models import Organisation, User
@@ -145,6 +145,16 @@ class WebClient:
         if self.work:
             # A user clicks again a moment later: by then a worker has done what was asked.
             run_jobs(self.client.application)
+        return response
+
+    def preview(self, url: str) -> Any:
+        """Download a draft's preview as a user does: the click shows its preparation (the
+        render asked by the last save, due a second later); once a worker has done it, the
+        click serves the file (issue 11, point 4)."""
+        response = self.get(url)
+        if response.status_code == 303 and "/apercu/" in response.location:
+            run_later_jobs(self.client.application)
+            response = self.get(url)
         return response
 
     def login(self, account: Account) -> None:

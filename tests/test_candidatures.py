@@ -233,7 +233,7 @@ def test_the_preview_of_a_reopened_dossier_shows_the_corrections(app: Flask, log
     clock.now = BEFORE_DEADLINE
     web, _ = login_as("redacteur")
     doc_id = reopened_and_renamed(app, web, "Association Habitat Solidaire Corrigée")
-    preview = web.get(f"/documents/{doc_id}/telecharger/pdf")
+    preview = web.preview(f"/documents/{doc_id}/telecharger/pdf")
     assert "Corrigée" in pdf_text(preview.data)
 
 
@@ -296,7 +296,7 @@ def test_the_letter_to_sign_is_offered_once_the_form_is_complete_aml_6b(app: Fla
     fill_steps(web, doc_id, example())
     page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
     assert f'href="/documents/{doc_id}/telecharger/docx?sortie=courrier"' in page
-    letter = web.get(f"/documents/{doc_id}/telecharger/docx?sortie=courrier")
+    letter = web.preview(f"/documents/{doc_id}/telecharger/docx?sortie=courrier")
     assert letter.status_code == 200 and letter.mimetype.endswith("wordprocessingml.document")
     assert "filename=candidature_aml-courrier-" in letter.headers["Content-Disposition"]
     text = docx_text(letter.data)
@@ -634,7 +634,7 @@ def test_a_reopened_dossier_s_owner_still_downloads_its_deposited_versions_aml_6
         assert response.headers["X-Content-SHA256"]  # the stored file, not a preview
     deposited = web.get(f"/documents/{doc_id}/telecharger/pdf?version=1")
     assert "Nom en cours de correction" not in pdf_text(deposited.data) and "CA-2019-000001" in pdf_text(deposited.data)
-    assert "Nom en cours de correction" in pdf_text(web.get(f"/documents/{doc_id}/telecharger/pdf").data)  # the preview
+    assert "Nom en cours de correction" in pdf_text(web.preview(f"/documents/{doc_id}/telecharger/pdf").data)  # the preview
 
 
 def test_a_refused_deposit_says_how_many_more_points_remain(app: Flask, login_as: Any, clock: Clock) -> None:

@@ -79,6 +79,7 @@ from tests.databases import Databases
 from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps
 from tests.test_candidatures import upload as upload_piece
 from tests.test_web import doc_id_from, example_form, flatten, submitted
+from tests.workers import run_later_jobs
 from webforms import create_app, db
 from webforms.accounts.services import create_organisation
 from webforms.archive.trust import trust_roots
@@ -188,6 +189,9 @@ BEFORE_NOW = dt.datetime(2019, 9, 5, 10, 0, tzinfo=dt.UTC)
 # saisine; a destruction visa was recorded for it (while its term was set to have passed:
 # at the world's clock it has not, so carrying it out is refused).
 RECORD_STATE = "archive_saisine"
+# The render of the draft fiche saisine's previews, asked by its save (issue 11, point 4): the
+# work's pages are its requester's, whoever sees its document, and the admin's.
+PREVIEW_WORK_STATE = "apercu_draft_saisine"
 VISA_STATE = "visa_saisine"
 SIGNED_NAME = "fiche-saisine-signee-matrice.pdf"
 # The administrator trusts one authority (built with the world); another is offered to add.
@@ -232,6 +236,7 @@ class World:
     pieces: dict[str, int] = field(default_factory=dict)  # dossier state -> the id of its WORLD_PIECE
     orgs: dict[str, int] = field(default_factory=dict)  # organisation name -> id
     record_id: int = 0  # the archive record of the submitted fiche saisine
+    preview_travail_id: int = 0  # the render of the draft fiche saisine's previews (done)
     visa_id: int = 0  # the destruction visa recorded for it
     fingerprint: str = ""  # the trusted authority's SHA-256
     travail_id: int = 0  # the worker's render of the submitted fiche saisine (done)
@@ -291,6 +296,8 @@ class World:
                 values["kind_name"] = kind_name
         elif state == APPEL_STATE:
             values["appel_id"] = self.appel_id
+        elif state == PREVIEW_WORK_STATE:
+            values["travail_id"] = self.preview_travail_id
         elif state == RECORD_STATE:
             values["record_id"] = self.record_id
         elif state == VISA_STATE:
@@ -303,7 +310,7 @@ class World:
             values["travail_id"] = self.export_id
         elif state is not None:
             values["kind_name"] = state
-        if endpoint == "documents.download":
+        if endpoint in ("documents.download", "documents.preview"):
             values.setdefault("fmt", "pdf")
         if endpoint == "candidatures.upload":
             values.setdefault("code", UPLOAD_CODE)
@@ -388,6 +395,11 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
         world.docs["draft_from_mesure"] = doc_id_from(started)
         build_dossiers(world)
         build_archive(world)
+        # The draft's previews are rendered (as a worker does a second after the save): its
+        # preview is served as a stored file.
+        run_later_jobs(app)
+        with app.app_context():
+            world.preview_travail_id = db.session().scalars(select(Travail.id).where(Travail.nature == "apercu", Travail.document_id == world.docs["draft_saisine"])).one()
         world.keep_pristine()
         assert {s: world.pristine["documents"][world.docs[s]][:4:3] for s in STATES} == STATES
         assert world.pristine["documents"][world.docs["draft_from_mesure"]][13] == world.mesures["mesure_aml"]
@@ -601,6 +613,7 @@ RULES = "302 → /admin/conservation"  # the retention rules
 TRUST = "302 → /admin/certificats"  # the trusted authorities
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 ZIP = "200 zip"  # an export package
+QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 FORBIDDEN = "403"
 NOT_FOUND = "404"
 UNPROCESSABLE = "422"  # allowed, but a rule refuses the change (nothing changes)
@@ -682,6 +695,16 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     # Downloads follow the view rule. The draft dossier is incomplete: its preview sends its
     # owner back to the form with the errors.
     ("documents.download", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, "dossier_draft": row(LOGIN, LISTE, NF, NF, NF, NF, NF)},
+    # The preview's page (a draft's output being prepared, then its link): the view rule; a
+    # submitted document sends to its page (its versions), an incomplete draft to its form.
+    ("documents.preview", "GET"): {
+        **_VIEW_RULE,
+        **_DOSSIER_VIEW,
+        "submitted_saisine":          row(LOGIN,   VIEW,   NF,     VIEW,  VIEW,  VIEW,  NF),
+        "submitted_incident":         row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF),
+        "dossier_draft":              row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted":          row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF),
+    },
     ("documents.edit", "GET"): {
         "draft_saisine":              row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF),
         **_EDIT_SUBMITTED,
@@ -820,13 +843,23 @@ MATRIX.update({
     ("archives.trust", "GET"): {None:       row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
     ("archives.trust", "POST"): {None:      row(LOGIN, NO,   NO,     NO,    NO,    NO,    TRUST)},
     ("archives.untrust", "POST"): {TRUST_STATE: row(LOGIN, NO, NO,   NO,    NO,    NO,    TRUST)},
-    # A work's progress: whoever asked it (redacteur_A submitted), whoever may see its document,
-    # and the administrators (who see every work on the queue page).
-    ("travaux.progress", "GET"): {TRAVAIL_STATE: row(LOGIN, OK, NF,   OK,    OK,    OK,    OK)},
-    ("travaux.state", "GET"): {TRAVAIL_STATE: row(LOGIN,    OK, NF,   OK,    OK,    OK,    OK)},
-    ("travaux.queue", "GET"): {None:          row(LOGIN,    NO, NO,   NO,    NO,    NO,    OK)},
-    # Only a failed work is run again: the world's is done, so the administrator is told so.
-    ("travaux.retry", "POST"): {TRAVAIL_STATE: row(LOGIN,   NO, NO,   NO,    NO,    NO,    QUEUE)},
+    # A work's progress: whoever asked it (redacteur_A submitted; saved the draft), whoever may
+    # see its document (the draft: its organisation only), and the administrators (who see
+    # every work on the queue page).
+    ("travaux.progress", "GET"): {
+        TRAVAIL_STATE:                row(LOGIN,   OK,     NF,     OK,    OK,    OK,    OK),
+        PREVIEW_WORK_STATE:           row(LOGIN,   OK,     NF,     NF,    NF,    NF,    OK),
+    },
+    ("travaux.state", "GET"): {
+        TRAVAIL_STATE:                row(LOGIN,   OK,     NF,     OK,    OK,    OK,    OK),
+        PREVIEW_WORK_STATE:           row(LOGIN,   OK,     NF,     NF,    NF,    NF,    OK),
+    },
+    ("travaux.queue", "GET"): {None:  row(LOGIN,   NO,     NO,     NO,    NO,    NO,    OK)},
+    # Only a failed work is run again: the world's are done, so the administrator is told so.
+    ("travaux.retry", "POST"): {
+        TRAVAIL_STATE:                row(LOGIN,   NO,     NO,     NO,    NO,    NO,    QUEUE),
+        PREVIEW_WORK_STATE:           row(LOGIN,   NO,     NO,     NO,    NO,    NO,    QUEUE),
+    },
 })
 
 # Known authorization bugs: (endpoint, method, state, actor) -> reason. Each is an xfail(strict).
@@ -1277,8 +1310,9 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
 }
 # The tables each allowed change may write; every other table must stay as it was.
 WRITES: dict[Check, set[str]] = {
-    _created_draft: {"document", "event"},
-    _saved_draft: {"document", "event"},
+    # A complete draft asks for its previews (issue 11, point 4).
+    _created_draft: {"document", "event", "travail"},
+    _saved_draft: {"document", "event", "travail"},
     _submitted: {"document", "rendition", "event", "counter", "travail"},
     _reviewed: {"document", "rendition", "event", "travail"},
     _created_organisation: {"organisation"},
@@ -1294,7 +1328,7 @@ WRITES: dict[Check, set[str]] = {
     _uploaded_piece: {"piece", "document", "event"},
     _removed_piece: {"piece", "event"},
     _marked_nonconforme: {"piece", "event"},
-    _reopened: {"document", "event"},
+    _reopened: {"document", "event", "travail"},
     _archived: {"archive_record", "archive_log"},
     _logged_view: {"archive_log"},
     _logged_download: {"archive_log"},
@@ -1318,6 +1352,8 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("travaux.retry", "POST", TRAVAIL_STATE, "admin"): "Seul un travail en échec peut être relancé.",
     **{("documents.submit", "POST", s, "redacteur_A"): "Ce document a déjà été soumis" for s in ("submitted_saisine", "submitted_incident")},
     ("documents.download", "GET", "dossier_draft", "redacteur_A"): "L'aperçu n'est possible qu'une fois le brouillon complet.",
+    ("documents.preview", "GET", "dossier_draft", "redacteur_A"): "L'aperçu n'est possible qu'une fois le brouillon complet.",
+    ("travaux.retry", "POST", PREVIEW_WORK_STATE, "admin"): "Seul un travail en échec peut être relancé.",
     **{("documents.edit", m, "dossier_draft", "redacteur_A"): "le dossier ne peut plus être modifié" for m in ("GET", "POST")},
 }
 
@@ -1354,7 +1390,7 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
             if key[0].startswith("candidatures."):
                 expected_states = set(DOSSIERS)
             else:  # the document pages; those that read a document are tried on the dossiers too
-                expected_states = set(STATES) | (set(DOSSIERS) if key[0] in ("documents.view", "documents.download", "documents.edit") else set())
+                expected_states = set(STATES) | (set(DOSSIERS) if key[0] in ("documents.view", "documents.download", "documents.preview", "documents.edit") else set())
         elif "appel_id" in rule.arguments:
             expected_states = {APPEL_STATE}
         elif "record_id" in rule.arguments:
@@ -1366,7 +1402,7 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
         elif key[0].startswith("archives.") and "travail_id" in rule.arguments:
             expected_states = {EXPORT_STATE}
         elif "travail_id" in rule.arguments:
-            expected_states = {TRAVAIL_STATE}
+            expected_states = {TRAVAIL_STATE, PREVIEW_WORK_STATE}
         else:
             expected_states = {"fiche_saisine", "fiche_incident", CANDIDATURE} if "kind_name" in rule.arguments else {None}
         # A state "…@avant_limite" is the same state before the deadline: each is tried after it too.
@@ -1440,6 +1476,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/archives/conservation"
         elif outcome == RULES:
             assert location.path == "/admin/conservation"
+        elif outcome == QUEUE:
+            assert location.path == "/admin/travaux"
         elif outcome == TRUST:
             assert location.path == "/admin/certificats"
         elif outcome == QUEUE:
@@ -1466,6 +1504,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert HOUSEHOLD[kind] in body
         if outcome == OK and endpoint == "documents.download":
             assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+        if outcome == OK and endpoint == "documents.preview":  # rendered with the world: its link
+            assert f'href="{world.url("documents.download", state)}?sortie=document"' in body
     dossier = base_state(state)
     if dossier in PIECE_STATES:
         dossier = PIECE_STATES[dossier][0]
@@ -1625,6 +1665,7 @@ def test_calls_and_their_lists_show_exactly_the_dossiers_the_actor_may_see(world
 
 # POST endpoint -> (actor otherwise allowed, state); the same request succeeds in the matrix.
 CSRF_CASES: dict[str, tuple[str, str | None]] = {
+    "travaux.retry": ("admin", TRAVAIL_STATE),
     "auth.login": ("anonymous", None),
     "auth.logout": ("redacteur_A", None),
     "documents.new": ("redacteur_A", "fiche_saisine"),
@@ -1653,7 +1694,6 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "archives.rules": ("admin", None),
     "archives.trust": ("admin", None),  # multipart
     "archives.untrust": ("admin", TRUST_STATE),
-    "travaux.retry": ("admin", TRAVAIL_STATE),
 }
 CSRF_MESSAGE = "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide)."
 

@@ -67,3 +67,10 @@ def background_worker(app: Flask) -> Iterator[None]:
         _BACKGROUND.discard(id(app))
         stop.set()
         thread.join(timeout=30)
+
+
+def run_later_jobs(app: Flask) -> int:
+    """Run every job, those asked for a later moment too (a debounced preview), as if it had come."""
+    with app.extensions["webforms.engine"].begin() as conn:
+        conn.execute(text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE status = 'todo' AND scheduled_at > now() AND queue_name <> 'maintenance'"))
+    return run_jobs(app)

@@ -307,6 +307,30 @@ class Rendition(Base):
     document: Mapped[Document] = relationship(back_populates="renditions")
 
 
+class Apercu(Base):
+    """A draft's output rendered by a worker after a save, served at the preview click (issue 11, point 4).
+
+    One row per document, output and format, replaced by the render of a newer state: a draft's
+    earlier states are of no use. ``source_sha256`` is the digest of what the file was rendered
+    from (``documents.services.preview_source``): the click serves it only while it matches.
+    """
+
+    __tablename__ = "apercu"
+    __table_args__ = (UniqueConstraint("document_id", "output", "format", name="uq_apercu_output"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), index=True)
+    output: Mapped[str] = mapped_column(String(40))
+    format: Mapped[str] = mapped_column(String(10))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    # The draft's ``updated_at`` when it was read: a slower render of an older state never
+    # replaces the render of a newer one.
+    source_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Event(Base):
     """One line of a document's history: who did what, when."""
 

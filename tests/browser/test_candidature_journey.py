@@ -26,7 +26,7 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from schemas import get_kind
 from schemas.candidature_aml import BESOINS, JOURS
-from tests.browser.test_journey import add_row, check_accessibility, download, label, sign_in
+from tests.browser.test_journey import add_row, check_accessibility, download, download_preview, label, sign_in
 from tests.conftest import Account, Clock
 from tests.test_candidatures import BEFORE_DEADLINE, example
 from tests.test_web import docx_text
@@ -314,7 +314,7 @@ def test_association_prepares_and_deposits_its_candidature_dossier(
     expect(next_step).to_contain_text(f"Pièce manquante : {COURRIER}.")
 
     # The letter to sign, downloaded from the checklist: the letter itself, not a draft (AML §6b).
-    letter = docx_text(download(page, page.get_by_role("link", name="Télécharger le courrier à signer (DOCX)")))
+    letter = docx_text(download_preview(page, page.get_by_role("link", name="Télécharger le courrier à signer (DOCX)")))
     assert data["porteur"]["representant_nom"] in letter and "s'engage à mettre en œuvre" in letter
     assert "BROUILLON" not in letter
 

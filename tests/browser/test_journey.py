@@ -83,6 +83,24 @@ def download(page: Page, link: Locator, filename: str | None = None) -> bytes:
     return Path(info.value.path()).read_bytes()
 
 
+def download_preview(page: Page, link: Locator) -> bytes:
+    """Click a draft's preview ``link`` as a user does and return the file the browser downloads.
+
+    Saved a moment ago, the preview is still being rendered by the worker: the click opens its
+    page, which turns into its link by itself (issue 11, point 4); saved earlier, it downloads. The user
+    ends where the link was.
+    """
+    with page.expect_download(timeout=60_000) as info:
+        link.click()
+        opened = "/apercu/" in page.url
+        if opened:
+            expect(page.get_by_role("heading", level=1)).to_contain_text("Aperçu")
+            page.get_by_role("link", name=re.compile("^Télécharger l'aperçu")).click(timeout=60_000)
+    if opened:
+        page.go_back()  # back where the link was
+    return Path(info.value.path()).read_bytes()
+
+
 def add_row(page: Page, button: str, rows: str, count: int) -> Locator:
     """Press a server-side "Ajouter …" button; return the new row (a fieldset)."""
     page.get_by_role("button", name=button, exact=True).click()

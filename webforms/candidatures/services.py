@@ -21,7 +21,7 @@ from schemas.base.kind import AttachmentRule, CallForm
 from webforms.candidatures import dossier  # the module: the dossier bench wraps its functions there
 from webforms.candidatures.appels import is_open
 from webforms.candidatures.conversions import MSG_FAILED, MSG_PENDING, ask_conversion
-from webforms.documents.services import ParentRules, Services, check_move, create_draft, data_for
+from webforms.documents.services import ParentRules, Services, ask_preview_if_complete, check_move, create_draft, data_for
 from webforms.documents.uploads import CheckedFile, check_upload, extension_of
 from webforms.errors import DocumentError
 from webforms.models import Appel, Document, Event, Piece, Rendition, User
@@ -363,6 +363,7 @@ def reopen(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     doc.statut = target
     doc.updated_at = now
     session.add(Event(document=doc, user=user, action="reopen", at=now))
+    ask_preview_if_complete(session, doc, user=user, now=now)  # a draft again: its preview is ready at the click
     session.commit()
     return doc
 

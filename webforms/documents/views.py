@@ -8,7 +8,6 @@ is for the lifecycle; the home page lives in its own folder (``webforms.home``).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -382,18 +381,50 @@ def download(doc_id: int, fmt: str) -> ResponseReturnValue:
 
 
 def _download_preview(doc: Document, fmt: str) -> ResponseReturnValue:
-    """Send a draft's output (the letter to sign before the deposit included), rendered now."""
+    """Send a draft's stored output (the letter to sign included); never render it here.
+
+    Not stored yet for the draft as it is (saved a moment ago, a render failed): its render is
+    asked, and the preview's page shows its progress until the link is there.
+    """
     output = svc_docs.preview_output(doc, fmt, request.args.get("sortie", "document"))
     if output is None:
         abort(404)
     try:
-        data = svc_docs.preview(services().documents, doc, output)
+        stored = svc_docs.preview(db.session(), services().documents, doc, output, user=current_user)
     except ValidationFailed as exc:
         flash(f"{exc} Corrigez les erreurs signalées.", "error")
         return _back_to(doc, ".edit")
+    if stored is None:
+        return redirect(url_for(".preview", doc_id=doc.id, fmt=fmt, sortie=output.name), 303)
     name = doc.kind if output.name == "document" else f"{doc.kind}-{output.name}"
     prefix = "" if output.to_sign else "brouillon-"
-    return send_file(io.BytesIO(data), mimetype=MIME[fmt], as_attachment=True, download_name=f"{prefix}{name}-{doc.id}.{fmt}")
+    path = services().documents.store.path(stored.sha256)
+    return send_file(path, mimetype=MIME[fmt], as_attachment=True, download_name=f"{prefix}{name}-{doc.id}.{fmt}", etag=stored.sha256)
+
+
+@bp.get("/documents/<int:doc_id>/apercu/<fmt>")
+def preview(doc_id: int, fmt: str) -> ResponseReturnValue:
+    """Show a draft's preview being prepared; the page turns into its link once it is stored."""
+    doc = _document_or_404(doc_id)
+    output = svc_docs.preview_output(doc, fmt, request.args.get("sortie", "document"))
+    if output is None:
+        abort(404)
+    if doc.statut != "brouillon" or policy.sees_frozen(current_user, doc):
+        return redirect(url_for(".view", doc_id=doc.id))  # its stored versions are on its page
+    try:
+        stored = svc_docs.stored_preview(db.session(), services().documents, doc, output)
+    except ValidationFailed as exc:
+        flash(f"{exc} Corrigez les erreurs signalées.", "error")
+        return _back_to(doc, ".edit")
+    work = svc_docs.preview_work(db.session(), doc)
+    return render_template(
+        "document_preview.html",
+        doc=doc,
+        output=output,
+        ready=stored is not None,
+        travail=progress(work) if work is not None and stored is None else None,
+        link=url_for(".download", doc_id=doc.id, fmt=fmt, sortie=output.name),
+    )
 
 
 @bp.route("/documents/<int:doc_id>/decision", methods=["GET", "POST"])

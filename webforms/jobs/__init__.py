@@ -110,26 +110,29 @@ def ask(
     document_id: int | None = None,
     parametres: dict[str, Any] | None = None,
     lock: str | None = None,
+    schedule_in: float | None = None,
 ) -> Travail | None:
     """Record the work ``job`` is to do and defer it, both in ``session``'s transaction.
 
     With ``lock``, at most one such job waits at a time: asking again while one waits returns
-    None (it will do the work for both; a debounce). Nothing is committed here.
+    None (it will do the work for both; a debounce). ``schedule_in``: the job is due that many
+    seconds from now, so that the changes of the next moment join it. Nothing is committed here.
     """
+    options: dict[str, Any] = {"schedule_in": {"seconds": schedule_in}} if schedule_in else {}
     travail = Travail(
         nature=nature, libelle=libelle, user_id=user_id, document_id=document_id, parametres=parametres or {}, created_at=now
     )
     if lock is None:
         session.add(travail)
         session.flush()
-        travail.job_id = _defer(session, job.configure(), travail.id)
+        travail.job_id = _defer(session, job.configure(**options), travail.id)
         return travail
     # A refused lock is an error inside the transaction: a savepoint keeps the caller's work.
     try:
         with session.begin_nested():
             session.add(travail)
             session.flush()
-            travail.job_id = _defer(session, job.configure(queueing_lock=lock), travail.id)
+            travail.job_id = _defer(session, job.configure(queueing_lock=lock, **options), travail.id)
     except AlreadyEnqueued:
         return None
     return travail

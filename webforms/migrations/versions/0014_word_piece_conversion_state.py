@@ -1,16 +1,15 @@
 """a word piece's conversion to pdf runs in a worker: its state
 
 Revision ID: 0014
-Revises: 0012
-Create Date: 2026-12-07
+Revises: 0013
+Create Date: 2026-12-06
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0014'
-# 0013 is another branch's; renumbered when merged.
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
