@@ -498,7 +498,7 @@ def build_archive(world: World) -> None:
     with world.app.app_context():
         (root,) = trust_roots(world.app.extensions["webforms.archive"])
         world.fingerprint = root.fingerprint
-        world.travail_id = db.session().scalars(select(Travail.id).where(Travail.document_id == world.docs["submitted_saisine"])).one()
+        world.travail_id = db.session().scalars(select(Travail.id).where(Travail.nature == "rendu", Travail.document_id == world.docs["submitted_saisine"])).one()
 
 
 def ca_pem(seed: int) -> bytes:
