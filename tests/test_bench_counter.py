@@ -10,6 +10,7 @@ from flask import Flask
 
 from schemas import get_kind
 from tests.conftest import Account
+from tests.workers import run_jobs
 from webforms import db
 from webforms.documents import services as svc_docs
 from webforms.models import User
@@ -32,4 +33,7 @@ def test_the_counter_sees_each_render_of_a_submission_and_none_before(app: Flask
         doc = svc_docs.create_draft(session, services, kind_name=kind.name, user=user, payload=dict(kind.example))
         assert calls == {"docx": 0, "pdf": 0}  # a draft renders nothing
         svc_docs.submit(session, services, doc, user=user)
+        session.commit()
+        assert calls == {"docx": 0, "pdf": 0}  # the submission asks the queue; a worker renders
+    run_jobs(app)
     assert calls == {"docx": 1, "pdf": 1}
