@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema
 
 from schemas import registry
-from schemas.base.fields import field_kind, row_schema
+from schemas.base.fields import field_kind, row_schema, schema_instance
 from schemas.base.kind import Kind
 from schemas.base.layout import resolve
 
@@ -96,7 +96,7 @@ def _page_section(section: Mapping[str, Any]) -> dict[str, Any]:
 def _schema_sections(schema_cls: type[Schema], context: Mapping[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     loose: list[dict[str, str]] = []
-    for name, field in schema_cls().fields.items():
+    for name, field in schema_instance(schema_cls).fields.items():
         if field_kind(field) == "group":
             items, tables = _items(field.schema, context.get(name) or {})  # type: ignore[attr-defined]
             out.append({"title": field.metadata.get("label", name), "items": items, "tables": tables})

@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
+import wtforms.widgets
+import wtforms.widgets.core
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from marshmallow import Schema
 from marshmallow import fields as mf
 from wtforms import (
@@ -30,8 +33,33 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms import widgets as w
+from wtforms.widgets.core import clean_key
 
-from schemas.base.fields import choices_of, field_kind, row_schema
+from schemas.base.fields import choices_of, field_kind, row_schema, schema_instance
+
+
+def html_params(**kwargs: Any) -> Markup:
+    """Return the attributes WTForms' ``html_params`` returns, built without ``Markup.format``."""
+    # WTForms formats each attribute with ``Markup.format`` (``string.Formatter``, in Python):
+    # that was half of the time a form page took to render (bench/load_bench.py). The same
+    # keys in the same order, escaped the same way, give the same text; tests/test_forms.py
+    # compares the two on every kind of value.
+    params = []
+    for key, value in sorted(kwargs.items()):
+        name = escape(clean_key(key))
+        if value is True:
+            params.append(str(name))
+        elif value is not False:
+            params.append(f'{name}="{str(escape(value)).replace(chr(34), "&quot;")}"')
+    return Markup(" ".join(params))
+
+
+# Where WTForms looks the function up when it renders: ``Input.html_params`` (its hook for
+# subclasses) for every <input>, the widgets' module for selects, options and text areas, the
+# package for labels.
+w.Input.html_params = staticmethod(html_params)  # type: ignore[method-assign,assignment]
+wtforms.widgets.core.html_params = html_params
+wtforms.widgets.html_params = html_params
 
 
 class _Checkboxes(SelectMultipleField):
@@ -101,7 +129,7 @@ def _field_for(name: str, field: mf.Field) -> Any:
 
 
 def _fields_of(schema_cls: type[Schema]) -> dict[str, Any]:
-    return {name: _field_for(name, f) for name, f in schema_cls().fields.items()}
+    return {name: _field_for(name, f) for name, f in schema_instance(schema_cls).fields.items()}
 
 
 @cache
@@ -119,7 +147,7 @@ def form_class(schema_cls: type[Schema]) -> type[FlaskForm]:
 @cache
 def step_form_class(schema_cls: type[Schema], name: str) -> type[FlaskForm]:
     """Return the form of one step of a long form: one top-level field of the schema."""
-    return type(f"{schema_cls.__name__}_{name}_StepForm", (FlaskForm,), {name: _field_for(name, schema_cls().fields[name])})
+    return type(f"{schema_cls.__name__}_{name}_StepForm", (FlaskForm,), {name: _field_for(name, schema_instance(schema_cls).fields[name])})
 
 
 def _clean(value: Any) -> Any:
@@ -153,7 +181,7 @@ def with_initial_rows(schema_cls: type[Schema], payload: Mapping[str, Any] | Non
     # Untouched rows are not stored (see ``payload_of``), so a table declared with one initial
     # row shows it again each time the form is displayed, ready to be filled.
     out: dict[str, Any] = dict(payload or {})
-    for name, f in schema_cls().fields.items():
+    for name, f in schema_instance(schema_cls).fields.items():
         widget = field_kind(f)
         if widget == "group":
             value = out.get(name)
@@ -168,7 +196,7 @@ def with_initial_rows(schema_cls: type[Schema], payload: Mapping[str, Any] | Non
 
 def _rows_field(schema_cls: type[Schema], keys: list[str]) -> mf.Field | None:
     """Return the ``Rows`` field at a dashed path (``menage-enfants``), or None if there is none."""
-    schema: Schema = schema_cls()
+    schema: Schema = schema_instance(schema_cls)
     for depth, key in enumerate(keys):
         field = schema.fields.get(key)
         if field is None:
@@ -249,7 +277,7 @@ def _messages(value: Any) -> list[str]:
 def error_summary(schema_cls: type[Schema], errors: Mapping[Any, Any], prefix: str = "", trail: tuple[str, ...] = ()) -> list[dict[str, str]]:
     """Flatten errors into ``{"where", "message", "anchor"}`` rows for the page's summary."""
     rows: list[dict[str, str]] = []
-    fields = schema_cls().fields
+    fields = schema_instance(schema_cls).fields
     for key, value in errors.items():
         if key == "_schema":
             anchor = prefix.rstrip("-") or "top"

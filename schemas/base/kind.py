@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
+from schemas.base.fields import schema_instance
 from schemas.base.layout import Layout
 
 
@@ -203,16 +204,16 @@ class Kind:
 
     def validate(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Return marshmallow's nested error layout for ``payload`` (empty when valid)."""
-        return self.schema().validate(payload)
+        return schema_instance(self.schema).validate(payload)
 
     def load(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Return the typed data of a valid payload; raise ``ValidationError`` otherwise."""
-        return self.schema().load(payload)
+        return schema_instance(self.schema).load(payload)
 
     def load_partial(self, payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """Return ``(valid part, errors)``: what a draft already says correctly, and its problems."""
         try:
-            return self.schema().load(payload), {}
+            return schema_instance(self.schema).load(payload), {}
         except ValidationError as err:
             valid = err.valid_data if isinstance(err.valid_data, dict) else {}
             return valid, err.normalized_messages()  # type: ignore[return-value]
@@ -224,7 +225,7 @@ class Kind:
 
     def dump(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Return typed data as JSON-ready values (ISO dates, amounts as strings)."""
-        return self.schema().dump(data)
+        return schema_instance(self.schema).dump(data)
 
 
 class KindDeclarationError(Exception):
