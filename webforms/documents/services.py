@@ -214,10 +214,10 @@ def problems(doc: Document, *, frozen: bool = False) -> dict[str, Any]:
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
     """Return the next reference number, e.g. ``FS-2019-000001``, unique per prefix and year."""
-    counter = session.get(Counter, (prefix, year), with_for_update=True)
-    if counter is None:
-        counter = Counter(prefix=prefix, year=year, last=0)
-        session.add(counter)
+    # The year's first number: two submissions at once must not both create its counter (one
+    # would fail on the duplicate key). The insert waits for the other's, then does nothing.
+    session.execute(pg_insert(Counter).values(prefix=prefix, year=year, last=0).on_conflict_do_nothing())
+    counter = session.get_one(Counter, (prefix, year), with_for_update=True, populate_existing=True)
     counter.last += 1
     session.flush()
     return f"{prefix}-{year}-{counter.last:06d}"
