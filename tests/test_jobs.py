@@ -316,6 +316,10 @@ def test_several_worker_processes_share_the_queue_and_stop_cleanly(app: Flask, m
     workers = worker_command("--processus", "2")
     # Two workers, each registered with its heartbeat (procrastinate_workers).
     _wait(lambda: _count(app, "SELECT count(*) FROM procrastinate_workers") == 2, 60, "deux processus de travail")
+    # Each yields the processor to the web server (QUEUE_NICE).
+    children = [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and _parent(int(pid)) == workers.pid]
+    assert len(children) == 2
+    assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in children] == [min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)] * 2
     for doc_id in documents:
         _submit(app, account, doc_id)
     _wait(lambda: _succeeded(app) == len(documents), 120, "les rendus faits")
@@ -323,3 +327,10 @@ def test_several_worker_processes_share_the_queue_and_stop_cleanly(app: Flask, m
     workers.send_signal(signal.SIGTERM)
     assert workers.wait(timeout=60) == 0
     assert _count(app, "SELECT count(*) FROM procrastinate_workers") == 0
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None

@@ -88,6 +88,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # as dead and its job runs again elsewhere (PITFALLS §10).
         QUEUE_HEARTBEAT_SECONDS=10,
         QUEUE_STALLED_SECONDS=30,
+        # A worker yields the processor to the web server on the same host: a render may wait a
+        # moment, a page should not (nice value added to the worker's; 0 to keep the same).
+        QUEUE_NICE=10,
     )
     app.config.from_prefixed_env("WEBFORMS")
     if os.environ.get("DATABASE_URL"):

@@ -19,6 +19,7 @@ def worker(processes: int) -> None:
     if processes > 1:
         sys.exit(jobs.run_processes(processes, [sys.executable, "-m", "webforms", "worker"]))
     app = command_app()
+    os.nice(int(app.config["QUEUE_NICE"]))
     try:
         jobs.run_worker(app, name=f"{socket.gethostname()}-{os.getpid()}")
     except db.DatabaseUnavailable as exc:
