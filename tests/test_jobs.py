@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text
 
 from schemas import get_kind
 from tests.conftest import Account
-from tests.workers import run_jobs
+from tests.workers import background_worker, run_jobs
 from webforms import db, jobs
 from webforms.documents import services as svc_docs
 from webforms.documents.storage import sweep_orphans
@@ -334,3 +334,24 @@ def _parent(pid: int) -> int | None:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def test_the_periodic_check_takes_back_a_killed_workers_job_without_a_restart(
+    app: Flask, make_user: Callable[..., Account], worker_command: Callable[..., subprocess.Popen[bytes]]
+) -> None:
+    # No worker starts after the kill: only procrastinate's scheduler (every 10 s, run by the
+    # living worker) can put the job back.
+    account = make_user("redacteur")
+    app.config.update(QUEUE_HEARTBEAT_SECONDS=0.2, QUEUE_STALLED_SECONDS=1)
+    doc_id = _draft(app, account)
+    lone = worker_command()
+    _wait(lambda: _count(app, "SELECT count(*) FROM procrastinate_workers") == 1, 60, "un processus de travail")
+    with background_worker(app, queues=["maintenance"]):  # the periodic check only, not the renders
+        _submit(app, account, doc_id)
+        _wait(lambda: _starts(app) == 1, 60, "le rendu commencé")
+        lone.send_signal(signal.SIGKILL)
+        lone.wait()
+        _wait(lambda: _count(app, "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = 'rendus' AND status = 'todo'") == 1, 30, "le travail remis en file")
+    assert _succeeded(app) == 0
+    run_jobs(app)
+    assert _succeeded(app) == 1 and _starts(app) == 2

@@ -55,10 +55,11 @@ def _wait_for_background(app: Flask, timeout: float = 60.0) -> int:
 
 
 @contextlib.contextmanager
-def background_worker(app: Flask) -> Iterator[None]:
-    """Run a real worker in a thread, waiting for jobs as ``webforms worker`` does, until the block ends."""
+def background_worker(app: Flask, queues: list[str] | None = None) -> Iterator[None]:
+    """Run a real worker in a thread (on ``queues``, all by default), waiting for jobs as ``webforms worker`` does, until the block ends."""
     stop = threading.Event()
-    thread = threading.Thread(target=jobs.run_worker, args=(app,), kwargs={"signals": False, "stop": stop}, name="worker", daemon=True)
+    options = {"signals": False, "stop": stop, "queues": queues}
+    thread = threading.Thread(target=jobs.run_worker, args=(app,), kwargs=options, name="worker", daemon=True)
     thread.start()
     _BACKGROUND.add(id(app))
     try:

@@ -174,8 +174,10 @@ def queue_of(app: Flask) -> procrastinate.App:
     return app.extensions["webforms.queue"]
 
 
-def run_worker(app: Flask, *, wait: bool = True, name: str | None = None, signals: bool = True, stop: threading.Event | None = None) -> None:
-    """Run one worker for ``app`` until stopped (a signal, or ``stop`` set), or until the queue is empty when not ``wait``."""
+def run_worker(
+    app: Flask, *, wait: bool = True, name: str | None = None, signals: bool = True, stop: threading.Event | None = None, queues: list[str] | None = None
+) -> None:
+    """Run one worker for ``app`` (on ``queues``, all by default) until stopped (a signal, or ``stop`` set), or until the queue is empty when not ``wait``."""
     db.ensure_started(app)
     for root in (app.config["STORAGE_DIR"], app.config["ARCHIVE_DIR"]):
         for orphan in sweep_orphans(root):
@@ -183,6 +185,7 @@ def run_worker(app: Flask, *, wait: bool = True, name: str | None = None, signal
     queue = queue_of(app)
     options: dict[str, Any] = dict(
         additional_context={"flask_app": app},
+        queues=queues,
         wait=wait,
         listen_notify=wait,
         install_signal_handlers=signals,
