@@ -78,10 +78,12 @@ def _document_or_404(doc_id: int) -> Document:
     return doc
 
 
-def _computed_for(kind: Kind, payload: dict[str, Any]) -> list[dict[str, str]]:
+def _computed_and_alerts(kind: Kind, payload: dict[str, Any]) -> dict[str, Any]:
+    """Return what the page shows computed from a payload, and its alerts: one reading of it."""
     valid, _ = kind.load_partial(payload)
-    values = {k: format_plain(v) for k, v in kind.derive(valid).items()}
-    return computed(kind.derived_labels, values)
+    derived = kind.derive(valid)
+    values = {k: format_plain(v) for k, v in derived.items()}
+    return {"computed": computed(kind.derived_labels, values), "alerts": kind.alerts(valid, derived)}
 
 
 def _steps(kind: Kind, errors: dict[str, Any], current: int) -> list[dict[str, Any]]:
@@ -113,8 +115,7 @@ def _render_form(
         form=form,
         doc=doc,
         problems=error_summary(kind.schema, shown),
-        computed=_computed_for(kind, payload),
-        alerts=kind.alerts_for(payload),
+        **_computed_and_alerts(kind, payload),
         steps=_steps(kind, errors, step) if step is not None else None,
         step=step,
         blockers=blockers or [],
@@ -318,8 +319,7 @@ def view(doc_id: int) -> str:
         problems=error_summary(kind.schema, problems),
         content=content,
         review=review,
-        computed=_computed_for(kind, data),
-        alerts=kind.alerts_for(data),
+        **_computed_and_alerts(kind, data),
         versions=_versions(doc),
         rendering=_rendering(doc),
         output_titles={"document": kind.title, "dossier": "Dossier complet", **{a.name: a.title for a in kind.annexes}},
