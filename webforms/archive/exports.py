@@ -80,7 +80,14 @@ def built_file(directory: Path, travail: Travail, now: dt.datetime) -> Path | No
     return path if path.is_file() else None
 
 
-@task("exporter_archives")
+def _commit_witnessed(session: Session) -> None:
+    """Commit the export's audit rows with its work marked done, and witness them (``audit.commit``).
+
+    One commit: a worker killed after it finds the work done and logs nothing twice.
+    """
+    commit(session, current_app.extensions["webforms.archive"])
+
+@task("exporter_archives", commit=_commit_witnessed)
 def build_export(session: Session, travail: Travail) -> dict[str, Any]:
     """Build the ZIP of the records chosen at the request; log it and finish the work in one commit."""
     svc: ArchiveServices = current_app.extensions["webforms.archive"]
@@ -102,12 +109,8 @@ def build_export(session: Session, travail: Travail) -> dict[str, Any]:
         digest, size = _publish(Path(tmp), directory)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    result = {"fichier": f"{digest}.zip", "sha256": digest, "taille": size, "nom": name, "nombre": len(records), "format": asked["format"]}
-    # Done in the same commit as the export's audit rows, which ``commit`` also witnesses: a
-    # worker killed after it finds the work done and logs nothing twice.
-    travail.statut, travail.finished_at, travail.resultat = "termine", now, result
-    commit(session, svc)
-    return result
+    return {"fichier": f"{digest}.zip", "sha256": digest, "taille": size, "nom": name, "nombre": len(records), "format": asked["format"]}
+
 
 
 def _publish(tmp: Path, directory: Path) -> tuple[str, int]:

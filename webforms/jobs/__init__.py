@@ -50,11 +50,18 @@ RETRY = procrastinate.RetryStrategy(max_attempts=4, exponential_wait=2)
 TaskBody = Callable[[Session, Travail], "dict[str, Any] | None"]
 
 
-def task(name: str, *, queue: str = "travaux", retry: procrastinate.RetryStrategy | None = RETRY) -> Callable[[TaskBody], Any]:
+def task(
+    name: str,
+    *,
+    queue: str = "travaux",
+    retry: procrastinate.RetryStrategy | None = RETRY,
+    commit: Callable[[Session], None] = Session.commit,
+) -> Callable[[TaskBody], Any]:
     """Declare ``body(session, travail)`` as the task ``name``; its result is the work's outcome.
 
     The body writes its rows without committing: the wrapper commits them together with the
-    ``Travail`` marked done, or rolls them back and records the error.
+    ``Travail`` marked done (through ``commit``, for a feature whose commits do more, such as
+    the archive's journal), or rolls them back and records the error.
     """
 
     def decorate(body: TaskBody) -> Any:
@@ -62,14 +69,16 @@ def task(name: str, *, queue: str = "travaux", retry: procrastinate.RetryStrateg
         def run(context: procrastinate.JobContext, travail_id: int) -> None:
             app: Flask = context.additional_context["flask_app"]
             with app.app_context():
-                _run(body, context, travail_id, retry)
+                _run(body, context, travail_id, retry, commit)
 
         return tasks.task(name=name, queue=queue, retry=retry or False, pass_context=True)(run)
 
     return decorate
 
 
-def _run(body: TaskBody, context: procrastinate.JobContext, travail_id: int, retry: procrastinate.RetryStrategy | None) -> None:
+def _run(
+    body: TaskBody, context: procrastinate.JobContext, travail_id: int, retry: procrastinate.RetryStrategy | None, commit: Callable[[Session], None]
+) -> None:
     session = db.session()
     clock = current_app.config["CLOCK"]
     travail = session.get(Travail, travail_id)
@@ -91,7 +100,7 @@ def _run(body: TaskBody, context: procrastinate.JobContext, travail_id: int, ret
             session.commit()
         raise
     travail.statut, travail.finished_at, travail.resultat, travail.erreur = "termine", clock(), result, None
-    session.commit()
+    commit(session)
 
 
 def describe(exc: BaseException) -> str:
