@@ -11,7 +11,6 @@ export run removes the files older than that (never one still to be built: it ha
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import tempfile
 import time
@@ -26,6 +25,7 @@ from webforms import policy
 from webforms.archive.audit import commit
 from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.archive.transfer import check_export, write_logged
+from webforms.documents.storage import digest_of
 from webforms.jobs import ask, task
 from webforms.models import ArchiveRecord, Travail, User
 
@@ -115,13 +115,7 @@ def build_export(session: Session, travail: Travail) -> dict[str, Any]:
 
 def _publish(tmp: Path, directory: Path) -> tuple[str, int]:
     """Name the built ZIP by its SHA-256, readable by the service's account only; return digest and size."""
-    hasher = hashlib.sha256()
-    size = 0
-    with tmp.open("rb") as data:
-        while chunk := data.read(1 << 20):
-            hasher.update(chunk)
-            size += len(chunk)
-    digest = hasher.hexdigest()
+    digest, size = digest_of(tmp)
     os.chmod(tmp, 0o600)
     os.replace(tmp, directory / f"{digest}.zip")
     return digest, size

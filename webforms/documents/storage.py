@@ -135,7 +135,12 @@ _SHA512 = re.compile(r"^[0-9a-f]{128}$")
 
 def sha512_of(path: Path) -> tuple[str, int]:
     """Return the SHA-512 and size of a file, read in chunks."""
-    hasher = hashlib.sha512()
+    return digest_of(path, hashlib.sha512)
+
+
+def digest_of(path: Path, algorithm: Callable[[], Any] = hashlib.sha256) -> tuple[str, int]:
+    """Return the digest (SHA-256 by default) and size of a file, read in chunks."""
+    hasher = algorithm()
     size = 0
     with path.open("rb") as source:
         while chunk := source.read(1 << 20):
