@@ -131,21 +131,15 @@ def ask(
     travail = Travail(
         nature=nature, libelle=libelle, user_id=user_id, document_id=document_id, parametres=parametres or {}, created_at=now
     )
-    if lock is None:
-        session.add(travail)
-        session.flush()
-        travail.job_id = _defer(session, job.configure(**options), travail.id)
-        return travail
     # A refused lock is an error inside the transaction: a savepoint keeps the caller's work.
     try:
-        with session.begin_nested():
+        with session.begin_nested() if lock else contextlib.nullcontext():
             session.add(travail)
             session.flush()
             travail.job_id = _defer(session, job.configure(queueing_lock=lock, **options), travail.id)
     except AlreadyEnqueued:
         return None
     return travail
-
 
 # Defers on a connection it is given, never on a pool of its own: the same in a web process
 # and in a worker whose queue has its async pool open (where the app's connector would be
