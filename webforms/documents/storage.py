@@ -83,7 +83,7 @@ def sweep_orphans(root: str | os.PathLike[str]) -> list[Path]:
     """
     prefix = f"{_TMP}{socket.gethostname()}-"
     removed = []
-    for path in Path(root).rglob(f"{prefix}*"):
+    for path in Path(root).glob(f"{prefix}*"):
         pid = path.name[len(prefix):].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             path.unlink(missing_ok=True)

@@ -182,7 +182,8 @@ def run_worker(
 ) -> None:
     """Run one worker for ``app`` (on ``queues``, all by default) until stopped (a signal, or ``stop`` set), or until the queue is empty when not ``wait``."""
     db.ensure_started(app)
-    for root in (app.config["STORAGE_DIR"], app.config["ARCHIVE_DIR"]):
+    # Where the stores write their copies before publishing them (not a walk of every stored file).
+    for root in (app.extensions["webforms.services"].store.root, app.extensions["webforms.archive"].archive.files):
         for orphan in sweep_orphans(root):
             logger.warning("Copie partielle d'un processus arrêté net supprimée : %s", orphan)
     queue = queue_of(app)
