@@ -1,0 +1,57 @@
+"""Database tables, one module per feature. The schema is created and upgraded by Alembic (``webforms/migrations``).
+
+Every table module is imported here, so ``Base.metadata`` knows them all and ``from webforms.models import X`` keeps working.
+"""
+
+from webforms.models.archive import (
+    RETENTION_FATES,
+    SIGNATURE_KINDS,
+    ArchiveLog,
+    ArchiveRecord,
+    DestructionItem,
+    DestructionVisa,
+    RetentionRule,
+    Tombstone,
+)
+from webforms.models.base import ROLES, STATUTS_DOCUMENT, STATUTS_MESURE, Base, UTCDateTime, utcnow
+from webforms.models.candidatures import Appel, Piece
+from webforms.models.documents import Apercu, Counter, Document, Event, Rendition
+from webforms.models.guards import ARCHIVE_TABLES, SUBMISSION_KEPT, WRITE_ONCE_TABLES, WriteOnceViolation
+from webforms.models.jobs import STATUTS_TRAVAIL, Travail
+from webforms.models.mesures import Mesure, Rencontre, Renouvellement
+from webforms.models.people import Organisation, User
+
+__all__ = [
+    "ARCHIVE_TABLES",
+    "RETENTION_FATES",
+    "ROLES",
+    "SIGNATURE_KINDS",
+    "STATUTS_DOCUMENT",
+    "STATUTS_MESURE",
+    "STATUTS_TRAVAIL",
+    "SUBMISSION_KEPT",
+    "WRITE_ONCE_TABLES",
+    "Apercu",
+    "Appel",
+    "ArchiveLog",
+    "ArchiveRecord",
+    "Base",
+    "Counter",
+    "DestructionItem",
+    "DestructionVisa",
+    "Document",
+    "Event",
+    "Mesure",
+    "Organisation",
+    "Piece",
+    "Rencontre",
+    "Rendition",
+    "Renouvellement",
+    "RetentionRule",
+    "Tombstone",
+    "Travail",
+    "UTCDateTime",
+    "User",
+    "WriteOnceViolation",
+    "utcnow",
+]
