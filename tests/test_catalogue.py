@@ -411,3 +411,27 @@ def test_a_kind_answering_a_call_must_say_how_its_form_follows_the_call() -> Non
     assert build_registry([kind])  # declared with its call rules: accepted
     with pytest.raises(KindDeclarationError, match="répond à un appel"):
         build_registry([_copy(kind, call=None)])
+
+
+def test_a_word_template_is_compiled_once_and_each_render_carries_its_own_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled body of a Word template is kept (half of a DOCX's time), never its output."""
+    import jinja2
+
+    compiled: list[int] = []
+    original = jinja2.Environment.compile
+
+    def counting(self: Any, source: Any, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(1)
+        return original(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    renderer, kind = Renderer(), registry()["fiche_incident"]
+    texts = []
+    for reference in ("FI-2026-00001", "FI-2026-00002"):
+        ctx = example_context(kind)
+        ctx["document"]["reference"] = reference
+        compiled.clear()
+        texts.append(docx_text(renderer.render(kind.output("docx"), ctx)))
+    assert compiled == [], "the second render compiled its template again"
+    assert "FI-2026-00001" in texts[0] and "FI-2026-00002" not in texts[0]
+    assert "FI-2026-00002" in texts[1] and "FI-2026-00001" not in texts[1]

@@ -15,12 +15,13 @@ import io
 import struct
 import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docxtpl import DocxTemplate
-from jinja2 import FileSystemLoader, StrictUndefined, meta
+from jinja2 import FileSystemLoader, StrictUndefined, Template, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from schemas import DOCX_DIR, HTML_DIR, find_template
@@ -46,9 +47,59 @@ def _oui_non(value: Any) -> str:
     return "Oui" if value else "Non"
 
 
+class _CompiledOnce(SandboxedEnvironment):
+    """A sandboxed environment that compiles each template source once.
+
+    docxtpl hands the environment the whole XML of the Word body as a string at every render
+    (``from_string``); compiling it was about half of a fiche saisine's DOCX. The compiled
+    template depends only on that source, so it is kept (the last few sources, any thread).
+    """
+
+    _KEEP = 32
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._compiled: OrderedDict[str, Template] = OrderedDict()
+        self._compiled_lock = threading.Lock()
+
+    def from_string(self, source: Any, globals: Mapping[str, Any] | None = None, template_class: type[Template] | None = None) -> Template:
+        if globals or template_class or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        with self._compiled_lock:
+            found = self._compiled.get(source)
+            if found is not None:
+                self._compiled.move_to_end(source)
+                return found
+        found = super().from_string(source)
+        with self._compiled_lock:
+            self._compiled[source] = found
+            while len(self._compiled) > self._KEEP:
+                self._compiled.popitem(last=False)
+        return found
+
+
+class _PatchedOnce(DocxTemplate):
+    """docxtpl's template, whose XML patch (a dozen regular expressions over the whole body) is
+    worked out once per source: it depends only on the template's XML."""
+
+    _patched: OrderedDict[str, str] = OrderedDict()
+    _patched_lock = threading.Lock()
+
+    def patch_xml(self, src_xml: str) -> str:
+        with self._patched_lock:
+            found = self._patched.get(src_xml)
+        if found is None:
+            found = super().patch_xml(src_xml)
+            with self._patched_lock:
+                self._patched[src_xml] = found
+                while len(self._patched) > _CompiledOnce._KEEP:
+                    self._patched.popitem(last=False)
+        return found
+
+
 def make_env(loader: FileSystemLoader | None = None) -> SandboxedEnvironment:
     """Return the Jinja environment of document templates: sandboxed, autoescaped, strict."""
-    env = SandboxedEnvironment(
+    env = _CompiledOnce(
         autoescape=True,
         undefined=StrictUndefined,
         finalize=_finalize,
@@ -224,7 +275,7 @@ class Renderer:
 
     def _docx_template(self, output: Output) -> DocxTemplate:
         source = self._generated_from(output)
-        return DocxTemplate(io.BytesIO(self._layout_docx(source)) if source else self.template_path(output))
+        return _PatchedOnce(io.BytesIO(self._layout_docx(source)) if source else self.template_path(output))
 
 
 MIME = {
