@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the service: migrate the database, make sure an administrator exists, serve with gunicorn
 # and run the job queue's worker beside it.
-# With no DATABASE_URL, the database is the instance's own PostgreSQL cluster (instance/postgres,
+# With no DATABASE_URL, the database is the instance's own PostgreSQL cluster (postgres/ in the instance folder,
 # webforms/pgcluster.py): created on first start, started with the service and stopped with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

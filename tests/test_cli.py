@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from schemas import registry
 from webforms import cli
 from webforms.pgcluster import Cluster
+from webforms.pgcluster import main as pgcluster_main
 
 ENV = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"PYTHONIOENCODING": "utf-8"}
 
@@ -203,3 +204,14 @@ def test_upgrade_on_a_database_it_cannot_use_says_why_in_french(tmp_path: Path, 
     )
     assert result.returncode == 1 and message in result.stderr
     assert "Traceback" not in result.stderr and "secret" not in result.stderr  # no password shown
+
+
+def test_the_service_cluster_lives_in_the_instance_folder_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`make run` (scripts/serve.sh) keeps the database beside the rest of the instance's data."""
+    monkeypatch.setenv("WEBFORMS_INSTANCE_PATH", str(tmp_path / "ailleurs"))
+    assert pgcluster_main(["url"]) == 0
+    assert f"host={tmp_path / 'ailleurs' / 'postgres' / 'socket'}" in capsys.readouterr().out
+    monkeypatch.delenv("WEBFORMS_INSTANCE_PATH")
+    monkeypatch.chdir(tmp_path)
+    assert pgcluster_main(["url"]) == 0
+    assert f"host={tmp_path / 'instance' / 'postgres' / 'socket'}" in capsys.readouterr().out

@@ -112,12 +112,19 @@ def _traversable(folder: Path) -> None:
             os.chmod(parent, mode | 0o011)
 
 
+def default_folder() -> Path:
+    """The service's own cluster: ``postgres`` in the instance folder (``WEBFORMS_INSTANCE_PATH``, else ``instance``)."""
+    # Beside the instance's other data: a Département that moved its instance elsewhere (another
+    # disk, a private mount) moves its household data in the database with it.
+    return (Path(os.environ.get("WEBFORMS_INSTANCE_PATH") or "instance") / "postgres").resolve()
+
+
 def main(argv: list[str]) -> int:
-    """``python -m webforms.pgcluster start|stop|url [FOLDER]`` (default ``instance/postgres``)."""
+    """``python -m webforms.pgcluster start|stop|url [FOLDER]`` (default: ``postgres`` in the instance folder)."""
     if len(argv) not in (1, 2) or argv[0] not in ("start", "stop", "url"):
         print("usage : python -m webforms.pgcluster start|stop|url [DOSSIER]")
         return 2
-    cluster = Cluster(Path(argv[1] if len(argv) == 2 else "instance/postgres").resolve())
+    cluster = Cluster(Path(argv[1]).resolve() if len(argv) == 2 else default_folder())
     try:
         if argv[0] == "stop":
             cluster.stop()
