@@ -233,3 +233,30 @@ def test_a_stored_preview_is_refused_when_the_parent_now_refuses_the_draft(app: 
     monkeypatch.setattr(svc_docs, "parent_rules", lambda doc: Refusing())
     response = web.get(f"/documents/{doc_id}/telecharger/pdf")
     assert response.status_code == 302 and response.location.endswith(f"/documents/{doc_id}/modifier")
+
+
+def test_busy_workers_render_a_waiting_submission_before_an_older_preview(app: Flask, login_as: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a user waits for goes first (``jobs.PRIORITY``): the submitted document's files, then previews."""
+    web, _ = login_as("redacteur")
+    web.work = False
+    form = example_form("fiche_saisine")
+    draft = save(web, None, form)  # its preview is asked first
+    submitted = save(web, None, form)
+    assert web.post(f"/documents/{submitted}/modifier", {**form, "action": "submit"}).status_code == 302
+    with app.extensions["webforms.engine"].begin() as conn:  # the preview falls due, behind nothing
+        conn.execute(text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE task_name = 'rendre_apercu'"))
+    order: list[str | None] = []
+    real = Renderer.render
+
+    def noted(self: Renderer, output: Any, context: Any) -> bytes:
+        order.append(context["document"]["reference"] or None)  # none on a draft's preview
+        return real(self, output, context)
+
+    monkeypatch.setattr(Renderer, "render", noted)
+    run_jobs(app)  # one worker, one job at a time
+    with app.app_context():
+        session = db.session()
+        reference = session.get_one(Document, submitted).reference
+        asked = {w.document_id: w.id for w in session.scalars(select(Travail).where(Travail.nature.in_(("apercu", "rendu"))))}
+    assert asked[draft] < asked[submitted]
+    assert reference and order == [reference, reference, None, None]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from webforms.candidatures.office import MSG_CONVERSION, ConversionFailed, docx_to_pdf
 from webforms.documents.services import Services
-from webforms.jobs import ask, task
+from webforms.jobs import PRIORITY, ask, task
 from webforms.models import Document, Piece, Travail, User
 
 NATURE = "conversion"
@@ -48,7 +48,7 @@ def ask_conversion(session: Session, piece: Piece, *, user: User, now: dt.dateti
     return travail
 
 
-@task("convertir_piece")
+@task("convertir_piece", priority=PRIORITY["liste"])
 def convert_piece(session: Session, travail: Travail) -> dict[str, Any]:
     """Convert the piece's stored Word file; record its PDF, or that LibreOffice could not read it."""
     svc: Services = current_app.extensions["webforms.services"]

@@ -32,7 +32,7 @@ from schemas import get_kind
 from schemas.base.kind import Kind, Output
 from webforms.documents.storage import FileStore
 from webforms.errors import DocumentError, ValidationFailed, merge_errors
-from webforms.jobs import ask, task
+from webforms.jobs import PRIORITY, ask, task
 from webforms.models import Apercu, Counter, Document, Event, Rendition, Travail, User
 from webforms.rendering import Renderer
 from webforms.rendering.context import DocumentMeta, build_context
@@ -277,7 +277,7 @@ def _ask_render(session: Session, doc: Document, *, user: User, label: str, now:
     return doc.versions
 
 
-@task("rendre_version", queue="rendus")
+@task("rendre_version", queue="rendus", priority=PRIORITY["attendu"])
 def render_version(session: Session, travail: Travail) -> dict[str, Any]:
     """Render every output of a frozen version once, store the bytes by SHA-256, record each.
 

@@ -50,14 +50,24 @@ RETRY = procrastinate.RetryStrategy(max_attempts=4, exponential_wait=2)
 TaskBody = Callable[[Session, Travail], "dict[str, Any] | None"]
 
 
+# When the workers are busy, what someone is waiting for goes first: the files of a submission
+# (its author's page shows the progress), then a Word piece's conversion (the checklist waits for
+# it); a draft's preview and an archive export come after. A preview asked before a submission of
+# the same draft then finds it submitted and renders nothing.
+PRIORITY = {"attendu": 10, "liste": 5, "fond": 0}
+
+
 def task(
     name: str,
     *,
     queue: str = "travaux",
     retry: procrastinate.RetryStrategy | None = RETRY,
     commit: Callable[[Session], None] = Session.commit,
+    priority: int = 0,
 ) -> Callable[[TaskBody], Any]:
     """Declare ``body(session, travail)`` as the task ``name``; its result is the work's outcome.
+
+    A worker takes the due job of highest ``priority`` first (``PRIORITY``), then the oldest.
 
     The body writes its rows without committing: the wrapper commits them together with the
     ``Travail`` marked done (through ``commit``, for a feature whose commits do more, such as
@@ -71,7 +81,7 @@ def task(
             with app.app_context():
                 _run(body, context, travail_id, retry, commit)
 
-        return tasks.task(name=name, queue=queue, retry=retry or False, pass_context=True)(run)
+        return tasks.task(name=name, queue=queue, retry=retry or False, pass_context=True, priority=priority)(run)
 
     return decorate
 
