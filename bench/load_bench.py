@@ -15,7 +15,8 @@ the web workers' requests are short and share the cores with them).
 Phase 1, for each side in turn: ``--clients`` writers (threads) sign in and, until ``--seconds``
 have passed, create a fiche saisine, fill it with the kind's example, save, open the draft again
 and click « Soumettre le document »; then they wait for the PDF as the document page does
-(``/travaux/<id>/etat``, asked every ``--poll`` s) before the next one. A thread of the bench
+(``/travaux/<id>/etat``, asked after 0.5 s then every ``--poll`` s, 1 s as ``progress.js``; then the
+page is loaded again, as ``progress.js`` reloads it) before the next one. A thread of the bench
 watches the database (one query every 50 ms) and notes when each PDF is stored: "PDF prêt" is
 that moment minus the click. Afterwards every submitted document must have its reference and
 its stored PDF (else it is counted lost).
@@ -331,7 +332,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60, help="durée des soumissions par côté (défaut 60)")
     parser.add_argument("--clients", type=int, default=10, help="rédacteurs simultanés (défaut 10)")
     parser.add_argument("--processus", type=int, default=2, help="processus de travail du code actuel (défaut 2, un par cœur)")
-    parser.add_argument("--poll", type=float, default=0.25, help="intervalle de la question « PDF prêt ? » d'un client, s (défaut 0,25)")
+    parser.add_argument("--poll", type=float, default=1.0, help="intervalle de la question « PDF prêt ? » d'un client, s (défaut 1, comme la page : static/progress.js)")
     parser.add_argument("--patience", type=float, default=60, help="attente maximale d'un PDF, s (défaut 60)")
     parser.add_argument("--form-seconds", type=float, default=5, help="durée d'une manche de la page du formulaire, s (défaut 5)")
     parser.add_argument("--rounds", type=int, default=3, help="manches par page et par côté (défaut 3)")

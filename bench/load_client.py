@@ -149,7 +149,7 @@ def journey(browser: Browser, kind: str, fields: list[tuple[str, str]], tally: T
     if progress is None:  # rendered within the request (the landed code), or already done
         item.seen_s = item.page_s
         return
-    time.sleep(0.5)  # progress.js asks first after 0.5 s, then every second; the bench asks every ``poll`` s
+    time.sleep(0.5)  # progress.js asks first after 0.5 s, then every ``poll`` s (1 s, as the page does)
     while time.perf_counter() - clicked < patience:
         status, _, text = browser.request("GET", progress.group(1))
         state = json.loads(text) if status == 200 else {}
@@ -157,6 +157,7 @@ def journey(browser: Browser, kind: str, fields: list[tuple[str, str]], tally: T
             if state.get("echec"):
                 raise Refused(f"rendu du n° {doc_id} en échec")
             item.seen_s = time.perf_counter() - clicked
+            browser.get(location)  # progress.js then reloads the page, which lists the files
             return
         time.sleep(poll)
     raise Refused(f"rendu du n° {doc_id} non prêt après {patience:.0f} s")
