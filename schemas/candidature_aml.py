@@ -30,6 +30,7 @@ from schemas.base.fields import (
     Section,
     Siret,
     Text,
+    euros,
 )
 from schemas.base.kind import Annex, AttachmentRule, CallForm, Kind, Retention
 
@@ -198,7 +199,7 @@ class BudgetSchema(Section):
         charges, produits = _total(data["charges"]), _total(data["produits"])
         errors: dict[str, list[str]] = {}
         if charges != produits:
-            errors["_schema"] = [f"Le budget n'est pas équilibré : charges {_eur(charges)}, produits {_eur(produits)} (écart {_eur(abs(charges - produits))})."]
+            errors["_schema"] = [f"Le budget n'est pas équilibré : charges {euros(charges)}, produits {euros(produits)} (écart {euros(abs(charges - produits))})."]
         subvention = data.get("subvention_ddcs")
         if subvention is not None and subvention > produits:
             errors["subvention_ddcs"] = ["La subvention sollicitée dépasse le total des produits : ajoutez-la parmi les produits."]
@@ -212,10 +213,6 @@ def _total(rows: Any) -> Decimal:
 
 def _number(value: Decimal) -> str:
     return format_decimal(value, "#,##0.##", locale="fr_FR")
-
-
-def _eur(value: Decimal) -> str:
-    return format_decimal(value, "#,##0.00", locale="fr_FR") + "\xa0€"
 
 
 class CandidatureSchema(Section):
@@ -302,8 +299,8 @@ def alerts(data: Mapping[str, Any], derived: Mapping[str, Any]) -> list[str]:
     if derived.get("subvention_coherente") is False:
         subvention = (data.get("budget") or {}).get("subvention_ddcs")
         out.append(
-            f"La subvention sollicitée ({_eur(subvention)}) ne correspond pas aux mesures sollicitées × financement par mesure "
-            f"({derived['total_mesures']} × {_eur((data.get('budget') or {}).get('montant_par_mesure'))} = {_eur(derived['subvention_attendue'])}) (AML §5)."
+            f"La subvention sollicitée ({euros(subvention)}) ne correspond pas aux mesures sollicitées × financement par mesure "
+            f"({derived['total_mesures']} × {euros((data.get('budget') or {}).get('montant_par_mesure'))} = {euros(derived['subvention_attendue'])}) (AML §5)."
         )
     return out
 
@@ -368,7 +365,7 @@ def call_errors(call: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, A
     amount = ((data.get("budget") or {}) if isinstance(data.get("budget"), Mapping) else {}).get("montant_par_mesure")
     if amount not in (None, "") and _decimal_text(amount) != _decimal_text(call["montant_par_mesure"]):
         errors.setdefault("budget", {})["montant_par_mesure"] = [
-            f"L'appel fixe le financement à {call['montant_par_mesure'].replace('.', ',')} € par mesure (AML §5)."
+            f"L'appel fixe le financement à {euros(call['montant_par_mesure'])} par mesure (AML §5)."
         ]
     return errors
 

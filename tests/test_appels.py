@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from webforms import db
-from webforms.candidatures.appels import is_open
+from webforms.candidatures.appels import is_open, time_left_text
 from webforms.models import Appel
 
 SEED = Path(__file__).resolve().parent.parent / "webforms" / "data" / "appel_aml_2019.json"
@@ -92,10 +93,94 @@ def test_a_territory_named_by_dossiers_is_neither_renamed_nor_removed(app: Flask
 def test_the_calls_page_shows_what_an_association_needs_to_know(login_as: Any) -> None:
     web, _ = login_as("redacteur")
     page = web.get("/appels").get_data(as_text=True)
-    for expected in ("6 septembre 2019 à 16:00", "Artois : 26 mesures", "Lens-Hénin : 32 mesures", "5000,00 € par mesure", "du 1er septembre 2019 au 31 décembre 2020"):
+    for expected in ("6 septembre 2019 à 16:00", "Artois : 26 mesures", "Lens-Hénin : 32 mesures", "5\u202f000,00\xa0€ par mesure", "du 1er septembre 2019 au 31 décembre 2020"):
         assert expected in page, expected
 
 
 def test_only_admins_manage_calls(login_as: Any) -> None:
     web, _ = login_as("instructeur", org="Département")
     assert web.get("/admin/appels").status_code == 403
+
+
+DEADLINE = dt.datetime(2019, 9, 6, 14, 0, tzinfo=dt.UTC)  # 6 September 2019, 16:00 in Paris (AML §6d)
+
+
+@pytest.mark.parametrize(
+    ("left", "said"),
+    [
+        (dt.timedelta(days=2), "2 jours"),
+        (dt.timedelta(days=1, hours=1, minutes=59), "1 jour et 1 heure"),
+        (dt.timedelta(hours=23, minutes=59, seconds=59), "23 heures et 59 minutes"),
+        (dt.timedelta(hours=1, minutes=1), "1 heure et 1 minute"),
+        (dt.timedelta(minutes=1), "1 minute"),
+        (dt.timedelta(seconds=59), "moins d'une minute"),
+    ],
+)
+def test_the_time_left_is_said_as_people_say_it(left: dt.timedelta, said: str) -> None:
+    assert time_left_text(left) == said
+
+
+def _near_warning(page: str) -> bool:
+    return "La date limite de dépôt approche" in page
+
+
+def test_an_open_call_shows_the_time_left_and_warns_two_days_before(login_as: Any, clock: Any) -> None:
+    web, _ = login_as("redacteur")
+    clock.now = DEADLINE - dt.timedelta(days=2, minutes=1)
+    page = web.get("/appels").get_data(as_text=True)
+    assert "(il reste 2 jours)" in page and not _near_warning(page)
+    assert "Préparer un dossier de candidature" in page
+    clock.now = DEADLINE - dt.timedelta(days=2)
+    page = web.get("/appels").get_data(as_text=True)
+    assert "(il reste 2 jours)" in page and _near_warning(page)
+
+
+def test_a_closed_call_says_since_when_and_what_can_still_be_done(app: Flask, login_as: Any, clock: Any) -> None:
+    from tests.test_candidatures import open_dossier
+
+    newcomer, _ = login_as("redacteur", org="Association Nouvelle")
+    late, _ = login_as("redacteur", org="Association En Retard")
+    clock.now = DEADLINE - dt.timedelta(hours=3)
+    open_dossier(app, late)  # a draft never deposited
+    clock.now = DEADLINE
+    page = newcomer.get("/appels").get_data(as_text=True).replace("&#39;", "'")
+    assert "6 septembre 2019 à 16:00 – <strong class=\"badge-late\">clos</strong> depuis cette date" in page
+    assert "Cet appel est clos depuis le 6 septembre 2019 à 16:00 : il n'accepte plus de nouveau dossier (AML §6d)." in page
+    assert "Préparer un dossier de candidature" not in page and "il reste" not in page
+    page = late.get("/appels").get_data(as_text=True).replace("&#39;", "'")
+    assert "Votre dossier n'a pas été déposé avant la date limite : il ne peut plus l'être (AML §6b, §6d), mais il reste consultable." in page
+    instructeur, _ = login_as("instructeur", org="Département")
+    assert "Clos depuis le 6 septembre 2019 à 16:00 : les dossiers déposés restent consultables." in instructeur.get("/appels").get_data(as_text=True)
+
+
+def test_the_dossier_and_its_form_warn_when_the_deadline_is_near(app: Flask, login_as: Any, clock: Any) -> None:
+    from tests.test_candidatures import open_dossier
+
+    web, _ = login_as("redacteur")
+    clock.now = DEADLINE - dt.timedelta(days=5)
+    doc_id = open_dossier(app, web)
+    pages = (f"/documents/{doc_id}/liste", f"/documents/{doc_id}/modifier?etape=1")
+    assert "(il reste 5 jours)" in web.get(pages[0]).get_data(as_text=True)
+    for url in pages:
+        assert not _near_warning(web.get(url).get_data(as_text=True)), url
+    clock.now = DEADLINE - dt.timedelta(hours=5)
+    for url in pages:
+        assert _near_warning(web.get(url).get_data(as_text=True)), url
+
+
+@pytest.mark.parametrize(
+    ("deadline", "warned"),
+    [("2019-08-31", "avant le début"), ("2019-09-01", None), ("2020-12-31", None), ("2021-01-01", "après la fin")],
+)
+def test_an_administrator_is_warned_of_a_deadline_outside_the_funding_period(login_as: Any, deadline: str, warned: str | None) -> None:
+    web, _ = login_as("admin", org="Administration webforms")
+    data = json.loads(SEED.read_text(encoding="utf-8"))
+    data.update(code="aml-2021", titre="Appel à candidature « AML » 2021", date_limite=deadline)
+    response = web.post("/admin/appels", form_of(data))
+    assert response.status_code == 302
+    page = web.get(response.location).get_data(as_text=True).replace("&#39;", "'")
+    assert "L'appel est enregistré : Appel à candidature « AML » 2021." in page  # its own quotes, not quoted again
+    if warned:
+        assert f"tombe {warned} de la période de financement (du 1er septembre 2019 au 31 décembre 2020)" in page
+    else:
+        assert "période de financement (du" not in page

@@ -563,7 +563,7 @@ RULES = [
     pytest.param(_set(("moyens", "equipe", 0, "etp"), "0,001"), ("moyens", "equipe", 0, "etp"), "Deux décimales au plus", id="AML-6b-etp-pas-arrondi-a-0"),
     pytest.param(_set(("budget", "charges", 0, "montant"), "44000.00"), ("budget", "_schema"), "Le budget n'est pas équilibré : charges 51 000,00 €, produits 50 000,00 € (écart 1 000,00 €).", id="AML-6b-budget-equilibre"),
     pytest.param(_set(("budget", "subvention_ddcs"), "60000.00"), ("budget", "subvention_ddcs"), "La subvention sollicitée dépasse le total des produits", id="AML-5-6b-subvention-parmi-les-produits"),
-    pytest.param(_set(("budget", "montant_par_mesure"), "4000.00"), ("budget", "montant_par_mesure"), "L'appel fixe le financement à 5000,00 € par mesure (AML §5).", id="AML-5-financement-de-l-appel"),
+    pytest.param(_set(("budget", "montant_par_mesure"), "4000.00"), ("budget", "montant_par_mesure"), "L'appel fixe le financement à 5 000,00 € par mesure (AML §5).", id="AML-5-financement-de-l-appel"),
     pytest.param(_set(("budget", "charges", 0, "montant"), "999999999999,999"), ("budget", "charges", 0, "montant"), "Montant au centime près", id="montant-pas-arrondi"),
 ]
 

@@ -33,7 +33,7 @@ from webforms.mesures import views as mesures
 from webforms.mesures.services import MeasureRules
 from webforms.models import Document, User
 from webforms.pgcluster import Cluster
-from webforms.rendering.context import date_fr, datetime_fr
+from webforms.rendering.context import date_fr, datetime_fr, euros
 from webforms.web import upload_limit_of
 
 csrf = CSRFProtect()
@@ -178,6 +178,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["field_attrs"] = field_attrs
     app.jinja_env.filters["datetime_fr"] = datetime_fr
     app.jinja_env.filters["date_fr"] = date_fr
+    app.jinja_env.filters["euros"] = euros
 
 
 _ERRORS = {

@@ -121,7 +121,10 @@ def _save_appel(appel: Appel | None) -> ResponseReturnValue:
     saved = post.call(svc_appels.save_appel, db.session(), services().documents, appel, user=current_user)
     if saved is None:
         return _appels_page(post.form, appel, error_summary(AppelSchema, post.errors)), 422
-    flash(f"Appel « {saved.data['titre']} » enregistré.", "success")
+    # The title often holds its own « » (« Aide à la Médiation Locative »): not quoted again.
+    flash(f"L'appel est enregistré : {saved.data['titre']}.", "success")
+    for warning in svc_appels.deadline_warnings(saved):
+        flash(warning, "warning")
     return redirect(url_for(".appel", appel_id=saved.id))
 
 

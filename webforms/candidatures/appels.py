@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from marshmallow import ValidationError
@@ -14,7 +15,11 @@ from schemas.base.records import AppelSchema
 from webforms.documents.services import Services
 from webforms.errors import ValidationFailed
 from webforms.models import Appel, Document, Event, User
+from webforms.rendering.context import date_fr, datetime_fr
 from webforms.timeutil import PARIS
+
+# Below this much time before the deadline, the call's pages and the dossier's form say it is near.
+NEAR = dt.timedelta(days=2)
 
 
 def deadline_of(values: Mapping[str, Any]) -> dt.datetime:
@@ -74,6 +79,50 @@ def _keep_territories_in_use(session: Session, appel: Appel, names: set[str]) ->
 def is_open(appel: Appel, now: dt.datetime) -> bool:
     """Deposits are accepted until the deadline, that instant excluded (AML §6b, §6d)."""
     return now < appel.deadline
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n > 1 else ''}"
+
+
+def time_left_text(left: dt.timedelta) -> str:
+    """Say a time left as people do: "3 jours et 4 heures", "2 heures et 5 minutes", "moins d'une minute"."""
+    minutes = int(left.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return _count(days, "jour") + (f" et {_count(hours, 'heure')}" if hours else "")
+    if hours:
+        return _count(hours, "heure") + (f" et {_count(minutes, 'minute')}" if minutes else "")
+    return _count(minutes, "minute") if minutes else "moins d'une minute"
+
+
+@dataclass(frozen=True)
+class CallTime:
+    """Where a call stands in time, as its pages say it (issue 16: a closed call says since when)."""
+
+    open: bool
+    deadline: str  # "6 septembre 2019 à 16:00" (Paris)
+    left: str  # "3 jours et 4 heures" while open, "" once closed
+    near: bool  # open, with less than ``NEAR`` left
+
+
+def call_time(appel: Appel, now: dt.datetime) -> CallTime:
+    """Return whether ``appel`` is open at ``now``, its deadline, the time left and whether it is near."""
+    left = appel.deadline - now
+    opened = is_open(appel, now)
+    return CallTime(opened, datetime_fr(appel.deadline), time_left_text(left) if opened else "", opened and left <= NEAR)
+
+
+def deadline_warnings(appel: Appel) -> list[str]:
+    """Warn an administrator whose deadline falls outside the call's funding period (saved all the same)."""
+    deadline = appel.deadline.astimezone(PARIS).date()
+    start, end = (dt.date.fromisoformat(str(appel.data[k])) for k in ("periode_debut", "periode_fin"))
+    if start <= deadline <= end:
+        return []
+    period = f"du {date_fr(start)} au {date_fr(end)}"
+    side = "avant le début" if deadline < start else "après la fin"
+    return [f"Attention : la date limite de dépôt ({date_fr(deadline)}) tombe {side} de la période de financement ({period}). Vérifiez les deux dates."]
 
 
 def appels(session: Session) -> list[Appel]:

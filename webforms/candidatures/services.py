@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from schemas import candidature_aml, get_kind
 from schemas.base.kind import AttachmentRule, CallForm
 from webforms.candidatures import dossier  # the module: the dossier bench wraps its functions there
-from webforms.candidatures.appels import is_open
+from webforms.candidatures.appels import call_time, is_open
 from webforms.candidatures.conversions import MSG_FAILED, MSG_PENDING, ask_conversion
 from webforms.documents.services import ParentRules, Services, ask_preview_if_complete, check_move, create_draft, data_for
 from webforms.documents.uploads import CheckedFile, check_upload, extension_of
@@ -456,6 +456,12 @@ class CallRules(ParentRules):
 
     def extra_renditions(self, svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition]) -> list[Rendition]:
         return freeze_dossier(svc, doc, ctx, produced)
+
+    def notices(self, doc: Document, now: dt.datetime) -> list[str]:
+        when = call_time(_call_of(doc), now)
+        if not when.near:
+            return []
+        return [f"La date limite de dépôt approche : il reste {when.left} (jusqu'au {when.deadline}). Après, le dossier ne pourra plus être déposé ni régularisé (AML §6b, §6d)."]
 
 
 def _call_of(doc: Document) -> Appel:

@@ -15,7 +15,7 @@ from schemas import get_kind
 from webforms import db, policy
 from webforms.candidatures import services as candidatures
 from webforms.candidatures.appels import appels as all_appels
-from webforms.candidatures.appels import is_open
+from webforms.candidatures.appels import call_time
 from webforms.candidatures.conversions import converting
 from webforms.documents.services import data_for, problems
 from webforms.errors import DocumentError
@@ -65,8 +65,7 @@ def appels() -> str:
         mine=mine,
         counts=counts,
         now=services().clock(),
-        is_open=is_open,
-        deadline_text=candidatures.deadline_text,
+        call_time=call_time,
         action_form=ActionForm(),
     )
 
@@ -108,11 +107,13 @@ def checklist(doc_id: int) -> str:
     # Recipients read the last deposited version; the association, its dossier as it stands.
     frozen = policy.sees_frozen(current_user, doc)
     errors = problems(doc, frozen=frozen)
-    state = candidatures.checklist(doc, errors, services().clock(), frozen=frozen)
+    now = services().clock()
+    state = candidatures.checklist(doc, errors, now, frozen=frozen)
     return render_template(
         "checklist.html",
         doc=doc,
         state=state,
+        call=call_time(doc.appel, now),
         frozen=frozen,
         alerts=get_kind(doc.kind).alerts_for(data_for(doc, frozen=frozen)),
         # The letter to sign and the previews, once the form they are made from is complete (AML §6b).

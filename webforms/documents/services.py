@@ -83,6 +83,10 @@ class ParentRules(Protocol):
         """Store what the parent adds to a frozen version; return its renditions, unattached."""
         return []
 
+    def notices(self, doc: Document, now: dt.datetime) -> list[str]:
+        """Return what the draft's form should say about the parent, one French line each (a deadline near)."""
+        return []
+
 
 class NoParent(ParentRules):
     """A document without a parent: the lifecycle alone."""

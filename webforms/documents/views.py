@@ -119,6 +119,7 @@ def _render_form(
         steps=_steps(kind, errors, step) if step is not None else None,
         step=step,
         blockers=blockers or [],
+        notices=svc_docs.parent_rules(doc).notices(doc, services().clock()) if doc else [],
     )
     return page, status
 

@@ -18,7 +18,7 @@ from babel.numbers import format_decimal
 from marshmallow import Schema
 from marshmallow import fields as mf
 
-from schemas.base.fields import choices_of, field_kind, row_schema
+from schemas.base.fields import choices_of, euros, field_kind, row_schema
 from schemas.base.kind import Kind
 from webforms.timeutil import PARIS
 
@@ -49,14 +49,6 @@ def datetime_fr(value: dt.datetime | None) -> str:
         value = value.replace(tzinfo=dt.UTC)
     local = value.astimezone(PARIS)
     return f"{date_fr(local.date())} à {format_datetime(local, 'HH:mm', tzinfo=PARIS, locale='fr_FR')}"
-
-
-def euros(value: Decimal | int | None) -> str:
-    """Return an amount in euros: "5 000,00 €" (narrow no-break spaces, as Babel writes it)."""
-    if value is None:
-        return ""
-    # The same text as format_currency(value, "EUR", locale="fr_FR"), built faster.
-    return format_decimal(Decimal(value), "#,##0.00", locale=FR) + "\xa0€"
 
 
 def _format_field(field: mf.Field, value: Any) -> Any:
