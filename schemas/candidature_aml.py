@@ -462,6 +462,7 @@ KIND = Kind(
         "subvention_coherente": "Subvention cohérente avec les mesures sollicitées",
     },
     summary=summary,
+    summary_label="Porteur du projet",
     alerts=alerts,
     per_appel=True,
     call=CallForm(prefill=prefill_from_call, fixed=with_call_values, errors=call_errors),

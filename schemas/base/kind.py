@@ -148,6 +148,8 @@ class Kind:
     # on the checklist and on the document's page.
     alerts: Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]] = field(default=lambda data, derived: [])
     summary: Callable[[Mapping[str, Any]], str] = field(default=lambda data: "")
+    # What ``summary`` names, as the document's page labels it: the household, or a dossier's holder.
+    summary_label: str = "Ménage"
     attachments: tuple[AttachmentRule, ...] = ()
     review: Review | None = None
     # Documents started from a measure: which measure types, and the draft prefilled from the

@@ -193,7 +193,7 @@ class Checklist:
     @property
     def missing(self) -> list[str]:
         """What stops the submission, one French line each."""
-        lines = [f"Section « {s['title']} » : {s['problems']} point(s) à corriger." for s in self.sections if not s["ok"]]
+        lines = [f"Section « {s['title']} » : {s['problems']} point{'s' if s['problems'] > 1 else ''} à corriger." for s in self.sections if not s["ok"]]
         for p in self.pieces:
             if p.statut == "manquante":
                 lines.append(f"Pièce manquante : {p.title}.")

@@ -1,0 +1,71 @@
+"""What pages say, in plain French (issue 16, point 8): no jargon up front, no slips."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask
+
+from tests.conftest import Clock
+from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps, open_dossier
+from tests.test_mesures_web import open_mesure
+from tests.test_web import submitted
+
+
+def _text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#39;", "'").split())
+
+
+def test_a_document_names_its_household_and_keeps_digests_under_technical_details(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    page = web.get(f"/documents/{submitted(web, 'fiche_saisine')}").get_data(as_text=True)
+    assert "<dt>Ménage</dt>" in page
+    before, _, details = page.partition('<details class="technical">')
+    assert details, "the digests have their own technical section"
+    assert not re.search(r"\b[0-9a-f]{64}\b", before), "a SHA-256 is shown outside the technical details"
+    assert re.search(r"<code>[0-9a-f]{64}</code>", details)
+    assert "SHA-256" not in before
+
+
+def test_a_candidature_names_its_holder_not_a_household(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    page = web.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert "<dt>Porteur du projet</dt>" in page and "<dt>Ménage</dt>" not in page
+
+
+def test_one_point_or_several_points_to_correct(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    data = example()
+    data["porteur"]["siret"] = "123"
+    fill_steps(web, doc_id, data)
+    text = _text(web.get(f"/documents/{doc_id}/liste").get_data(as_text=True))
+    assert "1 point à corriger" in text and "point(s)" not in text
+    data["porteur"]["contact_telephone"] = "pas un numéro"
+    fill_steps(web, doc_id, data)
+    assert "2 points à corriger" in _text(web.get(f"/documents/{doc_id}/liste").get_data(as_text=True))
+
+
+def test_the_home_page_says_whose_documents_these_are(login_as: Any) -> None:
+    web, _ = login_as("redacteur", org="Association Habitat Solidaire")
+    text = _text(web.get("/").get_data(as_text=True))
+    assert "Documents de votre organisation (Association Habitat Solidaire)" in text
+    assert "Documents de Association" not in text
+
+
+def test_archivistes_are_not_shown_command_lines(login_as: Any) -> None:
+    web, _ = login_as("archiviste", org="Archives départementales")
+    text = _text(web.get("/archives").get_data(as_text=True))
+    assert "webforms archive" not in text and "demandez à l'administrateur" in text
+
+
+def test_an_aml_measure_does_not_cite_the_asll_rules(login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    asll = _text(web.get(f"/mesures/{open_mesure(web)}").get_data(as_text=True))
+    assert "Début de l'accompagnement (première rencontre, ASLL §8)" in asll
+    aml = _text(web.get(f"/mesures/{open_mesure(web, type_mesure='aml', duree_mois='12')}").get_data(as_text=True))
+    assert "Début de l'accompagnement (première rencontre)" in aml and "ASLL §8" not in aml
