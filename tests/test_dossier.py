@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -29,6 +30,7 @@ from webforms.models import Document
 from webforms.rendering import Renderer
 
 MM = 72 / 25.4
+SUBMITTED = dt.datetime(2019, 9, 2, 9, 0, tzinfo=dt.UTC)
 Matrix = list[float]
 
 
@@ -98,6 +100,9 @@ def test_submitted_dossier_comes_as_one_pdf_and_one_zip(app: Flask, login_as: An
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
         manifest = json.loads(z.read("manifest.json"))
+        dates = {info.date_time for info in z.infolist()}
+    # Each entry is dated when the dossier was deposited, in Paris time (2 September 2019, 11:00).
+    assert dates == {(2019, 9, 2, 11, 0, 0)}
     assert names[:2] == ["01-courrier-acte-de-candidature-signe.png", "02-deliberation-conseil-administration.pdf"]
     assert {"03-fiche-descriptive.pdf", "03-fiche-descriptive.docx", "06-fiche-de-poste-1.pdf", "dossier-complet.pdf"} <= set(names)
     assert {f["role"] for f in manifest["fichiers"]} >= {"courrier", "deliberation", "fiche_descriptive", "budget", "fiches_poste", "dossier_complet"}
@@ -109,7 +114,7 @@ def test_verify_zip_names_each_tampering(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(content)
         files.append((name, "piece", tmp_path / name))
     good = tmp_path / "good.zip"
-    write_zip(good, files)
+    write_zip(good, files, moment=SUBMITTED)
     assert verify_zip(good) == []
     with zipfile.ZipFile(good) as src:
         entries = {n: src.read(n) for n in src.namelist()}
@@ -137,11 +142,11 @@ def test_a_stored_file_s_known_digest_goes_in_the_manifest_so_a_file_altered_sin
     deposited = hashlib.sha256(b"%PDF-as-deposited").hexdigest()
     files = [("intact.pdf", "piece", intact), ("altered.pdf", "piece", altered)]
     path = tmp_path / "dossier.zip"
-    manifest = write_zip(path, files, {intact: hashlib.sha256(b"%PDF-intact").hexdigest(), altered: deposited})
+    manifest = write_zip(path, files, {intact: hashlib.sha256(b"%PDF-intact").hexdigest(), altered: deposited}, moment=SUBMITTED)
     assert [f["sha256"] for f in manifest["fichiers"]] == [hashlib.sha256(b"%PDF-intact").hexdigest(), deposited]
     assert verify_zip(path) == ["altered.pdf : empreinte SHA-256 différente du manifeste (fichier modifié)."]
     # Without a known digest, the file's own.
-    assert write_zip(path, files)["fichiers"][1]["sha256"] == hashlib.sha256(b"%PDF-altered").hexdigest()
+    assert write_zip(path, files, moment=SUBMITTED)["fichiers"][1]["sha256"] == hashlib.sha256(b"%PDF-altered").hexdigest()
     assert verify_zip(path) == []
 
 
@@ -156,7 +161,7 @@ def dossier_zip(tmp_path: Path) -> Path:
         (tmp_path / name).write_bytes(content)
         files.append((name, "piece", tmp_path / name))
     path = tmp_path / "dossier.zip"
-    write_zip(path, files)
+    write_zip(path, files, moment=SUBMITTED)
     assert verify_zip(path) == []
     return path
 

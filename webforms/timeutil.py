@@ -19,5 +19,14 @@ def paris_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(PARIS).date()
 
 
+def zip_date_time(moment: dt.datetime) -> tuple[int, int, int, int, int, int]:
+    """Return an instant as a ZIP entry's date: Paris time (a ZIP date has no zone; people read
+    it as theirs), 1 January 1980 for anything earlier (the format's first day)."""
+    local = moment.astimezone(PARIS) if moment.tzinfo else moment.replace(tzinfo=dt.UTC).astimezone(PARIS)
+    if local.year < 1980:
+        return (1980, 1, 1, 0, 0, 0)
+    return (local.year, local.month, local.day, local.hour, local.minute, local.second)
+
+
 # Returns the current aware datetime; injected so that tests never depend on today's date.
 Clock = Callable[[], dt.datetime]

@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from webforms.timeutil import PARIS
+from webforms.timeutil import PARIS, zip_date_time
 
 SEDA_NS = "fr:gouv:culture:archivesdefrance:seda:v2.2"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -424,12 +424,7 @@ class _Zip:
 
     def __init__(self, archive: zipfile.ZipFile, moment: datetime) -> None:
         self.archive = archive
-        local = moment.astimezone(PARIS)  # ZIP dates have no zone; people read them as Paris time
-        self.date_time = (
-            (local.year, local.month, local.day, local.hour, local.minute, local.second)
-            if local.year >= 1980
-            else (1980, 1, 1, 0, 0, 0)
-        )
+        self.date_time = zip_date_time(moment)
 
     def _info(self, name: str) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(name, date_time=self.date_time)

@@ -8,6 +8,7 @@ copied into the ZIP by chunks, so memory stays flat however large the pieces are
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -32,6 +33,7 @@ from schemas.base.kind import Output
 from webforms.candidatures.page_numbers import write_page_numbers
 from webforms.documents.uploads import grey_8_bits, on_white, palette_on_white
 from webforms.rendering import Renderer
+from webforms.timeutil import zip_date_time
 
 CHUNK = 1 << 20
 MANIFEST = "manifest.json"
@@ -327,8 +329,11 @@ def complete_pdf_file(renderer: Renderer, parts: Sequence[Part], context: dict[s
     return total
 
 
-def write_zip(target: Path, files: Iterable[tuple[str, str, Path]], digests: Mapping[Path, str] | None = None) -> dict[str, Any]:
+def write_zip(target: Path, files: Iterable[tuple[str, str, Path]], digests: Mapping[Path, str] | None = None, *, moment: dt.datetime) -> dict[str, Any]:
     """Write a ZIP of ``(name, role, path)`` files plus ``manifest.json``; return the manifest.
+
+    Every entry is dated ``moment`` (the version's submission): what an unzipped folder shows,
+    and the same bytes for the same version.
 
     Each file is copied, and hashed unless ``digests`` gives its SHA-256 (a file of the
     content-addressed store, named by it), by chunks: memory stays flat however large the
@@ -340,7 +345,7 @@ def write_zip(target: Path, files: Iterable[tuple[str, str, Path]], digests: Map
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         for name, role, path in files:
             hasher, size = None if path in known else hashlib.sha256(), 0
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info = zipfile.ZipInfo(name, date_time=zip_date_time(moment))
             # Scans, PDFs and DOCX are already compressed: storing them is ten times faster
             # than deflating them again, for the same archive size.
             info.compress_type = zipfile.ZIP_STORED
@@ -352,7 +357,7 @@ def write_zip(target: Path, files: Iterable[tuple[str, str, Path]], digests: Map
                     dst.write(chunk)
             digest = known[path] if hasher is None else hasher.hexdigest()
             manifest["fichiers"].append({"nom": name, "role": role, "sha256": digest, "taille": size})
-        info = zipfile.ZipInfo(MANIFEST, date_time=(1980, 1, 1, 0, 0, 0))
+        info = zipfile.ZipInfo(MANIFEST, date_time=zip_date_time(moment))
         info.compress_type = zipfile.ZIP_DEFLATED
         archive.writestr(info, json.dumps(manifest, ensure_ascii=False, indent=2))
     return manifest

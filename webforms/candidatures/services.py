@@ -398,7 +398,7 @@ def _uploaded_part(svc: Services, rule: AttachmentRule, piece: Piece, label: str
     )
 
 
-def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition]) -> list[Rendition]:
+def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition], at: dt.datetime) -> list[Rendition]:
     """Build and store the complete dossier (one PDF, one ZIP); return their renditions."""
     parts = dossier_parts(svc, doc, produced)
     context = {**ctx, "dossier": {"appel": doc.appel.data["titre"] if doc.appel else "", "date_limite": deadline_text(doc.appel) if doc.appel else ""}}
@@ -423,7 +423,7 @@ def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: 
     digests[svc.store.path(pdf_digest)] = pdf_digest
     target = dossier.temporary_path(".zip")
     try:
-        dossier.write_zip(target, files, digests)
+        dossier.write_zip(target, files, digests, moment=at)
         with target.open("rb") as data:
             zip_digest, zip_size = svc.store.put_stream(data)
     finally:
@@ -454,8 +454,8 @@ class CallRules(ParentRules):
     def on_submit(self, doc: Document, version: int, now: dt.datetime) -> None:
         mark_deposited(doc, version)
 
-    def extra_renditions(self, svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition]) -> list[Rendition]:
-        return freeze_dossier(svc, doc, ctx, produced)
+    def extra_renditions(self, svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition], at: dt.datetime) -> list[Rendition]:
+        return freeze_dossier(svc, doc, ctx, produced, at)
 
     def notices(self, doc: Document, now: dt.datetime) -> list[str]:
         when = call_time(_call_of(doc), now)

@@ -79,8 +79,8 @@ class ParentRules(Protocol):
     def on_submit(self, doc: Document, version: int, now: dt.datetime) -> None:
         """Update what the submission changes on the parent's side, before the freeze."""
 
-    def extra_renditions(self, svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition]) -> list[Rendition]:
-        """Store what the parent adds to a frozen version; return its renditions, unattached."""
+    def extra_renditions(self, svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition], at: dt.datetime) -> list[Rendition]:
+        """Store what the parent adds to a frozen version made at ``at``; return its renditions, unattached."""
         return []
 
     def notices(self, doc: Document, now: dt.datetime) -> list[str]:
@@ -313,7 +313,7 @@ def render_version(session: Session, travail: Travail) -> dict[str, Any]:
         )
         session.add(rendition)
         produced[(output.name, output.fmt)] = rendition
-    for rendition in parent_rules(doc).extra_renditions(svc, doc, ctx, produced):
+    for rendition in parent_rules(doc).extra_renditions(svc, doc, ctx, produced, at):
         rendition.document, rendition.version, rendition.label, rendition.created_at = doc, version, label, at
         session.add(rendition)
     return {"version": version}
