@@ -16,13 +16,13 @@ import atexit
 import contextlib
 import ctypes
 import gc
+import inspect
 import resource
 import shutil
 import statistics
 import subprocess
 import tarfile
 import tempfile
-import inspect
 import time
 from collections.abc import Callable
 from pathlib import Path
