@@ -294,3 +294,24 @@ def test_a_section_level_error_is_announced_and_reachable(
     expect(page).to_have_url(re.compile("#public_prioritaire$"))
     page.keyboard.press("Tab")
     expect(page.get_by_label("Famille monoparentale sans domicile ou hébergée")).to_be_focused()
+
+
+def test_a_printed_page_shows_the_content_without_menus_or_buttons(
+    live_server: str, make_user: Callable[..., Account], page: Page
+) -> None:
+    """Issue 16, point 10: the print stylesheet keeps the document's content, drops what only works on screen."""
+    page.set_default_timeout(5_000)
+    sign_in(page, live_server, make_user("redacteur"))
+    page.get_by_role("link", name=re.compile("^Fiche saisine")).click()
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+    heading, menu = page.get_by_role("heading", level=1), page.get_by_role("navigation", name="Navigation principale")
+    save = page.get_by_role("button", name="Enregistrer le brouillon")
+    expect(menu).to_be_visible()
+    expect(save).to_be_visible()
+    page.emulate_media(media="print")
+    expect(heading).to_be_visible()
+    expect(page.get_by_label(label("Date de la saisine"))).to_be_visible()
+    expect(menu).to_be_hidden()
+    expect(save).to_be_hidden()
+    page.emulate_media(media="screen")
+    expect(menu).to_be_visible()
