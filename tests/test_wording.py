@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from flask import Flask
 
+from schemas import get_kind
 from tests.conftest import Clock
 from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps, open_dossier
 from tests.test_mesures_web import open_mesure
 from tests.test_web import submitted
+from webforms import db
+from webforms.models import Document
 
 
 def _text(html: str) -> str:
@@ -69,3 +73,31 @@ def test_an_aml_measure_does_not_cite_the_asll_rules(login_as: Any) -> None:
     assert "Début de l'accompagnement (première rencontre, ASLL §8)" in asll
     aml = _text(web.get(f"/mesures/{open_mesure(web, type_mesure='aml', duree_mois='12')}").get_data(as_text=True))
     assert "Début de l'accompagnement (première rencontre)" in aml and "ASLL §8" not in aml
+
+
+def _to_decide(web: Any) -> str:
+    page = web.get("/").get_data(as_text=True)
+    _, _, section = page.partition('<h2 id="decide-title">')
+    return _text(section.partition("</section>")[0])
+
+
+def test_the_coordinators_home_page_lists_the_referrals_waiting_for_a_decision(app: Flask, login_as: Any, clock: Clock) -> None:
+    """Issue 16, point 9: oldest first, with how long each has waited; gone once decided."""
+    writer, _ = login_as("redacteur")
+    first = submitted(writer, "fiche_saisine")
+    clock.now += dt.timedelta(days=3)
+    second = submitted(writer, "fiche_saisine")
+    submitted(writer, "fiche_incident")  # not the coordinator's to decide
+    coordinator, _ = login_as("coordinateur", org="Plateforme Logement d'abord Lens-Hénin")
+    waiting = _to_decide(coordinator)
+    assert waiting.startswith("En attente de votre décision (2)")
+    with app.app_context():
+        references = [db.session().get(Document, d).reference for d in (first, second)]
+    assert waiting.index(references[0]) < waiting.index(references[1])
+    assert "soumis le 14 octobre 2019 (il y a 3 jours)" in waiting and "Fiche d'incident" not in waiting
+    decision = {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
+    assert coordinator.post(f"/documents/{first}/decision", decision).status_code == 302
+    waiting = _to_decide(coordinator)
+    assert waiting.startswith("En attente de votre décision (1)") and references[0] not in waiting
+    instructeur, _ = login_as("instructeur", org="Département")
+    assert _to_decide(instructeur) == ""  # not theirs to decide

@@ -34,6 +34,7 @@ from webforms.mesures.services import MeasureRules
 from webforms.models import Document, User
 from webforms.pgcluster import Cluster
 from webforms.rendering.context import date_fr, datetime_fr, euros
+from webforms.timeutil import paris_date
 from webforms.web import upload_limit_of
 
 csrf = CSRFProtect()
@@ -179,6 +180,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["datetime_fr"] = datetime_fr
     app.jinja_env.filters["date_fr"] = date_fr
     app.jinja_env.filters["euros"] = euros
+    app.jinja_env.filters["paris_day"] = paris_date
 
 
 _ERRORS = {

@@ -83,6 +83,17 @@ def visible_documents(user: User) -> Select[tuple[Document]]:
     return select(Document).where(where).order_by(Document.updated_at.desc(), Document.id.desc())
 
 
+def awaiting_decision(user: User) -> Select[tuple[Document]]:
+    """Return the query of the submitted documents waiting for ``user``'s decision, the oldest first."""
+    # The same rule as ``can_review``, restricted to those not yet decided.
+    deciding = [name for name, kind in registry().items() if kind.review is not None and kind.review.role == user.role]
+    return (
+        select(Document)
+        .where(Document.kind.in_(deciding) if deciding else false(), Document.statut == "soumis")
+        .order_by(Document.submitted_at, Document.id)
+    )
+
+
 def visible_mesures(user: User) -> Select[tuple[Mesure]]:
     """Return the query of every measure ``user`` may see (the same rule as ``can_view_mesure``)."""
     if user.role in WRITERS:

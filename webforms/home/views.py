@@ -37,4 +37,6 @@ def index() -> str:
         # The referent's home page starts with what is due on their own measures (soonest first).
         mine = policy.visible_mesures(current_user).where(Mesure.referent_id == current_user.id)
         due = [row for row in worklist(db.session().scalars(mine).unique().all(), today) if row[1].next_due][:10]
-    return render_template("index.html", documents=docs, kinds=registry(), creatable=creatable, due=due, today=today)
+    # A coordinator's home page starts with the referrals waiting for their decision (issue 16, point 9).
+    to_decide = db.session().scalars(policy.awaiting_decision(current_user).limit(100)).unique().all()
+    return render_template("index.html", documents=docs, kinds=registry(), creatable=creatable, due=due, today=today, to_decide=to_decide)
