@@ -12,26 +12,24 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel.numbers import format_decimal
-from marshmallow import ValidationError, validate, validates_schema
+from marshmallow import ValidationError, validates_schema
 
 from schemas.base.fields import (
     Bool,
     Choice,
     Date,
-    Email,
     Group,
     Integer,
     LongText,
     Money,
     MultiChoice,
-    Phone,
     Quantity,
     Rows,
     Section,
-    Siret,
     Text,
     euros,
 )
+from schemas.base.formats import Email, Phone, Siret, Time
 from schemas.base.kind import Annex, AttachmentRule, CallForm, Kind, Retention
 
 # AML §6a: "A minima, il est demandé de s'interroger sur la couverture des besoins suivants".
@@ -53,7 +51,6 @@ JOURS = [
     ("dimanche", "Dimanche"),
 ]
 
-_HEURE = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Heure invalide : utilisez le format HH:MM (par exemple 08:30).")
 
 
 class PorteurSchema(Section):
@@ -95,8 +92,8 @@ class ProjetSchema(Section):
 
 class HoraireSchema(Section):
     jour = Choice("Jour", JOURS, required=True)
-    debut = Text("De", required=True, max_length=5, placeholder="08:30", extra_validate=[_HEURE])
-    fin = Text("À", required=True, max_length=5, placeholder="18:00", extra_validate=[_HEURE])
+    debut = Time("De", required=True, placeholder="08:30")
+    fin = Time("À", required=True, placeholder="18:00")
 
     @validates_schema(skip_on_field_errors=False)
     def _ordre(self, data: Mapping[str, Any], **kwargs: Any) -> None:

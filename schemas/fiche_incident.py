@@ -13,7 +13,8 @@ from typing import Any
 from marshmallow import ValidationError, validates_schema
 
 from schemas.base.common import AUTRES_MESURES, MESURE_TYPES
-from schemas.base.fields import Bool, Choice, Date, Group, LongText, Phone, Section, Text
+from schemas.base.fields import Bool, Choice, Date, Group, LongText, Section, Text
+from schemas.base.formats import Phone
 from schemas.base.kind import Kind
 from schemas.base.layout import CACHET_OPERATEUR, REFERENT, Field, Heading, Layout, Part, Prose, Signatures, fields
 

@@ -14,16 +14,15 @@ from schemas.base.fields import (
     Bool,
     Choice,
     Date,
-    Email,
     Group,
     LongText,
     Money,
     MultiChoice,
-    Phone,
     Rows,
     Section,
     Text,
 )
+from schemas.base.formats import Email, Phone
 from schemas.base.kind import Kind, Review
 from schemas.base.layout import Box, Bullets, Field, Heading, Layout, Part, Prose, Signatures, Table, fields
 

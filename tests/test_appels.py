@@ -55,11 +55,11 @@ def test_admin_creates_and_edits_a_call(app: Flask, login_as: Any) -> None:
 def test_call_form_refuses_with_french_messages_and_keeps_input(app: Flask, login_as: Any) -> None:
     web, _ = login_as("admin", org="Administration webforms")
     data = json.loads(SEED.read_text(encoding="utf-8"))
-    bad = form_of({**data, "heure_limite": "16h", "periode_fin": "2019-01-01"})
+    bad = form_of({**data, "heure_limite": "16h75", "periode_fin": "2019-01-01"})
     response = web.post("/admin/appels", bad)
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Heure invalide" in body and "La fin de la période précède son début." in body and 'value="16h"' in body
+    assert "Heure invalide" in body and "La fin de la période précède son début." in body and 'value="16h75"' in body
     assert "existe déjà" in web.post("/admin/appels", form_of(data)).get_data(as_text=True)  # the seed's code
     # Two territories of one name would leave a dossier's cap ambiguous; a call funds something.
     twins = {**data, "code": "aml-jumeaux", "montant_par_mesure": "0", "territoires": [{"code": "a", "nom": "Artois", "mesures": 3}, {"code": "b", "nom": " artois ", "mesures": 5}]}

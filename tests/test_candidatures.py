@@ -643,7 +643,7 @@ def test_a_refused_deposit_says_how_many_more_points_remain(app: Flask, login_as
     doc_id = open_dossier(app, web)  # nothing filled: 7 sections and the pieces to do
     response = web.post(f"/documents/{doc_id}/soumettre")
     page = web.get(response.headers["Location"]).get_data(as_text=True)
-    shown = re.findall(r"Section « [^»]+ » : \d+ point\(s\) à corriger\.", page)
+    shown = re.findall(r"Section « [^»]+ » : \d+ points? à corriger\.", page)
     assert len(shown) >= 5 and re.search(r"Et \d+ autres points : voir la liste de contrôle ci-dessous\.", page)
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from schemas import get_kind
-from schemas.base.fields import Date, Money, Section, Text
+from schemas.base.fields import Date, Money, Section, Text, ValidationError
+from schemas.base.formats import Time
 
 
 def saisine(**changes: Any) -> dict[str, Any]:
@@ -273,3 +274,23 @@ def test_garbage_gives_messages_never_exceptions(name: str) -> None:
         assert isinstance(errors, dict)
         {k: format_plain(v) for k, v in kind.derive(valid).items()}
         kind.summary(valid)
+
+
+class _Hours(Section):
+    debut = Time("De", required=True)
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [("9h", "09:00"), ("9h30", "09:30"), ("9 h 30", "09:30"), ("09H05", "09:05"), ("9:30", "09:30"), ("09.30", "09:30"), ("0h00", "00:00"), ("23:59", "23:59"), (" 16:00 ", "16:00")],
+)
+def test_a_time_is_accepted_as_people_write_it(typed: str, kept: str) -> None:
+    """Issue 16, point 6: "9h" and "9h30" are times; the service keeps HH:MM."""
+    assert _Hours().load({"debut": typed}) == {"debut": kept}
+
+
+@pytest.mark.parametrize("typed", ["24h", "9h60", "930", "9", "h30", "9h3", "9:5", "neuf heures", "9h30 du matin"])
+def test_what_is_not_a_time_is_refused_in_french(typed: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        _Hours().load({"debut": typed})
+    assert refused.value.messages == {"debut": ["Heure invalide : écrivez par exemple 9h, 9h30 ou 09:30."]}

@@ -8,7 +8,8 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.base.fields import Choice, Date, Integer, LongText, Phone, Rows, Section, Text
+from schemas.base.fields import Choice, Date, Integer, LongText, Rows, Section, Text
+from schemas.base.formats import Phone
 
 EPCI_PLATFORMS = {
     # AML §1: the EPCI of the bassin minier co-pilot the two Logement d'abord platforms.

@@ -18,8 +18,6 @@ from babel import Locale
 from babel.numbers import format_decimal
 from marshmallow import RAISE, Schema, ValidationError, missing, validate
 from marshmallow import fields as mf
-from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
-from stdnum.fr import siret
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -124,34 +122,6 @@ class Text(_EmptyIsNone, mf.String):
 def LongText(label: str, **kwargs: Any) -> Text:
     """A multi-line paragraph (up to 50 000 characters)."""
     return Text(label, multiline=True, **kwargs)
-
-
-_PHONE = re.compile(r"^\+?[0-9][0-9 .\-]{7,18}[0-9]$")
-
-
-def Phone(label: str, **kwargs: Any) -> Text:
-    """A telephone number, French or international."""
-    return Text(
-        label,
-        max_length=25,
-        widget="tel",
-        placeholder="03 21 21 67 20",
-        extra_validate=[
-            validate.Regexp(_PHONE, error="Numéro de téléphone invalide (exemple : 03 21 21 67 20).")
-        ],
-        **kwargs,
-    )
-
-
-def Email(label: str, **kwargs: Any) -> Text:
-    """An e-mail address."""
-    return Text(
-        label,
-        max_length=254,
-        widget="email",
-        extra_validate=[validate.Email(error="Adresse électronique invalide.")],
-        **kwargs,
-    )
 
 
 class Date(mf.Field):
@@ -337,26 +307,6 @@ class Money(mf.Field):
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else str(value)
-
-
-class Siret(Text):
-    """A SIRET number, checked with python-stdnum (Luhn, and La Poste's own rule)."""
-
-    def __init__(self, label: str, **kwargs: Any) -> None:
-        super().__init__(label, max_length=20, placeholder="732 829 320 00074", **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if text is None:
-            return None
-        try:
-            return siret.validate(text)
-        except InvalidLength:
-            raise ValidationError("Un SIRET compte 14 chiffres.") from None
-        except InvalidFormat:
-            raise ValidationError("Un SIRET ne contient que des chiffres (espaces permis).") from None
-        except InvalidChecksum:
-            raise ValidationError("Ce SIRET n'existe pas : sa clé de contrôle est fausse. Vérifiez-le sur l'avis de situation SIRENE.") from None
 
 
 class Quantity(mf.Field):
@@ -577,17 +527,14 @@ __all__ = [
     "Bool",
     "Choice",
     "Date",
-    "Email",
     "Group",
     "Integer",
     "LongText",
     "Money",
     "MultiChoice",
-    "Phone",
     "Quantity",
     "Rows",
     "Section",
-    "Siret",
     "Text",
     "ValidationError",
     "choices_of",

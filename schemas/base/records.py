@@ -13,6 +13,7 @@ from marshmallow import ValidationError, validate, validates_schema
 
 from schemas.base.common import MESURE_TYPES
 from schemas.base.fields import Choice, Date, Integer, Money, MultiChoice, Rows, Section, Text
+from schemas.base.formats import Time
 
 NATURES_RENCONTRE = [
     ("visite_domicile", "Visite à domicile"),
@@ -100,7 +101,6 @@ PIECES = [
     ("fiches_poste", "Fiches de poste des recrutements prévus"),
 ]
 
-_HEURE = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 class TerritoireAppelSchema(Section):
@@ -117,7 +117,7 @@ class AppelSchema(Section):
     )
     titre = Text("Intitulé de l'appel", required=True, max_length=300)
     date_limite = Date("Date limite de dépôt", required=True)
-    heure_limite = Text("Heure limite (heure de Paris)", required=True, max_length=5, placeholder="16:00", extra_validate=[validate.Regexp(_HEURE, error="Heure invalide : utilisez le format HH:MM (par exemple 16:00).")])
+    heure_limite = Time("Heure limite (heure de Paris)", required=True, placeholder="16:00")
     montant_par_mesure = Money("Financement par mesure et par an", required=True)
     periode_debut = Date("Début de la période de financement", required=True)
     periode_fin = Date("Fin de la période de financement", required=True)
