@@ -1,0 +1,89 @@
+"""A day's work on a phone (issue 16, point 4): every page at 360 px wide, in Debian's Chromium.
+
+Nothing makes the page scroll sideways, lists of documents become cards (each value under its
+column's name), a status never wraps inside itself, and axe-core finds nothing serious. The
+screenshots go to ``test-results/ecrans/`` (ignored by git) for a person to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from playwright.sync_api import Page
+
+from tests.browser.test_journey import check_accessibility, sign_in
+from tests.conftest import Account, WebClient
+from tests.test_candidatures import BEFORE_DEADLINE, open_dossier
+from tests.test_mesures_web import open_mesure
+from tests.test_web import submitted
+
+SCREENS = Path(__file__).resolve().parents[2] / "test-results" / "ecrans"
+PHONE = {"width": 360, "height": 740}
+
+_OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+# The number of lines each status badge's text takes (a Range's rectangles: one per line).
+# What sticks out on the right: the deepest elements wider than the window (for the failure's message).
+_WIDEST = """() => [...document.querySelectorAll('body *')].filter(el => el.getBoundingClientRect().right > window.innerWidth + 1
+  && ![...el.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1)).slice(0, 5)
+  .map(el => el.tagName + '.' + el.className + ' « ' + el.textContent.trim().slice(0, 40) + ' » ' + Math.round(el.getBoundingClientRect().right) + ' px')"""
+_BADGE_LINES = """() => [...document.querySelectorAll('.statut, .badge-late')].map(el => {
+  const range = document.createRange(); range.selectNodeContents(el);
+  return [el.textContent.trim(), new Set([...range.getClientRects()].map(r => Math.round(r.top))).size];
+})"""
+_CARD_CELLS = "() => [...document.querySelectorAll('table.list.cards td')].map(td => td.getBoundingClientRect().width)"
+
+
+def _look(page: Page, url: str, name: str) -> None:
+    page.goto(url)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{name}-360.png"), full_page=True)
+    assert page.evaluate(_OVERFLOW) <= 0, f"{name} : la page défile de côté à 360 px : " + "; ".join(page.evaluate(_WIDEST))
+    for text, lines in page.evaluate(_BADGE_LINES):
+        assert lines == 1, f"{name} : « {text} » est coupé sur {lines} lignes"
+    widths = page.evaluate(_CARD_CELLS)
+    # A card's cell spans the card (the phone's width less the margins), not a crushed column.
+    assert all(width > 250 for width in widths), f"{name} : colonnes écrasées ({sorted(widths)[:3]} px)"
+    check_accessibility(page, f"{name} à 360 px")
+
+
+def test_the_writers_pages_work_on_a_phone(
+    app: Flask, live_server: str, make_user: Callable[..., Account], page: Page, clock: Any
+) -> None:
+    account = make_user("redacteur")
+    web = WebClient(app.test_client())
+    web.login(account)
+    doc_id = submitted(web, "fiche_saisine")
+    mesure_id = open_mesure(web)
+    now, clock.now = clock.now, BEFORE_DEADLINE
+    dossier_id = open_dossier(app, web)
+    clock.now = now
+    page.set_viewport_size(PHONE)
+    page.set_default_timeout(10_000)
+    sign_in(page, live_server, account)
+    for url, name in (
+        ("/", "accueil"),
+        (f"/documents/{doc_id}", "document"),
+        ("/documents/nouveau/fiche_saisine", "formulaire"),
+        ("/appels", "appels"),
+        (f"/documents/{dossier_id}/liste", "liste-de-controle"),
+        ("/mesures", "mesures"),
+        (f"/mesures/{mesure_id}", "mesure"),
+    ):
+        _look(page, live_server + url, name)
+
+
+def test_the_recipients_pages_work_on_a_phone(
+    app: Flask, live_server: str, make_user: Callable[..., Account], page: Page
+) -> None:
+    writer = WebClient(app.test_client())
+    writer.login(make_user("redacteur"))
+    submitted(writer, "fiche_saisine")
+    page.set_viewport_size(PHONE)
+    page.set_default_timeout(10_000)
+    sign_in(page, live_server, make_user("coordinateur", org="Plateforme Logement d'abord Lens-Hénin"))
+    _look(page, live_server + "/", "accueil-coordinateur")
+    page.goto(live_server + "/")
+    assert page.evaluate(_CARD_CELLS), "the received documents are shown as cards"
