@@ -680,6 +680,8 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("auth.login", "POST"): {None:     row(HOME,    HOME,   HOME,   HOME,  HOME,  HOME,  HOME)},
     ("auth.logout", "POST"): {None:    row(LOGIN,   LOGIN,  LOGIN,  LOGIN, LOGIN, LOGIN, LOGIN)},
     ("home.index", "GET"): {None:      row(LOGIN,   OK,     OK,     OK,    OK,    OK,    OK)},
+    # The accessibility statement is public (RGAA 4.1: anyone may read it, signed in or not).
+    ("pages.accessibility", "GET"): {None: row(OK,   OK,     OK,     OK,    OK,    OK,    OK)},
     ("documents.new", "GET"): {
         "fiche_saisine":              row(LOGIN,   OK,     OK,     NO,    NO,    NO,    NO),
         "fiche_incident":             row(LOGIN,   OK,     OK,     NO,    NO,    NO,    NO),

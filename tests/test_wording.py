@@ -101,3 +101,18 @@ def test_the_coordinators_home_page_lists_the_referrals_waiting_for_a_decision(a
     assert waiting.startswith("En attente de votre décision (1)") and references[0] not in waiting
     instructeur, _ = login_as("instructeur", org="Département")
     assert _to_decide(instructeur) == ""  # not theirs to decide
+
+
+def test_the_accessibility_statement_is_public_and_linked_from_every_page(app: Flask, login_as: Any, web: Any) -> None:
+    """Issue 16, point 11 (RGAA 4.1): the statement, its status in every page's footer."""
+    text = _text(web.get("/accessibilite").get_data(as_text=True))  # signed out
+    assert "Le service est non conforme au référentiel général d'amélioration de l'accessibilité (RGAA), version 4.1" in text
+    assert "Défenseur des droits" in text and "écrivez à l'administrateur du service" in text
+    writer, _ = login_as("redacteur")
+    for url in ("/", "/appels", "/mesures/"):
+        assert '<a href="/accessibilite">Accessibilité : non conforme</a>' in writer.get(url).get_data(as_text=True), url
+    app.config.update(ACCESSIBILITE_AUDIT="12 mars 2027", ACCESSIBILITE_CONTACT="accessibilite@pasdecalais.fr")
+    text = _text(web.get("/accessibilite").get_data(as_text=True))
+    assert "partiellement conforme au référentiel général d'amélioration de l'accessibilité (RGAA), version 4.1, au regard de l'audit du 12 mars 2027" in text
+    assert "écrivez à accessibilite@pasdecalais.fr" in text
+    assert "Accessibilité : partiellement conforme" in writer.get("/").get_data(as_text=True)

@@ -32,6 +32,7 @@ from webforms.jobs import views as travaux
 from webforms.mesures import views as mesures
 from webforms.mesures.services import MeasureRules
 from webforms.models import Document, User
+from webforms.pages import views as pages
 from webforms.pgcluster import Cluster
 from webforms.rendering.context import date_fr, datetime_fr, euros
 from webforms.timeutil import paris_date
@@ -92,6 +93,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # A worker yields the processor to the web server on the same host: a render may wait a
         # moment, a page should not (nice value added to the worker's; 0 to keep the same).
         QUEUE_NICE=10,
+        # Who publishes the service, and where users write about accessibility (the statement's
+        # contact, RGAA 4.1); the date of the last accessibility audit, if any (e.g. "12 mars 2027").
+        ORGANISME_NOM="Le Département",
+        ACCESSIBILITE_CONTACT="l'administrateur du service",
+        ACCESSIBILITE_AUDIT=None,
     )
     app.config.from_prefixed_env("WEBFORMS")
     if os.environ.get("DATABASE_URL"):
@@ -108,7 +114,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp, travaux.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp, travaux.bp, pages.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -71,6 +71,7 @@ def test_the_writers_pages_work_on_a_phone(
         (f"/documents/{dossier_id}/liste", "liste-de-controle"),
         ("/mesures", "mesures"),
         (f"/mesures/{mesure_id}", "mesure"),
+        ("/accessibilite", "accessibilite"),
     ):
         _look(page, live_server + url, name)
 

@@ -1,0 +1,1 @@
+"""Public pages: what anyone may read without signing in (the accessibility statement)."""
