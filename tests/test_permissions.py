@@ -1343,7 +1343,7 @@ WRITES: dict[Check, set[str]] = {
 FLASHES: dict[tuple[str, str, str | None, str], str] = {
     **{("documents.new", m, CANDIDATURE, a): "se prépare depuis sa mesure ou son appel" for m in ("GET", "POST") for a in ("redacteur_A", "redacteur_B")},
     ("candidatures.open_dossier", "POST", APPEL_STATE, "redacteur_B"): "L'appel est clos : la date limite de dépôt était le 6 septembre 2019 à 16:00.",
-    ("candidatures.upload", "POST", "dossier_draft" + BEFORE, "redacteur_A"): "Pièce déposée.",
+    ("candidatures.upload", "POST", "dossier_draft" + BEFORE, "redacteur_A"): "Pièce ajoutée.",
     ("candidatures.remove", "POST", "dossier_draft:piece" + BEFORE, "redacteur_A"): "Pièce retirée",
     ("candidatures.upload", "POST", "dossier_draft", "redacteur_A"): "le dossier ne peut plus être modifié",
     ("candidatures.remove", "POST", "dossier_draft:piece", "redacteur_A"): "le dossier ne peut plus être modifié",

@@ -102,7 +102,7 @@ def piece(page: Page, title: str) -> Locator:
 
 def deposit(page: Page, title: str, name: str, content: bytes, mime: str = "application/pdf") -> None:
     """Choose a file for a piece, by its label, and send it with that piece's own button."""
-    field = page.get_by_label(re.compile(rf"^(Déposer|Remplacer) : {re.escape(title)} \("))
+    field = page.get_by_label(re.compile(rf"^(Ajouter|Remplacer) : {re.escape(title)} \("))
     field.set_input_files({"name": name, "mimeType": mime, "buffer": content})
     # Each "Envoyer" button names its piece for screen readers (a list of identical buttons otherwise).
     page.get_by_role("button", name=f"Envoyer : {title}", exact=True).click()
@@ -320,7 +320,7 @@ def test_association_prepares_and_deposits_its_candidature_dossier(
 
     courrier_pdf = text_pdf("COURRIER-TEST")
     deposit(page, COURRIER, "courrier-signe.pdf", courrier_pdf)
-    expect(page.get_by_role("status").filter(has_text="Pièce déposée.")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Pièce ajoutée.")).to_be_visible()
     expect(piece(page, COURRIER)).to_contain_text("déposée : courrier-signe.pdf")
     deposit(page, DELIBERATION, "deliberation-ca.pdf", text_pdf("DELIBERATION-TEST", pages=2))
     expect(piece(page, DELIBERATION)).to_contain_text(re.compile(r"déposée : deliberation-ca\.pdf \([\d.,]+ Ko, 2 pages\)"))
@@ -341,6 +341,11 @@ def test_association_prepares_and_deposits_its_candidature_dossier(
     deposit(page, FICHE_POSTE, "fiche-de-poste.pdf", disguised)
     refusal = page.get_by_role("alert").filter(has_text="Pièce refusée")
     expect(refusal).to_contain_text("pas un vrai PDF")
+    # Beside its own file field, which it describes (issue 16, point 7), not at the top of the page.
+    field = page.get_by_label(re.compile(rf"^Ajouter : {re.escape(FICHE_POSTE)} \("))
+    expect(field).to_have_accessible_description(re.compile("pas un vrai PDF"))
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".flashes").filter(has_text="Pièce refusée")).to_have_count(0)
     expect(piece(page, FICHE_POSTE)).to_contain_text("manquante")
     expect(piece(page, FICHE_POSTE)).not_to_contain_text("fiche-de-poste.pdf")
     progress(page, 12, 13)

@@ -6,10 +6,11 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from schemas import get_kind
 from webforms import db, policy
@@ -100,6 +101,12 @@ def dossiers(appel_id: int) -> str:
     return render_template("appel_dossiers.html", appel=appel, rows=rows, deadline=candidatures.deadline_text(appel))
 
 
+def _refusal_for(doc: Document) -> dict[str, Any] | None:
+    """The refused upload to show beside its field, once (then it is gone, as a flashed message)."""
+    refusal = session.pop("refus_piece", None)
+    return refusal if isinstance(refusal, dict) and refusal.get("doc") == doc.id else None
+
+
 @bp.get("/documents/<int:doc_id>/liste")
 def checklist(doc_id: int) -> str:
     """Show the dossier's checklist: each section and piece, what is missing, what to do next."""
@@ -123,6 +130,7 @@ def checklist(doc_id: int) -> str:
         can_reopen=policy.can_reopen(current_user, doc) and state.open,
         can_judge=policy.can_judge_pieces(current_user, doc),
         conversion=None if frozen else _conversion(doc),
+        refusal=_refusal_for(doc),
         action_form=ActionForm(),
     )
 
@@ -142,17 +150,22 @@ def upload(doc_id: int, code: str) -> ResponseReturnValue:
         abort(403)
     ActionForm().validate()
     file = request.files.get("fichier")
-    if file is None or not file.filename:
-        flash("Choisissez le fichier à déposer.", "error")
-        return redirect(url_for(".checklist", doc_id=doc.id))
     rang = parse_id(request.form.get("rang", "0"))
+    if file is None or not file.filename:
+        return _refused_piece(doc, code, rang, "Choisissez le fichier à ajouter.")
     outcome = attempt(_add_piece, doc, code, -1 if rang is None else rang, file.stream, file.filename)
     if outcome.refused:
         rule = next((a for a in get_kind(doc.kind).attachments if a.name == code), None)
-        flash(f"Pièce refusée{f' ({rule.title})' if rule else ''} : {outcome.refusal}", "error")
-        return redirect(url_for(".checklist", doc_id=doc.id))
-    flash("Pièce déposée.", "success")
+        return _refused_piece(doc, code, rang, f"Pièce refusée{f' ({rule.title})' if rule else ''} : {outcome.refusal}")
+    flash("Pièce ajoutée.", "success")
     return redirect(url_for(".checklist", doc_id=doc.id))
+
+
+def _refused_piece(doc: Document, code: str, rang: int | None, message: str) -> Response:
+    """Back to the checklist, the refusal shown beside the file field it concerns (issue 16, point 7)."""
+    slot = f"{code}-{rang or 0}"
+    session["refus_piece"] = {"doc": doc.id, "slot": slot, "message": message}
+    return redirect(url_for(".checklist", doc_id=doc.id, _anchor=f"fichier-{slot}"))
 
 
 def _add_piece(doc: Document, code: str, rang: int, stream: IO[bytes], filename: str) -> None:
