@@ -25,7 +25,10 @@ INSTALLATION = {
 
 
 def open_mesure(web: WebClient, **changes: str) -> int:
-    response = web.post("/mesures/nouvelle", {**INSTALLATION, **changes})
+    payload = {**INSTALLATION, **changes}
+    if payload.get("date_premiere_rencontre"):  # the first meeting is recorded with its nature
+        payload.setdefault("nature_premiere_rencontre", "visite_domicile")
+    response = web.post("/mesures/nouvelle", payload)
     assert response.status_code == 302, response.get_data(as_text=True)
     match = re.search(r"/mesures/(\d+)$", response.headers["Location"])
     assert match
@@ -60,7 +63,7 @@ def test_measure_rules_refuse_with_a_clear_message(app: Flask, login_as: Any) ->
     assert "3 mois (ASLL §2.1, §8)" in response.get_data(as_text=True)
     response = web.post("/mesures/nouvelle", {**INSTALLATION, "date_bon_commande": ""})
     assert response.status_code == 422 and "bon de commande" in response.get_data(as_text=True)
-    response = web.post("/mesures/nouvelle", {**INSTALLATION, "date_premiere_rencontre": "2019-08-30"})
+    response = web.post("/mesures/nouvelle", {**INSTALLATION, "date_premiere_rencontre": "2019-08-30", "nature_premiere_rencontre": "telephone"})
     assert response.status_code == 422 and "précéder la réception du bon de commande" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session().query(Mesure).count() == 0

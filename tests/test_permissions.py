@@ -139,11 +139,11 @@ MESURES: dict[str, dict[str, str]] = {
     },
     "mesure_maintien": {
         "type_mesure": "asll_maintien", "menage_nom": "Rousseau", "menage_prenom": "Mathilde", "menage_commune": "Carvin",
-        "date_bon_commande": "2019-03-04", "date_premiere_rencontre": "2019-03-11", "duree_mois": "6",
+        "date_bon_commande": "2019-03-04", "date_premiere_rencontre": "2019-03-11", "nature_premiere_rencontre": "visite_domicile", "duree_mois": "6",
     },
     "mesure_aml": {
         "type_mesure": "aml", "menage_nom": "Garnier", "menage_prenom": "Anatole", "menage_commune": "Avion",
-        "date_premiere_rencontre": "2019-09-16", "duree_mois": "12",
+        "date_premiere_rencontre": "2019-09-16", "nature_premiere_rencontre": "entretien_bureau", "duree_mois": "12",
     },
 }
 MESURE_HOUSEHOLD = {state: form["menage_nom"] for state, form in MESURES.items()}

@@ -38,6 +38,9 @@ class MesureSchema(Section):
         "Date de la première rencontre",
         help="L'accompagnement démarre le jour de la première rencontre (ASLL §8) ; pour l'AML, le jour de l'orientation.",
     )
+    # Not a column of the measure: the first meeting is recorded as the measure's first meeting
+    # (issue 16, point 5: it was the start date only, and the page said "Aucune rencontre").
+    nature_premiere_rencontre = Choice("Nature de la première rencontre", NATURES_RENCONTRE, help="Elle est enregistrée comme la première rencontre du suivi.")
     duree_mois = Integer(
         "Durée décidée (mois)",
         required=True,
@@ -50,6 +53,11 @@ class MesureSchema(Section):
         max_length=150,
         help="Destinataire des bilans ASLL avec le RAST ou le Service Logement (ASLL §7.1, §9).",
     )
+
+    @validates_schema(skip_on_field_errors=False)
+    def _first_meeting(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        if data.get("date_premiere_rencontre") and not data.get("nature_premiere_rencontre"):
+            raise ValidationError("Indiquez la nature de la première rencontre : elle est enregistrée avec les autres.", "nature_premiere_rencontre")
 
 
 class RencontreSchema(Section):

@@ -80,6 +80,7 @@ def test_referent_follows_a_measure_and_writes_its_late_bilan(
     type_mesure.get_by_role("radio", name="AML Logement d'abord", exact=True).check()
     page.get_by_label(label("Date de réception du bon de commande")).fill("")
     page.get_by_label(label("Date de la première rencontre")).fill(FIRST_MEETING)
+    page.get_by_label(label("Nature de la première rencontre")).select_option(label="Entretien au bureau")
     duree.fill("12")
     page.get_by_role("button", name="Ouvrir la mesure").click()
     expect(page.get_by_role("status").filter(has_text=re.compile(r"Mesure ME-2019-\d{6} ouverte\."))).to_be_visible()
@@ -92,6 +93,10 @@ def test_referent_follows_a_measure_and_writes_its_late_bilan(
     # --- two meetings, recorded through the form ---------------------------------------------
     rencontres = page.get_by_role("region", name="Rencontres")
     table = rencontres.get_by_role("table", name="Rencontres enregistrées")
+    # The first meeting typed when opening the measure is a meeting (issue 16, point 5).
+    expect(table.get_by_role("row")).to_have_count(2)
+    expect(table.get_by_role("row").nth(1)).to_contain_text("3 juin 2019")
+    expect(table.get_by_role("row").nth(1)).to_contain_text("Première rencontre")
     for count, (day, nature, note) in enumerate(MEETINGS, start=1):
         form = rencontres.get_by_role("group", name="Enregistrer une rencontre")
         form.get_by_label(label("Date de la rencontre")).fill(day)
@@ -100,10 +105,18 @@ def test_referent_follows_a_measure_and_writes_its_late_bilan(
         form.get_by_role("button", name="Enregistrer la rencontre").click()
         expect(page.get_by_role("status").filter(has_text="Rencontre enregistrée.")).to_be_visible()
         expect(page).to_have_url(re.compile(r"/mesures/\d+#rencontres$"))
-        expect(table.get_by_role("row")).to_have_count(1 + count)  # the header, then one row a meeting
-    expect(table.get_by_role("row").nth(1)).to_contain_text("5 juin 2019")
-    expect(table.get_by_role("row").nth(1)).to_contain_text("Visite à domicile")
-    expect(table.get_by_role("row").nth(2)).to_contain_text("12 juin 2019")
+        expect(table.get_by_role("row")).to_have_count(2 + count)  # the header, the first meeting, one row a meeting
+    # The newest first; the form to record one comes before the list, which grows.
+    expect(table.get_by_role("row").nth(1)).to_contain_text("12 juin 2019")
+    expect(table.get_by_role("row").nth(2)).to_contain_text("5 juin 2019")
+    expect(table.get_by_role("row").nth(2)).to_contain_text("Visite à domicile")
+    expect(table.get_by_role("row").nth(3)).to_contain_text("3 juin 2019")
+    form_box = rencontres.get_by_role("group", name="Enregistrer une rencontre").bounding_box()
+    table_box = table.bounding_box()
+    assert form_box and table_box and form_box["y"] < table_box["y"]
+    # "Clore la mesure" comes after what is done every week: the dues, the meetings, the documents.
+    headings = page.get_by_role("heading", level=2).all_inner_texts()
+    assert headings.index("Clore la mesure") > max(headings.index(h) for h in ("Échéances", "Rencontres", "Documents de la mesure"))
 
     # The intermediate bilan was due on 3 September 2019: late on 14 October.
     due = page.get_by_role("region", name="Échéances").get_by_role("listitem").filter(has_text=DUE)

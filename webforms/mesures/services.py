@@ -54,8 +54,12 @@ def _check(mesure_values: Mapping[str, Any], renewals: list[rules.Renewal]) -> N
 def create_mesure(session: Session, svc: Services, *, user: User, payload: Mapping[str, Any]) -> Mesure:
     """Open a measure for the user's organisation, the user being its referent."""
     values = _load(MesureSchema, payload, "La mesure ne peut pas être créée : corrigez les erreurs signalées.")
+    nature = values.pop("nature_premiere_rencontre", None)
     _check(values, [])
     now = svc.clock()
+    first = values.get("date_premiere_rencontre")
+    if first is not None:
+        _check_meeting_date(values.get("date_bon_commande"), first, now, field="date_premiere_rencontre")
     mesure = Mesure(
         reference=next_reference(session, "ME", now.year),
         organisation_id=user.organisation_id,
@@ -66,23 +70,31 @@ def create_mesure(session: Session, svc: Services, *, user: User, payload: Mappi
         **values,
     )
     session.add(mesure)
+    if first is not None:
+        # The first meeting is a meeting: listed and counted like those recorded later.
+        session.add(Rencontre(mesure=mesure, date=first, nature=nature, note="Première rencontre", created_by_id=user.id, created_at=now))
     session.flush()
     session.add(Event(user=user, action="create_mesure", at=now, detail={"mesure": mesure.id}))
     session.commit()
     return mesure
 
 
+def _check_meeting_date(order_date: dt.date | None, date: dt.date, now: dt.datetime, *, field: str) -> None:
+    """Refuse a meeting before the order was received, or still to come."""
+    if order_date and date < order_date:
+        raise ValidationFailed(
+            "La rencontre précède la réception du bon de commande.",
+            {field: ["Une rencontre ne peut pas précéder la réception du bon de commande."]},
+        )
+    if date > paris_date(now):
+        raise ValidationFailed("Une rencontre à venir ne se saisit pas encore.", {field: ["Cette date est dans le futur."]})
+
+
 def add_rencontre(session: Session, svc: Services, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Rencontre:
     """Record a meeting; the first one recorded is the start of support (ASLL §8)."""
     values = _load(RencontreSchema, payload, "La rencontre ne peut pas être enregistrée : corrigez les erreurs signalées.")
     now = svc.clock()
-    if mesure.date_bon_commande and values["date"] < mesure.date_bon_commande:
-        raise ValidationFailed(
-            "La rencontre précède la réception du bon de commande.",
-            {"date": ["Une rencontre ne peut pas précéder la réception du bon de commande."]},
-        )
-    if values["date"] > paris_date(now):
-        raise ValidationFailed("Une rencontre à venir ne se saisit pas encore.", {"date": ["Cette date est dans le futur."]})
+    _check_meeting_date(mesure.date_bon_commande, values["date"], now, field="date")
     rencontre = Rencontre(mesure=mesure, created_by_id=user.id, created_at=now, **values)
     session.add(rencontre)
     if mesure.date_premiere_rencontre is None or values["date"] < mesure.date_premiere_rencontre:

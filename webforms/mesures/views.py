@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from schemas import registry
-from schemas.base.records import MOTIFS_FIN, ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
+from schemas.base.records import MOTIFS_FIN, NATURES_RENCONTRE, ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
 from webforms import db, policy
 from webforms.errors import DocumentError
 from webforms.forms import ActionForm, error_summary, form_class, parse_id
@@ -115,6 +115,7 @@ def _render_view(
             renewal_form=renewal_form or form_class(RenouvellementSchema)(formdata=None, data={}),
             close_form=close_form or form_class(ClotureSchema)(formdata=None, data={}),
             motifs_fin=dict(MOTIFS_FIN),
+            natures=dict(NATURES_RENCONTRE),
             action_form=ActionForm(),
         ),
         status,
