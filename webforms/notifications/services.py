@@ -1,0 +1,123 @@
+"""Record notifications, count and list them by the pages' policy, mark them read, keep preferences."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_login import current_user
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from schemas import get_kind
+from webforms import db, policy
+from webforms.jobs import ask
+from webforms.models import Document, Notification, User
+from webforms.notifications.mail import send_notification
+from webforms.notifications.preferences import frequence_of
+
+PAGE_SIZE = 100
+
+
+def mail_enabled() -> bool:
+    """Is an SMTP relay configured? Without one, notifications stay in the centre only."""
+    return bool(current_app.config.get("SMTP_HOST"))
+
+
+def headline(doc: Document, what: str) -> str:
+    """Return the line a notification shows: the kind, the reference and what happened, no household data."""
+    reference = f" {doc.reference}" if doc.reference else ""
+    return f"{get_kind(doc.kind).title}{reference} : {what}"[:300]
+
+
+def notify(
+    session: Session, evenement: str, doc: Document, recipients: Iterable[User], *, what: str, now: dt.datetime, actor: User | None = None
+) -> list[Notification]:
+    """Tell each recipient that ``what`` happened to ``doc``, in the caller's transaction.
+
+    Nobody is told of their own action, nor of a document they may not open. Those who chose
+    "immediat" get an e-mail from a worker (nothing committed here; a relay that is down never
+    stops the caller's change).
+    """
+    told: list[Notification] = []
+    seen: set[int] = set()
+    for user in recipients:
+        if user.id in seen or not user.active or (actor is not None and user.id == actor.id) or not policy.can_view(user, doc):
+            continue
+        seen.add(user.id)
+        note = Notification(user_id=user.id, document=doc, evenement=evenement, message=headline(doc, what), created_at=now)
+        session.add(note)
+        told.append(note)
+    if told and mail_enabled():
+        session.flush()
+        for note in told:
+            if frequence_of(session, note.user_id) == "immediat":
+                ask(session, send_notification, nature="courriel", libelle=f"Courriel : {note.message}"[:200], now=now,
+                    user_id=note.user_id, document_id=doc.id, parametres={"notification": note.id})
+    return told
+
+
+def _visible(user: User) -> Select[tuple[Notification]]:
+    """The user's notifications about a document they may still open (the pages' own rule)."""
+    documents = policy.visible_documents(user).with_only_columns(Document.id).order_by(None)
+    return select(Notification).where(Notification.user_id == user.id, Notification.document_id.in_(documents))
+
+
+def unread_count(session: Session, user: User) -> int:
+    """Return how many of ``user``'s visible notifications are unread (the header's count)."""
+    query = _visible(user).where(Notification.read_at.is_(None)).with_only_columns(func.count()).order_by(None)
+    return int(session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class Item:
+    """A notification as the centre shows it: plain values."""
+
+    id: int
+    message: str
+    document_id: int
+    created_at: dt.datetime
+    read: bool
+
+
+def listing(session: Session, user: User) -> list[Item]:
+    """Return ``user``'s latest visible notifications, newest first; each re-checked by ``can_view``."""
+    notes = session.scalars(_visible(user).order_by(Notification.created_at.desc(), Notification.id.desc()).limit(PAGE_SIZE))
+    return [
+        Item(n.id, n.message, n.document_id, n.created_at, n.read_at is not None)
+        for n in notes
+        if policy.can_view(user, n.document)  # the query follows the same rule; a second look costs nothing
+    ]
+
+
+def mark_read(session: Session, user: User, notification_id: int, *, now: dt.datetime) -> bool:
+    """Mark one of ``user``'s notifications read; False if it is not theirs (or not visible)."""
+    note = session.scalars(_visible(user).where(Notification.id == notification_id)).first()
+    if note is None:
+        return False
+    if note.read_at is None:
+        note.read_at = now
+    session.commit()
+    return True
+
+
+def mark_all_read(session: Session, user: User, *, now: dt.datetime) -> int:
+    """Mark every unread notification of ``user`` read; return how many."""
+    done = session.execute(
+        update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None)).values(read_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    session.commit()
+    return int(done or 0)
+
+
+def document_of(session: Session, notification_id: int) -> int:
+    """Return the id of the document a notification is about."""
+    return int(session.get_one(Notification, notification_id).document_id)
+
+
+def unread_for_template() -> int:
+    """Return the signed-in user's unread count, for the header (0 when signed out)."""
+    return unread_count(db.session(), current_user) if current_user.is_authenticated else 0
