@@ -33,7 +33,10 @@ from webforms.mesures import views as mesures
 from webforms.mesures.services import MeasureRules
 from webforms.models import Document, User
 from webforms.notifications import events as notification_events
-from webforms.notifications import mail
+from webforms.notifications import (
+    mail,
+    reminders,  # noqa: F401 - declares the daily reminders' periodic task
+)
 from webforms.notifications import views as notifications
 from webforms.notifications.services import unread_for_template
 from webforms.pgcluster import Cluster

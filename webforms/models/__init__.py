@@ -19,7 +19,7 @@ from webforms.models.documents import Apercu, Counter, Document, Event, Renditio
 from webforms.models.guards import ARCHIVE_TABLES, SUBMISSION_KEPT, WRITE_ONCE_TABLES, WriteOnceViolation
 from webforms.models.jobs import STATUTS_TRAVAIL, Travail
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
-from webforms.models.notifications import FREQUENCES, Courriel, Notification, NotificationPreference
+from webforms.models.notifications import FREQUENCES, Courriel, Notification, NotificationPreference, Rappel
 from webforms.models.people import Organisation, User
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "NotificationPreference",
     "Organisation",
     "Piece",
+    "Rappel",
     "Rencontre",
     "Rendition",
     "Renouvellement",

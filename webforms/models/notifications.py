@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webforms.models.base import Base, UTCDateTime, utcnow
 
 if TYPE_CHECKING:  # relationships name their targets; SQLAlchemy resolves them through its registry
     from webforms.models.documents import Document
+    from webforms.models.mesures import Mesure
     from webforms.models.people import User
 
 # How a user wants to be told by e-mail (webforms.notifications): each notification at once, a
@@ -31,12 +32,17 @@ class Notification(Base):
     """
 
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_user_unread", "user_id", "read_at"),)
+    __table_args__ = (
+        Index("ix_notification_user_unread", "user_id", "read_at"),
+        CheckConstraint("(document_id IS NULL) <> (mesure_id IS NULL)", name="ck_notification_about_one_thing"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
-    # A destroyed document (the archive's elimination) takes its notifications with it.
-    document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"), index=True)
+    # What it is about: a document, or a measure (a reminder of a bilan not yet started). Its
+    # removal takes its notifications with it.
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"), index=True, nullable=True)
+    mesure_id: Mapped[int | None] = mapped_column(ForeignKey("mesure.id", ondelete="CASCADE"), index=True, nullable=True)
     evenement: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -44,7 +50,8 @@ class Notification(Base):
     # When an e-mail told it (at once or in a digest): a digest never repeats it.
     mailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    document: Mapped[Document] = relationship()
+    document: Mapped[Document | None] = relationship()
+    mesure: Mapped[Mesure | None] = relationship()
     user: Mapped[User] = relationship()
 
 
@@ -72,3 +79,17 @@ class Courriel(Base):
     statut: Mapped[str] = mapped_column(String(20))  # "envoye", "echec"
     erreur: Mapped[str | None] = mapped_column(Text, nullable=True)
     travail_id: Mapped[int | None] = mapped_column(ForeignKey("travail.id", ondelete="SET NULL"), nullable=True)
+
+
+class Rappel(Base):
+    """A reminder's occurrence, recorded once (webforms.notifications.reminders).
+
+    ``cle`` names the occurrence (the rule, the measure, the bilan, its due date): a second
+    worker computing the same reminder finds it taken and tells nobody again.
+    """
+
+    __tablename__ = "rappel"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cle: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

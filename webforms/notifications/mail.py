@@ -25,10 +25,11 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webforms import db, policy
+from webforms import db
 from webforms.jobs import ask, describe, task, tasks
 from webforms.models import Courriel, Notification, NotificationPreference, Travail, User
 from webforms.notifications.preferences import frequence_of
+from webforms.notifications.subjects import about, may_open, page
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +105,9 @@ def send(relay: Relay, to: str, subject: str, body: str) -> None:
         smtp.send_message(message)
 
 
-def link(endpoint: str, **values: Any) -> str:
+def link(endpoint: str, values: dict[str, Any] | None = None) -> str:
     """Return the public address of a page, for an e-mail (no request to build it from)."""
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    path = current_app.url_map.bind("localhost").build(endpoint, values or {})
     return str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/") + path
 
 
@@ -144,7 +145,7 @@ def _still_due(session: Session, note: Notification | None, frequence: str) -> b
         and note.mailed_at is None
         and note.user.active
         and frequence_of(session, note.user_id) == frequence
-        and policy.can_view(note.user, note.document)
+        and may_open(note.user, about(note))
     )
 
 
@@ -154,7 +155,7 @@ def send_notification(session: Session, travail: Travail) -> dict[str, Any]:
     note = session.get(Notification, travail.parametres["notification"])
     if note is None or not _still_due(session, note, "immediat"):
         return {"envoye": False}
-    body = f"Bonjour,\n\n{note.message}.\n\nConsulter le document : {link('documents.view', doc_id=note.document_id)}"
+    body = f"Bonjour,\n\n{note.message}.\n\nConsulter : {link(*page(note))}"
     return _deliver(session, travail, note.user, f"immediat:{note.evenement}", [note], f"[webforms] {note.message}", body)
 
 
@@ -188,7 +189,7 @@ def send_digest(session: Session, travail: Travail) -> dict[str, Any]:
     ]
     if not notes:
         return {"envoye": False}
-    lines = "\n".join(f"- {n.message} : {link('documents.view', doc_id=n.document_id)}" for n in notes)
+    lines = "\n".join(f"- {n.message} : {link(*page(n))}" for n in notes)
     body = f"Bonjour,\n\nVoici ce qui vous concerne depuis le dernier résumé :\n\n{lines}\n\nToutes vos notifications : {link('notifications.index')}"
     return _deliver(session, travail, user, "resume", notes, f"[webforms] {len(notes)} notification(s) en attente", body)
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from flask_login import current_user
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from schemas import get_kind
 from webforms import db, policy
 from webforms.jobs import ask
-from webforms.models import Document, Notification, User
+from webforms.models import Document, Mesure, Notification, User
 from webforms.notifications.mail import send_notification
 from webforms.notifications.preferences import frequence_of
+from webforms.notifications.subjects import About, about, headline, may_open, page
 
 PAGE_SIZE = 100
 
@@ -26,28 +27,26 @@ def mail_enabled() -> bool:
     return bool(current_app.config.get("SMTP_HOST"))
 
 
-def headline(doc: Document, what: str) -> str:
-    """Return the line a notification shows: the kind, the reference and what happened, no household data."""
-    reference = f" {doc.reference}" if doc.reference else ""
-    return f"{get_kind(doc.kind).title}{reference} : {what}"[:300]
-
-
 def notify(
-    session: Session, evenement: str, doc: Document, recipients: Iterable[User], *, what: str, now: dt.datetime, actor: User | None = None
+    session: Session, evenement: str, subject: About, recipients: Iterable[User], *, what: str, now: dt.datetime, actor: User | None = None
 ) -> list[Notification]:
-    """Tell each recipient that ``what`` happened to ``doc``, in the caller's transaction.
+    """Tell each recipient that ``what`` happened to ``subject`` (a document, a measure), in the caller's transaction.
 
-    Nobody is told of their own action, nor of a document they may not open. Those who chose
+    Nobody is told of their own action, nor of what they may not open. Those who chose
     "immediat" get an e-mail from a worker (nothing committed here; a relay that is down never
     stops the caller's change).
     """
     told: list[Notification] = []
     seen: set[int] = set()
     for user in recipients:
-        if user.id in seen or not user.active or (actor is not None and user.id == actor.id) or not policy.can_view(user, doc):
+        if user.id in seen or not user.active or (actor is not None and user.id == actor.id) or not may_open(user, subject):
             continue
         seen.add(user.id)
-        note = Notification(user_id=user.id, document=doc, evenement=evenement, message=headline(doc, what), created_at=now)
+        note = Notification(user_id=user.id, evenement=evenement, message=headline(subject, what), created_at=now)
+        if isinstance(subject, Mesure):
+            note.mesure = subject
+        else:
+            note.document = subject
         session.add(note)
         told.append(note)
     if told and mail_enabled():
@@ -55,14 +54,17 @@ def notify(
         for note in told:
             if frequence_of(session, note.user_id) == "immediat":
                 ask(session, send_notification, nature="courriel", libelle=f"Courriel : {note.message}"[:200], now=now,
-                    user_id=note.user_id, document_id=doc.id, parametres={"notification": note.id})
+                    user_id=note.user_id, document_id=note.document_id, parametres={"notification": note.id})
     return told
 
 
 def _visible(user: User) -> Select[tuple[Notification]]:
-    """The user's notifications about a document they may still open (the pages' own rule)."""
+    """The user's notifications about what they may still open (the pages' own rule)."""
     documents = policy.visible_documents(user).with_only_columns(Document.id).order_by(None)
-    return select(Notification).where(Notification.user_id == user.id, Notification.document_id.in_(documents))
+    mesures = policy.visible_mesures(user).with_only_columns(Mesure.id).order_by(None)
+    return select(Notification).where(
+        Notification.user_id == user.id, or_(Notification.document_id.in_(documents), Notification.mesure_id.in_(mesures))
+    )
 
 
 def unread_count(session: Session, user: User) -> int:
@@ -77,7 +79,8 @@ class Item:
 
     id: int
     message: str
-    document_id: int
+    endpoint: str
+    values: dict[str, Any]
     created_at: dt.datetime
     read: bool
 
@@ -86,9 +89,9 @@ def listing(session: Session, user: User) -> list[Item]:
     """Return ``user``'s latest visible notifications, newest first; each re-checked by ``can_view``."""
     notes = session.scalars(_visible(user).order_by(Notification.created_at.desc(), Notification.id.desc()).limit(PAGE_SIZE))
     return [
-        Item(n.id, n.message, n.document_id, n.created_at, n.read_at is not None)
+        Item(n.id, n.message, *page(n), n.created_at, n.read_at is not None)
         for n in notes
-        if policy.can_view(user, n.document)  # the query follows the same rule; a second look costs nothing
+        if may_open(user, about(n))  # the query follows the same rule; a second look costs nothing
     ]
 
 
@@ -113,9 +116,9 @@ def mark_all_read(session: Session, user: User, *, now: dt.datetime) -> int:
     return int(done or 0)
 
 
-def document_of(session: Session, notification_id: int) -> int:
-    """Return the id of the document a notification is about."""
-    return int(session.get_one(Notification, notification_id).document_id)
+def page_of(session: Session, notification_id: int) -> tuple[str, dict[str, Any]]:
+    """Return the endpoint and values of the page a notification links to."""
+    return page(session.get_one(Notification, notification_id))
 
 
 def unread_for_template() -> int:

@@ -44,7 +44,8 @@ def mark_read(notification_id: int) -> ResponseReturnValue:
     if not notes.mark_read(session, current_user, notification_id, now=services().clock()):
         abort(404)  # someone else's, or about a document no longer theirs to read: not revealed
     if request.form.get("ouvrir"):
-        return redirect(url_for("documents.view", doc_id=notes.document_of(session, notification_id)))
+        endpoint, values = notes.page_of(session, notification_id)
+        return redirect(url_for(endpoint, **values))
     return redirect(url_for(".index"))
 
 

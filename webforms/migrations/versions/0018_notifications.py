@@ -1,4 +1,4 @@
-"""notifications, e-mail preferences and the log of sent e-mails (issue 14)
+"""notifications, e-mail preferences and the log of sent e-mails (issue 14); reminders' occurrences
 
 Revision ID: 0018
 Revises: 0014
@@ -19,17 +19,21 @@ def upgrade() -> None:
         'notification',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
-        sa.Column('document_id', sa.Integer(), nullable=False),
+        sa.Column('document_id', sa.Integer(), nullable=True),
+        sa.Column('mesure_id', sa.Integer(), nullable=True),
         sa.Column('evenement', sa.String(length=40), nullable=False),
         sa.Column('message', sa.String(length=300), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('mailed_at', sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint('(document_id IS NULL) <> (mesure_id IS NULL)', name='ck_notification_about_one_thing'),
         sa.ForeignKeyConstraint(['document_id'], ['document.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['mesure_id'], ['mesure.id'], ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_notification_document_id', 'notification', ['document_id'])
+    op.create_index('ix_notification_mesure_id', 'notification', ['mesure_id'])
     op.create_index('ix_notification_user_unread', 'notification', ['user_id', 'read_at'])
     op.create_table(
         'notification_preference',
@@ -54,12 +58,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_courriel_user_id', 'courriel', ['user_id'])
+    op.create_table(
+        'rappel',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('cle', sa.String(length=200), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('cle'),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('rappel')
     op.drop_index('ix_courriel_user_id', table_name='courriel')
     op.drop_table('courriel')
     op.drop_table('notification_preference')
     op.drop_index('ix_notification_user_unread', table_name='notification')
+    op.drop_index('ix_notification_mesure_id', table_name='notification')
     op.drop_index('ix_notification_document_id', table_name='notification')
     op.drop_table('notification')
