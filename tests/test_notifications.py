@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from flask_login import login_required
+from sqlalchemy import select, text
 
 from schemas import get_kind
 from tests.conftest import Clock, WebClient
@@ -56,8 +57,8 @@ def test_a_referral_tells_its_coordinators_and_instructeurs_and_nobody_else(app:
     for account in (author_account, colleague_account, archiviste, other_account):
         assert messages(app, account.id) == []
     assert count_in_header(other) == 0 and count_in_header(colleague) == 0
-    for text in messages(app, coordinator_account.id) + messages(app, instructeur_account.id):
-        assert not any(name in text for name in HOUSEHOLD_NAMES)
+    for line in messages(app, coordinator_account.id) + messages(app, instructeur_account.id):
+        assert not any(name in line for name in HOUSEHOLD_NAMES)
 
 
 def test_a_decision_tells_the_writers_and_is_marked_read_by_its_reader_only(app: Flask, login_as: Any) -> None:
@@ -169,3 +170,19 @@ def test_the_clock_dates_each_notification(app: Flask, login_as: Any, clock: Clo
     submitted(author, "fiche_saisine")
     with app.app_context():
         assert db.session().scalars(select(Notification.created_at).where(Notification.user_id == coordinator.id)).one() == clock.now
+
+
+def test_an_error_page_after_a_failed_transaction_still_renders_its_header(app: Flask, login_as: Any) -> None:
+    """The header's count reads the database: after a failed statement it must not turn the
+    error page into a bare failure (the count is left out, the French page is shown)."""
+
+    @login_required  # as every page: the user is loaded before the failure
+    def broken() -> str:
+        db.session().execute(text("SELECT 1 / 0"))  # the transaction is now failed
+        return "jamais"
+
+    app.add_url_rule("/essai-transaction-en-echec", view_func=broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    web, _ = login_as("redacteur")
+    response = web.get("/essai-transaction-en-echec")
+    assert response.status_code == 500 and "Erreur du service" in response.get_data(as_text=True)

@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 from flask_login import current_user
 from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from webforms import db, policy
@@ -122,5 +123,12 @@ def page_of(session: Session, notification_id: int) -> tuple[str, dict[str, Any]
 
 
 def unread_for_template() -> int:
-    """Return the signed-in user's unread count, for the header (0 when signed out)."""
-    return unread_count(db.session(), current_user) if current_user.is_authenticated else 0
+    """Return the signed-in user's unread count, for the header (0 when signed out or unreadable)."""
+    if not current_user.is_authenticated:
+        return 0
+    try:
+        return unread_count(db.session(), current_user)
+    except SQLAlchemyError:
+        # An error page rendered after a failed statement: its transaction refuses every query
+        # until rolled back, which is the request's to do. The page shows without the count.
+        return 0
