@@ -10,6 +10,7 @@ from flask import Flask
 from flask_login import login_required
 from sqlalchemy import select, text
 
+import webforms.documents.services as lifecycle
 from schemas import get_kind
 from tests.conftest import Clock, WebClient
 from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, pdf_bytes, submit_complete, upload
@@ -186,3 +187,8 @@ def test_an_error_page_after_a_failed_transaction_still_renders_its_header(app: 
     web, _ = login_as("redacteur")
     response = web.get("/essai-transaction-en-echec")
     assert response.status_code == 500 and "Erreur du service" in response.get_data(as_text=True)
+
+
+def test_the_app_gives_the_lifecycle_the_notifications_listener(app: Flask) -> None:
+    """The lifecycle names no notification: the factory registers the listener, by name."""
+    assert list(lifecycle._LISTENERS) == ["notifications"]
