@@ -78,7 +78,7 @@ def test_a_rolled_back_change_defers_no_job(app: Flask, make_user: Callable[...,
     def fail(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("panne après la demande de rendu")
 
-    monkeypatch.setattr(svc_docs, "_log", fail)  # fails after _ask_render, before the commit
+    monkeypatch.setattr(svc_docs, "log_event", fail)  # fails after _ask_render, before the commit
     with pytest.raises(RuntimeError):
         _submit(app, account, doc_id)
     assert _jobs(app) == []

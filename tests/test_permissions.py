@@ -93,6 +93,7 @@ from webforms.models import (
     Document,
     Event,
     Mesure,
+    Notification,
     Organisation,
     Piece,
     Rencontre,
@@ -199,6 +200,7 @@ TRUST_STATE = "autorite_de_confiance"
 # The queue (webforms.jobs): the render of the submitted fiche saisine, asked by redacteur_A.
 TRAVAIL_STATE = "travail_saisine"
 EXPORT_STATE = "export_archiviste"  # the export the archiviste asked (a work of the queue)
+NOTIFICATION_STATE = "notification_coordinateur"  # the coordinateur's notice of the submitted fiche saisine
 WORLD_NOW = Clock().now  # 14 October 2019: after the deadline
 UPLOAD_CODE = "deliberation"  # uploaded to the draft (which has only its courrier)
 UPLOAD_NAME = "deliberation-matrice.pdf"
@@ -241,6 +243,7 @@ class World:
     fingerprint: str = ""  # the trusted authority's SHA-256
     travail_id: int = 0  # the worker's render of the submitted fiche saisine (done)
     export_id: int = 0  # the work building the archiviste's export
+    notification_id: int = 0  # the coordinateur's notification of the submitted fiche saisine (unread)
     pristine: dict[str, Any] = field(default_factory=dict)  # snapshot() of the world as built
     settled: dict[str, Any] | None = None  # the snapshot a test took last, after its last request
 
@@ -308,6 +311,8 @@ class World:
             values["travail_id"] = self.travail_id
         elif state == EXPORT_STATE:
             values["travail_id"] = self.export_id
+        elif state == NOTIFICATION_STATE:
+            values["notification_id"] = self.notification_id
         elif state is not None:
             values["kind_name"] = state
         if endpoint in ("documents.download", "documents.preview"):
@@ -400,6 +405,8 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
         run_later_jobs(app)
         with app.app_context():
             world.preview_travail_id = db.session().scalars(select(Travail.id).where(Travail.nature == "apercu", Travail.document_id == world.docs["draft_saisine"])).one()
+            world.notification_id = db.session().scalars(select(Notification.id).where(
+                Notification.user_id == world.accounts["coordinateur"].id, Notification.document_id == world.docs["submitted_saisine"])).one()
         world.keep_pristine()
         assert {s: world.pristine["documents"][world.docs[s]][:4:3] for s in STATES} == STATES
         assert world.pristine["documents"][world.docs["draft_from_mesure"]][13] == world.mesures["mesure_aml"]
@@ -613,6 +620,8 @@ RULES = "302 → /admin/conservation"  # the retention rules
 TRUST = "302 → /admin/certificats"  # the trusted authorities
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 ZIP = "200 zip"  # an export package
+NOTIFICATIONS = "302 → /notifications"  # the notification centre, after a read mark
+PREFERENCES = "302 → /notifications/preferences"  # the choice of e-mail, recorded
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 FORBIDDEN = "403"
 NOT_FOUND = "404"
@@ -857,6 +866,15 @@ MATRIX.update({
         PREVIEW_WORK_STATE:           row(LOGIN,   OK,     NF,     NF,    NF,    NF,    OK),
     },
     ("travaux.queue", "GET"): {None:  row(LOGIN,   NO,     NO,     NO,    NO,    NO,    OK)},
+    # The notification centre: everyone signed in has one (theirs only); a notification is
+    # marked read by its reader alone (anyone else: 404, its existence not revealed).
+    ("notifications.index", "GET"): {None: row(LOGIN, OK,    OK,     OK,    OK,    OK,    OK)},
+    ("notifications.mark_read", "POST"): {
+        NOTIFICATION_STATE:           row(LOGIN,   NF,     NF,     NOTIFICATIONS, NF, NF,   NF),
+    },
+    ("notifications.mark_all_read", "POST"): {None: row(LOGIN, *[NOTIFICATIONS] * 6)},
+    ("notifications.preferences", "GET"): {None: row(LOGIN, OK, OK,  OK,    OK,    OK,    OK)},
+    ("notifications.preferences", "POST"): {None: row(LOGIN, *[PREFERENCES] * 6)},
     # Only a failed work is run again: the world's are done, so the administrator is told so.
     ("travaux.retry", "POST"): {
         TRAVAIL_STATE:                row(LOGIN,   NO,     NO,     NO,    NO,    NO,    QUEUE),
@@ -927,6 +945,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"type": "fiche_incident", "annees": "7", "sort": "destruction", "note": "Règle posée par la matrice"}
     if endpoint == "archives.trust":
         return {"certificat": (io.BytesIO(ca_pem(5)), "autre-autorite.pem")}
+    if endpoint == "notifications.preferences":
+        return {"frequence": "quotidien"}
     return {}  # logout, submit, start_document, open_dossier, remove, reopen: nothing but the CSRF token
 
 
@@ -971,6 +991,15 @@ def _new_events(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str
     return [e[1:] for e in after["events"] if e not in before["events"]]
 
 
+def _notified(world: World, before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, str]]:
+    """Who a request notified, and of what: (actor, evenement), the earlier notifications untouched."""
+    old, new = before["tables"]["notification"], after["tables"]["notification"]
+    assert new[: len(old)] == old
+    table = [c.name for c in Notification.__table__.columns]
+    actor_of = {a.id: name for name, a in world.accounts.items()}
+    return sorted((actor_of[r[table.index("user_id")]], r[table.index("evenement")]) for r in new[len(old) :])
+
+
 def _created_draft(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     new_ids = set(after["documents"]) - set(before["documents"])
     assert len(new_ids) == 1, new_ids
@@ -995,6 +1024,7 @@ def _submitted(world: World, before: dict[str, Any], after: dict[str, Any], stat
     doc_id = world.docs[str(state)]
     status, reference = after["documents"][doc_id][3], after["documents"][doc_id][7]
     assert status == "soumis" and reference and reference.startswith("FS-2019-")
+    assert _notified(world, before, after) == [("coordinateur", "depot"), ("instructeur", "depot")]  # its readers, not the archiviste
     assert renditions_of(after, doc_id) == [(1, "docx"), (1, "pdf")]
     _only_changed(before, after, doc_id)
 
@@ -1005,6 +1035,7 @@ def _reviewed(world: World, before: dict[str, Any], after: dict[str, Any], state
     assert doc[3] == "decide" and doc[6]["referent"] == "Sophie Bernard" and doc[12] == world.accounts[actor].id
     assert doc[5] == before["documents"][doc_id][5]  # the submitted data stays frozen
     assert renditions_of(after, doc_id) == [(1, "docx"), (1, "pdf"), (2, "docx"), (2, "pdf")]
+    assert _notified(world, before, after) == [("redacteur_A", "decision")]  # the writers of its organisation
     _only_changed(before, after, doc_id)
 
 
@@ -1177,6 +1208,7 @@ def _marked_nonconforme(world: World, before: dict[str, Any], after: dict[str, A
     assert after["pieces"] == {**before["pieces"], piece_id: tuple(expected)}
     assert after["documents"] == before["documents"] and after["renditions"] == before["renditions"] and after["files"] == before["files"]
     assert _new_events(before, after) == [("nonconforme", doc_id, user_id, {"piece": WORLD_PIECE["dossier_submitted"], "rang": 0})]
+    assert _notified(world, before, after) == [("redacteur_A", "non_conforme")]
 
 
 def _reopened(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
@@ -1189,7 +1221,33 @@ def _reopened(world: World, before: dict[str, Any], after: dict[str, Any], state
     assert after["renditions"] == before["renditions"] and after["pieces"] == before["pieces"]  # the deposited version stays
     assert after["counters"] == before["counters"] and after["files"] == before["files"]
     assert [e[:3] for e in _new_events(before, after)] == [("reopen", doc_id, world.accounts[actor].id)]
+    assert _notified(world, before, after) == [("instructeur", "reouverture")]
     _only_changed(before, after, doc_id)
+
+
+def _notifications_read(world: World, before: dict[str, Any], after: dict[str, Any], actor: str, which: set[int] | None) -> None:
+    """The actor's unread notifications (``which`` of them, or all) are read now; nothing else changed."""
+    table = [c.name for c in Notification.__table__.columns]
+    user_id, read_at = table.index("user_id"), table.index("read_at")
+    expected = [
+        tuple(world.clock() if i == read_at and r[user_id] == world.accounts[actor].id and r[read_at] is None and (which is None or r[0] in which) else v for i, v in enumerate(r))
+        for r in before["tables"]["notification"]
+    ]
+    assert after["tables"]["notification"] == expected
+
+
+def _marked_read(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    _notifications_read(world, before, after, actor, {world.notification_id})
+    assert after["tables"]["notification"] != before["tables"]["notification"]
+
+
+def _marked_all_read(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    _notifications_read(world, before, after, actor, None)
+
+
+def _chose_frequence(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    assert before["tables"]["notification_preference"] == []
+    assert after["tables"]["notification_preference"] == [(world.accounts[actor].id, "quotidien")]
 
 
 def _new_log_rows(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -1309,14 +1367,18 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("archives.rules", "POST", None, "admin"): _set_rule,
     ("archives.trust", "POST", None, "admin"): _trusted,
     ("archives.untrust", "POST", TRUST_STATE, "admin"): _untrusted,
+    ("notifications.mark_read", "POST", NOTIFICATION_STATE, "coordinateur"): _marked_read,
+    **{("notifications.mark_all_read", "POST", None, a): _marked_all_read for a in ACTOR_NAMES if a != "anonymous"},
+    **{("notifications.preferences", "POST", None, a): _chose_frequence for a in ACTOR_NAMES if a != "anonymous"},
 }
 # The tables each allowed change may write; every other table must stay as it was.
 WRITES: dict[Check, set[str]] = {
     # A complete draft asks for its previews (issue 11, point 4).
     _created_draft: {"document", "event", "travail"},
     _saved_draft: {"document", "event", "travail"},
-    _submitted: {"document", "rendition", "event", "counter", "travail"},
-    _reviewed: {"document", "rendition", "event", "travail"},
+    # A move that concerns others tells them (issue 14): a notification each.
+    _submitted: {"document", "rendition", "event", "counter", "travail", "notification"},
+    _reviewed: {"document", "rendition", "event", "travail", "notification"},
     _created_organisation: {"organisation"},
     _created_user: {"user_account", "event"},
     _created_mesure: {"mesure", "event", "counter"},
@@ -1329,8 +1391,8 @@ WRITES: dict[Check, set[str]] = {
     _opened_dossier: {"document", "event"},
     _uploaded_piece: {"piece", "document", "event"},
     _removed_piece: {"piece", "event"},
-    _marked_nonconforme: {"piece", "event"},
-    _reopened: {"document", "event", "travail"},
+    _marked_nonconforme: {"piece", "event", "notification"},
+    _reopened: {"document", "event", "travail", "notification"},
     _archived: {"archive_record", "archive_log"},
     _logged_view: {"archive_log"},
     _logged_download: {"archive_log"},
@@ -1338,6 +1400,9 @@ WRITES: dict[Check, set[str]] = {
     _set_rule: {"retention_rule", "archive_log"},
     _trusted: {"archive_log"},
     _untrusted: {"archive_log"},
+    _marked_read: {"notification"},
+    _marked_all_read: {"notification"},
+    _chose_frequence: {"notification_preference"},
 }
 # The message a redirect leaves for the next page (flashed), where it tells what happened.
 FLASHES: dict[tuple[str, str, str | None, str], str] = {
@@ -1401,6 +1466,8 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
             expected_states = {VISA_STATE}
         elif "fingerprint" in rule.arguments:
             expected_states = {TRUST_STATE}
+        elif "notification_id" in rule.arguments:
+            expected_states = {NOTIFICATION_STATE}
         elif key[0].startswith("archives.") and "travail_id" in rule.arguments:
             expected_states = {EXPORT_STATE}
         elif "travail_id" in rule.arguments:
@@ -1482,6 +1549,10 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/admin/travaux"
         elif outcome == TRUST:
             assert location.path == "/admin/certificats"
+        elif outcome == NOTIFICATIONS:
+            assert location.path == "/notifications"
+        elif outcome == PREFERENCES:
+            assert location.path == "/notifications/preferences"
         elif outcome == QUEUE:
             assert location.path == "/admin/travaux"
         else:  # pragma: no cover - a typo in the matrix
@@ -1696,6 +1767,9 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "archives.rules": ("admin", None),
     "archives.trust": ("admin", None),  # multipart
     "archives.untrust": ("admin", TRUST_STATE),
+    "notifications.mark_read": ("coordinateur", NOTIFICATION_STATE),
+    "notifications.mark_all_read": ("instructeur", None),
+    "notifications.preferences": ("redacteur_B", None),
 }
 CSRF_MESSAGE = "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide)."
 

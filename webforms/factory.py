@@ -24,7 +24,7 @@ from webforms.archive import views as archives
 from webforms.candidatures import views as candidatures
 from webforms.candidatures.services import CallRules
 from webforms.documents import views as documents
-from webforms.documents.services import register_parent
+from webforms.documents.services import register_listener, register_parent
 from webforms.documents.views import register_page_extra
 from webforms.forms import field_attrs, parse_id
 from webforms.home import views as home
@@ -32,6 +32,13 @@ from webforms.jobs import views as travaux
 from webforms.mesures import views as mesures
 from webforms.mesures.services import MeasureRules
 from webforms.models import Document, User
+from webforms.notifications import events as notification_events
+from webforms.notifications import (
+    mail,
+    reminders,  # noqa: F401 - declares the daily reminders' periodic task
+)
+from webforms.notifications import views as notifications
+from webforms.notifications.services import unread_for_template
 from webforms.pages import views as pages
 from webforms.pgcluster import Cluster
 from webforms.rendering.context import date_fr, datetime_fr, euros
@@ -114,7 +121,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp, travaux.bp, pages.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, pages.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -136,6 +143,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     web.init_services(app)
     _register_parents()
     _register_page_extras()
+    register_listener("notifications", notification_events.on_event)
+    mail.init_app(app)
     # <int:…> in a URL: a number past what the database stores is a page not found, not an
     # overflow in the driver (set before the blueprints add their rules).
     app.url_map.converters["int"] = DatabaseId
@@ -183,6 +192,7 @@ def _load_user(user_id: str) -> User | None:
 
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["field_attrs"] = field_attrs
+    app.jinja_env.globals["unread_notifications"] = unread_for_template
     app.jinja_env.filters["datetime_fr"] = datetime_fr
     app.jinja_env.filters["date_fr"] = date_fr
     app.jinja_env.filters["euros"] = euros

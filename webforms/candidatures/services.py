@@ -21,7 +21,15 @@ from schemas.base.kind import AttachmentRule, CallForm
 from webforms.candidatures import dossier  # the module: the dossier bench wraps its functions there
 from webforms.candidatures.appels import call_time, is_open
 from webforms.candidatures.conversions import MSG_FAILED, MSG_PENDING, ask_conversion
-from webforms.documents.services import ParentRules, Services, ask_preview_if_complete, check_move, create_draft, data_for
+from webforms.documents.services import (
+    ParentRules,
+    Services,
+    ask_preview_if_complete,
+    check_move,
+    create_draft,
+    data_for,
+    log_event,
+)
 from webforms.documents.uploads import CheckedFile, check_upload, extension_of
 from webforms.errors import DocumentError
 from webforms.models import Appel, Document, Event, Piece, Rendition, User
@@ -348,7 +356,7 @@ def mark_nonconforme(session: Session, svc: Services, piece: Piece, *, user: Use
     piece.nonconforme_motif = motif
     piece.nonconforme_par_id = user.id
     piece.nonconforme_le = now
-    session.add(Event(document=piece.document, user=user, action="nonconforme", at=now, detail={"piece": piece.code, "rang": piece.rang}))
+    log_event(session, piece.document, user, "nonconforme", now, piece=piece.code, rang=piece.rang)
     session.commit()
 
 
@@ -362,7 +370,7 @@ def reopen(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
         raise DocumentError(f"La date limite de dépôt est passée ({deadline_text(doc.appel)}) : le dossier ne peut plus être régularisé.")
     doc.statut = target
     doc.updated_at = now
-    session.add(Event(document=doc, user=user, action="reopen", at=now))
+    log_event(session, doc, user, "reopen", now)
     ask_preview_if_complete(session, doc, user=user, now=now)  # a draft again: its preview is ready at the click
     session.commit()
     return doc

@@ -16,7 +16,7 @@ import functools
 import hashlib
 import inspect
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -127,8 +127,24 @@ def check_move(doc: Document, action: str) -> str:
     return target
 
 
-def _log(session: Session, doc: Document | None, user: User | None, action: str, now: dt.datetime, **detail: Any) -> None:
-    session.add(Event(document=doc, user=user, action=action, at=now, detail=detail))
+# What the features do when a document's move is logged (its notifications), by name. Filled by
+# the app factory (``register_listener``), so that the lifecycle names none of them.
+_LISTENERS: dict[str, Callable[[Session, Event], None]] = {}
+
+
+def register_listener(name: str, listener: Callable[[Session, Event], None]) -> None:
+    """Make ``listener(session, event)`` run, in the move's transaction, for every move logged."""
+    _LISTENERS[name] = listener
+
+
+def log_event(session: Session, doc: Document | None, user: User | None, action: str, now: dt.datetime, **detail: Any) -> Event:
+    """Log a move of ``doc`` and tell the listeners, in the caller's transaction."""
+    event = Event(document=doc, user=user, action=action, at=now, detail=detail)
+    session.add(event)
+    for listener in _LISTENERS.values():
+        listener(session, event)
+    return event
+
 
 
 def _summary(kind: Kind, payload: Mapping[str, Any]) -> str:
@@ -171,7 +187,7 @@ def create_draft(
     except IntegrityError:
         session.rollback()
         raise
-    _log(session, doc, user, "create", now)
+    log_event(session, doc, user, "create", now)
     ask_preview_if_complete(session, doc, user=user, now=now)
     session.commit()
     return doc
@@ -194,7 +210,7 @@ def save_draft(session: Session, svc: Services, doc: Document, *, user: User, pa
         # A reopened dossier keeps the label of its deposited version until it is deposited again.
         doc.summary = _summary(kind, payload)
     doc.updated_at = now
-    _log(session, doc, user, "save", now)
+    log_event(session, doc, user, "save", now)
     ask_preview_if_complete(session, doc, user=user, now=now)
     session.commit()
     return doc
@@ -369,7 +385,7 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     # The render is a worker's (webforms.jobs): the request only records it, so that no one
     # waits on it and the database's locks are held for milliseconds, not for a render.
     _ask_render(session, doc, user=user, label="Version soumise" if version == 1 else f"Version soumise n° {version}", now=now)
-    _log(session, doc, user, "submit", now, reference=doc.reference, version=version)
+    log_event(session, doc, user, "submit", now, reference=doc.reference, version=version)
     session.commit()
     return doc
 
@@ -391,7 +407,7 @@ def record_review(session: Session, svc: Services, doc: Document, *, user: User,
     doc.updated_at = now
     doc.statut = target
     version = _ask_render(session, doc, user=user, label=kind.review.title, now=now)
-    _log(session, doc, user, "review", now, version=version)
+    log_event(session, doc, user, "review", now, version=version)
     session.commit()
     return doc
 

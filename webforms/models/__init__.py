@@ -19,10 +19,12 @@ from webforms.models.documents import Apercu, Counter, Document, Event, Renditio
 from webforms.models.guards import ARCHIVE_TABLES, SUBMISSION_KEPT, WRITE_ONCE_TABLES, WriteOnceViolation
 from webforms.models.jobs import STATUTS_TRAVAIL, Travail
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
+from webforms.models.notifications import FREQUENCES, Courriel, Notification, NotificationPreference, Rappel
 from webforms.models.people import Organisation, User
 
 __all__ = [
     "ARCHIVE_TABLES",
+    "FREQUENCES",
     "RETENTION_FATES",
     "ROLES",
     "SIGNATURE_KINDS",
@@ -37,13 +39,17 @@ __all__ = [
     "ArchiveRecord",
     "Base",
     "Counter",
+    "Courriel",
     "DestructionItem",
     "DestructionVisa",
     "Document",
     "Event",
     "Mesure",
+    "Notification",
+    "NotificationPreference",
     "Organisation",
     "Piece",
+    "Rappel",
     "Rencontre",
     "Rendition",
     "Renouvellement",

@@ -1,0 +1,208 @@
+"""E-mail through the Département's SMTP relay, sent by workers (queue ``courriels``).
+
+An e-mail carries no household data (CNIL): its subject names the kind, the reference and what
+happened, its body a link to sign in and read. Each one sent or tried is logged (``Courriel``:
+to whom, when, for what, how it went), never its content. A relay that is down makes the task
+fail: the queue retries it (2, 4, 8, 16 s), then shows it failed on ``/admin/travaux``; the
+notification stays in the centre all along, and the submission that caused it was committed
+long before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+import procrastinate
+from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webforms import db
+from webforms.jobs import ask, describe, task, tasks
+from webforms.models import Courriel, Notification, NotificationPreference, Travail, User
+from webforms.notifications.preferences import frequence_of
+from webforms.notifications.subjects import about, may_open, page
+
+logger = logging.getLogger(__name__)
+
+# Read from the environment by ``init_app`` (also as WEBFORMS_<name>, or from the tests' config).
+SETTINGS = ("SMTP_HOST", "SMTP_PORT", "SMTP_STARTTLS", "SMTP_USER", "SMTP_PASSWORD", "SMTP_CA_FILE", "MAIL_FROM", "PUBLIC_BASE_URL")
+DEFAULTS: dict[str, Any] = {
+    "SMTP_HOST": None,  # none: no e-mail at all; the notification centre works the same
+    "SMTP_PORT": 25,
+    "SMTP_STARTTLS": False,
+    "SMTP_USER": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_CA_FILE": None,  # the relay's certificate authority, when not one the system trusts
+    "MAIL_FROM": "webforms@localhost",
+    "PUBLIC_BASE_URL": "http://localhost:5000",
+}
+# Every day at 06:00 UTC (7 or 8 h in Paris): the digests of those who chose "quotidien".
+DIGEST_CRON = "0 6 * * *"
+TIMEOUT_SECONDS = 30
+
+
+def init_app(app: Flask) -> None:
+    """Fill the mail settings the configuration lacks from the environment, then the defaults."""
+    for key in SETTINGS:
+        if key not in app.config:
+            app.config[key] = os.environ.get(key, DEFAULTS[key])
+
+
+def _flag(value: Any) -> bool:
+    """Read a yes/no setting given as a boolean or as text ("1", "true", "oui")."""
+    return value is True or str(value).strip().lower() in ("1", "true", "yes", "oui", "on")
+
+
+@dataclass(frozen=True)
+class Relay:
+    """Where and how to hand e-mails over."""
+
+    host: str
+    port: int
+    starttls: bool
+    user: str | None
+    password: str | None
+    ca_file: str | None
+    sender: str
+
+    @classmethod
+    def from_config(cls, config: Any) -> Relay:
+        """Return the relay ``config`` names (``SETTINGS``)."""
+        return cls(
+            host=str(config["SMTP_HOST"]),
+            port=int(config["SMTP_PORT"]),
+            starttls=_flag(config["SMTP_STARTTLS"]),
+            user=config["SMTP_USER"] or None,
+            password=config["SMTP_PASSWORD"] or None,
+            ca_file=config["SMTP_CA_FILE"] or None,
+            sender=str(config["MAIL_FROM"]),
+        )
+
+
+def send(relay: Relay, to: str, subject: str, body: str) -> None:
+    """Hand one plain-text e-mail to the relay; raise on any refusal or fault."""
+    message = EmailMessage()
+    message["From"] = relay.sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=relay.sender.rpartition("@")[2] or None)
+    message.set_content(body)
+    with smtplib.SMTP(relay.host, relay.port, timeout=TIMEOUT_SECONDS) as smtp:
+        if relay.starttls:
+            smtp.starttls(context=ssl.create_default_context(cafile=relay.ca_file))
+        if relay.user:
+            smtp.login(relay.user, relay.password or "")
+        smtp.send_message(message)
+
+
+def link(endpoint: str, values: dict[str, Any] | None = None) -> str:
+    """Return the public address of a page, for an e-mail (no request to build it from)."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values or {})
+    return str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/") + path
+
+
+_FOOTER = (
+    "\n\nCe courriel ne contient aucune donnée personnelle : connectez-vous pour consulter le document.\n"
+    "Pour choisir quand vous recevez ces courriels : {preferences}\n"
+)
+
+
+def _deliver(session: Session, travail: Travail, user: User, nature: str, notes: list[Notification], subject: str, body: str) -> dict[str, Any]:
+    """Send, and log the e-mail with the task's rows; log a failure on its own, then let the queue retry."""
+    now = current_app.config["CLOCK"]()
+    ids = [n.id for n in notes]
+    body += _FOOTER.format(preferences=link("notifications.preferences"))
+    try:
+        send(Relay.from_config(current_app.config), user.email, subject, body)
+    except (smtplib.SMTPException, OSError) as exc:
+        # The task's rows are rolled back on an error: the failed attempt is logged apart.
+        with Session(session.get_bind()) as apart:
+            apart.add(Courriel(user_id=user.id, adresse=user.email, nature=nature, notifications=ids, at=now, statut="echec", erreur=describe(exc), travail_id=travail.id))
+            apart.commit()
+        raise
+    sent = Courriel(user_id=user.id, adresse=user.email, nature=nature, notifications=ids, at=now, statut="envoye", travail_id=travail.id)
+    session.add(sent)
+    for note in notes:
+        note.mailed_at = now
+    session.flush()
+    return {"envoye": True, "courriel": sent.id, "notifications": ids}
+
+
+def _still_due(session: Session, note: Notification | None, frequence: str) -> bool:
+    """Is ``note`` still to be e-mailed: not yet, to an active reader who may open it, by their choice?"""
+    return (
+        note is not None
+        and note.mailed_at is None
+        and note.user.active
+        and frequence_of(session, note.user_id) == frequence
+        and may_open(note.user, about(note))
+    )
+
+
+@task("envoyer_courriel", queue="courriels")
+def send_notification(session: Session, travail: Travail) -> dict[str, Any]:
+    """E-mail one notification to its reader, unless it no longer should be (read rights, choice)."""
+    note = session.get(Notification, travail.parametres["notification"])
+    if note is None or not _still_due(session, note, "immediat"):
+        return {"envoye": False}
+    body = f"Bonjour,\n\n{note.message}.\n\nConsulter : {link(*page(note))}"
+    return _deliver(session, travail, note.user, f"immediat:{note.evenement}", [note], f"[webforms] {note.message}", body)
+
+
+def ask_digests(session: Session, *, now: dt.datetime) -> int:
+    """Ask one digest of each "quotidien" reader's unread, not yet mailed notifications; return how many."""
+    readers = session.scalars(
+        select(User).join(NotificationPreference, NotificationPreference.user_id == User.id)
+        .where(NotificationPreference.frequence == "quotidien", User.active.is_(True))
+        .order_by(User.id)
+    )
+    asked = 0
+    for user in readers:
+        pending = session.scalars(
+            select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None), Notification.mailed_at.is_(None))
+            .order_by(Notification.id)
+        ).all()
+        # One digest waiting per reader at a time (a lock): a failed one is retried, not doubled.
+        if pending and ask(session, send_digest, nature="courriel", libelle="Résumé quotidien des notifications", now=now,
+                           user_id=user.id, parametres={"notifications": list(pending)}, lock=f"resume-{user.id}"):
+            asked += 1
+    return asked
+
+
+@task("envoyer_resume", queue="courriels")
+def send_digest(session: Session, travail: Travail) -> dict[str, Any]:
+    """E-mail a reader the digest of their notifications still unread and still theirs to read."""
+    user = session.get_one(User, travail.user_id)
+    notes = [
+        n for n in session.scalars(select(Notification).where(Notification.id.in_(travail.parametres["notifications"])).order_by(Notification.id))
+        if n.read_at is None and _still_due(session, n, "quotidien")
+    ]
+    if not notes:
+        return {"envoye": False}
+    lines = "\n".join(f"- {n.message} : {link(*page(n))}" for n in notes)
+    body = f"Bonjour,\n\nVoici ce qui vous concerne depuis le dernier résumé :\n\n{lines}\n\nToutes vos notifications : {link('notifications.index')}"
+    return _deliver(session, travail, user, "resume", notes, f"[webforms] {len(notes)} notification(s) en attente", body)
+
+
+@tasks.periodic(cron=DIGEST_CRON, periodic_id="resume-quotidien")
+# On the maintenance queue, like the queue's own periodic check: it only asks, the sends are
+# the ``courriels`` queue's. Locked: two workers never prepare the same day's digests twice.
+@tasks.task(name="preparer_resumes", queue="maintenance", queueing_lock="preparer_resumes", pass_context=True)
+def prepare_digests(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Ask today's digests (procrastinate defers this once per tick, whatever the number of workers)."""
+    app: Flask = context.additional_context["flask_app"]
+    with app.app_context():
+        session = db.session()
+        count = ask_digests(session, now=app.config["CLOCK"]())
+        session.commit()
+        logger.info("Résumés quotidiens demandés : %s", count)
