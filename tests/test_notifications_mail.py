@@ -147,7 +147,7 @@ def test_a_daily_digest_gathers_the_unread_once_and_none_is_sent_to_who_chose_no
     run_jobs(app)
     assert [m["To"] for m in inbox.messages] == [instructeur.email]
     digest = inbox.messages[0]
-    assert digest["Subject"] == "[webforms] 2 notification(s) en attente"
+    assert digest["Subject"] == "[webforms] 2 notifications en attente"
     body = digest.get_content()
     assert f"{BASE_URL}/documents/{saisine}" in body and f"{BASE_URL}/documents/{incident}" not in body and "FI-2019-000002" in body
     assert_no_household_data(inbox.texts())

@@ -191,7 +191,7 @@ def send_digest(session: Session, travail: Travail) -> dict[str, Any]:
         return {"envoye": False}
     lines = "\n".join(f"- {n.message} : {link(*page(n))}" for n in notes)
     body = f"Bonjour,\n\nVoici ce qui vous concerne depuis le dernier résumé :\n\n{lines}\n\nToutes vos notifications : {link('notifications.index')}"
-    return _deliver(session, travail, user, "resume", notes, f"[webforms] {len(notes)} notification(s) en attente", body)
+    return _deliver(session, travail, user, "resume", notes, f"[webforms] {len(notes)} notification{'s' if len(notes) > 1 else ''} en attente", body)
 
 
 @tasks.periodic(cron=DIGEST_CRON, periodic_id="resume-quotidien")

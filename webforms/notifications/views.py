@@ -53,7 +53,7 @@ def mark_read(notification_id: int) -> ResponseReturnValue:
 def mark_all_read() -> ResponseReturnValue:
     """Mark every notification of the user read."""
     count = notes.mark_all_read(db.session(), current_user, now=services().clock())
-    flash(f"{count} notification(s) marquée(s) comme lue(s)." if count else "Aucune notification non lue.", "success")
+    flash(("1 notification marquée comme lue." if count == 1 else f"{count} notifications marquées comme lues.") if count else "Aucune notification non lue.", "success")
     return redirect(url_for(".index"))
 
 
