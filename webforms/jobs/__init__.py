@@ -241,6 +241,31 @@ def run_processes(count: int, command: list[str]) -> int:
     return max(child.wait() for child in children)
 
 
+def daily(name: str, *, cron: str, periodic_id: str, done: str) -> Callable[[Callable[..., int]], Any]:
+    """Declare ``body(session, now=…) -> count`` as a periodic task of the maintenance queue.
+
+    procrastinate defers it once per tick of ``cron`` whatever the number of workers, and its
+    queueing lock keeps one waiting at a time; the body records without committing, the task
+    commits and logs ``done`` with the count (e.g. "Rappels envoyés : %s").
+    """
+
+    def decorate(body: Callable[..., int]) -> Any:
+        @tasks.periodic(cron=cron, periodic_id=periodic_id)
+        @tasks.task(name=name, queue="maintenance", queueing_lock=name, pass_context=True)
+        @functools.wraps(body)
+        def run(context: procrastinate.JobContext, timestamp: int) -> None:
+            app: Flask = context.additional_context["flask_app"]
+            with app.app_context():
+                session = db.session()
+                count = body(session, now=app.config["CLOCK"]())
+                session.commit()
+                logger.info(done, count)
+
+        return run
+
+    return decorate
+
+
 @tasks.periodic(cron="* * * * * */10", periodic_id="relance")
 @tasks.task(name="relancer_bloques", queue="maintenance", queueing_lock="relancer_bloques", pass_context=True)
 async def retry_stalled(context: procrastinate.JobContext, timestamp: int) -> None:

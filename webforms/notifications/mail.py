@@ -20,13 +20,11 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-import procrastinate
 from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webforms import db
-from webforms.jobs import ask, describe, task, tasks
+from webforms.jobs import ask, daily, describe, task
 from webforms.models import Courriel, Notification, NotificationPreference, Travail, User
 from webforms.notifications.preferences import frequence_of
 from webforms.notifications.subjects import about, may_open, page
@@ -194,15 +192,6 @@ def send_digest(session: Session, travail: Travail) -> dict[str, Any]:
     return _deliver(session, travail, user, "resume", notes, f"[webforms] {len(notes)} notification{'s' if len(notes) > 1 else ''} en attente", body)
 
 
-@tasks.periodic(cron=DIGEST_CRON, periodic_id="resume-quotidien")
 # On the maintenance queue, like the queue's own periodic check: it only asks, the sends are
 # the ``courriels`` queue's. Locked: two workers never prepare the same day's digests twice.
-@tasks.task(name="preparer_resumes", queue="maintenance", queueing_lock="preparer_resumes", pass_context=True)
-def prepare_digests(context: procrastinate.JobContext, timestamp: int) -> None:
-    """Ask today's digests (procrastinate defers this once per tick, whatever the number of workers)."""
-    app: Flask = context.additional_context["flask_app"]
-    with app.app_context():
-        session = db.session()
-        count = ask_digests(session, now=app.config["CLOCK"]())
-        session.commit()
-        logger.info("Résumés quotidiens demandés : %s", count)
+prepare_digests = daily("preparer_resumes", cron=DIGEST_CRON, periodic_id="resume-quotidien", done="Résumés quotidiens demandés : %s")(ask_digests)

@@ -19,14 +19,11 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import procrastinate
-from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from webforms import db
-from webforms.jobs import tasks
+from webforms.jobs import daily
 from webforms.mesures.services import bilans_done, overview
 from webforms.models import Mesure, Rappel
 from webforms.notifications.services import notify
@@ -87,14 +84,5 @@ def send_reminders(session: Session, *, now: dt.datetime) -> int:
     return sent
 
 
-@tasks.periodic(cron=REMINDERS_CRON, periodic_id="rappels-quotidiens")
 # On the maintenance queue like the digests: it only records, the e-mails are the courriels queue's.
-@tasks.task(name="envoyer_rappels", queue="maintenance", queueing_lock="envoyer_rappels", pass_context=True)
-def daily_reminders(context: procrastinate.JobContext, timestamp: int) -> None:
-    """Send the day's reminders (deferred once per tick by procrastinate, whatever the number of workers)."""
-    app: Flask = context.additional_context["flask_app"]
-    with app.app_context():
-        session = db.session()
-        count = send_reminders(session, now=app.config["CLOCK"]())
-        session.commit()
-        logger.info("Rappels envoyés : %s", count)
+daily_reminders = daily("envoyer_rappels", cron=REMINDERS_CRON, periodic_id="rappels-quotidiens", done="Rappels envoyés : %s")(send_reminders)
