@@ -3,6 +3,7 @@
 Every table module is imported here, so ``Base.metadata`` knows them all and ``from webforms.models import X`` keeps working.
 """
 
+from webforms.models.accounts import AccountSecurity, KeptForm, SignInCounter, WebSession
 from webforms.models.archive import (
     RETENTION_FATES,
     SIGNATURE_KINDS,
@@ -31,6 +32,7 @@ __all__ = [
     "STATUTS_TRAVAIL",
     "SUBMISSION_KEPT",
     "WRITE_ONCE_TABLES",
+    "AccountSecurity",
     "Apercu",
     "Appel",
     "ArchiveLog",
@@ -41,6 +43,7 @@ __all__ = [
     "DestructionVisa",
     "Document",
     "Event",
+    "KeptForm",
     "Mesure",
     "Organisation",
     "Piece",
@@ -48,10 +51,12 @@ __all__ = [
     "Rendition",
     "Renouvellement",
     "RetentionRule",
+    "SignInCounter",
     "Tombstone",
     "Travail",
     "UTCDateTime",
     "User",
+    "WebSession",
     "WriteOnceViolation",
     "utcnow",
 ]
