@@ -628,6 +628,7 @@ RULES = "302 → /admin/conservation"  # the retention rules
 TRUST = "302 → /admin/certificats"  # the trusted authorities
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 USERS = "302 → /admin/utilisateurs"  # the accounts' page, with a message
+SIGN_IN = "302 → /connexion (no next)"  # the second factor's step before any password: sign in first
 ZIP = "200 zip"  # an export package
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 FORBIDDEN = "403"
@@ -700,6 +701,13 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     # One's own password: every signed-in user.
     ("auth.change_password", "GET"): {None:  row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK)},
     ("auth.change_password", "POST"): {None: row(LOGIN, HOME, HOME,   HOME,  HOME,  HOME,  HOME)},
+    # The second factor's code at sign-in: only after a password was checked in this session
+    # (the visitor is sent to sign in first; a signed-in user home).
+    ("auth.second_factor", "GET"): {None:  row(SIGN_IN, HOME, HOME,   HOME,  HOME,  HOME,  HOME)},
+    ("auth.second_factor", "POST"): {None: row(SIGN_IN, HOME, HOME,   HOME,  HOME,  HOME,  HOME)},
+    # Enrolling one: administrators and archivistes; a wrong code is refused (nothing stored).
+    ("auth.totp", "GET"): {None:           row(LOGIN, NO,   NO,     NO,    NO,    OK,    OK)},
+    ("auth.totp", "POST"): {None:          row(LOGIN, NO,   NO,     NO,    NO,    RULE,  RULE)},
     ("home.index", "GET"): {None:      row(LOGIN,   OK,     OK,     OK,    OK,    OK,    OK)},
     ("documents.new", "GET"): {
         "fiche_saisine":              row(LOGIN,   OK,     OK,     NO,    NO,    NO,    NO),
@@ -761,6 +769,8 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("admin.reset_password", "POST"): {ACCOUNT_STATE: row(LOGIN, NO, NO, NO,    NO,    NO,    OK)},
     ("admin.deactivate", "POST"): {ACCOUNT_STATE: row(LOGIN, NO,  NO,   NO,    NO,    NO,    USERS)},
     ("admin.reactivate", "POST"): {ACCOUNT_STATE: row(LOGIN, NO,  NO,   NO,    NO,    NO,    USERS)},
+    # Removing a second factor: the target has none, so the administrator is told so.
+    ("admin.reset_totp", "POST"): {ACCOUNT_STATE: row(LOGIN, NO,  NO,   NO,    NO,    NO,    USERS)},
     # The worklist and its CSV: each shows only the measures of the view rule (empty for the
     # archiviste and the admin), see test_mesure_list_shows_exactly_the_measures_the_actor_may_see.
     ("mesures.index", "GET"): {None:        row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK)},
@@ -922,6 +932,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
     if endpoint == "admin.organisations":
         return {"name": NEW_ORG}
+    if endpoint in ("auth.totp", "auth.second_factor"):
+        return {"code": "abcdef"}  # never a code
     if endpoint == "auth.change_password":
         return {"current": PASSWORD, "new": CHANGED_PASSWORD, "confirm": CHANGED_PASSWORD}
     if endpoint == "admin.users":
@@ -1408,6 +1420,7 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("documents.preview", "GET", "dossier_draft", "redacteur_A"): "L'aperçu n'est possible qu'une fois le brouillon complet.",
     ("travaux.retry", "POST", PREVIEW_WORK_STATE, "admin"): "Seul un travail en échec peut être relancé.",
     ("admin.reactivate", "POST", ACCOUNT_STATE, "admin"): f"Le compte {TARGET_EMAIL} est déjà actif.",
+    ("admin.reset_totp", "POST", ACCOUNT_STATE, "admin"): f"Le compte {TARGET_EMAIL} n'a pas de double authentification.",
     **{("documents.edit", m, "dossier_draft", "redacteur_A"): "le dossier ne peut plus être modifié" for m in ("GET", "POST")},
 }
 
@@ -1490,7 +1503,7 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
     elif outcome == NOT_FOUND:
         assert response.status_code == 404 and "Page introuvable" in body
     elif outcome == UNPROCESSABLE:
-        message = {"archives.deposit": "motif de la correction", "archives.record_visa": "pas atteint le terme"}.get(endpoint, "renouvel")
+        message = {"archives.deposit": "motif de la correction", "archives.record_visa": "pas atteint le terme", "auth.totp": "Code incorrect"}.get(endpoint, "renouvel")
         assert response.status_code == 422 and message in body, body[:500]  # the rule's French message
     elif outcome == ZIP:
         assert response.status_code == 200 and response.mimetype == "application/zip" and response.data.startswith(b"PK")
@@ -1534,6 +1547,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/admin/conservation"
         elif outcome == QUEUE:
             assert location.path == "/admin/travaux"
+        elif outcome == SIGN_IN:
+            assert location.path == "/connexion" and not location.query
         elif outcome == USERS:
             assert location.path == "/admin/utilisateurs"
         elif outcome == TRUST:
@@ -1736,6 +1751,9 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "admin.reset_password": ("admin", ACCOUNT_STATE),
     "admin.deactivate": ("admin", ACCOUNT_STATE),
     "admin.reactivate": ("admin", ACCOUNT_STATE),
+    "admin.reset_totp": ("admin", ACCOUNT_STATE),
+    "auth.totp": ("admin", None),
+    "auth.second_factor": ("anonymous", None),
     "mesures.new": ("redacteur_A", None),
     "mesures.add_meeting": ("redacteur_A", "mesure_asll"),
     "mesures.add_renewal": ("redacteur_A", "mesure_maintien"),

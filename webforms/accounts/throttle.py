@@ -90,6 +90,7 @@ def checked_sign_in(
     address: str | None,
     now: dt.datetime,
     check: Callable[[], User | None],
+    wrong: str = WRONG,
 ) -> User:
     """Run ``check`` (the credentials) unless the account or the address is locked; count its failure, or reset the account on success.
 
@@ -114,7 +115,7 @@ def checked_sign_in(
         )
         session.commit()
         return user
-    message = WRONG
+    message = wrong
     for key, counter in counters.items():
         if counter.last_failure_at is not None and now - counter.last_failure_at > FORGET_AFTER:
             counter.failures = 0
@@ -123,6 +124,6 @@ def checked_sign_in(
         delay = (ADDRESS if key == address_k else ACCOUNT).delay(counter.failures)
         if delay is not None:
             counter.locked_until = now + delay
-            message = f"{WRONG} {locked_message(counter.locked_until, now, by_address=key == address_k)}"
+            message = f"{wrong} {locked_message(counter.locked_until, now, by_address=key == address_k)}"
     session.commit()
     raise AccountError(message)

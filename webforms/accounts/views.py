@@ -1,4 +1,4 @@
-"""Sign in and out."""
+"""Sign in and out, one's password, the session's keep-alive and what was kept of a form."""
 
 from __future__ import annotations
 
@@ -16,17 +16,20 @@ from webforms.accounts.passwords import RULE
 from webforms.accounts.services import AccountError, authenticate, change_password, must_change_password
 from webforms.accounts.sessions import current_clock, idle_limit, own_session, purge_sessions, rotate
 from webforms.accounts.throttle import SignInLocked, checked_sign_in
+from webforms.accounts.totp import confirmed_secret
 from webforms.forms import ActionForm, LoginForm
 from webforms.models import User
 
 bp = Blueprint("auth", __name__)
+# In a session between the password and the second factor's code: whose, and where to go next.
+PENDING_CODE = "code_attendu"
 # In the session of a user whose password was reset: nothing else until they change it.
 MUST_CHANGE = "changer_mot_de_passe"
 # What such a user may still reach: the change itself, signing out, the page's keep-alive.
 _WHILE_CHANGE_OWED = frozenset({"auth.change_password", "auth.logout", "auth.keep_alive", "static"})
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     # Only a path of this site: never an absolute or scheme-relative URL (open redirect).
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
@@ -49,12 +52,22 @@ def login() -> str | Response:
         except AccountError as exc:
             error, status = str(exc), (429 if isinstance(exc, SignInLocked) else 401)
         else:
-            _start_session(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return _after_password(user)
     return render_template("login.html", form=form, error=error), status
 
 
-def _start_session(user: User) -> None:
+def _after_password(user: User) -> Response:
+    """Sign ``user`` in, or first ask their second factor's code if the account has one."""
+    next_url = safe_next(request.args.get("next"))
+    if confirmed_secret(db.session(), user.id) is not None:
+        rotate(session, "connexion")
+        session[PENDING_CODE] = {"user": user.id, "next": next_url}
+        return redirect(url_for("auth.second_factor"))
+    start_session(user)
+    return redirect(next_url)
+
+
+def start_session(user: User) -> None:
     """Sign ``user`` in, in a session with a new id (the visitor's own id, maybe known to another, ends)."""
     rotate(session, "connexion")
     login_user(user)

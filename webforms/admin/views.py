@@ -10,6 +10,7 @@ from sqlalchemy import select
 from schemas.base.records import AppelSchema
 from webforms import db, policy
 from webforms.accounts import services as account_services
+from webforms.accounts import totp
 from webforms.accounts.services import AccountError, create_organisation, create_user, generate_password
 from webforms.accounts.sessions import current_clock
 from webforms.candidatures import appels as svc_appels
@@ -102,6 +103,17 @@ def reset_password(user_id: int) -> ResponseReturnValue:
         abort(400)
     password = account_services.reset_password(db.session(), user, by=current_user, now=current_clock())
     return _users_page(_user_form(_organisations(), blank=True), reset={"email": user.email, "password": password})
+
+
+@bp.route("/utilisateurs/<int:user_id>/double-authentification", methods=["POST"])
+def reset_totp(user_id: int) -> ResponseReturnValue:
+    """Remove an account's second factor (a lost telephone): its next sign-in asks the password only."""
+    user = _account(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    outcome = attempt(totp.reset, db.session(), user, by=current_user)
+    flash(str(outcome.refusal) if outcome.refused else f"Double authentification retirée du compte {user.email}.", "error" if outcome.refused else "success")
+    return redirect(url_for(".users"))
 
 
 @bp.route("/utilisateurs/<int:user_id>/desactiver", methods=["POST"], defaults={"active": False}, endpoint="deactivate")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webforms import db
+from webforms.accounts import totp
 from webforms.accounts.services import (
     AccountError,
     create_organisation,
@@ -125,6 +126,18 @@ def reset_password_cmd(email: str) -> None:
     def change(session: Session, user: User) -> str:
         password = reset_password(session, user, by=None, now=_now())
         return f"Mot de passe de {user.email} réinitialisé ; ses sessions ont pris fin.\nNouveau mot de passe (affiché une seule fois, à changer à la prochaine connexion) : {password}"
+
+    _change(email, change)
+
+
+@account.command("reset-totp")
+@click.argument("email")
+def reset_totp_cmd(email: str) -> None:
+    """Retirer la double authentification d'un compte (téléphone perdu) : sa prochaine connexion ne demande que le mot de passe."""
+
+    def change(session: Session, user: User) -> str:
+        totp.reset(session, user, by=None)
+        return f"Double authentification retirée du compte {user.email}."
 
     _change(email, change)
 
