@@ -18,8 +18,7 @@ from werkzeug.routing import IntegerConverter
 from schemas import registry
 from webforms import db, jobs, policy, web
 from webforms.accounts import kept, sessions
-# Imported for its routes, which join the sign-in blueprint (auth.second_factor, auth.totp).
-from webforms.accounts import second_factor as second_factor
+from webforms.accounts import second_factor as second_factor  # its routes join the sign-in blueprint
 from webforms.accounts import views as auth
 from webforms.admin import views as admin
 from webforms.archive import search as archive_search
