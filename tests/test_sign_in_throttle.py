@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from tests.conftest import PASSWORD, Account, Clock, WebClient
-from webforms import create_app
+from webforms import create_app, db
+from webforms.models import SignInCounter
 
 
 class Moving(Clock):
@@ -115,3 +117,13 @@ def test_the_counters_are_shared_by_every_worker(app: Flask, make_user: Any, mov
         other.extensions["webforms.engine"].dispose()
 
 
+
+
+@pytest.mark.parametrize(("proxies", "counted_as"), [(0, "127.0.0.1"), (1, "192.0.2.44")])
+def test_behind_a_declared_proxy_the_forwarded_address_is_counted(app: Flask, moving: Moving, proxies: int, counted_as: str) -> None:
+    app.config["SIGN_IN_TRUSTED_PROXIES"] = proxies
+    web = client(app, "127.0.0.1")
+    web.post("/connexion", {"email": "x@example.fr", "password": "faux"}, headers={"X-Forwarded-For": "198.51.100.1, 192.0.2.44"})
+    with app.app_context():
+        keys = set(db.session().scalars(select(SignInCounter.key)))
+    assert keys == {"compte:x@example.fr", f"adresse:{counted_as}"}

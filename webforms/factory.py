@@ -90,6 +90,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # The sessions' and sign-in counters' clock: the real time, not CLOCK, which tests set
         # to a day of 2019 and move by days between two requests of one signed-in user.
         SESSION_CLOCK=lambda: dt.datetime.now(dt.UTC),
+        # Proxies in front of the service (nginx: 1) whose X-Forwarded-For gives the client's
+        # address, by which failed sign-ins are also counted; 0: the connection's own address.
+        SIGN_IN_TRUSTED_PROXIES=0,
         CLOCK=lambda: dt.datetime.now(dt.UTC),
         # The job queue (webforms.jobs): a worker beats every 10 s; one silent for 30 s is taken
         # as dead and its job runs again elsewhere (PITFALLS §10).

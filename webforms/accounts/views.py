@@ -29,6 +29,17 @@ MUST_CHANGE = "changer_mot_de_passe"
 _WHILE_CHANGE_OWED = frozenset({"auth.change_password", "auth.logout", "auth.keep_alive", "static"})
 
 
+def client_address() -> str | None:
+    """Return the client's address: behind ``SIGN_IN_TRUSTED_PROXIES`` proxies, the one the nearest of them saw."""
+    # Behind nginx every request comes from 127.0.0.1: counted by that address, 20 failures of
+    # anyone would lock everyone. X-Forwarded-For is trusted only as far as proxies are declared.
+    proxies = int(current_app.config["SIGN_IN_TRUSTED_PROXIES"])
+    forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+    if proxies > 0 and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.remote_addr
+
+
 def safe_next(target: str | None) -> str:
     # Only a path of this site: never an absolute or scheme-relative URL (open redirect).
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
@@ -47,7 +58,7 @@ def login() -> str | Response:
         email, password = form.email.data or "", form.password.data or ""
         try:
             user = checked_sign_in(
-                db.session(), email=email, address=request.remote_addr, now=current_clock(), check=lambda: authenticate(db.session(), email, password)
+                db.session(), email=email, address=client_address(), now=current_clock(), check=lambda: authenticate(db.session(), email, password)
             )
         except AccountError as exc:
             error, status = str(exc), (429 if isinstance(exc, SignInLocked) else 401)

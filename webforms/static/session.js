@@ -43,8 +43,10 @@
   if (!kept) { return; }
   var saved = JSON.parse(kept.textContent);
   var target = new URL(saved.action, window.location.href).pathname;
+  // getAttribute, not f.action / f.method: a field named "action" (the forms' buttons) hides them.
   var form = Array.prototype.find.call(document.forms, function (f) {
-    return new URL(f.action || window.location.href, window.location.href).pathname === target && f.method.toLowerCase() === "post";
+    var action = new URL(f.getAttribute("action") || window.location.href, window.location.href).pathname;
+    return action === target && (f.getAttribute("method") || "").toLowerCase() === "post";
   });
   if (!form) { return; }
   Object.keys(saved.fields).forEach(function (name) {
