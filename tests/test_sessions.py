@@ -200,3 +200,15 @@ def test_a_form_from_a_previous_session_of_the_signed_in_user_is_offered_back_on
     page = web.get(NEW_SAISINE).get_data(as_text=True)
     assert "Ce formulaire venait d&#39;une session précédente" in page
     assert offered(page)["fields"]["prescripteur-nom"] == ["Tapé dans le premier onglet"]
+
+
+@pytest.mark.parametrize(("idle_minutes", "seconds"), [(30, 300), (15, 300), (6, 120), (1, 20)])
+def test_a_page_asks_to_stay_alive_well_within_the_idle_time(app: Flask, login_as: Any, idle_minutes: int, seconds: int) -> None:
+    app.config["SESSION_IDLE_MINUTES"] = idle_minutes
+    web, _ = login_as("redacteur")
+    page = web.get(NEW_SAISINE).get_data(as_text=True)
+    assert f'data-keepalive-url="/session/maintien" data-keepalive-seconds="{seconds}"' in page
+
+
+def test_a_visitors_page_does_not_ask(web: WebClient) -> None:
+    assert "data-keepalive-url" not in web.get("/connexion").get_data(as_text=True)

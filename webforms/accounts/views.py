@@ -111,7 +111,7 @@ def keep_alive() -> Response:
 def _session_context() -> dict[str, Any]:
     """Give every page its keep-alive period and what was kept of a form posted on it after its session ended."""
     # The page asks at most every 5 minutes, and at least 3 times within the idle time.
-    context: dict[str, Any] = {"keepalive_seconds": max(20, min(300, idle_limit(current_app).total_seconds() // 3))}
+    context: dict[str, Any] = {"keepalive_seconds": max(20, min(300, int(idle_limit(current_app).total_seconds()) // 3))}
     if request.method == "GET" and current_user.is_authenticated:
         context["kept_form"] = kept.kept_for(db.session(), current_user.id, request.full_path.rstrip("?"))
     return context
