@@ -199,6 +199,9 @@ SIGNED_NAME = "fiche-saisine-signee-matrice.pdf"
 TRUST_STATE = "autorite_de_confiance"
 # The queue (webforms.jobs): the render of the submitted fiche saisine, asked by redacteur_A.
 TRAVAIL_STATE = "travail_saisine"
+# An account the administrator acts on (reset its password, deactivate, reactivate): not an actor.
+ACCOUNT_STATE = "compte_cible"
+TARGET_EMAIL = "compte-cible@matrice.example.fr"
 EXPORT_STATE = "export_archiviste"  # the export the archiviste asked (a work of the queue)
 NOTIFICATION_STATE = "notification_coordinateur"  # the coordinateur's notice of the submitted fiche saisine
 WORLD_NOW = Clock().now  # 14 October 2019: after the deadline
@@ -244,6 +247,7 @@ class World:
     travail_id: int = 0  # the worker's render of the submitted fiche saisine (done)
     export_id: int = 0  # the work building the archiviste's export
     notification_id: int = 0  # the coordinateur's notification of the submitted fiche saisine (unread)
+    target_id: int = 0  # the account of ACCOUNT_STATE
     pristine: dict[str, Any] = field(default_factory=dict)  # snapshot() of the world as built
     settled: dict[str, Any] | None = None  # the snapshot a test took last, after its last request
 
@@ -313,6 +317,8 @@ class World:
             values["travail_id"] = self.export_id
         elif state == NOTIFICATION_STATE:
             values["notification_id"] = self.notification_id
+        elif state == ACCOUNT_STATE:
+            values["user_id"] = self.target_id
         elif state is not None:
             values["kind_name"] = state
         if endpoint in ("documents.download", "documents.preview"):
@@ -375,7 +381,10 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
                 s.add(user)
                 s.flush()
                 world.accounts[actor] = Account(user.id, user.email, role, org.id, org_name)
+            target = User(email=TARGET_EMAIL, full_name="Compte ciblé", role="redacteur", organisation_id=world.accounts["redacteur_B"].organisation_id, password_hash=cheap_hash)
+            s.add(target)
             s.commit()
+            world.target_id = target.id
             world.orgs = {o.name: o.id for o in s.scalars(select(Organisation))}
             world.appel_id = s.scalar(select(Appel.id).where(Appel.code == json.loads(APPEL_SEED.read_text(encoding="utf-8"))["code"])) or 0
             assert world.appel_id
@@ -582,8 +591,14 @@ def snapshot(app: Flask) -> dict[str, Any]:
             "tables": {
                 table.name: [tuple(r) for r in s.execute(select(table).order_by(*table.primary_key.columns))]
                 for table in Base.metadata.sorted_tables
+                if table.name not in SIGN_IN_TABLES
             },
         }
+
+
+# Written by every client's own sign-in (its session, the sign-in counters), not by the request
+# under test; tests/test_sessions.py and tests/test_sign_in_throttle.py check them.
+SIGN_IN_TABLES = {"web_session", "sign_in_counter"}
 
 
 def stored_files(app: Flask, setting: str = "STORAGE_DIR") -> list[tuple[str, int]]:
@@ -619,6 +634,8 @@ CONSERVATION = "302 → /archives/conservation"  # the retention page, with a me
 RULES = "302 → /admin/conservation"  # the retention rules
 TRUST = "302 → /admin/certificats"  # the trusted authorities
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
+USERS = "302 → /admin/utilisateurs"  # the accounts' page, with a message
+SIGN_IN = "302 → /connexion (no next)"  # the second factor's step before any password: sign in first
 ZIP = "200 zip"  # an export package
 NOTIFICATIONS = "302 → /notifications"  # the notification centre, after a read mark
 PREFERENCES = "302 → /notifications/preferences"  # the choice of e-mail, recorded
@@ -688,6 +705,18 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("auth.login", "GET"): {None:      row(OK,      HOME,   HOME,   HOME,  HOME,  HOME,  HOME)},
     ("auth.login", "POST"): {None:     row(HOME,    HOME,   HOME,   HOME,  HOME,  HOME,  HOME)},
     ("auth.logout", "POST"): {None:    row(LOGIN,   LOGIN,  LOGIN,  LOGIN, LOGIN, LOGIN, LOGIN)},
+    # The page's keep-alive: it answers everyone (signed out, it says so to the page).
+    ("auth.keep_alive", "GET"): {None: row(OK,      OK,     OK,     OK,    OK,    OK,    OK)},
+    # One's own password: every signed-in user.
+    ("auth.change_password", "GET"): {None:  row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK)},
+    ("auth.change_password", "POST"): {None: row(LOGIN, HOME, HOME,   HOME,  HOME,  HOME,  HOME)},
+    # The second factor's code at sign-in: only after a password was checked in this session
+    # (the visitor is sent to sign in first; a signed-in user home).
+    ("auth.second_factor", "GET"): {None:  row(SIGN_IN, HOME, HOME,   HOME,  HOME,  HOME,  HOME)},
+    ("auth.second_factor", "POST"): {None: row(SIGN_IN, HOME, HOME,   HOME,  HOME,  HOME,  HOME)},
+    # Enrolling one: administrators and archivistes; a wrong code is refused (nothing stored).
+    ("auth.totp", "GET"): {None:           row(LOGIN, NO,   NO,     NO,    NO,    OK,    OK)},
+    ("auth.totp", "POST"): {None:          row(LOGIN, NO,   NO,     NO,    NO,    RULE,  RULE)},
     ("home.index", "GET"): {None:      row(LOGIN,   OK,     OK,     OK,    OK,    OK,    OK)},
     # The accessibility statement is public (RGAA 4.1: anyone may read it, signed in or not).
     ("pages.accessibility", "GET"): {None: row(OK,   OK,     OK,     OK,    OK,    OK,    OK)},
@@ -746,6 +775,13 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("admin.organisations", "POST"): {None: row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
     ("admin.users", "GET"): {None:          row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
     ("admin.users", "POST"): {None:         row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
+    # Another account: its password reset (shown once on the page), deactivated; reactivating an
+    # active account is refused with a message.
+    ("admin.reset_password", "POST"): {ACCOUNT_STATE: row(LOGIN, NO, NO, NO,    NO,    NO,    OK)},
+    ("admin.deactivate", "POST"): {ACCOUNT_STATE: row(LOGIN, NO,  NO,   NO,    NO,    NO,    USERS)},
+    ("admin.reactivate", "POST"): {ACCOUNT_STATE: row(LOGIN, NO,  NO,   NO,    NO,    NO,    USERS)},
+    # Removing a second factor: the target has none, so the administrator is told so.
+    ("admin.reset_totp", "POST"): {ACCOUNT_STATE: row(LOGIN, NO,  NO,   NO,    NO,    NO,    USERS)},
     # The worklist and its CSV: each shows only the measures of the view rule (empty for the
     # archiviste and the admin), see test_mesure_list_shows_exactly_the_measures_the_actor_may_see.
     ("mesures.index", "GET"): {None:        row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK)},
@@ -895,6 +931,7 @@ RENEWAL = {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "Relogemen
 CLOSING = {"date_fin": "2019-10-10", "motif": "fin_anticipee", "commentaire": "Clôture par la matrice"}  # after every start, before today
 NEW_APPEL_CODE = "appel-cree-par-la-matrice"
 EDITED_APPEL_TITLE = "Appel modifié par la matrice"
+CHANGED_PASSWORD = "un mot de passe changé par la matrice"
 
 
 def appel_form(**changes: Any) -> dict[str, Any]:
@@ -915,6 +952,10 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
     if endpoint == "admin.organisations":
         return {"name": NEW_ORG}
+    if endpoint in ("auth.totp", "auth.second_factor"):
+        return {"code": "abcdef"}  # never a code
+    if endpoint == "auth.change_password":
+        return {"current": PASSWORD, "new": CHANGED_PASSWORD, "confirm": CHANGED_PASSWORD}
     if endpoint == "admin.users":
         return {"email": NEW_EMAIL, "full_name": "Compte Créé", "role": "redacteur", "organisation_id": str(world.orgs[ORG_A])}
     if endpoint == "mesures.new":
@@ -1048,6 +1089,24 @@ def _created_user(world: World, before: dict[str, Any], after: dict[str, Any], s
     assert [u[:3] for u in after["users"] if u not in before["users"]] == [(NEW_EMAIL, "redacteur", world.orgs[ORG_A])]
     assert "Mot de passe à transmettre" in response.get_data(as_text=True)
     assert after["documents"] == before["documents"] and after["organisations"] == before["organisations"]
+
+
+def _changed_password(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    email = world.accounts[actor].email
+    assert [u[0] for u in after["users"] if u not in before["users"]] == [email]
+    assert [e[1:] for e in after["events"] if e not in before["events"]] == [("password_changed", None, world.accounts[actor].id, {"email": email})]
+
+
+def _reset_password(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    assert [u[0] for u in after["users"] if u not in before["users"]] == [TARGET_EMAIL]
+    assert "Nouveau mot de passe à transmettre" in response.get_data(as_text=True)
+    assert [e[1:] for e in after["events"] if e not in before["events"]] == [("password_reset", None, world.accounts[actor].id, {"email": TARGET_EMAIL})]
+    assert [r[1] for r in after["tables"]["account_security"]] == [True]  # to change at the next sign-in
+
+
+def _deactivated(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    assert [u[:4] for u in after["users"] if u not in before["users"]] == [(TARGET_EMAIL, "redacteur", world.orgs[ORG_B], False)]
+    assert [e[1:] for e in after["events"] if e not in before["events"]] == [("account_deactivated", None, world.accounts[actor].id, {"email": TARGET_EMAIL})]
 
 
 def _created_mesure(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
@@ -1345,6 +1404,9 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("documents.review", "POST", "submitted_saisine", "coordinateur"): _reviewed,
     ("admin.organisations", "POST", None, "admin"): _created_organisation,
     ("admin.users", "POST", None, "admin"): _created_user,
+    **{("auth.change_password", "POST", None, a): _changed_password for a in ACTOR_NAMES if a != "anonymous"},
+    ("admin.reset_password", "POST", ACCOUNT_STATE, "admin"): _reset_password,
+    ("admin.deactivate", "POST", ACCOUNT_STATE, "admin"): _deactivated,
     ("mesures.new", "POST", None, "redacteur_A"): _created_mesure,
     ("mesures.new", "POST", None, "redacteur_B"): _created_mesure,
     **{("mesures.add_meeting", "POST", m, "redacteur_A"): _recorded_meeting for m in MESURES},
@@ -1381,6 +1443,9 @@ WRITES: dict[Check, set[str]] = {
     _reviewed: {"document", "rendition", "event", "travail", "notification"},
     _created_organisation: {"organisation"},
     _created_user: {"user_account", "event"},
+    _changed_password: {"user_account", "account_security", "event"},
+    _reset_password: {"user_account", "account_security", "event"},
+    _deactivated: {"user_account", "event"},
     _created_mesure: {"mesure", "event", "counter"},
     _recorded_meeting: {"rencontre", "mesure", "event"},
     _recorded_renewal: {"renouvellement", "mesure", "event"},
@@ -1421,6 +1486,8 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("documents.download", "GET", "dossier_draft", "redacteur_A"): "L'aperçu n'est possible qu'une fois le brouillon complet.",
     ("documents.preview", "GET", "dossier_draft", "redacteur_A"): "L'aperçu n'est possible qu'une fois le brouillon complet.",
     ("travaux.retry", "POST", PREVIEW_WORK_STATE, "admin"): "Seul un travail en échec peut être relancé.",
+    ("admin.reactivate", "POST", ACCOUNT_STATE, "admin"): f"Le compte {TARGET_EMAIL} est déjà actif.",
+    ("admin.reset_totp", "POST", ACCOUNT_STATE, "admin"): f"Le compte {TARGET_EMAIL} n'a pas de double authentification.",
     **{("documents.edit", m, "dossier_draft", "redacteur_A"): "le dossier ne peut plus être modifié" for m in ("GET", "POST")},
 }
 
@@ -1464,6 +1531,8 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
             expected_states = {RECORD_STATE}
         elif "visa_id" in rule.arguments:
             expected_states = {VISA_STATE}
+        elif "user_id" in rule.arguments:
+            expected_states = {ACCOUNT_STATE}
         elif "fingerprint" in rule.arguments:
             expected_states = {TRUST_STATE}
         elif "notification_id" in rule.arguments:
@@ -1503,7 +1572,7 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
     elif outcome == NOT_FOUND:
         assert response.status_code == 404 and "Page introuvable" in body
     elif outcome == UNPROCESSABLE:
-        message = {"archives.deposit": "motif de la correction", "archives.record_visa": "pas atteint le terme"}.get(endpoint, "renouvel")
+        message = {"archives.deposit": "motif de la correction", "archives.record_visa": "pas atteint le terme", "auth.totp": "Code incorrect"}.get(endpoint, "renouvel")
         assert response.status_code == 422 and message in body, body[:500]  # the rule's French message
     elif outcome == ZIP:
         assert response.status_code == 200 and response.mimetype == "application/zip" and response.data.startswith(b"PK")
@@ -1547,6 +1616,10 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/admin/conservation"
         elif outcome == QUEUE:
             assert location.path == "/admin/travaux"
+        elif outcome == SIGN_IN:
+            assert location.path == "/connexion" and not location.query
+        elif outcome == USERS:
+            assert location.path == "/admin/utilisateurs"
         elif outcome == TRUST:
             assert location.path == "/admin/certificats"
         elif outcome == NOTIFICATIONS:
@@ -1747,6 +1820,13 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "documents.review": ("coordinateur", "submitted_saisine"),
     "admin.organisations": ("admin", None),
     "admin.users": ("admin", None),
+    "auth.change_password": ("redacteur_A", None),
+    "admin.reset_password": ("admin", ACCOUNT_STATE),
+    "admin.deactivate": ("admin", ACCOUNT_STATE),
+    "admin.reactivate": ("admin", ACCOUNT_STATE),
+    "admin.reset_totp": ("admin", ACCOUNT_STATE),
+    "auth.totp": ("admin", None),
+    "auth.second_factor": ("anonymous", None),
     "mesures.new": ("redacteur_A", None),
     "mesures.add_meeting": ("redacteur_A", "mesure_asll"),
     "mesures.add_renewal": ("redacteur_A", "mesure_maintien"),

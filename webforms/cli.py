@@ -32,6 +32,7 @@ COMMANDS = {
     "create-org": "webforms.commands.accounts:create_org",
     "create-user": "webforms.commands.accounts:create_user_cmd",
     "ensure-admin": "webforms.commands.accounts:ensure_admin_cmd",
+    "account": "webforms.commands.accounts:account",
     "archive": "webforms.commands.archive:archive",
     "worker": "webforms.commands.worker:worker",
 }

@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
@@ -17,6 +17,8 @@ from werkzeug.routing import IntegerConverter
 
 from schemas import registry
 from webforms import db, jobs, policy, web
+from webforms.accounts import kept, sessions
+from webforms.accounts import second_factor as second_factor  # its routes join the sign-in blueprint
 from webforms.accounts import views as auth
 from webforms.admin import views as admin
 from webforms.archive import search as archive_search
@@ -91,7 +93,15 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # a long form may stay open for hours; the token is per session
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
+        # Sessions live in the database (webforms.accounts.sessions) and end after this long
+        # unused; a page being typed in keeps its session alive (static/session.js).
+        SESSION_IDLE_MINUTES=30,
+        # The sessions' and sign-in counters' clock: the real time, not CLOCK, which tests set
+        # to a day of 2019 and move by days between two requests of one signed-in user.
+        SESSION_CLOCK=lambda: dt.datetime.now(dt.UTC),
+        # Proxies in front of the service (nginx: 1) whose X-Forwarded-For gives the client's
+        # address, by which failed sign-ins are also counted; 0: the connection's own address.
+        SIGN_IN_TRUSTED_PROXIES=0,
         CLOCK=lambda: dt.datetime.now(dt.UTC),
         # The job queue (webforms.jobs): a worker beats every 10 s; one silent for 30 s is taken
         # as dead and its job runs again elsewhere (PITFALLS §10).
@@ -139,6 +149,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     jobs.init_app(app)
     web.init_upload_limits(app)  # before CSRFProtect, whose own hook parses the form
     csrf.init_app(app)
+    sessions.init_sessions(app)
     _init_login(app)
     web.init_services(app)
     _register_parents()
@@ -216,7 +227,12 @@ def _register_errors(app: Flask) -> None:
         return render_template("error.html", code=code, title=title, message=detail or message), code
 
     @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError) -> tuple[str, int]:
+    def _csrf(exc: CSRFError) -> Any:
+        # A user's post after their session ended is kept and offered back (issue 16, point 1).
+        keeping = kept.keep_refused_post(db.session(), request, sessions.current_clock())
+        if keeping is not None:
+            flash(kept.message(keeping), "info")
+            return redirect(keeping.page if keeping.signed_in else url_for("auth.login", next=keeping.page))
         return render_error(
             400,
             "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide). "
@@ -239,6 +255,9 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[str, int]:
         app.logger.exception("Erreur inattendue sur %s", request.path)
+        # Nothing of a failed request is kept, and the error page's own reads (the header's
+        # counts, a kept form) need a transaction that is not failed.
+        db.session().rollback()
         return render_error(500)
 
 

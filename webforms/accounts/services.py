@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webforms.models import ROLES, Event, Organisation, User
+from webforms.accounts.passwords import password_problem
+from webforms.models import ROLES, AccountSecurity, Event, Organisation, User, WebSession
 
-MIN_PASSWORD = 12
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Compared against when the e-mail is unknown, so that a wrong address costs the same time.
 _DUMMY_HASH = generate_password_hash("webforms-dummy-password")
@@ -46,7 +47,7 @@ def create_user(
     password: str,
     created_by: User | None = None,
 ) -> User:
-    """Create an account; the e-mail must be new and the password long enough."""
+    """Create an account; the e-mail must be new and the password follow the rule (``passwords.RULE``)."""
     email = (email or "").strip().lower()
     full_name = " ".join((full_name or "").split())
     if not _EMAIL.match(email) or len(email) > 254:
@@ -57,8 +58,9 @@ def create_user(
         raise AccountError(f"Rôle inconnu : « {role} ». Rôles possibles : {', '.join(ROLES)}.")
     if session.get(Organisation, organisation_id) is None:
         raise AccountError("Organisation inconnue.")
-    if len(password or "") < MIN_PASSWORD:
-        raise AccountError(f"Le mot de passe doit compter au moins {MIN_PASSWORD} caractères.")
+    problem = password_problem(password, email=email, full_name=full_name)
+    if problem:
+        raise AccountError(problem)
     if session.scalar(select(User).where(User.email == email)):
         raise AccountError(f"Un compte existe déjà pour {email}.")
     user = User(
@@ -108,3 +110,77 @@ def ensure_admin(session: Session) -> tuple[User, str] | None:
         password=password,
     )
     return user, password
+
+
+def must_change_password(session: Session, user_id: int) -> bool:
+    """Return whether the account owes a change of its password (an administrator reset it)."""
+    found = session.get(AccountSecurity, user_id)
+    return bool(found and found.must_change_password)
+
+
+def security_of(session: Session, user_id: int) -> AccountSecurity:
+    """Return an account's security state (created, blank, on first use)."""
+    found = session.get(AccountSecurity, user_id)
+    if found is None:
+        found = AccountSecurity(user_id=user_id, must_change_password=False, totp_confirmed=False)
+        session.add(found)
+    return found
+
+
+def end_sessions(session: Session, user_id: int, reason: str, now: dt.datetime) -> None:
+    """End every live session of ``user_id`` (deactivation, password change): its cookies lead to the sign-in page."""
+    session.execute(
+        update(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None)).values(ended_at=now, ended_reason=reason)
+    )
+
+
+def _set_password(session: Session, user: User, password: str, *, must_change: bool, now: dt.datetime) -> None:
+    user.password_hash = generate_password_hash(password)
+    security_of(session, user.id).must_change_password = must_change
+    end_sessions(session, user.id, "mot_de_passe", now)
+
+
+def change_password(session: Session, user: User, *, current: str, new: str, confirm: str, now: dt.datetime) -> None:
+    """Change one's own password: the current one checked, the new one following the rule; every session ends."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise AccountError("Le mot de passe actuel est incorrect.")
+    if new != confirm:
+        raise AccountError("Les deux saisies du nouveau mot de passe diffèrent.")
+    if new == current:
+        raise AccountError("Le nouveau mot de passe doit être différent de l'actuel.")
+    problem = password_problem(new, email=user.email, full_name=user.full_name)
+    if problem:
+        raise AccountError(problem)
+    _set_password(session, user, new, must_change=False, now=now)
+    session.add(Event(user=user, action="password_changed", detail={"email": user.email}))
+    session.commit()
+
+
+def reset_password(session: Session, user: User, *, by: User | None, now: dt.datetime) -> str:
+    """Give ``user`` a new random password, to change at their next sign-in; return it (shown once)."""
+    password = generate_password()
+    _set_password(session, user, password, must_change=True, now=now)
+    session.add(Event(user=by, action="password_reset", detail={"email": user.email}))
+    session.commit()
+    return password
+
+
+def set_active(session: Session, user: User, active: bool, *, by: User | None, now: dt.datetime) -> None:
+    """Deactivate (every session ends) or reactivate an account; an administrator cannot deactivate their own."""
+    if by is not None and by.id == user.id and not active:
+        raise AccountError("Vous ne pouvez pas désactiver votre propre compte.")
+    if user.active == active:
+        raise AccountError(f"Le compte {user.email} est déjà {'actif' if active else 'désactivé'}.")
+    user.active = active
+    if not active:
+        end_sessions(session, user.id, "desactivation", now)
+    session.add(Event(user=by, action="account_reactivated" if active else "account_deactivated", detail={"email": user.email}))
+    session.commit()
+
+
+def find_user(session: Session, email: str) -> User:
+    """Return the account of ``email``; refused if there is none."""
+    user = session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        raise AccountError(f"Aucun compte pour {email}.")
+    return user

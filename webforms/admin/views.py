@@ -9,9 +9,21 @@ from sqlalchemy import select
 
 from schemas.base.records import AppelSchema
 from webforms import db, policy
+from webforms.accounts import services as account_services
+from webforms.accounts import totp
 from webforms.accounts.services import AccountError, create_organisation, create_user, generate_password
+from webforms.accounts.sessions import current_clock
 from webforms.candidatures import appels as svc_appels
-from webforms.forms import OrganisationForm, UserForm, change_rows, error_summary, form_class, select_choices, with_initial_rows
+from webforms.forms import (
+    ActionForm,
+    OrganisationForm,
+    UserForm,
+    change_rows,
+    error_summary,
+    form_class,
+    select_choices,
+    with_initial_rows,
+)
 from webforms.models import ROLES, Appel, Organisation, User
 from webforms.web import Outcome, attempt, posted, services
 
@@ -67,8 +79,56 @@ def users() -> ResponseReturnValue:
         else:
             created = {"email": outcome.value.email, "password": password}
             form = _user_form(orgs, blank=True)
+    return _users_page(form, created=created), outcome.status
+
+
+def _users_page(form: UserForm, **shown: object) -> str:
+    """Render the accounts' page (``shown``: a password to hand over once, created or reset)."""
     accounts = list(db.session().scalars(select(User).order_by(User.email)))
-    return render_template("admin_users.html", form=form, users=accounts, created=created), outcome.status
+    return render_template("admin_users.html", form=form, users=accounts, actions=ActionForm(), **shown)
+
+
+def _account(user_id: int) -> User:
+    found = db.session().get(User, user_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.route("/utilisateurs/<int:user_id>/mot-de-passe", methods=["POST"])
+def reset_password(user_id: int) -> ResponseReturnValue:
+    """Give an account a new password, shown once, to change at its next sign-in; its sessions end."""
+    user = _account(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    password = account_services.reset_password(db.session(), user, by=current_user, now=current_clock())
+    return _users_page(_user_form(_organisations(), blank=True), reset={"email": user.email, "password": password})
+
+
+@bp.route("/utilisateurs/<int:user_id>/double-authentification", methods=["POST"])
+def reset_totp(user_id: int) -> ResponseReturnValue:
+    """Remove an account's second factor (a lost telephone): its next sign-in asks the password only."""
+    user = _account(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    outcome = attempt(totp.reset, db.session(), user, by=current_user)
+    flash(str(outcome.refusal) if outcome.refused else f"Double authentification retirée du compte {user.email}.", "error" if outcome.refused else "success")
+    return redirect(url_for(".users"))
+
+
+@bp.route("/utilisateurs/<int:user_id>/desactiver", methods=["POST"], defaults={"active": False}, endpoint="deactivate")
+@bp.route("/utilisateurs/<int:user_id>/reactiver", methods=["POST"], defaults={"active": True}, endpoint="reactivate")
+def set_active(user_id: int, active: bool) -> ResponseReturnValue:
+    """Deactivate an account (its sessions end) or reactivate it."""
+    user = _account(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    outcome = attempt(account_services.set_active, db.session(), user, active, by=current_user, now=current_clock())
+    if outcome.refused:
+        flash(str(outcome.refusal), "error")
+    else:
+        flash(f"Compte {user.email} {'réactivé' if active else 'désactivé : ses sessions ont pris fin'}.", "success")
+    return redirect(url_for(".users"))
 
 
 def _create_user(form: UserForm, password: str) -> User:

@@ -1,14 +1,28 @@
-"""``create-org``, ``create-user``, ``ensure-admin``: organisations and accounts, in the database."""
+"""``create-org``, ``create-user``, ``ensure-admin``, ``account …``: organisations and accounts, in the database."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from webforms import db
-from webforms.accounts.services import AccountError, create_organisation, create_user, ensure_admin, generate_password
+from webforms.accounts import totp
+from webforms.accounts.services import (
+    AccountError,
+    create_organisation,
+    create_user,
+    ensure_admin,
+    find_user,
+    generate_password,
+    reset_password,
+    set_active,
+)
 from webforms.commands.app import command_app
-from webforms.models import Organisation
+from webforms.models import Organisation, User
 
 
 @click.command("create-org")
@@ -62,3 +76,71 @@ def ensure_admin_cmd() -> None:
         click.echo(f"  Mot de passe : {password}")
         click.echo("Notez-le maintenant : il ne sera plus affiché.")
         click.echo("=" * 60)
+
+
+@click.group("account")
+def account() -> None:
+    """Désactiver, réactiver un compte, réinitialiser son mot de passe ou son second facteur."""
+
+
+def _change(email: str, change: Callable[[Session, User], str]) -> None:
+    """Apply ``change`` to the account of ``email`` and print what it says; a refusal exits 1 with its message."""
+    with command_app().app_context():
+        session = db.session()
+        try:
+            click.echo(change(session, find_user(session, email)))
+        except AccountError as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+
+
+@account.command("deactivate")
+@click.argument("email")
+def deactivate(email: str) -> None:
+    """Désactiver un compte : il ne peut plus se connecter et ses sessions prennent fin."""
+
+    def change(session: Session, user: User) -> str:
+        set_active(session, user, False, by=None, now=_now())
+        return f"Compte désactivé : {user.email} ; ses sessions ont pris fin."
+
+    _change(email, change)
+
+
+@account.command("reactivate")
+@click.argument("email")
+def reactivate(email: str) -> None:
+    """Réactiver un compte désactivé."""
+
+    def change(session: Session, user: User) -> str:
+        set_active(session, user, True, by=None, now=_now())
+        return f"Compte réactivé : {user.email}."
+
+    _change(email, change)
+
+
+@account.command("reset-password")
+@click.argument("email")
+def reset_password_cmd(email: str) -> None:
+    """Donner un nouveau mot de passe à un compte (affiché une fois, à changer à la prochaine connexion)."""
+
+    def change(session: Session, user: User) -> str:
+        password = reset_password(session, user, by=None, now=_now())
+        return f"Mot de passe de {user.email} réinitialisé ; ses sessions ont pris fin.\nNouveau mot de passe (affiché une seule fois, à changer à la prochaine connexion) : {password}"
+
+    _change(email, change)
+
+
+@account.command("reset-totp")
+@click.argument("email")
+def reset_totp_cmd(email: str) -> None:
+    """Retirer la double authentification d'un compte (téléphone perdu) : sa prochaine connexion ne demande que le mot de passe."""
+
+    def change(session: Session, user: User) -> str:
+        totp.reset(session, user, by=None)
+        return f"Double authentification retirée du compte {user.email}."
+
+    _change(email, change)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

@@ -3,6 +3,7 @@
 Every table module is imported here, so ``Base.metadata`` knows them all and ``from webforms.models import X`` keeps working.
 """
 
+from webforms.models.accounts import AccountSecurity, KeptForm, SignInCounter, WebSession
 from webforms.models.archive import (
     RETENTION_FATES,
     SIGNATURE_KINDS,
@@ -33,6 +34,7 @@ __all__ = [
     "STATUTS_TRAVAIL",
     "SUBMISSION_KEPT",
     "WRITE_ONCE_TABLES",
+    "AccountSecurity",
     "Apercu",
     "Appel",
     "ArchiveLog",
@@ -44,6 +46,7 @@ __all__ = [
     "DestructionVisa",
     "Document",
     "Event",
+    "KeptForm",
     "Mesure",
     "Notification",
     "NotificationPreference",
@@ -54,10 +57,12 @@ __all__ = [
     "Rendition",
     "Renouvellement",
     "RetentionRule",
+    "SignInCounter",
     "Tombstone",
     "Travail",
     "UTCDateTime",
     "User",
+    "WebSession",
     "WriteOnceViolation",
     "utcnow",
 ]

@@ -1,0 +1,214 @@
+"""Server-side sessions (issue 15): revocable, idle expiry, the cookie only an id (webforms.accounts.sessions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from tests.conftest import PASSWORD, Clock, WebClient
+from tests.test_web import example_form
+from webforms import db
+from webforms.models import Document, KeptForm, WebSession
+
+COOKIE = "session"
+
+
+class SessionClock(Clock):
+    """The sessions' clock, moved by the tests (the real time in service)."""
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def session_clock(app: Flask) -> SessionClock:
+    clock = SessionClock()
+    app.config["SESSION_CLOCK"] = clock
+    return clock
+
+
+def cookie_of(web: WebClient) -> str | None:
+    found = web.client.get_cookie(COOKIE)
+    return found.value if found is not None else None
+
+
+def signed_in(web: WebClient) -> bool:
+    return web.get("/").status_code == 200
+
+
+def rows(app: Flask) -> list[WebSession]:
+    with app.app_context():
+        return list(db.session().scalars(select(WebSession).order_by(WebSession.id)))
+
+
+def test_a_cookie_replayed_after_sign_out_gets_the_sign_in_page(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    stolen = cookie_of(web)
+    assert stolen and signed_in(web)
+    assert web.post("/deconnexion").status_code == 302
+    thief = WebClient(app.test_client())
+    thief.client.set_cookie(COOKIE, stolen)
+    response = thief.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/connexion")
+    # Nor does the thief's cookie come back to life: it is replaced (the flash of the sign-in page).
+    assert cookie_of(thief) != stolen
+
+
+def test_the_cookie_carries_only_a_random_id_stored_hashed(app: Flask, login_as: Any) -> None:
+    web, account = login_as("redacteur")
+    token = cookie_of(web)
+    assert token and re.fullmatch(r"[A-Za-z0-9_-]{43}", token)  # 32 random bytes, not a signed payload
+    stored = [r for r in rows(app) if r.user_id == account.id and r.ended_at is None]
+    assert [r.token_hash for r in stored] == [hashlib.sha256(token.encode()).hexdigest()]
+    assert all(token not in str(r.data) for r in rows(app))
+
+
+def test_signing_in_gives_a_new_session_id(app: Flask, make_user: Any) -> None:
+    account = make_user("redacteur")
+    web = WebClient(app.test_client())
+    web.get("/connexion")
+    before = cookie_of(web)
+    web.login(account)
+    assert before and cookie_of(web) != before
+    # The visitor's session (its id perhaps planted by another) is ended, not upgraded.
+    thief = WebClient(app.test_client())
+    thief.client.set_cookie(COOKIE, before)
+    assert not signed_in(thief)
+
+
+@pytest.mark.parametrize(("idle_minutes", "signed_in_after"), [(30, True), (30.02, False)])
+def test_a_session_unused_for_its_idle_time_ends(app: Flask, login_as: Any, session_clock: SessionClock, idle_minutes: float, signed_in_after: bool) -> None:
+    web, _ = login_as("redacteur")
+    session_clock.advance(minutes=idle_minutes)
+    assert signed_in(web) is signed_in_after
+
+
+@pytest.mark.parametrize(("minutes", "signed_in_after"), [(5, True), (5.02, False)])
+def test_the_idle_time_is_configurable(app: Flask, login_as: Any, session_clock: SessionClock, minutes: float, signed_in_after: bool) -> None:
+    app.config["SESSION_IDLE_MINUTES"] = 5
+    web, _ = login_as("redacteur")
+    session_clock.advance(minutes=minutes)
+    assert signed_in(web) is signed_in_after
+
+
+def test_a_user_typing_on_a_page_stays_signed_in(app: Flask, login_as: Any, session_clock: SessionClock) -> None:
+    web, _ = login_as("redacteur")
+    for _ in range(12):  # three hours on one page, the page's keep-alive every quarter of an hour
+        session_clock.advance(minutes=15)
+        assert web.get("/session/maintien").json == {"connecte": True}
+    assert signed_in(web)
+    session_clock.advance(minutes=31)
+    assert web.get("/session/maintien").json == {"connecte": False}  # the page is told; it says so
+
+
+def test_the_keep_alive_of_a_visitor_says_signed_out(web: WebClient) -> None:
+    assert web.get("/session/maintien").json == {"connecte": False}
+
+
+def test_a_deactivated_account_loses_every_session(app: Flask, login_as: Any) -> None:
+    web, account = login_as("redacteur")
+    other = WebClient(app.test_client())
+    other.login(account)
+    admin, _ = login_as("admin")
+    admin.get("/admin/utilisateurs")
+    assert admin.post(f"/admin/utilisateurs/{account.id}/desactiver").status_code == 302
+    assert not signed_in(web) and not signed_in(other)
+    assert {r.ended_reason for r in rows(app) if r.user_id == account.id} == {"desactivation"}
+
+
+# --- What was typed survives the session's end (issue 16, point 1) ---------------------------
+
+NEW_SAISINE = "/documents/nouveau/fiche_saisine"
+
+
+def kept_rows(app: Flask) -> list[KeptForm]:
+    with app.app_context():
+        return list(db.session().scalars(select(KeptForm)))
+
+
+def documents(app: Flask) -> int:
+    with app.app_context():
+        return len(db.session().scalars(select(Document)).all())
+
+
+def offered(page: str) -> Any:
+    """The kept form a page offers back (read by static/session.js)."""
+    match = re.search(r'<script type="application/json" id="formulaire-conserve">(.*?)</script>', page, re.S)
+    assert match, "no kept form in the page"
+    return json.loads(match.group(1))
+
+
+def test_a_form_posted_after_the_session_ended_is_kept_and_offered_back_after_sign_in(app: Flask, login_as: Any, session_clock: SessionClock) -> None:
+    web, account = login_as("redacteur")
+    web.get(NEW_SAISINE)
+    session_clock.advance(minutes=45)  # the user typed for 45 minutes without saving
+    form = {**example_form("fiche_saisine"), "prescripteur-nom": "Texte tapé pendant trois quarts d'heure", "action": "save"}
+    response = web.post(NEW_SAISINE, form, headers={"Referer": f"http://localhost{NEW_SAISINE}"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/connexion?next=" + NEW_SAISINE
+    assert documents(app) == 0  # nothing saved: the user has to see it first
+    page = web.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Votre session avait pris fin : rien n&#39;a été enregistré, mais ce que vous aviez saisi est conservé." in page
+    (row,) = kept_rows(app)
+    assert (row.user_id, row.page, row.action) == (account.id, NEW_SAISINE, NEW_SAISINE)
+    assert row.fields["prescripteur-nom"] == ["Texte tapé pendant trois quarts d'heure"] and "csrf_token" not in row.fields
+    # Signed in again, the user lands on the page; what was typed is offered back.
+    signed = web.post(response.headers["Location"], {"email": account.email, "password": PASSWORD})
+    assert signed.headers["Location"] == NEW_SAISINE
+    page = web.get(NEW_SAISINE).get_data(as_text=True)
+    assert 'id="formulaire-conserve-message"' in page
+    assert offered(page) == {"action": NEW_SAISINE, "fields": row.fields}
+    # Saved now: it is no longer offered.
+    assert web.post(NEW_SAISINE, form).status_code == 302
+    assert kept_rows(app) == [] and documents(app) == 1
+
+
+def test_a_form_posted_by_a_visitor_or_with_a_forged_token_keeps_nothing(app: Flask, web: WebClient, login_as: Any, session_clock: SessionClock) -> None:
+    web.get("/connexion")
+    assert web.post(NEW_SAISINE, {"prescripteur-nom": "x"}).status_code == 302  # a visitor's: sent to sign in
+    user, _ = login_as("redacteur")
+    session_clock.advance(minutes=45)
+    assert user.post(NEW_SAISINE, {"prescripteur-nom": "x", "csrf_token": "fabrique"}).status_code == 400
+    assert kept_rows(app) == []
+
+
+def test_a_session_signed_out_keeps_nothing_of_a_later_post(app: Flask, login_as: Any) -> None:
+    """Signing out is the user's choice: a post with the old page's token is not kept."""
+    web, _ = login_as("redacteur")
+    web.get(NEW_SAISINE)
+    stale = web.token
+    web.post("/deconnexion")
+    assert web.post(NEW_SAISINE, {"prescripteur-nom": "x", "csrf_token": stale}).status_code == 400
+    assert kept_rows(app) == []
+
+
+def test_a_form_from_a_previous_session_of_the_signed_in_user_is_offered_back_on_its_page(app: Flask, login_as: Any, session_clock: SessionClock) -> None:
+    web, account = login_as("redacteur")
+    web.get(NEW_SAISINE)
+    stale = web.token
+    session_clock.advance(minutes=45)
+    web.login(account)  # signed in again (another tab), the first tab's token no longer matches
+    response = web.post(NEW_SAISINE, {"prescripteur-nom": "Tapé dans le premier onglet", "csrf_token": stale}, headers={"Referer": f"http://localhost{NEW_SAISINE}"})
+    assert response.status_code == 302 and response.headers["Location"] == NEW_SAISINE
+    page = web.get(NEW_SAISINE).get_data(as_text=True)
+    assert "Ce formulaire venait d&#39;une session précédente" in page
+    assert offered(page)["fields"]["prescripteur-nom"] == ["Tapé dans le premier onglet"]
+
+
+@pytest.mark.parametrize(("idle_minutes", "seconds"), [(30, 300), (15, 300), (6, 120), (1, 20)])
+def test_a_page_asks_to_stay_alive_well_within_the_idle_time(app: Flask, login_as: Any, idle_minutes: int, seconds: int) -> None:
+    app.config["SESSION_IDLE_MINUTES"] = idle_minutes
+    web, _ = login_as("redacteur")
+    page = web.get(NEW_SAISINE).get_data(as_text=True)
+    assert f'data-keepalive-url="/session/maintien" data-keepalive-seconds="{seconds}"' in page
+
+
+def test_a_visitors_page_does_not_ask(web: WebClient) -> None:
+    assert "data-keepalive-url" not in web.get("/connexion").get_data(as_text=True)

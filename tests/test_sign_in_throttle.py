@@ -1,0 +1,129 @@
+"""Sign-in throttling by account and by address, counted in the database (issue 15)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from tests.conftest import PASSWORD, Account, Clock, WebClient
+from webforms import create_app, db
+from webforms.models import SignInCounter
+
+
+class Moving(Clock):
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def moving(app: Flask) -> Moving:
+    clock = Moving()
+    app.config["SESSION_CLOCK"] = clock
+    return clock
+
+
+def client(app: Flask, address: str = "203.0.113.7") -> WebClient:
+    web = WebClient(app.test_client())
+    web.client.environ_base["REMOTE_ADDR"] = address
+    web.get("/connexion")
+    return web
+
+
+def attempt(web: WebClient, email: str, password: str) -> Any:
+    return web.post("/connexion", {"email": email, "password": password})
+
+
+def fail(web: WebClient, email: str, times: int) -> None:
+    for _ in range(times):
+        assert attempt(web, email, "pas-le-bon-mot-de-passe").status_code in (401, 429)
+
+
+@pytest.mark.parametrize(("failures", "locked"), [(4, False), (5, True)])
+def test_the_account_is_locked_after_five_failures_even_for_the_right_password(app: Flask, make_user: Any, moving: Moving, failures: int, locked: bool) -> None:
+    account: Account = make_user("redacteur")
+    web = client(app)
+    fail(web, account.email, failures)
+    response = attempt(web, account.email, PASSWORD)
+    page = response.get_data(as_text=True)
+    if locked:
+        assert response.status_code == 429
+        # 8:30 UTC = 10 h 30 in Paris; locked 1 minute.
+        assert "Trop de tentatives de connexion infructueuses pour ce compte" in page and "Réessayez à partir de 10 h 31 (dans 1 minute)" in page
+        assert web.get("/").status_code == 302  # not signed in
+    else:
+        assert response.status_code == 302
+
+
+@pytest.mark.parametrize(("wait_seconds", "locked"), [(59, True), (60, False)])
+def test_the_lock_ends_after_its_delay(app: Flask, make_user: Any, moving: Moving, wait_seconds: int, locked: bool) -> None:
+    account: Account = make_user("redacteur")
+    web = client(app)
+    fail(web, account.email, 5)
+    moving.advance(seconds=wait_seconds)
+    assert attempt(web, account.email, PASSWORD).status_code == (429 if locked else 302)
+
+
+@pytest.mark.parametrize(("wait_seconds", "locked"), [(119, True), (120, False)])
+def test_the_delay_doubles_with_each_further_failure(app: Flask, make_user: Any, moving: Moving, wait_seconds: int, locked: bool) -> None:
+    account: Account = make_user("redacteur")
+    web = client(app)
+    fail(web, account.email, 5)
+    moving.advance(minutes=1)
+    response = attempt(web, account.email, "encore-un-mauvais-mot")  # the 6th: 2 minutes
+    assert response.status_code == 401 and "dans 2 minutes" in response.get_data(as_text=True)
+    moving.advance(seconds=wait_seconds)
+    assert attempt(web, account.email, PASSWORD).status_code == (429 if locked else 302)
+
+
+def test_a_success_resets_the_account_counter(app: Flask, make_user: Any, moving: Moving) -> None:
+    account: Account = make_user("redacteur")
+    web = client(app)
+    fail(web, account.email, 4)
+    assert attempt(web, account.email, PASSWORD).status_code == 302
+    web.post("/deconnexion")
+    web.get("/connexion")
+    fail(web, account.email, 4)
+    assert attempt(web, account.email, PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(("failures", "locked"), [(19, False), (20, True)])
+def test_an_address_is_locked_after_twenty_failures_on_any_accounts(app: Flask, make_user: Any, moving: Moving, failures: int, locked: bool) -> None:
+    account: Account = make_user("redacteur")
+    web = client(app, "198.51.100.9")
+    for n in range(failures):
+        fail(web, f"inconnu{n}@example.fr", 1)
+    response = attempt(web, account.email, PASSWORD)
+    if locked:
+        assert response.status_code == 429 and "depuis cette adresse" in response.get_data(as_text=True)
+        # Another address is not locked.
+        assert attempt(client(app, "198.51.100.10"), account.email, PASSWORD).status_code == 302
+    else:
+        assert response.status_code == 302
+
+
+def test_the_counters_are_shared_by_every_worker(app: Flask, make_user: Any, moving: Moving, tmp_path: Any) -> None:
+    """Two app processes on one database (two workers, two hosts) count the same failures."""
+    account: Account = make_user("redacteur")
+    other = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "other"), "DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": "tests-only-secret", "SESSION_CLOCK": moving})
+    try:
+        fail(client(app), account.email, 3)
+        fail(client(other), account.email, 2)
+        assert attempt(client(app), account.email, PASSWORD).status_code == 429
+    finally:
+        other.extensions["webforms.engine"].dispose()
+
+
+
+
+@pytest.mark.parametrize(("proxies", "counted_as"), [(0, "127.0.0.1"), (1, "192.0.2.44")])
+def test_behind_a_declared_proxy_the_forwarded_address_is_counted(app: Flask, moving: Moving, proxies: int, counted_as: str) -> None:
+    app.config["SIGN_IN_TRUSTED_PROXIES"] = proxies
+    web = client(app, "127.0.0.1")
+    web.post("/connexion", {"email": "x@example.fr", "password": "faux"}, headers={"X-Forwarded-For": "198.51.100.1, 192.0.2.44"})
+    with app.app_context():
+        keys = set(db.session().scalars(select(SignInCounter.key)))
+    assert keys == {"compte:x@example.fr", f"adresse:{counted_as}"}
