@@ -34,6 +34,7 @@ COMMANDS = {
     "ensure-admin": "webforms.commands.accounts:ensure_admin_cmd",
     "archive": "webforms.commands.archive:archive",
     "worker": "webforms.commands.worker:worker",
+    "api-token": "webforms.commands.api:api_token",
 }
 
 

@@ -3,6 +3,7 @@
 Every table module is imported here, so ``Base.metadata`` knows them all and ``from webforms.models import X`` keeps working.
 """
 
+from webforms.models.api import API_SCOPES, ApiRateCounter, ApiToken, ApiTokenUse
 from webforms.models.archive import (
     RETENTION_FATES,
     SIGNATURE_KINDS,
@@ -22,6 +23,7 @@ from webforms.models.mesures import Mesure, Rencontre, Renouvellement
 from webforms.models.people import Organisation, User
 
 __all__ = [
+    "API_SCOPES",
     "ARCHIVE_TABLES",
     "RETENTION_FATES",
     "ROLES",
@@ -32,6 +34,9 @@ __all__ = [
     "SUBMISSION_KEPT",
     "WRITE_ONCE_TABLES",
     "Apercu",
+    "ApiRateCounter",
+    "ApiToken",
+    "ApiTokenUse",
     "Appel",
     "ArchiveLog",
     "ArchiveRecord",
