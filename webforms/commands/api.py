@@ -1,11 +1,14 @@
-"""``api-token create/list/revoke``: the JSON API's tokens."""
+"""``api-token create/list/revoke`` and ``openapi``: the JSON API's tokens and its description."""
 
 from __future__ import annotations
+
+import json
 
 import click
 from sqlalchemy import select
 
 from webforms import db
+from webforms.api.spec import openapi_document
 from webforms.api.tokens import TokenError, create_token, revoke_token, token_by_prefix, tokens_of
 from webforms.commands.app import command_app
 from webforms.models import API_SCOPES, User
@@ -71,3 +74,10 @@ def revoke(prefix: str) -> None:
             raise click.ClickException(f"Aucun jeton « {prefix} ».")
         revoke_token(db.session(), token, actor=None, now=services().clock())
         click.echo(f"Jeton wf_{token.prefix} révoqué.")
+
+
+@click.command("openapi")
+def openapi() -> None:
+    """Afficher la description OpenAPI de l'API (la même que /api/v1/openapi.json)."""
+    app = command_app()
+    click.echo(json.dumps(openapi_document(app), ensure_ascii=False, indent=2, sort_keys=True))
