@@ -156,6 +156,9 @@ def test_the_description_types_the_catalogue_fields_in_french(app: Flask) -> Non
     assert dates and money and all(p.get("title") for p in dates + money)
     assert "fiche_saisine.FicheSaisineBrouillon" in schemas  # the draft body: every field optional
     assert "required" not in schemas["fiche_saisine.FicheSaisineBrouillon"]
+    answers = [r.get("description", "") for p in spec["paths"].values() for o in p.values() if isinstance(o, dict) for r in o.get("responses", {}).values()]
+    answers.append(spec["components"]["responses"]["DEFAULT_ERROR"]["description"])
+    assert answers and not {"OK", "Created", "Default error response"} & set(answers)  # French, as the rest
     for operation in spec["paths"]["/api/v1/documents/{doc_id}"].values():
         if isinstance(operation, dict) and "responses" in operation:
             assert {"401", "404", "429"} <= set(operation["responses"])

@@ -15,6 +15,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from marshmallow import Schema
 from marshmallow import fields as mf
 
@@ -63,6 +64,12 @@ class WebformsApi(Api):
 
     def _register_error_handlers(self) -> None:
         """Leave the application's error pages alone: the API blueprint answers its own errors."""
+
+    def _register_responses(self) -> None:
+        """Describe the default error in French (each route describes its own codes: ``views.described``)."""
+        response = {"description": "Erreur : voir « errors », au format de la ligne de commande.", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 def make_api(app: Flask) -> WebformsApi:

@@ -101,7 +101,7 @@ def _refused(exc: DocumentError) -> ResponseReturnValue:
 
 @bp.route("/kinds", methods=["GET"])
 @bp.doc(summary="Types de document accessibles au jeton")
-@bp.response(200, KindOut(many=True))
+@bp.response(200, KindOut(many=True), description="Les types du jeton.")
 @described()
 def kinds() -> Any:
     """List the kinds within the token's scope."""
@@ -114,7 +114,7 @@ def kinds() -> Any:
 @bp.route("/documents", methods=["GET"])
 @bp.doc(summary="Documents visibles, du plus récent au plus ancien (pagination par curseur)")
 @bp.arguments(ListArgs, location="query", as_kwargs=True, unknown=RAISE)
-@bp.response(200, DocumentPage)
+@bp.response(200, DocumentPage, description="Une page de documents.")
 @described(422)
 def documents(limit: int, kind: str | None = None, statut: str | None = None, cursor: int | None = None) -> Any:
     """List the documents the token's user sees, within its kinds, newest first."""
@@ -132,7 +132,7 @@ def documents(limit: int, kind: str | None = None, statut: str | None = None, cu
 
 @bp.route("/documents/<int:doc_id>", methods=["GET"])
 @bp.doc(summary="Un document")
-@bp.response(200, DocumentOut)
+@bp.response(200, DocumentOut, description="Le document.")
 @described(404)
 def document(doc_id: int) -> Any:
     """Read one document."""
@@ -141,7 +141,7 @@ def document(doc_id: int) -> Any:
 
 @bp.route("/documents/<int:doc_id>/validation", methods=["POST"])
 @bp.doc(summary="Vérifier ce qui empêcherait la soumission (ne modifie rien)")
-@bp.response(200, ValidationOut)
+@bp.response(200, ValidationOut, description="Ce qui empêcherait la soumission (vide : rien).")
 @described(404)
 def validation(doc_id: int) -> Any:
     """Return what stops the document from being submitted, as the command line prints it."""
@@ -156,7 +156,7 @@ def validation(doc_id: int) -> Any:
 
 @bp.route("/documents/<int:doc_id>/submission", methods=["POST"])
 @bp.doc(summary="Soumettre un brouillon : validé, numéroté, figé ; ses fichiers sont rendus ensuite")
-@bp.response(200, DocumentOut)
+@bp.response(200, DocumentOut, description="Le document soumis.")
 @described(403, 404, 422)
 def submission(doc_id: int) -> Any:
     """Submit a draft through the lifecycle service."""
@@ -198,7 +198,7 @@ def _kind_routes(kind: Kind) -> None:
         @bp.route(f"/kinds/{kind.name}/documents", methods=["POST"], endpoint=f"create_{kind.name}")
         @bp.doc(summary=f"Créer un brouillon : {kind.title}", description="Les champs absents restent à remplir ; la validation dit ce qui manque.")
         @bp.arguments(draft)
-        @bp.response(201, DocumentOut)
+        @bp.response(201, DocumentOut, description="Le brouillon créé.")
         @described(400, 403, 422)
         def create(payload: dict[str, Any]) -> Any:
             """Create a draft of the kind, as sent."""
@@ -211,7 +211,7 @@ def _kind_routes(kind: Kind) -> None:
     @bp.route(f"/kinds/{kind.name}/documents/<int:doc_id>", methods=["PUT"], endpoint=f"update_{kind.name}")
     @bp.doc(summary=f"Remplacer les données d'un brouillon : {kind.title}")
     @bp.arguments(draft)
-    @bp.response(200, DocumentOut)
+    @bp.response(200, DocumentOut, description="Le brouillon enregistré.")
     @described(400, 403, 404, 422)
     def update(payload: dict[str, Any], doc_id: int) -> Any:
         """Replace the data of a draft of the kind, as sent."""
