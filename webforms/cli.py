@@ -35,6 +35,8 @@ COMMANDS = {
     "account": "webforms.commands.accounts:account",
     "archive": "webforms.commands.archive:archive",
     "worker": "webforms.commands.worker:worker",
+    "api-token": "webforms.commands.api:api_token",
+    "openapi": "webforms.commands.api:openapi",
 }
 
 

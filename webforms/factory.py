@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from schemas import registry
-from webforms import db, jobs, policy, web
+from webforms import api, db, jobs, policy, web
 from webforms.accounts import kept, sessions
 from webforms.accounts import second_factor as second_factor  # its routes join the sign-in blueprint
 from webforms.accounts import views as auth
@@ -161,6 +161,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseId
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    api.init_app(app, csrf)
     _register_errors(app)
     _register_headers(app)
     _register_template_helpers(app)

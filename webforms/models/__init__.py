@@ -4,6 +4,7 @@ Every table module is imported here, so ``Base.metadata`` knows them all and ``f
 """
 
 from webforms.models.accounts import AccountSecurity, KeptForm, SignInCounter, WebSession
+from webforms.models.api import API_SCOPES, ApiRateCounter, ApiToken, ApiTokenUse
 from webforms.models.archive import (
     RETENTION_FATES,
     SIGNATURE_KINDS,
@@ -24,6 +25,7 @@ from webforms.models.notifications import FREQUENCES, Courriel, Notification, No
 from webforms.models.people import Organisation, User
 
 __all__ = [
+    "API_SCOPES",
     "ARCHIVE_TABLES",
     "FREQUENCES",
     "RETENTION_FATES",
@@ -36,6 +38,9 @@ __all__ = [
     "WRITE_ONCE_TABLES",
     "AccountSecurity",
     "Apercu",
+    "ApiRateCounter",
+    "ApiToken",
+    "ApiTokenUse",
     "Appel",
     "ArchiveLog",
     "ArchiveRecord",

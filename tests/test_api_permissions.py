@@ -1,0 +1,138 @@
+"""The API's permission matrix: every route × token scope (read or write, kinds, organisation, role).
+
+The same rules as the pages (``webforms/policy.py``), narrowed by the token: a document outside
+its kinds, another organisation's, or a draft its role does not receive answers 404 (not
+revealed); a read-only token, a kind outside its scope or a document that is no draft answers
+403 to a write. A refused request changes nothing, and no list shows what the token may not read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from schemas import registry
+from tests.api_client import ApiClient, token_for
+from tests.conftest import Account, Clock
+from tests.test_api import example
+from tests.workers import run_jobs
+from webforms import db
+from webforms.models import Document
+
+A, B = "Association A", "Association B"
+# Token name -> (role, organisation, kinds, scope), or None for no token at all.
+TOKENS: dict[str, tuple[str, str, tuple[str, ...], str] | None] = {
+    "A-ecriture": ("redacteur", A, ("fiche_saisine", "fiche_incident"), "ecriture"),
+    "A-lecture": ("redacteur", A, ("fiche_saisine", "fiche_incident"), "lecture"),
+    "A-incident": ("redacteur", A, ("fiche_incident",), "ecriture"),
+    "B-ecriture": ("redacteur", B, ("fiche_saisine", "fiche_incident"), "ecriture"),
+    "coordinateur": ("coordinateur", "Plateforme", ("fiche_saisine",), "ecriture"),
+    "aucun": None,
+}
+# Which of organisation A's documents each token reads.
+VISIBLE = {
+    "A-ecriture": {"draft_saisine", "submitted_saisine", "draft_incident"},
+    "A-lecture": {"draft_saisine", "submitted_saisine", "draft_incident"},
+    "A-incident": {"draft_incident"},
+    "B-ecriture": set(),
+    "coordinateur": {"submitted_saisine"},  # a recipient of the submitted fiche saisine, never a draft
+    "aucun": set(),
+}
+
+
+def _world(app: Flask, clock: Clock, make_user: Callable[..., Account]) -> tuple[dict[str, int], dict[str, str]]:
+    owner = make_user("redacteur", A)
+    writer = ApiClient(app, token_for(app, clock, owner))
+    ids = {
+        "draft_saisine": writer.post("/api/v1/kinds/fiche_saisine/documents", json={}).get_json()["id"],
+        "submitted_saisine": writer.post("/api/v1/kinds/fiche_saisine/documents", json=example()).get_json()["id"],
+        "draft_incident": writer.post("/api/v1/kinds/fiche_incident/documents", json={}).get_json()["id"],
+    }
+    assert writer.post(f"/api/v1/documents/{ids['submitted_saisine']}/submission").status_code == 200
+    run_jobs(app)
+    ids["rendition"] = writer.get(f"/api/v1/documents/{ids['submitted_saisine']}").get_json()["renditions"][0]["id"]
+    values = {}
+    for name, spec in TOKENS.items():
+        if spec is not None:
+            role, org, kinds, scope = spec
+            account = owner if (role, org) == ("redacteur", A) else make_user(role, org)
+            values[name] = token_for(app, clock, account, kinds=kinds, scope=scope)
+    return ids, values
+
+
+def _cases(ids: dict[str, int]) -> list[tuple[str, str, str, str, Any]]:
+    """Every API route once at least: (endpoint, method, url, document it reaches or "", body)."""
+    cases: list[tuple[str, str, str, str, Any]] = [
+        ("api.kinds", "GET", "/api/v1/kinds", "", None),
+        ("api.documents", "GET", "/api/v1/documents", "", None),
+        *[("api.document", "GET", f"/api/v1/documents/{ids[d]}", d, None) for d in ("draft_saisine", "submitted_saisine", "draft_incident")],
+        ("api.validation", "POST", f"/api/v1/documents/{ids['draft_saisine']}/validation", "draft_saisine", None),
+        ("api.rendition", "GET", f"/api/v1/documents/{ids['submitted_saisine']}/renditions/{ids['rendition']}", "submitted_saisine", None),
+        ("api.submission", "POST", f"/api/v1/documents/{ids['draft_incident']}/submission", "draft_incident", None),
+        ("api.update_fiche_saisine", "PUT", f"/api/v1/kinds/fiche_saisine/documents/{ids['submitted_saisine']}", "submitted_saisine", {}),
+    ]
+    for kind in registry().values():
+        if kind.standalone:
+            cases.append((f"api.create_{kind.name}", "POST", f"/api/v1/kinds/{kind.name}/documents", "", {}))
+        cases.append((f"api.update_{kind.name}", "PUT", f"/api/v1/kinds/{kind.name}/documents/{ids['draft_saisine']}", "draft_saisine", {}))
+    return cases
+
+
+def expected(token: str, endpoint: str, reaches: str, url: str) -> int:
+    """The status the policy and the token's scope give to ``token`` on this request."""
+    spec = TOKENS[token]
+    if spec is None:
+        return 401
+    role, _, kinds, scope = spec
+    writes = endpoint.startswith(("api.create_", "api.update_", "api.submission"))
+    if writes and scope != "ecriture":
+        return 403
+    if endpoint.startswith("api.create_"):
+        kind = endpoint.removeprefix("api.create_")
+        return 201 if kind in kinds and role == "redacteur" else 403
+    if reaches and reaches not in VISIBLE[token]:
+        return 404
+    if endpoint.startswith("api.update_"):
+        if reaches != "draft_saisine":
+            return 403  # submitted: no longer a draft
+        return 200 if endpoint == "api.update_fiche_saisine" else 404  # another kind's address
+    return 422 if endpoint == "api.submission" else 200  # an empty incident sheet cannot be submitted
+
+
+def _state(app: Flask) -> list[tuple[Any, ...]]:
+    with app.app_context():
+        rows = db.session().execute(select(Document.id, Document.statut, Document.data, Document.updated_at, Document.versions).order_by(Document.id))
+        return [tuple(r) for r in rows]
+
+
+@pytest.mark.parametrize("token", list(TOKENS))
+def test_every_api_route_follows_the_policy_within_the_token_scope(app: Flask, clock: Clock, make_user: Callable[..., Account], token: str) -> None:
+    ids, values = _world(app, clock, make_user)
+    api = ApiClient(app, values.get(token))
+    cases = _cases(ids)
+    api_routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")}
+    assert {case[0] for case in cases} == api_routes, "an API route is missing from the matrix"
+    for endpoint, method, url, reaches, body in cases:
+        before = _state(app)
+        response = api.call(method, url, json=body) if body is not None else api.call(method, url)
+        want = expected(token, endpoint, reaches, url)
+        assert response.status_code == want, (endpoint, url, response.get_json())
+        assert response.is_json or response.mimetype in ("application/pdf", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        if want >= 400:
+            assert _state(app) == before, (endpoint, "a refused request changed something")
+            assert set(response.get_json()["errors"]) == {"_schema"} or want == 422
+    listed = api.get("/api/v1/documents")
+    if TOKENS[token] is None:
+        assert listed.status_code == 401
+    else:
+        names = {ids[k]: k for k in ("draft_saisine", "submitted_saisine", "draft_incident")}
+        items = listed.get_json()["items"]
+        assert {names[d["id"]] for d in items if d["id"] in names} == VISIBLE[token]
+        # Any other is a draft this very token created in its own organisation.
+        assert all(d["organisation"] == TOKENS[token][1] and d["statut"] == "brouillon" for d in items if d["id"] not in names)
+        kinds = {k["name"] for k in api.get("/api/v1/kinds").get_json()}
+        assert kinds == set(TOKENS[token][2])

@@ -1,0 +1,83 @@
+"""Schemathesis (a client no one here wrote) against the API's own description, on a live server.
+
+It reads ``/api/v1/openapi.json`` from a real HTTP server in a thread and generates requests for
+every operation, with a fixed seed and a bounded number of examples (PITFALLS §12): none may
+answer a server error, a status the description does not list, a content type it does not
+list, or a body that breaks its described schema. The operations on a document run twice: on
+generated identifiers (mostly unknown: 404) and on real ones (a draft, a submitted fiche with
+its files), so the answers of real documents are checked too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+from werkzeug.serving import make_server
+
+from schemas import registry
+from tests.api_client import ApiClient, token_for
+from tests.conftest import Account, Clock
+from tests.test_api import example
+from tests.workers import run_jobs
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+EXAMPLES = 12
+
+
+@pytest.fixture
+def live(app: Flask) -> Iterator[str]:
+    """Serve ``app`` over real HTTP on a free port, in a thread, for the length of the test."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="api-server")
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def _world(app: Flask, clock: Clock, make_user: Callable[..., Account]) -> tuple[str, dict[str, int]]:
+    """A writer's token on every kind, a draft and a submitted fiche saisine with its files."""
+    value = token_for(app, clock, make_user("redacteur"), kinds=sorted(registry()))
+    api = ApiClient(app, value)
+    submitted = api.post("/api/v1/kinds/fiche_saisine/documents", json=example()).get_json()["id"]
+    assert api.post(f"/api/v1/documents/{submitted}/submission").status_code == 200
+    run_jobs(app)
+    rendition = api.get(f"/api/v1/documents/{submitted}").get_json()["renditions"][0]["id"]
+    draft = api.post("/api/v1/kinds/fiche_saisine/documents", json={}).get_json()["id"]
+    return value, {"submitted": submitted, "rendition": rendition, "draft": draft}
+
+
+def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_description(
+    app: Flask, clock: Clock, make_user: Callable[..., Account], live: str
+) -> None:
+    app.config["API_RATE_LIMIT"] = 1_000_000  # the limit has its own test; here every request is served
+    value, ids = _world(app, clock, make_user)
+    schema = schemathesis.openapi.from_url(f"{live}/api/v1/openapi.json")
+    headers = {"Authorization": f"Bearer {value}"}
+    operations = [result.ok() for result in schema.get_all_operations()]
+    described = ApiClient(app, value).get("/api/v1/openapi.json").get_json()["paths"]
+    assert len(operations) == sum(m in ("get", "post", "put") for methods in described.values() for m in methods)  # every one is tried
+    for operation in operations:
+        params = {p.name for p in operation.path_parameters}
+        fixed = {"doc_id": ids["draft"] if operation.method in ("put", "post") else ids["submitted"], "rendition_id": ids["rendition"]}
+        for path_parameters in (None, {k: v for k, v in fixed.items() if k in params} or None):
+            _run(operation, path_parameters, live, headers)
+
+
+def _run(operation: Any, path_parameters: dict[str, int] | None, live: str, headers: dict[str, str]) -> None:
+    strategy = operation.as_strategy(path_parameters=path_parameters) if path_parameters else operation.as_strategy()
+
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(case=strategy)
+    def check(case: Any) -> None:
+        case.call_and_validate(base_url=live, headers=headers, checks=CHECKS)
+
+    check()

@@ -1,0 +1,143 @@
+"""API tokens (issue 17): shown once, stored hashed, scoped, expiring, revocable; the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from sqlalchemy import select
+
+from tests.conftest import Account, Clock
+from webforms import cli
+from webforms.api.tokens import TokenError, create_token, recognise, revoke_token, token_by_prefix
+from webforms.models import ApiToken, User
+
+
+def _issue(session: Any, clock: Clock, account: Account, *, actor: Account | None = None, **kwargs: Any) -> tuple[ApiToken, str]:
+    options = {"name": "Logiciel du SIAO", "kinds": ["fiche_saisine"], "scope": "lecture", "days": 30} | kwargs
+    user = session.get(User, account.id)
+    return create_token(session, actor=session.get(User, actor.id) if actor else user, user=user, now=clock(), **options)
+
+
+def test_a_token_is_shown_once_and_only_its_digest_is_kept(session: Any, clock: Clock, make_user: Callable[..., Account]) -> None:
+    token, value = _issue(session, clock, make_user("redacteur"))
+    prefix, secret = value.removeprefix("wf_").split("_", 1)
+    assert token.prefix == prefix and len(secret) >= 43
+    assert token.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in repr(session.execute(select(ApiToken.__table__)).all())
+    assert recognise(session, f"Bearer {value}", clock()).id == token.id
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (None, "Authentification requise"),
+        ("Basic dXNlcjpwYXNz", "Authentification requise"),
+        ("Bearer ", "Authentification requise"),
+        ("Bearer wf_000000000000_" + "A" * 43, "inconnu"),
+        ("Bearer n'importe quoi", "inconnu"),
+    ],
+)
+def test_a_missing_or_unknown_token_is_refused(session: Any, clock: Clock, header: str | None, message: str) -> None:
+    with pytest.raises(TokenError, match=message):
+        recognise(session, header, clock())
+
+
+def test_a_wrong_secret_with_a_real_prefix_is_refused(session: Any, clock: Clock, make_user: Callable[..., Account]) -> None:
+    _, value = _issue(session, clock, make_user("redacteur"))
+    forged = value[:-1] + ("A" if value[-1] != "A" else "B")
+    with pytest.raises(TokenError, match="inconnu"):
+        recognise(session, f"Bearer {forged}", clock())
+
+
+def test_a_token_expires_on_its_day_not_before(session: Any, clock: Clock, make_user: Callable[..., Account]) -> None:
+    token, value = _issue(session, clock, make_user("redacteur"), days=1)
+    clock.now = token.expires_at - dt.timedelta(seconds=1)
+    assert recognise(session, f"Bearer {value}", clock()).id == token.id
+    clock.now = token.expires_at
+    with pytest.raises(TokenError, match="expiré"):
+        recognise(session, f"Bearer {value}", clock())
+
+
+def test_a_revoked_token_is_refused_at_once(session: Any, clock: Clock, make_user: Callable[..., Account]) -> None:
+    account = make_user("redacteur")
+    token, value = _issue(session, clock, account)
+    revoke_token(session, token, actor=session.get(User, account.id), now=clock())
+    with pytest.raises(TokenError, match="révoqué"):
+        recognise(session, f"Bearer {value}", clock())
+
+
+def test_a_token_stops_when_its_user_leaves_the_organisation_or_is_deactivated(session: Any, clock: Clock, make_user: Callable[..., Account]) -> None:
+    account, elsewhere = make_user("redacteur"), make_user("redacteur", org="Autre association")
+    _, value = _issue(session, clock, account)
+    user = session.get(User, account.id)
+    user.organisation_id = elsewhere.organisation_id
+    session.commit()
+    with pytest.raises(TokenError, match="organisation"):
+        recognise(session, f"Bearer {value}", clock())
+    user.organisation_id, user.active = account.organisation_id, False
+    session.commit()
+    with pytest.raises(TokenError, match="désactivé"):
+        recognise(session, f"Bearer {value}", clock())
+
+
+def test_only_an_administrator_issues_or_revokes_a_token_for_someone_else(session: Any, clock: Clock, make_user: Callable[..., Account]) -> None:
+    owner, colleague, admin = make_user("redacteur"), make_user("redacteur"), make_user("admin")
+    with pytest.raises(TokenError, match="administrateur"):
+        _issue(session, clock, owner, actor=colleague)
+    token, _ = _issue(session, clock, owner, actor=admin)
+    assert token.created_by_id == admin.id and token.user_id == owner.id
+    with pytest.raises(TokenError, match="administrateur"):
+        revoke_token(session, token, actor=session.get(User, colleague.id), now=clock())
+    assert token.revoked_at is None
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"kinds": []}, "Types"),
+        ({"kinds": ["inconnu"]}, "inconnu"),
+        ({"scope": "admin"}, "Portée"),
+        ({"days": 0}, "Durée"),
+        ({"days": 367}, "Durée"),
+        ({"name": " "}, "nom"),
+    ],
+)
+def test_a_token_request_out_of_bounds_is_refused(session: Any, clock: Clock, make_user: Callable[..., Account], options: dict[str, Any], message: str) -> None:
+    with pytest.raises(TokenError, match=message):
+        _issue(session, clock, make_user("redacteur"), **options)
+    assert session.scalars(select(ApiToken)).all() == []
+
+
+def test_the_longest_allowed_validity_is_accepted(session: Any, clock: Clock, make_user: Callable[..., Account]) -> None:
+    token, _ = _issue(session, clock, make_user("redacteur"), days=366)
+    assert token.expires_at == clock() + dt.timedelta(days=366)
+
+
+def test_the_command_line_creates_lists_and_revokes(app: Flask, make_user: Callable[..., Account], tmp_path: Path) -> None:
+    account = make_user("redacteur")
+    env = {"DATABASE_URL": app.config["DATABASE_URL"], "WEBFORMS_INSTANCE_PATH": str(tmp_path / "cli")}
+    runner = CliRunner()
+    created = runner.invoke(cli.main, ["api-token", "create", "--email", account.email, "--name", "SIAO", "--kind", "fiche_saisine", "--scope", "ecriture"], env=env)
+    assert created.exit_code == 0, created.output
+    value = created.stdout.strip().splitlines()[-1]
+    assert value.startswith("wf_")
+    listed = runner.invoke(cli.main, ["api-token", "list"], env=env)
+    prefix = value.rsplit("_", 1)[0]
+    assert listed.exit_code == 0 and prefix in listed.stdout and "actif" in listed.stdout
+    assert value.rsplit("_", 1)[1] not in listed.stdout  # the secret is never shown again
+    revoked = runner.invoke(cli.main, ["api-token", "revoke", prefix], env=env)
+    assert revoked.exit_code == 0, revoked.output
+    with app.app_context():
+        from webforms import db
+
+        assert token_by_prefix(db.session(), prefix).revoked_at is not None
+    assert "révoqué" in runner.invoke(cli.main, ["api-token", "list"], env=env).stdout
+    refused = runner.invoke(cli.main, ["api-token", "create", "--email", account.email, "--name", "x", "--kind", "nope"], env=env)
+    assert refused.exit_code == 1 and "inconnu" in refused.output

@@ -1,0 +1,20 @@
+"""The JSON API (issue 17): ``/api/v1/``, its OpenAPI description and its documentation page."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from webforms.api import doc, views
+from webforms.api.spec import make_api
+
+
+def init_app(app: Flask, csrf: CSRFProtect) -> None:
+    """Serve the API on ``app``: its routes, its description, its errors; no CSRF (no cookie is read)."""
+    app.config.setdefault("API_RATE_LIMIT", 300)
+    app.config.setdefault("API_RATE_WINDOW_SECONDS", 60)
+    api = make_api(app)
+    app.extensions["webforms.api"] = api
+    api.register_blueprint(views.bp)
+    csrf.exempt(views.bp)
+    app.register_blueprint(doc.bp)
