@@ -125,6 +125,12 @@ def can_judge_pieces(user: User, doc: Document) -> bool:
     return user.role == "instructeur" and doc.statut != "brouillon" and can_view(user, doc)
 
 
+def can_instruct(user: User, doc: Document) -> bool:
+    """May ``user`` move a deposited dossier's instruction, ask for a correction, read and write
+    its private annotations? The instructeur who receives it (AML §6b–§6d)."""
+    return user.role == "instructeur" and doc.appel_id is not None and can_view(user, doc)
+
+
 def sees_frozen(user: User, doc: Document) -> bool:
     """Does ``user`` read the last frozen version rather than the draft? All but its writers."""
     return not _own(user, doc)

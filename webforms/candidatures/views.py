@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from schemas import get_kind
 from webforms import db, policy
+from webforms.candidatures import instruction
 from webforms.candidatures import services as candidatures
 from webforms.candidatures.appels import appels as all_appels
 from webforms.candidatures.appels import is_open
@@ -122,6 +123,7 @@ def checklist(doc_id: int) -> str:
         can_reopen=policy.can_reopen(current_user, doc) and state.open,
         can_judge=policy.can_judge_pieces(current_user, doc),
         conversion=None if frozen else _conversion(doc),
+        instruction=instruction.panel(db.session(), doc, user=current_user, now=services().clock()),
         action_form=ActionForm(),
     )
 

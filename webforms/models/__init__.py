@@ -17,6 +17,7 @@ from webforms.models.base import ROLES, STATUTS_DOCUMENT, STATUTS_MESURE, Base, 
 from webforms.models.candidatures import Appel, Piece
 from webforms.models.documents import Apercu, Counter, Document, Event, Rendition
 from webforms.models.guards import ARCHIVE_TABLES, SUBMISSION_KEPT, WRITE_ONCE_TABLES, WriteOnceViolation
+from webforms.models.instruction import Annotation, CorrectionRequest, Instruction, InstructionMove
 from webforms.models.jobs import STATUTS_TRAVAIL, Travail
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
 from webforms.models.people import Organisation, User
@@ -31,16 +32,20 @@ __all__ = [
     "STATUTS_TRAVAIL",
     "SUBMISSION_KEPT",
     "WRITE_ONCE_TABLES",
+    "Annotation",
     "Apercu",
     "Appel",
     "ArchiveLog",
     "ArchiveRecord",
     "Base",
+    "CorrectionRequest",
     "Counter",
     "DestructionItem",
     "DestructionVisa",
     "Document",
     "Event",
+    "Instruction",
+    "InstructionMove",
     "Mesure",
     "Organisation",
     "Piece",

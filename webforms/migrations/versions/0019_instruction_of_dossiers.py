@@ -1,0 +1,65 @@
+"""instruction of deposited candidature dossiers: state, moves, correction requests, private annotations
+
+Revision ID: 0019
+Revises: 0014
+Create Date: 2026-12-06
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0019'
+down_revision = '0014'
+branch_labels = None
+depends_on = None
+
+
+# Issue 12: what happens to a dossier after its deposit (AML §6b–§6d), the candidature's own
+# tables (webforms/models/instruction.py); the generic lifecycle's tables are untouched.
+def upgrade() -> None:
+    op.create_table(
+        'instruction',
+        sa.Column('document_id', sa.Integer(), sa.ForeignKey('document.id'), primary_key=True),
+        sa.Column('etat', sa.String(length=20), nullable=False),
+        sa.Column('motif', sa.String(length=20), nullable=True),
+        sa.Column('texte', sa.String(length=2000), nullable=True),
+        sa.Column('mesures', sa.JSON(), nullable=True),
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        'instruction_move',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('document_id', sa.Integer(), sa.ForeignKey('document.id'), nullable=False, index=True),
+        sa.Column('action', sa.String(length=30), nullable=False),
+        sa.Column('depuis', sa.String(length=20), nullable=False),
+        sa.Column('vers', sa.String(length=20), nullable=False),
+        sa.Column('motif', sa.String(length=20), nullable=True),
+        sa.Column('texte', sa.String(length=2000), nullable=True),
+        sa.Column('mesures', sa.JSON(), nullable=True),
+        sa.Column('user_id', sa.Integer(), sa.ForeignKey('user_account.id'), nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        'correction_request',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('document_id', sa.Integer(), sa.ForeignKey('document.id'), nullable=False, index=True),
+        sa.Column('piece_id', sa.Integer(), sa.ForeignKey('piece.id'), nullable=True),
+        sa.Column('texte', sa.String(length=2000), nullable=False),
+        sa.Column('user_id', sa.Integer(), sa.ForeignKey('user_account.id'), nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_table(
+        'annotation',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('document_id', sa.Integer(), sa.ForeignKey('document.id'), nullable=False, index=True),
+        sa.Column('texte', sa.String(length=4000), nullable=False),
+        sa.Column('user_id', sa.Integer(), sa.ForeignKey('user_account.id'), nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('annotation')
+    op.drop_table('correction_request')
+    op.drop_table('instruction_move')
+    op.drop_table('instruction')
