@@ -19,5 +19,11 @@ def paris_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(PARIS).date()
 
 
+def paris_instant(day: dt.date, hour: str) -> dt.datetime:
+    """Return the UTC instant of a Paris day at "HH:MM" (a call's deadline, AML §6d)."""
+    hours, minutes = (int(p) for p in str(hour).split(":"))
+    return dt.datetime.combine(day, dt.time(hours, minutes), tzinfo=PARIS).astimezone(dt.UTC)
+
+
 # Returns the current aware datetime; injected so that tests never depend on today's date.
 Clock = Callable[[], dt.datetime]

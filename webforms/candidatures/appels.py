@@ -14,14 +14,12 @@ from schemas.base.records import AppelSchema
 from webforms.documents.services import Services
 from webforms.errors import ValidationFailed
 from webforms.models import Appel, Document, Event, User
-from webforms.timeutil import PARIS
+from webforms.timeutil import paris_instant
 
 
 def deadline_of(values: Mapping[str, Any]) -> dt.datetime:
     """The deposit deadline as a UTC instant, from the call's Paris date and time (AML §6d)."""
-    hours, minutes = (int(p) for p in str(values["heure_limite"]).split(":"))
-    local = dt.datetime.combine(values["date_limite"], dt.time(hours, minutes), tzinfo=PARIS)
-    return local.astimezone(dt.UTC)
+    return paris_instant(values["date_limite"], values["heure_limite"])
 
 
 def _validated(payload: Mapping[str, Any]) -> dict[str, Any]:
