@@ -43,7 +43,10 @@ def save_appel(session: Session, svc: Services, appel: Appel | None, *, user: Us
         appel = Appel(created_at=now)
         session.add(appel)
     appel.code = values["code"]
-    appel.data = AppelSchema().dump(values)
+    # The evaluation grid (AML §6c) is configuration of the call too, not edited by this form
+    # yet: an edit of the call keeps it.
+    kept = {"grille": appel.data["grille"]} if appel.data and "grille" in appel.data else {}
+    appel.data = {**AppelSchema().dump(values), **kept}
     appel.deadline = deadline_of(values)
     appel.updated_at = now
     session.flush()

@@ -17,6 +17,7 @@ from marshmallow import ValidationError
 from schemas import UnknownKind, get_kind, registry
 from schemas.base.kind import Kind
 from schemas.base.records import AppelSchema
+from webforms.candidatures.grille import load_grille
 from webforms.errors import merge_errors
 from webforms.timeutil import paris_instant
 
@@ -94,11 +95,23 @@ def call_values(ref: str) -> dict[str, Any]:
         database: Any = importlib.import_module("webforms.commands.appel")
         return database.call_from_database(ref)  # type: ignore[no-any-return]
     payload = read_payload(ref)
+    payload = payload if isinstance(payload, dict) else {}
+    values: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
     try:
-        return AppelSchema().dump(AppelSchema().load(payload if isinstance(payload, dict) else {}))
+        values = AppelSchema().dump(AppelSchema().load({k: v for k, v in payload.items() if k != "grille"}))
     except ValidationError as exc:
+        errors = dict(exc.normalized_messages())
+    if "grille" in payload:
+        # The call's evaluation grid (AML §6c), when the file has one, is checked by its own schema.
+        try:
+            values["grille"] = load_grille(payload["grille"])
+        except ValidationError as exc:
+            errors["grille"] = exc.normalized_messages()
+    if errors:
         click.echo(f"L'appel « {ref} » est invalide.", err=True)
-        fail({"appel": exc.normalized_messages()})
+        fail({"appel": errors})
+    return values
 
 
 def call_errors(kind: Kind, call: Mapping[str, Any], payload: Any) -> dict[str, Any]:
@@ -122,8 +135,8 @@ def validate(kind_name: str, file: str, appel: str | None) -> None:
         if errors:
             fail(errors)
         # Validating is not depositing: a passed deadline does not make the data invalid, but is told (AML §6d).
-        values = AppelSchema().load(call)
-        if dt.datetime.now(dt.UTC) >= paris_instant(values["date_limite"], values["heure_limite"]):
-            click.echo(f"Attention : la date limite de dépôt de l'appel est passée ({values['date_limite']:%d/%m/%Y} à {values['heure_limite']}, heure de Paris).", err=True)
+        day = dt.date.fromisoformat(str(call["date_limite"]))
+        if dt.datetime.now(dt.UTC) >= paris_instant(day, call["heure_limite"]):
+            click.echo(f"Attention : la date limite de dépôt de l'appel est passée ({day:%d/%m/%Y} à {call['heure_limite']}, heure de Paris).", err=True)
     validated(kind, payload)
     click.echo("Document valide.", err=True)

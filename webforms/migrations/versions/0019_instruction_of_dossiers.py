@@ -4,8 +4,16 @@ Revision ID: 0019
 Revises: 0014
 Create Date: 2026-12-06
 """
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
+
+# The evaluation grid of the 2019 call (AML §6c), put into that call's configuration.
+GRILLE = Path(__file__).resolve().parents[2] / "data" / "grille_aml_2019.json"
 
 revision = '0019'
 down_revision = '0014'
@@ -58,7 +66,20 @@ def upgrade() -> None:
     )
 
 
+    _set_grille(lambda data, grille: {**data, "grille": grille})
+
+
+def _set_grille(change: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]) -> None:
+    """Apply ``change(data, grid)`` to the data of the call the shipped grid belongs to."""
+    grille = json.loads(GRILLE.read_text(encoding="utf-8"))
+    appel = sa.table("appel", sa.column("id", sa.Integer), sa.column("code", sa.String), sa.column("data", sa.JSON))
+    conn = op.get_bind()
+    for appel_id, data in conn.execute(sa.select(appel.c.id, appel.c.data).where(appel.c.code == grille["appel"])).all():
+        conn.execute(appel.update().where(appel.c.id == appel_id).values(data=change(data, grille)))
+
+
 def downgrade() -> None:
+    _set_grille(lambda data, grille: {k: v for k, v in data.items() if k != "grille"})
     op.drop_table('annotation')
     op.drop_table('correction_request')
     op.drop_table('instruction_move')
