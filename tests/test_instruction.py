@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from tests.conftest import Clock, WebClient, user_of
-from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, pdf_bytes, submit_complete, upload
+from tests.test_candidatures import BEFORE_DEADLINE, appel_id_of, open_dossier, pdf_bytes, submit_complete, upload
 from webforms import db
 from webforms.candidatures import instruction
 from webforms.errors import DocumentError
@@ -80,6 +80,8 @@ def test_a_dossier_moves_from_deposited_to_recevable_after_the_deadline_aml_6b(a
     clock.now = AT_DEADLINE
     instructeur.post(f"/documents/{doc_id}/instruction", {"action": "recevable"})
     assert instruction_rows(app, doc_id) == ("recevable", [("instruire", "depose", "en_instruction"), ("recevable", "en_instruction", "recevable")])
+    listing = text_of(instructeur.get(f"/appels/{appel_id_of(app)}/dossiers").get_data(as_text=True))
+    assert "CA-2019-000001 Association Habitat Solidaire Soumis Recevable" in listing
     text = page(association, doc_id)
     assert "État : Recevable" in text and "il sera présenté au jury de sélection" in text and "Ensuite : Le jury" in text
     # Who and when: each move is logged with its author and its time.

@@ -136,6 +136,12 @@ def state_of(session: Session, doc: Document) -> str:
     return row.etat if row is not None else "depose"
 
 
+def labels_of(session: Session, docs: list[Document]) -> dict[int, str]:
+    """Return each deposited dossier's instruction state as read ("Déposé" until its first move)."""
+    rows = dict(session.execute(select(Instruction.document_id, Instruction.etat).where(Instruction.document_id.in_([d.id for d in docs]))).all())
+    return {d.id: ETATS[rows.get(d.id, "depose")].label for d in docs}
+
+
 def _clean(text: str | None) -> str:
     return " ".join((text or "").split())
 

@@ -99,7 +99,8 @@ def dossiers(appel_id: int) -> str:
     ).all()
     # Recipients read the deposited version, not a régularisation in progress.
     rows = [(d, candidatures.checklist(d, problems(d, frozen=True), services().clock(), frozen=True)) for d in docs]
-    return render_template("appel_dossiers.html", appel=appel, rows=rows, deadline=candidatures.deadline_text(appel))
+    labels = instruction.labels_of(db.session(), list(docs))
+    return render_template("appel_dossiers.html", appel=appel, rows=rows, labels=labels, deadline=candidatures.deadline_text(appel))
 
 
 @bp.get("/documents/<int:doc_id>/liste")
