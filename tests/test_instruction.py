@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from tests.conftest import Clock, WebClient, user_of
-from tests.test_candidatures import BEFORE_DEADLINE, appel_id_of, open_dossier, pdf_bytes, submit_complete, upload
+from tests.test_candidatures import BEFORE_DEADLINE, _in_threads, appel_id_of, open_dossier, pdf_bytes, submit_complete, upload
 from webforms import db
 from webforms.candidatures import instruction
 from webforms.errors import DocumentError
@@ -297,3 +297,17 @@ def test_every_state_is_reached_by_a_move_and_every_move_leads_to_a_state() -> N
     sources = set().union(*(m.sources for m in instruction.MOVES.values()))
     assert targets | {"depose"} == set(instruction.ETATS) and sources <= set(instruction.ETATS)
     assert {n for n, m in instruction.MOVES.items() if m.offered} == {"instruire", "recevable", "irrecevable"}
+
+
+def test_two_instructeurs_moving_at_once_make_one_move(app: Flask, login_as: Any, clock: Clock) -> None:
+    """Two clicks at once (two instructeurs, two tabs): the dossier's row is locked, the second is refused."""
+    _, first, doc_id = deposited(app, login_as, clock)
+    second, _ = login_as("instructeur", org=DEPARTEMENT)
+    responses = _in_threads(
+        lambda: first.post(f"/documents/{doc_id}/instruction", {"action": "instruire"}),
+        lambda: second.post(f"/documents/{doc_id}/instruction", {"action": "instruire"}),
+    )
+    assert [r.status_code for r in responses] == [302, 302]
+    assert instruction_rows(app, doc_id) == ("en_instruction", [("instruire", "depose", "en_instruction")])
+    messages = shown(first) + shown(second)
+    assert "Le dossier est maintenant « en instruction »" in messages and "ce dossier est « en instruction »" in messages
