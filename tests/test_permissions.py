@@ -819,6 +819,10 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
         "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
         "dossier_submitted" + BEFORE: row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
     },
+    # A call's selection jury (AML §6d): the administrator's, like the call itself. Posted
+    # without members, it is refused by the rule (the four bodies of §6d), nothing changes.
+    ("instruction.jury_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,   NO,    NO,    NO,    OK)},
+    ("instruction.jury_page", "POST"): {APPEL_STATE: row(LOGIN, NO, NO,  NO,    NO,    NO,    RULE)},
     # Private annotations: the instructeur's only (the archiviste reads the dossier, not them).
     ("instruction.annotate", "POST"): {
         "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
@@ -941,6 +945,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"piece": "", "texte": CORRECTION_TEXT}
     if endpoint == "instruction.annotate":
         return {"texte": ANNOTATION_TEXT}
+    if endpoint == "instruction.jury_page":
+        return {"date": "2019-09-25"}
     if endpoint == "archives.deposit":
         return {"fichier": (io.BytesIO(pdf_titled(f"Copie signée {state} (matrice)")), SIGNED_NAME), "signature": "scan"}
     if endpoint == "archives.export":
@@ -1491,7 +1497,7 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
     elif outcome == NOT_FOUND:
         assert response.status_code == 404 and "Page introuvable" in body
     elif outcome == UNPROCESSABLE:
-        message = {"archives.deposit": "motif de la correction", "archives.record_visa": "pas atteint le terme"}.get(endpoint, "renouvel")
+        message = {"archives.deposit": "motif de la correction", "archives.record_visa": "pas atteint le terme", "instruction.jury_page": "Département et des 3 EPCI"}.get(endpoint, "renouvel")
         assert response.status_code == 422 and message in body, body[:500]  # the rule's French message
     elif outcome == ZIP:
         assert response.status_code == 200 and response.mimetype == "application/zip" and response.data.startswith(b"PK")
@@ -1753,6 +1759,7 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "instruction.move": ("instructeur", "dossier_submitted"),
     "instruction.request_correction": ("instructeur", "dossier_submitted" + BEFORE),
     "instruction.annotate": ("instructeur", "dossier_submitted"),
+    "instruction.jury_page": ("admin", APPEL_STATE),
     "archives.deposit": ("archiviste", "submitted_incident"),  # multipart
     "archives.export": ("archiviste", None),
     "archives.record_visa": ("archiviste", None),

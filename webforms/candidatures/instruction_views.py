@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from webforms import db, policy
-from webforms.candidatures import instruction
+from webforms.candidatures import instruction, jury
 from webforms.forms import ActionForm, parse_id
-from webforms.models import Document, Piece
+from webforms.models import Appel, Document, Piece
 from webforms.web import Outcome, attempt, services
 
 bp = Blueprint("instruction", __name__)
@@ -71,3 +71,36 @@ def annotate(doc_id: int) -> ResponseReturnValue:
     doc = _instructed_or_404(doc_id)
     outcome = attempt(instruction.annotate, db.session(), services().documents, doc, user=current_user, texte=request.form.get("texte", ""))
     return _back(doc, outcome, "Annotation enregistrée (visible des seuls instructeurs).")
+
+
+def _jury_page(appel: Appel, *, date: str | None = None, members: dict[int, str] | None = None) -> str:
+    found, seated = jury.jury_of(db.session(), appel)
+    return render_template(
+        "appel_jury.html",
+        appel=appel,
+        date=date if date is not None else (found.date.isoformat() if found else ""),
+        members=members if members is not None else {m.user_id: m.organisme for m in seated},
+        candidates=jury.candidates(db.session()),
+        organismes=jury.ORGANISMES,
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/admin/appels/<int:appel_id>/jury", methods=["GET", "POST"])
+def jury_page(appel_id: int) -> ResponseReturnValue:
+    """Configure a call's selection jury: its date, its members by body (the administrator, AML §6d)."""
+    if not policy.can_administer(current_user):
+        abort(403)
+    appel = db.session().get(Appel, appel_id)
+    if appel is None:
+        abort(404)
+    if request.method == "GET":
+        return _jury_page(appel)
+    ActionForm().validate()
+    members = jury.members_of_form(request.form)
+    outcome = attempt(jury.set_jury, db.session(), services().documents, appel, user=current_user, date=request.form.get("date", ""), members=members)
+    if outcome.refused:
+        flash(outcome.refusal or "", "error")
+        return _jury_page(appel, date=request.form.get("date", ""), members=members), 422
+    flash("Jury enregistré : ses membres lisent les dossiers recevables de l'appel.", "success")
+    return redirect(url_for(".jury_page", appel_id=appel.id))

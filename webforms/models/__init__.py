@@ -17,7 +17,7 @@ from webforms.models.base import ROLES, STATUTS_DOCUMENT, STATUTS_MESURE, Base, 
 from webforms.models.candidatures import Appel, Piece
 from webforms.models.documents import Apercu, Counter, Document, Event, Rendition
 from webforms.models.guards import ARCHIVE_TABLES, SUBMISSION_KEPT, WRITE_ONCE_TABLES, WriteOnceViolation
-from webforms.models.instruction import Annotation, CorrectionRequest, Instruction, InstructionMove
+from webforms.models.instruction import Annotation, CorrectionRequest, Instruction, InstructionMove, Jury, JuryMember
 from webforms.models.jobs import STATUTS_TRAVAIL, Travail
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
 from webforms.models.people import Organisation, User
@@ -46,6 +46,8 @@ __all__ = [
     "Event",
     "Instruction",
     "InstructionMove",
+    "Jury",
+    "JuryMember",
     "Mesure",
     "Organisation",
     "Piece",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
+    Date,
     ForeignKey,
     String,
 )
@@ -92,5 +93,28 @@ class Annotation(Base):
     texte: Mapped[str] = mapped_column(String(4000))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Jury(Base):
+    """The selection jury of a call: its date (AML §6d: "Jury de sélection […] le 25 septembre 2019")."""
+
+    __tablename__ = "jury"
+
+    appel_id: Mapped[int] = mapped_column(ForeignKey("appel.id"), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class JuryMember(Base):
+    """A user sitting on a call's jury, for one of the bodies that compose it (AML §6d)."""
+
+    __tablename__ = "jury_member"
+
+    appel_id: Mapped[int] = mapped_column(ForeignKey("jury.appel_id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True, index=True)
+    # "departement", "call", "cahc", "cabbalr"
+    organisme: Mapped[str] = mapped_column(String(20))
 
     user: Mapped[User] = relationship(lazy="joined")

@@ -66,6 +66,18 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        'jury',
+        sa.Column('appel_id', sa.Integer(), sa.ForeignKey('appel.id'), primary_key=True),
+        sa.Column('date', sa.Date(), nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        'jury_member',
+        sa.Column('appel_id', sa.Integer(), sa.ForeignKey('jury.appel_id'), primary_key=True),
+        sa.Column('user_id', sa.Integer(), sa.ForeignKey('user_account.id'), primary_key=True, index=True),
+        sa.Column('organisme', sa.String(length=20), nullable=False),
+    )
     _set_grille(lambda data, grille: {**data, "grille": grille})
 
 
@@ -80,6 +92,8 @@ def _set_grille(change: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any
 
 def downgrade() -> None:
     _set_grille(lambda data, grille: {k: v for k, v in data.items() if k != "grille"})
+    op.drop_table('jury_member')
+    op.drop_table('jury')
     op.drop_table('annotation')
     op.drop_table('correction_request')
     op.drop_table('instruction_move')
