@@ -208,6 +208,8 @@ WORLD_NOW = Clock().now  # 14 October 2019: after the deadline
 UPLOAD_CODE = "deliberation"  # uploaded to the draft (which has only its courrier)
 UPLOAD_NAME = "deliberation-matrice.pdf"
 NONCONFORME_MOTIF = "Délibération non signée (matrice)"
+CORRECTION_TEXT = "Correction demandée par la matrice"
+ANNOTATION_TEXT = "Annotation privée de la matrice"
 
 
 UPLOAD_PDF = pdf_titled("Pièce déposée par la matrice")
@@ -851,6 +853,28 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
         "dossier_submitted":          row(LOGIN,   LISTE,  NF,     NF,    NO,    NO,    NF),
         "dossier_submitted" + BEFORE: row(LOGIN,   LISTE,  NF,     NF,    NO,    NO,    NF),
     },
+    # Instruction (AML §6b–§6d): the instructeur, on a deposited dossier (a draft is nobody's to
+    # instruct: its owner 403, the others do not see it). A move: "déposé → en instruction".
+    ("instruction.move", "POST"): {
+        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
+    },
+    # A correction request: until the deadline (after it, back to the dossier with the §6b
+    # message, nothing changed).
+    ("instruction.request_correction", "POST"): {
+        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
+        "dossier_submitted" + BEFORE: row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
+    },
+    # A call's selection jury (AML §6d): the administrator's, like the call itself. Posted
+    # without members, it is refused by the rule (the four bodies of §6d), nothing changes.
+    ("instruction.jury_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,   NO,    NO,    NO,    OK)},
+    ("instruction.jury_page", "POST"): {APPEL_STATE: row(LOGIN, NO, NO,  NO,    NO,    NO,    RULE)},
+    # Private annotations: the instructeur's only (the archiviste reads the dossier, not them).
+    ("instruction.annotate", "POST"): {
+        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
+    },
 }
 
 # The archive (DESIGN §3). A deposit: the archiviste, on a submitted document it receives
@@ -976,6 +1000,14 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"fichier": (io.BytesIO(UPLOAD_PDF), UPLOAD_NAME), "rang": "0"}  # multipart, a fresh stream each time
     if endpoint == "candidatures.nonconforme":
         return {"motif": NONCONFORME_MOTIF}
+    if endpoint == "instruction.move":
+        return {"action": "instruire"}
+    if endpoint == "instruction.request_correction":
+        return {"piece": "", "texte": CORRECTION_TEXT}
+    if endpoint == "instruction.annotate":
+        return {"texte": ANNOTATION_TEXT}
+    if endpoint == "instruction.jury_page":
+        return {"date": "2019-09-25"}
     if endpoint == "archives.deposit":
         return {"fichier": (io.BytesIO(pdf_titled(f"Copie signée {state} (matrice)")), SIGNED_NAME), "signature": "scan"}
     if endpoint == "archives.export":
@@ -1309,6 +1341,27 @@ def _chose_frequence(world: World, before: dict[str, Any], after: dict[str, Any]
     assert after["tables"]["notification_preference"] == [(world.accounts[actor].id, "quotidien")]
 
 
+def _instructed(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    doc_id, now, user_id = world.docs["dossier_submitted"], world.clock(), world.accounts[actor].id
+    assert urlsplit(response.headers["Location"]).path == f"/documents/{doc_id}/liste"
+    assert after["tables"]["instruction"] == [(doc_id, "en_instruction", None, None, None, now)]
+    assert [r[1:] for r in after["tables"]["instruction_move"]] == [(doc_id, "instruire", "depose", "en_instruction", None, None, None, user_id, now)]
+    assert after["documents"] == before["documents"] and after["pieces"] == before["pieces"]
+
+
+def _requested_correction(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    doc_id, now, user_id = world.docs["dossier_submitted"], world.clock(), world.accounts[actor].id
+    assert now == BEFORE_NOW
+    assert [r[1:] for r in after["tables"]["correction_request"]] == [(doc_id, None, CORRECTION_TEXT, user_id, now, None)]
+    assert after["documents"] == before["documents"] and after["pieces"] == before["pieces"]
+
+
+def _annotated(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    doc_id, now, user_id = world.docs["dossier_submitted"], world.clock(), world.accounts[actor].id
+    assert [r[1:] for r in after["tables"]["annotation"]] == [(doc_id, ANNOTATION_TEXT, user_id, now)]
+    assert after["documents"] == before["documents"]
+
+
 def _new_log_rows(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The audit-trail rows a request appended (the earlier ones untouched)."""
     old, new = before["tables"]["archive_log"], after["tables"]["archive_log"]
@@ -1422,6 +1475,9 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("candidatures.remove", "POST", "dossier_draft:piece" + BEFORE, "redacteur_A"): _removed_piece,
     ("candidatures.nonconforme", "POST", "dossier_submitted:piece", "instructeur"): _marked_nonconforme,
     ("candidatures.reopen", "POST", "dossier_submitted" + BEFORE, "redacteur_A"): _reopened,
+    ("instruction.move", "POST", "dossier_submitted", "instructeur"): _instructed,
+    ("instruction.request_correction", "POST", "dossier_submitted" + BEFORE, "instructeur"): _requested_correction,
+    ("instruction.annotate", "POST", "dossier_submitted", "instructeur"): _annotated,
     ("archives.deposit", "POST", "submitted_incident", "archiviste"): _archived,
     **{("archives.record", "GET", RECORD_STATE, a): _logged_view for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
     **{("archives.download", "GET", RECORD_STATE, a): _logged_download for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
@@ -1458,6 +1514,9 @@ WRITES: dict[Check, set[str]] = {
     _removed_piece: {"piece", "event"},
     _marked_nonconforme: {"piece", "event", "notification"},
     _reopened: {"document", "event", "travail", "notification"},
+    _instructed: {"instruction", "instruction_move"},
+    _requested_correction: {"correction_request"},
+    _annotated: {"annotation"},
     _archived: {"archive_record", "archive_log"},
     _logged_view: {"archive_log"},
     _logged_download: {"archive_log"},
@@ -1480,6 +1539,10 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("candidatures.nonconforme", "POST", "dossier_submitted:piece", "instructeur"): "Pièce marquée non conforme",
     ("candidatures.reopen", "POST", "dossier_submitted", "redacteur_A"): "La date limite de dépôt est passée (6 septembre 2019 à 16:00) : le dossier ne peut plus être régularisé.",
     ("candidatures.reopen", "POST", "dossier_submitted" + BEFORE, "redacteur_A"): "Dossier rouvert",
+    ("instruction.move", "POST", "dossier_submitted", "instructeur"): "Le dossier est maintenant « en instruction ».",
+    ("instruction.request_correction", "POST", "dossier_submitted", "instructeur"): "aucune correction ne peut plus être demandée",
+    ("instruction.request_correction", "POST", "dossier_submitted" + BEFORE, "instructeur"): "Demande de correction envoyée",
+    ("instruction.annotate", "POST", "dossier_submitted", "instructeur"): "Annotation enregistrée",
     ("archives.destroy", "POST", VISA_STATE, "archiviste"): "un autre archiviste",
     ("travaux.retry", "POST", TRAVAIL_STATE, "admin"): "Seul un travail en échec peut être relancé.",
     **{("documents.submit", "POST", s, "redacteur_A"): "Ce document a déjà été soumis" for s in ("submitted_saisine", "submitted_incident")},
@@ -1527,7 +1590,7 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
         elif "piece_id" in rule.arguments:
             expected_states = set(PIECE_STATES)
         elif "doc_id" in rule.arguments:
-            if key[0].startswith("candidatures."):
+            if key[0].startswith(("candidatures.", "instruction.")):
                 expected_states = set(DOSSIERS)
             else:  # the document pages; those that read a document are tried on the dossiers too
                 expected_states = set(STATES) | (set(DOSSIERS) if key[0] in ("documents.view", "documents.download", "documents.preview", "documents.edit") else set())
@@ -1578,7 +1641,7 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
     elif outcome == NOT_FOUND:
         assert response.status_code == 404 and "Page introuvable" in body
     elif outcome == UNPROCESSABLE:
-        message = {"archives.deposit": "motif de la correction", "archives.record_visa": "pas atteint le terme", "auth.totp": "Code incorrect"}.get(endpoint, "renouvel")
+        message = {"archives.deposit": "motif de la correction", "archives.record_visa": "pas atteint le terme", "auth.totp": "Code incorrect", "instruction.jury_page": "Département et des 3 EPCI"}.get(endpoint, "renouvel")
         assert response.status_code == 422 and message in body, body[:500]  # the rule's French message
     elif outcome == ZIP:
         assert response.status_code == 200 and response.mimetype == "application/zip" and response.data.startswith(b"PK")
@@ -1677,6 +1740,12 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert f'action="{world.url("candidatures.remove", f"{dossier}:piece")}"' not in body
             assert (f'action="{world.url("candidatures.nonconforme", f"{dossier}:piece")}"' in body) == (actor == "instructeur" and dossier == "dossier_submitted")
             assert f'action="{world.url("candidatures.reopen", dossier)}"' not in body  # after the deadline: nobody
+            # The instruction's forms and the private annotations: the instructeur's only.
+            instructs = actor == "instructeur" and dossier == "dossier_submitted"
+            assert (f'action="{world.url("instruction.move", dossier)}"' in body) == instructs
+            assert (f'action="{world.url("instruction.annotate", dossier)}"' in body) == instructs
+            assert ("Annotations privées" in body) == instructs
+            assert ("Instruction du dossier" in body) == (dossier == "dossier_submitted")
         if endpoint == "candidatures.download_piece":
             digest = world.pristine["pieces"][world.pieces[str(dossier)]][3]
             assert response.headers["X-Content-SHA256"] == digest and hashlib.sha256(response.data).hexdigest() == digest
@@ -1846,6 +1915,10 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "candidatures.remove": ("redacteur_A", "dossier_draft:piece" + BEFORE),
     "candidatures.nonconforme": ("instructeur", "dossier_submitted:piece"),
     "candidatures.reopen": ("redacteur_A", "dossier_submitted" + BEFORE),
+    "instruction.move": ("instructeur", "dossier_submitted"),
+    "instruction.request_correction": ("instructeur", "dossier_submitted" + BEFORE),
+    "instruction.annotate": ("instructeur", "dossier_submitted"),
+    "instruction.jury_page": ("admin", APPEL_STATE),
     "archives.deposit": ("archiviste", "submitted_incident"),  # multipart
     "archives.export": ("archiviste", None),
     "archives.record_visa": ("archiviste", None),

@@ -23,6 +23,7 @@ from webforms.accounts import views as auth
 from webforms.admin import views as admin
 from webforms.archive import search as archive_search
 from webforms.archive import views as archives
+from webforms.candidatures import instruction_views as instruction
 from webforms.candidatures import views as candidatures
 from webforms.candidatures.services import CallRules
 from webforms.documents import views as documents
@@ -131,7 +132,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, pages.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, instruction.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, pages.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

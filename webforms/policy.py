@@ -13,9 +13,10 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, and_, false, or_, select, true
+from sqlalchemy.orm import object_session
 
 from schemas import registry
-from webforms.models import Document, Mesure, User
+from webforms.models import Document, Instruction, JuryMember, Mesure, User
 
 WRITERS = {"redacteur"}
 
@@ -44,9 +45,33 @@ def _receives(user: User, doc: Document) -> bool:
     return kind is not None and was_submitted(doc) and user.role in kind.recipient_roles
 
 
+# The instruction states of a dossier its call's jury reads: declared recevable, and after
+# (AML §6d: the jury gives its opinion on the dossiers the instruction kept).
+JURY_READS = frozenset({"recevable", "examine", "retenu", "non_retenu", "notifie"})
+
+
+def _juries(user: User) -> Select[tuple[int]]:
+    """The calls whose jury ``user`` sits on."""
+    return select(JuryMember.appel_id).where(JuryMember.user_id == user.id)
+
+
+def _read_by_jury() -> Select[tuple[int]]:
+    """The dossiers a jury reads: those whose instruction reached recevable."""
+    return select(Instruction.document_id).where(Instruction.etat.in_(JURY_READS))
+
+
+def _sits_on(user: User, doc: Document) -> bool:
+    """Is ``user`` a member of the jury of ``doc``'s call, and is the dossier one the jury reads?"""
+    session = object_session(doc)
+    if user.role != "jury" or doc.appel_id is None or session is None:
+        return False
+    member = session.scalar(_juries(user).where(JuryMember.appel_id == doc.appel_id))
+    return member is not None and session.scalar(_read_by_jury().where(Instruction.document_id == doc.id)) is not None
+
+
 def can_view(user: User, doc: Document) -> bool:
-    """May ``user`` read this document and download it?"""
-    return _own(user, doc) or _receives(user, doc)
+    """May ``user`` read this document and download it? A jury member: the recevable dossiers of its calls."""
+    return _own(user, doc) or _receives(user, doc) or _sits_on(user, doc)
 
 
 def can_edit(user: User, doc: Document) -> bool:
@@ -79,6 +104,8 @@ def visible_documents(user: User) -> Select[tuple[Document]]:
     if received:
         # A reopened dossier stays with its recipients: they read its last frozen version.
         clauses.append(and_(Document.kind.in_(received), or_(Document.statut != "brouillon", Document.submitted_at.is_not(None))))
+    if user.role == "jury":
+        clauses.append(and_(Document.appel_id.in_(_juries(user)), Document.id.in_(_read_by_jury())))
     where = or_(*clauses) if clauses else false()
     return select(Document).where(where).order_by(Document.updated_at.desc(), Document.id.desc())
 
@@ -134,6 +161,12 @@ def can_reopen(user: User, doc: Document) -> bool:
 def can_judge_pieces(user: User, doc: Document) -> bool:
     """May ``user`` mark a piece of a submitted dossier as non-compliant? The instructeur."""
     return user.role == "instructeur" and doc.statut != "brouillon" and can_view(user, doc)
+
+
+def can_instruct(user: User, doc: Document) -> bool:
+    """May ``user`` move a deposited dossier's instruction, ask for a correction, read and write
+    its private annotations? The instructeur who receives it (AML §6b–§6d)."""
+    return user.role == "instructeur" and doc.appel_id is not None and can_view(user, doc)
 
 
 def sees_frozen(user: User, doc: Document) -> bool:

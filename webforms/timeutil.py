@@ -28,5 +28,11 @@ def zip_date_time(moment: dt.datetime) -> tuple[int, int, int, int, int, int]:
     return (local.year, local.month, local.day, local.hour, local.minute, local.second)
 
 
+def paris_instant(day: dt.date, hour: str) -> dt.datetime:
+    """Return the UTC instant of a Paris day at "HH:MM" (a call's deadline, AML §6d)."""
+    hours, minutes = (int(p) for p in str(hour).split(":"))
+    return dt.datetime.combine(day, dt.time(hours, minutes), tzinfo=PARIS).astimezone(dt.UTC)
+
+
 # Returns the current aware datetime; injected so that tests never depend on today's date.
 Clock = Callable[[], dt.datetime]

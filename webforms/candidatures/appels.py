@@ -16,7 +16,7 @@ from webforms.documents.services import Services
 from webforms.errors import ValidationFailed
 from webforms.models import Appel, Document, Event, User
 from webforms.rendering.context import date_fr, datetime_fr
-from webforms.timeutil import PARIS
+from webforms.timeutil import PARIS, paris_instant
 
 # Below this much time before the deadline, the call's pages and the dossier's form say it is near.
 NEAR = dt.timedelta(days=2)
@@ -24,9 +24,7 @@ NEAR = dt.timedelta(days=2)
 
 def deadline_of(values: Mapping[str, Any]) -> dt.datetime:
     """The deposit deadline as a UTC instant, from the call's Paris date and time (AML §6d)."""
-    hours, minutes = (int(p) for p in str(values["heure_limite"]).split(":"))
-    local = dt.datetime.combine(values["date_limite"], dt.time(hours, minutes), tzinfo=PARIS)
-    return local.astimezone(dt.UTC)
+    return paris_instant(values["date_limite"], values["heure_limite"])
 
 
 def _validated(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,7 +48,10 @@ def save_appel(session: Session, svc: Services, appel: Appel | None, *, user: Us
         appel = Appel(created_at=now)
         session.add(appel)
     appel.code = values["code"]
-    appel.data = AppelSchema().dump(values)
+    # The evaluation grid (AML §6c) is configuration of the call too, not edited by this form
+    # yet: an edit of the call keeps it.
+    kept = {"grille": appel.data["grille"]} if appel.data and "grille" in appel.data else {}
+    appel.data = {**AppelSchema().dump(values), **kept}
     appel.deadline = deadline_of(values)
     appel.updated_at = now
     session.flush()

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from schemas import candidature_aml, get_kind
 from schemas.base.kind import AttachmentRule, CallForm
@@ -32,7 +32,7 @@ from webforms.documents.services import (
 )
 from webforms.documents.uploads import CheckedFile, check_upload, extension_of
 from webforms.errors import DocumentError
-from webforms.models import Appel, Document, Event, Piece, Rendition, User
+from webforms.models import Appel, CorrectionRequest, Document, Event, Piece, Rendition, User
 from webforms.rendering.context import datetime_fr
 
 # The kind of the dossiers that answer a call.
@@ -341,8 +341,11 @@ def remove_piece(session: Session, svc: Services, doc: Document, piece: Piece, *
     session.commit()
 
 
-def mark_nonconforme(session: Session, svc: Services, piece: Piece, *, user: User, motif: str) -> None:
-    """An instructeur marks a piece as non-compliant; the association sees the reason."""
+def mark_nonconforme(session: Session, svc: Services, piece: Piece, *, user: User, motif: str, commit: bool = True) -> None:
+    """An instructeur marks a piece as non-compliant; the association sees the reason.
+
+    ``commit=False``: part of a larger change (a correction request asking for the piece).
+    """
     motif = " ".join((motif or "").split())
     if not motif:
         raise DocumentError("Indiquez la raison de la non-conformité : l'association la verra.")
@@ -357,7 +360,17 @@ def mark_nonconforme(session: Session, svc: Services, piece: Piece, *, user: Use
     piece.nonconforme_par_id = user.id
     piece.nonconforme_le = now
     log_event(session, piece.document, user, "nonconforme", now, piece=piece.code, rang=piece.rang)
-    session.commit()
+    if commit:
+        session.commit()
+
+
+def answer_corrections(doc: Document, now: dt.datetime) -> None:
+    """A new deposit answers the correction requests still open (régularisation, AML §6b)."""
+    session = object_session(doc)
+    if session is not None:
+        session.execute(
+            update(CorrectionRequest).where(CorrectionRequest.document_id == doc.id, CorrectionRequest.answered_at.is_(None)).values(answered_at=now)
+        )
 
 
 def reopen(session: Session, svc: Services, doc: Document, *, user: User) -> Document:
@@ -461,6 +474,7 @@ class CallRules(ParentRules):
 
     def on_submit(self, doc: Document, version: int, now: dt.datetime) -> None:
         mark_deposited(doc, version)
+        answer_corrections(doc, now)
 
     def extra_renditions(self, svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition], at: dt.datetime) -> list[Rendition]:
         return freeze_dossier(svc, doc, ctx, produced, at)

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from schemas import get_kind
 from webforms import db, policy
+from webforms.candidatures import instruction
 from webforms.candidatures import services as candidatures
 from webforms.candidatures.appels import appels as all_appels
 from webforms.candidatures.appels import call_time
@@ -98,7 +99,8 @@ def dossiers(appel_id: int) -> str:
     ).all()
     # Recipients read the deposited version, not a régularisation in progress.
     rows = [(d, candidatures.checklist(d, problems(d, frozen=True), services().clock(), frozen=True)) for d in docs]
-    return render_template("appel_dossiers.html", appel=appel, rows=rows, deadline=candidatures.deadline_text(appel))
+    labels = instruction.labels_of(db.session(), list(docs))
+    return render_template("appel_dossiers.html", appel=appel, rows=rows, labels=labels, deadline=candidatures.deadline_text(appel))
 
 
 def _refusal_for(doc: Document) -> dict[str, Any] | None:
@@ -131,6 +133,7 @@ def checklist(doc_id: int) -> str:
         can_judge=policy.can_judge_pieces(current_user, doc),
         conversion=None if frozen else _conversion(doc),
         refusal=_refusal_for(doc),
+        instruction=instruction.panel(db.session(), doc, user=current_user, now=services().clock()),
         action_form=ActionForm(),
     )
 

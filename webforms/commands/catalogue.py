@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
+import importlib
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from marshmallow import ValidationError
 
 from schemas import UnknownKind, get_kind, registry
 from schemas.base.kind import Kind
+from schemas.base.records import AppelSchema
+from webforms.candidatures.grille import load_grille
+from webforms.errors import merge_errors
+from webforms.timeutil import paris_instant
 
 
 def kind_named(name: str) -> Kind:
@@ -79,10 +87,56 @@ def example(kind_name: str) -> None:
     click.echo(json.dumps(dict(kind_named(kind_name).example), ensure_ascii=False, indent=2))
 
 
+def call_values(ref: str) -> dict[str, Any]:
+    """The values of a call: a JSON file (as ``webforms/data/appel_aml_2019.json``), else a call of the database by id or code."""
+    if not Path(ref).is_file():
+        # Only for a call of the database: the application and its database load then, the way
+        # webforms.cli loads a command's module (COMMANDS); a file needs the catalogue alone.
+        database: Any = importlib.import_module("webforms.commands.appel")
+        return database.call_from_database(ref)  # type: ignore[no-any-return]
+    payload = read_payload(ref)
+    payload = payload if isinstance(payload, dict) else {}
+    values: dict[str, Any] = {}
+    errors: dict[str, Any] = {}
+    try:
+        values = AppelSchema().dump(AppelSchema().load({k: v for k, v in payload.items() if k != "grille"}))
+    except ValidationError as exc:
+        errors = dict(exc.normalized_messages())
+    if "grille" in payload:
+        # The call's evaluation grid (AML §6c), when the file has one, is checked by its own schema.
+        try:
+            values["grille"] = load_grille(payload["grille"])
+        except ValidationError as exc:
+            errors["grille"] = exc.normalized_messages()
+    if errors:
+        click.echo(f"L'appel « {ref} » est invalide.", err=True)
+        fail({"appel": errors})
+    return values
+
+
+def call_errors(kind: Kind, call: Mapping[str, Any], payload: Any) -> dict[str, Any]:
+    """What the call forbids in ``payload`` besides the kind's own rules (caps per territory, amount, AML §1, §5)."""
+    if kind.call is None:
+        raise click.ClickException(f"Le type {kind.name} ne répond à aucun appel : --appel ne s'applique pas.")
+    return kind.call.errors(call, payload) if isinstance(payload, dict) else {}
+
+
 @click.command()
 @click.argument("kind_name", metavar="KIND")
 @click.argument("file", metavar="FILE")
-def validate(kind_name: str, file: str) -> None:
+@click.option("--appel", "appel", metavar="CALL", help="Appliquer aussi les règles d'un appel : son fichier JSON, ou son identifiant ou code en base.")
+def validate(kind_name: str, file: str, appel: str | None) -> None:
     """Valider FILE (JSON, ou - pour l'entrée standard) : code 0 si valide, 1 sinon."""
-    validated(kind_named(kind_name), read_payload(file))
+    kind = kind_named(kind_name)
+    payload = read_payload(file)
+    if appel is not None:
+        call = call_values(appel)
+        errors = merge_errors(kind.validate(payload) if isinstance(payload, dict) else {}, call_errors(kind, call, payload))
+        if errors:
+            fail(errors)
+        # Validating is not depositing: a passed deadline does not make the data invalid, but is told (AML §6d).
+        day = dt.date.fromisoformat(str(call["date_limite"]))
+        if dt.datetime.now(dt.UTC) >= paris_instant(day, call["heure_limite"]):
+            click.echo(f"Attention : la date limite de dépôt de l'appel est passée ({day:%d/%m/%Y} à {call['heure_limite']}, heure de Paris).", err=True)
+    validated(kind, payload)
     click.echo("Document valide.", err=True)

@@ -19,6 +19,7 @@ from webforms.models.base import ROLES, STATUTS_DOCUMENT, STATUTS_MESURE, Base, 
 from webforms.models.candidatures import Appel, Piece
 from webforms.models.documents import Apercu, Counter, Document, Event, Rendition
 from webforms.models.guards import ARCHIVE_TABLES, SUBMISSION_KEPT, WRITE_ONCE_TABLES, WriteOnceViolation
+from webforms.models.instruction import Annotation, CorrectionRequest, Instruction, InstructionMove, Jury, JuryMember
 from webforms.models.jobs import STATUTS_TRAVAIL, Travail
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
 from webforms.models.notifications import FREQUENCES, Courriel, Notification, NotificationPreference, Rappel
@@ -37,6 +38,7 @@ __all__ = [
     "SUBMISSION_KEPT",
     "WRITE_ONCE_TABLES",
     "AccountSecurity",
+    "Annotation",
     "Apercu",
     "ApiRateCounter",
     "ApiToken",
@@ -45,12 +47,17 @@ __all__ = [
     "ArchiveLog",
     "ArchiveRecord",
     "Base",
+    "CorrectionRequest",
     "Counter",
     "Courriel",
     "DestructionItem",
     "DestructionVisa",
     "Document",
     "Event",
+    "Instruction",
+    "InstructionMove",
+    "Jury",
+    "JuryMember",
     "KeptForm",
     "Mesure",
     "Notification",

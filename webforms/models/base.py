@@ -17,6 +17,8 @@ ROLES = {
     "coordinateur": "Coordinateur Logement d'abord",
     "instructeur": "Instructeur (Département, DDCS)",
     "archiviste": "Archiviste",
+    # Scoped to the calls whose jury they sit on (webforms/candidatures/jury.py, AML §6d).
+    "jury": "Membre de jury de sélection (Département, EPCI)",
     "admin": "Administrateur",
 }
 

@@ -1,0 +1,83 @@
+"""The evaluation grid of a call: configuration, not code (AML §6c, DESIGN §2.2 "jury").
+
+"Les critères de sélection sont les suivants. Ils reprennent en majeure partie les thèmes
+présentés précédemment" (AML §6c): six criteria, each with its sub-criteria as the call writes
+them, a scale shared by every sub-criterion and a weight per criterion. The call is silent on
+the scale and the weights (docs/decisions.md). Declared with the catalogue's field types, so its
+messages are the same French ones; the jury's increment scores against it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from marshmallow import ValidationError, validate, validates_schema
+
+from schemas.base.fields import Group, Integer, Rows, Section, Text
+
+# The grid of the 2019 call (AML §6c), beside the call's own file.
+GRILLE_AML_2019 = Path(__file__).resolve().parent.parent / "data" / "grille_aml_2019.json"
+
+
+class SousCritereSchema(Section):
+    """A sub-criterion, as the call words it."""
+
+    libelle = Text("Sous-critère", required=True, max_length=300)
+
+
+class CritereSchema(Section):
+    """A criterion: its title, its weight, its sub-criteria."""
+
+    code = Text("Code", required=True, max_length=40, extra_validate=[validate.Regexp(r"^[a-z0-9_]+$", error="Lettres minuscules, chiffres et _ seulement.")])
+    titre = Text("Critère", required=True, max_length=200)
+    poids = Integer("Poids", required=True, min=1, max=100)
+    sous_criteres = Rows(SousCritereSchema, "Sous-critères", row_label="Sous-critère", add_label="Ajouter un sous-critère", min=1, min_error="Un critère a au moins un sous-critère.")
+
+
+class EchelleSchema(Section):
+    """The scale every sub-criterion is scored on."""
+
+    min = Integer("Note la plus basse", required=True, min=0, max=100)
+    max = Integer("Note la plus haute", required=True, min=1, max=100)
+
+    @validates_schema
+    def _ordered(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        if data["max"] <= data["min"]:
+            raise ValidationError({"max": ["La note la plus haute doit dépasser la plus basse."]})
+
+
+class GrilleSchema(Section):
+    """A call's evaluation grid (AML §6c)."""
+
+    appel = Text("Code de l'appel", required=True, max_length=60)
+    echelle = Group(EchelleSchema, "Échelle de notation")
+    criteres = Rows(CritereSchema, "Critères de sélection", row_label="Critère", add_label="Ajouter un critère", min=1, min_error="Une grille a au moins un critère.")
+
+    @validates_schema
+    def _distinct(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        codes = [c["code"] for c in data.get("criteres") or []]
+        if len(codes) != len(set(codes)):
+            raise ValidationError({"criteres": {"_schema": ["Deux critères ont le même code."]}})
+
+
+def load_grille(payload: Any) -> dict[str, Any]:
+    """Return a grid checked by ``GrilleSchema``; its errors, in French, otherwise."""
+    return GrilleSchema().load(payload if isinstance(payload, Mapping) else {})
+
+
+def grille_of(call: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Return the evaluation grid of a call's values, or None if the call has none yet."""
+    return load_grille(call["grille"]) if call.get("grille") is not None else None
+
+
+def grille_aml_2019() -> dict[str, Any]:
+    """The evaluation grid of the 2019 call (AML §6c), as shipped."""
+    return load_grille(json.loads(GRILLE_AML_2019.read_text(encoding="utf-8")))
+
+
+def weighted_total(grille: Mapping[str, Any], notes: Mapping[str, list[int]]) -> float:
+    """The total a dossier scores: each criterion's mean over its sub-criteria times its weight."""
+    return sum(c["poids"] * sum(notes[c["code"]]) / len(c["sous_criteres"]) for c in grille["criteres"])
