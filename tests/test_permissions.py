@@ -423,7 +423,9 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
         assert world.pristine["documents"][world.docs["draft_from_mesure"]][13] == world.mesures["mesure_aml"]
         mesures = world.pristine["mesures"]
         assert {s: mesures[world.mesures[s]][3:5] for s in MESURES} == {s: (f["type_mesure"], f["menage_nom"]) for s, f in MESURES.items()}
-        assert {(r[1], r[2].isoformat()) for r in world.pristine["rencontres"]} == {(world.mesures[s], m["date"]) for s, m in WORLD_MEETINGS.items()}
+        # The meetings recorded, and the first meeting typed when each measure was opened.
+        firsts = {(world.mesures[s], f["date_premiere_rencontre"]) for s, f in MESURES.items() if f.get("date_premiere_rencontre")}
+        assert {(r[1], r[2].isoformat()) for r in world.pristine["rencontres"]} == {(world.mesures[s], m["date"]) for s, m in WORLD_MEETINGS.items()} | firsts
         assert [r[1] for r in world.pristine["renouvellements"]] == [world.mesures["mesure_maintien"]]
         dossiers = {s: world.pristine["documents"][world.docs[s]] for s in DOSSIERS}
         assert {s: (d[0], d[1], d[3], d[16]) for s, d in dossiers.items()} == {
