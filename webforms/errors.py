@@ -2,13 +2,21 @@
 
 They sit below every feature (documents, calls, measures, accounts, archive), which all raise
 them, so that no feature imports another one just to name its errors; so does the merging of
-two sets of field errors (a kind's and its parent's).
+two sets of field errors (a kind's and its parent's), and the reading of a number from a request.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
+
+# PostgreSQL's integer (every table's ids, versions, years, ranks) and bigint (the job queue's).
+INTEGER_MAX = (1 << 31) - 1
+BIGINT_MAX = (1 << 63) - 1
+# ASCII digits only: ``int()`` also reads "١" (Arabic-Indic), "１" (full width), " 1_0 " or "+1".
+# 19 digits hold every bigint; a longer text is refused before ``int()`` reads it at all.
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class DocumentError(Exception):
@@ -35,3 +43,30 @@ def merge_errors(left: Mapping[Any, Any], right: Mapping[Any, Any]) -> dict[Any,
         else:
             out[key] = value
     return out
+
+
+class NumberRefused(DocumentError):
+    """A number from a request that is not a whole number the database holds; the message is French."""
+
+
+def parse_number(text: str | None, *, what: str, largest: int = INTEGER_MAX) -> int:
+    """Return the whole number written in ``text``, or refuse it in French, naming ``what`` it was.
+
+    Every number a request carries (route, query string, form field) is read here, so that a
+    number the database cannot hold is a French message, never an overflow in the driver.
+    """
+    text = (text or "").strip()
+    if not _DIGITS.fullmatch(text):
+        raise NumberRefused(f"{what} doit être un nombre entier positif écrit avec les chiffres 0 à 9.")
+    number = int(text)
+    if number > largest:
+        raise NumberRefused(f"{what} ne peut pas dépasser {largest}.")
+    return number
+
+
+def parse_id(text: str | None, *, largest: int = INTEGER_MAX) -> int | None:
+    """Return the number in ``text`` as ``parse_number`` reads it, or None where none is readable."""
+    try:
+        return parse_number(text, what="Le nombre", largest=largest)
+    except NumberRefused:
+        return None

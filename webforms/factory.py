@@ -13,7 +13,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from schemas import registry
 from webforms import db, jobs, policy, web
@@ -26,7 +26,8 @@ from webforms.candidatures.services import CallRules
 from webforms.documents import views as documents
 from webforms.documents.services import register_parent
 from webforms.documents.views import register_page_extra
-from webforms.forms import field_attrs, parse_id
+from webforms.errors import NumberRefused, parse_id
+from webforms.forms import field_attrs
 from webforms.home import views as home
 from webforms.jobs import views as travaux
 from webforms.mesures import views as mesures
@@ -41,11 +42,16 @@ login_manager = LoginManager()
 
 
 class DatabaseId(IntegerConverter):
-    """``<int:…>`` limited to the 63 bits of a database integer."""
+    """``<int:…>`` read like every number of a request (``parse_id``): ASCII digits, a database integer."""
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", (1 << 63) - 1)
-        super().__init__(map, *args, **kwargs)
+    # Werkzeug's ``\d+`` also matches "١" or "１", which ``int()`` reads as 1.
+    regex = r"[0-9]+"
+
+    def to_python(self, value: str) -> int:
+        number = parse_id(value)
+        if number is None:
+            raise ValidationError()  # not a route: the French 404 page
+        return number
 
 
 def _default_instance() -> str:
@@ -210,6 +216,11 @@ def _register_errors(app: Flask) -> None:
         if limit is None:
             return render_error(413)
         return render_error(413, f"Le fichier envoyé dépasse la taille maximale de {limit} Mo : il n'a pas été enregistré, et rien n'a changé. Réduisez-le (numérisation en 150 ou 200 ppp, en noir et blanc) et déposez-le de nouveau.")
+
+    @app.errorhandler(NumberRefused)
+    def _number(exc: NumberRefused) -> tuple[str, int]:
+        # A number in the address or the query string that no record can have: say which.
+        return render_error(400, str(exc))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:

@@ -72,7 +72,7 @@ def init_services(app: Flask) -> None:
         files=documents.store,
         clock=config["CLOCK"],
         trust_dir=Path(config["ARCHIVE_TRUST_DIR"]),
-        max_bytes=int(config["ARCHIVE_MAX_MB"]) << 20,
+        max_bytes=config["ARCHIVE_MAX_MB"] << 20,  # WEBFORMS_ARCHIVE_MAX_MB=30 is read as JSON: a number
         archival_agency=config["ARCHIVE_ARCHIVAL_AGENCY"],
         transferring_agency=config["ARCHIVE_TRANSFERRING_AGENCY"],
     )
@@ -104,7 +104,7 @@ def upload_limit(megabytes: Callable[[], int]) -> Callable[[View], View]:
 def upload_limit_of(view: Callable[..., Any] | None) -> int | None:
     """Return the limit in MB set by ``upload_limit`` on ``view``, if any."""
     limit = getattr(view, "upload_limit_mb", None)
-    return int(limit()) if limit is not None else None
+    return limit() if limit is not None else None
 
 
 def init_upload_limits(app: Flask) -> None:

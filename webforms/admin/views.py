@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from schemas.base.records import AppelSchema
 from webforms import db, policy
-from webforms.accounts.services import AccountError, create_organisation, create_user, generate_password
+from webforms.accounts.services import create_organisation, create_user, generate_password
 from webforms.candidatures import appels as svc_appels
+from webforms.errors import parse_number
 from webforms.forms import OrganisationForm, UserForm, change_rows, error_summary, form_class, select_choices, with_initial_rows
 from webforms.models import ROLES, Appel, Organisation, User
 from webforms.web import Outcome, attempt, posted, services
@@ -73,10 +74,7 @@ def users() -> ResponseReturnValue:
 
 def _create_user(form: UserForm, password: str) -> User:
     """Create the account the form describes; refused, like the service's refusals, if its organisation is not a number."""
-    try:
-        organisation_id = int(form.organisation_id.data or 0)
-    except ValueError:
-        raise AccountError("Organisation inconnue.") from None
+    organisation_id = parse_number(form.organisation_id.data, what="L'organisation")
     return create_user(
         db.session(),
         email=form.email.data or "",

@@ -22,14 +22,13 @@ from schemas.base.kind import Kind
 from webforms import db, policy
 from webforms.display import computed, sections
 from webforms.documents import services as svc_docs
-from webforms.errors import DocumentError, ValidationFailed
+from webforms.errors import DocumentError, ValidationFailed, parse_id, parse_number
 from webforms.forms import (
     ActionForm,
     attach_errors,
     change_rows,
     error_summary,
     form_class,
-    parse_id,
     step_form_class,
     with_initial_rows,
 )
@@ -360,7 +359,7 @@ def download(doc_id: int, fmt: str) -> ResponseReturnValue:
     doc = _document_or_404(doc_id)
     if fmt not in MIME:
         abort(404)
-    version = request.args.get("version", type=int)
+    version = parse_number(request.args["version"], what="La version") if "version" in request.args else None
     if doc.statut == "brouillon" and version is None and not policy.sees_frozen(current_user, doc):
         return _download_preview(doc, fmt)
     # A stored version (a reopened dossier's deposited ones too): the file as it was frozen.
