@@ -2,12 +2,14 @@
 
 They sit below every feature (documents, calls, measures, accounts, archive), which all raise
 them, so that no feature imports another one just to name its errors; so does the merging of
-two sets of field errors (a kind's and its parent's), and the reading of a number from a request.
+two sets of field errors (a kind's and its parent's), the reading of a number from a request, and
+the refusal of a name holding control characters.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,3 +72,26 @@ def parse_id(text: str | None, *, largest: int = INTEGER_MAX) -> int | None:
         return parse_number(text, what="Le nombre", largest=largest)
     except NumberRefused:
         return None
+
+
+# Characters that change how the text around them is shown or stored without being seen: the
+# controls (C0, DEL, C1: "\x00" is refused by PostgreSQL in some places, "\x0b" or "\x0c" break a
+# Word document's paragraphs, PITFALLS §1), the line and paragraph separators, and the
+# bidirectional overrides and isolates (they reverse a name on screen: "\u202egpj.exe").
+_INVISIBLE = frozenset("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def name_problem(value: str | None, what: str) -> str | None:
+    """Return why ``value`` cannot be a name (a control character in it), in French, or None."""
+    for char in value or "":
+        if unicodedata.category(char) == "Cc" or char in _INVISIBLE:
+            return f"{what} contient un caractère invisible ou de contrôle (U+{ord(char):04X}) : retirez-le et saisissez le nom de nouveau."
+    return None
+
+
+def check_name(value: str | None, what: str, refusal: type[Exception] = DocumentError) -> str:
+    """Return ``value`` if it may be a name; otherwise raise ``refusal`` with the French reason."""
+    problem = name_problem(value, what)
+    if problem is not None:
+        raise refusal(problem)
+    return value or ""
