@@ -13,6 +13,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from schemas import registry
@@ -97,6 +98,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # A worker yields the processor to the web server on the same host: a render may wait a
         # moment, a page should not (nice value added to the worker's; 0 to keep the same).
         QUEUE_NICE=10,
+        # Behind an HTTPS proxy (nginx…), how many proxies in front set X-Forwarded-Proto/-For/
+        # -Host: then a request the proxy received over HTTPS is secure here, and gets HSTS.
+        # 0: nothing forwarded is believed (a client could forge these headers).
+        TRUSTED_PROXIES=0,
+        HSTS_SECONDS=365 * 24 * 3600,
     )
     app.config.from_prefixed_env("WEBFORMS")
     if os.environ.get("DATABASE_URL"):
@@ -142,6 +148,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     _register_errors(app)
     _register_headers(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     _register_template_helpers(app)
     return app
 
@@ -244,6 +253,12 @@ def _register_headers(app: Flask) -> None:
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
         )
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
+        if request.endpoint != "static":
+            # Pages and downloads carry household data: no copy in the browser's or a proxy's
+            # cache (send_file's "no-cache" still stores the file on disk), whoever is signed in.
+            response.headers["Cache-Control"] = "no-store"
+        if request.is_secure:
+            # Only over HTTPS (RFC 6797 §7.2: ignored over HTTP, and a plain-HTTP test server
+            # must stay reachable); behind a proxy, with TRUSTED_PROXIES set (docs/running.md).
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}")
         return response
