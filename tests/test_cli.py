@@ -203,3 +203,32 @@ def test_upgrade_on_a_database_it_cannot_use_says_why_in_french(tmp_path: Path, 
     )
     assert result.returncode == 1 and message in result.stderr
     assert "Traceback" not in result.stderr and "secret" not in result.stderr  # no password shown
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+NESTED_IN_A_FIELD = '{"situation": {"description": ' + "[" * 900 + "]" * 900 + "}}"
+LONG_NUMBER = '{"n": ' + "9" * 4301 + "}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [(DEEP, "imbrication"), ('{"a": ' + DEEP + "}", "imbrication"), (LONG_NUMBER, "4300 chiffres"), ('{"n": -' + "1" * 5000 + "}", "4300 chiffres")],
+)
+@pytest.mark.parametrize("command", ["validate", "render"])
+def test_hostile_json_is_refused_with_errors_not_a_traceback(text: str, message: str, command: str, tmp_path: Path) -> None:
+    (tmp_path / "in.json").write_text(text)
+    extra = ["--format", "docx", "--output", str(tmp_path / "out.docx")] if command == "render" else []
+    result = run(command, "fiche_saisine", str(tmp_path / "in.json"), *extra)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    errors = json.loads(result.stdout)["errors"]["_schema"]
+    assert len(errors) == 1 and errors[0].startswith("JSON invalide") and message in errors[0]
+    assert not (tmp_path / "out.docx").exists()
+
+
+@pytest.mark.parametrize("text", [NESTED_IN_A_FIELD, '{"n": ' + "9" * 4300 + "}"])
+def test_json_just_within_the_limits_is_read_and_its_data_checked(text: str, tmp_path: Path) -> None:
+    (tmp_path / "in.json").write_text(text)
+    result = run("validate", "fiche_saisine", str(tmp_path / "in.json"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    errors = json.loads(result.stdout)["errors"]
+    assert "JSON invalide" not in json.dumps(errors, ensure_ascii=False) and errors != {}
