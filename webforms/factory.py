@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,31 @@ def _secret_key(instance: Path) -> str:
     return path.read_text().strip()
 
 
+# Files and folders the service creates are its account's only (0600, 0700): they hold
+# households' data, and every process (web, commands, workers) is built here or by the CLI.
+PRIVATE_UMASK = 0o077
+
+
+def keep_private(app: Flask) -> None:
+    """Set the private umask, and close the instance's folders made before it to other accounts.
+
+    Folders only, not a walk of every stored file: an account that cannot enter a folder reads
+    nothing in it, whatever the files' own modes (0444 before issue 15).
+    """
+    os.umask(PRIVATE_UMASK)
+    config = app.config
+    for name in (app.instance_path, *(config[k] for k in ("STORAGE_DIR", "ARCHIVE_DIR", "ARCHIVE_TRUST_DIR", "DOCX_OVERRIDE_DIR", "HTML_OVERRIDE_DIR"))):
+        folder = Path(name)
+        if not folder.is_dir() or folder.stat().st_uid != os.geteuid():
+            continue
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        # The instance keeps its x bits (never r): the embedded cluster's account passes through
+        # it to its own folder when the service runs as root (pgcluster._traversable).
+        private = mode & ~0o066 | 0o700 if name == app.instance_path else 0o700
+        if mode != private:
+            os.chmod(folder, private)
+
+
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Fill ``app.config``: defaults, then ``WEBFORMS_*`` environment variables, then tests'."""
     instance = Path(app.instance_path)
@@ -130,6 +156,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     load_config(app, test_config)
+    keep_private(app)
     # A wrong kind declaration (duplicate name, missing template, invalid example) stops the
     # start-up here with a clear message rather than failing on a user's first click.
     registry()
