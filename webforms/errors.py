@@ -8,6 +8,7 @@ the refusal of a name holding control characters.
 
 from __future__ import annotations
 
+import errno
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -95,3 +96,26 @@ def check_name(value: str | None, what: str, refusal: type[Exception] = Document
     if problem is not None:
         raise refusal(problem)
     return value or ""
+
+
+# What the user reads when a write fails for want of space, under the store or the database.
+DISK_FULL = (
+    "Le serveur manque d'espace disque : rien n'a été enregistré. Ce que vous avez saisi est "
+    "conservé ci-dessous ; prévenez l'administrateur, puis enregistrez de nouveau."
+)
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+_DISK_FULL_SQLSTATE = "53100"  # PostgreSQL's disk_full (psycopg.errors.DiskFull)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Tell whether ``exc`` (or the error it wraps) says that a disk is full: the store's or the database's."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # SQLAlchemy wraps psycopg's error (.orig), which may chain another
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in _NO_SPACE:
+            return True
+        if getattr(seen, "sqlstate", None) == _DISK_FULL_SQLSTATE:
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False

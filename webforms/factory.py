@@ -28,7 +28,7 @@ from webforms.candidatures.services import CallRules
 from webforms.documents import views as documents
 from webforms.documents.services import register_parent
 from webforms.documents.views import register_page_extra
-from webforms.errors import NumberRefused, parse_id
+from webforms.errors import DISK_FULL, NumberRefused, disk_full, parse_id
 from webforms.forms import field_attrs
 from webforms.home import views as home
 from webforms.jobs import views as travaux
@@ -266,8 +266,19 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[str, int]:
+        if disk_full(exc):
+            return _no_space(app)
         app.logger.exception("Erreur inattendue sur %s", request.path)
         return render_error(500)
+
+
+def _no_space(app: Flask) -> tuple[str, int]:
+    """Say that a disk is full; a posted form comes back in the page, to be sent again as it was typed."""
+    app.logger.error("Disque plein sur %s", request.path)  # the administrator must free space
+    # Every text field as posted (files cannot be put back: they are chosen again).
+    kept = [(name, value) for name, values in request.form.lists() for value in values] if request.method == "POST" else []
+    page = render_template("error.html", code=507, title="Espace disque insuffisant", message=DISK_FULL, kept=kept, retry=request.path)
+    return page, 507
 
 
 def _register_headers(app: Flask) -> None:
