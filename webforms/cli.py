@@ -35,6 +35,7 @@ COMMANDS = {
     "ensure-admin": "webforms.commands.accounts:ensure_admin_cmd",
     "archive": "webforms.commands.archive:archive",
     "worker": "webforms.commands.worker:worker",
+    "purge": "webforms.commands.purge:purge_cmd",
 }
 
 

@@ -36,6 +36,7 @@ from webforms.mesures import views as mesures
 from webforms.mesures.services import MeasureRules
 from webforms.models import Document, User
 from webforms.pgcluster import Cluster
+from webforms.purge import DEFAULT_DAYS as DEFAULT_PURGE_DAYS  # also declares its nightly task
 from webforms.rendering.context import date_fr, datetime_fr
 from webforms.web import upload_limit_of
 
@@ -128,6 +129,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # -Host: then a request the proxy received over HTTPS is secure here, and gets HSTS.
         # 0: nothing forwarded is believed (a client could forge these headers).
         TRUSTED_PROXIES=0,
+        # Days after the last save past which a draft never submitted is purged (webforms.purge:
+        # 2 years after the last contact, CNIL délibération n° 2023-095).
+        PURGE_DAYS=DEFAULT_PURGE_DAYS,
         HSTS_SECONDS=365 * 24 * 3600,
     )
     app.config.from_prefixed_env("WEBFORMS")
