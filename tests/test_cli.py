@@ -133,6 +133,19 @@ def test_database_and_accounts_from_the_command_line(tmp_path: Path, embedded_cl
     assert again.returncode == 1 and "existe déjà" in again.stderr
     bad_role = run("create-user", "--email", "c@d.fr", "--name", "C D", "--role", "chef", "--organisation", "Asso A", cwd=tmp_path)
     assert bad_role.returncode == 1 and "Rôle inconnu" in bad_role.stderr
+    # The instance, the key and the embedded cluster (data, socket, log) are the service's own
+    # (issue 15): 0700/0600, the two folders the cluster's account passes through 0711 as root.
+    instance = tmp_path / "instance"
+    passed_through = {instance, embedded_cluster.root} if os.geteuid() == 0 else set()
+    wrong = {}
+    for path in [instance, *instance.rglob("*")]:
+        if path.is_socket() or path.name.startswith(".s.PGSQL"):
+            continue  # the socket and its lock: inside the 0700 socket folder
+        mode = path.lstat().st_mode & 0o777
+        expected = (0o711 if path in passed_through else 0o700) if path.is_dir() else 0o600
+        if mode != expected:
+            wrong[str(path.relative_to(instance))] = oct(mode)
+    assert wrong == {}
 
 
 def render_in_process(kind: str, output: Path) -> Result:
