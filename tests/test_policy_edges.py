@@ -17,7 +17,7 @@ from flask import Flask
 
 from schemas import registry
 from webforms import db, policy
-from webforms.models import Document, User
+from webforms.models import Document, Mesure, User
 
 ROLES = ("redacteur", "coordinateur", "instructeur", "archiviste", "admin")
 AT = dt.datetime(2019, 10, 1, 8, tzinfo=dt.UTC)
@@ -74,3 +74,106 @@ def test_each_role_sees_its_side_of_every_edge(app: Flask, corpus: dict[str, Any
         assert any(key[1] == "rouvert" for key in expected), role  # the edge the old bug crossed
     # The administrator manages accounts, never reads households' documents.
     assert seen["admin"] == set()
+
+
+# --- Each predicate on both sides of its edge, on objects alone (the rules read no database) ---
+def _user(role: str, org: int = 1) -> User:
+    return User(role=role, organisation_id=org)
+
+
+def _doc(kind: str = "fiche_saisine", statut: str = "soumis", org: int = 1, appel_id: int | None = None, submitted: bool | None = None) -> Document:
+    submitted_at = AT if (statut != "brouillon" if submitted is None else submitted) else None
+    return Document(kind=kind, statut=statut, organisation_id=org, appel_id=appel_id, submitted_at=submitted_at)
+
+
+@pytest.mark.parametrize(
+    ("role", "doc", "allowed"),
+    [
+        ("coordinateur", _doc(statut="soumis"), True),
+        ("coordinateur", _doc(statut="decide"), True),  # a decision may be recorded again
+        ("coordinateur", _doc(statut="brouillon"), False),
+        ("coordinateur", _doc(statut="brouillon", submitted=True), False),  # reopened: not to decide
+        ("instructeur", _doc(statut="soumis"), False),  # not the role the kind names
+        ("coordinateur", _doc(kind="fiche_incident", statut="soumis"), False),  # no review declared
+    ],
+)
+def test_can_review(role: str, doc: Document, allowed: bool) -> None:
+    assert policy.can_review(_user(role), doc) is allowed
+
+
+@pytest.mark.parametrize(
+    ("user", "doc", "allowed"),
+    [
+        (_user("redacteur"), _doc(kind="candidature_aml", appel_id=1, statut="soumis"), True),
+        (_user("redacteur"), _doc(kind="candidature_aml", appel_id=1, statut="brouillon"), False),
+        (_user("redacteur"), _doc(kind="candidature_aml", appel_id=1, statut="decide"), False),
+        (_user("redacteur"), _doc(statut="soumis"), False),  # not a candidature to a call
+        (_user("redacteur", org=2), _doc(kind="candidature_aml", appel_id=1, statut="soumis"), False),
+        (_user("instructeur"), _doc(kind="candidature_aml", appel_id=1, statut="soumis"), False),
+    ],
+)
+def test_can_reopen(user: User, doc: Document, allowed: bool) -> None:
+    assert policy.can_reopen(user, doc) is allowed
+
+
+@pytest.mark.parametrize(
+    ("user", "doc", "allowed"),
+    [
+        (_user("redacteur"), _doc(statut="brouillon"), True),
+        (_user("redacteur"), _doc(statut="brouillon", submitted=True), True),  # reopened: theirs to correct
+        (_user("redacteur"), _doc(statut="soumis"), False),
+        (_user("redacteur", org=2), _doc(statut="brouillon"), False),
+        (_user("coordinateur"), _doc(statut="brouillon"), False),
+    ],
+)
+def test_can_edit(user: User, doc: Document, allowed: bool) -> None:
+    assert policy.can_edit(user, doc) is allowed
+
+
+@pytest.mark.parametrize(
+    ("predicate", "role", "doc", "allowed"),
+    [
+        (policy.can_judge_pieces, "instructeur", _doc(kind="candidature_aml", statut="soumis"), True),
+        (policy.can_judge_pieces, "instructeur", _doc(kind="candidature_aml", statut="brouillon", submitted=True), False),
+        (policy.can_judge_pieces, "archiviste", _doc(kind="candidature_aml", statut="soumis"), False),
+        (policy.can_archive, "archiviste", _doc(statut="soumis"), True),
+        (policy.can_archive, "archiviste", _doc(statut="decide"), True),
+        (policy.can_archive, "archiviste", _doc(statut="brouillon", submitted=True), False),  # reopened: nothing final to archive
+        (policy.can_archive, "instructeur", _doc(statut="soumis"), False),
+    ],
+)
+def test_pieces_and_archive_need_a_document_submitted_as_it_stands(predicate: Any, role: str, doc: Document, allowed: bool) -> None:
+    assert predicate(_user(role), doc) is allowed
+
+
+@pytest.mark.parametrize(("user", "frozen"), [(_user("redacteur"), False), (_user("redacteur", org=2), True), (_user("instructeur"), True)])
+def test_who_reads_the_frozen_version(user: User, frozen: bool) -> None:
+    assert policy.sees_frozen(user, _doc(statut="brouillon", submitted=True)) is frozen
+
+
+@pytest.mark.parametrize(
+    ("user", "mesure", "view", "edit"),
+    [
+        (_user("redacteur"), Mesure(organisation_id=1, type_mesure="asll"), True, True),
+        (_user("redacteur", org=2), Mesure(organisation_id=1, type_mesure="aml"), False, False),
+        (_user("instructeur"), Mesure(organisation_id=1, type_mesure="asll"), True, False),
+        (_user("coordinateur"), Mesure(organisation_id=1, type_mesure="aml"), True, False),
+        (_user("coordinateur"), Mesure(organisation_id=1, type_mesure="asll"), False, False),
+        (_user("archiviste"), Mesure(organisation_id=1, type_mesure="aml"), False, False),
+    ],
+)
+def test_measures_on_both_sides(user: User, mesure: Mesure, view: bool, edit: bool) -> None:
+    assert policy.can_view_mesure(user, mesure) is view
+    assert policy.can_edit_mesure(user, mesure) is edit
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_rights(role: str) -> None:
+    user = _user(role)
+    assert policy.can_create(user, "fiche_saisine") is (role == "redacteur")
+    assert policy.can_create(user, "inexistant") is False
+    assert policy.can_list_dossiers(user) is (role in ("instructeur", "archiviste"))
+    assert policy.can_search_archive(user) is (role != "admin")
+    assert policy.can_export_archive(user) is policy.can_manage_retention(user) is (role == "archiviste")
+    assert policy.can_set_retention_rules(user) is policy.can_administer(user) is (role == "admin")
+    assert policy.can_create_mesure(user) is (role == "redacteur")
