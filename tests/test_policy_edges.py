@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from schemas import registry
 from webforms import db, policy
@@ -177,3 +178,18 @@ def test_role_rights(role: str) -> None:
     assert policy.can_export_archive(user) is policy.can_manage_retention(user) is (role == "archiviste")
     assert policy.can_set_retention_rules(user) is policy.can_administer(user) is (role == "admin")
     assert policy.can_create_mesure(user) is (role == "redacteur")
+
+
+def test_the_measures_list_holds_exactly_what_the_measure_pages_show(app: Flask, make_user: Any) -> None:
+    accounts = {(role, org): make_user(role, org) for role, org in itertools.product(ROLES, ("Asso A", "Asso B"))}
+    with app.app_context():
+        session = db.session()
+        for n, (kind, org) in enumerate(itertools.product(("aml", "asll"), ("Asso A", "Asso B"))):
+            referent = accounts[("redacteur", org)]
+            session.add(Mesure(reference=f"M-{n}", organisation_id=referent.organisation_id, referent_id=referent.id, type_mesure=kind, menage_nom="N", menage_prenom="P", duree_mois=6))
+        session.commit()
+        mesures = list(session.scalars(select(Mesure)))
+        for role in ROLES:
+            user = session.get(User, accounts[(role, "Asso A")].id)
+            listed = {m.id for m in session.scalars(policy.visible_mesures(user))}
+            assert listed == {m.id for m in mesures if policy.can_view_mesure(user, m)}, role
