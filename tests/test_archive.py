@@ -344,7 +344,7 @@ def test_verify_command_exits_non_zero_and_names_each_failure(app: Flask, three_
     env = {"WEBFORMS_INSTANCE_PATH": app.instance_path, "DATABASE_URL": app.config["DATABASE_URL"]}
     ok = runner.invoke(cli.main, ["archive", "verify", "--json"], env=env)
     assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.output) == {"ok": True, "problems": [], "records": 2, "files_hashed": 4, "log_rows": 3}
+    assert json.loads(ok.output) == {"ok": True, "problems": [], "records": 2, "files_hashed": 4, "log_rows": 3, "logged": True}
     _tamper(app, "UPDATE archive_log SET action = 'download' WHERE id = 3")
     broken = runner.invoke(cli.main, ["archive", "verify"], env=env)
     assert broken.exit_code == 1
@@ -456,4 +456,50 @@ def test_verify_on_a_database_not_created_says_what_to_do(tmp_path: Path, databa
 
     env = {"WEBFORMS_INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": databases.empty()}
     result = CliRunner().invoke(cli.main, ["archive", "verify"], env=env)
-    assert result.exit_code == 1 and "lancez d'abord « webforms upgrade »" in result.output
+    # Not a verdict of anomalies (1): the archive could not be verified at all (3).
+    assert result.exit_code == 3 and "lancez d'abord « webforms upgrade »" in result.output
+
+
+@pytest.mark.parametrize("table", ["archive_record", "archive_log"])
+def test_verify_under_a_database_lock_says_it_could_not_verify(app: Flask, three_deposits: list[int], table: str) -> None:
+    from click.testing import CliRunner
+
+    from webforms import cli
+
+    env = {"WEBFORMS_INSTANCE_PATH": app.instance_path, "DATABASE_URL": app.config["DATABASE_URL"]}
+    url = make_url(app.config["DATABASE_URL"])
+    holder = psycopg.connect(host=url.query["host"], dbname=url.database, user="postgres")
+    try:
+        # Another connection holds a real lock (a migration, a dump, a long transaction).
+        holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        result = CliRunner().invoke(cli.main, ["archive", "verify", "--lock-timeout", "1"], env=env)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert result.exit_code == 3, result.output
+    assert "n'a pas pu être vérifiée" in result.output and "verrou" in result.output
+    assert "Archive intègre" not in result.output and "anomalie" not in result.output
+    # Once the lock is gone, the same command gives its verdict.
+    again = CliRunner().invoke(cli.main, ["archive", "verify", "--lock-timeout", "1"], env=env)
+    assert again.exit_code == 0 and "Archive intègre" in again.output
+
+
+def test_verify_that_cannot_log_itself_gives_its_verdict_and_says_so(app: Flask, three_deposits: list[int]) -> None:
+    from click.testing import CliRunner
+
+    from webforms import cli
+
+    env = {"WEBFORMS_INSTANCE_PATH": app.instance_path, "DATABASE_URL": app.config["DATABASE_URL"]}
+    url = make_url(app.config["DATABASE_URL"])
+    holder = psycopg.connect(host=url.query["host"], dbname=url.database, user="postgres")
+    try:
+        # The journal's lock (every audit row takes it) held elsewhere: the check itself ran.
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (0x7765_6266_6F72_6D73,))
+        result = CliRunner().invoke(cli.main, ["archive", "verify", "--lock-timeout", "1"], env=env)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert result.exit_code == 3, result.output
+    assert "Archive intègre" in result.output and "pas pu être inscrite au journal" in result.output
+    with app.app_context():
+        assert db.session().scalar(select(ArchiveLog).where(ArchiveLog.action == "verify")) is None

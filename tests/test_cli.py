@@ -134,6 +134,19 @@ def test_database_and_accounts_from_the_command_line(tmp_path: Path, embedded_cl
     assert again.returncode == 1 and "existe déjà" in again.stderr
     bad_role = run("create-user", "--email", "c@d.fr", "--name", "C D", "--role", "chef", "--organisation", "Asso A", cwd=tmp_path)
     assert bad_role.returncode == 1 and "Rôle inconnu" in bad_role.stderr
+    # The instance, the key and the embedded cluster (data, socket, log) are the service's own
+    # (issue 15): 0700/0600, the two folders the cluster's account passes through 0711 as root.
+    instance = tmp_path / "instance"
+    passed_through = {instance, embedded_cluster.root} if os.geteuid() == 0 else set()
+    wrong = {}
+    for path in [instance, *instance.rglob("*")]:
+        if path.is_socket() or path.name.startswith(".s.PGSQL"):
+            continue  # the socket and its lock: inside the 0700 socket folder
+        mode = path.lstat().st_mode & 0o777
+        expected = (0o711 if path in passed_through else 0o700) if path.is_dir() else 0o600
+        if mode != expected:
+            wrong[str(path.relative_to(instance))] = oct(mode)
+    assert wrong == {}
 
 
 def render_in_process(kind: str, output: Path) -> Result:
@@ -215,3 +228,32 @@ def test_the_service_cluster_lives_in_the_instance_folder_it_is_given(tmp_path: 
     monkeypatch.chdir(tmp_path)
     assert pgcluster_main(["url"]) == 0
     assert f"host={tmp_path / 'instance' / 'postgres' / 'socket'}" in capsys.readouterr().out
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+NESTED_IN_A_FIELD = '{"situation": {"description": ' + "[" * 900 + "]" * 900 + "}}"
+LONG_NUMBER = '{"n": ' + "9" * 4301 + "}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [(DEEP, "imbrication"), ('{"a": ' + DEEP + "}", "imbrication"), (LONG_NUMBER, "4300 chiffres"), ('{"n": -' + "1" * 5000 + "}", "4300 chiffres")],
+)
+@pytest.mark.parametrize("command", ["validate", "render"])
+def test_hostile_json_is_refused_with_errors_not_a_traceback(text: str, message: str, command: str, tmp_path: Path) -> None:
+    (tmp_path / "in.json").write_text(text)
+    extra = ["--format", "docx", "--output", str(tmp_path / "out.docx")] if command == "render" else []
+    result = run(command, "fiche_saisine", str(tmp_path / "in.json"), *extra)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    errors = json.loads(result.stdout)["errors"]["_schema"]
+    assert len(errors) == 1 and errors[0].startswith("JSON invalide") and message in errors[0]
+    assert not (tmp_path / "out.docx").exists()
+
+
+@pytest.mark.parametrize("text", [NESTED_IN_A_FIELD, '{"n": ' + "9" * 4300 + "}"])
+def test_json_just_within_the_limits_is_read_and_its_data_checked(text: str, tmp_path: Path) -> None:
+    (tmp_path / "in.json").write_text(text)
+    result = run("validate", "fiche_saisine", str(tmp_path / "in.json"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    errors = json.loads(result.stdout)["errors"]
+    assert "JSON invalide" not in json.dumps(errors, ensure_ascii=False) and errors != {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,10 +121,13 @@ def test_the_counters_are_shared_by_every_worker(app: Flask, make_user: Any, mov
 
 
 @pytest.mark.parametrize(("proxies", "counted_as"), [(0, "127.0.0.1"), (1, "192.0.2.44")])
-def test_behind_a_declared_proxy_the_forwarded_address_is_counted(app: Flask, moving: Moving, proxies: int, counted_as: str) -> None:
-    app.config["SIGN_IN_TRUSTED_PROXIES"] = proxies
-    web = client(app, "127.0.0.1")
-    web.post("/connexion", {"email": "x@example.fr", "password": "faux"}, headers={"X-Forwarded-For": "198.51.100.1, 192.0.2.44"})
-    with app.app_context():
-        keys = set(db.session().scalars(select(SignInCounter.key)))
+def test_behind_a_declared_proxy_the_forwarded_address_is_counted(app: Flask, moving: Moving, proxies: int, counted_as: str, tmp_path: Path) -> None:
+    proxied = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "proxied"), "DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": "tests-only-secret", "SESSION_CLOCK": moving, "TRUSTED_PROXIES": proxies})
+    try:
+        web = client(proxied, "127.0.0.1")
+        web.post("/connexion", {"email": "x@example.fr", "password": "faux"}, headers={"X-Forwarded-For": "198.51.100.1, 192.0.2.44"})
+        with proxied.app_context():
+            keys = set(db.session().scalars(select(SignInCounter.key)))
+    finally:
+        proxied.extensions["webforms.engine"].dispose()
     assert keys == {"compte:x@example.fr", f"adresse:{counted_as}"}

@@ -13,6 +13,7 @@ load Flask, SQLAlchemy and the services. Adding a command is one module and one 
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 import click
@@ -37,6 +38,7 @@ COMMANDS = {
     "worker": "webforms.commands.worker:worker",
     "api-token": "webforms.commands.api:api_token",
     "openapi": "webforms.commands.api:openapi",
+    "purge": "webforms.commands.purge:purge_cmd",
 }
 
 
@@ -63,6 +65,9 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Formulaires et documents AML Logement d'abord et ASLL."""
+    # What any command writes is its account's only (factory.PRIVATE_UMASK, not imported: the
+    # light commands do not load the application).
+    os.umask(0o077)
     try:
         registry()
     except KindDeclarationError as exc:

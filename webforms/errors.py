@@ -2,13 +2,24 @@
 
 They sit below every feature (documents, calls, measures, accounts, archive), which all raise
 them, so that no feature imports another one just to name its errors; so does the merging of
-two sets of field errors (a kind's and its parent's).
+two sets of field errors (a kind's and its parent's), the reading of a number from a request, and
+the refusal of a name holding control characters.
 """
 
 from __future__ import annotations
 
+import errno
+import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
+
+# PostgreSQL's integer (every table's ids, versions, years, ranks) and bigint (the job queue's).
+INTEGER_MAX = (1 << 31) - 1
+BIGINT_MAX = (1 << 63) - 1
+# ASCII digits only: ``int()`` also reads "١" (Arabic-Indic), "１" (full width), " 1_0 " or "+1".
+# 19 digits hold every bigint; a longer text is refused before ``int()`` reads it at all.
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
 
 class DocumentError(Exception):
@@ -35,3 +46,76 @@ def merge_errors(left: Mapping[Any, Any], right: Mapping[Any, Any]) -> dict[Any,
         else:
             out[key] = value
     return out
+
+
+class NumberRefused(DocumentError):
+    """A number from a request that is not a whole number the database holds; the message is French."""
+
+
+def parse_number(text: str | None, *, what: str, largest: int = INTEGER_MAX) -> int:
+    """Return the whole number written in ``text``, or refuse it in French, naming ``what`` it was.
+
+    Every number a request carries (route, query string, form field) is read here, so that a
+    number the database cannot hold is a French message, never an overflow in the driver.
+    """
+    text = (text or "").strip()
+    if not _DIGITS.fullmatch(text):
+        raise NumberRefused(f"{what} doit être un nombre entier positif écrit avec les chiffres 0 à 9.")
+    number = int(text)
+    if number > largest:
+        raise NumberRefused(f"{what} ne peut pas dépasser {largest}.")
+    return number
+
+
+def parse_id(text: str | None, *, largest: int = INTEGER_MAX) -> int | None:
+    """Return the number in ``text`` as ``parse_number`` reads it, or None where none is readable."""
+    try:
+        return parse_number(text, what="Le nombre", largest=largest)
+    except NumberRefused:
+        return None
+
+
+# Characters that change how the text around them is shown or stored without being seen: the
+# controls (C0, DEL, C1: "\x00" is refused by PostgreSQL in some places, "\x0b" or "\x0c" break a
+# Word document's paragraphs, PITFALLS §1), the line and paragraph separators, and the
+# bidirectional overrides and isolates (they reverse a name on screen: "\u202egpj.exe").
+_INVISIBLE = frozenset("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def name_problem(value: str | None, what: str) -> str | None:
+    """Return why ``value`` cannot be a name (a control character in it), in French, or None."""
+    for char in value or "":
+        if unicodedata.category(char) == "Cc" or char in _INVISIBLE:
+            return f"{what} contient un caractère invisible ou de contrôle (U+{ord(char):04X}) : retirez-le et saisissez le nom de nouveau."
+    return None
+
+
+def check_name(value: str | None, what: str, refusal: type[Exception] = DocumentError) -> str:
+    """Return ``value`` if it may be a name; otherwise raise ``refusal`` with the French reason."""
+    problem = name_problem(value, what)
+    if problem is not None:
+        raise refusal(problem)
+    return value or ""
+
+
+# What the user reads when a write fails for want of space, under the store or the database.
+DISK_FULL = (
+    "Le serveur manque d'espace disque : rien n'a été enregistré. Ce que vous avez saisi est "
+    "conservé ci-dessous ; prévenez l'administrateur, puis enregistrez de nouveau."
+)
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+_DISK_FULL_SQLSTATE = "53100"  # PostgreSQL's disk_full (psycopg.errors.DiskFull)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Tell whether ``exc`` (or the error it wraps) says that a disk is full: the store's or the database's."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # SQLAlchemy wraps psycopg's error (.orig), which may chain another
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in _NO_SPACE:
+            return True
+        if getattr(seen, "sqlstate", None) == _DISK_FULL_SQLSTATE:
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False

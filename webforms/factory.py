@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from schemas import registry
 from webforms import api, db, jobs, policy, web
@@ -29,7 +31,8 @@ from webforms.candidatures.services import CallRules
 from webforms.documents import views as documents
 from webforms.documents.services import register_listener, register_parent
 from webforms.documents.views import register_page_extra
-from webforms.forms import field_attrs, parse_id
+from webforms.errors import DISK_FULL, NumberRefused, disk_full, parse_id
+from webforms.forms import field_attrs
 from webforms.home import views as home
 from webforms.jobs import views as travaux
 from webforms.mesures import views as mesures
@@ -44,6 +47,7 @@ from webforms.notifications import views as notifications
 from webforms.notifications.services import unread_for_template
 from webforms.pages import views as pages
 from webforms.pgcluster import Cluster
+from webforms.purge import DEFAULT_DAYS as DEFAULT_PURGE_DAYS  # also declares its nightly task
 from webforms.rendering.context import date_fr, datetime_fr, euros
 from webforms.timeutil import paris_date
 from webforms.web import upload_limit_of
@@ -53,11 +57,16 @@ login_manager = LoginManager()
 
 
 class DatabaseId(IntegerConverter):
-    """``<int:…>`` limited to the 63 bits of a database integer."""
+    """``<int:…>`` read like every number of a request (``parse_id``): ASCII digits, a database integer."""
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", (1 << 63) - 1)
-        super().__init__(map, *args, **kwargs)
+    # Werkzeug's ``\d+`` also matches "١" or "１", which ``int()`` reads as 1.
+    regex = r"[0-9]+"
+
+    def to_python(self, value: str) -> int:
+        number = parse_id(value)
+        if number is None:
+            raise ValidationError()  # not a route: the French 404 page
+        return number
 
 
 def _default_instance() -> str:
@@ -73,6 +82,31 @@ def _secret_key(instance: Path) -> str:
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+# Files and folders the service creates are its account's only (0600, 0700): they hold
+# households' data, and every process (web, commands, workers) is built here or by the CLI.
+PRIVATE_UMASK = 0o077
+
+
+def keep_private(app: Flask) -> None:
+    """Set the private umask, and close the instance's folders made before it to other accounts.
+
+    Folders only, not a walk of every stored file: an account that cannot enter a folder reads
+    nothing in it, whatever the files' own modes (0444 before issue 15).
+    """
+    os.umask(PRIVATE_UMASK)
+    config = app.config
+    for name in (app.instance_path, *(config[k] for k in ("STORAGE_DIR", "ARCHIVE_DIR", "ARCHIVE_TRUST_DIR", "DOCX_OVERRIDE_DIR", "HTML_OVERRIDE_DIR"))):
+        folder = Path(name)
+        if not folder.is_dir() or folder.stat().st_uid != os.geteuid():
+            continue
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        # The instance keeps its x bits (never r): the embedded cluster's account passes through
+        # it to its own folder when the service runs as root (pgcluster._traversable).
+        private = mode & ~0o066 | 0o700 if name == app.instance_path else 0o700
+        if mode != private:
+            os.chmod(folder, private)
 
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
@@ -100,9 +134,6 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # The sessions' and sign-in counters' clock: the real time, not CLOCK, which tests set
         # to a day of 2019 and move by days between two requests of one signed-in user.
         SESSION_CLOCK=lambda: dt.datetime.now(dt.UTC),
-        # Proxies in front of the service (nginx: 1) whose X-Forwarded-For gives the client's
-        # address, by which failed sign-ins are also counted; 0: the connection's own address.
-        SIGN_IN_TRUSTED_PROXIES=0,
         CLOCK=lambda: dt.datetime.now(dt.UTC),
         # The job queue (webforms.jobs): a worker beats every 10 s; one silent for 30 s is taken
         # as dead and its job runs again elsewhere (PITFALLS §10).
@@ -116,6 +147,14 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         ORGANISME_NOM="Le Département",
         ACCESSIBILITE_CONTACT="l'administrateur du service",
         ACCESSIBILITE_AUDIT=None,
+        # Behind an HTTPS proxy (nginx…), how many proxies in front set X-Forwarded-Proto/-For/
+        # -Host: then a request the proxy received over HTTPS is secure here, and gets HSTS.
+        # 0: nothing forwarded is believed (a client could forge these headers).
+        TRUSTED_PROXIES=0,
+        # Days after the last save past which a draft never submitted is purged (webforms.purge:
+        # 2 years after the last contact, CNIL délibération n° 2023-095).
+        PURGE_DAYS=DEFAULT_PURGE_DAYS,
+        HSTS_SECONDS=365 * 24 * 3600,
     )
     app.config.from_prefixed_env("WEBFORMS")
     if os.environ.get("DATABASE_URL"):
@@ -143,6 +182,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
     )
     load_config(app, test_config)
+    keep_private(app)
     # A wrong kind declaration (duplicate name, missing template, invalid example) stops the
     # start-up here with a clear message rather than failing on a user's first click.
     registry()
@@ -165,6 +205,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app, csrf)
     _register_errors(app)
     _register_headers(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     _register_template_helpers(app)
     return app
 
@@ -248,6 +291,11 @@ def _register_errors(app: Flask) -> None:
             return render_error(413)
         return render_error(413, f"Le fichier envoyé dépasse la taille maximale de {limit} Mo : il n'a pas été enregistré, et rien n'a changé. Réduisez-le (numérisation en 150 ou 200 ppp, en noir et blanc) et déposez-le de nouveau.")
 
+    @app.errorhandler(NumberRefused)
+    def _number(exc: NumberRefused) -> tuple[str, int]:
+        # A number in the address or the query string that no record can have: say which.
+        return render_error(400, str(exc))
+
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
         if exc.code in _ERRORS:
@@ -256,11 +304,22 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[str, int]:
+        if disk_full(exc):
+            return _no_space(app)
         app.logger.exception("Erreur inattendue sur %s", request.path)
         # Nothing of a failed request is kept, and the error page's own reads (the header's
         # counts, a kept form) need a transaction that is not failed.
         db.session().rollback()
         return render_error(500)
+
+
+def _no_space(app: Flask) -> tuple[str, int]:
+    """Say that a disk is full; a posted form comes back in the page, to be sent again as it was typed."""
+    app.logger.error("Disque plein sur %s", request.path)  # the administrator must free space
+    # Every text field as posted (files cannot be put back: they are chosen again).
+    kept = [(name, value) for name, values in request.form.lists() for value in values] if request.method == "POST" else []
+    page = render_template("error.html", code=507, title="Espace disque insuffisant", message=DISK_FULL, kept=kept, retry=request.path)
+    return page, 507
 
 
 def _register_headers(app: Flask) -> None:
@@ -273,6 +332,12 @@ def _register_headers(app: Flask) -> None:
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
         )
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
+        if request.endpoint != "static":
+            # Pages and downloads carry household data: no copy in the browser's or a proxy's
+            # cache (send_file's "no-cache" still stores the file on disk), whoever is signed in.
+            response.headers["Cache-Control"] = "no-store"
+        if request.is_secure:
+            # Only over HTTPS (RFC 6797 §7.2: ignored over HTTP, and a plain-HTTP test server
+            # must stay reachable); behind a proxy, with TRUSTED_PROXIES set (docs/running.md).
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}")
         return response

@@ -7,7 +7,6 @@ text so that a draft keeps exactly what was typed, valid or not.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -36,6 +35,7 @@ from wtforms import widgets as w
 from wtforms.widgets.core import clean_key
 
 from schemas.base.fields import choices_of, field_kind, row_schema, schema_instance
+from webforms.errors import parse_id
 
 
 def html_params(**kwargs: Any) -> Markup:
@@ -303,17 +303,6 @@ def error_summary(schema_cls: type[Schema], errors: Mapping[Any, Any], prefix: s
         else:
             rows += [{"where": " › ".join((*trail, label)), "message": m, "anchor": anchor} for m in _messages(value)]
     return rows
-
-
-_ID = re.compile(r"[0-9]{1,18}")
-
-
-def parse_id(text: str | None) -> int | None:
-    """Return the number typed in a form or a query string, or None."""
-    # ASCII digits only (``"²".isdigit()`` is true, ``int("²")`` fails) and at most 18 of them:
-    # a database integer holds 63 bits, and a larger number would fail in the driver.
-    text = (text or "").strip()
-    return int(text) if _ID.fullmatch(text) else None
 
 
 def field_attrs(field: Any) -> dict[str, str]:

@@ -24,7 +24,7 @@ from webforms.archive.signatures import load_trust_roots
 from webforms.documents.services import Services
 from webforms.documents.storage import ArchiveStore, FileStore
 from webforms.documents.uploads import UploadRefused
-from webforms.errors import DocumentError, ValidationFailed
+from webforms.errors import DISK_FULL, DocumentError, ValidationFailed, disk_full
 from webforms.forms import attach_errors, payload_of
 from webforms.rendering import Renderer
 from webforms.timeutil import paris_date
@@ -72,7 +72,7 @@ def init_services(app: Flask) -> None:
         files=documents.store,
         clock=config["CLOCK"],
         trust_dir=Path(config["ARCHIVE_TRUST_DIR"]),
-        max_bytes=int(config["ARCHIVE_MAX_MB"]) << 20,
+        max_bytes=config["ARCHIVE_MAX_MB"] << 20,  # WEBFORMS_ARCHIVE_MAX_MB=30 is read as JSON: a number
         archival_agency=config["ARCHIVE_ARCHIVAL_AGENCY"],
         transferring_agency=config["ARCHIVE_TRANSFERRING_AGENCY"],
     )
@@ -104,7 +104,7 @@ def upload_limit(megabytes: Callable[[], int]) -> Callable[[View], View]:
 def upload_limit_of(view: Callable[..., Any] | None) -> int | None:
     """Return the limit in MB set by ``upload_limit`` on ``view``, if any."""
     limit = getattr(view, "upload_limit_mb", None)
-    return int(limit()) if limit is not None else None
+    return limit() if limit is not None else None
 
 
 def init_upload_limits(app: Flask) -> None:
@@ -130,6 +130,7 @@ class Outcome(Generic[T]):
     value: T | None = None
     refusal: str | None = None
     errors: Mapping[str, Any] = field(default_factory=dict)
+    no_space: bool = False  # refused by a full disk, not by the service
 
     @property
     def refused(self) -> bool:
@@ -138,18 +139,24 @@ class Outcome(Generic[T]):
 
     @property
     def status(self) -> int:
-        """Return the page's status: 422 when the service refused what was typed, else 200."""
-        return 422 if self.refused else 200
+        """Return the page's status: 422 when the service refused what was typed, 507 on a full disk, else 200."""
+        return 507 if self.no_space else 422 if self.refused else 200
 
 
 def attempt(service: Callable[..., T], *args: Any, refusals: tuple[type[Exception], ...] = REFUSALS, **kwargs: Any) -> Outcome[T]:
-    """Call ``service(*args, **kwargs)``; if it refuses, roll the session back and return why."""
+    """Call ``service(*args, **kwargs)``; if it refuses, or a disk is full, roll the session back and return why."""
     try:
         return Outcome(value=service(*args, **kwargs))
     except refusals as exc:
         # Nothing half-done stays in the session that renders the page shown again.
         db.session().rollback()
         return Outcome(refusal=str(exc), errors=exc.errors if isinstance(exc, ValidationFailed) else {})
+    except Exception as exc:
+        if not disk_full(exc):
+            raise
+        # The store's disk or the database's is full: the page shown again keeps what was typed.
+        db.session().rollback()
+        return Outcome(refusal=DISK_FULL, no_space=True)
 
 
 @dataclass
@@ -175,7 +182,7 @@ class Posted:
         outcome = attempt(service, *args, payload=self.payload, refusals=(ValidationFailed,), **kwargs)
         if not outcome.refused:
             return outcome.value
-        if flash_refusal:
+        if flash_refusal or outcome.no_space:
             flash(str(outcome.refusal), "error")
         # The form keeps what was typed: the page shown again (422) loses nothing.
         self.errors = outcome.errors

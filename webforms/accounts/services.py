@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webforms.accounts.passwords import password_problem
+from webforms.errors import check_name
 from webforms.models import ROLES, AccountSecurity, Event, Organisation, User, WebSession
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -24,7 +25,7 @@ class AccountError(Exception):
 
 def create_organisation(session: Session, name: str) -> Organisation:
     """Create an organisation; its name must be new."""
-    name = " ".join((name or "").split())
+    name = " ".join(check_name(name, "Le nom de l'organisation", AccountError).split())
     if not name:
         raise AccountError("Le nom de l'organisation est obligatoire.")
     if len(name) > 200:
@@ -48,8 +49,8 @@ def create_user(
     created_by: User | None = None,
 ) -> User:
     """Create an account; the e-mail must be new and the password follow the rule (``passwords.RULE``)."""
-    email = (email or "").strip().lower()
-    full_name = " ".join((full_name or "").split())
+    email = check_name(email, "L'adresse électronique", AccountError).strip().lower()
+    full_name = " ".join(check_name(full_name, "Le nom complet", AccountError).split())
     if not _EMAIL.match(email) or len(email) > 254:
         raise AccountError("Adresse électronique invalide.")
     if not full_name or len(full_name) > 150:

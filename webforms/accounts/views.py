@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,13 +31,10 @@ _WHILE_CHANGE_OWED = frozenset({"auth.change_password", "auth.logout", "auth.kee
 
 
 def client_address() -> str | None:
-    """Return the client's address: behind ``SIGN_IN_TRUSTED_PROXIES`` proxies, the one the nearest of them saw."""
-    # Behind nginx every request comes from 127.0.0.1: counted by that address, 20 failures of
-    # anyone would lock everyone. X-Forwarded-For is trusted only as far as proxies are declared.
-    proxies = int(current_app.config["SIGN_IN_TRUSTED_PROXIES"])
-    forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
-    if proxies > 0 and len(forwarded) >= proxies:
-        return forwarded[-proxies]
+    """Return the client's address, counted by the sign-in throttle."""
+    # Behind nginx every request would come from 127.0.0.1, and 20 failures of anyone would lock
+    # everyone: with the proxies declared (TRUSTED_PROXIES), ProxyFix has put here the address
+    # the nearest of them saw; without, nothing forwarded is believed.
     return request.remote_addr
 
 
@@ -111,7 +109,7 @@ def keep_alive() -> Response:
 def _session_context() -> dict[str, Any]:
     """Give every page its keep-alive period and what was kept of a form posted on it after its session ended."""
     # The page asks at most every 5 minutes, and at least 3 times within the idle time.
-    context: dict[str, Any] = {"keepalive_seconds": max(20, min(300, int(idle_limit(current_app).total_seconds()) // 3))}
+    context: dict[str, Any] = {"keepalive_seconds": max(20, min(300, idle_limit(current_app) // dt.timedelta(seconds=3)))}
     if request.method == "GET" and current_user.is_authenticated:
         context["kept_form"] = kept.kept_for(db.session(), current_user.id, request.full_path.rstrip("?"))
     return context

@@ -11,9 +11,10 @@ from schemas.base.records import AppelSchema
 from webforms import db, policy
 from webforms.accounts import services as account_services
 from webforms.accounts import totp
-from webforms.accounts.services import AccountError, create_organisation, create_user, generate_password
+from webforms.accounts.services import create_organisation, create_user, generate_password
 from webforms.accounts.sessions import current_clock
 from webforms.candidatures import appels as svc_appels
+from webforms.errors import parse_number
 from webforms.forms import (
     ActionForm,
     OrganisationForm,
@@ -133,10 +134,7 @@ def set_active(user_id: int, active: bool) -> ResponseReturnValue:
 
 def _create_user(form: UserForm, password: str) -> User:
     """Create the account the form describes; refused, like the service's refusals, if its organisation is not a number."""
-    try:
-        organisation_id = int(form.organisation_id.data or 0)
-    except ValueError:
-        raise AccountError("Organisation inconnue.") from None
+    organisation_id = parse_number(form.organisation_id.data, what="L'organisation")
     return create_user(
         db.session(),
         email=form.email.data or "",

@@ -94,10 +94,10 @@ def authenticate() -> Response | None:
         session.rollback()
         return error_response(401, str(exc), headers={"WWW-Authenticate": 'Bearer realm="webforms"'})
     log_use(session, token, method=request.method, route=request.path, now=now)
-    window = int(current_app.config["API_RATE_WINDOW_SECONDS"])
+    window: int = current_app.config["API_RATE_WINDOW_SECONDS"]  # a number in the configuration, not from the request
     count = count_request(session, token, now=now, window_seconds=window)
     session.commit()
-    if count > int(current_app.config["API_RATE_LIMIT"]):
+    if count > current_app.config["API_RATE_LIMIT"]:
         return error_response(429, headers={"Retry-After": str(seconds_left(now, window))})
     g.api_token = token
     return None

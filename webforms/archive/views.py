@@ -36,7 +36,8 @@ from webforms.archive.trust import add_trust_root, remove_trust_root, trust_root
 from webforms.archive.verify import last_verification
 from webforms.archive.visas import execute_visa, past_term, pending_visas
 from webforms.archive.visas import record_visa as record_destruction_visa
-from webforms.forms import ActionForm, parse_id
+from webforms.errors import parse_id
+from webforms.forms import ActionForm
 from webforms.jobs.services import progress
 from webforms.models import (
     RETENTION_FATES,

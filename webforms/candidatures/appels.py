@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from schemas.base.records import AppelSchema
 from webforms.documents.services import Services
-from webforms.errors import ValidationFailed
+from webforms.errors import ValidationFailed, merge_errors, name_problem
 from webforms.models import Appel, Document, Event, User
 from webforms.rendering.context import date_fr, datetime_fr
 from webforms.timeutil import PARIS, paris_instant
@@ -28,11 +28,28 @@ def deadline_of(values: Mapping[str, Any]) -> dt.datetime:
 
 
 def _validated(payload: Mapping[str, Any]) -> dict[str, Any]:
-    schema = AppelSchema()
+    # The schema silently drops control characters from text; in a name they are refused.
+    named = _control_in_names(payload)
     try:
-        return schema.load(payload)
+        values = AppelSchema().load(payload)
     except ValidationError as err:
-        raise ValidationFailed("L'appel ne peut pas être enregistré : corrigez les erreurs signalées.", err.normalized_messages()) from None  # type: ignore[arg-type]
+        raise ValidationFailed("L'appel ne peut pas être enregistré : corrigez les erreurs signalées.", merge_errors(err.normalized_messages(), named)) from None  # type: ignore[arg-type]
+    if named:
+        raise ValidationFailed("L'appel ne peut pas être enregistré : corrigez les erreurs signalées.", named)
+    return values
+
+
+def _control_in_names(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the errors of the call's names (code, title, territories) that hold a control character."""
+    errors: dict[str, Any] = {}
+    for key, what in (("code", "L'identifiant"), ("titre", "Le titre")):
+        if isinstance(payload.get(key), str) and (problem := name_problem(payload[key], what)):
+            errors[key] = [problem]
+    rows = payload.get("territoires")
+    for index, row in enumerate(rows if isinstance(rows, list) else []):
+        if isinstance(row, Mapping) and isinstance(row.get("nom"), str) and (problem := name_problem(row["nom"], "Le nom du territoire")):
+            errors.setdefault("territoires", {})[index] = {"nom": [problem]}
+    return errors
 
 
 def save_appel(session: Session, svc: Services, appel: Appel | None, *, user: User, payload: Mapping[str, Any]) -> Appel:

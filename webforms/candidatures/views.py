@@ -20,8 +20,8 @@ from webforms.candidatures.appels import appels as all_appels
 from webforms.candidatures.appels import call_time
 from webforms.candidatures.conversions import converting
 from webforms.documents.services import data_for, problems
-from webforms.errors import DocumentError
-from webforms.forms import ActionForm, parse_id
+from webforms.errors import DocumentError, parse_id
+from webforms.forms import ActionForm
 from webforms.jobs.services import progress
 from webforms.models import Appel, Document, Piece
 from webforms.web import attempt, services, upload_limit

@@ -41,6 +41,13 @@ def read_payload(path: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         fail({"_schema": [f"JSON invalide (ligne {exc.lineno}, colonne {exc.colno}) : {exc.msg}."]})
+    except RecursionError:
+        # Tens of thousands of nested [ or { exhaust the parser's stack: no document is that deep.
+        fail({"_schema": ["JSON invalide : imbrication trop profonde (des milliers de [ ou { les uns dans les autres)."]})
+    except ValueError:
+        # Python refuses to read an integer of more than 4300 digits (CVE-2020-10735), a
+        # ValueError that is not a JSONDecodeError; no field of any kind takes such a number.
+        fail({"_schema": [f"JSON invalide : un nombre dépasse {sys.get_int_max_str_digits()} chiffres."]})
 
 
 def fail(errors: Any) -> NoReturn:

@@ -34,7 +34,7 @@ def store_stream(stream: BinaryIO, root: Path, algorithm: Callable[[], Any], pat
     Returns the digest, the size and whether the file is new (same bytes stored before: the
     copy is dropped). Nothing is left behind on failure.
     """
-    root.mkdir(parents=True, exist_ok=True)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
     hasher = algorithm()
     size = 0
     # Named after its writer (host, process), so that a process killed mid-copy can be told
@@ -53,8 +53,9 @@ def store_stream(stream: BinaryIO, root: Path, algorithm: Callable[[], Any], pat
         if target.exists():
             os.unlink(tmp)
             return digest, size, False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(tmp, 0o444)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Household data: the service's account only, and read-only so that write-once shows.
+        os.chmod(tmp, 0o400)
         # Atomic publish: readers see the whole file or nothing.
         os.replace(tmp, target)
     except BaseException:
@@ -196,7 +197,7 @@ class ArchiveStore:
         """Delete a file's bytes. Only an authorised destruction calls this (webforms.archive.visas)."""
         path = self.path(digest)
         if path.exists():
-            os.chmod(path, 0o644)
+            os.chmod(path, 0o600)
             path.unlink()
 
     def witness(self, row_id: int, row_hash: str) -> None:
@@ -206,7 +207,7 @@ class ArchiveStore:
         several hosts, ``O_APPEND`` is not atomic. The file is opened for each append, so that
         NFS's close-to-open consistency shows the end the previous host wrote.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, f"{row_id} {row_hash}\n".encode())

@@ -22,14 +22,13 @@ from schemas.base.kind import Kind
 from webforms import db, policy
 from webforms.display import computed, sections
 from webforms.documents import services as svc_docs
-from webforms.errors import DocumentError, ValidationFailed
+from webforms.errors import DISK_FULL, DocumentError, ValidationFailed, parse_id, parse_number
 from webforms.forms import (
     ActionForm,
     attach_errors,
     change_rows,
     error_summary,
     form_class,
-    parse_id,
     step_form_class,
     with_initial_rows,
 )
@@ -37,7 +36,7 @@ from webforms.jobs.services import progress
 from webforms.models import Document
 from webforms.rendering import MIME
 from webforms.rendering.context import format_plain
-from webforms.web import posted, services
+from webforms.web import attempt, posted, services
 
 bp = Blueprint("documents", __name__)
 
@@ -171,7 +170,10 @@ def _create_draft(kind: Kind) -> ResponseReturnValue:
     post = posted(form_class(kind.schema))
     if post.changes_rows:
         change_rows(kind.schema, post.payload, post.action)
-    doc = svc_docs.create_draft(db.session(), services().documents, kind_name=kind.name, user=current_user, payload=post.payload)
+    outcome = attempt(svc_docs.create_draft, db.session(), services().documents, kind_name=kind.name, user=current_user, payload=post.payload, refusals=())
+    if outcome.no_space:
+        return _typed_again(kind, post.form, None, post.payload, None)
+    doc = outcome.value
     if post.action == "submit":
         return _submit(doc)
     flash("Brouillon enregistré.", "success")
@@ -219,11 +221,12 @@ def _save_draft(doc: Document, kind: Kind, step: int | None) -> ResponseReturnVa
     payload = {**doc.data, name: post.payload.get(name)} if name else post.payload
     if post.changes_rows:
         change_rows(kind.schema, payload, post.action)
-    try:
-        svc_docs.save_draft(db.session(), services().documents, doc, user=current_user, payload=payload)
-    except DocumentError as exc:
+    outcome = attempt(svc_docs.save_draft, db.session(), services().documents, doc, user=current_user, payload=payload)
+    if outcome.no_space:
+        return _typed_again(kind, post.form, doc, payload, step)
+    if outcome.refused:
         # The deadline passed while the page was open: nothing is saved any more.
-        flash(str(exc), "error")
+        flash(str(outcome.refusal), "error")
         return _back_to(doc)
     if step:
         _mark_seen(doc.id, step)
@@ -234,6 +237,12 @@ def _save_draft(doc: Document, kind: Kind, step: int | None) -> ResponseReturnVa
     if not post.changes_rows:
         flash("Brouillon enregistré.", "success")
     return redirect(url_for(".edit", doc_id=doc.id, etape=step) + _row_anchor(post.action))
+
+
+def _typed_again(kind: Kind, form: Any, doc: Document | None, payload: dict[str, Any], step: int | None) -> tuple[str, int]:
+    """Show the form again as it was typed, with why nothing was saved (a full disk)."""
+    flash(DISK_FULL, "error")
+    return _render_form(kind, form, doc=doc, payload=payload, errors={}, step=step, status=507)
 
 
 def _go_to_step(doc: Document, kind: Kind, step: int, *, forward: bool) -> Response:
@@ -361,7 +370,7 @@ def download(doc_id: int, fmt: str) -> ResponseReturnValue:
     doc = _document_or_404(doc_id)
     if fmt not in MIME:
         abort(404)
-    version = request.args.get("version", type=int)
+    version = parse_number(request.args["version"], what="La version") if "version" in request.args else None
     if doc.statut == "brouillon" and version is None and not policy.sees_frozen(current_user, doc):
         return _download_preview(doc, fmt)
     # A stored version (a reopened dossier's deposited ones too): the file as it was frozen.

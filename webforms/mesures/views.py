@@ -12,8 +12,8 @@ from sqlalchemy import select
 from schemas import registry
 from schemas.base.records import MOTIFS_FIN, NATURES_RENCONTRE, ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
 from webforms import db, policy
-from webforms.errors import DocumentError
-from webforms.forms import ActionForm, error_summary, form_class, parse_id
+from webforms.errors import DocumentError, parse_id
+from webforms.forms import ActionForm, error_summary, form_class
 from webforms.mesures import services as mesures
 from webforms.mesures.rules import TYPES, required_rhythm
 from webforms.models import Document, Mesure

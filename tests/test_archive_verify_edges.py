@@ -1,0 +1,81 @@
+"""Each check of ``archive verify`` from both sides of its edge (issue 15, "tests that would have caught these").
+
+A bug planted in the witness check (rows missing from ``journal.sha512`` no longer reported)
+left every archive test green; a small mutation pass over ``archive/verify.py`` found the
+other checks below that could be inverted without a test failing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from flask import Flask
+
+from tests.conftest import Clock, pdf_titled
+from tests.test_archive import World, _problems, _tamper, three_deposits, world  # noqa: F401 (fixtures)
+from webforms import db
+from webforms.archive.search import day_start
+from webforms.archive.verify import verify
+from webforms.archive.visas import execute_visa, record_visa
+from webforms.models import ArchiveRecord
+
+
+def _journal(app: Flask) -> Path:
+    return app.extensions["webforms.archive"].archive.journal
+
+
+def test_a_log_row_missing_from_the_witness_is_named(app: Flask, three_deposits: list[int]) -> None:  # noqa: F811
+    journal = _journal(app)
+    lines = journal.read_text().splitlines(keepends=True)
+    assert _problems(app) == []  # the witness holds every row: nothing to say
+    journal.chmod(0o600)
+    journal.write_text("".join(lines[:-1]))  # the last row, written to the base but never witnessed
+    assert _problems(app) == ["Journal, ligne 3 : absente du témoin journal.sha512 (ajoutée hors du service ?)."]
+    journal.write_text("".join(lines[1:]))  # the first one
+    assert _problems(app) == ["Journal, ligne 1 : absente du témoin journal.sha512 (ajoutée hors du service ?)."]
+
+
+def test_an_unreadable_witness_line_is_named(app: Flask, three_deposits: list[int]) -> None:  # noqa: F811
+    journal = _journal(app)
+    journal.chmod(0o600)
+    with journal.open("a") as out:
+        out.write("pas une ligne du journal\n")
+    assert _problems(app) == ["Témoin du journal : ligne illisible « pas une ligne du journal »."]
+
+
+def test_a_record_whose_size_no_longer_matches_its_file_is_named(app: Flask, three_deposits: list[int]) -> None:  # noqa: F811
+    with app.app_context():
+        record = db.session().get(ArchiveRecord, three_deposits[0])
+        label = f"Enregistrement {record.id} ({record.reference}), copie signée"
+    _tamper(app, "UPDATE archive_record SET signed_size = signed_size + 1 WHERE id = ?", record.id)
+    assert _problems(app) == [f"{label} : fichier altéré, son SHA-512 ne correspond plus ({record.signed_sha512[:16]}…)."]
+
+
+def test_since_rehashes_a_deposit_made_at_midnight_that_day_and_not_the_day_before(app: Flask, world: World, clock: Clock, tmp_path: Path) -> None:  # noqa: F811
+    clock.now = day_start(dt.date(2019, 10, 14))  # the first instant of the day, in Paris
+    with app.app_context():
+        record = world.deposit(pdf_titled("à minuit"), tmp=tmp_path)
+        path = world.services().archive.path(record.signed_sha512)
+    path.chmod(0o600)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    assert any("fichier altéré" in p for p in _problems(app, since=dt.date(2019, 10, 14)))
+    assert _problems(app, since=dt.date(2019, 10, 15)) == []
+
+
+def test_a_destroyed_file_put_back_is_named(app: Flask, world: World, clock: Clock, tmp_path: Path) -> None:  # noqa: F811
+    scan = pdf_titled("Copie signée à éliminer")
+    with app.app_context():
+        session = db.session()
+        record = world.deposit(scan, tmp=tmp_path)
+        clock.now = dt.datetime(2025, 1, 10, 9, 0, tzinfo=dt.UTC)  # past the fiche saisine's 5 years
+        visa = record_visa(session, world.services(), user=world.user(world.archivist), document_ids=[world.doc_id], numero="2025-001", date_visa=dt.date(2025, 1, 5), signataire="Directrice des Archives")
+        execute_visa(session, world.services(), visa, user=world.user(world.second))
+        store = world.services().archive
+        assert verify(session, world.services()).problems == []  # destroyed, gone: nothing to say
+        store.put(scan)  # the bytes come back (a restored backup, a copy put back)
+        assert verify(session, world.services()).problems == [
+            f"Enregistrement {record.id} ({record.reference}), copie signée : fichier éliminé encore présent ({record.signed_sha512[:16]}…)."
+        ]
