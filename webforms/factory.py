@@ -31,6 +31,7 @@ from webforms.home import views as home
 from webforms.jobs import views as travaux
 from webforms.mesures import views as mesures
 from webforms.mesures.services import MeasureRules
+from webforms.modeles import views as modeles
 from webforms.models import Document, User
 from webforms.pgcluster import Cluster
 from webforms.rendering.context import date_fr, datetime_fr
@@ -107,7 +108,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp, travaux.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, admin.bp, archives.bp, travaux.bp, modeles.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -19,10 +19,12 @@ from webforms.models.documents import Apercu, Counter, Document, Event, Renditio
 from webforms.models.guards import ARCHIVE_TABLES, SUBMISSION_KEPT, WRITE_ONCE_TABLES, WriteOnceViolation
 from webforms.models.jobs import STATUTS_TRAVAIL, Travail
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
+from webforms.models.modeles import MOUVEMENTS_MODELE, ModeleEnVigueur, ModeleMouvement, ModeleVersion
 from webforms.models.people import Organisation, User
 
 __all__ = [
     "ARCHIVE_TABLES",
+    "MOUVEMENTS_MODELE",
     "RETENTION_FATES",
     "ROLES",
     "SIGNATURE_KINDS",
@@ -42,6 +44,9 @@ __all__ = [
     "Document",
     "Event",
     "Mesure",
+    "ModeleEnVigueur",
+    "ModeleMouvement",
+    "ModeleVersion",
     "Organisation",
     "Piece",
     "Rencontre",
