@@ -196,6 +196,44 @@ def test_an_html_template_with_an_outside_resource_or_a_syntax_error_is_refused(
     _refused(app, web, f"{base}{{% for e in menage.enfants %}}\n{{% endblock %}}".encode(), "n'est jamais fermé : il manque {% endfor %}", "ligne 3", template=HTML)
 
 
+@pytest.mark.parametrize(
+    ("template", "name", "data", "message"),
+    [
+        (WORD, "vide.docx", b"", "Le fichier est vide."),
+        (WORD, "faux.docx", b"<html>pas un document Word</html>", "vrai document Word"),
+        (WORD, "modele.pdf", b"%PDF-1.7", "Word"),
+        (HTML, "modele.txt", b"<p>x</p>", "fichier HTML"),
+        (HTML, "latin1.html", "<p>Modèle</p>".encode("latin-1"), "UTF-8"),
+        (HTML, "parent.html", b'{% extends "../../etc/passwd" %}', "« fiche_incident.html »"),
+        (WORD, "entete.docx", None, "Ce document Word est endommagé"),
+        (WORD, "image-absente.docx", "absente", "n'a pas pu être lu comme un modèle"),
+    ],
+)
+def test_any_other_file_is_refused_in_french_and_changes_nothing(app: Flask, login_as: Any, template: str, name: str, data: Any, message: str) -> None:
+    if data == "absente":  # a DOCX that passes the upload checks, but points to an image it does not hold
+        missing = b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="media/absente.png"/>'
+        data = rewritten(word_template(), lambda n, c: c.replace(b"</Relationships>", missing + b"</Relationships>") if n == "word/_rels/document.xml.rels" else c)
+    if data is None:  # a real DOCX whose header part is not XML
+        data = rewritten(word_template(), lambda n, c: b"<w:hdr><" if n.startswith("word/header") else c)
+        assert b"<w:hdr><" in zipfile.ZipFile(io.BytesIO(data)).read(next(n for n in zipfile.ZipFile(io.BytesIO(data)).namelist() if n.startswith("word/header")))
+    web = admin(login_as)
+    files = sorted(p.name for p in Path(app.config["STORAGE_DIR"]).rglob("*") if p.is_file()) if Path(app.config["STORAGE_DIR"]).exists() else []
+    response = deposit(web, data, template, name)
+    assert response.status_code == 422 and message in page(response), page(response)[:3000]
+    assert versions(app, template) == [] and moves(app) == []
+    assert (sorted(p.name for p in Path(app.config["STORAGE_DIR"]).rglob("*") if p.is_file()) if Path(app.config["STORAGE_DIR"]).exists() else []) == files
+
+
+def test_unknown_templates_and_versions_are_pages_not_found(app: Flask, login_as: Any) -> None:
+    web = admin(login_as)
+    for url in ("/admin/modeles/inconnu.docx", f"/admin/modeles/{WORD}/versions/3", f"/admin/modeles/{WORD}/versions/3/apercu", f"/admin/modeles/{WORD}/versions/0/apercu"):
+        assert web.get(url).status_code == 404, url
+    assert put_in_force(web, 1, "inconnu.docx").status_code == 404
+    assert web.post("/admin/modeles/inconnu.docx", {}).status_code == 404
+    empty = web.post(f"/admin/modeles/{WORD}", {})
+    assert empty.status_code == 422 and "Choisissez le fichier" in page(empty)
+
+
 def test_an_html_template_is_previewed_as_a_pdf_that_reads_back(app: Flask, login_as: Any) -> None:
     web = admin(login_as)
     source = '{% extends "_base.html" %}\n{% block contenu %}<h1>' + MARK + " {{ document.titre }}</h1>{% endblock %}"

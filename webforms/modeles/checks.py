@@ -9,6 +9,7 @@ example), each problem naming its place.
 from __future__ import annotations
 
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -20,6 +21,8 @@ from webforms.rendering import Renderer
 from webforms.rendering.checks import check_candidate
 
 MAX_TEMPLATE_MB = 10
+# What the parsers of a template raise on a file they cannot read (lxml's XMLSyntaxError is a SyntaxError).
+_UNREADABLE = (SyntaxError, ValueError, LookupError, zipfile.BadZipFile, UnicodeDecodeError)
 
 
 class UnknownTemplate(LookupError):
@@ -82,7 +85,13 @@ def problems_of(renderer: Renderer, slot: Slot, content: bytes) -> list[str]:
     """Return the problems of ``content`` as ``slot``'s template, for every kind that uses it."""
     found: list[str] = []
     for kind, output in slot.uses:
-        found += [str(p) for p in check_candidate(renderer, kind, output, content) if str(p) not in found]
+        try:
+            problems = [str(p) for p in check_candidate(renderer, kind, output, content)]
+        except _UNREADABLE:
+            # Word parts the upload check does not parse (headers, footers, relationships) go to
+            # lxml, python-docx and docxtpl: what they cannot read is refused, never a 500.
+            problems = [f"Modèle « {slot.template} » : le fichier n'a pas pu être lu comme un modèle (enregistrez-le à nouveau au format .{slot.template.rsplit('.', 1)[-1]})."]
+        found += [p for p in problems if p not in found]
     return found
 
 

@@ -104,7 +104,7 @@ def deposit(session: Session, svc: Services, template: str, stream: BinaryIO, fi
     try:
         content = read_candidate(stream, filename, slot, workdir)
     except UploadRefused as exc:
-        raise TemplateRefused(exc.message, [exc.message]) from None
+        raise TemplateRefused(exc.message, []) from None
     problems = problems_of(svc.renderer, slot, content)
     if problems:
         raise TemplateRefused("Le modèle n'a pas été accepté : corrigez-le puis déposez-le à nouveau.", problems)
