@@ -13,7 +13,7 @@ import docx
 import pytest
 from flask import Flask
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from schemas import DOCX_DIR, get_kind
 from tests.conftest import WebClient
@@ -21,7 +21,8 @@ from tests.test_cli import run
 from tests.test_web import docx_text, example_form, pdf_text, submitted
 from tests.workers import run_jobs
 from webforms import db
-from webforms.models import Document, ModeleMouvement, ModeleVersion, Rendition, Travail
+from webforms.modeles.services import InForceTemplates
+from webforms.models import Document, ModeleEnVigueur, ModeleMouvement, ModeleVersion, Rendition, Travail
 from webforms.rendering import Renderer
 from webforms.rendering.checks import example_context
 from webforms.rendering.diagnose import TemplateFailure
@@ -337,3 +338,17 @@ def test_check_templates_checks_a_candidate_file_and_render_says_a_template_erro
     result = run("render", "fiche_incident", str(tmp_path / "data.json"), "--format", "docx", "--output", str(tmp_path / "out.docx"), cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "Modèle « fiche_incident.docx »" in result.stderr and "referent_nomm" in result.stderr and not (tmp_path / "out.docx").exists()
+
+
+@pytest.mark.parametrize("ttl", [0.0, 3600.0])
+def test_a_version_put_in_force_elsewhere_is_seen_once_the_kept_map_expires(app: Flask, login_as: Any, ttl: float) -> None:
+    _in_force(admin(login_as), word_template("Première"))
+    services = app.extensions["webforms.services"]
+    other_host = InForceTemplates(app.extensions["webforms.sessions"], services.store, ttl=ttl)
+    assert other_host(WORD).number == 1  # type: ignore[union-attr]
+    with app.app_context():  # another host goes back to the shipped template
+        db.session().execute(update(ModeleEnVigueur).values(version_id=None))
+        db.session().commit()
+    assert (other_host(WORD) is None) == (ttl == 0.0)  # kept for ttl seconds, read again after
+    other_host.forget()
+    assert other_host(WORD) is None

@@ -352,6 +352,8 @@ class World:
         shutil.copytree(self.root / "pristine-archive", self.app.config["ARCHIVE_DIR"])
         shutil.rmtree(self.app.config["ARCHIVE_TRUST_DIR"])
         shutil.copytree(self.root / "pristine-trust", self.app.config["ARCHIVE_TRUST_DIR"])
+        # The versions of templates in force are kept a moment by the renderer: read them again.
+        self.app.extensions["webforms.services"].renderer.in_force.forget()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,9 @@ host that shares it (``InForceTemplates``, the renderer's ``in_force``). Each mo
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -42,26 +44,47 @@ class TemplateRefused(DocumentError):
 class InForceTemplates:
     """The renderer's ``in_force``: the database's version of a template, its bytes kept by digest.
 
-    Asked at each render, with a session of its own (the caller's may be in the middle of a
-    transaction): a version put in force on one host is used by the next render on every host.
+    The renderer asks several times per output (its digest, its bytes, a generated template's
+    fallback), so the map of the versions in force is read in one query, with a session of its
+    own (the caller's may be in the middle of a transaction), and kept ``ttl`` seconds: a
+    version put in force is used at once by its own process (``forget``), and within ``ttl``
+    seconds by every other process and host sharing the database (bench/template_bench.py).
     """
 
-    def __init__(self, sessions: Callable[[], Session], store: FileStore) -> None:
+    def __init__(self, sessions: Callable[[], Session], store: FileStore, ttl: float = 2.0) -> None:
         self.sessions = sessions
         self.store = store
+        self.ttl = ttl
         self._contents: dict[str, bytes] = {}
+        self._map: dict[str, tuple[int, str]] = {}
+        self._read_at = -math.inf
         self._lock = threading.Lock()
 
     def __call__(self, name: str) -> TemplateVersion | None:
-        with self.sessions() as session:
-            row = session.execute(
-                select(ModeleVersion.number, ModeleVersion.sha256)
-                .join(ModeleEnVigueur, ModeleEnVigueur.version_id == ModeleVersion.id)
-                .where(ModeleEnVigueur.template == name)
-            ).first()
-        if row is None:
+        found = self.snapshot().get(name)
+        if found is None:
             return None
-        return TemplateVersion(name, row.number, row.sha256, self.content(row.sha256))
+        number, sha256 = found
+        return TemplateVersion(name, number, sha256, self.content(sha256))
+
+    def snapshot(self) -> dict[str, tuple[int, str]]:
+        """Return {template: (number, SHA-256)} of the versions in force, read again after ``ttl`` seconds."""
+        with self._lock:
+            if time.monotonic() - self._read_at < self.ttl:
+                return self._map
+        with self.sessions() as session:
+            rows = session.execute(
+                select(ModeleEnVigueur.template, ModeleVersion.number, ModeleVersion.sha256).join(ModeleVersion, ModeleEnVigueur.version_id == ModeleVersion.id)
+            ).all()
+        fresh = {row.template: (row.number, row.sha256) for row in rows}
+        with self._lock:
+            self._map, self._read_at = fresh, time.monotonic()
+        return fresh
+
+    def forget(self) -> None:
+        """Read the versions in force again at the next render (this process just changed one)."""
+        with self._lock:
+            self._read_at = -math.inf
 
     def content(self, sha256: str) -> bytes:
         """Return the stored bytes of a version (write-once: read once per process)."""
@@ -170,6 +193,8 @@ def put_in_force(session: Session, svc: Services, template: str, number: int, *,
     row.version_id, row.since, row.by_id = (version.id if version else None), now, user.id
     _log(session, template, "retour" if number < current else "mise_en_vigueur", number, user, now)
     session.commit()
+    if isinstance(svc.renderer.in_force, InForceTemplates):
+        svc.renderer.in_force.forget()
 
 
 def shipped(template: str) -> tuple[bytes, str]:
