@@ -13,6 +13,8 @@ The rules are those of ``webforms/policy.py``:
   see none (their list and CSV export are empty); only a ``redacteur`` opens a measure, closes
   one of its organisation's, or starts its organisation's yearly bilan;
 - calls for applications (``/admin/appels``) are the admin's, like the rest of ``/admin/*``;
+- the document templates (``/admin/modeles``: list, history, deposit, download, preview, putting
+  in force and rollback) are the admin's only (issue 18);
 - candidature dossiers (``/appels``, ``/documents/<id>/liste``, their pieces): every signed-in
   user reads the calls; only a ``redacteur`` opens its organisation's dossier (``documents.new``
   sends it to the calls: a dossier answers a call); the dossier follows the document rule (its
@@ -68,12 +70,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import docx
 import pytest
 from flask import Flask, url_for
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from schemas import get_kind
+from schemas import DOCX_DIR, get_kind
 from tests.conftest import PASSWORD, Account, Clock, WebClient, pdf_titled
 from tests.databases import Databases
 from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps
@@ -204,6 +207,11 @@ ACCOUNT_STATE = "compte_cible"
 TARGET_EMAIL = "compte-cible@matrice.example.fr"
 EXPORT_STATE = "export_archiviste"  # the export the archiviste asked (a work of the queue)
 NOTIFICATION_STATE = "notification_coordinateur"  # the coordinateur's notice of the submitted fiche saisine
+# The document templates (issue 18): the admin deposited version 1 of the fiche d'incident's
+# Word template and saw its preview (it is not in force); a deposit adds version 2.
+MODELE_STATE = "modele"
+MODELE_VERSION_STATE = "modele_v1"
+MODELE_TEMPLATE = "fiche_incident.docx"
 WORLD_NOW = Clock().now  # 14 October 2019: after the deadline
 UPLOAD_CODE = "deliberation"  # uploaded to the draft (which has only its courrier)
 UPLOAD_NAME = "deliberation-matrice.pdf"
@@ -321,6 +329,10 @@ class World:
             values["notification_id"] = self.notification_id
         elif state == ACCOUNT_STATE:
             values["user_id"] = self.target_id
+        elif state == MODELE_STATE:
+            values["template"] = MODELE_TEMPLATE
+        elif state == MODELE_VERSION_STATE:
+            values["template"], values["number"] = MODELE_TEMPLATE, 1
         elif state is not None:
             values["kind_name"] = state
         if endpoint in ("documents.download", "documents.preview"):
@@ -353,6 +365,8 @@ class World:
         shutil.copytree(self.root / "pristine-archive", self.app.config["ARCHIVE_DIR"])
         shutil.rmtree(self.app.config["ARCHIVE_TRUST_DIR"])
         shutil.copytree(self.root / "pristine-trust", self.app.config["ARCHIVE_TRUST_DIR"])
+        # The versions of templates in force are kept a moment by the renderer: read them again.
+        self.app.extensions["webforms.services"].renderer.in_force.forget()
 
 
 @pytest.fixture(scope="module")
@@ -411,6 +425,7 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
         world.docs["draft_from_mesure"] = doc_id_from(started)
         build_dossiers(world)
         build_archive(world)
+        build_templates(world)
         # The draft's previews are rendered (as a worker does a second after the save): its
         # preview is served as a stored file.
         run_later_jobs(app)
@@ -519,6 +534,23 @@ def build_archive(world: World) -> None:
         (root,) = trust_roots(world.app.extensions["webforms.archive"])
         world.fingerprint = root.fingerprint
         world.travail_id = db.session().scalars(select(Travail.id).where(Travail.nature == "rendu", Travail.document_id == world.docs["submitted_saisine"])).one()
+
+
+def template_version(text: str) -> bytes:
+    """The shipped fiche d'incident's Word template with a paragraph of ``text`` added."""
+    document = docx.Document(str(DOCX_DIR / MODELE_TEMPLATE))
+    document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def build_templates(world: World) -> None:
+    """The admin deposits version 1 of the fiche d'incident's Word template and opens its preview."""
+    web = world.client("admin")
+    deposited = web.post(f"/admin/modeles/{MODELE_TEMPLATE}", {"fichier": (io.BytesIO(template_version("Version 1 (matrice)")), "v1.docx")}, content_type="multipart/form-data")
+    assert deposited.status_code == 302, deposited.get_data(as_text=True)
+    assert web.get(f"/admin/modeles/{MODELE_TEMPLATE}/versions/1/apercu").status_code == 200
 
 
 def ca_pem(seed: int) -> bytes:
@@ -637,6 +669,7 @@ EXPORT = "302 → export page"  # /archives/exports/<id>: the export asked, buil
 CONSERVATION = "302 → /archives/conservation"  # the retention page, with a message
 RULES = "302 → /admin/conservation"  # the retention rules
 TRUST = "302 → /admin/certificats"  # the trusted authorities
+MODELE = "302 → template page"  # /admin/modeles/fiche_incident.docx
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 USERS = "302 → /admin/utilisateurs"  # the accounts' page, with a message
 SIGN_IN = "302 → /connexion (no next)"  # the second factor's step before any password: sign in first
@@ -937,6 +970,14 @@ MATRIX.update({
     ("notifications.mark_all_read", "POST"): {None: row(LOGIN, *[NOTIFICATIONS] * 6)},
     ("notifications.preferences", "GET"): {None: row(LOGIN, OK, OK,  OK,    OK,    OK,    OK)},
     ("notifications.preferences", "POST"): {None: row(LOGIN, *[PREFERENCES] * 6)},
+    # The document templates (issue 18): the administrator's only. A deposit adds version 2;
+    # version 1, whose preview was seen, goes into force.
+    ("modeles.index", "GET"): {None:  row(LOGIN,   NO,     NO,     NO,    NO,    NO,    OK)},
+    ("modeles.template", "GET"): {MODELE_STATE: row(LOGIN, NO, NO,   NO,    NO,    NO,    OK)},
+    ("modeles.template", "POST"): {MODELE_STATE: row(LOGIN, NO, NO,  NO,    NO,    NO,    MODELE)},
+    ("modeles.download", "GET"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO,   NO,    OK)},
+    ("modeles.preview", "GET"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO,    NO,    OK)},
+    ("modeles.put_in_force", "POST"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO, NO, MODELE)},
     # Only a failed work is run again: the world's are done, so the administrator is told so.
     ("travaux.retry", "POST"): {
         TRAVAIL_STATE:                row(LOGIN,   NO,     NO,     NO,    NO,    NO,    QUEUE),
@@ -1022,6 +1063,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"certificat": (io.BytesIO(ca_pem(5)), "autre-autorite.pem")}
     if endpoint == "notifications.preferences":
         return {"frequence": "quotidien"}
+    if endpoint == "modeles.template":
+        return {"fichier": (io.BytesIO(template_version("Version 2 (matrice)")), "v2.docx")}
     return {}  # logout, submit, start_document, open_dossier, remove, reopen: nothing but the CSRF token
 
 
@@ -1031,7 +1074,7 @@ def send(web: WebClient, world: World, endpoint: str, method: str, state: str | 
     if method == "GET":
         return web.get(url)
     data = {**post_data(world, endpoint, state), **extra}
-    kwargs = {"content_type": "multipart/form-data"} if endpoint in ("candidatures.upload", "archives.deposit", "archives.trust") else {}
+    kwargs = {"content_type": "multipart/form-data"} if endpoint in ("candidatures.upload", "archives.deposit", "archives.trust", "modeles.template") else {}
     return web.post(url, data, csrf=csrf, **kwargs)
 
 
@@ -1449,6 +1492,19 @@ def _untrusted(world: World, before: dict[str, Any], after: dict[str, Any], stat
     assert after["trust_files"] == []
 
 
+def _deposited_template(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    new = [row_ for row_ in after["tables"]["modele_version"] if row_ not in before["tables"]["modele_version"]]
+    assert [(r[1], r[3], r[6]) for r in new] == [(MODELE_TEMPLATE, 2, "v2.docx")]
+    assert after["tables"]["modele_en_vigueur"] == before["tables"]["modele_en_vigueur"] == []
+
+
+def _template_in_force(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    (in_force,) = after["tables"]["modele_en_vigueur"]
+    version_1 = next(r for r in after["tables"]["modele_version"] if r[3] == 1)
+    assert (in_force[0], in_force[1], in_force[3]) == (MODELE_TEMPLATE, version_1[0], world.accounts["admin"].id)
+    assert [r[2:4] for r in after["tables"]["modele_mouvement"][len(before["tables"]["modele_mouvement"]):]] == [("mise_en_vigueur", 1)]
+
+
 EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("documents.new", "POST", "fiche_saisine", "redacteur_A"): _created_draft,
     ("documents.new", "POST", "fiche_incident", "redacteur_A"): _created_draft,
@@ -1490,6 +1546,8 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("notifications.mark_read", "POST", NOTIFICATION_STATE, "coordinateur"): _marked_read,
     **{("notifications.mark_all_read", "POST", None, a): _marked_all_read for a in ACTOR_NAMES if a != "anonymous"},
     **{("notifications.preferences", "POST", None, a): _chose_frequence for a in ACTOR_NAMES if a != "anonymous"},
+    ("modeles.template", "POST", MODELE_STATE, "admin"): _deposited_template,
+    ("modeles.put_in_force", "POST", MODELE_VERSION_STATE, "admin"): _template_in_force,
 }
 # The tables each allowed change may write; every other table must stay as it was.
 WRITES: dict[Check, set[str]] = {
@@ -1529,6 +1587,8 @@ WRITES: dict[Check, set[str]] = {
     _marked_read: {"notification"},
     _marked_all_read: {"notification"},
     _chose_frequence: {"notification_preference"},
+    _deposited_template: {"modele_version", "modele_mouvement"},
+    _template_in_force: {"modele_en_vigueur", "modele_mouvement"},
 }
 # The message a redirect leaves for the next page (flashed), where it tells what happened.
 FLASHES: dict[tuple[str, str, str | None, str], str] = {
@@ -1608,6 +1668,8 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
             expected_states = {TRUST_STATE}
         elif "notification_id" in rule.arguments:
             expected_states = {NOTIFICATION_STATE}
+        elif "template" in rule.arguments:
+            expected_states = {MODELE_VERSION_STATE} if "number" in rule.arguments else {MODELE_STATE}
         elif key[0].startswith("archives.") and "travail_id" in rule.arguments:
             expected_states = {EXPORT_STATE}
         elif "travail_id" in rule.arguments:
@@ -1697,6 +1759,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/notifications"
         elif outcome == PREFERENCES:
             assert location.path == "/notifications/preferences"
+        elif outcome == MODELE:
+            assert location.path == f"/admin/modeles/{MODELE_TEMPLATE}"
         elif outcome == QUEUE:
             assert location.path == "/admin/travaux"
         else:  # pragma: no cover - a typo in the matrix
@@ -1931,6 +1995,8 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "notifications.mark_read": ("coordinateur", NOTIFICATION_STATE),
     "notifications.mark_all_read": ("instructeur", None),
     "notifications.preferences": ("redacteur_B", None),
+    "modeles.template": ("admin", MODELE_STATE),  # multipart
+    "modeles.put_in_force": ("admin", MODELE_VERSION_STATE),
 }
 CSRF_MESSAGE = "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide)."
 

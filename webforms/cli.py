@@ -26,7 +26,7 @@ COMMANDS = {
     "example": "webforms.commands.catalogue:example",
     "validate": "webforms.commands.catalogue:validate",
     "render": "webforms.commands.render:render",
-    "check-templates": "webforms.commands.render:check_templates_cmd",
+    "check-templates": "webforms.commands.templates:check_templates_cmd",
     "verify-zip": "webforms.commands.dossier:verify_zip_cmd",
     "upgrade": "webforms.commands.database:upgrade",
     "init-db": "webforms.commands.database:upgrade",

@@ -37,6 +37,7 @@ from webforms.home import views as home
 from webforms.jobs import views as travaux
 from webforms.mesures import views as mesures
 from webforms.mesures.services import MeasureRules
+from webforms.modeles import views as modeles
 from webforms.models import Document, User
 from webforms.notifications import events as notification_events
 from webforms.notifications import (
@@ -171,7 +172,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, instruction.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, pages.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, instruction.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, pages.bp, modeles.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

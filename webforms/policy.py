@@ -199,6 +199,11 @@ def can_manage_retention(user: User) -> bool:
     return user.role == "archiviste"
 
 
+def can_manage_templates(user: User) -> bool:
+    """May ``user`` replace, preview, put in force and roll back the document templates? The administrator."""
+    return user.role == "admin"
+
+
 def can_set_retention_rules(user: User) -> bool:
     """May ``user`` change the retention rule of a kind? The administrator."""
     return user.role == "admin"

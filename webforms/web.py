@@ -26,6 +26,7 @@ from webforms.documents.storage import ArchiveStore, FileStore
 from webforms.documents.uploads import UploadRefused
 from webforms.errors import DISK_FULL, DocumentError, ValidationFailed, disk_full
 from webforms.forms import attach_errors, payload_of
+from webforms.modeles.services import InForceTemplates
 from webforms.rendering import Renderer
 from webforms.timeutil import paris_date
 
@@ -53,12 +54,15 @@ class AppServices:
 def init_services(app: Flask) -> None:
     """Build the documents' and the archive's services from the app's configuration."""
     config = app.config
+    store = FileStore(config["STORAGE_DIR"])
     documents = Services(
-        store=FileStore(config["STORAGE_DIR"]),
+        store=store,
         renderer=Renderer(
             # The administrator's override directory comes first (docs/word-templates.md).
             docx_dirs=[Path(config["DOCX_OVERRIDE_DIR"]), DOCX_DIR],
             html_dirs=[Path(config["HTML_OVERRIDE_DIR"]), HTML_DIR],
+            # Before them, the version put in force from the admin page, the database's (issue 18).
+            in_force=InForceTemplates(app.extensions["webforms.sessions"], store),
         ),
         clock=config["CLOCK"],
     )

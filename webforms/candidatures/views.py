@@ -152,6 +152,10 @@ def upload(doc_id: int, code: str) -> ResponseReturnValue:
     if not policy.can_edit(current_user, doc):
         abort(403)
     ActionForm().validate()
+    closed = attempt(candidatures.refuse_after_deadline, doc, services().clock())
+    if closed.refused:  # the whole dossier's, not one file's: said at the top of the page
+        flash(closed.refusal or "", "error")
+        return redirect(url_for(".checklist", doc_id=doc.id))
     file = request.files.get("fichier")
     rang = parse_id(request.form.get("rang", "0"))
     if file is None or not file.filename:

@@ -1,4 +1,4 @@
-"""``render`` and ``check-templates``: the renderer and the catalogue, without the web application or its database.
+"""``render``: the renderer and the catalogue, without the web application or its database.
 
 WeasyPrint is loaded only when a PDF is printed (``Renderer.printer``): ``render --format docx``
 and ``check-templates`` do without it.
@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import click
 
-from schemas import DOCX_DIR, HTML_DIR, registry
+from schemas import DOCX_DIR, HTML_DIR
 from webforms.commands.catalogue import kind_named, os_reason, read_payload, validated
 from webforms.rendering import Renderer
-from webforms.rendering.checks import check_templates
 from webforms.rendering.context import DocumentMeta, build_context
+from webforms.rendering.diagnose import TemplateFailure
 
 
 def instance_renderer() -> Renderer:
@@ -47,7 +46,10 @@ def render(kind_name: str, file: str, fmt: str, output: Path, brouillon: bool) -
     data = validated(kind, read_payload(file))
     directory = _output_dir(output)  # before rendering: a wrong path is said at once
     meta = DocumentMeta(issued_at=dt.datetime.now(dt.UTC), draft=brouillon)
-    content = instance_renderer().render(kind.output(fmt), build_context(kind, data, meta))
+    try:
+        content = instance_renderer().render(kind.output(fmt), build_context(kind, data, meta))
+    except TemplateFailure as exc:  # the template, its place and the variable, in French (issue 18)
+        raise click.ClickException(str(exc)) from None
     # Written beside the target then renamed: OUT is whole or absent, never half-written.
     tmp = None
     try:
@@ -71,13 +73,3 @@ def _output_dir(output: Path) -> Path:
         raise click.ClickException(f"Écriture impossible de « {output} » : c'est un dossier.")
     return directory
 
-
-@click.command("check-templates")
-def check_templates_cmd() -> None:
-    """Vérifier que chaque modèle n'utilise que des variables fournies par son type."""
-    problems = check_templates(instance_renderer())
-    for line in problems:
-        click.echo(line)
-    if problems:
-        sys.exit(1)
-    click.echo(f"Modèles conformes ({len(registry())} types de document).")

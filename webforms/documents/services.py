@@ -314,6 +314,7 @@ def render_version(session: Session, travail: Travail) -> dict[str, Any]:
     ctx = build_context(kind, kind.load(asked["data"]), _meta(doc, draft=False, version=version, issued_at=issued_at), review)
     produced: dict[tuple[str, str], Rendition] = {}
     for output in kind.outputs():
+        version_in_force = svc.renderer.version(output)
         data = svc.renderer.render(output, ctx)
         rendition = Rendition(
             document=doc,
@@ -325,6 +326,7 @@ def render_version(session: Session, travail: Travail) -> dict[str, Any]:
             size=len(data),
             template_name=output.template,
             template_sha256=svc.renderer.template_digest(output),
+            template_version=version_in_force.number if version_in_force else None,
             created_at=at,
         )
         session.add(rendition)
@@ -333,6 +335,20 @@ def render_version(session: Session, travail: Travail) -> dict[str, Any]:
         rendition.document, rendition.version, rendition.label, rendition.created_at = doc, version, label, at
         session.add(rendition)
     return {"version": version}
+
+
+def check_fill(svc: Services, doc: Document, *, now: dt.datetime, review: Any = None) -> None:
+    """Fill every template of the version about to be frozen, without printing it (a few ms).
+
+    A template that cannot be filled with these data (issue 18) is refused here, in French,
+    naming its place, while the document is still a draft: the worker's render would fail later.
+    """
+    kind = get_kind(doc.kind)
+    if review is None and kind.review and doc.review:
+        review = kind.review.schema().load(doc.review)
+    ctx = build_context(kind, kind.load(doc.data if doc.statut == "brouillon" else doc.submitted_data), _meta(doc, draft=False, version=doc.versions + 1, issued_at=doc.submitted_at or now), review)
+    for output in kind.outputs():
+        svc.renderer.dry_fill(output, ctx)
 
 
 def rendering(session: Session, doc: Document) -> Travail | None:
@@ -372,6 +388,7 @@ def submit(session: Session, svc: Services, doc: Document, *, user: User) -> Doc
     blockers = parent_rules(doc).blockers(doc, errors, now)
     if errors or blockers:
         raise ValidationFailed("Le document ne peut pas être soumis : corrigez les erreurs signalées.", errors, blockers)
+    check_fill(svc, doc, now=now)
     _claim(session, doc, target, now)
     version = doc.versions + 1
     parent_rules(doc).on_submit(doc, version, now)
@@ -401,6 +418,7 @@ def record_review(session: Session, svc: Services, doc: Document, *, user: User,
         raise ValidationFailed("La décision n'est pas complète : corrigez les erreurs signalées.", errors)
     now = svc.clock()
     schema = kind.review.schema()
+    check_fill(svc, doc, now=now, review=schema.load(payload))
     doc.review = schema.dump(schema.load(payload))
     doc.reviewed_at = now
     doc.reviewer_id = user.id

@@ -22,6 +22,7 @@ from webforms.models.guards import ARCHIVE_TABLES, SUBMISSION_KEPT, WRITE_ONCE_T
 from webforms.models.instruction import Annotation, CorrectionRequest, Instruction, InstructionMove, Jury, JuryMember
 from webforms.models.jobs import STATUTS_TRAVAIL, Travail
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
+from webforms.models.modeles import MOUVEMENTS_MODELE, ModeleEnVigueur, ModeleMouvement, ModeleVersion
 from webforms.models.notifications import FREQUENCES, Courriel, Notification, NotificationPreference, Rappel
 from webforms.models.people import Organisation, User
 
@@ -29,6 +30,7 @@ __all__ = [
     "API_SCOPES",
     "ARCHIVE_TABLES",
     "FREQUENCES",
+    "MOUVEMENTS_MODELE",
     "RETENTION_FATES",
     "ROLES",
     "SIGNATURE_KINDS",
@@ -60,6 +62,9 @@ __all__ = [
     "JuryMember",
     "KeptForm",
     "Mesure",
+    "ModeleEnVigueur",
+    "ModeleMouvement",
+    "ModeleVersion",
     "Notification",
     "NotificationPreference",
     "Organisation",

@@ -102,6 +102,8 @@ class Rendition(Base):
     size: Mapped[int] = mapped_column(Integer)
     template_name: Mapped[str] = mapped_column(String(200))
     template_sha256: Mapped[str] = mapped_column(String(64))
+    # The version of the Département's template it was made with (issue 18); None: the shipped one.
+    template_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     document: Mapped[Document] = relationship(back_populates="renditions")

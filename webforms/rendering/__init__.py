@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docxtpl import DocxTemplate
-from jinja2 import FileSystemLoader, StrictUndefined, Template, meta
+from jinja2 import BaseLoader, StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from schemas import DOCX_DIR, HTML_DIR, find_template
 from schemas.base.kind import Kind, Output
 from schemas.base.layout import resolve
+from webforms.rendering.diagnose import TemplateFailure, explain
+from webforms.rendering.versions import DryFills, InForce, TemplateVersion, VersionLoader, nothing_in_force
 from webforms.rendering.word.layout import layout_docx
 
 if TYPE_CHECKING:
@@ -97,7 +99,7 @@ class _PatchedOnce(DocxTemplate):
         return found
 
 
-def make_env(loader: FileSystemLoader | None = None) -> SandboxedEnvironment:
+def make_env(loader: BaseLoader | None = None) -> SandboxedEnvironment:
     """Return the Jinja environment of document templates: sandboxed, autoescaped, strict."""
     env = _CompiledOnce(
         autoescape=True,
@@ -163,18 +165,25 @@ class Renderer:
     a page of its own (the complete dossier's cover). ``docx_dirs`` and ``html_dirs`` are
     searched in order, so an administrator's override directory placed first replaces a
     template without touching code; a plain kind with no file of its own is printed from its
-    layout (``Kind.layout``).
+    layout (``Kind.layout``). Before them all comes the version an administrator put in force
+    from the admin page (``in_force``, issue 18: ``webforms.rendering.versions``).
+
+    A template that cannot be filled raises ``TemplateFailure``, a French message naming the
+    template, the place and the variable (``webforms.rendering.diagnose``).
     """
 
     def __init__(
         self,
         docx_dirs: Sequence[Path] = (DOCX_DIR,),
         html_dirs: Sequence[Path] = (HTML_DIR,),
+        in_force: InForce = nothing_in_force,
     ) -> None:
         self.docx_dirs = [Path(d) for d in docx_dirs]
         self.html_dirs = [Path(d) for d in html_dirs]
-        self.html_env = make_env(FileSystemLoader([str(d) for d in self.html_dirs]))
+        self.in_force = in_force
+        self.html_env = make_env(VersionLoader(in_force, self.html_dirs))
         self.docx_env = make_env()
+        self.dry_fills = DryFills()
         self._printer: PdfPrinter | None = None
         self._printer_lock = threading.Lock()
         self._generated: dict[tuple[str, str], bytes] = {}  # Word templates made from layouts
@@ -183,7 +192,10 @@ class Renderer:
         """Return ``output`` filled with ``context``, in its format (DOCX, or PDF/A-3b from its HTML)."""
         if output.fmt == "docx":
             doc = self._docx_template(output)
-            doc.render(dict(context), jinja_env=self.docx_env, autoescape=True)
+            try:
+                doc.render(dict(context), jinja_env=self.docx_env, autoescape=True)
+            except TemplateError as exc:
+                raise self.failure(output, exc) from None
             buf = io.BytesIO()
             doc.save(buf)
             return normalise_docx(buf.getvalue())
@@ -194,10 +206,50 @@ class Renderer:
         if output.fmt != "pdf":
             raise ValueError(f"Format inconnu pour une page HTML : {output.fmt}")
         source = self._generated_from(output)
-        if source is not None and source.layout is not None:
-            filled = {**context, LAYOUT_VARIABLE: resolve(source.layout, context)}
-            return self.html_env.get_template(LAYOUT_TEMPLATE).render(filled)
-        return self.html_env.get_template(output.template).render(context)
+        try:
+            if source is not None and source.layout is not None:
+                filled = {**context, LAYOUT_VARIABLE: resolve(source.layout, context)}
+                return self.html_env.get_template(LAYOUT_TEMPLATE).render(filled)
+            return self.html_env.get_template(output.template).render(context)
+        except TemplateError as exc:
+            raise self.failure(output, exc) from None
+
+    def failure(self, output: Output, exc: TemplateError) -> TemplateFailure:
+        """Return Jinja's error on ``output``'s template as a French failure naming its place."""
+        env = self.docx_env if output.fmt == "docx" else self.html_env
+        return explain(output.template, output.fmt, self.template_source(output), exc, env)
+
+    def dry_fill(self, output: Output, context: Mapping[str, Any]) -> None:
+        """Fill ``output``'s template without printing it; raise ``TemplateFailure`` if it cannot be.
+
+        A few milliseconds: what is checked before a document leaves the draft state.
+        """
+        if output.fmt != "docx":
+            self.html(output, context)
+            return
+        try:
+            self.dry_fills.fill(self.docx_env, self.template_digest(output), self.template_source(output), context)
+        except TemplateError as exc:
+            raise self.failure(output, exc) from None
+
+    def version(self, output: Output) -> TemplateVersion | None:
+        """Return the version in force of ``output``'s template, None when a file prints it."""
+        return self.in_force(output.template)
+
+    def template_source(self, output: Output) -> bytes:
+        """Return the bytes of the template that prints ``output`` (for a layout's PDF, the generic HTML)."""
+        version = self.version(output)
+        if version is not None:
+            return version.content
+        source = self._generated_from(output)
+        if source is None:
+            return self.template_path(output).read_bytes()
+        return self._layout_docx(source) if output.fmt == "docx" else self._find(LAYOUT_TEMPLATE, output.fmt).read_bytes()
+
+    def trying(self, candidate: TemplateVersion) -> Renderer:
+        """Return a renderer that prints with ``candidate`` in place of its template (a preview)."""
+        in_force = self.in_force
+        return Renderer(self.docx_dirs, self.html_dirs, lambda name: candidate if name == candidate.name else in_force(name))
 
     def template_digest(self, output: Output) -> str:
         """Return the SHA-256 of the template that prints ``output``, recorded beside each stored output.
@@ -205,6 +257,9 @@ class Renderer:
         A template made from the layout is hashed as made: the generated Word file, or the
         generic HTML template with the layout's digest.
         """
+        version = self.version(output)
+        if version is not None:
+            return version.sha256
         source = self._generated_from(output)
         if source is None:
             data = self.template_path(output).read_bytes()
@@ -261,7 +316,7 @@ class Renderer:
     def _generated_from(self, output: Output) -> Kind | None:
         """Return the kind whose layout makes the template of ``output``, when no file of that name exists."""
         kind = output.generated_from
-        if kind is None or not kind.generates(output.template):
+        if kind is None or not kind.generates(output.template) or self.version(output) is not None:
             return None
         return kind if find_template(output.template, self._dirs(output.fmt)) is None else None
 
@@ -274,6 +329,9 @@ class Renderer:
         return self._generated[key]
 
     def _docx_template(self, output: Output) -> DocxTemplate:
+        version = self.version(output)
+        if version is not None:
+            return _PatchedOnce(io.BytesIO(version.content))
         source = self._generated_from(output)
         return _PatchedOnce(io.BytesIO(self._layout_docx(source)) if source else self.template_path(output))
 

@@ -1,7 +1,7 @@
 """notifications, e-mail preferences and the log of sent e-mails (issue 14); reminders' occurrences
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0018'
-down_revision = '0015'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

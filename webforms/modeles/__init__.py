@@ -1,0 +1,1 @@
+"""The Département's templates: versions checked, previewed, put in force, rolled back (issue 18)."""

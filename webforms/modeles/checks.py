@@ -1,0 +1,112 @@
+"""A template version checked before it is kept, without the database (the command line uses it too).
+
+By content first, as an upload is (a real DOCX without macros, through the upload sandbox; an
+HTML template in UTF-8), then against every kind that uses the template
+(``webforms.rendering.checks.check_candidate``: outside links, syntax, names, a fill of the
+example), each problem naming its place.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from schemas import registry
+from schemas.base.kind import Kind, Output
+from webforms.documents.uploads import UploadRefused, check_upload
+from webforms.rendering import Renderer
+from webforms.rendering.checks import check_candidate
+
+MAX_TEMPLATE_MB = 10
+# What the parsers of a template raise on a file they cannot read (lxml's XMLSyntaxError is a SyntaxError).
+_UNREADABLE = (SyntaxError, ValueError, LookupError, zipfile.BadZipFile, UnicodeDecodeError)
+
+
+class UnknownTemplate(LookupError):
+    """No kind declares a template of that name (the page answers 404)."""
+
+
+@dataclass
+class Slot:
+    """A template some kinds declare: its name, format, and every (kind, output) it prints."""
+
+    template: str
+    fmt: str
+    uses: list[tuple[Kind, Output]] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        """Return what it prints, as administrators read it."""
+        return " ; ".join(f"{kind.title} – {output.title}" if output.name != "document" else kind.title for kind, output in self.uses)
+
+
+def slots() -> dict[str, Slot]:
+    """Return every template the kinds declare, by name, in the catalogue's order."""
+    found: dict[str, Slot] = {}
+    for kind in registry().values():
+        for output in kind.outputs():
+            found.setdefault(output.template, Slot(output.template, output.fmt)).uses.append((kind, output))
+    return found
+
+
+def slot_of(template: str) -> Slot:
+    """Return the declared template ``template``; ``UnknownTemplate`` if no kind declares it."""
+    found = slots().get(template)
+    if found is None:
+        raise UnknownTemplate(template)
+    return found
+
+
+def read_candidate(stream: BinaryIO, filename: str, slot: Slot, workdir: Path) -> bytes:
+    """Return the uploaded bytes, checked as an upload is: a real DOCX without macros, or UTF-8 HTML."""
+    limit = MAX_TEMPLATE_MB << 20
+    if slot.fmt == "docx":
+        checked = check_upload(stream, filename, allowed=frozenset({"docx"}), max_bytes=limit, workdir=workdir)
+        try:
+            return checked.data_path.read_bytes()
+        finally:
+            checked.data_path.unlink(missing_ok=True)
+    if not filename.lower().endswith((".html", ".htm")):
+        raise UploadRefused("Un modèle de PDF est un fichier HTML (.html).")
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise UploadRefused(f"Le fichier dépasse la taille maximale de {MAX_TEMPLATE_MB} Mo.")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UploadRefused("Le modèle HTML doit être enregistré en UTF-8.") from None
+    return data
+
+
+def problems_of(renderer: Renderer, slot: Slot, content: bytes) -> list[str]:
+    """Return the problems of ``content`` as ``slot``'s template, for every kind that uses it."""
+    found: list[str] = []
+    for kind, output in slot.uses:
+        try:
+            problems = [str(p) for p in check_candidate(renderer, kind, output, content)]
+        except _UNREADABLE:
+            # Word parts the upload check does not parse (headers, footers, relationships) go to
+            # lxml, python-docx and docxtpl: what they cannot read is refused, never a 500.
+            problems = [f"Modèle « {slot.template} » : le fichier n'a pas pu être lu comme un modèle (enregistrez-le à nouveau au format .{slot.template.rsplit('.', 1)[-1]})."]
+        found += [p for p in problems if p not in found]
+    return found
+
+
+def check_file(renderer: Renderer, kind: Kind, path: Path) -> tuple[str, list[str]]:
+    """Check the file ``path`` as a template of ``kind`` the way a deposit does; return the template's name and the problems.
+
+    The template is the one of ``kind`` named like the file, else its main document's in the
+    file's format (``.docx``: Word, else HTML).
+    """
+    fmt = "docx" if path.suffix.lower() == ".docx" else "pdf"
+    output = next((o for o in kind.outputs() if o.template == path.name), None) or kind.output(fmt)
+    slot = Slot(output.template, output.fmt, [(kind, output)])
+    with tempfile.TemporaryDirectory(prefix="webforms-modele-") as workdir, path.open("rb") as stream:
+        try:
+            content = read_candidate(stream, path.name, slot, Path(workdir))
+        except UploadRefused as exc:
+            return output.template, [f"Modèle « {output.template} » : {exc.message}"]
+    return output.template, problems_of(renderer, slot, content)

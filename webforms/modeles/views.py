@@ -1,0 +1,124 @@
+"""The templates' pages (administrators only): list, history, deposit, preview, put in force, roll back."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+from typing import IO
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from webforms import db, policy
+from webforms.errors import DocumentError
+from webforms.forms import ActionForm
+from webforms.modeles import services as svc_modeles
+from webforms.modeles.checks import MAX_TEMPLATE_MB, Slot, UnknownTemplate, slot_of, slots
+from webforms.modeles.services import FORMATS, TemplateRefused
+from webforms.models import ModeleVersion
+from webforms.rendering import MIME
+from webforms.web import services, upload_limit
+
+bp = Blueprint("modeles", __name__, url_prefix="/admin/modeles", template_folder="templates")
+
+
+@bp.before_request
+@login_required
+def _admin_only() -> None:
+    if not policy.can_manage_templates(current_user):
+        abort(403)
+
+
+def _slot_or_404(template: str) -> Slot:
+    try:
+        return slot_of(template)
+    except UnknownTemplate:
+        abort(404)
+
+
+@bp.get("")
+def index() -> ResponseReturnValue:
+    """List every template the kinds declare, with the version in force."""
+    session = db.session()
+    rows = [(slot, svc_modeles.in_force_number(session, name)) for name, slot in slots().items()]
+    return render_template("modeles/index.html", rows=rows, formats=FORMATS)
+
+
+@bp.route("/<template>", methods=["GET", "POST"])
+@upload_limit(lambda: MAX_TEMPLATE_MB)
+def template(template: str) -> ResponseReturnValue:
+    """Show a template's versions and moves; deposit a new version (checked before it is kept)."""
+    slot = _slot_or_404(template)
+    refusal, problems = None, []
+    if request.method == "POST":
+        ActionForm().validate()
+        file = request.files.get("fichier")
+        if file is None or not file.filename:
+            refusal = "Choisissez le fichier du modèle à déposer."
+        else:
+            try:
+                version = _deposit(template, file.stream, file.filename)
+            except TemplateRefused as exc:
+                db.session().rollback()
+                refusal, problems = str(exc), exc.problems
+            else:
+                flash(f"Version {version.number} vérifiée et enregistrée : ouvrez son aperçu, puis mettez-la en vigueur.", "success")
+                return redirect(url_for(".template", template=template))
+    return _page(slot, refusal, problems), 422 if refusal else 200
+
+
+def _deposit(template: str, stream: IO[bytes], filename: str) -> ModeleVersion:
+    """Check and keep a version, in a working folder removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="webforms-modele-") as workdir:
+        return svc_modeles.deposit(db.session(), services().documents, template, stream, filename, user=current_user, workdir=Path(workdir))
+
+
+def _page(slot: Slot, refusal: str | None, problems: list[str]) -> str:
+    session = db.session()
+    return render_template(
+        "modeles/template.html", slot=slot, formats=FORMATS, refusal=refusal, problems=problems,
+        in_force=svc_modeles.in_force_number(session, slot.template), versions=svc_modeles.versions(session, slot.template),
+        moves=svc_modeles.moves(session, slot.template), host_file=svc_modeles.host_file(services().documents, slot),
+        action_form=ActionForm(), max_mb=MAX_TEMPLATE_MB,
+    )
+
+
+@bp.get("/<template>/versions/<int:number>")
+def download(template: str, number: int) -> ResponseReturnValue:
+    """Download a version as deposited (0: the shipped template)."""
+    slot = _slot_or_404(template)
+    try:
+        data, name = svc_modeles.version_file(db.session(), services().documents, template, number)
+    except UnknownTemplate:
+        abort(404)
+    mime = MIME["docx"] if slot.fmt == "docx" else "text/html; charset=utf-8"
+    return send_file(io.BytesIO(data), mimetype=mime, as_attachment=True, download_name=name)
+
+
+@bp.get("/<template>/versions/<int:number>/apercu")
+def preview(template: str, number: int) -> ResponseReturnValue:
+    """The first kind's example printed with this version (DOCX, or PDF for an HTML template)."""
+    _slot_or_404(template)
+    try:
+        data, mime, name = svc_modeles.preview(db.session(), services().documents, template, number, user=current_user)
+    except UnknownTemplate:
+        abort(404)
+    return send_file(io.BytesIO(data), mimetype=mime, as_attachment=True, download_name=name)
+
+
+@bp.post("/<template>/versions/<int:number>/vigueur")
+def put_in_force(template: str, number: int) -> ResponseReturnValue:
+    """Put a version in force, or go back to an earlier one (0: the shipped template); logged."""
+    slot = _slot_or_404(template)
+    ActionForm().validate()
+    try:
+        svc_modeles.put_in_force(db.session(), services().documents, template, number, user=current_user)
+    except UnknownTemplate:
+        abort(404)
+    except DocumentError as exc:  # refused: nothing changed, the page says why (each problem for a template)
+        db.session().rollback()
+        return _page(slot, str(exc), getattr(exc, "problems", [])), 422
+    flash(f"Version {number} en vigueur." if number else "Le modèle d'origine est de nouveau en vigueur.", "success")
+    return redirect(url_for(".template", template=template))
