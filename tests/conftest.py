@@ -34,6 +34,10 @@ class Clock:
     def __call__(self) -> dt.datetime:
         return self.now
 
+    def advance(self, **delta: float) -> None:
+        """Move the clock on (``advance(minutes=31)``)."""
+        self.now += dt.timedelta(**delta)
+
 
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
@@ -61,6 +65,14 @@ def app(tmp_path: Path, databases: Databases, clock: Clock) -> Iterator[Flask]:
     )
     yield application
     application.extensions["webforms.engine"].dispose()
+
+
+@pytest.fixture
+def session_clock(app: Flask) -> Clock:
+    """The sessions' and sign-in counters' clock (the real time in service), moved by the test."""
+    clock = Clock()
+    app.config["SESSION_CLOCK"] = clock
+    return clock
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import pyotp
-import pytest
 from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
@@ -20,27 +19,19 @@ from webforms.models import AccountSecurity, Event
 ENROL = "/compte/double-authentification"
 
 
-class Moving(Clock):
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
-@pytest.fixture
-def moving(app: Flask) -> Moving:
-    clock = Moving()
-    app.config["SESSION_CLOCK"] = clock
-    return clock
 
 
 def code_at(secret: str, moment: dt.datetime) -> str:
     return pyotp.TOTP(secret).at(moment)
 
 
-def enrolled(web: WebClient, moving: Moving) -> str:
+def enrolled(web: WebClient, session_clock: Clock) -> str:
     """Enrol the signed-in user; return the secret the page showed."""
     page = web.get(ENROL).get_data(as_text=True)
     secret = re.search(r'<code class="secret">([A-Z2-7]{32})</code>', page).group(1)  # type: ignore[union-attr]
-    assert web.post(ENROL, {"code": code_at(secret, moving.now)}).status_code == 302
+    assert web.post(ENROL, {"code": code_at(secret, session_clock.now)}).status_code == 302
     return secret
 
 
@@ -66,16 +57,16 @@ def test_only_administrators_and_archivistes_enrol(login_as: Any) -> None:
         assert web.get(ENROL).status_code == status, role
 
 
-def test_enrolment_shows_the_secret_once_and_needs_a_code(app: Flask, login_as: Any, moving: Moving) -> None:
+def test_enrolment_shows_the_secret_once_and_needs_a_code(app: Flask, login_as: Any, session_clock: Clock) -> None:
     web, account = login_as("archiviste")
     page = web.get(ENROL).get_data(as_text=True)
     assert 'src="data:image/svg+xml' in page and "otpauth://totp/webforms:" in page
     secret = re.search(r'<code class="secret">([A-Z2-7]{32})</code>', page).group(1)  # type: ignore[union-attr]
     assert secret in web.get(ENROL).get_data(as_text=True)  # the same until confirmed
-    wrong = web.post(ENROL, {"code": code_at(secret, moving.now - dt.timedelta(seconds=60))})  # two steps old
+    wrong = web.post(ENROL, {"code": code_at(secret, session_clock.now - dt.timedelta(seconds=60))})  # two steps old
     assert wrong.status_code == 422 and "Code incorrect" in wrong.get_data(as_text=True)
     assert security(app, account) is None and events(app, "totp_enabled") == []
-    assert web.post(ENROL, {"code": code_at(secret, moving.now - dt.timedelta(seconds=30))}).status_code == 302  # one step: a clock a little off
+    assert web.post(ENROL, {"code": code_at(secret, session_clock.now - dt.timedelta(seconds=30))}).status_code == 302  # one step: a clock a little off
     stored = security(app, account)
     assert stored is not None and stored.totp_confirmed and stored.totp_secret == secret
     assert events(app, "totp_enabled") == [(account.id, {"email": account.email})]
@@ -83,27 +74,27 @@ def test_enrolment_shows_the_secret_once_and_needs_a_code(app: Flask, login_as: 
     assert "est activée" in page and secret not in page  # never shown again
 
 
-def test_an_enrolled_account_is_asked_a_code_at_each_sign_in(app: Flask, login_as: Any, moving: Moving) -> None:
+def test_an_enrolled_account_is_asked_a_code_at_each_sign_in(app: Flask, login_as: Any, session_clock: Clock) -> None:
     web, account = login_as("admin")
-    secret = enrolled(web, moving)
+    secret = enrolled(web, session_clock)
     other, response = sign_in(app, account, "/admin/organisations")
     assert response.headers["Location"] == "/connexion/code"
     assert other.get("/").status_code == 302  # not signed in by the password alone
     other.get("/connexion/code")
     assert other.post("/connexion/code", {"code": "123 45"}).status_code == 401
-    response = other.post("/connexion/code", {"code": code_at(secret, moving.now)})
+    response = other.post("/connexion/code", {"code": code_at(secret, session_clock.now)})
     assert response.status_code == 302 and response.headers["Location"] == "/admin/organisations"
     assert other.get("/").status_code == 200
 
 
-def test_wrong_codes_are_counted_like_wrong_passwords(app: Flask, login_as: Any, moving: Moving) -> None:
+def test_wrong_codes_are_counted_like_wrong_passwords(app: Flask, login_as: Any, session_clock: Clock) -> None:
     web, account = login_as("admin")
-    secret = enrolled(web, moving)
+    secret = enrolled(web, session_clock)
     other, _ = sign_in(app, account)
     other.get("/connexion/code")
     for _ in range(5):
-        other.post("/connexion/code", {"code": "000001" if code_at(secret, moving.now) != "000001" else "000002"})
-    locked = other.post("/connexion/code", {"code": code_at(secret, moving.now)})
+        other.post("/connexion/code", {"code": "000001" if code_at(secret, session_clock.now) != "000001" else "000002"})
+    locked = other.post("/connexion/code", {"code": code_at(secret, session_clock.now)})
     assert locked.status_code == 429 and "Réessayez à partir de" in locked.get_data(as_text=True)
 
 
@@ -112,9 +103,9 @@ def test_the_code_step_without_a_password_sends_to_sign_in(web: WebClient) -> No
     assert web.get("/connexion/code").headers["Location"] == "/connexion"
 
 
-def test_an_administrator_removes_a_second_factor(app: Flask, login_as: Any, moving: Moving) -> None:
+def test_an_administrator_removes_a_second_factor(app: Flask, login_as: Any, session_clock: Clock) -> None:
     web, account = login_as("archiviste")
-    enrolled(web, moving)
+    enrolled(web, session_clock)
     admin, admin_account = login_as("admin")
     admin.get("/admin/utilisateurs")
     assert admin.post(f"/admin/utilisateurs/{account.id}/double-authentification").status_code == 302
@@ -125,9 +116,9 @@ def test_an_administrator_removes_a_second_factor(app: Flask, login_as: Any, mov
     assert len(events(app, "totp_reset")) == 1
 
 
-def test_the_command_line_removes_a_second_factor(app: Flask, login_as: Any, moving: Moving) -> None:
+def test_the_command_line_removes_a_second_factor(app: Flask, login_as: Any, session_clock: Clock) -> None:
     web, account = login_as("admin")
-    enrolled(web, moving)
+    enrolled(web, session_clock)
     env = {"DATABASE_URL": app.config["DATABASE_URL"], "WEBFORMS_INSTANCE_PATH": app.instance_path, "WEBFORMS_SECRET_KEY": "tests-only-secret"}
     result = CliRunner().invoke(account_cli, ["reset-totp", account.email], env=env)
     assert result.exit_code == 0 and "retirée" in result.output

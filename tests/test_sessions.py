@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import re
@@ -20,18 +19,8 @@ from webforms.models import Document, KeptForm, WebSession
 COOKIE = "session"
 
 
-class SessionClock(Clock):
-    """The sessions' clock, moved by the tests (the real time in service)."""
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
-@pytest.fixture
-def session_clock(app: Flask) -> SessionClock:
-    clock = SessionClock()
-    app.config["SESSION_CLOCK"] = clock
-    return clock
 
 
 def cookie_of(web: WebClient) -> str | None:
@@ -84,21 +73,21 @@ def test_signing_in_gives_a_new_session_id(app: Flask, make_user: Any) -> None:
 
 
 @pytest.mark.parametrize(("idle_minutes", "signed_in_after"), [(30, True), (30.02, False)])
-def test_a_session_unused_for_its_idle_time_ends(app: Flask, login_as: Any, session_clock: SessionClock, idle_minutes: float, signed_in_after: bool) -> None:
+def test_a_session_unused_for_its_idle_time_ends(app: Flask, login_as: Any, session_clock: Clock, idle_minutes: float, signed_in_after: bool) -> None:
     web, _ = login_as("redacteur")
     session_clock.advance(minutes=idle_minutes)
     assert signed_in(web) is signed_in_after
 
 
 @pytest.mark.parametrize(("minutes", "signed_in_after"), [(5, True), (5.02, False)])
-def test_the_idle_time_is_configurable(app: Flask, login_as: Any, session_clock: SessionClock, minutes: float, signed_in_after: bool) -> None:
+def test_the_idle_time_is_configurable(app: Flask, login_as: Any, session_clock: Clock, minutes: float, signed_in_after: bool) -> None:
     app.config["SESSION_IDLE_MINUTES"] = 5
     web, _ = login_as("redacteur")
     session_clock.advance(minutes=minutes)
     assert signed_in(web) is signed_in_after
 
 
-def test_a_user_typing_on_a_page_stays_signed_in(app: Flask, login_as: Any, session_clock: SessionClock) -> None:
+def test_a_user_typing_on_a_page_stays_signed_in(app: Flask, login_as: Any, session_clock: Clock) -> None:
     web, _ = login_as("redacteur")
     for _ in range(12):  # three hours on one page, the page's keep-alive every quarter of an hour
         session_clock.advance(minutes=15)
@@ -145,7 +134,7 @@ def offered(page: str) -> Any:
     return json.loads(match.group(1))
 
 
-def test_a_form_posted_after_the_session_ended_is_kept_and_offered_back_after_sign_in(app: Flask, login_as: Any, session_clock: SessionClock) -> None:
+def test_a_form_posted_after_the_session_ended_is_kept_and_offered_back_after_sign_in(app: Flask, login_as: Any, session_clock: Clock) -> None:
     web, account = login_as("redacteur")
     web.get(NEW_SAISINE)
     session_clock.advance(minutes=45)  # the user typed for 45 minutes without saving
@@ -170,7 +159,7 @@ def test_a_form_posted_after_the_session_ended_is_kept_and_offered_back_after_si
     assert kept_rows(app) == [] and documents(app) == 1
 
 
-def test_a_form_posted_by_a_visitor_or_with_a_forged_token_keeps_nothing(app: Flask, web: WebClient, login_as: Any, session_clock: SessionClock) -> None:
+def test_a_form_posted_by_a_visitor_or_with_a_forged_token_keeps_nothing(app: Flask, web: WebClient, login_as: Any, session_clock: Clock) -> None:
     web.get("/connexion")
     assert web.post(NEW_SAISINE, {"prescripteur-nom": "x"}).status_code == 302  # a visitor's: sent to sign in
     user, _ = login_as("redacteur")
@@ -189,7 +178,7 @@ def test_a_session_signed_out_keeps_nothing_of_a_later_post(app: Flask, login_as
     assert kept_rows(app) == []
 
 
-def test_a_form_from_a_previous_session_of_the_signed_in_user_is_offered_back_on_its_page(app: Flask, login_as: Any, session_clock: SessionClock) -> None:
+def test_a_form_from_a_previous_session_of_the_signed_in_user_is_offered_back_on_its_page(app: Flask, login_as: Any, session_clock: Clock) -> None:
     web, account = login_as("redacteur")
     web.get(NEW_SAISINE)
     stale = web.token

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +12,6 @@ from sqlalchemy import select
 from tests.conftest import PASSWORD, Account, Clock, WebClient
 from webforms import create_app, db
 from webforms.models import SignInCounter
-
-
-class Moving(Clock):
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-@pytest.fixture
-def moving(app: Flask) -> Moving:
-    clock = Moving()
-    app.config["SESSION_CLOCK"] = clock
-    return clock
 
 
 def client(app: Flask, address: str = "203.0.113.7") -> WebClient:
@@ -44,7 +31,7 @@ def fail(web: WebClient, email: str, times: int) -> None:
 
 
 @pytest.mark.parametrize(("failures", "locked"), [(4, False), (5, True)])
-def test_the_account_is_locked_after_five_failures_even_for_the_right_password(app: Flask, make_user: Any, moving: Moving, failures: int, locked: bool) -> None:
+def test_the_account_is_locked_after_five_failures_even_for_the_right_password(app: Flask, make_user: Any, session_clock: Clock, failures: int, locked: bool) -> None:
     account: Account = make_user("redacteur")
     web = client(app)
     fail(web, account.email, failures)
@@ -60,27 +47,27 @@ def test_the_account_is_locked_after_five_failures_even_for_the_right_password(a
 
 
 @pytest.mark.parametrize(("wait_seconds", "locked"), [(59, True), (60, False)])
-def test_the_lock_ends_after_its_delay(app: Flask, make_user: Any, moving: Moving, wait_seconds: int, locked: bool) -> None:
+def test_the_lock_ends_after_its_delay(app: Flask, make_user: Any, session_clock: Clock, wait_seconds: int, locked: bool) -> None:
     account: Account = make_user("redacteur")
     web = client(app)
     fail(web, account.email, 5)
-    moving.advance(seconds=wait_seconds)
+    session_clock.advance(seconds=wait_seconds)
     assert attempt(web, account.email, PASSWORD).status_code == (429 if locked else 302)
 
 
 @pytest.mark.parametrize(("wait_seconds", "locked"), [(119, True), (120, False)])
-def test_the_delay_doubles_with_each_further_failure(app: Flask, make_user: Any, moving: Moving, wait_seconds: int, locked: bool) -> None:
+def test_the_delay_doubles_with_each_further_failure(app: Flask, make_user: Any, session_clock: Clock, wait_seconds: int, locked: bool) -> None:
     account: Account = make_user("redacteur")
     web = client(app)
     fail(web, account.email, 5)
-    moving.advance(minutes=1)
+    session_clock.advance(minutes=1)
     response = attempt(web, account.email, "encore-un-mauvais-mot")  # the 6th: 2 minutes
     assert response.status_code == 401 and "dans 2 minutes" in response.get_data(as_text=True)
-    moving.advance(seconds=wait_seconds)
+    session_clock.advance(seconds=wait_seconds)
     assert attempt(web, account.email, PASSWORD).status_code == (429 if locked else 302)
 
 
-def test_a_success_resets_the_account_counter(app: Flask, make_user: Any, moving: Moving) -> None:
+def test_a_success_resets_the_account_counter(app: Flask, make_user: Any, session_clock: Clock) -> None:
     account: Account = make_user("redacteur")
     web = client(app)
     fail(web, account.email, 4)
@@ -92,7 +79,7 @@ def test_a_success_resets_the_account_counter(app: Flask, make_user: Any, moving
 
 
 @pytest.mark.parametrize(("failures", "locked"), [(19, False), (20, True)])
-def test_an_address_is_locked_after_twenty_failures_on_any_accounts(app: Flask, make_user: Any, moving: Moving, failures: int, locked: bool) -> None:
+def test_an_address_is_locked_after_twenty_failures_on_any_accounts(app: Flask, make_user: Any, session_clock: Clock, failures: int, locked: bool) -> None:
     account: Account = make_user("redacteur")
     web = client(app, "198.51.100.9")
     for n in range(failures):
@@ -106,10 +93,10 @@ def test_an_address_is_locked_after_twenty_failures_on_any_accounts(app: Flask, 
         assert response.status_code == 302
 
 
-def test_the_counters_are_shared_by_every_worker(app: Flask, make_user: Any, moving: Moving, tmp_path: Any) -> None:
+def test_the_counters_are_shared_by_every_worker(app: Flask, make_user: Any, session_clock: Clock, tmp_path: Any) -> None:
     """Two app processes on one database (two workers, two hosts) count the same failures."""
     account: Account = make_user("redacteur")
-    other = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "other"), "DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": "tests-only-secret", "SESSION_CLOCK": moving})
+    other = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "other"), "DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": "tests-only-secret", "SESSION_CLOCK": session_clock})
     try:
         fail(client(app), account.email, 3)
         fail(client(other), account.email, 2)
@@ -121,8 +108,8 @@ def test_the_counters_are_shared_by_every_worker(app: Flask, make_user: Any, mov
 
 
 @pytest.mark.parametrize(("proxies", "counted_as"), [(0, "127.0.0.1"), (1, "192.0.2.44")])
-def test_behind_a_declared_proxy_the_forwarded_address_is_counted(app: Flask, moving: Moving, proxies: int, counted_as: str, tmp_path: Path) -> None:
-    proxied = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "proxied"), "DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": "tests-only-secret", "SESSION_CLOCK": moving, "TRUSTED_PROXIES": proxies})
+def test_behind_a_declared_proxy_the_forwarded_address_is_counted(app: Flask, session_clock: Clock, proxies: int, counted_as: str, tmp_path: Path) -> None:
+    proxied = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "proxied"), "DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": "tests-only-secret", "SESSION_CLOCK": session_clock, "TRUSTED_PROXIES": proxies})
     try:
         web = client(proxied, "127.0.0.1")
         web.post("/connexion", {"email": "x@example.fr", "password": "faux"}, headers={"X-Forwarded-For": "198.51.100.1, 192.0.2.44"})
