@@ -89,7 +89,11 @@ def test_errors_are_french_json_in_the_command_line_layout(app: Flask, clock: Cl
     assert api.get("/api/v1/documents?limit=101").status_code == 422
     assert api.get("/api/v1/documents?couleur=bleu").get_json()["errors"]["couleur"] == ["Paramètre inconnu."]
     assert api.get("/api/v1/documents/999999").get_json() == {"errors": {"_schema": ["Document introuvable, ou hors de la portée de ce jeton."]}}
-    assert api.get("/api/v1/documents/99999999999999999999").status_code == 404  # past a database integer
+    # Past a database integer, no route matches: still the API's JSON, as its description says.
+    for url in ("/api/v1/documents/99999999999999999999", "/api/v1/documents/2147483648", "/api/v1/nulle-part"):
+        past = api.get(url)
+        assert past.status_code == 404 and past.mimetype == "application/json" and list(past.get_json()["errors"]) == ["_schema"], url
+    assert api.get("/api/v1/documents/2147483647").status_code == 404  # the largest id, unknown
 
 
 def test_the_cli_validate_and_the_api_report_the_same_errors(app: Flask, clock: Clock, make_user: Callable[..., Account], tmp_path: Any) -> None:

@@ -23,6 +23,8 @@ from webforms.accounts import kept, sessions
 from webforms.accounts import second_factor as second_factor  # its routes join the sign-in blueprint
 from webforms.accounts import views as auth
 from webforms.admin import views as admin
+from webforms.api import access as api_access
+from webforms.api import views as views_api
 from webforms.archive import search as archive_search
 from webforms.archive import views as archives
 from webforms.candidatures import instruction_views as instruction
@@ -299,6 +301,10 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
+        if request.path.startswith(f"{views_api.bp.url_prefix}/"):
+            # A URL no API route matched (an id past what the database holds): the API's own
+            # errors are JSON, and so is this one, as its description says.
+            return api_access.handle_http(exc)
         if exc.code in _ERRORS:
             return render_error(exc.code or 500)
         return exc
