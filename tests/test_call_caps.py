@@ -73,7 +73,7 @@ def test_the_call_s_fixed_amount_is_applied_too_aml_5(tmp_path: Path) -> None:
     data = dossier(1, 0)
     data["budget"]["montant_par_mesure"] = "6000.00"
     result = validate(tmp_path, data, "--appel", str(APPEL_FILE))
-    assert result.returncode == 1 and "L'appel fixe le financement à 5000,00 € par mesure (AML §5)." in result.stdout
+    assert result.returncode == 1 and "L'appel fixe le financement à 5\u202f000,00\xa0€ par mesure (AML §5)." in result.stdout
 
 
 def test_an_invalid_call_file_is_refused_with_its_errors(tmp_path: Path) -> None:
