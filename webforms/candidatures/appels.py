@@ -16,7 +16,7 @@ from webforms.documents.services import Services
 from webforms.errors import ValidationFailed, merge_errors, name_problem
 from webforms.models import Appel, Document, Event, User
 from webforms.rendering.context import date_fr, datetime_fr
-from webforms.timeutil import PARIS, paris_instant
+from webforms.timeutil import paris_date, paris_instant
 
 # Below this much time before the deadline, the call's pages and the dossier's form say it is near.
 NEAR = dt.timedelta(days=2)
@@ -134,7 +134,7 @@ def call_time(appel: Appel, now: dt.datetime) -> CallTime:
 
 def deadline_warnings(appel: Appel) -> list[str]:
     """Warn an administrator whose deadline falls outside the call's funding period (saved all the same)."""
-    deadline = appel.deadline.astimezone(PARIS).date()
+    deadline = paris_date(appel.deadline)
     start, end = (dt.date.fromisoformat(str(appel.data[k])) for k in ("periode_debut", "periode_fin"))
     if start <= deadline <= end:
         return []
