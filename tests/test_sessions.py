@@ -5,16 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tests.conftest import PASSWORD, Clock, WebClient
 from tests.test_web import example_form
 from webforms import db
-from webforms.models import Document, KeptForm, WebSession
+from webforms.models import Document, KeptForm, Notification, WebSession
+from webforms.models.base import utcnow
 
 COOKIE = "session"
 
@@ -201,3 +204,51 @@ def test_a_page_asks_to_stay_alive_well_within_the_idle_time(app: Flask, login_a
 
 def test_a_visitors_page_does_not_ask(web: WebClient) -> None:
     assert "data-keepalive-url" not in web.get("/connexion").get_data(as_text=True)
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """Collect the SQL statements the app runs, and count its connection checkouts (appended as "checkout")."""
+    engine = app.extensions["webforms.engine"]
+    seen: list[str] = []
+
+    def executed(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        seen.append(statement)
+
+    def checked_out(*args: Any) -> None:
+        seen.append("checkout")
+
+    event.listen(engine, "before_cursor_execute", executed)
+    event.listen(engine.pool, "checkout", checked_out)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", executed)
+        event.remove(engine.pool, "checkout", checked_out)
+
+
+def test_a_signed_in_form_page_reads_the_database_once(app: Flask, login_as: Any) -> None:
+    """Session, user, header count and kept form: one statement on one connection (issue 11, the form page's speed)."""
+    client, _ = login_as("redacteur")
+    client.get("/")
+    with statements(app) as seen:
+        assert client.get("/documents/nouveau/fiche_saisine").status_code == 200
+    assert seen.count("checkout") == 1
+    assert len([s for s in seen if s != "checkout"]) == 1
+
+
+def test_the_one_read_still_sees_a_kept_form_and_an_unread_notification(app: Flask, login_as: Any) -> None:
+    """When the read says something is kept or unread, the page looks it up: the header counts, the form is offered."""
+    client, account = login_as("redacteur")
+    client.get("/")
+    with app.app_context():
+        s = db.session()
+        doc = Document(kind="fiche_saisine", organisation_id=account.organisation_id, author_id=account.id, statut="brouillon", data={})
+        s.add(doc)
+        s.flush()
+        s.add(Notification(user_id=account.id, document_id=doc.id, evenement="soumis", message="Un document est soumis.", created_at=utcnow()))
+        s.add(KeptForm(user_id=account.id, page="/documents/nouveau/fiche_saisine", action="/documents/nouveau/fiche_saisine", fields={"prescripteur-nom": ["Martin-Conservé"]}, files_dropped=False, kept_at=utcnow()))
+        s.commit()
+    page = client.get("/documents/nouveau/fiche_saisine").get_data(as_text=True)
+    assert offered(page)["fields"]["prescripteur-nom"] == ["Martin-Conservé"]
+    assert '<span class="badge">1<span class="visually-hidden"> non lue</span>' in page

@@ -47,7 +47,7 @@ from webforms.notifications import (
     reminders,  # noqa: F401 - declares the daily reminders' periodic task
 )
 from webforms.notifications import views as notifications
-from webforms.notifications.services import unread_for_template
+from webforms.notifications.services import UNREAD_FACT, unread_exists, unread_for_template
 from webforms.pages import views as pages
 from webforms.pgcluster import Cluster
 from webforms.purge import DEFAULT_DAYS as DEFAULT_PURGE_DAYS  # also declares its nightly task
@@ -194,6 +194,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     web.init_upload_limits(app)  # before CSRFProtect, whose own hook parses the form
     csrf.init_app(app)
     sessions.init_sessions(app)
+    sessions.register_fact(kept.KEPT_FACT, kept.kept_exists)
+    sessions.register_fact(UNREAD_FACT, unread_exists)
     _init_login(app)
     web.init_services(app)
     _register_parents()

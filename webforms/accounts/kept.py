@@ -19,13 +19,14 @@ from urllib.parse import urlsplit
 from flask import Request, current_app, g, session
 from flask_login import current_user
 from itsdangerous import BadData, URLSafeTimedSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, ScalarSelect, delete, exists, select
 from sqlalchemy.orm import Session
 
-from webforms.accounts.sessions import ROWS_KEPT, ServerSession
+from webforms.accounts.sessions import ROWS_KEPT, ServerSession, forget_fact
 from webforms.models import KeptForm, WebSession
 
 # Endpoints whose posts are never kept: signing in or out carries nothing typed worth keeping.
+KEPT_FACT = "formulaires_conserves"
 NOT_KEPT = frozenset({"auth.login", "auth.logout", "auth.second_factor"})
 KEPT_TERM = dt.timedelta(days=30)
 
@@ -92,7 +93,13 @@ def keep_refused_post(db_session: Session, request: Request, now: dt.datetime) -
     db_session.add(KeptForm(user_id=user_id, page=page[:500], action=request.path[:500], fields=fields, files_dropped=files, kept_at=now))
     db_session.commit()
     g.kept_post = True  # this request's own answer must not forget it (accounts.views._forget_kept)
+    forget_fact(KEPT_FACT)  # read "nothing kept" at the request's start: no longer true
     return Keeping(user_id=user_id, page=page, signed_in=signed_in, files_dropped=files)
+
+
+def kept_exists(user_id: ColumnElement[int | None]) -> ScalarSelect[bool]:
+    """Is anything kept for the user? (read with the session: the kept form is looked up only then)."""
+    return select(exists().where(KeptForm.user_id == user_id)).scalar_subquery()
 
 
 def kept_for(db_session: Session, user_id: int, page: str) -> KeptForm | None:

@@ -15,7 +15,7 @@ from webforms.accounts import kept
 from webforms.accounts.forms import PasswordChangeForm
 from webforms.accounts.passwords import RULE
 from webforms.accounts.services import AccountError, authenticate, change_password, must_change_password
-from webforms.accounts.sessions import current_clock, idle_limit, own_session, purge_sessions, rotate
+from webforms.accounts.sessions import current_clock, fact, idle_limit, own_session, purge_sessions, rotate
 from webforms.accounts.throttle import SignInLocked, checked_sign_in
 from webforms.accounts.totp import confirmed_secret
 from webforms.forms import ActionForm, LoginForm
@@ -110,7 +110,7 @@ def _session_context() -> dict[str, Any]:
     """Give every page its keep-alive period and what was kept of a form posted on it after its session ended."""
     # The page asks at most every 5 minutes, and at least 3 times within the idle time.
     context: dict[str, Any] = {"keepalive_seconds": max(20, min(300, idle_limit(current_app) // dt.timedelta(seconds=3)))}
-    if request.method == "GET" and current_user.is_authenticated:
+    if request.method == "GET" and current_user.is_authenticated and fact(kept.KEPT_FACT) is not False:
         context["kept_form"] = kept.kept_for(db.session(), current_user.id, request.full_path.rstrip("?"))
     return context
 
@@ -118,7 +118,7 @@ def _session_context() -> dict[str, Any]:
 @bp.after_app_request
 def _forget_kept(response: Response) -> Response:
     """Drop what was kept of a form once it is posted again and accepted."""
-    if request.method == "POST" and response.status_code < 400 and current_user.is_authenticated and not g.get("kept_post"):
+    if request.method == "POST" and response.status_code < 400 and current_user.is_authenticated and not g.get("kept_post") and fact(kept.KEPT_FACT) is not False:
         with own_session(current_app) as s:  # apart from the view's: commits nothing of it
             kept.forget(s, current_user.id, request.path)
     return response

@@ -9,11 +9,12 @@ from typing import Any
 
 from flask import current_app
 from flask_login import current_user
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, Select, exists, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from webforms import db, policy
+from webforms.accounts import sessions
 from webforms.jobs import ask
 from webforms.models import Document, Mesure, Notification, User
 from webforms.notifications.mail import send_notification
@@ -21,6 +22,7 @@ from webforms.notifications.preferences import frequence_of
 from webforms.notifications.subjects import About, about, headline, may_open, page
 
 PAGE_SIZE = 100
+UNREAD_FACT = "notifications_non_lues"
 
 
 def mail_enabled() -> bool:
@@ -122,9 +124,15 @@ def page_of(session: Session, notification_id: int) -> tuple[str, dict[str, Any]
     return page(session.get_one(Notification, notification_id))
 
 
+def unread_exists(user_id: ColumnElement[int | None]) -> ScalarSelect[bool]:
+    """Does the user have any unread notification at all? (read with the session: most have none)."""
+    return select(exists().where(Notification.user_id == user_id, Notification.read_at.is_(None))).scalar_subquery()
+
+
 def unread_for_template() -> int:
     """Return the signed-in user's unread count, for the header (0 when signed out or unreadable)."""
-    if not current_user.is_authenticated:
+    # Which of them the user may still open depends on their role: counted only when there is one.
+    if not current_user.is_authenticated or sessions.fact(UNREAD_FACT) is False:
         return 0
     try:
         return unread_count(db.session(), current_user)
