@@ -34,6 +34,7 @@ from webforms.documents import views as documents
 from webforms.documents.services import register_listener, register_parent
 from webforms.documents.views import register_page_extra
 from webforms.errors import DISK_FULL, NumberRefused, disk_full, parse_id
+from webforms.form_markup import FormFields
 from webforms.forms import field_attrs
 from webforms.home import views as home
 from webforms.jobs import views as travaux
@@ -253,6 +254,7 @@ def _load_user(user_id: str) -> User | None:
 
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["field_attrs"] = field_attrs
+    app.jinja_env.globals["form_fields"] = FormFields(app.jinja_env)
     app.jinja_env.globals["unread_notifications"] = unread_for_template
     app.jinja_env.filters["datetime_fr"] = datetime_fr
     app.jinja_env.filters["date_fr"] = date_fr
