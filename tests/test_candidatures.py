@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import html
 import io
 import json
 import re
@@ -677,3 +678,24 @@ def test_a_reopened_dossier_s_page_computes_from_what_each_reader_reads_aml_6b(a
     assert total.findall(web.get(f"/documents/{doc_id}").get_data(as_text=True)) == ["11"]  # the corrections
     instructeur, _ = login_as("instructeur", org="Département du Pas-de-Calais")
     assert total.findall(instructeur.get(f"/documents/{doc_id}").get_data(as_text=True)) == ["10"]  # the deposited version
+
+
+def next_step_link(page: str) -> str | None:
+    """Return where the checklist's "Prochaine étape" links, or None if it is plain text."""
+    panel = page.split("<h2>Prochaine étape</h2>", 1)[1].split("</div>", 1)[0]
+    found = re.search(r'<a href="([^"]+)"', panel)
+    return html.unescape(found.group(1)) if found else None
+
+
+def test_the_next_step_is_a_link_to_where_it_is_done(app: Flask, login_as: Any, clock: Clock) -> None:
+    """A section to complete opens its step; a missing piece goes to its file field (issue 16, point 7)."""
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    first = next_step_link(web.get(f"/documents/{doc_id}/liste").get_data(as_text=True))
+    assert first == f"/documents/{doc_id}/modifier?etape=1"
+    fill_steps(web, doc_id, example())
+    page = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    assert next_step_link(page) == "#piece-courrier-0"
+    assert 'id="piece-courrier-0"' in page and 'id="fichier-courrier-0"' in page
+

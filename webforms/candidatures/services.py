@@ -201,23 +201,57 @@ class Checklist:
     @property
     def missing(self) -> list[str]:
         """What stops the submission, one French line each."""
-        lines = [f"Section « {s['title']} » : {s['problems']} point{'s' if s['problems'] > 1 else ''} à corriger." for s in self.sections if not s["ok"]]
+        return [line for line, _ in self._blocking()]
+
+    @property
+    def next_step(self) -> NextStep | None:
+        """The first thing that stops the submission, and where to do it (issue 16, point 7)."""
+        blocking = self._blocking()
+        return NextStep(*blocking[0]) if blocking else None
+
+    def _blocking(self) -> list[tuple[str, str]]:
+        """Each line of ``missing`` with its place: ``etape:N`` (the form's step) or ``piece:CODE-RANG``."""
+        lines = [
+            (f"Section « {s['title']} » : {s['problems']} point{'s' if s['problems'] > 1 else ''} à corriger.", f"etape:{i}")
+            for i, s in enumerate(self.sections, start=1)
+            if not s["ok"]
+        ]
         for p in self.pieces:
-            if p.statut == "manquante":
-                lines.append(f"Pièce manquante : {p.title}.")
-            elif p.statut == "non_conforme":
-                lines.append(f"Pièce non conforme : {p.title} ({p.message}) : déposez-en une nouvelle.")
-            elif p.statut == "a_completer":
-                lines.append(f"Pièce à produire : {p.title} ({p.message})")
-            elif p.statut == "conversion":
-                lines.append(f"Pièce en cours de conversion en PDF : {p.title} : patientez quelques secondes, puis déposez le dossier.")
-            elif p.statut == "illisible":
-                lines.append(f"Pièce refusée : {p.title} : {p.message}")
-            elif p.statut == "a_remplacer":
-                lines.append(f"Pièce à remplacer : {p.title} ({p.message}).")
-            elif p.statut == "en_trop":
-                lines.append(f"Pièce en trop : {p.title} ({p.message}).")
+            line = _PIECE_LINES.get(p.statut)
+            if line is not None:
+                lines.append((line.format(title=p.title, message=p.message), f"piece:{p.rule.name}-{p.rang}"))
         return lines
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What to do first, in French, and where: ``etape:N`` or ``piece:CODE-RANG``."""
+
+    text: str
+    place: str
+
+    @property
+    def step(self) -> int | None:
+        """The form's step to open, if it is one."""
+        kind, _, value = self.place.partition(":")
+        return int(value) if kind == "etape" else None
+
+    @property
+    def anchor(self) -> str | None:
+        """The id of the piece's place on the checklist page, if it is a piece."""
+        kind, _, value = self.place.partition(":")
+        return f"piece-{value}" if kind == "piece" else None
+
+
+_PIECE_LINES = {
+    "manquante": "Pièce manquante : {title}.",
+    "non_conforme": "Pièce non conforme : {title} ({message}) : déposez-en une nouvelle.",
+    "a_completer": "Pièce à produire : {title} ({message})",
+    "conversion": "Pièce en cours de conversion en PDF : {title} : patientez quelques secondes, puis déposez le dossier.",
+    "illisible": "Pièce refusée : {title} : {message}",
+    "a_remplacer": "Pièce à remplacer : {title} ({message}).",
+    "en_trop": "Pièce en trop : {title} ({message}).",
+}
 
 
 def _count(errors: Any) -> int:
