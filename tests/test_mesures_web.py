@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import update
 
 from tests.conftest import WebClient
 from webforms import db
@@ -292,3 +293,16 @@ def test_closing_a_measure_early_brings_its_bilan_forward(app: Flask, login_as: 
     assert "16 octobre 2019" in page  # the bilan: 15 days after the early end (ASLL §9.1)
     response = web.post(f"/mesures/{mesure_id}/cloture", {"date_fin": "2019-10-02", "motif": "autre"})
     assert response.status_code == 422 and "déjà close" in response.get_data(as_text=True)
+
+
+def test_a_draft_opens_to_its_form_from_the_measure_page(app: Flask, login_as: Any) -> None:
+    """Its writer opens a draft from the measure to its form; a submitted document opens to its page (issue 16, point 7)."""
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="6")
+    doc = started_doc(app, start(web, mesure_id, "fiche_incident"))
+    assert f'href="/documents/{doc.id}/modifier"' in web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    with app.app_context():
+        db.session().execute(update(Document).where(Document.id == doc.id).values(statut="soumis"))
+        db.session().commit()
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert f'href="/documents/{doc.id}"' in page and f"/documents/{doc.id}/modifier" not in page

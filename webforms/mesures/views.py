@@ -108,6 +108,8 @@ def _render_view(
             type_label=TYPES[mesure.type_mesure],
             rhythm=required_rhythm(mesure.type_mesure),
             documents=[d for d in documents if policy.can_view(current_user, d)],
+            # A draft its writer opens from here opens to its form, not to a read-only page (issue 16, point 7).
+            editable={d.id for d in documents if d.statut == "brouillon" and policy.can_edit(current_user, d)},
             kinds=registry(),
             startable=startable if can_edit else [],
             can_edit=can_edit,
