@@ -147,6 +147,16 @@ def test_pdf_is_a4_with_page_numbers_and_french(name: str, renderer: Renderer) -
     assert reader.trailer["/Root"].get("/Lang") in ("fr", "fr-FR")
 
 
+@pytest.mark.parametrize("name", KINDS)
+def test_the_signatures_never_sit_alone_on_the_last_page(name: str, renderer: Renderer) -> None:
+    """The last page carries some of the document above its signatures (issue 16, point 10: the bilan Maintien's did not)."""
+    kind = registry()[name]
+    last = PdfReader(io.BytesIO(renderer.render(kind.output("pdf"), example_context(kind)))).pages[-1].extract_text()
+    if "\nSignatures\n" not in f"\n{last}":
+        pytest.skip("no signature block on the last page")
+    assert not last.lstrip().startswith("Signatures"), last[:200]
+
+
 def _nastify(schema: Any, data: Any, cycles: int) -> Any:
     """Replace every free text by hostile text and repeat each table's example rows ``cycles`` times.
 
