@@ -96,11 +96,15 @@ def test_fiche_saisine_draft_errors_correction_submission(app: Flask, login_as: 
     assert "Territoire hors périmètre" in page
     assert 'href="#prescripteur-nom"' in page
 
-    # Submitting while invalid is refused and keeps everything typed.
+    # Submitting while invalid is refused and keeps everything typed. The refusal is a redirect
+    # to the draft's page (a GET): the back button after the corrected submission finds a
+    # page, not the browser's "confirm form resubmission" (issue 16, point 7).
     form["action"] = "submit"
     response = web.post(f"/documents/{doc_id}/modifier", form)
-    assert response.status_code == 422
-    assert "ne peut pas être soumis" in response.get_data(as_text=True)
+    assert response.status_code == 303 and response.headers["Location"] == f"/documents/{doc_id}/modifier"
+    refused = web.get(f"/documents/{doc_id}/modifier").get_data(as_text=True)
+    assert "Le document ne peut pas être soumis : corrigez les erreurs signalées." in refused
+    assert "Date invalide : utilisez le format JJ/MM/AAAA." in refused and 'value="pas une date"' in refused
     with app.app_context():
         doc = db.session().get(Document, doc_id)
         assert doc.statut == "brouillon" and doc.reference is None

@@ -101,7 +101,6 @@ def _render_form(
     errors: dict[str, Any],
     status: int = 200,
     step: int | None = None,
-    blockers: list[str] | None = None,
 ) -> tuple[str, int]:
     """Show the form (one step of a long form: its own problems by its fields, every step's state above)."""
     name = _step_name(kind, step)
@@ -117,7 +116,6 @@ def _render_form(
         **_computed_and_alerts(kind, payload),
         steps=_steps(kind, errors, step) if step is not None else None,
         step=step,
-        blockers=blockers or [],
         notices=svc_docs.parent_rules(doc).notices(doc, services().clock()) if doc else [],
     )
     return page, status
@@ -275,13 +273,13 @@ def _submit(doc: Document) -> ResponseReturnValue:
     try:
         svc_docs.submit(db.session(), services().documents, doc, user=current_user)
     except ValidationFailed as exc:
+        # What was typed is saved; the errors show on the draft's page, reached by a redirect: the
+        # browser's back button after the corrected submission then finds a page, not a
+        # "confirm form resubmission" (issue 16, point 7).
         flash(str(exc), "error")
-        if kind.steps:
-            # A long form: the list of what is missing is its checklist (pieces included).
-            _flash_blockers(exc.blockers)
-            return _back_to(doc)
-        form = form_class(kind.schema)(formdata=None, data=with_initial_rows(kind.schema, doc.data))
-        return _render_form(kind, form, doc=doc, payload=doc.data, errors=dict(exc.errors), status=422, blockers=exc.blockers)
+        _flash_blockers(exc.blockers)
+        # A long form: the list of what is missing is its checklist (pieces included).
+        return _back_to(doc) if kind.steps else redirect(url_for(".edit", doc_id=doc.id), code=303)
     except DocumentError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".view", doc_id=doc.id))
