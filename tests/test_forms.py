@@ -12,8 +12,8 @@ from wtforms import Form, SelectField, StringField
 from wtforms.widgets.core import Input, clean_key, escape
 
 from schemas import get_kind
-from schemas.base.fields import schema_instance
-from webforms.forms import html_params, select_choices
+from schemas.base.fields import REQUIRED, schema_instance
+from webforms.forms import html_params, select_choices, split_unfilled
 
 
 def wtforms_html_params(**kwargs: Any) -> Markup:
@@ -72,3 +72,15 @@ def test_a_shared_schema_keeps_nothing_of_a_previous_load() -> None:
     valid, errors = kind.load_partial(dict(kind.example))
     assert errors == {} and valid["date_saisine"].isoformat() == kind.example["date_saisine"]
     assert kind.validate(dict(kind.example)) == {}
+
+
+def test_only_fields_left_empty_are_set_apart_from_the_errors() -> None:
+    """« Ce champ est obligatoire. » alone is a field left empty, at any depth; a wrong value or a rule stays an error (issue 16, point 2)."""
+    errors = {
+        "prescripteur": {"nom": [REQUIRED], "courriel": ["Adresse électronique invalide."]},
+        "menage": {"enfants": {0: {"prenom": [REQUIRED]}}, "_schema": [REQUIRED]},
+        "orientation": [REQUIRED, "Choix inconnu."],
+    }
+    unfilled, rest = split_unfilled(errors)
+    assert unfilled == {"prescripteur": {"nom": [REQUIRED]}, "menage": {"enfants": {0: {"prenom": [REQUIRED]}}}}
+    assert rest == {"prescripteur": {"courriel": ["Adresse électronique invalide."]}, "menage": {"_schema": [REQUIRED]}, "orientation": [REQUIRED, "Choix inconnu."]}

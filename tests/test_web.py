@@ -89,21 +89,26 @@ def test_fiche_saisine_draft_errors_correction_submission(app: Flask, login_as: 
     # Coming back later: what was typed is there, every problem is listed next to its field.
     page = web.get(f"/documents/{doc_id}/modifier").get_data(as_text=True)
     assert 'value="pas une date"' in page
-    assert "3 points à corriger" in page
+    assert "2 points à corriger" in page
     assert 'id="menage-demandeur-date_naissance-error"' in page
     assert 'aria-describedby="menage-demandeur-date_naissance-error"' in page
     assert "Date invalide : utilisez le format JJ/MM/AAAA." in page
     assert "Territoire hors périmètre" in page
-    assert 'href="#prescripteur-nom"' in page
+    # A field only left empty is not an error before a submission: it is listed in neutral terms
+    # (issue 16, point 2), with a link to it, and the field is not marked invalid.
+    assert "Avant de soumettre : 1 champ obligatoire à remplir" in page and 'href="#prescripteur-nom"' in page
+    assert 'id="prescripteur-nom-error"' not in page
 
     # Submitting while invalid is refused and keeps everything typed. The refusal is a redirect
     # to the draft's page (a GET): the back button after the corrected submission finds a
     # page, not the browser's "confirm form resubmission" (issue 16, point 7).
     form["action"] = "submit"
     response = web.post(f"/documents/{doc_id}/modifier", form)
-    assert response.status_code == 303 and response.headers["Location"] == f"/documents/{doc_id}/modifier"
-    refused = web.get(f"/documents/{doc_id}/modifier").get_data(as_text=True)
+    assert response.status_code == 303 and response.headers["Location"] == f"/documents/{doc_id}/modifier?verifier=1"
+    refused = web.get(response.headers["Location"]).get_data(as_text=True)
     assert "Le document ne peut pas être soumis : corrigez les erreurs signalées." in refused
+    # Once the user tried to submit, the empty required field is an error like the others.
+    assert "3 points à corriger" in refused and 'id="prescripteur-nom-error"' in refused and "Avant de soumettre" not in refused
     assert "Date invalide : utilisez le format JJ/MM/AAAA." in refused and 'value="pas une date"' in refused
     with app.app_context():
         doc = db.session().get(Document, doc_id)

@@ -34,7 +34,7 @@ from wtforms import (
 from wtforms import widgets as w
 from wtforms.widgets.core import clean_key
 
-from schemas.base.fields import choices_of, field_kind, row_schema, schema_instance
+from schemas.base.fields import REQUIRED, choices_of, field_kind, row_schema, schema_instance
 from webforms.errors import parse_id
 
 
@@ -272,6 +272,24 @@ def _messages(value: Any) -> list[str]:
     if isinstance(value, list):
         return [m for v in value for m in _messages(v)]
     return [str(value)]
+
+
+def split_unfilled(errors: Mapping[Any, Any]) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """Split errors into the fields only left empty (``REQUIRED`` alone) and the rest (a value to correct, a rule)."""
+    unfilled: dict[Any, Any] = {}
+    rest: dict[Any, Any] = {}
+    for key, value in errors.items():
+        if isinstance(value, Mapping):
+            empty, wrong = split_unfilled(value)
+            if empty:
+                unfilled[key] = empty
+            if wrong:
+                rest[key] = wrong
+        elif key != "_schema" and _messages(value) == [REQUIRED]:
+            unfilled[key] = value
+        else:
+            rest[key] = value
+    return unfilled, rest
 
 
 def error_summary(schema_cls: type[Schema], errors: Mapping[Any, Any], prefix: str = "", trail: tuple[str, ...] = ()) -> list[dict[str, str]]:

@@ -246,6 +246,14 @@ def test_fiche_saisine_journey_in_a_real_browser(
     expect(page).to_have_url(re.compile(r"/documents/\d+$"))
     expect(page.locator("dl.meta")).to_contain_text("FS-2019-000001")
     expect(page.locator("dl.meta")).to_contain_text("Durand Julie – Liévin")
+    # Back, after the refused then corrected submission: a page, never the browser's "confirm
+    # form resubmission" (the refusal was a redirect; issue 16, point 7).
+    page.go_back()
+    expect(page.get_by_role("status").filter(has_text="Ce document a été soumis : il est verrouillé.")).to_be_visible()
+    page.go_back()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Fiche saisine"))
+    page.go_forward()
+    page.go_forward()
     expect(page.get_by_role("complementary", name="Calculé automatiquement")).to_contain_text("Lens-Hénin")
     check_accessibility(page, "la page du document soumis")
 

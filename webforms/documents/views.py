@@ -29,6 +29,7 @@ from webforms.forms import (
     change_rows,
     error_summary,
     form_class,
+    split_unfilled,
     step_form_class,
     with_initial_rows,
 )
@@ -101,10 +102,18 @@ def _render_form(
     errors: dict[str, Any],
     status: int = 200,
     step: int | None = None,
+    tried: bool = True,
 ) -> tuple[str, int]:
-    """Show the form (one step of a long form: its own problems by its fields, every step's state above)."""
+    """Show the form (one step of a long form: its own problems by its fields, every step's state above).
+
+    Until the user has ``tried`` to submit (or to leave the step), a field only left empty is
+    listed in neutral terms, not marked as an error (issue 16, point 2); a value to correct is.
+    """
     name = _step_name(kind, step)
     shown = ({name: errors[name]} if name in errors else {}) if name else errors
+    unfilled: dict[str, Any] = {}
+    if not tried:
+        unfilled, shown = split_unfilled(shown)
     if shown:
         attach_errors(form, shown)
     page = render_template(
@@ -113,6 +122,7 @@ def _render_form(
         form=form,
         doc=doc,
         problems=error_summary(kind.schema, shown),
+        unfilled=error_summary(kind.schema, unfilled),
         **_computed_and_alerts(kind, payload),
         steps=_steps(kind, errors, step) if step is not None else None,
         step=step,
@@ -202,13 +212,17 @@ def _show_draft(doc: Document, kind: Kind, step: int | None) -> tuple[str, int]:
     name = _step_name(kind, step)
     shown = with_initial_rows(kind.schema, doc.data)
     errors = svc_docs.problems(doc)
+    # Errors show once the user tried to submit (the refusal's redirect says so) or to leave
+    # the step; before, what is left empty is listed in neutral terms (issue 16, point 2).
+    tried = request.args.get("verifier") == "1"
     if name:
         shown = {name: shown.get(name)}
         if step not in _seen(doc.id):
             # A step not yet filled in is not met with a wall of errors; its state shows above.
             errors = {k: v for k, v in errors.items() if k != name}
+        tried = tried or step in _seen(doc.id)
     form = _form_class(kind, name)(formdata=None, data=shown)
-    return _render_form(kind, form, doc=doc, payload=doc.data, errors=errors, step=step)
+    return _render_form(kind, form, doc=doc, payload=doc.data, errors=errors, step=step, tried=tried)
 
 
 def _save_draft(doc: Document, kind: Kind, step: int | None) -> ResponseReturnValue:
@@ -279,7 +293,7 @@ def _submit(doc: Document) -> ResponseReturnValue:
         flash(str(exc), "error")
         _flash_blockers(exc.blockers)
         # A long form: the list of what is missing is its checklist (pieces included).
-        return _back_to(doc) if kind.steps else redirect(url_for(".edit", doc_id=doc.id), code=303)
+        return _back_to(doc) if kind.steps else redirect(url_for(".edit", doc_id=doc.id, verifier=1), code=303)
     except DocumentError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".view", doc_id=doc.id))
