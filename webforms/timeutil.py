@@ -12,17 +12,22 @@ from zoneinfo import ZoneInfo
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def paris_date(moment: dt.datetime) -> dt.date:
-    """Return the Paris calendar day of an instant (naive instants are taken as UTC)."""
+def paris_time(moment: dt.datetime) -> dt.datetime:
+    """Return an instant in Paris time (naive instants are taken as UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(PARIS).date()
+    return moment.astimezone(PARIS)
+
+
+def paris_date(moment: dt.datetime) -> dt.date:
+    """Return the Paris calendar day of an instant (naive instants are taken as UTC)."""
+    return paris_time(moment).date()
 
 
 def zip_date_time(moment: dt.datetime) -> tuple[int, int, int, int, int, int]:
     """Return an instant as a ZIP entry's date: Paris time (a ZIP date has no zone; people read
     it as theirs), 1 January 1980 for anything earlier (the format's first day)."""
-    local = moment.astimezone(PARIS) if moment.tzinfo else moment.replace(tzinfo=dt.UTC).astimezone(PARIS)
+    local = paris_time(moment)
     if local.year < 1980:
         return (1980, 1, 1, 0, 0, 0)
     return (local.year, local.month, local.day, local.hour, local.minute, local.second)

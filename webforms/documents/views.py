@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, session, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
@@ -37,9 +37,12 @@ from webforms.jobs.services import progress
 from webforms.models import Document
 from webforms.rendering import MIME
 from webforms.rendering.context import format_plain
+from webforms.timeutil import paris_time
 from webforms.web import attempt, posted, services
 
 bp = Blueprint("documents", __name__)
+# The action the page's automatic save sends (static/autosave.js): saved as « Enregistrer », answered in JSON.
+AUTOSAVE = "autosave"
 
 # What a feature adds to a document's page: the template variable it fills, and a function of
 # the session and the document returning that variable's plain value (None: nothing to show).
@@ -194,15 +197,13 @@ def edit(doc_id: int) -> ResponseReturnValue:
     doc = _document_or_404(doc_id)
     if not policy.can_edit(current_user, doc):
         if doc.statut != "brouillon":
-            flash("Ce document a été soumis : il est verrouillé.", "info")
-            return redirect(url_for(".view", doc_id=doc.id))
+            return _refused(doc, "Ce document a été soumis : il est verrouillé.", "info")
         abort(403)
     kind = _kind_or_404(doc.kind)
     try:
         svc_docs.check_open(doc, services().clock())
     except DocumentError as exc:
-        flash(str(exc), "error")
-        return _back_to(doc)
+        return _refused(doc, str(exc), "error")
     step = _step_of(kind)
     return _save_draft(doc, kind, step) if request.method == "POST" else _show_draft(doc, kind, step)
 
@@ -235,11 +236,12 @@ def _save_draft(doc: Document, kind: Kind, step: int | None) -> ResponseReturnVa
         change_rows(kind.schema, payload, post.action)
     outcome = attempt(svc_docs.save_draft, db.session(), services().documents, doc, user=current_user, payload=payload)
     if outcome.no_space:
-        return _typed_again(kind, post.form, doc, payload, step)
+        return _autosaved(DISK_FULL, 507) if post.action == AUTOSAVE else _typed_again(kind, post.form, doc, payload, step)
     if outcome.refused:
         # The deadline passed while the page was open: nothing is saved any more.
-        flash(str(outcome.refusal), "error")
-        return _back_to(doc)
+        return _refused(doc, str(outcome.refusal), "error")
+    if post.action == AUTOSAVE:
+        return _autosaved(None)
     if step:
         _mark_seen(doc.id, step)
     if post.action == "submit":
@@ -249,6 +251,22 @@ def _save_draft(doc: Document, kind: Kind, step: int | None) -> ResponseReturnVa
     if not post.changes_rows:
         flash("Brouillon enregistré.", "success")
     return redirect(url_for(".edit", doc_id=doc.id, etape=step) + _row_anchor(post.action))
+
+
+def _refused(doc: Document, message: str, category: str) -> ResponseReturnValue:
+    """Say why the draft cannot be saved: to the page's automatic save in JSON, else on the page it goes back to."""
+    if request.form.get("action") == AUTOSAVE:
+        return _autosaved(message, 409)
+    flash(message, category)
+    return redirect(url_for(".view", doc_id=doc.id)) if doc.statut != "brouillon" else _back_to(doc)
+
+
+def _autosaved(refusal: str | None, status: int = 200) -> tuple[Response, int]:
+    """Answer the page's automatic save (static/autosave.js): the Paris time it was saved, or why not."""
+    if refusal is not None:
+        return jsonify(enregistre=False, message=refusal), status
+    at = paris_time(services().clock())
+    return jsonify(enregistre=True, enregistre_a=f"{at:%H} h {at:%M}"), status
 
 
 def _typed_again(kind: Kind, form: Any, doc: Document | None, payload: dict[str, Any], step: int | None) -> tuple[str, int]:
