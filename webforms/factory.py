@@ -149,6 +149,11 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # Who publishes the service, and where users write about accessibility (the statement's
         # contact, RGAA 4.1); the date of the last accessibility audit, if any (e.g. "12 mars 2027").
         ORGANISME_NOM="Le Département",
+        # The Département's identity on every PDF and Word document (webforms.rendering.identity):
+        # its name, its address (lines separated by "|"), its logo (a PNG or JPEG file). Unset: none.
+        DEPARTEMENT_NOM="",
+        DEPARTEMENT_ADRESSE="",
+        DEPARTEMENT_LOGO="",
         ACCESSIBILITE_CONTACT="l'administrateur du service",
         ACCESSIBILITE_AUDIT=None,
         # Behind an HTTPS proxy (nginx…), how many proxies in front set X-Forwarded-Proto/-For/

@@ -28,6 +28,7 @@ from webforms.errors import DISK_FULL, DocumentError, ValidationFailed, disk_ful
 from webforms.forms import attach_errors, payload_of
 from webforms.modeles.services import InForceTemplates
 from webforms.rendering import Renderer
+from webforms.rendering.identity import identity_from
 from webforms.timeutil import paris_date
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -63,6 +64,7 @@ def init_services(app: Flask) -> None:
             html_dirs=[Path(config["HTML_OVERRIDE_DIR"]), HTML_DIR],
             # Before them, the version put in force from the admin page, the database's (issue 18).
             in_force=InForceTemplates(app.extensions["webforms.sessions"], store),
+            identity=identity_from(config["DEPARTEMENT_NOM"], config["DEPARTEMENT_ADRESSE"], config["DEPARTEMENT_LOGO"]),
         ),
         clock=config["CLOCK"],
     )

@@ -18,6 +18,7 @@ from webforms.commands.catalogue import kind_named, os_reason, read_payload, val
 from webforms.rendering import Renderer
 from webforms.rendering.context import DocumentMeta, build_context
 from webforms.rendering.diagnose import TemplateFailure
+from webforms.rendering.identity import identity_from
 
 
 def instance_renderer() -> Renderer:
@@ -31,7 +32,8 @@ def instance_renderer() -> Renderer:
     instance = Path(os.environ.get("WEBFORMS_INSTANCE_PATH") or Path.cwd() / "instance")
     docx = os.environ.get("WEBFORMS_DOCX_OVERRIDE_DIR") or instance / "templates_docx"
     html = os.environ.get("WEBFORMS_HTML_OVERRIDE_DIR") or instance / "templates_html"
-    return Renderer(docx_dirs=[Path(docx), DOCX_DIR], html_dirs=[Path(html), HTML_DIR])
+    identity = identity_from(*(os.environ.get(f"WEBFORMS_DEPARTEMENT_{key}") for key in ("NOM", "ADRESSE", "LOGO")))
+    return Renderer(docx_dirs=[Path(docx), DOCX_DIR], html_dirs=[Path(html), HTML_DIR], identity=identity)
 
 
 @click.command()

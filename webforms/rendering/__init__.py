@@ -28,6 +28,7 @@ from schemas import DOCX_DIR, HTML_DIR, find_template
 from schemas.base.kind import Kind, Output
 from schemas.base.layout import resolve
 from webforms.rendering.diagnose import TemplateFailure, explain
+from webforms.rendering.identity import Identity
 from webforms.rendering.versions import DryFills, InForce, TemplateVersion, VersionLoader, nothing_in_force
 from webforms.rendering.word.layout import layout_docx
 
@@ -177,12 +178,17 @@ class Renderer:
         docx_dirs: Sequence[Path] = (DOCX_DIR,),
         html_dirs: Sequence[Path] = (HTML_DIR,),
         in_force: InForce = nothing_in_force,
+        identity: Identity = Identity(),
     ) -> None:
         self.docx_dirs = [Path(d) for d in docx_dirs]
         self.html_dirs = [Path(d) for d in html_dirs]
         self.in_force = in_force
+        self.identity = identity
         self.html_env = make_env(VersionLoader(in_force, self.html_dirs))
         self.docx_env = make_env()
+        # The Département's identity, printed by every template (issue 16, point 10).
+        for env in (self.html_env, self.docx_env):
+            env.globals["departement"] = identity.for_templates()
         self.dry_fills = DryFills()
         self._printer: PdfPrinter | None = None
         self._printer_lock = threading.Lock()
@@ -249,7 +255,7 @@ class Renderer:
     def trying(self, candidate: TemplateVersion) -> Renderer:
         """Return a renderer that prints with ``candidate`` in place of its template (a preview)."""
         in_force = self.in_force
-        return Renderer(self.docx_dirs, self.html_dirs, lambda name: candidate if name == candidate.name else in_force(name))
+        return Renderer(self.docx_dirs, self.html_dirs, lambda name: candidate if name == candidate.name else in_force(name), self.identity)
 
     def template_digest(self, output: Output) -> str:
         """Return the SHA-256 of the template that prints ``output``, recorded beside each stored output.
@@ -301,7 +307,7 @@ class Renderer:
                 # check and the command line's light commands do without.
                 from webforms.rendering.pdf import PdfPrinter
 
-                self._printer = PdfPrinter(self.html_dirs)
+                self._printer = PdfPrinter(self.html_dirs, self.identity.assets())
             return self._printer
 
     def _dirs(self, fmt: str) -> list[Path]:

@@ -34,9 +34,11 @@ class AssetFetcher(URLFetcher):
     (passed to ``write_pdf`` it would be ignored, PITFALLS §2).
     """
 
-    def __init__(self, roots: Sequence[Path]) -> None:
+    def __init__(self, roots: Sequence[Path], extra: Mapping[str, tuple[bytes, str]] | None = None) -> None:
         super().__init__(allowed_protocols={ASSET_SCHEME}, allow_redirects=False, timeout=5)
         self.roots = [Path(r).resolve() for r in roots]
+        # Assets held in memory, by name (the Département's logo, read from the configuration).
+        self.extra = dict(extra or {})
 
     def path(self, name: str) -> Path | None:
         """The file of asset ``name``, or None when no asset directory has it."""
@@ -50,6 +52,9 @@ class AssetFetcher(URLFetcher):
         if not url.startswith(f"{ASSET_SCHEME}:"):
             raise ValueError(f"Ressource externe refusée : {url[:80]}")
         name = url[len(ASSET_SCHEME) + 1 :]
+        if name in self.extra:
+            content, mime = self.extra[name]
+            return URLFetcherResponse(url, content, {"Content-Type": mime})
         path = self.path(name)
         if path is None:
             raise ValueError(f"Ressource introuvable : {name.lstrip('/')[:80]}")
@@ -83,8 +88,8 @@ def young_garbage_only() -> Iterator[None]:
 class PdfPrinter:
     """Turn the HTML of a document into a PDF/A-3b, fetching nothing but the assets of ``html_dirs``."""
 
-    def __init__(self, html_dirs: Sequence[Path]) -> None:
-        self.fetcher = AssetFetcher(html_dirs)
+    def __init__(self, html_dirs: Sequence[Path], extra: Mapping[str, tuple[bytes, str]] | None = None) -> None:
+        self.fetcher = AssetFetcher(html_dirs, extra)
         self._local = threading.local()
         self._stylesheets: dict[str, tuple[tuple[int, int], CSS]] = {}
         self._stylesheets_lock = threading.Lock()

@@ -343,8 +343,17 @@ def build_header_footer(doc: Document) -> None:
     section = doc.sections[0]
 
     header = section.header
-    p = header.paragraphs[0]
-    p.style = doc.styles["Header"]
+    # The Département's identity (configuration, webforms.rendering.identity): a line of its own,
+    # removed with its paragraph-level tags when none is configured.
+    opening = header.paragraphs[0]
+    opening.style = doc.styles["Header"]
+    opening.add_run("{%p if departement.nom %}")
+    who = header.add_paragraph(style=doc.styles["Header"])
+    r = who.add_run("{{ departement.nom }}")
+    r.bold = True
+    who.add_run("{% if departement.adresse %} – {{ departement.adresse|join(', ') }}{% endif %}")
+    header.add_paragraph(style=doc.styles["Header"]).add_run("{%p endif %}")
+    p = header.add_paragraph(style=doc.styles["Header"])
     r = p.add_run("{{ document.organisme_emetteur }}")
     r.bold = True
     r.font.color.rgb = RGBColor.from_string(BLUE)

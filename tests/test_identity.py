@@ -1,0 +1,113 @@
+"""The Département's identity on every PDF and Word document: configuration, read back (issue 16, point 10)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+from flask import Flask
+from PIL import Image
+from pypdf import PdfReader
+
+from schemas import registry
+from tests.conftest import Clock
+from tests.databases import Databases
+from tests.test_web import submitted
+from tests.workers import run_jobs
+from webforms import db
+from webforms.factory import create_app
+from webforms.models import Document
+from webforms.rendering import Renderer
+from webforms.rendering.checks import example_context
+from webforms.rendering.identity import LOGO_MAX_BYTES, IdentityError, identity_from
+
+NOM = "Conseil départemental du Pas-de-Calais"
+ADRESSE = "Hôtel du Département | rue Ferdinand Buisson | 62018 Arras Cedex 9"
+
+
+def png(path: Path, pad_to: int | None = None) -> Path:
+    """Write a small PNG (padded with a trailing chunk to ``pad_to`` bytes, to test the size limit)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 20), (0, 0, 145)).save(buf, format="PNG")
+    content = buf.getvalue()
+    if pad_to is not None:
+        content += b"\0" * (pad_to - len(content))
+    path.write_bytes(content)
+    return path
+
+
+def header_text(data: bytes) -> str:
+    return "\n".join(p.text for section in docx.Document(io.BytesIO(data)).sections for p in section.header.paragraphs)
+
+
+def test_every_kind_prints_the_identity_on_its_pdf_and_word_document(tmp_path: Path) -> None:
+    """Name and address on the PDF (with the logo) and in the Word header, for each kind."""
+    renderer = Renderer(identity=identity_from(NOM, ADRESSE, str(png(tmp_path / "logo.png"))))
+    for kind in registry().values():
+        context = example_context(kind)
+        pdf = PdfReader(io.BytesIO(renderer.render(kind.output("pdf"), context)))
+        first = pdf.pages[0].extract_text()
+        assert NOM in first and "62018 Arras Cedex 9" in first, kind.name
+        assert len(pdf.pages[0].images) >= 1, f"{kind.name} : le logo manque"
+        word = header_text(renderer.render(kind.output("docx"), context))
+        assert f"{NOM} – Hôtel du Département, rue Ferdinand Buisson, 62018 Arras Cedex 9" in word, kind.name
+
+
+def test_without_configuration_nothing_is_printed(tmp_path: Path) -> None:
+    """No identity configured: no line, no empty paragraph left by the Word template's tags."""
+    renderer = Renderer()
+    kind = registry()["fiche_saisine"]
+    context = example_context(kind)
+    assert "Conseil départemental" not in PdfReader(io.BytesIO(renderer.render(kind.output("pdf"), context))).pages[0].extract_text()
+    paragraphs = [p.text for p in docx.Document(io.BytesIO(renderer.render(kind.output("docx"), context))).sections[0].header.paragraphs]
+    assert paragraphs[0] == kind.issuing_body and all("{%" not in p for p in paragraphs)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "absent.png", "Logo du Département illisible"),
+        (lambda d: (d / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>') and d / "logo.svg", "PNG ou JPEG"),
+        (lambda d: png(d / "gros.png", pad_to=LOGO_MAX_BYTES + 1), "dépasse 512 Kio"),
+    ],
+    ids=["absent", "svg", "513 KiB"],
+)
+def test_a_logo_that_cannot_be_printed_is_refused_in_french(tmp_path: Path, make: Any, message: str) -> None:
+    with pytest.raises(IdentityError, match=message):
+        identity_from(NOM, "", str(make(tmp_path)))
+
+
+def test_a_logo_of_exactly_512_kib_is_accepted(tmp_path: Path) -> None:
+    assert identity_from(NOM, "", str(png(tmp_path / "juste.png", pad_to=LOGO_MAX_BYTES))).logo_mime == "image/png"
+
+
+@pytest.fixture
+def app(tmp_path: Path, databases: Databases, clock: Clock) -> Iterator[Flask]:
+    application = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "DATABASE_URL": databases.fresh(),
+            "SECRET_KEY": "tests-only-secret",
+            "CLOCK": clock,
+            "DEPARTEMENT_NOM": NOM,
+            "DEPARTEMENT_ADRESSE": ADRESSE,
+        }
+    )
+    yield application
+    application.extensions["webforms.engine"].dispose()
+
+
+def test_a_submitted_document_s_stored_pdf_carries_the_configured_identity(app: Flask, login_as: Any) -> None:
+    """Through the service (this module's app is configured with an identity): it reaches the PDF stored at the submission."""
+    web, _ = login_as("redacteur")
+    doc_id = submitted(web, "fiche_saisine")
+    run_jobs(app)
+    with app.app_context():
+        assert db.session().get(Document, doc_id).statut == "soumis"
+    pdf = web.get(f"/documents/{doc_id}/telecharger/pdf").data
+    assert NOM in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
