@@ -88,3 +88,25 @@ def test_the_recipients_pages_work_on_a_phone(
     _look(page, live_server + "/", "accueil-coordinateur")
     page.goto(live_server + "/")
     assert page.evaluate(_CARD_CELLS), "the received documents are shown as cards"
+
+
+def test_the_staff_pages_work_on_a_phone(app: Flask, live_server: str, make_user: Callable[..., Account], page: Page, clock: Any) -> None:
+    """Administrator, archiviste and instructeur: their pages at 360 px, axe-core on each (issue 16, points 4 and 11)."""
+    writer = WebClient(app.test_client())
+    writer.login(make_user("redacteur"))
+    submitted(writer, "fiche_saisine")
+    now, clock.now = clock.now, BEFORE_DEADLINE
+    open_dossier(app, writer)
+    clock.now = now
+    page.set_viewport_size(PHONE)
+    page.set_default_timeout(10_000)
+    pages = {
+        "admin": ["/admin/utilisateurs", "/admin/organisations", "/admin/appels", "/admin/modeles", "/admin/travaux", "/admin/conservation", "/admin/certificats", "/notifications/preferences"],
+        "archiviste": ["/archives", "/archives/conservation", "/notifications"],
+        "instructeur": ["/appels", "/mesures/", "/compte/mot-de-passe"],
+    }
+    for role, urls in pages.items():
+        page.context.clear_cookies()
+        sign_in(page, live_server, make_user(role))
+        for url in urls:
+            _look(page, live_server + url, f"{role}{url.replace('/', '-').rstrip('-')}")
