@@ -53,7 +53,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app(tmp_path: Path, databases: Databases, clock: Clock) -> Iterator[Flask]:
+def app_config() -> dict[str, Any]:
+    """What a test module adds to the app's configuration: override this fixture in the module."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path: Path, databases: Databases, clock: Clock, app_config: dict[str, Any]) -> Iterator[Flask]:
     application = create_app(
         {
             "TESTING": True,
@@ -61,6 +67,7 @@ def app(tmp_path: Path, databases: Databases, clock: Clock) -> Iterator[Flask]:
             "DATABASE_URL": databases.fresh(),
             "SECRET_KEY": "tests-only-secret",
             "CLOCK": clock,
+            **app_config,
         }
     )
     yield application

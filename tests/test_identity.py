@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +13,9 @@ from PIL import Image
 from pypdf import PdfReader
 
 from schemas import registry
-from tests.conftest import Clock
-from tests.databases import Databases
 from tests.test_web import submitted
 from tests.workers import run_jobs
 from webforms import db
-from webforms.factory import create_app
 from webforms.models import Document
 from webforms.rendering import Renderer
 from webforms.rendering.checks import example_context
@@ -86,20 +82,9 @@ def test_a_logo_of_exactly_512_kib_is_accepted(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def app(tmp_path: Path, databases: Databases, clock: Clock) -> Iterator[Flask]:
-    application = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "DATABASE_URL": databases.fresh(),
-            "SECRET_KEY": "tests-only-secret",
-            "CLOCK": clock,
-            "DEPARTEMENT_NOM": NOM,
-            "DEPARTEMENT_ADRESSE": ADRESSE,
-        }
-    )
-    yield application
-    application.extensions["webforms.engine"].dispose()
+def app_config() -> dict[str, Any]:
+    """This module's app prints the identity (the other tests build their renderer themselves)."""
+    return {"DEPARTEMENT_NOM": NOM, "DEPARTEMENT_ADRESSE": ADRESSE}
 
 
 def test_a_submitted_document_s_stored_pdf_carries_the_configured_identity(app: Flask, login_as: Any) -> None:
