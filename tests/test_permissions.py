@@ -677,6 +677,7 @@ ZIP = "200 zip"  # an export package
 NOTIFICATIONS = "302 → /notifications"  # the notification centre, after a read mark
 PREFERENCES = "302 → /notifications/preferences"  # the choice of e-mail, recorded
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
+SYNTHESE = "302 → jury summary"  # /appels/<id>/synthese, with a message
 FORBIDDEN = "403"
 NOT_FOUND = "404"
 UNPROCESSABLE = "422"  # allowed, but a rule refuses the change (nothing changes)
@@ -925,6 +926,10 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     },
     # The jury's summary of a call: its instructeurs (and the members of its jury, test_jury_work.py).
     ("jury.synthese_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,    OK,    NO,    NO)},
+    # The Commission Permanente's decision and the letters: the instructeur's; in the world no
+    # dossier was presented to the jury, so the rule refuses both (back to the summary, nothing changed).
+    ("jury.record_decision", "POST"): {APPEL_STATE: row(LOGIN, NO, NO, NO, SYNTHESE, NO,  NO)},
+    ("jury.send_letters", "POST"): {APPEL_STATE: row(LOGIN, NO, NO,   NO, SYNTHESE, NO,  NO)},
 }
 
 # The archive (DESIGN §3). A deposit: the archiviste, on a submitted document it receives
@@ -1070,6 +1075,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"note-projet_territoire-1": "3", "action": "enregistrer"}
     if endpoint == "jury.avis":
         return {"avis": "favorable", "texte": "Avis de la matrice"}
+    if endpoint == "jury.record_decision":
+        return {"date": "2019-10-01"}
     if endpoint == "archives.deposit":
         return {"fichier": (io.BytesIO(pdf_titled(f"Copie signée {state} (matrice)")), SIGNED_NAME), "signature": "scan"}
     if endpoint == "archives.export":
@@ -1625,6 +1632,8 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("instruction.request_correction", "POST", "dossier_submitted" + BEFORE, "instructeur"): "Demande de correction envoyée",
     ("instruction.annotate", "POST", "dossier_submitted", "instructeur"): "Annotation enregistrée",
     ("jury.avis", "POST", "dossier_submitted", "instructeur"): "L'avis du jury porte sur un dossier recevable",
+    ("jury.record_decision", "POST", APPEL_STATE, "instructeur"): "Le jury de cet appel n'est pas configuré",
+    ("jury.send_letters", "POST", APPEL_STATE, "instructeur"): "Enregistrez d'abord la date de la Commission Permanente",
     ("archives.destroy", "POST", VISA_STATE, "archiviste"): "un autre archiviste",
     ("travaux.retry", "POST", TRAVAIL_STATE, "admin"): "Seul un travail en échec peut être relancé.",
     **{("documents.submit", "POST", s, "redacteur_A"): "Ce document a déjà été soumis" for s in ("submitted_saisine", "submitted_incident")},
@@ -1781,6 +1790,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/notifications/preferences"
         elif outcome == MODELE:
             assert location.path == f"/admin/modeles/{MODELE_TEMPLATE}"
+        elif outcome == SYNTHESE:
+            assert location.path == f"/appels/{world.appel_id}/synthese"
         elif outcome == QUEUE:
             assert location.path == "/admin/travaux"
         else:  # pragma: no cover - a typo in the matrix
@@ -2006,6 +2017,8 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "instruction.annotate": ("instructeur", "dossier_submitted"),
     "instruction.jury_page": ("admin", APPEL_STATE),
     "jury.avis": ("instructeur", "dossier_submitted"),
+    "jury.record_decision": ("instructeur", APPEL_STATE),
+    "jury.send_letters": ("instructeur", APPEL_STATE),
     "archives.deposit": ("archiviste", "submitted_incident"),  # multipart
     "archives.export": ("archiviste", None),
     "archives.record_visa": ("archiviste", None),

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from webforms import db, policy
-from webforms.candidatures import notation, synthese
+from webforms.candidatures import decision, notation, synthese
 from webforms.forms import ActionForm
 from webforms.models import Appel, Document
 from webforms.web import attempt, services
@@ -83,4 +83,38 @@ def synthese_page(appel_id: int) -> ResponseReturnValue:
         abort(404)
     if not synthese.can_read(db.session(), current_user, appel):
         abort(403)
-    return render_template("jury_synthese.html", s=synthese.summary(db.session(), appel), action_form=ActionForm())
+    session = db.session()
+    return render_template(
+        "jury_synthese.html", s=synthese.summary(session, appel), lettres=decision.letters_of(session, appel),
+        decides=current_user.role == "instructeur", action_form=ActionForm(),
+    )
+
+
+def _appel_for_instructeur(appel_id: int) -> Appel:
+    """The call (404 otherwise), for an instructeur (403 otherwise), its form's token checked."""
+    appel = db.session().get(Appel, appel_id)
+    if appel is None:
+        abort(404)
+    if current_user.role != "instructeur":
+        abort(403)
+    ActionForm().validate()
+    return appel
+
+
+@bp.post("/appels/<int:appel_id>/decision")
+def record_decision(appel_id: int) -> ResponseReturnValue:
+    """Record the date of the Commission Permanente's decision on the call's dossiers, once the jury signed off (AML §6d)."""
+    appel = _appel_for_instructeur(appel_id)
+    outcome = attempt(decision.record_decision, db.session(), services().documents, appel, user=current_user, date=request.form.get("date", ""))
+    flash(outcome.refusal if outcome.refused else "Décision de la Commission Permanente enregistrée.", "error" if outcome.refused else "success")
+    return redirect(url_for(".synthese_page", appel_id=appel.id))
+
+
+@bp.post("/appels/<int:appel_id>/lettres")
+def send_letters(appel_id: int) -> ResponseReturnValue:
+    """Establish the notification letter of each decided dossier (DOCX and PDF, frozen), then mark it notified (AML §6d)."""
+    appel = _appel_for_instructeur(appel_id)
+    outcome = attempt(decision.send_letters, db.session(), services().documents, appel, user=current_user)
+    count = len(outcome.value or [])
+    flash(outcome.refusal if outcome.refused else f"Lettres de notification établies : {count}. Elles se préparent (DOCX et PDF).", "error" if outcome.refused else "success")
+    return redirect(url_for(".synthese_page", appel_id=appel.id))

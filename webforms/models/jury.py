@@ -63,3 +63,12 @@ class Decision(Base):
     date: Mapped[dt.date] = mapped_column(Date)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Lettre(Base):
+    """The notification letter of a decided dossier (AML §6d): a submitted ``notification_aml`` document."""
+
+    __tablename__ = "jury_lettre"
+
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("document.id"), primary_key=True)
+    lettre_id: Mapped[int] = mapped_column(ForeignKey("document.id"), unique=True)

@@ -1,4 +1,4 @@
-"""the jury's evaluations of the recevable dossiers, its avis, the call's decision (issue 12, AML §6c, §6d)
+"""the jury's evaluations of the recevable dossiers, its avis, the call's decision and its letters (issue 12, AML §6c, §6d)
 
 Revision ID: 0023
 Revises: 0020
@@ -38,9 +38,15 @@ def upgrade() -> None:
         sa.Column('user_id', sa.Integer(), sa.ForeignKey('user_account.id'), nullable=False),
         sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_table(
+        'jury_lettre',
+        sa.Column('dossier_id', sa.Integer(), sa.ForeignKey('document.id'), primary_key=True),
+        sa.Column('lettre_id', sa.Integer(), sa.ForeignKey('document.id'), nullable=False, unique=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('jury_lettre')
     op.drop_table('jury_decision')
     op.drop_table('jury_avis')
     op.drop_table('jury_evaluation')
