@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import pytest
 from flask import Flask
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.conftest import Clock, WebClient, user_of
 from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps, open_dossier, pdf_bytes, upload
+from tests.test_catalogue import pdf_text
 from tests.test_instruction import AT_DEADLINE, DEPARTEMENT, instruction_rows, shown, text_of
 from tests.test_jury import members_form
 from webforms import db
@@ -241,3 +244,39 @@ def test_an_evaluation_posted_without_its_csrf_token_is_refused_and_changes_noth
     # The same request with its token is allowed: the other side.
     assert member.post(f"/documents/{doc_id}/evaluation", {**scores(3), "action": "signer"}).status_code == 302
     assert [signed for _, _, signed in evaluation_rows(app, doc_id)] == [True]
+
+
+def test_the_grid_and_allocation_export_as_a_spreadsheet_and_the_proces_verbal_as_a_pdf(app: Flask, login_as: Any, jury: dict[str, Any]) -> None:
+    (first, second), docs, instructeur = jury["members"], jury["docs"], jury["instructeur"]
+    first.post(f"/documents/{docs['A']}/evaluation", {**scores(4, "Projet solide"), "action": "signer"})
+    second.post(f"/documents/{docs['A']}/evaluation", {**scores(2), "action": "signer"})
+    instructeur.post(f"/documents/{docs['A']}/avis", {"avis": "favorable", "texte": "Projet complet"})
+    instructeur.post(f"/documents/{docs['A']}/instruction", {"action": "examiner"})
+    instructeur.post(f"/documents/{docs['A']}/instruction", {"action": "retenir", "mesures-Artois": "20", "mesures-Lens-Hénin": "20"})
+    with app.app_context():
+        ref = db.session().get(Document, docs["A"]).reference
+        names = [user_of(app, a).full_name for a in jury["accounts"]]
+    # The spreadsheet opens with the library and holds every signed score.
+    got = first.get(f"/appels/{jury['appel']}/jury.xlsx")
+    assert got.status_code == 200 and got.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    book = load_workbook(io.BytesIO(got.data))
+    assert book.sheetnames == ["Notes", "Synthèse", "Allocation"]
+    notes = [r for r in book["Notes"].iter_rows(min_row=2, values_only=True)]
+    assert len(notes) == 2 * sum(GRID.values())
+    assert (ref, names[0], "Le projet de territoire", "Identification des besoins", 4, "Projet solide") in {(r[0], r[2], r[4], r[5], r[6], r[7]) for r in notes}
+    assert {r[6] for r in notes if r[2] == names[1]} == {2}
+    recap = list(book["Synthèse"].iter_rows(values_only=True))
+    assert recap[1][0] == ref and recap[1][3] == 3 and recap[1][9] == 18 and recap[1][11] == "Favorable"
+    allocation = list(book["Allocation"].iter_rows(values_only=True))
+    assert allocation[1][:4] == ("Artois", 26, 20, 6) and allocation[1][4].replace("\u202f", " ").replace("\xa0", " ") == "100 000,00 €"
+    assert (ref, "Association Habitat Solidaire", 20, 20, None) in allocation
+    # The procès-verbal: members, date, scores, avis, allocation, signed by the chair (the Département's member).
+    pdf = instructeur.get(f"/appels/{jury['appel']}/proces-verbal.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    text = " ".join(pdf_text(pdf.data).replace("\u202f", " ").replace("\xa0", " ").replace("\u2010\n", "").split())
+    for expected in ("Procès-verbal du jury de sélection", "25 septembre 2019", *names, ref, "Le projet de territoire 3,00 2,00", "18,00 sur 30", "Favorable – Projet complet", "Artois 26 20 6 100 000,00 €", f"Le président du jury : {names[0]}, Département du Pas-de-Calais"):
+        assert expected in text, (expected, text)
+    # Read like the summary: not by an association, nor by a jury member of another call.
+    for web in (login_as("redacteur", org="Association A")[0], login_as("jury", org="CALL")[0]):
+        assert web.get(f"/appels/{jury['appel']}/jury.xlsx").status_code == 403
+        assert web.get(f"/appels/{jury['appel']}/proces-verbal.pdf").status_code == 403

@@ -926,6 +926,9 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     },
     # The jury's summary of a call: its instructeurs (and the members of its jury, test_jury_work.py).
     ("jury.synthese_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,    OK,    NO,    NO)},
+    # Its exports (the grid as XLSX, the procès-verbal as PDF): read like the summary.
+    ("jury.grid_xlsx", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,     NO,    OK,    NO,    NO)},
+    ("jury.proces_verbal", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,    OK,    NO,    NO)},
     # The Commission Permanente's decision and the letters: the instructeur's; in the world no
     # dossier was presented to the jury, so the rule refuses both (back to the summary, nothing changed).
     ("jury.record_decision", "POST"): {APPEL_STATE: row(LOGIN, NO, NO, NO, SYNTHESE, NO,  NO)},

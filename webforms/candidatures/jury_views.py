@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from webforms import db, policy
-from webforms.candidatures import decision, notation, synthese
+from webforms.candidatures import decision, exports, notation, synthese
 from webforms.forms import ActionForm
 from webforms.models import Appel, Document
 from webforms.web import attempt, services
@@ -75,14 +75,20 @@ def avis(doc_id: int) -> ResponseReturnValue:
     return redirect(url_for("candidatures.checklist", doc_id=doc.id))
 
 
-@bp.get("/appels/<int:appel_id>/synthese")
-def synthese_page(appel_id: int) -> ResponseReturnValue:
-    """Show the jury's summary of a call: scores, totals, comments, avis, ranking per territory, allocation (AML §5, §6c, §6d)."""
+def _readable_appel(appel_id: int) -> Appel:
+    """The call (404 otherwise), if the user reads its jury's work (403 otherwise)."""
     appel = db.session().get(Appel, appel_id)
     if appel is None:
         abort(404)
     if not synthese.can_read(db.session(), current_user, appel):
         abort(403)
+    return appel
+
+
+@bp.get("/appels/<int:appel_id>/synthese")
+def synthese_page(appel_id: int) -> ResponseReturnValue:
+    """Show the jury's summary of a call: scores, totals, comments, avis, ranking per territory, allocation (AML §5, §6c, §6d)."""
+    appel = _readable_appel(appel_id)
     session = db.session()
     return render_template(
         "jury_synthese.html", s=synthese.summary(session, appel), lettres=decision.letters_of(session, appel),
@@ -118,3 +124,20 @@ def send_letters(appel_id: int) -> ResponseReturnValue:
     count = len(outcome.value or [])
     flash(outcome.refusal if outcome.refused else f"Lettres de notification établies : {count}. Elles se préparent (DOCX et PDF).", "error" if outcome.refused else "success")
     return redirect(url_for(".synthese_page", appel_id=appel.id))
+
+
+@bp.get("/appels/<int:appel_id>/jury.xlsx")
+def grid_xlsx(appel_id: int) -> ResponseReturnValue:
+    """Download the jury's grid (every signed score), summary and allocation as a spreadsheet."""
+    appel = _readable_appel(appel_id)
+    name = f"jury-{appel.code}.xlsx"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(exports.grid_xlsx(db.session(), appel), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", headers=headers)
+
+
+@bp.get("/appels/<int:appel_id>/proces-verbal.pdf")
+def proces_verbal(appel_id: int) -> ResponseReturnValue:
+    """Download the jury's procès-verbal (members, date, scores, avis, allocation), signed by its chair."""
+    appel = _readable_appel(appel_id)
+    headers = {"Content-Disposition": f'attachment; filename="proces-verbal-{appel.code}.pdf"'}
+    return Response(exports.proces_verbal_pdf(db.session(), services().documents, appel), mimetype="application/pdf", headers=headers)
