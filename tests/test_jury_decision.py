@@ -81,3 +81,31 @@ def test_a_decision_before_the_jury_signed_off_is_refused_then_letters_are_froze
     assert refs["A"][1] in text_of(instructeur.get(f"/appels/{appel_id}/synthese").get_data(as_text=True))
     instructeur.post(f"/appels/{appel_id}/lettres")
     assert "Aucun dossier retenu ou non retenu n'attend sa lettre" in shown(instructeur)
+
+
+def test_a_retained_dossier_has_its_draft_convention_aml_7(app: Flask, login_as: Any, clock: Clock, jury: dict[str, Any]) -> None:  # noqa: F811
+    instructeur, docs, appel_id = jury["instructeur"], jury["docs"], jury["appel"]
+    for name in ("A", "B"):
+        examined(app, jury, docs[name])
+    instructeur.post(f"/documents/{docs['A']}/instruction", {"action": "retenir", "mesures-Artois": "20", "mesures-Lens-Hénin": "12"})
+    url = f"/documents/{docs['A']}/convention.pdf"
+    # Before the decision: refused in French, back to the dossier.
+    assert instructeur.get(url).status_code == 302 and "La décision de la Commission Permanente n'est pas encore enregistrée" in shown(instructeur)
+    instructeur.post(f"/documents/{docs['B']}/instruction", {"action": "ne_pas_retenir", "texte": "Hors périmètre"})
+    clock.now = AFTER_CP
+    assert "Décision de la Commission Permanente enregistrée" in decide(instructeur, appel_id, "2019-11-04")
+    association, _ = login_as("redacteur", org="Association A")
+    for web in (instructeur, association):
+        page = text_of(web.get(f"/documents/{docs['A']}/liste").get_data(as_text=True))
+        assert "Projet de convention de financement" in page
+        for fmt, read in (("pdf", pdf_text), ("docx", docx_text)):
+            got = web.get(f"/documents/{docs['A']}/convention.{fmt}")
+            assert got.status_code == 200, got.status_code
+            text = squashed(read(got.data))
+            for expected in ("Direction Départementale de la Cohésion Sociale", "Association Habitat Solidaire", "Artois 20 100 000,00 €", "Lens-Hénin 12 60 000,00 €", "32 160 000,00 €", "1er septembre 2019", "31 décembre 2020", "4 novembre 2019", "compte-rendu financier (formulaire Cerfa)", "envoyés aux coordinateurs"):
+                assert expected in text, (fmt, expected, text)
+    # Not retained: no convention; another association: not found; a jury member: refused.
+    assert instructeur.get(f"/documents/{docs['B']}/convention.pdf").status_code == 302 and "Seul un projet retenu" in shown(instructeur)
+    assert login_as("redacteur", org="Association B")[0].get(url).status_code == 404
+    assert jury["members"][0].get(url).status_code == 403
+    assert instructeur.get(f"/documents/{docs['A']}/convention.odt").status_code == 302 and "Format inconnu" in shown(instructeur)

@@ -335,7 +335,7 @@ class World:
             values["template"], values["number"] = MODELE_TEMPLATE, 1
         elif state is not None:
             values["kind_name"] = state
-        if endpoint in ("documents.download", "documents.preview"):
+        if endpoint in ("documents.download", "documents.preview", "jury.draft_convention"):
             values.setdefault("fmt", "pdf")
         if endpoint == "candidatures.upload":
             values.setdefault("code", UPLOAD_CODE)
@@ -926,6 +926,12 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     },
     # The jury's summary of a call: its instructeurs (and the members of its jury, test_jury_work.py).
     ("jury.synthese_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,    OK,    NO,    NO)},
+    # The draft convention of a retained dossier (AML §6d, §7): its instructeurs and its association;
+    # the world's dossiers are not retained, so the rule refuses (back to the checklist, nothing changed).
+    ("jury.draft_convention", "GET"): {
+        "dossier_draft":              row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted":          row(LOGIN,   LISTE,  NF,     NF,    LISTE, NO,    NF),
+    },
     # Its exports (the grid as XLSX, the procès-verbal as PDF): read like the summary.
     ("jury.grid_xlsx", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,     NO,    OK,    NO,    NO)},
     ("jury.proces_verbal", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,    OK,    NO,    NO)},
@@ -1636,6 +1642,7 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("instruction.annotate", "POST", "dossier_submitted", "instructeur"): "Annotation enregistrée",
     ("jury.avis", "POST", "dossier_submitted", "instructeur"): "L'avis du jury porte sur un dossier recevable",
     ("jury.record_decision", "POST", APPEL_STATE, "instructeur"): "Le jury de cet appel n'est pas configuré",
+    **{("jury.draft_convention", "GET", d, a): "Seul un projet retenu" for d, a in (("dossier_draft", "redacteur_A"), ("dossier_submitted", "redacteur_A"), ("dossier_submitted", "instructeur"))},
     ("jury.send_letters", "POST", APPEL_STATE, "instructeur"): "Enregistrez d'abord la date de la Commission Permanente",
     ("archives.destroy", "POST", VISA_STATE, "archiviste"): "un autre archiviste",
     ("travaux.retry", "POST", TRAVAIL_STATE, "admin"): "Seul un travail en échec peut être relancé.",

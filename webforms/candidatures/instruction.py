@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from webforms import policy
-from webforms.candidatures import notation
+from webforms.candidatures import convention, notation
 from webforms.candidatures.appels import is_open
 from webforms.candidatures.services import checklist, deadline_text, mark_nonconforme
 from webforms.documents.services import Services, problems
@@ -390,4 +390,5 @@ def panel(session: Session, doc: Document, *, user: User, now: dt.datetime) -> d
         "can_avis": instructs and state == "recevable",
         "scores": notation.sits_on(session, user, doc.appel_id),
         "demandees": requested(doc),
+        "convention": state in ("retenu", "notifie") and convention.may_read(user, doc),
     }

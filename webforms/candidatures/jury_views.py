@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from webforms import db, policy
-from webforms.candidatures import decision, exports, notation, synthese
+from webforms.candidatures import convention, decision, exports, notation, synthese
 from webforms.forms import ActionForm
 from webforms.models import Appel, Document
 from webforms.web import attempt, services
@@ -141,3 +141,18 @@ def proces_verbal(appel_id: int) -> ResponseReturnValue:
     appel = _readable_appel(appel_id)
     headers = {"Content-Disposition": f'attachment; filename="proces-verbal-{appel.code}.pdf"'}
     return Response(exports.proces_verbal_pdf(db.session(), services().documents, appel), mimetype="application/pdf", headers=headers)
+
+
+@bp.get("/documents/<int:doc_id>/convention.<fmt>")
+def draft_convention(doc_id: int, fmt: str) -> ResponseReturnValue:
+    """Download the draft convention de financement of a retained dossier (its instructeurs, its association; AML §6d, §7)."""
+    doc = _dossier_or_404(doc_id)
+    if not convention.may_read(current_user, doc):
+        abort(403)
+    outcome = attempt(convention.draft_convention, db.session(), services().documents, doc, user=current_user, fmt=fmt)
+    if outcome.refused:
+        flash(outcome.refusal or "", "error")
+        return redirect(url_for("candidatures.checklist", doc_id=doc.id))
+    mimetype = "application/pdf" if fmt == "pdf" else "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    headers = {"Content-Disposition": f'attachment; filename="convention-{doc.reference}.{fmt}"'}
+    return Response(outcome.value, mimetype=mimetype, headers=headers)
