@@ -280,3 +280,19 @@ def test_the_grid_and_allocation_export_as_a_spreadsheet_and_the_proces_verbal_a
     for web in (login_as("redacteur", org="Association A")[0], login_as("jury", org="CALL")[0]):
         assert web.get(f"/appels/{jury['appel']}/jury.xlsx").status_code == 403
         assert web.get(f"/appels/{jury['appel']}/proces-verbal.pdf").status_code == 403
+
+
+def test_a_call_without_a_grid_is_not_scored_and_nothing_fails(app: Flask, jury: dict[str, Any]) -> None:
+    with app.app_context():
+        s = db.session()
+        appel = s.get(Document, jury["docs"]["A"]).appel
+        appel.data = {k: v for k, v in appel.data.items() if k != "grille"}
+        s.commit()
+    member, doc_id = jury["members"][0], jury["docs"]["A"]
+    assert member.get(f"/documents/{doc_id}/evaluation").status_code == 302
+    assert "L'appel n'a pas de grille d'évaluation" in shown(member)
+    assert member.post(f"/documents/{doc_id}/evaluation", {**scores(3), "action": "signer"}).status_code == 302
+    assert "L'appel n'a pas de grille d'évaluation" in shown(member)
+    assert evaluation_rows(app, doc_id) == []
+    assert member.get(f"/appels/{jury['appel']}/synthese").status_code == 200
+    assert member.get(f"/appels/{jury['appel']}/jury.xlsx").status_code == 200

@@ -27,6 +27,8 @@ PROCES_VERBAL = Output("proces_verbal", "Procès-verbal du jury de sélection", 
 def _scores_rows(session: Session, summary: dict[str, Any]) -> list[list[Any]]:
     """One row per signed score: dossier, association, member, body, criterion, sub-criterion, score, comment."""
     grille = summary["grille"]
+    if grille is None:  # a call without a grid has no score
+        return []
     by_id = {d["id"]: d for d in summary["dossiers"]}
     _, members = jury_of(session, summary["appel"])
     bodies = {m.user_id: ORGANISMES.get(m.organisme, m.organisme) for m in members}

@@ -50,10 +50,14 @@ def evaluation(doc_id: int) -> ResponseReturnValue:
     doc = _dossier_or_404(doc_id)
     if not notation.sits_on(db.session(), current_user, doc.appel_id):
         abort(403)
+    grille = attempt(notation.grid, doc)
+    if grille.refused:  # a call without a grid: nothing to score, said on the dossier's page
+        flash(grille.refusal or "", "error")
+        return redirect(url_for("candidatures.checklist", doc_id=doc.id))
     if request.method == "GET":
         return _evaluation_page(doc)
     ActionForm().validate()
-    notes, comments = notation.read_form(request.form, notation.grid(doc))
+    notes, comments = notation.read_form(request.form, grille.value or {})
     sign = request.form.get("action") == "signer"
     outcome = attempt(notation.score, db.session(), services().documents, doc, user=current_user, notes=notes, commentaires=comments, sign=sign)
     if outcome.refused:
