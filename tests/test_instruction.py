@@ -20,7 +20,7 @@ from tests.test_candidatures import BEFORE_DEADLINE, _in_threads, appel_id_of, o
 from webforms import db
 from webforms.candidatures import instruction
 from webforms.errors import DocumentError
-from webforms.models import Annotation, CorrectionRequest, Document, Instruction, InstructionMove, Piece
+from webforms.models import Annotation, Avis, CorrectionRequest, Document, Evaluation, Instruction, InstructionMove, Piece
 
 # The deadline is 6 September 2019 16:00 Paris (14:00 UTC): one minute either side of it.
 JUST_BEFORE = dt.datetime(2019, 9, 6, 13, 59, tzinfo=dt.UTC)
@@ -89,8 +89,8 @@ def test_a_dossier_moves_from_deposited_to_recevable_after_the_deadline_aml_6b(a
         last = db.session().scalars(select(InstructionMove).order_by(InstructionMove.id.desc())).first()
         assert (last.user.role, last.at) == ("instructeur", AT_DEADLINE)
     assert "Historique de l'instruction" in page(instructeur, doc_id) and "Historique de l'instruction" not in page(association, doc_id)
-    # Only up to recevable is offered on the page today; the rest of the table waits for the jury.
-    assert "Enregistrer l'examen par le jury" not in page(instructeur, doc_id)
+    # Recevable, it is offered to the jury's examination (refused until the jury's avis, tests/test_jury_work.py).
+    assert "Enregistrer l'examen par le jury" in page(instructeur, doc_id) and "Enregistrer l'examen par le jury" not in page(association, doc_id)
 
 
 def test_only_the_instructeur_moves_a_dossier(app: Flask, login_as: Any, clock: Clock) -> None:
@@ -272,6 +272,10 @@ def test_the_whole_state_table_through_the_service_with_its_hook(app: Flask, log
             instruction.move(s, svc, doc, user=user, action="recevable")
             with pytest.raises(DocumentError, match="n'est possible que pour un dossier « examiné par le jury »"):
                 instruction.move(s, svc, doc, user=user, action="retenir", mesures={"Artois": 1})
+            # The jury's avis and a signed evaluation (tests/test_jury_work.py goes through the pages).
+            s.add_all([Avis(document_id=doc_id, avis="favorable", texte="Projet complet", user_id=user.id, at=AT_DEADLINE),
+                       Evaluation(document_id=doc_id, user_id=user.id, notes={}, commentaires={}, updated_at=AT_DEADLINE, signed_at=AT_DEADLINE)])
+            s.commit()
             instruction.move(s, svc, doc, user=user, action="examiner")
             # The example requests 4 Artois and 6 Lens-Hénin measures: granted within both.
             for mesures, message in (({"Artois": 5}, "entre 0 et 4 mesures"), ({"Calais": 1}, "n'est pas un territoire"), ({"Artois": 0}, "au moins une mesure")):
@@ -296,7 +300,8 @@ def test_every_state_is_reached_by_a_move_and_every_move_leads_to_a_state() -> N
     targets = {m.target for m in instruction.MOVES.values()}
     sources = set().union(*(m.sources for m in instruction.MOVES.values()))
     assert targets | {"depose"} == set(instruction.ETATS) and sources <= set(instruction.ETATS)
-    assert {n for n, m in instruction.MOVES.items() if m.offered} == {"instruire", "recevable", "irrecevable"}
+    # The notification goes through the letters, not a button.
+    assert {n for n, m in instruction.MOVES.items() if not m.offered} == {"notifier"}
 
 
 def test_two_instructeurs_moving_at_once_make_one_move(app: Flask, login_as: Any, clock: Clock) -> None:

@@ -335,7 +335,7 @@ class World:
             values["template"], values["number"] = MODELE_TEMPLATE, 1
         elif state is not None:
             values["kind_name"] = state
-        if endpoint in ("documents.download", "documents.preview"):
+        if endpoint in ("documents.download", "documents.preview", "jury.draft_convention"):
             values.setdefault("fmt", "pdf")
         if endpoint == "candidatures.upload":
             values.setdefault("code", UPLOAD_CODE)
@@ -677,6 +677,7 @@ ZIP = "200 zip"  # an export package
 NOTIFICATIONS = "302 → /notifications"  # the notification centre, after a read mark
 PREFERENCES = "302 → /notifications/preferences"  # the choice of e-mail, recorded
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
+SYNTHESE = "302 → jury summary"  # /appels/<id>/synthese, with a message
 FORBIDDEN = "403"
 NOT_FOUND = "404"
 UNPROCESSABLE = "422"  # allowed, but a rule refuses the change (nothing changes)
@@ -910,6 +911,34 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
         "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
         "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
     },
+    # The jury (AML §6c, §6d). A member's evaluation of a recevable dossier: no actor of this matrix
+    # sits on a jury (the jury role, its member and an outsider, are tried in tests/test_jury_work.py);
+    # whoever sees the dossier is refused, the others do not see it.
+    **{("jury.evaluation", method): {
+        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF),
+    } for method in ("GET", "POST")},
+    # The jury's avis, recorded by the instructeur: on a dossier not yet recevable the rule refuses
+    # it (back to the checklist with its message, nothing changed).
+    ("jury.avis", "POST"): {
+        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
+    },
+    # The jury's summary of a call: its instructeurs (and the members of its jury, test_jury_work.py).
+    ("jury.synthese_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,    OK,    NO,    NO)},
+    # The draft convention of a retained dossier (AML §6d, §7): its instructeurs and its association;
+    # the world's dossiers are not retained, so the rule refuses (back to the checklist, nothing changed).
+    ("jury.draft_convention", "GET"): {
+        "dossier_draft":              row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted":          row(LOGIN,   LISTE,  NF,     NF,    LISTE, NO,    NF),
+    },
+    # Its exports (the grid as XLSX, the procès-verbal as PDF): read like the summary.
+    ("jury.grid_xlsx", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,     NO,    OK,    NO,    NO)},
+    ("jury.proces_verbal", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,    OK,    NO,    NO)},
+    # The Commission Permanente's decision and the letters: the instructeur's; in the world no
+    # dossier was presented to the jury, so the rule refuses both (back to the summary, nothing changed).
+    ("jury.record_decision", "POST"): {APPEL_STATE: row(LOGIN, NO, NO, NO, SYNTHESE, NO,  NO)},
+    ("jury.send_letters", "POST"): {APPEL_STATE: row(LOGIN, NO, NO,   NO, SYNTHESE, NO,  NO)},
 }
 
 # The archive (DESIGN §3). A deposit: the archiviste, on a submitted document it receives
@@ -1051,6 +1080,12 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"texte": ANNOTATION_TEXT}
     if endpoint == "instruction.jury_page":
         return {"date": "2019-09-25"}
+    if endpoint == "jury.evaluation":
+        return {"note-projet_territoire-1": "3", "action": "enregistrer"}
+    if endpoint == "jury.avis":
+        return {"avis": "favorable", "texte": "Avis de la matrice"}
+    if endpoint == "jury.record_decision":
+        return {"date": "2019-10-01"}
     if endpoint == "archives.deposit":
         return {"fichier": (io.BytesIO(pdf_titled(f"Copie signée {state} (matrice)")), SIGNED_NAME), "signature": "scan"}
     if endpoint == "archives.export":
@@ -1605,6 +1640,10 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("instruction.request_correction", "POST", "dossier_submitted", "instructeur"): "aucune correction ne peut plus être demandée",
     ("instruction.request_correction", "POST", "dossier_submitted" + BEFORE, "instructeur"): "Demande de correction envoyée",
     ("instruction.annotate", "POST", "dossier_submitted", "instructeur"): "Annotation enregistrée",
+    ("jury.avis", "POST", "dossier_submitted", "instructeur"): "L'avis du jury porte sur un dossier recevable",
+    ("jury.record_decision", "POST", APPEL_STATE, "instructeur"): "Le jury de cet appel n'est pas configuré",
+    **{("jury.draft_convention", "GET", d, a): "Seul un projet retenu" for d, a in (("dossier_draft", "redacteur_A"), ("dossier_submitted", "redacteur_A"), ("dossier_submitted", "instructeur"))},
+    ("jury.send_letters", "POST", APPEL_STATE, "instructeur"): "Enregistrez d'abord la date de la Commission Permanente",
     ("archives.destroy", "POST", VISA_STATE, "archiviste"): "un autre archiviste",
     ("travaux.retry", "POST", TRAVAIL_STATE, "admin"): "Seul un travail en échec peut être relancé.",
     **{("documents.submit", "POST", s, "redacteur_A"): "Ce document a déjà été soumis" for s in ("submitted_saisine", "submitted_incident")},
@@ -1652,7 +1691,7 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
         elif "piece_id" in rule.arguments:
             expected_states = set(PIECE_STATES)
         elif "doc_id" in rule.arguments:
-            if key[0].startswith(("candidatures.", "instruction.")):
+            if key[0].startswith(("candidatures.", "instruction.", "jury.")):
                 expected_states = set(DOSSIERS)
             else:  # the document pages; those that read a document are tried on the dossiers too
                 expected_states = set(STATES) | (set(DOSSIERS) if key[0] in ("documents.view", "documents.download", "documents.preview", "documents.edit") else set())
@@ -1761,6 +1800,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/notifications/preferences"
         elif outcome == MODELE:
             assert location.path == f"/admin/modeles/{MODELE_TEMPLATE}"
+        elif outcome == SYNTHESE:
+            assert location.path == f"/appels/{world.appel_id}/synthese"
         elif outcome == QUEUE:
             assert location.path == "/admin/travaux"
         else:  # pragma: no cover - a typo in the matrix
@@ -1985,6 +2026,9 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "instruction.request_correction": ("instructeur", "dossier_submitted" + BEFORE),
     "instruction.annotate": ("instructeur", "dossier_submitted"),
     "instruction.jury_page": ("admin", APPEL_STATE),
+    "jury.avis": ("instructeur", "dossier_submitted"),
+    "jury.record_decision": ("instructeur", APPEL_STATE),
+    "jury.send_letters": ("instructeur", APPEL_STATE),
     "archives.deposit": ("archiviste", "submitted_incident"),  # multipart
     "archives.export": ("archiviste", None),
     "archives.record_visa": ("archiviste", None),
@@ -1998,13 +2042,15 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "modeles.template": ("admin", MODELE_STATE),  # multipart
     "modeles.put_in_force": ("admin", MODELE_VERSION_STATE),
 }
+# POST routes no actor of this matrix may use: their CSRF case is where their role is tried.
+CSRF_ELSEWHERE = {"jury.evaluation": "tests/test_jury_work.py (a member of the call's jury)"}
 CSRF_MESSAGE = "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide)."
 
 
 def test_the_csrf_cases_cover_every_post_route(world: World) -> None:
     """A POST route added to the app without a CSRF case fails here."""
     posts = {rule.endpoint for rule in world.app.url_map.iter_rules() if "POST" in (rule.methods or ()) and _page(rule.endpoint)}
-    assert posts == set(CSRF_CASES)
+    assert posts == set(CSRF_CASES) | set(CSRF_ELSEWHERE)
     for endpoint, (actor, state) in CSRF_CASES.items():
         # The same request WITH its token is allowed in the matrix: it does change something
         # (a document, an account) or, for sign-in and sign-out, the session; or a rule of the

@@ -28,8 +28,10 @@ from webforms.api import views as views_api
 from webforms.archive import search as archive_search
 from webforms.archive import views as archives
 from webforms.candidatures import instruction_views as instruction
+from webforms.candidatures import jury_views
 from webforms.candidatures import views as candidatures
 from webforms.candidatures.services import CallRules
+from webforms.candidatures.synthese import score_text
 from webforms.documents import views as documents
 from webforms.documents.services import register_listener, register_parent
 from webforms.documents.views import register_page_extra
@@ -180,7 +182,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, instruction.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, pages.bp, modeles.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, instruction.bp, jury_views.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, pages.bp, modeles.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -265,6 +267,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["date_fr"] = date_fr
     app.jinja_env.filters["euros"] = euros
     app.jinja_env.filters["paris_day"] = paris_date
+    app.jinja_env.filters["score"] = score_text
 
 
 _ERRORS = {

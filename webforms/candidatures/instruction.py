@@ -22,11 +22,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from webforms import policy
+from webforms.candidatures import convention, notation
 from webforms.candidatures.appels import is_open
 from webforms.candidatures.services import checklist, deadline_text, mark_nonconforme
 from webforms.documents.services import Services, problems
 from webforms.errors import DocumentError
-from webforms.models import Annotation, CorrectionRequest, Document, Instruction, InstructionMove, Piece, User
+from webforms.models import Annotation, Appel, CorrectionRequest, Document, Instruction, InstructionMove, Piece, User
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class Move:
     # Only once the deposit deadline has passed: until then the association may still correct
     # its dossier ("La régularisation est possible jusqu'à la date limite", AML §6b).
     after_deadline: bool = False
-    # Only moves usable from the dossier's page today; the jury's increment adds the others.
+    # Offered as a button on the dossier's page (the notification goes through the letters).
     offered: bool = True
 
 
@@ -110,11 +111,12 @@ MOVES: dict[str, Move] = {
     "instruire": Move("Commencer l'instruction", frozenset({"depose"}), "en_instruction"),
     "recevable": Move("Déclarer recevable", frozenset({"en_instruction"}), "recevable", after_deadline=True),
     "irrecevable": Move("Déclarer irrecevable", frozenset({"en_instruction"}), "irrecevable", after_deadline=True),
-    # The jury (AML §6c, §6d) and the decision of the Commission Permanente: declared now so that
-    # the table is whole, offered by the jury's increment.
-    "examiner": Move("Enregistrer l'examen par le jury", frozenset({"recevable"}), "examine", offered=False),
-    "retenir": Move("Retenir le projet", frozenset({"examine"}), "retenu", offered=False),
-    "ne_pas_retenir": Move("Ne pas retenir le projet", frozenset({"examine"}), "non_retenu", offered=False),
+    # The jury (AML §6c, §6d): examined once it has its avis and a signed evaluation
+    # (notation.check_examined); retained with the measures granted (the allocation, AML §5).
+    "examiner": Move("Enregistrer l'examen par le jury", frozenset({"recevable"}), "examine"),
+    "retenir": Move("Retenir le projet", frozenset({"examine"}), "retenu"),
+    "ne_pas_retenir": Move("Ne pas retenir le projet", frozenset({"examine"}), "non_retenu"),
+    # Through the notification letters (the decision of the Commission Permanente), not a button.
     "notifier": Move("Enregistrer la notification", frozenset({"retenu", "non_retenu"}), "notifie", offered=False),
 }
 
@@ -181,9 +183,51 @@ def _reason(action: str, motif: str | None, texte: str) -> tuple[str | None, str
     return None, texte
 
 
+# The states of a dossier whose measures are granted: they count against the call's allocation.
+GRANTED = ("retenu", "notifie")
+
+
+def allocated(session: Session, appel_id: int, *, exclude: int | None = None) -> dict[str, int]:
+    """The measures granted so far per territory over the call's retained dossiers (AML §5)."""
+    query = select(Instruction.document_id, Instruction.mesures).join(Document, Document.id == Instruction.document_id)
+    query = query.where(Document.appel_id == appel_id, Instruction.etat.in_(GRANTED))
+    out: dict[str, int] = {}
+    for doc_id, mesures in session.execute(query).all():
+        if doc_id != exclude:
+            for name, number in (mesures or {}).items():
+                out[name] = out.get(name, 0) + int(number)
+    return out
+
+
+def _within_call(session: Session, doc: Document, granted: Mapping[str, int]) -> None:
+    """Refuse a grant that would take a territory past the call's count over all its dossiers (AML §5)."""
+    # The call's row, locked: of two grants at once, the second counts the first.
+    session.get_one(Appel, doc.appel_id, with_for_update=True)
+    already = allocated(session, doc.appel_id, exclude=doc.id)  # type: ignore[arg-type]
+    counts = {t["nom"]: int(t["mesures"]) for t in doc.appel.data["territoires"]} if doc.appel else {}
+    for name, number in granted.items():
+        left = counts[name] - already.get(name, 0)
+        if number > left:
+            raise DocumentError(
+                f"Territoire {name} : {number} mesures demandées à l'allocation, il n'en reste que {left} "
+                f"({counts[name]} pour l'appel, {already.get(name, 0)} déjà accordées, AML §5)."
+            )
+
+
+def requested(doc: Document) -> dict[str, int]:
+    """The measures the dossier's deposited version requests per territory (AML §5)."""
+    out: dict[str, int] = {}
+    for r in (doc.submitted_data or {}).get("mesures") or []:
+        try:
+            out[r["territoire"]] = out.get(r["territoire"], 0) + int(r.get("nombre") or 0)
+        except (TypeError, ValueError, KeyError):
+            continue
+    return out
+
+
 def _granted(doc: Document, mesures: Mapping[str, Any] | None) -> dict[str, int]:
     """Check the measures granted per territory: whole, at most requested and the call's count (AML §5)."""
-    requested = {r["territoire"]: int(r["nombre"] or 0) for r in (doc.submitted_data or {}).get("mesures") or []}
+    requested_ = requested(doc)
     counts = {t["nom"]: int(t["mesures"]) for t in doc.appel.data["territoires"]} if doc.appel else {}
     granted: dict[str, int] = {}
     for name, value in (mesures or {}).items():
@@ -193,8 +237,8 @@ def _granted(doc: Document, mesures: Mapping[str, Any] | None) -> dict[str, int]
             number = int(str(value).strip() or "0")
         except ValueError:
             raise DocumentError(f"Territoire {name} : indiquez un nombre entier de mesures.") from None
-        if number < 0 or number > min(requested.get(name, 0), counts[name]):
-            raise DocumentError(f"Territoire {name} : entre 0 et {min(requested.get(name, 0), counts[name])} mesures (demandées : {requested.get(name, 0)}, appel : {counts[name]}, AML §5).")
+        if number < 0 or number > min(requested_.get(name, 0), counts[name]):
+            raise DocumentError(f"Territoire {name} : entre 0 et {min(requested_.get(name, 0), counts[name])} mesures (demandées : {requested_.get(name, 0)}, appel : {counts[name]}, AML §5).")
         granted[name] = number
     if sum(granted.values()) < 1:
         raise DocumentError("Un projet retenu se voit accorder au moins une mesure (AML §5).")
@@ -228,8 +272,12 @@ def move(
         found = check_move(doc, row.etat, action, user=user, now=now)
         motif, texte = _reason(action, motif, _clean(texte))
         granted = _granted(doc, mesures) if action == "retenir" else None
+        if granted is not None:
+            _within_call(session, doc, granted)
         if action == "recevable":
             _still_incomplete(doc, now)
+        if action == "examiner":
+            notation.check_examined(session, doc)
     except DocumentError:
         session.rollback()
         raise
@@ -336,4 +384,11 @@ def panel(session: Session, doc: Document, *, user: User, now: dt.datetime) -> d
         "can_request": instructs and is_open(doc.appel, now) and state in ("depose", "en_instruction") if doc.appel else False,
         "annotations": annotations(session, doc, user=user),
         "history": history(session, doc) if instructs else [],
+        # The jury (AML §6c, §6d): its avis, the member's evaluation, the measures to grant.
+        "avis": notation.avis_of(session, [doc.id]).get(doc.id),
+        "avis_choices": notation.AVIS,
+        "can_avis": instructs and state == "recevable",
+        "scores": notation.sits_on(session, user, doc.appel_id),
+        "demandees": requested(doc),
+        "convention": state in ("retenu", "notifie") and convention.may_read(user, doc),
     }

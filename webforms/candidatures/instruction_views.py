@@ -47,6 +47,7 @@ def move(doc_id: int) -> ResponseReturnValue:
     outcome = attempt(
         instruction.move, db.session(), services().documents, doc,
         user=current_user, action=action, motif=request.form.get("motif") or None, texte=request.form.get("texte", ""),
+        mesures={k.removeprefix("mesures-"): v for k, v in request.form.items() if k.startswith("mesures-")},
     )
     label = instruction.ETATS[outcome.value.vers].label.lower() if outcome.value else ""
     return _back(doc, outcome, f"Le dossier est maintenant « {label} ».")

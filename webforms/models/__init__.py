@@ -21,6 +21,7 @@ from webforms.models.documents import Apercu, Counter, Document, Event, Renditio
 from webforms.models.guards import ARCHIVE_TABLES, SUBMISSION_KEPT, WRITE_ONCE_TABLES, WriteOnceViolation
 from webforms.models.instruction import Annotation, CorrectionRequest, Instruction, InstructionMove, Jury, JuryMember
 from webforms.models.jobs import STATUTS_TRAVAIL, Travail
+from webforms.models.jury import Avis, Decision, Evaluation, Lettre
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
 from webforms.models.modeles import MOUVEMENTS_MODELE, ModeleEnVigueur, ModeleMouvement, ModeleVersion
 from webforms.models.notifications import FREQUENCES, Courriel, Notification, NotificationPreference, Rappel
@@ -48,19 +49,23 @@ __all__ = [
     "Appel",
     "ArchiveLog",
     "ArchiveRecord",
+    "Avis",
     "Base",
     "CorrectionRequest",
     "Counter",
     "Courriel",
+    "Decision",
     "DestructionItem",
     "DestructionVisa",
     "Document",
+    "Evaluation",
     "Event",
     "Instruction",
     "InstructionMove",
     "Jury",
     "JuryMember",
     "KeptForm",
+    "Lettre",
     "Mesure",
     "ModeleEnVigueur",
     "ModeleMouvement",

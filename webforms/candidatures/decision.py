@@ -1,0 +1,125 @@
+"""The decision on a call's dossiers and the letters that notify it (AML §5, §6d).
+
+"Ces projets seront soumis à la délibération de la Commission Permanente du 4 novembre 2019. Le
+porteur de projet sera informé par courrier des suites données à son dossier" (AML §6d). The
+instructeur records the Commission Permanente's date once the jury has signed off (every dossier
+presented to it examined and retained or not); then each decided dossier gets its letter, a
+``notification_aml`` document filled from the decision and submitted through the one lifecycle
+(numbered, frozen, rendered DOCX and PDF by a worker, with its hash; archivable), and the dossier
+moves to "notifié".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from schemas.notification_aml import SUITE_RETENU
+from webforms.candidatures import instruction
+from webforms.candidatures.synthese import presented
+from webforms.documents.services import Services, log_event, submit
+from webforms.errors import DocumentError
+from webforms.models import Appel, Decision, Document, Instruction, Jury, Lettre, User
+from webforms.timeutil import paris_date
+
+DECIDED = ("retenu", "non_retenu")
+
+
+def _pending(session: Session, appel: Appel) -> None:
+    """Refuse while the jury has not signed off: a presented dossier not yet examined, or examined but undecided."""
+    rows = presented(session, appel)
+    if not rows:
+        raise DocumentError("Aucun dossier n'a été présenté au jury de cet appel : il n'y a rien à décider.")
+    for doc, inst in rows:
+        if inst.etat == "recevable":
+            raise DocumentError(
+                f"Le jury n'a pas terminé : le dossier {doc.reference} n'est pas encore examiné (avis du jury et évaluations signées, "
+                "AML §6c, §6d). La décision se prend après le jury."
+            )
+        if inst.etat == "examine":
+            raise DocumentError(f"Le dossier {doc.reference} est examiné mais ni retenu ni non retenu : la décision porte sur chaque dossier présenté.")
+
+
+def record_decision(session: Session, svc: Services, appel: Appel, *, user: User, date: str) -> Decision:
+    """Record the date of the Commission Permanente that decided the call's dossiers; refuse in French and change nothing otherwise."""
+    if user.role != "instructeur":
+        raise DocumentError("La décision est enregistrée par un instructeur du Département.")
+    try:
+        day = dt.date.fromisoformat((date or "").strip())
+    except ValueError:
+        raise DocumentError("Indiquez la date de la Commission Permanente (jj/mm/aaaa).") from None
+    jury = session.get(Jury, appel.id)
+    if jury is None:
+        raise DocumentError("Le jury de cet appel n'est pas configuré : la décision suit son avis (AML §6d).")
+    if day < jury.date:
+        raise DocumentError(f"La Commission Permanente délibère après le jury de sélection (réuni le {jury.date.strftime('%d/%m/%Y')}, AML §6d).")
+    if day > paris_date(svc.clock()):
+        raise DocumentError("La date de la Commission Permanente ne peut pas être dans le futur : enregistrez la décision une fois prise.")
+    # The call's row, locked: a move of one of its dossiers waits for the decision, or the reverse.
+    session.get_one(Appel, appel.id, with_for_update=True)
+    _pending(session, appel)
+    values = {"date": day, "user_id": user.id, "at": svc.clock()}
+    session.execute(pg_insert(Decision).values(appel_id=appel.id, **values).on_conflict_do_update(index_elements=["appel_id"], set_=values))
+    log_event(session, None, user, "decision_appel", svc.clock(), appel=appel.id, date=day.isoformat())
+    session.commit()
+    return session.get_one(Decision, appel.id, populate_existing=True)
+
+
+def letter_data(appel: Appel, doc: Document, inst: Instruction, jury: Jury, decision: Decision) -> dict[str, Any]:
+    """What the dossier's letter says, frozen from the decision (the dossier's deposited version for the association)."""
+    porteur = (doc.submitted_data or {}).get("porteur") or {}
+    per_measure = Decimal(str(appel.data.get("montant_par_mesure") or "5000"))
+    granted = inst.mesures or {} if inst.etat == "retenu" else {}
+    return {
+        "destinataire": {
+            "association": porteur.get("raison_sociale") or doc.organisation.name,
+            "adresse": porteur.get("adresse"),
+            "representant": " ".join(p for p in (porteur.get("representant_nom"), porteur.get("representant_qualite")) if p) or None,
+        },
+        "decision": {
+            "dossier": doc.reference, "appel": appel.data["titre"], "date_jury": jury.date.isoformat(),
+            "date_commission": decision.date.isoformat(), "decision": inst.etat,
+        },
+        "mesures": [{"territoire": name, "nombre": n, "montant": str(per_measure * n)} for name, n in granted.items() if n > 0],
+        "suite": SUITE_RETENU if inst.etat == "retenu" else None,
+        "raisons": inst.texte if inst.etat == "non_retenu" else None,
+    }
+
+
+def letters_of(session: Session, appel: Appel) -> dict[int, Document]:
+    """The notification letter of each of the call's dossiers that has one (dossier id → letter)."""
+    query = select(Lettre.dossier_id, Document).join(Document, Document.id == Lettre.lettre_id).join(Instruction, Instruction.document_id == Lettre.dossier_id)
+    rows = session.execute(query.where(Lettre.dossier_id.in_([d.id for d, _ in presented(session, appel)]))).all()
+    return {dossier_id: letter for dossier_id, letter in rows}
+
+
+def send_letters(session: Session, svc: Services, appel: Appel, *, user: User) -> list[Document]:
+    """Write, submit and link the letter of each decided dossier, then move it to "notifié"; a rerun skips what is done."""
+    if user.role != "instructeur":
+        raise DocumentError("Les lettres de notification sont établies par un instructeur du Département.")
+    decision, jury = session.get(Decision, appel.id), session.get(Jury, appel.id)
+    if decision is None or jury is None:
+        raise DocumentError("Enregistrez d'abord la date de la Commission Permanente : les lettres notifient sa décision (AML §6d).")
+    decided = [(doc, inst) for doc, inst in presented(session, appel) if inst.etat in DECIDED]
+    if not decided:
+        raise DocumentError("Aucun dossier retenu ou non retenu n'attend sa lettre de notification.")
+    made = []
+    for doc, inst in decided:
+        if session.get(Lettre, doc.id) is None:
+            now = svc.clock()
+            letter = Document(
+                kind="notification_aml", organisation_id=doc.organisation_id, author_id=user.id, statut="brouillon",
+                data=letter_data(appel, doc, inst, jury, decision), summary="", created_at=now, updated_at=now,
+            )
+            session.add(letter)
+            session.flush()
+            session.add(Lettre(dossier_id=doc.id, lettre_id=letter.id))
+            submit(session, svc, letter, user=user)  # numbers, freezes, asks the render; commits the link with it
+            made.append(letter)
+        instruction.move(session, svc, doc, user=user, action="notifier")
+    return made
