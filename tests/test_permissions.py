@@ -676,6 +676,7 @@ SIGN_IN = "302 → /connexion (no next)"  # the second factor's step before any 
 ZIP = "200 zip"  # an export package
 NOTIFICATIONS = "302 → /notifications"  # the notification centre, after a read mark
 PREFERENCES = "302 → /notifications/preferences"  # the choice of e-mail, recorded
+THREAD = "302 → thread"  # /documents/<id>/messages, the message just posted
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 FORBIDDEN = "403"
 NOT_FOUND = "404"
@@ -970,6 +971,17 @@ MATRIX.update({
     ("notifications.mark_all_read", "POST"): {None: row(LOGIN, *[NOTIFICATIONS] * 6)},
     ("notifications.preferences", "GET"): {None: row(LOGIN, OK, OK,  OK,    OK,    OK,    OK)},
     ("notifications.preferences", "POST"): {None: row(LOGIN, *[PREFERENCES] * 6)},
+    # A document's thread (issue 14): read by whoever reads the document; written by its
+    # organisation's writers (a draft's thread is theirs alone) and by its recipients who answer
+    # it, not by the archiviste (403: it files the document, it reads the thread).
+    ("messages.thread", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW},
+    ("messages.post", "POST"): {
+        "draft_saisine":              row(LOGIN,   THREAD, NF,     NF,    NF,    NF,    NF),
+        "submitted_saisine":          row(LOGIN,   THREAD, NF,     THREAD, THREAD, NO,  NF),
+        "submitted_incident":         row(LOGIN,   THREAD, NF,     NF,    THREAD, NO,   NF),
+        "dossier_draft":              row(LOGIN,   THREAD, NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted":          row(LOGIN,   THREAD, NF,     NF,    THREAD, NO,   NF),
+    },
     # The document templates (issue 18): the administrator's only. A deposit adds version 2;
     # version 1, whose preview was seen, goes into force.
     ("modeles.index", "GET"): {None:  row(LOGIN,   NO,     NO,     NO,    NO,    NO,    OK)},
@@ -999,6 +1011,7 @@ CLOSING = {"date_fin": "2019-10-10", "motif": "fin_anticipee", "commentaire": "C
 NEW_APPEL_CODE = "appel-cree-par-la-matrice"
 EDITED_APPEL_TITLE = "Appel modifié par la matrice"
 CHANGED_PASSWORD = "un mot de passe changé par la matrice"
+MESSAGE_TEXT = "Un message de la matrice : {{ 7*7 }}"
 
 
 def appel_form(**changes: Any) -> dict[str, Any]:
@@ -1063,6 +1076,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"certificat": (io.BytesIO(ca_pem(5)), "autre-autorite.pem")}
     if endpoint == "notifications.preferences":
         return {"frequence": "quotidien"}
+    if endpoint == "messages.post":
+        return {"texte": MESSAGE_TEXT}
     if endpoint == "modeles.template":
         return {"fichier": (io.BytesIO(template_version("Version 2 (matrice)")), "v2.docx")}
     return {}  # logout, submit, start_document, open_dossier, remove, reopen: nothing but the CSRF token
@@ -1401,6 +1416,18 @@ def _requested_correction(world: World, before: dict[str, Any], after: dict[str,
     assert after["documents"] == before["documents"] and after["pieces"] == before["pieces"]
 
 
+def _posted_message(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    """One message by the actor in the document's thread, the other side told; the document unchanged."""
+    doc_id, now, user_id = world.docs[base_state(state)], world.clock(), world.accounts[actor].id
+    assert [r[1:] for r in after["tables"]["message"]] == [(doc_id, user_id, "message", MESSAGE_TEXT, now, None)]
+    told = _notified(world, before, after)
+    assert {e for _, e in told} <= {"message"} and actor not in {a for a, _ in told}
+    # A recipient's message tells the organisation's writer; a writer's, the recipients of a submitted document.
+    if actor != "redacteur_A":
+        assert ("redacteur_A", "message") in told
+    assert after["documents"] == before["documents"] and after["pieces"] == before["pieces"]
+
+
 def _annotated(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     doc_id, now, user_id = world.docs["dossier_submitted"], world.clock(), world.accounts[actor].id
     assert [r[1:] for r in after["tables"]["annotation"]] == [(doc_id, ANNOTATION_TEXT, user_id, now)]
@@ -1536,6 +1563,11 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("instruction.move", "POST", "dossier_submitted", "instructeur"): _instructed,
     ("instruction.request_correction", "POST", "dossier_submitted" + BEFORE, "instructeur"): _requested_correction,
     ("instruction.annotate", "POST", "dossier_submitted", "instructeur"): _annotated,
+    **{("messages.post", "POST", st, a): _posted_message for st, a in (
+        ("draft_saisine", "redacteur_A"), ("submitted_saisine", "redacteur_A"), ("submitted_saisine", "coordinateur"), ("submitted_saisine", "instructeur"),
+        ("submitted_incident", "redacteur_A"), ("submitted_incident", "instructeur"), ("dossier_draft", "redacteur_A"),
+        ("dossier_submitted", "redacteur_A"), ("dossier_submitted", "instructeur"),
+    )},
     ("archives.deposit", "POST", "submitted_incident", "archiviste"): _archived,
     **{("archives.record", "GET", RECORD_STATE, a): _logged_view for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
     **{("archives.download", "GET", RECORD_STATE, a): _logged_download for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
@@ -1574,7 +1606,9 @@ WRITES: dict[Check, set[str]] = {
     _removed_piece: {"piece", "event"},
     _marked_nonconforme: {"piece", "event", "notification"},
     _reopened: {"document", "event", "travail", "notification"},
-    _instructed: {"instruction", "instruction_move"},
+    # A change of a dossier's state tells its association (issue 14).
+    _instructed: {"instruction", "instruction_move", "notification"},
+    _posted_message: {"message", "notification"},
     _requested_correction: {"correction_request"},
     _annotated: {"annotation"},
     _archived: {"archive_record", "archive_log"},
@@ -1655,7 +1689,7 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
             if key[0].startswith(("candidatures.", "instruction.")):
                 expected_states = set(DOSSIERS)
             else:  # the document pages; those that read a document are tried on the dossiers too
-                expected_states = set(STATES) | (set(DOSSIERS) if key[0] in ("documents.view", "documents.download", "documents.preview", "documents.edit") else set())
+                expected_states = set(STATES) | (set(DOSSIERS) if key[0] in ("documents.view", "documents.download", "documents.preview", "documents.edit", "messages.thread", "messages.post") else set())
         elif "appel_id" in rule.arguments:
             expected_states = {APPEL_STATE}
         elif "record_id" in rule.arguments:
@@ -1759,6 +1793,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/notifications"
         elif outcome == PREFERENCES:
             assert location.path == "/notifications/preferences"
+        elif outcome == THREAD:
+            assert doc_id is not None and location.path == f"/documents/{doc_id}/messages", location.path
         elif outcome == MODELE:
             assert location.path == f"/admin/modeles/{MODELE_TEMPLATE}"
         elif outcome == QUEUE:
@@ -1995,6 +2031,7 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "notifications.mark_read": ("coordinateur", NOTIFICATION_STATE),
     "notifications.mark_all_read": ("instructeur", None),
     "notifications.preferences": ("redacteur_B", None),
+    "messages.post": ("instructeur", "submitted_incident"),
     "modeles.template": ("admin", MODELE_STATE),  # multipart
     "modeles.put_in_force": ("admin", MODELE_VERSION_STATE),
 }

@@ -21,6 +21,7 @@ from webforms.models.documents import Apercu, Counter, Document, Event, Renditio
 from webforms.models.guards import ARCHIVE_TABLES, SUBMISSION_KEPT, WRITE_ONCE_TABLES, WriteOnceViolation
 from webforms.models.instruction import Annotation, CorrectionRequest, Instruction, InstructionMove, Jury, JuryMember
 from webforms.models.jobs import STATUTS_TRAVAIL, Travail
+from webforms.models.messages import NATURES_MESSAGE, Message, MessageRead
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
 from webforms.models.modeles import MOUVEMENTS_MODELE, ModeleEnVigueur, ModeleMouvement, ModeleVersion
 from webforms.models.notifications import FREQUENCES, Courriel, Notification, NotificationPreference, Rappel
@@ -31,6 +32,7 @@ __all__ = [
     "ARCHIVE_TABLES",
     "FREQUENCES",
     "MOUVEMENTS_MODELE",
+    "NATURES_MESSAGE",
     "RETENTION_FATES",
     "ROLES",
     "SIGNATURE_KINDS",
@@ -61,6 +63,8 @@ __all__ = [
     "Jury",
     "JuryMember",
     "KeptForm",
+    "Message",
+    "MessageRead",
     "Mesure",
     "ModeleEnVigueur",
     "ModeleMouvement",

@@ -1,0 +1,46 @@
+"""messages per document and how far each reader has read them (issue 14)
+
+Revision ID: 0024
+Revises: 0020
+Create Date: 2026-12-07
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0024'
+down_revision = '0020'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'message',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('document_id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('nature', sa.String(length=30), nullable=False),
+        sa.Column('texte', sa.Text(), nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['document_id'], ['document.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['user_id'], ['user_account.id']),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_message_document_at', 'message', ['document_id', 'id'])
+    op.create_table(
+        'message_read',
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('document_id', sa.Integer(), nullable=False),
+        sa.Column('last_id', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['document_id'], ['document.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('user_id', 'document_id'),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('message_read')
+    op.drop_index('ix_message_document_at', table_name='message')
+    op.drop_table('message')
