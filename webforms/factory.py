@@ -46,8 +46,10 @@ from webforms.notifications import events as notification_events
 from webforms.notifications import (
     mail,
     reminders,  # noqa: F401 - declares the daily reminders' periodic task
+    sharing,
     threads,
 )
+from webforms.notifications import sharing_views as partage
 from webforms.notifications import thread_views as messages
 from webforms.notifications import views as notifications
 from webforms.notifications.services import unread_for_template
@@ -177,7 +179,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, instruction.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, messages.bp, pages.bp, modeles.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, instruction.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, messages.bp, partage.bp, pages.bp, modeles.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -226,9 +228,10 @@ def _register_parents() -> None:
 
 
 def _register_page_extras() -> None:
-    """Give the generic document page what the features show on it: the archived signed copy, the thread."""
+    """Give the generic document page what the features show on it: the archived signed copy, the thread, the links."""
     register_page_extra("archived", _archived_copy)
     register_page_extra("messages", threads.page_extra)
+    register_page_extra("partage", sharing.page_extra)
 
 
 def _archived_copy(session: Session, doc: Document) -> dict[str, int] | None:

@@ -90,6 +90,11 @@ def can_request_correction(user: User, doc: Document) -> bool:
     return can_discuss(user, doc) and not _own(user, doc)
 
 
+def can_share(user: User, doc: Document) -> bool:
+    """May ``user`` send the document to a recipient without an account, and revoke its links? Its writers, once submitted."""
+    return _own(user, doc) and was_submitted(doc)
+
+
 def can_edit(user: User, doc: Document) -> bool:
     """May ``user`` change and submit this document? Only a draft of their organisation."""
     return _own(user, doc) and doc.statut == "brouillon"

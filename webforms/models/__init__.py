@@ -25,6 +25,7 @@ from webforms.models.messages import NATURES_MESSAGE, Message, MessageRead
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
 from webforms.models.modeles import MOUVEMENTS_MODELE, ModeleEnVigueur, ModeleMouvement, ModeleVersion
 from webforms.models.notifications import FREQUENCES, Courriel, Notification, NotificationPreference, Rappel
+from webforms.models.partages import QUALITES_PARTAGE, TRACES_PARTAGE, Partage, PartageTrace
 from webforms.models.people import Organisation, User
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "FREQUENCES",
     "MOUVEMENTS_MODELE",
     "NATURES_MESSAGE",
+    "QUALITES_PARTAGE",
     "RETENTION_FATES",
     "ROLES",
     "SIGNATURE_KINDS",
@@ -40,6 +42,7 @@ __all__ = [
     "STATUTS_MESURE",
     "STATUTS_TRAVAIL",
     "SUBMISSION_KEPT",
+    "TRACES_PARTAGE",
     "WRITE_ONCE_TABLES",
     "AccountSecurity",
     "Annotation",
@@ -72,6 +75,8 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "Organisation",
+    "Partage",
+    "PartageTrace",
     "Piece",
     "Rappel",
     "Rencontre",
