@@ -113,6 +113,11 @@ def test_a_forged_expired_or_revoked_link_shows_a_french_page_and_nothing_else(a
     assert forged.status_code == 404 and "Ce lien n'est pas valide" in forged.get_data(as_text=True).replace("&#39;", "'")
     assert "FS-2019-000001" not in forged.get_data(as_text=True)
     assert guest.get(re.sub(r"/partage/\d+/", "/partage/999999/", path)).status_code == 404
+    # Any text typed in place of the secret or the code: refused, never an error.
+    assert guest.get(re.sub(r"/[0-9a-f]+$", "/%C3%A9t%C3%A9", path)).status_code == 404
+    assert guest.post(path, {"action": "code"}).status_code == 200
+    response = guest.post(path, {"action": "ouvrir", "code": "été"})
+    assert response.status_code == 422 and "Code incorrect" in response.get_data(as_text=True)
     # Valid for 30 days (PARTAGE_JOURS), to the second.
     clock.advance(days=30, seconds=-1)
     assert guest.get(path).status_code == 200

@@ -99,7 +99,8 @@ def share(session: Session, svc: Services, doc: Document, *, user: User, adresse
 def find(session: Session, partage_id: int, secret: str, now: dt.datetime) -> Partage:
     """Return the link ``partage_id`` if ``secret`` is its own and it still opens; refuse otherwise."""
     partage = session.get(Partage, partage_id)
-    if partage is None or not hmac.compare_digest(secret_of(partage), secret):
+    # Compared as bytes: compare_digest refuses a text with non-ASCII characters (a typed URL may hold any).
+    if partage is None or not hmac.compare_digest(secret_of(partage).encode(), secret.encode()):
         raise LinkRefused("Ce lien n'est pas valide : vérifiez qu'il est recopié en entier, ou demandez-en un nouveau à l'expéditeur.", 404)
     if partage.revoked_at is not None:
         raise LinkRefused("Ce lien a été révoqué par l'expéditeur : il n'ouvre plus le document.", 410)
@@ -122,7 +123,7 @@ def check_code(session: Session, partage: Partage, code: str | None, *, now: dt.
     """Open the document with the code; refuse (and count the try) a wrong, expired or used one."""
     if partage.code_sel is None or partage.code_expires_at is None or now >= partage.code_expires_at or partage.code_essais >= MAX_TRIES:
         raise DocumentError("Ce code a expiré ou a déjà servi : demandez un nouveau code.")
-    if not hmac.compare_digest(code_of(partage), "".join((code or "").split())):
+    if not hmac.compare_digest(code_of(partage).encode(), "".join((code or "").split()).encode()):
         partage.code_essais += 1
         _trace(session, partage, "code_refuse", now)
         session.commit()
