@@ -98,6 +98,7 @@ from webforms.models import (
     Mesure,
     Notification,
     Organisation,
+    Partage,
     Piece,
     Rencontre,
     Rendition,
@@ -105,6 +106,7 @@ from webforms.models import (
     Travail,
     User,
 )
+from webforms.notifications import sharing
 
 # --------------------------------------------------------------------------------------------
 # Actors and fixture documents
@@ -207,6 +209,9 @@ ACCOUNT_STATE = "compte_cible"
 TARGET_EMAIL = "compte-cible@matrice.example.fr"
 EXPORT_STATE = "export_archiviste"  # the export the archiviste asked (a work of the queue)
 NOTIFICATION_STATE = "notification_coordinateur"  # the coordinateur's notice of the submitted fiche saisine
+# A personal link to the submitted fiche saisine for a recipient without an account (issue 14),
+# sent by redacteur_A; the visitor holds its secret but has asked no code.
+PARTAGE_STATE = "lien_sans_compte"
 # The document templates (issue 18): the admin deposited version 1 of the fiche d'incident's
 # Word template and saw its preview (it is not in force); a deposit adds version 2.
 MODELE_STATE = "modele"
@@ -257,6 +262,8 @@ class World:
     travail_id: int = 0  # the worker's render of the submitted fiche saisine (done)
     export_id: int = 0  # the work building the archiviste's export
     notification_id: int = 0  # the coordinateur's notification of the submitted fiche saisine (unread)
+    partage_id: int = 0  # the link of PARTAGE_STATE
+    partage_secret: str = ""  # its secret, as its e-mail carries it
     target_id: int = 0  # the account of ACCOUNT_STATE
     pristine: dict[str, Any] = field(default_factory=dict)  # snapshot() of the world as built
     settled: dict[str, Any] | None = None  # the snapshot a test took last, after its last request
@@ -327,6 +334,12 @@ class World:
             values["travail_id"] = self.export_id
         elif state == NOTIFICATION_STATE:
             values["notification_id"] = self.notification_id
+        elif state == PARTAGE_STATE:
+            values["partage_id"] = self.partage_id
+            if endpoint == "partage.revoke":
+                values["doc_id"] = self.docs["submitted_saisine"]
+            else:
+                values["secret"] = self.partage_secret
         elif state == ACCOUNT_STATE:
             values["user_id"] = self.target_id
         elif state == MODELE_STATE:
@@ -433,6 +446,11 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
             world.preview_travail_id = db.session().scalars(select(Travail.id).where(Travail.nature == "apercu", Travail.document_id == world.docs["draft_saisine"])).one()
             world.notification_id = db.session().scalars(select(Notification.id).where(
                 Notification.user_id == world.accounts["coordinateur"].id, Notification.document_id == world.docs["submitted_saisine"])).one()
+            link = Partage(document_id=world.docs["submitted_saisine"], adresse="rast@matrice.example.fr", qualite="rast", sel="5" * 64,
+                           created_by_id=world.accounts["redacteur_A"].id, created_at=WORLD_NOW, expires_at=WORLD_NOW + dt.timedelta(days=30), code_essais=0)
+            db.session().add(link)
+            db.session().commit()
+            world.partage_id, world.partage_secret = link.id, sharing.secret_of(link)
         world.keep_pristine()
         assert {s: world.pristine["documents"][world.docs[s]][:4:3] for s in STATES} == STATES
         assert world.pristine["documents"][world.docs["draft_from_mesure"]][13] == world.mesures["mesure_aml"]
@@ -676,6 +694,9 @@ SIGN_IN = "302 → /connexion (no next)"  # the second factor's step before any 
 ZIP = "200 zip"  # an export package
 NOTIFICATIONS = "302 → /notifications"  # the notification centre, after a read mark
 PREFERENCES = "302 → /notifications/preferences"  # the choice of e-mail, recorded
+THREAD = "302 → thread"  # /documents/<id>/messages, the message just posted
+PARTAGES = "302 → links page"  # /documents/<id>/destinataires, the sender's page of links
+PARTAGE_PAGE = "302 → link page"  # /partage/<id>/<secret>: the code first
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 SYNTHESE = "302 → jury summary"  # /appels/<id>/synthese, with a message
 FORBIDDEN = "403"
@@ -999,6 +1020,36 @@ MATRIX.update({
     ("notifications.mark_all_read", "POST"): {None: row(LOGIN, *[NOTIFICATIONS] * 6)},
     ("notifications.preferences", "GET"): {None: row(LOGIN, OK, OK,  OK,    OK,    OK,    OK)},
     ("notifications.preferences", "POST"): {None: row(LOGIN, *[PREFERENCES] * 6)},
+    # A document's thread (issue 14): read by whoever reads the document; written by its
+    # organisation's writers (a draft's thread is theirs alone) and by its recipients who answer
+    # it, not by the archiviste (403: it files the document, it reads the thread).
+    ("messages.thread", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW},
+    # Recipients without an account (issue 14): the writers of a submitted document send it and
+    # follow its links (a draft: 403, nothing to send); its readers may not (403). Sending needs
+    # the SMTP relay, which the world has not: 422, nothing recorded.
+    ("partage.links", "GET"): {
+        "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
+        "submitted_saisine":          row(LOGIN,   OK,     NF,     NO,    NO,    NO,    NF),
+        "submitted_incident":         row(LOGIN,   OK,     NF,     NF,    NO,    NO,    NF),
+    },
+    ("partage.share", "POST"): {
+        "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
+        "submitted_saisine":          row(LOGIN,   RULE,   NF,     NO,    NO,    NO,    NF),
+        "submitted_incident":         row(LOGIN,   RULE,   NF,     NF,    NO,    NO,    NF),
+    },
+    ("partage.revoke", "POST"): {PARTAGE_STATE: row(LOGIN, PARTAGES, NF, NO,    NO,    NO,    NF)},
+    # The link itself: whoever holds its secret (no account needed) sees the code form; without
+    # a code asked, any code is refused (422) and the document is not served (back to the form).
+    ("partage.page", "GET"): {PARTAGE_STATE: row(OK,     OK,     OK,     OK,    OK,    OK,    OK)},
+    ("partage.page", "POST"): {PARTAGE_STATE: row(RULE,  RULE,   RULE,   RULE,  RULE,  RULE,  RULE)},
+    ("partage.download", "GET"): {PARTAGE_STATE: row(*[PARTAGE_PAGE] * 7)},
+    ("messages.post", "POST"): {
+        "draft_saisine":              row(LOGIN,   THREAD, NF,     NF,    NF,    NF,    NF),
+        "submitted_saisine":          row(LOGIN,   THREAD, NF,     THREAD, THREAD, NO,  NF),
+        "submitted_incident":         row(LOGIN,   THREAD, NF,     NF,    THREAD, NO,   NF),
+        "dossier_draft":              row(LOGIN,   THREAD, NF,     NF,    NF,    NF,    NF),
+        "dossier_submitted":          row(LOGIN,   THREAD, NF,     NF,    THREAD, NO,   NF),
+    },
     # The document templates (issue 18): the administrator's only. A deposit adds version 2;
     # version 1, whose preview was seen, goes into force.
     ("modeles.index", "GET"): {None:  row(LOGIN,   NO,     NO,     NO,    NO,    NO,    OK)},
@@ -1028,6 +1079,7 @@ CLOSING = {"date_fin": "2019-10-10", "motif": "fin_anticipee", "commentaire": "C
 NEW_APPEL_CODE = "appel-cree-par-la-matrice"
 EDITED_APPEL_TITLE = "Appel modifié par la matrice"
 CHANGED_PASSWORD = "un mot de passe changé par la matrice"
+MESSAGE_TEXT = "Un message de la matrice : {{ 7*7 }}"
 
 
 def appel_form(**changes: Any) -> dict[str, Any]:
@@ -1098,6 +1150,12 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"certificat": (io.BytesIO(ca_pem(5)), "autre-autorite.pem")}
     if endpoint == "notifications.preferences":
         return {"frequence": "quotidien"}
+    if endpoint == "messages.post":
+        return {"texte": MESSAGE_TEXT}
+    if endpoint == "partage.share":
+        return {"adresse": "bailleur@matrice.example.fr", "qualite": "bailleur"}
+    if endpoint == "partage.page":
+        return {"action": "ouvrir", "code": "123456"}
     if endpoint == "modeles.template":
         return {"fichier": (io.BytesIO(template_version("Version 2 (matrice)")), "v2.docx")}
     return {}  # logout, submit, start_document, open_dossier, remove, reopen: nothing but the CSRF token
@@ -1436,6 +1494,26 @@ def _requested_correction(world: World, before: dict[str, Any], after: dict[str,
     assert after["documents"] == before["documents"] and after["pieces"] == before["pieces"]
 
 
+def _posted_message(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    """One message by the actor in the document's thread, the other side told; the document unchanged."""
+    doc_id, now, user_id = world.docs[base_state(state)], world.clock(), world.accounts[actor].id
+    assert [r[1:] for r in after["tables"]["message"]] == [(doc_id, user_id, "message", MESSAGE_TEXT, now, None)]
+    told = _notified(world, before, after)
+    assert {e for _, e in told} <= {"message"} and actor not in {a for a, _ in told}
+    # A recipient's message tells the organisation's writer; a writer's, the recipients of a submitted document.
+    if actor != "redacteur_A":
+        assert ("redacteur_A", "message") in told
+    assert after["documents"] == before["documents"] and after["pieces"] == before["pieces"]
+
+
+def _revoked_link(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    """The link is revoked now, and the revocation logged; nothing else changed."""
+    (link,) = after["tables"]["partage"]
+    assert link[0] == world.partage_id and world.clock() in link
+    assert [r[1:3] for r in after["tables"]["partage_trace"]] == [(world.partage_id, "revocation")]
+    assert after["documents"] == before["documents"]
+
+
 def _annotated(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     doc_id, now, user_id = world.docs["dossier_submitted"], world.clock(), world.accounts[actor].id
     assert [r[1:] for r in after["tables"]["annotation"]] == [(doc_id, ANNOTATION_TEXT, user_id, now)]
@@ -1571,6 +1649,12 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("instruction.move", "POST", "dossier_submitted", "instructeur"): _instructed,
     ("instruction.request_correction", "POST", "dossier_submitted" + BEFORE, "instructeur"): _requested_correction,
     ("instruction.annotate", "POST", "dossier_submitted", "instructeur"): _annotated,
+    ("partage.revoke", "POST", PARTAGE_STATE, "redacteur_A"): _revoked_link,
+    **{("messages.post", "POST", st, a): _posted_message for st, a in (
+        ("draft_saisine", "redacteur_A"), ("submitted_saisine", "redacteur_A"), ("submitted_saisine", "coordinateur"), ("submitted_saisine", "instructeur"),
+        ("submitted_incident", "redacteur_A"), ("submitted_incident", "instructeur"), ("dossier_draft", "redacteur_A"),
+        ("dossier_submitted", "redacteur_A"), ("dossier_submitted", "instructeur"),
+    )},
     ("archives.deposit", "POST", "submitted_incident", "archiviste"): _archived,
     **{("archives.record", "GET", RECORD_STATE, a): _logged_view for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
     **{("archives.download", "GET", RECORD_STATE, a): _logged_download for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
@@ -1609,7 +1693,10 @@ WRITES: dict[Check, set[str]] = {
     _removed_piece: {"piece", "event"},
     _marked_nonconforme: {"piece", "event", "notification"},
     _reopened: {"document", "event", "travail", "notification"},
-    _instructed: {"instruction", "instruction_move"},
+    # A change of a dossier's state tells its association (issue 14).
+    _instructed: {"instruction", "instruction_move", "notification"},
+    _posted_message: {"message", "notification"},
+    _revoked_link: {"partage", "partage_trace"},
     _requested_correction: {"correction_request"},
     _annotated: {"annotation"},
     _archived: {"archive_record", "archive_log"},
@@ -1686,7 +1773,9 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
     assert set(MATRIX) - routes == set(), "matrix lines for routes the app no longer has"
     for key, by_state in MATRIX.items():
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == key[0])
-        if "mesure_id" in rule.arguments:
+        if "partage_id" in rule.arguments:
+            expected_states = {PARTAGE_STATE}
+        elif "mesure_id" in rule.arguments:
             expected_states = set(START_STATES) if "kind_name" in rule.arguments else set(MESURES)
         elif "piece_id" in rule.arguments:
             expected_states = set(PIECE_STATES)
@@ -1694,7 +1783,7 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
             if key[0].startswith(("candidatures.", "instruction.", "jury.")):
                 expected_states = set(DOSSIERS)
             else:  # the document pages; those that read a document are tried on the dossiers too
-                expected_states = set(STATES) | (set(DOSSIERS) if key[0] in ("documents.view", "documents.download", "documents.preview", "documents.edit") else set())
+                expected_states = set(STATES) | (set(DOSSIERS) if key[0] in ("documents.view", "documents.download", "documents.preview", "documents.edit", "messages.thread", "messages.post") else set())
         elif "appel_id" in rule.arguments:
             expected_states = {APPEL_STATE}
         elif "record_id" in rule.arguments:
@@ -1744,7 +1833,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
     elif outcome == NOT_FOUND:
         assert response.status_code == 404 and "Page introuvable" in body
     elif outcome == UNPROCESSABLE:
-        message = {"archives.deposit": "motif de la correction", "archives.record_visa": "pas atteint le terme", "auth.totp": "Code incorrect", "instruction.jury_page": "Département et des 3 EPCI"}.get(endpoint, "renouvel")
+        message = {"archives.deposit": "motif de la correction", "archives.record_visa": "pas atteint le terme", "auth.totp": "Code incorrect", "instruction.jury_page": "Département et des 3 EPCI",
+                   "partage.share": "Aucun relais de courriel", "partage.page": "demandez un nouveau code"}.get(endpoint, "renouvel")
         assert response.status_code == 422 and message in body, body[:500]  # the rule's French message
     elif outcome == ZIP:
         assert response.status_code == 200 and response.mimetype == "application/zip" and response.data.startswith(b"PK")
@@ -1798,6 +1888,12 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/notifications"
         elif outcome == PREFERENCES:
             assert location.path == "/notifications/preferences"
+        elif outcome == PARTAGES:
+            assert location.path == f"/documents/{world.docs['submitted_saisine']}/destinataires"
+        elif outcome == PARTAGE_PAGE:
+            assert location.path == f"/partage/{world.partage_id}/{world.partage_secret}"
+        elif outcome == THREAD:
+            assert doc_id is not None and location.path == f"/documents/{doc_id}/messages", location.path
         elif outcome == MODELE:
             assert location.path == f"/admin/modeles/{MODELE_TEMPLATE}"
         elif outcome == SYNTHESE:
@@ -2039,6 +2135,10 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "notifications.mark_read": ("coordinateur", NOTIFICATION_STATE),
     "notifications.mark_all_read": ("instructeur", None),
     "notifications.preferences": ("redacteur_B", None),
+    "messages.post": ("instructeur", "submitted_incident"),
+    "partage.share": ("redacteur_A", "submitted_saisine"),
+    "partage.revoke": ("redacteur_A", PARTAGE_STATE),
+    "partage.page": ("anonymous", PARTAGE_STATE),
     "modeles.template": ("admin", MODELE_STATE),  # multipart
     "modeles.put_in_force": ("admin", MODELE_VERSION_STATE),
 }

@@ -10,6 +10,7 @@ import datetime as dt
 import threading
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -17,10 +18,19 @@ from tests.conftest import WebClient
 from tests.test_mesures_web import AML, open_mesure, start, started_doc
 from webforms import db, jobs
 from webforms.models import Document, Notification, Rappel
+from webforms.notifications import reminders
+from webforms.notifications.mesure_reminders import bilan_due
 from webforms.notifications.reminders import send_reminders
 
 # The AML measure's intermediate bilan (3 months, AML §4) is due on 3 September 2019.
 DUE = dt.date(2019, 9, 3)
+
+
+@pytest.fixture(autouse=True)
+def bilans_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are the bilan rule's: the measure here, met once, also falls short of its rhythm (tests/test_reminder_rules.py)."""
+    monkeypatch.setattr(reminders, "RULES", (bilan_due,))
+    monkeypatch.setattr(reminders, "SWEEPS", ())
 
 
 def paris_morning(day: dt.date) -> dt.datetime:

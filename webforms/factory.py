@@ -30,6 +30,7 @@ from webforms.archive import views as archives
 from webforms.candidatures import instruction_views as instruction
 from webforms.candidatures import jury_views
 from webforms.candidatures import views as candidatures
+from webforms.candidatures.instruction import register_state_hook
 from webforms.candidatures.services import CallRules
 from webforms.candidatures.synthese import score_text
 from webforms.documents import views as documents
@@ -48,7 +49,11 @@ from webforms.notifications import events as notification_events
 from webforms.notifications import (
     mail,
     reminders,  # noqa: F401 - declares the daily reminders' periodic task
+    sharing,
+    threads,
 )
+from webforms.notifications import sharing_views as partage
+from webforms.notifications import thread_views as messages
 from webforms.notifications import views as notifications
 from webforms.notifications.services import UNREAD_FACT, unread_exists, unread_for_template
 from webforms.pages import views as pages
@@ -182,7 +187,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, instruction.bp, jury_views.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, pages.bp, modeles.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, instruction.bp, jury_views.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, messages.bp, partage.bp, pages.bp, modeles.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -209,6 +214,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_parents()
     _register_page_extras()
     register_listener("notifications", notification_events.on_event)
+    register_state_hook(notification_events.on_state_change)
     mail.init_app(app)
     # <int:…> in a URL: a number past what the database stores is a page not found, not an
     # overflow in the driver (set before the blueprints add their rules).
@@ -232,8 +238,10 @@ def _register_parents() -> None:
 
 
 def _register_page_extras() -> None:
-    """Give the generic document page what the features show on it: the archived signed copy."""
+    """Give the generic document page what the features show on it: the archived signed copy, the thread, the links."""
     register_page_extra("archived", _archived_copy)
+    register_page_extra("messages", threads.page_extra)
+    register_page_extra("partage", sharing.page_extra)
 
 
 def _archived_copy(session: Session, doc: Document) -> dict[str, int] | None:

@@ -74,6 +74,27 @@ def can_view(user: User, doc: Document) -> bool:
     return _own(user, doc) or _receives(user, doc) or _sits_on(user, doc)
 
 
+def owns(user: User, doc: Document) -> bool:
+    """Is ``user`` one of the writers of the document's organisation?"""
+    return _own(user, doc)
+
+
+def can_discuss(user: User, doc: Document) -> bool:
+    """May ``user`` write in the document's thread? Its organisation's writers and the recipients
+    who answer it; not the archiviste (who files it) nor a jury (who reads it) (issue 14)."""
+    return _own(user, doc) or (_receives(user, doc) and user.role not in ("archiviste", "jury"))
+
+
+def can_request_correction(user: User, doc: Document) -> bool:
+    """May ``user`` ask for a correction in the document's thread? A recipient who may write in it."""
+    return can_discuss(user, doc) and not _own(user, doc)
+
+
+def can_share(user: User, doc: Document) -> bool:
+    """May ``user`` send the document to a recipient without an account, and revoke its links? Its writers, once submitted."""
+    return _own(user, doc) and was_submitted(doc)
+
+
 def can_edit(user: User, doc: Document) -> bool:
     """May ``user`` change and submit this document? Only a draft of their organisation."""
     return _own(user, doc) and doc.statut == "brouillon"

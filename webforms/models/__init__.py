@@ -22,9 +22,11 @@ from webforms.models.guards import ARCHIVE_TABLES, SUBMISSION_KEPT, WRITE_ONCE_T
 from webforms.models.instruction import Annotation, CorrectionRequest, Instruction, InstructionMove, Jury, JuryMember
 from webforms.models.jobs import STATUTS_TRAVAIL, Travail
 from webforms.models.jury import Avis, Decision, Evaluation, Lettre
+from webforms.models.messages import NATURES_MESSAGE, Message, MessageRead
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
 from webforms.models.modeles import MOUVEMENTS_MODELE, ModeleEnVigueur, ModeleMouvement, ModeleVersion
 from webforms.models.notifications import FREQUENCES, Courriel, Notification, NotificationPreference, Rappel
+from webforms.models.partages import QUALITES_PARTAGE, TRACES_PARTAGE, Partage, PartageTrace
 from webforms.models.people import Organisation, User
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "ARCHIVE_TABLES",
     "FREQUENCES",
     "MOUVEMENTS_MODELE",
+    "NATURES_MESSAGE",
+    "QUALITES_PARTAGE",
     "RETENTION_FATES",
     "ROLES",
     "SIGNATURE_KINDS",
@@ -39,6 +43,7 @@ __all__ = [
     "STATUTS_MESURE",
     "STATUTS_TRAVAIL",
     "SUBMISSION_KEPT",
+    "TRACES_PARTAGE",
     "WRITE_ONCE_TABLES",
     "AccountSecurity",
     "Annotation",
@@ -66,6 +71,8 @@ __all__ = [
     "JuryMember",
     "KeptForm",
     "Lettre",
+    "Message",
+    "MessageRead",
     "Mesure",
     "ModeleEnVigueur",
     "ModeleMouvement",
@@ -73,6 +80,8 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "Organisation",
+    "Partage",
+    "PartageTrace",
     "Piece",
     "Rappel",
     "Rencontre",

@@ -8,14 +8,16 @@ Who reads a submitted document is its kind's ``recipient_roles`` (``schemas/``, 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from schemas import get_kind
 from webforms import policy
-from webforms.models import Document, Event, User
+from webforms.candidatures.instruction import ETATS
+from webforms.models import Document, Event, InstructionMove, Message, User
 from webforms.notifications.services import notify
 
 # Recipient roles that are not told of each submission (they see them all the same).
@@ -54,9 +56,19 @@ def _piece_title(doc: Document, code: str) -> str:
     return next((rule.title for rule in get_kind(doc.kind).attachments if rule.name == code), code)
 
 
+def answer_corrections(session: Session, doc: Document, now: dt.datetime) -> None:
+    """Mark the correction requests of the document's thread answered (its writers' reply, a new deposit)."""
+    session.execute(
+        update(Message).where(Message.document_id == doc.id, Message.nature == "demande_correction", Message.answered_at.is_(None)).values(answered_at=now),
+        execution_options={"synchronize_session": False},
+    )
+
+
 def on_submit(session: Session, event: Event, doc: Document) -> None:
     """A document submitted (a referral, an incident sheet, a bilan, a dossier): its kind's recipients."""
     version = int(event.detail.get("version") or 1)
+    if version > 1:
+        answer_corrections(session, doc, event.at)
     notify(session, "depot" if version == 1 else "redepot", doc, receivers_of(session, doc),
            what=_submitted_what(doc, version), now=event.at, actor=event.user)
 
@@ -75,6 +87,12 @@ def on_nonconforme(session: Session, event: Event, doc: Document) -> None:
     """A piece marked non-compliant: the writers of the dossier's organisation, who must replace it."""
     title = _piece_title(doc, str(event.detail.get("piece", "")))
     notify(session, "non_conforme", doc, writers_of(session, doc), what=f"pièce non conforme : {title}", now=event.at, actor=event.user)
+
+
+def on_state_change(session: Session, doc: Document, entry: InstructionMove) -> None:
+    """A dossier's instruction state changed (AML §6b–§6d): the writers of its organisation."""
+    label = ETATS[entry.vers].label.lower() if entry.vers in ETATS else entry.vers
+    notify(session, "instruction", doc, writers_of(session, doc), what=f"dossier {label}", now=entry.at, actor=entry.user)
 
 
 HANDLERS: dict[str, Callable[[Session, Event, Document], None]] = {

@@ -32,7 +32,7 @@ from webforms.notifications.subjects import about, may_open, page
 logger = logging.getLogger(__name__)
 
 # Read from the environment by ``init_app`` (also as WEBFORMS_<name>, or from the tests' config).
-SETTINGS = ("SMTP_HOST", "SMTP_PORT", "SMTP_STARTTLS", "SMTP_USER", "SMTP_PASSWORD", "SMTP_CA_FILE", "MAIL_FROM", "PUBLIC_BASE_URL")
+SETTINGS = ("SMTP_HOST", "SMTP_PORT", "SMTP_STARTTLS", "SMTP_USER", "SMTP_PASSWORD", "SMTP_CA_FILE", "MAIL_FROM", "PUBLIC_BASE_URL", "PARTAGE_JOURS")
 DEFAULTS: dict[str, Any] = {
     "SMTP_HOST": None,  # none: no e-mail at all; the notification centre works the same
     "SMTP_PORT": 25,
@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_CA_FILE": None,  # the relay's certificate authority, when not one the system trusts
     "MAIL_FROM": "webforms@localhost",
     "PUBLIC_BASE_URL": "http://localhost:5000",
+    "PARTAGE_JOURS": 30,  # how long a link for a recipient without an account stays valid (issue 14)
 }
 # Every day at 06:00 UTC (7 or 8 h in Paris): the digests of those who chose "quotidien".
 DIGEST_CRON = "0 6 * * *"

@@ -1,0 +1,175 @@
+"""Messages per document (issue 14): the thread, its correction requests, its unread marks, who may write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests.conftest import Clock, WebClient
+from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, submit_complete
+from tests.test_notifications import HOUSEHOLD_NAMES, messages
+from tests.test_web import submitted
+from webforms import db
+from webforms.models import CorrectionRequest, Message, Notification
+
+TEXT = "Bonjour, la date de naissance de Mme Durand semble erronée."
+
+
+def stored(app: Flask) -> list[tuple[str, str, bool]]:
+    """The messages stored: (nature, text, answered)."""
+    with app.app_context():
+        return [(m.nature, m.texte, m.answered_at is not None) for m in db.session().scalars(select(Message).order_by(Message.id))]
+
+
+def notifications(app: Flask) -> int:
+    with app.app_context():
+        return int(db.session().scalar(select(func.count()).select_from(Notification)) or 0)
+
+
+def thread_page(web: WebClient, doc_id: int) -> str:
+    response = web.get(f"/documents/{doc_id}/messages")
+    assert response.status_code == 200
+    return str(response.get_data(as_text=True))
+
+
+def saisine(login_as: Any) -> tuple[int, dict[str, tuple[WebClient, Any]]]:
+    """A submitted fiche saisine and the people around it."""
+    people = {
+        "writer": login_as("redacteur"),
+        "colleague": login_as("redacteur"),
+        "coordinator": login_as("coordinateur", org="Plateforme Lens-Hénin"),
+        "instructeur": login_as("instructeur", org="Département du Pas-de-Calais"),
+        "archiviste": login_as("archiviste", org="Archives départementales"),
+        "other": login_as("redacteur", org="Association B"),
+    }
+    return submitted(people["writer"][0], "fiche_saisine"), people
+
+
+def test_a_message_tells_the_other_side_without_its_text_and_is_new_once(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    writer, coordinator = people["writer"][0], people["coordinator"][0]
+    before = notifications(app)
+    response = writer.post(f"/documents/{doc_id}/messages", {"texte": TEXT})
+    assert response.status_code == 302 and re.search(rf"/documents/{doc_id}/messages#message-\d+$", response.headers["Location"])
+    assert stored(app) == [("message", TEXT, False)]
+    # The recipients are told (and the author's colleague), the archiviste is not; no text, no name.
+    for who in ("coordinator", "instructeur", "colleague"):
+        assert messages(app, people[who][1].id)[-1].endswith("FS-2019-000001 : nouveau message"), who
+    assert messages(app, people["archiviste"][1].id) == [] and messages(app, people["writer"][1].id) == []
+    assert notifications(app) == before + 3
+    for line in messages(app, people["coordinator"][1].id):
+        assert not any(name in line for name in HOUSEHOLD_NAMES)
+    # The document's page counts it, unread, then read.
+    assert "Messages (1, dont 1 non lu)" in coordinator.get(f"/documents/{doc_id}").get_data(as_text=True)
+    page = thread_page(coordinator, doc_id)
+    assert TEXT in page.replace("&#39;", "'") and "Nouveau</strong>" in page
+    assert "Nouveau</strong>" not in thread_page(coordinator, doc_id)
+    assert "Messages (1)" in coordinator.get(f"/documents/{doc_id}").get_data(as_text=True)
+    # One's own message is never new to oneself.
+    assert "Nouveau</strong>" not in thread_page(writer, doc_id)
+
+
+def test_user_text_is_shown_as_typed_never_evaluated(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    writer = people["writer"][0]
+    typed = "{{ 7*7 }} {% if true %}oui{% endif %} <script>alert(1)</script>\nLigne 2"
+    assert writer.post(f"/documents/{doc_id}/messages", {"texte": typed}).status_code == 302
+    page = thread_page(people["coordinator"][0], doc_id)
+    assert "{{ 7*7 }}" in page and "{% if true %}oui{% endif %}" in page and "49" not in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert stored(app)[0][1] == typed
+
+
+def test_who_may_read_and_write_a_thread(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    archiviste, other = people["archiviste"][0], people["other"][0]
+    # The archiviste reads it (it belongs to the document's record) but does not write in it.
+    assert 'name="texte"' not in thread_page(archiviste, doc_id)
+    assert archiviste.post(f"/documents/{doc_id}/messages", {"texte": "Classé"}).status_code == 403
+    # Another organisation: the document is not revealed.
+    assert other.get(f"/documents/{doc_id}/messages").status_code == 404
+    assert other.post(f"/documents/{doc_id}/messages", {"texte": "Bonjour"}).status_code == 404
+    # A draft: its recipients do not see it yet.
+    draft_writer = people["writer"][0]
+    draft = re.search(r"/documents/(\d+)/", draft_writer.post("/documents/nouveau/fiche_saisine", {"action": "save"}).headers["Location"])
+    assert draft
+    assert people["coordinator"][0].get(f"/documents/{draft.group(1)}/messages").status_code == 404
+    assert stored(app) == []
+
+
+def test_an_empty_or_too_long_message_is_refused_in_french_and_nothing_changes(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    writer = people["writer"][0]
+    before = notifications(app)
+    for texte, reason in (("   \n ", "Écrivez votre message avant de l'envoyer."), ("x" * 2001, "Un message ne peut dépasser 2\u202f000 caractères.")):
+        response = writer.post(f"/documents/{doc_id}/messages", {"texte": texte})
+        assert response.status_code == 422 and reason in response.get_data(as_text=True).replace("&#39;", "'")
+    assert stored(app) == [] and notifications(app) == before
+    assert writer.post(f"/documents/{doc_id}/messages", {"texte": "x" * 2000}).status_code == 302
+    assert len(stored(app)) == 1
+    # A nature not offered: refused.
+    response = people["coordinator"][0].post(f"/documents/{doc_id}/messages", {"texte": "Bonjour", "nature": "annonce"})
+    assert response.status_code == 422 and len(stored(app)) == 1
+
+
+def test_a_correction_request_stays_open_until_the_writers_answer(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    writer, coordinator = people["writer"][0], people["coordinator"][0]
+    # Only a recipient asks for a correction; the writers answer it.
+    assert writer.post(f"/documents/{doc_id}/messages", {"texte": "Corrigez", "nature": "demande_correction"}).status_code == 422
+    assert stored(app) == []
+    assert coordinator.post(f"/documents/{doc_id}/messages", {"texte": "Précisez les ressources.", "nature": "demande_correction"}).status_code == 302
+    assert messages(app, people["writer"][1].id)[-1].endswith("FS-2019-000001 : demande de correction")
+    assert "(en attente de réponse)" in thread_page(writer, doc_id)
+    # Another recipient's message does not answer it; the writers' does.
+    assert people["instructeur"][0].post(f"/documents/{doc_id}/messages", {"texte": "Je m'associe."}).status_code == 302
+    assert stored(app)[0][2] is False
+    assert writer.post(f"/documents/{doc_id}/messages", {"texte": "Voici les ressources à jour."}).status_code == 302
+    assert stored(app)[0] == ("demande_correction", "Précisez les ressources.", True)
+    assert "(répondue)" in thread_page(coordinator, doc_id)
+
+
+def test_a_dossier_s_correction_request_is_the_instruction_s_before_the_deadline_only(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, writer = login_as("redacteur")
+    instructeur, _ = login_as("instructeur", org="Département du Pas-de-Calais")
+    doc_id = open_dossier(app, web)
+    submit_complete(app, web, doc_id)
+    assert instructeur.post(f"/documents/{doc_id}/messages", {"texte": "Joignez le budget signé.", "nature": "demande_correction"}).status_code == 302
+    with app.app_context():
+        (request,) = db.session().scalars(select(CorrectionRequest)).all()
+        assert request.texte == "Joignez le budget signé." and request.piece_id is None
+    assert stored(app) == [("demande_correction", "Joignez le budget signé.", False)]
+    assert messages(app, writer.id)[-1].endswith(": demande de correction")
+    # The association reopens and deposits again: the correction answers it.
+    web.post(f"/documents/{doc_id}/rouvrir")
+    assert web.post(f"/documents/{doc_id}/soumettre").status_code == 302
+    assert stored(app)[0][2] is True
+    # After the deadline, the instruction refuses (AML §6b): nothing stored, nobody told.
+    clock.now = dt.datetime(2019, 9, 6, 14, 1, tzinfo=dt.UTC)
+    before = notifications(app)
+    response = instructeur.post(f"/documents/{doc_id}/messages", {"texte": "Trop tard ?", "nature": "demande_correction"})
+    assert response.status_code == 422 and "la régularisation est possible jusqu" in response.get_data(as_text=True).replace("&#39;", "'")
+    assert len(stored(app)) == 1 and notifications(app) == before
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(CorrectionRequest)) == 1
+
+
+def test_a_dossier_s_change_of_state_tells_the_association(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, writer = login_as("redacteur")
+    instructeur, _ = login_as("instructeur", org="Département du Pas-de-Calais")
+    doc_id = open_dossier(app, web)
+    submit_complete(app, web, doc_id)
+    assert instructeur.post(f"/documents/{doc_id}/instruction", {"action": "instruire"}).status_code == 302
+    assert messages(app, writer.id)[-1].endswith("CA-2019-000001 : dossier en instruction")
+
+
+def test_posting_without_the_csrf_token_is_refused(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    response = people["writer"][0].post(f"/documents/{doc_id}/messages", {"texte": TEXT}, csrf=False)
+    assert response.status_code == 400 and stored(app) == []

@@ -1,0 +1,169 @@
+"""Recipients without an account (issue 14): a personal link, a one-time code in a second e-mail, a log, a revocation.
+
+A real SMTP server (aiosmtpd) receives both e-mails; the visitor is a test client with no account.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from tests.conftest import Clock, WebClient
+from tests.test_notifications_mail import BASE_URL, assert_no_household_data, logged, relay, smtp_server  # noqa: F401 (a fixture)
+from tests.test_web import submitted
+from webforms import db
+from webforms.models import Partage, PartageTrace
+
+ADDRESS = "referent.social@cd62.fr"
+
+
+def traces(app: Flask) -> list[str]:
+    with app.app_context():
+        return list(db.session().scalars(select(PartageTrace.quoi).order_by(PartageTrace.id)))
+
+
+def link_in(body: str) -> str:
+    found = re.search(rf"{re.escape(BASE_URL)}(/partage/\d+/[0-9a-f]+)", body)
+    assert found, body
+    return found.group(1)
+
+
+def sent_link(app: Flask, login_as: Any, smtp_server: Any) -> tuple[Any, WebClient, int, str]:  # noqa: F811
+    """A submitted fiche saisine sent to ``ADDRESS``: (inbox, its writer, its id, the link's path)."""
+    inbox, port = smtp_server()
+    relay(app, port)
+    writer, _ = login_as("redacteur")
+    doc_id = submitted(writer, "fiche_saisine")
+    before = len(inbox.messages)
+    response = writer.post(f"/documents/{doc_id}/destinataires", {"adresse": ADDRESS, "qualite": "travailleur_social"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    (mail,) = inbox.messages[before:]
+    assert mail["To"] == ADDRESS and mail["Subject"].endswith("FS-2019-000001 : document transmis")
+    return inbox, writer, doc_id, link_in(mail.get_content())
+
+
+def visitor(app: Flask) -> WebClient:
+    web = WebClient(app.test_client())
+    web.get("/connexion")  # a CSRF token for the session, as any first page gives
+    return web
+
+
+def code_from(inbox: Any) -> str:
+    found = re.search(r"Votre code d'accès : (\d{6})", inbox.messages[-1].get_content())
+    assert found
+    return found.group(1)
+
+
+def test_the_link_then_the_code_open_only_that_document_and_each_step_is_logged(app: Flask, login_as: Any, smtp_server: Any) -> None:  # noqa: F811
+    inbox, writer, doc_id, path = sent_link(app, login_as, smtp_server)
+    guest = visitor(app)
+    page = guest.get(path).get_data(as_text=True)
+    assert "Recevoir un code" in page and "Télécharger" not in page
+    assert guest.get(f"{path}/document").status_code == 302  # not opened yet
+    assert guest.post(path, {"action": "code"}).status_code == 200
+    code = code_from(inbox)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    response = guest.post(path, {"action": "ouvrir", "code": wrong})
+    assert response.status_code == 422 and "Code incorrect : encore 4 essais." in response.get_data(as_text=True)
+    response = guest.post(path, {"action": "ouvrir", "code": code})
+    assert response.status_code == 200 and "Télécharger le document (PDF)" in response.get_data(as_text=True)
+    download = guest.get(f"{path}/document")
+    assert download.status_code == 200 and download.mimetype == "application/pdf" and download.data.startswith(b"%PDF")
+    assert traces(app) == ["lien_envoye", "code_envoye", "code_refuse", "ouverture", "telechargement"]
+    # Both e-mails logged, neither holding a household name.
+    assert [(a, n) for a, n, _ in logged(app) if a == ADDRESS] == [(ADDRESS, "partage:lien"), (ADDRESS, "partage:code")]
+    assert_no_household_data(inbox.texts())
+    # The sender sees every step.
+    sender = writer.get(f"/documents/{doc_id}/destinataires").get_data(as_text=True)
+    assert ADDRESS in sender and "Document ouvert le" in sender and "Document téléchargé le" in sender and "Code refusé le" in sender
+    # The code served once: another browser cannot use it again.
+    other = visitor(app)
+    response = other.post(path, {"action": "ouvrir", "code": code})
+    assert response.status_code == 422 and "a expiré ou a déjà servi" in response.get_data(as_text=True).replace("&#39;", "'")
+
+
+def test_a_code_expires_after_15_minutes_and_after_5_wrong_tries(app: Flask, login_as: Any, smtp_server: Any, clock: Clock) -> None:  # noqa: F811
+    inbox, _, _, path = sent_link(app, login_as, smtp_server)
+    guest = visitor(app)
+    guest.post(path, {"action": "code"})
+    code = code_from(inbox)
+    clock.advance(minutes=15)
+    assert guest.post(path, {"action": "ouvrir", "code": code}).status_code == 422
+    guest.post(path, {"action": "code"})
+    code = code_from(inbox)
+    clock.advance(minutes=14, seconds=59)
+    assert guest.post(path, {"action": "ouvrir", "code": code}).status_code == 200
+    # Five wrong tries spend a code, the right one included.
+    guest = visitor(app)
+    guest.post(path, {"action": "code"})
+    code = code_from(inbox)
+    for _ in range(5):
+        assert guest.post(path, {"action": "ouvrir", "code": "000000" if code != "000000" else "111111"}).status_code == 422
+    assert guest.post(path, {"action": "ouvrir", "code": code}).status_code == 422
+
+
+def test_a_forged_expired_or_revoked_link_shows_a_french_page_and_nothing_else(app: Flask, login_as: Any, smtp_server: Any, clock: Clock) -> None:  # noqa: F811
+    _, writer, doc_id, path = sent_link(app, login_as, smtp_server)
+    guest = visitor(app)
+    forged = guest.get(path[:-1] + ("0" if path[-1] != "0" else "1"))
+    assert forged.status_code == 404 and "Ce lien n'est pas valide" in forged.get_data(as_text=True).replace("&#39;", "'")
+    assert "FS-2019-000001" not in forged.get_data(as_text=True)
+    assert guest.get(re.sub(r"/partage/\d+/", "/partage/999999/", path)).status_code == 404
+    # Any text typed in place of the secret or the code: refused, never an error.
+    assert guest.get(re.sub(r"/[0-9a-f]+$", "/%C3%A9t%C3%A9", path)).status_code == 404
+    assert guest.post(path, {"action": "code"}).status_code == 200
+    response = guest.post(path, {"action": "ouvrir", "code": "été"})
+    assert response.status_code == 422 and "Code incorrect" in response.get_data(as_text=True)
+    # Valid for 30 days (PARTAGE_JOURS), to the second.
+    clock.advance(days=30, seconds=-1)
+    assert guest.get(path).status_code == 200
+    clock.advance(seconds=1)
+    expired = guest.get(path)
+    assert expired.status_code == 410 and "Ce lien a expiré le 13 novembre 2019" in expired.get_data(as_text=True)
+    assert guest.get(f"{path}/document").status_code == 410
+    clock.advance(days=-1)
+    with app.app_context():
+        partage_id = db.session().scalars(select(Partage.id)).one()
+    assert writer.post(f"/documents/{doc_id}/destinataires/{partage_id}/revoquer").status_code == 302
+    revoked = guest.get(path)
+    assert revoked.status_code == 410 and "révoqué par l'expéditeur" in revoked.get_data(as_text=True).replace("&#39;", "'")
+    assert traces(app)[-1] == "revocation"
+
+
+def test_only_the_writers_send_a_submitted_document_to_a_valid_address(app: Flask, login_as: Any, smtp_server: Any) -> None:  # noqa: F811
+    _, port = smtp_server()
+    relay(app, port)
+    writer, _ = login_as("redacteur")
+    coordinator, _ = login_as("coordinateur", org="Plateforme Lens-Hénin")
+    other, _ = login_as("redacteur", org="Association B")
+    doc_id = submitted(writer, "fiche_saisine")
+    payload = {"adresse": ADDRESS, "qualite": "rast"}
+    assert coordinator.post(f"/documents/{doc_id}/destinataires", payload).status_code == 403
+    assert other.post(f"/documents/{doc_id}/destinataires", payload).status_code == 404
+    for bad, reason in (({"adresse": "pas-une-adresse", "qualite": "rast"}, "Adresse électronique invalide."),
+                        ({"adresse": ADDRESS, "qualite": "voisin"}, "Choisissez la qualité du destinataire")):
+        response = writer.post(f"/documents/{doc_id}/destinataires", bad)
+        assert response.status_code == 422 and reason in response.get_data(as_text=True)
+    draft = re.search(r"/documents/(\d+)/", writer.post("/documents/nouveau/fiche_saisine", {"action": "save"}).headers["Location"])
+    assert draft and writer.post(f"/documents/{draft.group(1)}/destinataires", payload).status_code == 403
+    with app.app_context():
+        assert db.session().scalars(select(Partage)).all() == []
+
+
+def test_without_a_relay_no_link_can_be_sent(app: Flask, login_as: Any) -> None:
+    writer, _ = login_as("redacteur")
+    doc_id = submitted(writer, "fiche_saisine")
+    response = writer.post(f"/documents/{doc_id}/destinataires", {"adresse": ADDRESS, "qualite": "bailleur"})
+    assert response.status_code == 422 and "Aucun relais de courriel" in response.get_data(as_text=True)
+
+
+def test_the_link_s_validity_is_configurable(app: Flask, login_as: Any, smtp_server: Any, clock: Clock) -> None:  # noqa: F811
+    app.config["PARTAGE_JOURS"] = 7
+    sent_link(app, login_as, smtp_server)
+    with app.app_context():
+        partage = db.session().scalars(select(Partage)).one()
+        assert partage.expires_at - partage.created_at == dt.timedelta(days=7)
