@@ -61,7 +61,9 @@ class World:
     def doc(self) -> Document:
         return db.session().get(Document, self.doc_id)
 
-    def deposit(self, data: bytes, name: str = "scan.pdf", *, account: Any = None, signature: str = "scan", motif: str | None = None, tmp: Path) -> ArchiveRecord:
+    def deposit(
+        self, data: bytes, name: str = "scan.pdf", *, account: Any = None, signature: str = "scan", motif: str | None = None, tmp: Path, notes: list[str] | None = None
+    ) -> ArchiveRecord:
         return deposit(
             db.session(),
             self.services(),
@@ -72,6 +74,7 @@ class World:
             signature_kind=signature,
             workdir=tmp / "upload",
             motif=motif,
+            notes=notes,
         )
 
 

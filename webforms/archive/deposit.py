@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from schemas import get_kind
 from webforms import policy
 from webforms.archive.audit import commit, log
+from webforms.archive.marks import check_copy, expected_of, read_marks
 from webforms.archive.retention import RuleInForce, rule_for
 from webforms.archive.search import current_record, destroyed
 from webforms.archive.services import ArchiveError, ArchiveServices
@@ -90,11 +91,14 @@ def deposit(
     signature_kind: str,
     workdir: Path,
     motif: str | None = None,
+    notes: list[str] | None = None,
 ) -> ArchiveRecord:
     """Archive the signed copy of a submitted document; a second deposit is a correction.
 
     The upload is checked by its content (``webforms.documents.uploads``); a refusal raises
-    ``UploadRefused`` or ``ArchiveError`` and leaves the archive exactly as it was.
+    ``UploadRefused`` or ``ArchiveError`` and leaves the archive exactly as it was. A copy that
+    names another document or version is refused; one whose mark cannot be read is archived
+    with a French warning appended to ``notes``.
     """
     motif = (motif or "").strip() or None
     previous = _previous_if_allowed(session, doc, user=user, signature_kind=signature_kind, motif=motif)
@@ -104,6 +108,7 @@ def deposit(
     created: list[str] = []  # files this deposit brought into the store
     try:
         check = _signature_check(svc, checked, signature_kind)
+        warning = _copy_check(doc, source, source_bytes, checked)
         now = svc.clock()
         rule = rule_for(session, doc.kind)
         signed = _brought_in(created, svc.archive.put_file(checked.data_path))
@@ -117,8 +122,10 @@ def deposit(
         )
         session.add(record)
         session.flush()
-        _log_deposit(session, record, user=user, now=now)
+        _log_deposit(session, record, user=user, now=now, mark_read=warning is None)
         commit(session, svc)
+        if warning is not None and notes is not None:
+            notes.append(warning)
     except BaseException:
         session.rollback()
         _remove_unheld(session, svc, created)
@@ -169,7 +176,19 @@ def _signature_check(svc: ArchiveServices, checked: CheckedFile, signature_kind:
     check = verify_pdf_signatures(checked.data_path, roots)
     if not check.signed:
         raise ArchiveError("Ce PDF ne porte aucune signature électronique : choisissez « scan » s'il a été signé à la main.")
+    # Issue 15: a PDF whose signed content was altered, whose signature does not match its
+    # certificate, or that was changed after signing is not the signed copy: refused, the
+    # document keeps waiting for one. A valid signature of an authority that is not configured
+    # is archived, and the record says so (docs/archive.md).
+    if not (check.intact and check.valid and check.covers_whole_file):
+        raise ArchiveError(f"La signature électronique de ce PDF ne tient pas : {check.summary} Rien n'a été archivé : déposez le PDF tel qu'il a été signé.")
     return check
+
+
+def _copy_check(doc: Document, source: Rendition, source_bytes: bytes, checked: CheckedFile) -> str | None:
+    """Refuse the copy of another document or version (issue 15); return a warning when its mark cannot be read."""
+    expected = expected_of(source_bytes, reference=doc.reference or "", version=source.version)
+    return check_copy(expected, read_marks(checked.data_path, checked.kind), pages=checked.pages)
 
 
 def _brought_in(created: list[str], stored: tuple[str, int, bool]) -> tuple[str, int]:
@@ -227,7 +246,7 @@ def _new_record(
     )
 
 
-def _log_deposit(session: Session, record: ArchiveRecord, *, user: User, now: dt.datetime) -> None:
+def _log_deposit(session: Session, record: ArchiveRecord, *, user: User, now: dt.datetime, mark_read: bool) -> None:
     """Append the deposit to the audit trail, with the digests of the three files it concerns."""
     log(
         session,
@@ -240,6 +259,7 @@ def _log_deposit(session: Session, record: ArchiveRecord, *, user: User, now: dt
         pdfa_sha512=record.pdfa_sha512,
         source_sha512=record.source_sha512,
         supersedes=record.supersedes_id,
+        marque="lue" if mark_read else "illisible",
     )
 
 
