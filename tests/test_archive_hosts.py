@@ -48,7 +48,7 @@ def test_two_hosts_witness_every_row_once_one_at_a_time_in_chain_order(app: Flas
             with Session(engine, expire_on_commit=False) as session:
                 for n in range(ROWS_PER_HOST):
                     while True:
-                        log(session, svc.clock(), "verify", user=None, host=name, n=n)
+                        log(session, svc.clock(), "verify", key=svc.seal_key, user=None, host=name, n=n)
                         try:
                             commit(session, svc)
                             break

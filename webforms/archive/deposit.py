@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from schemas import get_kind
 from webforms import policy
-from webforms.archive.audit import commit, log
+from webforms.archive.audit import commit, log, record_digest
 from webforms.archive.marks import check_copy, expected_of, read_marks
 from webforms.archive.retention import RuleInForce, rule_for
 from webforms.archive.search import current_record, destroyed
@@ -122,7 +122,7 @@ def deposit(
         )
         session.add(record)
         session.flush()
-        _log_deposit(session, record, user=user, now=now, mark_read=warning is None)
+        _log_deposit(session, svc, record, user=user, now=now, mark_read=warning is None)
         commit(session, svc)
         if warning is not None and notes is not None:
             notes.append(warning)
@@ -246,12 +246,13 @@ def _new_record(
     )
 
 
-def _log_deposit(session: Session, record: ArchiveRecord, *, user: User, now: dt.datetime, mark_read: bool) -> None:
-    """Append the deposit to the audit trail, with the digests of the three files it concerns."""
+def _log_deposit(session: Session, svc: ArchiveServices, record: ArchiveRecord, *, user: User, now: dt.datetime, mark_read: bool) -> None:
+    """Append the deposit to the audit trail, with the digests of the three files it concerns and of the record itself."""
     log(
         session,
         now,
         "deposit",
+        key=svc.seal_key,
         user=user,
         record=record,
         version=record.version,
@@ -259,6 +260,7 @@ def _log_deposit(session: Session, record: ArchiveRecord, *, user: User, now: dt
         pdfa_sha512=record.pdfa_sha512,
         source_sha512=record.source_sha512,
         supersedes=record.supersedes_id,
+        record_sha512=record_digest(record),
         marque="lue" if mark_read else "illisible",
     )
 
