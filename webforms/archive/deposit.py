@@ -6,10 +6,10 @@ import datetime as dt
 import hashlib
 import io
 import json
+import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from schemas import get_kind
@@ -105,16 +105,18 @@ def deposit(
     source, source_bytes = _frozen_source(session, svc, doc)
     received = _hash_stream(stream)
     checked = check_upload(stream, filename, allowed=SIGNED_FORMATS, max_bytes=svc.max_bytes, workdir=workdir)
-    created: list[str] = []  # files this deposit brought into the store
+    # The files wait in a staging folder of their own until the record is committed (issue 15):
+    # a deposit refused or killed before its commit leaves nothing in the archive's files.
+    batch = uuid.uuid4().hex
     try:
         check = _signature_check(svc, checked, signature_kind)
         warning = _copy_check(doc, source, source_bytes, checked)
         now = svc.clock()
         rule = rule_for(session, doc.kind)
-        signed = _brought_in(created, svc.archive.put_file(checked.data_path))
+        signed = svc.archive.stage(batch, checked.data_path)
         if previous is not None and signed[0] == previous.signed_sha512:
             raise ArchiveError("Ce fichier est identique à la copie déjà archivée : la correction doit apporter un autre fichier.")
-        pdfa = _brought_in(created, svc.archive.put(archived_pdf(doc, source.version, source_bytes, now)))
+        pdfa = svc.archive.stage(batch, archived_pdf(doc, source.version, source_bytes, now))
         record = _new_record(
             doc, source, hashlib.sha512(source_bytes).hexdigest(), checked,
             received=received, signed=signed, pdfa=pdfa, signature_kind=signature_kind, check=check,
@@ -124,14 +126,17 @@ def deposit(
         session.flush()
         _log_deposit(session, svc, record, user=user, now=now, mark_read=warning is None)
         commit(session, svc)
-        if warning is not None and notes is not None:
-            notes.append(warning)
     except BaseException:
         session.rollback()
-        _remove_unheld(session, svc, created)
+        svc.archive.discard(batch)
         raise
     finally:
         checked.data_path.unlink(missing_ok=True)
+    # Committed: the files join the archive. Killed between the commit and here, the folder is
+    # settled later (``webforms.archive.staging``: by verification and daily), never lost.
+    svc.archive.settle(batch)
+    if warning is not None and notes is not None:
+        notes.append(warning)
     return record
 
 
@@ -189,14 +194,6 @@ def _copy_check(doc: Document, source: Rendition, source_bytes: bytes, checked: 
     """Refuse the copy of another document or version (issue 15); return a warning when its mark cannot be read."""
     expected = expected_of(source_bytes, reference=doc.reference or "", version=source.version)
     return check_copy(expected, read_marks(checked.data_path, checked.kind), pages=checked.pages)
-
-
-def _brought_in(created: list[str], stored: tuple[str, int, bool]) -> tuple[str, int]:
-    """Note a file new to the store in ``created``; return its SHA-512 and size."""
-    digest, size, new = stored
-    if new:
-        created.append(digest)
-    return digest, size
 
 
 def _new_record(
@@ -263,10 +260,3 @@ def _log_deposit(session: Session, svc: ArchiveServices, record: ArchiveRecord, 
         record_sha512=record_digest(record),
         marque="lue" if mark_read else "illisible",
     )
-
-
-def _remove_unheld(session: Session, svc: ArchiveServices, created: list[str]) -> None:
-    """Remove the files a failed deposit brought in that no record holds, so verification finds no orphan."""
-    for digest in created:
-        if not session.scalar(select(func.count()).select_from(ArchiveRecord).where((ArchiveRecord.signed_sha512 == digest) | (ArchiveRecord.pdfa_sha512 == digest))):
-            svc.archive.remove(digest)

@@ -14,6 +14,7 @@ from webforms.archive.audit import GENESIS, commit, log, record_digest, row_hash
 from webforms.archive.seal import seal_holds
 from webforms.archive.search import day_start
 from webforms.archive.services import ArchiveError, ArchiveServices
+from webforms.archive.staging import settle_committed
 from webforms.documents.storage import sha512_of
 from webforms.models import ArchiveLog, ArchiveRecord, Tombstone
 
@@ -45,6 +46,9 @@ def verify(session: Session, svc: ArchiveServices, *, since: dt.date | None = No
     every file, orphans and the whole chain are always checked.
     """
     report = Report()
+    # A deposit killed between its commit and the move of its files left them staged: finish it
+    # first, so that its record's files are where they belong (not a "missing file").
+    settle_committed(session, svc)
     # Plain columns, not records with their documents joined: a verification reads every row.
     records = session.execute(select(ArchiveRecord.__table__).order_by(ArchiveRecord.id)).all()
     tombs = set(session.scalars(select(Tombstone.record_id)))
