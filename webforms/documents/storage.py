@@ -227,11 +227,6 @@ class ArchiveStore:
             raise ValueError("Empreinte SHA-512 invalide.")
         return self.files / digest[:2] / digest
 
-    def put_file(self, source: Path) -> tuple[str, int, bool]:
-        """Copy ``source`` in, read-only; return its SHA-512, its size and whether it is new."""
-        with source.open("rb") as data:
-            return store_stream(data, self.files, hashlib.sha512, self.path)
-
     def put(self, data: bytes) -> tuple[str, int, bool]:
         """Store ``data``; return its SHA-512, its size and whether it is new."""
         return store_stream(io.BytesIO(data), self.files, hashlib.sha512, self.path)
