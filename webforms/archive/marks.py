@@ -15,7 +15,7 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import Any, BinaryIO, Final
 
 import zxingcpp
 from PIL import Image
@@ -120,11 +120,19 @@ def _pdf_image_marks(path: Path) -> list[Mark]:
     with pikepdf.open(path) as pdf:
         for page in list(pdf.pages)[:MAX_PAGES_READ]:
             for raw in page.get_images().values():
-                image = pikepdf.PdfImage(raw)
-                if image.width * image.height > MAX_IMAGE_PIXELS:
-                    continue  # larger than any page scan: not decoded in the web process
-                found += _qr_marks(image.as_pil_image())
+                found += _image_marks(pikepdf.PdfImage(raw))
     return found
+
+
+def _image_marks(image: Any) -> list[Mark]:
+    """The marks of one page image of a PDF; none when it is too large or in a coding Pillow cannot read (JBIG2…)."""
+    if image.width * image.height > MAX_IMAGE_PIXELS:
+        return []  # larger than any page scan: not decoded in the web process
+    try:
+        return _qr_marks(image.as_pil_image())
+    except Exception:  # one undecodable image does not hide the marks of the other pages
+        log.info("A page image could not be decoded for its QR code", exc_info=True)
+        return []
 
 
 def _qr_marks(image: Image.Image) -> list[Mark]:
