@@ -61,7 +61,9 @@ class World:
     def doc(self) -> Document:
         return db.session().get(Document, self.doc_id)
 
-    def deposit(self, data: bytes, name: str = "scan.pdf", *, account: Any = None, signature: str = "scan", motif: str | None = None, tmp: Path) -> ArchiveRecord:
+    def deposit(
+        self, data: bytes, name: str = "scan.pdf", *, account: Any = None, signature: str = "scan", motif: str | None = None, tmp: Path, notes: list[str] | None = None
+    ) -> ArchiveRecord:
         return deposit(
             db.session(),
             self.services(),
@@ -72,6 +74,7 @@ class World:
             signature_kind=signature,
             workdir=tmp / "upload",
             motif=motif,
+            notes=notes,
         )
 
 
@@ -344,7 +347,9 @@ def test_verify_command_exits_non_zero_and_names_each_failure(app: Flask, three_
     env = {"WEBFORMS_INSTANCE_PATH": app.instance_path, "DATABASE_URL": app.config["DATABASE_URL"]}
     ok = runner.invoke(cli.main, ["archive", "verify", "--json"], env=env)
     assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.output) == {"ok": True, "problems": [], "records": 2, "files_hashed": 4, "log_rows": 3, "logged": True}
+    report = json.loads(ok.output)
+    assert report.pop("head").startswith("3:")
+    assert report == {"ok": True, "problems": [], "records": 2, "files_hashed": 4, "log_rows": 3, "logged": True}
     _tamper(app, "UPDATE archive_log SET action = 'download' WHERE id = 3")
     broken = runner.invoke(cli.main, ["archive", "verify"], env=env)
     assert broken.exit_code == 1
@@ -440,7 +445,7 @@ def test_a_row_logged_then_rolled_back_is_never_witnessed(app: Flask, world: Wor
     with app.app_context():
         session = db.session()
         record = world.deposit(pdf_titled("Copie signée"), tmp=tmp_path)
-        log(session, Clock().now, "view", user=world.user(world.archivist), record=record)
+        log(session, Clock().now, "view", key=world.services().seal_key, user=world.user(world.archivist), record=record)
         session.rollback()  # e.g. the request failed after logging
         log_access(session, world.services(), record, "download", user=world.user(world.archivist), file="signe")
         rows = [(r.id, r.action) for r in session.scalars(select(ArchiveLog).order_by(ArchiveLog.id))]

@@ -48,7 +48,7 @@ def test_two_hosts_witness_every_row_once_one_at_a_time_in_chain_order(app: Flas
             with Session(engine, expire_on_commit=False) as session:
                 for n in range(ROWS_PER_HOST):
                     while True:
-                        log(session, svc.clock(), "verify", user=None, host=name, n=n)
+                        log(session, svc.clock(), "verify", key=svc.seal_key, user=None, host=name, n=n)
                         try:
                             commit(session, svc)
                             break
@@ -80,12 +80,12 @@ def test_a_refused_commit_witnesses_nothing_and_releases_the_lock(app: Flask) ->
     with app.app_context():
         first, second = db.session(), Session(app.extensions["webforms.engine"], expire_on_commit=False)
         try:
-            log(first, svc.clock(), "verify", user=None)
-            log(second, svc.clock(), "verify", user=None)
+            log(first, svc.clock(), "verify", key=svc.seal_key, user=None)
+            log(second, svc.clock(), "verify", key=svc.seal_key, user=None)
             commit(first, svc)
             with pytest.raises(ArchiveError, match="réessayez"):
                 commit(second, svc)
-            log(second, svc.clock(), "verify", user=None)
+            log(second, svc.clock(), "verify", key=svc.seal_key, user=None)
             commit(second, svc)
         finally:
             second.close()

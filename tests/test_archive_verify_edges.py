@@ -49,7 +49,11 @@ def test_a_record_whose_size_no_longer_matches_its_file_is_named(app: Flask, thr
         record = db.session().get(ArchiveRecord, three_deposits[0])
         label = f"Enregistrement {record.id} ({record.reference}), copie signée"
     _tamper(app, "UPDATE archive_record SET signed_size = signed_size + 1 WHERE id = ?", record.id)
-    assert _problems(app) == [f"{label} : fichier altéré, son SHA-512 ne correspond plus ({record.signed_sha512[:16]}…)."]
+    assert _problems(app) == [
+        f"{label} : fichier altéré, son SHA-512 ne correspond plus ({record.signed_sha512[:16]}…).",
+        # The record itself no longer matches the digest its deposit sealed in the journal (issue 15).
+        f"Enregistrement {record.id} ({record.reference}) : contenu modifié depuis son dépôt (il ne correspond plus à l'empreinte scellée au journal).",
+    ]
 
 
 def test_since_rehashes_a_deposit_made_at_midnight_that_day_and_not_the_day_before(app: Flask, world: World, clock: Clock, tmp_path: Path) -> None:  # noqa: F811

@@ -82,6 +82,7 @@ def test_an_enrolled_account_is_asked_a_code_at_each_sign_in(app: Flask, login_a
     assert other.get("/").status_code == 302  # not signed in by the password alone
     other.get("/connexion/code")
     assert other.post("/connexion/code", {"code": "123 45"}).status_code == 401
+    session_clock.advance(seconds=30)  # the enrolment's code is spent: the next one signs in
     response = other.post("/connexion/code", {"code": code_at(secret, session_clock.now)})
     assert response.status_code == 302 and response.headers["Location"] == "/admin/organisations"
     assert other.get("/").status_code == 200
@@ -123,3 +124,33 @@ def test_the_command_line_removes_a_second_factor(app: Flask, login_as: Any, ses
     result = CliRunner().invoke(account_cli, ["reset-totp", account.email], env=env)
     assert result.exit_code == 0 and "retirée" in result.output
     assert security(app, account).totp_secret is None  # type: ignore[union-attr]
+
+
+def _code_sign_in(app: Flask, account: Account, code: str) -> Any:
+    other, _ = sign_in(app, account)
+    other.get("/connexion/code")
+    return other.post("/connexion/code", {"code": code})
+
+
+def test_a_code_signs_in_once_within_its_window(app: Flask, login_as: Any, session_clock: Clock) -> None:
+    # RFC 6238 §5.2: a code accepted once is not accepted again, even while still valid (30 s,
+    # plus one step either side for a clock a little off): a code seen over a shoulder or
+    # captured by a phishing page is spent.
+    web, account = login_as("admin")
+    secret = enrolled(web, session_clock)
+    # The enrolment's code is spent too.
+    replayed = _code_sign_in(app, account, code_at(secret, session_clock.now))
+    assert replayed.status_code == 401 and "Code incorrect ou déjà utilisé" in replayed.get_data(as_text=True)
+    session_clock.advance(seconds=30)
+    code = code_at(secret, session_clock.now)
+    assert _code_sign_in(app, account, code).status_code == 302
+    again = _code_sign_in(app, account, code)
+    assert again.status_code == 401 and "Code incorrect ou déjà utilisé" in again.get_data(as_text=True)
+    # An older code still inside the window is refused once a later one was used...
+    assert _code_sign_in(app, account, code_at(secret, session_clock.now - dt.timedelta(seconds=30))).status_code == 401
+    # ...and the next step's code is accepted.
+    session_clock.advance(seconds=30)
+    assert _code_sign_in(app, account, code_at(secret, session_clock.now)).status_code == 302
+    with app.app_context():
+        stored = db.session().get(AccountSecurity, account.id)
+    assert stored is not None and stored.totp_last_step == pyotp.TOTP(secret).timecode(session_clock.now)

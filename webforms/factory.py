@@ -133,6 +133,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # signature may chain to, the largest signed copy, and the SEDA agencies' identifiers.
         ARCHIVE_DIR=str(instance / "archive"),
         ARCHIVE_TRUST_DIR=str(instance / "certificats_confiance"),
+        # The audit trail's sealing key (webforms/archive/seal.py): drawn at the first start if
+        # absent; point it at a disk other than the data's (docs/archive.md).
+        ARCHIVE_SEAL_KEY_FILE=str(instance / "cle_scellement_archive"),
         ARCHIVE_MAX_MB=30,
         ARCHIVE_ARCHIVAL_AGENCY="FRAD062",
         ARCHIVE_TRANSFERRING_AGENCY="DEPARTEMENT-62-DPDS",

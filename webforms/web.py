@@ -19,6 +19,7 @@ from flask_wtf import FlaskForm
 from schemas import DOCX_DIR, HTML_DIR
 from webforms import db
 from webforms.accounts.services import AccountError
+from webforms.archive.seal import load_seal_key
 from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.archive.signatures import load_trust_roots
 from webforms.documents.services import Services
@@ -81,6 +82,8 @@ def init_services(app: Flask) -> None:
         max_bytes=config["ARCHIVE_MAX_MB"] << 20,  # WEBFORMS_ARCHIVE_MAX_MB=30 is read as JSON: a number
         archival_agency=config["ARCHIVE_ARCHIVAL_AGENCY"],
         transferring_agency=config["ARCHIVE_TRANSFERRING_AGENCY"],
+        # Read at start-up: an unreadable key stops the start with its name.
+        seal_key=load_seal_key(Path(config["ARCHIVE_SEAL_KEY_FILE"])),
     )
 
 

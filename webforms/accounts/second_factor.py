@@ -18,7 +18,8 @@ from webforms.models import User
 # The routes are the sign-in blueprint's (``auth.second_factor``, ``auth.totp``).
 # The secret being enrolled, kept in the server-side session until a code confirms it.
 ENROLLING = "secret_en_cours"
-WRONG_CODE = "Code incorrect."
+# A code is accepted once: the same code again (a second sign-in within its 30 s) is refused.
+WRONG_CODE = "Code incorrect ou déjà utilisé : saisissez le code suivant de l'application."
 
 
 @bp.route("/connexion/code", methods=["GET", "POST"], endpoint="second_factor")
@@ -32,10 +33,9 @@ def code() -> ResponseReturnValue:
         return redirect(url_for("auth.login"))
     form, error, status = CodeForm(), None, 200
     if form.validate_on_submit():
-        secret = totp.confirmed_secret(db.session(), user.id) or ""
         try:
             checked_sign_in(db.session(), email=user.email, address=None, now=current_clock(), wrong=WRONG_CODE,
-                            check=lambda: user if totp.code_matches(secret, form.code.data or "", current_clock()) else None)
+                            check=lambda: user if totp.use_code(db.session(), user.id, form.code.data or "", current_clock()) else None)
         except AccountError as exc:
             error, status = str(exc), (429 if isinstance(exc, SignInLocked) else 401)
         else:

@@ -9,9 +9,11 @@ stored and a code is asked at each sign-in. An administrator can remove it (a lo
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 
 import pyotp
 import segno
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from webforms.accounts.services import AccountError, security_of
@@ -41,10 +43,39 @@ def qr_data_uri(secret: str, email: str) -> str:
     return str(segno.make(uri(secret, email), error="m").svg_data_uri(scale=5))
 
 
-def code_matches(secret: str, code: str, now: dt.datetime) -> bool:
-    """Return whether ``code`` is the secret's code at ``now`` (or 30 s either side: a clock a little off)."""
+def matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
+    """Return the 30-second step whose code ``code`` is, at ``now`` or one step either side (a clock a little off); None if none."""
     typed = "".join((code or "").split())
-    return typed.isdigit() and len(typed) == 6 and pyotp.TOTP(secret).verify(typed, for_time=now, valid_window=1)
+    if not (typed.isascii() and typed.isdigit() and len(typed) == 6):
+        return None
+    generator = pyotp.TOTP(secret)
+    current = generator.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(generator.generate_otp(step), typed):
+            return step
+    return None
+
+
+def use_code(session: Session, user_id: int, code: str, now: dt.datetime) -> bool:
+    """Accept the account's code once (RFC 6238 §5.2): refused when wrong, or when its step or a later one was already used.
+
+    One conditional UPDATE: of two requests bearing the same code at once, the second waits for
+    the first's row lock, then finds the step taken. The caller commits.
+    """
+    secret = confirmed_secret(session, user_id)
+    step = matching_step(secret, code, now) if secret else None
+    return step is not None and _spend(session, user_id, step)
+
+
+def _spend(session: Session, user_id: int, step: int) -> bool:
+    """Record ``step`` as the account's last used one, unless it or a later one already is."""
+    used = session.execute(
+        update(AccountSecurity)
+        .where(AccountSecurity.user_id == user_id, or_(AccountSecurity.totp_last_step.is_(None), AccountSecurity.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(used.rowcount)  # type: ignore[attr-defined]
 
 
 def confirmed_secret(session: Session, user_id: int) -> str | None:
@@ -57,10 +88,12 @@ def enable(session: Session, user: User, secret: str, code: str, now: dt.datetim
     """Store the secret once ``code`` proves the application has it; refused otherwise."""
     if not eligible(user):
         raise AccountError("La double authentification est réservée aux administrateurs et aux archivistes.")
-    if not code_matches(secret, code, now):
+    step = matching_step(secret, code, now)
+    if step is None:
         raise AccountError("Code incorrect : saisissez le code à 6 chiffres affiché par l'application, avant qu'il ne change.")
     security = security_of(session, user.id)
-    security.totp_secret, security.totp_confirmed = secret, True
+    # The enrolment's code is spent: it does not sign in afterwards.
+    security.totp_secret, security.totp_confirmed, security.totp_last_step = secret, True, step
     session.add(Event(user=user, action="totp_enabled", detail={"email": user.email}))
     session.commit()
 
@@ -70,6 +103,6 @@ def reset(session: Session, user: User, *, by: User | None) -> None:
     if confirmed_secret(session, user.id) is None:
         raise AccountError(f"Le compte {user.email} n'a pas de double authentification.")
     security = security_of(session, user.id)
-    security.totp_secret, security.totp_confirmed = None, False
+    security.totp_secret, security.totp_confirmed, security.totp_last_step = None, False, None
     session.add(Event(user=by, action="totp_reset", detail={"email": user.email}))
     session.commit()

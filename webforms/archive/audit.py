@@ -7,7 +7,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from webforms.archive.seal import seal_of
 from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.models import ArchiveLog, ArchiveRecord, User
 
@@ -30,12 +31,16 @@ ACTIONS = {
     "download": "Téléchargement",
     "export": "Export",
     "verify": "Vérification de l'intégrité",
+    "seal": "Scellement du journal",
     "retention_rule": "Règle de conservation modifiée",
     "destruction_visa": "Visa d'élimination enregistré",
     "destruction": "Élimination",
     "trust_root_added": "Autorité de confiance ajoutée",
     "trust_root_removed": "Autorité de confiance retirée",
 }
+
+
+RECORD_COLUMNS = tuple(c.key for c in ArchiveRecord.__table__.columns)
 
 
 def row_hash(row: ArchiveLog) -> str:
@@ -54,17 +59,37 @@ def row_hash(row: ArchiveLog) -> str:
     return hashlib.sha512(canonical.encode()).hexdigest()
 
 
+def record_digest(record: ArchiveRecord | Mapping[str, Any]) -> str:
+    """The SHA-512 of an archive record's every column (an ORM record, or a row read as a mapping).
+
+    Written in the deposit's audit row, which the chain and its seal protect (issue 15): a
+    record pointed at another file, given another signature verdict, organisation, reference
+    or retention afterwards no longer matches it.
+    """
+    values = record if isinstance(record, Mapping) else {c.key: getattr(record, c.key) for c in ArchiveRecord.__table__.columns}
+    content = {name: _canonical(values[name]) for name in RECORD_COLUMNS}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha512(canonical.encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return value
+
+
 def log(
     session: Session,
     at: dt.datetime,
     action: str,
     *,
+    key: bytes,
     user: User | None,
     record: ArchiveRecord | None = None,
     document_id: int | None = None,
     **detail: Any,
 ) -> ArchiveLog:
-    """Append a row to the audit trail (committed by the caller, then witnessed).
+    """Append a row to the audit trail, sealed with ``key`` (committed by the caller, then witnessed).
 
     ``detail`` holds identifiers and digests only, never a name or a birth date.
     """
@@ -82,6 +107,8 @@ def log(
         prev_hash=last.hash if last else GENESIS,
     )
     row.hash = row_hash(row)
+    # Sealed here, before the row is ever flushed: stored rows are never updated (migration 0007).
+    row.seal = seal_of(key, row.id, row.hash) if key else None
     session.add(row)
     session.info.setdefault("archive_rows", []).append(row)
     return row
@@ -131,7 +158,7 @@ def log_access(session: Session, svc: ArchiveServices, record: ArchiveRecord, ac
     is not shown (``ArchiveError``), since every view must be in the audit trail.
     """
     for attempt in range(ACCESS_LOG_ATTEMPTS):
-        log(session, svc.clock(), action, user=user, record=record, **detail)
+        log(session, svc.clock(), action, key=svc.seal_key, user=user, record=record, **detail)
         try:
             commit(session, svc)
             return

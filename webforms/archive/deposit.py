@@ -6,15 +6,16 @@ import datetime as dt
 import hashlib
 import io
 import json
+import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from schemas import get_kind
 from webforms import policy
-from webforms.archive.audit import commit, log
+from webforms.archive.audit import commit, log, record_digest
+from webforms.archive.marks import check_copy, expected_of, read_marks
 from webforms.archive.retention import RuleInForce, rule_for
 from webforms.archive.search import current_record, destroyed
 from webforms.archive.services import ArchiveError, ArchiveServices
@@ -90,26 +91,32 @@ def deposit(
     signature_kind: str,
     workdir: Path,
     motif: str | None = None,
+    notes: list[str] | None = None,
 ) -> ArchiveRecord:
     """Archive the signed copy of a submitted document; a second deposit is a correction.
 
     The upload is checked by its content (``webforms.documents.uploads``); a refusal raises
-    ``UploadRefused`` or ``ArchiveError`` and leaves the archive exactly as it was.
+    ``UploadRefused`` or ``ArchiveError`` and leaves the archive exactly as it was. A copy that
+    names another document or version is refused; one whose mark cannot be read is archived
+    with a French warning appended to ``notes``.
     """
     motif = (motif or "").strip() or None
     previous = _previous_if_allowed(session, doc, user=user, signature_kind=signature_kind, motif=motif)
     source, source_bytes = _frozen_source(session, svc, doc)
     received = _hash_stream(stream)
     checked = check_upload(stream, filename, allowed=SIGNED_FORMATS, max_bytes=svc.max_bytes, workdir=workdir)
-    created: list[str] = []  # files this deposit brought into the store
+    # The files wait in a staging folder of their own until the record is committed (issue 15):
+    # a deposit refused or killed before its commit leaves nothing in the archive's files.
+    batch = uuid.uuid4().hex
     try:
         check = _signature_check(svc, checked, signature_kind)
+        warning = _copy_check(doc, source, source_bytes, checked)
         now = svc.clock()
         rule = rule_for(session, doc.kind)
-        signed = _brought_in(created, svc.archive.put_file(checked.data_path))
+        signed = svc.archive.stage(batch, checked.data_path)
         if previous is not None and signed[0] == previous.signed_sha512:
             raise ArchiveError("Ce fichier est identique à la copie déjà archivée : la correction doit apporter un autre fichier.")
-        pdfa = _brought_in(created, svc.archive.put(archived_pdf(doc, source.version, source_bytes, now)))
+        pdfa = svc.archive.stage(batch, archived_pdf(doc, source.version, source_bytes, now))
         record = _new_record(
             doc, source, hashlib.sha512(source_bytes).hexdigest(), checked,
             received=received, signed=signed, pdfa=pdfa, signature_kind=signature_kind, check=check,
@@ -117,14 +124,19 @@ def deposit(
         )
         session.add(record)
         session.flush()
-        _log_deposit(session, record, user=user, now=now)
+        _log_deposit(session, svc, record, user=user, now=now, mark_read=warning is None)
         commit(session, svc)
     except BaseException:
         session.rollback()
-        _remove_unheld(session, svc, created)
+        svc.archive.discard(batch)
         raise
     finally:
         checked.data_path.unlink(missing_ok=True)
+    # Committed: the files join the archive. Killed between the commit and here, the folder is
+    # settled later (``webforms.archive.staging``: by verification and daily), never lost.
+    svc.archive.settle(batch)
+    if warning is not None and notes is not None:
+        notes.append(warning)
     return record
 
 
@@ -169,15 +181,19 @@ def _signature_check(svc: ArchiveServices, checked: CheckedFile, signature_kind:
     check = verify_pdf_signatures(checked.data_path, roots)
     if not check.signed:
         raise ArchiveError("Ce PDF ne porte aucune signature électronique : choisissez « scan » s'il a été signé à la main.")
+    # Issue 15: a PDF whose signed content was altered, whose signature does not match its
+    # certificate, or that was changed after signing is not the signed copy: refused, the
+    # document keeps waiting for one. A valid signature of an authority that is not configured
+    # is archived, and the record says so (docs/archive.md).
+    if not (check.intact and check.valid and check.covers_whole_file):
+        raise ArchiveError(f"La signature électronique de ce PDF ne tient pas : {check.summary} Rien n'a été archivé : déposez le PDF tel qu'il a été signé.")
     return check
 
 
-def _brought_in(created: list[str], stored: tuple[str, int, bool]) -> tuple[str, int]:
-    """Note a file new to the store in ``created``; return its SHA-512 and size."""
-    digest, size, new = stored
-    if new:
-        created.append(digest)
-    return digest, size
+def _copy_check(doc: Document, source: Rendition, source_bytes: bytes, checked: CheckedFile) -> str | None:
+    """Refuse the copy of another document or version (issue 15); return a warning when its mark cannot be read."""
+    expected = expected_of(source_bytes, reference=doc.reference or "", version=source.version)
+    return check_copy(expected, read_marks(checked.data_path, checked.kind), pages=checked.pages)
 
 
 def _new_record(
@@ -227,12 +243,13 @@ def _new_record(
     )
 
 
-def _log_deposit(session: Session, record: ArchiveRecord, *, user: User, now: dt.datetime) -> None:
-    """Append the deposit to the audit trail, with the digests of the three files it concerns."""
+def _log_deposit(session: Session, svc: ArchiveServices, record: ArchiveRecord, *, user: User, now: dt.datetime, mark_read: bool) -> None:
+    """Append the deposit to the audit trail, with the digests of the three files it concerns and of the record itself."""
     log(
         session,
         now,
         "deposit",
+        key=svc.seal_key,
         user=user,
         record=record,
         version=record.version,
@@ -240,11 +257,6 @@ def _log_deposit(session: Session, record: ArchiveRecord, *, user: User, now: dt
         pdfa_sha512=record.pdfa_sha512,
         source_sha512=record.source_sha512,
         supersedes=record.supersedes_id,
+        record_sha512=record_digest(record),
+        marque="lue" if mark_read else "illisible",
     )
-
-
-def _remove_unheld(session: Session, svc: ArchiveServices, created: list[str]) -> None:
-    """Remove the files a failed deposit brought in that no record holds, so verification finds no orphan."""
-    for digest in created:
-        if not session.scalar(select(func.count()).select_from(ArchiveRecord).where((ArchiveRecord.signed_sha512 == digest) | (ArchiveRecord.pdfa_sha512 == digest))):
-            svc.archive.remove(digest)

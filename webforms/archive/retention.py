@@ -66,7 +66,7 @@ def set_rule(session: Session, svc: ArchiveServices, *, user: User, kind_name: s
     row = RetentionRule(kind=kind_name, years=years, fate=fate, note=(note or "").strip()[:500] or None, created_by_id=user.id, created_at=now)
     session.add(row)
     session.flush()
-    log(session, now, "retention_rule", user=user, kind=kind_name, years=years, fate=fate, rule_id=row.id)
+    log(session, now, "retention_rule", key=svc.seal_key, user=user, kind=kind_name, years=years, fate=fate, rule_id=row.id)
     commit(session, svc)
     return row
 

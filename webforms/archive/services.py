@@ -27,3 +27,5 @@ class ArchiveServices:
     # SEDA identifiers of the receiving Archives and of the service transferring (configuration).
     archival_agency: str = "FRAD062"
     transferring_agency: str = "DEPARTEMENT-62-DPDS"
+    # The audit trail's sealing key, read from outside the database (``archive.seal``).
+    seal_key: bytes = b""

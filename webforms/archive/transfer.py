@@ -104,5 +104,5 @@ def write_logged(session: Session, svc: ArchiveServices, records: Sequence[Archi
     except ExportError as exc:
         raise ArchiveError(str(exc)) from None
     for record in records:
-        log(session, now, "export", user=user, record=record, format=fmt, message=info.message_identifier)
+        log(session, now, "export", key=svc.seal_key, user=user, record=record, format=fmt, message=info.message_identifier)
     return f"{info.message_identifier}-{fmt}.zip"

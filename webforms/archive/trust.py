@@ -95,7 +95,7 @@ def add_trust_root(session: Session, svc: ArchiveServices, *, user: User, data: 
         name = f"{info.fingerprint[:32]}.pem"
         (svc.trust_dir / name).write_bytes(asn1_pem.armor("CERTIFICATE", cert.dump()))
         added.append(_describe(cert, name))
-        log(session, now, "trust_root_added", user=user, fingerprint=info.fingerprint)
+        log(session, now, "trust_root_added", key=svc.seal_key, user=user, fingerprint=info.fingerprint)
     commit(session, svc)
     return added
 
@@ -111,6 +111,6 @@ def remove_trust_root(session: Session, svc: ArchiveServices, *, user: User, fin
     if sum(1 for r in roots if r.filename == root.filename) > 1:
         raise ArchiveError(f"Le fichier {root.filename} contient plusieurs certificats : retirez-le du dossier sur le serveur.")
     (svc.trust_dir / root.filename).unlink()
-    log(session, svc.clock(), "trust_root_removed", user=user, fingerprint=fingerprint)
+    log(session, svc.clock(), "trust_root_removed", key=svc.seal_key, user=user, fingerprint=fingerprint)
     commit(session, svc)
     return root

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from webforms.archive.audit import GENESIS, commit, log, row_hash
+from webforms.archive.audit import GENESIS, commit, log, record_digest, row_hash
+from webforms.archive.seal import seal_holds
 from webforms.archive.search import day_start
-from webforms.archive.services import ArchiveServices
+from webforms.archive.services import ArchiveError, ArchiveServices
+from webforms.archive.staging import settle_committed
 from webforms.documents.storage import sha512_of
 from webforms.models import ArchiveLog, ArchiveRecord, Tombstone
 
@@ -24,10 +27,16 @@ class Report:
     records: int = 0
     files_hashed: int = 0
     log_rows: int = 0
+    # The chain's head (last row's number and hash) as verified: printed in the daily report, so
+    # that a copy of it lives outside the server (issue 15: anchor the head outside the data).
+    head: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The report as the command line's ``--json`` prints it."""
-        return {"ok": not self.problems, "problems": self.problems, "records": self.records, "files_hashed": self.files_hashed, "log_rows": self.log_rows}
+        return {
+            "ok": not self.problems, "problems": self.problems, "records": self.records,
+            "files_hashed": self.files_hashed, "log_rows": self.log_rows, "head": self.head,
+        }
 
 
 def verify(session: Session, svc: ArchiveServices, *, since: dt.date | None = None) -> Report:
@@ -37,13 +46,11 @@ def verify(session: Session, svc: ArchiveServices, *, since: dt.date | None = No
     every file, orphans and the whole chain are always checked.
     """
     report = Report()
+    # A deposit killed between its commit and the move of its files left them staged: finish it
+    # first, so that its record's files are where they belong (not a "missing file").
+    settle_committed(session, svc)
     # Plain columns, not records with their documents joined: a verification reads every row.
-    records = session.execute(
-        select(
-            ArchiveRecord.id, ArchiveRecord.reference, ArchiveRecord.deposited_at,
-            ArchiveRecord.signed_sha512, ArchiveRecord.signed_size, ArchiveRecord.pdfa_sha512, ArchiveRecord.pdfa_size,
-        ).order_by(ArchiveRecord.id)
-    ).all()
+    records = session.execute(select(ArchiveRecord.__table__).order_by(ArchiveRecord.id)).all()
     tombs = set(session.scalars(select(Tombstone.record_id)))
     report.records = len(records)
     wanted: dict[str, list[str]] = {}  # digest -> what holds it
@@ -77,18 +84,48 @@ def verify(session: Session, svc: ArchiveServices, *, since: dt.date | None = No
             report.problems.append(f"{gone[name]} : fichier éliminé encore présent ({name[:16]}…).")
         else:
             report.problems.append(f"Fichier orphelin sans enregistrement : {name[:40]}{'…' if len(name) > 40 else ''}.")
+    report.problems += verify_records_sealed(session, records)
     report.problems += verify_chain(session, svc)
     report.log_rows = session.scalar(select(func.count()).select_from(ArchiveLog)) or 0
+    last = session.execute(select(ArchiveLog.id, ArchiveLog.hash).order_by(ArchiveLog.id.desc()).limit(1)).first()
+    report.head = f"{last.id}:{last.hash}" if last else None
     return report
 
 
+# What a deposit row written before the record's own digest (issue 15) says of its record.
+_LEGACY_SEALED = ("version", "signed_sha512", "pdfa_sha512", "source_sha512")
+
+
+def verify_records_sealed(session: Session, records: Sequence[Row[Any]]) -> list[str]:
+    """Check each record against the digest its deposit wrote in the audit trail (chained and sealed)."""
+    problems: list[str] = []
+    deposits: dict[int, dict[str, Any]] = {}
+    for record_id, detail in session.execute(select(ArchiveLog.record_id, ArchiveLog.detail).where(ArchiveLog.action == "deposit")):
+        if record_id is not None:
+            deposits.setdefault(record_id, detail or {})
+    for record in records:
+        values = record._mapping
+        label = f"Enregistrement {record.id} ({record.reference})"
+        detail = deposits.get(record.id)
+        if detail is None:
+            problems.append(f"{label} : aucune ligne de dépôt au journal (inséré hors du service ?).")
+        elif "record_sha512" in detail:
+            if detail["record_sha512"] != record_digest(values):
+                problems.append(f"{label} : contenu modifié depuis son dépôt (il ne correspond plus à l'empreinte scellée au journal).")
+        elif any(name in detail and detail[name] != values[name] for name in _LEGACY_SEALED):
+            problems.append(f"{label} : contenu modifié depuis son dépôt (version ou fichiers différents de ceux du journal).")
+    return problems
+
+
 def verify_chain(session: Session, svc: ArchiveServices) -> list[str]:
-    """Replay the audit trail: numbering, each row's hash, each link, and the journal file."""
+    """Replay the audit trail: numbering, each row's hash, each link, its seal, and the journal file."""
     problems: list[str] = []
     expected_prev = GENESIS
     expected_id = 1
     hashes: dict[int, str] = {}
+    sealing = _Seals(svc.seal_key)
     for row in session.scalars(select(ArchiveLog).order_by(ArchiveLog.id)):
+        problems += sealing.check(row)
         if row.id != expected_id:
             missing = f"{expected_id}" if row.id == expected_id + 1 else f"{expected_id} à {row.id - 1}"
             problems.append(f"Journal : ligne(s) {missing} supprimée(s).")
@@ -109,7 +146,35 @@ def verify_chain(session: Session, svc: ArchiveServices) -> list[str]:
     sealed = {n for n, _ in witnessed}
     for number in sorted(set(hashes) - sealed):
         problems.append(f"Journal, ligne {number} : absente du témoin {svc.archive.journal.name} (ajoutée hors du service ?).")
-    return problems
+    return problems + sealing.missing(len(hashes))
+
+
+class _Seals:
+    """Check the rows' seals: each seal present holds, and none is missing after the first.
+
+    Rows written before sealing existed (migration 0025) have none: the first sealed row vouches
+    for them, its hash covering theirs through the chain. So unsealed rows are allowed only
+    before it; and a trail with rows but no seal at all is reported (``webforms archive
+    sceller`` seals it after the upgrade), or removing every seal would pass.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        self.seen_seal = False
+
+    def check(self, row: ArchiveLog) -> list[str]:
+        if row.seal is None:
+            return [f"Journal, ligne {row.id} : non scellée (ajoutée ou réécrite hors du service ?)."] if self.seen_seal else []
+        self.seen_seal = True
+        if not seal_holds(self.key, row.id, row.hash, row.seal):
+            about = f" (enregistrement {row.record_id})" if row.record_id is not None else ""
+            return [f"Journal, ligne {row.id}{about} : sceau invalide, la ligne a été réécrite hors du service (ou la clé de scellement a changé)."]
+        return []
+
+    def missing(self, rows: int) -> list[str]:
+        if rows and not self.seen_seal:
+            return ["Journal : aucune ligne n'est scellée ; après la mise à jour, lancez « webforms archive sceller » (docs/archive.md)."]
+        return []
 
 
 def last_verification(session: Session) -> ArchiveLog | None:
@@ -123,6 +188,7 @@ def record_verification(session: Session, svc: ArchiveServices, report: Report, 
         session,
         svc.clock(),
         "verify",
+        key=svc.seal_key,
         user=None,
         ok=not report.problems,
         problems=len(report.problems),
@@ -131,3 +197,20 @@ def record_verification(session: Session, svc: ArchiveServices, report: Report, 
         since=since.isoformat() if since else None,
     )
     commit(session, svc)
+
+
+def seal_trail(session: Session, svc: ArchiveServices) -> int:
+    """Seal an audit trail written before sealing existed: replay it, then append a sealed row vouching for it.
+
+    Refused if the trail does not replay cleanly (an alteration must not be sealed over) or is
+    already sealed. Returns the number of rows vouched for.
+    """
+    problems = [p for p in verify_chain(session, svc) if not p.startswith("Journal : aucune ligne n'est scellée")]
+    if problems:
+        raise ArchiveError("Le journal ne peut pas être scellé : il présente des anomalies. " + " ".join(problems))
+    if session.scalar(select(func.count()).select_from(ArchiveLog).where(ArchiveLog.seal.is_not(None))):
+        raise ArchiveError("Le journal est déjà scellé : rien à faire.")
+    rows = session.scalar(select(func.count()).select_from(ArchiveLog)) or 0
+    log(session, svc.clock(), "seal", key=svc.seal_key, user=None, rows=rows)
+    commit(session, svc)
+    return rows

@@ -137,9 +137,11 @@ def deposit(doc_id: int) -> Any:
     error = None
     if request.method == "POST":
         ActionForm().validate()
-        record, error = _deposit_posted(session, doc)
+        record, error, notes = _deposit_posted(session, doc)
         if record is not None:
             flash("Copie signée archivée." if previous is None else "Correction archivée ; la copie précédente reste consultable.", "success")
+            for note in notes:
+                flash(note, "warning")
             return redirect(url_for(".record", record_id=record.id))
     return render_template(
         "archive_deposit.html",
@@ -165,11 +167,12 @@ def _document_to_archive(doc_id: int) -> Document:
     return doc
 
 
-def _deposit_posted(session: Session, doc: Document) -> tuple[ArchiveRecord | None, str | None]:
-    """Archive the posted signed copy of ``doc``: the new record, or why the copy is refused."""
+def _deposit_posted(session: Session, doc: Document) -> tuple[ArchiveRecord | None, str | None, list[str]]:
+    """Archive the posted signed copy of ``doc``: the new record, or why the copy is refused; and the warnings."""
+    notes: list[str] = []
     file = request.files.get("fichier")
     if file is None or not file.filename:
-        return None, "Choisissez le fichier de la copie signée."
+        return None, "Choisissez le fichier de la copie signée.", notes
     with tempfile.TemporaryDirectory(prefix="webforms-archive-") as workdir:
         outcome = attempt(
             deposit_copy,
@@ -182,8 +185,9 @@ def _deposit_posted(session: Session, doc: Document) -> tuple[ArchiveRecord | No
             signature_kind=request.form.get("signature", ""),
             workdir=Path(workdir),
             motif=request.form.get("motif"),
+            notes=notes,
         )
-    return outcome.value, (f"Copie signée refusée : {outcome.refusal}" if outcome.refused else None)
+    return outcome.value, (f"Copie signée refusée : {outcome.refusal}" if outcome.refused else None), notes
 
 
 @bp.get("/archives/<int:record_id>")

@@ -90,7 +90,7 @@ def record_visa(
         for record in eligible[doc_id].records:
             session.add(DestructionItem(visa_id=visa.id, record_id=record.id))
     session.flush()
-    log(session, now, "destruction_visa", user=user, visa_id=visa.id, records=[i.record_id for i in visa.items], documents=chosen)
+    log(session, now, "destruction_visa", key=svc.seal_key, user=user, visa_id=visa.id, records=[i.record_id for i in visa.items], documents=chosen)
     commit(session, svc)
     return visa
 
@@ -135,7 +135,7 @@ def execute_visa(session: Session, svc: ArchiveServices, visa: DestructionVisa, 
         made.append(tomb)
     session.flush()
     for tomb in made:
-        log(session, now, "destruction", user=user, record=session.get(ArchiveRecord, tomb.record_id), visa_id=visa.id, signed_sha512=tomb.signed_sha512, pdfa_sha512=tomb.pdfa_sha512)
+        log(session, now, "destruction", key=svc.seal_key, user=user, record=session.get(ArchiveRecord, tomb.record_id), visa_id=visa.id, signed_sha512=tomb.signed_sha512, pdfa_sha512=tomb.pdfa_sha512)
     commit(session, svc)
     _remove_destroyed_bytes(session, svc, [i.record for i in visa.items])
     return made

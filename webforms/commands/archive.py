@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from webforms import db
 from webforms.archive.services import ArchiveError
-from webforms.archive.verify import Report, record_verification
+from webforms.archive.verify import Report, record_verification, seal_trail
 from webforms.archive.verify import verify as archive_verify_all
 from webforms.commands.app import command_app
 from webforms.web import services_of
@@ -68,6 +68,23 @@ def archive_verify(since: str | None, as_json: bool, lock_timeout: int) -> None:
         sys.exit(EXIT_UNVERIFIED)
 
 
+@archive.command("sceller")
+def archive_seal() -> None:
+    """Sceller le journal écrit avant le scellement (une fois, après la mise à jour).
+
+    Rejoue le journal ; s'il est intact, y ajoute une ligne scellée qui répond de toutes les
+    précédentes. Refusé si le journal présente une anomalie ou s'il est déjà scellé.
+    """
+    app = command_app()
+    with app.app_context():
+        try:
+            rows = seal_trail(db.session(), services_of(app).archive)
+        except ArchiveError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+    click.echo(f"Journal scellé : {rows} ligne{'s' if rows != 1 else ''} antérieure{'s' if rows != 1 else ''} couverte{'s' if rows != 1 else ''} par le sceau.")
+
+
 def _bound_lock_waits(engine: Engine, seconds: int) -> None:
     """Make every connection of the command give up a lock after ``seconds``, not wait for ever.
 
@@ -112,3 +129,6 @@ def _print_verification(report: Report) -> None:
         f"{report.files_hashed} fichier{'s' if report.files_hashed != 1 else ''} recalculé{'s' if report.files_hashed != 1 else ''}, "
         f"{report.log_rows} ligne{'s' if report.log_rows != 1 else ''} de journal."
     )
+    if report.head is not None:
+        number, digest = report.head.split(":", 1)
+        click.echo(f"Tête du journal : ligne {number}, empreinte {digest[:32]}… (gardez ce rapport hors du serveur).")

@@ -36,6 +36,7 @@ from webforms.jobs import PRIORITY, ask, task
 from webforms.models import Apercu, Counter, Document, Event, Rendition, Travail, User
 from webforms.rendering import Renderer
 from webforms.rendering.context import DocumentMeta, build_context
+from webforms.rendering.marque import data_digest
 from webforms.timeutil import Clock
 
 # action -> (states it may start from, state it leads to)
@@ -243,7 +244,7 @@ def next_reference(session: Session, prefix: str, year: int) -> str:
     return f"{prefix}-{year}-{counter.last:06d}"
 
 
-def _meta(doc: Document, *, draft: bool, version: int | None, issued_at: dt.datetime | None) -> DocumentMeta:
+def _meta(doc: Document, *, draft: bool, version: int | None, issued_at: dt.datetime | None, digest: str | None = None) -> DocumentMeta:
     return DocumentMeta(
         reference=doc.reference,
         organisation=doc.organisation.name if doc.organisation else None,
@@ -253,6 +254,7 @@ def _meta(doc: Document, *, draft: bool, version: int | None, issued_at: dt.date
         version=version,
         due=doc.echeance_date,
         late=doc.late,
+        digest=digest,
     )
 
 
@@ -267,7 +269,8 @@ def context_for(doc: Document, *, draft: bool | None = None, frozen: bool | None
     data = kind.load(data_for(doc, frozen=frozen))
     review = kind.review.schema().load(doc.review) if kind.review and doc.review else None
     version = doc.versions or None
-    return build_context(kind, data, _meta(doc, draft=is_draft, version=version, issued_at=doc.submitted_at), review)
+    digest = data_digest(doc.submitted_data, doc.review) if frozen else None
+    return build_context(kind, data, _meta(doc, draft=is_draft, version=version, issued_at=doc.submitted_at, digest=digest), review)
 
 
 def _ask_render(session: Session, doc: Document, *, user: User, label: str, now: dt.datetime) -> int:
@@ -311,7 +314,9 @@ def render_version(session: Session, travail: Travail) -> dict[str, Any]:
     issued_at = dt.datetime.fromisoformat(asked["issued_at"]) if asked["issued_at"] else None
     kind = get_kind(doc.kind)
     review = kind.review.schema().load(asked["review"]) if kind.review and asked["review"] else None
-    ctx = build_context(kind, kind.load(asked["data"]), _meta(doc, draft=False, version=version, issued_at=issued_at), review)
+    # The mark printed on each page names this version and digests its frozen data (issue 15).
+    meta = _meta(doc, draft=False, version=version, issued_at=issued_at, digest=data_digest(asked["data"], asked["review"]))
+    ctx = build_context(kind, kind.load(asked["data"]), meta, review)
     produced: dict[tuple[str, str], Rendition] = {}
     for output in kind.outputs():
         version_in_force = svc.renderer.version(output)

@@ -134,6 +134,12 @@ class FileStore:
 _SHA512 = re.compile(r"^[0-9a-f]{128}$")
 
 
+def _checked(digest: str) -> str:
+    if not _SHA512.match(digest):
+        raise ValueError("Empreinte SHA-512 invalide.")
+    return digest
+
+
 def sha512_of(path: Path) -> tuple[str, int]:
     """Return the SHA-512 and size of a file, read in chunks."""
     return digest_of(path, hashlib.sha512)
@@ -163,17 +169,63 @@ class ArchiveStore:
         self.root = Path(root)
         self.files = self.root / "files"
         self.journal = self.root / "journal.sha512"
+        # Files of a deposit not yet committed, apart from the archive's (issue 15): one folder
+        # per deposit, moved into ``files/`` once its record is committed. A deposit killed
+        # before its commit leaves its folder here, never an orphan in ``files/``.
+        self.staging = self.root / "staging"
+
+    def stage(self, batch: str, source: Path | bytes) -> tuple[str, int]:
+        """Copy a file of deposit ``batch`` into its staging folder; return its SHA-512 and size."""
+        folder = self._batch(batch)
+        stream: BinaryIO = io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
+        with stream:
+            digest, size, _new = store_stream(stream, folder, hashlib.sha512, lambda d: folder / _checked(d))
+        return digest, size
+
+    def settle(self, batch: str) -> int:
+        """Move the files of committed deposit ``batch`` into the archive, then drop its folder; return how many were new."""
+        folder = self._batch(batch)
+        moved = 0
+        for staged in sorted(folder.glob("*")) if folder.is_dir() else []:
+            if not _SHA512.match(staged.name):
+                continue  # a partial copy of a killed writer: removed with the folder
+            target = self.path(staged.name)
+            if target.exists():
+                continue  # the same bytes archived before (another record holds them)
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.replace(staged, target)
+            moved += 1
+        self.discard(batch)
+        return moved
+
+    def discard(self, batch: str) -> None:
+        """Remove deposit ``batch``'s staging folder and what is left in it."""
+        folder = self._batch(batch)
+        for path in folder.glob("*") if folder.is_dir() else []:
+            path.unlink(missing_ok=True)
+        if folder.is_dir():
+            folder.rmdir()
+
+    def batches(self) -> list[tuple[str, float, list[str]]]:
+        """The staging folders left: their name, last change (epoch seconds) and the digests they hold."""
+        if not self.staging.is_dir():
+            return []
+        return [
+            (folder.name, folder.stat().st_mtime, sorted(p.name for p in folder.iterdir() if _SHA512.match(p.name)))
+            for folder in sorted(self.staging.iterdir())
+            if folder.is_dir()
+        ]
+
+    def _batch(self, batch: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{32}", batch):
+            raise ValueError("Nom de dépôt en attente invalide.")
+        return self.staging / batch
 
     def path(self, digest: str) -> Path:
         """Return where the file of ``digest`` lives (whether it exists or not)."""
         if not _SHA512.match(digest):
             raise ValueError("Empreinte SHA-512 invalide.")
         return self.files / digest[:2] / digest
-
-    def put_file(self, source: Path) -> tuple[str, int, bool]:
-        """Copy ``source`` in, read-only; return its SHA-512, its size and whether it is new."""
-        with source.open("rb") as data:
-            return store_stream(data, self.files, hashlib.sha512, self.path)
 
     def put(self, data: bytes) -> tuple[str, int, bool]:
         """Store ``data``; return its SHA-512, its size and whether it is new."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webforms.models.base import Base, UTCDateTime
@@ -53,6 +53,8 @@ class AccountSecurity(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # The secret is used at sign-in only once a code typed by the user proved the enrolment.
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The 30-second step of the last code accepted: a code is good once (RFC 6238 §5.2).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class KeptForm(Base):

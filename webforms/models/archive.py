@@ -92,6 +92,10 @@ class ArchiveLog(Base):
     # Unique: two rows cannot follow the same row, so the chain cannot fork.
     prev_hash: Mapped[str] = mapped_column(String(128), unique=True)
     hash: Mapped[str] = mapped_column(String(128), unique=True)
+    # HMAC-SHA-512 of the row's number and hash with the sealing key, kept outside the database
+    # (``audit.seal_of``): whoever rewrites the chain in the database cannot seal it again.
+    # NULL only for rows written before sealing existed (migration 0025).
+    seal: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class RetentionRule(Base):

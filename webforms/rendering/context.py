@@ -20,6 +20,7 @@ from marshmallow import fields as mf
 
 from schemas.base.fields import choices_of, euros, field_kind, row_schema
 from schemas.base.kind import Kind
+from webforms.rendering.marque import Mark, qr_svg
 from webforms.timeutil import PARIS
 
 FR = Locale.parse("fr_FR")
@@ -139,7 +140,16 @@ class DocumentMeta:
     version: int | None = None
     due: dt.date | None = None  # a bilan's due date (from its measure)
     late: bool = False  # transmitted after ``due``
+    digest: str | None = None  # of the frozen version's data (webforms.rendering.marque.data_digest)
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _mark(meta: DocumentMeta) -> dict[str, Any]:
+    # Only a frozen version is what a signed copy can be the copy of: a draft carries no mark.
+    if meta.draft or not meta.reference or not meta.version or not meta.digest:
+        return {"marque": "", "qr_marque": ""}
+    mark = Mark(meta.reference, meta.version, meta.digest)
+    return {"marque": mark.text, "qr_marque": qr_svg(mark)}
 
 
 def build_context(
@@ -169,6 +179,7 @@ def build_context(
         "version": meta.version or "",
         "echeance": date_fr(meta.due),
         "en_retard": meta.late,
+        **_mark(meta),
         **meta.extra,
     }
     ctx["revue"] = (
