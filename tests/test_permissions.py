@@ -13,8 +13,9 @@ The rules are those of ``webforms/policy.py``:
   see none (their list and CSV export are empty); only a ``redacteur`` opens a measure, closes
   one of its organisation's, or starts its organisation's yearly bilan;
 - calls for applications (``/admin/appels``) are the admin's, like the rest of ``/admin/*``;
-- the document templates (``/admin/modeles``: list, history, deposit, download, preview, putting
-  in force and rollback) are the admin's only (issue 18);
+- the document templates (``/admin/modeles``: list, history, deposit, download, preview as DOCX
+  and as PDF – asked of a worker, its progress, its file –, putting in force and rollback) are the
+  admin's only (issue 18);
 - candidature dossiers (``/appels``, ``/documents/<id>/liste``, their pieces): every signed-in
   user reads the calls; only a ``redacteur`` opens its organisation's dossier (``documents.new``
   sends it to the calls: a dossier answers a call); the dossier follows the document rule (its
@@ -212,6 +213,8 @@ NOTIFICATION_STATE = "notification_coordinateur"  # the coordinateur's notice of
 MODELE_STATE = "modele"
 MODELE_VERSION_STATE = "modele_v1"
 MODELE_TEMPLATE = "fiche_incident.docx"
+# The PDF preview of that version 1, asked by the admin and made by a worker (LibreOffice).
+MODELE_PDF_STATE = "modele_v1_apercu_pdf"
 WORLD_NOW = Clock().now  # 14 October 2019: after the deadline
 UPLOAD_CODE = "deliberation"  # uploaded to the draft (which has only its courrier)
 UPLOAD_NAME = "deliberation-matrice.pdf"
@@ -252,6 +255,7 @@ class World:
     orgs: dict[str, int] = field(default_factory=dict)  # organisation name -> id
     record_id: int = 0  # the archive record of the submitted fiche saisine
     preview_travail_id: int = 0  # the render of the draft fiche saisine's previews (done)
+    modele_pdf_id: int = 0  # the work that made the PDF preview of the template's version 1 (done)
     visa_id: int = 0  # the destruction visa recorded for it
     fingerprint: str = ""  # the trusted authority's SHA-256
     travail_id: int = 0  # the worker's render of the submitted fiche saisine (done)
@@ -333,6 +337,8 @@ class World:
             values["template"] = MODELE_TEMPLATE
         elif state == MODELE_VERSION_STATE:
             values["template"], values["number"] = MODELE_TEMPLATE, 1
+        elif state == MODELE_PDF_STATE:
+            values["template"], values["travail_id"] = MODELE_TEMPLATE, self.modele_pdf_id
         elif state is not None:
             values["kind_name"] = state
         if endpoint in ("documents.download", "documents.preview"):
@@ -551,6 +557,9 @@ def build_templates(world: World) -> None:
     deposited = web.post(f"/admin/modeles/{MODELE_TEMPLATE}", {"fichier": (io.BytesIO(template_version("Version 1 (matrice)")), "v1.docx")}, content_type="multipart/form-data")
     assert deposited.status_code == 302, deposited.get_data(as_text=True)
     assert web.get(f"/admin/modeles/{MODELE_TEMPLATE}/versions/1/apercu").status_code == 200
+    asked = web.post(f"/admin/modeles/{MODELE_TEMPLATE}/versions/1/apercu-pdf", {})  # made by the worker the client runs
+    assert asked.status_code == 302, asked.get_data(as_text=True)
+    world.modele_pdf_id = int(urlsplit(asked.headers["Location"]).path.rsplit("/", 1)[1])
 
 
 def ca_pem(seed: int) -> bytes:
@@ -670,6 +679,7 @@ CONSERVATION = "302 → /archives/conservation"  # the retention page, with a me
 RULES = "302 → /admin/conservation"  # the retention rules
 TRUST = "302 → /admin/certificats"  # the trusted authorities
 MODELE = "302 → template page"  # /admin/modeles/fiche_incident.docx
+MODELE_PDF = "302 → PDF preview page"  # /admin/modeles/fiche_incident.docx/apercus/<the new work's id>
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 USERS = "302 → /admin/utilisateurs"  # the accounts' page, with a message
 SIGN_IN = "302 → /connexion (no next)"  # the second factor's step before any password: sign in first
@@ -978,6 +988,9 @@ MATRIX.update({
     ("modeles.download", "GET"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO,   NO,    OK)},
     ("modeles.preview", "GET"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO,    NO,    OK)},
     ("modeles.put_in_force", "POST"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO, NO, MODELE)},
+    ("modeles.ask_pdf_preview", "POST"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO, NO, MODELE_PDF)},
+    ("modeles.pdf_preview", "GET"): {MODELE_PDF_STATE: row(LOGIN, NO, NO, NO, NO,  NO,    OK)},
+    ("modeles.pdf_preview_file", "GET"): {MODELE_PDF_STATE: row(LOGIN, NO, NO, NO, NO, NO, OK)},
     # Only a failed work is run again: the world's are done, so the administrator is told so.
     ("travaux.retry", "POST"): {
         TRAVAIL_STATE:                row(LOGIN,   NO,     NO,     NO,    NO,    NO,    QUEUE),
@@ -1498,6 +1511,14 @@ def _deposited_template(world: World, before: dict[str, Any], after: dict[str, A
     assert after["tables"]["modele_en_vigueur"] == before["tables"]["modele_en_vigueur"] == []
 
 
+def _asked_template_pdf(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    new = after["tables"]["travail"][len(before["tables"]["travail"]):]
+    assert [(r[1], r[2]) for r in new] == [("apercu_modele", f"Aperçu PDF de {MODELE_TEMPLATE}, version 1")]
+    # Made by the worker the test client runs after the request: its page offers the PDF.
+    page = web.get(response.headers["Location"]).get_data(as_text=True)
+    assert f'href="{response.headers["Location"]}/pdf"' in page
+
+
 def _template_in_force(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     (in_force,) = after["tables"]["modele_en_vigueur"]
     version_1 = next(r for r in after["tables"]["modele_version"] if r[3] == 1)
@@ -1548,6 +1569,7 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     **{("notifications.preferences", "POST", None, a): _chose_frequence for a in ACTOR_NAMES if a != "anonymous"},
     ("modeles.template", "POST", MODELE_STATE, "admin"): _deposited_template,
     ("modeles.put_in_force", "POST", MODELE_VERSION_STATE, "admin"): _template_in_force,
+    ("modeles.ask_pdf_preview", "POST", MODELE_VERSION_STATE, "admin"): _asked_template_pdf,
 }
 # The tables each allowed change may write; every other table must stay as it was.
 WRITES: dict[Check, set[str]] = {
@@ -1589,6 +1611,7 @@ WRITES: dict[Check, set[str]] = {
     _chose_frequence: {"notification_preference"},
     _deposited_template: {"modele_version", "modele_mouvement"},
     _template_in_force: {"modele_en_vigueur", "modele_mouvement"},
+    _asked_template_pdf: {"travail"},
 }
 # The message a redirect leaves for the next page (flashed), where it tells what happened.
 FLASHES: dict[tuple[str, str, str | None, str], str] = {
@@ -1669,7 +1692,7 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
         elif "notification_id" in rule.arguments:
             expected_states = {NOTIFICATION_STATE}
         elif "template" in rule.arguments:
-            expected_states = {MODELE_VERSION_STATE} if "number" in rule.arguments else {MODELE_STATE}
+            expected_states = {MODELE_PDF_STATE} if "travail_id" in rule.arguments else {MODELE_VERSION_STATE} if "number" in rule.arguments else {MODELE_STATE}
         elif key[0].startswith("archives.") and "travail_id" in rule.arguments:
             expected_states = {EXPORT_STATE}
         elif "travail_id" in rule.arguments:
@@ -1761,6 +1784,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/notifications/preferences"
         elif outcome == MODELE:
             assert location.path == f"/admin/modeles/{MODELE_TEMPLATE}"
+        elif outcome == MODELE_PDF:
+            assert re.fullmatch(rf"/admin/modeles/{re.escape(MODELE_TEMPLATE)}/apercus/\d+", location.path), location.path
         elif outcome == QUEUE:
             assert location.path == "/admin/travaux"
         else:  # pragma: no cover - a typo in the matrix
@@ -1997,6 +2022,7 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "notifications.preferences": ("redacteur_B", None),
     "modeles.template": ("admin", MODELE_STATE),  # multipart
     "modeles.put_in_force": ("admin", MODELE_VERSION_STATE),
+    "modeles.ask_pdf_preview": ("admin", MODELE_VERSION_STATE),
 }
 CSRF_MESSAGE = "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide)."
 
