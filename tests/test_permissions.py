@@ -13,6 +13,8 @@ The rules are those of ``webforms/policy.py``:
   see none (their list and CSV export are empty); only a ``redacteur`` opens a measure, closes
   one of its organisation's, or starts its organisation's yearly bilan;
 - calls for applications (``/admin/appels``) are the admin's, like the rest of ``/admin/*``;
+- the API tokens' page (``/compte/jetons``, issue 17): every signed-in user lists and creates
+  their own tokens (the new one shown once) and revokes only their own (another's → 404);
 - the document templates (``/admin/modeles``: list, history, deposit, download, preview as DOCX
   and as PDF – asked of a worker, its progress, its file –, putting in force and rollback) are the
   admin's only (issue 18);
@@ -86,9 +88,11 @@ from tests.test_web import doc_id_from, example_form, flatten, submitted
 from tests.workers import run_later_jobs
 from webforms import create_app, db
 from webforms.accounts.services import create_organisation
+from webforms.api.tokens import create_token
 from webforms.archive.trust import trust_roots
 from webforms.archive.visas import record_visa
 from webforms.models import (
+    ApiToken,
     Appel,
     ArchiveLog,
     ArchiveRecord,
@@ -215,6 +219,8 @@ MODELE_VERSION_STATE = "modele_v1"
 MODELE_TEMPLATE = "fiche_incident.docx"
 # The PDF preview of that version 1, asked by the admin and made by a worker (LibreOffice).
 MODELE_PDF_STATE = "modele_v1_apercu_pdf"
+# redacteur_A's API token (issue 17), made with the world: only its owner revokes it.
+TOKEN_STATE = "jeton_redacteur_A"
 WORLD_NOW = Clock().now  # 14 October 2019: after the deadline
 UPLOAD_CODE = "deliberation"  # uploaded to the draft (which has only its courrier)
 UPLOAD_NAME = "deliberation-matrice.pdf"
@@ -261,6 +267,7 @@ class World:
     travail_id: int = 0  # the worker's render of the submitted fiche saisine (done)
     export_id: int = 0  # the work building the archiviste's export
     notification_id: int = 0  # the coordinateur's notification of the submitted fiche saisine (unread)
+    token_id: int = 0  # redacteur_A's API token
     target_id: int = 0  # the account of ACCOUNT_STATE
     pristine: dict[str, Any] = field(default_factory=dict)  # snapshot() of the world as built
     settled: dict[str, Any] | None = None  # the snapshot a test took last, after its last request
@@ -337,6 +344,8 @@ class World:
             values["template"] = MODELE_TEMPLATE
         elif state == MODELE_VERSION_STATE:
             values["template"], values["number"] = MODELE_TEMPLATE, 1
+        elif state == TOKEN_STATE:
+            values["token_id"] = self.token_id
         elif state == MODELE_PDF_STATE:
             values["template"], values["travail_id"] = MODELE_TEMPLATE, self.modele_pdf_id
         elif state is not None:
@@ -432,6 +441,7 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
         build_dossiers(world)
         build_archive(world)
         build_templates(world)
+        build_tokens(world)
         # The draft's previews are rendered (as a worker does a second after the save): its
         # preview is served as a stored file.
         run_later_jobs(app)
@@ -562,6 +572,15 @@ def build_templates(world: World) -> None:
     world.modele_pdf_id = int(urlsplit(asked.headers["Location"]).path.rsplit("/", 1)[1])
 
 
+def build_tokens(world: World) -> None:
+    """redacteur_A holds an API token (created through the service, as the command line does)."""
+    with world.app.app_context():
+        session = db.session()
+        user = session.get(User, world.accounts["redacteur_A"].id)
+        token, _ = create_token(session, actor=user, user=user, name="Jeton du monde", kinds=["fiche_saisine"], scope="lecture", days=30, now=world.clock())
+        world.token_id = token.id
+
+
 def ca_pem(seed: int) -> bytes:
     """The PEM certificate of a test authority (tests/signing.py)."""
     from cryptography.hazmat.primitives import serialization
@@ -679,6 +698,7 @@ CONSERVATION = "302 → /archives/conservation"  # the retention page, with a me
 RULES = "302 → /admin/conservation"  # the retention rules
 TRUST = "302 → /admin/certificats"  # the trusted authorities
 MODELE = "302 → template page"  # /admin/modeles/fiche_incident.docx
+JETONS = "302 → /compte/jetons"  # one's tokens, with a message
 MODELE_PDF = "302 → PDF preview page"  # /admin/modeles/fiche_incident.docx/apercus/<the new work's id>
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 USERS = "302 → /admin/utilisateurs"  # the accounts' page, with a message
@@ -991,6 +1011,11 @@ MATRIX.update({
     ("modeles.ask_pdf_preview", "POST"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO, NO, MODELE_PDF)},
     ("modeles.pdf_preview", "GET"): {MODELE_PDF_STATE: row(LOGIN, NO, NO, NO, NO,  NO,    OK)},
     ("modeles.pdf_preview_file", "GET"): {MODELE_PDF_STATE: row(LOGIN, NO, NO, NO, NO, NO, OK)},
+    # One's own API tokens (issue 17): everyone signed in creates theirs (shown on the answer);
+    # only its owner revokes redacteur_A's token.
+    ("jetons.index", "GET"): {None: row(LOGIN, OK,     OK,     OK,    OK,    OK,    OK)},
+    ("jetons.create", "POST"): {None: row(LOGIN, OK,    OK,     OK,    OK,    OK,    OK)},
+    ("jetons.revoke", "POST"): {TOKEN_STATE: row(LOGIN, JETONS, NF, NF,    NF,    NF,    NF)},
     # Only a failed work is run again: the world's are done, so the administrator is told so.
     ("travaux.retry", "POST"): {
         TRAVAIL_STATE:                row(LOGIN,   NO,     NO,     NO,    NO,    NO,    QUEUE),
@@ -1078,6 +1103,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"frequence": "quotidien"}
     if endpoint == "modeles.template":
         return {"fichier": (io.BytesIO(template_version("Version 2 (matrice)")), "v2.docx")}
+    if endpoint == "jetons.create":
+        return {"nom": "Jeton de la matrice", "types": ["fiche_incident", "fiche_saisine"], "portee": "ecriture", "jours": "30"}
     return {}  # logout, submit, start_document, open_dossier, remove, reopen: nothing but the CSRF token
 
 
@@ -1519,6 +1546,20 @@ def _asked_template_pdf(world: World, before: dict[str, Any], after: dict[str, A
     assert f'href="{response.headers["Location"]}/pdf"' in page
 
 
+def _created_token(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    new = [r for r in after["tables"]["api_token"] if r not in before["tables"]["api_token"]]
+    columns = [c.name for c in ApiToken.__table__.columns]
+    (token,) = [dict(zip(columns, r, strict=True)) for r in new]
+    assert (token["name"], token["user_id"], token["kinds"], token["scope"]) == ("Jeton de la matrice", world.accounts[actor].id, ["fiche_incident", "fiche_saisine"], "ecriture")
+    assert f"wf_{token['prefix']}_" in response.get_data(as_text=True) and response.headers["Cache-Control"] == "no-store"
+
+
+def _revoked_token(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    columns = [c.name for c in ApiToken.__table__.columns]
+    rows = {r[0]: dict(zip(columns, r, strict=True)) for r in after["tables"]["api_token"]}
+    assert rows[world.token_id]["revoked_at"] == WORLD_NOW and len(rows) == len(before["tables"]["api_token"])
+
+
 def _template_in_force(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     (in_force,) = after["tables"]["modele_en_vigueur"]
     version_1 = next(r for r in after["tables"]["modele_version"] if r[3] == 1)
@@ -1570,6 +1611,8 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("modeles.template", "POST", MODELE_STATE, "admin"): _deposited_template,
     ("modeles.put_in_force", "POST", MODELE_VERSION_STATE, "admin"): _template_in_force,
     ("modeles.ask_pdf_preview", "POST", MODELE_VERSION_STATE, "admin"): _asked_template_pdf,
+    **{("jetons.create", "POST", None, a): _created_token for a in ACTOR_NAMES if a != "anonymous"},
+    ("jetons.revoke", "POST", TOKEN_STATE, "redacteur_A"): _revoked_token,
 }
 # The tables each allowed change may write; every other table must stay as it was.
 WRITES: dict[Check, set[str]] = {
@@ -1612,6 +1655,8 @@ WRITES: dict[Check, set[str]] = {
     _deposited_template: {"modele_version", "modele_mouvement"},
     _template_in_force: {"modele_en_vigueur", "modele_mouvement"},
     _asked_template_pdf: {"travail"},
+    _created_token: {"api_token"},
+    _revoked_token: {"api_token"},
 }
 # The message a redirect leaves for the next page (flashed), where it tells what happened.
 FLASHES: dict[tuple[str, str, str | None, str], str] = {
@@ -1691,6 +1736,8 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
             expected_states = {TRUST_STATE}
         elif "notification_id" in rule.arguments:
             expected_states = {NOTIFICATION_STATE}
+        elif "token_id" in rule.arguments:
+            expected_states = {TOKEN_STATE}
         elif "template" in rule.arguments:
             expected_states = {MODELE_PDF_STATE} if "travail_id" in rule.arguments else {MODELE_VERSION_STATE} if "number" in rule.arguments else {MODELE_STATE}
         elif key[0].startswith("archives.") and "travail_id" in rule.arguments:
@@ -1784,6 +1831,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/notifications/preferences"
         elif outcome == MODELE:
             assert location.path == f"/admin/modeles/{MODELE_TEMPLATE}"
+        elif outcome == JETONS:
+            assert location.path == "/compte/jetons"
         elif outcome == MODELE_PDF:
             assert re.fullmatch(rf"/admin/modeles/{re.escape(MODELE_TEMPLATE)}/apercus/\d+", location.path), location.path
         elif outcome == QUEUE:
@@ -2023,6 +2072,8 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "modeles.template": ("admin", MODELE_STATE),  # multipart
     "modeles.put_in_force": ("admin", MODELE_VERSION_STATE),
     "modeles.ask_pdf_preview": ("admin", MODELE_VERSION_STATE),
+    "jetons.create": ("redacteur_B", None),
+    "jetons.revoke": ("redacteur_A", TOKEN_STATE),
 }
 CSRF_MESSAGE = "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide)."
 

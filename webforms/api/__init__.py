@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from webforms.api import doc, views
+from webforms.api import doc, pages, views
 from webforms.api.spec import make_api
 
 
@@ -18,3 +18,4 @@ def init_app(app: Flask, csrf: CSRFProtect) -> None:
     api.register_blueprint(views.bp)
     csrf.exempt(views.bp)
     app.register_blueprint(doc.bp)
+    app.register_blueprint(pages.bp)  # a page of the cookie session, with its CSRF token
