@@ -30,7 +30,7 @@ from webforms.models import Document, Rendition
 from webforms.rendering import MIME
 from webforms.web import services
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Types de document et documents.")
+bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Types de document, documents, mesures, appels.")
 bp.before_request(access.authenticate)
 # The application answers some codes with its own HTML pages (webforms.factory): a handler for a
 # code is chosen before one for a class, so the API names each to keep its errors JSON.
@@ -43,7 +43,7 @@ DESCRIPTIONS = {
     400: "Requête illisible (JSON invalide).",
     401: "Jeton absent, inconnu, expiré ou révoqué (les cookies de session ne sont pas acceptés).",
     403: "Le jeton ou le compte ne permet pas cette action (lecture seule, type hors de portée, document verrouillé).",
-    404: "Document introuvable, ou hors de la portée du jeton (son existence n'est pas révélée).",
+    404: "Introuvable, ou hors de la portée du jeton (son existence n'est pas révélée).",
     422: "Données refusées : les messages par champ, au format de la ligne de commande.",
     429: "Trop de requêtes pour ce jeton ; réessayer après « Retry-After » secondes.",
 }
