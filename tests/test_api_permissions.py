@@ -91,6 +91,9 @@ def _cases(ids: dict[str, int]) -> list[tuple[str, str, str, str, Any]]:
         ("api.appels_list", "GET", "/api/v1/appels", "", None),
         ("api.appel", "GET", f"/api/v1/appels/{ids['appel']}", "appel", None),
         ("api.appel_dossiers", "GET", f"/api/v1/appels/{ids['appel']}/dossiers", "appel", None),
+        *[("api.pieces", "GET", f"/api/v1/documents/{ids[d]}/pieces", d, None) for d in ("draft_saisine", "submitted_saisine")],
+        # No piece here (tests/test_api_suivi.py has a dossier's): found by nobody.
+        ("api.piece", "GET", f"/api/v1/documents/{ids['submitted_saisine']}/pieces/1", "", None),
     ]
     for kind in registry().values():
         if kind.standalone:
@@ -108,6 +111,8 @@ def expected(token: str, endpoint: str, reaches: str, url: str) -> int:
     writes = endpoint.startswith(("api.create_", "api.update_", "api.submission"))
     if writes and scope != "ecriture":
         return 403
+    if endpoint == "api.piece":
+        return 404
     if endpoint.startswith("api.create_"):
         kind = endpoint.removeprefix("api.create_")
         return 201 if kind in kinds and role == "redacteur" else 403

@@ -78,7 +78,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_descriptio
         params = {p.name for p in operation.path_parameters}
         fixed = {
             "doc_id": ids["draft"] if operation.method in ("put", "post") else ids["submitted"], "rendition_id": ids["rendition"],
-            "mesure_id": ids["mesure"], "appel_id": ids["appel"],
+            "mesure_id": ids["mesure"], "appel_id": ids["appel"],  # piece_id: generated (the fiche has none)
         }
         for path_parameters in (None, {k: v for k, v in fixed.items() if k in params} or None):
             _run(operation, path_parameters, live, headers)

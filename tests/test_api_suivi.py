@@ -1,15 +1,16 @@
-"""Measures and calls through the API (issue 17): the pages' visibility (webforms.policy), narrowed by the token's kinds."""
+"""Measures, calls and dossiers' pieces through the API (issue 17): the pages' visibility (webforms.policy), narrowed by the token's kinds."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 
 from tests.api_client import ApiClient, token_for
-from tests.conftest import Account, Clock
-from tests.test_candidatures import BEFORE_DEADLINE, open_dossier
+from tests.conftest import Account, Clock, pdf_titled
+from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, submit_complete, upload
 from tests.test_mesures_web import open_mesure
 
 A, B = "Association A", "Association B"
@@ -85,3 +86,43 @@ def test_calls_and_their_dossiers_states_within_the_policy(app: Flask, clock: Cl
     assert other.get("/api/v1/appels").get_json() == []
     assert other.get(f"/api/v1/appels/{appel['id']}").status_code == 404 and other.get(appel["dossiers_url"]).status_code == 404
     assert api.get("/api/v1/appels/99999").status_code == 404
+
+
+def test_a_dossier_s_pieces_are_listed_and_downloaded_as_the_pages_serve_them(app: Flask, clock: Clock, login_as: Any, make_user: Callable[..., Account]) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, owner = login_as("redacteur", A)
+    dossier = open_dossier(app, web)
+    data = pdf_titled("Délibération de l'association (API)")
+    assert upload(web, dossier, "deliberation", data, "deliberation.pdf").status_code == 302
+    api = client(app, clock, owner, "candidature_aml")
+    (piece,) = api.get(f"/api/v1/documents/{dossier}/pieces").get_json()
+    assert (piece["code"], piece["original_name"], piece["sha256"]) == ("deliberation", "deliberation.pdf", hashlib.sha256(data).hexdigest())
+    got = api.get(piece["url"])
+    assert got.status_code == 200 and got.data == data and got.headers["X-Content-SHA256"] == piece["sha256"]
+    # A draft's pieces are its organisation's: the instructeur (who does not receive a draft) and
+    # another organisation find neither the dossier nor its piece; a token without the kind neither.
+    for other in (client(app, clock, make_user("instructeur"), "candidature_aml"), client(app, clock, make_user("redacteur", B), "candidature_aml"), client(app, clock, owner, "fiche_incident")):
+        assert other.get(f"/api/v1/documents/{dossier}/pieces").status_code == 404 and other.get(piece["url"]).status_code == 404
+    assert api.get(f"/api/v1/documents/{dossier}/pieces/99999").status_code == 404
+
+
+def test_recipients_read_the_deposited_pieces_not_a_correction_in_progress(app: Flask, clock: Clock, login_as: Any, make_user: Callable[..., Account]) -> None:
+    clock.now = BEFORE_DEADLINE
+    web, owner = login_as("redacteur", A)
+    dossier = open_dossier(app, web)
+    submit_complete(app, web, dossier)
+    instructeur = client(app, clock, make_user("instructeur"), "candidature_aml")
+    deposited = {p["code"]: p for p in instructeur.get(f"/api/v1/documents/{dossier}/pieces").get_json()}
+    assert set(deposited) == {"courrier", "deliberation", "fiches_poste"}
+    (appel,) = instructeur.get("/api/v1/appels").get_json()
+    assert [(d["id"], d["etat"], d["etat_label"]) for d in instructeur.get(appel["dossiers_url"]).get_json()] == [(dossier, "depose", "Déposé")]
+    # Reopened (régularisation), its deliberation replaced: the association reads the new one,
+    # the instructeur still the deposited one, and not the correction's file.
+    assert web.post(f"/documents/{dossier}/rouvrir").status_code == 302
+    correction = pdf_titled("Délibération corrigée")
+    assert upload(web, dossier, "deliberation", correction, "deliberation-corrigee.pdf").status_code == 302
+    mine = {p["code"]: p for p in client(app, clock, owner, "candidature_aml").get(f"/api/v1/documents/{dossier}/pieces").get_json()}
+    assert mine["deliberation"]["original_name"] == "deliberation-corrigee.pdf"
+    assert {p["code"]: p for p in instructeur.get(f"/api/v1/documents/{dossier}/pieces").get_json()} == deposited
+    assert instructeur.get(mine["deliberation"]["url"]).status_code == 404
+    assert instructeur.get(deposited["deliberation"]["url"]).status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from webforms.api import doc, pages, suivi, views
+from webforms.api import doc, pages, pieces, suivi, views
 from webforms.api.spec import make_api
 
 
@@ -15,7 +15,7 @@ def init_app(app: Flask, csrf: CSRFProtect) -> None:
     app.config.setdefault("API_RATE_WINDOW_SECONDS", 60)
     api = make_api(app)
     app.extensions["webforms.api"] = api
-    assert suivi.bp is views.bp  # the measures' and calls' routes are on it, added at import
+    assert suivi.bp is pieces.bp is views.bp  # the measures', calls' and pieces' routes are on it, added at import
     api.register_blueprint(views.bp)
     csrf.exempt(views.bp)
     app.register_blueprint(doc.bp)

@@ -252,3 +252,18 @@ class DossierOut(LinkedDocumentOut):
 
     etat = _fr(mf.String, "État de l'instruction (depose, en_instruction, recevable…) ; null tant qu'il n'a pas été déposé.", required=True, allow_none=True)
     etat_label = _fr(mf.String, "État de l'instruction, en clair ; null tant qu'il n'a pas été déposé.", required=True, allow_none=True)
+
+
+class PieceOut(Schema):
+    """Une pièce jointe d'un dossier, telle que le compte du jeton la lit."""
+
+    id = _fr(mf.Integer, "Identifiant de la pièce.", required=True)
+    code = _fr(mf.String, "Pièce exigée (identifiant : courrier, deliberation…).", required=True)
+    rang = _fr(mf.Integer, "Rang, pour une pièce par ligne (une fiche de poste par recrutement).", required=True)
+    libelle = _fr(mf.String, "La ligne pour laquelle elle a été déposée.", required=True, allow_none=True)
+    original_name = _fr(mf.String, "Nom du fichier déposé.", required=True)
+    mime = _fr(mf.String, "Type du fichier.", required=True)
+    size = _fr(mf.Integer, "Taille en octets.", required=True)
+    sha256 = _fr(mf.String, "Empreinte SHA-256 du fichier.", required=True)
+    nonconforme_motif = _fr(mf.String, "Motif, si l'instructeur l'a marquée non conforme.", required=True, allow_none=True)
+    url = _fr(mf.String, "Adresse de téléchargement.", required=True)
