@@ -34,6 +34,7 @@ TOKENS: dict[str, tuple[str, str, tuple[str, ...], str] | None] = {
     "B-ecriture": ("redacteur", B, ("fiche_saisine", "fiche_incident"), "ecriture"),
     "coordinateur": ("coordinateur", "Plateforme", ("fiche_saisine",), "ecriture"),
     "A-appels": ("redacteur", A, ("candidature_aml",), "lecture"),
+    "archiviste": ("archiviste", "Archives du Département", ("fiche_saisine",), "lecture"),
     "aucun": None,
 }
 # Which of organisation A's documents each token reads; "mesure": A's ASLL measure (its kinds
@@ -46,6 +47,7 @@ VISIBLE = {
     "B-ecriture": set(),  # the policy: another organisation's measure too
     "coordinateur": {"submitted_saisine"},  # a recipient of the submitted fiche saisine, never a draft; no AML measure here
     "A-appels": {"appel"},
+    "archiviste": {"submitted_saisine"},  # a recipient of the fiche saisine once submitted
     "aucun": set(),
 }
 DOCUMENTS = ("draft_saisine", "submitted_saisine", "draft_incident")
@@ -94,6 +96,10 @@ def _cases(ids: dict[str, int]) -> list[tuple[str, str, str, str, Any]]:
         *[("api.pieces", "GET", f"/api/v1/documents/{ids[d]}/pieces", d, None) for d in ("draft_saisine", "submitted_saisine")],
         # No piece here (tests/test_api_suivi.py has a dossier's): found by nobody.
         ("api.piece", "GET", f"/api/v1/documents/{ids['submitted_saisine']}/pieces/1", "", None),
+        # No record here either (tests/test_api_archives.py deposits one): found by nobody.
+        ("api.archives_list", "GET", "/api/v1/archives", "", None),
+        ("api.archive", "GET", "/api/v1/archives/1", "", None),
+        ("api.archives_verification", "GET", "/api/v1/archives/verification", "", None),
     ]
     for kind in registry().values():
         if kind.standalone:
@@ -111,8 +117,10 @@ def expected(token: str, endpoint: str, reaches: str, url: str) -> int:
     writes = endpoint.startswith(("api.create_", "api.update_", "api.submission"))
     if writes and scope != "ecriture":
         return 403
-    if endpoint == "api.piece":
+    if endpoint in ("api.piece", "api.archive"):
         return 404
+    if endpoint == "api.archives_verification":
+        return 200 if role == "archiviste" else 403
     if endpoint.startswith("api.create_"):
         kind = endpoint.removeprefix("api.create_")
         return 201 if kind in kinds and role == "redacteur" else 403

@@ -267,3 +267,43 @@ class PieceOut(Schema):
     sha256 = _fr(mf.String, "Empreinte SHA-256 du fichier.", required=True)
     nonconforme_motif = _fr(mf.String, "Motif, si l'instructeur l'a marquée non conforme.", required=True, allow_none=True)
     url = _fr(mf.String, "Adresse de téléchargement.", required=True)
+
+
+class ArchiveRecordOut(Schema):
+    """Un enregistrement de l'archive : la copie signée d'un document soumis, déposée une fois."""
+
+    id = _fr(mf.Integer, "Identifiant de l'enregistrement.", required=True)
+    document_id = _fr(mf.Integer, "Le document archivé.", required=True)
+    version = _fr(mf.Integer, "La version figée qui a été signée.", required=True)
+    kind = _fr(mf.String, "Type de document.", required=True)
+    reference = _fr(mf.String, "Référence du document.", required=True)
+    organisation = _fr(mf.String, "Organisation émettrice.", required=True)
+    deposited_at = _fr(mf.AwareDateTime, "Déposé le.", required=True)
+    signature_kind = _fr(mf.String, "Signature : scan (manuscrite numérisée) ou electronique (PDF signé).", required=True)
+    signature_label = _fr(mf.String, "Signature, en clair.", required=True)
+    signature_check = _fr(mf.Dict, "Ce que la vérification de la signature électronique a trouvé au dépôt (null pour un scan).", required=True, allow_none=True)
+    signed_sha512 = _fr(mf.String, "Empreinte SHA-512 de la copie signée conservée.", required=True)
+    signed_size = _fr(mf.Integer, "Taille de la copie signée, en octets.", required=True)
+    retention_years = _fr(mf.Integer, "Durée de conservation, en années.", required=True)
+    retention_fate = _fr(mf.String, "Sort final : destruction ou transfert.", required=True)
+    supersedes_id = _fr(mf.Integer, "L'enregistrement que celui-ci corrige, s'il en corrige un.", required=True, allow_none=True)
+    superseded_by_id = _fr(mf.Integer, "L'enregistrement qui corrige celui-ci, s'il y en a un.", required=True, allow_none=True)
+    destroyed_at = _fr(mf.AwareDateTime, "Détruit le (après visa), sinon null.", required=True, allow_none=True)
+
+
+class ArchivePage(Schema):
+    """Une page des enregistrements de l'archive (du plus récent au plus ancien)."""
+
+    items = mf.List(mf.Nested(ArchiveRecordOut), required=True, metadata={"description": "Les enregistrements de la page."})
+    next_cursor = _fr(mf.Integer, "Curseur de la page suivante ; null à la dernière page.", required=True, allow_none=True)
+
+
+class VerificationOut(Schema):
+    """La dernière vérification d'intégrité de l'archive (`webforms archive verify`)."""
+
+    verified = _fr(mf.Boolean, "Une vérification a déjà eu lieu.", required=True)
+    at = _fr(mf.AwareDateTime, "Quand ; null si aucune.", required=True, allow_none=True)
+    ok = _fr(mf.Boolean, "Tout tenait (fichiers, empreintes, chaîne du journal) ; null si aucune.", required=True, allow_none=True)
+    problems = _fr(mf.Integer, "Nombre de problèmes trouvés.", required=True, allow_none=True)
+    records = _fr(mf.Integer, "Enregistrements vérifiés.", required=True, allow_none=True)
+    files_hashed = _fr(mf.Integer, "Fichiers dont l'empreinte a été recalculée.", required=True, allow_none=True)

@@ -46,6 +46,7 @@ DESCRIPTIONS = {
     404: "Introuvable, ou hors de la portée du jeton (son existence n'est pas révélée).",
     422: "Données refusées : les messages par champ, au format de la ligne de commande.",
     429: "Trop de requêtes pour ce jeton ; réessayer après « Retry-After » secondes.",
+    503: "Service momentanément indisponible (une consultation de l'archive qui n'a pas pu être journalisée) ; réessayer.",
 }
 
 
