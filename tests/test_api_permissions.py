@@ -105,6 +105,11 @@ def _cases(ids: dict[str, int]) -> list[tuple[str, str, str, str, Any]]:
         if kind.standalone:
             cases.append((f"api.create_{kind.name}", "POST", f"/api/v1/kinds/{kind.name}/documents", "", {}))
         cases.append((f"api.update_{kind.name}", "PUT", f"/api/v1/kinds/{kind.name}/documents/{ids['draft_saisine']}", "draft_saisine", {}))
+    # Last: the coordinateur's allowed decision changes the submitted fiche saisine.
+    for kind in registry().values():
+        if kind.review is not None:
+            url = f"/api/v1/kinds/{kind.name}/documents/{ids['submitted_saisine']}/decision"
+            cases.append((f"api.decide_{kind.name}", "POST", url, "submitted_saisine", kind.review.example))
     return cases
 
 
@@ -114,7 +119,7 @@ def expected(token: str, endpoint: str, reaches: str, url: str) -> int:
     if spec is None:
         return 401
     role, _, kinds, scope = spec
-    writes = endpoint.startswith(("api.create_", "api.update_", "api.submission"))
+    writes = endpoint.startswith(("api.create_", "api.update_", "api.submission", "api.decide_"))
     if writes and scope != "ecriture":
         return 403
     if endpoint in ("api.piece", "api.archive"):
@@ -126,6 +131,8 @@ def expected(token: str, endpoint: str, reaches: str, url: str) -> int:
         return 201 if kind in kinds and role == "redacteur" else 403
     if reaches and reaches not in VISIBLE[token]:
         return 404
+    if endpoint.startswith("api.decide_"):
+        return 200 if role == "coordinateur" else 403
     if endpoint.startswith("api.update_"):
         if reaches != "draft_saisine":
             return 403  # submitted: no longer a draft
