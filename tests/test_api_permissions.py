@@ -19,9 +19,11 @@ from schemas import registry
 from tests.api_client import ApiClient, token_for
 from tests.conftest import Account, Clock
 from tests.test_api import example
+from tests.test_candidatures import appel_id_of
 from tests.workers import run_jobs
 from webforms import db
-from webforms.models import Document
+from webforms.mesures.services import create_mesure
+from webforms.models import Document, User
 
 A, B = "Association A", "Association B"
 # Token name -> (role, organisation, kinds, scope), or None for no token at all.
@@ -31,17 +33,25 @@ TOKENS: dict[str, tuple[str, str, tuple[str, ...], str] | None] = {
     "A-incident": ("redacteur", A, ("fiche_incident",), "ecriture"),
     "B-ecriture": ("redacteur", B, ("fiche_saisine", "fiche_incident"), "ecriture"),
     "coordinateur": ("coordinateur", "Plateforme", ("fiche_saisine",), "ecriture"),
+    "A-appels": ("redacteur", A, ("candidature_aml",), "lecture"),
+    "archiviste": ("archiviste", "Archives du Département", ("fiche_saisine",), "lecture"),
     "aucun": None,
 }
-# Which of organisation A's documents each token reads.
+# Which of organisation A's documents each token reads; "mesure": A's ASLL measure (its kinds
+# include fiche_incident, written about every type of measure); "appel": the shipped call (its
+# kinds include one that answers calls).
 VISIBLE = {
-    "A-ecriture": {"draft_saisine", "submitted_saisine", "draft_incident"},
-    "A-lecture": {"draft_saisine", "submitted_saisine", "draft_incident"},
-    "A-incident": {"draft_incident"},
-    "B-ecriture": set(),
-    "coordinateur": {"submitted_saisine"},  # a recipient of the submitted fiche saisine, never a draft
+    "A-ecriture": {"draft_saisine", "submitted_saisine", "draft_incident", "mesure"},
+    "A-lecture": {"draft_saisine", "submitted_saisine", "draft_incident", "mesure"},
+    "A-incident": {"draft_incident", "mesure"},
+    "B-ecriture": set(),  # the policy: another organisation's measure too
+    "coordinateur": {"submitted_saisine"},  # a recipient of the submitted fiche saisine, never a draft; no AML measure here
+    "A-appels": {"appel"},
+    "archiviste": {"submitted_saisine"},  # a recipient of the fiche saisine once submitted
     "aucun": set(),
 }
+DOCUMENTS = ("draft_saisine", "submitted_saisine", "draft_incident")
+MESURE_A = {"type_mesure": "asll_installation", "menage_nom": "Morel", "menage_prenom": "Karim", "date_bon_commande": "2019-09-02", "duree_mois": "3"}
 
 
 def _world(app: Flask, clock: Clock, make_user: Callable[..., Account]) -> tuple[dict[str, int], dict[str, str]]:
@@ -55,6 +65,10 @@ def _world(app: Flask, clock: Clock, make_user: Callable[..., Account]) -> tuple
     assert writer.post(f"/api/v1/documents/{ids['submitted_saisine']}/submission").status_code == 200
     run_jobs(app)
     ids["rendition"] = writer.get(f"/api/v1/documents/{ids['submitted_saisine']}").get_json()["renditions"][0]["id"]
+    with app.app_context():
+        user = db.session().get(User, owner.id)
+        ids["mesure"] = create_mesure(db.session(), app.extensions["webforms.services"], user=user, payload=MESURE_A).id
+    ids["appel"] = appel_id_of(app)
     values = {}
     for name, spec in TOKENS.items():
         if spec is not None:
@@ -74,11 +88,28 @@ def _cases(ids: dict[str, int]) -> list[tuple[str, str, str, str, Any]]:
         ("api.rendition", "GET", f"/api/v1/documents/{ids['submitted_saisine']}/renditions/{ids['rendition']}", "submitted_saisine", None),
         ("api.submission", "POST", f"/api/v1/documents/{ids['draft_incident']}/submission", "draft_incident", None),
         ("api.update_fiche_saisine", "PUT", f"/api/v1/kinds/fiche_saisine/documents/{ids['submitted_saisine']}", "submitted_saisine", {}),
+        ("api.mesures_list", "GET", "/api/v1/mesures", "", None),
+        ("api.mesure", "GET", f"/api/v1/mesures/{ids['mesure']}", "mesure", None),
+        ("api.appels_list", "GET", "/api/v1/appels", "", None),
+        ("api.appel", "GET", f"/api/v1/appels/{ids['appel']}", "appel", None),
+        ("api.appel_dossiers", "GET", f"/api/v1/appels/{ids['appel']}/dossiers", "appel", None),
+        *[("api.pieces", "GET", f"/api/v1/documents/{ids[d]}/pieces", d, None) for d in ("draft_saisine", "submitted_saisine")],
+        # No piece here (tests/test_api_suivi.py has a dossier's): found by nobody.
+        ("api.piece", "GET", f"/api/v1/documents/{ids['submitted_saisine']}/pieces/1", "", None),
+        # No record here either (tests/test_api_archives.py deposits one): found by nobody.
+        ("api.archives_list", "GET", "/api/v1/archives", "", None),
+        ("api.archive", "GET", "/api/v1/archives/1", "", None),
+        ("api.archives_verification", "GET", "/api/v1/archives/verification", "", None),
     ]
     for kind in registry().values():
         if kind.standalone:
             cases.append((f"api.create_{kind.name}", "POST", f"/api/v1/kinds/{kind.name}/documents", "", {}))
         cases.append((f"api.update_{kind.name}", "PUT", f"/api/v1/kinds/{kind.name}/documents/{ids['draft_saisine']}", "draft_saisine", {}))
+    # Last: the coordinateur's allowed decision changes the submitted fiche saisine.
+    for kind in registry().values():
+        if kind.review is not None:
+            url = f"/api/v1/kinds/{kind.name}/documents/{ids['submitted_saisine']}/decision"
+            cases.append((f"api.decide_{kind.name}", "POST", url, "submitted_saisine", kind.review.example))
     return cases
 
 
@@ -88,14 +119,20 @@ def expected(token: str, endpoint: str, reaches: str, url: str) -> int:
     if spec is None:
         return 401
     role, _, kinds, scope = spec
-    writes = endpoint.startswith(("api.create_", "api.update_", "api.submission"))
+    writes = endpoint.startswith(("api.create_", "api.update_", "api.submission", "api.decide_"))
     if writes and scope != "ecriture":
         return 403
+    if endpoint in ("api.piece", "api.archive"):
+        return 404
+    if endpoint == "api.archives_verification":
+        return 200 if role == "archiviste" else 403
     if endpoint.startswith("api.create_"):
         kind = endpoint.removeprefix("api.create_")
         return 201 if kind in kinds and role == "redacteur" else 403
     if reaches and reaches not in VISIBLE[token]:
         return 404
+    if endpoint.startswith("api.decide_"):
+        return 200 if role == "coordinateur" else 403
     if endpoint.startswith("api.update_"):
         if reaches != "draft_saisine":
             return 403  # submitted: no longer a draft
@@ -129,9 +166,11 @@ def test_every_api_route_follows_the_policy_within_the_token_scope(app: Flask, c
     if TOKENS[token] is None:
         assert listed.status_code == 401
     else:
-        names = {ids[k]: k for k in ("draft_saisine", "submitted_saisine", "draft_incident")}
+        names = {ids[k]: k for k in DOCUMENTS}
         items = listed.get_json()["items"]
-        assert {names[d["id"]] for d in items if d["id"] in names} == VISIBLE[token]
+        assert {names[d["id"]] for d in items if d["id"] in names} == VISIBLE[token] & set(DOCUMENTS)
+        assert [m["id"] for m in api.get("/api/v1/mesures").get_json()["items"]] == ([ids["mesure"]] if "mesure" in VISIBLE[token] else [])
+        assert [a["id"] for a in api.get("/api/v1/appels").get_json()] == ([ids["appel"]] if "appel" in VISIBLE[token] else [])
         # Any other is a draft this very token created in its own organisation.
         assert all(d["organisation"] == TOKENS[token][1] and d["statut"] == "brouillon" for d in items if d["id"] not in names)
         kinds = {k["name"] for k in api.get("/api/v1/kinds").get_json()}

@@ -26,7 +26,12 @@ from schemas import registry
 from tests.api_client import ApiClient, token_for
 from tests.conftest import Account, Clock
 from tests.test_api import example
+from tests.test_api_permissions import MESURE_A
+from tests.test_candidatures import appel_id_of
 from tests.workers import run_jobs
+from webforms import db
+from webforms.mesures.services import create_mesure
+from webforms.models import User
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 12
@@ -44,15 +49,19 @@ def live(app: Flask) -> Iterator[str]:
 
 
 def _world(app: Flask, clock: Clock, make_user: Callable[..., Account]) -> tuple[str, dict[str, int]]:
-    """A writer's token on every kind, a draft and a submitted fiche saisine with its files."""
-    value = token_for(app, clock, make_user("redacteur"), kinds=sorted(registry()))
+    """A writer's token on every kind, a draft and a submitted fiche saisine with its files, a measure with a meeting, the shipped call."""
+    account = make_user("redacteur")
+    value = token_for(app, clock, account, kinds=sorted(registry()))
     api = ApiClient(app, value)
     submitted = api.post("/api/v1/kinds/fiche_saisine/documents", json=example()).get_json()["id"]
     assert api.post(f"/api/v1/documents/{submitted}/submission").status_code == 200
     run_jobs(app)
     rendition = api.get(f"/api/v1/documents/{submitted}").get_json()["renditions"][0]["id"]
     draft = api.post("/api/v1/kinds/fiche_saisine/documents", json={}).get_json()["id"]
-    return value, {"submitted": submitted, "rendition": rendition, "draft": draft}
+    with app.app_context():
+        user = db.session().get(User, account.id)
+        mesure = create_mesure(db.session(), app.extensions["webforms.services"], user=user, payload=MESURE_A | {"date_premiere_rencontre": "2019-09-10", "nature_premiere_rencontre": "visite_domicile"}).id
+    return value, {"submitted": submitted, "rendition": rendition, "draft": draft, "mesure": mesure, "appel": appel_id_of(app)}
 
 
 def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_description(
@@ -67,7 +76,10 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_descriptio
     assert len(operations) == sum(m in ("get", "post", "put") for methods in described.values() for m in methods)  # every one is tried
     for operation in operations:
         params = {p.name for p in operation.path_parameters}
-        fixed = {"doc_id": ids["draft"] if operation.method in ("put", "post") else ids["submitted"], "rendition_id": ids["rendition"]}
+        fixed = {
+            "doc_id": ids["draft"] if operation.method in ("put", "post") else ids["submitted"], "rendition_id": ids["rendition"],
+            "mesure_id": ids["mesure"], "appel_id": ids["appel"],  # piece_id: generated (the fiche has none)
+        }
         for path_parameters in (None, {k: v for k, v in fixed.items() if k in params} or None):
             _run(operation, path_parameters, live, headers)
 

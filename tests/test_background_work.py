@@ -26,8 +26,8 @@ from tests.workers import run_jobs
 from webforms import db
 from webforms.archive.exports import EXPORT_DAYS, exports_dir
 from webforms.candidatures import conversions
-from webforms.candidatures.office import ConversionFailed
 from webforms.models import Document, Piece, Travail
+from webforms.rendering.office import ConversionFailed
 
 # The archive pages' cast: a writer, two archivists, an instructeur, another organisation.
 people = pytest.fixture(test_archive_web.people.__wrapped__, name="people")  # type: ignore[attr-defined]

@@ -247,6 +247,62 @@ def test_an_html_template_is_previewed_as_a_pdf_that_reads_back(app: Flask, logi
     assert MARK in pdf_text(writer.get(f"/documents/{doc_id}/telecharger/pdf").data)
 
 
+def test_a_word_template_is_previewed_as_a_pdf_made_by_a_worker_that_reads_back(app: Flask, login_as: Any) -> None:
+    web = admin(login_as)
+    assert deposit(web, word_template(f"{MARK} : {{{{ document.titre }}}}")).status_code == 302
+    asked = web.post(f"/admin/modeles/{WORD}/versions/1/apercu-pdf", {})
+    assert asked.status_code == 302 and "/apercus/" in asked.location
+    ready = page(web.get(asked.location))
+    assert "L'aperçu est prêt" in ready
+    pdf = web.get(asked.location + "/pdf")
+    assert pdf.mimetype == "application/pdf" and pdf.headers["Content-Disposition"].endswith("apercu-fiche_incident-v1.pdf")
+    assert f"{MARK} : {get_kind('fiche_incident').title}" in " ".join(pdf_text(pdf.data).split())
+    # Opening the PDF is opening the preview: logged once, and the version may go into force.
+    assert versions(app) == [(1, "vu")] and moves(app) == [("depot", 1), ("apercu", 1)]
+    assert put_in_force(web, 1).status_code == 302
+
+
+def test_a_pdf_preview_not_yet_made_shows_its_progress_and_allows_nothing(app: Flask, login_as: Any) -> None:
+    web = admin(login_as)
+    assert deposit(web, word_template(MARK)).status_code == 302
+    pending = WebClient(web.client, work=False)
+    pending.token = web.token
+    asked = pending.post(f"/admin/modeles/{WORD}/versions/1/apercu-pdf", {})
+    waiting = page(web.get(asked.location))
+    assert "data-progress-url" in waiting and "Télécharger l'aperçu" not in waiting
+    # The file's address before the work is done leads back to the progress page; nothing is recorded.
+    early = web.get(asked.location + "/pdf")
+    assert early.status_code == 302 and early.location.endswith(asked.location.rsplit("/", 1)[-1])
+    assert versions(app) == [(1, None)] and put_in_force(web, 1).status_code == 422
+
+
+def test_a_pdf_preview_libreoffice_cannot_make_is_said_in_french(app: Flask, login_as: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    web = admin(login_as)
+    assert deposit(web, word_template(MARK)).status_code == 302
+    monkeypatch.setattr("webforms.rendering.office.soffice", lambda: None)
+    asked = web.post(f"/admin/modeles/{WORD}/versions/1/apercu-pdf", {})
+    failed = page(web.get(asked.location))
+    assert "n'a pas pu être préparé" in failed and "LibreOffice n'a pas pu convertir" in failed
+    assert web.get(asked.location + "/pdf").status_code == 302 and versions(app) == [(1, None)]
+
+
+def test_a_pdf_preview_is_refused_for_an_html_template_and_unknown_ones_are_not_found(app: Flask, login_as: Any) -> None:
+    web = admin(login_as)
+    source = '{% extends "_base.html" %}\n{% block contenu %}<h1>{{ document.titre }}</h1>{% endblock %}'
+    assert deposit(web, source.encode(), HTML, "fiche.html").status_code == 302
+    refused = web.post(f"/admin/modeles/{HTML}/versions/1/apercu-pdf", {})
+    assert refused.status_code == 422 and "s'imprime déjà en PDF" in page(refused)
+    assert web.post(f"/admin/modeles/{WORD}/versions/1/apercu-pdf", {}).status_code == 404
+    assert deposit(web, word_template(MARK)).status_code == 302
+    asked = web.post(f"/admin/modeles/{WORD}/versions/1/apercu-pdf", {})
+    number = asked.location.rsplit("/", 1)[-1]
+    # A work of another template, or no work at all: not found.
+    for url in (f"/admin/modeles/{HTML}/apercus/{number}", f"/admin/modeles/{HTML}/apercus/{number}/pdf", f"/admin/modeles/{WORD}/apercus/99999"):
+        assert web.get(url).status_code == 404, url
+    with app.app_context():
+        assert db.session().scalars(select(Travail.nature)).all() == ["apercu_modele"]
+
+
 def _in_force(web: WebClient, data: bytes) -> int:
     response = deposit(web, data)
     assert response.status_code == 302, page(response)

@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.test_dossier import word_bytes
-from webforms.candidatures import office
+from webforms.rendering import office
 
 IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
 HYPERLINK_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"

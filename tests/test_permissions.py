@@ -13,8 +13,11 @@ The rules are those of ``webforms/policy.py``:
   see none (their list and CSV export are empty); only a ``redacteur`` opens a measure, closes
   one of its organisation's, or starts its organisation's yearly bilan;
 - calls for applications (``/admin/appels``) are the admin's, like the rest of ``/admin/*``;
-- the document templates (``/admin/modeles``: list, history, deposit, download, preview, putting
-  in force and rollback) are the admin's only (issue 18);
+- the API tokens' page (``/compte/jetons``, issue 17): every signed-in user lists and creates
+  their own tokens (the new one shown once) and revokes only their own (another's → 404);
+- the document templates (``/admin/modeles``: list, history, deposit, download, preview as DOCX
+  and as PDF – asked of a worker, its progress, its file –, putting in force and rollback) are the
+  admin's only (issue 18);
 - candidature dossiers (``/appels``, ``/documents/<id>/liste``, their pieces): every signed-in
   user reads the calls; only a ``redacteur`` opens its organisation's dossier (``documents.new``
   sends it to the calls: a dossier answers a call); the dossier follows the document rule (its
@@ -85,9 +88,11 @@ from tests.test_web import doc_id_from, example_form, flatten, submitted
 from tests.workers import run_later_jobs
 from webforms import create_app, db
 from webforms.accounts.services import create_organisation
+from webforms.api.tokens import create_token
 from webforms.archive.trust import trust_roots
 from webforms.archive.visas import record_visa
 from webforms.models import (
+    ApiToken,
     Appel,
     ArchiveLog,
     ArchiveRecord,
@@ -217,6 +222,10 @@ PARTAGE_STATE = "lien_sans_compte"
 MODELE_STATE = "modele"
 MODELE_VERSION_STATE = "modele_v1"
 MODELE_TEMPLATE = "fiche_incident.docx"
+# The PDF preview of that version 1, asked by the admin and made by a worker (LibreOffice).
+MODELE_PDF_STATE = "modele_v1_apercu_pdf"
+# redacteur_A's API token (issue 17), made with the world: only its owner revokes it.
+TOKEN_STATE = "jeton_redacteur_A"
 WORLD_NOW = Clock().now  # 14 October 2019: after the deadline
 UPLOAD_CODE = "deliberation"  # uploaded to the draft (which has only its courrier)
 UPLOAD_NAME = "deliberation-matrice.pdf"
@@ -257,6 +266,7 @@ class World:
     orgs: dict[str, int] = field(default_factory=dict)  # organisation name -> id
     record_id: int = 0  # the archive record of the submitted fiche saisine
     preview_travail_id: int = 0  # the render of the draft fiche saisine's previews (done)
+    modele_pdf_id: int = 0  # the work that made the PDF preview of the template's version 1 (done)
     visa_id: int = 0  # the destruction visa recorded for it
     fingerprint: str = ""  # the trusted authority's SHA-256
     travail_id: int = 0  # the worker's render of the submitted fiche saisine (done)
@@ -264,6 +274,7 @@ class World:
     notification_id: int = 0  # the coordinateur's notification of the submitted fiche saisine (unread)
     partage_id: int = 0  # the link of PARTAGE_STATE
     partage_secret: str = ""  # its secret, as its e-mail carries it
+    token_id: int = 0  # redacteur_A's API token
     target_id: int = 0  # the account of ACCOUNT_STATE
     pristine: dict[str, Any] = field(default_factory=dict)  # snapshot() of the world as built
     settled: dict[str, Any] | None = None  # the snapshot a test took last, after its last request
@@ -346,6 +357,10 @@ class World:
             values["template"] = MODELE_TEMPLATE
         elif state == MODELE_VERSION_STATE:
             values["template"], values["number"] = MODELE_TEMPLATE, 1
+        elif state == TOKEN_STATE:
+            values["token_id"] = self.token_id
+        elif state == MODELE_PDF_STATE:
+            values["template"], values["travail_id"] = MODELE_TEMPLATE, self.modele_pdf_id
         elif state is not None:
             values["kind_name"] = state
         if endpoint in ("documents.download", "documents.preview", "jury.draft_convention"):
@@ -439,6 +454,7 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
         build_dossiers(world)
         build_archive(world)
         build_templates(world)
+        build_tokens(world)
         # The draft's previews are rendered (as a worker does a second after the save): its
         # preview is served as a stored file.
         run_later_jobs(app)
@@ -569,6 +585,18 @@ def build_templates(world: World) -> None:
     deposited = web.post(f"/admin/modeles/{MODELE_TEMPLATE}", {"fichier": (io.BytesIO(template_version("Version 1 (matrice)")), "v1.docx")}, content_type="multipart/form-data")
     assert deposited.status_code == 302, deposited.get_data(as_text=True)
     assert web.get(f"/admin/modeles/{MODELE_TEMPLATE}/versions/1/apercu").status_code == 200
+    asked = web.post(f"/admin/modeles/{MODELE_TEMPLATE}/versions/1/apercu-pdf", {})  # made by the worker the client runs
+    assert asked.status_code == 302, asked.get_data(as_text=True)
+    world.modele_pdf_id = int(urlsplit(asked.headers["Location"]).path.rsplit("/", 1)[1])
+
+
+def build_tokens(world: World) -> None:
+    """redacteur_A holds an API token (created through the service, as the command line does)."""
+    with world.app.app_context():
+        session = db.session()
+        user = session.get(User, world.accounts["redacteur_A"].id)
+        token, _ = create_token(session, actor=user, user=user, name="Jeton du monde", kinds=["fiche_saisine"], scope="lecture", days=30, now=world.clock())
+        world.token_id = token.id
 
 
 def ca_pem(seed: int) -> bytes:
@@ -688,6 +716,8 @@ CONSERVATION = "302 → /archives/conservation"  # the retention page, with a me
 RULES = "302 → /admin/conservation"  # the retention rules
 TRUST = "302 → /admin/certificats"  # the trusted authorities
 MODELE = "302 → template page"  # /admin/modeles/fiche_incident.docx
+JETONS = "302 → /compte/jetons"  # one's tokens, with a message
+MODELE_PDF = "302 → PDF preview page"  # /admin/modeles/fiche_incident.docx/apercus/<the new work's id>
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 USERS = "302 → /admin/utilisateurs"  # the accounts' page, with a message
 SIGN_IN = "302 → /connexion (no next)"  # the second factor's step before any password: sign in first
@@ -1058,6 +1088,14 @@ MATRIX.update({
     ("modeles.download", "GET"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO,   NO,    OK)},
     ("modeles.preview", "GET"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO,    NO,    OK)},
     ("modeles.put_in_force", "POST"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO, NO, MODELE)},
+    ("modeles.ask_pdf_preview", "POST"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO, NO, MODELE_PDF)},
+    ("modeles.pdf_preview", "GET"): {MODELE_PDF_STATE: row(LOGIN, NO, NO, NO, NO,  NO,    OK)},
+    ("modeles.pdf_preview_file", "GET"): {MODELE_PDF_STATE: row(LOGIN, NO, NO, NO, NO, NO, OK)},
+    # One's own API tokens (issue 17): everyone signed in creates theirs (shown on the answer);
+    # only its owner revokes redacteur_A's token.
+    ("jetons.index", "GET"): {None: row(LOGIN, OK,     OK,     OK,    OK,    OK,    OK)},
+    ("jetons.create", "POST"): {None: row(LOGIN, OK,    OK,     OK,    OK,    OK,    OK)},
+    ("jetons.revoke", "POST"): {TOKEN_STATE: row(LOGIN, JETONS, NF, NF,    NF,    NF,    NF)},
     # Only a failed work is run again: the world's are done, so the administrator is told so.
     ("travaux.retry", "POST"): {
         TRAVAIL_STATE:                row(LOGIN,   NO,     NO,     NO,    NO,    NO,    QUEUE),
@@ -1158,6 +1196,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"action": "ouvrir", "code": "123456"}
     if endpoint == "modeles.template":
         return {"fichier": (io.BytesIO(template_version("Version 2 (matrice)")), "v2.docx")}
+    if endpoint == "jetons.create":
+        return {"nom": "Jeton de la matrice", "types": ["fiche_incident", "fiche_saisine"], "portee": "ecriture", "jours": "30"}
     return {}  # logout, submit, start_document, open_dossier, remove, reopen: nothing but the CSRF token
 
 
@@ -1611,6 +1651,28 @@ def _deposited_template(world: World, before: dict[str, Any], after: dict[str, A
     assert after["tables"]["modele_en_vigueur"] == before["tables"]["modele_en_vigueur"] == []
 
 
+def _asked_template_pdf(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    new = after["tables"]["travail"][len(before["tables"]["travail"]):]
+    assert [(r[1], r[2]) for r in new] == [("apercu_modele", f"Aperçu PDF de {MODELE_TEMPLATE}, version 1")]
+    # Made by the worker the test client runs after the request: its page offers the PDF.
+    page = web.get(response.headers["Location"]).get_data(as_text=True)
+    assert f'href="{response.headers["Location"]}/pdf"' in page
+
+
+def _created_token(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    new = [r for r in after["tables"]["api_token"] if r not in before["tables"]["api_token"]]
+    columns = [c.name for c in ApiToken.__table__.columns]
+    (token,) = [dict(zip(columns, r, strict=True)) for r in new]
+    assert (token["name"], token["user_id"], token["kinds"], token["scope"]) == ("Jeton de la matrice", world.accounts[actor].id, ["fiche_incident", "fiche_saisine"], "ecriture")
+    assert f"wf_{token['prefix']}_" in response.get_data(as_text=True) and response.headers["Cache-Control"] == "no-store"
+
+
+def _revoked_token(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    columns = [c.name for c in ApiToken.__table__.columns]
+    rows = {r[0]: dict(zip(columns, r, strict=True)) for r in after["tables"]["api_token"]}
+    assert rows[world.token_id]["revoked_at"] == WORLD_NOW and len(rows) == len(before["tables"]["api_token"])
+
+
 def _template_in_force(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     (in_force,) = after["tables"]["modele_en_vigueur"]
     version_1 = next(r for r in after["tables"]["modele_version"] if r[3] == 1)
@@ -1667,6 +1729,9 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     **{("notifications.preferences", "POST", None, a): _chose_frequence for a in ACTOR_NAMES if a != "anonymous"},
     ("modeles.template", "POST", MODELE_STATE, "admin"): _deposited_template,
     ("modeles.put_in_force", "POST", MODELE_VERSION_STATE, "admin"): _template_in_force,
+    ("modeles.ask_pdf_preview", "POST", MODELE_VERSION_STATE, "admin"): _asked_template_pdf,
+    **{("jetons.create", "POST", None, a): _created_token for a in ACTOR_NAMES if a != "anonymous"},
+    ("jetons.revoke", "POST", TOKEN_STATE, "redacteur_A"): _revoked_token,
 }
 # The tables each allowed change may write; every other table must stay as it was.
 WRITES: dict[Check, set[str]] = {
@@ -1711,6 +1776,9 @@ WRITES: dict[Check, set[str]] = {
     _chose_frequence: {"notification_preference"},
     _deposited_template: {"modele_version", "modele_mouvement"},
     _template_in_force: {"modele_en_vigueur", "modele_mouvement"},
+    _asked_template_pdf: {"travail"},
+    _created_token: {"api_token"},
+    _revoked_token: {"api_token"},
 }
 # The message a redirect leaves for the next page (flashed), where it tells what happened.
 FLASHES: dict[tuple[str, str, str | None, str], str] = {
@@ -1796,8 +1864,10 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
             expected_states = {TRUST_STATE}
         elif "notification_id" in rule.arguments:
             expected_states = {NOTIFICATION_STATE}
+        elif "token_id" in rule.arguments:
+            expected_states = {TOKEN_STATE}
         elif "template" in rule.arguments:
-            expected_states = {MODELE_VERSION_STATE} if "number" in rule.arguments else {MODELE_STATE}
+            expected_states = {MODELE_PDF_STATE} if "travail_id" in rule.arguments else {MODELE_VERSION_STATE} if "number" in rule.arguments else {MODELE_STATE}
         elif key[0].startswith("archives.") and "travail_id" in rule.arguments:
             expected_states = {EXPORT_STATE}
         elif "travail_id" in rule.arguments:
@@ -1898,6 +1968,10 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == f"/admin/modeles/{MODELE_TEMPLATE}"
         elif outcome == SYNTHESE:
             assert location.path == f"/appels/{world.appel_id}/synthese"
+        elif outcome == JETONS:
+            assert location.path == "/compte/jetons"
+        elif outcome == MODELE_PDF:
+            assert re.fullmatch(rf"/admin/modeles/{re.escape(MODELE_TEMPLATE)}/apercus/\d+", location.path), location.path
         elif outcome == QUEUE:
             assert location.path == "/admin/travaux"
         else:  # pragma: no cover - a typo in the matrix
@@ -2141,6 +2215,9 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "partage.page": ("anonymous", PARTAGE_STATE),
     "modeles.template": ("admin", MODELE_STATE),  # multipart
     "modeles.put_in_force": ("admin", MODELE_VERSION_STATE),
+    "modeles.ask_pdf_preview": ("admin", MODELE_VERSION_STATE),
+    "jetons.create": ("redacteur_B", None),
+    "jetons.revoke": ("redacteur_A", TOKEN_STATE),
 }
 # POST routes no actor of this matrix may use: their CSRF case is where their role is tried.
 CSRF_ELSEWHERE = {"jury.evaluation": "tests/test_jury_work.py (a member of the call's jury)"}

@@ -30,7 +30,7 @@ from webforms.models import Document, Rendition
 from webforms.rendering import MIME
 from webforms.web import services
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Types de document et documents.")
+bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Types de document, documents, mesures, appels.")
 bp.before_request(access.authenticate)
 # The application answers some codes with its own HTML pages (webforms.factory): a handler for a
 # code is chosen before one for a class, so the API names each to keep its errors JSON.
@@ -43,9 +43,10 @@ DESCRIPTIONS = {
     400: "Requête illisible (JSON invalide).",
     401: "Jeton absent, inconnu, expiré ou révoqué (les cookies de session ne sont pas acceptés).",
     403: "Le jeton ou le compte ne permet pas cette action (lecture seule, type hors de portée, document verrouillé).",
-    404: "Document introuvable, ou hors de la portée du jeton (son existence n'est pas révélée).",
+    404: "Introuvable, ou hors de la portée du jeton (son existence n'est pas révélée).",
     422: "Données refusées : les messages par champ, au format de la ligne de commande.",
     429: "Trop de requêtes pour ce jeton ; réessayer après « Retry-After » secondes.",
+    503: "Service momentanément indisponible (une consultation de l'archive qui n'a pas pu être journalisée) ; réessayer.",
 }
 
 
@@ -225,6 +226,34 @@ def _kind_routes(kind: Kind) -> None:
         return document_out(doc)
 
 
+def _review_route(kind: Kind) -> None:
+    """Add the route that records the decision on a submitted document of ``kind``, its body described by the kind's decision schema."""
+    assert kind.review is not None
+    review = kind.review
+
+    @bp.route(f"/kinds/{kind.name}/documents/<int:doc_id>/decision", methods=["POST"], endpoint=f"decide_{kind.name}")
+    @bp.doc(
+        summary=f"{review.title} : {kind.title}",
+        description=f"Par le rôle {review.role}, sur un document soumis ; une nouvelle version figée porte la décision (comme « {review.action_label} » sur la page).",
+    )
+    @bp.arguments(review.schema)
+    @bp.response(200, DocumentOut, description="Le document décidé ; ses fichiers sont rendus ensuite.")
+    @described(400, 403, 404, 422)
+    def decide(payload: dict[str, Any], doc_id: int) -> Any:
+        """Record the decision through the lifecycle service, as the page does."""
+        require_write()
+        doc = _document(doc_id)
+        if doc.kind != kind.name:
+            fail(404, "Document introuvable parmi ce type.")
+        if not policy.can_review(caller(), doc):
+            fail(403, "Ce compte ne peut pas enregistrer de décision sur ce document.")
+        try:
+            doc = docs.record_review(db.session(), services().documents, doc, user=caller(), payload=_as_sent())
+        except DocumentError as exc:
+            return _refused(exc)
+        return document_out(doc)
+
+
 def _as_sent() -> dict[str, Any]:
     """Return the JSON body as sent: a draft keeps what was typed (the schema has checked its types)."""
     body = request.get_json(silent=True)
@@ -233,3 +262,5 @@ def _as_sent() -> dict[str, Any]:
 
 for _kind in registry().values():
     _kind_routes(_kind)
+    if _kind.review is not None:
+        _review_route(_kind)

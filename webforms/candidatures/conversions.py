@@ -19,10 +19,10 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webforms.candidatures.office import MSG_CONVERSION, ConversionFailed, docx_to_pdf
 from webforms.documents.services import Services
 from webforms.jobs import PRIORITY, ask, task
 from webforms.models import Document, Piece, Travail, User
+from webforms.rendering.office import MSG_CONVERSION, ConversionFailed, docx_to_pdf
 
 NATURE = "conversion"
 # What the checklist says of a piece while its conversion runs, and once it failed.

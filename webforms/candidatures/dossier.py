@@ -59,7 +59,7 @@ class Part:
     mime: str
     sha256: str
     size: int
-    # A Word piece's PDF, converted at upload (webforms/candidatures/office.py); the ZIP keeps the original.
+    # A Word piece's PDF, converted at upload (webforms/rendering/office.py); the ZIP keeps the original.
     pdf_path: Path | None = None
 
 

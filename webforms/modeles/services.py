@@ -143,11 +143,32 @@ def deposit(session: Session, svc: Services, template: str, stream: BinaryIO, fi
     return version
 
 
-def _version(session: Session, template: str, number: int) -> ModeleVersion:
+def version_of(session: Session, template: str, number: int) -> ModeleVersion:
+    """Return version ``number`` of ``template``; ``UnknownTemplate`` if there is none."""
     found = session.scalar(select(ModeleVersion).where(ModeleVersion.template == template, ModeleVersion.number == number))
     if found is None:
         raise UnknownTemplate(f"{template} v{number}")
     return found
+
+
+def example_print(session: Session, svc: Services, template: str, number: int) -> tuple[bytes, str, str]:
+    """Print the first kind's example with version ``number``; return (bytes, MIME type, file name)."""
+    slot = slot_of(template)
+    version = version_of(session, template, number)
+    kind, output = slot.uses[0]
+    candidate = TemplateVersion(template, number, version.sha256, svc.store.read(version.sha256))
+    data = svc.renderer.trying(candidate).render(output, example_context(kind))
+    stem = template.rsplit(".", 1)[0]
+    return data, MIME[output.fmt], f"apercu-{stem}-v{number}.{output.fmt}"
+
+
+def mark_previewed(session: Session, svc: Services, template: str, number: int, *, user: User) -> None:
+    """Record that version ``number``'s preview was opened, once: it may then go into force (logged)."""
+    version = version_of(session, template, number)
+    if version.previewed_at is None:
+        version.previewed_at = svc.clock()
+        _log(session, template, "apercu", number, user, version.previewed_at)
+        session.commit()
 
 
 def preview(session: Session, svc: Services, template: str, number: int, *, user: User) -> tuple[bytes, str, str]:
@@ -155,17 +176,9 @@ def preview(session: Session, svc: Services, template: str, number: int, *, user
 
     The first preview is what allows the version into force: it is recorded and logged.
     """
-    slot = slot_of(template)
-    version = _version(session, template, number)
-    kind, output = slot.uses[0]
-    candidate = TemplateVersion(template, number, version.sha256, svc.store.read(version.sha256))
-    data = svc.renderer.trying(candidate).render(output, example_context(kind))
-    if version.previewed_at is None:
-        version.previewed_at = svc.clock()
-        _log(session, template, "apercu", number, user, version.previewed_at)
-        session.commit()
-    stem = template.rsplit(".", 1)[0]
-    return data, MIME[output.fmt], f"apercu-{stem}-v{number}.{output.fmt}"
+    printed = example_print(session, svc, template, number)
+    mark_previewed(session, svc, template, number, user=user)
+    return printed
 
 
 def put_in_force(session: Session, svc: Services, template: str, number: int, *, user: User) -> None:
@@ -178,7 +191,7 @@ def put_in_force(session: Session, svc: Services, template: str, number: int, *,
     current = in_force_number(session, template)
     if number == current:
         raise DocumentError(f"La version {number} est déjà en vigueur." if number else "Le modèle d'origine est déjà en vigueur.")
-    version = _version(session, template, number) if number else None
+    version = version_of(session, template, number) if number else None
     if version is not None:
         if version.previewed_at is None:
             raise DocumentError("Ouvrez l'aperçu de cette version avant de la mettre en vigueur.")
@@ -211,7 +224,7 @@ def version_file(session: Session, svc: Services, template: str, number: int) ->
     """Return the bytes and download name of version ``number`` (0: the shipped template)."""
     if number == 0:
         return shipped(template)
-    version = _version(session, template, number)
+    version = version_of(session, template, number)
     stem, _, ext = template.rpartition(".")
     return svc.store.read(version.sha256), f"{stem}-v{number}.{ext}"
 

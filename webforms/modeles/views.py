@@ -14,10 +14,12 @@ from flask_login import current_user, login_required
 from webforms import db, policy
 from webforms.errors import DocumentError
 from webforms.forms import ActionForm
+from webforms.jobs import services as svc_jobs
+from webforms.modeles import previews
 from webforms.modeles import services as svc_modeles
 from webforms.modeles.checks import MAX_TEMPLATE_MB, Slot, UnknownTemplate, slot_of, slots
 from webforms.modeles.services import FORMATS, TemplateRefused
-from webforms.models import ModeleVersion
+from webforms.models import ModeleVersion, Travail
 from webforms.rendering import MIME
 from webforms.web import services, upload_limit
 
@@ -122,3 +124,44 @@ def put_in_force(template: str, number: int) -> ResponseReturnValue:
         return _page(slot, str(exc), getattr(exc, "problems", [])), 422
     flash(f"Version {number} en vigueur." if number else "Le modèle d'origine est de nouveau en vigueur.", "success")
     return redirect(url_for(".template", template=template))
+
+
+@bp.post("/<template>/versions/<int:number>/apercu-pdf")
+def ask_pdf_preview(template: str, number: int) -> ResponseReturnValue:
+    """Ask a worker for the PDF of a Word version's preview (LibreOffice takes seconds); follow it."""
+    slot = _slot_or_404(template)
+    ActionForm().validate()
+    try:
+        travail = previews.ask_pdf_preview(db.session(), services().documents, template, number, user=current_user)
+    except UnknownTemplate:
+        abort(404)
+    except DocumentError as exc:
+        db.session().rollback()
+        return _page(slot, str(exc), []), 422
+    return redirect(url_for(".pdf_preview", template=template, travail_id=travail.id))
+
+
+def _preview_work_or_404(template: str, travail_id: int) -> Travail:
+    _slot_or_404(template)
+    travail = previews.preview_work(db.session(), template, travail_id)
+    if travail is None:
+        abort(404)
+    return travail
+
+
+@bp.get("/<template>/apercus/<int:travail_id>")
+def pdf_preview(template: str, travail_id: int) -> ResponseReturnValue:
+    """Show the PDF preview's progress, then its download link (or why LibreOffice failed)."""
+    travail = _preview_work_or_404(template, travail_id)
+    return render_template("modeles/apercu_pdf.html", template=template, travail=svc_jobs.progress(travail), resultat=travail.resultat or {})
+
+
+@bp.get("/<template>/apercus/<int:travail_id>/pdf")
+def pdf_preview_file(template: str, travail_id: int) -> ResponseReturnValue:
+    """Download the PDF preview; opening it allows the version into force, as the DOCX does."""
+    travail = _preview_work_or_404(template, travail_id)
+    try:
+        data, name = previews.pdf_of(db.session(), services().documents, travail, template, user=current_user)
+    except DocumentError:  # not ready, or failed: its page says which
+        return redirect(url_for(".pdf_preview", template=template, travail_id=travail_id))
+    return send_file(io.BytesIO(data), mimetype=MIME["pdf"], as_attachment=True, download_name=name)

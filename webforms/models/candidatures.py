@@ -57,7 +57,7 @@ class Piece(Base):
     # The last deposited version of the dossier this piece belonged to: during a régularisation
     # the recipients keep reading the pieces of the deposited version, not the corrections.
     version: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    # A Word piece converted to PDF (webforms/candidatures/office.py), for the complete dossier.
+    # A Word piece converted to PDF (webforms/rendering/office.py), for the complete dossier.
     pdf_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Its conversion, run by a worker (webforms/candidatures/conversions.py): None for a piece
     # that is not Word, "en_cours", "faite" or "echec" (the piece must then be replaced).

@@ -94,7 +94,7 @@ def check_docx(path: Path) -> None:
 
 
 # Fields that pull content from outside the file when a program updates them (a Word piece is
-# converted to PDF by LibreOffice for the complete dossier: webforms/candidatures/office.py).
+# converted to PDF by LibreOffice for the complete dossier: webforms/rendering/office.py).
 _EXTERNAL_FIELDS: Final = re.compile(r"(?<![A-Z])(INCLUDETEXT|INCLUDEPICTURE|INCLUDE|LINK|DDEAUTO|DDE|IMPORT)(?![A-Z])", re.IGNORECASE)
 _WORD_NS: Final = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 

@@ -1,4 +1,4 @@
-"""A Word piece as PDF, so that the complete dossier shows it (AML §6b: every piece, one file).
+"""A Word file as PDF by LibreOffice: a piece for the complete dossier (AML §6b), a template's preview (issue 18).
 
 LibreOffice converts a *sanitised copy* of an upload that already passed
 ``webforms.documents.uploads.check_upload`` (no macros, no ActiveX, no field that includes an outside
