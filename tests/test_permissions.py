@@ -1016,7 +1016,10 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         kind = STATES[str(state)][0] if state in STATES else CANDIDATURE
         return {**example_form(kind), EDITED_FIELD[kind]: EDITED_NAME, "action": "save"}
     if endpoint == "documents.review":
-        return {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
+        # The operator and the référent chosen from the lists (issue 13): organisation A's writer.
+        named = world.accounts["redacteur_A"]
+        example = {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
+        return {**example, "operateur_id": named.organisation_id, "referent_id": named.id}
     if endpoint == "admin.organisations":
         return {"name": NEW_ORG}
     if endpoint in ("auth.totp", "auth.second_factor"):
@@ -1150,11 +1153,14 @@ def _submitted(world: World, before: dict[str, Any], after: dict[str, Any], stat
 def _reviewed(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     doc_id = world.docs[str(state)]
     doc = after["documents"][doc_id]
-    assert doc[3] == "decide" and doc[6]["referent"] == "Sophie Bernard" and doc[12] == world.accounts[actor].id
+    assert doc[3] == "decide" and doc[6]["referent"] == "Compte redacteur_A" and doc[12] == world.accounts[actor].id
     assert doc[5] == before["documents"][doc_id][5]  # the submitted data stays frozen
     assert renditions_of(after, doc_id) == [(1, "docx"), (1, "pdf"), (2, "docx"), (2, "pdf")]
     assert _notified(world, before, after) == [("redacteur_A", "decision")]  # the writers of its organisation
-    _only_changed(before, after, doc_id)
+    # A validated AML orientation opens the measure of the operator and référent chosen (issue 13).
+    opened = {k: v for k, v in after["mesures"].items() if k not in before["mesures"]}
+    assert [(m[1], m[2], m[3]) for m in opened.values()] == [(world.accounts["redacteur_A"].organisation_id, world.accounts["redacteur_A"].id, "aml")]
+    _only_changed(before, {**after, "mesures": {k: v for k, v in after["mesures"].items() if k in before["mesures"]}}, doc_id)
 
 
 def _created_organisation(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
@@ -1556,7 +1562,7 @@ WRITES: dict[Check, set[str]] = {
     _saved_draft: {"document", "event", "travail"},
     # A move that concerns others tells them (issue 14): a notification each.
     _submitted: {"document", "rendition", "event", "counter", "travail", "notification"},
-    _reviewed: {"document", "rendition", "event", "travail", "notification"},
+    _reviewed: {"document", "rendition", "event", "travail", "notification", "mesure", "mesure_origine", "counter"},
     _created_organisation: {"organisation"},
     _created_user: {"user_account", "event"},
     _changed_password: {"user_account", "account_security", "event"},

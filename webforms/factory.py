@@ -31,6 +31,7 @@ from webforms.candidatures import instruction_views as instruction
 from webforms.candidatures import views as candidatures
 from webforms.candidatures.services import CallRules
 from webforms.documents import views as documents
+from webforms.documents.reviews import register_review
 from webforms.documents.services import register_listener, register_parent
 from webforms.documents.views import register_page_extra
 from webforms.errors import DISK_FULL, NumberRefused, disk_full, parse_id
@@ -39,6 +40,7 @@ from webforms.home import views as home
 from webforms.jobs import views as travaux
 from webforms.mesures import views as mesures
 from webforms.mesures.services import MeasureRules
+from webforms.mesures.thread import ReferralDecision
 from webforms.modeles import views as modeles
 from webforms.models import Document, User
 from webforms.notifications import events as notification_events
@@ -219,6 +221,7 @@ def _register_parents() -> None:
     """Give the generic lifecycle the rules of a document's parent: its call, or its measure."""
     register_parent("appel", CallRules())
     register_parent("mesure", MeasureRules())
+    register_review("fiche_saisine", ReferralDecision())
 
 
 def _register_page_extras() -> None:

@@ -24,11 +24,13 @@ from webforms.models.jobs import STATUTS_TRAVAIL, Travail
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
 from webforms.models.modeles import MOUVEMENTS_MODELE, ModeleEnVigueur, ModeleMouvement, ModeleVersion
 from webforms.models.notifications import FREQUENCES, Courriel, Notification, NotificationPreference, Rappel
+from webforms.models.parcours import DIPLOMES_ETAT, DiplomeReferent, MesureOrigine
 from webforms.models.people import Organisation, User
 
 __all__ = [
     "API_SCOPES",
     "ARCHIVE_TABLES",
+    "DIPLOMES_ETAT",
     "FREQUENCES",
     "MOUVEMENTS_MODELE",
     "RETENTION_FATES",
@@ -54,6 +56,7 @@ __all__ = [
     "Courriel",
     "DestructionItem",
     "DestructionVisa",
+    "DiplomeReferent",
     "Document",
     "Event",
     "Instruction",
@@ -62,6 +65,7 @@ __all__ = [
     "JuryMember",
     "KeptForm",
     "Mesure",
+    "MesureOrigine",
     "ModeleEnVigueur",
     "ModeleMouvement",
     "ModeleVersion",
