@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Flask
@@ -9,9 +10,11 @@ from sqlalchemy import func, select
 
 from schemas import get_kind
 from tests.conftest import Account, WebClient
+from tests.test_mesures_web import open_mesure
 from tests.test_web import submitted
 from webforms import db
 from webforms.documents import services as svc_docs
+from webforms.mesures.services import annual_figures
 from webforms.models import Document, Mesure, MesureOrigine, User
 
 PLATFORM = "Plateforme Logement d'abord Lens-Hénin"
@@ -143,3 +146,14 @@ def test_a_decision_typed_before_the_lists_stays_readable(app: Flask, login_as: 
     page = coordinator.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert "Association d&#39;avant" in page and "Mme Ancienne" in page
 
+
+def test_a_measure_that_never_started_is_not_counted_terminee(app: Flask, login_as: Any) -> None:
+    """ASLL §10 / §8: support starts on the first meeting; an order never met is not a measure ended."""
+    web, _ = login_as("redacteur")
+    # Both ordered in February 2019, so both would end in May 2019 from the order (§2.1 reading).
+    open_mesure(web, date_bon_commande="2019-02-01", date_premiere_rencontre="2019-02-05")
+    open_mesure(web, date_bon_commande="2019-02-01")  # never met: no first meeting
+    with app.app_context():
+        account = db.session().scalar(select(User).where(User.role == "redacteur"))
+        figures = annual_figures(db.session(), account.organisation_id, 2019, dt.date(2019, 10, 14))
+    assert figures["par_type"] == [{"type_mesure": "asll_installation", "suivies": 2, "commencees": 1, "terminees": 1, "renouvelees": 0}]

@@ -405,7 +405,10 @@ def _measure_figures(mesures: Sequence[Mesure], first: dt.date, last: dt.date, t
         row["suivies"] += 1
         if mesure.date_premiere_rencontre and first <= mesure.date_premiere_rencontre <= last:
             row["commencees"] += 1
-        if cal.end is not None and first <= cal.end <= last and cal.end <= today:
+        # ASLL §8: support starts on the first meeting. A measure never met has only the
+        # provisional dates of its order (§2.1): reaching them is not ending a support (§10).
+        started = mesure.date_premiere_rencontre is not None
+        if started and cal.end is not None and first <= cal.end <= last and cal.end <= today:
             row["terminees"] += 1
         if any(first <= r.date_decision <= last for r in mesure.renouvellements):
             row["renouvelees"] += 1
