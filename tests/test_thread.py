@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 
 from schemas import get_kind
 from tests.conftest import Account, WebClient
-from tests.test_mesures_web import open_mesure
-from tests.test_web import submitted
+from tests.test_mesures_web import AML, INSTALLATION, open_mesure, start, started_doc
+from tests.test_web import flatten, submitted
 from webforms import db
 from webforms.documents import services as svc_docs
+from webforms.mesures import rules
 from webforms.mesures.services import annual_figures
-from webforms.models import Document, Mesure, MesureOrigine, User
+from webforms.models import ArchiveLog, DiplomeReferent, Document, Mesure, MesureOrigine, User
 
 PLATFORM = "Plateforme Logement d'abord Lens-Hénin"
 
@@ -157,3 +158,225 @@ def test_a_measure_that_never_started_is_not_counted_terminee(app: Flask, login_
         account = db.session().scalar(select(User).where(User.role == "redacteur"))
         figures = annual_figures(db.session(), account.organisation_id, 2019, dt.date(2019, 10, 14))
     assert figures["par_type"] == [{"type_mesure": "asll_installation", "suivies": 2, "commencees": 1, "terminees": 1, "renouvelees": 0}]
+
+
+def _submit_installation_bilan(app: Flask, web: WebClient, mesure_id: int, proposition: dict[str, Any]) -> int:
+    """Fill the Installation bilan started from the measure (prefilled), with ``proposition``, and submit it."""
+    doc = started_doc(app, start(web, mesure_id, "bilan_asll_installation"))
+    data = dict(doc.data)
+    data["objectifs"] = [{**row, "statut": "non_travaille"} for row in data["objectifs"]]
+    data |= {"avis_menage": "Souhaite être aidé pour la dette.", "evaluation": "Dette locative naissante.", "proposition": proposition}
+    response = web.post(f"/documents/{doc.id}/modifier", {**flatten(data), "action": "submit"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().get(Document, doc.id).statut == "soumis"
+    return doc.id
+
+
+def test_an_installation_bilan_asking_for_a_maintien_opens_the_request(app: Flask, login_as: Any) -> None:
+    """ASLL §2.1, §9.1: the Maintien is asked by the bilan; it waits for the DPDS's order (§8, §6.3)."""
+    web, _ = login_as("redacteur")
+    installation = open_mesure(web, date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    bilan_id = _submit_installation_bilan(app, web, installation, {"proposition": "demande_maintien", "motifs": "Dette de loyer naissante."})
+    with app.app_context():
+        s = db.session()
+        origin = s.scalar(select(MesureOrigine).where(MesureOrigine.bilan_id == bilan_id))
+        maintien, previous = origin.mesure, origin.precedente
+        assert (maintien.type_mesure, maintien.duree_mois, maintien.date_bon_commande) == ("asll_maintien", 6, None)
+        assert previous.id == installation
+        assert [(m.menage_nom, m.menage_prenom, m.menage_commune, m.travailleur_social, m.organisation_id, m.referent_id) for m in (maintien,)] == [
+            (previous.menage_nom, previous.menage_prenom, previous.menage_commune, previous.travailleur_social, previous.organisation_id, previous.referent_id)
+        ]
+        maintien_id, reference = maintien.id, maintien.reference
+    page = web.get(f"/mesures/{maintien_id}").get_data(as_text=True)
+    assert "Demandée, en attente du bon de commande" in page and "Service Logement de la DPDS" in page
+    assert f'href="/mesures/{installation}"' in page
+    assert reference in web.get(f"/mesures/{installation}").get_data(as_text=True)
+
+    # The order: not before the bilan that asked for it, not in the future; then the 15 days run (§6.3).
+    assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-13"}).status_code == 422
+    assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-15"}).status_code == 422
+    assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 302
+    page = web.get(f"/mesures/{maintien_id}").get_data(as_text=True)
+    assert "29 octobre 2019" in page and "en attente du bon de commande" not in page
+    assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 422  # once only
+
+
+def test_an_installation_bilan_ending_the_support_opens_nothing(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    installation = open_mesure(web, date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    _submit_installation_bilan(app, web, installation, {"proposition": "fin"})
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(Mesure)) == 1
+        assert db.session().scalar(select(func.count()).select_from(MesureOrigine)) == 0
+
+
+def test_a_renewal_asked_by_a_maintien_bilan_is_prefilled_and_starts_on_the_dpds_decision(app: Flask, login_as: Any) -> None:
+    """ASLL §8: "quand il s'agit d'un renouvellement, l'intervention commence le jour de la décision de la DPDS"."""
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="3", date_bon_commande="2019-06-01", date_premiere_rencontre="2019-06-05")
+    doc = started_doc(app, start(web, mesure_id, "bilan_asll_maintien"))
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "demande un renouvellement" not in page  # a draft asks nothing yet
+    data = dict(doc.data)
+    example = get_kind("bilan_asll_maintien").example
+    data |= {k: v for k, v in example.items() if k not in ("mesure", "rencontres", "proposition")}
+    data["objectifs"] = [{**row, "statut": "non_travaille"} for row in data["objectifs"]]
+    data["proposition"] = {**data["proposition"], "proposition": "renouvellement", "motifs": "Plan d'apurement à tenir.", "duree_demandee_mois": 3}
+    response = web.post(f"/documents/{doc.id}/modifier", {**flatten(data), "action": "submit"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "demande un renouvellement de 3 mois" in page and "Plan d&#39;apurement à tenir." in page
+    assert web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "Plan d'apurement à tenir."}).status_code == 302
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "demande un renouvellement" not in page
+    assert "<td>Renouvellement 1</td><td>1er octobre 2019</td><td>1er janvier 2020</td>" in page  # the renewal runs from the DPDS decision (1 October) for 3 months
+
+
+def test_the_household_file_shows_the_thread_to_those_allowed_and_logs_each_opening(app: Flask, login_as: Any, make_user: Any) -> None:
+    doc_id, coordinator, referent = _referral(login_as)
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent)).status_code == 302
+    mesure = _thread(app, doc_id)[1][0]
+    writer = WebClient(app.test_client())
+    writer.login(referent)
+    assert writer.post(f"/mesures/{mesure.id}/rencontres", {"date": "2019-10-14", "nature": "visite_domicile"}).status_code == 302
+    contract = started_doc(app, writer.post(f"/mesures/{mesure.id}/documents/contrat_tripartite", {}))
+
+    page = writer.get(f"/menages/{mesure.id}").get_data(as_text=True)
+    assert "Parcours du ménage Durand Julie" in page
+    steps = page.split("Chronologie")[1]
+    # Oldest first: the referral, the decision, the measure, the meeting, the contract's draft.
+    order = [steps.index(s) for s in ("Fiche saisine FS-2019-000001 déposée", "Décision du coordinateur", "Mesure AML Logement d&#39;abord ouverte", "Rencontre", "Contrat tripartite")]
+    assert order == sorted(order)
+    assert f'href="/documents/{contract.id}"' in steps
+    assert f'href="/documents/{doc_id}"' not in steps  # the referral is the prescriber's and the platform's to read
+    with app.app_context():
+        rows = db.session().scalars(select(ArchiveLog).where(ArchiveLog.action == "household_view")).all()
+        assert [(r.user_id, r.detail) for r in rows] == [(referent.id, {"mesure": mesure.id})]
+
+    # The coordinator of the platform reads the AML thread; the contract draft is not theirs to see.
+    page = coordinator.get(f"/menages/{mesure.id}").get_data(as_text=True)
+    assert "Décision du coordinateur" in page and "Contrat tripartite" not in page and f'href="/documents/{doc_id}"' in page
+    # Another operator's writer, the archivist: not found, and nothing logged.
+    for role, org in (("redacteur", "Association Autre"), ("archiviste", "Archives")):
+        other = WebClient(app.test_client())
+        other.login(make_user(role, org))
+        assert other.get(f"/menages/{mesure.id}").status_code == 404
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(ArchiveLog).where(ArchiveLog.action == "household_view")) == 2
+
+
+def test_household_search_by_name_and_reference_within_what_the_user_reads(app: Flask, login_as: Any, make_user: Any) -> None:
+    doc_id, coordinator, referent = _referral(login_as)
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent)).status_code == 302
+    mesure = _thread(app, doc_id)[1][0]
+    writer = WebClient(app.test_client())
+    writer.login(referent)
+    for text in ("durand", "DUR", mesure.reference):
+        page = writer.get("/menages/", query_string={"q": text}).get_data(as_text=True)
+        assert f'href="/menages/{mesure.id}"' in page, text
+    # The referral found by the coordinator leads to the household's file.
+    assert f'href="/menages/{mesure.id}"' in coordinator.get("/menages/", query_string={"q": "FS-2019"}).get_data(as_text=True)
+    # Wildcards are taken literally; one character is too little; another operator finds nothing.
+    assert "0 résultat" in writer.get("/menages/", query_string={"q": "%"}).get_data(as_text=True)
+    assert "0 résultat" in writer.get("/menages/", query_string={"q": "%%"}).get_data(as_text=True)
+    other = WebClient(app.test_client())
+    other.login(make_user("redacteur", "Association Autre"))
+    assert "0 résultat" in other.get("/menages/", query_string={"q": "Durand"}).get_data(as_text=True)
+    archivist = WebClient(app.test_client())
+    archivist.login(make_user("archiviste", "Archives"))
+    assert archivist.get("/menages/", query_string={"q": "Durand"}).status_code == 403
+
+
+# --- ASLL §9: a measure ended for another measure ------------------------------------------------
+
+def _last_bilan(relay: dt.date | None, ended: dt.date = dt.date(2019, 10, 10)) -> tuple[dt.date, str]:
+    cal = rules.compute("asll_maintien", order_date=dt.date(2019, 6, 1), first_meeting=dt.date(2019, 6, 5), months=6, ended=ended, relay_start=relay)
+    (due,) = [d for d in cal.dues if d.slot]
+    return due.due, due.source
+
+
+def test_asll_9_the_bilan_is_due_before_the_measure_taking_over_starts() -> None:
+    """ASLL §9: "il convient d'anticiper la production du bilan afin de ne pas créer de rupture"."""
+    assert _last_bilan(None) == (dt.date(2019, 10, 25), "ASLL §9.2")  # 15 days after the end
+    assert _last_bilan(dt.date(2019, 10, 20)) == (dt.date(2019, 10, 19), "ASLL §9")  # the day before the MASP starts
+    # The edge: a relay starting the 26th leaves the 15 days (25th); the 25th, one day less.
+    assert _last_bilan(dt.date(2019, 10, 26)) == (dt.date(2019, 10, 25), "ASLL §9.2")
+    assert _last_bilan(dt.date(2019, 10, 25)) == (dt.date(2019, 10, 24), "ASLL §9")
+    # Never before the end itself: a measure taking over on the very day of the end.
+    assert _last_bilan(dt.date(2019, 10, 10)) == (dt.date(2019, 10, 10), "ASLL §9")
+
+
+def test_closing_for_another_measure_asks_when_it_starts(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="6", date_bon_commande="2019-06-01", date_premiere_rencontre="2019-06-05")
+    closing = {"date_fin": "2019-10-10", "motif": "autre_mesure", "commentaire": "MASP accordée"}
+    response = web.post(f"/mesures/{mesure_id}/cloture", closing)
+    assert response.status_code == 422 and "Indiquez le début de la nouvelle mesure" in response.get_data(as_text=True)
+    refused = web.post(f"/mesures/{mesure_id}/cloture", {**closing, "motif": "demenagement", "date_debut_relais": "2019-10-20"})
+    assert refused.status_code == 422
+    with app.app_context():
+        assert db.session().get(Mesure, mesure_id).date_fin_effective is None
+    assert web.post(f"/mesures/{mesure_id}/cloture", {**closing, "date_debut_relais": "2019-10-20"}).status_code == 302
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "19 octobre 2019 (ASLL §9)" in page
+
+
+# --- ASLL §7.1, §7.3, §8: the liaisons recorded on the ASLL bilans -----------------------------------
+
+def _liaison_errors(kind_name: str, **liaisons: Any) -> dict[str, Any]:
+    kind = get_kind(kind_name)
+    data = {**kind.example, "liaisons": {**kind.example["liaisons"], **liaisons}}
+    return kind.validate(data).get("liaisons", {})
+
+
+def test_asll_7_3_the_bailleur_is_informed_only_with_the_tenants_agreement() -> None:
+    for kind_name in ("bilan_asll_installation", "bilan_asll_maintien"):
+        assert _liaison_errors(kind_name, accord_locataire_bailleur=True, bailleur_informe=True) == {}
+        assert "ASLL §7.3" in _liaison_errors(kind_name, accord_locataire_bailleur=False, bailleur_informe=True)["bailleur_informe"][0]
+        assert _liaison_errors(kind_name, accord_locataire_bailleur=False, bailleur_informe=False) == {}
+
+
+def test_asll_7_1_and_8_the_liaison_with_the_social_worker_is_recorded_and_reminded() -> None:
+    kind = get_kind("bilan_asll_installation")
+    assert "ASLL §7.1" in _liaison_errors(kind.name, date_liaison=None, avec_locataire=True)["date_liaison"][0]
+    assert _liaison_errors(kind.name, date_liaison=None, avec_locataire=False) == {}
+    assert kind.alerts_for(kind.example) == []
+    undated = {**kind.example, "liaisons": {**kind.example["liaisons"], "date_liaison": None, "avec_locataire": False}}
+    assert any("ASLL §7.1" in a for a in kind.alerts_for(undated))
+    # §8: whether the requesting social worker attended the first meeting is printed with the bilan.
+    assert kind.load(kind.example)["liaisons"]["ts_premiere_rencontre"] is True
+    # A bilan frozen before these fields still loads (they are optional), and is reminded.
+    before = {k: v for k, v in kind.example.items() if k != "liaisons"}
+    assert kind.load(before)["liaisons"]["bailleur_informe"] is False
+
+
+# --- ASLL §4: an ASLL referent holds a Diplôme d'État in social work ---------------------------------
+
+def test_asll_4_an_asll_measure_is_not_given_to_a_referent_without_a_diploma(app: Flask, make_user: Any) -> None:
+    account = make_user("redacteur", diplome=None)
+    web = WebClient(app.test_client())
+    web.login(account)
+    response = web.post("/mesures/nouvelle", {**INSTALLATION})
+    assert response.status_code == 422 and "ASLL §4" in response.get_data(as_text=True)
+    assert open_mesure(web, **AML)  # an AML measure: the rule is the ASLL's
+    with app.app_context():
+        assert [m.type_mesure for m in db.session().scalars(select(Mesure))] == ["aml"]
+
+    page = web.get("/mesures/referents").get_data(as_text=True)
+    assert "Non enregistré" in page
+    assert web.post("/mesures/referents", {"referent_id": str(account.id), "diplome": "docteur"}).status_code == 422
+    assert web.post("/mesures/referents", {"referent_id": str(account.id), "diplome": "ass"}).status_code == 302
+    assert "assistant de service social (ASS)" in web.get("/mesures/referents").get_data(as_text=True)
+    assert open_mesure(web)  # now an ASLL Installation
+
+
+def test_a_diploma_is_recorded_only_for_the_organisations_writers(app: Flask, login_as: Any, make_user: Any) -> None:
+    web, _ = login_as("redacteur")
+    outsider = make_user("redacteur", org="Association Autre", diplome=None)
+    colleague_archivist = make_user("archiviste", org="Association Habitat Solidaire")
+    for person in (outsider, colleague_archivist):
+        response = web.post("/mesures/referents", {"referent_id": str(person.id), "diplome": "es"})
+        assert response.status_code == 422 and "votre organisation" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().get(DiplomeReferent, outsider.id) is None

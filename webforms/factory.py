@@ -38,6 +38,8 @@ from webforms.errors import DISK_FULL, NumberRefused, disk_full, parse_id
 from webforms.forms import field_attrs
 from webforms.home import views as home
 from webforms.jobs import views as travaux
+from webforms.menages import views as menages
+from webforms.mesures import thread
 from webforms.mesures import views as mesures
 from webforms.mesures.services import MeasureRules
 from webforms.mesures.thread import ReferralDecision
@@ -176,7 +178,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, instruction.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, pages.bp, modeles.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, menages.bp, candidatures.bp, instruction.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, pages.bp, modeles.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -201,6 +203,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_parents()
     _register_page_extras()
     register_listener("notifications", notification_events.on_event)
+    register_listener("parcours", thread.on_event)
     mail.init_app(app)
     # <int:…> in a URL: a number past what the database stores is a page not found, not an
     # overflow in the driver (set before the blueprints add their rules).

@@ -1,9 +1,12 @@
-"""One thread per household (issue 13): a validated referral opens its AML measure.
+"""One thread per household (issue 13): each step opens the next one.
 
-The coordinator's decision on a fiche saisine names the operator and the référent from lists
-(the operators' writers), and a validated AML orientation creates the measure, linked to the
-referral (``MesureOrigine``); the contract and the bilans then attach to that measure as to any
-other. Registered on the lifecycle by the app factory (``register_review``).
+- The coordinator's decision on a fiche saisine names the operator and the référent from lists
+  (the operators' writers), and a validated AML orientation creates the measure, linked to the
+  referral (``MesureOrigine``); the contract and the bilans then attach to that measure as to any
+  other (AML §4). Registered on the lifecycle by the app factory (``register_review``).
+- An ASLL Installation bilan that asks for a Maintien opens the Maintien request when it is
+  submitted, prefilled from the measure (ASLL §2.1, §9.1); its order is recorded when the Service
+  Logement of the DPDS sends it (§8). Registered as a listener of the moves (``register_listener``).
 """
 
 from __future__ import annotations
@@ -15,12 +18,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from schemas import bilan_asll_installation as installation
+from schemas import bilan_asll_maintien as maintien
+from schemas.base.records import BonCommandeSchema
 from webforms import policy
 from webforms.documents.reviews import ReviewRules
 from webforms.documents.services import next_reference
 from webforms.errors import ValidationFailed
-from webforms.mesures.rules import DURATION_MONTHS
+from webforms.mesures import services as mesures
+from webforms.mesures.rules import DURATION_MONTHS, START_DEADLINE_DAYS, TYPES
 from webforms.models import Event, Mesure, MesureOrigine, Organisation, User
+from webforms.timeutil import paris_date
 
 REFUSED = "La décision ne peut pas être enregistrée : corrigez les erreurs signalées."
 
@@ -137,3 +145,104 @@ def create_from_referral(session: Session, doc: Any, review: Mapping[str, Any], 
     session.add(MesureOrigine(mesure_id=mesure.id, saisine_id=doc.id, created_at=now))
     session.add(Event(user=user, action="create_mesure", at=now, detail={"mesure": mesure.id, "saisine": doc.id}))
     return mesure
+
+
+def on_event(session: Session, event: Event) -> None:
+    """Open the ASLL Maintien an Installation bilan asks for, as it is submitted (ASLL §2.1, §9.1)."""
+    doc = event.document
+    if event.action != "submit" or doc is None or doc.kind != installation.KIND.name or doc.mesure is None:
+        return
+    if not installation.maintien_requested(doc.submitted_data or {}):
+        return
+    if session.scalar(select(MesureOrigine).where(MesureOrigine.bilan_id == doc.id)) is not None:
+        return  # already opened: a move logged twice opens nothing more
+    open_maintien(session, doc, user=event.user, now=event.at)
+
+
+def open_maintien(session: Session, bilan: Any, *, user: User | None, now: dt.datetime) -> Mesure:
+    """Open the Maintien request of an Installation bilan: the same household, operator and référent.
+
+    It waits for its order: the Service Logement of the DPDS instructs Maintien requests (ASLL §8),
+    and the 15 days to start run from the order's receipt (§6.3).
+    """
+    previous: Mesure = bilan.mesure
+    mesure = Mesure(
+        reference=next_reference(session, "ME", now.year),
+        organisation_id=previous.organisation_id,
+        referent_id=previous.referent_id,
+        type_mesure="asll_maintien",
+        menage_nom=previous.menage_nom,
+        menage_prenom=previous.menage_prenom,
+        menage_commune=previous.menage_commune,
+        travailleur_social=previous.travailleur_social,
+        date_bon_commande=None,
+        date_premiere_rencontre=None,
+        duree_mois=DURATION_MONTHS["asll_maintien"],
+        statut="en_cours",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(mesure)
+    session.flush()
+    session.add(MesureOrigine(mesure_id=mesure.id, bilan_id=bilan.id, mesure_precedente_id=previous.id, created_at=now))
+    session.add(Event(user=user, action="open_maintien", at=now, detail={"mesure": mesure.id, "bilan": bilan.id, "precedente": previous.id}))
+    return mesure
+
+
+def record_order(session: Session, svc: Any, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Mesure:
+    """Record the order of a measure opened by the thread; its start deadline runs from it (ASLL §6.3)."""
+    if mesure.type_mesure not in START_DEADLINE_DAYS:
+        raise ValidationFailed("Une mesure AML n'a pas de bon de commande (AML §4).", {"date_bon_commande": ["L'AML démarre sur l'orientation, sans bon de commande."]})
+    if mesure.date_bon_commande is not None:
+        raise ValidationFailed(
+            "Le bon de commande de cette mesure est déjà enregistré.",
+            {"date_bon_commande": [f"Reçu le {mesure.date_bon_commande.strftime('%d/%m/%Y')}."]},
+        )
+    values = mesures.load(BonCommandeSchema, payload, "Le bon de commande ne peut pas être enregistré : corrigez les erreurs signalées.")
+    now = svc.clock()
+    if values["date_bon_commande"] > paris_date(now):
+        raise ValidationFailed("Un bon de commande à venir ne se saisit pas encore.", {"date_bon_commande": ["Cette date est dans le futur."]})
+    origin = session.get(MesureOrigine, mesure.id)
+    if origin is not None and origin.bilan is not None and origin.bilan.submitted_at and values["date_bon_commande"] < paris_date(origin.bilan.submitted_at):
+        raise ValidationFailed(
+            "Le bon de commande précède le bilan qui a demandé cette mesure.",
+            {"date_bon_commande": [f"Le bilan {origin.bilan.reference} a été transmis le {paris_date(origin.bilan.submitted_at).strftime('%d/%m/%Y')}."]},
+        )
+    mesure.date_bon_commande = values["date_bon_commande"]
+    mesure.updated_at = now
+    session.add(Event(user=user, action="record_order", at=now, detail={"mesure": mesure.id}))
+    session.commit()
+    return mesure
+
+
+def renewal_asked(mesure: Mesure) -> dict[str, Any] | None:
+    """The renewal the measure's last Maintien bilan asks for, if none was recorded since (ASLL §8, §9.2)."""
+    sent = [d for d in mesure.documents if d.kind == maintien.KIND.name and d.submitted_at is not None]
+    if not sent:
+        return None
+    last = max(sent, key=lambda d: d.submitted_at)
+    asked = maintien.renewal_requested(last.submitted_data or {})
+    if asked is None or any(r.created_at >= last.submitted_at for r in mesure.renouvellements):
+        return None
+    return {**asked, "bilan": last.reference}
+
+
+def _mesure_link(user: User, mesure: Mesure) -> dict[str, Any]:
+    return {"id": mesure.id, "reference": mesure.reference, "type": TYPES[mesure.type_mesure], "visible": policy.can_view_mesure(user, mesure)}
+
+
+def _doc_link(user: User, doc: Any) -> dict[str, Any] | None:
+    return None if doc is None else {"id": doc.id, "reference": doc.reference, "visible": policy.can_view(user, doc)}
+
+
+def links(session: Session, mesure: Mesure, user: User) -> dict[str, Any]:
+    """Where the measure comes from and what it led to, as plain values (a link only where ``user`` may read)."""
+    origin = session.get(MesureOrigine, mesure.id)
+    following = session.scalars(select(MesureOrigine).where(MesureOrigine.mesure_precedente_id == mesure.id).order_by(MesureOrigine.mesure_id)).all()
+    return {
+        "saisine": _doc_link(user, origin.saisine) if origin else None,
+        "bilan": _doc_link(user, origin.bilan) if origin else None,
+        "precedente": _mesure_link(user, origin.precedente) if origin and origin.precedente else None,
+        "suivantes": [_mesure_link(user, o.mesure) for o in following],
+        "renouvellement_demande": renewal_asked(mesure),
+    }

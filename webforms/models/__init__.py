@@ -24,13 +24,12 @@ from webforms.models.jobs import STATUTS_TRAVAIL, Travail
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
 from webforms.models.modeles import MOUVEMENTS_MODELE, ModeleEnVigueur, ModeleMouvement, ModeleVersion
 from webforms.models.notifications import FREQUENCES, Courriel, Notification, NotificationPreference, Rappel
-from webforms.models.parcours import DIPLOMES_ETAT, DiplomeReferent, MesureOrigine
+from webforms.models.parcours import DiplomeReferent, MesureOrigine
 from webforms.models.people import Organisation, User
 
 __all__ = [
     "API_SCOPES",
     "ARCHIVE_TABLES",
-    "DIPLOMES_ETAT",
     "FREQUENCES",
     "MOUVEMENTS_MODELE",
     "RETENTION_FATES",

@@ -15,15 +15,6 @@ if TYPE_CHECKING:  # relationships name their targets; SQLAlchemy resolves them 
     from webforms.models.mesures import Mesure
     from webforms.models.people import User
 
-# ASLL §4: "un personnel titulaire d'un Diplôme d'Etat en travail social (Assistant
-# Socio-Educatif, Educateur Spécialisé, Conseiller en Economie Sociale et Familiale)".
-DIPLOMES_ETAT = {
-    "ass": "Diplôme d'État d'assistant de service social (ASS)",
-    "es": "Diplôme d'État d'éducateur spécialisé (ES)",
-    "cesf": "Diplôme d'État de conseiller en économie sociale et familiale (CESF)",
-}
-
-
 class MesureOrigine(Base):
     """What opened a measure: the referral the coordinator validated, or the bilan that asked for it.
 
@@ -48,7 +39,7 @@ class MesureOrigine(Base):
 
 
 class DiplomeReferent(Base):
-    """An ASLL referent's Diplôme d'État in social work (ASLL §4), recorded by their organisation."""
+    """An ASLL referent's Diplôme d'État in social work (ASLL §4: ``schemas.base.records.DIPLOMES_ETAT``), recorded by their organisation."""
 
     __tablename__ = "diplome_referent"
 

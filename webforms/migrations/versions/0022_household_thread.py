@@ -1,4 +1,4 @@
-"""one thread per household: the origin of a measure, the ASLL referents' diplomas (issue 13)
+"""one thread per household: the origin of a measure, the start of the measure taking over, the ASLL referents' diplomas (issue 13)
 
 The coordinator's decisions recorded before this revision named the operator and the referent as
 free text; they stay as they were (the decision keeps those names, printed and shown as before),
@@ -20,6 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column('mesure', sa.Column('date_debut_relais', sa.Date(), nullable=True))
     op.create_table(
         'mesure_origine',
         sa.Column('mesure_id', sa.Integer(), nullable=False),
@@ -52,3 +53,4 @@ def downgrade() -> None:
     op.drop_table('diplome_referent')
     op.drop_index('ix_mesure_origine_mesure_precedente_id', table_name='mesure_origine')
     op.drop_table('mesure_origine')
+    op.drop_column('mesure', 'date_debut_relais')
