@@ -14,7 +14,7 @@ from tests.test_mesures_web import AML, INSTALLATION, open_mesure, start, starte
 from tests.test_web import flatten, submitted
 from webforms import db
 from webforms.documents import services as svc_docs
-from webforms.mesures import rules
+from webforms.mesures import lots, rules
 from webforms.mesures.services import annual_figures
 from webforms.models import ArchiveLog, DiplomeReferent, Document, Mesure, MesureOrigine, User
 
@@ -380,3 +380,33 @@ def test_a_diploma_is_recorded_only_for_the_organisations_writers(app: Flask, lo
         assert response.status_code == 422 and "votre organisation" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session().get(DiplomeReferent, outsider.id) is None
+
+
+# --- ASLL §11: the year's counts per lot and type, against the lot's bounds -------------------------
+
+def _ordered(kind: str, day: str, commune: str) -> Mesure:
+    return Mesure(type_mesure=kind, date_bon_commande=dt.date.fromisoformat(day), menage_commune=commune)
+
+
+def test_asll_11_counts_per_lot_and_type_against_the_lots_bounds() -> None:
+    lots_ = [lots.Lot("lot1", "Lot 1 – Annecy", 2, 3), lots.Lot("lot3", "Lot 3 – Genevois, Chablais", 1, 1)]
+    lot_of = {"Annecy": "lot1", "Annemasse": "lot3"}.get
+    mesures = [
+        _ordered("asll_installation", "2019-01-01", "Annecy"),  # the year's first day counts
+        _ordered("asll_maintien", "2019-12-31", "Annecy"),  # and its last
+        _ordered("asll_maintien", "2018-12-31", "Annecy"),  # the year before: not counted
+        _ordered("aml", "2019-05-01", "Annecy"),  # not an ASLL measure
+        _ordered("asll_maintien", "2019-03-01", "Annemasse"),
+        _ordered("asll_installation", "2019-04-01", "Annemasse"),
+        _ordered("asll_installation", "2019-04-01", "Chamonix"),  # no lot known yet
+    ]
+    rows = {r["lot"]: r for r in lots.counts_by_lot(mesures, 2019, lots_, lambda m: lot_of(m.menage_commune or ""))}
+    assert (rows["Lot 1 – Annecy"]["asll_installation"], rows["Lot 1 – Annecy"]["asll_maintien"], rows["Lot 1 – Annecy"]["etat"]) == (1, 1, "dans la fourchette")
+    assert (rows["Lot 3 – Genevois, Chablais"]["total"], rows["Lot 3 – Genevois, Chablais"]["etat"]) == (2, "au-delà du maximum")
+    assert (rows[lots.UNKNOWN]["total"], rows[lots.UNKNOWN]["etat"]) == (1, "")
+    # One measure fewer in lot 1: under its minimum; one more than its maximum: above.
+    assert lots.counts_by_lot(mesures[1:2], 2019, lots_[:1], lambda m: "lot1")[0]["etat"] == "sous le minimum"
+    four = [_ordered("asll_maintien", "2019-06-01", "Annecy") for _ in range(4)]
+    assert lots.counts_by_lot(four[:3], 2019, lots_[:1], lambda m: "lot1")[0]["etat"] == "dans la fourchette"
+    assert lots.counts_by_lot(four, 2019, lots_[:1], lambda m: "lot1")[0]["etat"] == "au-delà du maximum"
+
