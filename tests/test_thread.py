@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
+from schemas import bilan_annuel_operateur as annual
 from schemas import get_kind
 from tests.conftest import Account, WebClient
 from tests.test_mesures_web import AML, INSTALLATION, open_mesure, start, started_doc
@@ -410,3 +411,28 @@ def test_asll_11_counts_per_lot_and_type_against_the_lots_bounds() -> None:
     assert lots.counts_by_lot(four[:3], 2019, lots_[:1], lambda m: "lot1")[0]["etat"] == "dans la fourchette"
     assert lots.counts_by_lot(four, 2019, lots_[:1], lambda m: "lot1")[0]["etat"] == "au-delà du maximum"
 
+
+
+# --- ASLL §10: the yearly bilan's qualitative elements, per type of measure -------------------------
+
+def test_asll_10_each_qualitative_element_is_written_for_each_type_followed() -> None:
+    kind = get_kind("bilan_annuel_operateur")
+    example = dict(kind.example)
+    assert kind.validate(example) == {}
+    rows = example["qualitatif"]
+    one_missing = [r for r in rows if (r["type_mesure"], r["element"]) != ("asll_maintien", "partenariat")]
+    message = kind.validate({**example, "qualitatif": one_missing})["qualitatif"][0]
+    assert "ASLL §10" in message and "ASLL Maintien : Partenariat développé" in message
+    # A type not followed in the year asks for nothing.
+    installation_only = {**example["chiffres"], "par_type": [r for r in example["chiffres"]["par_type"] if r["type_mesure"] == "asll_installation"]}
+    assert kind.validate({**example, "chiffres": installation_only, "qualitatif": [r for r in rows if r["type_mesure"] == "asll_installation"]}) == {}
+    # A yearly bilan frozen before, with texts common to every type, still loads.
+    legacy = {k: v for k, v in example.items() if k != "qualitatif"} | {name: "Texte commun." for name, _ in annual.ELEMENTS_QUALITATIFS}
+    assert kind.validate(legacy) == {}
+
+
+def test_asll_10_the_yearly_bilan_is_prefilled_with_a_row_per_type_and_element(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    open_mesure(web, date_bon_commande="2019-01-02", date_premiere_rencontre="2019-01-04")
+    doc = started_doc(app, web.post("/mesures/bilan-annuel", {"annee": "2019"}))
+    assert [(r["type_mesure"], r["element"]) for r in doc.data["qualitatif"]] == [("asll_installation", e) for e, _ in annual.ELEMENTS_QUALITATIFS]

@@ -474,11 +474,8 @@ def start_annual_bilan(session: Session, svc: Services, *, user: User, year: int
         if existing.statut == "brouillon":
             return existing
         raise DocumentError(f"Le bilan annuel {year} de votre organisation a déjà été transmis ({existing.reference}).")
-    payload = {
-        "operateur": user.organisation.name,
-        "annee": year,
-        "chiffres": annual_figures(session, user.organisation_id, year, today),
-    }
+    figures = annual_figures(session, user.organisation_id, year, today)
+    payload = {"operateur": user.organisation.name, "annee": year, "chiffres": figures, "qualitatif": annual.qualitative_rows(figures)}
     doc = create_draft(session, svc, kind_name=annual.KIND.name, user=user, payload=payload)
     doc.echeance = slot
     doc.echeance_date = annual.due(year)
