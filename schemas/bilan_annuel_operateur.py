@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from marshmallow import ValidationError, validates_schema
+
 from schemas.base.common import AUTRES_MESURES, MESURE_TYPES
 from schemas.base.fields import Choice, Group, Integer, LongText, Rows, Section, Text
 from schemas.base.kind import Kind, Retention
@@ -22,10 +24,10 @@ from schemas.base.layout import (
     Heading,
     Layout,
     Part,
+    Prose,
     Signatures,
     Table,
     fields,
-    text_section,
 )
 
 
@@ -54,20 +56,65 @@ class ChiffresSchema(Section):
     bilans_en_retard = Integer("Dont transmis après leur échéance", required=True, min=0)
 
 
+# ASLL §10: "il doit notamment mettre en évidence pour chaque type de mesure les éléments
+# qualitatifs suivants".
+ELEMENTS_QUALITATIFS = [
+    ("situation_menages", "Situation des ménages accompagnés (situation familiale et professionnelle, difficultés, objectifs visés, atteints ou non)"),
+    ("moyens_mobilises", "Moyens mobilisés (dispositifs…)"),
+    ("partenariat", "Partenariat développé"),
+    ("competences", "Compétences sollicitées (juridique, budgétaire…)"),
+    ("difficultes", "Difficultés rencontrées dans l'exercice de la mission"),
+    ("axes_progres", "Axes de progrès"),
+]
+TYPES_ASLL = [(code, label) for code, label in MESURE_TYPES if code.startswith("asll")]
+
+
+class QualitatifSchema(Section):
+    type_mesure = Choice("Type de mesure", TYPES_ASLL, required=True)
+    element = Choice("Élément (ASLL §10)", ELEMENTS_QUALITATIFS, required=True)
+    texte = LongText("Texte", required=True)
+
+
+def _legacy(label: str) -> Text:
+    # The texts common to every type, as written before the elements per type: a yearly bilan
+    # frozen with them still loads and prints them; a new one is not asked for them.
+    return Text(label, max_length=50_000, multiline=True, widget="recorded")
+
+
 class BilanAnnuelSchema(Section):
     operateur = Text("Opérateur", required=True, max_length=200)
     annee = Integer("Année", required=True, min=2000, max=2100)
     chiffres = Group(ChiffresSchema, "Chiffres de l'année", help="Calculés depuis les mesures et les bilans enregistrés dans le service ; vérifiez-les.")
-    situation_menages = LongText(
-        "Situation des ménages accompagnés",
-        required=True,
-        help="Situation familiale et professionnelle, difficultés rencontrées, objectifs visés, atteints ou non (ASLL §10).",
+    qualitatif = Rows(
+        QualitatifSchema,
+        "Éléments qualitatifs par type de mesure",
+        row_label="Élément",
+        add_label="Ajouter un élément",
+        help="ASLL §10 : pour chaque type de mesure suivi dans l'année, les six éléments (une ligne par type et par élément, préremplie).",
     )
-    moyens_mobilises = LongText("Moyens mobilisés (dispositifs…)", required=True)
-    partenariat = LongText("Partenariat développé", required=True)
-    competences = LongText("Compétences sollicitées (juridique, budgétaire…)", required=True)
-    difficultes = LongText("Difficultés rencontrées dans l'exercice de la mission", required=True)
-    axes_progres = LongText("Axes de progrès", required=True)
+    situation_menages = _legacy("Situation des ménages accompagnés")
+    moyens_mobilises = _legacy("Moyens mobilisés (dispositifs…)")
+    partenariat = _legacy("Partenariat développé")
+    competences = _legacy("Compétences sollicitées (juridique, budgétaire…)")
+    difficultes = _legacy("Difficultés rencontrées dans l'exercice de la mission")
+    axes_progres = _legacy("Axes de progrès")
+
+    @validates_schema(skip_on_field_errors=False)
+    def _each_type(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        if any(data.get(name) for name, _ in ELEMENTS_QUALITATIFS) or "qualitatif" not in data:
+            return  # a bilan of the former layout, frozen with its common texts
+        followed = {r.get("type_mesure") for r in (data.get("chiffres") or {}).get("par_type") or [] if isinstance(r, Mapping) and r.get("suivies")}
+        written = {(r.get("type_mesure"), r.get("element")) for r in data.get("qualitatif") or [] if isinstance(r, Mapping) and r.get("texte")}
+        labels, types = dict(ELEMENTS_QUALITATIFS), dict(MESURE_TYPES)
+        missing = [f"{types[t]} : {labels[e]}" for t in sorted(t for t in followed if t in dict(TYPES_ASLL)) for e, _ in ELEMENTS_QUALITATIFS if (t, e) not in written]
+        if missing:
+            raise ValidationError("ASLL §10 : écrivez chaque élément qualitatif pour chaque type de mesure suivi ; manquent : " + " ; ".join(missing) + ".", "qualitatif")
+
+
+def qualitative_rows(figures: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per element for each ASLL type followed in the year, its text left to the operator (ASLL §10)."""
+    types = [r["type_mesure"] for r in figures.get("par_type") or [] if r.get("suivies") and r["type_mesure"] in dict(TYPES_ASLL)]
+    return [{"type_mesure": t, "element": e, "texte": None} for t in types for e, _ in ELEMENTS_QUALITATIFS]
 
 
 def due(year: int) -> dt.date:
@@ -118,12 +165,24 @@ EXAMPLE: dict[str, Any] = {
         "bilans_transmis": 39,
         "bilans_en_retard": 4,
     },
-    "situation_menages": "Majorité de personnes isolées ; un tiers de familles monoparentales ; dettes locatives moyennes de 1 800 €.",
-    "moyens_mobilises": "FSL maintien, plans d'apurement, commission de surendettement.",
-    "partenariat": "Bailleurs sociaux du Genevois, CCAS d'Annemasse, CAF.",
-    "competences": "Juridique (procédures d'expulsion), budgétaire.",
-    "difficultes": "Délais de démarrage tenus difficilement en août.",
-    "axes_progres": "Astreinte estivale ; formation des nouveaux intervenants à la prévention des expulsions.",
+    "qualitatif": [
+        *({"type_mesure": "asll_installation", "element": e, "texte": t} for e, t in (
+            ("situation_menages", "Surtout des personnes isolées entrant dans leur premier logement."),
+            ("moyens_mobilises", "FSL accès, aides à l'équipement."),
+            ("partenariat", "Bailleurs sociaux du Genevois, CAF."),
+            ("competences", "Budgétaire (premières factures)."),
+            ("difficultes", "Délais de démarrage tenus difficilement en août."),
+            ("axes_progres", "Astreinte estivale."),
+        )),
+        *({"type_mesure": "asll_maintien", "element": e, "texte": t} for e, t in (
+            ("situation_menages", "Un tiers de familles monoparentales ; dettes locatives moyennes de 1 800 €."),
+            ("moyens_mobilises", "FSL maintien, plans d'apurement, commission de surendettement."),
+            ("partenariat", "CCAS d'Annemasse, CCAPEX."),
+            ("competences", "Juridique (procédures d'expulsion), budgétaire."),
+            ("difficultes", "Ménages difficiles à joindre avant l'audience."),
+            ("axes_progres", "Formation des nouveaux intervenants à la prévention des expulsions."),
+        )),
+    ],
 }
 
 # Printed in this order in the Word and PDF documents and on the document's page. The chart of
@@ -167,7 +226,9 @@ LAYOUT = Layout(
             text="Propositions et orientations",
         ),
         Part((fields("chiffres.bilans_transmis", "chiffres.bilans_en_retard"),), text="Bilans transmis"),
-        *(text_section(path) for path in ("situation_menages", "moyens_mobilises", "partenariat", "competences", "difficultes", "axes_progres")),
+        Part((Table("qualitatif", (("type_mesure", 20), ("element", 28), ("texte", 52)), "Aucun élément qualitatif."),), path="qualitatif", note="(ASLL §10)"),
+        # The common texts of a bilan frozen before the elements per type, printed only if present.
+        *(Part((Prose(path, bare=True),), path=path, when=path) for path in ("situation_menages", "moyens_mobilises", "partenariat", "competences", "difficultes", "axes_progres")),
     ),
     signatures=Signatures(
         "Signature",

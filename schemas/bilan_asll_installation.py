@@ -11,10 +11,12 @@ from schemas.base.common import (
     AUTRES_MESURES,
     OBJECTIFS_INSTALLATION,
     OBJECTIVE_COUNT_LABELS,
+    LiaisonsSchema,
     MesureIdentiteSchema,
     RencontresBilanSchema,
     bilan_summary,
     identity_prefill,
+    liaison_alerts,
     objective_counts,
     objective_rows,
     objectives_field,
@@ -23,6 +25,7 @@ from schemas.base.common import (
 from schemas.base.fields import Choice, Group, LongText, Section
 from schemas.base.kind import Kind
 from schemas.base.layout import (
+    LIAISONS,
     MESURE_IDENTITE,
     OBJECTIFS,
     RENCONTRES,
@@ -62,7 +65,13 @@ class BilanInstallationSchema(Section):
     objectifs = objectives_field(OBJECTIFS_INSTALLATION, "Installation")
     avis_menage = LongText("Point de vue du ménage", required=True, help="L'évaluation est effectuée avec le bénéficiaire (ASLL §9).")
     evaluation = LongText("Évaluation du travailleur social ASLL", required=True)
+    liaisons = Group(LiaisonsSchema, "Liaisons avec les partenaires", help="ASLL §7.1, §7.3 et §8.")
     proposition = Group(PropositionSchema, "Proposition")
+
+
+def maintien_requested(data: Mapping[str, Any]) -> bool:
+    """Does this bilan ask for an ASLL Maintien? (ASLL §2.1: "un accompagnement de type « ASLL Maintien » peut être sollicité"; §9.1)."""
+    return (data.get("proposition") or {}).get("proposition") == "demande_maintien"
 
 
 def prefill(mesure: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,6 +104,13 @@ EXAMPLE: dict[str, Any] = {
     ],
     "avis_menage": "M. Morel se sent installé et souhaite continuer seul, avec un point au moment des premières factures.",
     "evaluation": "Installation réussie ; vigilance sur le budget énergie.",
+    "liaisons": {
+        "date_liaison": "2024-06-10",
+        "avec_locataire": True,
+        "ts_premiere_rencontre": True,
+        "accord_locataire_bailleur": True,
+        "bailleur_informe": True,
+    },
     "proposition": {"proposition": "fin", "motifs": None, "mesure_orientation": None},
 }
 
@@ -106,6 +122,7 @@ LAYOUT = Layout(
         Part(OBJECTIFS, path="objectifs", note="(ASLL §5)"),
         text_section("avis_menage", "(ASLL §9)"),
         text_section("evaluation"),
+        Part(LIAISONS, path="liaisons", note="(ASLL §7.1, §7.3, §8)"),
         Part(proposition(), path="proposition", note="(ASLL §9.1)"),
     ),
     signatures=SIGNATURES_BILAN_ASLL,
@@ -123,6 +140,7 @@ KIND = Kind(
     example=EXAMPLE,
     recipients=("RAST du territoire concerné (ASLL §9.1)", "Travailleur social référent du ménage (ASLL §9.1)"),
     recipient_roles=frozenset({"instructeur", "archiviste"}),
+    alerts=liaison_alerts,
     derive=objective_counts,
     derived_labels=OBJECTIVE_COUNT_LABELS,
     summary=bilan_summary,

@@ -11,10 +11,12 @@ from schemas.base.common import (
     AUTRES_MESURES,
     OBJECTIFS_MAINTIEN,
     OBJECTIVE_COUNT_LABELS,
+    LiaisonsSchema,
     MesureIdentiteSchema,
     RencontresBilanSchema,
     bilan_summary,
     identity_prefill,
+    liaison_alerts,
     objective_counts,
     objective_rows,
     objectives_field,
@@ -23,6 +25,7 @@ from schemas.base.common import (
 from schemas.base.fields import Bool, Choice, Group, Integer, LongText, Money, Section
 from schemas.base.kind import Kind
 from schemas.base.layout import (
+    LIAISONS,
     MESURE_IDENTITE,
     OBJECTIFS,
     RENCONTRES,
@@ -101,6 +104,7 @@ class BilanMaintienSchema(Section):
     objectifs = objectives_field(OBJECTIFS_MAINTIEN, "Maintien")
     avis_menage = LongText("Point de vue du ménage", required=True, help="L'évaluation est effectuée avec le bénéficiaire (ASLL §9).")
     evaluation = LongText("Bilan social du travailleur social ASLL", required=True)
+    liaisons = Group(LiaisonsSchema, "Liaisons avec les partenaires", help="ASLL §7.1, §7.3 et §8.")
     proposition = Group(PropositionSchema, "Proposition")
 
 
@@ -111,6 +115,14 @@ def derive(data: Mapping[str, Any]) -> dict[str, Any]:
     asked, granted = proposition.get("duree_demandee_mois"), proposition.get("duree_deja_accordee_mois")
     out["duree_totale_mois"] = asked + granted if proposition.get("proposition") == "renouvellement" and asked and granted else None
     return out
+
+
+def renewal_requested(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The renewal this bilan asks for (its months and reasons), or None (ASLL §9.2: "si un renouvellement est demandé, il doit être motivé")."""
+    proposition = data.get("proposition") or {}
+    if proposition.get("proposition") != "renouvellement":
+        return None
+    return {"duree_mois": proposition.get("duree_demandee_mois"), "motif": proposition.get("motifs")}
 
 
 def prefill(mesure: Mapping[str, Any]) -> dict[str, Any]:
@@ -150,6 +162,13 @@ EXAMPLE: dict[str, Any] = {
     ],
     "avis_menage": "Mme Lefèvre souhaite poursuivre jusqu'à l'apurement complet de la dette.",
     "evaluation": "Le plan est respecté ; la dette aura diminué de moitié en septembre.",
+    "liaisons": {
+        "date_liaison": "2024-06-10",
+        "avec_locataire": True,
+        "ts_premiere_rencontre": True,
+        "accord_locataire_bailleur": True,
+        "bailleur_informe": True,
+    },
     "proposition": {
         "proposition": "renouvellement",
         "motifs": "Consolider le plan d'apurement jusqu'à son terme et préparer la demande de mutation.",
@@ -176,6 +195,7 @@ LAYOUT = Layout(
         Part(OBJECTIFS, path="objectifs", note="(ASLL §5)"),
         text_section("avis_menage", "(ASLL §9)"),
         text_section("evaluation"),
+        Part(LIAISONS, path="liaisons", note="(ASLL §7.1, §7.3, §8)"),
         Part(
             proposition("proposition.duree_demandee_mois", "proposition.duree_deja_accordee_mois", "calcul.duree_totale_mois"),
             path="proposition",
@@ -197,6 +217,7 @@ KIND = Kind(
     example=EXAMPLE,
     recipients=("Service Logement de la DPDS (ASLL §9.2)", "Travailleur social référent du ménage (ASLL §9.2)"),
     recipient_roles=frozenset({"instructeur", "archiviste"}),
+    alerts=liaison_alerts,
     derive=derive,
     derived_labels={**OBJECTIVE_COUNT_LABELS, "duree_totale_mois": "Durée totale après renouvellement (mois, calculée)"},
     summary=bilan_summary,

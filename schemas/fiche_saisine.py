@@ -15,6 +15,7 @@ from schemas.base.fields import (
     Choice,
     Date,
     Group,
+    Integer,
     LongText,
     Money,
     MultiChoice,
@@ -293,8 +294,19 @@ class DecisionSchema(Section):
         "Mesure décidée",
         [("aml", "AML Logement d'abord"), ("asrl", "ASRL"), ("commission", "Commission des parcours complexes"), ("autre", "Autre réponse")],
     )
-    operateur = Text("Opérateur désigné", max_length=200)
-    referent = Text("Référent nommé", max_length=150, help="AML §4 : dans le cadre d'une orientation AML, un référent est nommé.")
+    # Issue 13: the operator and the referent are chosen from lists (the operators' accounts);
+    # the application fills the lists and records the names beside the ids, as they were on the
+    # day of the decision. A decision recorded before the lists has the names only (typed by
+    # hand): it stays readable and printed as it was (docs/decisions.md, "Un fil par ménage").
+    operateur_id = Integer("Opérateur désigné", min=1, widget="lookup", help="Choisissez l'organisation qui assurera la mesure.")
+    referent_id = Integer(
+        "Référent nommé",
+        min=1,
+        widget="lookup",
+        help="AML §4 : dans le cadre d'une orientation AML, un référent est nommé, parmi les comptes de l'opérateur désigné.",
+    )
+    operateur = Text("Opérateur désigné", max_length=200, widget="recorded")
+    referent = Text("Référent nommé", max_length=150, widget="recorded")
     date_decision = Date("Date de la décision", required=True)
     motif = LongText("Motif ou observations")
 
@@ -306,12 +318,12 @@ class DecisionSchema(Section):
             return
         errors = {
             name: [message]
-            for name, message in (
-                ("mesure", "Indiquez la mesure décidée."),
-                ("operateur", "Indiquez l'opérateur désigné."),
-                ("referent", "Nommez le référent (AML §4)."),
+            for name, legacy, message in (
+                ("mesure", "mesure", "Indiquez la mesure décidée."),
+                ("operateur_id", "operateur", "Choisissez l'opérateur désigné."),
+                ("referent_id", "referent", "Choisissez le référent nommé (AML §4)."),
             )
-            if not data.get(name)
+            if not data.get(name) and not data.get(legacy)
         }
         if errors:
             raise ValidationError(errors)
@@ -395,6 +407,8 @@ EXAMPLE: dict[str, Any] = {
 DECISION_EXAMPLE: dict[str, Any] = {
     "orientation_validee": "validee",
     "mesure": "aml",
+    "operateur_id": 1,
+    "referent_id": 1,
     "operateur": "Association Habitat Solidaire",
     "referent": "Sophie Bernard",
     "date_decision": "2019-10-28",

@@ -20,7 +20,7 @@ from tests.databases import Databases
 from tests.workers import run_jobs, run_later_jobs
 from webforms import create_app, db
 from webforms.accounts.services import create_organisation, create_user
-from webforms.models import Organisation, User
+from webforms.models import DiplomeReferent, Organisation, User
 
 PASSWORD = "mot-de-passe-de-test-1234"
 
@@ -102,7 +102,7 @@ def make_user(app: Flask) -> Callable[..., Account]:
     """Return a factory: ``make_user("redacteur", org="Association A")``."""
     counter = {"n": 0}
 
-    def factory(role: str, org: str = "Association Habitat Solidaire") -> Account:
+    def factory(role: str, org: str = "Association Habitat Solidaire", diplome: str | None = "cesf") -> Account:
         counter["n"] += 1
         with app.app_context():
             s = db.session()
@@ -115,6 +115,10 @@ def make_user(app: Flask) -> Callable[..., Account]:
                 organisation_id=organisation.id,
                 password=PASSWORD,
             )
+            if role == "redacteur" and diplome:
+                # A writer is an ASLL referent with a Diplôme d'État unless a test says otherwise (ASLL §4).
+                s.add(DiplomeReferent(user_id=user.id, diplome=diplome, recorded_by_id=user.id))
+                s.commit()
             return Account(user.id, user.email, role, organisation.id, organisation.name)
 
     return factory

@@ -29,7 +29,7 @@ from tests.test_web import doc_id_from, example_form, submitted
 from webforms import create_app, db
 from webforms.archive.export import validate_seda
 from webforms.archive.verify import verify
-from webforms.models import ArchiveLog, ArchiveRecord, Tombstone
+from webforms.models import ArchiveLog, ArchiveRecord, DiplomeReferent, Tombstone
 
 
 def deposit(web: WebClient, doc_id: int, data: bytes, name: str = "scan.pdf", signature: str = "scan", motif: str | None = None) -> Any:
@@ -117,7 +117,9 @@ def test_electronically_signed_pdf_is_verified_against_the_configured_roots(tmp_
             s = db.session()
             org = create_organisation(s, "Association")
             dep = create_organisation(s, "Département")
-            create_user(s, email="r@example.fr", full_name="R", role="redacteur", organisation_id=org.id, password="mot-de-passe-de-test-1234")
+            writer_id = create_user(s, email="r@example.fr", full_name="R", role="redacteur", organisation_id=org.id, password="mot-de-passe-de-test-1234").id
+            s.add(DiplomeReferent(user_id=writer_id, diplome="ass", recorded_by_id=writer_id))  # an ASLL referent (ASLL §4)
+            s.commit()
             create_user(s, email="a@example.fr", full_name="A", role="archiviste", organisation_id=dep.id, password="mot-de-passe-de-test-1234")
         writer, archivist = WebClient(app.test_client()), WebClient(app.test_client())
         writer.get("/connexion")

@@ -191,4 +191,5 @@ def test_an_error_page_after_a_failed_transaction_still_renders_its_header(app: 
 
 def test_the_app_gives_the_lifecycle_the_notifications_listener(app: Flask) -> None:
     """The lifecycle names no notification: the factory registers the listener, by name."""
-    assert list(lifecycle._LISTENERS) == ["notifications"]
+    # The household's thread listens too (issue 13: an Installation bilan opens a Maintien).
+    assert list(lifecycle._LISTENERS) == ["notifications", "parcours"]

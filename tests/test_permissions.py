@@ -98,6 +98,7 @@ from webforms.models import (
     ArchiveRecord,
     Base,
     Counter,
+    DiplomeReferent,
     Document,
     Event,
     Mesure,
@@ -425,6 +426,8 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
                 s.add(user)
                 s.flush()
                 world.accounts[actor] = Account(user.id, user.email, role, org.id, org_name)
+                if role == "redacteur":  # ASLL referents, with their Diplôme d'État (ASLL §4)
+                    s.add(DiplomeReferent(user_id=user.id, diplome="cesf", recorded_by_id=user.id))
             target = User(email=TARGET_EMAIL, full_name="Compte ciblé", role="redacteur", organisation_id=world.accounts["redacteur_B"].organisation_id, password_hash=cheap_hash)
             s.add(target)
             s.commit()
@@ -729,6 +732,7 @@ PARTAGES = "302 → links page"  # /documents/<id>/destinataires, the sender's p
 PARTAGE_PAGE = "302 → link page"  # /partage/<id>/<secret>: the code first
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 SYNTHESE = "302 → jury summary"  # /appels/<id>/synthese, with a message
+DIPLOMAS = "302 → /mesures/referents"  # the referents' diplomas, with a message
 FORBIDDEN = "403"
 NOT_FOUND = "404"
 UNPROCESSABLE = "422"  # allowed, but a rule refuses the change (nothing changes)
@@ -884,6 +888,16 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("mesures.add_renewal", "POST"): _mesure_change(RULE, MESURE, RULE),
     ("mesures.start_document", "POST"): _START_DOCUMENT,
     ("mesures.close", "POST"): _mesure_change(MESURE, MESURE, MESURE),
+    # The referents' Diplômes d'État (ASLL §4): an operator's writers, for their organisation.
+    ("mesures.referents", "GET"): {None:    row(LOGIN, OK,   OK,     NO,    NO,    NO,    NO)},
+    ("mesures.referents", "POST"): {None:   row(LOGIN, DIPLOMAS, RULE,  NO,    NO,    NO,    NO)},
+    # The household's file (issue 13): whoever reads its measure; the search, whoever follows
+    # or reads measures (each finds only their own scope).
+    ("menages.search", "GET"): {None:       row(LOGIN, OK,   OK,     OK,    OK,    NO,    NO)},
+    ("menages.file", "GET"): _MESURE_VIEW,
+    # The order of a measure the thread opened (issue 13): the world's ASLL measures have theirs
+    # already and an AML has none (AML §4): the owner passes the permission, the rule refuses.
+    ("mesures.record_order", "POST"): _mesure_change(RULE, RULE, RULE),
     # The organisation's yearly bilan (ASLL §10), its figures counted from its own records only.
     ("mesures.start_annual", "POST"): {None: row(LOGIN, EDIT, EDIT,   NO,    NO,    NO,    NO)},
     # Calls for applications: configuration, the admin's only (403 before the call is looked up).
@@ -1135,7 +1149,10 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         kind = STATES[str(state)][0] if state in STATES else CANDIDATURE
         return {**example_form(kind), EDITED_FIELD[kind]: EDITED_NAME, "action": "save"}
     if endpoint == "documents.review":
-        return {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
+        # The operator and the référent chosen from the lists (issue 13): organisation A's writer.
+        named = world.accounts["redacteur_A"]
+        example = {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
+        return {**example, "operateur_id": named.organisation_id, "referent_id": named.id}
     if endpoint == "admin.organisations":
         return {"name": NEW_ORG}
     if endpoint in ("auth.totp", "auth.second_factor"):
@@ -1152,6 +1169,11 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return dict(RENEWAL)
     if endpoint == "mesures.close":
         return dict(CLOSING)
+    if endpoint == "mesures.referents":
+        # Organisation A's writer: organisation B's writer may not record it (422, nothing changes).
+        return {"referent_id": str(world.accounts["redacteur_A"].id), "diplome": "es"}
+    if endpoint == "mesures.record_order":
+        return {"date_bon_commande": "2019-10-01"}
     if endpoint == "mesures.start_annual":
         return {"annee": "2019"}
     if endpoint == "admin.appels":
@@ -1283,11 +1305,14 @@ def _submitted(world: World, before: dict[str, Any], after: dict[str, Any], stat
 def _reviewed(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     doc_id = world.docs[str(state)]
     doc = after["documents"][doc_id]
-    assert doc[3] == "decide" and doc[6]["referent"] == "Sophie Bernard" and doc[12] == world.accounts[actor].id
+    assert doc[3] == "decide" and doc[6]["referent"] == "Compte redacteur_A" and doc[12] == world.accounts[actor].id
     assert doc[5] == before["documents"][doc_id][5]  # the submitted data stays frozen
     assert renditions_of(after, doc_id) == [(1, "docx"), (1, "pdf"), (2, "docx"), (2, "pdf")]
     assert _notified(world, before, after) == [("redacteur_A", "decision")]  # the writers of its organisation
-    _only_changed(before, after, doc_id)
+    # A validated AML orientation opens the measure of the operator and référent chosen (issue 13).
+    opened = {k: v for k, v in after["mesures"].items() if k not in before["mesures"]}
+    assert [(m[1], m[2], m[3]) for m in opened.values()] == [(world.accounts["redacteur_A"].organisation_id, world.accounts["redacteur_A"].id, "aml")]
+    _only_changed(before, {**after, "mesures": {k: v for k, v in after["mesures"].items() if k in before["mesures"]}}, doc_id)
 
 
 def _created_organisation(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
@@ -1583,6 +1608,21 @@ def _log_row(world: World, row: tuple[Any, ...], action: str, actor: str) -> dic
     return values
 
 
+def _logged_household(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    (row_,) = _new_log_rows(before, after)
+    assert _log_row(world, row_, "household_view", actor)["detail"] == {"mesure": world.mesures[str(state)]}
+    _journal_grew_only(before, after, 1)
+    assert "Parcours du ménage" in response.get_data(as_text=True)
+
+
+def _recorded_diploma(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    columns = [c.name for c in DiplomeReferent.__table__.columns]
+    rows = {r[columns.index("user_id")]: dict(zip(columns, r, strict=True)) for r in after["tables"]["diplome_referent"]}
+    assert rows[world.accounts["redacteur_A"].id]["diplome"] == "es" and rows[world.accounts["redacteur_A"].id]["recorded_by_id"] == world.accounts[actor].id
+    assert len(rows) == len(before["tables"]["diplome_referent"])  # corrected, not added
+    assert _new_events(before, after) == [("record_diploma", None, world.accounts[actor].id, {"referent": world.accounts["redacteur_A"].id, "diplome": "es"})]
+
+
 def _archived(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     doc_id = world.docs[str(state)]
     new = [r for r in after["tables"]["archive_record"] if r not in before["tables"]["archive_record"]]
@@ -1724,6 +1764,9 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("archives.rules", "POST", None, "admin"): _set_rule,
     ("archives.trust", "POST", None, "admin"): _trusted,
     ("archives.untrust", "POST", TRUST_STATE, "admin"): _untrusted,
+    **{("menages.file", "GET", m, a): _logged_household for m in MESURES for a in ("redacteur_A", "instructeur")},
+    ("menages.file", "GET", "mesure_aml", "coordinateur"): _logged_household,
+    ("mesures.referents", "POST", None, "redacteur_A"): _recorded_diploma,
     ("notifications.mark_read", "POST", NOTIFICATION_STATE, "coordinateur"): _marked_read,
     **{("notifications.mark_all_read", "POST", None, a): _marked_all_read for a in ACTOR_NAMES if a != "anonymous"},
     **{("notifications.preferences", "POST", None, a): _chose_frequence for a in ACTOR_NAMES if a != "anonymous"},
@@ -1740,7 +1783,7 @@ WRITES: dict[Check, set[str]] = {
     _saved_draft: {"document", "event", "travail"},
     # A move that concerns others tells them (issue 14): a notification each.
     _submitted: {"document", "rendition", "event", "counter", "travail", "notification"},
-    _reviewed: {"document", "rendition", "event", "travail", "notification"},
+    _reviewed: {"document", "rendition", "event", "travail", "notification", "mesure", "mesure_origine", "counter"},
     _created_organisation: {"organisation"},
     _created_user: {"user_account", "event"},
     _changed_password: {"user_account", "account_security", "event"},
@@ -1766,6 +1809,8 @@ WRITES: dict[Check, set[str]] = {
     _annotated: {"annotation"},
     _archived: {"archive_record", "archive_log"},
     _logged_view: {"archive_log"},
+    _logged_household: {"archive_log"},
+    _recorded_diploma: {"diplome_referent", "event"},
     _logged_download: {"archive_log"},
     _exported: {"archive_log", "travail"},
     _set_rule: {"retention_rule", "archive_log"},
@@ -1904,7 +1949,7 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
         assert response.status_code == 404 and "Page introuvable" in body
     elif outcome == UNPROCESSABLE:
         message = {"archives.deposit": "motif de la correction", "archives.record_visa": "pas atteint le terme", "auth.totp": "Code incorrect", "instruction.jury_page": "Département et des 3 EPCI",
-                   "partage.share": "Aucun relais de courriel", "partage.page": "demandez un nouveau code"}.get(endpoint, "renouvel")
+                   "partage.share": "Aucun relais de courriel", "partage.page": "demandez un nouveau code", "mesures.record_order": "bon de commande", "mesures.referents": "votre organisation"}.get(endpoint, "renouvel")
         assert response.status_code == 422 and message in body, body[:500]  # the rule's French message
     elif outcome == ZIP:
         assert response.status_code == 200 and response.mimetype == "application/zip" and response.data.startswith(b"PK")
@@ -2184,6 +2229,8 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "mesures.add_renewal": ("redacteur_A", "mesure_maintien"),
     "mesures.start_document": ("redacteur_A", "mesure_asll:fiche_incident"),
     "mesures.close": ("redacteur_A", "mesure_aml"),
+    "mesures.record_order": ("redacteur_A", "mesure_asll"),
+    "mesures.referents": ("redacteur_A", None),
     "mesures.start_annual": ("redacteur_B", None),
     "admin.appels": ("admin", None),
     "admin.appel": ("admin", APPEL_STATE),

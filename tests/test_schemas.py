@@ -147,7 +147,9 @@ def test_unknown_fields_are_refused() -> None:
 def test_decision_with_validated_orientation_names_a_referent_aml_4() -> None:
     schema = get_kind("fiche_saisine").review.schema  # type: ignore[union-attr]
     errors = schema().validate({"orientation_validee": "validee", "date_decision": "2019-10-28"})
-    assert "référent" in errors["referent"][0]
+    assert "référent" in errors["referent_id"][0]  # chosen from the list (issue 13)
+    # A decision recorded before the lists named them as text: it still loads (docs/decisions.md).
+    assert schema().validate({"orientation_validee": "validee", "mesure": "aml", "operateur": "A", "referent": "B", "date_decision": "2019-10-28"}) == {}
     errors = schema().validate({"orientation_validee": "non_validee", "date_decision": "2019-10-28"})
     assert "Motivez" in errors["motif"][0]
 

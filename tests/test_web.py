@@ -198,13 +198,16 @@ def test_coordinator_records_the_decision_as_a_new_version(app: Flask, login_as:
     page = coordinator.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert "Décision du coordinateur" in page
 
-    # Incomplete: refused, with what was typed kept.
-    response = coordinator.post(f"/documents/{doc_id}/decision", {"orientation_validee": "validee", "operateur": "Asso X", "date_decision": "2019-10-28"})
+    # Incomplete: refused, with what was chosen kept.
+    response = coordinator.post(f"/documents/{doc_id}/decision", {"orientation_validee": "validee", "mesure": "aml", "date_decision": "2019-10-28"})
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    assert "Nommez le référent" in body and 'value="Asso X"' in body
+    assert "Choisissez le référent nommé" in body and '<option selected value="aml">' in body
 
+    # The operator and the référent are chosen from the lists (issue 13): the writer's account.
+    referent = login_as("redacteur", org="Association Habitat Solidaire")[1]
     decision = {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
+    decision |= {"operateur_id": referent.organisation_id, "referent_id": referent.id}
     response = coordinator.post(f"/documents/{doc_id}/decision", decision)
     assert response.status_code == 302
     with app.app_context():
@@ -212,11 +215,11 @@ def test_coordinator_records_the_decision_as_a_new_version(app: Flask, login_as:
         assert doc.statut == "decide"
         assert sorted((r.version, r.format) for r in doc.renditions) == [(1, "docx"), (1, "pdf"), (2, "docx"), (2, "pdf")]
     v2 = pdf_text(coordinator.get(f"/documents/{doc_id}/telecharger/pdf").data)
-    assert "Sophie Bernard" in v2
+    assert "Redacteur 3" in v2  # the name recorded beside the id chosen
     v1 = pdf_text(coordinator.get(f"/documents/{doc_id}/telecharger/pdf?version=1").data)
-    assert "Sophie Bernard" not in v1
+    assert "Redacteur 3" not in v1
     # The writer reads the decision too.
-    assert "Sophie Bernard" in writer.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert "Redacteur 3" in writer.get(f"/documents/{doc_id}").get_data(as_text=True)
 
 
 def test_hostile_text_is_shown_literally_everywhere(app: Flask, login_as: Any) -> None:

@@ -32,6 +32,8 @@ def _items(schema: Schema, values: Mapping[str, Any], trail: str = "") -> tuple[
         label = f"{trail}{field.metadata.get('label', name)}"
         value = values.get(name)
         widget = field_kind(field)
+        if widget == "lookup":
+            continue  # an id chosen from a list: the name recorded beside it is what is shown
         if widget == "group":
             sub_items, sub_tables = _items(field.schema, value or {}, f"{label} › ")  # type: ignore[attr-defined]
             items += sub_items

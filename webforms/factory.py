@@ -34,6 +34,7 @@ from webforms.candidatures.instruction import register_state_hook
 from webforms.candidatures.services import CallRules
 from webforms.candidatures.synthese import score_text
 from webforms.documents import views as documents
+from webforms.documents.reviews import register_review
 from webforms.documents.services import register_listener, register_parent
 from webforms.documents.views import register_page_extra
 from webforms.errors import DISK_FULL, NumberRefused, disk_full, parse_id
@@ -41,8 +42,11 @@ from webforms.form_markup import FormFields
 from webforms.forms import field_attrs
 from webforms.home import views as home
 from webforms.jobs import views as travaux
+from webforms.menages import views as menages
+from webforms.mesures import thread
 from webforms.mesures import views as mesures
 from webforms.mesures.services import MeasureRules
+from webforms.mesures.thread import ReferralDecision
 from webforms.modeles import views as modeles
 from webforms.models import Document, User
 from webforms.notifications import events as notification_events
@@ -190,7 +194,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, candidatures.bp, instruction.bp, jury_views.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, messages.bp, partage.bp, pages.bp, modeles.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, menages.bp, candidatures.bp, instruction.bp, jury_views.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, messages.bp, partage.bp, pages.bp, modeles.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -218,6 +222,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_page_extras()
     register_listener("notifications", notification_events.on_event)
     register_state_hook(notification_events.on_state_change)
+    register_listener("parcours", thread.on_event)
     mail.init_app(app)
     # <int:…> in a URL: a number past what the database stores is a page not found, not an
     # overflow in the driver (set before the blueprints add their rules).
@@ -238,6 +243,7 @@ def _register_parents() -> None:
     """Give the generic lifecycle the rules of a document's parent: its call, or its measure."""
     register_parent("appel", CallRules())
     register_parent("mesure", MeasureRules())
+    register_review("fiche_saisine", ReferralDecision())
 
 
 def _register_page_extras() -> None:

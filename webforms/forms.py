@@ -112,6 +112,8 @@ def _field_for(name: str, field: mf.Field) -> Any:
         return _Radio(choices=select_choices(choices_of(field).items()), render_kw=render_kw, **common)
     if widget == "select":
         return _Select(choices=select_choices([("", "— Choisir —"), *choices_of(field).items()]), render_kw=render_kw, **common)
+    if widget == "lookup":  # its choices come from the database: the page fills them (fill_lookups)
+        return _Select(choices=select_choices([("", "— Choisir —")]), render_kw=render_kw, **common)
     if widget == "checkbox":
         return BooleanField(render_kw=render_kw, **common)
     if widget == "textarea":
@@ -129,7 +131,18 @@ def _field_for(name: str, field: mf.Field) -> Any:
 
 
 def _fields_of(schema_cls: type[Schema]) -> dict[str, Any]:
-    return {name: _field_for(name, f) for name, f in schema_instance(schema_cls).fields.items()}
+    # A "recorded" field is written by the service (a name beside the id chosen), never typed.
+    return {name: _field_for(name, f) for name, f in schema_instance(schema_cls).fields.items() if field_kind(f) != "recorded"}
+
+
+def fill_lookups(form: FlaskForm, choices: Mapping[str, list[tuple[str, str]]]) -> FlaskForm:
+    """Give the form's list fields (widget ``lookup``) their choices, the value kept selected."""
+    for name, pairs in choices.items():
+        field = form[name]
+        field.choices = select_choices([("", "— Choisir —"), *pairs])
+        if field.data not in (None, ""):
+            field.data = str(field.data)  # an id read from the stored decision, compared as text
+    return form
 
 
 @cache

@@ -228,3 +228,8 @@ def can_manage_templates(user: User) -> bool:
 def can_set_retention_rules(user: User) -> bool:
     """May ``user`` change the retention rule of a kind? The administrator."""
     return user.role == "admin"
+
+
+def can_search_households(user: User) -> bool:
+    """May ``user`` search the households' files? Whoever follows or reads measures; each finds only what ``visible_mesures`` and ``visible_documents`` give them."""
+    return user.role in WRITERS or user.role in ("instructeur", "coordinateur")

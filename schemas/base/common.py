@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.base.fields import Choice, Date, Integer, LongText, Rows, Section, Text
+from schemas.base.fields import Bool, Choice, Date, Integer, LongText, Rows, Section, Text
 from schemas.base.formats import Phone
 
 EPCI_PLATFORMS = {
@@ -156,6 +156,40 @@ class RencontresBilanSchema(Section):
         "Semaines ou quinzaines écoulées sans rencontre", min=0, max=1000, help="Calculé depuis les rencontres enregistrées."
     )
     commentaire = LongText("Commentaire sur le rythme des rencontres")
+
+
+class LiaisonsSchema(Section):
+    """The ASLL referent's links with the household's partners, recorded on each ASLL bilan (ASLL §7.1, §7.3, §8).
+
+    Optional fields, so that the bilans frozen before them still load; a missing liaison date is
+    an alert of the form (``liaison_alerts``), not a refusal (docs/decisions.md).
+    """
+
+    date_liaison = Date(
+        "Date de la liaison avec le travailleur social référent du ménage",
+        help="ASLL §7.1 : liaison organisée notamment lors des bilans intermédiaires et de fin d'intervention.",
+    )
+    avec_locataire = Bool("Liaison organisée avec le locataire", help="ASLL §7.1 : « ces liaisons doivent être organisées en relation avec le locataire ».")
+    ts_premiere_rencontre = Bool(
+        "Le travailleur social à l'origine de la demande a assisté à la première rencontre",
+        help="ASLL §8 : l'opérateur l'associe si possible à ce rendez-vous.",
+    )
+    accord_locataire_bailleur = Bool("Le locataire a donné son accord pour informer le bailleur", help="ASLL §7.3")
+    bailleur_informe = Bool("Bailleur informé du début de l'intervention", help="ASLL §7.3 : avec l'accord du locataire.")
+
+    @validates_schema(skip_on_field_errors=False)
+    def _bailleur(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        if data.get("bailleur_informe") and not data.get("accord_locataire_bailleur"):
+            raise ValidationError("Le bailleur n'est informé qu'avec l'accord du locataire (ASLL §7.3) : cochez l'accord, ou décochez l'information.", "bailleur_informe")
+        if data.get("avec_locataire") and not data.get("date_liaison"):
+            raise ValidationError("Datez la liaison avec le travailleur social (ASLL §7.1).", "date_liaison")
+
+
+def liaison_alerts(data: Mapping[str, Any], derived: Mapping[str, Any]) -> list[str]:
+    """Remind an ASLL bilan of its liaison with the household's social worker (ASLL §7.1)."""
+    if not (data.get("liaisons") or {}).get("date_liaison"):
+        return ["La liaison avec le travailleur social référent du ménage n'est pas datée : elle est organisée lors des bilans, avec le locataire (ASLL §7.1)."]
+    return []
 
 
 def identity_prefill(mesure: Mapping[str, Any]) -> dict[str, Any]:

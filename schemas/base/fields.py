@@ -184,14 +184,17 @@ class Integer(_EmptyIsNone, mf.Integer):
         required: bool = False,
         min: int | None = 0,
         max: int | None = None,
+        widget: str = "integer",
     ) -> None:
+        # widget="lookup": the id of a row chosen in a list the application fills (an operator,
+        # a referent), not a count typed by hand.
         super().__init__(
             strict=False,
             required=required,
             allow_none=not required,
             **_optional(required),
             validate=[validate.Range(min=min, max=max, error=_range_message(min, max))],
-            metadata=_metadata(label, help, widget="integer"),
+            metadata=_metadata(label, help, widget=widget),
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:

@@ -181,6 +181,16 @@ RENCONTRES = (
     fields("rencontres.nombre", Field("rencontres.periodes_sans_rencontre", empty="Non déterminé")),
     Prose("rencontres.commentaire", empty="Non renseigné"),
 )
+# ASLL §7.1, §7.3, §8: the liaisons recorded on the ASLL bilans.
+LIAISONS = (
+    fields(
+        Field("liaisons.date_liaison", empty="Non renseignée"),
+        "liaisons.avec_locataire",
+        "liaisons.ts_premiere_rencontre",
+        "liaisons.accord_locataire_bailleur",
+        "liaisons.bailleur_informe",
+    ),
+)
 OBJECTIFS = (
     Table("objectifs", (("objectif", 44), ("statut", 20), ("commentaire", 36)), "Aucun objectif renseigné."),
     fields("calcul.objectifs_atteint", "calcul.objectifs_partiel", "calcul.objectifs_non_atteint", "calcul.objectifs_non_travaille"),

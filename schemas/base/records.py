@@ -96,7 +96,44 @@ class ClotureSchema(Section):
 
     date_fin = Date("Date de fin de l'accompagnement", required=True)
     motif = Choice("Motif", MOTIFS_FIN, required=True)
+    date_debut_relais = Date(
+        "Début de la nouvelle mesure (MASP, MAJ…)",
+        help="Orientation vers une autre mesure : le bilan est dû avant son début, pour ne pas créer de rupture (ASLL §9).",
+    )
     commentaire = Text("Précision", max_length=1000, multiline=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _relay(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        if data.get("motif") == "autre_mesure" and not data.get("date_debut_relais") and "date_debut_relais" in data:
+            raise ValidationError("Indiquez le début de la nouvelle mesure : le bilan est dû avant (ASLL §9).", "date_debut_relais")
+        if data.get("date_debut_relais") and data.get("motif") != "autre_mesure":
+            raise ValidationError("Le début d'une nouvelle mesure ne vaut que pour une orientation vers une autre mesure.", "date_debut_relais")
+
+
+# ASLL §4: "un personnel titulaire d'un Diplôme d'Etat en travail social (Assistant
+# Socio-Educatif, Educateur Spécialisé, Conseiller en Economie Sociale et Familiale)".
+DIPLOMES_ETAT = [
+    ("ass", "Diplôme d'État d'assistant de service social (ASS)"),
+    ("es", "Diplôme d'État d'éducateur spécialisé (ES)"),
+    ("cesf", "Diplôme d'État de conseiller en économie sociale et familiale (CESF)"),
+]
+
+
+class DiplomeSchema(Section):
+    """A referent's Diplôme d'État in social work, recorded by their organisation (ASLL §4)."""
+
+    referent_id = Integer("Référent", required=True, min=1, widget="lookup")
+    diplome = Choice("Diplôme d'État en travail social", DIPLOMES_ETAT, required=True, help="ASLL §4 : ASS, ES ou CESF.")
+
+
+class BonCommandeSchema(Section):
+    """The order of a measure requested from the thread (a Maintien asked by an Installation bilan, ASLL §8)."""
+
+    date_bon_commande = Date(
+        "Date de réception du bon de commande",
+        required=True,
+        help="Le démarrage doit intervenir dans les 15 jours (ASLL Maintien, ASLL §6.3).",
+    )
 
 
 # AML §6b: the pieces of a candidature dossier, in the order of the call.

@@ -37,6 +37,7 @@ ACTIONS = {
     "destruction": "Élimination",
     "trust_root_added": "Autorité de confiance ajoutée",
     "trust_root_removed": "Autorité de confiance retirée",
+    "household_view": "Consultation du dossier d'un ménage",
 }
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 import schemas
 from schemas import get_kind
 from schemas.base.kind import Kind, Output
+from webforms.documents.reviews import review_rules
 from webforms.documents.storage import FileStore
 from webforms.errors import DocumentError, ValidationFailed, merge_errors
 from webforms.jobs import PRIORITY, ask, task
@@ -423,12 +424,15 @@ def record_review(session: Session, svc: Services, doc: Document, *, user: User,
         raise ValidationFailed("La décision n'est pas complète : corrigez les erreurs signalées.", errors)
     now = svc.clock()
     schema = kind.review.schema()
-    check_fill(svc, doc, now=now, review=schema.load(payload))
-    doc.review = schema.dump(schema.load(payload))
+    rules = review_rules(doc)
+    review = rules.complete(session, doc, schema.load(payload), user=user)
+    check_fill(svc, doc, now=now, review=review)
+    doc.review = schema.dump(review)
     doc.reviewed_at = now
     doc.reviewer_id = user.id
     doc.updated_at = now
     doc.statut = target
+    rules.on_review(session, doc, review, user=user, now=now)
     version = _ask_render(session, doc, user=user, label=kind.review.title, now=now)
     log_event(session, doc, user, "review", now, version=version)
     session.commit()

@@ -22,12 +22,14 @@ from schemas.base.kind import Kind
 from webforms import db, policy
 from webforms.display import computed, sections
 from webforms.documents import services as svc_docs
+from webforms.documents.reviews import review_rules
 from webforms.errors import DISK_FULL, DocumentError, ValidationFailed, parse_id, parse_number
 from webforms.forms import (
     ActionForm,
     attach_errors,
     change_rows,
     error_summary,
+    fill_lookups,
     form_class,
     split_unfilled,
     step_form_class,
@@ -496,4 +498,5 @@ def _record_review(doc: Document, kind: Kind) -> ResponseReturnValue:
 
 def _review_page(doc: Document, kind: Kind, form: Any, errors: Mapping[str, Any] | None = None) -> str:
     assert kind.review is not None
+    fill_lookups(form, review_rules(doc).choices(db.session(), doc))
     return render_template("review_form.html", doc=doc, kind=kind, form=form, problems=error_summary(kind.review.schema, errors or {}))

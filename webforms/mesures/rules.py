@@ -172,11 +172,14 @@ def compute(
     renewals: Sequence[Renewal] = (),
     bilans_done: Iterable[str] = (),
     ended: dt.date | None = None,
+    relay_start: dt.date | None = None,
 ) -> MeasureCalendar:
     """Compute the start deadline, the periods, their end and every bilan due.
 
     ``ended`` is the day a measure was closed before its term (fin anticipée, move, other
     measure): the support stops that day, and its bilan is due as at a term (ASLL §9).
+    ``relay_start`` is the day the other measure it was ended for (MASP, MAJ…) starts: the
+    last bilan is then due before it (ASLL §9), if that comes before the usual 15 days.
     """
     deadline = start_deadline(kind, order_date)
     on_time = (first_meeting <= deadline) if deadline and first_meeting else None
@@ -189,8 +192,10 @@ def compute(
     dues: list[Due] = []
     if deadline is not None:
         dues.append(Due("Démarrage de l'accompagnement", deadline, "ASLL §6.3", done=first_meeting is not None))
-    for label, p_start, p_end, slot in _planned(kind, start, months, renewals, ended):
-        period, period_dues = _period(kind, label, p_start, p_end, slot, done, ended)
+    planned = _planned(kind, start, months, renewals, ended)
+    for index, (label, p_start, p_end, slot) in enumerate(planned):
+        relay = relay_start if ended is not None and index == len(planned) - 1 else None
+        period, period_dues = _period(kind, label, p_start, p_end, slot, done, ended, relay)
         periods.append(period)
         dues += period_dues
     dues.sort(key=lambda d: d.due)
@@ -214,7 +219,7 @@ def _planned(
 
 
 def _period(
-    kind: str, label: str, start: dt.date, end: dt.date, slot: str, done: set[str], ended: dt.date | None
+    kind: str, label: str, start: dt.date, end: dt.date, slot: str, done: set[str], ended: dt.date | None, relay: dt.date | None = None
 ) -> tuple[Period, list[Due]]:
     """One period of support and the bilans it makes due."""
     if kind == "aml":
@@ -226,11 +231,16 @@ def _period(
         dues.append(Due(title, end, "AML §4", "echeance" in done, "echeance"))
         return Period(label, start, end, end), dues
     bilan = end + dt.timedelta(days=BILAN_DELAY_DAYS)
+    section = "ASLL §9.2" if slot != "periode-0" or kind == "asll_maintien" else "ASLL §9.1"
+    # ASLL §9: ended for another measure (MASP, MAJ…), "il convient d'anticiper la production du
+    # bilan afin de ne pas créer de rupture": due the day before that measure starts (never
+    # before the end itself), when that is sooner than the usual 15 days.
+    if relay is not None and max(end, relay - dt.timedelta(days=1)) < bilan:
+        bilan, section = max(end, relay - dt.timedelta(days=1)), "ASLL §9"
     if slot == "periode-0":
-        section = "ASLL §9.1" if kind == "asll_installation" else "ASLL §9.2"
         due = Due("Bilan de fin de période initiale", bilan, section, slot in done, slot)
     else:
-        due = Due(f"Bilan du {label[0].lower()}{label[1:]}", bilan, "ASLL §9.2", slot in done, slot)
+        due = Due(f"Bilan du {label[0].lower()}{label[1:]}", bilan, section, slot in done, slot)
     return Period(label, start, end, bilan), [due]
 
 

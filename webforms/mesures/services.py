@@ -23,11 +23,12 @@ from schemas.base.records import ClotureSchema, MesureSchema, RencontreSchema, R
 from webforms.documents.services import ParentRules, Services, create_draft, next_reference
 from webforms.errors import DocumentError, ValidationFailed
 from webforms.mesures import rules as rules
-from webforms.models import Document, Event, Mesure, Rencontre, Renouvellement, User
+from webforms.models import DiplomeReferent, Document, Event, Mesure, Rencontre, Renouvellement, User
 from webforms.timeutil import paris_date
 
 
-def _load(schema: type[Schema], payload: Mapping[str, Any], message: str) -> dict[str, Any]:
+def load(schema: type[Schema], payload: Mapping[str, Any], message: str) -> dict[str, Any]:
+    """Load ``payload`` with ``schema``; refuse it with the schema's messages."""
     try:
         return schema().load(payload)
     except ValidationError as err:
@@ -53,9 +54,10 @@ def _check(mesure_values: Mapping[str, Any], renewals: list[rules.Renewal]) -> N
 
 def create_mesure(session: Session, svc: Services, *, user: User, payload: Mapping[str, Any]) -> Mesure:
     """Open a measure for the user's organisation, the user being its referent."""
-    values = _load(MesureSchema, payload, "La mesure ne peut pas être créée : corrigez les erreurs signalées.")
+    values = load(MesureSchema, payload, "La mesure ne peut pas être créée : corrigez les erreurs signalées.")
     nature = values.pop("nature_premiere_rencontre", None)
     _check(values, [])
+    check_referent(session, values["type_mesure"], user)
     now = svc.clock()
     first = values.get("date_premiere_rencontre")
     if first is not None:
@@ -79,6 +81,16 @@ def create_mesure(session: Session, svc: Services, *, user: User, payload: Mappi
     return mesure
 
 
+def check_referent(session: Session, type_mesure: str, referent: User) -> None:
+    """Refuse an ASLL measure to a referent without a Diplôme d'État in social work (ASLL §4)."""
+    if type_mesure in rules.START_DEADLINE_DAYS and session.get(DiplomeReferent, referent.id) is None:
+        message = (
+            f"ASLL §4 : les interventions sont confiées à un titulaire d'un Diplôme d'État en travail social (ASS, ES, CESF) ; "
+            f"celui de {referent.full_name} n'est pas enregistré (page « Référents » des mesures)."
+        )
+        raise ValidationFailed(message, {"type_mesure": [message]})
+
+
 def _check_meeting_date(order_date: dt.date | None, date: dt.date, now: dt.datetime, *, field: str) -> None:
     """Refuse a meeting before the order was received, or still to come."""
     if order_date and date < order_date:
@@ -92,7 +104,7 @@ def _check_meeting_date(order_date: dt.date | None, date: dt.date, now: dt.datet
 
 def add_rencontre(session: Session, svc: Services, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Rencontre:
     """Record a meeting; the first one recorded is the start of support (ASLL §8)."""
-    values = _load(RencontreSchema, payload, "La rencontre ne peut pas être enregistrée : corrigez les erreurs signalées.")
+    values = load(RencontreSchema, payload, "La rencontre ne peut pas être enregistrée : corrigez les erreurs signalées.")
     now = svc.clock()
     _check_meeting_date(mesure.date_bon_commande, values["date"], now, field="date")
     rencontre = Rencontre(mesure=mesure, created_by_id=user.id, created_at=now, **values)
@@ -107,7 +119,7 @@ def add_rencontre(session: Session, svc: Services, mesure: Mesure, *, user: User
 
 def add_renouvellement(session: Session, svc: Services, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Renouvellement:
     """Record a Maintien renewal decided by the DPDS (ASLL §8, §9.2)."""
-    values = _load(RenouvellementSchema, payload, "Le renouvellement ne peut pas être enregistré : corrigez les erreurs signalées.")
+    values = load(RenouvellementSchema, payload, "Le renouvellement ne peut pas être enregistré : corrigez les erreurs signalées.")
     renewal = rules.Renewal(values["date_decision"], values["duree_mois"], values["motif"])
     _check(
         {
@@ -247,7 +259,7 @@ def close_mesure(session: Session, svc: Services, mesure: Mesure, *, user: User,
         raise ValidationFailed(
             "Cette mesure est déjà close.", {"_schema": [f"La mesure est close depuis le {mesure.date_fin_effective.strftime('%d/%m/%Y')}."]}
         )
-    values = _load(ClotureSchema, payload, "La mesure ne peut pas être close : corrigez les erreurs signalées.")
+    values = load(ClotureSchema, payload, "La mesure ne peut pas être close : corrigez les erreurs signalées.")
     now = svc.clock()
     if values["date_fin"] > paris_date(now):
         raise ValidationFailed("La fin ne se saisit qu'une fois survenue.", {"date_fin": ["Cette date est dans le futur."]})
@@ -263,6 +275,7 @@ def close_mesure(session: Session, svc: Services, mesure: Mesure, *, user: User,
     except rules.MesureRuleError as exc:
         raise ValidationFailed(str(exc), {exc.field: [str(exc)]}) from None
     mesure.date_fin_effective = values["date_fin"]
+    mesure.date_debut_relais = values.get("date_debut_relais")
     mesure.motif_fin = values["motif"]
     mesure.commentaire_fin = values.get("commentaire")
     mesure.statut = "terminee"
@@ -281,6 +294,7 @@ class Overview:
     today: dt.date
     started: bool = True  # a first meeting was held (ASLL §8)
     closed: dt.date | None = None  # the day the measure was closed, if it was
+    awaiting_order: bool = False  # an ASLL measure requested, its bon de commande not received (§6.3, §8)
 
     @property
     def late(self) -> list[rules.Due]:
@@ -303,6 +317,8 @@ class Overview:
         if self.closed is not None:
             closed = f"Close le {self.closed.strftime('%d/%m/%Y')}"
             return f"{closed}, bilan à transmettre" if pending_bilan else closed
+        if self.awaiting_order:
+            return "Demandée, en attente du bon de commande"
         if not self.started or cal.start is None or cal.start > self.today:
             return "À démarrer"
         if cal.end is not None and cal.end < self.today:
@@ -320,11 +336,13 @@ def overview(mesure: Mesure, today: dt.date, bilans_done: Iterable[str] = ()) ->
         renewals=_renewals(mesure),
         bilans_done=bilans_done,
         ended=mesure.date_fin_effective,
+        relay_start=mesure.date_debut_relais,
     )
     windows: list[rules.Window] = []
     if cal.start and cal.end and mesure.date_premiere_rencontre:
         windows = rules.rhythm(mesure.type_mesure, cal.start, cal.end, today, meeting_dates(mesure))
-    return Overview(cal, windows, today, started=mesure.date_premiere_rencontre is not None, closed=mesure.date_fin_effective)
+    awaiting = mesure.type_mesure in rules.START_DEADLINE_DAYS and mesure.date_bon_commande is None
+    return Overview(cal, windows, today, started=mesure.date_premiere_rencontre is not None, closed=mesure.date_fin_effective, awaiting_order=awaiting)
 
 
 def worklist(mesures: Iterable[Mesure], today: dt.date) -> list[tuple[Mesure, Overview]]:
@@ -405,7 +423,10 @@ def _measure_figures(mesures: Sequence[Mesure], first: dt.date, last: dt.date, t
         row["suivies"] += 1
         if mesure.date_premiere_rencontre and first <= mesure.date_premiere_rencontre <= last:
             row["commencees"] += 1
-        if cal.end is not None and first <= cal.end <= last and cal.end <= today:
+        # ASLL §8: support starts on the first meeting. A measure never met has only the
+        # provisional dates of its order (§2.1): reaching them is not ending a support (§10).
+        started = mesure.date_premiere_rencontre is not None
+        if started and cal.end is not None and first <= cal.end <= last and cal.end <= today:
             row["terminees"] += 1
         if any(first <= r.date_decision <= last for r in mesure.renouvellements):
             row["renouvelees"] += 1
@@ -453,11 +474,8 @@ def start_annual_bilan(session: Session, svc: Services, *, user: User, year: int
         if existing.statut == "brouillon":
             return existing
         raise DocumentError(f"Le bilan annuel {year} de votre organisation a déjà été transmis ({existing.reference}).")
-    payload = {
-        "operateur": user.organisation.name,
-        "annee": year,
-        "chiffres": annual_figures(session, user.organisation_id, year, today),
-    }
+    figures = annual_figures(session, user.organisation_id, year, today)
+    payload = {"operateur": user.organisation.name, "annee": year, "chiffres": figures, "qualitatif": annual.qualitative_rows(figures)}
     doc = create_draft(session, svc, kind_name=annual.KIND.name, user=user, payload=payload)
     doc.echeance = slot
     doc.echeance_date = annual.due(year)

@@ -10,11 +10,22 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from schemas import registry
-from schemas.base.records import MOTIFS_FIN, NATURES_RENCONTRE, ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
+from schemas.base.records import (
+    MOTIFS_FIN,
+    NATURES_RENCONTRE,
+    BonCommandeSchema,
+    ClotureSchema,
+    DiplomeSchema,
+    MesureSchema,
+    RencontreSchema,
+    RenouvellementSchema,
+)
 from webforms import db, policy
 from webforms.errors import DocumentError, parse_id
-from webforms.forms import ActionForm, error_summary, form_class
+from webforms.forms import ActionForm, error_summary, fill_lookups, form_class
+from webforms.mesures import referents as diplomas
 from webforms.mesures import services as mesures
+from webforms.mesures import thread
 from webforms.mesures.rules import TYPES, required_rhythm
 from webforms.models import Document, Mesure
 from webforms.web import posted, services
@@ -92,7 +103,7 @@ def _open() -> ResponseReturnValue:
 
 
 def _render_view(
-    mesure: Mesure, *, meeting_form: Any = None, renewal_form: Any = None, close_form: Any = None, status: int = 200
+    mesure: Mesure, *, meeting_form: Any = None, renewal_form: Any = None, close_form: Any = None, order_form: Any = None, status: int = 200
 ) -> tuple[str, int]:
     today = services().today()
     view = mesures.overview(mesure, today, mesures.bilans_done(mesure))
@@ -114,14 +125,22 @@ def _render_view(
             startable=startable if can_edit else [],
             can_edit=can_edit,
             meeting_form=meeting_form or form_class(RencontreSchema)(formdata=None, data={}),
-            renewal_form=renewal_form or form_class(RenouvellementSchema)(formdata=None, data={}),
+            renewal_form=renewal_form or form_class(RenouvellementSchema)(formdata=None, data=_asked_renewal(mesure)),
             close_form=close_form or form_class(ClotureSchema)(formdata=None, data={}),
+            order_form=order_form or form_class(BonCommandeSchema)(formdata=None, data={}),
+            thread=thread.links(db.session(), mesure, current_user),
             motifs_fin=dict(MOTIFS_FIN),
             natures=dict(NATURES_RENCONTRE),
             action_form=ActionForm(),
         ),
         status,
     )
+
+
+def _asked_renewal(mesure: Mesure) -> dict[str, Any]:
+    """The renewal form prefilled with what the last Maintien bilan asks (ASLL §9.2); the DPDS's date is typed."""
+    asked = thread.renewal_asked(mesure)
+    return {"duree_mois": str(asked["duree_mois"] or ""), "motif": asked["motif"]} if asked else {}
 
 
 @bp.get("/<int:mesure_id>")
@@ -156,10 +175,33 @@ def add_renewal(mesure_id: int) -> ResponseReturnValue:
     )
 
 
+@bp.post("/<int:mesure_id>/bon-de-commande")
+def record_order(mesure_id: int) -> ResponseReturnValue:
+    """Record the order of a measure the thread opened (a Maintien requested by a bilan)."""
+    return _record(mesure_id, BonCommandeSchema, thread.record_order, form_name="order_form", done="Bon de commande enregistré.", anchor="#periodes")
+
+
 @bp.post("/<int:mesure_id>/cloture")
 def close(mesure_id: int) -> ResponseReturnValue:
     """Close a measure at its term or before it."""
     return _record(mesure_id, ClotureSchema, mesures.close_mesure, form_name="close_form", done="Mesure close.", anchor="#periodes")
+
+
+@bp.route("/referents", methods=["GET", "POST"])
+def referents() -> ResponseReturnValue:
+    """Record the Diplôme d'État of the organisation's referents (ASLL §4)."""
+    if not policy.can_create_mesure(current_user):
+        abort(403)
+    status, form = 200, form_class(DiplomeSchema)(formdata=None, data={})
+    if request.method == "POST":
+        post = posted(form_class(DiplomeSchema))
+        if post.call(diplomas.record_diploma, db.session(), services().documents, user=current_user, flash_refusal=True) is not None:
+            flash("Diplôme enregistré.", "success")
+            return redirect(url_for(".referents"))
+        status, form = 422, post.form
+    team = diplomas.team(db.session(), current_user)
+    fill_lookups(form, {"referent_id": [(str(p["id"]), p["nom"]) for p in team]})
+    return render_template("referents.html", team=team, form=form), status
 
 
 @bp.post("/bilan-annuel")

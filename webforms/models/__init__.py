@@ -26,6 +26,7 @@ from webforms.models.messages import NATURES_MESSAGE, Message, MessageRead
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
 from webforms.models.modeles import MOUVEMENTS_MODELE, ModeleEnVigueur, ModeleMouvement, ModeleVersion
 from webforms.models.notifications import FREQUENCES, Courriel, Notification, NotificationPreference, Rappel
+from webforms.models.parcours import DiplomeReferent, MesureOrigine
 from webforms.models.partages import QUALITES_PARTAGE, TRACES_PARTAGE, Partage, PartageTrace
 from webforms.models.people import Organisation, User
 
@@ -62,6 +63,7 @@ __all__ = [
     "Decision",
     "DestructionItem",
     "DestructionVisa",
+    "DiplomeReferent",
     "Document",
     "Evaluation",
     "Event",
@@ -74,6 +76,7 @@ __all__ = [
     "Message",
     "MessageRead",
     "Mesure",
+    "MesureOrigine",
     "ModeleEnVigueur",
     "ModeleMouvement",
     "ModeleVersion",

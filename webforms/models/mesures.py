@@ -42,6 +42,8 @@ class Mesure(Base):
     date_fin_effective: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     motif_fin: Mapped[str | None] = mapped_column(String(40), nullable=True)
     commentaire_fin: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    # Ended for another measure (MASP, MAJ…): the day that measure starts; the bilan is due before it (ASLL §9).
+    date_debut_relais: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

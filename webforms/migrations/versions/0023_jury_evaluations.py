@@ -1,14 +1,14 @@
 """the jury's evaluations of the recevable dossiers, its avis, the call's decision and its letters (issue 12, AML §6c, §6d)
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0023'
-down_revision = '0020'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,438 @@
+"""One thread per household (issue 13): a validated referral opens its AML measure (AML §4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from schemas import bilan_annuel_operateur as annual
+from schemas import get_kind
+from tests.conftest import Account, WebClient
+from tests.test_mesures_web import AML, INSTALLATION, open_mesure, start, started_doc
+from tests.test_web import flatten, submitted
+from webforms import db
+from webforms.documents import services as svc_docs
+from webforms.mesures import lots, rules
+from webforms.mesures.services import annual_figures
+from webforms.models import ArchiveLog, DiplomeReferent, Document, Mesure, MesureOrigine, User
+
+PLATFORM = "Plateforme Logement d'abord Lens-Hénin"
+
+
+def _decision(operator: Account | None, referent: Account | None, **changes: Any) -> dict[str, Any]:
+    review = get_kind("fiche_saisine").review.example  # type: ignore[union-attr]
+    decision = {k: v for k, v in review.items() if v and k not in ("operateur", "referent", "operateur_id", "referent_id")}
+    if operator is not None:
+        decision["operateur_id"] = operator.organisation_id
+    if referent is not None:
+        decision["referent_id"] = referent.id
+    return decision | changes
+
+
+def _referral(login_as: Any) -> tuple[int, WebClient, Account]:
+    """A referral submitted by a partner, the platform's coordinator signed in, an operator's référent."""
+    prescriber, _ = login_as("redacteur", org="CCAS de Liévin")
+    doc_id = submitted(prescriber, "fiche_saisine")
+    coordinator, _ = login_as("coordinateur", org=PLATFORM)
+    referent = login_as("redacteur", org="Association Habitat Solidaire")[1]
+    return doc_id, coordinator, referent
+
+
+def _thread(app: Flask, doc_id: int) -> tuple[str, list[Mesure]]:
+    with app.app_context():
+        s = db.session()
+        origins = s.scalars(select(MesureOrigine).where(MesureOrigine.saisine_id == doc_id)).all()
+        mesures = [o.mesure for o in origins]
+        for m in mesures:
+            _ = (m.referent.full_name, m.organisation.name)
+        return s.get(Document, doc_id).statut, mesures
+
+
+def test_a_validated_aml_referral_creates_the_measure_of_the_operator_and_referent_chosen(app: Flask, login_as: Any) -> None:
+    doc_id, coordinator, referent = _referral(login_as)
+    page = coordinator.get(f"/documents/{doc_id}/decision").get_data(as_text=True)
+    # The lists: the operators' writers, not the prescriber's CCAS coordinator nor the platform.
+    assert f'<option value="{referent.id}">' in page and f'<option value="{referent.organisation_id}">Association Habitat Solidaire' in page
+    assert "Coordinateur" not in page.split('id="referent_id"')[1].split("</select>")[0]
+
+    response = coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    statut, mesures = _thread(app, doc_id)
+    assert statut == "decide" and len(mesures) == 1
+    mesure = mesures[0]
+    assert (mesure.type_mesure, mesure.organisation_id, mesure.referent_id, mesure.duree_mois) == ("aml", referent.organisation_id, referent.id, 12)
+    assert (mesure.menage_nom, mesure.menage_prenom, mesure.menage_commune) == ("Durand", "Julie", "Liévin")
+    with app.app_context():
+        review = db.session().get(Document, doc_id).review
+    # The names are recorded beside the ids, as they were on the day of the decision.
+    assert (review["operateur"], review["referent"]) == ("Association Habitat Solidaire", mesure.referent.full_name)
+
+    # The référent finds it in their worklist and attaches the contract to it (AML §4).
+    writer = WebClient(app.test_client())
+    writer.login(referent)
+    assert mesure.reference in writer.get("/mesures/").get_data(as_text=True)
+    started = writer.post(f"/mesures/{mesure.id}/documents/contrat_tripartite", {})
+    assert started.status_code == 302 and "/documents/" in started.location
+    with app.app_context():
+        contract = db.session().scalar(select(Document).where(Document.kind == "contrat_tripartite"))
+        assert contract.mesure_id == mesure.id
+
+
+def test_a_referent_of_another_operator_is_refused_and_nothing_changes(app: Flask, login_as: Any, make_user: Any) -> None:
+    doc_id, coordinator, referent = _referral(login_as)
+    other = make_user("redacteur", org="Association Autre")
+    response = coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, other))
+    assert response.status_code == 422
+    assert "n&#39;est pas un référent de Association Habitat Solidaire" in response.get_data(as_text=True)
+    assert _thread(app, doc_id) == ("soumis", [])
+    # The same account with its own operator: accepted.
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(other, other)).status_code == 302
+    assert [m.organisation.name for m in _thread(app, doc_id)[1]] == ["Association Autre"]
+
+
+def test_only_an_active_writer_can_be_named(app: Flask, login_as: Any, make_user: Any) -> None:
+    doc_id, coordinator, referent = _referral(login_as)
+    archivist = make_user("archiviste", org="Association Habitat Solidaire")
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, archivist)).status_code == 422
+    with app.app_context():
+        db.session().get(User, referent.id).active = False
+        db.session().commit()
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent)).status_code == 422
+    assert _thread(app, doc_id) == ("soumis", [])
+
+
+def test_only_a_validated_aml_orientation_opens_a_measure(app: Flask, login_as: Any) -> None:
+    doc_id, coordinator, referent = _referral(login_as)
+    response = coordinator.post(f"/documents/{doc_id}/decision", _decision(None, None))
+    assert response.status_code == 422 and "Choisissez l&#39;opérateur désigné" in response.get_data(as_text=True)
+    # ASRL, or an orientation not validated: a decision, no measure of the service.
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent, mesure="asrl")).status_code == 302
+    assert _thread(app, doc_id) == ("decide", [])
+    refused = _decision(None, None, orientation_validee="non_validee", motif="Hors public prioritaire.")
+    assert coordinator.post(f"/documents/{doc_id}/decision", refused).status_code == 302
+    assert _thread(app, doc_id) == ("decide", [])
+
+
+def test_a_new_decision_may_change_the_referent_not_the_operator_once_the_measure_is_open(app: Flask, login_as: Any, make_user: Any) -> None:
+    doc_id, coordinator, referent = _referral(login_as)
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent)).status_code == 302
+    colleague = make_user("redacteur", org="Association Habitat Solidaire")
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, colleague)).status_code == 302
+    mesures = _thread(app, doc_id)[1]
+    assert [m.referent_id for m in mesures] == [colleague.id]  # the same measure, its référent changed
+
+    other = make_user("redacteur", org="Association Autre")
+    response = coordinator.post(f"/documents/{doc_id}/decision", _decision(other, other))
+    assert response.status_code == 422 and "a déjà été ouverte" in response.get_data(as_text=True)
+    withdrawn = _decision(None, None, orientation_validee="non_validee", motif="Erreur.")
+    assert coordinator.post(f"/documents/{doc_id}/decision", withdrawn).status_code == 422
+    assert [(m.organisation_id, m.referent_id) for m in _thread(app, doc_id)[1]] == [(referent.organisation_id, colleague.id)]
+
+
+def test_a_decision_typed_before_the_lists_stays_readable(app: Flask, login_as: Any) -> None:
+    doc_id, coordinator, _ = _referral(login_as)
+    legacy = {
+        "orientation_validee": "validee", "mesure": "aml", "operateur": "Association d'avant", "referent": "Mme Ancienne",
+        "date_decision": "2019-10-28", "motif": None,
+    }
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        doc.review, doc.statut = legacy, "decide"
+        db.session().commit()
+        ctx = svc_docs.context_for(doc)
+        assert (ctx["revue"]["operateur"], ctx["revue"]["referent"]) == ("Association d'avant", "Mme Ancienne")
+        assert db.session().scalar(select(func.count()).select_from(Mesure)) == 0
+    page = coordinator.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert "Association d&#39;avant" in page and "Mme Ancienne" in page
+
+
+def test_a_measure_that_never_started_is_not_counted_terminee(app: Flask, login_as: Any) -> None:
+    """ASLL §10 / §8: support starts on the first meeting; an order never met is not a measure ended."""
+    web, _ = login_as("redacteur")
+    # Both ordered in February 2019, so both would end in May 2019 from the order (§2.1 reading).
+    open_mesure(web, date_bon_commande="2019-02-01", date_premiere_rencontre="2019-02-05")
+    open_mesure(web, date_bon_commande="2019-02-01")  # never met: no first meeting
+    with app.app_context():
+        account = db.session().scalar(select(User).where(User.role == "redacteur"))
+        figures = annual_figures(db.session(), account.organisation_id, 2019, dt.date(2019, 10, 14))
+    assert figures["par_type"] == [{"type_mesure": "asll_installation", "suivies": 2, "commencees": 1, "terminees": 1, "renouvelees": 0}]
+
+
+def _submit_installation_bilan(app: Flask, web: WebClient, mesure_id: int, proposition: dict[str, Any]) -> int:
+    """Fill the Installation bilan started from the measure (prefilled), with ``proposition``, and submit it."""
+    doc = started_doc(app, start(web, mesure_id, "bilan_asll_installation"))
+    data = dict(doc.data)
+    data["objectifs"] = [{**row, "statut": "non_travaille"} for row in data["objectifs"]]
+    data |= {"avis_menage": "Souhaite être aidé pour la dette.", "evaluation": "Dette locative naissante.", "proposition": proposition}
+    response = web.post(f"/documents/{doc.id}/modifier", {**flatten(data), "action": "submit"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().get(Document, doc.id).statut == "soumis"
+    return doc.id
+
+
+def test_an_installation_bilan_asking_for_a_maintien_opens_the_request(app: Flask, login_as: Any) -> None:
+    """ASLL §2.1, §9.1: the Maintien is asked by the bilan; it waits for the DPDS's order (§8, §6.3)."""
+    web, _ = login_as("redacteur")
+    installation = open_mesure(web, date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    bilan_id = _submit_installation_bilan(app, web, installation, {"proposition": "demande_maintien", "motifs": "Dette de loyer naissante."})
+    with app.app_context():
+        s = db.session()
+        origin = s.scalar(select(MesureOrigine).where(MesureOrigine.bilan_id == bilan_id))
+        maintien, previous = origin.mesure, origin.precedente
+        assert (maintien.type_mesure, maintien.duree_mois, maintien.date_bon_commande) == ("asll_maintien", 6, None)
+        assert previous.id == installation
+        assert [(m.menage_nom, m.menage_prenom, m.menage_commune, m.travailleur_social, m.organisation_id, m.referent_id) for m in (maintien,)] == [
+            (previous.menage_nom, previous.menage_prenom, previous.menage_commune, previous.travailleur_social, previous.organisation_id, previous.referent_id)
+        ]
+        maintien_id, reference = maintien.id, maintien.reference
+    page = web.get(f"/mesures/{maintien_id}").get_data(as_text=True)
+    assert "Demandée, en attente du bon de commande" in page and "Service Logement de la DPDS" in page
+    assert f'href="/mesures/{installation}"' in page
+    assert reference in web.get(f"/mesures/{installation}").get_data(as_text=True)
+
+    # The order: not before the bilan that asked for it, not in the future; then the 15 days run (§6.3).
+    assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-13"}).status_code == 422
+    assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-15"}).status_code == 422
+    assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 302
+    page = web.get(f"/mesures/{maintien_id}").get_data(as_text=True)
+    assert "29 octobre 2019" in page and "en attente du bon de commande" not in page
+    assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 422  # once only
+
+
+def test_an_installation_bilan_ending_the_support_opens_nothing(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    installation = open_mesure(web, date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    _submit_installation_bilan(app, web, installation, {"proposition": "fin"})
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(Mesure)) == 1
+        assert db.session().scalar(select(func.count()).select_from(MesureOrigine)) == 0
+
+
+def test_a_renewal_asked_by_a_maintien_bilan_is_prefilled_and_starts_on_the_dpds_decision(app: Flask, login_as: Any) -> None:
+    """ASLL §8: "quand il s'agit d'un renouvellement, l'intervention commence le jour de la décision de la DPDS"."""
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="3", date_bon_commande="2019-06-01", date_premiere_rencontre="2019-06-05")
+    doc = started_doc(app, start(web, mesure_id, "bilan_asll_maintien"))
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "demande un renouvellement" not in page  # a draft asks nothing yet
+    data = dict(doc.data)
+    example = get_kind("bilan_asll_maintien").example
+    data |= {k: v for k, v in example.items() if k not in ("mesure", "rencontres", "proposition")}
+    data["objectifs"] = [{**row, "statut": "non_travaille"} for row in data["objectifs"]]
+    data["proposition"] = {**data["proposition"], "proposition": "renouvellement", "motifs": "Plan d'apurement à tenir.", "duree_demandee_mois": 3}
+    response = web.post(f"/documents/{doc.id}/modifier", {**flatten(data), "action": "submit"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "demande un renouvellement de 3 mois" in page and "Plan d&#39;apurement à tenir." in page
+    assert web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "Plan d'apurement à tenir."}).status_code == 302
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "demande un renouvellement" not in page
+    assert "<td>Renouvellement 1</td><td>1er octobre 2019</td><td>1er janvier 2020</td>" in page  # the renewal runs from the DPDS decision (1 October) for 3 months
+
+
+def test_the_household_file_shows_the_thread_to_those_allowed_and_logs_each_opening(app: Flask, login_as: Any, make_user: Any) -> None:
+    doc_id, coordinator, referent = _referral(login_as)
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent)).status_code == 302
+    mesure = _thread(app, doc_id)[1][0]
+    writer = WebClient(app.test_client())
+    writer.login(referent)
+    assert writer.post(f"/mesures/{mesure.id}/rencontres", {"date": "2019-10-14", "nature": "visite_domicile"}).status_code == 302
+    contract = started_doc(app, writer.post(f"/mesures/{mesure.id}/documents/contrat_tripartite", {}))
+
+    page = writer.get(f"/menages/{mesure.id}").get_data(as_text=True)
+    assert "Parcours du ménage Durand Julie" in page
+    steps = page.split("Chronologie")[1]
+    # Oldest first: the referral, the decision, the measure, the meeting, the contract's draft.
+    order = [steps.index(s) for s in ("Fiche saisine FS-2019-000001 déposée", "Décision du coordinateur", "Mesure AML Logement d&#39;abord ouverte", "Rencontre", "Contrat tripartite")]
+    assert order == sorted(order)
+    assert f'href="/documents/{contract.id}"' in steps
+    assert f'href="/documents/{doc_id}"' not in steps  # the referral is the prescriber's and the platform's to read
+    with app.app_context():
+        rows = db.session().scalars(select(ArchiveLog).where(ArchiveLog.action == "household_view")).all()
+        assert [(r.user_id, r.detail) for r in rows] == [(referent.id, {"mesure": mesure.id})]
+
+    # The coordinator of the platform reads the AML thread; the contract draft is not theirs to see.
+    page = coordinator.get(f"/menages/{mesure.id}").get_data(as_text=True)
+    assert "Décision du coordinateur" in page and "Contrat tripartite" not in page and f'href="/documents/{doc_id}"' in page
+    # Another operator's writer, the archivist: not found, and nothing logged.
+    for role, org in (("redacteur", "Association Autre"), ("archiviste", "Archives")):
+        other = WebClient(app.test_client())
+        other.login(make_user(role, org))
+        assert other.get(f"/menages/{mesure.id}").status_code == 404
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(ArchiveLog).where(ArchiveLog.action == "household_view")) == 2
+
+
+def test_household_search_by_name_and_reference_within_what_the_user_reads(app: Flask, login_as: Any, make_user: Any) -> None:
+    doc_id, coordinator, referent = _referral(login_as)
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent)).status_code == 302
+    mesure = _thread(app, doc_id)[1][0]
+    writer = WebClient(app.test_client())
+    writer.login(referent)
+    for text in ("durand", "DUR", mesure.reference):
+        page = writer.get("/menages/", query_string={"q": text}).get_data(as_text=True)
+        assert f'href="/menages/{mesure.id}"' in page, text
+    # The referral found by the coordinator leads to the household's file.
+    assert f'href="/menages/{mesure.id}"' in coordinator.get("/menages/", query_string={"q": "FS-2019"}).get_data(as_text=True)
+    # Wildcards are taken literally; one character is too little; another operator finds nothing.
+    assert "0 résultat" in writer.get("/menages/", query_string={"q": "%"}).get_data(as_text=True)
+    assert "0 résultat" in writer.get("/menages/", query_string={"q": "%%"}).get_data(as_text=True)
+    other = WebClient(app.test_client())
+    other.login(make_user("redacteur", "Association Autre"))
+    assert "0 résultat" in other.get("/menages/", query_string={"q": "Durand"}).get_data(as_text=True)
+    archivist = WebClient(app.test_client())
+    archivist.login(make_user("archiviste", "Archives"))
+    assert archivist.get("/menages/", query_string={"q": "Durand"}).status_code == 403
+
+
+# --- ASLL §9: a measure ended for another measure ------------------------------------------------
+
+def _last_bilan(relay: dt.date | None, ended: dt.date = dt.date(2019, 10, 10)) -> tuple[dt.date, str]:
+    cal = rules.compute("asll_maintien", order_date=dt.date(2019, 6, 1), first_meeting=dt.date(2019, 6, 5), months=6, ended=ended, relay_start=relay)
+    (due,) = [d for d in cal.dues if d.slot]
+    return due.due, due.source
+
+
+def test_asll_9_the_bilan_is_due_before_the_measure_taking_over_starts() -> None:
+    """ASLL §9: "il convient d'anticiper la production du bilan afin de ne pas créer de rupture"."""
+    assert _last_bilan(None) == (dt.date(2019, 10, 25), "ASLL §9.2")  # 15 days after the end
+    assert _last_bilan(dt.date(2019, 10, 20)) == (dt.date(2019, 10, 19), "ASLL §9")  # the day before the MASP starts
+    # The edge: a relay starting the 26th leaves the 15 days (25th); the 25th, one day less.
+    assert _last_bilan(dt.date(2019, 10, 26)) == (dt.date(2019, 10, 25), "ASLL §9.2")
+    assert _last_bilan(dt.date(2019, 10, 25)) == (dt.date(2019, 10, 24), "ASLL §9")
+    # Never before the end itself: a measure taking over on the very day of the end.
+    assert _last_bilan(dt.date(2019, 10, 10)) == (dt.date(2019, 10, 10), "ASLL §9")
+
+
+def test_closing_for_another_measure_asks_when_it_starts(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="6", date_bon_commande="2019-06-01", date_premiere_rencontre="2019-06-05")
+    closing = {"date_fin": "2019-10-10", "motif": "autre_mesure", "commentaire": "MASP accordée"}
+    response = web.post(f"/mesures/{mesure_id}/cloture", closing)
+    assert response.status_code == 422 and "Indiquez le début de la nouvelle mesure" in response.get_data(as_text=True)
+    refused = web.post(f"/mesures/{mesure_id}/cloture", {**closing, "motif": "demenagement", "date_debut_relais": "2019-10-20"})
+    assert refused.status_code == 422
+    with app.app_context():
+        assert db.session().get(Mesure, mesure_id).date_fin_effective is None
+    assert web.post(f"/mesures/{mesure_id}/cloture", {**closing, "date_debut_relais": "2019-10-20"}).status_code == 302
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "19 octobre 2019 (ASLL §9)" in page
+
+
+# --- ASLL §7.1, §7.3, §8: the liaisons recorded on the ASLL bilans -----------------------------------
+
+def _liaison_errors(kind_name: str, **liaisons: Any) -> dict[str, Any]:
+    kind = get_kind(kind_name)
+    data = {**kind.example, "liaisons": {**kind.example["liaisons"], **liaisons}}
+    return kind.validate(data).get("liaisons", {})
+
+
+def test_asll_7_3_the_bailleur_is_informed_only_with_the_tenants_agreement() -> None:
+    for kind_name in ("bilan_asll_installation", "bilan_asll_maintien"):
+        assert _liaison_errors(kind_name, accord_locataire_bailleur=True, bailleur_informe=True) == {}
+        assert "ASLL §7.3" in _liaison_errors(kind_name, accord_locataire_bailleur=False, bailleur_informe=True)["bailleur_informe"][0]
+        assert _liaison_errors(kind_name, accord_locataire_bailleur=False, bailleur_informe=False) == {}
+
+
+def test_asll_7_1_and_8_the_liaison_with_the_social_worker_is_recorded_and_reminded() -> None:
+    kind = get_kind("bilan_asll_installation")
+    assert "ASLL §7.1" in _liaison_errors(kind.name, date_liaison=None, avec_locataire=True)["date_liaison"][0]
+    assert _liaison_errors(kind.name, date_liaison=None, avec_locataire=False) == {}
+    assert kind.alerts_for(kind.example) == []
+    undated = {**kind.example, "liaisons": {**kind.example["liaisons"], "date_liaison": None, "avec_locataire": False}}
+    assert any("ASLL §7.1" in a for a in kind.alerts_for(undated))
+    # §8: whether the requesting social worker attended the first meeting is printed with the bilan.
+    assert kind.load(kind.example)["liaisons"]["ts_premiere_rencontre"] is True
+    # A bilan frozen before these fields still loads (they are optional), and is reminded.
+    before = {k: v for k, v in kind.example.items() if k != "liaisons"}
+    assert kind.load(before)["liaisons"]["bailleur_informe"] is False
+
+
+# --- ASLL §4: an ASLL referent holds a Diplôme d'État in social work ---------------------------------
+
+def test_asll_4_an_asll_measure_is_not_given_to_a_referent_without_a_diploma(app: Flask, make_user: Any) -> None:
+    account = make_user("redacteur", diplome=None)
+    web = WebClient(app.test_client())
+    web.login(account)
+    response = web.post("/mesures/nouvelle", {**INSTALLATION})
+    assert response.status_code == 422 and "ASLL §4" in response.get_data(as_text=True)
+    assert open_mesure(web, **AML)  # an AML measure: the rule is the ASLL's
+    with app.app_context():
+        assert [m.type_mesure for m in db.session().scalars(select(Mesure))] == ["aml"]
+
+    page = web.get("/mesures/referents").get_data(as_text=True)
+    assert "Non enregistré" in page
+    assert web.post("/mesures/referents", {"referent_id": str(account.id), "diplome": "docteur"}).status_code == 422
+    assert web.post("/mesures/referents", {"referent_id": str(account.id), "diplome": "ass"}).status_code == 302
+    assert "assistant de service social (ASS)" in web.get("/mesures/referents").get_data(as_text=True)
+    assert open_mesure(web)  # now an ASLL Installation
+
+
+def test_a_diploma_is_recorded_only_for_the_organisations_writers(app: Flask, login_as: Any, make_user: Any) -> None:
+    web, _ = login_as("redacteur")
+    outsider = make_user("redacteur", org="Association Autre", diplome=None)
+    colleague_archivist = make_user("archiviste", org="Association Habitat Solidaire")
+    for person in (outsider, colleague_archivist):
+        response = web.post("/mesures/referents", {"referent_id": str(person.id), "diplome": "es"})
+        assert response.status_code == 422 and "votre organisation" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().get(DiplomeReferent, outsider.id) is None
+
+
+# --- ASLL §11: the year's counts per lot and type, against the lot's bounds -------------------------
+
+def _ordered(kind: str, day: str, commune: str) -> Mesure:
+    return Mesure(type_mesure=kind, date_bon_commande=dt.date.fromisoformat(day), menage_commune=commune)
+
+
+def test_asll_11_counts_per_lot_and_type_against_the_lots_bounds() -> None:
+    lots_ = [lots.Lot("lot1", "Lot 1 – Annecy", 2, 3), lots.Lot("lot3", "Lot 3 – Genevois, Chablais", 1, 1)]
+    lot_of = {"Annecy": "lot1", "Annemasse": "lot3"}.get
+    mesures = [
+        _ordered("asll_installation", "2019-01-01", "Annecy"),  # the year's first day counts
+        _ordered("asll_maintien", "2019-12-31", "Annecy"),  # and its last
+        _ordered("asll_maintien", "2018-12-31", "Annecy"),  # the year before: not counted
+        _ordered("aml", "2019-05-01", "Annecy"),  # not an ASLL measure
+        _ordered("asll_maintien", "2019-03-01", "Annemasse"),
+        _ordered("asll_installation", "2019-04-01", "Annemasse"),
+        _ordered("asll_installation", "2019-04-01", "Chamonix"),  # no lot known yet
+    ]
+    rows = {r["lot"]: r for r in lots.counts_by_lot(mesures, 2019, lots_, lambda m: lot_of(m.menage_commune or ""))}
+    assert (rows["Lot 1 – Annecy"]["asll_installation"], rows["Lot 1 – Annecy"]["asll_maintien"], rows["Lot 1 – Annecy"]["etat"]) == (1, 1, "dans la fourchette")
+    assert (rows["Lot 3 – Genevois, Chablais"]["total"], rows["Lot 3 – Genevois, Chablais"]["etat"]) == (2, "au-delà du maximum")
+    assert (rows[lots.UNKNOWN]["total"], rows[lots.UNKNOWN]["etat"]) == (1, "")
+    # One measure fewer in lot 1: under its minimum; one more than its maximum: above.
+    assert lots.counts_by_lot(mesures[1:2], 2019, lots_[:1], lambda m: "lot1")[0]["etat"] == "sous le minimum"
+    four = [_ordered("asll_maintien", "2019-06-01", "Annecy") for _ in range(4)]
+    assert lots.counts_by_lot(four[:3], 2019, lots_[:1], lambda m: "lot1")[0]["etat"] == "dans la fourchette"
+    assert lots.counts_by_lot(four, 2019, lots_[:1], lambda m: "lot1")[0]["etat"] == "au-delà du maximum"
+
+
+
+# --- ASLL §10: the yearly bilan's qualitative elements, per type of measure -------------------------
+
+def test_asll_10_each_qualitative_element_is_written_for_each_type_followed() -> None:
+    kind = get_kind("bilan_annuel_operateur")
+    example = dict(kind.example)
+    assert kind.validate(example) == {}
+    rows = example["qualitatif"]
+    one_missing = [r for r in rows if (r["type_mesure"], r["element"]) != ("asll_maintien", "partenariat")]
+    message = kind.validate({**example, "qualitatif": one_missing})["qualitatif"][0]
+    assert "ASLL §10" in message and "ASLL Maintien : Partenariat développé" in message
+    # A type not followed in the year asks for nothing.
+    installation_only = {**example["chiffres"], "par_type": [r for r in example["chiffres"]["par_type"] if r["type_mesure"] == "asll_installation"]}
+    assert kind.validate({**example, "chiffres": installation_only, "qualitatif": [r for r in rows if r["type_mesure"] == "asll_installation"]}) == {}
+    # A yearly bilan frozen before, with texts common to every type, still loads.
+    legacy = {k: v for k, v in example.items() if k != "qualitatif"} | {name: "Texte commun." for name, _ in annual.ELEMENTS_QUALITATIFS}
+    assert kind.validate(legacy) == {}
+
+
+def test_asll_10_the_yearly_bilan_is_prefilled_with_a_row_per_type_and_element(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    open_mesure(web, date_bon_commande="2019-01-02", date_premiere_rencontre="2019-01-04")
+    doc = started_doc(app, web.post("/mesures/bilan-annuel", {"annee": "2019"}))
+    assert [(r["type_mesure"], r["element"]) for r in doc.data["qualitatif"]] == [("asll_installation", e) for e, _ in annual.ELEMENTS_QUALITATIFS]

@@ -1,0 +1,1 @@
+"""The household file (issue 13): one timeline of a household's thread, and its search."""

@@ -1,0 +1,248 @@
+"""One thread per household (issue 13): each step opens the next one.
+
+- The coordinator's decision on a fiche saisine names the operator and the référent from lists
+  (the operators' writers), and a validated AML orientation creates the measure, linked to the
+  referral (``MesureOrigine``); the contract and the bilans then attach to that measure as to any
+  other (AML §4). Registered on the lifecycle by the app factory (``register_review``).
+- An ASLL Installation bilan that asks for a Maintien opens the Maintien request when it is
+  submitted, prefilled from the measure (ASLL §2.1, §9.1); its order is recorded when the Service
+  Logement of the DPDS sends it (§8). Registered as a listener of the moves (``register_listener``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from schemas import bilan_asll_installation as installation
+from schemas import bilan_asll_maintien as maintien
+from schemas.base.records import BonCommandeSchema
+from webforms import policy
+from webforms.documents.reviews import ReviewRules
+from webforms.documents.services import next_reference
+from webforms.errors import ValidationFailed
+from webforms.mesures import services as mesures
+from webforms.mesures.rules import DURATION_MONTHS, START_DEADLINE_DAYS, TYPES
+from webforms.models import Event, Mesure, MesureOrigine, Organisation, User
+from webforms.timeutil import paris_date
+
+REFUSED = "La décision ne peut pas être enregistrée : corrigez les erreurs signalées."
+
+
+def referents(session: Session) -> list[User]:
+    """The accounts a coordinator may name as référent: the operators' active writers."""
+    # The territories' work narrows this to the platform's operators (policy); until then every
+    # operator of the service is listed.
+    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.full_name, User.id)).unique().all()
+    return [u for u in users if policy.can_create_mesure(u)]
+
+
+def origin_of_referral(session: Session, saisine_id: int) -> MesureOrigine | None:
+    """The measure a referral opened, if it opened one."""
+    return session.scalar(select(MesureOrigine).where(MesureOrigine.saisine_id == saisine_id))
+
+
+def _named(session: Session, review: Mapping[str, Any]) -> tuple[Organisation | None, User | None]:
+    """Read the operator and the référent chosen; refuse a référent who is not one of the operator's writers."""
+    errors: dict[str, list[str]] = {}
+    org = session.get(Organisation, review["operateur_id"]) if review.get("operateur_id") else None
+    person = session.get(User, review["referent_id"]) if review.get("referent_id") else None
+    if review.get("operateur_id") and org is None:
+        errors["operateur_id"] = ["Cet opérateur n'existe pas : choisissez-le dans la liste."]
+    if review.get("referent_id") and (person is None or not person.active or not policy.can_create_mesure(person)):
+        errors["referent_id"] = ["Ce référent n'est pas un compte actif d'un opérateur : choisissez-le dans la liste."]
+    elif person is not None and org is not None and person.organisation_id != org.id:
+        errors["referent_id"] = [f"{person.full_name} n'est pas un référent de {org.name} : choisissez un référent de l'opérateur désigné."]
+    elif person is not None and org is None and not errors:
+        errors["operateur_id"] = ["Choisissez l'opérateur du référent nommé."]
+    if errors:
+        raise ValidationFailed(REFUSED, errors)
+    return org, person
+
+
+def _opens_aml(review: Mapping[str, Any]) -> bool:
+    return review.get("orientation_validee") == "validee" and review.get("mesure") == "aml"
+
+
+class ReferralDecision(ReviewRules):
+    """The coordinator's decision on a fiche saisine: lists to choose from, the AML measure it opens (AML §4)."""
+
+    def choices(self, session: Session, doc: Any) -> dict[str, list[tuple[str, str]]]:
+        people = referents(session)
+        orgs = sorted({(u.organisation_id, u.organisation.name) for u in people}, key=lambda pair: pair[1])
+        return {
+            "operateur_id": [(str(i), name) for i, name in orgs],
+            "referent_id": [(str(u.id), f"{u.full_name} ({u.organisation.name})") for u in people],
+        }
+
+    def complete(self, session: Session, doc: Any, review: dict[str, Any], *, user: User) -> dict[str, Any]:
+        if _opens_aml(review):
+            # AML §4: "dans le cadre d'une orientation AML, un référent est nommé": a measure
+            # needs a real operator and account, so the lists are required (a name typed by hand
+            # before them is only kept readable on old decisions).
+            missing = {
+                name: [message]
+                for name, message in (
+                    ("operateur_id", "Choisissez l'opérateur désigné dans la liste."),
+                    ("referent_id", "Choisissez le référent nommé dans la liste (AML §4)."),
+                )
+                if not review.get(name)
+            }
+            if missing:
+                raise ValidationFailed(REFUSED, missing)
+        org, person = _named(session, review)
+        origin = origin_of_referral(session, doc.id)
+        if origin is not None and (not _opens_aml(review) or org is None or org.id != origin.mesure.organisation_id):
+            raise ValidationFailed(
+                f"La mesure {origin.mesure.reference} a déjà été ouverte sur cette orientation.",
+                {"orientation_validee": [
+                    f"La mesure {origin.mesure.reference} a été ouverte chez {origin.mesure.organisation.name} : "
+                    "la décision peut encore changer de référent dans cet opérateur, mais ni d'opérateur ni d'orientation."
+                ]},
+            )
+        return {**review, "operateur": org.name if org else None, "referent": person.full_name if person else None}
+
+    def on_review(self, session: Session, doc: Any, review: Mapping[str, Any], *, user: User, now: dt.datetime) -> None:
+        if not _opens_aml(review):
+            return
+        origin = origin_of_referral(session, doc.id)
+        if origin is not None:
+            if origin.mesure.referent_id != review["referent_id"]:
+                origin.mesure.referent_id = review["referent_id"]
+                origin.mesure.updated_at = now
+                session.add(Event(user=user, action="change_referent", at=now, detail={"mesure": origin.mesure_id, "saisine": doc.id}))
+            return
+        create_from_referral(session, doc, review, user=user, now=now)
+
+
+def create_from_referral(session: Session, doc: Any, review: Mapping[str, Any], *, user: User, now: dt.datetime) -> Mesure:
+    """Create the AML measure of a validated referral, for its operator and référent (AML §4)."""
+    data = doc.submitted_data or {}
+    demandeur = (data.get("menage") or {}).get("demandeur") or {}
+    mesure = Mesure(
+        reference=next_reference(session, "ME", now.year),
+        organisation_id=review["operateur_id"],
+        referent_id=review["referent_id"],
+        type_mesure="aml",
+        menage_nom=str(demandeur.get("nom") or "")[:150],
+        menage_prenom=str(demandeur.get("prenom") or "")[:100],
+        menage_commune=(data.get("territoire") or {}).get("commune"),
+        # AML has no bon de commande (AML §4); the support starts at the first meeting the
+        # référent records, as for every measure (docs/household.md).
+        date_bon_commande=None,
+        date_premiere_rencontre=None,
+        duree_mois=DURATION_MONTHS["aml"],
+        statut="en_cours",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(mesure)
+    session.flush()
+    session.add(MesureOrigine(mesure_id=mesure.id, saisine_id=doc.id, created_at=now))
+    session.add(Event(user=user, action="create_mesure", at=now, detail={"mesure": mesure.id, "saisine": doc.id}))
+    return mesure
+
+
+def on_event(session: Session, event: Event) -> None:
+    """Open the ASLL Maintien an Installation bilan asks for, as it is submitted (ASLL §2.1, §9.1)."""
+    doc = event.document
+    if event.action != "submit" or doc is None or doc.kind != installation.KIND.name or doc.mesure is None:
+        return
+    if not installation.maintien_requested(doc.submitted_data or {}):
+        return
+    if session.scalar(select(MesureOrigine).where(MesureOrigine.bilan_id == doc.id)) is not None:
+        return  # already opened: a move logged twice opens nothing more
+    open_maintien(session, doc, user=event.user, now=event.at)
+
+
+def open_maintien(session: Session, bilan: Any, *, user: User | None, now: dt.datetime) -> Mesure:
+    """Open the Maintien request of an Installation bilan: the same household, operator and référent.
+
+    It waits for its order: the Service Logement of the DPDS instructs Maintien requests (ASLL §8),
+    and the 15 days to start run from the order's receipt (§6.3).
+    """
+    previous: Mesure = bilan.mesure
+    mesure = Mesure(
+        reference=next_reference(session, "ME", now.year),
+        organisation_id=previous.organisation_id,
+        referent_id=previous.referent_id,
+        type_mesure="asll_maintien",
+        menage_nom=previous.menage_nom,
+        menage_prenom=previous.menage_prenom,
+        menage_commune=previous.menage_commune,
+        travailleur_social=previous.travailleur_social,
+        date_bon_commande=None,
+        date_premiere_rencontre=None,
+        duree_mois=DURATION_MONTHS["asll_maintien"],
+        statut="en_cours",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(mesure)
+    session.flush()
+    session.add(MesureOrigine(mesure_id=mesure.id, bilan_id=bilan.id, mesure_precedente_id=previous.id, created_at=now))
+    session.add(Event(user=user, action="open_maintien", at=now, detail={"mesure": mesure.id, "bilan": bilan.id, "precedente": previous.id}))
+    return mesure
+
+
+def record_order(session: Session, svc: Any, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Mesure:
+    """Record the order of a measure opened by the thread; its start deadline runs from it (ASLL §6.3)."""
+    if mesure.type_mesure not in START_DEADLINE_DAYS:
+        raise ValidationFailed("Une mesure AML n'a pas de bon de commande (AML §4).", {"date_bon_commande": ["L'AML démarre sur l'orientation, sans bon de commande."]})
+    if mesure.date_bon_commande is not None:
+        raise ValidationFailed(
+            "Le bon de commande de cette mesure est déjà enregistré.",
+            {"date_bon_commande": [f"Reçu le {mesure.date_bon_commande.strftime('%d/%m/%Y')}."]},
+        )
+    values = mesures.load(BonCommandeSchema, payload, "Le bon de commande ne peut pas être enregistré : corrigez les erreurs signalées.")
+    now = svc.clock()
+    if values["date_bon_commande"] > paris_date(now):
+        raise ValidationFailed("Un bon de commande à venir ne se saisit pas encore.", {"date_bon_commande": ["Cette date est dans le futur."]})
+    origin = session.get(MesureOrigine, mesure.id)
+    if origin is not None and origin.bilan is not None and origin.bilan.submitted_at and values["date_bon_commande"] < paris_date(origin.bilan.submitted_at):
+        raise ValidationFailed(
+            "Le bon de commande précède le bilan qui a demandé cette mesure.",
+            {"date_bon_commande": [f"Le bilan {origin.bilan.reference} a été transmis le {paris_date(origin.bilan.submitted_at).strftime('%d/%m/%Y')}."]},
+        )
+    mesure.date_bon_commande = values["date_bon_commande"]
+    mesure.updated_at = now
+    session.add(Event(user=user, action="record_order", at=now, detail={"mesure": mesure.id}))
+    session.commit()
+    return mesure
+
+
+def renewal_asked(mesure: Mesure) -> dict[str, Any] | None:
+    """The renewal the measure's last Maintien bilan asks for, if none was recorded since (ASLL §8, §9.2)."""
+    sent = [d for d in mesure.documents if d.kind == maintien.KIND.name and d.submitted_at is not None]
+    if not sent:
+        return None
+    last = max(sent, key=lambda d: d.submitted_at)
+    asked = maintien.renewal_requested(last.submitted_data or {})
+    if asked is None or any(r.created_at >= last.submitted_at for r in mesure.renouvellements):
+        return None
+    return {**asked, "bilan": last.reference}
+
+
+def _mesure_link(user: User, mesure: Mesure) -> dict[str, Any]:
+    return {"id": mesure.id, "reference": mesure.reference, "type": TYPES[mesure.type_mesure], "visible": policy.can_view_mesure(user, mesure)}
+
+
+def _doc_link(user: User, doc: Any) -> dict[str, Any] | None:
+    return None if doc is None else {"id": doc.id, "reference": doc.reference, "visible": policy.can_view(user, doc)}
+
+
+def links(session: Session, mesure: Mesure, user: User) -> dict[str, Any]:
+    """Where the measure comes from and what it led to, as plain values (a link only where ``user`` may read)."""
+    origin = session.get(MesureOrigine, mesure.id)
+    following = session.scalars(select(MesureOrigine).where(MesureOrigine.mesure_precedente_id == mesure.id).order_by(MesureOrigine.mesure_id)).all()
+    return {
+        "saisine": _doc_link(user, origin.saisine) if origin else None,
+        "bilan": _doc_link(user, origin.bilan) if origin else None,
+        "precedente": _mesure_link(user, origin.precedente) if origin and origin.precedente else None,
+        "suivantes": [_mesure_link(user, o.mesure) for o in following],
+        "renouvellement_demande": renewal_asked(mesure),
+    }
