@@ -394,3 +394,10 @@ def test_a_module_defers_a_heavy_library_through_what_it_loads(tmp_path: Path, h
     files[heavy_at] = "import weasyprint\n"
     root = _write(tmp_path, {**files, "pkg/cli.py": "def run():\n    # Deferred: loads WeasyPrint.\n    from pkg.front import go\n"})
     assert deferred_imports(root, ("pkg",), frozenset({"weasyprint"})) == []
+
+
+def test_every_form_s_fields_come_through_form_fields() -> None:
+    """One way to render a form's fields, kept per state (webforms.form_markup): no page calls the macro itself."""
+    templates = Path(__file__).resolve().parents[1] / "webforms" / "templates"
+    calling = [p.name for p in templates.glob("*.html") if p.name != "_macros.html" and "render_field(" in p.read_text()]
+    assert calling == []

@@ -156,7 +156,7 @@ def log_opening(session: Session, svc: ArchiveServices, mesure: Mesure, *, user:
     Like an archived record's view, a file that cannot be logged is not shown (``ArchiveError``).
     """
     for attempt in range(LOG_ATTEMPTS):
-        audit.log(session, svc.clock(), "household_view", user=user, mesure=mesure.id)
+        audit.log(session, svc.clock(), "household_view", key=svc.seal_key, user=user, mesure=mesure.id)
         try:
             audit.commit(session, svc)
             return
