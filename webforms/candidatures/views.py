@@ -95,7 +95,10 @@ def dossiers(appel_id: int) -> str:
         abort(403)
     docs = db.session().scalars(
         # Reopened dossiers stay in the list ("En régularisation"): they were deposited.
-        select(Document).where(Document.appel_id == appel.id, Document.submitted_at.is_not(None)).order_by(Document.submitted_at)
+        policy.visible_documents(current_user)
+        .where(Document.appel_id == appel.id, Document.submitted_at.is_not(None))
+        .order_by(None)
+        .order_by(Document.submitted_at)
     ).all()
     # Recipients read the deposited version, not a régularisation in progress.
     rows = [(d, candidatures.checklist(d, problems(d, frozen=True), services().clock(), frozen=True)) for d in docs]
