@@ -13,7 +13,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from schemas import get_kind
-from tests.conftest import Account, WebClient
+from tests.api_client import ApiClient, token_for
+from tests.conftest import Account, Clock, WebClient
 from tests.test_web import example_form
 from webforms import db
 from webforms.commands.accounts import account as account_cli
@@ -259,3 +260,12 @@ def test_the_command_line_loads_territories_and_attaches_an_account(app: Flask, 
             s.scalars(select(Territoire.id).where(Territoire.code == "aml-ternois")).one()
         ]
         assert s.scalars(select(ArchiveLog.user_id).where(ArchiveLog.action.like("portee_%"))).all() == [None, None]
+
+
+def test_the_api_shows_a_user_only_their_territories_documents(app: Flask, clock: Clock, login_as: Any, make_user: Any) -> None:
+    writer, _ = login_as("redacteur")
+    lens_doc, artois_doc = referral(writer, "CALL"), referral(writer, "CABBALR")
+    api = ApiClient(app, token_for(app, clock, make_user("coordinateur", territoires=(ARTOIS,)), scope="lecture"))
+    assert [d["id"] for d in api.get("/api/v1/documents").get_json()["items"]] == [artois_doc]
+    assert api.get(f"/api/v1/documents/{artois_doc}").status_code == 200
+    assert api.get(f"/api/v1/documents/{lens_doc}").status_code == 404
