@@ -15,12 +15,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfWriter
+from sqlalchemy import select
 
 from tests.databases import Databases
 from tests.workers import run_jobs, run_later_jobs
 from webforms import create_app, db
 from webforms.accounts.services import create_organisation, create_user
-from webforms.models import DiplomeReferent, Organisation, User
+from webforms.models import Departement, DiplomeReferent, Organisation, PorteeDepartement, User
+from webforms.territoires.services import SCOPED_ROLES, attach
 
 PASSWORD = "mot-de-passe-de-test-1234"
 
@@ -102,7 +104,11 @@ def make_user(app: Flask) -> Callable[..., Account]:
     """Return a factory: ``make_user("redacteur", org="Association A")``."""
     counter = {"n": 0}
 
-    def factory(role: str, org: str = "Association Habitat Solidaire", diplome: str | None = "cesf") -> Account:
+    def factory(role: str, org: str = "Association Habitat Solidaire", territoires: tuple[str, ...] | None = None, diplome: str | None = "cesf") -> Account:
+        """``territoires``: the codes of the territories the account (a writer: its organisation) is
+        attached to. Without it, a coordinateur, instructeur or archiviste reads every Département
+        (a grant of each, as before territories existed); tests of the scoping name theirs.
+        ``diplome``: a writer is an ASLL referent with a Diplôme d'État unless a test says otherwise (ASLL §4)."""
         counter["n"] += 1
         with app.app_context():
             s = db.session()
@@ -116,9 +122,12 @@ def make_user(app: Flask) -> Callable[..., Account]:
                 password=PASSWORD,
             )
             if role == "redacteur" and diplome:
-                # A writer is an ASLL referent with a Diplôme d'État unless a test says otherwise (ASLL §4).
                 s.add(DiplomeReferent(user_id=user.id, diplome=diplome, recorded_by_id=user.id))
-                s.commit()
+            if territoires is not None:
+                attach(s, user, territoires)
+            elif role in SCOPED_ROLES:
+                s.add_all([PorteeDepartement(user_id=user.id, departement=d) for d in s.scalars(select(Departement.nom))])
+            s.commit()
             return Account(user.id, user.email, role, organisation.id, organisation.name)
 
     return factory
@@ -196,8 +205,8 @@ def web(app: Flask) -> WebClient:
 def login_as(app: Flask, make_user: Callable[..., Account]) -> Callable[..., tuple[WebClient, Account]]:
     """Return a factory giving a signed-in client for a new user of a role."""
 
-    def factory(role: str, org: str = "Association Habitat Solidaire") -> tuple[WebClient, Account]:
-        account = make_user(role, org)
+    def factory(role: str, org: str = "Association Habitat Solidaire", territoires: tuple[str, ...] | None = None) -> tuple[WebClient, Account]:
+        account = make_user(role, org, territoires)
         client = WebClient(app.test_client())
         client.login(account)
         return client, account

@@ -112,6 +112,7 @@ def test_electronically_signed_pdf_is_verified_against_the_configured_roots(tmp_
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(instance), "DATABASE_URL": databases.fresh(), "SECRET_KEY": "t", "CLOCK": Clock()})
     try:
         from webforms.accounts.services import create_organisation, create_user
+        from webforms.territoires.services import attach
 
         with app.app_context():
             s = db.session()
@@ -119,8 +120,9 @@ def test_electronically_signed_pdf_is_verified_against_the_configured_roots(tmp_
             dep = create_organisation(s, "Département")
             writer_id = create_user(s, email="r@example.fr", full_name="R", role="redacteur", organisation_id=org.id, password="mot-de-passe-de-test-1234").id
             s.add(DiplomeReferent(user_id=writer_id, diplome="ass", recorded_by_id=writer_id))  # an ASLL referent (ASLL §4)
+            archiviste = create_user(s, email="a@example.fr", full_name="A", role="archiviste", organisation_id=dep.id, password="mot-de-passe-de-test-1234")
+            attach(s, archiviste, ["aml-lens-henin"])  # the example fiche saisine's platform (issue 13)
             s.commit()
-            create_user(s, email="a@example.fr", full_name="A", role="archiviste", organisation_id=dep.id, password="mot-de-passe-de-test-1234")
         writer, archivist = WebClient(app.test_client()), WebClient(app.test_client())
         writer.get("/connexion")
         assert writer.post("/connexion", {"email": "r@example.fr", "password": "mot-de-passe-de-test-1234"}).status_code == 302

@@ -29,6 +29,12 @@ The rules are those of ``webforms/policy.py``:
   call's deadline (after it: back to the checklist with a message, nothing changed); the list of
   a call's submitted dossiers is the instructeur's and the archiviste's.
 
+- territories (issue 13, ``/admin/territoires``: configuration, attachments, Département-wide
+  grants) are the admin's; organisation A works on Lens-Hénin, the coordinateur is attached to
+  it, the instructeur and the archiviste hold the Pas-de-Calais grant. Each of these three has an
+  Artois twin (``ARTOIS_ACTORS``): generated from the matrix, every route an original may use is
+  tried by its twin on the same Lens-Hénin (or Département) object: 0 reads, 0 writes.
+
 Expected answers: anonymous → 302 to /connexion; a document the user may not see → 404 (its
 existence is not revealed); seen but not allowed → 403, or the documented redirect (editing a
 submitted document sends to its page); allowed → 200 or the success redirect; allowed but refused
@@ -104,13 +110,17 @@ from webforms.models import (
     Mesure,
     Notification,
     Organisation,
+    OrganisationTerritoire,
     Partage,
     Piece,
+    PorteeDepartement,
     Rencontre,
     Rendition,
     Renouvellement,
+    Territoire,
     Travail,
     User,
+    UserTerritoire,
 )
 from webforms.notifications import sharing
 
@@ -132,6 +142,14 @@ ACTORS: dict[str, tuple[str, str] | None] = {
     "admin": ("admin", "Administration webforms"),
 }
 ACTOR_NAMES = tuple(ACTORS)
+
+# Territories (issue 13): the world is Lens-Hénin's (organisation A, the coordinateur) and the
+# Pas-de-Calais Département's (the grants of the instructeur and the archiviste). Each scoped
+# actor has a twin attached to Artois only, not in the matrix's rows: see test_artois_*.
+LENS, ARTOIS = "aml-lens-henin", "aml-artois"
+ARTOIS_ACTORS = {"coordinateur_artois": "coordinateur", "instructeur_artois": "instructeur", "archiviste_artois": "archiviste"}
+TERRITOIRE_STATE = "territoire_lens"  # Lens-Hénin's configuration page
+PORTEE_STATE = "portee_instructeur"  # the instructeur's Département-wide grant
 
 # Organisation A's documents: state -> (kind, status)
 STATES: dict[str, tuple[str, str]] = {
@@ -277,6 +295,8 @@ class World:
     partage_secret: str = ""  # its secret, as its e-mail carries it
     token_id: int = 0  # redacteur_A's API token
     target_id: int = 0  # the account of ACCOUNT_STATE
+    territoire_id: int = 0  # Lens-Hénin
+    portee_id: int = 0  # the instructeur's Pas-de-Calais grant
     pristine: dict[str, Any] = field(default_factory=dict)  # snapshot() of the world as built
     settled: dict[str, Any] | None = None  # the snapshot a test took last, after its last request
 
@@ -354,6 +374,10 @@ class World:
                 values["secret"] = self.partage_secret
         elif state == ACCOUNT_STATE:
             values["user_id"] = self.target_id
+        elif state == TERRITOIRE_STATE:
+            values["territoire_id"] = self.territoire_id
+        elif state == PORTEE_STATE:
+            values["portee_id"] = self.portee_id
         elif state == MODELE_STATE:
             values["template"] = MODELE_TEMPLATE
         elif state == MODELE_VERSION_STATE:
@@ -428,6 +452,7 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
                 world.accounts[actor] = Account(user.id, user.email, role, org.id, org_name)
                 if role == "redacteur":  # ASLL referents, with their Diplôme d'État (ASLL §4)
                     s.add(DiplomeReferent(user_id=user.id, diplome="cesf", recorded_by_id=user.id))
+            build_territories(world, s, cheap_hash)
             target = User(email=TARGET_EMAIL, full_name="Compte ciblé", role="redacteur", organisation_id=world.accounts["redacteur_B"].organisation_id, password_hash=cheap_hash)
             s.add(target)
             s.commit()
@@ -493,6 +518,26 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
         yield world
     finally:
         world.close()
+
+
+def build_territories(world: World, s: Any, password_hash: str) -> None:
+    """Organisation A works on Lens-Hénin, the coordinateur is attached to it, the instructeur and
+    the archiviste are granted the Pas-de-Calais; their Artois twins are attached to Artois only."""
+    lens, artois = (s.scalars(select(Territoire).where(Territoire.code == code)).one() for code in (LENS, ARTOIS))
+    world.territoire_id = lens.id
+    s.add(OrganisationTerritoire(organisation_id=world.accounts["redacteur_A"].organisation_id, territoire_id=lens.id))
+    s.add(UserTerritoire(user_id=world.accounts["coordinateur"].id, territoire_id=lens.id))
+    for actor in ("instructeur", "archiviste"):
+        s.add(PorteeDepartement(user_id=world.accounts[actor].id, departement="Pas-de-Calais", accordee_le=WORLD_NOW))
+    org = create_organisation(s, "Plateforme Logement d'abord Artois")
+    for twin, role in ARTOIS_ACTORS.items():
+        user = User(email=email_of(twin), full_name=f"Compte {twin}", role=role, organisation_id=org.id, password_hash=password_hash)
+        s.add(user)
+        s.flush()
+        s.add(UserTerritoire(user_id=user.id, territoire_id=artois.id))
+        world.accounts[twin] = Account(user.id, user.email, role, org.id, org.name)
+    s.flush()
+    world.portee_id = s.scalars(select(PorteeDepartement.id).where(PorteeDepartement.user_id == world.accounts["instructeur"].id)).one()
 
 
 def build_dossiers(world: World) -> None:
@@ -733,6 +778,8 @@ PARTAGE_PAGE = "302 → link page"  # /partage/<id>/<secret>: the code first
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 SYNTHESE = "302 → jury summary"  # /appels/<id>/synthese, with a message
 DIPLOMAS = "302 → /mesures/referents"  # the referents' diplomas, with a message
+TERRITOIRE = "302 → territory page"  # /admin/territoires/<id>, with a message
+TERRITOIRES = "302 → /admin/territoires"  # the territories and grants, with a message
 FORBIDDEN = "403"
 NOT_FOUND = "404"
 UNPROCESSABLE = "422"  # allowed, but a rule refuses the change (nothing changes)
@@ -1115,6 +1162,15 @@ MATRIX.update({
         TRAVAIL_STATE:                row(LOGIN,   NO,     NO,     NO,    NO,    NO,    QUEUE),
         PREVIEW_WORK_STATE:           row(LOGIN,   NO,     NO,     NO,    NO,    NO,    QUEUE),
     },
+    # Territories (issue 13): the administrator's only. Lens-Hénin gains a commune, organisation B
+    # is attached to it too; the coordinateur is granted the Haute-Savoie; the instructeur's grant
+    # is withdrawn.
+    ("territoires.index", "GET"): {None: row(LOGIN,  NO,     NO,     NO,    NO,    NO,    OK)},
+    ("territoires.edit", "GET"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO,   NO,    NO,    OK)},
+    ("territoires.edit", "POST"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO,  NO,    NO,    TERRITOIRE)},
+    ("territoires.attachments", "POST"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO, NO,  NO,    TERRITOIRE)},
+    ("territoires.grant", "POST"): {None: row(LOGIN,  NO,     NO,     NO,    NO,    NO,    TERRITOIRES)},
+    ("territoires.revoke", "POST"): {PORTEE_STATE: row(LOGIN, NO, NO,  NO,    NO,    NO,    TERRITOIRES)},
 })
 
 # Known authorization bugs: (endpoint, method, state, actor) -> reason. Each is an xfail(strict).
@@ -1220,6 +1276,12 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"fichier": (io.BytesIO(template_version("Version 2 (matrice)")), "v2.docx")}
     if endpoint == "jetons.create":
         return {"nom": "Jeton de la matrice", "types": ["fiche_incident", "fiche_saisine"], "portee": "ecriture", "jours": "30"}
+    if endpoint == "territoires.edit":
+        return {"nom": "Lens-Hénin", "zones_epci": "CALL\nCAHC", "zones_commune": "Lens"}
+    if endpoint == "territoires.attachments":
+        return {"organisation": [str(world.orgs[ORG_A]), str(world.orgs[ORG_B])], "compte": str(world.accounts["coordinateur"].id)}
+    if endpoint == "territoires.grant":
+        return {"compte": str(world.accounts["coordinateur"].id), "departement": "Haute-Savoie"}
     return {}  # logout, submit, start_document, open_dossier, remove, reopen: nothing but the CSRF token
 
 
@@ -1720,6 +1782,30 @@ def _template_in_force(world: World, before: dict[str, Any], after: dict[str, An
     assert [r[2:4] for r in after["tables"]["modele_mouvement"][len(before["tables"]["modele_mouvement"]):]] == [("mise_en_vigueur", 1)]
 
 
+def _edited_territory(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    zones = {(r[1], r[2], r[3]) for r in after["tables"]["territoire_zone"]} - {(r[1], r[2], r[3]) for r in before["tables"]["territoire_zone"]}
+    assert zones == {(world.territoire_id, "commune", "Lens")}
+
+
+def _attached(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    added = set(after["tables"]["organisation_territoire"]) - set(before["tables"]["organisation_territoire"])
+    assert added == {(world.orgs[ORG_B], world.territoire_id)}
+    assert after["tables"]["user_territoire"] == before["tables"]["user_territoire"]
+
+
+def _granted(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    (new,) = [r for r in after["tables"]["portee_departement"] if r not in before["tables"]["portee_departement"]]
+    assert (new[1], new[2], new[3]) == (world.accounts["coordinateur"].id, "Haute-Savoie", world.accounts["admin"].id)
+    (row,) = _new_log_rows(before, after)
+    assert (row[3], row[2]) == ("portee_accordee", world.accounts["admin"].id)
+
+
+def _revoked(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    assert [r[0] for r in before["tables"]["portee_departement"] if r not in after["tables"]["portee_departement"]] == [world.portee_id]
+    (row,) = _new_log_rows(before, after)
+    assert (row[3], row[2]) == ("portee_retiree", world.accounts["admin"].id)
+
+
 EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("documents.new", "POST", "fiche_saisine", "redacteur_A"): _created_draft,
     ("documents.new", "POST", "fiche_incident", "redacteur_A"): _created_draft,
@@ -1775,6 +1861,10 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("modeles.ask_pdf_preview", "POST", MODELE_VERSION_STATE, "admin"): _asked_template_pdf,
     **{("jetons.create", "POST", None, a): _created_token for a in ACTOR_NAMES if a != "anonymous"},
     ("jetons.revoke", "POST", TOKEN_STATE, "redacteur_A"): _revoked_token,
+    ("territoires.edit", "POST", TERRITOIRE_STATE, "admin"): _edited_territory,
+    ("territoires.attachments", "POST", TERRITOIRE_STATE, "admin"): _attached,
+    ("territoires.grant", "POST", None, "admin"): _granted,
+    ("territoires.revoke", "POST", PORTEE_STATE, "admin"): _revoked,
 }
 # The tables each allowed change may write; every other table must stay as it was.
 WRITES: dict[Check, set[str]] = {
@@ -1824,6 +1914,10 @@ WRITES: dict[Check, set[str]] = {
     _asked_template_pdf: {"travail"},
     _created_token: {"api_token"},
     _revoked_token: {"api_token"},
+    _edited_territory: {"territoire", "territoire_zone", "event"},
+    _attached: {"organisation_territoire", "user_territoire", "event"},
+    _granted: {"portee_departement", "archive_log"},
+    _revoked: {"portee_departement", "archive_log"},
 }
 # The message a redirect leaves for the next page (flashed), where it tells what happened.
 FLASHES: dict[tuple[str, str, str | None, str], str] = {
@@ -1905,6 +1999,10 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
             expected_states = {VISA_STATE}
         elif "user_id" in rule.arguments:
             expected_states = {ACCOUNT_STATE}
+        elif "territoire_id" in rule.arguments:
+            expected_states = {TERRITOIRE_STATE}
+        elif "portee_id" in rule.arguments:
+            expected_states = {PORTEE_STATE}
         elif "fingerprint" in rule.arguments:
             expected_states = {TRUST_STATE}
         elif "notification_id" in rule.arguments:
@@ -2017,6 +2115,10 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == "/compte/jetons"
         elif outcome == MODELE_PDF:
             assert re.fullmatch(rf"/admin/modeles/{re.escape(MODELE_TEMPLATE)}/apercus/\d+", location.path), location.path
+        elif outcome == TERRITOIRE:
+            assert location.path == f"/admin/territoires/{world.territoire_id}"
+        elif outcome == TERRITOIRES:
+            assert location.path == "/admin/territoires"
         elif outcome == QUEUE:
             assert location.path == "/admin/travaux"
         else:  # pragma: no cover - a typo in the matrix
@@ -2208,6 +2310,10 @@ def test_calls_and_their_lists_show_exactly_the_dossiers_the_actor_may_see(world
 
 # POST endpoint -> (actor otherwise allowed, state); the same request succeeds in the matrix.
 CSRF_CASES: dict[str, tuple[str, str | None]] = {
+    "territoires.edit": ("admin", TERRITOIRE_STATE),
+    "territoires.attachments": ("admin", TERRITOIRE_STATE),
+    "territoires.grant": ("admin", None),
+    "territoires.revoke": ("admin", PORTEE_STATE),
     "travaux.retry": ("admin", TRAVAIL_STATE),
     "auth.login": ("anonymous", None),
     "auth.logout": ("redacteur_A", None),
@@ -2298,3 +2404,56 @@ def test_post_without_a_valid_csrf_token_is_refused_and_changes_nothing(world: W
     # Nor did the session change: nobody was signed in or out.
     assert (web.get("/").status_code == 200) == (actor != "anonymous")
     assert world.settle() == world.pristine
+
+
+# --------------------------------------------------------------------------------------------
+# The territory dimension (issue 13): an Artois user × every route × this Lens-Hénin world
+# --------------------------------------------------------------------------------------------
+
+# What a twin may change of its own (its notifications read, its e-mail choice): nothing of the world.
+OWN_CHANGES = {_marked_all_read, _chose_frequence}
+# Public pages and one's own account: not about any territory.
+UNSCOPED = ("auth.", "pages.")
+
+
+def _territory_cases() -> list[Any]:
+    """Every case of the matrix where a scoped actor is let in, tried by its Artois twin instead."""
+    cases = []
+    for (endpoint, method), by_state in MATRIX.items():
+        for state, by_actor in by_state.items():
+            for twin, original in ARTOIS_ACTORS.items():
+                if endpoint.startswith(UNSCOPED) or by_actor[original] in (LOGIN, FORBIDDEN, NOT_FOUND):
+                    continue  # refused to the original already: the twin holds less
+                case_id = "-".join(p for p in (endpoint, method, state, twin) if p)
+                cases.append(pytest.param(endpoint, method, state, twin, id=case_id))
+    return cases
+
+
+def test_the_territory_cases_cover_every_read_and_write_of_the_scoped_roles() -> None:
+    """The generated cases are not empty for any route a scoped actor reaches (a failing generator fails here)."""
+    generated = {(c.values[0], c.values[1]) for c in _territory_cases()}
+    reached = {key for key, by_state in MATRIX.items() if not key[0].startswith(UNSCOPED) for by_actor in by_state.values() if any(by_actor[o] not in (LOGIN, FORBIDDEN, NOT_FOUND) for o in ARTOIS_ACTORS.values())}
+    assert generated == reached and ("documents.review", "POST") in generated and ("archives.download", "GET") in generated
+
+
+@pytest.mark.parametrize(("endpoint", "method", "state", "twin"), _territory_cases())
+def test_an_artois_user_reads_and_changes_nothing_of_lens_henin(world: World, endpoint: str, method: str, state: str | None, twin: str) -> None:
+    """0 reads: a refusal, or a page naming no household nor dossier; 0 writes: the world unchanged."""
+    web = world.client(twin)
+    with world.at_time_of(state):
+        response = send(web, world, endpoint, method, state)
+    textual = response.mimetype in ("text/html", "text/csv", "application/json")
+    # A refusal (403, 404, a rule's 422 with its message), a redirect, or a page or list of text.
+    assert response.status_code in (302, 403, 404, 422) or (response.status_code == 200 and textual), (response.status_code, response.mimetype)
+    body = response.get_data(as_text=True) if textual else ""
+    for name in (*ALL_HOUSEHOLDS, *DOSSIER_SECRETS):
+        assert name not in body, name
+    if world.doc_of(state) is not None or mesure_state(state) is not None or state in (RECORD_STATE, TRAVAIL_STATE, PREVIEW_WORK_STATE):
+        assert response.status_code in (403, 404), response.status_code  # a Lens-Hénin object: not even its page
+    after = world.settle()
+    own = EFFECTS.get((endpoint, method, state, ARTOIS_ACTORS[twin]))
+    if own in OWN_CHANGES:
+        untouched = set(world.pristine["tables"]) - WRITES[own]
+        assert {t: after["tables"][t] for t in untouched} == {t: world.pristine["tables"][t] for t in untouched}
+    else:
+        assert after == world.pristine, "an Artois user changed the Lens-Hénin world"

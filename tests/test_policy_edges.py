@@ -78,6 +78,22 @@ def test_each_role_sees_its_side_of_every_edge(app: Flask, corpus: dict[str, Any
 
 
 # --- Each predicate on both sides of its edge, on objects alone (the rules read no database) ---
+# The territory is the one rule that reads it (``webforms.territoires.scope``): here it is set by
+# ``territory`` (within by default), and its own edge is tried below and in tests/test_territoires.py.
+
+
+@pytest.fixture(autouse=True)
+def territory(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Set whether the objects of a case are within the user's territories (default: within)."""
+
+    def within(inside: bool) -> None:
+        monkeypatch.setattr(policy, "document_in_scope", lambda user, doc: inside)
+        monkeypatch.setattr(policy, "mesure_in_scope", lambda user, mesure: inside)
+
+    within(True)
+    return within
+
+
 def _user(role: str, org: int = 1) -> User:
     return User(role=role, organisation_id=org)
 
@@ -166,6 +182,32 @@ def test_who_reads_the_frozen_version(user: User, frozen: bool) -> None:
 def test_measures_on_both_sides(user: User, mesure: Mesure, view: bool, edit: bool) -> None:
     assert policy.can_view_mesure(user, mesure) is view
     assert policy.can_edit_mesure(user, mesure) is edit
+
+
+@pytest.mark.parametrize(
+    ("check", "role", "subject"),
+    [
+        (policy.can_view, "coordinateur", _doc(statut="soumis")),
+        (policy.can_view, "instructeur", _doc(kind="candidature_aml", statut="soumis")),
+        (policy.can_review, "coordinateur", _doc(statut="soumis")),
+        (policy.can_judge_pieces, "instructeur", _doc(kind="candidature_aml", statut="soumis")),
+        (policy.can_instruct, "instructeur", _doc(kind="candidature_aml", appel_id=1, statut="soumis")),
+        (policy.can_archive, "archiviste", _doc(statut="soumis")),
+        (policy.can_view_mesure, "instructeur", Mesure(organisation_id=1, type_mesure="asll_maintien")),
+        (policy.can_view_mesure, "coordinateur", Mesure(organisation_id=1, type_mesure="aml")),
+    ],
+)
+def test_outside_the_user_s_territories_every_right_is_refused(territory: Any, check: Any, role: str, subject: Any) -> None:
+    """Issue 13: the same case, allowed within the user's territories, refused outside them."""
+    assert check(_user(role), subject) is True
+    territory(False)
+    assert check(_user(role), subject) is False
+
+
+def test_a_writer_keeps_its_organisation_s_documents_and_measures_outside_any_territory(territory: Any) -> None:
+    territory(False)
+    assert policy.can_view(_user("redacteur"), _doc(statut="brouillon")) and policy.can_edit(_user("redacteur"), _doc(statut="brouillon"))
+    assert policy.can_view_mesure(_user("redacteur"), Mesure(organisation_id=1, type_mesure="aml"))
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -7,16 +7,20 @@
 - The role named by a kind's ``review`` (the coordinator) records the decision.
 - An ``admin`` manages accounts and organisations; household data is not theirs to read.
 - Measures: the operator's writers see and follow their organisation's measures; an
-  ``instructeur`` reads every measure; a ``coordinateur`` reads the AML measures (AML §7).
+  ``instructeur`` reads the measures, a ``coordinateur`` the AML measures (AML §7).
+- Territories (issue 13): a recipient, the coordinator deciding, an instructeur or a coordinator
+  reading measures sees only what belongs to their territories, or to a Département they were
+  explicitly granted (``webforms.territoires.scope`` derives each territory, in one place).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, false, or_, select, true
+from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import object_session
 
 from schemas import registry
 from webforms.models import Document, Instruction, JuryMember, Mesure, User
+from webforms.territoires.scope import document_in_scope, document_territory, in_scope, mesure_in_scope
 
 WRITERS = {"redacteur"}
 
@@ -42,7 +46,7 @@ def was_submitted(doc: Document) -> bool:
 
 def _receives(user: User, doc: Document) -> bool:
     kind = registry().get(doc.kind)
-    return kind is not None and was_submitted(doc) and user.role in kind.recipient_roles
+    return kind is not None and was_submitted(doc) and user.role in kind.recipient_roles and document_in_scope(user, doc)
 
 
 # The instruction states of a dossier its call's jury reads: declared recevable, and after
@@ -108,6 +112,7 @@ def can_review(user: User, doc: Document) -> bool:
         and kind.review is not None
         and user.role == kind.review.role
         and doc.statut in ("soumis", "decide")
+        and document_in_scope(user, doc)
     )
 
 
@@ -124,7 +129,13 @@ def visible_documents(user: User) -> Select[tuple[Document]]:
     received = [name for name, kind in registry().items() if user.role in kind.recipient_roles]
     if received:
         # A reopened dossier stays with its recipients: they read its last frozen version.
-        clauses.append(and_(Document.kind.in_(received), or_(Document.statut != "brouillon", Document.submitted_at.is_not(None))))
+        clauses.append(
+            and_(
+                Document.kind.in_(received),
+                or_(Document.statut != "brouillon", Document.submitted_at.is_not(None)),
+                in_scope(user, document_territory()),
+            )
+        )
     if user.role == "jury":
         clauses.append(and_(Document.appel_id.in_(_juries(user)), Document.id.in_(_read_by_jury())))
     where = or_(*clauses) if clauses else false()
@@ -137,7 +148,7 @@ def awaiting_decision(user: User) -> Select[tuple[Document]]:
     deciding = [name for name, kind in registry().items() if kind.review is not None and kind.review.role == user.role]
     return (
         select(Document)
-        .where(Document.kind.in_(deciding) if deciding else false(), Document.statut == "soumis")
+        .where(Document.kind.in_(deciding) if deciding else false(), Document.statut == "soumis", in_scope(user, document_territory()))
         .order_by(Document.submitted_at, Document.id)
     )
 
@@ -147,9 +158,9 @@ def visible_mesures(user: User) -> Select[tuple[Mesure]]:
     if user.role in WRITERS:
         where = Mesure.organisation_id == user.organisation_id
     elif user.role == "instructeur":
-        where = true()
+        where = in_scope(user, Mesure.territoire_id)
     elif user.role == "coordinateur":
-        where = Mesure.type_mesure == "aml"
+        where = and_(Mesure.type_mesure == "aml", in_scope(user, Mesure.territoire_id))
     else:
         where = false()
     return select(Mesure).where(where).order_by(Mesure.id)
@@ -157,11 +168,10 @@ def visible_mesures(user: User) -> Select[tuple[Mesure]]:
 
 def can_view_mesure(user: User, mesure: Mesure) -> bool:
     """May ``user`` read this measure and its calendar?"""
-    return (
-        (user.role in WRITERS and mesure.organisation_id == user.organisation_id)
-        or user.role == "instructeur"
-        or (user.role == "coordinateur" and mesure.type_mesure == "aml")
-    )
+    if user.role in WRITERS:
+        return mesure.organisation_id == user.organisation_id
+    reads = user.role == "instructeur" or (user.role == "coordinateur" and mesure.type_mesure == "aml")
+    return reads and mesure_in_scope(user, mesure)
 
 
 def can_edit_mesure(user: User, mesure: Mesure) -> bool:
@@ -222,6 +232,11 @@ def can_manage_retention(user: User) -> bool:
 
 def can_manage_templates(user: User) -> bool:
     """May ``user`` replace, preview, put in force and roll back the document templates? The administrator."""
+    return user.role == "admin"
+
+
+def can_manage_territories(user: User) -> bool:
+    """May ``user`` edit the territories, attach organisations and accounts, grant a Département-wide scope? The administrator."""
     return user.role == "admin"
 
 

@@ -38,6 +38,9 @@ ACTIONS = {
     "trust_root_added": "Autorité de confiance ajoutée",
     "trust_root_removed": "Autorité de confiance retirée",
     "household_view": "Consultation du dossier d'un ménage",
+    # Who reads a whole Département is an explicit, logged grant (issue 13, webforms/territoires).
+    "portee_accordee": "Portée départementale accordée",
+    "portee_retiree": "Portée départementale retirée",
 }
 
 

@@ -335,7 +335,7 @@ def _retention_page(error: str | None = None, typed: Any = None, status: int = 2
     session = db.session()
     return render_template(
         "archive_retention.html",
-        due=past_term(session, services().today()),
+        due=past_term(session, services().today(), current_user),
         visas=pending_visas(session),
         titles={name: k.title for name, k in registry().items()},
         today=services().today(),

@@ -28,9 +28,13 @@ class Due:
     pending_visa: DestructionVisa | None
 
 
-def past_term(session: Session, today: dt.date) -> list[Due]:
-    """Documents whose archived copies reached the end of their retention and still exist."""
-    records = list(session.scalars(select(ArchiveRecord).order_by(ArchiveRecord.document_id, ArchiveRecord.id)))
+def past_term(session: Session, today: dt.date, user: User | None = None) -> list[Due]:
+    """Documents whose archived copies reached the end of their retention and still exist (of
+    ``user``'s territories when given: an archiviste sees and clears only theirs, issue 13)."""
+    query = select(ArchiveRecord).order_by(ArchiveRecord.document_id, ArchiveRecord.id)
+    if user is not None:
+        query = query.where(ArchiveRecord.document_id.in_(policy.visible_documents(user).with_only_columns(Document.id).order_by(None)))
+    records = list(session.scalars(query))
     tombs = set(session.scalars(select(Tombstone.record_id)))  # not an IN list as long as the archive
     pending = {item.record_id: item.visa for item in session.scalars(select(DestructionItem))}
     by_doc: dict[int, list[ArchiveRecord]] = {}
@@ -70,7 +74,7 @@ def record_visa(
     today = paris_date(svc.clock())
     if date_visa > today:
         raise ArchiveError("La date du visa ne peut pas être dans le futur.")
-    eligible = {d.document.id: d for d in past_term(session, today)}
+    eligible = {d.document.id: d for d in past_term(session, today, user)}
     chosen = list(dict.fromkeys(document_ids))
     if not chosen:
         raise ArchiveError("Sélectionnez au moins un document à éliminer.")

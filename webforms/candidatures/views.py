@@ -59,7 +59,7 @@ def appels() -> str:
         for doc in session.scalars(select(Document).where(Document.organisation_id == current_user.organisation_id, Document.appel_id.is_not(None))):
             mine[doc.appel_id] = doc  # type: ignore[index]
     if policy.can_list_dossiers(current_user):
-        for doc in session.scalars(select(Document).where(Document.appel_id.is_not(None), Document.submitted_at.is_not(None))):
+        for doc in session.scalars(policy.visible_documents(current_user).where(Document.appel_id.is_not(None), Document.submitted_at.is_not(None))):
             counts[doc.appel_id] = counts.get(doc.appel_id, 0) + 1  # type: ignore[index]
     return render_template(
         "appels.html",
@@ -95,7 +95,10 @@ def dossiers(appel_id: int) -> str:
         abort(403)
     docs = db.session().scalars(
         # Reopened dossiers stay in the list ("En régularisation"): they were deposited.
-        select(Document).where(Document.appel_id == appel.id, Document.submitted_at.is_not(None)).order_by(Document.submitted_at)
+        policy.visible_documents(current_user)
+        .where(Document.appel_id == appel.id, Document.submitted_at.is_not(None))
+        .order_by(None)
+        .order_by(Document.submitted_at)
     ).all()
     # Recipients read the deposited version, not a régularisation in progress.
     rows = [(d, candidatures.checklist(d, problems(d, frozen=True), services().clock(), frozen=True)) for d in docs]

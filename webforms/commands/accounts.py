@@ -1,4 +1,4 @@
-"""``create-org``, ``create-user``, ``ensure-admin``, ``account …``: organisations and accounts, in the database."""
+"""``create-org``, ``create-user``, ``ensure-admin``, ``account …``: organisations and accounts (their territories too), in the database."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ from webforms.accounts.services import (
     set_active,
 )
 from webforms.commands.app import command_app
-from webforms.models import Organisation, User
+from webforms.errors import DocumentError
+from webforms.models import Organisation, PorteeDepartement, User
+from webforms.territoires import services as territoires
 
 
 @click.command("create-org")
@@ -80,7 +82,7 @@ def ensure_admin_cmd() -> None:
 
 @click.group("account")
 def account() -> None:
-    """Désactiver, réactiver un compte, réinitialiser son mot de passe ou son second facteur."""
+    """Désactiver, réactiver un compte, réinitialiser son mot de passe ou son second facteur, le rattacher à des territoires."""
 
 
 def _change(email: str, change: Callable[[Session, User], str]) -> None:
@@ -144,3 +146,34 @@ def reset_totp_cmd(email: str) -> None:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+@account.command("territories")
+@click.argument("email")
+@click.option("--territoire", "codes", multiple=True, help="Code d'un territoire où rattacher le compte (un rédacteur : son organisation) ; répétable.")
+@click.option("--departement", default=None, help="Accorder la portée départementale de ce Département (inscrite au journal d'audit).")
+@click.option("--retirer-departement", "withdraw", default=None, help="Retirer la portée départementale de ce Département.")
+def territories_cmd(email: str, codes: tuple[str, ...], departement: str | None, withdraw: str | None) -> None:
+    """Rattacher un compte à des territoires, lui accorder ou retirer la portée départementale."""
+    app = command_app()
+    with app.app_context():
+        session = db.session()
+        archive = app.extensions["webforms.archive"]
+        try:
+            user = find_user(session, email)
+            if codes:
+                names = [t.nom for t in territoires.attach(session, user, codes)]
+                session.commit()
+                click.echo(f"{user.email} rattaché à : {', '.join(names)}.")
+            if departement:
+                territoires.grant_departement(session, archive, user, departement, by=None, now=_now())
+                click.echo(f"Portée départementale ({departement}) accordée à {user.email} ; inscrite au journal d'audit.")
+            if withdraw:
+                portee = session.scalar(select(PorteeDepartement).where(PorteeDepartement.user_id == user.id, PorteeDepartement.departement == withdraw))
+                if portee is None:
+                    raise territoires.TerritoireError(f"{user.email} n'a pas la portée départementale ({withdraw}).")
+                territoires.revoke_departement(session, archive, portee, by=None, now=_now())
+                click.echo(f"Portée départementale ({withdraw}) retirée à {user.email}.")
+        except (AccountError, DocumentError) as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None

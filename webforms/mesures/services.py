@@ -24,6 +24,7 @@ from webforms.documents.services import ParentRules, Services, create_draft, nex
 from webforms.errors import DocumentError, ValidationFailed
 from webforms.mesures import rules as rules
 from webforms.models import DiplomeReferent, Document, Event, Mesure, Rencontre, Renouvellement, User
+from webforms.territoires.scope import territory_for_mesure
 from webforms.timeutil import paris_date
 
 
@@ -69,6 +70,9 @@ def create_mesure(session: Session, svc: Services, *, user: User, payload: Mappi
         created_at=now,
         updated_at=now,
         statut="en_cours",
+        territoire_id=territory_for_mesure(
+            session, organisation_id=user.organisation_id, type_mesure=values["type_mesure"], commune=values.get("menage_commune")
+        ),
         **values,
     )
     session.add(mesure)

@@ -29,6 +29,16 @@ from webforms.models.notifications import FREQUENCES, Courriel, Notification, No
 from webforms.models.parcours import DiplomeReferent, MesureOrigine
 from webforms.models.partages import QUALITES_PARTAGE, TRACES_PARTAGE, Partage, PartageTrace
 from webforms.models.people import Organisation, User
+from webforms.models.territoires import (
+    NATURES_TERRITOIRE,
+    NATURES_ZONE,
+    Departement,
+    OrganisationTerritoire,
+    PorteeDepartement,
+    Territoire,
+    TerritoireZone,
+    UserTerritoire,
+)
 
 __all__ = [
     "API_SCOPES",
@@ -36,6 +46,8 @@ __all__ = [
     "FREQUENCES",
     "MOUVEMENTS_MODELE",
     "NATURES_MESSAGE",
+    "NATURES_TERRITOIRE",
+    "NATURES_ZONE",
     "QUALITES_PARTAGE",
     "RETENTION_FATES",
     "ROLES",
@@ -61,6 +73,7 @@ __all__ = [
     "Counter",
     "Courriel",
     "Decision",
+    "Departement",
     "DestructionItem",
     "DestructionVisa",
     "DiplomeReferent",
@@ -83,19 +96,24 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "Organisation",
+    "OrganisationTerritoire",
     "Partage",
     "PartageTrace",
     "Piece",
+    "PorteeDepartement",
     "Rappel",
     "Rencontre",
     "Rendition",
     "Renouvellement",
     "RetentionRule",
     "SignInCounter",
+    "Territoire",
+    "TerritoireZone",
     "Tombstone",
     "Travail",
     "UTCDateTime",
     "User",
+    "UserTerritoire",
     "WebSession",
     "WriteOnceViolation",
     "utcnow",

@@ -38,6 +38,9 @@ class Mesure(Base):
     duree_mois: Mapped[int] = mapped_column(Integer)
     travailleur_social: Mapped[str | None] = mapped_column(String(150), nullable=True)
     statut: Mapped[str] = mapped_column(String(20), default="en_cours")
+    # The platform or lot the measure belongs to, fixed when it is opened (webforms/territoires/scope.py,
+    # ``territory_for_mesure``); NULL: none could be told, the Département's (docs/territories.md).
+    territoire_id: Mapped[int | None] = mapped_column(ForeignKey("territoire.id"), index=True, nullable=True)
     # A measure closed before (or at) its term: the day it ended and why.
     date_fin_effective: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     motif_fin: Mapped[str | None] = mapped_column(String(40), nullable=True)

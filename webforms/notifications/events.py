@@ -30,9 +30,11 @@ def writers_of(session: Session, doc: Document) -> list[User]:
 
 
 def receivers_of(session: Session, doc: Document) -> list[User]:
-    """The active users whose role receives the document's kind once submitted (``Kind.recipient_roles``)."""
+    """The active users whose role receives the document's kind once submitted (``Kind.recipient_roles``),
+    among those who read it: of its territory (issue 13)."""
     roles = get_kind(doc.kind).recipient_roles - NOT_TOLD
-    return list(session.scalars(select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id)))
+    users = session.scalars(select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id))
+    return [u for u in users if policy.can_view(u, doc)]
 
 
 def _submitted_what(doc: Document, version: int) -> str:

@@ -6,7 +6,7 @@ and no measure is created for them: a name typed by hand cannot be trusted to de
 (docs/decisions.md, "Un fil par ménage").
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0022'
-down_revision = '0020'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

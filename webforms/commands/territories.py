@@ -1,0 +1,49 @@
+"""``territories load|list``: the territories of the deployment, loaded from a data file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from webforms import db
+from webforms.commands.app import command_app
+from webforms.errors import DocumentError
+from webforms.territoires import services as territoires
+
+SHIPPED = Path(__file__).resolve().parent.parent / "territoires" / "territoires.json"
+
+
+@click.group("territories")
+def territories_group() -> None:
+    """Territoires (plateformes AML, lots ASLL) : charger le fichier d'un déploiement, lister."""
+
+
+@territories_group.command("load")
+@click.argument("fichier", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+def load(fichier: Path | None) -> None:
+    """Charger les Départements et territoires d'un fichier JSON (par défaut, ceux livrés : AML et ASLL)."""
+    source = fichier or SHIPPED
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"Fichier illisible ({source}) : {exc}") from None
+    with command_app().app_context():
+        session = db.session()
+        try:
+            created, updated = territoires.load(session, data, now=dt.datetime.now(dt.UTC))
+        except (DocumentError, KeyError, TypeError) as exc:
+            session.rollback()
+            raise click.ClickException(f"Fichier refusé ({source}) : {exc}") from None
+        click.echo(f"Territoires chargés depuis {source} : {created} créé(s), {updated} mis à jour.")
+
+
+@territories_group.command("list")
+def list_cmd() -> None:
+    """Lister les territoires, leurs bornes annuelles et leurs zones."""
+    with command_app().app_context():
+        for t in territoires.territories(db.session()):
+            bounds = f" – {t.mesures_min}–{t.mesures_max} mesures par an" if t.mesures_max is not None else ""
+            click.echo(f"{t.code} : {t.nom} ({t.nature_label}, {t.departement}){bounds} – {', '.join(z.nom for z in t.zones)}")
