@@ -198,14 +198,14 @@ def grant_departement(session: Session, svc: ArchiveServices, account: User, dep
     portee = PorteeDepartement(user_id=account.id, departement=departement, accordee_par_id=by.id if by else None, accordee_le=now)
     session.add(portee)
     session.flush()
-    audit.log(session, now, "portee_accordee", user=by, compte=account.id, departement=departement, portee=portee.id)
+    audit.log(session, now, "portee_accordee", key=svc.seal_key, user=by, compte=account.id, departement=departement, portee=portee.id)
     audit.commit(session, svc)
     return portee
 
 
 def revoke_departement(session: Session, svc: ArchiveServices, portee: PorteeDepartement, *, by: User | None, now: dt.datetime) -> None:
     """Withdraw a Département-wide grant, logged in the audit trail."""
-    audit.log(session, now, "portee_retiree", user=by, compte=portee.user_id, departement=portee.departement, portee=portee.id)
+    audit.log(session, now, "portee_retiree", key=svc.seal_key, user=by, compte=portee.user_id, departement=portee.departement, portee=portee.id)
     session.delete(portee)
     audit.commit(session, svc)
 
