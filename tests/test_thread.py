@@ -17,7 +17,7 @@ from webforms import db
 from webforms.documents import services as svc_docs
 from webforms.mesures import lots, rules
 from webforms.mesures.services import annual_figures
-from webforms.models import ArchiveLog, DiplomeReferent, Document, Mesure, MesureOrigine, User
+from webforms.models import ArchiveLog, DiplomeReferent, Document, Mesure, MesureOrigine, Territoire, User
 
 PLATFORM = "Plateforme Logement d'abord Lens-Hénin"
 
@@ -436,3 +436,17 @@ def test_asll_10_the_yearly_bilan_is_prefilled_with_a_row_per_type_and_element(a
     open_mesure(web, date_bon_commande="2019-01-02", date_premiere_rencontre="2019-01-04")
     doc = started_doc(app, web.post("/mesures/bilan-annuel", {"annee": "2019"}))
     assert [(r["type_mesure"], r["element"]) for r in doc.data["qualitatif"]] == [("asll_installation", e) for e, _ in annual.ELEMENTS_QUALITATIFS]
+
+
+def test_the_measure_of_a_referral_belongs_to_the_referral_s_platform_issue_13(app: Flask, login_as: Any) -> None:
+    """Created from a Lens-Hénin referral, the AML measure is Lens-Hénin's: its coordinator reads it, Artois's does not."""
+    doc_id, coordinator, referent = _referral(login_as)
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent)).status_code == 302
+    _, mesures = _thread(app, doc_id)
+    with app.app_context():
+        territoire = db.session().get(Territoire, db.session().get(Mesure, mesures[0].id).territoire_id)
+        assert territoire is not None and territoire.code == "aml-lens-henin"
+    lens, _ = login_as("coordinateur", org=PLATFORM, territoires=("aml-lens-henin",))
+    artois, _ = login_as("coordinateur", org="Plateforme Logement d'abord Artois", territoires=("aml-artois",))
+    assert lens.get(f"/mesures/{mesures[0].id}").status_code == 200
+    assert artois.get(f"/mesures/{mesures[0].id}").status_code == 404

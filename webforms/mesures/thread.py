@@ -28,6 +28,7 @@ from webforms.errors import ValidationFailed
 from webforms.mesures import services as mesures
 from webforms.mesures.rules import DURATION_MONTHS, START_DEADLINE_DAYS, TYPES
 from webforms.models import Event, Mesure, MesureOrigine, Organisation, User
+from webforms.territoires.scope import territory_of
 from webforms.timeutil import paris_date
 
 REFUSED = "La décision ne peut pas être enregistrée : corrigez les erreurs signalées."
@@ -123,6 +124,8 @@ def create_from_referral(session: Session, doc: Any, review: Mapping[str, Any], 
     """Create the AML measure of a validated referral, for its operator and référent (AML §4)."""
     data = doc.submitted_data or {}
     demandeur = (data.get("menage") or {}).get("demandeur") or {}
+    # The referral's platform (issue 13): those who decided the referral follow its measure.
+    platform = territory_of(session, doc)
     mesure = Mesure(
         reference=next_reference(session, "ME", now.year),
         organisation_id=review["operateur_id"],
@@ -139,6 +142,7 @@ def create_from_referral(session: Session, doc: Any, review: Mapping[str, Any], 
         statut="en_cours",
         created_at=now,
         updated_at=now,
+        territoire_id=platform.id if platform is not None else None,
     )
     session.add(mesure)
     session.flush()
@@ -181,6 +185,7 @@ def open_maintien(session: Session, bilan: Any, *, user: User | None, now: dt.da
         statut="en_cours",
         created_at=now,
         updated_at=now,
+        territoire_id=previous.territoire_id,  # the same household, the same lot (ASLL §11)
     )
     session.add(mesure)
     session.flush()
