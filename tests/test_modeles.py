@@ -15,7 +15,7 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import select, update
 
-from schemas import DOCX_DIR, get_kind
+from schemas import DOCX_DIR, HTML_DIR, get_kind
 from tests.conftest import WebClient
 from tests.test_cli import run
 from tests.test_web import docx_text, example_form, pdf_text, submitted
@@ -408,3 +408,30 @@ def test_a_version_put_in_force_elsewhere_is_seen_once_the_kept_map_expires(app:
     assert (other_host(WORD) is None) == (ttl == 0.0)  # kept for ttl seconds, read again after
     other_host.forget()
     assert other_host(WORD) is None
+
+
+def test_a_damaged_template_placed_by_hand_is_said_in_french_not_a_traceback(tmp_path: Path, app: Flask, login_as: Any) -> None:
+    """A file that is not a Word document in the override folder: French refusals on the command line and on the web, no 500."""
+    (tmp_path / "data.json").write_text(run("example", "fiche_incident").stdout)
+    override = tmp_path / "instance" / "templates_docx"
+    override.mkdir(parents=True)
+    (override / WORD).write_bytes(b"ceci n'est pas un document Word")
+    result = run("render", "fiche_incident", str(tmp_path / "data.json"), "--format", "docx", "--output", str(tmp_path / "out.docx"), cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "Modèle « fiche_incident.docx » : le fichier n'est pas un document Word (.docx) lisible" in result.stderr
+
+    Path(app.config["DOCX_OVERRIDE_DIR"]).mkdir(parents=True, exist_ok=True)
+    (Path(app.config["DOCX_OVERRIDE_DIR"]) / WORD).write_bytes(b"ceci n'est pas un document Word")
+    writer, _ = login_as("redacteur")
+    response = writer.post("/documents/nouveau/fiche_incident", {**example_form("fiche_incident"), "action": "submit"})
+    assert response.status_code in (302, 303)
+    assert "le fichier n&#39;est pas un document Word (.docx) lisible" in writer.get(response.location).get_data(as_text=True)
+    with app.app_context():
+        assert db.session().scalars(select(Document)).one().statut == "brouillon"
+
+
+def test_a_non_utf8_html_template_placed_by_hand_is_said_in_french(tmp_path: Path) -> None:
+    kind = get_kind("fiche_incident")
+    (tmp_path / kind.output("pdf").template).write_bytes("<p>modèle en Latin-1</p>".encode("latin-1"))
+    with pytest.raises(TemplateFailure, match="n'est pas un texte HTML en UTF-8 lisible"):
+        Renderer(html_dirs=[tmp_path, HTML_DIR]).html(kind.output("pdf"), example_context(kind))

@@ -197,11 +197,13 @@ class Renderer:
     def render(self, output: Output, context: Mapping[str, Any]) -> bytes:
         """Return ``output`` filled with ``context``, in its format (DOCX, or PDF/A-3b from its HTML)."""
         if output.fmt == "docx":
-            doc = self._docx_template(output)
             try:
+                doc = self._docx_template(output)
                 doc.render(dict(context), jinja_env=self.docx_env, autoescape=True)
             except TemplateError as exc:
                 raise self.failure(output, exc) from None
+            except UNREADABLE as exc:
+                raise self.unreadable(output, exc) from None
             buf = io.BytesIO()
             doc.save(buf)
             return normalise_docx(buf.getvalue())
@@ -219,6 +221,8 @@ class Renderer:
             return self.html_env.get_template(output.template).render(context)
         except TemplateError as exc:
             raise self.failure(output, exc) from None
+        except UNREADABLE as exc:
+            raise self.unreadable(output, exc) from None
 
     def failure(self, output: Output, exc: TemplateError) -> TemplateFailure:
         """Return Jinja's error on ``output``'s template as a French failure naming its place."""
@@ -237,6 +241,13 @@ class Renderer:
             self.dry_fills.fill(self.docx_env, self.template_digest(output), self.template_source(output), context)
         except TemplateError as exc:
             raise self.failure(output, exc) from None
+        except UNREADABLE as exc:
+            raise self.unreadable(output, exc) from None
+
+    def unreadable(self, output: Output, exc: Exception) -> TemplateFailure:
+        """Return the French failure of a template file that cannot be read at all (placed by hand, damaged)."""
+        what = "un document Word (.docx) lisible" if output.fmt == "docx" else "un texte HTML en UTF-8 lisible"
+        return TemplateFailure(output.template, f"le fichier n'est pas {what} ({type(exc).__name__}) : remplacez-le, ou retirez-le pour revenir au modèle d'origine")
 
     def version(self, output: Output) -> TemplateVersion | None:
         """Return the version in force of ``output``'s template, None when a file prints it."""
@@ -340,6 +351,11 @@ class Renderer:
             return _PatchedOnce(io.BytesIO(version.content))
         source = self._generated_from(output)
         return _PatchedOnce(io.BytesIO(self._layout_docx(source)) if source else self.template_path(output))
+
+
+# What reading a damaged template file raises: not a zip, a missing part, bytes that are not
+# UTF-8, XML that does not parse (lxml's errors are SyntaxErrors).
+UNREADABLE: tuple[type[Exception], ...] = (zipfile.BadZipFile, KeyError, UnicodeDecodeError, SyntaxError)
 
 
 MIME = {
