@@ -16,6 +16,7 @@ from schemas import get_kind
 from tests.api_client import ApiClient, token_for
 from tests.conftest import Account, Clock, WebClient
 from tests.test_web import example_form
+from tests.workers import run_jobs
 from webforms import db
 from webforms.commands.accounts import account as account_cli
 from webforms.commands.territories import SHIPPED, territories_group
@@ -269,3 +270,23 @@ def test_the_api_shows_a_user_only_their_territories_documents(app: Flask, clock
     assert [d["id"] for d in api.get("/api/v1/documents").get_json()["items"]] == [artois_doc]
     assert api.get(f"/api/v1/documents/{artois_doc}").status_code == 200
     assert api.get(f"/api/v1/documents/{lens_doc}").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["coordinateur", "instructeur", "archiviste"])
+def test_through_the_api_another_platform_s_referral_is_neither_read_nor_decided(app: Flask, clock: Clock, login_as: Any, make_user: Any, role: str) -> None:
+    """An Artois token × every document route × a Lens-Hénin referral: 404, nothing changed; its own platform's answers (issue 13 × issue 17)."""
+    writer, _ = login_as("redacteur")
+    lens_doc, artois_doc = referral(writer, "CALL"), referral(writer, "CABBALR")
+    run_jobs(app)
+    api = ApiClient(app, token_for(app, clock, make_user(role, territoires=(ARTOIS,))))
+    with app.app_context():
+        rendition = db.session().get(Document, lens_doc).renditions[0].id
+        before = db.session().get(Document, lens_doc).review
+    for path in (f"/api/v1/documents/{lens_doc}", f"/api/v1/documents/{lens_doc}/renditions/{rendition}", f"/api/v1/documents/{lens_doc}/pieces"):
+        assert api.get(path).status_code == 404, path
+    assert api.post(f"/api/v1/documents/{lens_doc}/validation", json={}).status_code == 404
+    assert api.post(f"/api/v1/kinds/fiche_saisine/documents/{lens_doc}/decision", json=DECISION).status_code == 404
+    assert lens_doc not in [d["id"] for d in api.get("/api/v1/documents").get_json()["items"]]
+    assert api.get(f"/api/v1/documents/{artois_doc}").status_code == 200
+    with app.app_context():
+        assert db.session().get(Document, lens_doc).review == before
