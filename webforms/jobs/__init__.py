@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from webforms import db
 from webforms.documents.storage import sweep_orphans
+from webforms.errors import DocumentError
 from webforms.models import Travail
 
 logger = logging.getLogger(__name__)
@@ -98,6 +99,17 @@ def _run(
     session.commit()
     try:
         result = body(session, travail)
+    except DocumentError as exc:
+        # A refusal the service says in French (a template that cannot be filled…) is the same at
+        # every run: it ends the work at once, in the service's words, without retries. An
+        # administrator may still ask again from /admin/travaux once the cause is fixed.
+        session.rollback()
+        logger.warning("Travail %s (%s) refusé : %s", travail_id, travail.nature, exc)
+        travail = session.get(Travail, travail_id)
+        if travail is not None:
+            travail.statut, travail.finished_at, travail.erreur = "echec", clock(), str(exc)[:2000]
+            session.commit()
+        return
     except Exception as exc:
         session.rollback()
         attempts = context.job.attempts if context.job else 0
