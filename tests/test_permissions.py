@@ -1884,7 +1884,7 @@ WRITES: dict[Check, set[str]] = {
     _recorded_renewal: {"renouvellement", "mesure", "event"},
     _started_document: {"document", "event"},
     _closed_mesure: {"mesure", "event"},
-    _started_annual: {"document", "event"},
+    _started_annual: {"document", "event", "travail"},  # the new draft asks its preview (debounced: at most one waits)
     _saved_appel: {"appel", "event"},
     _opened_dossier: {"document", "event"},
     _uploaded_piece: {"piece", "document", "event"},
@@ -2119,6 +2119,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == f"/admin/territoires/{world.territoire_id}"
         elif outcome == TERRITOIRES:
             assert location.path == "/admin/territoires"
+        elif outcome == DIPLOMAS:
+            assert location.path == "/mesures/referents"
         elif outcome == QUEUE:
             assert location.path == "/admin/travaux"
         else:  # pragma: no cover - a typo in the matrix
@@ -2131,7 +2133,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
     if measure is not None and outcome == OK and endpoint == "mesures.view":
         assert MESURE_HOUSEHOLD[measure] in body
         # The measure's documents follow the document rule: the draft only for its organisation.
-        assert (f'href="/documents/{world.docs["draft_from_mesure"]}"' in body) == (actor == "redacteur_A" and measure == "mesure_aml")
+        # Its writer opens the draft to its form (issue 16, point 7).
+        assert (f'href="/documents/{world.docs["draft_from_mesure"]}/modifier"' in body) == (actor == "redacteur_A" and measure == "mesure_aml")
         # The change forms only for whoever may change the measure.
         assert (f'action="{world.url("mesures.add_meeting", measure)}"' in body) == (actor == "redacteur_A")
     if endpoint in ("mesures.index", "mesures.export") and outcome == OK:
@@ -2413,7 +2416,7 @@ def test_post_without_a_valid_csrf_token_is_refused_and_changes_nothing(world: W
 # What a twin may change of its own (its notifications read, its e-mail choice): nothing of the world.
 OWN_CHANGES = {_marked_all_read, _chose_frequence}
 # Public pages and one's own account: not about any territory.
-UNSCOPED = ("auth.", "pages.")
+UNSCOPED = ("auth.", "pages.", "jetons.")  # jetons: one's own API tokens
 
 
 def _territory_cases() -> list[Any]:

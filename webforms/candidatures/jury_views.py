@@ -10,6 +10,7 @@ from webforms import db, policy
 from webforms.candidatures import convention, decision, exports, notation, synthese
 from webforms.forms import ActionForm
 from webforms.models import Appel, Document
+from webforms.territoires.scope import has_departement_grant
 from webforms.web import attempt, services
 
 bp = Blueprint("jury", __name__)
@@ -89,6 +90,15 @@ def _readable_appel(appel_id: int) -> Appel:
     return appel
 
 
+def _whole_call(appel_id: int) -> Appel:
+    """The call whose whole jury work is exported: for its jury, or staff with a Département-wide grant (issue 13)."""
+    appel = _readable_appel(appel_id)
+    # The exports hold every territory's dossiers: a user of one platform reads only theirs.
+    if current_user.role != "jury" and not has_departement_grant(db.session(), current_user):
+        abort(403)
+    return appel
+
+
 @bp.get("/appels/<int:appel_id>/synthese")
 def synthese_page(appel_id: int) -> ResponseReturnValue:
     """Show the jury's summary of a call: scores, totals, comments, avis, ranking per territory, allocation (AML §5, §6c, §6d)."""
@@ -133,7 +143,7 @@ def send_letters(appel_id: int) -> ResponseReturnValue:
 @bp.get("/appels/<int:appel_id>/jury.xlsx")
 def grid_xlsx(appel_id: int) -> ResponseReturnValue:
     """Download the jury's grid (every signed score), summary and allocation as a spreadsheet."""
-    appel = _readable_appel(appel_id)
+    appel = _whole_call(appel_id)
     name = f"jury-{appel.code}.xlsx"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(exports.grid_xlsx(db.session(), appel), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", headers=headers)
@@ -142,7 +152,7 @@ def grid_xlsx(appel_id: int) -> ResponseReturnValue:
 @bp.get("/appels/<int:appel_id>/proces-verbal.pdf")
 def proces_verbal(appel_id: int) -> ResponseReturnValue:
     """Download the jury's procès-verbal (members, date, scores, avis, allocation), signed by its chair."""
-    appel = _readable_appel(appel_id)
+    appel = _whole_call(appel_id)
     headers = {"Content-Disposition": f'attachment; filename="proces-verbal-{appel.code}.pdf"'}
     return Response(exports.proces_verbal_pdf(db.session(), services().documents, appel), mimetype="application/pdf", headers=headers)
 

@@ -127,3 +127,8 @@ def territory_for_mesure(session: Session, *, organisation_id: int, type_mesure:
         .where(OrganisationTerritoire.organisation_id == organisation_id, Territoire.nature == nature)
     ).all()
     return own[0] if len(own) == 1 else None
+
+
+def has_departement_grant(session: Session, user: User) -> bool:
+    """Has ``user`` an explicit Département-wide grant (what reading a whole call's jury work across territories asks)?"""
+    return bool(session.scalar(select(exists().where(PorteeDepartement.user_id == user.id))))
