@@ -7,12 +7,15 @@ from typing import Any
 import pytest
 import wtforms.widgets
 import wtforms.widgets.core
+from flask import Flask
 from markupsafe import Markup
 from wtforms import Form, SelectField, StringField
 from wtforms.widgets.core import Input, clean_key, escape
 
-from schemas import get_kind
+from schemas import get_kind, registry
 from schemas.base.fields import REQUIRED, schema_instance
+from schemas.base.kind import Kind
+from tests.test_web import doc_id_from, example_form
 from webforms.forms import html_params, select_choices, split_unfilled
 
 
@@ -84,3 +87,31 @@ def test_only_fields_left_empty_are_set_apart_from_the_errors() -> None:
     unfilled, rest = split_unfilled(errors)
     assert unfilled == {"prescripteur": {"nom": [REQUIRED]}, "menage": {"enfants": {0: {"prenom": [REQUIRED]}}}}
     assert rest == {"prescripteur": {"courriel": ["Adresse électronique invalide."]}, "menage": {"_schema": [REQUIRED]}, "orientation": [REQUIRED, "Choix inconnu."]}
+
+
+def broken_payloads(kind: Kind) -> list[dict[str, Any]]:
+    """A kind's example, empty, and with each top-level field given a value of the wrong shape."""
+    example = dict(kind.example)
+    return [example, {}] + [{**example, name: "pas ça"} for name in example] + [{**example, name: None} for name in example]
+
+
+@pytest.mark.parametrize("name", sorted(registry()))
+def test_reading_a_draft_once_finds_the_problems_a_validation_finds(name: str) -> None:
+    """The draft page reads its data once (``load_partial``) for both its problems and its computed values (issue 11)."""
+    kind = get_kind(name)
+    for payload in broken_payloads(kind):
+        assert kind.load_partial(payload)[1] == kind.validate(payload)
+
+
+def test_a_saved_drafts_page_reads_its_data_once(app: Flask, login_as: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One marshmallow load per draft page, whatever it shows: problems, computed values and alerts (issue 11)."""
+    web, _ = login_as("redacteur")
+    form = example_form("fiche_saisine") | {"prescripteur-email": "pas une adresse", "action": "save"}
+    doc_id = doc_id_from(web.post("/documents/nouveau/fiche_saisine", form))
+    loads: list[str] = []
+    for method in ("load_partial", "validate", "load"):
+        original = getattr(Kind, method)
+        monkeypatch.setattr(Kind, method, lambda self, payload, _m=method, _o=original: loads.append(_m) or _o(self, payload))
+    page = web.get(f"/documents/{doc_id}/modifier?verifier=1").get_data(as_text=True)
+    assert loads == ["load_partial"]
+    assert "Adresse électronique invalide." in page  # the one read still shows the problem

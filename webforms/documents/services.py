@@ -224,14 +224,19 @@ def data_for(doc: Document, *, frozen: bool) -> dict[str, Any]:
     return doc.submitted_data if frozen and doc.submitted_data is not None else doc.data
 
 
-def problems(doc: Document, *, frozen: bool = False) -> dict[str, Any]:
-    """Return what stops the document from being submitted (marshmallow's layout).
+def reading(doc: Document, *, frozen: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return ``(valid part, problems)`` of the data, read once: the problems stop a submission.
 
-    The parent adds its rules (a candidature's call: territories, measure counts, amount).
-    ``frozen``: those of the last submitted data, which the recipients read.
+    The parent adds its rules (a call's territories, amount...). ``frozen``: the last submitted data.
     """
     data = data_for(doc, frozen=frozen)
-    return merge_errors(get_kind(doc.kind).validate(data), parent_rules(doc).errors(doc, data))
+    valid, errors = get_kind(doc.kind).load_partial(data)
+    return valid, merge_errors(errors, parent_rules(doc).errors(doc, data))
+
+
+def problems(doc: Document, *, frozen: bool = False) -> dict[str, Any]:
+    """Return what stops the document from being submitted (see ``reading``)."""
+    return reading(doc, frozen=frozen)[1]
 
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
