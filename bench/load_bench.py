@@ -1,12 +1,14 @@
 """Load bench (issue 11, performance): submissions under 10 concurrent writers, and the form page.
 
 Run with ``make bench`` or ``.venv/bin/python bench/load_bench.py [--seconds 60] [--clients 10]
-[--processus 2] [--ref e929f42] [--strict]``; ``--seconds 20 --form-seconds 3`` for a quick run.
+[--processus 2] [--ref 4ddaf32] [--strict]``; ``--seconds 20 --form-seconds 3`` for a quick run.
 
-One private PostgreSQL cluster (``webforms.pgcluster``) in a temporary folder holds a database
-per side: the landed code (``e929f42`` by default, which renders inside the submit request) runs
-from a ``git worktree`` of that commit, the current tree from here, both with this venv's Python
-and packages (``PYTHONPATH`` at the tree). Each side's database is migrated by its own
+The reference is the code the issue measured (``4ddaf32``: SQLite, rendering inside the submit
+request); ``--ref e929f42`` is the same design on PostgreSQL. It runs from a ``git worktree`` of
+that commit, the current tree from here, both with this venv's Python and packages
+(``PYTHONPATH`` at the tree). A tree older than PostgreSQL keeps its SQLite file in its instance
+folder; otherwise one private PostgreSQL cluster (``webforms.pgcluster``) in a temporary folder
+holds a database per side. Each side's database is migrated by its own
 ``webforms upgrade``, its writers made by its own ``webforms create-user``, and it is served by
 ``gunicorn --preload -w 2`` (as ``make run``) on a free port; the current tree adds
 ``webforms worker --processus N`` (2 by default: renders are CPU-bound, so one process per core;
@@ -35,6 +37,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -57,7 +60,9 @@ from load_client import Browser, Tally, form_fields, hammer, sign_in, users  # n
 from schemas import get_kind  # noqa: E402
 from webforms.pgcluster import Cluster  # noqa: E402
 
-REFERENCE = "e929f42"  # the landed code: PostgreSQL, renders inside the submit request
+# The code the issue measured (4.3 submissions/s): SQLite, renders inside the submit request.
+# ``--ref e929f42`` is the same design moved to PostgreSQL (its embedded default since then).
+REFERENCE = "4ddaf32"
 KIND = "fiche_saisine"
 PASSWORD = "mot-de-passe-du-bench-1234"
 TARGETS = {"response_p95_s": 0.3, "ready_p95_s": 2.0, "throughput_ratio": 2.0, "form_rps": 300.0}
@@ -73,6 +78,7 @@ class Side:
     database: str
     instance: Path
     port: int = 0
+    url: str = ""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)
 
@@ -145,41 +151,52 @@ def serve(side: Side, url: str, workers: int) -> None:
     raise RuntimeError(f"{side.name} : gunicorn ne répond pas (voir {side.instance}/gunicorn.log)")
 
 
+def connect(side: Side) -> Any:
+    """Return an autocommit DB-API connection to the side's database, and its parameter mark."""
+    if side.url.startswith("sqlite:///"):
+        conn = sqlite3.connect(side.url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False, timeout=30)
+        return conn, "?"
+    return psycopg.connect(side.url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True), "%s"
+
+
 class Watcher(threading.Thread):
     """Notes when each document's PDF is first stored, from one query every 50 ms."""
 
-    def __init__(self, cluster: Cluster, database: str) -> None:
+    def __init__(self, side: Side) -> None:
         super().__init__(daemon=True)
-        self.conn = psycopg.connect(host=str(cluster.socket_dir), user="webforms", dbname=database, autocommit=True)
+        self.conn, self.mark = connect(side)
         self.stored: dict[int, float] = {}
         self.halt = threading.Event()
 
     def run(self) -> None:
         last = 0
+        query = f"SELECT id, document_id FROM rendition WHERE format = 'pdf' AND output = 'document' AND id > {self.mark}"
         while not self.halt.is_set():
-            rows = self.conn.execute("SELECT id, document_id FROM rendition WHERE format = 'pdf' AND output = 'document' AND id > %s", (last,)).fetchall()
+            rows = self.conn.execute(query, (last,)).fetchall()
             now = time.perf_counter()
             for rid, doc_id in rows:
                 self.stored.setdefault(doc_id, now)
                 last = max(last, rid)
             self.halt.wait(0.05)
+        self.conn.close()
 
 
-def lost(cluster: Cluster, database: str, doc_ids: list[int]) -> list[int]:
+def lost(side: Side, doc_ids: list[int]) -> list[int]:
     """Return the submitted documents without a reference or without a stored PDF."""
-    with psycopg.connect(host=str(cluster.socket_dir), user="webforms", dbname=database) as conn:
-        rows = conn.execute(
-            "SELECT d.id FROM document d WHERE d.id = ANY(%s) AND d.reference IS NOT NULL AND d.statut <> 'brouillon'"
-            " AND EXISTS (SELECT 1 FROM rendition r WHERE r.document_id = d.id AND r.format = 'pdf' AND r.output = 'document')",
-            (doc_ids,),
-        ).fetchall()
+    conn, _ = connect(side)
+    # A reference is given at submission only, by both trees (whose status columns differ).
+    rows = conn.execute(
+        "SELECT d.id FROM document d WHERE d.reference IS NOT NULL"
+        " AND EXISTS (SELECT 1 FROM rendition r WHERE r.document_id = d.id AND r.format = 'pdf' AND r.output = 'document')"
+    ).fetchall()
+    conn.close()
     return sorted(set(doc_ids) - {r[0] for r in rows})
 
 
-def load(side: Side, cluster: Cluster, fields: list[tuple[str, str]]) -> None:
+def load(side: Side, fields: list[tuple[str, str]]) -> None:
     """Phase 1 for one side: the writers' journeys, then the waits, throughput and losses."""
     title(f"Soumissions : {side.name} ({ARGS.clients} rédacteurs, {ARGS.seconds:.0f} s) — charge au départ {load_average()}")
-    watcher = Watcher(cluster, side.database)
+    watcher = Watcher(side)
     watcher.start()
     cpu0 = cpu_seconds(side)
     accounts = [(f"redacteur{i}@example.fr", PASSWORD) for i in range(ARGS.clients)]
@@ -194,7 +211,7 @@ def load(side: Side, cluster: Cluster, fields: list[tuple[str, str]]) -> None:
     watcher.halt.set()
     watcher.join()
     cpu = cpu_seconds(side) - cpu0
-    missing = lost(cluster, side.database, submitted)
+    missing = lost(side, submitted)
     in_window = sum(1 for d, t in watcher.stored.items() if start_t <= t <= start_t + ARGS.seconds)
     ready = [watcher.stored[s.doc_id] - s.clicked for s in tally.submissions if s.doc_id in watcher.stored]
     side.figures = {
@@ -321,6 +338,13 @@ def reference_tree(commit: str, into: Path) -> Path:
     return into
 
 
+def database_url(cluster: Cluster, side: Side) -> str:
+    """Return the side's database: SQLite in its instance for a tree older than PostgreSQL, else one of the cluster."""
+    if not (side.tree / "webforms" / "pgcluster.py").exists():
+        return f"sqlite:///{side.instance / 'webforms.db'}"
+    return create_database(cluster, side.database)
+
+
 def create_database(cluster: Cluster, name: str) -> str:
     with psycopg.connect(host=str(cluster.socket_dir), user="postgres", dbname="postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" OWNER webforms')
@@ -357,12 +381,13 @@ def main() -> int:
     ]
     for side, workers in zip(sides, (0, ARGS.processus), strict=True):
         side.instance.mkdir()
-        serve(side, create_database(cluster, side.database), workers)
+        side.url = database_url(cluster, side)
+        serve(side, side.url, workers)
         print(f"{side.name} : {side.tree}, port {side.port}, gunicorn -w 2 --preload" + (f" + webforms worker --processus {workers}" if workers else " (rendu dans la requête)"))
     fields = list(form_fields(dict(get_kind(KIND).example)))
     if not ARGS.form_only:
         for side in sides:
-            load(side, cluster, fields)
+            load(side, fields)
     forms = form_pages(sides, fields)
     missed = report(sides, forms) if not ARGS.form_only else form_report(sides, forms)
     results = {"args": vars(ARGS), "sides": {s.name: s.figures for s in sides}, "form_rps": forms}
