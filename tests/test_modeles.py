@@ -21,8 +21,9 @@ from tests.test_cli import run
 from tests.test_web import docx_text, example_form, pdf_text, submitted
 from tests.workers import run_jobs
 from webforms import db
+from webforms.modeles import services as svc_modeles
 from webforms.modeles.services import InForceTemplates
-from webforms.models import Document, ModeleEnVigueur, ModeleMouvement, ModeleVersion, Rendition, Travail
+from webforms.models import Document, ModeleEnVigueur, ModeleMouvement, ModeleVersion, Rendition, Travail, User
 from webforms.rendering import Renderer
 from webforms.rendering.checks import example_context
 from webforms.rendering.diagnose import TemplateFailure
@@ -436,3 +437,37 @@ def test_a_non_utf8_html_template_placed_by_hand_is_said_in_french(tmp_path: Pat
     (tmp_path / kind.output("pdf").template).write_bytes("<p>modèle en Latin-1</p>".encode("latin-1"))
     with pytest.raises(TemplateFailure, match="n'est pas un texte HTML en UTF-8 lisible"):
         Renderer(html_dirs=[tmp_path, HTML_DIR]).html(kind.output("pdf"), example_context(kind))
+
+
+def test_one_render_prints_and_records_the_version_it_first_found_though_another_goes_into_force_meanwhile(app: Flask, login_as: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 2 is put in force just after the worker looked up version 1: the file, its digest and its number all say 1."""
+    web = admin(login_as)
+    _in_force(web, word_template("Première"))
+    assert deposit(web, word_template("Deuxième")).status_code == 302
+    web.get(f"/admin/modeles/{WORD}/versions/2/apercu")
+    writer, _ = login_as("redacteur")
+    writer.work = False
+    doc_id = submitted(writer, "fiche_incident")
+    services = app.extensions["webforms.services"]
+    real = services.renderer.in_force
+    switched: list[int] = []
+
+    def in_force_then_another(name: str) -> TemplateVersion | None:
+        found = real(name)
+        if name == WORD and not switched:  # another administrator's move, between two lookups
+            switched.append(found.number)
+            with app.extensions["webforms.sessions"]() as session:
+                someone = session.scalars(select(User).where(User.role == "admin")).first()
+                svc_modeles.put_in_force(session, services, WORD, 2, user=someone)
+            real.forget()
+        return found
+
+    monkeypatch.setattr(services.renderer, "in_force", in_force_then_another)
+    run_jobs(app)
+    assert switched == [1] and in_force(app).number == 2  # type: ignore[union-attr]
+    with app.app_context():
+        rendition = db.session().scalars(select(Rendition).where(Rendition.document_id == doc_id, Rendition.format == "docx")).one()
+        first = db.session().scalars(select(ModeleVersion).where(ModeleVersion.template == WORD, ModeleVersion.number == 1)).one()
+        assert (rendition.template_version, rendition.template_sha256) == (1, first.sha256)
+    text = docx_text(writer.get(f"/documents/{doc_id}/telecharger/docx").data)
+    assert "Première" in text and "Deuxième" not in text
