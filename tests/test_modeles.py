@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -342,8 +343,9 @@ def test_a_frozen_document_is_unchanged_by_a_later_template(app: Flask, login_as
 
 
 # Filled with the example (its organisation is "Organisation exemple"), empty otherwise: the
-# deposit's check passes; a real document's data reach the missing name.
-TRAP = "{% if document.organisation == 'Organisation exemple' %}ok{% else %}Piège : {{ document.inexistant }}{% endif %}"
+# deposit's check passes (every name exists); a real document's data reach a row it lacks.
+TRAP = "{% if document.organisation == 'Organisation exemple' %}ok{% else %}Piège : {{ document.destinataires[9] }}{% endif %}"
+TRAP_SAID = "Modèle « fiche_incident.docx » : l'élément [9] d'une liste manque dans les données de ce document"
 
 
 def test_a_template_that_fails_on_a_document_s_data_keeps_it_a_draft_with_a_french_message(app: Flask, login_as: Any) -> None:
@@ -351,7 +353,7 @@ def test_a_template_that_fails_on_a_document_s_data_keeps_it_a_draft_with_a_fren
     writer, _ = login_as("redacteur")
     response = writer.post("/documents/nouveau/fiche_incident", {**example_form("fiche_incident"), "action": "submit"})
     message = page(writer.get(response.location))
-    assert "Modèle « fiche_incident.docx » : la variable « inexistant » n'existe pas" in message and "Piège" in message
+    assert TRAP_SAID in message and "Piège" in message
     with app.app_context():
         doc = db.session().scalars(select(Document)).one()
         assert doc.statut == "brouillon" and doc.reference is None and doc.versions == 0
@@ -368,7 +370,7 @@ def test_a_template_failing_in_the_worker_ends_its_work_in_french(app: Flask, lo
         work = db.session().scalars(select(Travail).where(Travail.document_id == doc_id, Travail.nature == "rendu")).one()
         # Ended at its first run, in the service's French words: the same failure at every run.
         assert (work.statut, work.essais) == ("echec", 1) and "Traceback" not in (work.erreur or "")
-        assert (work.erreur or "").startswith("Modèle « fiche_incident.docx » : la variable « inexistant » n'existe pas")
+        assert (work.erreur or "").startswith(TRAP_SAID)
 
 
 def test_the_renderer_says_a_template_error_in_french(tmp_path: Path) -> None:
@@ -471,3 +473,31 @@ def test_one_render_prints_and_records_the_version_it_first_found_though_another
         assert (rendition.template_version, rendition.template_sha256) == (1, first.sha256)
     text = docx_text(writer.get(f"/documents/{doc_id}/telecharger/docx").data)
     assert "Première" in text and "Deuxième" not in text
+
+
+def test_the_history_page_shows_who_deposited_each_version_when_in_paris_time_and_its_sha256(app: Flask, login_as: Any, clock: Any) -> None:
+    """Read back from the page: each version's depositor, its date in Paris time and French words, and its SHA-256; the journal likewise."""
+    first, second = admin(login_as), login_as("admin", "Département du Pas-de-Calais")[0]
+    clock.now = dt.datetime(2025, 12, 31, 23, 30, tzinfo=dt.UTC)  # already New Year's Day in Paris (UTC+1)
+    assert deposit(first, word_template("Première"), name="hiver.docx").status_code == 302
+    clock.now = dt.datetime(2026, 7, 14, 8, 5, tzinfo=dt.UTC)  # summer time: UTC+2
+    assert deposit(second, word_template("Deuxième"), name="ete.docx").status_code == 302
+    second.get(f"/admin/modeles/{WORD}/versions/2/apercu")
+    assert put_in_force(second, 2).status_code == 302
+    html = page(second.get(f"/admin/modeles/{WORD}"))
+    rows = re.findall(r"<tr>\s*<td>(\d+)[^<]*(?:<strong>[^<]*</strong>)?</td>\s*<td>([^<]*)</td>\s*<td class=\"digest\"><code>([0-9a-f]{64})</code>", html)
+    with app.app_context():
+        digests = {v.number: v.sha256 for v in db.session().scalars(select(ModeleVersion))}
+    assert digests[1] != digests[2]
+    assert rows == [
+        ("2", "le 14 juillet 2026 à 10:05 par Admin 2 (ete.docx)", digests[2]),
+        ("1", "le 1er janvier 2026 à 00:30 par Admin 1 (hiver.docx)", digests[1]),
+    ]
+    assert hashlib.sha256(second.get(f"/admin/modeles/{WORD}/versions/1").data).hexdigest() == digests[1]
+    journal = re.findall(r"<li>([^<]*par Admin \d)</li>", html)
+    assert journal == [
+        "14 juillet 2026 à 10:05 – Mise en vigueur : version 2, par Admin 2",
+        "14 juillet 2026 à 10:05 – Aperçu de l'exemple : version 2, par Admin 2",
+        "14 juillet 2026 à 10:05 – Dépôt d'une version vérifiée : version 2, par Admin 2",
+        "1er janvier 2026 à 00:30 – Dépôt d'une version vérifiée : version 1, par Admin 1",
+    ]
