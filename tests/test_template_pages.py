@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from schemas import HTML_DIR
 from tests.conftest import Clock
 from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, submit_complete
+from tests.test_cli import run
 from tests.test_jury_work import jury  # noqa: F401 (the fixture of a call with a jury and two dossiers)
 from tests.test_modeles import admin, deposit, moves, page, put_in_force, versions
 from tests.test_web import pdf_text
@@ -117,3 +119,18 @@ def test_the_proces_verbal_s_example_declares_every_name_its_real_context_has(ap
     declared = shape_of_value(dict(PAGES[PV].example))
     assert isinstance(real, Fields) and set(real.keys) == set(declared.keys)  # type: ignore[union-attr]
     assert _undeclared(real, declared) == []
+
+
+def test_check_templates_checks_a_page_s_candidate_file_named_like_it(tmp_path: Path) -> None:
+    """No kind to name for a page outside the kinds: the file's name says which page; both sides of the check."""
+    good, bad = tmp_path / "bon" / PV, tmp_path / "mauvais" / PV
+    for path, added in ((good, "{{ appel.code }}"), (bad, "{% if decision %}{{ appel.codee }}{% endif %}")):
+        path.parent.mkdir()
+        path.write_bytes(with_mark(PV, "<h2>Membres du jury</h2>", added))
+    ok = run("check-templates", "--template", str(good), cwd=tmp_path)
+    assert ok.returncode == 0 and f"peut remplacer « {PV} »" in ok.stdout, ok.stdout + ok.stderr
+    refused = run("check-templates", "--template", str(bad), cwd=tmp_path)
+    assert refused.returncode == 1 and "« codee » n'existe pas dans « appel »" in refused.stdout, refused.stdout + refused.stderr
+    (tmp_path / "autre.html").write_text("<p>x</p>")
+    unnamed = run("check-templates", "--template", str(tmp_path / "autre.html"), cwd=tmp_path)
+    assert unnamed.returncode == 2 and "--template demande --kind" in unnamed.stderr

@@ -94,18 +94,24 @@ def problems_of(renderer: Renderer, slot: Slot, content: bytes) -> list[str]:
     return found
 
 
-def check_file(renderer: Renderer, kind: Kind, path: Path) -> tuple[str, list[str]]:
+def check_file(renderer: Renderer, kind: Kind | None, path: Path) -> tuple[str, list[str]]:
     """Check the file ``path`` as a template of ``kind`` the way a deposit does; return the template's name and the problems.
 
     The template is the one of ``kind`` named like the file, else its main document's in the
-    file's format (``.docx``: Word, else HTML).
+    file's format (``.docx``: Word, else HTML). Without a kind, the file is named like a page
+    outside the kinds (``dossier_couverture.html``, ``jury_proces_verbal.html``).
     """
-    fmt = "docx" if path.suffix.lower() == ".docx" else "pdf"
-    output = next((o for o in kind.outputs() if o.template == path.name), None) or kind.output(fmt)
-    slot = Slot(output.template, output.fmt, [Use(output, kind)])
+    if kind is None:
+        slot = slot_of(path.name)
+        if not any(use.page is not None for use in slot.uses):
+            raise UnknownTemplate(path.name)
+    else:
+        fmt = "docx" if path.suffix.lower() == ".docx" else "pdf"
+        output = next((o for o in kind.outputs() if o.template == path.name), None) or kind.output(fmt)
+        slot = Slot(output.template, output.fmt, [Use(output, kind)])
     with tempfile.TemporaryDirectory(prefix="webforms-modele-") as workdir, path.open("rb") as stream:
         try:
             content = read_candidate(stream, path.name, slot, Path(workdir))
         except UploadRefused as exc:
-            return output.template, [f"Modèle « {output.template} » : {exc.message}"]
-    return output.template, problems_of(renderer, slot, content)
+            return slot.template, [f"Modèle « {slot.template} » : {exc.message}"]
+    return slot.template, problems_of(renderer, slot, content)
