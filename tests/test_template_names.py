@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from schemas import DOCX_DIR, get_kind, registry
+from schemas import DOCX_DIR, HTML_DIR, get_kind, registry
 from tests.test_modeles import admin, deposit, page, versions, word_template
 from webforms.rendering import Renderer
 from webforms.rendering.checks import Use, check_candidate, check_templates, example_context
@@ -100,3 +101,15 @@ def test_the_deposit_page_refuses_an_unreached_misspelt_name_and_keeps_nothing(a
     assert versions(app, f"{SAISINE}.docx") == []
     accepted = deposit(web, saisine_word("Enfant : " + UNREACHED.replace("[[E]]", "{{ e.prenom }}")), f"{SAISINE}.docx")
     assert accepted.status_code == 302 and versions(app, f"{SAISINE}.docx") == [(1, None)]
+
+
+def test_a_name_in_a_template_the_html_includes_is_checked_and_placed_in_that_file(tmp_path: Path) -> None:
+    kind = get_kind("fiche_incident")
+    use = Use(kind.output("pdf"), kind)
+    source = b'{% extends "_base.html" %}{% block contenu %}{% include "_extra.html" %}{% endblock %}'
+    renderer = Renderer(html_dirs=[tmp_path, HTML_DIR])
+    (tmp_path / "_extra.html").write_text("<p>\n{% if not document.brouillon %}{{ document.titre }}{% endif %}</p>")
+    assert check_candidate(renderer, use, source) == []
+    (tmp_path / "_extra.html").write_text("<p>\n{% if not document.brouillon %}{{ document.titree }}{% endif %}</p>")
+    found = [str(p) for p in check_candidate(renderer, use, source)]
+    assert found == ["Modèle « fiche_incident.html » : « titree » n'existe pas dans « document » (« document.titree ») pour le type « fiche_incident » (_extra.html, ligne 2 : « {% if not document.brouillon %}{{ document.titree }}{% endif %}</p> »)."]

@@ -20,7 +20,7 @@ from tests.test_web import pdf_text
 from webforms import db
 from webforms.candidatures import exports
 from webforms.models import Appel, Rendition
-from webforms.rendering.names import Fields, Rows, Shape, _Leaf, shape_of_value
+from webforms.rendering.names import LEAF, Fields, Rows, Shape, shape_of_value
 from webforms.rendering.pages import COVER, PAGES, PROCES_VERBAL
 
 MARK = "Gabarit départemental"
@@ -104,7 +104,7 @@ def _undeclared(real: Shape, declared: Shape, path: str = "") -> list[str]:
         if not isinstance(declared, Fields):
             return [path]
         return [p for key, sub in real.keys.items() for p in (_undeclared(sub, declared.keys[key], f"{path}.{key}") if key in declared.keys else [f"{path}.{key}"])]
-    if isinstance(real, Rows) and not isinstance(real.row, _Leaf):
+    if isinstance(real, Rows) and real.row is not LEAF:
         return _undeclared(real.row, declared.row, f"{path}[]") if isinstance(declared, Rows) else [path]
     return []
 

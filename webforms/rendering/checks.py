@@ -149,37 +149,38 @@ def name_problems(renderer: Renderer, output: Output, source: bytes, shape: Fiel
     env = renderer.docx_env if output.fmt == "docx" else renderer.html_env
     known = globals_of(env)
     found: list[Unknown] = []
+    others: dict[str, str] = {}  # the sources of the templates it extends, includes or imports
     if output.fmt == "docx":
         for part in docx_sources(source):
             found += unknown_names(env.parse(part), shape, known)
     else:
         tree = env.parse(source.decode("utf-8"))
         found += unknown_names(tree, shape, known)
-        pending, seen = list(referenced(tree)), {output.template}
+        pending = list(referenced(tree))
         while pending:  # the templates it extends, includes or imports use names too
             name = pending.pop()
-            if name in seen:
+            if name in others or name == output.template:
                 continue
-            seen.add(name)
-            other = env.parse(env.loader.get_source(env, name)[0])  # type: ignore[union-attr]
+            others[name] = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+            other = env.parse(others[name])
             found += unknown_names(other, shape, known, name)
             pending += referenced(other)
     failures: list[TemplateFailure] = []
     for unknown in found:
-        failure = TemplateFailure(output.template, unknown.message(owner), _place(output.fmt, source, unknown), unknown.name)
+        failure = TemplateFailure(output.template, unknown.message(owner), _place(output.fmt, source, unknown, others), unknown.name)
         if str(failure) not in {str(f) for f in failures}:
             failures.append(failure)
     return failures
 
 
-def _place(fmt: str, source: bytes, unknown: Unknown) -> Place | None:
-    """Return where an unknown name sits: a Word template's paragraph or cell, an HTML template's line."""
+def _place(fmt: str, source: bytes, unknown: Unknown, others: dict[str, str]) -> Place | None:
+    """Return where an unknown name sits: a Word template's paragraph or cell, an HTML template's line (in the template it extends, when there)."""
     if fmt == "docx":
         return place_of_name(fmt, source, unknown.path) or place_of_name(fmt, source, unknown.name)
-    if unknown.template is not None:
-        return Place(f"{unknown.template}, ligne {unknown.lineno}", "")
-    lines = source.decode("utf-8", "replace").splitlines()
-    return Place(f"ligne {unknown.lineno}", lines[unknown.lineno - 1]) if 0 < unknown.lineno <= len(lines) else None
+    text = others[unknown.template] if unknown.template is not None else source.decode("utf-8", "replace")
+    lines = text.splitlines()
+    where = f"{unknown.template}, ligne {unknown.lineno}" if unknown.template is not None else f"ligne {unknown.lineno}"
+    return Place(where, lines[unknown.lineno - 1]) if 0 < unknown.lineno <= len(lines) else None
 
 
 def candidate_version(output: Output, content: bytes) -> TemplateVersion:
