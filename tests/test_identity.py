@@ -11,12 +11,15 @@ import pytest
 from flask import Flask
 from PIL import Image
 from pypdf import PdfReader
+from sqlalchemy import select
 
-from schemas import registry
+from schemas import get_kind, registry
+from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, submit_complete
 from tests.test_web import submitted
 from tests.workers import run_jobs
 from webforms import db
-from webforms.models import Document
+from webforms.candidatures.dossier import COVER
+from webforms.models import Document, Rendition
 from webforms.rendering import Renderer
 from webforms.rendering.checks import example_context
 from webforms.rendering.identity import LOGO_MAX_BYTES, IdentityError, identity_from
@@ -96,3 +99,29 @@ def test_a_submitted_document_s_stored_pdf_carries_the_configured_identity(app: 
         assert db.session().get(Document, doc_id).statut == "soumis"
     pdf = web.get(f"/documents/{doc_id}/telecharger/pdf").data
     assert NOM in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+
+def _cover_context() -> dict[str, Any]:
+    return {**example_context(get_kind("candidature_aml")), "dossier": {"appel": "Appel à projets AML 2026", "date_limite": "1er mars 2026"}, "sommaire": []}
+
+
+def test_the_dossier_s_cover_prints_the_identity_and_nothing_without_it(tmp_path: Path) -> None:
+    """The cover of a complete dossier, like every PDF: name, address and logo; nothing when none is configured."""
+    cover = PdfReader(io.BytesIO(Renderer(identity=identity_from(NOM, ADRESSE, str(png(tmp_path / "logo.png")))).render(COVER, _cover_context()))).pages[0]
+    assert NOM in cover.extract_text() and "62018 Arras Cedex 9" in cover.extract_text() and len(cover.images) == 1
+    bare = PdfReader(io.BytesIO(Renderer().render(COVER, _cover_context()))).pages[0]
+    assert "Conseil départemental" not in bare.extract_text() and "Arras" not in bare.extract_text() and len(bare.images) == 0
+    assert "Dossier de candidature complet" in bare.extract_text()
+
+
+def test_the_stored_complete_dossier_s_cover_carries_the_configured_identity(app: Flask, login_as: Any, clock: Any) -> None:
+    """Through the service: the first page of the complete dossier frozen at the deposit."""
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    submit_complete(app, web, doc_id)
+    with app.app_context():
+        rendition = db.session().scalars(select(Rendition).where(Rendition.document_id == doc_id, Rendition.output == "dossier", Rendition.format == "pdf")).one()
+        data = app.extensions["webforms.services"].store.read(rendition.sha256)
+    first = PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    assert NOM in first and "Hôtel du Département" in first and "Dossier de candidature complet" in first

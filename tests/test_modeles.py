@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -21,8 +22,9 @@ from tests.test_cli import run
 from tests.test_web import docx_text, example_form, pdf_text, submitted
 from tests.workers import run_jobs
 from webforms import db
+from webforms.modeles import services as svc_modeles
 from webforms.modeles.services import InForceTemplates
-from webforms.models import Document, ModeleEnVigueur, ModeleMouvement, ModeleVersion, Rendition, Travail
+from webforms.models import Document, ModeleEnVigueur, ModeleMouvement, ModeleVersion, Rendition, Travail, User
 from webforms.rendering import Renderer
 from webforms.rendering.checks import example_context
 from webforms.rendering.diagnose import TemplateFailure
@@ -341,8 +343,9 @@ def test_a_frozen_document_is_unchanged_by_a_later_template(app: Flask, login_as
 
 
 # Filled with the example (its organisation is "Organisation exemple"), empty otherwise: the
-# deposit's check passes; a real document's data reach the missing name.
-TRAP = "{% if document.organisation == 'Organisation exemple' %}ok{% else %}Piège : {{ document.inexistant }}{% endif %}"
+# deposit's check passes (every name exists); a real document's data reach a row it lacks.
+TRAP = "{% if document.organisation == 'Organisation exemple' %}ok{% else %}Piège : {{ document.destinataires[9] }}{% endif %}"
+TRAP_SAID = "Modèle « fiche_incident.docx » : l'élément [9] d'une liste manque dans les données de ce document"
 
 
 def test_a_template_that_fails_on_a_document_s_data_keeps_it_a_draft_with_a_french_message(app: Flask, login_as: Any) -> None:
@@ -350,7 +353,7 @@ def test_a_template_that_fails_on_a_document_s_data_keeps_it_a_draft_with_a_fren
     writer, _ = login_as("redacteur")
     response = writer.post("/documents/nouveau/fiche_incident", {**example_form("fiche_incident"), "action": "submit"})
     message = page(writer.get(response.location))
-    assert "Modèle « fiche_incident.docx » : la variable « inexistant » n'existe pas" in message and "Piège" in message
+    assert TRAP_SAID in message and "Piège" in message
     with app.app_context():
         doc = db.session().scalars(select(Document)).one()
         assert doc.statut == "brouillon" and doc.reference is None and doc.versions == 0
@@ -367,7 +370,7 @@ def test_a_template_failing_in_the_worker_ends_its_work_in_french(app: Flask, lo
         work = db.session().scalars(select(Travail).where(Travail.document_id == doc_id, Travail.nature == "rendu")).one()
         # Ended at its first run, in the service's French words: the same failure at every run.
         assert (work.statut, work.essais) == ("echec", 1) and "Traceback" not in (work.erreur or "")
-        assert (work.erreur or "").startswith("Modèle « fiche_incident.docx » : la variable « inexistant » n'existe pas")
+        assert (work.erreur or "").startswith(TRAP_SAID)
 
 
 def test_the_renderer_says_a_template_error_in_french(tmp_path: Path) -> None:
@@ -436,3 +439,65 @@ def test_a_non_utf8_html_template_placed_by_hand_is_said_in_french(tmp_path: Pat
     (tmp_path / kind.output("pdf").template).write_bytes("<p>modèle en Latin-1</p>".encode("latin-1"))
     with pytest.raises(TemplateFailure, match="n'est pas un texte HTML en UTF-8 lisible"):
         Renderer(html_dirs=[tmp_path, HTML_DIR]).html(kind.output("pdf"), example_context(kind))
+
+
+def test_one_render_prints_and_records_the_version_it_first_found_though_another_goes_into_force_meanwhile(app: Flask, login_as: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 2 is put in force just after the worker looked up version 1: the file, its digest and its number all say 1."""
+    web = admin(login_as)
+    _in_force(web, word_template("Première"))
+    assert deposit(web, word_template("Deuxième")).status_code == 302
+    web.get(f"/admin/modeles/{WORD}/versions/2/apercu")
+    writer, _ = login_as("redacteur")
+    writer.work = False
+    doc_id = submitted(writer, "fiche_incident")
+    services = app.extensions["webforms.services"]
+    real = services.renderer.in_force
+    switched: list[int] = []
+
+    def in_force_then_another(name: str) -> TemplateVersion | None:
+        found = real(name)
+        if name == WORD and not switched:  # another administrator's move, between two lookups
+            switched.append(found.number)
+            with app.extensions["webforms.sessions"]() as session:
+                someone = session.scalars(select(User).where(User.role == "admin")).first()
+                svc_modeles.put_in_force(session, services, WORD, 2, user=someone)
+            real.forget()
+        return found
+
+    monkeypatch.setattr(services.renderer, "in_force", in_force_then_another)
+    run_jobs(app)
+    assert switched == [1] and in_force(app).number == 2  # type: ignore[union-attr]
+    with app.app_context():
+        rendition = db.session().scalars(select(Rendition).where(Rendition.document_id == doc_id, Rendition.format == "docx")).one()
+        first = db.session().scalars(select(ModeleVersion).where(ModeleVersion.template == WORD, ModeleVersion.number == 1)).one()
+        assert (rendition.template_version, rendition.template_sha256) == (1, first.sha256)
+    text = docx_text(writer.get(f"/documents/{doc_id}/telecharger/docx").data)
+    assert "Première" in text and "Deuxième" not in text
+
+
+def test_the_history_page_shows_who_deposited_each_version_when_in_paris_time_and_its_sha256(app: Flask, login_as: Any, clock: Any) -> None:
+    """Read back from the page: each version's depositor, its date in Paris time and French words, and its SHA-256; the journal likewise."""
+    first, second = admin(login_as), login_as("admin", "Département du Pas-de-Calais")[0]
+    clock.now = dt.datetime(2025, 12, 31, 23, 30, tzinfo=dt.UTC)  # already New Year's Day in Paris (UTC+1)
+    assert deposit(first, word_template("Première"), name="hiver.docx").status_code == 302
+    clock.now = dt.datetime(2026, 7, 14, 8, 5, tzinfo=dt.UTC)  # summer time: UTC+2
+    assert deposit(second, word_template("Deuxième"), name="ete.docx").status_code == 302
+    second.get(f"/admin/modeles/{WORD}/versions/2/apercu")
+    assert put_in_force(second, 2).status_code == 302
+    html = page(second.get(f"/admin/modeles/{WORD}"))
+    rows = re.findall(r"<tr>\s*<td>(\d+)[^<]*(?:<strong>[^<]*</strong>)?</td>\s*<td>([^<]*)</td>\s*<td class=\"digest\"><code>([0-9a-f]{64})</code>", html)
+    with app.app_context():
+        digests = {v.number: v.sha256 for v in db.session().scalars(select(ModeleVersion))}
+    assert digests[1] != digests[2]
+    assert rows == [
+        ("2", "le 14 juillet 2026 à 10:05 par Admin 2 (ete.docx)", digests[2]),
+        ("1", "le 1er janvier 2026 à 00:30 par Admin 1 (hiver.docx)", digests[1]),
+    ]
+    assert hashlib.sha256(second.get(f"/admin/modeles/{WORD}/versions/1").data).hexdigest() == digests[1]
+    journal = re.findall(r"<li>([^<]*par Admin \d)</li>", html)
+    assert journal == [
+        "14 juillet 2026 à 10:05 – Mise en vigueur : version 2, par Admin 2",
+        "14 juillet 2026 à 10:05 – Aperçu de l'exemple : version 2, par Admin 2",
+        "14 juillet 2026 à 10:05 – Dépôt d'une version vérifiée : version 2, par Admin 2",
+        "1er janvier 2026 à 00:30 – Dépôt d'une version vérifiée : version 1, par Admin 1",
+    ]

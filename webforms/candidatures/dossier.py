@@ -33,6 +33,7 @@ from schemas.base.kind import Output
 from webforms.candidatures.page_numbers import write_page_numbers
 from webforms.documents.uploads import grey_8_bits, on_white, palette_on_white
 from webforms.rendering import Renderer
+from webforms.rendering.pages import COVER
 from webforms.timeutil import zip_date_time
 
 CHUNK = 1 << 20
@@ -42,9 +43,9 @@ A4_POINTS = (595.2756, 841.8898)  # 210 × 297 mm
 # so never covers the image.
 IMAGE_MARGIN = 12 * 72 / 25.4
 # The dossier's own pages, printed like any output (templates_html/): the cover with its
-# contents, and the page standing for a Word piece with no PDF. The page numbers are drawn
-# directly (page_numbers.py).
-COVER = Output("couverture", "Couverture et sommaire", "pdf", "dossier_couverture.html")
+# contents (declared with the pages an administrator may replace, webforms/rendering/pages.py),
+# and the page standing for a Word piece with no PDF. The page numbers are drawn directly
+# (page_numbers.py).
 WORD_PIECE = Output("piece_word", "Pièce Word", "pdf", "dossier_piece_word.html")
 
 

@@ -14,14 +14,12 @@ from typing import Any
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
-from schemas.base.kind import Output
 from webforms.candidatures import notation, synthese
 from webforms.candidatures.jury import ORGANISMES, jury_of
 from webforms.documents.services import Services
 from webforms.models import Appel
 from webforms.rendering.context import date_fr
-
-PROCES_VERBAL = Output("proces_verbal", "Procès-verbal du jury de sélection", "pdf", "jury_proces_verbal.html")
+from webforms.rendering.pages import PROCES_VERBAL
 
 
 def _scores_rows(session: Session, summary: dict[str, Any]) -> list[list[Any]]:

@@ -483,7 +483,12 @@ def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: 
             zip_digest, zip_size = svc.store.put_stream(data)
     finally:
         target.unlink(missing_ok=True)
-    common = {"output": "dossier", "template_name": dossier.COVER.template, "template_sha256": svc.renderer.template_digest(dossier.COVER)}
+    # The cover may be a version an administrator put in force (issue 18): recorded as a kind's template is.
+    cover = svc.renderer.version(dossier.COVER)
+    common = {
+        "output": "dossier", "template_name": dossier.COVER.template, "template_sha256": svc.renderer.template_digest(dossier.COVER),
+        "template_version": cover.number if cover else None,
+    }
     return [
         Rendition(format="pdf", sha256=pdf_digest, size=pdf_size, **common),
         Rendition(format="zip", sha256=zip_digest, size=zip_size, **common),

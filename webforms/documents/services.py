@@ -324,27 +324,30 @@ def render_version(session: Session, travail: Travail) -> dict[str, Any]:
     meta = _meta(doc, draft=False, version=version, issued_at=issued_at, digest=data_digest(asked["data"], asked["review"]))
     ctx = build_context(kind, kind.load(asked["data"]), meta, review)
     produced: dict[tuple[str, str], Rendition] = {}
-    for output in kind.outputs():
-        version_in_force = svc.renderer.version(output)
-        data = svc.renderer.render(output, ctx)
-        rendition = Rendition(
-            document=doc,
-            version=version,
-            label=label,
-            output=output.name,
-            format=output.fmt,
-            sha256=svc.store.put(data),
-            size=len(data),
-            template_name=output.template,
-            template_sha256=svc.renderer.template_digest(output),
-            template_version=version_in_force.number if version_in_force else None,
-            created_at=at,
-        )
-        session.add(rendition)
-        produced[(output.name, output.fmt)] = rendition
-    for rendition in parent_rules(doc).extra_renditions(svc, doc, ctx, produced, at):
-        rendition.document, rendition.version, rendition.label, rendition.created_at = doc, version, label, at
-        session.add(rendition)
+    # Each template's version in force is looked up once for the whole version (issue 18): the
+    # file, its recorded digest and its recorded number come from the same version.
+    with svc.renderer.pinned():
+        for output in kind.outputs():
+            version_in_force = svc.renderer.version(output)
+            data = svc.renderer.render(output, ctx)
+            rendition = Rendition(
+                document=doc,
+                version=version,
+                label=label,
+                output=output.name,
+                format=output.fmt,
+                sha256=svc.store.put(data),
+                size=len(data),
+                template_name=output.template,
+                template_sha256=svc.renderer.template_digest(output),
+                template_version=version_in_force.number if version_in_force else None,
+                created_at=at,
+            )
+            session.add(rendition)
+            produced[(output.name, output.fmt)] = rendition
+        for rendition in parent_rules(doc).extra_renditions(svc, doc, ctx, produced, at):
+            rendition.document, rendition.version, rendition.label, rendition.created_at = doc, version, label, at
+            session.add(rendition)
     return {"version": version}
 
 

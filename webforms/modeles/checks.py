@@ -1,9 +1,10 @@
 """A template version checked before it is kept, without the database (the command line uses it too).
 
 By content first, as an upload is (a real DOCX without macros, through the upload sandbox; an
-HTML template in UTF-8), then against every kind that uses the template
-(``webforms.rendering.checks.check_candidate``: outside links, syntax, names, a fill of the
-example), each problem naming its place.
+HTML template in UTF-8), then against every kind (or page outside the kinds: the dossier's
+cover, the jury's procès-verbal) that uses the template
+(``webforms.rendering.checks.check_candidate``: outside links, syntax, every name in every
+branch, a fill of the example), each problem naming its place.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from schemas import registry
-from schemas.base.kind import Kind, Output
+from schemas.base.kind import Kind
 from webforms.documents.uploads import UploadRefused, check_upload
 from webforms.rendering import Renderer
-from webforms.rendering.checks import check_candidate
+from webforms.rendering.checks import Use, check_candidate, uses
 
 MAX_TEMPLATE_MB = 10
 # What the parsers of a template raise on a file they cannot read (lxml's XMLSyntaxError is a SyntaxError).
@@ -31,24 +31,23 @@ class UnknownTemplate(LookupError):
 
 @dataclass
 class Slot:
-    """A template some kinds declare: its name, format, and every (kind, output) it prints."""
+    """A template the kinds (or the pages outside them) declare: its name, format, and everything it prints."""
 
     template: str
     fmt: str
-    uses: list[tuple[Kind, Output]] = field(default_factory=list)
+    uses: list[Use] = field(default_factory=list)
 
     @property
     def title(self) -> str:
         """Return what it prints, as administrators read it."""
-        return " ; ".join(f"{kind.title} – {output.title}" if output.name != "document" else kind.title for kind, output in self.uses)
+        return " ; ".join(use.title for use in self.uses)
 
 
 def slots() -> dict[str, Slot]:
-    """Return every template the kinds declare, by name, in the catalogue's order."""
+    """Return every template the kinds declare, by name, in the catalogue's order, then the pages'."""
     found: dict[str, Slot] = {}
-    for kind in registry().values():
-        for output in kind.outputs():
-            found.setdefault(output.template, Slot(output.template, output.fmt)).uses.append((kind, output))
+    for use in uses():
+        found.setdefault(use.output.template, Slot(use.output.template, use.output.fmt)).uses.append(use)
     return found
 
 
@@ -82,11 +81,11 @@ def read_candidate(stream: BinaryIO, filename: str, slot: Slot, workdir: Path) -
 
 
 def problems_of(renderer: Renderer, slot: Slot, content: bytes) -> list[str]:
-    """Return the problems of ``content`` as ``slot``'s template, for every kind that uses it."""
+    """Return the problems of ``content`` as ``slot``'s template, for everything that uses it."""
     found: list[str] = []
-    for kind, output in slot.uses:
+    for use in slot.uses:
         try:
-            problems = [str(p) for p in check_candidate(renderer, kind, output, content)]
+            problems = [str(p) for p in check_candidate(renderer, use, content)]
         except _UNREADABLE:
             # Word parts the upload check does not parse (headers, footers, relationships) go to
             # lxml, python-docx and docxtpl: what they cannot read is refused, never a 500.
@@ -95,18 +94,24 @@ def problems_of(renderer: Renderer, slot: Slot, content: bytes) -> list[str]:
     return found
 
 
-def check_file(renderer: Renderer, kind: Kind, path: Path) -> tuple[str, list[str]]:
+def check_file(renderer: Renderer, kind: Kind | None, path: Path) -> tuple[str, list[str]]:
     """Check the file ``path`` as a template of ``kind`` the way a deposit does; return the template's name and the problems.
 
     The template is the one of ``kind`` named like the file, else its main document's in the
-    file's format (``.docx``: Word, else HTML).
+    file's format (``.docx``: Word, else HTML). Without a kind, the file is named like a page
+    outside the kinds (``dossier_couverture.html``, ``jury_proces_verbal.html``).
     """
-    fmt = "docx" if path.suffix.lower() == ".docx" else "pdf"
-    output = next((o for o in kind.outputs() if o.template == path.name), None) or kind.output(fmt)
-    slot = Slot(output.template, output.fmt, [(kind, output)])
+    if kind is None:
+        slot = slot_of(path.name)
+        if not any(use.page is not None for use in slot.uses):
+            raise UnknownTemplate(path.name)
+    else:
+        fmt = "docx" if path.suffix.lower() == ".docx" else "pdf"
+        output = next((o for o in kind.outputs() if o.template == path.name), None) or kind.output(fmt)
+        slot = Slot(output.template, output.fmt, [Use(output, kind)])
     with tempfile.TemporaryDirectory(prefix="webforms-modele-") as workdir, path.open("rb") as stream:
         try:
             content = read_candidate(stream, path.name, slot, Path(workdir))
         except UploadRefused as exc:
-            return output.template, [f"Modèle « {output.template} » : {exc.message}"]
-    return output.template, problems_of(renderer, slot, content)
+            return slot.template, [f"Modèle « {slot.template} » : {exc.message}"]
+    return slot.template, problems_of(renderer, slot, content)

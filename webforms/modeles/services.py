@@ -27,7 +27,6 @@ from webforms.errors import DocumentError
 from webforms.modeles.checks import Slot, UnknownTemplate, problems_of, read_candidate, slot_of
 from webforms.models import ModeleEnVigueur, ModeleMouvement, ModeleVersion, User
 from webforms.rendering import MIME, Renderer
-from webforms.rendering.checks import example_context
 from webforms.rendering.versions import TemplateVersion
 
 FORMATS = {"docx": "Word (DOCX)", "pdf": "HTML (PDF)"}
@@ -152,12 +151,13 @@ def version_of(session: Session, template: str, number: int) -> ModeleVersion:
 
 
 def example_print(session: Session, svc: Services, template: str, number: int) -> tuple[bytes, str, str]:
-    """Print the first kind's example with version ``number``; return (bytes, MIME type, file name)."""
+    """Print the first kind's (or the page's) example with version ``number``; return (bytes, MIME type, file name)."""
     slot = slot_of(template)
     version = version_of(session, template, number)
-    kind, output = slot.uses[0]
+    use = slot.uses[0]
+    output = use.output
     candidate = TemplateVersion(template, number, version.sha256, svc.store.read(version.sha256))
-    data = svc.renderer.trying(candidate).render(output, example_context(kind))
+    data = svc.renderer.trying(candidate).render(output, use.context())
     stem = template.rsplit(".", 1)[0]
     return data, MIME[output.fmt], f"apercu-{stem}-v{number}.{output.fmt}"
 
@@ -213,7 +213,7 @@ def put_in_force(session: Session, svc: Services, template: str, number: int, *,
 def shipped(template: str) -> tuple[bytes, str]:
     """Return the shipped template's bytes and file name (a plain kind's Word template, made from its layout)."""
     slot = slot_of(template)
-    _kind, output = slot.uses[0]
+    output = slot.uses[0].output
     data = Renderer().template_source(output)
     if output.fmt != "docx" and output.generated_from is not None and find_template(template, [HTML_DIR]) is None:
         return data, "_layout.html"

@@ -16,7 +16,9 @@ import struct
 import threading
 import zipfile
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -184,7 +186,9 @@ class Renderer:
         self.html_dirs = [Path(d) for d in html_dirs]
         self.in_force = in_force
         self.identity = identity
-        self.html_env = make_env(VersionLoader(in_force, self.html_dirs))
+        # The versions looked up inside ``pinned()``, per renderer and per thread or task.
+        self._pins: ContextVar[dict[str, TemplateVersion | None] | None] = ContextVar(f"pins-{id(self)}", default=None)
+        self.html_env = make_env(VersionLoader(self.looked_up, self.html_dirs))
         self.docx_env = make_env()
         # The Département's identity, printed by every template (issue 16, point 10).
         for env in (self.html_env, self.docx_env):
@@ -251,7 +255,32 @@ class Renderer:
 
     def version(self, output: Output) -> TemplateVersion | None:
         """Return the version in force of ``output``'s template, None when a file prints it."""
-        return self.in_force(output.template)
+        return self.looked_up(output.template)
+
+    def looked_up(self, name: str) -> TemplateVersion | None:
+        """Return the version in force of template ``name``: inside ``pinned()``, the one first found there."""
+        pins = self._pins.get()
+        if pins is None:
+            return self.in_force(name)
+        if name not in pins:
+            pins[name] = self.in_force(name)
+        return pins[name]
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Look each template's version in force up once within the block, and print with it.
+
+        One print asks for its template several times (its bytes, its digest, the number
+        recorded beside it, the HTML loader's freshness): a version put in force in between,
+        here or on another host, must not give a file printed with one version and recorded
+        with another.
+        """
+        current = self._pins.get()
+        token = self._pins.set({} if current is None else current)
+        try:
+            yield
+        finally:
+            self._pins.reset(token)
 
     def template_source(self, output: Output) -> bytes:
         """Return the bytes of the template that prints ``output`` (for a layout's PDF, the generic HTML)."""
@@ -265,7 +294,7 @@ class Renderer:
 
     def trying(self, candidate: TemplateVersion) -> Renderer:
         """Return a renderer that prints with ``candidate`` in place of its template (a preview)."""
-        in_force = self.in_force
+        in_force = self.looked_up
         return Renderer(self.docx_dirs, self.html_dirs, lambda name: candidate if name == candidate.name else in_force(name), self.identity)
 
     def template_digest(self, output: Output) -> str:

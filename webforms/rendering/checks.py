@@ -1,22 +1,36 @@
-"""Checks that each template uses only what its kind's context provides, each problem at its place (issue 18)."""
+"""Checks that each template uses only what its kind's (or page's) context provides, each problem at its place (issue 18)."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import io
 import re
 import zipfile
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import TemplateError
 from lxml import etree
 
-from schemas import registry
+from schemas import get_kind, registry
 from schemas.base.kind import Kind, Output
 from webforms.rendering import Renderer
 from webforms.rendering.context import DocumentMeta, build_context
-from webforms.rendering.diagnose import Place, TemplateFailure, syntax_problems, unknown_variables
+from webforms.rendering.diagnose import Place, TemplateFailure, place_of_name, syntax_problems, unknown_variables
+from webforms.rendering.names import (
+    LEAF,
+    Fields,
+    Unknown,
+    docx_sources,
+    globals_of,
+    referenced,
+    shape_of_schema,
+    shape_of_value,
+    unknown_names,
+)
+from webforms.rendering.pages import PAGES, Page
 from webforms.rendering.versions import TemplateVersion
 
 _RELS = re.compile(r"^word/_rels/[^/]+\.rels$")
@@ -41,18 +55,70 @@ def example_context(kind: Kind, *, draft: bool = False) -> dict[str, Any]:
     return build_context(kind, kind.load(kind.example), meta, review)
 
 
+@dataclass(frozen=True)
+class Use:
+    """One thing a template prints: a kind's output, or a page outside the kinds (``pages.PAGES``)."""
+
+    output: Output
+    kind: Kind | None = None
+    page: Page | None = None
+
+    @property
+    def title(self) -> str:
+        """Return what it prints, as administrators read it."""
+        if self.kind is None or self.page is not None:
+            return self.output.title
+        return self.kind.title if self.output.name == "document" else f"{self.kind.title} – {self.output.title}"
+
+    @property
+    def owner(self) -> str:
+        """Return whose data it prints, as a message names it (« le type … », « la page … »)."""
+        if self.page is not None:
+            return self.page.owner
+        assert self.kind is not None
+        return f"le type « {self.kind.name} »"
+
+    def context(self) -> dict[str, Any]:
+        """Return the context of its example: the kind's, with what the page adds."""
+        ctx = example_context(self.kind) if self.kind is not None else {}
+        return {**ctx, **copy.deepcopy(dict(self.page.example))} if self.page is not None else ctx
+
+    def shape(self, ctx: dict[str, Any]) -> Fields:
+        """Return what its context declares: the kind's fields, and the names the page's example declares."""
+        keys = dict(kind_shape(self.kind, ctx).keys) if self.kind is not None else {}
+        if self.page is not None:
+            keys.update(shape_of_value(dict(self.page.example)).keys)
+        return Fields(keys)
+
+
+def uses() -> list[Use]:
+    """Return every template use: each kind's outputs, then the pages outside the kinds."""
+    found = [Use(output, kind) for kind in registry().values() for output in kind.outputs()]
+    return found + [Use(page.output, get_kind(page.kind) if page.kind else None, page) for page in PAGES.values()]
+
+
 def check_templates(renderer: Renderer) -> list[str]:
-    """Return one French line per problem of every kind's templates, each naming its place."""
-    return [str(problem) for kind in registry().values() for output in kind.outputs() for problem in check_output(renderer, kind, output)]
+    """Return one French line per problem of every template (the kinds' and the pages'), each naming its place."""
+    return [str(problem) for use in uses() for problem in check_output(renderer, use)]
 
 
-def check_output(renderer: Renderer, kind: Kind, output: Output, ctx: dict[str, Any] | None = None) -> list[TemplateFailure]:
-    """Return the problems of the template that prints ``output``: syntax, unknown names, then a fill of the example.
+def kind_shape(kind: Kind, ctx: dict[str, Any]) -> Fields:
+    """Return the shape of ``kind``'s context: the names the service adds, then its schema's fields and review."""
+    keys = dict(shape_of_value(ctx).keys)
+    keys.update(shape_of_schema(kind.schema).keys)
+    if kind.review is not None:
+        keys["revue"] = Fields({"titre": LEAF, **shape_of_schema(kind.review.schema).keys})
+    return Fields(keys)
 
-    A strict fill of the example also catches a wrong nested name (menage.nomm). A PDF's HTML is
-    enough: printing it would only add WeasyPrint's time.
+
+def check_output(renderer: Renderer, use: Use) -> list[TemplateFailure]:
+    """Return the problems of the template of ``use``: syntax, unknown names in every branch, then a fill of the example.
+
+    The names are checked against what the context declares (``Use.shape``: the kind's schema,
+    the page's example); the fill of the example still catches what that cannot tell (a
+    filter's result). A PDF's HTML is enough: printing it would only add WeasyPrint's time.
     """
-    ctx = example_context(kind) if ctx is None else ctx
+    output, ctx = use.output, use.context()
     env = renderer.docx_env if output.fmt == "docx" else renderer.html_env
     source = renderer.template_source(output)
     own = output.fmt == "docx" or renderer.version(output) is not None or output.generated_from is None
@@ -63,7 +129,9 @@ def check_output(renderer: Renderer, kind: Kind, output: Output, ctx: dict[str, 
         used = renderer.template_variables(output)
     except TemplateError as exc:
         return [renderer.failure(output, exc)]
-    problems = unknown_variables(env, output.template, output.fmt, source, used, ctx, kind.name)
+    problems = unknown_variables(env, output.template, output.fmt, source, used, ctx, use.owner)
+    if not problems and own:
+        problems = name_problems(renderer, output, source, use.shape(ctx), use.owner)
     if problems:
         return problems
     try:
@@ -76,15 +144,54 @@ def check_output(renderer: Renderer, kind: Kind, output: Output, ctx: dict[str, 
     return []
 
 
+def name_problems(renderer: Renderer, output: Output, source: bytes, shape: Fields, owner: str) -> list[TemplateFailure]:
+    """Return one failure per name or attribute path the template uses, in any branch, that ``shape`` lacks."""
+    env = renderer.docx_env if output.fmt == "docx" else renderer.html_env
+    known = globals_of(env)
+    found: list[Unknown] = []
+    others: dict[str, str] = {}  # the sources of the templates it extends, includes or imports
+    if output.fmt == "docx":
+        for part in docx_sources(source):
+            found += unknown_names(env.parse(part), shape, known)
+    else:
+        tree = env.parse(source.decode("utf-8"))
+        found += unknown_names(tree, shape, known)
+        pending = list(referenced(tree))
+        while pending:  # the templates it extends, includes or imports use names too
+            name = pending.pop()
+            if name in others or name == output.template:
+                continue
+            others[name] = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+            other = env.parse(others[name])
+            found += unknown_names(other, shape, known, name)
+            pending += referenced(other)
+    failures: list[TemplateFailure] = []
+    for unknown in found:
+        failure = TemplateFailure(output.template, unknown.message(owner), _place(output.fmt, source, unknown, others), unknown.name)
+        if str(failure) not in {str(f) for f in failures}:
+            failures.append(failure)
+    return failures
+
+
+def _place(fmt: str, source: bytes, unknown: Unknown, others: dict[str, str]) -> Place | None:
+    """Return where an unknown name sits: a Word template's paragraph or cell, an HTML template's line (in the template it extends, when there)."""
+    if fmt == "docx":
+        return place_of_name(fmt, source, unknown.path) or place_of_name(fmt, source, unknown.name)
+    text = others[unknown.template] if unknown.template is not None else source.decode("utf-8", "replace")
+    lines = text.splitlines()
+    where = f"{unknown.template}, ligne {unknown.lineno}" if unknown.template is not None else f"ligne {unknown.lineno}"
+    return Place(where, lines[unknown.lineno - 1]) if 0 < unknown.lineno <= len(lines) else None
+
+
 def candidate_version(output: Output, content: bytes) -> TemplateVersion:
     """Return ``content`` as a version of ``output``'s template, not (yet) in force."""
     return TemplateVersion(output.template, 0, hashlib.sha256(content).hexdigest(), content)
 
 
-def check_candidate(renderer: Renderer, kind: Kind, output: Output, content: bytes) -> list[TemplateFailure]:
-    """Return the problems of ``content`` as the template of ``output``: outside links, then as ``check_output``."""
-    problems = outside_links(output, content)
-    return problems or check_output(renderer.trying(candidate_version(output, content)), kind, output)
+def check_candidate(renderer: Renderer, use: Use, content: bytes) -> list[TemplateFailure]:
+    """Return the problems of ``content`` as the template of ``use``: outside links, then as ``check_output``."""
+    problems = outside_links(use.output, content)
+    return problems or check_output(renderer.trying(candidate_version(use.output, content)), use)
 
 
 def outside_links(output: Output, content: bytes) -> list[TemplateFailure]:

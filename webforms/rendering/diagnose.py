@@ -34,6 +34,7 @@ _DOCXTPL_PREFIX = re.compile(r"^(\{[{%])-?(?:p|tr|tc|r)\s")
 _BLOCKS = {"if", "for", "with", "macro", "call", "filter", "block", "autoescape", "raw"}
 _MIDDLES = {"elif": {"if"}, "else": {"if", "for"}}
 _UNDEFINED = re.compile(r"'([A-Za-z_]\w*)' is undefined|has no attribute '([A-Za-z_]\w*)'|attribute '([A-Za-z_]\w*)'")
+_NO_ELEMENT = re.compile(r"has no element (-?\d+)")
 _MAX_TEXT = 120
 
 
@@ -190,10 +191,18 @@ def place_of_name(fmt: str, source: bytes, name: str) -> Place | None:
     return None
 
 
-def unknown_variables(env: Environment, template: str, fmt: str, source: bytes, used: set[str], context: Mapping[str, Any], kind: str) -> list[TemplateFailure]:
-    """Return one failure per top-level name the template uses and the kind's context lacks."""
+def _place_of_text(fmt: str, source: bytes, text: str) -> Place | None:
+    """Return the first place whose tags hold ``text``."""
+    for place in places(fmt, source):
+        if any(text in tag for tag in _TAG.findall(place.text)):
+            return place
+    return None
+
+
+def unknown_variables(env: Environment, template: str, fmt: str, source: bytes, used: set[str], context: Mapping[str, Any], owner: str) -> list[TemplateFailure]:
+    """Return one failure per top-level name the template uses and the context of ``owner`` (« le type … », « la page … ») lacks."""
     return [
-        TemplateFailure(template, f"la variable « {name} » n'existe pas pour le type « {kind} »", place_of_name(fmt, source, name), name)
+        TemplateFailure(template, f"la variable « {name} » n'existe pas pour {owner}", place_of_name(fmt, source, name), name)
         for name in sorted(used - set(context))
     ]
 
@@ -212,6 +221,11 @@ def explain(template: str, fmt: str, source: bytes, exc: TemplateError, env: Env
         return TemplateFailure(template, _syntax_message(exc), _jinja_place(fmt, source, exc))
     match = _UNDEFINED.search(str(exc))
     name = next((g for g in match.groups() if g), None) if match else None
+    element = _NO_ELEMENT.search(str(exc))
+    if isinstance(exc, UndefinedError) and element:
+        # A row the template reads by its number (liste[3]) that these data do not have.
+        problem = f"l'élément [{element.group(1)}] d'une liste manque dans les données de ce document"
+        return TemplateFailure(template, problem, _place_of_text(fmt, source, f"[{element.group(1)}]") or _jinja_place(fmt, source, exc))
     if isinstance(exc, SecurityError):
         problem = f"accès interdit à « {name or exc} » (le modèle ne peut pas atteindre Python)"
     elif isinstance(exc, UndefinedError) and name:

@@ -80,14 +80,14 @@ class DryFills:
         with self._lock:
             templates = self._compiled.get(sha256)
         if templates is None:
-            templates = [env.from_string(part) for part in _patched_parts(source)]
+            templates = [env.from_string(part) for part in patched_parts(source)]
             with self._lock:
                 self._compiled[sha256] = templates
         for template in templates:
             template.render(dict(context))
 
 
-def _patched_parts(source: bytes) -> list[str]:
+def patched_parts(source: bytes) -> list[str]:
     """Return the Jinja source docxtpl makes of each part of a Word template."""
     doc = DocxTemplate(io.BytesIO(source))
     doc.init_docx()
