@@ -294,14 +294,8 @@ def _ask_render(session: Session, doc: Document, *, user: User, label: str, now:
         now=now,
         user_id=user.id,
         document_id=doc.id,
-        parametres={
-            "version": doc.versions,
-            "label": label,
-            "at": now.isoformat(),
-            "issued_at": doc.submitted_at.isoformat() if doc.submitted_at else None,
-            "data": doc.submitted_data,
-            "review": doc.review,
-        },
+        parametres={"version": doc.versions, "label": label, "at": now.isoformat(), "data": doc.submitted_data, "review": doc.review,
+                    "issued_at": doc.submitted_at.isoformat() if doc.submitted_at else None},
     )
     return doc.versions
 
