@@ -66,27 +66,34 @@ def purge(session: Session, store: FileStore, *, now: dt.datetime, days: int = D
     drafts = select(Document.id).where(Document.statut == "brouillon", Document.submitted_at.is_(None), stale, ~busy)
     report.drafts = list(session.scalars(drafts.order_by(Document.id)))
     report.submitted_kept = len(list(session.scalars(select(Document.id).where(Document.submitted_at.is_not(None), stale, ~_archived()))))
-    if not report.drafts:
+    gone: list[str] = []
+    if report.drafts:
+        named = _digests_of(session, report.drafts)
+        # Rows first, in a savepoint: the files that go are those no remaining row names, asked of
+        # the one list of what names a stored file (webforms.documents.stored); a dry run rolls back.
+        savepoint = session.begin_nested()
+        for table in (Piece, Apercu, Travail, Event):
+            session.execute(delete(table).where(table.document_id.in_(report.drafts)))
+        session.execute(delete(Document).where(Document.id.in_(report.drafts)))
+        gone = sorted(named - held_digests(session))
+        report.files = len(gone)
+        if dry_run:
+            savepoint.rollback()
+            return report
+        savepoint.commit()
+    elif dry_run:
         return report
-    named = _digests_of(session, report.drafts)
-    # Rows first, in a savepoint: the files that go are those no remaining row names, asked of
-    # the one list of what names a stored file (webforms.documents.stored); a dry run rolls back.
-    savepoint = session.begin_nested()
-    for table in (Piece, Apercu, Travail, Event):
-        session.execute(delete(table).where(table.document_id.in_(report.drafts)))
-    session.execute(delete(Document).where(Document.id.in_(report.drafts)))
-    gone = sorted(named - held_digests(session))
-    report.files = len(gone)
-    if dry_run:
-        savepoint.rollback()
-        return report
-    savepoint.commit()
+    # Logged even when nothing went: the count of submitted documents past the term is what the
+    # archivists and the DPO follow (docs/decisions.md, "Documents soumis jamais archivés").
     session.add(Event(user=None, action="purge", at=now, detail=report.as_json()))
     session.commit()
     # Files after the commit: a failed commit leaves every file its rows still name.
     for digest in gone:
         store.path(digest).unlink(missing_ok=True)
-    logger.info("Purge de la base active : %s brouillon(s) et %s fichier(s) supprimés (dernier contact avant le %s)", len(report.drafts), report.files, report.cutoff.date())
+    logger.info(
+        "Purge de la base active : %s brouillon(s) et %s fichier(s) supprimés, %s document(s) soumis non archivé(s) gardé(s) (dernier contact avant le %s)",
+        len(report.drafts), report.files, report.submitted_kept, report.cutoff.date(),
+    )
     return report
 
 
