@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import Column, MetaData, String, Table, select
@@ -16,6 +17,7 @@ from sqlalchemy import Column, MetaData, String, Table, select
 from tests.conftest import Clock
 from tests.test_web import submitted
 from webforms import cli, db
+from webforms.archive import audit
 from webforms.archive.orphans import DEFAULT_GRACE_HOURS, _sweep, find_orphans, remove_orphans
 from webforms.archive.verify import verify
 from webforms.documents.stored import NOT_STORED_FILES, STORED_FILE_COLUMNS, STORED_FILE_KEYS, held_digests
@@ -114,6 +116,25 @@ def test_a_file_stored_again_counts_as_written_now(app: Flask, clock: Clock) -> 
         later = dt.datetime.fromtimestamp(store.path(digest).stat().st_mtime, dt.UTC)
         assert find_orphans(db.session(), store.root, now=later + GRACE - MINUTE, grace=GRACE) == []
         assert len(find_orphans(db.session(), store.root, now=later + GRACE + MINUTE, grace=GRACE)) == 1
+
+
+def test_a_file_stored_again_during_the_sweep_is_kept_and_the_trail_says_so(app: Flask, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = _store(app)
+    digest = store.put(b"reutilise pendant le balayage")
+    _age(store.path(digest), clock.now - GRACE - MINUTE)
+    real_commit = audit.commit
+
+    def reused_meanwhile(session: Any, svc: Any) -> None:
+        real_commit(session, svc)
+        store.put(b"reutilise pendant le balayage")  # a request stores the same bytes after the listing
+
+    monkeypatch.setattr(audit, "commit", reused_meanwhile)
+    with app.app_context():
+        session = db.session()
+        assert remove_orphans(session, app.extensions["webforms.archive"], now=clock.now, grace=GRACE) == []
+        actions = list(session.scalars(select(ArchiveLog.action).where(ArchiveLog.detail["fichier"].as_string() == f"{digest[:2]}/{digest}").order_by(ArchiveLog.id)))
+    assert store.exists(digest)
+    assert actions == ["orphan_removed", "orphan_kept"]
 
 
 def test_the_command_lists_then_removes_and_the_sweep_runs_daily(app: Flask) -> None:

@@ -43,7 +43,7 @@ ACTIONS = {
     "portee_retiree": "Portée départementale retirée",
     # The working store's sweep (issue 15, webforms/archive/orphans.py): logged before the file goes.
     "orphan_removed": "Fichier orphelin supprimé du magasin de travail",
-    "orphan_kept": "Fichier orphelin gardé : réutilisé pendant le balayage",
+    "orphan_kept": "Suppression annulée : fichier orphelin réutilisé pendant le balayage",
 }
 
 
