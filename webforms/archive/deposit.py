@@ -31,9 +31,10 @@ SIGNED_FORMATS = frozenset({"pdf", "jpeg", "png"})
 WORD_SUFFIXES = frozenset({".docx", ".docm", ".doc", ".odt"})
 MSG_SIGNED_WORD = (
     "Un document Word signé ne s'archive pas tel quel : sa signature ne peut pas être vérifiée ici et "
-    "sa mise en page change selon le logiciel qui l'ouvre. Enregistrez la version Word en PDF puis "
-    "signez ce PDF, ou imprimez-la, signez-la et numérisez-la : la marque de la version (référence, "
-    "version, empreinte, code QR) y reste lisible. Rien n'a été archivé."
+    "sa mise en page change selon le logiciel qui l'ouvre. Déposez un fichier PDF, JPEG ou PNG : "
+    "enregistrez la version Word en PDF puis signez ce PDF, ou imprimez-la, signez-la et "
+    "numérisez-la ; la marque de la version (référence, version, empreinte, code QR) y reste "
+    "lisible. Rien n'a été archivé."
 )
 
 
