@@ -15,8 +15,9 @@ from tests.test_archive_web import deposit, record_id_from
 from tests.test_web import doc_id_from, example_form, submitted
 from tests.workers import run_later_jobs
 from webforms import cli, db
+from webforms.archive.search import awaiting_signed_copy
 from webforms.jobs import queue_of
-from webforms.models import Apercu, ArchiveRecord, Document, Event
+from webforms.models import Apercu, ArchiveRecord, Document, Event, User
 from webforms.purge import DEFAULT_DAYS, cutoff_of, purge
 
 SECOND = dt.timedelta(seconds=1)
@@ -77,6 +78,26 @@ def test_submitted_documents_archived_or_not_are_never_purged(app: Flask, login_
         assert report.drafts == [] and report.submitted_kept == 1  # the one not archived, counted
         assert db.session().scalar(select(ArchiveRecord.document_id)) == archived
     assert {archived, waiting} <= _ids(app)
+
+
+def test_a_submitted_document_never_archived_is_counted_from_the_term_kept_and_still_awaited(app: Flask, login_as: Any, clock: Clock) -> None:
+    """The decision of docs/decisions.md: past the term, counted for the archivists, never deleted (public archive)."""
+    writer, _ = login_as("redacteur")
+    at_term, before_term = submitted(writer, "fiche_saisine"), submitted(writer, "fiche_incident")
+    cutoff = cutoff_of(clock.now, DEFAULT_DAYS)
+    _last_saved(app, at_term, cutoff)
+    _last_saved(app, before_term, cutoff + SECOND)
+    with app.app_context():
+        report = purge(db.session(), app.extensions["webforms.services"].store, now=clock.now)
+        assert report.submitted_kept == 1 and report.drafts == []  # the one at the term, not the one a second younger
+        (logged,) = db.session().scalars(select(Event).where(Event.action == "purge"))
+    assert {at_term, before_term} <= _ids(app)  # neither deleted
+    archivist, account = login_as("archiviste", "Département du Pas-de-Calais")
+    with app.app_context():
+        waiting, _total = awaiting_signed_copy(db.session(), db.session().get(User, account.id))
+    assert at_term in [d.id for d in waiting]  # still on the archivists' list, to be deposited
+    assert archivist.get(f"/documents/{at_term}").status_code == 200
+    assert logged.detail["brouillons"] == 0 and logged.detail["soumis_non_archives"] == 1  # logged with nothing deleted
 
 
 def test_the_command_purges_with_the_configured_term_and_logs_counts_only(app: Flask, login_as: Any, clock: Clock) -> None:

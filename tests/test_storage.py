@@ -21,9 +21,15 @@ def test_put_read_and_write_once(tmp_path: Path) -> None:
     assert path == tmp_path / digest[:2] / digest
     assert store.read(digest, verify=True) == b"contenu"
     assert not os.stat(path).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
-    mtime = path.stat().st_mtime_ns
+    inode = path.stat().st_ino
+    os.utime(path, (1, 1))  # written long ago
     assert store.put(b"contenu") == digest
-    assert path.stat().st_mtime_ns == mtime  # not rewritten
+    assert path.stat().st_ino == inode  # the same file, not rewritten
+    # but touched: in use again, so the orphan sweep's grace period starts again (issue 15)
+    assert path.stat().st_mtime > 1
+    os.utime(path, (1, 1))
+    assert store.put_stream(io.BytesIO(b"contenu")) == (digest, 7)
+    assert path.stat().st_ino == inode and path.stat().st_mtime > 1
     assert not [p for p in tmp_path.rglob(".tmp-*")]
 
 

@@ -39,6 +39,7 @@ COMMANDS = {
     "api-token": "webforms.commands.api:api_token",
     "openapi": "webforms.commands.api:openapi",
     "purge": "webforms.commands.purge:purge_cmd",
+    "fichiers": "webforms.commands.fichiers:fichiers",
     "territories": "webforms.commands.territories:territories_group",
 }
 

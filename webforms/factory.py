@@ -27,6 +27,7 @@ from webforms.api import access as api_access
 from webforms.api import views as views_api
 from webforms.archive import search as archive_search
 from webforms.archive import views as archives
+from webforms.archive.orphans import DEFAULT_GRACE_HOURS as DEFAULT_ORPHAN_GRACE_HOURS  # also declares its nightly task
 from webforms.candidatures import instruction_views as instruction
 from webforms.candidatures import jury_views
 from webforms.candidatures import views as candidatures
@@ -178,6 +179,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # Days after the last save past which a draft never submitted is purged (webforms.purge:
         # 2 years after the last contact, CNIL délibération n° 2023-095).
         PURGE_DAYS=DEFAULT_PURGE_DAYS,
+        # Hours a file of the working store no row names is left alone before the daily sweep
+        # removes it (webforms.archive.orphans): a running job's file is not yet named by a row.
+        ORPHAN_GRACE_HOURS=DEFAULT_ORPHAN_GRACE_HOURS,
         HSTS_SECONDS=365 * 24 * 3600,
     )
     app.config.from_prefixed_env("WEBFORMS")

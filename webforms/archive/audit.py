@@ -41,6 +41,9 @@ ACTIONS = {
     # Who reads a whole Département is an explicit, logged grant (issue 13, webforms/territoires).
     "portee_accordee": "Portée départementale accordée",
     "portee_retiree": "Portée départementale retirée",
+    # The working store's sweep (issue 15, webforms/archive/orphans.py): logged before the file goes.
+    "orphan_removed": "Fichier orphelin supprimé du magasin de travail",
+    "orphan_kept": "Suppression annulée : fichier orphelin réutilisé pendant le balayage",
 }
 
 

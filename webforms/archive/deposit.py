@@ -26,6 +26,16 @@ from webforms.documents.uploads import CheckedFile, check_upload
 from webforms.models import SIGNATURE_KINDS, ArchiveRecord, Document, Rendition, User
 
 SIGNED_FORMATS = frozenset({"pdf", "jpeg", "png"})
+# A Word file signed in Word is not archived as such (docs/decisions.md, "La marque de la version
+# Word"): its signature cannot be verified here, and its pages are laid out anew by each reader.
+WORD_SUFFIXES = frozenset({".docx", ".docm", ".doc", ".odt"})
+MSG_SIGNED_WORD = (
+    "Un document Word signé ne s'archive pas tel quel : sa signature ne peut pas être vérifiée ici et "
+    "sa mise en page change selon le logiciel qui l'ouvre. Déposez un fichier PDF, JPEG ou PNG : "
+    "enregistrez la version Word en PDF puis signez ce PDF, ou imprimez-la, signez-la et "
+    "numérisez-la ; la marque de la version (référence, version, empreinte, code QR) y reste "
+    "lisible. Rien n'a été archivé."
+)
 
 
 def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
@@ -103,6 +113,8 @@ def deposit(
     motif = (motif or "").strip() or None
     previous = _previous_if_allowed(session, doc, user=user, signature_kind=signature_kind, motif=motif)
     source, source_bytes = _frozen_source(session, svc, doc)
+    if Path(filename).suffix.lower() in WORD_SUFFIXES:
+        raise ArchiveError(MSG_SIGNED_WORD)
     received = _hash_stream(stream)
     checked = check_upload(stream, filename, allowed=SIGNED_FORMATS, max_bytes=svc.max_bytes, workdir=workdir)
     # The files wait in a staging folder of their own until the record is committed (issue 15):

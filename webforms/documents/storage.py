@@ -50,7 +50,13 @@ def store_stream(stream: BinaryIO, root: Path, algorithm: Callable[[], Any], pat
             os.fsync(out.fileno())
         digest = hasher.hexdigest()
         target = path_of(digest)
-        if target.exists():
+        try:
+            # Stored before: in use again, its new row maybe not committed yet; the orphan sweep
+            # (webforms.archive.orphans) spares files written within its grace period.
+            os.utime(target)
+        except FileNotFoundError:
+            pass  # new (or swept a moment ago): published below
+        else:
             os.unlink(tmp)
             return digest, size, False
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -107,7 +113,10 @@ class FileStore:
     def put(self, data: bytes) -> str:
         """Store ``data`` and return its SHA-256."""
         digest = hashlib.sha256(data).hexdigest()
-        if not self.path(digest).exists():  # the same bytes stored before: nothing to write
+        try:
+            # The same bytes stored before: nothing to write, but in use again (see store_stream).
+            os.utime(self.path(digest))
+        except FileNotFoundError:
             store_stream(io.BytesIO(data), self.root, hashlib.sha256, self.path)
         return digest
 

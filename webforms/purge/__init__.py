@@ -21,13 +21,14 @@ from typing import Any
 
 import procrastinate
 from flask import Flask
-from sqlalchemy import delete, exists, select, union_all
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from webforms import db
 from webforms.documents.storage import FileStore
+from webforms.documents.stored import held_digests
 from webforms.jobs import tasks
-from webforms.models import Apercu, ArchiveRecord, Document, Event, Piece, Rendition, Travail
+from webforms.models import Apercu, ArchiveRecord, Document, Event, Piece, Travail
 
 logger = logging.getLogger(__name__)
 
@@ -65,20 +66,34 @@ def purge(session: Session, store: FileStore, *, now: dt.datetime, days: int = D
     drafts = select(Document.id).where(Document.statut == "brouillon", Document.submitted_at.is_(None), stale, ~busy)
     report.drafts = list(session.scalars(drafts.order_by(Document.id)))
     report.submitted_kept = len(list(session.scalars(select(Document.id).where(Document.submitted_at.is_not(None), stale, ~_archived()))))
-    # The store keeps one file per content: a file another document's row names stays.
-    gone = sorted(_digests_of(session, report.drafts) - _held_elsewhere(session, report.drafts))
-    report.files = len(gone)
-    if dry_run or not report.drafts:
+    gone: list[str] = []
+    if report.drafts:
+        named = _digests_of(session, report.drafts)
+        # Rows first, in a savepoint: the files that go are those no remaining row names, asked of
+        # the one list of what names a stored file (webforms.documents.stored); a dry run rolls back.
+        savepoint = session.begin_nested()
+        for table in (Piece, Apercu, Travail, Event):
+            session.execute(delete(table).where(table.document_id.in_(report.drafts)))
+        session.execute(delete(Document).where(Document.id.in_(report.drafts)))
+        gone = sorted(named - held_digests(session))
+        report.files = len(gone)
+        if dry_run:
+            savepoint.rollback()
+            return report
+        savepoint.commit()
+    elif dry_run:
         return report
-    for table in (Piece, Apercu, Travail, Event):
-        session.execute(delete(table).where(table.document_id.in_(report.drafts)))
-    session.execute(delete(Document).where(Document.id.in_(report.drafts)))
+    # Logged even when nothing went: the count of submitted documents past the term is what the
+    # archivists and the DPO follow (docs/decisions.md, "Documents soumis jamais archivés").
     session.add(Event(user=None, action="purge", at=now, detail=report.as_json()))
     session.commit()
     # Files after the commit: a failed commit leaves every file its rows still name.
     for digest in gone:
         store.path(digest).unlink(missing_ok=True)
-    logger.info("Purge de la base active : %s brouillon(s) et %s fichier(s) supprimés (dernier contact avant le %s)", len(report.drafts), report.files, report.cutoff.date())
+    logger.info(
+        "Purge de la base active : %s brouillon(s) et %s fichier(s) supprimés, %s document(s) soumis non archivé(s) gardé(s) (dernier contact avant le %s)",
+        len(report.drafts), report.files, report.submitted_kept, report.cutoff.date(),
+    )
     return report
 
 
@@ -94,17 +109,6 @@ def _digests_of(session: Session, ids: list[int]) -> set[str]:
     pieces = session.execute(select(Piece.sha256, Piece.pdf_sha256).where(Piece.document_id.in_(ids))).all()
     previews = session.scalars(select(Apercu.sha256).where(Apercu.document_id.in_(ids)))
     return {d for row in pieces for d in row if d} | set(previews)
-
-
-def _held_elsewhere(session: Session, ids: list[int]) -> set[str]:
-    """Every stored file named by a row of a document other than ``ids`` (renditions: any document)."""
-    others = [
-        select(Rendition.sha256),
-        select(Apercu.sha256).where(Apercu.document_id.not_in(ids)),
-        select(Piece.sha256).where(Piece.document_id.not_in(ids)),
-        select(Piece.pdf_sha256).where(Piece.document_id.not_in(ids), Piece.pdf_sha256.is_not(None)),
-    ]
-    return set(session.scalars(union_all(*others)))
 
 
 def purge_app(app: Flask, *, dry_run: bool = False) -> PurgeReport:

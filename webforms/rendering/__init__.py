@@ -31,6 +31,7 @@ from schemas.base.kind import Kind, Output
 from schemas.base.layout import resolve
 from webforms.rendering.diagnose import TemplateFailure, explain
 from webforms.rendering.identity import Identity
+from webforms.rendering.marque import Mark, marks_in_text, stamp_docx
 from webforms.rendering.versions import DryFills, InForce, TemplateVersion, VersionLoader, nothing_in_force
 from webforms.rendering.word.layout import layout_docx
 
@@ -204,6 +205,9 @@ class Renderer:
             try:
                 doc = self._docx_template(output)
                 doc.render(dict(context), jinja_env=self.docx_env, autoescape=True)
+                mark = _frozen_mark(context)
+                if mark is not None:
+                    stamp_docx(doc.docx, mark)  # issue 15: the Word print names its version too
             except TemplateError as exc:
                 raise self.failure(output, exc) from None
             except UNREADABLE as exc:
@@ -380,6 +384,13 @@ class Renderer:
             return _PatchedOnce(io.BytesIO(version.content))
         source = self._generated_from(output)
         return _PatchedOnce(io.BytesIO(self._layout_docx(source)) if source else self.template_path(output))
+
+
+def _frozen_mark(context: Mapping[str, Any]) -> Mark | None:
+    """The mark of a frozen version the context prints (none for a draft)."""
+    document = context.get("document")
+    found = marks_in_text(str(document.get("marque") or "")) if isinstance(document, Mapping) else []
+    return found[0] if found else None
 
 
 # What reading a damaged template file raises: not a zip, a missing part, bytes that are not
