@@ -39,7 +39,10 @@
     data.set("action", button.value);
     button.disabled = true;
     fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin" })
-      .then(function (response) { return response.text().then(function (html) { return { url: response.url, html: html }; }); })
+      .then(function (response) {
+        // A redirected answer is a page one may reload (the draft's); a page answered to the POST is not.
+        return response.text().then(function (html) { return { url: response.redirected ? response.url : null, html: html }; });
+      })
       .then(function (answer) {
         var page = new DOMParser().parseFromString(answer.html, "text/html");
         var fresh = page.getElementById(parts[1]);
