@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
 from schemas import get_kind
-from tests.browser.test_journey import check_accessibility, label, sign_in
+from tests.browser.test_journey import SCREENS, check_accessibility, label, sign_in
 from tests.conftest import PASSWORD, Account, WebClient
 from tests.test_web import doc_id_from, example_form
 from webforms import db
@@ -32,6 +33,10 @@ def _draft(app: Flask, account: Account) -> int:
     web = WebClient(app.test_client())
     web.login(account)
     return doc_id_from(web.post("/documents/nouveau/fiche_saisine", example_form("fiche_saisine") | {"action": "save"}))
+
+
+def _png_width(path: Path) -> int:
+    return int.from_bytes(path.read_bytes()[16:20], "big")  # the IHDR chunk's width
 
 
 def _focused_is_first_field_of(page: Page, row_id: str) -> bool:
@@ -60,6 +65,11 @@ def test_a_row_is_added_and_removed_without_reloading_the_page(app: Flask, live_
     expect(page.get_by_role("status").filter(has_text=f"Ligne {ENFANTS + 1} ajoutée.")).to_have_count(1)
     page.keyboard.type("Zoé")  # the focus is in the new row's first field
     check_accessibility(page, "le brouillon après l'ajout d'une ligne en place")
+    # Every page a journey checks is kept as a screenshot at both widths (issue 16), then shown
+    # again at the width it had: still focused where it was.
+    kept = sorted(SCREENS.glob("test-rows-journey/*added-and-removed*/*-ligne-en-place-*.png"))
+    assert [(p.name.rsplit("-", 1)[1], _png_width(p)) for p in kept] == [("360px.png", 360), ("bureau.png", 1280)]
+    assert page.viewport_size == {"width": 1280, "height": 720}
 
     page.get_by_role("button", name="Supprimer : enfant 1", exact=True).click()
     expect(page.locator(_ROWS)).to_have_count(ENFANTS)
