@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from schemas import get_kind
 from tests.browser.test_journey import SCREENS, check_accessibility, label, sign_in
 from tests.conftest import PASSWORD, Account, WebClient
+from tests.test_candidatures import BEFORE_DEADLINE, open_dossier
 from tests.test_web import doc_id_from, example_form
 from webforms import db
 from webforms.models import Document
@@ -140,3 +141,33 @@ def test_without_javascript_the_add_button_reloads_the_page_with_the_row(
         expect(page.get_by_label(label("Nom et prénom du prescripteur"))).to_have_value("Sans JavaScript")
     finally:
         context.close()
+
+
+def test_a_row_refused_by_the_passed_deadline_changes_nothing_and_keeps_what_was_typed(
+    app: Flask, live_server: str, make_user: Callable[..., Account], page: Page, clock: Any
+) -> None:
+    """The call closed while the page was open: the row is not added, the page says why, nothing typed is lost."""
+    account = make_user("redacteur")
+    web = WebClient(app.test_client())
+    web.login(account)
+    now, clock.now = clock.now, BEFORE_DEADLINE
+    dossier_id = open_dossier(app, web)
+    page.set_default_timeout(10_000)
+    sign_in(page, live_server, account)
+    page.goto(f"{live_server}/documents/{dossier_id}/modifier?etape=4")
+    horaires = page.locator("fieldset#fonctionnement-horaires > fieldset.row")
+    before = horaires.count()
+    vision = page.get_by_label(label("Vision de l'accompagnement et mise en œuvre opérationnelle"))
+    vision.fill("Tapé juste avant la date limite")
+    clock.now = now  # 14 October 2019: the deadline (6 September) has passed
+    page.evaluate(_MARK)
+    page.get_by_role("button", name="Ajouter une plage horaire", exact=True).click()
+    status = page.locator("#rows-status")
+    expect(status).to_contain_text("Ce que vous avez saisi reste dans la page.")
+    expect(status).to_contain_text("date limite")
+    assert page.evaluate(_MARKED)
+    expect(horaires).to_have_count(before)
+    expect(vision).to_have_value("Tapé juste avant la date limite")
+    expect(page).to_have_url(re.compile(rf"/documents/{dossier_id}/modifier\?etape=4$"))
+    with app.app_context():
+        assert "Tapé" not in str(db.session().get(Document, dossier_id).data)  # refused: nothing saved
