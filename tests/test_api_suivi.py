@@ -11,7 +11,7 @@ from flask import Flask
 from tests.api_client import ApiClient, token_for
 from tests.conftest import Account, Clock, pdf_titled
 from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, submit_complete, upload
-from tests.test_mesures_web import open_mesure
+from tests.test_mesures_web import meeting, open_mesure
 
 A, B = "Association A", "Association B"
 
@@ -23,7 +23,7 @@ def client(app: Flask, clock: Clock, account: Account, *kinds: str) -> ApiClient
 def test_a_measure_reads_with_its_due_dates_and_meetings(app: Flask, clock: Clock, login_as: Any) -> None:
     web, owner = login_as("redacteur", A)
     mesure_id = open_mesure(web, date_premiere_rencontre="2019-09-10")
-    assert web.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-09-24", "nature": "entretien_bureau", "note": "Point budget"}).status_code == 302
+    assert web.post(f"/mesures/{mesure_id}/rencontres", meeting("2019-09-24", "entretien_bureau", "Point budget")).status_code == 302
     api = client(app, clock, owner, "bilan_asll_installation")
     (item,) = api.get("/api/v1/mesures").get_json()["items"]
     assert item == api.get(f"/api/v1/mesures/{mesure_id}").get_json()

@@ -29,7 +29,7 @@ from tests.test_web import doc_id_from, example_form, submitted
 from webforms import create_app, db
 from webforms.archive.export import validate_seda
 from webforms.archive.verify import verify
-from webforms.models import ArchiveLog, ArchiveRecord, DiplomeReferent, Tombstone
+from webforms.models import ArchiveLog, ArchiveRecord, DiplomeReferent, Document, Tombstone
 
 
 def deposit(web: WebClient, doc_id: int, data: bytes, name: str = "scan.pdf", signature: str = "scan", motif: str | None = None) -> Any:
@@ -435,3 +435,53 @@ def test_concurrent_views_are_all_logged_and_the_chain_holds(app: Flask, people:
     assert [a for a, _ in actions(app)].count("view") == 20
     with app.app_context():
         assert verify(db.session(), app.extensions["webforms.archive"]).problems == []
+
+
+def test_search_by_household_name_ignores_case_and_accents_within_the_readers_scope(app: Flask, login_as: Any) -> None:
+    """Issue 16, point 9: an archiviste finds a household's records by its name, as typed or not."""
+    writer, _ = login_as("redacteur")
+    archivist, _ = login_as("archiviste", "Département du Pas-de-Calais")
+
+    def referral(nom: str, prenom: str, epci: str = "CALL") -> int:
+        form = {**example_form("fiche_saisine"), "menage-demandeur-nom": nom, "menage-demandeur-prenom": prenom, "territoire-epci": epci, "action": "submit"}
+        return doc_id_from(writer.post("/documents/nouveau/fiche_saisine", form))
+
+    lefevre, durand = referral("Lefèvre-Dupré", "Élodie"), referral("Durand", "Julie")
+    # A document held by a measure: the measure's household name counts (its summary too).
+    mesure_id = open_mesure(writer, menage_nom="Cœurdacier", menage_prenom="Anaïs", type_mesure="asll_maintien", duree_mois="6")
+    started = writer.post(f"/mesures/{mesure_id}/documents/fiche_incident")
+    incident = int(re.search(r"/documents/(\d+)/modifier", started.headers["Location"]).group(1))  # type: ignore[union-attr]
+    form = {k: v for k, v in example_form("fiche_incident").items() if not k.startswith("mesure-")}
+    with app.app_context():
+        form |= {f"mesure-{k}": v for k, v in db.session().get(Document, incident).data["mesure"].items() if isinstance(v, str)}
+    assert writer.post(f"/documents/{incident}/modifier", form | {"action": "submit"}).status_code == 302
+    for doc_id in (lefevre, durand, incident):
+        assert deposit(archivist, doc_id, pdf_titled(f"scan {doc_id}")).status_code == 302
+    with app.app_context():
+        by_doc = {r.document_id: r.id for r in db.session().scalars(select(ArchiveRecord))}
+
+    def found(web: WebClient, name: str) -> set[int]:
+        response = web.get("/archives", query_string={"nom": name})
+        assert response.status_code == 200
+        return {int(n) for n in re.findall(r'href="/archives/(\d+)"', response.get_data(as_text=True))}
+
+    # Any case, without accents, a part of the name, the words in any order, hyphen or space.
+    for typed in ("Lefèvre-Dupré", "LEFEVRE DUPRE", "lefev", "elodie lefevre", "DUPRÉ"):
+        assert found(archivist, typed) == {by_doc[lefevre]}, typed
+    assert found(archivist, "coeurdacier anais") == {by_doc[incident]}
+    assert found(archivist, "Cœurdacier") == {by_doc[incident]}
+    # The other side: another name, a word matching nothing, a commune (not the name), a wildcard.
+    assert found(archivist, "Durand") == {by_doc[durand]}
+    assert found(archivist, "Lefèvre Julie") == set()
+    assert found(archivist, "Martin") == set()
+    assert found(archivist, "Liévin") == set()  # the example's commune, in the summary after the name
+    assert found(archivist, "%") == set() and found(archivist, "_") == set()
+    assert found(archivist, "   ") == set(by_doc.values())  # no word: no filter
+    # Scope: another association, and the Artois coordinator (a Lens-Hénin household), find nothing;
+    # the Lens-Hénin coordinator finds the referral.
+    other, _ = login_as("redacteur", "Association Autre")
+    assert found(other, "Lefèvre") == set()
+    artois, _ = login_as("coordinateur", org="Plateforme Logement d'abord Artois", territoires=("aml-artois",))
+    assert found(artois, "Lefèvre") == set()
+    lens, _ = login_as("coordinateur", org="Plateforme Logement d'abord Lens-Hénin", territoires=("aml-lens-henin",))
+    assert found(lens, "Lefèvre") == {by_doc[lefevre]}

@@ -8,11 +8,11 @@ import re
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from tests.conftest import WebClient
 from webforms import db
-from webforms.models import Document, Mesure
+from webforms.models import Document, Event, Mesure
 
 INSTALLATION = {
     "type_mesure": "asll_installation",
@@ -23,6 +23,16 @@ INSTALLATION = {
     "duree_mois": "3",
     "travailleur_social": "Hélène Vidal",
 }
+
+
+def meetings(*rows: dict[str, str]) -> dict[str, str]:
+    """The measure page's meeting form with these rows (it records one or several meetings at once)."""
+    return {f"saisie-{index}-{key}": value for index, row in enumerate(rows) for key, value in row.items()}
+
+
+def meeting(date: str, nature: str, note: str | None = None) -> dict[str, str]:
+    """The meeting form with one row."""
+    return meetings({"date": date, "nature": nature, **({"note": note} if note is not None else {})})
 
 
 def open_mesure(web: WebClient, **changes: str) -> int:
@@ -46,7 +56,7 @@ def test_open_a_measure_and_follow_its_dates(app: Flask, login_as: Any) -> None:
     # The clock says 14 October 2019: the start deadline has passed without a meeting.
     assert "en retard" in page
 
-    response = web.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-09-10", "nature": "visite_domicile"})
+    response = web.post(f"/mesures/{mesure_id}/rencontres", meeting("2019-09-10", "visite_domicile"))
     assert response.status_code == 302
     page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
     assert "10 septembre 2019" in page and "tenu" in page
@@ -70,9 +80,9 @@ def test_measure_rules_refuse_with_a_clear_message(app: Flask, login_as: Any) ->
         assert db.session().query(Mesure).count() == 0
 
     mesure_id = open_mesure(web)
-    response = web.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-08-01", "nature": "telephone"})
+    response = web.post(f"/mesures/{mesure_id}/rencontres", meeting("2019-08-01", "telephone"))
     assert response.status_code == 422 and "précéder la réception du bon de commande" in response.get_data(as_text=True)
-    response = web.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-12-01", "nature": "telephone"})
+    response = web.post(f"/mesures/{mesure_id}/rencontres", meeting("2019-12-01", "telephone"))
     assert response.status_code == 422 and "futur" in response.get_data(as_text=True)
     response = web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "x"})
     assert response.status_code == 422 and "n&#39;est pas renouvelable" in response.get_data(as_text=True)
@@ -135,11 +145,11 @@ def test_other_organisations_do_not_see_the_measure(app: Flask, login_as: Any) -
     mesure_id = open_mesure(web)
     other, _ = login_as("redacteur", org="Autre association")
     assert other.get(f"/mesures/{mesure_id}").status_code == 404
-    assert other.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-09-10", "nature": "telephone"}).status_code == 404
+    assert other.post(f"/mesures/{mesure_id}/rencontres", meeting("2019-09-10", "telephone")).status_code == 404
     assert "Morel" not in other.get("/mesures/?toutes=1").get_data(as_text=True)
     instructeur, _ = login_as("instructeur", org="Département")
     assert instructeur.get(f"/mesures/{mesure_id}").status_code == 200
-    assert instructeur.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-09-10", "nature": "telephone"}).status_code == 403
+    assert instructeur.post(f"/mesures/{mesure_id}/rencontres", meeting("2019-09-10", "telephone")).status_code == 403
     coordinateur, _ = login_as("coordinateur", org="Plateforme")
     assert coordinateur.get(f"/mesures/{mesure_id}").status_code == 404  # ASLL, not AML
     archiviste, _ = login_as("archiviste", org="Archives")
@@ -187,7 +197,7 @@ def test_aml_bilans_are_prefilled_due_and_late_when_submitted_after(app: Flask, 
     web, _ = login_as("redacteur")
     mesure_id = open_mesure(web, **AML)
     for day in ("2019-06-03", "2019-06-05", "2019-06-12"):
-        web.post(f"/mesures/{mesure_id}/rencontres", {"date": day, "nature": "visite_domicile"})
+        web.post(f"/mesures/{mesure_id}/rencontres", meeting(day, "visite_domicile"))
     page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
     assert "Bilan intermédiaire (3 mois) : 3 septembre 2019" in page and "en retard" in page
 
@@ -205,7 +215,7 @@ def test_aml_bilans_are_prefilled_due_and_late_when_submitted_after(app: Flask, 
 def test_installation_bilan_covers_the_period_and_its_meetings(app: Flask, login_as: Any) -> None:
     web, _ = login_as("redacteur")
     mesure_id = open_mesure(web, date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
-    web.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-07-08", "nature": "visite_domicile"})
+    web.post(f"/mesures/{mesure_id}/rencontres", meeting("2019-07-08", "visite_domicile"))
     doc = started_doc(app, start(web, mesure_id, "bilan_asll_installation"))
     assert (doc.echeance, doc.echeance_date.isoformat()) == ("periode-0", "2019-10-16")  # type: ignore[union-attr]
     assert doc.data["mesure"]["date_fin"] == "2019-10-01"
@@ -306,3 +316,67 @@ def test_a_draft_opens_to_its_form_from_the_measure_page(app: Flask, login_as: A
         db.session().commit()
     page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
     assert f'href="/documents/{doc.id}"' in page and f"/documents/{doc.id}/modifier" not in page
+
+
+def test_several_meetings_are_recorded_at_once_or_none(app: Flask, login_as: Any) -> None:
+    """Issue 16, point 5: a referent back from days away types every meeting, then records them together."""
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web)
+
+    def recorded() -> tuple[list[tuple[str, str]], str | None, int]:
+        with app.app_context():
+            mesure = db.session().get(Mesure, mesure_id)
+            first = mesure.date_premiere_rencontre.isoformat() if mesure.date_premiere_rencontre else None
+            events = db.session().scalar(select(func.count()).select_from(Event).where(Event.action == "add_rencontre"))
+            return sorted((r.date.isoformat(), r.nature) for r in mesure.rencontres), first, events
+
+    # One row refused (the second, in the future): nothing is recorded, the error is beside its date.
+    rows = [{"date": "2019-09-12", "nature": "visite_domicile"}, {"date": "2019-11-02", "nature": "telephone"}, {"date": "2019-09-10", "nature": "telephone"}]
+    response = web.post(f"/mesures/{mesure_id}/rencontres", meetings(*rows))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Rencontre 2 : Une rencontre à venir ne se saisit pas encore." in body
+    assert 'id="saisie-1-date-error"' in body and 'id="saisie-0-date-error"' not in body
+    assert 'value="2019-09-12"' in body  # what was typed is shown again
+    assert recorded() == ([], None, 0)
+    # Corrected: the three are recorded, one event each; the earliest is the start of support (ASLL §8).
+    rows[1]["date"] = "2019-10-01"
+    response = web.post(f"/mesures/{mesure_id}/rencontres", meetings(*rows))
+    assert response.status_code == 302 and response.headers["Location"].endswith("#rencontres")
+    assert "3 rencontres enregistrées." in web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert recorded() == ([("2019-09-10", "telephone"), ("2019-09-12", "visite_domicile"), ("2019-10-01", "telephone")], "2019-09-10", 3)
+    # One row is said in the singular.
+    assert web.post(f"/mesures/{mesure_id}/rencontres", meeting("2019-10-08", "telephone")).status_code == 302
+    assert "Rencontre enregistrée." in web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert recorded()[2] == 4
+
+
+def test_meeting_rows_at_least_one_and_at_most_a_month(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web, date_bon_commande="2019-09-02")
+    days = [f"2019-09-{day:02d}" for day in range(2, 30)] + ["2019-10-01", "2019-10-02", "2019-10-03", "2019-10-04"]
+    too_many = meetings(*({"date": day, "nature": "telephone"} for day in days))  # 32 rows
+    response = web.post(f"/mesures/{mesure_id}/rencontres", too_many)
+    assert response.status_code == 422 and "31 rencontres au plus à la fois" in response.get_data(as_text=True)
+    response = web.post(f"/mesures/{mesure_id}/rencontres", {"saisie-0-note": ""} | {"action": "save"})
+    assert response.status_code == 422 and "Saisissez au moins une rencontre." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().get(Mesure, mesure_id).rencontres == []
+    assert web.post(f"/mesures/{mesure_id}/rencontres", meetings(*({"date": day, "nature": "telephone"} for day in days[:31]))).status_code == 302
+    with app.app_context():
+        assert len(db.session().get(Mesure, mesure_id).rencontres) == 31
+
+
+def test_meeting_rows_are_added_and_removed_without_javascript_nothing_recorded(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    mesure_id = open_mesure(web)
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert 'id="saisie-0-date"' in page and 'id="saisie-1-date"' not in page and "Ajouter une rencontre" in page
+    typed = meeting("2019-09-12", "visite_domicile", "Visite")
+    response = web.post(f"/mesures/{mesure_id}/rencontres", typed | {"action": "add:saisie"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="saisie-1-date"' in body and 'value="Visite"' in body
+    response = web.post(f"/mesures/{mesure_id}/rencontres", meetings({"date": "2019-09-12", "nature": "telephone"}, {"date": "2019-09-13", "nature": "telephone"}) | {"action": "remove:saisie:0"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="saisie-1-date"' not in body and 'value="2019-09-13"' in body
+    with app.app_context():
+        assert db.session().get(Mesure, mesure_id).rencontres == []

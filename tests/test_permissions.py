@@ -473,7 +473,7 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
             assert opened.status_code == 302, opened.get_data(as_text=True)
             world.mesures[state] = int(urlsplit(opened.headers["Location"]).path.rsplit("/", 1)[1])
         for state, meeting in WORLD_MEETINGS.items():
-            assert web.post(world.url("mesures.add_meeting", state), meeting).status_code == 302
+            assert web.post(world.url("mesures.add_meeting", state), meeting_form(meeting)).status_code == 302
         assert web.post(world.url("mesures.add_renewal", "mesure_maintien"), WORLD_RENEWAL).status_code == 302
         # A draft about the AML measure: only its organisation sees it, on the measure's page too.
         started = web.post(world.url("mesures.start_document", "mesure_aml:fiche_incident"))
@@ -1182,6 +1182,11 @@ EDITED_NAME = "Nom modifié par la matrice"
 EDITED_FIELD = {"fiche_saisine": "prescripteur-nom", "fiche_incident": "mesure-referent_nom", CANDIDATURE: "porteur-raison_sociale"}
 NEW_MESURE = {**MESURES["mesure_asll"], "menage_nom": "Ménage ouvert par la matrice", "menage_prenom": "Camille"}
 MEETING = {"date": "2019-10-07", "nature": "visite_domicile", "note": "Point budget (matrice)"}  # after every order, before today
+
+
+def meeting_form(values: dict[str, str]) -> dict[str, str]:
+    """The measure page's meeting form with one row (it records one or several at once, issue 16)."""
+    return {f"saisie-0-{key}": value for key, value in values.items()}
 RENEWAL = {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "Relogement en cours (matrice)"}  # Maintien: 6 + 3 + 3 = 12 months
 CLOSING = {"date_fin": "2019-10-10", "motif": "fin_anticipee", "commentaire": "Clôture par la matrice"}  # after every start, before today
 NEW_APPEL_CODE = "appel-cree-par-la-matrice"
@@ -1220,7 +1225,7 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
     if endpoint == "mesures.new":
         return dict(NEW_MESURE)
     if endpoint == "mesures.add_meeting":
-        return dict(MEETING)
+        return meeting_form(MEETING)
     if endpoint == "mesures.add_renewal":
         return dict(RENEWAL)
     if endpoint == "mesures.close":

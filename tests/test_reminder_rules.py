@@ -21,7 +21,7 @@ from schemas import get_kind
 from tests.conftest import Clock
 from tests.test_candidatures import open_dossier, submit_complete
 from tests.test_jobs import _count, _wait, worker_command  # noqa: F401 (a fixture)
-from tests.test_mesures_web import open_mesure, start, started_doc
+from tests.test_mesures_web import meeting, open_mesure, start, started_doc
 from tests.test_reminders import paris_morning, run_on
 from tests.test_web import submitted
 from webforms import db, jobs
@@ -106,7 +106,7 @@ def test_two_short_periods_in_a_row_are_reminded_once(app: Flask, login_as: Any)
 def test_one_short_period_between_met_ones_is_no_reminder(app: Flask, login_as: Any) -> None:
     web, referent = login_as("redacteur")
     mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="6", date_premiere_rencontre="2019-09-02")
-    assert web.post(f"/mesures/{mesure_id}/rencontres", {"date": "2019-10-01", "nature": "visite_domicile"}).status_code == 302
+    assert web.post(f"/mesures/{mesure_id}/rencontres", meeting("2019-10-01", "visite_domicile")).status_code == 302
     assert run_on(app, paris_morning(D(2019, 10, 14))) == 0  # 16–29 short, 30 September–13 October met
     assert events(app, referent.id) == []
 

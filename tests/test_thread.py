@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from schemas import bilan_annuel_operateur as annual
 from schemas import get_kind
 from tests.conftest import Account, WebClient
-from tests.test_mesures_web import AML, INSTALLATION, open_mesure, start, started_doc
+from tests.test_mesures_web import AML, INSTALLATION, meeting, open_mesure, start, started_doc
 from tests.test_web import flatten, submitted
 from webforms import db
 from webforms.documents import services as svc_docs
@@ -240,7 +240,7 @@ def test_the_household_file_shows_the_thread_to_those_allowed_and_logs_each_open
     mesure = _thread(app, doc_id)[1][0]
     writer = WebClient(app.test_client())
     writer.login(referent)
-    assert writer.post(f"/mesures/{mesure.id}/rencontres", {"date": "2019-10-14", "nature": "visite_domicile"}).status_code == 302
+    assert writer.post(f"/mesures/{mesure.id}/rencontres", meeting("2019-10-14", "visite_domicile")).status_code == 302
     contract = started_doc(app, writer.post(f"/mesures/{mesure.id}/documents/contrat_tripartite", {}))
 
     page = writer.get(f"/menages/{mesure.id}").get_data(as_text=True)

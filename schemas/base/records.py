@@ -68,6 +68,30 @@ class RencontreSchema(Section):
     note = Text("Objet (sans donnée sensible)", max_length=200)
 
 
+# At most a month of daily meetings in one entry: more is a typing slip, not a catch-up.
+MEETINGS_AT_ONCE = 31
+
+
+class RencontresSchema(Section):
+    """Several meetings entered at once: the referent catches up after days away (issue 16, point 5)."""
+
+    saisie = Rows(
+        RencontreSchema,
+        "Enregistrer une ou plusieurs rencontres",
+        row_label="Rencontre",
+        add_label="Ajouter une rencontre",
+        help="Une ligne par rencontre. Toutes sont enregistrées ensemble, ou aucune si l'une est refusée.",
+        min=1,
+        min_error="Saisissez au moins une rencontre.",
+        initial=1,
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def _at_most(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        if len(data.get("saisie") or []) > MEETINGS_AT_ONCE:
+            raise ValidationError(f"{MEETINGS_AT_ONCE} rencontres au plus à la fois : enregistrez les autres ensuite.", "saisie")
+
+
 class RenouvellementSchema(Section):
     """A renewal of an ASLL Maintien decided by the DPDS (ASLL §8, §9.2)."""
 

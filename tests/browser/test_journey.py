@@ -7,13 +7,17 @@ keyboard, the error summary, a downloaded file; axe-core checks every page visit
 from __future__ import annotations
 
 import io
+import os
 import re
+import shutil
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 from pypdf import PdfReader
 
@@ -26,12 +30,58 @@ pytestmark = pytest.mark.browser
 EXAMPLE: dict[str, Any] = dict(get_kind("fiche_saisine").example)
 _AXE = Axe()
 BLOCKING = ("serious", "critical")
+SCREENS = Path(__file__).resolve().parents[2] / "test-results" / "ecrans"
+# The two widths every page is checked at: a desktop screen and a small phone (issue 16, point 4).
+WIDTHS = {"bureau": {"width": 1280, "height": 800}, "360px": {"width": 360, "height": 740}}
+_PAGES_SEEN: dict[str, int] = {}  # per test (its pytest id): the pages already looked at
 
 
 # --- helpers -------------------------------------------------------------------------------
 
 
 def check_accessibility(page: Page, where: str) -> None:
+    """Check the page at desktop width and at 360 px: axe-core at each, and a screenshot of each kept.
+
+    Every journey calls this on every page it visits, so every page of every journey is looked
+    at both widths (issue 16, points 5 and 11); the screenshots go to ``test-results/ecrans/<test>/``
+    (ignored by git), numbered in the order of the journey, for a person to look through.
+    """
+    shown = page.viewport_size
+    folder, number = _screens_of_current_test()
+    for name, size in WIDTHS.items():
+        page.set_viewport_size(size)
+        for attempt in range(3):
+            try:
+                page.screenshot(path=str(folder / f"{number:02d}-{_slug(where)}-{name}.png"), full_page=True)
+                _axe(page, f"{where}, {name}")
+                break
+            except PlaywrightError as exc:
+                # A page waiting for a worker reloads itself once the work is done (static/progress.js):
+                # looked at again once reloaded.
+                if "context was destroyed" not in str(exc) or attempt == 2:
+                    raise
+                page.wait_for_load_state()
+    if shown:
+        page.set_viewport_size(shown)
+
+
+def _slug(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")[:90]
+
+
+def _screens_of_current_test() -> tuple[Path, int]:
+    """The current test's screenshot folder (emptied at its first page) and the next page's number."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "hors-test").split(" ")[0]
+    folder = SCREENS / _slug(test.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")) / _slug(test.split("::")[-1])
+    if test not in _PAGES_SEEN:
+        shutil.rmtree(folder, ignore_errors=True)  # the screenshots of this test's previous run
+        folder.mkdir(parents=True, exist_ok=True)
+    _PAGES_SEEN[test] = _PAGES_SEEN.get(test, 0) + 1
+    return folder, _PAGES_SEEN[test]
+
+
+def _axe(page: Page, where: str) -> None:
     """Run axe-core (bundled, offline) on the page; fail on any serious or critical violation."""
     results = _AXE.run(page)
     blocking = [v for v in results.response["violations"] if v.get("impact") in BLOCKING]

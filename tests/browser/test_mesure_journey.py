@@ -97,21 +97,27 @@ def test_referent_follows_a_measure_and_writes_its_late_bilan(
     expect(table.get_by_role("row")).to_have_count(2)
     expect(table.get_by_role("row").nth(1)).to_contain_text("3 juin 2019")
     expect(table.get_by_role("row").nth(1)).to_contain_text("Première rencontre")
-    for count, (day, nature, note) in enumerate(MEETINGS, start=1):
-        form = rencontres.get_by_role("group", name="Enregistrer une rencontre")
-        form.get_by_label(label("Date de la rencontre")).fill(day)
-        form.get_by_label(label("Nature")).select_option(label=nature)
-        form.get_by_label(label("Objet (sans donnée sensible)")).fill(note)
-        form.get_by_role("button", name="Enregistrer la rencontre").click()
-        expect(page.get_by_role("status").filter(has_text="Rencontre enregistrée.")).to_be_visible()
-        expect(page).to_have_url(re.compile(r"/mesures/\d+#rencontres$"))
-        expect(table.get_by_role("row")).to_have_count(2 + count)  # the header, the first meeting, one row a meeting
+    # Both typed at once (issue 16, point 5): the second row is added in the page, the focus in it.
+    form = rencontres.get_by_role("group", name="Enregistrer une ou plusieurs rencontres")
+    for index, (day, nature, note) in enumerate(MEETINGS):
+        if index:
+            form.get_by_role("button", name="Ajouter une rencontre").click()
+        row = form.get_by_role("group", name=f"Rencontre {index + 1}", exact=True)
+        if index:
+            expect(row.get_by_label(label("Date de la rencontre"))).to_be_focused()
+        row.get_by_label(label("Date de la rencontre")).fill(day)
+        row.get_by_label(label("Nature")).select_option(label=nature)
+        row.get_by_label(label("Objet (sans donnée sensible)")).fill(note)
+    rencontres.get_by_role("button", name="Enregistrer les rencontres").click()
+    expect(page.get_by_role("status").filter(has_text=f"{len(MEETINGS)} rencontres enregistrées.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/mesures/\d+#rencontres$"))
+    expect(table.get_by_role("row")).to_have_count(2 + len(MEETINGS))  # the header, the first meeting, one row a meeting
     # The newest first; the form to record one comes before the list, which grows.
     expect(table.get_by_role("row").nth(1)).to_contain_text("12 juin 2019")
     expect(table.get_by_role("row").nth(2)).to_contain_text("5 juin 2019")
     expect(table.get_by_role("row").nth(2)).to_contain_text("Visite à domicile")
     expect(table.get_by_role("row").nth(3)).to_contain_text("3 juin 2019")
-    form_box = rencontres.get_by_role("group", name="Enregistrer une rencontre").bounding_box()
+    form_box = rencontres.get_by_role("group", name="Enregistrer une ou plusieurs rencontres").bounding_box()
     table_box = table.bounding_box()
     assert form_box and table_box and form_box["y"] < table_box["y"]
     # "Clore la mesure" comes after what is done every week: the dues, the meetings, the documents.

@@ -2,13 +2,13 @@
 
 Nothing makes the page scroll sideways, lists of documents become cards (each value under its
 column's name), a status never wraps inside itself, and axe-core finds nothing serious. The
-screenshots go to ``test-results/ecrans/`` (ignored by git) for a person to look at.
+screenshots, at 360 px and at desktop width, are kept by ``check_accessibility`` under
+``test-results/ecrans/`` (ignored by git) for a person to look at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -20,7 +20,6 @@ from tests.test_candidatures import BEFORE_DEADLINE, open_dossier
 from tests.test_mesures_web import open_mesure
 from tests.test_web import submitted
 
-SCREENS = Path(__file__).resolve().parents[2] / "test-results" / "ecrans"
 PHONE = {"width": 360, "height": 740}
 
 _OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
@@ -38,8 +37,6 @@ _CARD_CELLS = "() => [...document.querySelectorAll('table.list.cards td')].map(t
 
 def _look(page: Page, url: str, name: str) -> None:
     page.goto(url)
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}-360.png"), full_page=True)
     assert page.evaluate(_OVERFLOW) <= 0, f"{name} : la page défile de côté à 360 px : " + "; ".join(page.evaluate(_WIDEST))
     for text, lines in page.evaluate(_BADGE_LINES):
         assert lines == 1, f"{name} : « {text} » est coupé sur {lines} lignes"

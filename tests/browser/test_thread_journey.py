@@ -77,10 +77,10 @@ def test_the_thread_from_referral_to_maintien(app: Flask, live_server: str, make
     expect(page.get_by_role("heading", level=1)).to_have_text("AML Logement d'abord – Durand Julie")
     expect(page.get_by_role("region", name="Parcours du ménage")).to_contain_text(re.compile(r"fiche saisine FS-2019-\d{6}"))
     rencontres = page.get_by_role("region", name="Rencontres")
-    form = rencontres.get_by_role("group", name="Enregistrer une rencontre")
+    form = rencontres.get_by_role("group", name="Enregistrer une ou plusieurs rencontres")
     form.get_by_label(label("Date de la rencontre")).fill("2019-10-14")
     form.get_by_label(label("Nature")).select_option(label="Visite à domicile")
-    form.get_by_role("button", name="Enregistrer la rencontre").click()
+    rencontres.get_by_role("button", name="Enregistrer les rencontres").click()
     expect(page.get_by_role("status").filter(has_text="Rencontre enregistrée.")).to_be_visible()
     check_accessibility(page, "la mesure ouverte par la décision")
 

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from schemas import registry
 from webforms import policy
 from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.documents.uploads import extension_of
-from webforms.models import ArchiveRecord, Document, Tombstone, User
+from webforms.models import ArchiveRecord, Document, Mesure, Tombstone, User
 from webforms.timeutil import PARIS
 
 
@@ -50,6 +51,7 @@ class Search:
     kind: str | None = None
     organisation_id: int | None = None
     household: str | None = None
+    household_name: str | None = None  # words of the household's name, any case and accents
     reference: str | None = None
     du: dt.date | None = None  # submission of the document, Paris days, inclusive
     au: dt.date | None = None
@@ -83,6 +85,48 @@ def _prefix(text: str) -> str:
     return f"{escaped}%"
 
 
+# Letters compared without their accents, the same way in Python (the words typed) and in
+# PostgreSQL (translate(), no extension needed); hyphens and apostrophes count as spaces, so
+# "Saint-Jean", "saint jean" and "SAINT JEAN" are one name. Both cases are listed because lower()
+# depends on the cluster's locale.
+_ACCENTED = "àâäáãåçéèêëíìîïñóòôöõúùûüýÿÀÂÄÁÃÅÇÉÈÊËÍÌÎÏÑÓÒÔÖÕÚÙÛÜÝŸ-'’"
+_PLAIN = "aaaaaaceeeeiiiinooooouuuuyyaaaaaaceeeeiiiinooooouuuuyy   "
+_FOLD = str.maketrans(_ACCENTED, _PLAIN)
+
+
+def fold(text: str) -> str:
+    """Return ``text`` lower-cased, without accents, ligatures spelled out (as ``_folded`` in SQL)."""
+    return text.lower().translate(_FOLD).replace("œ", "oe").replace("æ", "ae")
+
+
+def _folded(column: Any) -> Any:
+    """The SQL of ``fold``: what a name becomes before it is compared."""
+    return func.replace(func.replace(func.translate(func.lower(column), _ACCENTED, _PLAIN), "œ", "oe"), "æ", "ae")
+
+
+def _named_by_summary() -> list[str]:
+    """The kinds whose summary begins with the household's name (fiche saisine, fiche d'incident, contrat)."""
+    # Not the operator's yearly bilan (its summary names the operator) nor a dossier (its holder).
+    return [name for name, kind in registry().items() if kind.standalone and kind.summary_label == "Ménage"]
+
+
+def _household_name() -> ColumnElement[str]:
+    """The household's name of a record's document: its measure's, else the start of a referral's summary."""
+    # A measure holds the household's name as typed (menage_nom, menage_prenom); a document
+    # without one (a fiche saisine) names it first in its summary, before " – " ("Nom Prénom –
+    # Commune", schemas/fiche_saisine.summary).
+    return case(
+        (Mesure.id.is_not(None), func.concat(Mesure.menage_nom, literal(" "), Mesure.menage_prenom)),
+        (Document.kind.in_(_named_by_summary()), func.split_part(Document.summary, " – ", 1)),
+        else_=literal(""),
+    )
+
+
+def _contains(word: str) -> str:
+    """A LIKE pattern for what contains ``word`` (its own % and _ taken literally)."""
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _matching(user: User, query: Search) -> Any:
     """The query of the records matching ``query`` among those ``user`` may see."""
     stmt = visible_records(user)
@@ -95,12 +139,18 @@ def _matching(user: User, query: Search) -> Any:
         stmt = stmt.where(func.upper(ArchiveRecord.household_reference).like(_prefix(query.household), escape="\\"))
     if query.reference:
         stmt = stmt.where(func.upper(ArchiveRecord.reference).like(_prefix(query.reference), escape="\\"))
-    if query.du or query.au:
+    words = fold(query.household_name or "").split()
+    if query.du or query.au or words:
         stmt = stmt.join(Document, Document.id == ArchiveRecord.document_id)
-        if query.du:
-            stmt = stmt.where(Document.submitted_at >= day_start(query.du))
-        if query.au:
-            stmt = stmt.where(Document.submitted_at < day_start(query.au + dt.timedelta(days=1)))
+    if words:
+        # Every word typed is somewhere in the name, in any order ("durand marie", "Marie Durand").
+        stmt = stmt.outerjoin(Mesure, Mesure.id == Document.mesure_id)
+        name = _folded(_household_name())
+        stmt = stmt.where(*(name.like(_contains(word), escape="\\") for word in words))
+    if query.du:
+        stmt = stmt.where(Document.submitted_at >= day_start(query.du))
+    if query.au:
+        stmt = stmt.where(Document.submitted_at < day_start(query.au + dt.timedelta(days=1)))
     return stmt
 
 

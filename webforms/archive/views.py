@@ -80,6 +80,7 @@ def _query(values: Any, errors: list[str]) -> Search:
         kind=kind,
         organisation_id=parse_id(org),
         household=values.get("menage") or None,
+        household_name=(values.get("nom") or "")[:100] or None,
         reference=values.get("reference") or None,
         du=_date_arg(values, "du", errors, "Du"),
         au=_date_arg(values, "au", errors, "Au"),
@@ -99,7 +100,7 @@ def _date_arg(values: Any, name: str, errors: list[str], label: str) -> dt.date 
 
 @bp.get("/archives")
 def search() -> Any:
-    """Search the records the user may see, by kind, organisation, household, period, reference."""
+    """Search the records the user may see, by kind, organisation, household (reference or name), period, reference."""
     if not policy.can_search_archive(current_user):
         abort(403)
     errors: list[str] = []

@@ -19,7 +19,7 @@ from schemas import get_kind, registry
 from schemas.base.common import objective_counts
 from schemas.base.fields import choices_of
 from schemas.base.kind import Kind
-from schemas.base.records import ClotureSchema, MesureSchema, RencontreSchema, RenouvellementSchema
+from schemas.base.records import ClotureSchema, MesureSchema, RencontresSchema, RenouvellementSchema
 from webforms.documents.services import ParentRules, Services, create_draft, next_reference
 from webforms.errors import DocumentError, ValidationFailed
 from webforms.mesures import rules as rules
@@ -106,19 +106,26 @@ def _check_meeting_date(order_date: dt.date | None, date: dt.date, now: dt.datet
         raise ValidationFailed("Une rencontre à venir ne se saisit pas encore.", {field: ["Cette date est dans le futur."]})
 
 
-def add_rencontre(session: Session, svc: Services, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Rencontre:
-    """Record a meeting; the first one recorded is the start of support (ASLL §8)."""
-    values = load(RencontreSchema, payload, "La rencontre ne peut pas être enregistrée : corrigez les erreurs signalées.")
+def add_rencontres(session: Session, svc: Services, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> list[Rencontre]:
+    """Record one or several meetings, all or none; the earliest one recorded is the start of support (ASLL §8)."""
+    rows = load(RencontresSchema, payload, "Les rencontres ne peuvent pas être enregistrées : corrigez les erreurs signalées.")["saisie"]
     now = svc.clock()
-    _check_meeting_date(mesure.date_bon_commande, values["date"], now, field="date")
-    rencontre = Rencontre(mesure=mesure, created_by_id=user.id, created_at=now, **values)
-    session.add(rencontre)
-    if mesure.date_premiere_rencontre is None or values["date"] < mesure.date_premiere_rencontre:
-        mesure.date_premiere_rencontre = values["date"]
+    for index, values in enumerate(rows):
+        try:
+            _check_meeting_date(mesure.date_bon_commande, values["date"], now, field="date")
+        except ValidationFailed as exc:
+            # Said of its row, and nothing is recorded: a refused entry changes nothing.
+            raise ValidationFailed(f"Rencontre {index + 1} : {exc}", {"saisie": {index: exc.errors}}) from None
+    recorded = []
+    for values in rows:
+        recorded.append(Rencontre(mesure=mesure, created_by_id=user.id, created_at=now, **values))
+        if mesure.date_premiere_rencontre is None or values["date"] < mesure.date_premiere_rencontre:
+            mesure.date_premiere_rencontre = values["date"]
+        session.add(Event(user=user, action="add_rencontre", at=now, detail={"mesure": mesure.id}))
+    session.add_all(recorded)
     mesure.updated_at = now
-    session.add(Event(user=user, action="add_rencontre", at=now, detail={"mesure": mesure.id}))
     session.commit()
-    return rencontre
+    return recorded
 
 
 def add_renouvellement(session: Session, svc: Services, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Renouvellement:

@@ -17,12 +17,12 @@ from schemas.base.records import (
     ClotureSchema,
     DiplomeSchema,
     MesureSchema,
-    RencontreSchema,
+    RencontresSchema,
     RenouvellementSchema,
 )
 from webforms import db, policy
 from webforms.errors import DocumentError, parse_id
-from webforms.forms import ActionForm, error_summary, fill_lookups, form_class
+from webforms.forms import ActionForm, change_rows, error_summary, fill_lookups, form_class, with_initial_rows
 from webforms.mesures import referents as diplomas
 from webforms.mesures import services as mesures
 from webforms.mesures import thread
@@ -124,7 +124,7 @@ def _render_view(
             kinds=registry(),
             startable=startable if can_edit else [],
             can_edit=can_edit,
-            meeting_form=meeting_form or form_class(RencontreSchema)(formdata=None, data={}),
+            meeting_form=meeting_form or form_class(RencontresSchema)(formdata=None, data=with_initial_rows(RencontresSchema, {})),
             renewal_form=renewal_form or form_class(RenouvellementSchema)(formdata=None, data=_asked_renewal(mesure)),
             close_form=close_form or form_class(ClotureSchema)(formdata=None, data={}),
             order_form=order_form or form_class(BonCommandeSchema)(formdata=None, data={}),
@@ -149,22 +149,33 @@ def view(mesure_id: int) -> ResponseReturnValue:
     return _render_view(_mesure_or_404(mesure_id))
 
 
-def _record(mesure_id: int, schema: Any, service: Any, *, form_name: str, done: str, anchor: str) -> ResponseReturnValue:
-    """Record something on a measure from its page's form; a refusal shows the page again."""
+def _record(mesure_id: int, schema: Any, service: Any, *, form_name: str, done: Any, anchor: str) -> ResponseReturnValue:
+    """Record something on a measure from its page's form; a refusal shows the page again.
+
+    ``done``: the success message, or a function of what the service returned that says it.
+    """
     mesure = _mesure_or_404(mesure_id)
     if not policy.can_edit_mesure(current_user, mesure):
         abort(403)
     post = posted(form_class(schema))
-    if post.call(service, db.session(), services().documents, mesure, user=current_user, flash_refusal=True) is None:
+    if post.changes_rows and change_rows(schema, post.payload, post.action):
+        # A row added or removed (without JavaScript): the page again as typed, nothing recorded yet.
+        return _render_view(mesure, **{form_name: form_class(schema)(formdata=None, data=with_initial_rows(schema, post.payload))})
+    result = post.call(service, db.session(), services().documents, mesure, user=current_user, flash_refusal=True)
+    if result is None:
         return _render_view(mesure, status=422, **{form_name: post.form})
-    flash(done, "success")
+    flash(done(result) if callable(done) else done, "success")
     return redirect(url_for(".view", mesure_id=mesure.id) + anchor)
 
 
 @bp.post("/<int:mesure_id>/rencontres")
 def add_meeting(mesure_id: int) -> ResponseReturnValue:
-    """Record a meeting with the household."""
-    return _record(mesure_id, RencontreSchema, mesures.add_rencontre, form_name="meeting_form", done="Rencontre enregistrée.", anchor="#rencontres")
+    """Record one or several meetings with the household."""
+    return _record(mesure_id, RencontresSchema, mesures.add_rencontres, form_name="meeting_form", done=_meetings_done, anchor="#rencontres")
+
+
+def _meetings_done(recorded: list[Any]) -> str:
+    return "Rencontre enregistrée." if len(recorded) == 1 else f"{len(recorded)} rencontres enregistrées."
 
 
 @bp.post("/<int:mesure_id>/renouvellements")
