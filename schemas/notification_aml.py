@@ -20,7 +20,8 @@ from schemas.base.fields import Choice, Date, Group, Integer, LongText, Money, R
 from schemas.base.kind import Kind
 from schemas.base.layout import Box, Layout, Part, Prose, Signatures, Table, fields
 
-DECISIONS = [("retenu", "Projet retenu"), ("non_retenu", "Projet non retenu")]
+# An irrecevable dossier is informed too, of its reason (AML §6a, §6b, §6d).
+DECISIONS = [("retenu", "Projet retenu"), ("non_retenu", "Projet non retenu"), ("irrecevable", "Dossier irrecevable, non présenté au jury")]
 
 # What follows a retained project (AML §6d, §7).
 SUITE_RETENU = (
@@ -55,6 +56,7 @@ class NotificationSchema(Section):
     mesures = Rows(MesureAccordeeSchema, "Mesures accordées par territoire (AML §5)", row_label="Territoire", add_label="Ajouter un territoire")
     suite = LongText("Suite donnée", max_length=2000)
     raisons = LongText("Raisons du jury", max_length=2000)
+    motif = LongText("Motif de l'irrecevabilité (AML §6a, §6b)", max_length=2100)
 
 
 def derive(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -109,6 +111,7 @@ KIND = Kind(
             ),
             Part((Prose("suite", bare=True),), path="suite", when="suite"),
             Part((Prose("raisons", bare=True),), path="raisons", when="raisons"),
+            Part((Prose("motif", bare=True),), path="motif", when="motif"),
         ),
         signatures=Signatures("Signature", (Box("Pour le Président du Conseil départemental"),), (100,)),
     ),

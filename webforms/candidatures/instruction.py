@@ -116,8 +116,10 @@ MOVES: dict[str, Move] = {
     "examiner": Move("Enregistrer l'examen par le jury", frozenset({"recevable"}), "examine"),
     "retenir": Move("Retenir le projet", frozenset({"examine"}), "retenu"),
     "ne_pas_retenir": Move("Ne pas retenir le projet", frozenset({"examine"}), "non_retenu"),
-    # Through the notification letters (the decision of the Commission Permanente), not a button.
-    "notifier": Move("Enregistrer la notification", frozenset({"retenu", "non_retenu"}), "notifie", offered=False),
+    # Through the notification letters (the decision of the Commission Permanente), not a button;
+    # an irrecevable dossier is informed too ("Le porteur de projet sera informé par courrier des
+    # suites données à son dossier", AML §6d).
+    "notifier": Move("Enregistrer la notification", frozenset({"retenu", "non_retenu", "irrecevable"}), "notifie", offered=False),
 }
 
 MAX_TEXT = 2000
