@@ -40,6 +40,7 @@ COMMANDS = {
     "openapi": "webforms.commands.api:openapi",
     "purge": "webforms.commands.purge:purge_cmd",
     "territories": "webforms.commands.territories:territories_group",
+    "grille": "webforms.commands.appel:grille_cmd",
 }
 
 
