@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, aliased
 
 from schemas.notification_aml import SUITE_RETENU
-from webforms.candidatures import instruction
+from webforms.candidatures import convention, instruction
 from webforms.candidatures.synthese import presented
 from webforms.documents.services import Services, log_event, submit
 from webforms.errors import DocumentError
@@ -116,15 +116,10 @@ def record_decision(session: Session, svc: Services, appel: Appel, *, user: User
 
 def letter_data(appel: Appel, doc: Document, inst: Instruction, jury: Jury, decision: Decision) -> dict[str, Any]:
     """What the dossier's letter says, frozen from the decision (the dossier's deposited version for the association)."""
-    porteur = (doc.submitted_data or {}).get("porteur") or {}
     per_measure = Decimal(str(appel.data.get("montant_par_mesure") or "5000"))
     granted = inst.mesures or {} if inst.etat == "retenu" else {}
     return {
-        "destinataire": {
-            "association": porteur.get("raison_sociale") or doc.organisation.name,
-            "adresse": porteur.get("adresse"),
-            "representant": " ".join(p for p in (porteur.get("representant_nom"), porteur.get("representant_qualite")) if p) or None,
-        },
+        "destinataire": convention.association_block(doc),
         "decision": {
             "dossier": doc.reference, "appel": appel.data["titre"], "date_jury": jury.date.isoformat(),
             "date_commission": decision.date.isoformat(), "decision": inst.etat,

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from webforms import policy
 from webforms.candidatures import convention, notation
-from webforms.candidatures.appels import is_open
-from webforms.candidatures.services import checklist, deadline_text, mark_nonconforme
+from webforms.candidatures.appels import deadline_text, is_open
+from webforms.candidatures.services import checklist, mark_nonconforme
 from webforms.documents.services import Services, problems
 from webforms.errors import DocumentError
 from webforms.models import Annotation, Appel, CorrectionRequest, Document, Instruction, InstructionMove, Piece, User
