@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from webforms import db, policy
-from webforms.candidatures import grille, instruction, jury
+from webforms.candidatures import grille, grille_edit, instruction, jury
 from webforms.forms import ActionForm, change_rows, error_summary, form_class, parse_id, with_initial_rows
 from webforms.models import Appel, Document, Piece
 from webforms.web import Outcome, attempt, posted, services
@@ -117,7 +117,7 @@ def _grille_page(appel: Appel, payload: dict[str, Any] | None = None, form: Any 
     if form is None:
         shown = payload if payload is not None else (appel.data.get("grille") or {})
         form = form_class(grille.GrilleEditSchema)(formdata=None, data=with_initial_rows(grille.GrilleEditSchema, shown))
-    scored = grille.scores_against(db.session(), appel)
+    scored = grille_edit.scores_against(db.session(), appel)
     return render_template("appel_grille.html", appel=appel, form=form, scored=scored, problems=problems or [], maximum=grille.MAX_POIDS_TOTAL)
 
 
@@ -131,7 +131,7 @@ def grille_page(appel_id: int) -> ResponseReturnValue:
     if post.changes_rows:  # a row added or removed: shown again, nothing saved until "Enregistrer"
         change_rows(grille.GrilleEditSchema, post.payload, post.action)
         return _grille_page(appel, post.payload)
-    saved = post.call(grille.save_grille, db.session(), services().archive, appel, user=current_user, flash_refusal=True)
+    saved = post.call(grille_edit.save_grille, db.session(), services().archive, appel, user=current_user, flash_refusal=True)
     if saved is None:
         return _grille_page(appel, form=post.form, problems=error_summary(grille.GrilleEditSchema, post.errors)), 422
     flash("Grille d'évaluation enregistrée : le jury note avec elle.", "success")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webforms import db
-from webforms.candidatures.grille import save_grille
+from webforms.candidatures.grille_edit import save_grille
 from webforms.commands.app import command_app
 from webforms.errors import ValidationFailed
 from webforms.models import Appel
