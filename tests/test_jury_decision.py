@@ -151,6 +151,10 @@ def test_the_decision_waits_for_every_deposited_dossier_to_be_instructed_and_an_
     for expected in ("Dossier irrecevable", "Dossier incomplet à la date limite de dépôt (AML §6b)", "Délibération du conseil d'administration absente.", "4 novembre 2019", reference):
         assert expected in text, (expected, text)
     assert "Mesures accordées" not in text and "convention de financement" not in text
+    # Notified without measures (irrecevable, or not retained): no draft convention offered on its page.
+    for web, doc_id in ((association_c, c), (login_as("redacteur", org="Association B")[0], docs["B"])):
+        assert "Projet de convention de financement" not in text_of(web.get(f"/documents/{doc_id}/liste").get_data(as_text=True))
+    assert "Projet de convention de financement" in text_of(login_as("redacteur", org="Association A")[0].get(f"/documents/{docs['A']}/liste").get_data(as_text=True))
     assert reference in text_of(instructeur.get(f"/appels/{appel_id}/synthese").get_data(as_text=True))
     # Notified, it was still never presented to the jury: a member reads neither it nor its score page.
     member = jury["members"][0]

@@ -392,5 +392,6 @@ def panel(session: Session, doc: Document, *, user: User, now: dt.datetime) -> d
         "can_avis": instructs and state == "recevable",
         "scores": notation.sits_on(session, user, doc.appel_id),
         "demandees": requested(doc),
-        "convention": state in ("retenu", "notifie") and convention.may_read(user, doc),
+        # Only a retained dossier has one: "notifié" also ends a non-retained or irrecevable one.
+        "convention": state in ("retenu", "notifie") and bool(row is not None and row.mesures) and convention.may_read(user, doc),
     }
