@@ -10,13 +10,12 @@ layout, replaceable in the templates' administration.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
-from schemas.base.fields import Date, Group, Integer, LongText, Money, Rows, Section, Text
+from schemas.base.association import AssociationSchema, MesureAccordeeSchema, measures_table, written_by_the_service
+from schemas.base.fields import Date, Group, LongText, Rows, Section, Text
 from schemas.base.kind import Kind
-from schemas.base.layout import Box, Layout, Part, Prose, Signatures, Table, fields
+from schemas.base.layout import Box, Layout, Part, Prose, Signatures, fields
 
 FINANCEUR = "Direction Départementale de la Cohésion Sociale du Pas-de-Calais (DDCS)"
 
@@ -28,12 +27,11 @@ EVALUATION = (
 )
 
 
-class PartiesSchema(Section):
+class PartiesSchema(AssociationSchema):
+    """The association (the shared header block), its SIRET, and the financer."""
+
     financeur = Text("Le financeur", required=True, max_length=200)
-    association = Text("L'association", required=True, max_length=200)
-    adresse = Text("Adresse de l'association", max_length=300)
     siret = Text("SIRET", max_length=20)
-    representant = Text("Représentée par", max_length=200)
 
 
 class ObjetSchema(Section):
@@ -44,26 +42,11 @@ class ObjetSchema(Section):
     periode_fin = Date("au", required=True)
 
 
-class MesureConventionSchema(Section):
-    territoire = Text("Territoire", required=True, max_length=100)
-    nombre = Integer("Mesures", required=True, min=1, max=1000)
-    montant = Money("Montant", required=True)
-
-
 class ConventionSchema(Section):
     parties = Group(PartiesSchema, "Les parties")
     objet = Group(ObjetSchema, "Objet de la convention")
-    mesures = Rows(MesureConventionSchema, "Mesures financées (5 000 € par ménage et par an, AML §5)", row_label="Territoire", add_label="Ajouter un territoire")
+    mesures = Rows(MesureAccordeeSchema, "Mesures financées (5 000 € par ménage et par an, AML §5)", row_label="Territoire", add_label="Ajouter un territoire")
     evaluation = LongText("Évaluation (AML §7)", required=True, max_length=2000)
-
-
-def derive(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The measures and the subsidy in all."""
-    rows = data.get("mesures") or []
-    return {
-        "total_mesures": sum(r.get("nombre") or 0 for r in rows),
-        "montant_total": sum((r.get("montant") or Decimal(0) for r in rows), Decimal(0)),
-    }
 
 
 EXAMPLE: dict[str, Any] = {
@@ -95,20 +78,13 @@ KIND = Kind(
     source="Appel à candidature AML Logement d'abord, §5, §6d et §7",
     reference_prefix="CF",
     example=EXAMPLE,
-    recipients=("L'association retenue",),
-    recipient_roles=frozenset({"instructeur", "archiviste"}),
-    derive=derive,
-    derived_labels={"total_mesures": "Mesures financées (total)", "montant_total": "Subvention (total)"},
-    summary=lambda data: str((data.get("parties") or {}).get("association") or ""),
-    summary_label="Association",
-    # Prepared by the service from a retained dossier, never started by hand.
-    standalone=False,
+    **written_by_the_service("parties", "L'association retenue", ("Mesures financées (total)", "Subvention (total)")),
     layout=Layout(
         sections=(
             Part((fields("parties.financeur", "parties.association", "parties.adresse", "parties.siret", "parties.representant"),), path="parties"),
             Part((fields("objet.appel", "objet.dossier", "objet.date_commission", "objet.periode_debut", "objet.periode_fin"),), path="objet"),
             Part(
-                (Table("mesures", (("territoire", 40), ("nombre", 25), ("montant", 35)), "Aucune mesure.", numbers=("nombre", "montant"), total=("calcul.total_mesures", "calcul.montant_total")),),
+                (measures_table("Aucune mesure."),),
                 path="mesures",
             ),
             Part((Prose("evaluation", bare=True),), path="evaluation"),

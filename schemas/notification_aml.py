@@ -12,27 +12,21 @@ the templates' administration (issue 18).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
-from schemas.base.fields import Choice, Date, Group, Integer, LongText, Money, Rows, Section, Text
+from schemas.base.association import AssociationSchema, MesureAccordeeSchema, measures_table, written_by_the_service
+from schemas.base.fields import Choice, Date, Group, LongText, Rows, Section, Text
 from schemas.base.kind import Kind
-from schemas.base.layout import Box, Layout, Part, Prose, Signatures, Table, fields
+from schemas.base.layout import Box, Layout, Part, Prose, Signatures, fields
 
-DECISIONS = [("retenu", "Projet retenu"), ("non_retenu", "Projet non retenu")]
+# An irrecevable dossier is informed too, of its reason (AML §6a, §6b, §6d).
+DECISIONS = [("retenu", "Projet retenu"), ("non_retenu", "Projet non retenu"), ("irrecevable", "Dossier irrecevable, non présenté au jury")]
 
 # What follows a retained project (AML §6d, §7).
 SUITE_RETENU = (
     "Une convention de financement avec la Direction Départementale de la Cohésion Sociale précisera les modalités "
     "de mise en œuvre et d'évaluation du projet et de versement de la subvention (AML §6d, §7)."
 )
-
-
-class DestinataireSchema(Section):
-    association = Text("Association", required=True, max_length=200)
-    adresse = Text("Adresse", max_length=300)
-    representant = Text("Représentant légal", max_length=200)
 
 
 class DecisionSchema(Section):
@@ -43,27 +37,13 @@ class DecisionSchema(Section):
     decision = Choice("Décision", DECISIONS, required=True)
 
 
-class MesureAccordeeSchema(Section):
-    territoire = Text("Territoire", required=True, max_length=100)
-    nombre = Integer("Mesures accordées", required=True, min=1, max=1000)
-    montant = Money("Montant", required=True)
-
-
 class NotificationSchema(Section):
-    destinataire = Group(DestinataireSchema, "Destinataire")
+    destinataire = Group(AssociationSchema, "Destinataire")
     decision = Group(DecisionSchema, "Décision")
     mesures = Rows(MesureAccordeeSchema, "Mesures accordées par territoire (AML §5)", row_label="Territoire", add_label="Ajouter un territoire")
     suite = LongText("Suite donnée", max_length=2000)
     raisons = LongText("Raisons du jury", max_length=2000)
-
-
-def derive(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The measures and the amount granted in all (5 000 € per measure, AML §5)."""
-    rows = data.get("mesures") or []
-    return {
-        "total_mesures": sum(r.get("nombre") or 0 for r in rows) if rows else None,
-        "montant_total": sum((r.get("montant") or Decimal(0) for r in rows), Decimal(0)) if rows else None,
-    }
+    motif = LongText("Motif de l'irrecevabilité (AML §6a, §6b)", max_length=2100)
 
 
 EXAMPLE: dict[str, Any] = {
@@ -90,25 +70,19 @@ KIND = Kind(
     source="Appel à candidature AML Logement d'abord, §5 et §6d",
     reference_prefix="NA",
     example=EXAMPLE,
-    recipients=("L'association candidate",),
-    recipient_roles=frozenset({"instructeur", "archiviste"}),
-    derive=derive,
-    derived_labels={"total_mesures": "Mesures accordées (total)", "montant_total": "Montant accordé (total)"},
-    summary=lambda data: str((data.get("destinataire") or {}).get("association") or ""),
-    summary_label="Association",
-    # Filled and submitted by the service from the decision, never started by hand.
-    standalone=False,
+    **written_by_the_service("destinataire", "L'association candidate", ("Mesures accordées (total)", "Montant accordé (total)")),
     layout=Layout(
         sections=(
             Part((fields("destinataire.association", "destinataire.adresse", "destinataire.representant"),), path="destinataire"),
             Part((fields("decision.dossier", "decision.appel", "decision.date_jury", "decision.date_commission", "decision.decision"),), path="decision"),
             Part(
-                (Table("mesures", (("territoire", 40), ("nombre", 25), ("montant", 35)), "Aucune mesure accordée.", numbers=("nombre", "montant"), total=("calcul.total_mesures", "calcul.montant_total")),),
+                (measures_table("Aucune mesure accordée."),),
                 path="mesures",
                 when="mesures",
             ),
             Part((Prose("suite", bare=True),), path="suite", when="suite"),
             Part((Prose("raisons", bare=True),), path="raisons", when="raisons"),
+            Part((Prose("motif", bare=True),), path="motif", when="motif"),
         ),
         signatures=Signatures("Signature", (Box("Pour le Président du Conseil départemental"),), (100,)),
     ),

@@ -10,9 +10,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import Clock, WebClient
+from tests.test_candidatures import BEFORE_DEADLINE
 from tests.test_catalogue import docx_text, pdf_text
 from tests.test_instruction import instruction_rows, shown, text_of
-from tests.test_jury_work import examined, jury, scores  # noqa: F401 - the fixture, used by name
+from tests.test_jury_work import deposit, examined, jury, requesting, scores  # noqa: F401 - the fixture, used by name
 from webforms import db
 from webforms.models import Decision, Document, Lettre, Rendition
 
@@ -80,7 +81,7 @@ def test_a_decision_before_the_jury_signed_off_is_refused_then_letters_are_froze
     # Listed on the summary; sending again makes nothing new (every decided dossier is notified).
     assert refs["A"][1] in text_of(instructeur.get(f"/appels/{appel_id}/synthese").get_data(as_text=True))
     instructeur.post(f"/appels/{appel_id}/lettres")
-    assert "Aucun dossier retenu ou non retenu n'attend sa lettre" in shown(instructeur)
+    assert "Aucun dossier retenu, non retenu ou irrecevable n'attend sa lettre" in shown(instructeur)
 
 
 def test_a_retained_dossier_has_its_draft_convention_aml_7(app: Flask, login_as: Any, clock: Clock, jury: dict[str, Any]) -> None:  # noqa: F811
@@ -109,3 +110,53 @@ def test_a_retained_dossier_has_its_draft_convention_aml_7(app: Flask, login_as:
     assert login_as("redacteur", org="Association B")[0].get(url).status_code == 404
     assert jury["members"][0].get(url).status_code == 403
     assert instructeur.get(f"/documents/{docs['A']}/convention.odt").status_code == 302 and "Format inconnu" in shown(instructeur)
+
+
+def test_the_decision_waits_for_every_deposited_dossier_to_be_instructed_and_an_irrecevable_one_is_notified_aml_6d(
+    app: Flask, login_as: Any, clock: Clock, jury: dict[str, Any],  # noqa: F811
+) -> None:
+    instructeur, docs, appel_id = jury["instructeur"], jury["docs"], jury["appel"]
+    # A third association deposits before the deadline; nobody opens its dossier yet.
+    clock.now = BEFORE_DEADLINE
+    association_c, _ = login_as("redacteur", org="Association C")
+    c = deposit(app, association_c, requesting(2, 2))
+    for name in ("A", "B"):
+        examined(app, jury, docs[name])
+    instructeur.post(f"/documents/{docs['A']}/instruction", {"action": "retenir", "mesures-Artois": "20", "mesures-Lens-Hénin": "20"})
+    instructeur.post(f"/documents/{docs['B']}/instruction", {"action": "ne_pas_retenir", "texte": "Hors périmètre"})
+    clock.now = AFTER_CP
+    # "Déposé", then "en instruction": refused, naming how many are not instructed; nothing recorded.
+    assert "1 dossier déposé n'est pas encore instruit" in decide(instructeur, appel_id, "2019-11-04")
+    instructeur.post(f"/documents/{c}/instruction", {"action": "instruire"})
+    assert "1 dossier déposé n'est pas encore instruit" in decide(instructeur, appel_id, "2019-11-04")
+    with app.app_context():
+        assert db.session().get(Decision, appel_id) is None
+    # Declared irrecevable (AML §6b): none left to instruct, the decision is recorded.
+    instructeur.post(f"/documents/{c}/instruction", {"action": "irrecevable", "motif": "incomplet", "texte": "Délibération du conseil d'administration absente."})
+    assert "Décision de la Commission Permanente enregistrée" in decide(instructeur, appel_id, "2019-11-03")
+    # Before the letters the date may still be corrected…
+    assert "Décision de la Commission Permanente enregistrée" in decide(instructeur, appel_id, "2019-11-04")
+    instructeur.post(f"/appels/{appel_id}/lettres")
+    assert "Lettres de notification établies : 3" in shown(instructeur)
+    # … not once they are established: they state it (AML §6d).
+    assert "La décision de la Commission Permanente du 04/11/2019 est figée : 3 lettres de notification l'ont déjà notifiée" in decide(instructeur, appel_id, "2019-11-05")
+    with app.app_context():
+        s = db.session()
+        assert s.get(Decision, appel_id).date == dt.date(2019, 11, 4)
+        letter = s.get(Document, s.get(Lettre, c).lettre_id)
+        letter_id, reference = letter.id, letter.reference
+    # The irrecevable dossier reaches "notifié" like the others; its letter states the reason recorded at instruction.
+    assert instruction_rows(app, c)[0] == "notifie"
+    text = squashed(pdf_text(association_c.get(f"/documents/{letter_id}/telecharger/pdf").data))
+    for expected in ("Dossier irrecevable", "Dossier incomplet à la date limite de dépôt (AML §6b)", "Délibération du conseil d'administration absente.", "4 novembre 2019", reference):
+        assert expected in text, (expected, text)
+    assert "Mesures accordées" not in text and "convention de financement" not in text
+    # Notified without measures (irrecevable, or not retained): no draft convention offered on its page.
+    for web, doc_id in ((association_c, c), (login_as("redacteur", org="Association B")[0], docs["B"])):
+        assert "Projet de convention de financement" not in text_of(web.get(f"/documents/{doc_id}/liste").get_data(as_text=True))
+    assert "Projet de convention de financement" in text_of(login_as("redacteur", org="Association A")[0].get(f"/documents/{docs['A']}/liste").get_data(as_text=True))
+    assert reference in text_of(instructeur.get(f"/appels/{appel_id}/synthese").get_data(as_text=True))
+    # Notified, it was still never presented to the jury: a member reads neither it nor its score page.
+    member = jury["members"][0]
+    assert member.get(f"/documents/{c}").status_code == 404 and member.get(f"/documents/{c}/evaluation").status_code == 404
+    assert member.get(f"/documents/{docs['A']}").status_code == 200

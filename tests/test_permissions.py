@@ -29,11 +29,17 @@ The rules are those of ``webforms/policy.py``:
   call's deadline (after it: back to the checklist with a message, nothing changed); the list of
   a call's submitted dossiers is the instructeur's and the archiviste's.
 
+- the ``jury`` actor sits on the shipped call's jury (AML §6d, for the CALL): it reads that call's
+  summary and its exports (XLSX, procès-verbal), and the dossiers of the call once declared
+  recevable – none in the world, whose dossier is only deposited: every document, measure and
+  archive route is a 404 or a 403 for it; the call's grid (``/admin/appels/<id>/grille``) is the
+  admin's, like the call;
 - territories (issue 13, ``/admin/territoires``: configuration, attachments, Département-wide
   grants) are the admin's; organisation A works on Lens-Hénin, the coordinateur is attached to
   it, the instructeur and the archiviste hold the Pas-de-Calais grant. Each of these three has an
   Artois twin (``ARTOIS_ACTORS``): generated from the matrix, every route an original may use is
-  tried by its twin on the same Lens-Hénin (or Département) object: 0 reads, 0 writes.
+  tried by its twin on the same Lens-Hénin (or Département) object: 0 reads, 0 writes. The jury's
+  twin is a member of the other call's jury only (a jury's scope is its calls, not a territory).
 
 Expected answers: anonymous → 302 to /connexion; a document the user may not see → 404 (its
 existence is not revealed); seen but not allowed → 403, or the documented redirect (editing a
@@ -97,6 +103,7 @@ from webforms.accounts.services import create_organisation
 from webforms.api.tokens import create_token
 from webforms.archive.trust import trust_roots
 from webforms.archive.visas import record_visa
+from webforms.candidatures.grille import grille_aml_2019
 from webforms.models import (
     ApiToken,
     Appel,
@@ -107,6 +114,8 @@ from webforms.models import (
     DiplomeReferent,
     Document,
     Event,
+    Jury,
+    JuryMember,
     Mesure,
     Notification,
     Organisation,
@@ -140,6 +149,9 @@ ACTORS: dict[str, tuple[str, str] | None] = {
     "instructeur": ("instructeur", "Département du Pas-de-Calais"),
     "archiviste": ("archiviste", "Archives départementales"),
     "admin": ("admin", "Administration webforms"),
+    # A member of the shipped call's jury (AML §6d), for the CALL: its scope is that call's
+    # dossiers presented to the jury (none in the world: its dossier is only deposited).
+    "jury": ("jury", "CALL (Communauté d'Agglomération de Lens-Liévin)"),
 }
 ACTOR_NAMES = tuple(ACTORS)
 
@@ -147,7 +159,9 @@ ACTOR_NAMES = tuple(ACTORS)
 # Pas-de-Calais Département's (the grants of the instructeur and the archiviste). Each scoped
 # actor has a twin attached to Artois only, not in the matrix's rows: see test_artois_*.
 LENS, ARTOIS = "aml-lens-henin", "aml-artois"
-ARTOIS_ACTORS = {"coordinateur_artois": "coordinateur", "instructeur_artois": "instructeur", "archiviste_artois": "archiviste"}
+# The jury's scope is its calls, not a territory: its twin, a CABBALR (Artois) member, sits on the
+# jury of the other call only (the admin's, holding organisation A's draft), never on the shipped one.
+ARTOIS_ACTORS = {"coordinateur_artois": "coordinateur", "instructeur_artois": "instructeur", "archiviste_artois": "archiviste", "jury_artois": "jury"}
 TERRITOIRE_STATE = "territoire_lens"  # Lens-Hénin's configuration page
 PORTEE_STATE = "portee_instructeur"  # the instructeur's Département-wide grant
 
@@ -534,7 +548,8 @@ def build_territories(world: World, s: Any, password_hash: str) -> None:
         user = User(email=email_of(twin), full_name=f"Compte {twin}", role=role, organisation_id=org.id, password_hash=password_hash)
         s.add(user)
         s.flush()
-        s.add(UserTerritoire(user_id=user.id, territoire_id=artois.id))
+        if role != "jury":  # a jury member has no territory: its calls are its scope
+            s.add(UserTerritoire(user_id=user.id, territoire_id=artois.id))
         world.accounts[twin] = Account(user.id, user.email, role, org.id, org.name)
     s.flush()
     world.portee_id = s.scalars(select(PorteeDepartement.id).where(PorteeDepartement.user_id == world.accounts["instructeur"].id)).one()
@@ -577,6 +592,13 @@ def build_dossiers(world: World) -> None:
         s = db.session()
         for state, code in WORLD_PIECE.items():
             world.pieces[state] = s.scalar(select(Piece.id).where(Piece.document_id == world.docs[state], Piece.code == code)) or 0
+        # The juries (AML §6d), on the 25 September 2019: the jury actor sits on the shipped call's,
+        # its Artois twin on the other call's (their date after both deadlines).
+        for appel_id, actor, organisme in ((world.appel_id, "jury", "call"), (world.draft_appel_id, "jury_artois", "cabbalr")):
+            s.add(Jury(appel_id=appel_id, date=dt.date(2019, 9, 25), updated_at=WORLD_NOW))
+            s.flush()
+            s.add(JuryMember(appel_id=appel_id, user_id=world.accounts[actor].id, organisme=organisme))
+        s.commit()
 
 
 def build_archive(world: World) -> None:
@@ -777,6 +799,7 @@ PARTAGES = "302 → links page"  # /documents/<id>/destinataires, the sender's p
 PARTAGE_PAGE = "302 → link page"  # /partage/<id>/<secret>: the code first
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 SYNTHESE = "302 → jury summary"  # /appels/<id>/synthese, with a message
+GRILLE = "302 → grid page"  # /admin/appels/<id>/grille, the grid saved
 DIPLOMAS = "302 → /mesures/referents"  # the referents' diplomas, with a message
 TERRITOIRE = "302 → territory page"  # /admin/territoires/<id>, with a message
 TERRITOIRES = "302 → /admin/territoires"  # the territories and grants, with a message
@@ -786,50 +809,50 @@ UNPROCESSABLE = "422"  # allowed, but a rule refuses the change (nothing changes
 
 
 def row(*outcomes: str) -> dict[str, str]:
-    """Outcomes in the order anonymous, redacteur_A, redacteur_B, coordinateur, instructeur, archiviste, admin."""
+    """Outcomes in the order anonymous, redacteur_A, redacteur_B, coordinateur, instructeur, archiviste, admin, jury."""
     assert len(outcomes) == len(ACTOR_NAMES)
     return dict(zip(ACTOR_NAMES, outcomes, strict=True))
 
 
 NF, NO, RULE = NOT_FOUND, FORBIDDEN, UNPROCESSABLE
 # (endpoint, method) -> {state (document, kind to create, or None) -> {actor -> outcome}}
-#                                          anonymous redac_A redac_B coord  instr  archiv admin
+#                                          anonymous redac_A redac_B coord  instr  archiv admin jury
 _VIEW_RULE = {
-    "draft_saisine":                  row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF),
-    "submitted_saisine":              row(LOGIN,   OK,     NF,     OK,    OK,    OK,    NF),
-    "submitted_incident":             row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF),
+    "draft_saisine":                  row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF, NF),
+    "submitted_saisine":              row(LOGIN,   OK,     NF,     OK,    OK,    OK,    NF, NF),
+    "submitted_incident":             row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF, NF),
 }
 # The document pages follow the same rule for a dossier: its organisation, and the recipients
 # of candidature_aml (instructeur, archiviste) once it is submitted.
 _DOSSIER_VIEW = {
-    "dossier_draft":                  row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF),
-    "dossier_submitted":              row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF),
+    "dossier_draft":                  row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF, NF),
+    "dossier_submitted":              row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF, NF),
 }
 _EDIT_SUBMITTED = {
-    "submitted_saisine":              row(LOGIN,   VIEW,   NF,     VIEW,  VIEW,  VIEW,  NF),
-    "submitted_incident":             row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF),
+    "submitted_saisine":              row(LOGIN,   VIEW,   NF,     VIEW,  VIEW,  VIEW,  NF, NF),
+    "submitted_incident":             row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF, NF),
 }
 # A dossier's form: after the deadline its writer is sent to the checklist with the reason,
 # nothing saved (AML §6d); deposited, it is locked (the recipients read it, never edit it).
 _EDIT_DOSSIER = {
-    "dossier_draft":                  row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF),
-    "dossier_submitted":              row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF),
+    "dossier_draft":                  row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF, NF),
+    "dossier_submitted":              row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF, NF),
 }
 # Measures. ASLL (Installation, Maintien): its organisation's writers and the instructeur;
 # AML: the coordinateur reads it too (AML §7).
 _MESURE_VIEW = {
-    "mesure_asll":                    row(LOGIN,   OK,     NF,     NF,    OK,    NF,    NF),
-    "mesure_maintien":                row(LOGIN,   OK,     NF,     NF,    OK,    NF,    NF),
-    "mesure_aml":                     row(LOGIN,   OK,     NF,     OK,    OK,    NF,    NF),
+    "mesure_asll":                    row(LOGIN,   OK,     NF,     NF,    OK,    NF,    NF, NF),
+    "mesure_maintien":                row(LOGIN,   OK,     NF,     NF,    OK,    NF,    NF, NF),
+    "mesure_aml":                     row(LOGIN,   OK,     NF,     OK,    OK,    NF,    NF, NF),
 }
 
 
 def _mesure_change(asll: str, maintien: str, aml: str) -> dict[str, dict[str, str]]:
     """A change of a measure: only its organisation's writer; the readers get 403."""
     return {
-        "mesure_asll":                row(LOGIN,   asll,   NF,     NF,    NO,    NF,    NF),
-        "mesure_maintien":            row(LOGIN,   maintien, NF,   NF,    NO,    NF,    NF),
-        "mesure_aml":                 row(LOGIN,   aml,    NF,     NO,    NO,    NF,    NF),
+        "mesure_asll":                row(LOGIN,   asll,   NF,     NF,    NO,    NF,    NF, NF),
+        "mesure_maintien":            row(LOGIN,   maintien, NF,   NF,    NO,    NF,    NF, NF),
+        "mesure_aml":                 row(LOGIN,   aml,    NF,     NO,    NO,    NF,    NF, NF),
     }
 
 
@@ -842,92 +865,92 @@ _START_DOCUMENT = {
     **{f"{m}:inconnu": by_actor for m, by_actor in _mesure_change(NO, NO, NO).items()},
 }
 MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
-    ("auth.login", "GET"): {None:      row(OK,      HOME,   HOME,   HOME,  HOME,  HOME,  HOME)},
-    ("auth.login", "POST"): {None:     row(HOME,    HOME,   HOME,   HOME,  HOME,  HOME,  HOME)},
-    ("auth.logout", "POST"): {None:    row(LOGIN,   LOGIN,  LOGIN,  LOGIN, LOGIN, LOGIN, LOGIN)},
+    ("auth.login", "GET"): {None:      row(OK,      HOME,   HOME,   HOME,  HOME,  HOME,  HOME, HOME)},
+    ("auth.login", "POST"): {None:     row(HOME,    HOME,   HOME,   HOME,  HOME,  HOME,  HOME, HOME)},
+    ("auth.logout", "POST"): {None:    row(LOGIN,   LOGIN,  LOGIN,  LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)},
     # The page's keep-alive: it answers everyone (signed out, it says so to the page).
-    ("auth.keep_alive", "GET"): {None: row(OK,      OK,     OK,     OK,    OK,    OK,    OK)},
+    ("auth.keep_alive", "GET"): {None: row(OK,      OK,     OK,     OK,    OK,    OK,    OK, OK)},
     # One's own password: every signed-in user.
-    ("auth.change_password", "GET"): {None:  row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK)},
-    ("auth.change_password", "POST"): {None: row(LOGIN, HOME, HOME,   HOME,  HOME,  HOME,  HOME)},
+    ("auth.change_password", "GET"): {None:  row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK, OK)},
+    ("auth.change_password", "POST"): {None: row(LOGIN, HOME, HOME,   HOME,  HOME,  HOME,  HOME, HOME)},
     # The second factor's code at sign-in: only after a password was checked in this session
     # (the visitor is sent to sign in first; a signed-in user home).
-    ("auth.second_factor", "GET"): {None:  row(SIGN_IN, HOME, HOME,   HOME,  HOME,  HOME,  HOME)},
-    ("auth.second_factor", "POST"): {None: row(SIGN_IN, HOME, HOME,   HOME,  HOME,  HOME,  HOME)},
+    ("auth.second_factor", "GET"): {None:  row(SIGN_IN, HOME, HOME,   HOME,  HOME,  HOME,  HOME, HOME)},
+    ("auth.second_factor", "POST"): {None: row(SIGN_IN, HOME, HOME,   HOME,  HOME,  HOME,  HOME, HOME)},
     # Enrolling one: administrators and archivistes; a wrong code is refused (nothing stored).
-    ("auth.totp", "GET"): {None:           row(LOGIN, NO,   NO,     NO,    NO,    OK,    OK)},
-    ("auth.totp", "POST"): {None:          row(LOGIN, NO,   NO,     NO,    NO,    RULE,  RULE)},
-    ("home.index", "GET"): {None:      row(LOGIN,   OK,     OK,     OK,    OK,    OK,    OK)},
+    ("auth.totp", "GET"): {None:           row(LOGIN, NO,   NO,     NO,    NO,    OK,    OK, NO)},
+    ("auth.totp", "POST"): {None:          row(LOGIN, NO,   NO,     NO,    NO,    RULE,  RULE, NO)},
+    ("home.index", "GET"): {None:      row(LOGIN,   OK,     OK,     OK,    OK,    OK,    OK, OK)},
     # The accessibility statement is public (RGAA 4.1: anyone may read it, signed in or not).
-    ("pages.accessibility", "GET"): {None: row(OK,   OK,     OK,     OK,    OK,    OK,    OK)},
+    ("pages.accessibility", "GET"): {None: row(OK,   OK,     OK,     OK,    OK,    OK,    OK, OK)},
     ("documents.new", "GET"): {
-        "fiche_saisine":              row(LOGIN,   OK,     OK,     NO,    NO,    NO,    NO),
-        "fiche_incident":             row(LOGIN,   OK,     OK,     NO,    NO,    NO,    NO),
+        "fiche_saisine":              row(LOGIN,   OK,     OK,     NO,    NO,    NO,    NO, NO),
+        "fiche_incident":             row(LOGIN,   OK,     OK,     NO,    NO,    NO,    NO, NO),
         # Not standalone: a writer is sent to the calls, nothing is created.
-        CANDIDATURE:                  row(LOGIN,   APPELS, APPELS, NO,    NO,    NO,    NO),
+        CANDIDATURE:                  row(LOGIN,   APPELS, APPELS, NO,    NO,    NO,    NO, NO),
     },
     ("documents.new", "POST"): {
-        "fiche_saisine":              row(LOGIN,   EDIT,   EDIT,   NO,    NO,    NO,    NO),
-        "fiche_incident":             row(LOGIN,   EDIT,   EDIT,   NO,    NO,    NO,    NO),
-        CANDIDATURE:                  row(LOGIN,   APPELS, APPELS, NO,    NO,    NO,    NO),
+        "fiche_saisine":              row(LOGIN,   EDIT,   EDIT,   NO,    NO,    NO,    NO, NO),
+        "fiche_incident":             row(LOGIN,   EDIT,   EDIT,   NO,    NO,    NO,    NO, NO),
+        CANDIDATURE:                  row(LOGIN,   APPELS, APPELS, NO,    NO,    NO,    NO, NO),
     },
     ("documents.view", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW},
     # Downloads follow the view rule. The draft dossier is incomplete: its preview sends its
     # owner back to the form with the errors.
-    ("documents.download", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, "dossier_draft": row(LOGIN, LISTE, NF, NF, NF, NF, NF)},
+    ("documents.download", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, "dossier_draft": row(LOGIN, LISTE, NF, NF, NF, NF, NF, NF)},
     # The preview's page (a draft's output being prepared, then its link): the view rule; a
     # submitted document sends to its page (its versions), an incomplete draft to its form.
     ("documents.preview", "GET"): {
         **_VIEW_RULE,
         **_DOSSIER_VIEW,
-        "submitted_saisine":          row(LOGIN,   VIEW,   NF,     VIEW,  VIEW,  VIEW,  NF),
-        "submitted_incident":         row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF),
-        "dossier_draft":              row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF),
-        "dossier_submitted":          row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF),
+        "submitted_saisine":          row(LOGIN,   VIEW,   NF,     VIEW,  VIEW,  VIEW,  NF, NF),
+        "submitted_incident":         row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF, NF),
+        "dossier_draft":              row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted":          row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF, NF),
     },
     ("documents.edit", "GET"): {
-        "draft_saisine":              row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF),
+        "draft_saisine":              row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF, NF),
         **_EDIT_SUBMITTED,
         **_EDIT_DOSSIER,
     },
     ("documents.edit", "POST"): {
-        "draft_saisine":              row(LOGIN,   EDIT,   NF,     NF,    NF,    NF,    NF),
+        "draft_saisine":              row(LOGIN,   EDIT,   NF,     NF,    NF,    NF,    NF, NF),
         **_EDIT_SUBMITTED,
         **_EDIT_DOSSIER,
     },
     ("documents.submit", "POST"): {
-        "draft_saisine":              row(LOGIN,   VIEW,   NF,     NF,    NF,    NF,    NF),
+        "draft_saisine":              row(LOGIN,   VIEW,   NF,     NF,    NF,    NF,    NF, NF),
         # Its writer again (another tab, a double click): told it is submitted, not refused.
-        "submitted_saisine":          row(LOGIN,   VIEW,   NF,     NO,    NO,    NO,    NF),
-        "submitted_incident":         row(LOGIN,   VIEW,   NF,     NF,    NO,    NO,    NF),
+        "submitted_saisine":          row(LOGIN,   VIEW,   NF,     NO,    NO,    NO,    NF, NF),
+        "submitted_incident":         row(LOGIN,   VIEW,   NF,     NF,    NO,    NO,    NF, NF),
     },
     ("documents.review", "GET"): {
-        "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
-        "submitted_saisine":          row(LOGIN,   NO,     NF,     OK,    NO,    NO,    NF),
-        "submitted_incident":         row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF),
+        "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
+        "submitted_saisine":          row(LOGIN,   NO,     NF,     OK,    NO,    NO,    NF, NF),
+        "submitted_incident":         row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF, NF),
     },
     ("documents.review", "POST"): {
-        "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
-        "submitted_saisine":          row(LOGIN,   NO,     NF,     VIEW,  NO,    NO,    NF),
-        "submitted_incident":         row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF),
+        "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
+        "submitted_saisine":          row(LOGIN,   NO,     NF,     VIEW,  NO,    NO,    NF, NF),
+        "submitted_incident":         row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF, NF),
     },
-    ("admin.organisations", "GET"): {None:  row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
-    ("admin.organisations", "POST"): {None: row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
-    ("admin.users", "GET"): {None:          row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
-    ("admin.users", "POST"): {None:         row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
+    ("admin.organisations", "GET"): {None:  row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK, NO)},
+    ("admin.organisations", "POST"): {None: row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK, NO)},
+    ("admin.users", "GET"): {None:          row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK, NO)},
+    ("admin.users", "POST"): {None:         row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK, NO)},
     # Another account: its password reset (shown once on the page), deactivated; reactivating an
     # active account is refused with a message.
-    ("admin.reset_password", "POST"): {ACCOUNT_STATE: row(LOGIN, NO, NO, NO,    NO,    NO,    OK)},
-    ("admin.deactivate", "POST"): {ACCOUNT_STATE: row(LOGIN, NO,  NO,   NO,    NO,    NO,    USERS)},
-    ("admin.reactivate", "POST"): {ACCOUNT_STATE: row(LOGIN, NO,  NO,   NO,    NO,    NO,    USERS)},
+    ("admin.reset_password", "POST"): {ACCOUNT_STATE: row(LOGIN, NO, NO, NO,    NO,    NO,    OK, NO)},
+    ("admin.deactivate", "POST"): {ACCOUNT_STATE: row(LOGIN, NO,  NO,   NO,    NO,    NO,    USERS, NO)},
+    ("admin.reactivate", "POST"): {ACCOUNT_STATE: row(LOGIN, NO,  NO,   NO,    NO,    NO,    USERS, NO)},
     # Removing a second factor: the target has none, so the administrator is told so.
-    ("admin.reset_totp", "POST"): {ACCOUNT_STATE: row(LOGIN, NO,  NO,   NO,    NO,    NO,    USERS)},
+    ("admin.reset_totp", "POST"): {ACCOUNT_STATE: row(LOGIN, NO,  NO,   NO,    NO,    NO,    USERS, NO)},
     # The worklist and its CSV: each shows only the measures of the view rule (empty for the
     # archiviste and the admin), see test_mesure_list_shows_exactly_the_measures_the_actor_may_see.
-    ("mesures.index", "GET"): {None:        row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK)},
-    ("mesures.export", "GET"): {None:       row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK)},
-    ("mesures.new", "GET"): {None:          row(LOGIN, OK,   OK,     NO,    NO,    NO,    NO)},
-    ("mesures.new", "POST"): {None:         row(LOGIN, MESURE, MESURE, NO,  NO,    NO,    NO)},
+    ("mesures.index", "GET"): {None:        row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK, OK)},
+    ("mesures.export", "GET"): {None:       row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK, OK)},
+    ("mesures.new", "GET"): {None:          row(LOGIN, OK,   OK,     NO,    NO,    NO,    NO, NO)},
+    ("mesures.new", "POST"): {None:         row(LOGIN, MESURE, MESURE, NO,  NO,    NO,    NO, NO)},
     ("mesures.view", "GET"): _MESURE_VIEW,
     ("mesures.add_meeting", "POST"): _mesure_change(MESURE, MESURE, MESURE),
     # Only an ASLL Maintien is renewable (ASLL §2.1, §9.2): the owner's renewal of the
@@ -936,181 +959,184 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("mesures.start_document", "POST"): _START_DOCUMENT,
     ("mesures.close", "POST"): _mesure_change(MESURE, MESURE, MESURE),
     # The referents' Diplômes d'État (ASLL §4): an operator's writers, for their organisation.
-    ("mesures.referents", "GET"): {None:    row(LOGIN, OK,   OK,     NO,    NO,    NO,    NO)},
-    ("mesures.referents", "POST"): {None:   row(LOGIN, DIPLOMAS, RULE,  NO,    NO,    NO,    NO)},
+    ("mesures.referents", "GET"): {None:    row(LOGIN, OK,   OK,     NO,    NO,    NO,    NO, NO)},
+    ("mesures.referents", "POST"): {None:   row(LOGIN, DIPLOMAS, RULE,  NO,    NO,    NO,    NO, NO)},
     # The household's file (issue 13): whoever reads its measure; the search, whoever follows
     # or reads measures (each finds only their own scope).
-    ("menages.search", "GET"): {None:       row(LOGIN, OK,   OK,     OK,    OK,    NO,    NO)},
+    ("menages.search", "GET"): {None:       row(LOGIN, OK,   OK,     OK,    OK,    NO,    NO, NO)},
     ("menages.file", "GET"): _MESURE_VIEW,
     # The order of a measure the thread opened (issue 13): the world's ASLL measures have theirs
     # already and an AML has none (AML §4): the owner passes the permission, the rule refuses.
     ("mesures.record_order", "POST"): _mesure_change(RULE, RULE, RULE),
     # The organisation's yearly bilan (ASLL §10), its figures counted from its own records only.
-    ("mesures.start_annual", "POST"): {None: row(LOGIN, EDIT, EDIT,   NO,    NO,    NO,    NO)},
+    ("mesures.start_annual", "POST"): {None: row(LOGIN, EDIT, EDIT,   NO,    NO,    NO,    NO, NO)},
     # Calls for applications: configuration, the admin's only (403 before the call is looked up).
-    ("admin.appels", "GET"): {None:         row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
-    ("admin.appels", "POST"): {None:        row(LOGIN, NO,   NO,     NO,    NO,    NO,    APPEL)},
-    ("admin.appel", "GET"): {APPEL_STATE:   row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
-    ("admin.appel", "POST"): {APPEL_STATE:  row(LOGIN, NO,   NO,     NO,    NO,    NO,    APPEL)},
+    ("admin.appels", "GET"): {None:         row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK, NO)},
+    ("admin.appels", "POST"): {None:        row(LOGIN, NO,   NO,     NO,    NO,    NO,    APPEL, NO)},
+    ("admin.appel", "GET"): {APPEL_STATE:   row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK, NO)},
+    ("admin.appel", "POST"): {APPEL_STATE:  row(LOGIN, NO,   NO,     NO,    NO,    NO,    APPEL, NO)},
     # Candidature dossiers (AML §5, §6). The calls: every signed-in user.
-    ("candidatures.appels", "GET"): {None:  row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK)},
+    ("candidatures.appels", "GET"): {None:  row(LOGIN, OK,   OK,     OK,    OK,    OK,    OK, OK)},
     # Opening a dossier: writers only. Organisation A already has one on this call: back to it,
     # on either side of the deadline. Organisation B: a new draft before the deadline; after
     # it, back to the calls with "L'appel est clos", nothing created.
     ("candidatures.open_dossier", "POST"): {
-        APPEL_STATE:                  row(LOGIN,   LISTE,  APPELS, NO,    NO,    NO,    NO),
-        APPEL_STATE + BEFORE:         row(LOGIN,   LISTE,  LISTE,  NO,    NO,    NO,    NO),
+        APPEL_STATE:                  row(LOGIN,   LISTE,  APPELS, NO,    NO,    NO,    NO, NO),
+        APPEL_STATE + BEFORE:         row(LOGIN,   LISTE,  LISTE,  NO,    NO,    NO,    NO, NO),
     },
     # The dossiers submitted to a call: instructeurs and archivistes (the call itself is no secret).
-    ("candidatures.dossiers", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,   NO,    OK,    OK,    NO)},
+    ("candidatures.dossiers", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,   NO,    OK,    OK,    NO, NO)},
     ("candidatures.checklist", "GET"): _DOSSIER_VIEW,
     # Uploads: the owner, on a draft. On a submitted dossier the view answers 403 (can_edit)
     # before the service's own refusal could be reached.
     # After the deadline the owner's change is refused by the service (flash, nothing changes).
     ("candidatures.upload", "POST"): {
-        "dossier_draft":              row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF),
-        "dossier_draft" + BEFORE:     row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF),
-        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF),
+        "dossier_draft":              row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_draft" + BEFORE:     row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF, NF),
     },
     # Withdrawal: the owner, on a draft, of a piece of that very dossier.
     ("candidatures.remove", "POST"): {
-        "dossier_draft:piece":        row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF),
-        "dossier_draft:piece" + BEFORE: row(LOGIN, LISTE,  NF,     NF,    NF,    NF,    NF),
-        "dossier_submitted:piece":    row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF),
-        "dossier_submitted:piece_of_draft": row(LOGIN, NO, NF,     NF,    NO,    NO,    NF),
-        "dossier_draft:piece_of_submitted": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF),
+        "dossier_draft:piece":        row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_draft:piece" + BEFORE: row(LOGIN, LISTE,  NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted:piece":    row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF, NF),
+        "dossier_submitted:piece_of_draft": row(LOGIN, NO, NF,     NF,    NO,    NO,    NF, NF),
+        "dossier_draft:piece_of_submitted": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF, NF),
     },
     # Pieces are read like their dossier, and only through their own dossier.
     ("candidatures.download_piece", "GET"): {
-        "dossier_draft:piece":        row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF),
-        "dossier_submitted:piece":    row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF),
-        "dossier_submitted:piece_of_draft": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF),
-        "dossier_draft:piece_of_submitted": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF),
+        "dossier_draft:piece":        row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted:piece":    row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF, NF),
+        "dossier_submitted:piece_of_draft": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_draft:piece_of_submitted": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF, NF),
     },
     # Non-conformity: the instructeur, on a submitted dossier's own piece.
     ("candidatures.nonconforme", "POST"): {
-        "dossier_draft:piece":        row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
-        "dossier_submitted:piece":    row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
-        "dossier_submitted:piece_of_draft": row(LOGIN, NO, NF,     NF,    NF,    NO,    NF),
-        "dossier_draft:piece_of_submitted": row(LOGIN, NO, NF,     NF,    NF,    NF,    NF),
+        "dossier_draft:piece":        row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted:piece":    row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NF),
+        "dossier_submitted:piece_of_draft": row(LOGIN, NO, NF,     NF,    NF,    NO,    NF, NF),
+        "dossier_draft:piece_of_submitted": row(LOGIN, NO, NF,     NF,    NF,    NF,    NF, NF),
     },
     # Régularisation (AML §6b): the owner, on a submitted dossier, until the deadline; after it
     # the service refuses (back to the checklist with the deadline's message, nothing changed).
     ("candidatures.reopen", "POST"): {
-        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
-        "dossier_submitted":          row(LOGIN,   LISTE,  NF,     NF,    NO,    NO,    NF),
-        "dossier_submitted" + BEFORE: row(LOGIN,   LISTE,  NF,     NF,    NO,    NO,    NF),
+        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted":          row(LOGIN,   LISTE,  NF,     NF,    NO,    NO,    NF, NF),
+        "dossier_submitted" + BEFORE: row(LOGIN,   LISTE,  NF,     NF,    NO,    NO,    NF, NF),
     },
     # Instruction (AML §6b–§6d): the instructeur, on a deposited dossier (a draft is nobody's to
     # instruct: its owner 403, the others do not see it). A move: "déposé → en instruction".
     ("instruction.move", "POST"): {
-        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
-        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
+        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NF),
     },
     # A correction request: until the deadline (after it, back to the dossier with the §6b
     # message, nothing changed).
     ("instruction.request_correction", "POST"): {
-        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
-        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
-        "dossier_submitted" + BEFORE: row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
+        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NF),
+        "dossier_submitted" + BEFORE: row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NF),
     },
     # A call's selection jury (AML §6d): the administrator's, like the call itself. Posted
     # without members, it is refused by the rule (the four bodies of §6d), nothing changes.
-    ("instruction.jury_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,   NO,    NO,    NO,    OK)},
-    ("instruction.jury_page", "POST"): {APPEL_STATE: row(LOGIN, NO, NO,  NO,    NO,    NO,    RULE)},
+    ("instruction.jury_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,   NO,    NO,    NO,    OK, NO)},
+    ("instruction.jury_page", "POST"): {APPEL_STATE: row(LOGIN, NO, NO,  NO,    NO,    NO,    RULE, NO)},
+    # The call's evaluation grid (AML §6c): the admin's, like the call; no score yet, so it changes.
+    ("instruction.grille_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,   NO,    NO,    OK,   NO)},
+    ("instruction.grille_page", "POST"): {APPEL_STATE: row(LOGIN, NO, NO, NO,  NO,    NO,    GRILLE, NO)},
     # Private annotations: the instructeur's only (the archiviste reads the dossier, not them).
     ("instruction.annotate", "POST"): {
-        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
-        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
+        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NF),
     },
     # The jury (AML §6c, §6d). A member's evaluation of a recevable dossier: no actor of this matrix
     # sits on a jury (the jury role, its member and an outsider, are tried in tests/test_jury_work.py);
     # whoever sees the dossier is refused, the others do not see it.
     **{("jury.evaluation", method): {
-        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
-        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF),
+        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF, NF),
     } for method in ("GET", "POST")},
     # The jury's avis, recorded by the instructeur: on a dossier not yet recevable the rule refuses
     # it (back to the checklist with its message, nothing changed).
     ("jury.avis", "POST"): {
-        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
-        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF),
+        "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NF),
     },
     # The jury's summary of a call: its instructeurs (and the members of its jury, test_jury_work.py).
-    ("jury.synthese_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,    OK,    NO,    NO)},
+    ("jury.synthese_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,    OK,    NO,    NO, OK)},
     # The draft convention of a retained dossier (AML §6d, §7): its instructeurs and its association;
     # the world's dossiers are not retained, so the rule refuses (back to the checklist, nothing changed).
     ("jury.draft_convention", "GET"): {
-        "dossier_draft":              row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF),
-        "dossier_submitted":          row(LOGIN,   LISTE,  NF,     NF,    LISTE, NO,    NF),
+        "dossier_draft":              row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted":          row(LOGIN,   LISTE,  NF,     NF,    LISTE, NO,    NF, NF),
     },
     # Its exports (the grid as XLSX, the procès-verbal as PDF): read like the summary.
-    ("jury.grid_xlsx", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,     NO,    OK,    NO,    NO)},
-    ("jury.proces_verbal", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,    OK,    NO,    NO)},
+    ("jury.grid_xlsx", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,     NO,    OK,    NO,    NO, OK)},
+    ("jury.proces_verbal", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,    OK,    NO,    NO, OK)},
     # The Commission Permanente's decision and the letters: the instructeur's; in the world no
     # dossier was presented to the jury, so the rule refuses both (back to the summary, nothing changed).
-    ("jury.record_decision", "POST"): {APPEL_STATE: row(LOGIN, NO, NO, NO, SYNTHESE, NO,  NO)},
-    ("jury.send_letters", "POST"): {APPEL_STATE: row(LOGIN, NO, NO,   NO, SYNTHESE, NO,  NO)},
+    ("jury.record_decision", "POST"): {APPEL_STATE: row(LOGIN, NO, NO, NO, SYNTHESE, NO,  NO, NO)},
+    ("jury.send_letters", "POST"): {APPEL_STATE: row(LOGIN, NO, NO,   NO, SYNTHESE, NO,  NO, NO)},
 }
 
 # The archive (DESIGN §3). A deposit: the archiviste, on a submitted document it receives
 # (never a draft: 404, not seen); the fiche saisine already has its signed copy, so a second
 # deposit without a reason is refused (422, nothing changes); the fiche d'incident's is archived.
 _ARCHIVE_DEPOSIT_GET = {
-    "draft_saisine":                  row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
-    "submitted_saisine":              row(LOGIN,   NO,     NF,     NO,    NO,    OK,    NF),
-    "submitted_incident":             row(LOGIN,   NO,     NF,     NF,    NO,    OK,    NF),
+    "draft_saisine":                  row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
+    "submitted_saisine":              row(LOGIN,   NO,     NF,     NO,    NO,    OK,    NF, NF),
+    "submitted_incident":             row(LOGIN,   NO,     NF,     NF,    NO,    OK,    NF, NF),
 }
 _ARCHIVE_DEPOSIT_POST = {
     **_ARCHIVE_DEPOSIT_GET,
-    "submitted_saisine":              row(LOGIN,   NO,     NF,     NO,    NO,    RULE,  NF),
-    "submitted_incident":             row(LOGIN,   NO,     NF,     NF,    NO,    RECORD, NF),
+    "submitted_saisine":              row(LOGIN,   NO,     NF,     NO,    NO,    RULE,  NF, NF),
+    "submitted_incident":             row(LOGIN,   NO,     NF,     NF,    NO,    RECORD, NF, NF),
 }
 # A record is seen by whoever sees its document (each view and download is logged).
-_RECORD_VIEW = {RECORD_STATE:         row(LOGIN,   OK,     NF,     OK,    OK,    OK,    NF)}
+_RECORD_VIEW = {RECORD_STATE:         row(LOGIN,   OK,     NF,     OK,    OK,    OK,    NF, NF)}
 MATRIX.update({
-    ("archives.search", "GET"): {None:      row(LOGIN, OK,   OK,     OK,    OK,    OK,    NO)},
+    ("archives.search", "GET"): {None:      row(LOGIN, OK,   OK,     OK,    OK,    OK,    NO, NO)},
     ("archives.deposit", "GET"): _ARCHIVE_DEPOSIT_GET,
     ("archives.deposit", "POST"): _ARCHIVE_DEPOSIT_POST,
     ("archives.record", "GET"): _RECORD_VIEW,
     ("archives.download", "GET"): _RECORD_VIEW,
-    ("archives.export", "POST"): {None:     row(LOGIN, NO,   NO,     NO,    NO,    EXPORT, NO)},
+    ("archives.export", "POST"): {None:     row(LOGIN, NO,   NO,     NO,    NO,    EXPORT, NO, NO)},
     # Only the archivist who asked follows an export and downloads it; for anyone else it does not exist.
-    ("archives.export_page", "GET"): {EXPORT_STATE: row(LOGIN, NF, NF,   NF,    NF,    OK,    NF)},
-    ("archives.export_file", "GET"): {EXPORT_STATE: row(LOGIN, NF, NF,   NF,    NF,    ZIP,   NF)},
+    ("archives.export_page", "GET"): {EXPORT_STATE: row(LOGIN, NF, NF,   NF,    NF,    OK,    NF, NF)},
+    ("archives.export_file", "GET"): {EXPORT_STATE: row(LOGIN, NF, NF,   NF,    NF,    ZIP,   NF, NF)},
     # Retention: the archiviste. At the world's clock the visa's record has not reached its
     # term: recording another visa is refused (422, the page again with what was typed), and
     # carrying this one out is refused with a message.
-    ("archives.retention", "GET"): {None:   row(LOGIN, NO,   NO,     NO,    NO,    OK,    NO)},
-    ("archives.record_visa", "POST"): {None: row(LOGIN, NO,  NO,     NO,    NO,    RULE,  NO)},
-    ("archives.destroy", "POST"): {VISA_STATE: row(LOGIN, NO, NO,    NO,    NO,    CONSERVATION, NO)},
-    ("archives.rules", "GET"): {None:       row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
-    ("archives.rules", "POST"): {None:      row(LOGIN, NO,   NO,     NO,    NO,    NO,    RULES)},
+    ("archives.retention", "GET"): {None:   row(LOGIN, NO,   NO,     NO,    NO,    OK,    NO, NO)},
+    ("archives.record_visa", "POST"): {None: row(LOGIN, NO,  NO,     NO,    NO,    RULE,  NO, NO)},
+    ("archives.destroy", "POST"): {VISA_STATE: row(LOGIN, NO, NO,    NO,    NO,    CONSERVATION, NO, NO)},
+    ("archives.rules", "GET"): {None:       row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK, NO)},
+    ("archives.rules", "POST"): {None:      row(LOGIN, NO,   NO,     NO,    NO,    NO,    RULES, NO)},
     # The authorities trusted for electronic signatures: the administrator's.
-    ("archives.trust", "GET"): {None:       row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
-    ("archives.trust", "POST"): {None:      row(LOGIN, NO,   NO,     NO,    NO,    NO,    TRUST)},
-    ("archives.untrust", "POST"): {TRUST_STATE: row(LOGIN, NO, NO,   NO,    NO,    NO,    TRUST)},
+    ("archives.trust", "GET"): {None:       row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK, NO)},
+    ("archives.trust", "POST"): {None:      row(LOGIN, NO,   NO,     NO,    NO,    NO,    TRUST, NO)},
+    ("archives.untrust", "POST"): {TRUST_STATE: row(LOGIN, NO, NO,   NO,    NO,    NO,    TRUST, NO)},
     # A work's progress: whoever asked it (redacteur_A submitted; saved the draft), whoever may
     # see its document (the draft: its organisation only), and the administrators (who see
     # every work on the queue page).
     ("travaux.progress", "GET"): {
-        TRAVAIL_STATE:                row(LOGIN,   OK,     NF,     OK,    OK,    OK,    OK),
-        PREVIEW_WORK_STATE:           row(LOGIN,   OK,     NF,     NF,    NF,    NF,    OK),
+        TRAVAIL_STATE:                row(LOGIN,   OK,     NF,     OK,    OK,    OK,    OK, NF),
+        PREVIEW_WORK_STATE:           row(LOGIN,   OK,     NF,     NF,    NF,    NF,    OK, NF),
     },
     ("travaux.state", "GET"): {
-        TRAVAIL_STATE:                row(LOGIN,   OK,     NF,     OK,    OK,    OK,    OK),
-        PREVIEW_WORK_STATE:           row(LOGIN,   OK,     NF,     NF,    NF,    NF,    OK),
+        TRAVAIL_STATE:                row(LOGIN,   OK,     NF,     OK,    OK,    OK,    OK, NF),
+        PREVIEW_WORK_STATE:           row(LOGIN,   OK,     NF,     NF,    NF,    NF,    OK, NF),
     },
-    ("travaux.queue", "GET"): {None:  row(LOGIN,   NO,     NO,     NO,    NO,    NO,    OK)},
+    ("travaux.queue", "GET"): {None:  row(LOGIN,   NO,     NO,     NO,    NO,    NO,    OK, NO)},
     # The notification centre: everyone signed in has one (theirs only); a notification is
     # marked read by its reader alone (anyone else: 404, its existence not revealed).
-    ("notifications.index", "GET"): {None: row(LOGIN, OK,    OK,     OK,    OK,    OK,    OK)},
+    ("notifications.index", "GET"): {None: row(LOGIN, OK,    OK,     OK,    OK,    OK,    OK, OK)},
     ("notifications.mark_read", "POST"): {
-        NOTIFICATION_STATE:           row(LOGIN,   NF,     NF,     NOTIFICATIONS, NF, NF,   NF),
+        NOTIFICATION_STATE:           row(LOGIN,   NF,     NF,     NOTIFICATIONS, NF, NF,   NF, NF),
     },
-    ("notifications.mark_all_read", "POST"): {None: row(LOGIN, *[NOTIFICATIONS] * 6)},
-    ("notifications.preferences", "GET"): {None: row(LOGIN, OK, OK,  OK,    OK,    OK,    OK)},
-    ("notifications.preferences", "POST"): {None: row(LOGIN, *[PREFERENCES] * 6)},
+    ("notifications.mark_all_read", "POST"): {None: row(LOGIN, *[NOTIFICATIONS] * 7)},
+    ("notifications.preferences", "GET"): {None: row(LOGIN, OK, OK,  OK,    OK,    OK,    OK, OK)},
+    ("notifications.preferences", "POST"): {None: row(LOGIN, *[PREFERENCES] * 7)},
     # A document's thread (issue 14): read by whoever reads the document; written by its
     # organisation's writers (a draft's thread is theirs alone) and by its recipients who answer
     # it, not by the archiviste (403: it files the document, it reads the thread).
@@ -1119,58 +1145,58 @@ MATRIX.update({
     # follow its links (a draft: 403, nothing to send); its readers may not (403). Sending needs
     # the SMTP relay, which the world has not: 422, nothing recorded.
     ("partage.links", "GET"): {
-        "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
-        "submitted_saisine":          row(LOGIN,   OK,     NF,     NO,    NO,    NO,    NF),
-        "submitted_incident":         row(LOGIN,   OK,     NF,     NF,    NO,    NO,    NF),
+        "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
+        "submitted_saisine":          row(LOGIN,   OK,     NF,     NO,    NO,    NO,    NF, NF),
+        "submitted_incident":         row(LOGIN,   OK,     NF,     NF,    NO,    NO,    NF, NF),
     },
     ("partage.share", "POST"): {
-        "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF),
-        "submitted_saisine":          row(LOGIN,   RULE,   NF,     NO,    NO,    NO,    NF),
-        "submitted_incident":         row(LOGIN,   RULE,   NF,     NF,    NO,    NO,    NF),
+        "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
+        "submitted_saisine":          row(LOGIN,   RULE,   NF,     NO,    NO,    NO,    NF, NF),
+        "submitted_incident":         row(LOGIN,   RULE,   NF,     NF,    NO,    NO,    NF, NF),
     },
-    ("partage.revoke", "POST"): {PARTAGE_STATE: row(LOGIN, PARTAGES, NF, NO,    NO,    NO,    NF)},
+    ("partage.revoke", "POST"): {PARTAGE_STATE: row(LOGIN, PARTAGES, NF, NO,    NO,    NO,    NF, NF)},
     # The link itself: whoever holds its secret (no account needed) sees the code form; without
     # a code asked, any code is refused (422) and the document is not served (back to the form).
-    ("partage.page", "GET"): {PARTAGE_STATE: row(OK,     OK,     OK,     OK,    OK,    OK,    OK)},
-    ("partage.page", "POST"): {PARTAGE_STATE: row(RULE,  RULE,   RULE,   RULE,  RULE,  RULE,  RULE)},
-    ("partage.download", "GET"): {PARTAGE_STATE: row(*[PARTAGE_PAGE] * 7)},
+    ("partage.page", "GET"): {PARTAGE_STATE: row(OK,     OK,     OK,     OK,    OK,    OK,    OK, OK)},
+    ("partage.page", "POST"): {PARTAGE_STATE: row(RULE,  RULE,   RULE,   RULE,  RULE,  RULE,  RULE, RULE)},
+    ("partage.download", "GET"): {PARTAGE_STATE: row(*[PARTAGE_PAGE] * 8)},
     ("messages.post", "POST"): {
-        "draft_saisine":              row(LOGIN,   THREAD, NF,     NF,    NF,    NF,    NF),
-        "submitted_saisine":          row(LOGIN,   THREAD, NF,     THREAD, THREAD, NO,  NF),
-        "submitted_incident":         row(LOGIN,   THREAD, NF,     NF,    THREAD, NO,   NF),
-        "dossier_draft":              row(LOGIN,   THREAD, NF,     NF,    NF,    NF,    NF),
-        "dossier_submitted":          row(LOGIN,   THREAD, NF,     NF,    THREAD, NO,   NF),
+        "draft_saisine":              row(LOGIN,   THREAD, NF,     NF,    NF,    NF,    NF, NF),
+        "submitted_saisine":          row(LOGIN,   THREAD, NF,     THREAD, THREAD, NO,  NF, NF),
+        "submitted_incident":         row(LOGIN,   THREAD, NF,     NF,    THREAD, NO,   NF, NF),
+        "dossier_draft":              row(LOGIN,   THREAD, NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted":          row(LOGIN,   THREAD, NF,     NF,    THREAD, NO,   NF, NF),
     },
     # The document templates (issue 18): the administrator's only. A deposit adds version 2;
     # version 1, whose preview was seen, goes into force.
-    ("modeles.index", "GET"): {None:  row(LOGIN,   NO,     NO,     NO,    NO,    NO,    OK)},
-    ("modeles.template", "GET"): {MODELE_STATE: row(LOGIN, NO, NO,   NO,    NO,    NO,    OK)},
-    ("modeles.template", "POST"): {MODELE_STATE: row(LOGIN, NO, NO,  NO,    NO,    NO,    MODELE)},
-    ("modeles.download", "GET"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO,   NO,    OK)},
-    ("modeles.preview", "GET"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO,    NO,    OK)},
-    ("modeles.put_in_force", "POST"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO, NO, MODELE)},
-    ("modeles.ask_pdf_preview", "POST"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO, NO, MODELE_PDF)},
-    ("modeles.pdf_preview", "GET"): {MODELE_PDF_STATE: row(LOGIN, NO, NO, NO, NO,  NO,    OK)},
-    ("modeles.pdf_preview_file", "GET"): {MODELE_PDF_STATE: row(LOGIN, NO, NO, NO, NO, NO, OK)},
+    ("modeles.index", "GET"): {None:  row(LOGIN,   NO,     NO,     NO,    NO,    NO,    OK, NO)},
+    ("modeles.template", "GET"): {MODELE_STATE: row(LOGIN, NO, NO,   NO,    NO,    NO,    OK, NO)},
+    ("modeles.template", "POST"): {MODELE_STATE: row(LOGIN, NO, NO,  NO,    NO,    NO,    MODELE, NO)},
+    ("modeles.download", "GET"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO,   NO,    OK, NO)},
+    ("modeles.preview", "GET"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO,    NO,    OK, NO)},
+    ("modeles.put_in_force", "POST"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO, NO, MODELE, NO)},
+    ("modeles.ask_pdf_preview", "POST"): {MODELE_VERSION_STATE: row(LOGIN, NO, NO, NO, NO, NO, MODELE_PDF, NO)},
+    ("modeles.pdf_preview", "GET"): {MODELE_PDF_STATE: row(LOGIN, NO, NO, NO, NO,  NO,    OK, NO)},
+    ("modeles.pdf_preview_file", "GET"): {MODELE_PDF_STATE: row(LOGIN, NO, NO, NO, NO, NO, OK, NO)},
     # One's own API tokens (issue 17): everyone signed in creates theirs (shown on the answer);
     # only its owner revokes redacteur_A's token.
-    ("jetons.index", "GET"): {None: row(LOGIN, OK,     OK,     OK,    OK,    OK,    OK)},
-    ("jetons.create", "POST"): {None: row(LOGIN, OK,    OK,     OK,    OK,    OK,    OK)},
-    ("jetons.revoke", "POST"): {TOKEN_STATE: row(LOGIN, JETONS, NF, NF,    NF,    NF,    NF)},
+    ("jetons.index", "GET"): {None: row(LOGIN, OK,     OK,     OK,    OK,    OK,    OK, OK)},
+    ("jetons.create", "POST"): {None: row(LOGIN, OK,    OK,     OK,    OK,    OK,    OK, OK)},
+    ("jetons.revoke", "POST"): {TOKEN_STATE: row(LOGIN, JETONS, NF, NF,    NF,    NF,    NF, NF)},
     # Only a failed work is run again: the world's are done, so the administrator is told so.
     ("travaux.retry", "POST"): {
-        TRAVAIL_STATE:                row(LOGIN,   NO,     NO,     NO,    NO,    NO,    QUEUE),
-        PREVIEW_WORK_STATE:           row(LOGIN,   NO,     NO,     NO,    NO,    NO,    QUEUE),
+        TRAVAIL_STATE:                row(LOGIN,   NO,     NO,     NO,    NO,    NO,    QUEUE, NO),
+        PREVIEW_WORK_STATE:           row(LOGIN,   NO,     NO,     NO,    NO,    NO,    QUEUE, NO),
     },
     # Territories (issue 13): the administrator's only. Lens-Hénin gains a commune, organisation B
     # is attached to it too; the coordinateur is granted the Haute-Savoie; the instructeur's grant
     # is withdrawn.
-    ("territoires.index", "GET"): {None: row(LOGIN,  NO,     NO,     NO,    NO,    NO,    OK)},
-    ("territoires.edit", "GET"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO,   NO,    NO,    OK)},
-    ("territoires.edit", "POST"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO,  NO,    NO,    TERRITOIRE)},
-    ("territoires.attachments", "POST"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO, NO,  NO,    TERRITOIRE)},
-    ("territoires.grant", "POST"): {None: row(LOGIN,  NO,     NO,     NO,    NO,    NO,    TERRITOIRES)},
-    ("territoires.revoke", "POST"): {PORTEE_STATE: row(LOGIN, NO, NO,  NO,    NO,    NO,    TERRITOIRES)},
+    ("territoires.index", "GET"): {None: row(LOGIN,  NO,     NO,     NO,    NO,    NO,    OK, NO)},
+    ("territoires.edit", "GET"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO,   NO,    NO,    OK, NO)},
+    ("territoires.edit", "POST"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO,  NO,    NO,    TERRITOIRE, NO)},
+    ("territoires.attachments", "POST"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO, NO,  NO,    TERRITOIRE, NO)},
+    ("territoires.grant", "POST"): {None: row(LOGIN,  NO,     NO,     NO,    NO,    NO,    TERRITOIRES, NO)},
+    ("territoires.revoke", "POST"): {PORTEE_STATE: row(LOGIN, NO, NO,  NO,    NO,    NO,    TERRITOIRES, NO)},
 })
 
 # Known authorization bugs: (endpoint, method, state, actor) -> reason. Each is an xfail(strict).
@@ -1191,6 +1217,7 @@ RENEWAL = {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "Relogemen
 CLOSING = {"date_fin": "2019-10-10", "motif": "fin_anticipee", "commentaire": "Clôture par la matrice"}  # after every start, before today
 NEW_APPEL_CODE = "appel-cree-par-la-matrice"
 EDITED_APPEL_TITLE = "Appel modifié par la matrice"
+GRILLE_POIDS = 2  # the first criterion's weight in the grid the admin saves
 CHANGED_PASSWORD = "un mot de passe changé par la matrice"
 MESSAGE_TEXT = "Un message de la matrice : {{ 7*7 }}"
 
@@ -1198,6 +1225,15 @@ MESSAGE_TEXT = "Un message de la matrice : {{ 7*7 }}"
 def appel_form(**changes: Any) -> dict[str, Any]:
     """The seeded call's form, with ``changes``."""
     return flatten({**json.loads(APPEL_SEED.read_text(encoding="utf-8")), **changes})
+
+
+def grille_form() -> dict[str, Any]:
+    """The shipped grid's form (AML §6c), its first criterion weighing 2."""
+    grille = grille_aml_2019()
+    grille["criteres"][0]["poids"] = GRILLE_POIDS
+    # The scale by hand: ``flatten`` drops a 0 (the lowest score) as if it were False.
+    scale = {f"echelle-{k}": str(v) for k, v in grille["echelle"].items()}
+    return {**flatten({"criteres": grille["criteres"]}), **scale, "action": "save"}
 
 
 def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
@@ -1253,6 +1289,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"texte": ANNOTATION_TEXT}
     if endpoint == "instruction.jury_page":
         return {"date": "2019-09-25"}
+    if endpoint == "instruction.grille_page":
+        return grille_form()
     if endpoint == "jury.evaluation":
         return {"note-projet_territoire-1": "3", "action": "enregistrer"}
     if endpoint == "jury.avis":
@@ -1515,6 +1553,16 @@ def _saved_appel(world: World, before: dict[str, Any], after: dict[str, Any], st
         assert appel_id == world.appel_id and (code, data["titre"]) == (appels_before[appel_id][1], EDITED_APPEL_TITLE)
     assert set(appels_before) <= set(appels_after)
     assert _new_events(before, after) == [("save_appel", None, world.accounts[actor].id, {"appel": appel_id})]
+
+
+def _saved_grille(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    appels_before = {r[0]: r for r in before["tables"]["appel"]}
+    appels_after = {r[0]: r for r in after["tables"]["appel"]}
+    assert {i for i in appels_after if appels_after[i] != appels_before.get(i)} == {world.appel_id}
+    grille = appels_after[world.appel_id][2]["grille"]
+    assert grille["criteres"][0]["poids"] == GRILLE_POIDS and grille["appel"] == appels_before[world.appel_id][1]
+    (row_,) = _new_log_rows(before, after)
+    assert _log_row(world, row_, "grille_appel", actor)["detail"]["appel"] == world.appel_id
 
 
 def _opened_dossier(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
@@ -1834,6 +1882,7 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("mesures.start_annual", "POST", None, "redacteur_B"): _started_annual,
     ("admin.appels", "POST", None, "admin"): _saved_appel,
     ("admin.appel", "POST", APPEL_STATE, "admin"): _saved_appel,
+    ("instruction.grille_page", "POST", APPEL_STATE, "admin"): _saved_grille,
     ("candidatures.open_dossier", "POST", APPEL_STATE + BEFORE, "redacteur_B"): _opened_dossier,
     ("candidatures.upload", "POST", "dossier_draft" + BEFORE, "redacteur_A"): _uploaded_piece,
     ("candidatures.remove", "POST", "dossier_draft:piece" + BEFORE, "redacteur_A"): _removed_piece,
@@ -1891,6 +1940,7 @@ WRITES: dict[Check, set[str]] = {
     _closed_mesure: {"mesure", "event"},
     _started_annual: {"document", "event", "travail"},  # the new draft asks its preview (debounced: at most one waits)
     _saved_appel: {"appel", "event"},
+    _saved_grille: {"appel", "archive_log"},
     _opened_dossier: {"document", "event"},
     _uploaded_piece: {"piece", "document", "event"},
     _removed_piece: {"piece", "event"},
@@ -1940,9 +1990,11 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("instruction.request_correction", "POST", "dossier_submitted" + BEFORE, "instructeur"): "Demande de correction envoyée",
     ("instruction.annotate", "POST", "dossier_submitted", "instructeur"): "Annotation enregistrée",
     ("jury.avis", "POST", "dossier_submitted", "instructeur"): "L'avis du jury porte sur un dossier recevable",
-    ("jury.record_decision", "POST", APPEL_STATE, "instructeur"): "Le jury de cet appel n'est pas configuré",
+    # The jury sat, but the world's dossier is only deposited (AML §6b, §6d).
+    ("jury.record_decision", "POST", APPEL_STATE, "instructeur"): "1 dossier déposé n'est pas encore instruit",
     **{("jury.draft_convention", "GET", d, a): "Seul un projet retenu" for d, a in (("dossier_draft", "redacteur_A"), ("dossier_submitted", "redacteur_A"), ("dossier_submitted", "instructeur"))},
     ("jury.send_letters", "POST", APPEL_STATE, "instructeur"): "Enregistrez d'abord la date de la Commission Permanente",
+    ("instruction.grille_page", "POST", APPEL_STATE, "admin"): "Grille d'évaluation enregistrée",
     ("archives.destroy", "POST", VISA_STATE, "archiviste"): "un autre archiviste",
     ("travaux.retry", "POST", TRAVAIL_STATE, "admin"): "Seul un travail en échec peut être relancé.",
     **{("documents.submit", "POST", s, "redacteur_A"): "Ce document a déjà été soumis" for s in ("submitted_saisine", "submitted_incident")},
@@ -2116,6 +2168,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == f"/admin/modeles/{MODELE_TEMPLATE}"
         elif outcome == SYNTHESE:
             assert location.path == f"/appels/{world.appel_id}/synthese"
+        elif outcome == GRILLE:
+            assert location.path == f"/admin/appels/{world.appel_id}/grille"
         elif outcome == JETONS:
             assert location.path == "/compte/jetons"
         elif outcome == MODELE_PDF:
@@ -2215,6 +2269,7 @@ LISTED = {
     "instructeur": {"submitted_saisine", "submitted_incident", "dossier_submitted"},
     "archiviste": {"submitted_saisine", "submitted_incident", "dossier_submitted"},
     "admin": set(),
+    "jury": set(),
 }
 
 
@@ -2243,6 +2298,7 @@ MESURES_LISTED: dict[str, set[str]] = {
     "instructeur": set(MESURES),
     "archiviste": set(),
     "admin": set(),
+    "jury": set(),
 }
 
 
@@ -2279,6 +2335,7 @@ DOSSIERS_LINKED: dict[str, set[str]] = {
     "instructeur": set(),
     "archiviste": set(),
     "admin": set(),
+    "jury": set(),
 }
 
 
@@ -2357,6 +2414,7 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "instruction.request_correction": ("instructeur", "dossier_submitted" + BEFORE),
     "instruction.annotate": ("instructeur", "dossier_submitted"),
     "instruction.jury_page": ("admin", APPEL_STATE),
+    "instruction.grille_page": ("admin", APPEL_STATE),
     "jury.avis": ("instructeur", "dossier_submitted"),
     "jury.record_decision": ("instructeur", APPEL_STATE),
     "jury.send_letters": ("instructeur", APPEL_STATE),

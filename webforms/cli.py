@@ -41,6 +41,7 @@ COMMANDS = {
     "purge": "webforms.commands.purge:purge_cmd",
     "fichiers": "webforms.commands.fichiers:fichiers",
     "territories": "webforms.commands.territories:territories_group",
+    "grille": "webforms.commands.appel:grille_cmd",
 }
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import object_session
 
 from schemas import registry
-from webforms.models import Document, Instruction, JuryMember, Mesure, User
+from webforms.models import Document, InstructionMove, JuryMember, Mesure, User
 from webforms.territoires.scope import document_in_scope, document_territory, in_scope, mesure_in_scope
 
 WRITERS = {"redacteur"}
@@ -49,9 +49,6 @@ def _receives(user: User, doc: Document) -> bool:
     return kind is not None and was_submitted(doc) and user.role in kind.recipient_roles and document_in_scope(user, doc)
 
 
-# The instruction states of a dossier its call's jury reads: declared recevable, and after
-# (AML §6d: the jury gives its opinion on the dossiers the instruction kept).
-JURY_READS = frozenset({"recevable", "examine", "retenu", "non_retenu", "notifie"})
 
 
 def _juries(user: User) -> Select[tuple[int]]:
@@ -59,9 +56,13 @@ def _juries(user: User) -> Select[tuple[int]]:
     return select(JuryMember.appel_id).where(JuryMember.user_id == user.id)
 
 
-def _read_by_jury() -> Select[tuple[int]]:
-    """The dossiers a jury reads: those whose instruction reached recevable."""
-    return select(Instruction.document_id).where(Instruction.etat.in_(JURY_READS))
+def read_by_jury() -> Select[tuple[int]]:
+    """The dossiers presented to their call's jury: those once declared recevable (AML §6d).
+
+    Not a set of states: an irrecevable dossier also ends "notifié" (its letter, AML §6d) without
+    ever being presented; a recevable one never goes back, so "once recevable" is "presented".
+    """
+    return select(InstructionMove.document_id).where(InstructionMove.vers == "recevable")
 
 
 def _sits_on(user: User, doc: Document) -> bool:
@@ -70,7 +71,7 @@ def _sits_on(user: User, doc: Document) -> bool:
     if user.role != "jury" or doc.appel_id is None or session is None:
         return False
     member = session.scalar(_juries(user).where(JuryMember.appel_id == doc.appel_id))
-    return member is not None and session.scalar(_read_by_jury().where(Instruction.document_id == doc.id)) is not None
+    return member is not None and session.scalar(read_by_jury().where(InstructionMove.document_id == doc.id).limit(1)) is not None
 
 
 def can_view(user: User, doc: Document) -> bool:
@@ -137,7 +138,7 @@ def visible_documents(user: User) -> Select[tuple[Document]]:
             )
         )
     if user.role == "jury":
-        clauses.append(and_(Document.appel_id.in_(_juries(user)), Document.id.in_(_read_by_jury())))
+        clauses.append(and_(Document.appel_id.in_(_juries(user)), Document.id.in_(read_by_jury())))
     where = or_(*clauses) if clauses else false()
     return select(Document).where(where).order_by(Document.updated_at.desc(), Document.id.desc())
 

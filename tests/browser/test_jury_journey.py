@@ -126,8 +126,11 @@ def test_the_seed_call_goes_from_instruction_to_its_letters(live_server: str, ap
     page.get_by_role("button", name="Enregistrer la décision").click()
     expect(page.locator(".flashes")).to_contain_text("Décision de la Commission Permanente enregistrée")
     page.get_by_role("button", name="Établir les lettres de notification").click()
-    expect(page.locator(".flashes")).to_contain_text("Lettres de notification établies : 1")
-    letter = page.get_by_role("link", name=re.compile(r"^lettre NA-2019-"))
+    # B, irrecevable, gets its letter too: "Le porteur de projet sera informé par courrier" (AML §6d).
+    expect(page.locator(".flashes")).to_contain_text("Lettres de notification établies : 2")
+    with app.app_context():
+        reference_a = db.session().get(Document, docs["A"]).reference
+    letter = page.locator("li", has_text=reference_a).get_by_role("link", name=re.compile(r"^lettre NA-2019-"))
     letter_url = letter.get_attribute("href") or ""
     got = page.request.get(f"{base}{letter_url}/telecharger/pdf")
     for _ in range(60):  # rendered by the live server's worker

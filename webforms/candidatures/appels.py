@@ -125,11 +125,16 @@ class CallTime:
     near: bool  # open, with less than ``NEAR`` left
 
 
+def deadline_text(appel: Appel) -> str:
+    """The deadline as people read it: "6 septembre 2019 à 16:00" (Paris)."""
+    return datetime_fr(appel.deadline)
+
+
 def call_time(appel: Appel, now: dt.datetime) -> CallTime:
     """Return whether ``appel`` is open at ``now``, its deadline, the time left and whether it is near."""
     left = appel.deadline - now
     opened = is_open(appel, now)
-    return CallTime(opened, datetime_fr(appel.deadline), time_left_text(left) if opened else "", opened and left <= NEAR)
+    return CallTime(opened, deadline_text(appel), time_left_text(left) if opened else "", opened and left <= NEAR)
 
 
 def deadline_warnings(appel: Appel) -> list[str]:

@@ -29,6 +29,16 @@ def may_read(user: User, doc: Document) -> bool:
     return policy.can_instruct(user, doc) or (user.role == "redacteur" and policy.can_view(user, doc))
 
 
+def association_block(doc: Document) -> dict[str, Any]:
+    """The header block of a document the service writes to the dossier's association, from its deposited version."""
+    porteur = (doc.submitted_data or {}).get("porteur") or {}
+    return {
+        "association": porteur.get("raison_sociale") or doc.organisation.name,
+        "adresse": porteur.get("adresse"),
+        "representant": " ".join(p for p in (porteur.get("representant_nom"), porteur.get("representant_qualite")) if p) or None,
+    }
+
+
 def convention_data(session: Session, doc: Document) -> dict[str, Any]:
     """The draft's values for a retained dossier; refuse in French for any other."""
     inst = session.get(Instruction, doc.id)
@@ -41,13 +51,7 @@ def convention_data(session: Session, doc: Document) -> dict[str, Any]:
     porteur = (doc.submitted_data or {}).get("porteur") or {}
     per_measure = Decimal(str(call.get("montant_par_mesure") or "5000"))
     return {
-        "parties": {
-            "financeur": FINANCEUR,
-            "association": porteur.get("raison_sociale") or doc.organisation.name,
-            "adresse": porteur.get("adresse"),
-            "siret": porteur.get("siret"),
-            "representant": " ".join(p for p in (porteur.get("representant_nom"), porteur.get("representant_qualite")) if p) or None,
-        },
+        "parties": {"financeur": FINANCEUR, **association_block(doc), "siret": porteur.get("siret")},
         "objet": {
             "appel": call["titre"], "dossier": doc.reference, "date_commission": decision.date.isoformat(),
             "periode_debut": call.get("periode_debut"), "periode_fin": call.get("periode_fin"),

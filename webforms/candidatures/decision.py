@@ -6,7 +6,11 @@ instructeur records the Commission Permanente's date once the jury has signed of
 presented to it examined and retained or not); then each decided dossier gets its letter, a
 ``notification_aml`` document filled from the decision and submitted through the one lifecycle
 (numbered, frozen, rendered DOCX and PDF by a worker, with its hash; archivable), and the dossier
-moves to "notifié".
+moves to "notifié". An irrecevable dossier was never presented to the jury, but "le porteur de
+projet sera informé par courrier des suites données à son dossier" (AML §6d) all the same: it gets
+its letter of refusal, stating the reason recorded at instruction (AML §6a, §6b), and reaches
+"notifié" like the others. The decision waits until every deposited dossier is instructed, and
+is frozen once its letters exist: they state its date.
 """
 
 from __future__ import annotations
@@ -15,19 +19,52 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from schemas.notification_aml import SUITE_RETENU
-from webforms.candidatures import instruction
+from webforms.candidatures import convention, instruction
 from webforms.candidatures.synthese import presented
 from webforms.documents.services import Services, log_event, submit
 from webforms.errors import DocumentError
 from webforms.models import Appel, Decision, Document, Instruction, Jury, Lettre, User
 from webforms.timeutil import paris_date
 
+# The states whose dossier gets its letter once the decision is recorded (AML §6d).
 DECIDED = ("retenu", "non_retenu")
+NOTIFIED = (*DECIDED, "irrecevable")
+# A deposited dossier in these states is not yet instructed: recevable or irrecevable is still to say.
+NOT_INSTRUCTED = ("depose", "en_instruction")
+
+
+def _not_instructed(session: Session, appel: Appel) -> None:
+    """Refuse while a deposited dossier of the call is still "déposé" or "en instruction", saying how many."""
+    query = (
+        select(func.count(Document.id))
+        .outerjoin(Instruction, Instruction.document_id == Document.id)
+        .where(Document.appel_id == appel.id, Document.submitted_at.is_not(None))
+        # A deposited dossier without an instruction row is "déposé" (nothing done with it yet).
+        .where(or_(Instruction.etat.is_(None), Instruction.etat.in_(NOT_INSTRUCTED)))
+    )
+    count = session.scalar(query) or 0
+    if count:
+        which = "dossier déposé n'est" if count == 1 else "dossiers déposés ne sont"
+        raise DocumentError(
+            f"{count} {which} pas encore instruit{'s' if count > 1 else ''} (« déposé » ou « en instruction ») : déclarez chaque dossier "
+            "recevable ou irrecevable avant d'enregistrer la décision (AML §6b, §6d)."
+        )
+
+
+def _frozen(session: Session, appel: Appel) -> None:
+    """Refuse to change a decision whose letters exist: they state its date (AML §6d)."""
+    decision = session.get(Decision, appel.id)
+    count = session.scalar(select(func.count(Lettre.lettre_id)).join(Document, Document.id == Lettre.dossier_id).where(Document.appel_id == appel.id)) or 0
+    if decision is not None and count:
+        raise DocumentError(
+            f"La décision de la Commission Permanente du {decision.date.strftime('%d/%m/%Y')} est figée : "
+            f"{count} lettre{'s' if count > 1 else ''} de notification l'{'ont' if count > 1 else 'a'} déjà notifiée (AML §6d)."
+        )
 
 
 def _pending(session: Session, appel: Appel) -> None:
@@ -49,6 +86,7 @@ def record_decision(session: Session, svc: Services, appel: Appel, *, user: User
     """Record the date of the Commission Permanente that decided the call's dossiers; refuse in French and change nothing otherwise."""
     if user.role != "instructeur":
         raise DocumentError("La décision est enregistrée par un instructeur du Département.")
+    _frozen(session, appel)
     try:
         day = dt.date.fromisoformat((date or "").strip())
     except ValueError:
@@ -62,7 +100,13 @@ def record_decision(session: Session, svc: Services, appel: Appel, *, user: User
         raise DocumentError("La date de la Commission Permanente ne peut pas être dans le futur : enregistrez la décision une fois prise.")
     # The call's row, locked: a move of one of its dossiers waits for the decision, or the reverse.
     session.get_one(Appel, appel.id, with_for_update=True)
-    _pending(session, appel)
+    try:
+        _frozen(session, appel)  # again, under the lock: letters established meanwhile
+        _not_instructed(session, appel)
+        _pending(session, appel)
+    except DocumentError:
+        session.rollback()
+        raise
     values = {"date": day, "user_id": user.id, "at": svc.clock()}
     session.execute(pg_insert(Decision).values(appel_id=appel.id, **values).on_conflict_do_update(index_elements=["appel_id"], set_=values))
     log_event(session, None, user, "decision_appel", svc.clock(), appel=appel.id, date=day.isoformat())
@@ -72,15 +116,10 @@ def record_decision(session: Session, svc: Services, appel: Appel, *, user: User
 
 def letter_data(appel: Appel, doc: Document, inst: Instruction, jury: Jury, decision: Decision) -> dict[str, Any]:
     """What the dossier's letter says, frozen from the decision (the dossier's deposited version for the association)."""
-    porteur = (doc.submitted_data or {}).get("porteur") or {}
     per_measure = Decimal(str(appel.data.get("montant_par_mesure") or "5000"))
     granted = inst.mesures or {} if inst.etat == "retenu" else {}
     return {
-        "destinataire": {
-            "association": porteur.get("raison_sociale") or doc.organisation.name,
-            "adresse": porteur.get("adresse"),
-            "representant": " ".join(p for p in (porteur.get("representant_nom"), porteur.get("representant_qualite")) if p) or None,
-        },
+        "destinataire": convention.association_block(doc),
         "decision": {
             "dossier": doc.reference, "appel": appel.data["titre"], "date_jury": jury.date.isoformat(),
             "date_commission": decision.date.isoformat(), "decision": inst.etat,
@@ -88,26 +127,43 @@ def letter_data(appel: Appel, doc: Document, inst: Instruction, jury: Jury, deci
         "mesures": [{"territoire": name, "nombre": n, "montant": str(per_measure * n)} for name, n in granted.items() if n > 0],
         "suite": SUITE_RETENU if inst.etat == "retenu" else None,
         "raisons": inst.texte if inst.etat == "non_retenu" else None,
+        "motif": irrecevability(inst) if inst.etat == "irrecevable" else None,
     }
 
 
-def letters_of(session: Session, appel: Appel) -> dict[int, Document]:
-    """The notification letter of each of the call's dossiers that has one (dossier id → letter)."""
-    query = select(Lettre.dossier_id, Document).join(Document, Document.id == Lettre.lettre_id).join(Instruction, Instruction.document_id == Lettre.dossier_id)
-    rows = session.execute(query.where(Lettre.dossier_id.in_([d.id for d, _ in presented(session, appel)]))).all()
-    return {dossier_id: letter for dossier_id, letter in rows}
+def irrecevability(inst: Instruction) -> str:
+    """The reason of an irrecevabilité as recorded at instruction: its motif (AML §6a, §6b), then its text."""
+    label = instruction.MOTIFS_IRRECEVABLE.get(inst.motif or "", "")
+    return " : ".join(part for part in (label if inst.motif != "autre" else "", inst.texte or "") if part) or label
+
+
+def letters_of(session: Session, appel: Appel) -> list[tuple[Document, Document]]:
+    """The notification letter of each of the call's dossiers that has one, irrecevable ones included: (dossier, letter), by reference."""
+    dossier = aliased(Document)
+    query = select(dossier, Document).join(Lettre, Lettre.dossier_id == dossier.id).join(Document, Document.id == Lettre.lettre_id)
+    return [(d, letter) for d, letter in session.execute(query.where(dossier.appel_id == appel.id).order_by(dossier.reference, dossier.id)).all()]
+
+
+def to_notify(session: Session, appel: Appel) -> list[tuple[Document, Instruction]]:
+    """The call's dossiers whose letter the decision sets off: retained or not by the jury, or irrecevable (AML §6d)."""
+    query = select(Document, Instruction).join(Instruction, Instruction.document_id == Document.id)
+    query = query.where(Document.appel_id == appel.id, Instruction.etat.in_(NOTIFIED)).order_by(Document.reference, Document.id)
+    return [(d, i) for d, i in session.execute(query).all()]
 
 
 def send_letters(session: Session, svc: Services, appel: Appel, *, user: User) -> list[Document]:
-    """Write, submit and link the letter of each decided dossier, then move it to "notifié"; a rerun skips what is done."""
+    """Write, submit and link the letter of each decided or irrecevable dossier, then move it to "notifié"; a rerun skips what is done."""
     if user.role != "instructeur":
         raise DocumentError("Les lettres de notification sont établies par un instructeur du Département.")
     decision, jury = session.get(Decision, appel.id), session.get(Jury, appel.id)
     if decision is None or jury is None:
         raise DocumentError("Enregistrez d'abord la date de la Commission Permanente : les lettres notifient sa décision (AML §6d).")
-    decided = [(doc, inst) for doc, inst in presented(session, appel) if inst.etat in DECIDED]
+    # The call's row, locked: the decision is not changed while its letters are being established.
+    session.get_one(Appel, appel.id, with_for_update=True)
+    decided = to_notify(session, appel)
     if not decided:
-        raise DocumentError("Aucun dossier retenu ou non retenu n'attend sa lettre de notification.")
+        session.rollback()
+        raise DocumentError("Aucun dossier retenu, non retenu ou irrecevable n'attend sa lettre de notification.")
     made = []
     for doc, inst in decided:
         if session.get(Lettre, doc.id) is None:

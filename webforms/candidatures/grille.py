@@ -4,7 +4,9 @@
 présentés précédemment" (AML §6c): six criteria, each with its sub-criteria as the call writes
 them, a scale shared by every sub-criterion and a weight per criterion. The call is silent on
 the scale and the weights (docs/decisions.md). Declared with the catalogue's field types, so its
-messages are the same French ones; the jury's increment scores against it.
+messages are the same French ones, and its administration page is built from the same schema
+(``grille_edit.py`` saves it). Light on purpose: the command line's ``validate --appel`` reads
+a call's grid without the database.
 """
 
 from __future__ import annotations
@@ -49,10 +51,14 @@ class EchelleSchema(Section):
             raise ValidationError({"max": ["La note la plus haute doit dépasser la plus basse."]})
 
 
-class GrilleSchema(Section):
-    """A call's evaluation grid (AML §6c)."""
+# The weights add up to at most this: a total stays a number a jury reads at a glance
+# (the call gives no weights, docs/decisions.md).
+MAX_POIDS_TOTAL = 100
 
-    appel = Text("Code de l'appel", required=True, max_length=60)
+
+class GrilleEditSchema(Section):
+    """What the administrator edits of a call's grid: its scale and its criteria (the call is the page's)."""
+
     echelle = Group(EchelleSchema, "Échelle de notation")
     criteres = Rows(CritereSchema, "Critères de sélection", row_label="Critère", add_label="Ajouter un critère", min=1, min_error="Une grille a au moins un critère.")
 
@@ -61,6 +67,18 @@ class GrilleSchema(Section):
         codes = [c["code"] for c in data.get("criteres") or []]
         if len(codes) != len(set(codes)):
             raise ValidationError({"criteres": {"_schema": ["Deux critères ont le même code."]}})
+
+    @validates_schema
+    def _weights(self, data: Mapping[str, Any], **kwargs: Any) -> None:
+        total = sum(c["poids"] for c in data.get("criteres") or [])
+        if total > MAX_POIDS_TOTAL:
+            raise ValidationError({"criteres": {"_schema": [f"La somme des poids ne peut dépasser {MAX_POIDS_TOTAL} ; elle est de {total}."]}})
+
+
+class GrilleSchema(GrilleEditSchema):
+    """A call's evaluation grid (AML §6c), with the code of its call (the call's file, the command line)."""
+
+    appel = Text("Code de l'appel", required=True, max_length=60)
 
 
 def load_grille(payload: Any) -> dict[str, Any]:
@@ -81,3 +99,4 @@ def grille_aml_2019() -> dict[str, Any]:
 def weighted_total(grille: Mapping[str, Any], notes: Mapping[str, list[int]]) -> float:
     """The total a dossier scores: each criterion's mean over its sub-criteria times its weight."""
     return sum(c["poids"] * sum(notes[c["code"]]) / len(c["sous_criteres"]) for c in grille["criteres"])
+

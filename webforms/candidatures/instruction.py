@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from webforms import policy
 from webforms.candidatures import convention, notation
-from webforms.candidatures.appels import is_open
-from webforms.candidatures.services import checklist, deadline_text, mark_nonconforme
+from webforms.candidatures.appels import deadline_text, is_open
+from webforms.candidatures.services import checklist, mark_nonconforme
 from webforms.documents.services import Services, problems
 from webforms.errors import DocumentError
 from webforms.models import Annotation, Appel, CorrectionRequest, Document, Instruction, InstructionMove, Piece, User
@@ -116,8 +116,10 @@ MOVES: dict[str, Move] = {
     "examiner": Move("Enregistrer l'examen par le jury", frozenset({"recevable"}), "examine"),
     "retenir": Move("Retenir le projet", frozenset({"examine"}), "retenu"),
     "ne_pas_retenir": Move("Ne pas retenir le projet", frozenset({"examine"}), "non_retenu"),
-    # Through the notification letters (the decision of the Commission Permanente), not a button.
-    "notifier": Move("Enregistrer la notification", frozenset({"retenu", "non_retenu"}), "notifie", offered=False),
+    # Through the notification letters (the decision of the Commission Permanente), not a button;
+    # an irrecevable dossier is informed too ("Le porteur de projet sera informé par courrier des
+    # suites données à son dossier", AML §6d).
+    "notifier": Move("Enregistrer la notification", frozenset({"retenu", "non_retenu", "irrecevable"}), "notifie", offered=False),
 }
 
 MAX_TEXT = 2000
@@ -390,5 +392,6 @@ def panel(session: Session, doc: Document, *, user: User, now: dt.datetime) -> d
         "can_avis": instructs and state == "recevable",
         "scores": notation.sits_on(session, user, doc.appel_id),
         "demandees": requested(doc),
-        "convention": state in ("retenu", "notifie") and convention.may_read(user, doc),
+        # Only a retained dossier has one: "notifié" also ends a non-retained or irrecevable one.
+        "convention": state in ("retenu", "notifie") and bool(row is not None and row.mesures) and convention.may_read(user, doc),
     }

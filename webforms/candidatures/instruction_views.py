@@ -9,10 +9,10 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from webforms import db, policy
-from webforms.candidatures import instruction, jury
-from webforms.forms import ActionForm, parse_id
+from webforms.candidatures import grille, grille_edit, instruction, jury
+from webforms.forms import ActionForm, change_rows, error_summary, form_class, parse_id, with_initial_rows
 from webforms.models import Appel, Document, Piece
-from webforms.web import Outcome, attempt, services
+from webforms.web import Outcome, attempt, posted, services
 
 bp = Blueprint("instruction", __name__)
 
@@ -87,14 +87,20 @@ def _jury_page(appel: Appel, *, date: str | None = None, members: dict[int, str]
     )
 
 
-@bp.route("/admin/appels/<int:appel_id>/jury", methods=["GET", "POST"])
-def jury_page(appel_id: int) -> ResponseReturnValue:
-    """Configure a call's selection jury: its date, its members by body (the administrator, AML §6d)."""
+def _administered_appel(appel_id: int) -> Appel:
+    """The call (404 otherwise), for an administrator (403 otherwise)."""
     if not policy.can_administer(current_user):
         abort(403)
     appel = db.session().get(Appel, appel_id)
     if appel is None:
         abort(404)
+    return appel
+
+
+@bp.route("/admin/appels/<int:appel_id>/jury", methods=["GET", "POST"])
+def jury_page(appel_id: int) -> ResponseReturnValue:
+    """Configure a call's selection jury: its date, its members by body (the administrator, AML §6d)."""
+    appel = _administered_appel(appel_id)
     if request.method == "GET":
         return _jury_page(appel)
     ActionForm().validate()
@@ -105,3 +111,28 @@ def jury_page(appel_id: int) -> ResponseReturnValue:
         return _jury_page(appel, date=request.form.get("date", ""), members=members), 422
     flash("Jury enregistré : ses membres lisent les dossiers recevables de l'appel.", "success")
     return redirect(url_for(".jury_page", appel_id=appel.id))
+
+
+def _grille_page(appel: Appel, payload: dict[str, Any] | None = None, form: Any = None, problems: list[dict[str, str]] | None = None) -> str:
+    if form is None:
+        shown = payload if payload is not None else (appel.data.get("grille") or {})
+        form = form_class(grille.GrilleEditSchema)(formdata=None, data=with_initial_rows(grille.GrilleEditSchema, shown))
+    scored = grille_edit.scores_against(db.session(), appel)
+    return render_template("appel_grille.html", appel=appel, form=form, scored=scored, problems=problems or [], maximum=grille.MAX_POIDS_TOTAL)
+
+
+@bp.route("/admin/appels/<int:appel_id>/grille", methods=["GET", "POST"])
+def grille_page(appel_id: int) -> ResponseReturnValue:
+    """Edit a call's evaluation grid: criteria, sub-criteria, weights, scale (the administrator, AML §6c); frozen once scored."""
+    appel = _administered_appel(appel_id)
+    if request.method == "GET":
+        return _grille_page(appel)
+    post = posted(form_class(grille.GrilleEditSchema))
+    if post.changes_rows:  # a row added or removed: shown again, nothing saved until "Enregistrer"
+        change_rows(grille.GrilleEditSchema, post.payload, post.action)
+        return _grille_page(appel, post.payload)
+    saved = post.call(grille_edit.save_grille, db.session(), services().archive, appel, user=current_user, flash_refusal=True)
+    if saved is None:
+        return _grille_page(appel, form=post.form, problems=error_summary(grille.GrilleEditSchema, post.errors)), 422
+    flash("Grille d'évaluation enregistrée : le jury note avec elle.", "success")
+    return redirect(url_for(".grille_page", appel_id=appel.id))

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from webforms.candidatures.services import deadline_text
+from webforms.candidatures.appels import deadline_text
 from webforms.documents.services import Services
 from webforms.errors import DocumentError
 from webforms.models import Appel, Event, Jury, JuryMember, User

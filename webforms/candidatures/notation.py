@@ -21,7 +21,7 @@ from webforms import policy
 from webforms.candidatures.grille import grille_of
 from webforms.documents.services import Services
 from webforms.errors import DocumentError
-from webforms.models import Avis, Document, Evaluation, Instruction, JuryMember, User
+from webforms.models import Appel, Avis, Document, Evaluation, Instruction, JuryMember, User
 
 AVIS = {"favorable": "Favorable", "defavorable": "Défavorable", "reserve": "Réservé"}
 MAX_COMMENT = 2000
@@ -115,6 +115,9 @@ def score(
     state = _state(session, doc)
     if state != "recevable":
         raise DocumentError("Le jury note les dossiers recevables qu'il n'a pas encore examinés ; ce dossier ne se note plus.")
+    # The call's row, shared lock: an edit of its grid (grille.save_grille) waits for this score,
+    # or this score reads the edited grid; never a score against a grid changed under it.
+    session.get_one(Appel, doc.appel_id, with_for_update={"read": True}, populate_existing=True)
     grille = grid(doc)
     kept_notes, kept_comments = _checked(grille, notes, commentaires, sign=sign)
     found = session.get(Evaluation, (doc.id, user.id), with_for_update=True, populate_existing=True)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, object_session
 from schemas import candidature_aml, get_kind
 from schemas.base.kind import AttachmentRule, CallForm
 from webforms.candidatures import dossier  # the module: the dossier bench wraps its functions there
-from webforms.candidatures.appels import call_time, is_open
+from webforms.candidatures.appels import call_time, deadline_text, is_open
 from webforms.candidatures.conversions import MSG_FAILED, MSG_PENDING, ask_conversion
 from webforms.documents.services import (
     ParentRules,
@@ -33,15 +33,9 @@ from webforms.documents.services import (
 from webforms.documents.uploads import CheckedFile, check_upload, extension_of
 from webforms.errors import DocumentError
 from webforms.models import Appel, CorrectionRequest, Document, Event, Piece, Rendition, User
-from webforms.rendering.context import datetime_fr
 
 # The kind of the dossiers that answer a call.
 CANDIDATURE = candidature_aml.KIND.name
-
-
-def deadline_text(appel: Appel) -> str:
-    """The deadline as people read it: "6 septembre 2019 à 16:00" (Paris)."""
-    return datetime_fr(appel.deadline)
 
 
 def open_dossier(session: Session, svc: Services, *, user: User, appel: Appel) -> Document:

@@ -35,11 +35,11 @@ def can_read(session: Session, user: User, appel: Appel) -> bool:
 
 
 def presented(session: Session, appel: Appel) -> list[tuple[Document, Instruction]]:
-    """The call's dossiers presented to the jury (recevable, and every state after it), by reference."""
+    """The call's dossiers presented to the jury (declared recevable, whatever came after), by reference."""
     query = (
         select(Document, Instruction)
         .join(Instruction, Instruction.document_id == Document.id)
-        .where(Document.appel_id == appel.id, Instruction.etat.in_(policy.JURY_READS))
+        .where(Document.appel_id == appel.id, Document.id.in_(policy.read_by_jury()))
         .order_by(Document.reference, Document.id)
     )
     return [(d, i) for d, i in session.execute(query).all()]

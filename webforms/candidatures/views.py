@@ -17,7 +17,7 @@ from webforms import db, policy
 from webforms.candidatures import instruction
 from webforms.candidatures import services as candidatures
 from webforms.candidatures.appels import appels as all_appels
-from webforms.candidatures.appels import call_time
+from webforms.candidatures.appels import call_time, deadline_text
 from webforms.candidatures.conversions import converting
 from webforms.documents.services import data_for, problems
 from webforms.errors import DocumentError, parse_id
@@ -103,7 +103,7 @@ def dossiers(appel_id: int) -> str:
     # Recipients read the deposited version, not a régularisation in progress.
     rows = [(d, candidatures.checklist(d, problems(d, frozen=True), services().clock(), frozen=True)) for d in docs]
     labels = instruction.labels_of(db.session(), list(docs))
-    return render_template("appel_dossiers.html", appel=appel, rows=rows, labels=labels, deadline=candidatures.deadline_text(appel))
+    return render_template("appel_dossiers.html", appel=appel, rows=rows, labels=labels, deadline=deadline_text(appel))
 
 
 def _refusal_for(doc: Document) -> dict[str, Any] | None:
