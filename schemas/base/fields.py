@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
@@ -24,6 +25,11 @@ REQUIRED = "Ce champ est obligatoire."
 # C0 control characters other than \n and \t, plus DEL. In a DOCX they become paragraph or
 # page breaks, or are dropped (PITFALLS §1), so they are removed when the text is read.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# The JSON API reads dates as its OpenAPI description types them, AAAA-MM-JJ only, and names
+# that format in its error (issue 17); the web form and the command line also read JJ/MM/AAAA,
+# the format their users type. The API sets this for the length of each of its requests.
+ISO_DATES_ONLY: ContextVar[bool] = ContextVar("iso_dates_only", default=False)
 
 _BASE_MESSAGES = {
     "required": REQUIRED,
@@ -125,11 +131,12 @@ def LongText(label: str, **kwargs: Any) -> Text:
 
 
 class Date(mf.Field):
-    """A calendar date, typed as AAAA-MM-JJ (date inputs, JSON) or JJ/MM/AAAA."""
+    """A calendar date, typed as AAAA-MM-JJ (date inputs, JSON) or JJ/MM/AAAA (not through the API: ``ISO_DATES_ONLY``)."""
 
     default_error_messages = {
         **_BASE_MESSAGES,
         "invalid": "Date invalide : utilisez le format JJ/MM/AAAA.",
+        "invalid_iso": "Date invalide : utilisez le format AAAA-MM-JJ (ISO 8601).",
         "range": "Date invraisemblable (année entre 1900 et 2100).",
     }
 
@@ -153,16 +160,17 @@ class Date(mf.Field):
                     raise self.make_error("required")
                 return None
             parsed = None
-            for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+            iso_only = ISO_DATES_ONLY.get()
+            for fmt in ("%Y-%m-%d",) if iso_only else ("%Y-%m-%d", "%d/%m/%Y"):
                 try:
                     parsed = dt.datetime.strptime(text, fmt).date()
                     break
                 except ValueError:
                     continue
             if parsed is None:
-                raise self.make_error("invalid")
+                raise self.make_error("invalid_iso" if iso_only else "invalid")
         else:
-            raise self.make_error("invalid")
+            raise self.make_error("invalid_iso" if ISO_DATES_ONLY.get() else "invalid")
         if not 1900 <= parsed.year <= 2100:
             raise self.make_error("range")
         return parsed

@@ -14,13 +14,14 @@ from typing import Any
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema
 from marshmallow import fields as mf
+from webargs.flaskparser import FlaskParser
 
 from schemas import registry
-from schemas.base.fields import Date, Money, Quantity
+from schemas.base.fields import ISO_DATES_ONLY, Date, Money, Quantity
 from webforms.api.payloads import ErrorsOut
 
 OPENAPI_VERSION = "3.1.0"
@@ -52,6 +53,24 @@ def labels(self: Any, field: mf.Field, ret: dict[str, Any], **kwargs: Any) -> di
     if isinstance(field, (Money, Quantity)):
         out["pattern"] = DECIMAL_PATTERN
     return out
+
+
+class IsoDatesParser(FlaskParser):
+    """webargs' parser, reading the catalogue's dates as the description types them (AAAA-MM-JJ) while it loads a request."""
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        """Load the request's arguments with ISO dates only; a draft stored from the web keeps its JJ/MM/AAAA."""
+        iso = ISO_DATES_ONLY.set(True)
+        try:
+            return super().parse(*args, **kwargs)
+        finally:
+            ISO_DATES_ONLY.reset(iso)
+
+
+class ApiBlueprint(Blueprint):
+    """flask-smorest's Blueprint, its bodies and queries read by ``IsoDatesParser``."""
+
+    ARGUMENTS_PARSER = IsoDatesParser()
 
 
 class WebformsApi(Api):

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import request, send_file, url_for
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
@@ -23,14 +22,14 @@ from webforms import db, policy
 from webforms.api import access
 from webforms.api.access import caller, fail, in_scope, require_write, token, visible
 from webforms.api.payloads import MAX_ID, DocumentOut, DocumentPage, ErrorsOut, KindOut, ListArgs, ValidationOut
-from webforms.api.spec import schema_name
+from webforms.api.spec import ApiBlueprint, schema_name
 from webforms.documents import services as docs
 from webforms.errors import DocumentError, ValidationFailed
 from webforms.models import Document, Rendition
 from webforms.rendering import MIME
 from webforms.web import services
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Types de document, documents, mesures, appels.")
+bp = ApiBlueprint("api", __name__, url_prefix="/api/v1", description="Types de document, documents, mesures, appels.")
 bp.before_request(access.authenticate)
 # The application answers some codes with its own HTML pages (webforms.factory): a handler for a
 # code is chosen before one for a class, so the API names each to keep its errors JSON.
