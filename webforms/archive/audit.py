@@ -41,6 +41,8 @@ ACTIONS = {
     # Who reads a whole Département is an explicit, logged grant (issue 13, webforms/territoires).
     "portee_accordee": "Portée départementale accordée",
     "portee_retiree": "Portée départementale retirée",
+    # An API token acts for an account: who made it, on the pages or on the command line (issue 17).
+    "jeton_cree": "Jeton d'API créé",
 }
 
 
