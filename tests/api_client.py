@@ -18,7 +18,7 @@ def token_for(app: Flask, clock: Clock, account: Account, *, kinds: Iterable[str
     with app.app_context():
         session = db.session()
         user = session.get(User, account.id)
-        _, value = create_token(session, actor=user, user=user, name="tests", kinds=list(kinds), scope=scope, days=30, now=clock())
+        _, value = create_token(session, app.extensions["webforms.archive"], actor=user, user=user, name="tests", kinds=list(kinds), scope=scope, days=30, now=clock())
         return value
 
 

@@ -8,8 +8,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from flask import Flask
+from marshmallow import ValidationError
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -19,6 +21,8 @@ from tests.conftest import Account, Clock, WebClient
 from tests.workers import run_jobs
 from webforms import cli, db
 from webforms.models import ApiTokenUse, Document
+
+ISO_DATE_ERROR = "Date invalide : utilisez le format AAAA-MM-JJ (ISO 8601)."
 
 
 def example(kind: str = "fiche_saisine") -> dict[str, Any]:
@@ -79,7 +83,7 @@ def test_errors_are_french_json_in_the_command_line_layout(app: Flask, clock: Cl
     response = api.post("/api/v1/kinds/fiche_saisine/documents", json=payload)
     assert response.status_code == 422
     errors = response.get_json()["errors"]
-    assert errors["menage"]["enfants"]["1"]["date_naissance"] == ["Date invalide : utilisez le format JJ/MM/AAAA."]
+    assert errors["menage"]["enfants"]["1"]["date_naissance"] == [ISO_DATE_ERROR]
     assert errors["inconnu"] == ["Champ inconnu."]
     broken = api.call("POST", "/api/v1/kinds/fiche_saisine/documents", data="{", content_type="application/json")
     assert broken.status_code == 400 and broken.get_json()["errors"]["_schema"][-1] == "Corps JSON invalide."
@@ -94,6 +98,24 @@ def test_errors_are_french_json_in_the_command_line_layout(app: Flask, clock: Cl
         past = api.get(url)
         assert past.status_code == 404 and past.mimetype == "application/json" and list(past.get_json()["errors"]) == ["_schema"], url
     assert api.get("/api/v1/documents/2147483647").status_code == 404  # the largest id, unknown
+
+
+def test_an_api_date_error_names_the_iso_format_it_reads_and_the_web_keeps_its_own(app: Flask, clock: Clock, make_user: Callable[..., Account]) -> None:
+    """The description types dates AAAA-MM-JJ: the API reads only that and says so; the form and the CLI still read JJ/MM/AAAA."""
+    api = ApiClient(app, token_for(app, clock, make_user("redacteur")))
+    for typed, status in (("2015-03-12", 201), ("12/03/2015", 422), ("hier", 422)):
+        payload = example()
+        payload["menage"]["enfants"][1]["date_naissance"] = typed
+        response = api.post("/api/v1/kinds/fiche_saisine/documents", json=payload)
+        assert response.status_code == status, (typed, response.get_json())
+        if status == 422:
+            assert response.get_json()["errors"]["menage"]["enfants"]["1"]["date_naissance"] == [ISO_DATE_ERROR]
+    # After an API request in this very thread, the kind's schema reads as the web form does.
+    field = get_kind("fiche_saisine").schema().fields["date_saisine"]
+    assert str(field.deserialize("12/03/2015")) == "2015-03-12"
+    with pytest.raises(ValidationError) as refused:
+        field.deserialize("hier")
+    assert refused.value.messages == ["Date invalide : utilisez le format JJ/MM/AAAA."]
 
 
 def test_the_cli_validate_and_the_api_report_the_same_errors(app: Flask, clock: Clock, make_user: Callable[..., Account], tmp_path: Any) -> None:

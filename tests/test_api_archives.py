@@ -41,12 +41,12 @@ def test_an_archivist_reads_a_record_and_its_view_is_logged(app: Flask, clock: C
 def test_records_follow_the_pages_scope_and_the_token_s_kinds(app: Flask, clock: Clock, people: dict[str, Any], make_user: Any) -> None:
     doc_id = submitted(people["writer"], "fiche_saisine")
     record_id = record_id_from(deposit(people["archivist"], doc_id, pdf_titled("Copie signée")))
-    before = actions(app)
     refused = {
         "another organisation": (api_for(app, clock, make_user("redacteur", "Association Autre")), 404),
         "a token without the kind": (api_for(app, clock, people["archivist_account"], "fiche_incident"), 404),
         "an administrator (does not consult the archive)": (api_for(app, clock, make_user("admin")), 403),
     }
+    before = actions(app)  # the tokens' creations logged
     for name, (api, status) in refused.items():
         assert api.get(f"/api/v1/archives/{record_id}").status_code == status, name
         listed = api.get("/api/v1/archives")

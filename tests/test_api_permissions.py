@@ -24,8 +24,10 @@ from tests.workers import run_jobs
 from webforms import db
 from webforms.mesures.services import create_mesure
 from webforms.models import Document, User
+from webforms.territoires.services import SCOPED_ROLES
 
 A, B = "Association A", "Association B"
+ARTOIS = "aml-artois"  # the matrix's documents are Lens-Hénin's: the example's household lives in Liévin (CALL)
 # Token name -> (role, organisation, kinds, scope), or None for no token at all.
 TOKENS: dict[str, tuple[str, str, tuple[str, ...], str] | None] = {
     "A-ecriture": ("redacteur", A, ("fiche_saisine", "fiche_incident"), "ecriture"),
@@ -35,6 +37,7 @@ TOKENS: dict[str, tuple[str, str, tuple[str, ...], str] | None] = {
     "coordinateur": ("coordinateur", "Plateforme", ("fiche_saisine",), "ecriture"),
     "A-appels": ("redacteur", A, ("candidature_aml",), "lecture"),
     "archiviste": ("archiviste", "Archives du Département", ("fiche_saisine",), "lecture"),
+    "instructeur": ("instructeur", "Département", ("candidature_aml", "fiche_saisine"), "ecriture"),
     "aucun": None,
 }
 # Which of organisation A's documents each token reads; "mesure": A's ASLL measure (its kinds
@@ -48,6 +51,7 @@ VISIBLE = {
     "coordinateur": {"submitted_saisine"},  # a recipient of the submitted fiche saisine, never a draft; no AML measure here
     "A-appels": {"appel"},
     "archiviste": {"submitted_saisine"},  # a recipient of the fiche saisine once submitted
+    "instructeur": {"submitted_saisine", "appel"},  # the calls, and a recipient of the fiche saisine once submitted
     "aucun": set(),
 }
 DOCUMENTS = ("draft_saisine", "submitted_saisine", "draft_incident")
@@ -175,3 +179,65 @@ def test_every_api_route_follows_the_policy_within_the_token_scope(app: Flask, c
         assert all(d["organisation"] == TOKENS[token][1] and d["statut"] == "brouillon" for d in items if d["id"] not in names)
         kinds = {k["name"] for k in api.get("/api/v1/kinds").get_json()}
         assert kinds == set(TOKENS[token][2])
+
+
+# --------------------------------------------------------------------------------------------
+# The territory dimension (issue 13 × issue 17), generated as the web matrix's Artois twins are
+# (tests/test_permissions.py): each token of a scoped role has a twin, the same role, kinds and
+# scope, attached to Artois only. Every case its original is let into, the twin tries: on a
+# Lens-Hénin object 404 and nothing changed, on a list no Lens-Hénin object; on the same case
+# of an Artois object it is answered as its original is on the Lens-Hénin one.
+# --------------------------------------------------------------------------------------------
+
+TWINS = [name for name, spec in TOKENS.items() if spec is not None and spec[0] in SCOPED_ROLES]
+ARTOIS_TERRITOIRE = {"commune": "Béthune", "epci": "CABBALR"}
+
+
+def _twin_world(app: Flask, clock: Clock, make_user: Callable[..., Account], original: str) -> tuple[dict[str, int], dict[str, int], str]:
+    """The matrix's world, an Artois fiche saisine submitted by organisation A, and the Artois twin's token."""
+    ids, _ = _world(app, clock, make_user)
+    owner = make_user("redacteur", A)
+    writer = ApiClient(app, token_for(app, clock, owner))
+    artois = writer.post("/api/v1/kinds/fiche_saisine/documents", json=example() | {"territoire": ARTOIS_TERRITOIRE}).get_json()["id"]
+    assert writer.post(f"/api/v1/documents/{artois}/submission").status_code == 200
+    run_jobs(app)
+    rendition = writer.get(f"/api/v1/documents/{artois}").get_json()["renditions"][0]["id"]
+    role, _, kinds, scope = TOKENS[original]  # type: ignore[misc]
+    twin = make_user(role, f"{role.capitalize()} d'Artois", territoires=(ARTOIS,))
+    return ids, {**ids, "submitted_saisine": artois, "rendition": rendition}, token_for(app, clock, twin, kinds=kinds, scope=scope)
+
+
+def _let_in(original: str, cases: list[tuple[str, str, str, str, Any]]) -> list[tuple[str, str, str, str, Any]]:
+    """The cases of the matrix the original token is let into (a 2xx)."""
+    return [case for case in cases if expected(original, case[0], case[3], case[2]) < 300]
+
+
+def test_the_twins_are_generated_for_every_scoped_role_and_reach_objects() -> None:
+    """The generator is not empty: every scoped role has a twin, and some twin is let into an object route."""
+    assert {TOKENS[t][0] for t in TWINS} == set(SCOPED_ROLES)  # type: ignore[index]
+    ids = {k: 1 for k in ("draft_saisine", "submitted_saisine", "draft_incident", "rendition", "mesure", "appel")}
+    reached = {case[0] for t in TWINS for case in _let_in(t, _cases(ids)) if case[3]}
+    assert {"api.document", "api.rendition", "api.pieces", "api.decide_fiche_saisine"} <= reached
+
+
+@pytest.mark.parametrize("original", TWINS)
+def test_an_artois_token_reads_and_changes_nothing_of_lens_henin(app: Flask, clock: Clock, make_user: Callable[..., Account], original: str) -> None:
+    ids, artois_ids, value = _twin_world(app, clock, make_user, original)
+    api = ApiClient(app, value)
+    lens_objects = {ids[k] for k in DOCUMENTS} | {ids["mesure"]}
+    for endpoint, method, url, reaches, body in _let_in(original, _cases(ids)):
+        before = _state(app)
+        response = api.call(method, url, json=body) if body is not None else api.call(method, url)
+        if reaches and reaches != "appel":  # the calls span every territory: not Lens-Hénin's
+            assert response.status_code == 404, (endpoint, url, response.status_code)
+        else:
+            assert response.status_code == expected(original, endpoint, reaches, url), (endpoint, url, response.get_json())
+            listed = response.get_json()
+            items = listed.get("items", []) if isinstance(listed, dict) else listed
+            assert not {i.get("id") for i in items if isinstance(i, dict) and "statut" in i} & lens_objects, endpoint
+        assert _state(app) == before, (endpoint, "an Artois token changed the Lens-Hénin world")
+    # The same cases on an Artois object: answered as the original is on the Lens-Hénin one (the decision last).
+    for endpoint, method, url, reaches, body in _let_in(original, _cases(artois_ids)):
+        if reaches == "submitted_saisine":
+            response = api.call(method, url, json=body) if body is not None else api.call(method, url)
+            assert response.status_code == expected(original, endpoint, reaches, url), (endpoint, url, response.get_json())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -10,19 +11,20 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from tests.conftest import Account, Clock
-from webforms import cli
-from webforms.api.tokens import TokenError, create_token, recognise, revoke_token, token_by_prefix
-from webforms.models import ApiToken, User
+from webforms import cli, db
+from webforms.api.tokens import TokenError, create_token, made_by, recognise, revoke_token, token_by_prefix, tokens_of
+from webforms.models import ApiToken, ArchiveLog, User
 
 
 def _issue(session: Any, clock: Clock, account: Account, *, actor: Account | None = None, **kwargs: Any) -> tuple[ApiToken, str]:
     options = {"name": "Logiciel du SIAO", "kinds": ["fiche_saisine"], "scope": "lecture", "days": 30} | kwargs
     user = session.get(User, account.id)
-    return create_token(session, actor=session.get(User, actor.id) if actor else user, user=user, now=clock(), **options)
+    by = session.get(User, actor.id) if actor else user
+    return create_token(session, current_app.extensions["webforms.archive"], actor=by, user=user, now=clock(), **options)
 
 
 def test_a_token_is_shown_once_and_only_its_digest_is_kept(session: Any, clock: Clock, make_user: Callable[..., Account]) -> None:
@@ -137,9 +139,75 @@ def test_the_command_line_creates_lists_and_revokes(app: Flask, make_user: Calla
     revoked = runner.invoke(cli.main, ["api-token", "revoke", prefix], env=env)
     assert revoked.exit_code == 0, revoked.output
     with app.app_context():
-        from webforms import db
-
         assert token_by_prefix(db.session(), prefix).revoked_at is not None
     assert "révoqué" in runner.invoke(cli.main, ["api-token", "list"], env=env).stdout
     refused = runner.invoke(cli.main, ["api-token", "create", "--email", account.email, "--name", "x", "--kind", "nope"], env=env)
     assert refused.exit_code == 1 and "inconnu" in refused.output
+
+
+def _command_line(session: Any, clock: Clock, account: Account, operator: str | None) -> tuple[ApiToken, str]:
+    """Create a token as the command line does: no account acts, an operator is named."""
+    user = session.get(User, account.id)
+    return create_token(
+        session, current_app.extensions["webforms.archive"], actor=None, user=user, name="Outil financier", kinds=["fiche_saisine"],
+        scope="lecture", days=30, now=clock(), operator=operator,
+    )
+
+
+@pytest.mark.parametrize("operator", [None, "", "   ", "x" * 101])
+def test_a_token_made_on_the_command_line_without_its_operator_is_refused(session: Any, clock: Clock, make_user: Callable[..., Account], operator: str | None) -> None:
+    with pytest.raises(TokenError, match="--par"):
+        _command_line(session, clock, make_user("redacteur"), operator)
+    assert session.scalars(select(ApiToken)).all() == [] and session.scalars(select(ArchiveLog)).all() == []
+
+
+@pytest.mark.parametrize("operator", ["j", "x" * 100])
+def test_the_operator_of_the_command_line_is_recorded_and_logged(session: Any, clock: Clock, make_user: Callable[..., Account], operator: str) -> None:
+    account = make_user("redacteur")
+    token, _ = _command_line(session, clock, account, f" {operator} ")
+    assert (token.created_by_id, token.created_by_operator) == (None, operator)
+    assert made_by(token) == f"ligne de commande ({operator})"
+    (row,) = session.scalars(select(ArchiveLog)).all()
+    assert (row.action, row.user_id) == ("jeton_cree", None)
+    assert row.detail == {"jeton": token.id, "prefixe": token.prefix, "compte": account.id, "par": operator}
+
+
+def test_a_token_made_on_the_pages_names_its_account_and_is_logged(session: Any, clock: Clock, make_user: Callable[..., Account]) -> None:
+    owner, admin = make_user("redacteur"), make_user("admin")
+    token, _ = _issue(session, clock, owner, actor=admin)
+    assert (token.created_by_operator, made_by(token)) == (None, admin.email)
+    (row,) = session.scalars(select(ArchiveLog)).all()
+    assert (row.action, row.user_id, row.detail["compte"], row.detail["par"]) == ("jeton_cree", admin.id, owner.id, None)
+
+
+def test_the_command_line_records_its_operator_given_or_the_system_user(app: Flask, make_user: Callable[..., Account], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    account = make_user("redacteur")
+    env = {"DATABASE_URL": app.config["DATABASE_URL"], "WEBFORMS_INSTANCE_PATH": str(tmp_path / "cli")}
+    runner = CliRunner()
+    create = ["api-token", "create", "--email", account.email, "--name", "SIAO", "--kind", "fiche_saisine"]
+    monkeypatch.setattr(getpass, "getuser", lambda: "exploitant")
+    assert runner.invoke(cli.main, [*create, "--par", "jdupont"], env=env).exit_code == 0
+    assert runner.invoke(cli.main, create, env=env).exit_code == 0
+    with app.app_context():
+        session = db.session()
+        assert [t.created_by_operator for t in tokens_of(session)] == ["exploitant", "jdupont"]
+        assert [r.detail["par"] for r in session.scalars(select(ArchiveLog).order_by(ArchiveLog.id))] == ["jdupont", "exploitant"]
+    listed = runner.invoke(cli.main, ["api-token", "list"], env=env).stdout
+    assert "créé par : ligne de commande (jdupont)" in listed and "créé par : ligne de commande (exploitant)" in listed
+
+    def unknown() -> str:
+        raise OSError("No username set in the environment")
+
+    monkeypatch.setattr(getpass, "getuser", unknown)
+    refused = runner.invoke(cli.main, create, env=env)
+    assert refused.exit_code == 1 and "--par" in refused.output
+    with app.app_context():
+        assert len(tokens_of(db.session())) == 2  # nothing made
+
+
+def test_the_tokens_page_names_who_made_each_token(app: Flask, session: Any, clock: Clock, login_as: Any) -> None:
+    web, account = login_as("redacteur")
+    _command_line(session, clock, account, "jdupont")
+    _issue(session, clock, account)
+    page = web.get("/compte/jetons").get_data(as_text=True)
+    assert "Créé par" in page and "ligne de commande (jdupont)" in page and account.email in page

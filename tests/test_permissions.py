@@ -665,7 +665,7 @@ def build_tokens(world: World) -> None:
     with world.app.app_context():
         session = db.session()
         user = session.get(User, world.accounts["redacteur_A"].id)
-        token, _ = create_token(session, actor=user, user=user, name="Jeton du monde", kinds=["fiche_saisine"], scope="lecture", days=30, now=world.clock())
+        token, _ = create_token(session, world.app.extensions["webforms.archive"], actor=user, user=user, name="Jeton du monde", kinds=["fiche_saisine"], scope="lecture", days=30, now=world.clock())
         world.token_id = token.id
 
 
@@ -1967,7 +1967,7 @@ WRITES: dict[Check, set[str]] = {
     _deposited_template: {"modele_version", "modele_mouvement"},
     _template_in_force: {"modele_en_vigueur", "modele_mouvement"},
     _asked_template_pdf: {"travail"},
-    _created_token: {"api_token"},
+    _created_token: {"api_token", "archive_log"},  # its creation is in the audit trail
     _revoked_token: {"api_token"},
     _edited_territory: {"territoire", "territoire_zone", "event"},
     _attached: {"organisation_territoire", "user_territoire", "event"},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
@@ -24,6 +25,15 @@ REQUIRED = "Ce champ est obligatoire."
 # C0 control characters other than \n and \t, plus DEL. In a DOCX they become paragraph or
 # page breaks, or are dropped (PITFALLS §1), so they are removed when the text is read.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# The JSON API reads values exactly as its OpenAPI description types them (issue 17): dates
+# AAAA-MM-JJ only (its error names that format), amounts "1234.50", numbers and yes/no as JSON
+# numbers and booleans, choices as listed. The web form and the command line also read what
+# their users type (JJ/MM/AAAA, "1 234,50", "3", "", " aml "). The API sets this while it
+# reads a request (webforms.api.spec.ApiParser).
+API_VALUES: ContextVar[bool] = ContextVar("api_values", default=False)
+# An amount or a quantity as the API reads and writes it: up to 12 digits, a point, 2 decimals.
+PLAIN_DECIMAL = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
 
 _BASE_MESSAGES = {
     "required": REQUIRED,
@@ -125,11 +135,12 @@ def LongText(label: str, **kwargs: Any) -> Text:
 
 
 class Date(mf.Field):
-    """A calendar date, typed as AAAA-MM-JJ (date inputs, JSON) or JJ/MM/AAAA."""
+    """A calendar date, typed as AAAA-MM-JJ (date inputs, JSON) or JJ/MM/AAAA (not through the API: ``API_VALUES``)."""
 
     default_error_messages = {
         **_BASE_MESSAGES,
         "invalid": "Date invalide : utilisez le format JJ/MM/AAAA.",
+        "invalid_iso": "Date invalide : utilisez le format AAAA-MM-JJ (ISO 8601).",
         "range": "Date invraisemblable (année entre 1900 et 2100).",
     }
 
@@ -148,21 +159,22 @@ class Date(mf.Field):
             parsed = value
         elif isinstance(value, str):
             text = value.strip()
-            if not text:
+            iso_only = API_VALUES.get()
+            if not text and not iso_only:  # the API's empty date is null
                 if self.required:
                     raise self.make_error("required")
                 return None
             parsed = None
-            for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+            for fmt in ("%Y-%m-%d",) if iso_only else ("%Y-%m-%d", "%d/%m/%Y"):
                 try:
                     parsed = dt.datetime.strptime(text, fmt).date()
                     break
                 except ValueError:
                     continue
             if parsed is None:
-                raise self.make_error("invalid")
+                raise self.make_error("invalid_iso" if iso_only else "invalid")
         else:
-            raise self.make_error("invalid")
+            raise self.make_error("invalid_iso" if API_VALUES.get() else "invalid")
         if not 1900 <= parsed.year <= 2100:
             raise self.make_error("range")
         return parsed
@@ -198,6 +210,8 @@ class Integer(_EmptyIsNone, mf.Integer):
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int | None:
+        if isinstance(value, str) and API_VALUES.get():
+            raise self.make_error("invalid")  # a JSON number
         if isinstance(value, str):
             value = value.strip().replace(" ", "").replace("\u202f", "").replace("\xa0", "")
             if not value:
@@ -262,6 +276,7 @@ class Money(mf.Field):
         "negative": "Le montant ne peut pas être négatif.",
         "too_large": "Montant trop élevé.",
         "cents": "Montant au centime près : deux décimales au plus.",
+        "plain": "Montant invalide : une chaîne de chiffres, un point et deux décimales au plus (exemple : \"1234.50\").",
     }
 
     def __init__(self, label: str, *, help: str | None = None, required: bool = False, readonly: bool = False) -> None:
@@ -276,6 +291,8 @@ class Money(mf.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal | None:
         if isinstance(value, bool):
             raise self.make_error("invalid")
+        if API_VALUES.get() and not (isinstance(value, str) and PLAIN_DECIMAL.fullmatch(value)):
+            raise self.make_error("plain")
         if isinstance(value, str):
             text = value.strip().replace("€", "").replace(" ", "").replace("\u202f", "").replace("\xa0", "")
             if not text:
@@ -319,6 +336,7 @@ class Quantity(mf.Field):
         **_BASE_MESSAGES,
         "invalid": "Nombre attendu (exemple : 0,5).",
         "places": "Deux décimales au plus (exemple : 0,25).",
+        "plain": "Nombre invalide : une chaîne de chiffres, un point et deux décimales au plus (exemple : \"0.25\").",
     }
 
     def __init__(
@@ -337,6 +355,8 @@ class Quantity(mf.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal | None:
         if isinstance(value, bool):
             raise self.make_error("invalid")
+        if API_VALUES.get() and not (isinstance(value, str) and PLAIN_DECIMAL.fullmatch(value)):
+            raise self.make_error("plain")
         text = str(value).strip().replace(",", ".").replace(" ", "").replace("\u202f", "").replace("\xa0", "")
         if not text:
             if self.required:
@@ -377,6 +397,8 @@ class Bool(mf.Boolean):
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if API_VALUES.get() and not isinstance(value, bool):
+            raise self.make_error("invalid")  # true or false (null: the field's own allow_none)
         if value is None or value == "":
             return False
         return super()._deserialize(value, attr, data, **kwargs)
@@ -406,6 +428,8 @@ class Choice(_EmptyIsNone, mf.String):
         )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
+        if API_VALUES.get():
+            return super()._deserialize(value, attr, data, **kwargs)  # one of the listed values, as listed
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if not text:
             if self.required:

@@ -6,7 +6,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from webforms.api import archives, doc, pages, pieces, suivi, views
-from webforms.api.spec import make_api
+from webforms.api.spec import make_api, type_document_data
 
 
 def init_app(app: Flask, csrf: CSRFProtect) -> None:
@@ -18,6 +18,7 @@ def init_app(app: Flask, csrf: CSRFProtect) -> None:
     # The measures', calls', pieces' and archive's routes are on it, added at their import.
     assert suivi.bp is pieces.bp is archives.bp is views.bp
     api.register_blueprint(views.bp)
+    type_document_data(api)
     csrf.exempt(views.bp)
     app.register_blueprint(doc.bp)
     app.register_blueprint(pages.bp)  # a page of the cookie session, with its CSRF token

@@ -15,7 +15,7 @@ from wtforms import RadioField, SelectMultipleField, StringField, widgets
 
 from schemas import registry
 from webforms import db
-from webforms.api.tokens import MAX_DAYS, TokenError, create_token, revoke_token, tokens_of
+from webforms.api.tokens import MAX_DAYS, TokenError, create_token, made_by, revoke_token, tokens_of
 from webforms.errors import NumberRefused, parse_number
 from webforms.forms import ActionForm, select_choices
 from webforms.models import API_SCOPES, ApiToken
@@ -50,7 +50,7 @@ def _signed_in() -> None:
 def _page(form: TokenForm, *, created: str | None = None, refusal: str | None = None) -> str:
     return render_template(
         "api/jetons.html", form=form, created=created, refusal=refusal, actions=ActionForm(),
-        tokens=tokens_of(db.session(), current_user), now=services().clock(), scopes=API_SCOPES, kinds=registry(),
+        tokens=tokens_of(db.session(), current_user), now=services().clock(), scopes=API_SCOPES, kinds=registry(), made_by=made_by,
     )
 
 
@@ -69,7 +69,7 @@ def create() -> ResponseReturnValue:
     try:
         days = parse_number(form.jours.data, what="La durée de validité")
         _token, value = create_token(
-            session, actor=current_user, user=current_user, name=form.nom.data or "", kinds=form.types.data or [],
+            session, services().archive, actor=current_user, user=current_user, name=form.nom.data or "", kinds=form.types.data or [],
             scope=form.portee.data or "", days=days, now=services().clock(),
         )
     except (TokenError, NumberRefused) as exc:

@@ -50,83 +50,6 @@ class KindOut(Schema):
     schema = _fr(mf.String, "Référence du schéma du type dans cette description OpenAPI.", required=True)
 
 
-class ListArgs(Schema):
-    """Filtres et pagination de la liste des documents."""
-
-    class Meta:
-        unknown = RAISE
-
-    error_messages = {"unknown": "Paramètre inconnu."}
-
-    kind = _fr(mf.String, "Seulement ce type de document.", validate=validate.Length(min=1, max=50, error="De 1 à 50 caractères."))
-    statut = _fr(
-        mf.String,
-        "Seulement cet état.",
-        validate=validate.OneOf(list(STATUTS_DOCUMENT), error="État inconnu : brouillon, soumis ou decide."),
-    )
-    cursor = _fr(
-        mf.Integer,
-        "Curseur rendu par la page précédente (`next_cursor`).",
-        validate=validate.Range(min=1, max=MAX_ID, error="Curseur invalide."),
-    )
-    limit = _fr(
-        mf.Integer,
-        "Nombre de documents par page (1 à 100).",
-        load_default=20,
-        validate=validate.Range(min=1, max=100, error="Entre 1 et 100 documents par page."),
-    )
-
-
-class RenditionOut(Schema):
-    """Un fichier figé d'une version soumise."""
-
-    id = _fr(mf.Integer, "Identifiant du fichier.", required=True)
-    version = _fr(mf.Integer, "Version figée.", required=True)
-    output = _fr(mf.String, "Sortie : « document », une annexe, ou le dossier complet.", required=True)
-    label = _fr(mf.String, "Libellé de la version.", required=True)
-    format = _fr(mf.String, "Format : pdf, docx ou zip.", required=True)
-    size = _fr(mf.Integer, "Taille en octets.", required=True)
-    sha256 = _fr(mf.String, "Empreinte SHA-256 du fichier.", required=True)
-    url = _fr(mf.String, "Adresse de téléchargement.", required=True)
-
-
-class DocumentOut(Schema):
-    """Un document, tel que le lit le compte du jeton."""
-
-    id = _fr(mf.Integer, "Identifiant.", required=True)
-    kind = _fr(mf.String, "Type de document.", required=True)
-    statut = _fr(mf.String, "État : brouillon, soumis ou decide.", required=True)
-    statut_label = _fr(mf.String, "État, en clair.", required=True)
-    reference = _fr(mf.String, "Référence, donnée à la première soumission.", required=True, allow_none=True)
-    organisation = _fr(mf.String, "Organisation émettrice.", required=True)
-    summary = _fr(mf.String, "Résumé.", required=True)
-    created_at = _fr(mf.AwareDateTime, "Créé le.", required=True)
-    updated_at = _fr(mf.AwareDateTime, "Modifié le.", required=True)
-    submitted_at = _fr(mf.AwareDateTime, "Soumis le.", required=True, allow_none=True)
-    versions = _fr(mf.Integer, "Nombre de versions figées.", required=True)
-    rendering = _fr(mf.Boolean, "Le rendu de la dernière version est encore à faire.", required=True)
-    data = _fr(
-        mf.Dict,
-        "Les données : telles qu'enregistrées pour le rédacteur d'un brouillon, la dernière version figée pour les destinataires.",
-        required=True,
-    )
-    renditions = mf.List(mf.Nested(RenditionOut), required=True, metadata={"description": "Fichiers figés, par version."})
-
-
-class DocumentPage(Schema):
-    """Une page de la liste des documents (du plus récent au plus ancien)."""
-
-    items = mf.List(mf.Nested(DocumentOut), required=True, metadata={"description": "Les documents de la page."})
-    next_cursor = _fr(mf.Integer, "Curseur de la page suivante ; absent (null) à la dernière page.", required=True, allow_none=True)
-
-
-class ValidationOut(Schema):
-    """Ce qui empêcherait la soumission, au format de la ligne de commande."""
-
-    valid = _fr(mf.Boolean, "Vrai si rien n'empêche la soumission.", required=True)
-    errors = _fr(mf.Dict, "Par champ, la liste des messages ; « _schema » : ce qui ne tient pas à un champ (pièces, date limite).", required=True)
-
-
 class PageArgs(Schema):
     """Pagination d'une liste (mesures, appels)."""
 
@@ -137,6 +60,88 @@ class PageArgs(Schema):
 
     cursor = _fr(mf.Integer, "Curseur rendu par la page précédente (`next_cursor`).", validate=validate.Range(min=1, max=MAX_ID, error="Curseur invalide."))
     limit = _fr(mf.Integer, "Nombre d'éléments par page (1 à 100).", load_default=20, validate=validate.Range(min=1, max=100, error="Entre 1 et 100 éléments par page."))
+
+
+class ListArgs(PageArgs):
+    """Filtres et pagination de la liste des documents."""
+
+    kind = _fr(mf.String, "Seulement ce type de document.", validate=validate.Length(min=1, max=50, error="De 1 à 50 caractères."))
+    statut = _fr(
+        mf.String,
+        "Seulement cet état.",
+        validate=validate.OneOf(list(STATUTS_DOCUMENT), error="État inconnu : brouillon, soumis ou decide."),
+    )
+    limit = _fr(
+        mf.Integer,
+        "Nombre de documents par page (1 à 100).",
+        load_default=20,
+        validate=validate.Range(min=1, max=100, error="Entre 1 et 100 documents par page."),
+    )
+
+
+class _StoredFile(Schema):
+    """What every stored file tells (a rendition, a piece): its size, its digest, where to download it."""
+
+    size = _fr(mf.Integer, "Taille en octets.", required=True)
+    sha256 = _fr(mf.String, "Empreinte SHA-256 du fichier.", required=True)
+    url = _fr(mf.String, "Adresse de téléchargement.", required=True)
+
+
+class RenditionOut(_StoredFile):
+    """Un fichier figé d'une version soumise."""
+
+    id = _fr(mf.Integer, "Identifiant du fichier.", required=True)
+    version = _fr(mf.Integer, "Version figée.", required=True)
+    output = _fr(mf.String, "Sortie : « document », une annexe, ou le dossier complet.", required=True)
+    label = _fr(mf.String, "Libellé de la version.", required=True)
+    format = _fr(mf.String, "Format : pdf, docx ou zip.", required=True)
+
+
+class _DocumentHead(Schema):
+    """What names a document wherever it appears: a document read, one of a measure, a dossier of a call."""
+
+    id = _fr(mf.Integer, "Identifiant du document.", required=True)
+    kind = _fr(mf.String, "Type de document.", required=True)
+    reference = _fr(mf.String, "Référence, donnée à la première soumission.", required=True, allow_none=True)
+    organisation = _fr(mf.String, "Organisation émettrice.", required=True)
+    statut = _fr(mf.String, "État : brouillon, soumis ou decide.", required=True)
+    statut_label = _fr(mf.String, "État, en clair.", required=True)
+    submitted_at = _fr(mf.AwareDateTime, "Soumis (déposé) le.", required=True, allow_none=True)
+
+
+class DocumentOut(_DocumentHead):
+    """Un document, tel que le lit le compte du jeton."""
+
+    summary = _fr(mf.String, "Résumé.", required=True)
+    created_at = _fr(mf.AwareDateTime, "Créé le.", required=True)
+    updated_at = _fr(mf.AwareDateTime, "Modifié le.", required=True)
+    versions = _fr(mf.Integer, "Nombre de versions figées.", required=True)
+    rendering = _fr(mf.Boolean, "Le rendu de la dernière version est encore à faire.", required=True)
+    data = _fr(
+        mf.Dict,
+        "Les données : telles qu'enregistrées pour le rédacteur d'un brouillon, la dernière version figée pour les destinataires.",
+        required=True,
+    )
+    renditions = mf.List(mf.Nested(RenditionOut), required=True, metadata={"description": "Fichiers figés, par version."})
+
+
+class _Page(Schema):
+    """A page of a list, newest first: its items (each subclass's), and where the next page starts."""
+
+    next_cursor = _fr(mf.Integer, "Curseur de la page suivante ; null à la dernière page.", required=True, allow_none=True)
+
+
+class DocumentPage(_Page):
+    """Une page de la liste des documents (du plus récent au plus ancien)."""
+
+    items = mf.List(mf.Nested(DocumentOut), required=True, metadata={"description": "Les documents de la page."})
+
+
+class ValidationOut(Schema):
+    """Ce qui empêcherait la soumission, au format de la ligne de commande."""
+
+    valid = _fr(mf.Boolean, "Vrai si rien n'empêche la soumission.", required=True)
+    errors = _fr(mf.Dict, "Par champ, la liste des messages ; « _schema » : ce qui ne tient pas à un champ (pièces, date limite).", required=True)
 
 
 class DueOut(Schema):
@@ -176,16 +181,9 @@ class RenewalOut(Schema):
     motif = _fr(mf.String, "Motif.", required=True)
 
 
-class LinkedDocumentOut(Schema):
+class LinkedDocumentOut(_DocumentHead):
     """Un document rattaché (d'une mesure, ou dossier d'un appel), visible par le jeton."""
 
-    id = _fr(mf.Integer, "Identifiant du document.", required=True)
-    kind = _fr(mf.String, "Type de document.", required=True)
-    reference = _fr(mf.String, "Référence, donnée à la première soumission.", required=True, allow_none=True)
-    organisation = _fr(mf.String, "Organisation émettrice.", required=True)
-    statut = _fr(mf.String, "État : brouillon, soumis ou decide.", required=True)
-    statut_label = _fr(mf.String, "État, en clair.", required=True)
-    submitted_at = _fr(mf.AwareDateTime, "Soumis (déposé) le.", required=True, allow_none=True)
     url = _fr(mf.String, "Adresse du document dans l'API.", required=True)
 
 
@@ -218,11 +216,10 @@ class MesureOut(Schema):
     documents = mf.List(mf.Nested(LinkedDocumentOut), required=True, metadata={"description": "Documents de la mesure que le jeton peut lire."})
 
 
-class MesurePage(Schema):
+class MesurePage(_Page):
     """Une page de la liste des mesures (de la plus récente à la plus ancienne)."""
 
     items = mf.List(mf.Nested(MesureOut), required=True, metadata={"description": "Les mesures de la page."})
-    next_cursor = _fr(mf.Integer, "Curseur de la page suivante ; null à la dernière page.", required=True, allow_none=True)
 
 
 class TerritoryOut(Schema):
@@ -254,7 +251,7 @@ class DossierOut(LinkedDocumentOut):
     etat_label = _fr(mf.String, "État de l'instruction, en clair ; null tant qu'il n'a pas été déposé.", required=True, allow_none=True)
 
 
-class PieceOut(Schema):
+class PieceOut(_StoredFile):
     """Une pièce jointe d'un dossier, telle que le compte du jeton la lit."""
 
     id = _fr(mf.Integer, "Identifiant de la pièce.", required=True)
@@ -263,10 +260,7 @@ class PieceOut(Schema):
     libelle = _fr(mf.String, "La ligne pour laquelle elle a été déposée.", required=True, allow_none=True)
     original_name = _fr(mf.String, "Nom du fichier déposé.", required=True)
     mime = _fr(mf.String, "Type du fichier.", required=True)
-    size = _fr(mf.Integer, "Taille en octets.", required=True)
-    sha256 = _fr(mf.String, "Empreinte SHA-256 du fichier.", required=True)
     nonconforme_motif = _fr(mf.String, "Motif, si l'instructeur l'a marquée non conforme.", required=True, allow_none=True)
-    url = _fr(mf.String, "Adresse de téléchargement.", required=True)
 
 
 class ArchiveRecordOut(Schema):
@@ -291,11 +285,10 @@ class ArchiveRecordOut(Schema):
     destroyed_at = _fr(mf.AwareDateTime, "Détruit le (après visa), sinon null.", required=True, allow_none=True)
 
 
-class ArchivePage(Schema):
+class ArchivePage(_Page):
     """Une page des enregistrements de l'archive (du plus récent au plus ancien)."""
 
     items = mf.List(mf.Nested(ArchiveRecordOut), required=True, metadata={"description": "Les enregistrements de la page."})
-    next_cursor = _fr(mf.Integer, "Curseur de la page suivante ; null à la dernière page.", required=True, allow_none=True)
 
 
 class VerificationOut(Schema):

@@ -14,32 +14,60 @@ from typing import Any
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
-from marshmallow import Schema
+from marshmallow import Schema, validate
 from marshmallow import fields as mf
+from webargs.flaskparser import FlaskParser
 
 from schemas import registry
-from schemas.base.fields import Date, Money, Quantity
-from webforms.api.payloads import ErrorsOut
+from schemas.base.draft import draft_of
+from schemas.base.fields import API_VALUES, PLAIN_DECIMAL, Date, Money, Quantity
+from webforms.api.payloads import DocumentOut, ErrorsOut
 
 OPENAPI_VERSION = "3.1.0"
-# Money and Quantity as the API returns them (``Kind.dump``: "1234.50") and accepts them; the
-# schema also reads "1 234,50", but a client is told the one plain form.
-DECIMAL_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+# Money and Quantity as the API returns them (``Kind.dump``: "1234.50") and reads them (the web
+# form also reads "1 234,50"; not the API: ``API_VALUES``).
+DECIMAL_PATTERN = f"^{PLAIN_DECIMAL.pattern}$"
+# The catalogue's dates are plausible ones (``fields.Date``: years 1900 to 2100), which
+# ``format: date`` alone does not say.
+DATE_PATTERN = r"^(19[0-9]{2}|20[0-9]{2}|2100)-"
 
 
 def schema_name(schema: type[Schema] | Schema) -> str:
     """Name a schema's component after its module and class (``fiche_saisine.FicheSaisine``).
 
-    A kind's schema loaded as a draft (``partial``) is a component of its own, ``…Brouillon``:
-    its fields are all optional.
+    A kind's draft form (``schemas.base.draft``) is a component of its own, ``…Brouillon``.
     """
     cls = resolve_schema_cls(schema)
     module = cls.__module__.rsplit(".", 1)[-1]
-    name = cls.__name__.removesuffix("Schema")
-    suffix = "Brouillon" if isinstance(schema, Schema) and schema.partial else ""
-    return f"{module}.{name}{suffix}"
+    return f"{module}.{cls.__name__.removesuffix('Schema')}"
+
+
+def type_document_data(api: Api) -> None:
+    """Describe a document as one of its kinds: ``kind`` says which, ``data`` is typed by that kind's draft form.
+
+    Called once the routes are described (``DocumentOut`` is then a component): each kind gets
+    ``<kind>.Document``, the document with its ``kind`` fixed and its ``data`` typed; the
+    ``payloads.DocumentOut`` every route answers becomes their ``oneOf``, told apart by ``kind``.
+    """
+    schemas = api.spec.components.schemas
+    base = schemas[schema_name(DocumentOut)]
+    variants = {}
+    for kind in registry().values():
+        variant = copy.deepcopy(base)
+        variant["properties"]["kind"] = {**base["properties"]["kind"], "const": kind.name}
+        variant["properties"]["data"] = {
+            "$ref": f"#/components/schemas/{schema_name(draft_of(kind.schema))}",
+            "description": f"Les données : {kind.title}. Un brouillon peut être incomplet ; la dernière version figée, lue par ses destinataires, est complète.",
+        }
+        variants[kind.name] = f"#/components/schemas/{schema_name(kind.schema).rsplit('.', 1)[0]}.Document"
+        api.spec.components.schema(variants[kind.name].rsplit("/", 1)[1], component=variant)
+    schemas[schema_name(DocumentOut)] = {
+        "description": (DocumentOut.__doc__ or "").strip(),
+        "oneOf": [{"$ref": ref} for ref in variants.values()],
+        "discriminator": {"propertyName": "kind", "mapping": variants},
+    }
 
 
 def labels(self: Any, field: mf.Field, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -51,7 +79,29 @@ def labels(self: Any, field: mf.Field, ret: dict[str, Any], **kwargs: Any) -> di
         out["description"] = field.metadata["help"]
     if isinstance(field, (Money, Quantity)):
         out["pattern"] = DECIMAL_PATTERN
+    if isinstance(field, Date):
+        out["pattern"] = DATE_PATTERN
+    if any(isinstance(v, validate.Email) for v in field.validators):
+        out["format"] = "email"
     return out
+
+
+class ApiParser(FlaskParser):
+    """webargs' parser (flask-smorest's own), reading the catalogue's values exactly as the description types them."""
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        """Load the request's arguments with ``API_VALUES`` set (ISO dates, plain amounts, JSON numbers and booleans)."""
+        strict = API_VALUES.set(True)
+        try:
+            return super().parse(*args, **kwargs)
+        finally:
+            API_VALUES.reset(strict)
+
+
+class ApiBlueprint(Blueprint):
+    """flask-smorest's Blueprint, its bodies and queries read by ``ApiParser``."""
+
+    ARGUMENTS_PARSER = ApiParser()
 
 
 class WebformsApi(Api):

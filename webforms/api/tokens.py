@@ -20,9 +20,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from schemas import registry
+from webforms.archive import audit
+from webforms.archive.services import ArchiveServices
 from webforms.models import API_SCOPES, ApiRateCounter, ApiToken, ApiTokenUse, User
 
 MAX_DAYS = 366
+MAX_OPERATOR = 100
 _FORMAT = re.compile(r"wf_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 
 
@@ -43,10 +46,26 @@ def may_issue(actor: User | None, user: User) -> bool:
 
 
 def create_token(
-    session: Session, *, actor: User | None, user: User, name: str, kinds: Iterable[str], scope: str, days: int, now: dt.datetime
+    session: Session,
+    svc: ArchiveServices,
+    *,
+    actor: User | None,
+    user: User,
+    name: str,
+    kinds: Iterable[str],
+    scope: str,
+    days: int,
+    now: dt.datetime,
+    operator: str | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token for ``user``; return it with its full value, which is shown once and never kept."""
+    """Create a token for ``user``, logged in the audit trail; return it with its full value, which is shown once and never kept.
+
+    ``operator`` is who runs the command line when no account acts (``actor`` None): required then.
+    """
     kinds = sorted(set(kinds))
+    operator = (operator or "").strip() or None
+    if actor is None and (operator is None or len(operator) > MAX_OPERATOR):
+        raise TokenError(f"Indiquez qui crée ce jeton (« --par », son identifiant, 1 à {MAX_OPERATOR} caractères) : il est enregistré avec le jeton.")
     if not may_issue(actor, user):
         raise TokenError("Seul un administrateur peut créer un jeton pour un autre compte.")
     if not user.active:
@@ -73,10 +92,21 @@ def create_token(
         expires_at=now + dt.timedelta(days=days),
         created_at=now,
         created_by_id=actor.id if actor else None,
+        created_by_operator=operator if actor is None else None,
     )
     session.add(token)
-    session.commit()
+    session.flush()
+    # The prefix and ids only (audit.log keeps identifiers, never a secret).
+    audit.log(session, now, "jeton_cree", key=svc.seal_key, user=actor, jeton=token.id, prefixe=prefix, compte=user.id, par=token.created_by_operator)
+    audit.commit(session, svc)
     return token, f"wf_{prefix}_{secret}"
+
+
+def made_by(token: ApiToken) -> str:
+    """Say who made ``token``: an account on the pages, or an operator on the command line."""
+    if token.created_by is not None:
+        return token.created_by.email
+    return f"ligne de commande ({token.created_by_operator})" if token.created_by_operator else "ligne de commande (opérateur non enregistré)"
 
 
 def tokens_of(session: Session, user: User | None = None) -> list[ApiToken]:

@@ -12,25 +12,25 @@ from typing import Any
 
 from flask import request, send_file, url_for
 from flask.typing import ResponseReturnValue
-from flask_smorest import Blueprint
 from marshmallow import RAISE
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from schemas import registry
+from schemas import get_kind, registry
+from schemas.base.draft import draft_of, readable
 from schemas.base.kind import Kind
 from webforms import db, policy
 from webforms.api import access
 from webforms.api.access import caller, fail, in_scope, require_write, token, visible
 from webforms.api.payloads import MAX_ID, DocumentOut, DocumentPage, ErrorsOut, KindOut, ListArgs, ValidationOut
-from webforms.api.spec import schema_name
+from webforms.api.spec import ApiBlueprint, schema_name
 from webforms.documents import services as docs
 from webforms.errors import DocumentError, ValidationFailed
 from webforms.models import Document, Rendition
 from webforms.rendering import MIME
 from webforms.web import services
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Types de document, documents, mesures, appels.")
+bp = ApiBlueprint("api", __name__, url_prefix="/api/v1", description="Types de document, documents, mesures, appels.")
 bp.before_request(access.authenticate)
 # The application answers some codes with its own HTML pages (webforms.factory): a handler for a
 # code is chosen before one for a class, so the API names each to keep its errors JSON.
@@ -69,7 +69,7 @@ def document_out(doc: Document) -> dict[str, Any]:
         "reference": doc.reference, "organisation": doc.organisation.name, "summary": doc.summary,
         "created_at": doc.created_at, "updated_at": doc.updated_at, "submitted_at": doc.submitted_at,
         "versions": doc.versions, "rendering": docs.rendering(session, doc) is not None,
-        "data": docs.data_for(doc, frozen=policy.sees_frozen(caller(), doc)) or {},
+        "data": readable(get_kind(doc.kind).schema, docs.data_for(doc, frozen=policy.sees_frozen(caller(), doc)) or {}),
         "renditions": [
             {"id": r.id, "version": r.version, "output": r.output, "label": r.label, "format": r.format, "size": r.size,
              "sha256": r.sha256, "url": url_for("api.rendition", doc_id=doc.id, rendition_id=r.id)}
@@ -193,7 +193,8 @@ def rendition(doc_id: int, rendition_id: int) -> Any:
 
 def _kind_routes(kind: Kind) -> None:
     """Add the routes that create and update a draft of ``kind``, its body described by the kind's own schema."""
-    draft = kind.schema(partial=True)
+    # What a draft may hold, as its description says: the kind's fields, none required, no cross-field rule.
+    draft = draft_of(kind.schema)
 
     if kind.standalone:
         @bp.route(f"/kinds/{kind.name}/documents", methods=["POST"], endpoint=f"create_{kind.name}")

@@ -44,6 +44,8 @@ ACTIONS = {
     # The working store's sweep (issue 15, webforms/archive/orphans.py): logged before the file goes.
     "orphan_removed": "Fichier orphelin supprimé du magasin de travail",
     "orphan_kept": "Suppression annulée : fichier orphelin réutilisé pendant le balayage",
+    # An API token acts for an account: who made it, on the pages or on the command line (issue 17).
+    "jeton_cree": "Jeton d'API créé",
 }
 
 

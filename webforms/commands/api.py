@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 
 import click
@@ -9,7 +10,7 @@ from sqlalchemy import select
 
 from webforms import db
 from webforms.api.spec import openapi_document
-from webforms.api.tokens import TokenError, create_token, revoke_token, token_by_prefix, tokens_of
+from webforms.api.tokens import TokenError, create_token, made_by, revoke_token, token_by_prefix, tokens_of
 from webforms.commands.app import command_app
 from webforms.models import API_SCOPES, User
 from webforms.web import services
@@ -33,18 +34,28 @@ def _user(email: str) -> User:
 @click.option("--kind", "kinds", multiple=True, required=True, help="Type de document permis (répéter l'option).")
 @click.option("--scope", type=click.Choice(sorted(API_SCOPES)), default="lecture", show_default=True)
 @click.option("--days", type=int, default=90, show_default=True, help="Durée de validité en jours.")
-def create(email: str, name: str, kinds: tuple[str, ...], scope: str, days: int) -> None:
-    """Créer un jeton ; sa valeur n'est affichée qu'une fois."""
+@click.option("--par", "operator", default=None, help="Qui crée le jeton (son identifiant) ; par défaut, l'utilisateur du système.")
+def create(email: str, name: str, kinds: tuple[str, ...], scope: str, days: int, operator: str | None) -> None:
+    """Créer un jeton ; sa valeur n'est affichée qu'une fois ; son créateur est enregistré et journalisé."""
     with command_app().app_context():
         try:
             token, value = create_token(
-                db.session(), actor=None, user=_user(email), name=name, kinds=kinds, scope=scope, days=days, now=services().clock()
+                db.session(), services().archive, actor=None, user=_user(email), name=name, kinds=kinds, scope=scope, days=days,
+                now=services().clock(), operator=operator or _system_user(),
             )
         except TokenError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"Jeton créé : wf_{token.prefix} ({token.user.email}, {token.organisation.name}, {scope}, expire le {token.expires_at:%d/%m/%Y}).", err=True)
         click.echo("Sa valeur, affichée une seule fois (seule son empreinte est conservée) :", err=True)
         click.echo(value)
+
+
+def _system_user() -> str | None:
+    """Return the login of who runs the command, or None when the system cannot tell (then « --par » is asked)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no LOGNAME/USER and no entry in the password database (a bare container)
+        return None
 
 
 @api_token.command("list")
@@ -59,7 +70,7 @@ def list_cmd(email: str | None) -> None:
             click.echo(
                 "\t".join(
                     [f"wf_{token.prefix}", token.user.email, token.organisation.name, token.scope, ",".join(token.kinds),
-                     f"{token.expires_at:%d/%m/%Y}", state, f"utilisé : {used}", token.name]
+                     f"{token.expires_at:%d/%m/%Y}", state, f"utilisé : {used}", f"créé par : {made_by(token)}", token.name]
                 )
             )
 
