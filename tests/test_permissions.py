@@ -2451,7 +2451,7 @@ def test_an_artois_user_reads_and_changes_nothing_of_lens_henin(world: World, en
     body = response.get_data(as_text=True) if textual else ""
     for name in (*ALL_HOUSEHOLDS, *DOSSIER_SECRETS):
         assert name not in body, name
-    if world.doc_of(state) is not None or mesure_state(state) is not None or state in (RECORD_STATE, TRAVAIL_STATE, PREVIEW_WORK_STATE):
+    if world.doc_of(state) is not None or mesure_state(state) is not None or state in (RECORD_STATE, TRAVAIL_STATE, PREVIEW_WORK_STATE, VISA_STATE):
         assert response.status_code in (403, 404), response.status_code  # a Lens-Hénin object: not even its page
     after = world.settle()
     own = EFFECTS.get((endpoint, method, state, ARTOIS_ACTORS[twin]))
@@ -2460,3 +2460,12 @@ def test_an_artois_user_reads_and_changes_nothing_of_lens_henin(world: World, en
         assert {t: after["tables"][t] for t in untouched} == {t: world.pristine["tables"][t] for t in untouched}
     else:
         assert after == world.pristine, "an Artois user changed the Lens-Hénin world"
+
+
+def test_the_retention_page_shows_a_visa_only_to_an_archiviste_who_reads_its_documents(world: World) -> None:
+    """The Lens-Hénin visa: on the page of the archiviste with the Pas-de-Calais grant, not on the Artois archiviste's (issue 13)."""
+    for actor, shown in (("archiviste", True), ("archiviste_artois", False)):
+        body = world.client(actor).get("/archives/conservation").get_data(as_text=True)
+        assert ("n° 2025-001" in body) == shown, actor
+        assert ("Directeur des Archives (matrice)" in body) == shown, actor
+    assert world.settle() == world.pristine
