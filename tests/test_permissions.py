@@ -82,6 +82,8 @@ from urllib.parse import parse_qs, urlsplit
 import docx
 import pytest
 from flask import Flask, url_for
+from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -1166,6 +1168,10 @@ MATRIX.update({
     # is attached to it too; the coordinateur is granted the Haute-Savoie; the instructeur's grant
     # is withdrawn.
     ("territoires.index", "GET"): {None: row(LOGIN,  NO,     NO,     NO,    NO,    NO,    OK)},
+    # The figures of the measures (issue 13): the Département's readers of measures, each counting what they read.
+    ("statistiques.page", "GET"): {None: row(LOGIN,  NO,     NO,     OK,    OK,    NO,    NO)},
+    ("statistiques.report", "GET"): {None: row(LOGIN, NO,    NO,     OK,    OK,    NO,    NO)},
+    ("statistiques.spreadsheet", "GET"): {None: row(LOGIN, NO, NO,   OK,    OK,    NO,    NO)},
     ("territoires.edit", "GET"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO,   NO,    NO,    OK)},
     ("territoires.edit", "POST"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO,  NO,    NO,    TERRITOIRE)},
     ("territoires.attachments", "POST"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO, NO,  NO,    TERRITOIRE)},
@@ -2419,6 +2425,18 @@ OWN_CHANGES = {_marked_all_read, _chose_frequence}
 UNSCOPED = ("auth.", "pages.", "jetons.")  # jetons: one's own API tokens
 
 
+# The figures' exports (issue 13): the twin gets its own (empty) figures as a file, read as text.
+FIGURES_EXPORTS = ("statistiques.report", "statistiques.spreadsheet")
+
+
+def _exported_text(response: Any) -> str:
+    """The text of a PDF report or of an XLSX workbook."""
+    if response.mimetype == "application/pdf":
+        return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    book = load_workbook(io.BytesIO(response.data))
+    return " ".join(str(c.value) for sheet in book.worksheets for r in sheet.iter_rows() for c in r if c.value is not None)
+
+
 def _territory_cases() -> list[Any]:
     """Every case of the matrix where a scoped actor is let in, tried by its Artois twin instead."""
     cases = []
@@ -2446,9 +2464,12 @@ def test_an_artois_user_reads_and_changes_nothing_of_lens_henin(world: World, en
     with world.at_time_of(state):
         response = send(web, world, endpoint, method, state)
     textual = response.mimetype in ("text/html", "text/csv", "application/json")
-    # A refusal (403, 404, a rule's 422 with its message), a redirect, or a page or list of text.
-    assert response.status_code in (302, 403, 404, 422) or (response.status_code == 200 and textual), (response.status_code, response.mimetype)
-    body = response.get_data(as_text=True) if textual else ""
+    figures = endpoint in FIGURES_EXPORTS and response.status_code == 200
+    # A refusal (403, 404, a rule's 422 with its message), a redirect, a page or list of text, or the twin's own figures.
+    assert response.status_code in (302, 403, 404, 422) or (response.status_code == 200 and textual) or figures, (response.status_code, response.mimetype)
+    body = response.get_data(as_text=True) if textual else _exported_text(response) if figures else ""
+    if endpoint.startswith("statistiques."):
+        assert "Lens-Hénin" not in body  # the world's measures are Lens-Hénin's: none is counted for the twin
     for name in (*ALL_HOUSEHOLDS, *DOSSIER_SECRETS):
         assert name not in body, name
     if world.doc_of(state) is not None or mesure_state(state) is not None or state in (RECORD_STATE, TRAVAIL_STATE, PREVIEW_WORK_STATE, VISA_STATE):
