@@ -290,3 +290,13 @@ def test_through_the_api_another_platform_s_referral_is_neither_read_nor_decided
     assert api.get(f"/api/v1/documents/{artois_doc}").status_code == 200
     with app.app_context():
         assert db.session().get(Document, lens_doc).review == before
+
+
+def test_the_sending_page_names_the_recipients_of_the_document_s_territory(app: Flask, login_as: Any) -> None:
+    """recipients_for on the page of the links for recipients without an account: the platform of the referral's EPCI."""
+    writer, _ = login_as("redacteur")
+    login_as("coordinateur", org="Plateforme Logement d'abord Lens-Hénin", territoires=(LENS,))
+    for epci, platform, other in (("CALL", "Plateforme Lens-Hénin", "Plateforme Artois"), ("CABBALR", "Plateforme Artois", "Plateforme Lens-Hénin")):
+        html = writer.get(f"/documents/{referral(writer, epci)}/destinataires").get_data(as_text=True).replace("&#39;", "'")
+        assert f"Coordinateur Logement d'abord : {platform}" in html and other not in html
+        assert ("Coordinateur 2, prévenu par l'application" in html) == (epci == "CALL")  # the Lens-Hénin coordinator's account
