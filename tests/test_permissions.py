@@ -782,6 +782,7 @@ SYNTHESE = "302 → jury summary"  # /appels/<id>/synthese, with a message
 DIPLOMAS = "302 → /mesures/referents"  # the referents' diplomas, with a message
 TERRITOIRE = "302 → territory page"  # /admin/territoires/<id>, with a message
 TERRITOIRES = "302 → /admin/territoires"  # the territories and grants, with a message
+UNASSIGNED = "302 → /admin/territoires/mesures"  # the measures without a territory, with a message
 FORBIDDEN = "403"
 NOT_FOUND = "404"
 UNPROCESSABLE = "422"  # allowed, but a rule refuses the change (nothing changes)
@@ -1168,6 +1169,8 @@ MATRIX.update({
     # is attached to it too; the coordinateur is granted the Haute-Savoie; the instructeur's grant
     # is withdrawn.
     ("territoires.index", "GET"): {None: row(LOGIN,  NO,     NO,     NO,    NO,    NO,    OK)},
+    ("territoires.measures", "GET"): {None: row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK)},
+    ("territoires.assign_measure", "POST"): {None: row(LOGIN, NO, NO,  NO,    NO,    NO,    UNASSIGNED)},
     # The figures of the measures (issue 13): the Département's readers of measures, each counting what they read.
     ("statistiques.page", "GET"): {None: row(LOGIN,  NO,     NO,     OK,    OK,    NO,    NO)},
     ("statistiques.report", "GET"): {None: row(LOGIN, NO,    NO,     OK,    OK,    NO,    NO)},
@@ -1288,6 +1291,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"organisation": [str(world.orgs[ORG_A]), str(world.orgs[ORG_B])], "compte": str(world.accounts["coordinateur"].id)}
     if endpoint == "territoires.grant":
         return {"compte": str(world.accounts["coordinateur"].id), "departement": "Haute-Savoie"}
+    if endpoint == "territoires.assign_measure":  # the ASLL Installation of Liévin has no lot
+        return {"mesure": str(world.mesures["mesure_asll"]), "territoire": "asll-lot-1"}
     return {}  # logout, submit, start_document, open_dossier, remove, reopen: nothing but the CSRF token
 
 
@@ -1812,6 +1817,12 @@ def _revoked(world: World, before: dict[str, Any], after: dict[str, Any], state:
     assert (row[3], row[2]) == ("portee_retiree", world.accounts["admin"].id)
 
 
+def _assigned(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    _only_mesure_changed(before, after, world.mesures["mesure_asll"])
+    (row,) = _new_log_rows(before, after)
+    assert (row[3], row[2]) == ("territoire_mesure", world.accounts["admin"].id)
+
+
 EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("documents.new", "POST", "fiche_saisine", "redacteur_A"): _created_draft,
     ("documents.new", "POST", "fiche_incident", "redacteur_A"): _created_draft,
@@ -1871,6 +1882,7 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("territoires.attachments", "POST", TERRITOIRE_STATE, "admin"): _attached,
     ("territoires.grant", "POST", None, "admin"): _granted,
     ("territoires.revoke", "POST", PORTEE_STATE, "admin"): _revoked,
+    ("territoires.assign_measure", "POST", None, "admin"): _assigned,
 }
 # The tables each allowed change may write; every other table must stay as it was.
 WRITES: dict[Check, set[str]] = {
@@ -1924,6 +1936,7 @@ WRITES: dict[Check, set[str]] = {
     _attached: {"organisation_territoire", "user_territoire", "event"},
     _granted: {"portee_departement", "archive_log"},
     _revoked: {"portee_departement", "archive_log"},
+    _assigned: {"mesure", "archive_log"},
 }
 # The message a redirect leaves for the next page (flashed), where it tells what happened.
 FLASHES: dict[tuple[str, str, str | None, str], str] = {
@@ -2125,6 +2138,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == f"/admin/territoires/{world.territoire_id}"
         elif outcome == TERRITOIRES:
             assert location.path == "/admin/territoires"
+        elif outcome == UNASSIGNED:
+            assert location.path == "/admin/territoires/mesures"
         elif outcome == DIPLOMAS:
             assert location.path == "/mesures/referents"
         elif outcome == QUEUE:
@@ -2323,6 +2338,7 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "territoires.attachments": ("admin", TERRITOIRE_STATE),
     "territoires.grant": ("admin", None),
     "territoires.revoke": ("admin", PORTEE_STATE),
+    "territoires.assign_measure": ("admin", None),
     "travaux.retry": ("admin", TRAVAIL_STATE),
     "auth.login": ("anonymous", None),
     "auth.logout": ("redacteur_A", None),
