@@ -147,6 +147,9 @@ def test_the_page_shows_the_numbers_of_the_user_s_territory_only(app: Flask, wor
     cells = _cells(html, "Lens-Hénin|AML Logement d'abord")
     assert cells == {**{k: str(v) for k, v in LENS_AML.items()}, "duree_moyenne": "273,0"}
     assert "Artois" not in html and "Lot 1" not in html and "Ménage m" not in html
+    assert 'href="/statistiques/rapport.pdf?du=2019-01-01&amp;au=2019-06-30"' in html
+    # Other parameters are not carried into the links (a name of url_for's own made a 500).
+    assert lens.get(f"/statistiques/?{PERIOD}&endpoint=x&_external=1").status_code == 200
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img"') == 3 and "<title id=" in html and "<desc id=" in html
     artois, _ = login_as("coordinateur", org="Plateforme Artois", territoires=(ARTOIS,))
     html = artois.get(f"/statistiques/?{PERIOD}").get_data(as_text=True).replace("&#39;", "'")

@@ -37,7 +37,9 @@ def _read() -> tuple[Figures, list[dict[str, Any]], int]:
 def _page(ctx: dict[str, Any] | None, error: str | None = None, tables: str = "") -> ResponseReturnValue:
     """The page, with the figures or, for a period or territory refused, its message (422)."""
     territories = readable_territories(db.session(), current_user)
-    html = render_template("statistiques.html", s=ctx, tables=tables, territoires=territories, none_code=NONE_CODE, args=request.args, error=error)
+    # Only the three parameters go back into the links (another name could clash with url_for's own).
+    args = {k: request.args[k] for k in ("du", "au", "territoire") if request.args.get(k)}
+    html = render_template("statistiques.html", s=ctx, tables=tables, territoires=territories, none_code=NONE_CODE, args=args, error=error)
     return (html, 422) if error else html
 
 
