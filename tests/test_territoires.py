@@ -314,7 +314,7 @@ def test_a_measure_without_territory_is_listed_then_assigned_by_the_admin_sealed
         first = s.scalar(select(Mesure.id).where(Mesure.reference == "ME-SANS-1"))
     admin, _ = login_as("admin")
     page = admin.get("/admin/territoires/mesures").get_data(as_text=True)
-    assert "ME-SANS-1" in page and "ME-SANS-2" in page
+    assert "ME-SANS-1" in page and "ME-SANS-2" in page and "<td>ASLL Installation</td>" in page
     # A territory of the other nature (a platform for an ASLL measure) is refused, nothing changes.
     refused = admin.post("/admin/territoires/mesures", {"mesure": str(first), "territoire": ARTOIS})
     assert refused.status_code == 302 and "un territoire de sa nature" in admin.get("/admin/territoires/mesures").get_data(as_text=True).replace("&#39;", "'")

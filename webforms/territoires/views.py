@@ -12,6 +12,7 @@ from webforms import db, policy
 from webforms.accounts.sessions import current_clock
 from webforms.errors import parse_id
 from webforms.forms import ActionForm
+from webforms.mesures.rules import TYPES
 from webforms.models import NATURES_ZONE, Mesure, Organisation, PorteeDepartement, Territoire, User
 from webforms.territoires import assign
 from webforms.territoires import services as svc
@@ -121,7 +122,7 @@ def measures() -> str:
     """List the measures without a territory, each with the territories of its nature to choose from."""
     s = db.session()
     rows = [(m, assign.choices(s, m)) for m in assign.unassigned(s)]
-    return render_template("admin_mesures_territoire.html", rows=rows, actions=ActionForm())
+    return render_template("admin_mesures_territoire.html", rows=rows, types=TYPES, actions=ActionForm())
 
 
 @bp.post("/mesures")
