@@ -88,6 +88,8 @@ from urllib.parse import parse_qs, urlsplit
 import docx
 import pytest
 from flask import Flask, url_for
+from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -803,6 +805,7 @@ GRILLE = "302 → grid page"  # /admin/appels/<id>/grille, the grid saved
 DIPLOMAS = "302 → /mesures/referents"  # the referents' diplomas, with a message
 TERRITOIRE = "302 → territory page"  # /admin/territoires/<id>, with a message
 TERRITOIRES = "302 → /admin/territoires"  # the territories and grants, with a message
+UNASSIGNED = "302 → /admin/territoires/mesures"  # the measures without a territory, with a message
 FORBIDDEN = "403"
 NOT_FOUND = "404"
 UNPROCESSABLE = "422"  # allowed, but a rule refuses the change (nothing changes)
@@ -1192,6 +1195,12 @@ MATRIX.update({
     # is attached to it too; the coordinateur is granted the Haute-Savoie; the instructeur's grant
     # is withdrawn.
     ("territoires.index", "GET"): {None: row(LOGIN,  NO,     NO,     NO,    NO,    NO,    OK, NO)},
+    ("territoires.measures", "GET"): {None: row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK, NO)},
+    ("territoires.assign_measure", "POST"): {None: row(LOGIN, NO, NO,  NO,    NO,    NO,    UNASSIGNED, NO)},
+    # The figures of the measures (issue 13): the Département's readers of measures, each counting what they read.
+    ("statistiques.page", "GET"): {None: row(LOGIN,  NO,     NO,     OK,    OK,    NO,    NO, NO)},
+    ("statistiques.report", "GET"): {None: row(LOGIN, NO,    NO,     OK,    OK,    NO,    NO, NO)},
+    ("statistiques.spreadsheet", "GET"): {None: row(LOGIN, NO, NO,   OK,    OK,    NO,    NO, NO)},
     ("territoires.edit", "GET"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO,   NO,    NO,    OK, NO)},
     ("territoires.edit", "POST"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO,  NO,    NO,    TERRITOIRE, NO)},
     ("territoires.attachments", "POST"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO, NO,  NO,    TERRITOIRE, NO)},
@@ -1325,6 +1334,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"organisation": [str(world.orgs[ORG_A]), str(world.orgs[ORG_B])], "compte": str(world.accounts["coordinateur"].id)}
     if endpoint == "territoires.grant":
         return {"compte": str(world.accounts["coordinateur"].id), "departement": "Haute-Savoie"}
+    if endpoint == "territoires.assign_measure":  # the ASLL Installation of Liévin has no lot
+        return {"mesure": str(world.mesures["mesure_asll"]), "territoire": "asll-lot-1"}
     return {}  # logout, submit, start_document, open_dossier, remove, reopen: nothing but the CSRF token
 
 
@@ -1859,6 +1870,12 @@ def _revoked(world: World, before: dict[str, Any], after: dict[str, Any], state:
     assert (row[3], row[2]) == ("portee_retiree", world.accounts["admin"].id)
 
 
+def _assigned(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    _only_mesure_changed(before, after, world.mesures["mesure_asll"])
+    (row,) = _new_log_rows(before, after)
+    assert (row[3], row[2]) == ("territoire_mesure", world.accounts["admin"].id)
+
+
 EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("documents.new", "POST", "fiche_saisine", "redacteur_A"): _created_draft,
     ("documents.new", "POST", "fiche_incident", "redacteur_A"): _created_draft,
@@ -1919,6 +1936,7 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("territoires.attachments", "POST", TERRITOIRE_STATE, "admin"): _attached,
     ("territoires.grant", "POST", None, "admin"): _granted,
     ("territoires.revoke", "POST", PORTEE_STATE, "admin"): _revoked,
+    ("territoires.assign_measure", "POST", None, "admin"): _assigned,
 }
 # The tables each allowed change may write; every other table must stay as it was.
 WRITES: dict[Check, set[str]] = {
@@ -1973,6 +1991,7 @@ WRITES: dict[Check, set[str]] = {
     _attached: {"organisation_territoire", "user_territoire", "event"},
     _granted: {"portee_departement", "archive_log"},
     _revoked: {"portee_departement", "archive_log"},
+    _assigned: {"mesure", "archive_log"},
 }
 # The message a redirect leaves for the next page (flashed), where it tells what happened.
 FLASHES: dict[tuple[str, str, str | None, str], str] = {
@@ -2178,6 +2197,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == f"/admin/territoires/{world.territoire_id}"
         elif outcome == TERRITOIRES:
             assert location.path == "/admin/territoires"
+        elif outcome == UNASSIGNED:
+            assert location.path == "/admin/territoires/mesures"
         elif outcome == DIPLOMAS:
             assert location.path == "/mesures/referents"
         elif outcome == QUEUE:
@@ -2379,6 +2400,7 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "territoires.attachments": ("admin", TERRITOIRE_STATE),
     "territoires.grant": ("admin", None),
     "territoires.revoke": ("admin", PORTEE_STATE),
+    "territoires.assign_measure": ("admin", None),
     "travaux.retry": ("admin", TRAVAIL_STATE),
     "auth.login": ("anonymous", None),
     "auth.logout": ("redacteur_A", None),
@@ -2482,6 +2504,18 @@ OWN_CHANGES = {_marked_all_read, _chose_frequence}
 UNSCOPED = ("auth.", "pages.", "jetons.")  # jetons: one's own API tokens
 
 
+# The figures' exports (issue 13): the twin gets its own (empty) figures as a file, read as text.
+FIGURES_EXPORTS = ("statistiques.report", "statistiques.spreadsheet")
+
+
+def _exported_text(response: Any) -> str:
+    """The text of a PDF report or of an XLSX workbook."""
+    if response.mimetype == "application/pdf":
+        return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    book = load_workbook(io.BytesIO(response.data))
+    return " ".join(str(c.value) for sheet in book.worksheets for r in sheet.iter_rows() for c in r if c.value is not None)
+
+
 def _territory_cases() -> list[Any]:
     """Every case of the matrix where a scoped actor is let in, tried by its Artois twin instead."""
     cases = []
@@ -2509,12 +2543,15 @@ def test_an_artois_user_reads_and_changes_nothing_of_lens_henin(world: World, en
     with world.at_time_of(state):
         response = send(web, world, endpoint, method, state)
     textual = response.mimetype in ("text/html", "text/csv", "application/json")
-    # A refusal (403, 404, a rule's 422 with its message), a redirect, or a page or list of text.
-    assert response.status_code in (302, 403, 404, 422) or (response.status_code == 200 and textual), (response.status_code, response.mimetype)
-    body = response.get_data(as_text=True) if textual else ""
+    figures = endpoint in FIGURES_EXPORTS and response.status_code == 200
+    # A refusal (403, 404, a rule's 422 with its message), a redirect, a page or list of text, or the twin's own figures.
+    assert response.status_code in (302, 403, 404, 422) or (response.status_code == 200 and textual) or figures, (response.status_code, response.mimetype)
+    body = response.get_data(as_text=True) if textual else _exported_text(response) if figures else ""
+    if endpoint.startswith("statistiques."):
+        assert "Lens-Hénin" not in body  # the world's measures are Lens-Hénin's: none is counted for the twin
     for name in (*ALL_HOUSEHOLDS, *DOSSIER_SECRETS):
         assert name not in body, name
-    if world.doc_of(state) is not None or mesure_state(state) is not None or state in (RECORD_STATE, TRAVAIL_STATE, PREVIEW_WORK_STATE):
+    if world.doc_of(state) is not None or mesure_state(state) is not None or state in (RECORD_STATE, TRAVAIL_STATE, PREVIEW_WORK_STATE, VISA_STATE):
         assert response.status_code in (403, 404), response.status_code  # a Lens-Hénin object: not even its page
     after = world.settle()
     own = EFFECTS.get((endpoint, method, state, ARTOIS_ACTORS[twin]))
@@ -2523,3 +2560,12 @@ def test_an_artois_user_reads_and_changes_nothing_of_lens_henin(world: World, en
         assert {t: after["tables"][t] for t in untouched} == {t: world.pristine["tables"][t] for t in untouched}
     else:
         assert after == world.pristine, "an Artois user changed the Lens-Hénin world"
+
+
+def test_the_retention_page_shows_a_visa_only_to_an_archiviste_who_reads_its_documents(world: World) -> None:
+    """The Lens-Hénin visa: on the page of the archiviste with the Pas-de-Calais grant, not on the Artois archiviste's (issue 13)."""
+    for actor, shown in (("archiviste", True), ("archiviste_artois", False)):
+        body = world.client(actor).get("/archives/conservation").get_data(as_text=True)
+        assert ("n° 2025-001" in body) == shown, actor
+        assert ("Directeur des Archives (matrice)" in body) == shown, actor
+    assert world.settle() == world.pristine

@@ -290,3 +290,48 @@ def test_through_the_api_another_platform_s_referral_is_neither_read_nor_decided
     assert api.get(f"/api/v1/documents/{artois_doc}").status_code == 200
     with app.app_context():
         assert db.session().get(Document, lens_doc).review == before
+
+
+def test_the_sending_page_names_the_recipients_of_the_document_s_territory(app: Flask, login_as: Any) -> None:
+    """recipients_for on the page of the links for recipients without an account: the platform of the referral's EPCI."""
+    writer, _ = login_as("redacteur")
+    login_as("coordinateur", org="Plateforme Logement d'abord Lens-Hénin", territoires=(LENS,))
+    for epci, platform, other in (("CALL", "Plateforme Lens-Hénin", "Plateforme Artois"), ("CABBALR", "Plateforme Artois", "Plateforme Lens-Hénin")):
+        html = writer.get(f"/documents/{referral(writer, epci)}/destinataires").get_data(as_text=True).replace("&#39;", "'")
+        assert f"Coordinateur Logement d'abord : {platform}" in html and other not in html
+        assert ("Coordinateur 2, prévenu par l'application" in html) == (epci == "CALL")  # the Lens-Hénin coordinator's account
+
+
+def test_a_measure_without_territory_is_listed_then_assigned_by_the_admin_sealed_in_the_audit_log(app: Flask, login_as: Any, make_user: Any) -> None:
+    """Issue 13: the measures none of whose data tells a territory are listed; the admin (page or CLI) gives each one of its nature."""
+    writer = make_user("redacteur", org="Opérateur sans territoire")
+    with app.app_context():
+        s = db.session()
+        for ref, kind in (("ME-SANS-1", "asll_installation"), ("ME-SANS-2", "aml")):
+            s.add(Mesure(reference=ref, organisation_id=writer.organisation_id, referent_id=writer.id, type_mesure=kind, menage_nom="Nom", menage_prenom="P",
+                         duree_mois=3, date_bon_commande=dt.date(2019, 9, 2)))
+        s.commit()
+        first = s.scalar(select(Mesure.id).where(Mesure.reference == "ME-SANS-1"))
+    admin, _ = login_as("admin")
+    page = admin.get("/admin/territoires/mesures").get_data(as_text=True)
+    assert "ME-SANS-1" in page and "ME-SANS-2" in page and "<td>ASLL Installation</td>" in page
+    # A territory of the other nature (a platform for an ASLL measure) is refused, nothing changes.
+    refused = admin.post("/admin/territoires/mesures", {"mesure": str(first), "territoire": ARTOIS})
+    assert refused.status_code == 302 and "un territoire de sa nature" in admin.get("/admin/territoires/mesures").get_data(as_text=True).replace("&#39;", "'")
+    assert admin.post("/admin/territoires/mesures", {"mesure": str(first), "territoire": "asll-lot-2"}).status_code == 302
+    page = admin.get("/admin/territoires/mesures").get_data(as_text=True)
+    assert '<th scope="row">ME-SANS-1' not in page and '<th scope="row">ME-SANS-2' in page
+    env = {"DATABASE_URL": app.config["DATABASE_URL"], "WEBFORMS_INSTANCE_PATH": app.instance_path, "WEBFORMS_SECRET_KEY": "tests-only-secret"}
+    listed = CliRunner().invoke(territories_group, ["unassigned"], env=env)
+    assert listed.exit_code == 0 and "ME-SANS-2 : aml" in listed.output and "ME-SANS-1" not in listed.output, listed.output
+    result = CliRunner().invoke(territories_group, ["assign", "ME-SANS-2", LENS], env=env)
+    assert result.exit_code == 0 and "rattachée à « Lens-Hénin »" in result.output, result.output
+    assert CliRunner().invoke(territories_group, ["assign", "ME-SANS-2", LENS], env=env).exit_code == 1  # already assigned
+    with app.app_context():
+        s = db.session()
+        assert s.scalar(select(Territoire.code).join(Mesure, Mesure.territoire_id == Territoire.id).where(Mesure.id == first)) == "asll-lot-2"
+        log = s.scalars(select(ArchiveLog).where(ArchiveLog.action == "territoire_mesure")).all()
+        assert [e.detail["territoire"] for e in log] == ["asll-lot-2", LENS]
+    again = admin.post("/admin/territoires/mesures", {"mesure": str(first), "territoire": "asll-lot-1"})
+    assert again.status_code == 302 and "a déjà un territoire" in admin.get("/admin/territoires/mesures").get_data(as_text=True)
+    assert admin.post("/admin/territoires/mesures", {"mesure": "99999", "territoire": "asll-lot-1"}).status_code == 404

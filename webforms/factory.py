@@ -65,6 +65,7 @@ from webforms.pages import views as pages
 from webforms.pgcluster import Cluster
 from webforms.purge import DEFAULT_DAYS as DEFAULT_PURGE_DAYS  # also declares its nightly task
 from webforms.rendering.context import date_fr, datetime_fr, euros
+from webforms.statistiques import views as statistiques
 from webforms.territoires import views as territoires
 from webforms.timeutil import paris_date
 from webforms.web import upload_limit_of
@@ -199,7 +200,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = Cluster(instance / "postgres").url()
 
 
-BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, menages.bp, candidatures.bp, instruction.bp, jury_views.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, messages.bp, partage.bp, pages.bp, modeles.bp, territoires.bp)
+BLUEPRINTS = (auth.bp, home.bp, documents.bp, mesures.bp, menages.bp, candidatures.bp, instruction.bp, jury_views.bp, admin.bp, archives.bp, travaux.bp, notifications.bp, messages.bp, partage.bp, pages.bp, modeles.bp, territoires.bp, statistiques.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -175,6 +175,22 @@ def can_view_mesure(user: User, mesure: Mesure) -> bool:
     return reads and mesure_in_scope(user, mesure)
 
 
+def reads_measure_type(user: User, type_mesure: str) -> bool:
+    """Does ``user`` read measures of this type at all (the rule of ``visible_mesures``, before territories)?"""
+    return user.role in WRITERS or user.role == "instructeur" or (user.role == "coordinateur" and type_mesure == "aml")
+
+
+def can_view_statistics(user: User) -> bool:
+    """May ``user`` open the figures of the measures (issue 13)? The Département's readers of
+    measures: the instructeur and the coordinateur, each counting only what ``visible_mesures`` gives."""
+    return user.role in ("instructeur", "coordinateur")
+
+
+def can_assign_territory(user: User) -> bool:
+    """May ``user`` list the measures without a territory and give each one? The administrator."""
+    return user.role == "admin"
+
+
 def can_edit_mesure(user: User, mesure: Mesure) -> bool:
     """May ``user`` record meetings, renewals and documents of this measure? Its operator's writers."""
     return user.role in WRITERS and mesure.organisation_id == user.organisation_id

@@ -34,7 +34,7 @@ from webforms.archive.services import ArchiveError
 from webforms.archive.signatures import TrustRootsError
 from webforms.archive.trust import add_trust_root, remove_trust_root, trust_roots
 from webforms.archive.verify import last_verification
-from webforms.archive.visas import execute_visa, past_term, pending_visas
+from webforms.archive.visas import execute_visa, past_term, pending_visas, visa_in_scope
 from webforms.archive.visas import record_visa as record_destruction_visa
 from webforms.errors import parse_id
 from webforms.forms import ActionForm
@@ -337,7 +337,7 @@ def _retention_page(error: str | None = None, typed: Any = None, status: int = 2
     return render_template(
         "archive_retention.html",
         due=past_term(session, services().today(), current_user),
-        visas=pending_visas(session),
+        visas=pending_visas(session, current_user),
         titles={name: k.title for name, k in registry().items()},
         today=services().today(),
         action_form=ActionForm(),
@@ -380,7 +380,7 @@ def destroy(visa_id: int) -> Any:
         abort(403)
     session = db.session()
     visa = session.get(DestructionVisa, visa_id)
-    if visa is None:
+    if visa is None or not visa_in_scope(session, visa, current_user):
         abort(404)
     ActionForm().validate()
     outcome = attempt(execute_visa, session, services().archive, visa, user=current_user)

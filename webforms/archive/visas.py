@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from webforms import policy
@@ -99,11 +99,30 @@ def record_visa(
     return visa
 
 
-def pending_visas(session: Session) -> list[tuple[DestructionVisa, bool]]:
-    """Every visa, newest first, with whether its destruction was carried out."""
-    visas = list(session.scalars(select(DestructionVisa).order_by(DestructionVisa.id.desc())))
+def _outside(user: User) -> Select[tuple[int]]:
+    """The items of a visa (correlated) whose document ``user`` does not read."""
+    readable = policy.visible_documents(user).with_only_columns(Document.id).order_by(None)
+    return (
+        select(DestructionItem.id)
+        .join(ArchiveRecord, ArchiveRecord.id == DestructionItem.record_id)
+        .where(DestructionItem.visa_id == DestructionVisa.id, ArchiveRecord.document_id.not_in(readable))
+    )
+
+
+def pending_visas(session: Session, user: User | None = None) -> list[tuple[DestructionVisa, bool]]:
+    """Every visa, newest first, with whether its destruction was carried out; with ``user``, only
+    the visas whose every document ``user`` reads (an archiviste sees their territories', issue 13)."""
+    query = select(DestructionVisa).order_by(DestructionVisa.id.desc())
+    if user is not None:
+        query = query.where(~exists(_outside(user)))
+    visas = list(session.scalars(query))
     done = destroyed(session, [i.record_id for v in visas for i in v.items])
     return [(v, all(i.record_id in done for i in v.items)) for v in visas]
+
+
+def visa_in_scope(session: Session, visa: DestructionVisa, user: User) -> bool:
+    """Does ``user`` read every document ``visa`` covers (else, to them, the visa does not exist)?"""
+    return not session.scalar(select(exists(_outside(user))).where(DestructionVisa.id == visa.id))
 
 
 def execute_visa(session: Session, svc: ArchiveServices, visa: DestructionVisa, *, user: User) -> list[Tombstone]:

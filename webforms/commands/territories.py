@@ -7,10 +7,14 @@ import json
 from pathlib import Path
 
 import click
+from flask import current_app
+from sqlalchemy import select
 
 from webforms import db
 from webforms.commands.app import command_app
 from webforms.errors import DocumentError
+from webforms.models import Mesure
+from webforms.territoires import assign
 from webforms.territoires import services as territoires
 
 SHIPPED = Path(__file__).resolve().parent.parent / "territoires" / "territoires.json"
@@ -47,3 +51,29 @@ def list_cmd() -> None:
         for t in territoires.territories(db.session()):
             bounds = f" – {t.mesures_min}–{t.mesures_max} mesures par an" if t.mesures_max is not None else ""
             click.echo(f"{t.code} : {t.nom} ({t.nature_label}, {t.departement}){bounds} – {', '.join(z.nom for z in t.zones)}")
+
+
+@territories_group.command("unassigned")
+def unassigned_cmd() -> None:
+    """Lister les mesures sans territoire (référence, type, opérateur, commune)."""
+    with command_app().app_context():
+        for m in assign.unassigned(db.session()):
+            click.echo(f"{m.reference} : {m.type_mesure}, {m.organisation.name}, {m.menage_commune or 'commune inconnue'}")
+
+
+@territories_group.command("assign")
+@click.argument("reference")
+@click.argument("code")
+def assign_cmd(reference: str, code: str) -> None:
+    """Rattacher la mesure REFERENCE, sans territoire, au territoire CODE (inscrit au journal d'audit)."""
+    with command_app().app_context():
+        session = db.session()
+        mesure = session.scalar(select(Mesure).where(Mesure.reference == reference))
+        if mesure is None:
+            raise click.ClickException(f"Mesure inconnue : {reference}.")
+        try:
+            found = assign.assign(session, current_app.extensions["webforms.archive"], mesure, code, by=None, now=dt.datetime.now(dt.UTC))
+        except DocumentError as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Mesure {reference} rattachée à « {found.nom} ».")

@@ -13,6 +13,7 @@ from webforms.errors import DocumentError
 from webforms.forms import ActionForm
 from webforms.models import QUALITES_PARTAGE, TRACES_PARTAGE, Document, Partage
 from webforms.notifications import sharing
+from webforms.territoires.services import recipients_for
 from webforms.web import attempt, services
 
 bp = Blueprint("partage", __name__)
@@ -30,8 +31,9 @@ def _shared_or_404(doc_id: int) -> Document:
 
 
 def _senders_page(doc: Document, status: int = 200) -> ResponseReturnValue:
+    # Who the document goes to, named by its territory (issue 13: RAST and CAMS, DPDS, platform).
     return render_template("partages.html", doc=doc, kind=get_kind(doc.kind), links=sharing.links_of(db.session(), doc), form=ActionForm(),
-                           qualites=QUALITES_PARTAGE, traces=TRACES_PARTAGE, values=request.form, now=services().clock()), status
+                           recipients=recipients_for(db.session(), doc), qualites=QUALITES_PARTAGE, traces=TRACES_PARTAGE, values=request.form, now=services().clock()), status
 
 
 @bp.get("/documents/<int:doc_id>/destinataires")

@@ -12,7 +12,9 @@ from webforms import db, policy
 from webforms.accounts.sessions import current_clock
 from webforms.errors import parse_id
 from webforms.forms import ActionForm
-from webforms.models import NATURES_ZONE, Organisation, PorteeDepartement, Territoire, User
+from webforms.mesures.rules import TYPES
+from webforms.models import NATURES_ZONE, Mesure, Organisation, PorteeDepartement, Territoire, User
+from webforms.territoires import assign
 from webforms.territoires import services as svc
 from webforms.web import attempt
 
@@ -113,3 +115,25 @@ def revoke(portee_id: int) -> ResponseReturnValue:
     outcome = attempt(svc.revoke_departement, db.session(), current_app.extensions["webforms.archive"], portee, by=current_user, now=current_clock())
     flash(str(outcome.refusal) if outcome.refused else "Portée départementale retirée.", "error" if outcome.refused else "success")
     return redirect(url_for(".index"))
+
+
+@bp.get("/mesures")
+def measures() -> str:
+    """List the measures without a territory, each with the territories of its nature to choose from."""
+    s = db.session()
+    rows = [(m, assign.choices(s, m)) for m in assign.unassigned(s)]
+    return render_template("admin_mesures_territoire.html", rows=rows, types=TYPES, actions=ActionForm())
+
+
+@bp.post("/mesures")
+def assign_measure() -> ResponseReturnValue:
+    """Give the posted measure the chosen territory (sealed in the audit log)."""
+    _checked()
+    mesure_id = parse_id(request.form.get("mesure", ""))
+    mesure = db.session().get(Mesure, mesure_id) if mesure_id is not None else None
+    if mesure is None:
+        abort(404)
+    archive = current_app.extensions["webforms.archive"]
+    outcome = attempt(assign.assign, db.session(), archive, mesure, request.form.get("territoire", ""), by=current_user, now=current_clock())
+    flash(outcome.refusal if outcome.refused else f"Mesure {mesure.reference} rattachée à « {outcome.value.nom} ».", "error" if outcome.refused else "success")
+    return redirect(url_for(".measures"))
