@@ -167,3 +167,22 @@ def test_the_link_s_validity_is_configurable(app: Flask, login_as: Any, smtp_ser
     with app.app_context():
         partage = db.session().scalars(select(Partage)).one()
         assert partage.expires_at - partage.created_at == dt.timedelta(days=7)
+
+
+def test_five_codes_an_hour_per_link_the_sixth_is_refused_in_french(app: Flask, login_as: Any, smtp_server: Any, clock: Clock) -> None:  # noqa: F811
+    inbox, _, _, path = sent_link(app, login_as, smtp_server)
+    guest = visitor(app)
+    start = clock.now
+    for minute in range(5):
+        clock.now = start + dt.timedelta(minutes=minute * 10)
+        assert guest.post(path, {"action": "code"}).status_code == 200
+    before = len(inbox.messages)
+    clock.now = start + dt.timedelta(minutes=59)
+    response = guest.post(path, {"action": "code"})
+    # The first code of the five was asked at the start: a new one one hour later (Paris time shown).
+    assert response.status_code == 422 and "Vous avez demandé 5 codes en moins d'une heure" in response.get_data(as_text=True).replace("&#39;", "'")
+    assert len(inbox.messages) == before and traces(app).count("code_envoye") == 5
+    # The last code asked still opens; an hour after the first, a sixth is sent.
+    clock.now = start + dt.timedelta(hours=1, seconds=1)
+    assert guest.post(path, {"action": "code"}).status_code == 200
+    assert traces(app).count("code_envoye") == 6

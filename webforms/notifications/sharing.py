@@ -35,6 +35,9 @@ from webforms.rendering.context import datetime_fr
 
 CODE_MINUTES = 15
 MAX_TRIES = 5
+# At most this many codes asked per link in any hour: each is an e-mail to the recipient, and
+# a link found by someone else must not flood their mailbox (docs/decisions.md).
+MAX_CODES_PER_HOUR = 5
 
 
 class LinkRefused(Exception):
@@ -110,7 +113,20 @@ def find(session: Session, partage_id: int, secret: str, now: dt.datetime) -> Pa
 
 
 def ask_code(session: Session, partage: Partage, *, now: dt.datetime) -> None:
-    """Make a new one-time code for the link and ask a worker to e-mail it (a second e-mail)."""
+    """Make a new one-time code for the link and ask a worker to e-mail it (a second e-mail); refuse past the hourly cap."""
+    # Locked: two requests at once count each other, the sixth of the hour is refused.
+    session.refresh(partage, with_for_update=True)
+    hour_ago = now - dt.timedelta(hours=1)
+    asked = session.scalars(
+        select(PartageTrace.at).where(PartageTrace.partage_id == partage.id, PartageTrace.quoi == "code_envoye", PartageTrace.at > hour_ago)
+        .order_by(PartageTrace.at)
+    ).all()
+    if len(asked) >= MAX_CODES_PER_HOUR:
+        again = asked[len(asked) - MAX_CODES_PER_HOUR] + dt.timedelta(hours=1)
+        raise DocumentError(
+            f"Vous avez demandé {MAX_CODES_PER_HOUR} codes en moins d'une heure : vous pourrez en demander un nouveau "
+            f"à partir du {datetime_fr(again)}. Utilisez le dernier code reçu s'il est encore valable."
+        )
     partage.code_sel, partage.code_expires_at, partage.code_essais = secrets.token_hex(32), now + dt.timedelta(minutes=CODE_MINUTES), 0
     _trace(session, partage, "code_envoye", now)
     session.flush()

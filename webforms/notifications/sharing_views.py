@@ -81,14 +81,16 @@ def page(partage_id: int, secret: str) -> ResponseReturnValue:
     if not isinstance(found, Partage):
         return found
     status, opened = 200, partage_id in session.get(OPENED, [])
-    if request.method == "POST" and request.form.get("action") == "code":
-        sharing.ask_code(db.session(), found, now=services().clock())
-        flash("Un code vous a été envoyé par courriel ; il est valable 15 minutes.", "success")
-    elif request.method == "POST":
-        outcome = attempt(sharing.check_code, db.session(), found, request.form.get("code"), now=services().clock(), refusals=(DocumentError,))
+    if request.method == "POST":
+        asking = request.form.get("action") == "code"
+        service = sharing.ask_code if asking else sharing.check_code
+        given = () if asking else (request.form.get("code"),)
+        outcome = attempt(service, db.session(), found, *given, now=services().clock(), refusals=(DocumentError,))
         if outcome.refused:
             flash(outcome.refusal or "", "error")
             status = 422
+        elif asking:
+            flash("Un code vous a été envoyé par courriel ; il est valable 15 minutes.", "success")
         else:
             session[OPENED] = [*session.get(OPENED, []), partage_id]
             opened = True
