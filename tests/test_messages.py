@@ -9,12 +9,13 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
+from schemas import get_kind
 from tests.conftest import Clock, WebClient
 from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, submit_complete
 from tests.test_notifications import HOUSEHOLD_NAMES, messages
 from tests.test_web import submitted
 from webforms import db
-from webforms.models import CorrectionRequest, Message, Notification
+from webforms.models import CorrectionRequest, Document, Message, Notification, Piece
 
 TEXT = "Bonjour, la date de naissance de Mme Durand semble erronée."
 
@@ -173,3 +174,61 @@ def test_posting_without_the_csrf_token_is_refused(app: Flask, login_as: Any) ->
     doc_id, people = saisine(login_as)
     response = people["writer"][0].post(f"/documents/{doc_id}/messages", {"texte": TEXT}, csrf=False)
     assert response.status_code == 400 and stored(app) == []
+
+
+def test_a_correction_asked_from_the_instruction_page_is_a_thread_message_that_tells_the_author(app: Flask, login_as: Any, clock: Clock) -> None:
+    """Both entry points (the thread, the instruction page), with or without a piece: one message, one notice."""
+    clock.now = BEFORE_DEADLINE
+    web, writer = login_as("redacteur")
+    instructeur, _ = login_as("instructeur", org="Département du Pas-de-Calais")
+    doc_id = open_dossier(app, web)
+    submit_complete(app, web, doc_id)
+    with app.app_context():
+        piece_id = db.session().scalar(select(Piece.id).where(Piece.document_id == doc_id, Piece.code == "deliberation"))
+    before = len(messages(app, writer.id))
+    assert instructeur.post(f"/documents/{doc_id}/corrections", {"piece": "", "texte": "Précisez les horaires."}).status_code == 302
+    assert stored(app) == [("demande_correction", "Précisez les horaires.", False)]
+    told = messages(app, writer.id)[before:]
+    assert len(told) == 1 and told[0].endswith(": demande de correction")
+    assert instructeur.post(f"/documents/{doc_id}/corrections", {"piece": str(piece_id), "texte": "Non signée."}).status_code == 302
+    # The piece is named by its label (never its file's name).
+    assert stored(app)[1] == ("demande_correction", "Délibération du conseil d'administration autorisant la participation au projet : Non signée.", False)
+    assert messages(app, writer.id)[-1].endswith(": demande de correction")
+    assert "Non signée." in thread_page(web, doc_id)
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(CorrectionRequest)) == 2
+    # A refused request (empty text) enters nothing and tells nobody.
+    count = notifications(app)
+    instructeur.post(f"/documents/{doc_id}/corrections", {"piece": "", "texte": "  "})
+    assert len(stored(app)) == 2 and notifications(app) == count
+
+
+def test_a_correction_request_reopens_a_submitted_document_until_its_new_deposit(app: Flask, login_as: Any) -> None:
+    """Issue 14: "a demande de correction is a message that reopens what it concerns and is answered by the correction"."""
+    doc_id, people = saisine(login_as)
+    writer, coordinator = people["writer"][0], people["coordinator"][0]
+    assert coordinator.post(f"/documents/{doc_id}/messages", {"texte": "Précisez les ressources.", "nature": "demande_correction"}).status_code == 302
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert (doc.statut, doc.versions) == ("brouillon", 1)
+    # The recipients still read the deposited version; the writers correct and deposit again.
+    assert coordinator.get(f"/documents/{doc_id}").status_code == 200
+    assert writer.post(f"/documents/{doc_id}/soumettre").status_code == 302
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert (doc.statut, doc.versions, doc.reference) == ("soumis", 2, "FS-2019-000001")
+    assert stored(app) == [("demande_correction", "Précisez les ressources.", True)]
+    assert messages(app, people["coordinator"][1].id)[-1].endswith("FS-2019-000001 : déposé de nouveau après régularisation")
+
+
+def test_a_decided_document_is_not_reopened_by_a_correction_request(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    coordinator = people["coordinator"][0]
+    review = {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
+    assert coordinator.post(f"/documents/{doc_id}/decision", review).status_code == 302
+    before = notifications(app)
+    response = coordinator.post(f"/documents/{doc_id}/messages", {"texte": "Précisez.", "nature": "demande_correction"})
+    assert response.status_code == 422 and "il ne peut plus être rouvert pour correction" in response.get_data(as_text=True)
+    assert stored(app) == [] and notifications(app) == before
+    with app.app_context():
+        assert db.session().get(Document, doc_id).statut == "decide"

@@ -30,7 +30,7 @@ from webforms.archive import views as archives
 from webforms.candidatures import instruction_views as instruction
 from webforms.candidatures import jury_views
 from webforms.candidatures import views as candidatures
-from webforms.candidatures.instruction import register_state_hook
+from webforms.candidatures.instruction import register_correction_hook, register_state_hook
 from webforms.candidatures.services import CallRules
 from webforms.candidatures.synthese import score_text
 from webforms.documents import views as documents
@@ -223,6 +223,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_page_extras()
     register_listener("notifications", notification_events.on_event)
     register_state_hook(notification_events.on_state_change)
+    register_correction_hook(threads.on_dossier_correction)
     register_listener("parcours", thread.on_event)
     mail.init_app(app)
     # <int:…> in a URL: a number past what the database stores is a page not found, not an

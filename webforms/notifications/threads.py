@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from webforms import policy
 from webforms.candidatures import instruction
-from webforms.documents.services import Services
+from webforms.documents.services import Services, ask_preview_if_complete, check_move, log_event
 from webforms.errors import DocumentError
-from webforms.models import NATURES_MESSAGE, Document, Message, MessageRead, User
-from webforms.notifications.events import answer_corrections, receivers_of, writers_of
+from webforms.models import NATURES_MESSAGE, CorrectionRequest, Document, Message, MessageRead, Piece, User
+from webforms.notifications.events import answer_corrections, piece_title, receivers_of, writers_of
 from webforms.notifications.services import notify
 
 MAX_TEXT = 2000
@@ -65,25 +65,57 @@ def post(session: Session, svc: Services, doc: Document, *, user: User, texte: s
         raise DocumentError("Écrivez votre message avant de l'envoyer.")
     if len(texte) > MAX_TEXT:
         raise DocumentError(f"Un message ne peut dépasser {MAX_TEXT:,} caractères.".replace(",", "\u202f"))
-    correction = nature == "demande_correction"
-    if correction and not policy.can_request_correction(user, doc):
-        raise DocumentError("Seul un destinataire du document soumis peut demander une correction.")
+    if nature == "demande_correction":
+        return request_correction(session, svc, doc, user=user, texte=texte)
     now = svc.clock()
     message = Message(document_id=doc.id, user_id=user.id, nature=nature, texte=texte, at=now)
     session.add(message)
-    if not correction and policy.owns(user, doc):
+    if policy.owns(user, doc):
         answer_corrections(session, doc, now)
     session.flush()
-    what = "demande de correction" if correction else "nouveau message"
-    notify(session, "demande_correction" if correction else "message", doc, [*writers_of(session, doc), *receivers_of(session, doc)], what=what, now=now, actor=user)
-    if correction and doc.appel_id is not None:
-        # A dossier's correction is the instruction's (its rules and its reopening); it commits all.
-        try:
-            instruction.request_correction(session, svc, doc, user=user, texte=texte)
-        except DocumentError:
-            session.rollback()
-            raise
-        return message
+    notify(session, "message", doc, [*writers_of(session, doc), *receivers_of(session, doc)], what="nouveau message", now=now, actor=user)
+    session.commit()
+    return message
+
+
+def _correction_message(session: Session, doc: Document, *, user: User, texte: str, at: dt.datetime) -> Message:
+    """Enter a correction request in the thread and tell both sides (the author first), in the asker's transaction."""
+    message = Message(document_id=doc.id, user_id=user.id, nature="demande_correction", texte=texte, at=at)
+    session.add(message)
+    session.flush()
+    notify(session, "demande_correction", doc, [*writers_of(session, doc), *receivers_of(session, doc)], what="demande de correction", now=at, actor=user)
+    return message
+
+
+def on_dossier_correction(session: Session, doc: Document, request: CorrectionRequest, user: User) -> None:
+    """A dossier's correction request, wherever asked (its thread, its instruction page): a message of its thread."""
+    piece = session.get(Piece, request.piece_id) if request.piece_id is not None else None
+    texte = request.texte if piece is None else f"{piece_title(doc, piece.code)} : {request.texte}"
+    _correction_message(session, doc, user=user, texte=texte, at=request.at)
+
+
+def request_correction(session: Session, svc: Services, doc: Document, *, user: User, texte: str) -> Message:
+    """Ask the writers for a correction: a message of the thread that reopens the document; refuse in French, changing nothing.
+
+    A candidature dossier's request is the instruction's (AML §6b: before the deadline, its
+    association reopens it); any other submitted document is reopened by the request itself
+    (the lifecycle's ``reopen`` move) and the request is answered by its next deposit.
+    """
+    if not policy.can_request_correction(user, doc):
+        raise DocumentError("Seul un destinataire du document soumis peut demander une correction.")
+    if doc.appel_id is not None:
+        instruction.request_correction(session, svc, doc, user=user, texte=texte)  # its hook enters the message
+        asked = select(Message).where(Message.document_id == doc.id, Message.user_id == user.id, Message.nature == "demande_correction")
+        return session.scalars(asked.order_by(Message.id.desc()).limit(1)).one()
+    if doc.statut == "decide":
+        raise DocumentError("La décision est enregistrée sur ce document : il ne peut plus être rouvert pour correction.")
+    now = svc.clock()
+    doc.statut = check_move(doc, "reopen")
+    doc.updated_at = now
+    # Logged like every move; the message below is what tells both sides (``events.on_reopen`` passes).
+    log_event(session, doc, user, "reopen", now, par="demande_correction")
+    ask_preview_if_complete(session, doc, user=user, now=now)
+    message = _correction_message(session, doc, user=user, texte=texte, at=now)
     session.commit()
     return message
 
