@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import io
 import re
 from typing import Any
 
@@ -11,11 +13,12 @@ from sqlalchemy import func, select
 
 from schemas import get_kind
 from tests.conftest import Clock, WebClient
-from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, submit_complete
+from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, pdf_bytes, submit_complete
 from tests.test_notifications import HOUSEHOLD_NAMES, messages
 from tests.test_web import submitted
 from webforms import db
-from webforms.models import CorrectionRequest, Document, Message, Notification, Piece
+from webforms.models import CorrectionRequest, Document, Message, Notification, Piece, PieceJointe
+from webforms.notifications import threads
 
 TEXT = "Bonjour, la date de naissance de Mme Durand semble erronée."
 
@@ -232,3 +235,54 @@ def test_a_decided_document_is_not_reopened_by_a_correction_request(app: Flask, 
     assert stored(app) == [] and notifications(app) == before
     with app.app_context():
         assert db.session().get(Document, doc_id).statut == "decide"
+
+
+def attach(web: WebClient, doc_id: int, content: bytes, name: str, texte: str = "Voici la pièce.", **extra: str) -> Any:
+    return web.post(f"/documents/{doc_id}/messages", {"texte": texte, "fichier": (io.BytesIO(content), name), **extra}, content_type="multipart/form-data")
+
+
+def attachments(app: Flask) -> list[tuple[str, int]]:
+    with app.app_context():
+        return [(a.original_name, a.size) for a in db.session().scalars(select(PieceJointe).order_by(PieceJointe.id))]
+
+
+def test_a_message_s_attachment_is_checked_stored_and_served_to_the_thread_s_readers_only(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    writer, coordinator, other = people["writer"][0], people["coordinator"][0], people["other"][0]
+    content = pdf_bytes(2)
+    assert attach(writer, doc_id, content, "avis d'imposition.pdf").status_code == 302
+    assert attachments(app) == [("avis d'imposition.pdf", len(content))]
+    page = thread_page(coordinator, doc_id)
+    link = re.search(rf'href="(/documents/{doc_id}/messages/pieces-jointes/\d+)"', page)
+    assert link and "avis d&#39;imposition.pdf" in page
+    served = coordinator.get(link.group(1))
+    assert served.status_code == 200 and served.data == content and served.mimetype == "application/pdf"
+    assert "attachment" in served.headers["Content-Disposition"]
+    # Whoever does not read the document: not found; nor through another document's thread.
+    assert other.get(link.group(1)).status_code == 404
+    other_doc = submitted(writer, "fiche_saisine")
+    assert writer.get(link.group(1).replace(f"/documents/{doc_id}/", f"/documents/{other_doc}/")).status_code == 404
+
+
+def test_an_attachment_that_is_not_what_it_claims_or_too_big_is_refused_in_french_and_nothing_is_recorded(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    writer = people["writer"][0]
+    before = notifications(app)
+    for content, name, reason in (
+        (b"MZ\x90\x00 not a pdf at all", "budget.pdf", "Ce fichier n'est pas"),
+        (pdf_bytes(1), "budget.exe", "Format non accepté"),
+        (b"%PDF-1.4\n" + b"0" * (threads.ATTACHMENT_MB << 20), "gros.pdf", f"Le fichier dépasse la taille maximale de {threads.ATTACHMENT_MB} Mo"),
+    ):
+        response = attach(writer, doc_id, content, name)
+        text = html.unescape(response.get_data(as_text=True))
+        assert response.status_code == 422 and reason in text, (name, text[:3000])
+    assert stored(app) == [] and attachments(app) == [] and notifications(app) == before
+    # Just under the cap, a real PDF: accepted.
+    assert attach(writer, doc_id, pdf_bytes(1), "budget.pdf").status_code == 302 and len(attachments(app)) == 1
+
+
+def test_a_correction_request_may_carry_an_attachment(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    assert attach(people["coordinator"][0], doc_id, pdf_bytes(1), "modele.pdf", texte="Utilisez ce modèle.", nature="demande_correction").status_code == 302
+    assert stored(app) == [("demande_correction", "Utilisez ce modèle.", False)] and [n for n, _ in attachments(app)] == ["modele.pdf"]
+    assert "modele.pdf" in thread_page(people["writer"][0], doc_id)
