@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import smtplib
 from typing import Any
 
 from flask import current_app
@@ -27,9 +26,9 @@ from schemas import get_kind
 from webforms import policy
 from webforms.documents.services import Services
 from webforms.errors import DocumentError
-from webforms.jobs import ask, describe, task
-from webforms.models import QUALITES_PARTAGE, Courriel, Document, Partage, PartageTrace, Travail, User
-from webforms.notifications.mail import Relay, link, send
+from webforms.jobs import ask, task
+from webforms.models import QUALITES_PARTAGE, Document, Partage, PartageTrace, Travail, User
+from webforms.notifications.mail import hand_over, link
 from webforms.notifications.services import mail_enabled
 from webforms.rendering.context import datetime_fr
 
@@ -173,16 +172,8 @@ def links_of(session: Session, doc: Document) -> list[Partage]:
 
 
 def _mail(session: Session, travail: Travail, partage: Partage, nature: str, subject: str, body: str) -> dict[str, Any]:
-    """Send one e-mail to the link's address and log it (a failure apart, then the queue retries)."""
-    now = current_app.config["CLOCK"]()
-    try:
-        send(Relay.from_config(current_app.config), partage.adresse, subject, body)
-    except (smtplib.SMTPException, OSError) as exc:
-        with Session(session.get_bind()) as apart:
-            apart.add(Courriel(adresse=partage.adresse, nature=nature, notifications=[], at=now, statut="echec", erreur=describe(exc), travail_id=travail.id))
-            apart.commit()
-        raise
-    session.add(Courriel(adresse=partage.adresse, nature=nature, notifications=[], at=now, statut="envoye", travail_id=travail.id))
+    """Send one e-mail to the link's address and log it (a failure apart, then the queue retries; a bounce ends it)."""
+    hand_over(session, travail, partage.adresse, subject, body, {"nature": nature, "notifications": []})
     return {"envoye": True}
 
 
