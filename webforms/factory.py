@@ -36,7 +36,7 @@ from webforms.candidatures.synthese import score_text
 from webforms.documents import views as documents
 from webforms.documents.reviews import register_review
 from webforms.documents.services import register_listener, register_parent
-from webforms.documents.views import register_page_extra
+from webforms.documents.views import register_page_extra, register_submit_step
 from webforms.errors import DISK_FULL, NumberRefused, disk_full, parse_id
 from webforms.form_markup import FormFields
 from webforms.forms import field_attrs
@@ -249,10 +249,11 @@ def _register_parents() -> None:
 
 
 def _register_page_extras() -> None:
-    """Give the generic document page what the features show on it: the archived signed copy, the thread, the links."""
+    """Give the generic document page what the features show on it (the archived signed copy, the thread, the links) and read at submission (the links)."""
     register_page_extra("archived", _archived_copy)
     register_page_extra("messages", threads.page_extra)
     register_page_extra("partage", sharing.page_extra)
+    register_submit_step("partage", partage.recipients_from_form, partage.share_after_submit)
 
 
 def _archived_copy(session: Session, doc: Document) -> dict[str, int] | None:

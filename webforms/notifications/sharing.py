@@ -71,21 +71,28 @@ def _trace(session: Session, partage: Partage, quoi: str, now: dt.datetime) -> N
     session.add(PartageTrace(partage_id=partage.id, quoi=quoi, at=now))
 
 
-def share(session: Session, svc: Services, doc: Document, *, user: User, adresse: str | None, qualite: str | None) -> Partage:
-    """Send ``doc`` to an address without an account: record the link and ask a worker to e-mail it."""
-    if not policy.can_share(user, doc):
-        raise DocumentError("Seuls les rédacteurs de l'organisation transmettent un document soumis.")
+def check_recipient(adresse: str | None, qualite: str | None) -> str:
+    """Return the address cleaned if a link may be sent to it as ``qualite``; refuse in French otherwise."""
     adresse = (adresse or "").strip()
     try:
         validate.Email()(adresse)
     except ValidationError:
-        raise DocumentError("Adresse électronique invalide.") from None
+        raise DocumentError(f"Adresse électronique invalide : « {adresse[:100]} ».") from None
     if len(adresse) > 254:
-        raise DocumentError("Adresse électronique invalide.")
+        raise DocumentError("Adresse électronique invalide : 254 caractères au plus.")
     if qualite not in QUALITES_PARTAGE:
-        raise DocumentError("Choisissez la qualité du destinataire parmi celles proposées.")
+        raise DocumentError(f"Choisissez la qualité du destinataire {adresse} parmi celles proposées.")
     if not mail_enabled():
         raise DocumentError("Aucun relais de courriel n'est configuré : le lien ne peut pas être envoyé.")
+    return adresse
+
+
+def share(session: Session, svc: Services, doc: Document, *, user: User, adresse: str | None, qualite: str | None) -> Partage:
+    """Send ``doc`` to an address without an account: record the link and ask a worker to e-mail it."""
+    if not policy.can_share(user, doc):
+        raise DocumentError("Seuls les rédacteurs de l'organisation transmettent un document soumis.")
+    adresse = check_recipient(adresse, qualite)
+    assert qualite is not None
     now = svc.clock()
     days = int(current_app.config["PARTAGE_JOURS"])
     partage = Partage(document_id=doc.id, adresse=adresse, qualite=qualite, sel=secrets.token_hex(32), created_by_id=user.id,
