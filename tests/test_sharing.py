@@ -144,7 +144,7 @@ def test_only_the_writers_send_a_submitted_document_to_a_valid_address(app: Flas
     payload = {"adresse": ADDRESS, "qualite": "rast"}
     assert coordinator.post(f"/documents/{doc_id}/destinataires", payload).status_code == 403
     assert other.post(f"/documents/{doc_id}/destinataires", payload).status_code == 404
-    for bad, reason in (({"adresse": "pas-une-adresse", "qualite": "rast"}, "Adresse électronique invalide."),
+    for bad, reason in (({"adresse": "pas-une-adresse", "qualite": "rast"}, "Adresse électronique invalide : « pas-une-adresse »."),
                         ({"adresse": ADDRESS, "qualite": "voisin"}, "Choisissez la qualité du destinataire")):
         response = writer.post(f"/documents/{doc_id}/destinataires", bad)
         assert response.status_code == 422 and reason in response.get_data(as_text=True)
