@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -485,3 +486,42 @@ def test_search_by_household_name_ignores_case_and_accents_within_the_readers_sc
     assert found(artois, "Lefèvre") == set()
     lens, _ = login_as("coordinateur", org="Plateforme Logement d'abord Lens-Hénin", territoires=("aml-lens-henin",))
     assert found(lens, "Lefèvre") == {by_doc[lefevre]}
+
+
+def test_the_document_s_thread_and_its_attachments_travel_with_its_record_seda_and_bagit(app: Flask, people: dict[str, Any], tmp_path: Path) -> None:
+    """Issue 14: "the thread belongs to the document's record and is part of its archive export"."""
+    archivist, writer = people["archivist"], people["writer"]
+    doc_id = submitted(writer, "fiche_saisine")
+    attachment = pdf_titled("Avis d'imposition (pièce jointe)")
+    coordinator = people["coordinateur"]
+    assert writer.post(f"/documents/{doc_id}/messages", {"texte": "Voici l'avis.", "fichier": (io.BytesIO(attachment), "avis.pdf")},
+                       content_type="multipart/form-data").status_code == 302
+    assert coordinator.post(f"/documents/{doc_id}/messages", {"texte": "Bien reçu, merci."}).status_code == 302
+    record_id = record_id_from(deposit(archivist, doc_id, pdf_titled("Copie signée")))
+    for fmt in ("seda", "bagit"):
+        package = exported(archivist, {"format": fmt, "record": str(record_id)})
+        names = {n.rsplit("/", 1)[-1]: n for n in package.namelist()}
+        transcript = json.loads(package.read(names["discussion.json"]))
+        assert [(m["texte"], m["nature"]) for m in transcript] == [("Voici l'avis.", "Message"), ("Bien reçu, merci.", "Message")]
+        (joined,) = transcript[0]["pieces_jointes"]
+        assert joined["nom_d_origine"] == "avis.pdf" and transcript[1]["pieces_jointes"] == []
+        assert package.read(names[joined["fichier"]]) == attachment
+        if fmt == "seda":
+            manifest = package.read("manifest.xml")
+            assert validate_seda(manifest) == [] and joined["fichier"].encode() in manifest and b"discussion.json" in manifest
+        else:
+            bag = extract_bag(package, tmp_path / "bag")
+            assert bagit.Bag(str(bag)).is_valid()
+
+
+def extract_bag(package: zipfile.ZipFile, target: Path) -> Path:
+    package.extractall(target)
+    (bag,) = [p.parent for p in target.rglob("bagit.txt")]
+    return bag
+
+
+def test_a_record_without_a_thread_exports_no_transcript(app: Flask, people: dict[str, Any]) -> None:
+    doc_id = submitted(people["writer"], "fiche_saisine")
+    record_id = record_id_from(deposit(people["archivist"], doc_id, pdf_titled("Copie signée")))
+    package = exported(people["archivist"], {"format": "bagit", "record": str(record_id)})
+    assert not any("discussion" in n for n in package.namelist())

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import io
 import re
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import func, select
 
+from schemas import get_kind
 from tests.conftest import Clock, WebClient
-from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, submit_complete
+from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, pdf_bytes, submit_complete
 from tests.test_notifications import HOUSEHOLD_NAMES, messages
 from tests.test_web import submitted
 from webforms import db
-from webforms.models import CorrectionRequest, Message, Notification
+from webforms.models import CorrectionRequest, Document, Message, Notification, Piece, PieceJointe
+from webforms.notifications import threads
 
 TEXT = "Bonjour, la date de naissance de Mme Durand semble erronée."
 
@@ -173,3 +177,112 @@ def test_posting_without_the_csrf_token_is_refused(app: Flask, login_as: Any) ->
     doc_id, people = saisine(login_as)
     response = people["writer"][0].post(f"/documents/{doc_id}/messages", {"texte": TEXT}, csrf=False)
     assert response.status_code == 400 and stored(app) == []
+
+
+def test_a_correction_asked_from_the_instruction_page_is_a_thread_message_that_tells_the_author(app: Flask, login_as: Any, clock: Clock) -> None:
+    """Both entry points (the thread, the instruction page), with or without a piece: one message, one notice."""
+    clock.now = BEFORE_DEADLINE
+    web, writer = login_as("redacteur")
+    instructeur, _ = login_as("instructeur", org="Département du Pas-de-Calais")
+    doc_id = open_dossier(app, web)
+    submit_complete(app, web, doc_id)
+    with app.app_context():
+        piece_id = db.session().scalar(select(Piece.id).where(Piece.document_id == doc_id, Piece.code == "deliberation"))
+    before = len(messages(app, writer.id))
+    assert instructeur.post(f"/documents/{doc_id}/corrections", {"piece": "", "texte": "Précisez les horaires."}).status_code == 302
+    assert stored(app) == [("demande_correction", "Précisez les horaires.", False)]
+    told = messages(app, writer.id)[before:]
+    assert len(told) == 1 and told[0].endswith(": demande de correction")
+    assert instructeur.post(f"/documents/{doc_id}/corrections", {"piece": str(piece_id), "texte": "Non signée."}).status_code == 302
+    # The piece is named by its label (never its file's name).
+    assert stored(app)[1] == ("demande_correction", "Délibération du conseil d'administration autorisant la participation au projet : Non signée.", False)
+    assert messages(app, writer.id)[-1].endswith(": demande de correction")
+    assert "Non signée." in thread_page(web, doc_id)
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(CorrectionRequest)) == 2
+    # A refused request (empty text) enters nothing and tells nobody.
+    count = notifications(app)
+    instructeur.post(f"/documents/{doc_id}/corrections", {"piece": "", "texte": "  "})
+    assert len(stored(app)) == 2 and notifications(app) == count
+
+
+def test_a_correction_request_reopens_a_submitted_document_until_its_new_deposit(app: Flask, login_as: Any) -> None:
+    """Issue 14: "a demande de correction is a message that reopens what it concerns and is answered by the correction"."""
+    doc_id, people = saisine(login_as)
+    writer, coordinator = people["writer"][0], people["coordinator"][0]
+    assert coordinator.post(f"/documents/{doc_id}/messages", {"texte": "Précisez les ressources.", "nature": "demande_correction"}).status_code == 302
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert (doc.statut, doc.versions) == ("brouillon", 1)
+    # The recipients still read the deposited version; the writers correct and deposit again.
+    assert coordinator.get(f"/documents/{doc_id}").status_code == 200
+    assert writer.post(f"/documents/{doc_id}/soumettre").status_code == 302
+    with app.app_context():
+        doc = db.session().get(Document, doc_id)
+        assert (doc.statut, doc.versions, doc.reference) == ("soumis", 2, "FS-2019-000001")
+    assert stored(app) == [("demande_correction", "Précisez les ressources.", True)]
+    assert messages(app, people["coordinator"][1].id)[-1].endswith("FS-2019-000001 : déposé de nouveau après régularisation")
+
+
+def test_a_decided_document_is_not_reopened_by_a_correction_request(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    coordinator = people["coordinator"][0]
+    review = {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
+    assert coordinator.post(f"/documents/{doc_id}/decision", review).status_code == 302
+    before = notifications(app)
+    response = coordinator.post(f"/documents/{doc_id}/messages", {"texte": "Précisez.", "nature": "demande_correction"})
+    assert response.status_code == 422 and "il ne peut plus être rouvert pour correction" in response.get_data(as_text=True)
+    assert stored(app) == [] and notifications(app) == before
+    with app.app_context():
+        assert db.session().get(Document, doc_id).statut == "decide"
+
+
+def attach(web: WebClient, doc_id: int, content: bytes, name: str, texte: str = "Voici la pièce.", **extra: str) -> Any:
+    return web.post(f"/documents/{doc_id}/messages", {"texte": texte, "fichier": (io.BytesIO(content), name), **extra}, content_type="multipart/form-data")
+
+
+def attachments(app: Flask) -> list[tuple[str, int]]:
+    with app.app_context():
+        return [(a.original_name, a.size) for a in db.session().scalars(select(PieceJointe).order_by(PieceJointe.id))]
+
+
+def test_a_message_s_attachment_is_checked_stored_and_served_to_the_thread_s_readers_only(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    writer, coordinator, other = people["writer"][0], people["coordinator"][0], people["other"][0]
+    content = pdf_bytes(2)
+    assert attach(writer, doc_id, content, "avis d'imposition.pdf").status_code == 302
+    assert attachments(app) == [("avis d'imposition.pdf", len(content))]
+    page = thread_page(coordinator, doc_id)
+    link = re.search(rf'href="(/documents/{doc_id}/messages/pieces-jointes/\d+)"', page)
+    assert link and "avis d&#39;imposition.pdf" in page
+    served = coordinator.get(link.group(1))
+    assert served.status_code == 200 and served.data == content and served.mimetype == "application/pdf"
+    assert "attachment" in served.headers["Content-Disposition"]
+    # Whoever does not read the document: not found; nor through another document's thread.
+    assert other.get(link.group(1)).status_code == 404
+    other_doc = submitted(writer, "fiche_saisine")
+    assert writer.get(link.group(1).replace(f"/documents/{doc_id}/", f"/documents/{other_doc}/")).status_code == 404
+
+
+def test_an_attachment_that_is_not_what_it_claims_or_too_big_is_refused_in_french_and_nothing_is_recorded(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    writer = people["writer"][0]
+    before = notifications(app)
+    for content, name, reason in (
+        (b"MZ\x90\x00 not a pdf at all", "budget.pdf", "Ce fichier n'est pas"),
+        (pdf_bytes(1), "budget.exe", "Format non accepté"),
+        (b"%PDF-1.4\n" + b"0" * (threads.ATTACHMENT_MB << 20), "gros.pdf", f"Le fichier dépasse la taille maximale de {threads.ATTACHMENT_MB} Mo"),
+    ):
+        response = attach(writer, doc_id, content, name)
+        text = html.unescape(response.get_data(as_text=True))
+        assert response.status_code == 422 and reason in text, (name, text[:3000])
+    assert stored(app) == [] and attachments(app) == [] and notifications(app) == before
+    # Just under the cap, a real PDF: accepted.
+    assert attach(writer, doc_id, pdf_bytes(1), "budget.pdf").status_code == 302 and len(attachments(app)) == 1
+
+
+def test_a_correction_request_may_carry_an_attachment(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    assert attach(people["coordinator"][0], doc_id, pdf_bytes(1), "modele.pdf", texte="Utilisez ce modèle.", nature="demande_correction").status_code == 302
+    assert stored(app) == [("demande_correction", "Utilisez ce modèle.", False)] and [n for n, _ in attachments(app)] == ["modele.pdf"]
+    assert "modele.pdf" in thread_page(people["writer"][0], doc_id)

@@ -6,9 +6,11 @@ Each test starts ``aiosmtpd`` on a free local port; the service hands its e-mail
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import email
 import email.policy
+import html
 import ipaddress
 import socket
 import ssl
@@ -29,11 +31,15 @@ from sqlalchemy import select, text
 
 from schemas import get_kind
 from tests.conftest import Clock
+from tests.test_mesures_web import open_mesure
 from tests.test_web import submitted
 from tests.workers import run_jobs
 from webforms import create_app, db
-from webforms.models import Courriel, Notification, NotificationPreference, Travail
+from webforms import notifications as notifications_package
+from webforms.models import Courriel, Document, Mesure, Notification, NotificationPreference, Travail, User
 from webforms.notifications.mail import Relay, ask_digests
+from webforms.notifications.services import notify
+from webforms.notifications.subjects import EVENEMENTS
 
 BASE_URL = "https://webforms.example.fr"
 # Every name typed in the examples' households (fiche saisine: demandeur, conjoint, enfants).
@@ -247,3 +253,122 @@ def test_the_relay_is_configured_from_the_environment(monkeypatch: pytest.Monkey
     found = Relay.from_config(app.config)
     assert (found.host, found.port, found.starttls, found.user, found.sender) == ("relais.cg62.fr", 587, True, "webforms", "ne-pas-repondre@pasdecalais.fr")
     app.extensions["webforms.engine"].dispose()
+
+
+@pytest.mark.parametrize("evenement", list(EVENEMENTS))
+def test_every_kind_of_notification_reaches_a_real_smtp_server_named_and_linked_without_household_data(
+    app: Flask, login_as: Any, smtp_server: Any, evenement: str
+) -> None:
+    inbox, port = smtp_server()
+    relay(app, port)
+    writer, writer_account = login_as("redacteur")
+    _, coordinator = login_as("coordinateur", org="Plateforme Lens-Hénin")
+    on_measure = EVENEMENTS[evenement] is Mesure
+    subject_id = open_mesure(writer) if on_measure else submitted(writer, "fiche_saisine")
+    reader = writer_account if on_measure else coordinator
+    before = len(inbox.messages)
+    with app.app_context():
+        session = db.session()
+        subject = session.get_one(Mesure if on_measure else Document, subject_id)
+        (note,) = notify(session, evenement, subject, [session.get_one(User, reader.id)], what=f"essai de « {evenement} »", now=app.config["CLOCK"]())
+        headline, note_id = note.message, note.id
+        session.commit()
+    run_jobs(app)
+    (mail,) = inbox.messages[before:]
+    # Compared word by word: a long subject is folded into encoded words, which a reader unfolds with their spaces.
+    assert mail["To"] == reader.email and mail["Subject"].split() == f"[webforms] {headline}".split()
+    assert headline.endswith(f"essai de « {evenement} »") and ("ME-2019-000001" if on_measure else "FS-2019-000001") in headline
+    body = mail.get_content().replace("\r\n", "\n")
+    page = f"/mesures/{subject_id}" if on_measure else f"/documents/{subject_id}"
+    assert f"Bonjour,\n\n{headline}.\n\nConsulter : {BASE_URL}{page}\n" in body and f"{BASE_URL}/notifications/preferences" in body
+    assert_no_household_data([f"{mail['Subject']}\n{body}"])
+    assert logged(app)[-1] == (reader.email, f"immediat:{evenement}", "envoye")
+    with app.app_context():
+        assert db.session().get_one(Notification, note_id).mailed_at is not None
+
+
+def test_every_kind_the_service_notifies_is_declared() -> None:
+    """The kinds named in ``notify(...)`` and the reminders' ``Occurrence(...)`` calls are those of ``EVENEMENTS``, no more, no less."""
+    named: set[str] = set()
+    for path in Path(notifications_package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("notify", "Occurrence") and len(node.args) > 1:
+                named |= {c.value for c in ast.walk(node.args[1]) if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+    assert named == set(EVENEMENTS)
+
+
+def test_an_undeclared_kind_is_refused(app: Flask, login_as: Any) -> None:
+    writer, _ = login_as("redacteur")
+    doc_id = submitted(writer, "fiche_saisine")
+    with app.app_context():
+        with pytest.raises(ValueError, match="non déclarée"):
+            notify(db.session(), "annonce", db.session().get_one(Document, doc_id), [], what="x", now=app.config["CLOCK"]())
+        with pytest.raises(ValueError, match="non déclarée"):  # a measure's kind about a document
+            notify(db.session(), "bilan_a_rendre", db.session().get_one(Document, doc_id), [], what="x", now=app.config["CLOCK"]())
+
+
+class Bouncing(Inbox):
+    """A relay that refuses one address for good (550), as a mailbox that does not exist bounces."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
+        if address == self.refused:
+            return "550 5.1.1 Boite inconnue"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_bounced_address_is_recorded_ends_at_once_and_is_shown_to_the_administrator(app: Flask, login_as: Any, smtp_server: Any) -> None:
+    author, _ = login_as("redacteur")
+    coordinator_web, coordinator = login_as("coordinateur", org="Plateforme Lens-Hénin")
+    _, instructeur = login_as("instructeur", org="Département du Pas-de-Calais")
+    inbox, port = Bouncing(coordinator.email), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        relay(app, port)
+        doc_id = submitted(author, "fiche_saisine")  # nothing blocks the submission
+        # The other reader got theirs; the bounced one is logged with the relay's answer, once.
+        assert [m["To"] for m in inbox.messages] == [instructeur.email]
+        failed = [(a, n, s) for a, n, s in logged(app) if a == coordinator.email]
+        assert failed == [(coordinator.email, "immediat:depot", "echec")]
+        with app.app_context():
+            session = db.session()
+            assert session.scalar(text("SELECT statut FROM document WHERE id = :id"), {"id": doc_id}) == "soumis"
+            assert "550" in (session.scalars(select(Courriel.erreur).where(Courriel.adresse == coordinator.email)).one() or "")
+            work = session.scalars(select(Travail).where(Travail.nature == "courriel", Travail.user_id == coordinator.id)).one()
+            # Ended at once, in French, not retried five times for the same bounce.
+            assert (work.statut, work.essais) == ("echec", 1) and f"Adresse {coordinator.email} refusée" in (work.erreur or "")
+            assert session.scalar(text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' AND queue_name = 'courriels'")) == 0
+        # Still in the centre; the administrator sees the failure and its reason.
+        assert "FS-2019-000001" in coordinator_web.get("/notifications").get_data(as_text=True)
+        admin, _ = login_as("admin", "Administration")
+        queue = html.unescape(admin.get("/admin/travaux").get_data(as_text=True))
+        assert f"/admin/travaux/{work.id}/relancer" in queue and f"Adresse {coordinator.email} refusée" in queue
+    finally:
+        controller.stop()
+
+
+def test_a_temporary_refusal_is_retried_by_the_queue(app: Flask, login_as: Any) -> None:
+    """A 4xx (mailbox busy, greylisting) is not a bounce: the queue tries again later."""
+
+    class Busy(Bouncing):
+        async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
+            return "450 4.2.1 Boite occupee, reessayez"
+
+    author, _ = login_as("redacteur")
+    _, coordinator = login_as("coordinateur", org="Plateforme Lens-Hénin")
+    inbox, port = Busy(""), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        relay(app, port)
+        submitted(author, "fiche_saisine")
+        with app.app_context():
+            work = db.session().scalars(select(Travail).where(Travail.nature == "courriel", Travail.user_id == coordinator.id)).one()
+            assert (work.statut, work.essais) == ("en_attente", 1) and "450" in (work.erreur or "")
+    finally:
+        controller.stop()

@@ -118,12 +118,14 @@ from webforms.models import (
     Event,
     Jury,
     JuryMember,
+    Message,
     Mesure,
     Notification,
     Organisation,
     OrganisationTerritoire,
     Partage,
     Piece,
+    PieceJointe,
     PorteeDepartement,
     Rencontre,
     Rendition,
@@ -134,6 +136,7 @@ from webforms.models import (
     UserTerritoire,
 )
 from webforms.notifications import sharing
+from webforms.web import services_of
 
 # --------------------------------------------------------------------------------------------
 # Actors and fixture documents
@@ -252,6 +255,10 @@ NOTIFICATION_STATE = "notification_coordinateur"  # the coordinateur's notice of
 # A personal link to the submitted fiche saisine for a recipient without an account (issue 14),
 # sent by redacteur_A; the visitor holds its secret but has asked no code.
 PARTAGE_STATE = "lien_sans_compte"
+# An attachment of a message of the submitted fiche saisine's thread (issue 14), by redacteur_A;
+# asked through its own document's thread, then through another document's (never found there).
+ATTACHMENT_STATES = {"submitted_saisine:piece_jointe": "submitted_saisine", "submitted_incident:piece_jointe_d_autrui": "submitted_incident"}
+ATTACHMENT_NAME = "justificatif-matrice.pdf"
 # The document templates (issue 18): the admin deposited version 1 of the fiche d'incident's
 # Word template and saw its preview (it is not in force); a deposit adds version 2.
 MODELE_STATE = "modele"
@@ -309,6 +316,7 @@ class World:
     notification_id: int = 0  # the coordinateur's notification of the submitted fiche saisine (unread)
     partage_id: int = 0  # the link of PARTAGE_STATE
     partage_secret: str = ""  # its secret, as its e-mail carries it
+    attachment_id: int = 0  # the attachment of ATTACHMENT_STATES
     token_id: int = 0  # redacteur_A's API token
     target_id: int = 0  # the account of ACCOUNT_STATE
     territoire_id: int = 0  # Lens-Hénin
@@ -352,12 +360,15 @@ class World:
         name = base_state(state)
         if name in PIECE_STATES:
             name = PIECE_STATES[name][0]
+        name = ATTACHMENT_STATES.get(str(name), name)
         return self.docs.get(str(name)) if name in STATES or name in DOSSIERS else None
 
     def url(self, endpoint: str, state: str | None, **values: Any) -> str:
         state = base_state(state)
         if state in STATES or state in DOSSIERS:
             values["doc_id"] = self.docs[state]
+        elif state in ATTACHMENT_STATES:
+            values["doc_id"], values["attachment_id"] = self.docs[ATTACHMENT_STATES[state]], self.attachment_id
         elif state in PIECE_STATES:
             dossier, owner = PIECE_STATES[state]
             values["doc_id"], values["piece_id"] = self.docs[dossier], self.pieces[owner]
@@ -511,6 +522,15 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
             db.session().add(link)
             db.session().commit()
             world.partage_id, world.partage_secret = link.id, sharing.secret_of(link)
+            # Written directly (no notification: the world's notifications stay those of its documents).
+            message = Message(document_id=world.docs["submitted_saisine"], user_id=world.accounts["redacteur_A"].id, texte="Pièce jointe de la matrice", at=WORLD_NOW)
+            db.session().add(message)
+            db.session().flush()
+            digest, size = services_of(app).documents.store.put_stream(io.BytesIO(pdf_titled("Pièce jointe (matrice)")))
+            attached = PieceJointe(message_id=message.id, sha256=digest, size=size, mime="application/pdf", original_name=ATTACHMENT_NAME, at=WORLD_NOW)
+            db.session().add(attached)
+            db.session().commit()
+            world.attachment_id = attached.id
         world.keep_pristine()
         assert {s: world.pristine["documents"][world.docs[s]][:4:3] for s in STATES} == STATES
         assert world.pristine["documents"][world.docs["draft_from_mesure"]][13] == world.mesures["mesure_aml"]
@@ -1144,6 +1164,11 @@ MATRIX.update({
     # organisation's writers (a draft's thread is theirs alone) and by its recipients who answer
     # it, not by the archiviste (403: it files the document, it reads the thread).
     ("messages.thread", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW},
+    # Its attachments: whoever reads the thread, only through their own document (another's: 404).
+    ("messages.attachment", "GET"): {
+        "submitted_saisine:piece_jointe":           row(LOGIN, OK, NF,     OK,    OK,    OK,    NF, NF),
+        "submitted_incident:piece_jointe_d_autrui": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF, NF),
+    },
     # Recipients without an account (issue 14): the writers of a submitted document send it and
     # follow its links (a draft: 403, nothing to send); its readers may not (403). Sending needs
     # the SMTP relay, which the world has not: 422, nothing recorded.
@@ -1378,6 +1403,13 @@ def _new_events(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str
     """The events a request logged: (action, document_id, user_id, detail)."""
     assert [e for e in after["events"] if e in before["events"]] == before["events"], "an event changed or vanished"
     return [e[1:] for e in after["events"] if e not in before["events"]]
+
+
+def _new_rows(before: dict[str, Any], after: dict[str, Any], table: str) -> list[Any]:
+    """The rows a request added to ``table``, those of the world untouched."""
+    old, new = before["tables"][table], after["tables"][table]
+    assert new[: len(old)] == old
+    return list(new[len(old) :])
 
 
 def _notified(world: World, before: dict[str, Any], after: dict[str, Any]) -> list[tuple[str, str]]:
@@ -1682,13 +1714,16 @@ def _requested_correction(world: World, before: dict[str, Any], after: dict[str,
     doc_id, now, user_id = world.docs["dossier_submitted"], world.clock(), world.accounts[actor].id
     assert now == BEFORE_NOW
     assert [r[1:] for r in after["tables"]["correction_request"]] == [(doc_id, None, CORRECTION_TEXT, user_id, now, None)]
+    # One path (issue 14): the request is a message of the dossier's thread, told to its association.
+    assert [r[1:] for r in _new_rows(before, after, "message")] == [(doc_id, user_id, "demande_correction", CORRECTION_TEXT, now, None)]
+    assert ("redacteur_A", "demande_correction") in _notified(world, before, after)
     assert after["documents"] == before["documents"] and after["pieces"] == before["pieces"]
 
 
 def _posted_message(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     """One message by the actor in the document's thread, the other side told; the document unchanged."""
     doc_id, now, user_id = world.docs[base_state(state)], world.clock(), world.accounts[actor].id
-    assert [r[1:] for r in after["tables"]["message"]] == [(doc_id, user_id, "message", MESSAGE_TEXT, now, None)]
+    assert [r[1:] for r in _new_rows(before, after, "message")] == [(doc_id, user_id, "message", MESSAGE_TEXT, now, None)]
     told = _notified(world, before, after)
     assert {e for _, e in told} <= {"message"} and actor not in {a for a, _ in told}
     # A recipient's message tells the organisation's writer; a writer's, the recipients of a submitted document.
@@ -1764,6 +1799,20 @@ def _archived(world: World, before: dict[str, Any], after: dict[str, Any], state
     added = {f[0].rsplit("/", 1)[-1] for f in after["archive_files"]} - {f[0].rsplit("/", 1)[-1] for f in before["archive_files"]}
     assert added == {record["signed_sha512"], record["pdfa_sha512"]}
     assert after["documents"] == before["documents"] and after["files"] == before["files"]
+
+
+def _read_thread(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    """Reading a thread records how far its reader read it (the world's one message), nothing else."""
+    assert [r for r in after["tables"]["message_read"] if r not in before["tables"]["message_read"]] == [
+        (world.accounts[actor].id, world.docs["submitted_saisine"], before["tables"]["message"][-1][0])
+    ]
+    assert ATTACHMENT_NAME in response.get_data(as_text=True)
+
+
+def _downloaded_attachment(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    """The attachment's bytes, as stored, under its name; nothing recorded."""
+    assert response.data.startswith(b"%PDF") and ATTACHMENT_NAME in response.headers["Content-Disposition"]
+    assert after == before
 
 
 def _logged_view(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
@@ -1914,6 +1963,8 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
         ("submitted_incident", "redacteur_A"), ("submitted_incident", "instructeur"), ("dossier_draft", "redacteur_A"),
         ("dossier_submitted", "redacteur_A"), ("dossier_submitted", "instructeur"),
     )},
+    **{("messages.thread", "GET", "submitted_saisine", a): _read_thread for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
+    **{("messages.attachment", "GET", "submitted_saisine:piece_jointe", a): _downloaded_attachment for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
     ("archives.deposit", "POST", "submitted_incident", "archiviste"): _archived,
     **{("archives.record", "GET", RECORD_STATE, a): _logged_view for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
     **{("archives.download", "GET", RECORD_STATE, a): _logged_download for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
@@ -1968,9 +2019,11 @@ WRITES: dict[Check, set[str]] = {
     _instructed: {"instruction", "instruction_move", "notification"},
     _posted_message: {"message", "notification"},
     _revoked_link: {"partage", "partage_trace"},
-    _requested_correction: {"correction_request"},
+    _requested_correction: {"correction_request", "message", "notification"},
     _annotated: {"annotation"},
     _archived: {"archive_record", "archive_log"},
+    _read_thread: {"message_read"},
+    _downloaded_attachment: set(),
     _logged_view: {"archive_log"},
     _logged_household: {"archive_log"},
     _recorded_diploma: {"diplome_referent", "event"},
@@ -2058,6 +2111,8 @@ def test_the_matrix_covers_every_route_of_the_app(world: World) -> None:
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == key[0])
         if "partage_id" in rule.arguments:
             expected_states = {PARTAGE_STATE}
+        elif "attachment_id" in rule.arguments:
+            expected_states = set(ATTACHMENT_STATES)
         elif "mesure_id" in rule.arguments:
             expected_states = set(START_STATES) if "kind_name" in rule.arguments else set(MESURES)
         elif "piece_id" in rule.arguments:

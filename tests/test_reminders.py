@@ -21,6 +21,7 @@ from webforms.models import Document, Notification, Rappel
 from webforms.notifications import reminders
 from webforms.notifications.mesure_reminders import bilan_due
 from webforms.notifications.reminders import send_reminders
+from webforms.rendering.context import date_fr
 
 # The AML measure's intermediate bilan (3 months, AML §4) is due on 3 September 2019.
 DUE = dt.date(2019, 9, 3)
@@ -126,3 +127,24 @@ def test_the_reminders_run_every_day_as_a_periodic_task(app: Flask) -> None:
     periodic = {task.periodic_id: task for task in jobs.queue_of(app).periodic_registry.periodic_tasks.values()}
     assert periodic["rappels-quotidiens"].cron == "0 5 * * *" and periodic["rappels-quotidiens"].task.name == "envoyer_rappels"
     assert periodic["resume-quotidien"].cron == "0 6 * * *"
+
+
+@pytest.mark.parametrize(("changes", "due", "source", "title"), [
+    # Installation: 3 months from the first meeting, the bilan "au plus tard 15 jours après le terme" (ASLL §9.1).
+    ({"type_mesure": "asll_installation", "duree_mois": "3"}, dt.date(2019, 12, 20), "ASLL §9.1", "Bilan de fin de période initiale"),
+    # Maintien: 6 months, the same 15 days (ASLL §9.2).
+    ({"type_mesure": "asll_maintien", "duree_mois": "6"}, dt.date(2020, 3, 20), "ASLL §9.2", "Bilan de fin de période initiale"),
+], ids=["installation", "maintien"])
+def test_an_asll_bilan_is_reminded_from_seven_days_before_then_once_overdue_asll_9(
+    app: Flask, login_as: Any, changes: dict[str, str], due: dt.date, source: str, title: str
+) -> None:
+    web, referent = login_as("redacteur")
+    open_mesure(web, date_premiere_rencontre="2019-09-05", **changes)
+    assert run_on(app, paris_morning(due - dt.timedelta(days=8))) == 0
+    assert run_on(app, paris_morning(due - dt.timedelta(days=7))) == 1
+    assert told(app, referent.id)[-1][1].endswith(f"{title} à transmettre d'ici le {date_fr(due)} ({source})")
+    assert run_on(app, paris_morning(due)) == 0  # due today: already told, not yet late
+    assert run_on(app, paris_morning(due + dt.timedelta(days=1))) == 1
+    assert f"{title} en retard, attendu le {date_fr(due)} ({source})" in told(app, referent.id)[-1][1]
+    assert run_on(app, paris_morning(due + dt.timedelta(days=2))) == 0
+    assert [e for e, _ in told(app, referent.id)] == ["bilan_a_rendre", "bilan_en_retard"]

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from tests.conftest import Clock, WebClient
 from tests.test_notifications_mail import BASE_URL, assert_no_household_data, logged, relay, smtp_server  # noqa: F401 (a fixture)
-from tests.test_web import submitted
+from tests.test_web import doc_id_from, example_form, submitted
 from webforms import db
-from webforms.models import Partage, PartageTrace
+from webforms.models import Document, Partage, PartageTrace
 
 ADDRESS = "referent.social@cd62.fr"
 
@@ -144,7 +144,7 @@ def test_only_the_writers_send_a_submitted_document_to_a_valid_address(app: Flas
     payload = {"adresse": ADDRESS, "qualite": "rast"}
     assert coordinator.post(f"/documents/{doc_id}/destinataires", payload).status_code == 403
     assert other.post(f"/documents/{doc_id}/destinataires", payload).status_code == 404
-    for bad, reason in (({"adresse": "pas-une-adresse", "qualite": "rast"}, "Adresse électronique invalide."),
+    for bad, reason in (({"adresse": "pas-une-adresse", "qualite": "rast"}, "Adresse électronique invalide : « pas-une-adresse »."),
                         ({"adresse": ADDRESS, "qualite": "voisin"}, "Choisissez la qualité du destinataire")):
         response = writer.post(f"/documents/{doc_id}/destinataires", bad)
         assert response.status_code == 422 and reason in response.get_data(as_text=True)
@@ -167,3 +167,68 @@ def test_the_link_s_validity_is_configurable(app: Flask, login_as: Any, smtp_ser
     with app.app_context():
         partage = db.session().scalars(select(Partage)).one()
         assert partage.expires_at - partage.created_at == dt.timedelta(days=7)
+
+
+def test_five_codes_an_hour_per_link_the_sixth_is_refused_in_french(app: Flask, login_as: Any, smtp_server: Any, clock: Clock) -> None:  # noqa: F811
+    inbox, _, _, path = sent_link(app, login_as, smtp_server)
+    guest = visitor(app)
+    start = clock.now
+    for minute in range(5):
+        clock.now = start + dt.timedelta(minutes=minute * 10)
+        assert guest.post(path, {"action": "code"}).status_code == 200
+    before = len(inbox.messages)
+    clock.now = start + dt.timedelta(minutes=59)
+    response = guest.post(path, {"action": "code"})
+    # The first code of the five was asked at the start: a new one one hour later (Paris time shown).
+    assert response.status_code == 422 and "Vous avez demandé 5 codes en moins d'une heure" in response.get_data(as_text=True).replace("&#39;", "'")
+    assert len(inbox.messages) == before and traces(app).count("code_envoye") == 5
+    # The last code asked still opens; an hour after the first, a sixth is sent.
+    clock.now = start + dt.timedelta(hours=1, seconds=1)
+    assert guest.post(path, {"action": "code"}).status_code == 200
+    assert traces(app).count("code_envoye") == 6
+
+
+def test_recipients_chosen_on_the_submission_form_get_their_link_once_it_is_committed(app: Flask, login_as: Any, smtp_server: Any) -> None:  # noqa: F811
+    inbox, port = smtp_server()
+    relay(app, port)
+    writer, _ = login_as("redacteur")
+    form = {**example_form("fiche_saisine"), "action": "submit", "partage_adresse-0": f" {ADDRESS} ", "partage_qualite-0": "travailleur_social",
+            "partage_adresse-1": "rast@cd62.fr", "partage_qualite-1": "rast", "partage_adresse-2": "", "partage_qualite-2": "bailleur"}
+    response = writer.post("/documents/nouveau/fiche_saisine", form)
+    assert response.status_code == 302
+    doc_id = doc_id_from(response)
+    with app.app_context():
+        doc = db.session().get_one(Document, doc_id)
+        assert doc.statut == "soumis"
+        assert sorted((p.adresse, p.qualite) for p in db.session().scalars(select(Partage))) == sorted([(ADDRESS, "travailleur_social"), ("rast@cd62.fr", "rast")])
+    links = [m for m in inbox.messages if m["Subject"].endswith("FS-2019-000001 : document transmis")]
+    assert sorted(m["To"] for m in links) == sorted([ADDRESS, "rast@cd62.fr"])
+    # The link works as one sent after the submission; the sender's page lists both.
+    guest = visitor(app)
+    assert "Recevoir un code" in guest.get(link_in(links[0].get_content())).get_data(as_text=True)
+    page = writer.get(f"/documents/{doc_id}/destinataires").get_data(as_text=True)
+    assert ADDRESS in page and "rast@cd62.fr" in page
+
+
+def test_an_invalid_recipient_on_the_submission_form_submits_nothing_and_sends_nothing(app: Flask, login_as: Any, smtp_server: Any) -> None:  # noqa: F811
+    inbox, port = smtp_server()
+    writer, _ = login_as("redacteur")
+    draft = doc_id_from(writer.post("/documents/nouveau/fiche_saisine", {**example_form("fiche_saisine"), "action": "save"}))
+    cases = (
+        ({"partage_adresse-0": "pas-une-adresse", "partage_qualite-0": "rast"}, "Adresse électronique invalide"),
+        ({"partage_adresse-0": ADDRESS, "partage_qualite-0": ""}, "Choisissez la qualité du destinataire"),
+        ({"partage_adresse-0": ADDRESS, "partage_qualite-0": "rast"}, "Aucun relais de courriel"),  # no relay configured yet
+    )
+    for fields, reason in cases:
+        response = writer.post(f"/documents/{draft}/soumettre", fields)
+        assert response.status_code == 302
+        shown = writer.get(response.headers["Location"]).get_data(as_text=True).replace("&#39;", "'").replace("&#34;", '"')
+        assert "Document non soumis" in shown and reason in shown, reason
+        with app.app_context():
+            assert db.session().get_one(Document, draft).statut == "brouillon"
+            assert db.session().scalars(select(Partage)).all() == []
+    assert inbox.messages == []
+    # With the relay, the same submission goes through: one link, sent after the commit.
+    relay(app, port)
+    assert writer.post(f"/documents/{draft}/soumettre", {"partage_adresse-0": ADDRESS, "partage_qualite-0": "rast"}).status_code == 302
+    assert [m["To"] for m in inbox.messages if m["Subject"].endswith("document transmis")] == [ADDRESS]

@@ -31,13 +31,13 @@ from webforms.archive.orphans import DEFAULT_GRACE_HOURS as DEFAULT_ORPHAN_GRACE
 from webforms.candidatures import instruction_views as instruction
 from webforms.candidatures import jury_views
 from webforms.candidatures import views as candidatures
-from webforms.candidatures.instruction import register_state_hook
+from webforms.candidatures.instruction import register_correction_hook, register_state_hook
 from webforms.candidatures.services import CallRules
 from webforms.candidatures.synthese import score_text
 from webforms.documents import views as documents
 from webforms.documents.reviews import register_review
 from webforms.documents.services import register_listener, register_parent
-from webforms.documents.views import register_page_extra
+from webforms.documents.views import register_page_extra, register_submit_step
 from webforms.errors import DISK_FULL, NumberRefused, disk_full, parse_id
 from webforms.form_markup import FormFields
 from webforms.forms import field_attrs
@@ -228,6 +228,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_page_extras()
     register_listener("notifications", notification_events.on_event)
     register_state_hook(notification_events.on_state_change)
+    register_correction_hook(threads.on_dossier_correction)
     register_listener("parcours", thread.on_event)
     mail.init_app(app)
     # <int:…> in a URL: a number past what the database stores is a page not found, not an
@@ -253,10 +254,11 @@ def _register_parents() -> None:
 
 
 def _register_page_extras() -> None:
-    """Give the generic document page what the features show on it: the archived signed copy, the thread, the links."""
+    """Give the generic document page what the features show on it (the archived signed copy, the thread, the links) and read at submission (the links)."""
     register_page_extra("archived", _archived_copy)
     register_page_extra("messages", threads.page_extra)
     register_page_extra("partage", sharing.page_extra)
+    register_submit_step("partage", partage.recipients_from_form, partage.share_after_submit)
 
 
 def _archived_copy(session: Session, doc: Document) -> dict[str, int] | None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import func, select
@@ -17,13 +21,53 @@ from webforms.archive.retention import RuleInForce, rules, term_of
 from webforms.archive.search import destroyed
 from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.documents.uploads import extension_of
-from webforms.models import SIGNATURE_KINDS, ArchiveLog, ArchiveRecord, User
+from webforms.models import NATURES_MESSAGE, SIGNATURE_KINDS, ArchiveLog, ArchiveRecord, Message, PieceJointe, User
 from webforms.timeutil import paris_date
 
 WRITERS = {"seda": write_seda, "bagit": write_bagit}
 
 
-def _unit(session: Session, svc: ArchiveServices, record: ArchiveRecord, today: dt.date, rule: RuleInForce) -> ExportUnit:
+def _sha512_of(path: Path) -> str:
+    digest = hashlib.sha512()
+    with path.open("rb") as data:
+        for chunk in iter(lambda: data.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _thread_files(session: Session, svc: ArchiveServices, record: ArchiveRecord, workdir: Path) -> tuple[ExportFile, ...]:
+    """The document's thread, part of its record (issue 14): ``discussion.json`` and each attachment as stored.
+
+    The transcript is written in ``workdir`` (removed after the export); the attachments are read
+    from the working store, their SHA-512 computed here and checked again on the copy.
+    """
+    messages = list(session.scalars(select(Message).where(Message.document_id == record.document_id).order_by(Message.id)))
+    if not messages:
+        return ()
+    attached = session.scalars(select(PieceJointe).where(PieceJointe.message_id.in_([m.id for m in messages])).order_by(PieceJointe.id)).all()
+    names = {pj.id: f"discussion-piece-jointe-{pj.id}.{extension_of(pj.mime)}" for pj in attached}
+    transcript = [
+        {
+            "auteur": m.user.full_name,
+            "organisation": m.user.organisation.name if m.user.organisation else "",
+            "nature": NATURES_MESSAGE[m.nature],
+            "date": m.at.isoformat(timespec="seconds"),
+            "texte": m.texte,
+            "repondue_le": m.answered_at.isoformat(timespec="seconds") if m.answered_at else None,
+            "pieces_jointes": [{"fichier": names[pj.id], "nom_d_origine": pj.original_name} for pj in attached if pj.message_id == m.id],
+        }
+        for m in messages
+    ]
+    path = workdir / f"discussion-{record.id}.json"
+    path.write_text(json.dumps(transcript, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    files = [ExportFile(path=path, name="discussion.json", sha512=_sha512_of(path), size=path.stat().st_size, mime="application/json", role="Discussion du document (messages)")]
+    for pj in attached:
+        stored = svc.files.path(pj.sha256)
+        files.append(ExportFile(path=stored, name=names[pj.id], sha512=_sha512_of(stored), size=pj.size, mime=pj.mime, role="Pièce jointe d'un message de la discussion"))
+    return tuple(files)
+
+
+def _unit(session: Session, svc: ArchiveServices, record: ArchiveRecord, today: dt.date, rule: RuleInForce, workdir: Path) -> ExportUnit:
     """A record as an export unit: titles carry the kind and reference, never the household."""
     kind = get_kind(record.kind)
     term = term_of(session, record, today, rule)
@@ -62,7 +106,7 @@ def _unit(session: Session, svc: ArchiveServices, record: ArchiveRecord, today: 
         retention_years=term.rule.years,
         retention_start=term.start,
         final_action=term.rule.fate,
-        files=(signed, pdfa),
+        files=(signed, pdfa, *_thread_files(session, svc, record, workdir)),
         supersedes=f"archive-{record.supersedes_id}" if record.supersedes_id else None,
     )
 
@@ -98,11 +142,12 @@ def write_logged(session: Session, svc: ArchiveServices, records: Sequence[Archi
         transferring_agency=svc.transferring_agency,
     )
     in_force = {rule.kind: rule for rule in rules(session)}
-    units = [_unit(session, svc, r, paris_date(now), in_force[r.kind]) for r in records]
-    try:
-        WRITERS[fmt](units, info, out)
-    except ExportError as exc:
-        raise ArchiveError(str(exc)) from None
+    with tempfile.TemporaryDirectory(prefix="webforms-export-") as workdir:
+        units = [_unit(session, svc, r, paris_date(now), in_force[r.kind], Path(workdir)) for r in records]
+        try:
+            WRITERS[fmt](units, info, out)
+        except ExportError as exc:
+            raise ArchiveError(str(exc)) from None
     for record in records:
         log(session, now, "export", key=svc.seal_key, user=user, record=record, format=fmt, message=info.message_identifier)
     return f"{info.message_identifier}-{fmt}.zip"

@@ -130,8 +130,21 @@ _STATE_HOOKS: list[StateHook] = []
 
 
 def register_state_hook(hook: StateHook) -> None:
-    """Call ``hook`` after every change of a dossier's instruction state, before its commit."""
-    _STATE_HOOKS.append(hook)
+    """Call ``hook`` after every change of a dossier's instruction state, before its commit (once, however many apps are made)."""
+    if hook not in _STATE_HOOKS:
+        _STATE_HOOKS.append(hook)
+
+
+# Called, in the asker's transaction, after each correction request is recorded: (session,
+# dossier, request, asker). The thread makes it a message there and tells the association.
+CorrectionHook = Callable[[Session, Document, CorrectionRequest, User], None]
+_CORRECTION_HOOKS: list[CorrectionHook] = []
+
+
+def register_correction_hook(hook: CorrectionHook) -> None:
+    """Call ``hook`` after every correction request on a dossier, before its commit (once, however many apps are made)."""
+    if hook not in _CORRECTION_HOOKS:
+        _CORRECTION_HOOKS.append(hook)
 
 
 def state_of(session: Session, doc: Document) -> str:
@@ -328,6 +341,9 @@ def request_correction(session: Session, svc: Services, doc: Document, *, user: 
         mark_nonconforme(session, svc, piece, user=user, motif=texte, commit=False)
     request = CorrectionRequest(document_id=doc.id, piece_id=piece.id if piece else None, texte=texte, user_id=user.id, at=now)
     session.add(request)
+    session.flush()
+    for hook in _CORRECTION_HOOKS:
+        hook(session, doc, request, user)
     session.commit()
     return request
 

@@ -14,7 +14,18 @@ from typing import Any
 from sqlalchemy import Select, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from webforms.models import Apercu, ApiToken, ArchiveRecord, KeptForm, ModeleVersion, Piece, Rendition, Tombstone, Travail
+from webforms.models import (
+    Apercu,
+    ApiToken,
+    ArchiveRecord,
+    KeptForm,
+    ModeleVersion,
+    Piece,
+    PieceJointe,
+    Rendition,
+    Tombstone,
+    Travail,
+)
 
 # Columns whose value is the SHA-256 of a file in the working store.
 STORED_FILE_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
@@ -23,6 +34,7 @@ STORED_FILE_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
     Piece.sha256,  # a piece of a dossier as uploaded
     Piece.pdf_sha256,  # a Word piece's conversion to PDF
     ModeleVersion.sha256,  # an uploaded version of a Département template
+    PieceJointe.sha256,  # a file attached to a message of a document's thread (issue 14)
 )
 
 # Keys of JSON columns whose value is the SHA-256 of a stored file.

@@ -57,6 +57,19 @@ def register_page_extra(name: str, extra: PageExtra) -> None:
     _PAGE_EXTRAS[name] = extra
 
 
+# What a feature reads from the submission's own form (the recipients without an account): a
+# check before the submission, refusing in French (``DocumentError``: nothing is submitted), and
+# what to do with its result once the submission is committed. Filled by the app factory.
+SubmitCheck = Callable[[Mapping[str, Any]], Any]
+SubmitAfter = Callable[[Session, Document, Any], list[str]]
+_SUBMIT_STEPS: dict[str, tuple[SubmitCheck, SubmitAfter]] = {}
+
+
+def register_submit_step(name: str, check: SubmitCheck, after: SubmitAfter) -> None:
+    """Make every submission run ``check(form)`` before it, then ``after(session, doc, checked)`` once committed (its French lines flashed)."""
+    _SUBMIT_STEPS[name] = (check, after)
+
+
 def _page_extras(doc: Document) -> dict[str, Any]:
     """Return what the registered features add to ``doc``'s page, by template variable."""
     return {name: extra(db.session(), doc) for name, extra in _PAGE_EXTRAS.items()}
@@ -311,6 +324,7 @@ def _submit(doc: Document) -> ResponseReturnValue:
     """Submit a draft; if it is incomplete, show what is missing (the form, or a long form's checklist)."""
     kind = _kind_or_404(doc.kind)
     try:
+        checked = {name: check(request.form) for name, (check, _) in _SUBMIT_STEPS.items()}
         svc_docs.submit(db.session(), services().documents, doc, user=current_user)
     except ValidationFailed as exc:
         # What was typed is saved; the errors show on the draft's page, reached by a redirect: the
@@ -324,6 +338,9 @@ def _submit(doc: Document) -> ResponseReturnValue:
         flash(str(exc), "error")
         return redirect(url_for(".view", doc_id=doc.id))
     flash(f"Document soumis sous la référence {doc.reference}. Il est désormais verrouillé.", "success")
+    for name, (_, after) in _SUBMIT_STEPS.items():
+        for line in after(db.session(), doc, checked[name]):
+            flash(line, "info")
     return redirect(url_for(".view", doc_id=doc.id))
 
 

@@ -22,6 +22,7 @@ from webforms.models.guards import ARCHIVE_TABLES, SUBMISSION_KEPT, WRITE_ONCE_T
 from webforms.models.instruction import Annotation, CorrectionRequest, Instruction, InstructionMove, Jury, JuryMember
 from webforms.models.jobs import STATUTS_TRAVAIL, Travail
 from webforms.models.jury import Avis, Decision, Evaluation, Lettre
+from webforms.models.message_attachments import PieceJointe
 from webforms.models.messages import NATURES_MESSAGE, Message, MessageRead
 from webforms.models.mesures import Mesure, Rencontre, Renouvellement
 from webforms.models.modeles import MOUVEMENTS_MODELE, ModeleEnVigueur, ModeleMouvement, ModeleVersion
@@ -100,6 +101,7 @@ __all__ = [
     "Partage",
     "PartageTrace",
     "Piece",
+    "PieceJointe",
     "PorteeDepartement",
     "Rappel",
     "Rencontre",

@@ -53,7 +53,7 @@ def _submitted_what(doc: Document, version: int) -> str:
     return "document transmis"
 
 
-def _piece_title(doc: Document, code: str) -> str:
+def piece_title(doc: Document, code: str) -> str:
     """The label of a piece of the document's kind (never the file's name)."""
     return next((rule.title for rule in get_kind(doc.kind).attachments if rule.name == code), code)
 
@@ -81,13 +81,18 @@ def on_review(session: Session, event: Event, doc: Document) -> None:
 
 
 def on_reopen(session: Session, event: Event, doc: Document) -> None:
-    """A dossier reopened for correction (AML §6b): its recipients, who read its deposited version."""
+    """A dossier reopened for correction (AML §6b): its recipients, who read its deposited version.
+
+    A document reopened by a correction request is told by the request's message (``threads``).
+    """
+    if event.detail.get("par") == "demande_correction":
+        return
     notify(session, "reouverture", doc, receivers_of(session, doc), what="rouvert par l'association pour régularisation", now=event.at, actor=event.user)
 
 
 def on_nonconforme(session: Session, event: Event, doc: Document) -> None:
     """A piece marked non-compliant: the writers of the dossier's organisation, who must replace it."""
-    title = _piece_title(doc, str(event.detail.get("piece", "")))
+    title = piece_title(doc, str(event.detail.get("piece", "")))
     notify(session, "non_conforme", doc, writers_of(session, doc), what=f"pièce non conforme : {title}", now=event.at, actor=event.user)
 
 

@@ -3,7 +3,8 @@
 An e-mail carries no household data (CNIL): its subject names the kind, the reference and what
 happened, its body a link to sign in and read. Each one sent or tried is logged (``Courriel``:
 to whom, when, for what, how it went), never its content. A relay that is down makes the task
-fail: the queue retries it (2, 4, 8, 16 s), then shows it failed on ``/admin/travaux``; the
+fail: the queue retries it (2, 4, 8, 16 s), then shows it failed on ``/admin/travaux``; an
+address the relay refuses for good (a bounce, 5xx) fails at once, without retries; the
 notification stays in the centre all along, and the submission that caused it was committed
 long before.
 """
@@ -24,6 +25,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from webforms.errors import DocumentError
 from webforms.jobs import ask, daily, describe, task
 from webforms.models import Courriel, Notification, NotificationPreference, Travail, User
 from webforms.notifications.preferences import frequence_of
@@ -116,21 +118,45 @@ _FOOTER = (
 )
 
 
+def _refused_for_good(exc: Exception) -> bool:
+    """Did the relay refuse the address itself, for good (a 5xx "bounce"), rather than fail for a while?"""
+    return isinstance(exc, smtplib.SMTPRecipientsRefused) and bool(exc.recipients) and all(code >= 500 for code, _ in exc.recipients.values())
+
+
+def hand_over(session: Session, travail: Travail, to: str, subject: str, body: str, log: dict[str, Any]) -> Courriel:
+    """Send one e-mail and return its log row (``log``: its ``Courriel`` fields), added to the task's session.
+
+    A failure is logged apart (the task's rows are rolled back). A relay down or a temporary
+    refusal is raised for the queue to retry; an address the relay refuses for good (5xx) ends
+    the work at once in French (``DocumentError``): retrying would bounce the same way, and the
+    administrator sees it failed on ``/admin/travaux``, where it can be run again once the
+    address is corrected.
+    """
+    now = current_app.config["CLOCK"]()
+    try:
+        send(Relay.from_config(current_app.config), to, subject, body)
+    except (smtplib.SMTPException, OSError) as exc:
+        with Session(session.get_bind()) as apart:
+            apart.add(Courriel(**log, adresse=to, at=now, statut="echec", erreur=describe(exc), travail_id=travail.id))
+            apart.commit()
+        if _refused_for_good(exc):
+            assert isinstance(exc, smtplib.SMTPRecipientsRefused)
+            code, reason = next(iter(exc.recipients.values()))
+            said = reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
+            raise DocumentError(f"Adresse {to} refusée par le relais de courriel ({code} {said}) : courriel non remis. "
+                                "Corrigez l'adresse, puis relancez ce travail.") from None
+        raise
+    sent = Courriel(**log, adresse=to, at=now, statut="envoye", travail_id=travail.id)
+    session.add(sent)
+    return sent
+
+
 def _deliver(session: Session, travail: Travail, user: User, nature: str, notes: list[Notification], subject: str, body: str) -> dict[str, Any]:
-    """Send, and log the e-mail with the task's rows; log a failure on its own, then let the queue retry."""
+    """Send, and log the e-mail with the task's rows (a failure: ``hand_over``)."""
     now = current_app.config["CLOCK"]()
     ids = [n.id for n in notes]
     body += _FOOTER.format(preferences=link("notifications.preferences"))
-    try:
-        send(Relay.from_config(current_app.config), user.email, subject, body)
-    except (smtplib.SMTPException, OSError) as exc:
-        # The task's rows are rolled back on an error: the failed attempt is logged apart.
-        with Session(session.get_bind()) as apart:
-            apart.add(Courriel(user_id=user.id, adresse=user.email, nature=nature, notifications=ids, at=now, statut="echec", erreur=describe(exc), travail_id=travail.id))
-            apart.commit()
-        raise
-    sent = Courriel(user_id=user.id, adresse=user.email, nature=nature, notifications=ids, at=now, statut="envoye", travail_id=travail.id)
-    session.add(sent)
+    sent = hand_over(session, travail, user.email, subject, body, {"user_id": user.id, "nature": nature, "notifications": ids})
     for note in notes:
         note.mailed_at = now
     session.flush()

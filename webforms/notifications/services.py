@@ -19,7 +19,7 @@ from webforms.jobs import ask
 from webforms.models import Document, Mesure, Notification, User
 from webforms.notifications.mail import send_notification
 from webforms.notifications.preferences import frequence_of
-from webforms.notifications.subjects import About, about, headline, may_open, page
+from webforms.notifications.subjects import EVENEMENTS, About, about, headline, may_open, page
 
 PAGE_SIZE = 100
 UNREAD_FACT = "notifications_non_lues"
@@ -39,6 +39,8 @@ def notify(
     "immediat" get an e-mail from a worker (nothing committed here; a relay that is down never
     stops the caller's change).
     """
+    if not isinstance(subject, EVENEMENTS.get(evenement, ())):
+        raise ValueError(f"Notification {evenement!r} non déclarée pour {type(subject).__name__} (subjects.EVENEMENTS).")
     told: list[Notification] = []
     seen: set[int] = set()
     for user in recipients:

@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import smtplib
 from typing import Any
 
 from flask import current_app
@@ -27,14 +26,17 @@ from schemas import get_kind
 from webforms import policy
 from webforms.documents.services import Services
 from webforms.errors import DocumentError
-from webforms.jobs import ask, describe, task
-from webforms.models import QUALITES_PARTAGE, Courriel, Document, Partage, PartageTrace, Travail, User
-from webforms.notifications.mail import Relay, link, send
+from webforms.jobs import ask, task
+from webforms.models import QUALITES_PARTAGE, Document, Partage, PartageTrace, Travail, User
+from webforms.notifications.mail import hand_over, link
 from webforms.notifications.services import mail_enabled
 from webforms.rendering.context import datetime_fr
 
 CODE_MINUTES = 15
 MAX_TRIES = 5
+# At most this many codes asked per link in any hour: each is an e-mail to the recipient, and
+# a link found by someone else must not flood their mailbox (docs/decisions.md).
+MAX_CODES_PER_HOUR = 5
 
 
 class LinkRefused(Exception):
@@ -69,21 +71,28 @@ def _trace(session: Session, partage: Partage, quoi: str, now: dt.datetime) -> N
     session.add(PartageTrace(partage_id=partage.id, quoi=quoi, at=now))
 
 
-def share(session: Session, svc: Services, doc: Document, *, user: User, adresse: str | None, qualite: str | None) -> Partage:
-    """Send ``doc`` to an address without an account: record the link and ask a worker to e-mail it."""
-    if not policy.can_share(user, doc):
-        raise DocumentError("Seuls les rédacteurs de l'organisation transmettent un document soumis.")
+def check_recipient(adresse: str | None, qualite: str | None) -> str:
+    """Return the address cleaned if a link may be sent to it as ``qualite``; refuse in French otherwise."""
     adresse = (adresse or "").strip()
     try:
         validate.Email()(adresse)
     except ValidationError:
-        raise DocumentError("Adresse électronique invalide.") from None
+        raise DocumentError(f"Adresse électronique invalide : « {adresse[:100]} ».") from None
     if len(adresse) > 254:
-        raise DocumentError("Adresse électronique invalide.")
+        raise DocumentError("Adresse électronique invalide : 254 caractères au plus.")
     if qualite not in QUALITES_PARTAGE:
-        raise DocumentError("Choisissez la qualité du destinataire parmi celles proposées.")
+        raise DocumentError(f"Choisissez la qualité du destinataire {adresse} parmi celles proposées.")
     if not mail_enabled():
         raise DocumentError("Aucun relais de courriel n'est configuré : le lien ne peut pas être envoyé.")
+    return adresse
+
+
+def share(session: Session, svc: Services, doc: Document, *, user: User, adresse: str | None, qualite: str | None) -> Partage:
+    """Send ``doc`` to an address without an account: record the link and ask a worker to e-mail it."""
+    if not policy.can_share(user, doc):
+        raise DocumentError("Seuls les rédacteurs de l'organisation transmettent un document soumis.")
+    adresse = check_recipient(adresse, qualite)
+    assert qualite is not None
     now = svc.clock()
     days = int(current_app.config["PARTAGE_JOURS"])
     partage = Partage(document_id=doc.id, adresse=adresse, qualite=qualite, sel=secrets.token_hex(32), created_by_id=user.id,
@@ -110,7 +119,20 @@ def find(session: Session, partage_id: int, secret: str, now: dt.datetime) -> Pa
 
 
 def ask_code(session: Session, partage: Partage, *, now: dt.datetime) -> None:
-    """Make a new one-time code for the link and ask a worker to e-mail it (a second e-mail)."""
+    """Make a new one-time code for the link and ask a worker to e-mail it (a second e-mail); refuse past the hourly cap."""
+    # Locked: two requests at once count each other, the sixth of the hour is refused.
+    session.refresh(partage, with_for_update=True)
+    hour_ago = now - dt.timedelta(hours=1)
+    asked = session.scalars(
+        select(PartageTrace.at).where(PartageTrace.partage_id == partage.id, PartageTrace.quoi == "code_envoye", PartageTrace.at > hour_ago)
+        .order_by(PartageTrace.at)
+    ).all()
+    if len(asked) >= MAX_CODES_PER_HOUR:
+        again = asked[len(asked) - MAX_CODES_PER_HOUR] + dt.timedelta(hours=1)
+        raise DocumentError(
+            f"Vous avez demandé {MAX_CODES_PER_HOUR} codes en moins d'une heure : vous pourrez en demander un nouveau "
+            f"à partir du {datetime_fr(again)}. Utilisez le dernier code reçu s'il est encore valable."
+        )
     partage.code_sel, partage.code_expires_at, partage.code_essais = secrets.token_hex(32), now + dt.timedelta(minutes=CODE_MINUTES), 0
     _trace(session, partage, "code_envoye", now)
     session.flush()
@@ -157,16 +179,8 @@ def links_of(session: Session, doc: Document) -> list[Partage]:
 
 
 def _mail(session: Session, travail: Travail, partage: Partage, nature: str, subject: str, body: str) -> dict[str, Any]:
-    """Send one e-mail to the link's address and log it (a failure apart, then the queue retries)."""
-    now = current_app.config["CLOCK"]()
-    try:
-        send(Relay.from_config(current_app.config), partage.adresse, subject, body)
-    except (smtplib.SMTPException, OSError) as exc:
-        with Session(session.get_bind()) as apart:
-            apart.add(Courriel(adresse=partage.adresse, nature=nature, notifications=[], at=now, statut="echec", erreur=describe(exc), travail_id=travail.id))
-            apart.commit()
-        raise
-    session.add(Courriel(adresse=partage.adresse, nature=nature, notifications=[], at=now, statut="envoye", travail_id=travail.id))
+    """Send one e-mail to the link's address and log it (a failure apart, then the queue retries; a bounce ends it)."""
+    hand_over(session, travail, partage.adresse, subject, body, {"nature": nature, "notifications": []})
     return {"envoye": True}
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
@@ -18,6 +21,36 @@ from webforms.web import attempt, services
 
 bp = Blueprint("partage", __name__)
 OPENED = "partages_ouverts"  # the links this browser opened with their code (the visitor's session)
+# How many recipients without an account the submission form offers (``_partage_fields.html``).
+AT_SUBMISSION = 3
+
+
+@bp.app_context_processor
+def _qualites() -> dict[str, Any]:
+    """Give the submission forms the recipients' qualities and how many rows to offer."""
+    return {"qualites_partage": QUALITES_PARTAGE, "partage_rows": range(AT_SUBMISSION)}
+
+
+def recipients_from_form(form: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The recipients without an account chosen on the submission form: (address, quality); refuse in French before anything is submitted."""
+    chosen: list[tuple[str, str]] = []
+    for row in range(AT_SUBMISSION):
+        adresse, qualite = (form.get(f"partage_adresse-{row}") or "").strip(), form.get(f"partage_qualite-{row}") or None
+        if adresse:
+            try:
+                chosen.append((sharing.check_recipient(adresse, qualite), str(qualite)))
+            except DocumentError as exc:
+                raise DocumentError(f"Document non soumis : {exc}") from None
+    return chosen
+
+
+def share_after_submit(db_session: Any, doc: Document, chosen: list[tuple[str, str]]) -> list[str]:
+    """Once the submission is committed, send each chosen recipient their link; return what to tell the sender."""
+    lines = []
+    for adresse, qualite in chosen:
+        outcome = attempt(sharing.share, db_session, services().documents, doc, user=current_user, adresse=adresse, qualite=qualite)
+        lines.append(f"Lien non envoyé à {adresse} : {outcome.refusal}" if outcome.refused else f"Lien personnel en cours d'envoi à {adresse} ; ses ouvertures s'afficheront sur la page « Destinataires sans compte ».")
+    return lines
 
 
 def _shared_or_404(doc_id: int) -> Document:
@@ -83,14 +116,16 @@ def page(partage_id: int, secret: str) -> ResponseReturnValue:
     if not isinstance(found, Partage):
         return found
     status, opened = 200, partage_id in session.get(OPENED, [])
-    if request.method == "POST" and request.form.get("action") == "code":
-        sharing.ask_code(db.session(), found, now=services().clock())
-        flash("Un code vous a été envoyé par courriel ; il est valable 15 minutes.", "success")
-    elif request.method == "POST":
-        outcome = attempt(sharing.check_code, db.session(), found, request.form.get("code"), now=services().clock(), refusals=(DocumentError,))
+    if request.method == "POST":
+        asking = request.form.get("action") == "code"
+        service = sharing.ask_code if asking else sharing.check_code
+        given = () if asking else (request.form.get("code"),)
+        outcome = attempt(service, db.session(), found, *given, now=services().clock(), refusals=(DocumentError,))
         if outcome.refused:
             flash(outcome.refusal or "", "error")
             status = 422
+        elif asking:
+            flash("Un code vous a été envoyé par courriel ; il est valable 15 minutes.", "success")
         else:
             session[OPENED] = [*session.get(OPENED, []), partage_id]
             opened = True

@@ -11,6 +11,29 @@ from webforms.models import Document, Mesure, Notification, User
 
 About = Document | Mesure
 
+# Every kind of notification (issue 14), with what it is about: the events of a document, then
+# the reminders (docs/notifications.md gives each one's rule). ``notify`` refuses any other, so
+# that the test that mails each kind through a real SMTP server misses none.
+EVENEMENTS: dict[str, type[Document] | type[Mesure]] = {
+    "depot": Document,
+    "redepot": Document,
+    "reouverture": Document,
+    "non_conforme": Document,
+    "decision": Document,
+    "instruction": Document,
+    "message": Document,
+    "demande_correction": Document,
+    "appel_echeance": Document,
+    "decision_en_attente": Document,
+    "copie_signee_attendue": Document,
+    "bilan_a_rendre": Mesure,
+    "bilan_en_retard": Mesure,
+    "demarrage_a_venir": Mesure,
+    "demarrage_en_retard": Mesure,
+    "rythme_insuffisant": Mesure,
+    "fin_sans_renouvellement": Mesure,
+}
+
 
 def about(note: Notification) -> About:
     """Return the document or the measure ``note`` is about."""

@@ -1,7 +1,7 @@
 """the operator who made an API token on the command line (issue 17)
 
 Revision ID: 0030
-Revises: 0025
+Revises: 0028
 Create Date: 2026-12-07
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0030'
-down_revision = '0025'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 
