@@ -488,6 +488,47 @@ def test_search_by_household_name_ignores_case_and_accents_within_the_readers_sc
     assert found(lens, "Lefèvre") == {by_doc[lefevre]}
 
 
+def test_free_text_search_finds_words_of_the_submitted_document_within_the_readers_scope(app: Flask, login_as: Any) -> None:
+    """Issue 16, point 9: "free text for those allowed": words of what was submitted, not the form's field names."""
+    writer, _ = login_as("redacteur")
+    archivist, _ = login_as("archiviste", "Département du Pas-de-Calais")
+
+    def referral(description: str, motif: str) -> int:
+        form = {**example_form("fiche_saisine"), "situation-description": description, "orientation-motif": motif, "action": "submit"}
+        return doc_id_from(writer.post("/documents/nouveau/fiche_saisine", form))
+
+    hebergee = referral("Hébergée chez une amie à Hénin-Beaumont, expulsion prévue en février.", "Relogement rapide.")
+    incendie = referral("Dette de loyer après l'incendie du logement.", "Relogement après sinistre.")
+    for doc_id in (hebergee, incendie):
+        assert deposit(archivist, doc_id, pdf_titled(f"scan {doc_id}")).status_code == 302
+    with app.app_context():
+        by_doc = {r.document_id: r.id for r in db.session().scalars(select(ArchiveRecord))}
+
+    def found(web: WebClient, text: str) -> set[int]:
+        response = web.get("/archives", query_string={"texte": text})
+        assert response.status_code == 200
+        return {int(n) for n in re.findall(r'href="/archives/(\d+)"', response.get_data(as_text=True))}
+
+    # Any case, without accents, every word somewhere (description, motif, any nested text).
+    assert found(archivist, "EXPULSION fevrier") == {by_doc[hebergee]}
+    assert found(archivist, "henin beaumont") == {by_doc[hebergee]}
+    assert found(archivist, "INCENDIE dette") == {by_doc[incendie]}
+    assert found(archivist, "Conseillère") == {by_doc[hebergee], by_doc[incendie]}  # the prescriber, in both
+    # The other side: a word of one and a word of the other, a word in neither, a field's name.
+    assert found(archivist, "expulsion incendie") == set()
+    assert found(archivist, "cambriolage") == set()
+    assert found(archivist, "parcours_institutionnel") == set() and found(archivist, "precisions_besoins") == set()
+    assert found(archivist, "%") == set()
+    # Those allowed: who may open the document. Another association and the Artois coordinator
+    # find nothing; the Lens-Hénin coordinator finds it.
+    other, _ = login_as("redacteur", "Association Autre")
+    assert found(other, "expulsion") == set()
+    artois, _ = login_as("coordinateur", org="Plateforme Logement d'abord Artois", territoires=("aml-artois",))
+    assert found(artois, "expulsion") == set()
+    lens, _ = login_as("coordinateur", org="Plateforme Logement d'abord Lens-Hénin", territoires=("aml-lens-henin",))
+    assert found(lens, "expulsion") == {by_doc[hebergee]}
+
+
 def test_the_document_s_thread_and_its_attachments_travel_with_its_record_seda_and_bagit(app: Flask, people: dict[str, Any], tmp_path: Path) -> None:
     """Issue 14: "the thread belongs to the document's record and is part of its archive export"."""
     archivist, writer = people["archivist"], people["writer"]

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, select
+from sqlalchemy import ColumnElement, Text, case, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB, JSONPATH
 from sqlalchemy.orm import Session
 
 from schemas import registry
@@ -52,6 +53,7 @@ class Search:
     organisation_id: int | None = None
     household: str | None = None
     household_name: str | None = None  # words of the household's name, any case and accents
+    text: str | None = None  # words anywhere in the document as submitted, any case and accents
     reference: str | None = None
     du: dt.date | None = None  # submission of the document, Paris days, inclusive
     au: dt.date | None = None
@@ -122,6 +124,17 @@ def _household_name() -> ColumnElement[str]:
     )
 
 
+# Every text the submitted document holds (JSON strings at any depth: names, addresses, free
+# comments…), not its field names: "nom" must not find every record.
+_STRINGS = "strict $.** ? (@.type() == \"string\")"
+
+
+def _document_text() -> ColumnElement[str]:
+    """The text of a record's document as submitted: its summary, then every text value of its data."""
+    values = func.jsonb_path_query_array(cast(Document.submitted_data, JSONB), cast(literal(_STRINGS), JSONPATH))
+    return func.concat(Document.summary, literal(" "), cast(values, Text))
+
+
 def _contains(word: str) -> str:
     """A LIKE pattern for what contains ``word`` (its own % and _ taken literally)."""
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -140,8 +153,13 @@ def _matching(user: User, query: Search) -> Any:
     if query.reference:
         stmt = stmt.where(func.upper(ArchiveRecord.reference).like(_prefix(query.reference), escape="\\"))
     words = fold(query.household_name or "").split()
-    if query.du or query.au or words:
+    text_words = fold(query.text or "").split()
+    if query.du or query.au or words or text_words:
         stmt = stmt.join(Document, Document.id == ArchiveRecord.document_id)
+    if text_words:
+        # Free text (issue 16, point 9): every word somewhere in what the reader may already open.
+        text = _folded(_document_text())
+        stmt = stmt.where(*(text.like(_contains(word), escape="\\") for word in text_words))
     if words:
         # Every word typed is somewhere in the name, in any order ("durand marie", "Marie Durand").
         stmt = stmt.outerjoin(Mesure, Mesure.id == Document.mesure_id)

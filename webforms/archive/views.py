@@ -81,6 +81,7 @@ def _query(values: Any, errors: list[str]) -> Search:
         organisation_id=parse_id(org),
         household=values.get("menage") or None,
         household_name=(values.get("nom") or "")[:100] or None,
+        text=(values.get("texte") or "")[:200] or None,
         reference=values.get("reference") or None,
         du=_date_arg(values, "du", errors, "Du"),
         au=_date_arg(values, "au", errors, "Au"),
