@@ -20,7 +20,7 @@ from tests.api_client import ApiClient, token_for
 from tests.conftest import Account, Clock, WebClient
 from tests.workers import run_jobs
 from webforms import cli, db
-from webforms.models import ApiTokenUse, Document
+from webforms.models import ApiToken, ApiTokenUse, Document
 
 ISO_DATE_ERROR = "Date invalide : utilisez le format AAAA-MM-JJ (ISO 8601)."
 
@@ -145,6 +145,12 @@ def test_list_pages_with_a_cursor_and_filters(app: Flask, clock: Clock, make_use
     assert api.get("/api/v1/documents?statut=soumis").get_json() == {"items": [], "next_cursor": None}
     exact = api.get("/api/v1/documents?limit=6").get_json()
     assert len(exact["items"]) == 6 and exact["next_cursor"] is None
+    # The statut filter's other side: a submitted document is listed under "soumis", and not under "brouillon".
+    sent = api.post("/api/v1/kinds/fiche_saisine/documents", json=example()).get_json()["id"]
+    assert api.post(f"/api/v1/documents/{sent}/submission").status_code == 200
+    assert [d["id"] for d in api.get("/api/v1/documents?statut=soumis").get_json()["items"]] == [sent]
+    drafts = [d["id"] for d in api.get("/api/v1/documents?statut=brouillon").get_json()["items"]]
+    assert sorted(drafts) == sorted([*ids, incident])
 
 
 def test_every_use_is_logged_and_the_rate_is_limited_per_token(app: Flask, clock: Clock, make_user: Callable[..., Account]) -> None:
@@ -155,11 +161,16 @@ def test_every_use_is_logged_and_the_rate_is_limited_per_token(app: Flask, clock
     limited = first.get("/api/v1/kinds")
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0 and limited.is_json
     assert second.get("/api/v1/kinds").status_code == 200  # each token its own counter
+    start = clock.now
     clock.now = clock.now.replace(minute=clock.now.minute + 1)
     assert first.get("/api/v1/kinds").status_code == 200  # a new window
     with app.app_context():
-        uses = db.session().execute(select(ApiTokenUse.route, ApiTokenUse.method)).all()
-    assert len(uses) == 6 and set(uses) == {("/api/v1/kinds", "GET")}
+        session = db.session()
+        one, two = session.scalars(select(ApiToken.id).where(ApiToken.user_id == account.id).order_by(ApiToken.id)).all()
+        uses = session.execute(select(ApiTokenUse.token_id, ApiTokenUse.route, ApiTokenUse.method, ApiTokenUse.at).order_by(ApiTokenUse.id)).all()
+    # Which token, which route, when: the refused (429) request too, each under its own token.
+    kinds = ("/api/v1/kinds", "GET")
+    assert [tuple(u) for u in uses] == [*[(one, *kinds, start)] * 4, (two, *kinds, start), (one, *kinds, clock.now)]
 
 
 def test_the_command_line_prints_the_description_the_api_serves(app: Flask, tmp_path: Any) -> None:

@@ -141,3 +141,11 @@ def test_the_documentation_page_shows_the_kinds_of_a_document_and_the_draft_grou
     html = app.test_client().get("/api/v1/documentation").get_data(as_text=True)
     assert 'selon « kind »' in html and 'href="#fiche_saisine.Document"' in html
     assert 'href="#fiche_saisine.PrescripteurBrouillon"' in html  # a group that may be null still links to its fields
+
+
+def test_the_description_names_no_component_the_api_does_not_use(app: Flask) -> None:
+    """flask-smorest's page-number pagination (English, unused: the API pages by cursor) is not described."""
+    components = openapi_document(app)["components"]
+    assert not [name for name in components.get("schemas", {}) if "Pagination" in name] and "PAGINATION" not in components.get("headers", {})
+    # The cursor pagination the lists use is: each page says where the next one starts.
+    assert "next_cursor" in components["schemas"]["payloads.DocumentPage"]["properties"]

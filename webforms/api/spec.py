@@ -115,6 +115,9 @@ class WebformsApi(Api):
     def _register_error_handlers(self) -> None:
         """Leave the application's error pages alone: the API blueprint answers its own errors."""
 
+    def _register_pagination_header(self) -> None:
+        """Describe no page-number pagination header: the lists page by cursor (``next_cursor``), and its schema is in English."""
+
     def _register_responses(self) -> None:
         """Describe the default error in French (each route describes its own codes: ``views.described``)."""
         response = {"description": "Erreur : voir « errors », au format de la ligne de commande.", "schema": self.ERROR_SCHEMA}
