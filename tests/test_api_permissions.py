@@ -17,13 +17,16 @@ from sqlalchemy import select
 
 from schemas import registry
 from tests.api_client import ApiClient, token_for
-from tests.conftest import Account, Clock
+from tests.conftest import Account, Clock, WebClient, pdf_titled
 from tests.test_api import example
-from tests.test_candidatures import appel_id_of
+from tests.test_archive_web import deposit, record_id_from
+from tests.test_candidatures import BEFORE_DEADLINE, appel_id_of, open_dossier, submit_complete
+from tests.test_instruction import AT_DEADLINE, DEPARTEMENT
+from tests.test_jury import members_form
 from tests.workers import run_jobs
 from webforms import db
 from webforms.mesures.services import create_mesure
-from webforms.models import Document, User
+from webforms.models import Document, Piece, User
 from webforms.territoires.services import SCOPED_ROLES
 
 A, B = "Association A", "Association B"
@@ -38,22 +41,31 @@ TOKENS: dict[str, tuple[str, str, tuple[str, ...], str] | None] = {
     "A-appels": ("redacteur", A, ("candidature_aml",), "lecture"),
     "archiviste": ("archiviste", "Archives du Département", ("fiche_saisine",), "lecture"),
     "instructeur": ("instructeur", "Département", ("candidature_aml", "fiche_saisine"), "ecriture"),
+    "jury": ("jury", "CALL", ("candidature_aml", "fiche_saisine"), "ecriture"),  # a member of the shipped call's jury
+    "jury-ailleurs": ("jury", "CAHC", ("candidature_aml", "fiche_saisine"), "lecture"),  # on no jury
+    "admin": ("admin", "Administration", ("candidature_aml", "fiche_saisine"), "ecriture"),
     "aucun": None,
 }
 # Which of organisation A's documents each token reads; "mesure": A's ASLL measure (its kinds
 # include fiche_incident, written about every type of measure); "appel": the shipped call (its
-# kinds include one that answers calls).
+# kinds include one that answers calls); "dossier": A's dossier on that call, deposited with its
+# pieces and declared recevable (AML §6b), so presented to the call's jury (AML §6d); "record":
+# the archive record of the submitted fiche saisine (the archive's readers: policy.can_search_archive).
 VISIBLE = {
-    "A-ecriture": {"draft_saisine", "submitted_saisine", "draft_incident", "mesure"},
-    "A-lecture": {"draft_saisine", "submitted_saisine", "draft_incident", "mesure"},
+    "A-ecriture": {"draft_saisine", "submitted_saisine", "draft_incident", "mesure", "record"},
+    "A-lecture": {"draft_saisine", "submitted_saisine", "draft_incident", "mesure", "record"},
     "A-incident": {"draft_incident", "mesure"},
     "B-ecriture": set(),  # the policy: another organisation's measure too
-    "coordinateur": {"submitted_saisine"},  # a recipient of the submitted fiche saisine, never a draft; no AML measure here
-    "A-appels": {"appel"},
-    "archiviste": {"submitted_saisine"},  # a recipient of the fiche saisine once submitted
-    "instructeur": {"submitted_saisine", "appel"},  # the calls, and a recipient of the fiche saisine once submitted
+    "coordinateur": {"submitted_saisine", "record"},  # a recipient of the submitted fiche saisine, never a draft; no AML measure here
+    "A-appels": {"appel", "dossier"},
+    "archiviste": {"submitted_saisine", "record"},  # a recipient of the fiche saisine once submitted
+    "instructeur": {"submitted_saisine", "appel", "dossier", "record"},  # the calls and their dossiers, and a recipient of the fiche saisine
+    "jury": {"appel", "dossier"},  # the recevable dossiers of its own call only; never a fiche saisine
+    "jury-ailleurs": {"appel"},  # the calls, as every signed-in account reads them; no dossier
+    "admin": {"appel"},  # the calls; household data is not the administrator's (webforms/policy.py)
     "aucun": set(),
 }
+ARCHIVE_READERS = ("archiviste", "instructeur", "coordinateur", "redacteur")  # policy.can_search_archive
 DOCUMENTS = ("draft_saisine", "submitted_saisine", "draft_incident")
 MESURE_A = {"type_mesure": "asll_installation", "menage_nom": "Morel", "menage_prenom": "Karim", "date_bon_commande": "2019-09-02", "duree_mois": "3"}
 
@@ -73,13 +85,38 @@ def _world(app: Flask, clock: Clock, make_user: Callable[..., Account]) -> tuple
         user = db.session().get(User, owner.id)
         ids["mesure"] = create_mesure(db.session(), app.extensions["webforms.services"], user=user, payload=MESURE_A).id
     ids["appel"] = appel_id_of(app)
+    ids["dossier"], ids["piece"], seated = _recevable_dossier(app, clock, make_user, owner)
+    archivist = WebClient(app.test_client())
+    archivist.login(make_user("archiviste", DEPARTEMENT))
+    ids["record"] = record_id_from(deposit(archivist, ids["submitted_saisine"], pdf_titled("Copie signée (matrice de l'API)")))
     values = {}
     for name, spec in TOKENS.items():
         if spec is not None:
             role, org, kinds, scope = spec
-            account = owner if (role, org) == ("redacteur", A) else make_user(role, org)
+            account = owner if (role, org) == ("redacteur", A) else seated if name == "jury" else make_user(role, org)
             values[name] = token_for(app, clock, account, kinds=kinds, scope=scope)
     return ids, values
+
+
+def _recevable_dossier(app: Flask, clock: Clock, make_user: Callable[..., Account], owner: Account) -> tuple[int, int, Account]:
+    """A's dossier on the shipped call, deposited complete and declared recevable, its jury seated; its id, a piece's, a member."""
+    now, clock.now = clock.now, BEFORE_DEADLINE
+    web, instructeur, admin = WebClient(app.test_client()), WebClient(app.test_client()), WebClient(app.test_client())
+    web.login(owner)
+    instructeur.login(make_user("instructeur", DEPARTEMENT))
+    admin.login(make_user("admin", "Administration"))
+    dossier = open_dossier(app, web)
+    submit_complete(app, web, dossier)
+    assert instructeur.post(f"/documents/{dossier}/instruction", {"action": "instruire"}).status_code == 302
+    clock.now = AT_DEADLINE
+    assert instructeur.post(f"/documents/{dossier}/instruction", {"action": "recevable"}).status_code == 302
+    seated = [make_user("jury", org) for org in ("Département du Pas-de-Calais", "CALL", "CAHC", "CABBALR")]
+    assert admin.post(f"/admin/appels/{appel_id_of(app)}/jury", members_form(seated)).status_code == 302
+    clock.now = now
+    with app.app_context():
+        piece = db.session().scalar(select(Piece.id).where(Piece.document_id == dossier).order_by(Piece.id).limit(1))
+    assert piece is not None
+    return dossier, piece, seated[1]
 
 
 def _cases(ids: dict[str, int]) -> list[tuple[str, str, str, str, Any]]:
@@ -97,12 +134,11 @@ def _cases(ids: dict[str, int]) -> list[tuple[str, str, str, str, Any]]:
         ("api.appels_list", "GET", "/api/v1/appels", "", None),
         ("api.appel", "GET", f"/api/v1/appels/{ids['appel']}", "appel", None),
         ("api.appel_dossiers", "GET", f"/api/v1/appels/{ids['appel']}/dossiers", "appel", None),
-        *[("api.pieces", "GET", f"/api/v1/documents/{ids[d]}/pieces", d, None) for d in ("draft_saisine", "submitted_saisine")],
-        # No piece here (tests/test_api_suivi.py has a dossier's): found by nobody.
-        ("api.piece", "GET", f"/api/v1/documents/{ids['submitted_saisine']}/pieces/1", "", None),
-        # No record here either (tests/test_api_archives.py deposits one): found by nobody.
+        ("api.document", "GET", f"/api/v1/documents/{ids['dossier']}", "dossier", None),
+        *[("api.pieces", "GET", f"/api/v1/documents/{ids[d]}/pieces", d, None) for d in ("draft_saisine", "submitted_saisine", "dossier")],
+        ("api.piece", "GET", f"/api/v1/documents/{ids['dossier']}/pieces/{ids['piece']}", "dossier", None),
         ("api.archives_list", "GET", "/api/v1/archives", "", None),
-        ("api.archive", "GET", "/api/v1/archives/1", "", None),
+        ("api.archive", "GET", f"/api/v1/archives/{ids['record']}", "record", None),
         ("api.archives_verification", "GET", "/api/v1/archives/verification", "", None),
     ]
     for kind in registry().values():
@@ -126,8 +162,8 @@ def expected(token: str, endpoint: str, reaches: str, url: str) -> int:
     writes = endpoint.startswith(("api.create_", "api.update_", "api.submission", "api.decide_"))
     if writes and scope != "ecriture":
         return 403
-    if endpoint in ("api.piece", "api.archive"):
-        return 404
+    if endpoint in ("api.archives_list", "api.archive") and role not in ARCHIVE_READERS:
+        return 403
     if endpoint == "api.archives_verification":
         return 200 if role == "archiviste" else 403
     if endpoint.startswith("api.create_"):
@@ -170,11 +206,15 @@ def test_every_api_route_follows_the_policy_within_the_token_scope(app: Flask, c
     if TOKENS[token] is None:
         assert listed.status_code == 401
     else:
-        names = {ids[k]: k for k in DOCUMENTS}
+        names = {ids[k]: k for k in (*DOCUMENTS, "dossier")}
         items = listed.get_json()["items"]
-        assert {names[d["id"]] for d in items if d["id"] in names} == VISIBLE[token] & set(DOCUMENTS)
+        assert {names[d["id"]] for d in items if d["id"] in names} == VISIBLE[token] & set(names.values())
         assert [m["id"] for m in api.get("/api/v1/mesures").get_json()["items"]] == ([ids["mesure"]] if "mesure" in VISIBLE[token] else [])
         assert [a["id"] for a in api.get("/api/v1/appels").get_json()] == ([ids["appel"]] if "appel" in VISIBLE[token] else [])
+        if "appel" in VISIBLE[token]:  # a call's dossiers: the recevable one to its jury, never to another jury
+            assert [d["id"] for d in api.get(f"/api/v1/appels/{ids['appel']}/dossiers").get_json()] == ([ids["dossier"]] if "dossier" in VISIBLE[token] else [])
+        if TOKENS[token][0] in ARCHIVE_READERS:
+            assert [r["id"] for r in api.get("/api/v1/archives").get_json()["items"]] == ([ids["record"]] if "record" in VISIBLE[token] else [])
         # Any other is a draft this very token created in its own organisation.
         assert all(d["organisation"] == TOKENS[token][1] and d["statut"] == "brouillon" for d in items if d["id"] not in names)
         kinds = {k["name"] for k in api.get("/api/v1/kinds").get_json()}
@@ -215,7 +255,7 @@ def _let_in(original: str, cases: list[tuple[str, str, str, str, Any]]) -> list[
 def test_the_twins_are_generated_for_every_scoped_role_and_reach_objects() -> None:
     """The generator is not empty: every scoped role has a twin, and some twin is let into an object route."""
     assert {TOKENS[t][0] for t in TWINS} == set(SCOPED_ROLES)  # type: ignore[index]
-    ids = {k: 1 for k in ("draft_saisine", "submitted_saisine", "draft_incident", "rendition", "mesure", "appel")}
+    ids = {k: 1 for k in ("draft_saisine", "submitted_saisine", "draft_incident", "rendition", "mesure", "appel", "dossier", "piece", "record")}
     reached = {case[0] for t in TWINS for case in _let_in(t, _cases(ids)) if case[3]}
     assert {"api.document", "api.rendition", "api.pieces", "api.decide_fiche_saisine"} <= reached
 
