@@ -40,7 +40,7 @@ TOKENS: dict[str, tuple[str, str, tuple[str, ...], str] | None] = {
     "coordinateur": ("coordinateur", "Plateforme", ("fiche_saisine",), "ecriture"),
     "A-appels": ("redacteur", A, ("candidature_aml",), "lecture"),
     "archiviste": ("archiviste", "Archives du Département", ("fiche_saisine",), "lecture"),
-    "instructeur": ("instructeur", "Département", ("candidature_aml", "fiche_saisine"), "ecriture"),
+    "instructeur": ("instructeur", "Département", ("candidature_aml", "fiche_saisine", "fiche_incident"), "ecriture"),
     "jury": ("jury", "CALL", ("candidature_aml", "fiche_saisine"), "ecriture"),  # a member of the shipped call's jury
     "jury-ailleurs": ("jury", "CAHC", ("candidature_aml", "fiche_saisine"), "lecture"),  # on no jury
     "admin": ("admin", "Administration", ("candidature_aml", "fiche_saisine"), "ecriture"),
@@ -59,7 +59,7 @@ VISIBLE = {
     "coordinateur": {"submitted_saisine", "record"},  # a recipient of the submitted fiche saisine, never a draft; no AML measure here
     "A-appels": {"appel", "dossier"},
     "archiviste": {"submitted_saisine", "record"},  # a recipient of the fiche saisine once submitted
-    "instructeur": {"submitted_saisine", "appel", "dossier", "record"},  # the calls and their dossiers, and a recipient of the fiche saisine
+    "instructeur": {"submitted_saisine", "appel", "dossier", "record", "mesure"},  # the calls and their dossiers, the measures, a recipient of the fiche saisine
     "jury": {"appel", "dossier"},  # the recevable dossiers of its own call only; never a fiche saisine
     "jury-ailleurs": {"appel"},  # the calls, as every signed-in account reads them; no dossier
     "admin": {"appel"},  # the calls; household data is not the administrator's (webforms/policy.py)
@@ -68,6 +68,8 @@ VISIBLE = {
 ARCHIVE_READERS = ("archiviste", "instructeur", "coordinateur", "redacteur")  # policy.can_search_archive
 DOCUMENTS = ("draft_saisine", "submitted_saisine", "draft_incident")
 MESURE_A = {"type_mesure": "asll_installation", "menage_nom": "Morel", "menage_prenom": "Karim", "date_bon_commande": "2019-09-02", "duree_mois": "3"}
+# An AML measure (AML §4: no purchase order; its platform is its operator's, territoires.scope).
+MESURE_AML = MESURE_A | {"type_mesure": "aml", "date_bon_commande": "", "date_premiere_rencontre": "2019-09-16", "nature_premiere_rencontre": "visite_domicile", "duree_mois": "12"}
 
 
 def _world(app: Flask, clock: Clock, make_user: Callable[..., Account]) -> tuple[dict[str, int], dict[str, str]]:
@@ -234,7 +236,11 @@ ARTOIS_TERRITOIRE = {"commune": "Béthune", "epci": "CABBALR"}
 
 
 def _twin_world(app: Flask, clock: Clock, make_user: Callable[..., Account], original: str) -> tuple[dict[str, int], dict[str, int], str]:
-    """The matrix's world, an Artois fiche saisine submitted by organisation A, and the Artois twin's token."""
+    """The matrix's world; an Artois fiche saisine submitted by organisation A, its archive record; an AML measure on each platform; the Artois twin's token.
+
+    A call's dossier and its pieces have no territory (the Département's, ``territoires.scope``):
+    the twin, attached to Artois only, finds the world's dossier on neither side (404).
+    """
     ids, _ = _world(app, clock, make_user)
     owner = make_user("redacteur", A)
     writer = ApiClient(app, token_for(app, clock, owner))
@@ -242,9 +248,18 @@ def _twin_world(app: Flask, clock: Clock, make_user: Callable[..., Account], ori
     assert writer.post(f"/api/v1/documents/{artois}/submission").status_code == 200
     run_jobs(app)
     rendition = writer.get(f"/api/v1/documents/{artois}").get_json()["renditions"][0]["id"]
+    archivist = WebClient(app.test_client())
+    archivist.login(make_user("archiviste", DEPARTEMENT))
+    record = record_id_from(deposit(archivist, artois, pdf_titled("Copie signée (Artois)")))
+    mesures = {}
+    with app.app_context():
+        for code in ("aml-lens-henin", ARTOIS):  # an AML operator of each platform, its measure on it
+            operator = db.session().get(User, make_user("redacteur", f"Opérateur {code}", territoires=(code,)).id)
+            mesures[code] = create_mesure(db.session(), app.extensions["webforms.services"], user=operator, payload=MESURE_AML).id
     role, _, kinds, scope = TOKENS[original]  # type: ignore[misc]
     twin = make_user(role, f"{role.capitalize()} d'Artois", territoires=(ARTOIS,))
-    return ids, {**ids, "submitted_saisine": artois, "rendition": rendition}, token_for(app, clock, twin, kinds=kinds, scope=scope)
+    artois_ids = {**ids, "submitted_saisine": artois, "rendition": rendition, "record": record, "mesure": mesures[ARTOIS]}
+    return {**ids, "mesure": mesures["aml-lens-henin"]}, artois_ids, token_for(app, clock, twin, kinds=kinds, scope=scope)
 
 
 def _let_in(original: str, cases: list[tuple[str, str, str, str, Any]]) -> list[tuple[str, str, str, str, Any]]:
@@ -257,14 +272,15 @@ def test_the_twins_are_generated_for_every_scoped_role_and_reach_objects() -> No
     assert {TOKENS[t][0] for t in TWINS} == set(SCOPED_ROLES)  # type: ignore[index]
     ids = {k: 1 for k in ("draft_saisine", "submitted_saisine", "draft_incident", "rendition", "mesure", "appel", "dossier", "piece", "record")}
     reached = {case[0] for t in TWINS for case in _let_in(t, _cases(ids)) if case[3]}
-    assert {"api.document", "api.rendition", "api.pieces", "api.decide_fiche_saisine"} <= reached
+    assert {"api.document", "api.rendition", "api.pieces", "api.piece", "api.mesure", "api.archive", "api.decide_fiche_saisine"} <= reached
 
 
 @pytest.mark.parametrize("original", TWINS)
 def test_an_artois_token_reads_and_changes_nothing_of_lens_henin(app: Flask, clock: Clock, make_user: Callable[..., Account], original: str) -> None:
     ids, artois_ids, value = _twin_world(app, clock, make_user, original)
     api = ApiClient(app, value)
-    lens_objects = {ids[k] for k in DOCUMENTS} | {ids["mesure"]}
+    # What each list must not show of Lens-Hénin (the dossier: the Département's, not shown to an Artois-only twin either).
+    lens = {"api.documents": {ids[k] for k in (*DOCUMENTS, "dossier")}, "api.mesures_list": {ids["mesure"]}, "api.archives_list": {ids["record"]}, "api.appel_dossiers": {ids["dossier"]}}
     for endpoint, method, url, reaches, body in _let_in(original, _cases(ids)):
         before = _state(app)
         response = api.call(method, url, json=body) if body is not None else api.call(method, url)
@@ -274,10 +290,14 @@ def test_an_artois_token_reads_and_changes_nothing_of_lens_henin(app: Flask, clo
             assert response.status_code == expected(original, endpoint, reaches, url), (endpoint, url, response.get_json())
             listed = response.get_json()
             items = listed.get("items", []) if isinstance(listed, dict) else listed
-            assert not {i.get("id") for i in items if isinstance(i, dict) and "statut" in i} & lens_objects, endpoint
+            assert not {i.get("id") for i in items if isinstance(i, dict)} & lens.get(endpoint, set()), endpoint
         assert _state(app) == before, (endpoint, "an Artois token changed the Lens-Hénin world")
     # The same cases on an Artois object: answered as the original is on the Lens-Hénin one (the decision last).
     for endpoint, method, url, reaches, body in _let_in(original, _cases(artois_ids)):
-        if reaches == "submitted_saisine":
+        if reaches in ("submitted_saisine", "mesure", "record"):
             response = api.call(method, url, json=body) if body is not None else api.call(method, url)
             assert response.status_code == expected(original, endpoint, reaches, url), (endpoint, url, response.get_json())
+    # And its lists show the Artois objects its original is shown on Lens-Hénin.
+    for name, endpoint in (("mesure", "/api/v1/mesures"), ("record", "/api/v1/archives")):
+        if name in VISIBLE[original]:
+            assert artois_ids[name] in [i["id"] for i in api.get(endpoint).get_json()["items"]], endpoint
