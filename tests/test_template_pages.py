@@ -12,14 +12,14 @@ from sqlalchemy import select
 
 from schemas import HTML_DIR
 from tests.conftest import Clock
-from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, submit_complete
+from tests.test_candidatures import BEFORE_DEADLINE, fill_complete, open_dossier, submit_complete
 from tests.test_cli import run
 from tests.test_jury_work import jury  # noqa: F401 (the fixture of a call with a jury and two dossiers)
 from tests.test_modeles import admin, deposit, moves, page, put_in_force, versions
 from tests.test_web import pdf_text
 from webforms import db
 from webforms.candidatures import exports
-from webforms.models import Appel, Rendition
+from webforms.models import Appel, Document, Rendition
 from webforms.rendering.names import LEAF, Fields, Rows, Shape, shape_of_value
 from webforms.rendering.pages import COVER, PAGES, PROCES_VERBAL
 
@@ -134,3 +134,39 @@ def test_check_templates_checks_a_page_s_candidate_file_named_like_it(tmp_path: 
     (tmp_path / "autre.html").write_text("<p>x</p>")
     unnamed = run("check-templates", "--template", str(tmp_path / "autre.html"), cwd=tmp_path)
     assert unnamed.returncode == 2 and "--template demande --kind" in unnamed.stderr
+
+
+PV_TRAP = "{% if jury.president and jury.president.nom == 'Claire Martin' %}ok{% else %}Piège : {{ allocation[99].montant }}{% endif %}"
+
+
+def test_a_proces_verbal_template_that_fails_on_the_call_s_data_is_said_in_french(app: Flask, login_as: Any, jury: dict[str, Any]) -> None:  # noqa: F811
+    """Passes its checks (the example's chair is Claire Martin), fails on the real call: a French message, no 500."""
+    instructeur, url = jury["instructeur"], f"/appels/{jury['appel']}/proces-verbal.pdf"
+    assert instructeur.get(url).status_code == 200  # the shipped template prints this call
+    _previewed_in_force(app, admin(login_as), PV, with_mark(PV, "<h2>Membres du jury</h2>", PV_TRAP))
+    refused = instructeur.get(url)
+    assert refused.status_code == 302 and refused.location.endswith(f"/appels/{jury['appel']}/synthese")
+    shown = page(instructeur.get(refused.location))
+    assert f"Modèle « {PV} » : l'élément [99] d'une liste manque" in shown, shown
+
+
+COVER_TRAP = "{% if document.organisation == 'Organisation exemple' %}ok{% else %}Piège : {{ sommaire[99].titre }}{% endif %}"
+
+
+def test_a_cover_that_fails_on_the_dossier_s_data_refuses_its_submission_in_french_and_keeps_it_a_draft(app: Flask, login_as: Any, clock: Clock) -> None:
+    """The cover passes its checks (the example's organisation) but not this dossier: refused at submission, not in the worker."""
+    web = admin(login_as)
+    _previewed_in_force(app, web, COUVERTURE, with_mark(COUVERTURE, "<h1>Dossier de candidature complet</h1>", COVER_TRAP))
+    clock.now = BEFORE_DEADLINE
+    writer, _ = login_as("redacteur")
+    doc_id = open_dossier(app, writer)
+    fill_complete(writer, doc_id)
+    refused = writer.post(f"/documents/{doc_id}/soumettre", follow_redirects=True)
+    assert f"Modèle « {COUVERTURE} » : l'élément [99] d'une liste manque" in page(refused), page(refused)[-3000:]
+    with app.app_context():
+        assert db.session().get(Document, doc_id).statut == "brouillon"
+    # The other side: the shipped cover back in force, the same dossier is submitted.
+    assert put_in_force(web, 0, COUVERTURE).status_code == 302
+    assert writer.post(f"/documents/{doc_id}/soumettre").status_code == 302
+    with app.app_context():
+        assert db.session().get(Document, doc_id).statut != "brouillon"

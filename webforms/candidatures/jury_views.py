@@ -153,8 +153,13 @@ def grid_xlsx(appel_id: int) -> ResponseReturnValue:
 def proces_verbal(appel_id: int) -> ResponseReturnValue:
     """Download the jury's procès-verbal (members, date, scores, avis, allocation), signed by its chair."""
     appel = _whole_call(appel_id)
+    # A replaced template that passed its checks may still fail on this call's data (issue 18).
+    outcome = attempt(exports.proces_verbal_pdf, db.session(), services().documents, appel)
+    if outcome.refused:
+        flash(outcome.refusal or "", "error")
+        return redirect(url_for(".synthese_page", appel_id=appel.id))
     headers = {"Content-Disposition": f'attachment; filename="proces-verbal-{appel.code}.pdf"'}
-    return Response(exports.proces_verbal_pdf(db.session(), services().documents, appel), mimetype="application/pdf", headers=headers)
+    return Response(outcome.value, mimetype="application/pdf", headers=headers)
 
 
 @bp.get("/documents/<int:doc_id>/convention.<fmt>")

@@ -447,10 +447,25 @@ def _uploaded_part(svc: Services, rule: AttachmentRule, piece: Piece, label: str
     )
 
 
+def _dossier_context(doc: Document, ctx: dict[str, Any]) -> dict[str, Any]:
+    """Return the document's context with what the complete dossier's cover adds (its call, its deadline)."""
+    return {**ctx, "dossier": {"appel": doc.appel.data["titre"] if doc.appel else "", "date_limite": deadline_text(doc.appel) if doc.appel else ""}}
+
+
+def check_cover(svc: Services, doc: Document, ctx: dict[str, Any]) -> None:
+    """Fill the complete dossier's cover with this dossier's data, without printing it (issue 18).
+
+    The pages are not counted yet: the contents list the pieces uploaded so far, one page each;
+    a cover that cannot be filled refuses the submission while the dossier is a draft.
+    """
+    rows = [{"titre": part.title, "page": 3 + index, "pages": 1, "fichier": part.filename} for index, part in enumerate(dossier_parts(svc, doc, {}))]
+    svc.renderer.dry_fill(dossier.COVER, {**_dossier_context(doc, ctx), "sommaire": rows})
+
+
 def freeze_dossier(svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition], at: dt.datetime) -> list[Rendition]:
     """Build and store the complete dossier (one PDF, one ZIP); return their renditions."""
     parts = dossier_parts(svc, doc, produced)
-    context = {**ctx, "dossier": {"appel": doc.appel.data["titre"] if doc.appel else "", "date_limite": deadline_text(doc.appel) if doc.appel else ""}}
+    context = _dossier_context(doc, ctx)
     # Assembled file to file and stored as a stream: the pieces are never all held in memory.
     pdf_path = dossier.temporary_path(".pdf")
     try:
@@ -511,6 +526,9 @@ class CallRules(ParentRules):
 
     def extra_renditions(self, svc: Services, doc: Document, ctx: dict[str, Any], produced: Mapping[tuple[str, str], Rendition], at: dt.datetime) -> list[Rendition]:
         return freeze_dossier(svc, doc, ctx, produced, at)
+
+    def check_fill(self, svc: Services, doc: Document, ctx: dict[str, Any]) -> None:
+        check_cover(svc, doc, ctx)
 
     def notices(self, doc: Document, now: dt.datetime) -> list[str]:
         when = call_time(_call_of(doc), now)

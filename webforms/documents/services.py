@@ -89,6 +89,9 @@ class ParentRules(Protocol):
         """Return what the draft's form should say about the parent, one French line each (a deadline near)."""
         return []
 
+    def check_fill(self, svc: Services, doc: Document, ctx: dict[str, Any]) -> None:
+        """Fill the templates of the pages the parent adds (a cover), without printing them; raise ``TemplateFailure`` if one cannot be."""
+
 
 class NoParent(ParentRules):
     """A document without a parent: the lifecycle alone."""
@@ -346,10 +349,9 @@ def render_version(session: Session, travail: Travail) -> dict[str, Any]:
 
 
 def check_fill(svc: Services, doc: Document, *, now: dt.datetime, review: Any = None) -> None:
-    """Fill every template of the version about to be frozen, without printing it (a few ms).
+    """Fill every template of the version about to be frozen, and the parent's pages, without printing (a few ms).
 
-    A template that cannot be filled with these data (issue 18) is refused here, in French,
-    naming its place, while the document is still a draft: the worker's render would fail later.
+    A template these data cannot fill (issue 18) is refused here in French, while still a draft.
     """
     kind = get_kind(doc.kind)
     if review is None and kind.review and doc.review:
@@ -357,6 +359,7 @@ def check_fill(svc: Services, doc: Document, *, now: dt.datetime, review: Any = 
     ctx = build_context(kind, kind.load(doc.data if doc.statut == "brouillon" else doc.submitted_data), _meta(doc, draft=False, version=doc.versions + 1, issued_at=doc.submitted_at or now), review)
     for output in kind.outputs():
         svc.renderer.dry_fill(output, ctx)
+    parent_rules(doc).check_fill(svc, doc, ctx)
 
 
 def rendering(session: Session, doc: Document) -> Travail | None:

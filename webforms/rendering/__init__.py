@@ -223,10 +223,10 @@ class Renderer:
             raise ValueError(f"Format inconnu pour une page HTML : {output.fmt}")
         source = self._generated_from(output)
         try:
+            filled = with_layout(output, context)
             if source is not None and source.layout is not None:
-                filled = {**context, LAYOUT_VARIABLE: resolve(source.layout, context)}
                 return self.html_env.get_template(LAYOUT_TEMPLATE).render(filled)
-            return self.html_env.get_template(output.template).render(context)
+            return self.html_env.get_template(output.template).render(filled)
         except TemplateError as exc:
             raise self.failure(output, exc) from None
         except UNREADABLE as exc:
@@ -384,6 +384,18 @@ class Renderer:
             return _PatchedOnce(io.BytesIO(version.content))
         source = self._generated_from(output)
         return _PatchedOnce(io.BytesIO(self._layout_docx(source)) if source else self.template_path(output))
+
+
+def with_layout(output: Output, context: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``context`` with the filled layout when a layout makes ``output``'s PDF.
+
+    A replacement of that PDF's template gets it too: the shipped default an administrator
+    downloads is the generic ``_layout.html``, which must work deposited back unchanged.
+    """
+    kind = output.generated_from
+    if output.fmt != "pdf" or kind is None or kind.layout is None or not kind.generates(output.template):
+        return dict(context)
+    return {**context, LAYOUT_VARIABLE: resolve(kind.layout, context)}
 
 
 def _frozen_mark(context: Mapping[str, Any]) -> Mark | None:

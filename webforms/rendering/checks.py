@@ -16,12 +16,15 @@ from lxml import etree
 
 from schemas import get_kind, registry
 from schemas.base.kind import Kind, Output
-from webforms.rendering import Renderer
+from webforms.rendering import LAYOUT_VARIABLE, Renderer, with_layout
 from webforms.rendering.context import DocumentMeta, build_context
 from webforms.rendering.diagnose import Place, TemplateFailure, place_of_name, syntax_problems, unknown_variables
 from webforms.rendering.names import (
+    ANY,
     LEAF,
     Fields,
+    Rows,
+    Shape,
     Unknown,
     docx_sources,
     globals_of,
@@ -86,9 +89,18 @@ class Use:
     def shape(self, ctx: dict[str, Any]) -> Fields:
         """Return what its context declares: the kind's fields, and the names the page's example declares."""
         keys = dict(kind_shape(self.kind, ctx).keys) if self.kind is not None else {}
+        if LAYOUT_VARIABLE in keys:
+            keys[LAYOUT_VARIABLE] = layout_shape(keys[LAYOUT_VARIABLE])
         if self.page is not None:
             keys.update(shape_of_value(dict(self.page.example)).keys)
         return Fields(keys)
+
+
+def layout_shape(example: Shape) -> Shape:
+    """Return the shape of a filled layout: its example's, with blocks of any type (a table's keys are not a heading's)."""
+    if not isinstance(example, Fields) or not isinstance(sections := example.keys.get("sections"), Rows) or not isinstance(sections.row, Fields):
+        return example
+    return Fields({**example.keys, "sections": Rows(Fields({**sections.row.keys, "blocks": Rows(ANY)}))})
 
 
 def uses() -> list[Use]:
@@ -118,7 +130,7 @@ def check_output(renderer: Renderer, use: Use) -> list[TemplateFailure]:
     the page's example); the fill of the example still catches what that cannot tell (a
     filter's result). A PDF's HTML is enough: printing it would only add WeasyPrint's time.
     """
-    output, ctx = use.output, use.context()
+    output, ctx = use.output, with_layout(use.output, use.context())
     env = renderer.docx_env if output.fmt == "docx" else renderer.html_env
     source = renderer.template_source(output)
     own = output.fmt == "docx" or renderer.version(output) is not None or output.generated_from is None

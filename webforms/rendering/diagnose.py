@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, TemplateError, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import Environment, TemplateError, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.sandbox import SecurityError
 from lxml import etree
 
@@ -35,6 +35,9 @@ _BLOCKS = {"if", "for", "with", "macro", "call", "filter", "block", "autoescape"
 _MIDDLES = {"elif": {"if"}, "else": {"if", "for"}}
 _UNDEFINED = re.compile(r"'([A-Za-z_]\w*)' is undefined|has no attribute '([A-Za-z_]\w*)'|attribute '([A-Za-z_]\w*)'")
 _NO_ELEMENT = re.compile(r"has no element (-?\d+)")
+_NO_CALLABLE = re.compile(r"No (filter|test) named '([^']+)'")
+_CALLABLE_NAMES = {"filter": "filtre", "test": "test"}
+_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 _MAX_TEXT = 120
 
 
@@ -110,13 +113,16 @@ def syntax_problems(env: Environment, template: str, fmt: str, source: bytes) ->
     except UnicodeDecodeError:
         return [TemplateFailure(template, "le fichier n'est pas un texte UTF-8")]
     if text is not None:
+        lines = text.splitlines()
         try:
-            env.parse(text)
+            tree = env.parse(text)
         except TemplateSyntaxError as exc:
-            lines = text.splitlines()
             line = lines[exc.lineno - 1] if exc.lineno and 0 < exc.lineno <= len(lines) else ""
             return _scan(env, template, fmt, source) or [TemplateFailure(template, _syntax_message(exc), Place(f"ligne {exc.lineno}", line))]
-        return []
+        return [
+            TemplateFailure(template, problem, Place(f"ligne {lineno}", lines[lineno - 1] if 0 < lineno <= len(lines) else ""))
+            for problem, lineno in unknown_callables(env, tree)
+        ]
     return _scan(env, template, fmt, source)
 
 
@@ -127,6 +133,9 @@ def _scan(env: Environment, template: str, fmt: str, source: bytes) -> list[Temp
     for place in places(fmt, source):
         if sum(1 for tag in _TAG.findall(place.text) if tag.startswith("{%p")) > 1:
             problems.append(TemplateFailure(template, "deux balises {%p … %} dans le même paragraphe (une seule par paragraphe)", place))
+        unclosed = _unclosed(place.text)
+        if unclosed:
+            problems.append(TemplateFailure(template, unclosed, place))
         for tag in _tags(place):
             problem = _tag_problem(env, tag)
             if problem:
@@ -166,14 +175,49 @@ def _tag_problem(env: Environment, tag: str) -> str | None:
     else:
         probe = tag
     try:
-        env.parse(probe)
+        tree = env.parse(probe)
     except TemplateSyntaxError as exc:
         return f"balise illisible « {tag} » : {_syntax_message(exc)}"
+    unknown = unknown_callables(env, tree)
+    return f"balise « {tag} » : {unknown[0][0]}" if unknown else None
+
+
+def _unclosed(text: str) -> str | None:
+    """Return why a paragraph's text holds half a tag (``{{ document.titre }``), or None.
+
+    Jinja would read on into the next paragraphs and report the error nowhere a staff member can find.
+    """
+    rest = _TAG.sub("", _COMMENT.sub("", text))
+    for opening, closing in (("{{", "}}"), ("{%", "%}")):
+        start = rest.find(opening)
+        if start >= 0:
+            return f"balise jamais fermée « {rest[start:start + 60].strip()} » : il manque « {closing} » dans le même paragraphe"
+        end = rest.find(closing)
+        if end >= 0:
+            return f"« {closing} » sans « {opening} » qui l'ouvre (« {rest[max(0, end - 60):end + 2].strip()} »)"
     return None
+
+
+def unknown_callables(env: Environment, tree: nodes.Template) -> list[tuple[str, int]]:
+    """Return each filter or test the template names that ``env`` lacks, in French, with its line.
+
+    Jinja checks a test of an ``if`` only when it runs, and a filter only when it compiles:
+    both are said here before any document is filled.
+    """
+    found: list[tuple[str, int]] = []
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        known = env.filters if isinstance(node, nodes.Filter) else env.tests
+        if node.name not in known:
+            what = "filtre" if isinstance(node, nodes.Filter) else "test"
+            found.append((f"{what} inconnu « {node.name} »", node.lineno))
+    return found
 
 
 def _syntax_message(exc: TemplateSyntaxError) -> str:
     message = exc.message or ""
+    callable_ = _NO_CALLABLE.search(message)
+    if callable_:
+        return f"{_CALLABLE_NAMES[callable_.group(1)]} inconnu « {callable_.group(2)} »"
     unknown = re.match(r"Encountered unknown tag '(\w+)'", message)
     if unknown:
         return f"balise inconnue « {unknown.group(1)} »"
@@ -226,7 +270,14 @@ def explain(template: str, fmt: str, source: bytes, exc: TemplateError, env: Env
         # A row the template reads by its number (liste[3]) that these data do not have.
         problem = f"l'élément [{element.group(1)}] d'une liste manque dans les données de ce document"
         return TemplateFailure(template, problem, _place_of_text(fmt, source, f"[{element.group(1)}]") or _jinja_place(fmt, source, exc))
-    if isinstance(exc, SecurityError):
+    callable_ = _NO_CALLABLE.search(str(exc))
+    if callable_:
+        # A test Jinja checks only when the branch runs: placed by its tag.
+        found = syntax_problems(env, template, fmt, source)
+        if found:
+            return found[0]
+        problem = f"{_CALLABLE_NAMES[callable_.group(1)]} inconnu « {callable_.group(2)} »"
+    elif isinstance(exc, SecurityError):
         problem = f"accès interdit à « {name or exc} » (le modèle ne peut pas atteindre Python)"
     elif isinstance(exc, UndefinedError) and name:
         problem = f"la variable « {name} » n'existe pas dans les données de ce document"
