@@ -39,7 +39,7 @@ def referral(web: WebClient, epci: str) -> int:
 
 def test_the_artois_coordinator_neither_reads_nor_decides_a_lens_henin_referral(app: Flask, login_as: Any) -> None:
     """The issue's reproduction: the Artois coordinator read and decided a Lens-Hénin referral."""
-    writer, _ = login_as("redacteur")
+    writer, _ = login_as("redacteur", territoires=(LENS,))  # also the operator named by DECISION (account 1), on Lens-Hénin
     doc_id = referral(writer, "CALL")
     artois, _ = login_as("coordinateur", org="Plateforme Logement d'abord Artois", territoires=(ARTOIS,))
     assert artois.get(f"/documents/{doc_id}").status_code == 404
