@@ -20,7 +20,7 @@ DECISION = get_kind("fiche_saisine").review.example  # type: ignore[union-attr]
 
 
 def _submitted(app: Flask, clock: Clock, make_user: Callable[..., Account]) -> tuple[int, ApiClient]:
-    writer = ApiClient(app, token_for(app, clock, make_user("redacteur", "Association A")))
+    writer = ApiClient(app, token_for(app, clock, make_user("redacteur", "Association A", territoires=("aml-lens-henin",))))  # the operator the example decision names (account 1): it works on Lens-Hénin (AML §1)
     doc_id = writer.post("/api/v1/kinds/fiche_saisine/documents", json=example()).get_json()["id"]
     assert writer.post(f"/api/v1/documents/{doc_id}/submission").status_code == 200
     run_jobs(app)
@@ -68,7 +68,7 @@ def test_a_decision_refused_changes_nothing(app: Flask, clock: Clock, make_user:
 
 
 def test_a_draft_gets_no_decision(app: Flask, clock: Clock, make_user: Callable[..., Account]) -> None:
-    writer = ApiClient(app, token_for(app, clock, make_user("redacteur", "Association A")))
+    writer = ApiClient(app, token_for(app, clock, make_user("redacteur", "Association A", territoires=("aml-lens-henin",))))  # the operator the example decision names (account 1): it works on Lens-Hénin (AML §1)
     draft = writer.post("/api/v1/kinds/fiche_saisine/documents", json=example()).get_json()["id"]
     coordinator = ApiClient(app, token_for(app, clock, make_user("coordinateur", "Plateforme"), kinds=("fiche_saisine",)))
     # The coordinator does not receive a draft: it is not found (its existence is not revealed).

@@ -73,7 +73,8 @@ MESURE_AML = MESURE_A | {"type_mesure": "aml", "date_bon_commande": "", "date_pr
 
 
 def _world(app: Flask, clock: Clock, make_user: Callable[..., Account]) -> tuple[dict[str, int], dict[str, str]]:
-    owner = make_user("redacteur", A)
+    # Organisation A is the operator the decisions name: it works on both platforms (AML §1).
+    owner = make_user("redacteur", A, territoires=("aml-lens-henin", "aml-artois"))
     writer = ApiClient(app, token_for(app, clock, owner))
     ids = {
         "draft_saisine": writer.post("/api/v1/kinds/fiche_saisine/documents", json={}).get_json()["id"],

@@ -43,7 +43,7 @@ def thread_page(web: WebClient, doc_id: int) -> str:
 def saisine(login_as: Any) -> tuple[int, dict[str, tuple[WebClient, Any]]]:
     """A submitted fiche saisine and the people around it."""
     people = {
-        "writer": login_as("redacteur"),
+        "writer": login_as("redacteur", territoires=("aml-lens-henin",)),  # the operator the example decision names (account 1): it works on Lens-Hénin (AML §1)
         "colleague": login_as("redacteur"),
         "coordinator": login_as("coordinateur", org="Plateforme Lens-Hénin"),
         "instructeur": login_as("instructeur", org="Département du Pas-de-Calais"),

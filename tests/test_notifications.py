@@ -63,7 +63,7 @@ def test_a_referral_tells_its_coordinators_and_instructeurs_and_nobody_else(app:
 
 
 def test_a_decision_tells_the_writers_and_is_marked_read_by_its_reader_only(app: Flask, login_as: Any) -> None:
-    author, _ = login_as("redacteur")
+    author, _ = login_as("redacteur", territoires=("aml-lens-henin",))  # the operator the example decision names (account 1): it works on Lens-Hénin (AML §1)
     colleague, colleague_account = login_as("redacteur")
     coordinator, _ = login_as("coordinateur", org="Plateforme Lens-Hénin")
     doc_id = submitted(author, "fiche_saisine")

@@ -558,13 +558,15 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
 
 def build_territories(world: World, s: Any, password_hash: str) -> None:
     """Organisation A works on Lens-Hénin, the coordinateur is attached to it, the instructeur and
-    the archiviste are granted the Pas-de-Calais; their Artois twins are attached to Artois only."""
+    the archiviste are granted the Pas-de-Calais, the instructeur also the Haute-Savoie (the world's
+    ASLL measures, without territory, are that Département's); their Artois twins are attached to Artois only."""
     lens, artois = (s.scalars(select(Territoire).where(Territoire.code == code)).one() for code in (LENS, ARTOIS))
     world.territoire_id = lens.id
     s.add(OrganisationTerritoire(organisation_id=world.accounts["redacteur_A"].organisation_id, territoire_id=lens.id))
     s.add(UserTerritoire(user_id=world.accounts["coordinateur"].id, territoire_id=lens.id))
     for actor in ("instructeur", "archiviste"):
         s.add(PorteeDepartement(user_id=world.accounts[actor].id, departement="Pas-de-Calais", accordee_le=WORLD_NOW))
+    s.add(PorteeDepartement(user_id=world.accounts["instructeur"].id, departement="Haute-Savoie", accordee_le=WORLD_NOW))
     org = create_organisation(s, "Plateforme Logement d'abord Artois")
     for twin, role in ARTOIS_ACTORS.items():
         user = User(email=email_of(twin), full_name=f"Compte {twin}", role=role, organisation_id=org.id, password_hash=password_hash)
@@ -574,7 +576,7 @@ def build_territories(world: World, s: Any, password_hash: str) -> None:
             s.add(UserTerritoire(user_id=user.id, territoire_id=artois.id))
         world.accounts[twin] = Account(user.id, user.email, role, org.id, org.name)
     s.flush()
-    world.portee_id = s.scalars(select(PorteeDepartement.id).where(PorteeDepartement.user_id == world.accounts["instructeur"].id)).one()
+    world.portee_id = s.scalars(select(PorteeDepartement.id).where(PorteeDepartement.user_id == world.accounts["instructeur"].id, PorteeDepartement.departement == "Pas-de-Calais")).one()
 
 
 def build_dossiers(world: World) -> None:

@@ -221,7 +221,7 @@ def test_public_holidays_are_not_working_days(app: Flask, login_as: Any, clock: 
 
 
 def test_a_referral_decided_is_not_reminded(app: Flask, login_as: Any) -> None:
-    author, _ = login_as("redacteur")
+    author, _ = login_as("redacteur", territoires=("aml-lens-henin",))  # the operator the example decision names (account 1): it works on Lens-Hénin (AML §1)
     coordinator_web, coordinator = login_as("coordinateur", org="Plateforme Lens-Hénin")
     doc_id = submitted(author, "fiche_saisine")
     review = {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]

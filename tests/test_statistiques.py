@@ -22,7 +22,7 @@ from tests.conftest import Account
 from webforms import db
 from webforms.mesures.services import overview
 from webforms.models import Document, Mesure, Renouvellement, Territoire, User
-from webforms.statistiques.services import Period, figures, measure_end
+from webforms.statistiques.services import Period, figures, measure_end, unsent_late
 
 LENS, ARTOIS, LOT1 = "aml-lens-henin", "aml-artois", "asll-lot-1"
 PERIOD = "du=2019-01-01&au=2019-06-30"
@@ -80,8 +80,11 @@ def build(app: Flask, writer: Account) -> dict[str, int]:
         return made
 
 
+# Late: m1's bilan sent on 2 April, and four never sent though due and past in the period (AML §4):
+# the intermediate ones of m1 (1 April) and m2 (31 March), m2's final one (30 June, the last day),
+# m4's term (30 June). m3's (1 July) is after the period; m5 never started.
 LENS_AML = {"commandees": 1, "commencees": 1, "terminees": 2, "duree_moyenne": 273.0, "renouvellements": 0,
-            "bilans_a_temps": 1, "bilans_en_retard": 1, "closes_sans_debut": 1}
+            "bilans_a_temps": 1, "bilans_en_retard": 5, "closes_sans_debut": 1}
 
 
 @pytest.fixture
@@ -175,7 +178,7 @@ def test_the_pdf_report_and_the_spreadsheet_hold_the_same_numbers(app: Flask, wo
     pdf = lens.get(f"/statistiques/rapport.pdf?{PERIOD}")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages).split())
-    assert "Lens-Hénin AML Logement d'abord 1 1 2 273,0 0 1 1 1" in text and "Artois" not in text
+    assert "Lens-Hénin AML Logement d'abord 1 1 2 273,0 0 1 5 1" in text and "Artois" not in text
     # The chart, drawn in the PDF: its legend, its bar's label and its values.
     assert "Mesures commandées Mesures commencées Mesures terminées Lens-Hénin – AML Logement d'abord 1 1 2" in text
     xlsx = lens.get(f"/statistiques/chiffres.xlsx?{PERIOD}")
@@ -185,7 +188,7 @@ def test_the_pdf_report_and_the_spreadsheet_hold_the_same_numbers(app: Flask, wo
     header = [c.value for c in sheet[2]]
     values = {row[0].value: dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(min_row=3)}
     lens_row = values["Lens-Hénin"]
-    assert (lens_row["Mesures commandées"], lens_row["Mesures terminées"], lens_row["Durée moyenne (jours)"], lens_row["Bilans en retard"]) == (1, 2, 273.0, 1)
+    assert (lens_row["Mesures commandées"], lens_row["Mesures terminées"], lens_row["Durée moyenne (jours)"], lens_row["Bilans en retard"]) == (1, 2, 273.0, 5)
     assert set(values) == {"Lens-Hénin", "Total"}
     assert [[c.value for c in r] for r in book["Incidents"].iter_rows(min_row=2)] == [["Lens-Hénin", "AML Logement d'abord", "Ménage injoignable ou absent aux rendez-vous", 1]]
 
@@ -206,3 +209,41 @@ def test_only_the_departement_s_readers_of_measures_open_the_figures(app: Flask,
     web, _ = login_as(role)
     for path in ("/statistiques/", "/statistiques/rapport.pdf", "/statistiques/chiffres.xlsx"):
         assert web.get(path).status_code == 403
+
+
+def test_a_bilan_due_in_the_period_and_not_sent_by_its_end_is_late(app: Flask, make_user: Any) -> None:
+    """A bilan never sent is late once its due date has passed within the period; sent in time, it is not."""
+    writer = make_user("redacteur", org="Opérateur silencieux")
+    reader = make_user("instructeur")
+    with app.app_context():
+        s = db.session()
+        m = Mesure(reference="ME-T-silence", organisation_id=writer.organisation_id, referent_id=writer.id, type_mesure="asll_installation",
+                   menage_nom="Silence", menage_prenom="X", duree_mois=3, date_bon_commande=dt.date(2019, 1, 2), date_premiere_rencontre=dt.date(2019, 1, 2))
+        s.add(m)
+        s.flush()
+        (due,) = [d for d in overview(m, dt.date(2019, 10, 14)).calendar.dues if d.slot]
+        day = dt.timedelta(days=1)
+        first = dt.date(2019, 1, 1)
+        # Never sent: late if due on the period's last day or before, and already past; not if due after it, nor today.
+        assert unsent_late(m, first, due.due, today=dt.date(2019, 10, 14)) == 1
+        assert unsent_late(m, first, due.due - day, today=dt.date(2019, 10, 14)) == 0
+        assert unsent_late(m, first, due.due, today=due.due) == 0
+        assert unsent_late(m, first, due.due, today=due.due + day) == 1
+        assert unsent_late(m, due.due + day, due.due + 30 * day, today=dt.date(2019, 10, 14)) == 0  # due before the period
+        # Sent on the period's last day: not unsent; sent the day after the period: still late for it.
+        bilan = Document(kind="bilan_asll_installation", organisation_id=writer.organisation_id, author_id=writer.id, statut="soumis", data={},
+                         submitted_data={}, mesure_id=m.id, echeance=due.slot, echeance_date=due.due,
+                         submitted_at=dt.datetime.combine(due.due, dt.time(10), tzinfo=UTC))
+        s.add(bilan)
+        s.flush()
+        s.refresh(m)
+        assert unsent_late(m, first, due.due, today=dt.date(2019, 10, 14)) == 0
+        assert unsent_late(m, first, due.due - day, today=dt.date(2019, 10, 14)) == 0
+        bilan.submitted_at = dt.datetime.combine(due.due + day, dt.time(10), tzinfo=UTC)
+        s.flush()
+        assert unsent_late(m, first, due.due, today=dt.date(2019, 10, 14)) == 1
+        # In the figures: the same count, beside the bilans sent.
+        found = figures(s, _user(app, reader), Period(first, due.due), today=dt.date(2019, 10, 14))
+        rows = {(r["territoire"], r["type_mesure"]): r for r in found.rows if r["bilans_en_retard"] or r["bilans_a_temps"]}
+        assert [(r["bilans_a_temps"], r["bilans_en_retard"]) for r in rows.values()] == [(0, 1)]
+        s.rollback()

@@ -17,7 +17,7 @@ from tests.api_client import ApiClient, token_for
 from tests.conftest import Account, Clock, WebClient
 from tests.test_web import example_form
 from tests.workers import run_jobs
-from webforms import db
+from webforms import db, policy
 from webforms.commands.accounts import account as account_cli
 from webforms.commands.territories import SHIPPED, territories_group
 from webforms.errors import ValidationFailed
@@ -39,7 +39,7 @@ def referral(web: WebClient, epci: str) -> int:
 
 def test_the_artois_coordinator_neither_reads_nor_decides_a_lens_henin_referral(app: Flask, login_as: Any) -> None:
     """The issue's reproduction: the Artois coordinator read and decided a Lens-Hénin referral."""
-    writer, _ = login_as("redacteur")
+    writer, _ = login_as("redacteur", territoires=(LENS,))  # also the operator named by DECISION (account 1), on Lens-Hénin
     doc_id = referral(writer, "CALL")
     artois, _ = login_as("coordinateur", org="Plateforme Logement d'abord Artois", territoires=(ARTOIS,))
     assert artois.get(f"/documents/{doc_id}").status_code == 404
@@ -335,3 +335,36 @@ def test_a_measure_without_territory_is_listed_then_assigned_by_the_admin_sealed
     again = admin.post("/admin/territoires/mesures", {"mesure": str(first), "territoire": "asll-lot-1"})
     assert again.status_code == 302 and "a déjà un territoire" in admin.get("/admin/territoires/mesures").get_data(as_text=True)
     assert admin.post("/admin/territoires/mesures", {"mesure": "99999", "territoire": "asll-lot-1"}).status_code == 404
+
+
+def test_a_departement_s_grant_reads_only_its_own_departement_s_objects_without_territory(app: Flask, make_user: Any) -> None:
+    """A Pas-de-Calais grant reads the no-territory measures and documents of Pas-de-Calais (an AML
+    measure; an operator working there), not Haute-Savoie's (an ASLL measure; an operator of a lot)."""
+    artois = make_user("redacteur", org="Opérateur d'Artois", territoires=(ARTOIS,))
+    annecy = make_user("redacteur", org="Opérateur d'Annecy", territoires=("asll-lot-1",))
+    reader = make_user("instructeur", territoires=())
+    ids: dict[str, tuple[int, int]] = {}
+    with app.app_context():
+        s = db.session()
+        s.add(PorteeDepartement(user_id=reader.id, departement="Pas-de-Calais"))
+        for name, writer, kind in (("pdc", artois, "aml"), ("hs", annecy, "asll_installation")):
+            mesure = Mesure(reference=f"ME-NT-{name}", organisation_id=writer.organisation_id, referent_id=writer.id, type_mesure=kind,
+                            menage_nom="Nom", menage_prenom="P", duree_mois=3)
+            # An operator's annual bilan has no territory (docs/decisions.md): its organisation's Département.
+            annual = Document(kind="bilan_annuel_operateur", organisation_id=writer.organisation_id, author_id=writer.id, statut="soumis",
+                              data={}, submitted_data={}, submitted_at=dt.datetime(2019, 12, 1, tzinfo=dt.UTC))
+            s.add_all([mesure, annual])
+            s.flush()
+            ids[name] = (mesure.id, annual.id)
+        s.commit()
+        user = s.get(User, reader.id)
+        measures = set(s.scalars(policy.visible_mesures(user).with_only_columns(Mesure.id)))
+        documents = set(s.scalars(policy.visible_documents(user).with_only_columns(Document.id)))
+        assert (ids["pdc"][0] in measures, ids["hs"][0] in measures) == (True, False)
+        assert (ids["pdc"][1] in documents, ids["hs"][1] in documents) == (True, False)
+        assert policy.can_view_mesure(user, s.get(Mesure, ids["pdc"][0])) and not policy.can_view_mesure(user, s.get(Mesure, ids["hs"][0]))
+        assert policy.can_view(user, s.get(Document, ids["pdc"][1])) and not policy.can_view(user, s.get(Document, ids["hs"][1]))
+        # The Haute-Savoie grant added: both read.
+        s.add(PorteeDepartement(user_id=reader.id, departement="Haute-Savoie"))
+        s.commit()
+        assert policy.can_view_mesure(user, s.get(Mesure, ids["hs"][0])) and policy.can_view(user, s.get(Document, ids["hs"][1]))

@@ -20,6 +20,7 @@ from webforms.mesures.services import annual_figures
 from webforms.models import ArchiveLog, DiplomeReferent, Document, Mesure, MesureOrigine, Territoire, User
 
 PLATFORM = "Plateforme Logement d'abord Lens-Hénin"
+LENS, ARTOIS = ("aml-lens-henin",), ("aml-artois",)  # the platform of the example referral (Liévin, CALL), and the other
 
 
 def _decision(operator: Account | None, referent: Account | None, **changes: Any) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def _referral(login_as: Any) -> tuple[int, WebClient, Account]:
     prescriber, _ = login_as("redacteur", org="CCAS de Liévin")
     doc_id = submitted(prescriber, "fiche_saisine")
     coordinator, _ = login_as("coordinateur", org=PLATFORM)
-    referent = login_as("redacteur", org="Association Habitat Solidaire")[1]
+    referent = login_as("redacteur", org="Association Habitat Solidaire", territoires=LENS)[1]
     return doc_id, coordinator, referent
 
 
@@ -83,7 +84,7 @@ def test_a_validated_aml_referral_creates_the_measure_of_the_operator_and_refere
 
 def test_a_referent_of_another_operator_is_refused_and_nothing_changes(app: Flask, login_as: Any, make_user: Any) -> None:
     doc_id, coordinator, referent = _referral(login_as)
-    other = make_user("redacteur", org="Association Autre")
+    other = make_user("redacteur", org="Association Autre", territoires=LENS)
     response = coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, other))
     assert response.status_code == 422
     assert "n&#39;est pas un référent de Association Habitat Solidaire" in response.get_data(as_text=True)
@@ -91,6 +92,28 @@ def test_a_referent_of_another_operator_is_refused_and_nothing_changes(app: Flas
     # The same account with its own operator: accepted.
     assert coordinator.post(f"/documents/{doc_id}/decision", _decision(other, other)).status_code == 302
     assert [m.organisation.name for m in _thread(app, doc_id)[1]] == ["Association Autre"]
+
+
+def test_only_the_operators_of_the_referral_s_platform_are_offered_and_accepted(app: Flask, login_as: Any, make_user: Any) -> None:
+    """AML §1: a Lens-Hénin referral names a Lens-Hénin operator; Artois's, and a prescriber, are neither listed nor accepted."""
+    doc_id, coordinator, referent = _referral(login_as)
+    artois = make_user("redacteur", org="Association d'Artois", territoires=ARTOIS)
+    prescriber = make_user("redacteur", org="CCAS de Liévin")  # a partner sending referrals, attached to no platform
+    page = coordinator.get(f"/documents/{doc_id}/decision").get_data(as_text=True)
+    lists = page.split('id="operateur_id"')[1]
+    assert f'<option value="{referent.id}">' in lists and f'<option value="{referent.organisation_id}">' in lists
+    for outside in (artois, prescriber):
+        assert f'<option value="{outside.id}">' not in lists and f'<option value="{outside.organisation_id}">' not in lists
+
+    for outside in (artois, prescriber):
+        response = coordinator.post(f"/documents/{doc_id}/decision", _decision(outside, outside))
+        assert response.status_code == 422
+        assert f"{outside.organisation} ne travaille pas sur la plateforme de cette orientation" in response.get_data(as_text=True).replace("&#39;", "'")
+        assert _thread(app, doc_id) == ("soumis", [])
+    # The Artois operator's own référent with a Lens-Hénin operator: refused as before.
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, artois)).status_code == 422
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent)).status_code == 302
+    assert [m.organisation_id for m in _thread(app, doc_id)[1]] == [referent.organisation_id]
 
 
 def test_only_an_active_writer_can_be_named(app: Flask, login_as: Any, make_user: Any) -> None:
@@ -124,7 +147,7 @@ def test_a_new_decision_may_change_the_referent_not_the_operator_once_the_measur
     mesures = _thread(app, doc_id)[1]
     assert [m.referent_id for m in mesures] == [colleague.id]  # the same measure, its référent changed
 
-    other = make_user("redacteur", org="Association Autre")
+    other = make_user("redacteur", org="Association Autre", territoires=LENS)
     response = coordinator.post(f"/documents/{doc_id}/decision", _decision(other, other))
     assert response.status_code == 422 and "a déjà été ouverte" in response.get_data(as_text=True)
     withdrawn = _decision(None, None, orientation_validee="non_validee", motif="Erreur.")
@@ -201,6 +224,29 @@ def test_an_installation_bilan_asking_for_a_maintien_opens_the_request(app: Flas
     page = web.get(f"/mesures/{maintien_id}").get_data(as_text=True)
     assert "29 octobre 2019" in page and "en attente du bon de commande" not in page
     assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 422  # once only
+
+
+def test_the_maintien_inherits_the_installation_s_territory_not_its_commune_s(app: Flask, login_as: Any) -> None:
+    """ASLL §11: the same household stays in the same lot; the Maintien takes the Installation's lot,
+    even where the commune alone would tell another (here the Installation was placed in lot 2, its
+    commune, Annemasse, is lot 3's)."""
+    web, _ = login_as("redacteur")
+    installation = open_mesure(web, date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    with app.app_context():
+        s = db.session()
+        lots_by_code = {t.code: t.id for t in s.scalars(select(Territoire))}
+        assert s.get(Mesure, installation).territoire_id == lots_by_code["asll-lot-3"]
+        s.get(Mesure, installation).territoire_id = lots_by_code["asll-lot-2"]
+        s.commit()
+    bilan_id = _submit_installation_bilan(app, web, installation, {"proposition": "demande_maintien", "motifs": "Dette de loyer naissante."})
+    with app.app_context():
+        maintien = db.session().scalar(select(MesureOrigine).where(MesureOrigine.bilan_id == bilan_id)).mesure
+        assert maintien.territoire_id == lots_by_code["asll-lot-2"]
+        maintien_id = maintien.id
+    faucigny, _ = login_as("instructeur", territoires=("asll-lot-2",))
+    genevois, _ = login_as("instructeur", territoires=("asll-lot-3",))
+    assert faucigny.get(f"/mesures/{maintien_id}").status_code == 200
+    assert genevois.get(f"/mesures/{maintien_id}").status_code == 404
 
 
 def test_an_installation_bilan_ending_the_support_opens_nothing(app: Flask, login_as: Any) -> None:
@@ -287,6 +333,19 @@ def test_household_search_by_name_and_reference_within_what_the_user_reads(app: 
     archivist = WebClient(app.test_client())
     archivist.login(make_user("archiviste", "Archives"))
     assert archivist.get("/menages/", query_string={"q": "Durand"}).status_code == 403
+
+
+def test_household_search_finds_only_the_households_of_the_coordinator_s_platform(app: Flask, login_as: Any) -> None:
+    """Issue 13: searched by name, the Lens-Hénin household is found by the Lens-Hénin coordinator, not by Artois's."""
+    doc_id, coordinator, referent = _referral(login_as)
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent)).status_code == 302
+    mesure = _thread(app, doc_id)[1][0]
+    lens, _ = login_as("coordinateur", org=PLATFORM, territoires=LENS)
+    artois, _ = login_as("coordinateur", org="Plateforme Logement d'abord Artois", territoires=ARTOIS)
+    for text in ("Durand", "FS-2019"):
+        assert f'href="/menages/{mesure.id}"' in lens.get("/menages/", query_string={"q": text}).get_data(as_text=True), text
+        found = artois.get("/menages/", query_string={"q": text}).get_data(as_text=True)
+        assert "0 résultat" in found and f'href="/menages/{mesure.id}"' not in found and "Durand" not in found.split("</form>")[-1], text
 
 
 # --- ASLL §9: a measure ended for another measure ------------------------------------------------

@@ -205,7 +205,7 @@ def test_coordinator_records_the_decision_as_a_new_version(app: Flask, login_as:
     assert "Choisissez le référent nommé" in body and '<option selected value="aml">' in body
 
     # The operator and the référent are chosen from the lists (issue 13): the writer's account.
-    referent = login_as("redacteur", org="Association Habitat Solidaire")[1]
+    referent = login_as("redacteur", org="Association Habitat Solidaire", territoires=("aml-lens-henin",))[1]
     decision = {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
     decision |= {"operateur_id": referent.organisation_id, "referent_id": referent.id}
     response = coordinator.post(f"/documents/{doc_id}/decision", decision)

@@ -83,7 +83,7 @@ def _to_decide(web: Any) -> str:
 
 def test_the_coordinators_home_page_lists_the_referrals_waiting_for_a_decision(app: Flask, login_as: Any, clock: Clock) -> None:
     """Issue 16, point 9: oldest first, with how long each has waited; gone once decided."""
-    writer, _ = login_as("redacteur")
+    writer, _ = login_as("redacteur", territoires=("aml-lens-henin",))  # the operator the example decision names (account 1): it works on Lens-Hénin (AML §1)
     first = submitted(writer, "fiche_saisine")
     clock.now += dt.timedelta(days=3)
     second = submitted(writer, "fiche_saisine")

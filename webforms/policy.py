@@ -20,7 +20,7 @@ from sqlalchemy.orm import object_session
 
 from schemas import registry
 from webforms.models import Document, InstructionMove, JuryMember, Mesure, User
-from webforms.territoires.scope import document_in_scope, document_territory, in_scope, mesure_in_scope
+from webforms.territoires.scope import document_in_scope, document_scope, mesure_in_scope, mesure_scope
 
 WRITERS = {"redacteur"}
 
@@ -134,7 +134,7 @@ def visible_documents(user: User) -> Select[tuple[Document]]:
             and_(
                 Document.kind.in_(received),
                 or_(Document.statut != "brouillon", Document.submitted_at.is_not(None)),
-                in_scope(user, document_territory()),
+                document_scope(user),
             )
         )
     if user.role == "jury":
@@ -149,7 +149,7 @@ def awaiting_decision(user: User) -> Select[tuple[Document]]:
     deciding = [name for name, kind in registry().items() if kind.review is not None and kind.review.role == user.role]
     return (
         select(Document)
-        .where(Document.kind.in_(deciding) if deciding else false(), Document.statut == "soumis", in_scope(user, document_territory()))
+        .where(Document.kind.in_(deciding) if deciding else false(), Document.statut == "soumis", document_scope(user))
         .order_by(Document.submitted_at, Document.id)
     )
 
@@ -159,9 +159,9 @@ def visible_mesures(user: User) -> Select[tuple[Mesure]]:
     if user.role in WRITERS:
         where = Mesure.organisation_id == user.organisation_id
     elif user.role == "instructeur":
-        where = in_scope(user, Mesure.territoire_id)
+        where = mesure_scope(user)
     elif user.role == "coordinateur":
-        where = and_(Mesure.type_mesure == "aml", in_scope(user, Mesure.territoire_id))
+        where = and_(Mesure.type_mesure == "aml", mesure_scope(user))
     else:
         where = false()
     return select(Mesure).where(where).order_by(Mesure.id)

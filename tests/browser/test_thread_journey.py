@@ -49,7 +49,7 @@ def test_the_thread_from_referral_to_maintien(app: Flask, live_server: str, make
     prescriber = WebClient(app.test_client())
     prescriber.login(make_user("redacteur", org="CCAS de Liévin"))
     referral_id = submitted(prescriber, "fiche_saisine")
-    referent = make_user("redacteur", org=OPERATOR)
+    referent = make_user("redacteur", org=OPERATOR, territoires=("aml-lens-henin",))
     coordinator = make_user("coordinateur", org="Plateforme Logement d'abord Lens-Hénin")
     with app.app_context():
         referent_name = db.session().get(User, referent.id).full_name  # type: ignore[union-attr]

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from schemas import bilan_asll_installation as installation
@@ -27,18 +27,31 @@ from webforms.documents.services import next_reference
 from webforms.errors import ValidationFailed
 from webforms.mesures import services as mesures
 from webforms.mesures.rules import DURATION_MONTHS, START_DEADLINE_DAYS, TYPES
-from webforms.models import Event, Mesure, MesureOrigine, Organisation, User
-from webforms.territoires.scope import territory_of
+from webforms.models import Event, Mesure, MesureOrigine, Organisation, OrganisationTerritoire, Territoire, User
+from webforms.territoires.scope import NATURE_OF_MEASURE, territory_of
 from webforms.timeutil import paris_date
 
 REFUSED = "La décision ne peut pas être enregistrée : corrigez les erreurs signalées."
 
 
-def referents(session: Session) -> list[User]:
-    """The accounts a coordinator may name as référent: the operators' active writers."""
-    # The territories' work narrows this to the platform's operators (policy); until then every
-    # operator of the service is listed.
-    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.full_name, User.id)).unique().all()
+def operators(session: Session, doc: Any) -> Select[tuple[int]]:
+    """Return the ids of the organisations working on the referral's platform (AML §1)."""
+    # AML §1: "deux plateformes Logement d'abord [...] l'une sur l'Artois, l'autre sur Lens-Hénin":
+    # the operators are those attached to the referral's platform; a prescriber (a CCAS, a
+    # bailleur) is attached to none. A referral naming no platform offers the operators of every
+    # AML platform (docs/decisions.md).
+    platform = territory_of(session, doc)
+    working = select(OrganisationTerritoire.organisation_id).join(Territoire, Territoire.id == OrganisationTerritoire.territoire_id)
+    if platform is not None:
+        return working.where(Territoire.id == platform.id)
+    return working.where(Territoire.nature == NATURE_OF_MEASURE["aml"])
+
+
+def referents(session: Session, doc: Any) -> list[User]:
+    """Return the accounts a coordinator may name as référent on ``doc``: the active writers of its platform's operators."""
+    users = session.scalars(
+        select(User).where(User.active.is_(True), User.organisation_id.in_(operators(session, doc))).order_by(User.full_name, User.id)
+    ).unique().all()
     return [u for u in users if policy.can_create_mesure(u)]
 
 
@@ -47,13 +60,15 @@ def origin_of_referral(session: Session, saisine_id: int) -> MesureOrigine | Non
     return session.scalar(select(MesureOrigine).where(MesureOrigine.saisine_id == saisine_id))
 
 
-def _named(session: Session, review: Mapping[str, Any]) -> tuple[Organisation | None, User | None]:
-    """Read the operator and the référent chosen; refuse a référent who is not one of the operator's writers."""
+def _named(session: Session, doc: Any, review: Mapping[str, Any]) -> tuple[Organisation | None, User | None]:
+    """Read the operator and the référent chosen; refuse an operator off the platform, a référent who is not one of the operator's writers."""
     errors: dict[str, list[str]] = {}
     org = session.get(Organisation, review["operateur_id"]) if review.get("operateur_id") else None
     person = session.get(User, review["referent_id"]) if review.get("referent_id") else None
     if review.get("operateur_id") and org is None:
         errors["operateur_id"] = ["Cet opérateur n'existe pas : choisissez-le dans la liste."]
+    elif org is not None and org.id not in session.scalars(operators(session, doc)).all():
+        errors["operateur_id"] = [f"{org.name} ne travaille pas sur la plateforme de cette orientation : choisissez l'opérateur dans la liste."]
     if review.get("referent_id") and (person is None or not person.active or not policy.can_create_mesure(person)):
         errors["referent_id"] = ["Ce référent n'est pas un compte actif d'un opérateur : choisissez-le dans la liste."]
     elif person is not None and org is not None and person.organisation_id != org.id:
@@ -73,7 +88,7 @@ class ReferralDecision(ReviewRules):
     """The coordinator's decision on a fiche saisine: lists to choose from, the AML measure it opens (AML §4)."""
 
     def choices(self, session: Session, doc: Any) -> dict[str, list[tuple[str, str]]]:
-        people = referents(session)
+        people = referents(session, doc)
         orgs = sorted({(u.organisation_id, u.organisation.name) for u in people}, key=lambda pair: pair[1])
         return {
             "operateur_id": [(str(i), name) for i, name in orgs],
@@ -95,7 +110,7 @@ class ReferralDecision(ReviewRules):
             }
             if missing:
                 raise ValidationFailed(REFUSED, missing)
-        org, person = _named(session, review)
+        org, person = _named(session, doc, review)
         origin = origin_of_referral(session, doc.id)
         if origin is not None and (not _opens_aml(review) or org is None or org.id != origin.mesure.organisation_id):
             raise ValidationFailed(

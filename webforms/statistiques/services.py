@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Date, Interval, Select, and_, case, cast, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from schemas import registry
@@ -22,7 +22,9 @@ from schemas.base.records import MOTIFS_FIN
 from schemas.fiche_incident import TYPES_INCIDENT
 from webforms import policy
 from webforms.mesures.rules import TYPES
+from webforms.mesures.services import overview
 from webforms.models import Document, Mesure, Renouvellement, Territoire, User
+from webforms.timeutil import paris_date
 
 PARIS = "Europe/Paris"
 NO_TERRITORY = "Sans territoire (Département)"
@@ -187,6 +189,10 @@ def figures(session: Session, user: User, period: Period, *, today: dt.date, ter
         .where(*where, Document.kind.in_(bilans), _within(sent, first, last)).group_by(*keys)
     ).all():
         rows[(t, kind)].update(bilans_a_temps=on_time, bilans_en_retard=late)
+    # Each calendar reads its measure's documents, renewals and meetings: loaded in three queries, not three per measure.
+    related = selectinload(Mesure.documents), selectinload(Mesure.renouvellements), selectinload(Mesure.rencontres)
+    for mesure in session.scalars(select(Mesure).where(*where).options(*related)):
+        rows[(mesure.territoire_id, mesure.type_mesure)]["bilans_en_retard"] += unsent_late(mesure, first, last, today)
     names: dict[int, str] = {t: n for t, n in session.execute(select(Territoire.id, Territoire.nom))}
     result = Figures(period, today, name)
     result.rows = [
@@ -204,6 +210,20 @@ def figures(session: Session, user: User, period: Period, *, today: dt.date, ter
         select(*keys, outcome, func.count()).where(*where, ended).group_by(*keys, outcome)
     ).all(), names, OUTCOME_LABELS, "issue")
     return result
+
+
+def unsent_late(mesure: Mesure, first: dt.date, last: dt.date, today: dt.date) -> int:
+    """Count the measure's bilans due in the period and still not sent at its end: late, though never sent there."""
+    # A bilan sent in the period is counted above by its sending day; one due in the period and
+    # not sent by its last day (sent later, or never) is late all the same (ASLL §9, AML §4): a
+    # Département counting only what arrived would see no late bilan from a silent operator.
+    kinds = registry()
+    sent = {
+        d.echeance for d in mesure.documents
+        if d.echeance and d.submitted_at is not None and kinds.get(d.kind) is not None and kinds[d.kind].is_bilan and paris_date(d.submitted_at) <= last
+    }
+    dues = overview(mesure, today, sent).calendar.dues
+    return sum(1 for d in dues if d.slot and not d.done and first <= d.due <= last and d.due < today)
 
 
 def _total(rows: list[dict[str, Any]], measures: Iterable[Any]) -> dict[str, Any]:

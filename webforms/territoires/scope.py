@@ -11,7 +11,9 @@ The one place that derives a territory (issue 13); ``webforms.policy`` asks it f
   bilan; a fiche d'incident not attached to a measure): no territory, the Département's.
 
 A user reads the territories they are attached to, and, with a Département-wide grant, every
-territory of that Département and what belongs to none. A user with neither reads nothing
+territory of that Département and what belongs to no territory but to that Département (a
+measure: the Département of its type's territories; a document: its measure's, else its
+organisation's; ``in_scope``). A user with neither reads nothing
 beyond what their own organisation wrote (docs/decisions.md).
 """
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from webforms.models import (
@@ -65,14 +67,56 @@ def granted_territories(user: User) -> Select[tuple[int]]:
     return select(Territoire.id).join(PorteeDepartement, PorteeDepartement.departement == Territoire.departement).where(PorteeDepartement.user_id == user.id)
 
 
-def in_scope(user: User, territory: ColumnElement[int | None]) -> ColumnElement[bool]:
-    """Return the SQL condition: ``territory`` (NULL for none) is one ``user`` reads."""
-    has_grant = exists().where(PorteeDepartement.user_id == user.id)
+def _nature_of(type_mesure: ColumnElement[str]) -> ColumnElement[str | None]:
+    return case(NATURE_OF_MEASURE, value=type_mesure, else_=None)
+
+
+def mesure_home() -> Select[tuple[str]]:
+    """Return the Départements a measure without territory belongs to: those holding territories of its type's nature."""
+    # ASLL §11 (lots) and AML §1 (platforms) are each one Département's: an ASLL measure is
+    # Haute-Savoie's wherever its operator also works.
+    return select(Territoire.departement).where(Territoire.nature == _nature_of(Mesure.type_mesure))
+
+
+def document_home() -> Select[tuple[str]]:
+    """Return the Départements a document without territory belongs to: its measure's, else its organisation's."""
+    # Two levels down from the document's query: correlated by name, SQLAlchemy does not reach it alone.
+    measure_nature = select(_nature_of(Mesure.type_mesure)).where(Mesure.id == Document.mesure_id).correlate(Document).scalar_subquery()
+    organisation_places = (
+        select(OrganisationTerritoire.territoire_id).where(OrganisationTerritoire.organisation_id == Document.organisation_id).correlate(Document)
+    )
+    return select(Territoire.departement).where(
+        or_(
+            and_(Document.mesure_id.is_not(None), Territoire.nature == measure_nature),
+            and_(Document.mesure_id.is_(None), Territoire.id.in_(organisation_places)),
+        )
+    )
+
+
+def in_scope(user: User, territory: ColumnElement[int | None], home: Select[tuple[str]] | None = None) -> ColumnElement[bool]:
+    """Return the SQL condition: ``territory`` (NULL for none) is one ``user`` reads.
+
+    Without a territory, the object is its Départements' (``home``): a grant of one of them reads
+    it; one whose Département nothing tells (an operator attached nowhere yet) is read by any grant.
+    """
+    granted = select(PorteeDepartement.departement).where(PorteeDepartement.user_id == user.id)
+    of_home = exists(home.where(Territoire.departement.in_(granted))) if home is not None else exists(granted)
+    unknown = ~exists(home) if home is not None else false()
     return or_(
         territory.in_(attached_territories(user)),
         territory.in_(granted_territories(user)),
-        and_(territory.is_(None), has_grant),
+        and_(territory.is_(None), exists(granted), or_(of_home, unknown)),
     )
+
+
+def document_scope(user: User) -> ColumnElement[bool]:
+    """Return the SQL condition: the document belongs to a territory, or a Département, ``user`` reads."""
+    return in_scope(user, document_territory(), document_home())
+
+
+def mesure_scope(user: User) -> ColumnElement[bool]:
+    """Return the SQL condition: the measure belongs to a territory, or a Département, ``user`` reads."""
+    return in_scope(user, Mesure.territoire_id, mesure_home())
 
 
 def document_in_scope(user: User, doc: Document) -> bool:
@@ -80,7 +124,7 @@ def document_in_scope(user: User, doc: Document) -> bool:
     session = object_session(doc)
     if session is None or doc.id is None:
         return False
-    return bool(session.scalar(select(in_scope(user, document_territory())).where(Document.id == doc.id)))
+    return bool(session.scalar(select(document_scope(user)).where(Document.id == doc.id)))
 
 
 def mesure_in_scope(user: User, mesure: Mesure) -> bool:
@@ -88,7 +132,7 @@ def mesure_in_scope(user: User, mesure: Mesure) -> bool:
     session = object_session(mesure)
     if session is None or mesure.id is None:
         return False
-    return bool(session.scalar(select(in_scope(user, Mesure.territoire_id)).where(Mesure.id == mesure.id)))
+    return bool(session.scalar(select(mesure_scope(user)).where(Mesure.id == mesure.id)))
 
 
 def territory_of(session: Session, doc: Document) -> Territoire | None:
