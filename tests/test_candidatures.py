@@ -294,7 +294,7 @@ def test_a_dossier_s_pages_share_one_breadcrumb(app: Flask, login_as: Any, clock
     }
     assert len(trails) == 1
     (trail,) = trails
-    assert "Appels à candidatures" in trail and f'href="/documents/{doc_id}/liste"' in trail and "Document n°" not in trail
+    assert "Appels à candidatures" in trail and f'href="/documents/{doc_id}"' in trail and "Document n°" not in trail
     other = web.post("/documents/nouveau/fiche_saisine", {"action": "save"})
     form = web.get(other.headers["Location"]).get_data(as_text=True)
     assert re.search(r'<p class="breadcrumb"><a href="/">Documents</a> › <a href="/documents/\d+">Document n° \d+</a></p>', form)
