@@ -265,6 +265,41 @@ def test_a_step_not_yet_filled_shows_no_errors(app: Flask, login_as: Any, clock:
     assert "2 points à corriger" in page and "Ce champ est obligatoire." in page
 
 
+def test_a_new_dossier_s_checklist_lists_fields_to_fill_until_a_deposit_is_tried(app: Flask, login_as: Any, clock: Clock) -> None:
+    """Issue 16, point 2: no red « à corriger » on a new dossier; once a deposit was tried, the same sections are errors."""
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    red = r'<strong class="badge-late">(\d+) points? à corriger</strong>'
+    page = html.unescape(web.get(f"/documents/{doc_id}/liste").get_data(as_text=True))
+    # Only the two rules broken by an empty dossier are red, as on the form (split_unfilled):
+    # eligibility not declared (AML §6a), no measure asked (AML §5). Empty fields are to fill.
+    assert [int(n) for n in re.findall(red, page)] == [1, 1]
+    assert len(re.findall(r"\d+ champs? à remplir", page)) >= 5
+    response = web.post(f"/documents/{doc_id}/soumettre")
+    assert response.status_code in (302, 303) and "verifier=1" in response.headers["Location"]
+    page = html.unescape(web.get(response.headers["Location"]).get_data(as_text=True))
+    assert len(re.findall(red, page)) >= 5 and sum(int(n) for n in re.findall(red, page)) > 10
+    assert not re.search(r'<li class="todo">', page)
+
+
+def test_a_dossier_s_pages_share_one_breadcrumb(app: Flask, login_as: Any, clock: Clock) -> None:
+    """Issue 16, point 7: a step, the checklist and the dossier's page read the same trail; another document keeps its own."""
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    trails = {
+        re.search(r'<p class="breadcrumb">.*?</p>', web.get(page).get_data(as_text=True), re.S).group(0)  # type: ignore[union-attr]
+        for page in (f"/documents/{doc_id}/modifier?etape=2", f"/documents/{doc_id}/liste", f"/documents/{doc_id}")
+    }
+    assert len(trails) == 1
+    (trail,) = trails
+    assert "Appels à candidatures" in trail and f'href="/documents/{doc_id}"' in trail and "Document n°" not in trail
+    other = web.post("/documents/nouveau/fiche_saisine", {"action": "save"})
+    form = web.get(other.headers["Location"]).get_data(as_text=True)
+    assert re.search(r'<p class="breadcrumb"><a href="/">Documents</a> › <a href="/documents/\d+">Document n° \d+</a></p>', form)
+
+
 def test_recipients_keep_reading_a_reopened_dossier_s_deposited_version_aml_6b(app: Flask, login_as: Any, clock: Clock) -> None:
     from tests.test_web import pdf_text
 
@@ -487,10 +522,14 @@ def test_the_form_is_not_saved_after_the_deadline_aml_6d(app: Flask, login_as: A
         before = db.session().get(Document, doc_id).data
     data = example()
     data["porteur"]["raison_sociale"] = "Modifié après la date limite"
-    response = web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": data["porteur"]}), "action": "save"})
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/documents/{doc_id}/liste")
-    page = web.get(response.headers["Location"]).get_data(as_text=True)
-    assert "La date limite de dépôt est passée (6 septembre 2019 à 16:00) : le dossier ne peut plus être modifié." in page
+    # Enregistrer or « Enregistrer et continuer » after the deadline: what was typed is shown again
+    # with why nothing was saved (issue 16, point 1), never dropped by a redirect.
+    for action in ("save", "next"):
+        response = web.post(f"/documents/{doc_id}/modifier?etape=1", {**flatten({"porteur": data["porteur"]}), "action": action})
+        page = html.unescape(response.get_data(as_text=True))
+        assert response.status_code == 409
+        assert "La date limite de dépôt est passée (6 septembre 2019 à 16:00) : le dossier ne peut plus être modifié." in page
+        assert 'value="Modifié après la date limite"' in page and "Rien n'a été enregistré" in page
     assert web.get(f"/documents/{doc_id}/modifier?etape=1").status_code == 302
     with app.app_context():
         assert db.session().get(Document, doc_id).data == before
@@ -644,7 +683,7 @@ def test_a_refused_deposit_says_how_many_more_points_remain(app: Flask, login_as
     doc_id = open_dossier(app, web)  # nothing filled: 7 sections and the pieces to do
     response = web.post(f"/documents/{doc_id}/soumettre")
     page = web.get(response.headers["Location"]).get_data(as_text=True)
-    shown = re.findall(r"Section « [^»]+ » : \d+ points? à corriger\.", page)
+    shown = re.findall(r"Section « [^»]+ » : \d+ (?:champs? à remplir|points? à corriger)(?: ; \d+ points? à corriger)?\.", page)
     assert len(shown) >= 5 and re.search(r"Et \d+ autres points : voir la liste de contrôle ci-dessous\.", page)
 
 

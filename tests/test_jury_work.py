@@ -239,7 +239,7 @@ def test_an_evaluation_posted_without_its_csrf_token_is_refused_and_changes_noth
     """The CSRF case of the evaluation (no actor of tests/test_permissions.py sits on a jury)."""
     member, doc_id = jury["members"][0], jury["docs"]["A"]
     refused = member.post(f"/documents/{doc_id}/evaluation", {**scores(3), "action": "signer"}, csrf=False)
-    assert refused.status_code == 400 and "jeton CSRF manquant ou invalide" in refused.get_data(as_text=True).replace("&#39;", "'")
+    assert refused.status_code == 400 and "Ce formulaire n'est plus valable" in refused.get_data(as_text=True).replace("&#39;", "'")
     assert evaluation_rows(app, doc_id) == []
     # The same request with its token is allowed: the other side.
     assert member.post(f"/documents/{doc_id}/evaluation", {**scores(3), "action": "signer"}).status_code == 302

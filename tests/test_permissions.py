@@ -75,6 +75,7 @@ import contextlib
 import csv
 import datetime as dt
 import hashlib
+import html
 import io
 import json
 import re
@@ -828,6 +829,7 @@ DIPLOMAS = "302 → /mesures/referents"  # the referents' diplomas, with a messa
 TERRITOIRE = "302 → territory page"  # /admin/territoires/<id>, with a message
 TERRITOIRES = "302 → /admin/territoires"  # the territories and grants, with a message
 UNASSIGNED = "302 → /admin/territoires/mesures"  # the measures without a territory, with a message
+TYPED = "409 form as typed"  # a save refused (deadline passed): the form shown again with what was posted, nothing saved
 FORBIDDEN = "403"
 NOT_FOUND = "404"
 UNPROCESSABLE = "422"  # allowed, but a rule refuses the change (nothing changes)
@@ -942,6 +944,8 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
         "draft_saisine":              row(LOGIN,   EDIT,   NF,     NF,    NF,    NF,    NF, NF),
         **_EDIT_SUBMITTED,
         **_EDIT_DOSSIER,
+        # Its writer's save after the deadline: what was typed comes back with the reason (issue 16, point 1).
+        "dossier_draft":              row(LOGIN,   TYPED,  NF,     NF,    NF,    NF,    NF, NF),
     },
     ("documents.submit", "POST"): {
         "draft_saisine":              row(LOGIN,   VIEW,   NF,     NF,    NF,    NF,    NF, NF),
@@ -2077,7 +2081,7 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("travaux.retry", "POST", PREVIEW_WORK_STATE, "admin"): "Seul un travail en échec peut être relancé.",
     ("admin.reactivate", "POST", ACCOUNT_STATE, "admin"): f"Le compte {TARGET_EMAIL} est déjà actif.",
     ("admin.reset_totp", "POST", ACCOUNT_STATE, "admin"): f"Le compte {TARGET_EMAIL} n'a pas de double authentification.",
-    **{("documents.edit", m, "dossier_draft", "redacteur_A"): "le dossier ne peut plus être modifié" for m in ("GET", "POST")},
+    ("documents.edit", "GET", "dossier_draft", "redacteur_A"): "le dossier ne peut plus être modifié",
 }
 
 
@@ -2184,6 +2188,10 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
         assert response.status_code == 422 and message in body, body[:500]  # the rule's French message
     elif outcome == ZIP:
         assert response.status_code == 200 and response.mimetype == "application/zip" and response.data.startswith(b"PK")
+    elif outcome == TYPED:
+        page = html.unescape(body)
+        assert response.status_code == 409 and "le dossier ne peut plus être modifié" in page and "Rien n'a été enregistré" in page
+        assert f'value="{EDITED_NAME}"' in page  # what was posted, shown again
     else:
         assert response.status_code == 302, (response.status_code, body[:500])
         if outcome == LOGIN:
@@ -2519,7 +2527,7 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
 }
 # POST routes no actor of this matrix may use: their CSRF case is where their role is tried.
 CSRF_ELSEWHERE = {"jury.evaluation": "tests/test_jury_work.py (a member of the call's jury)"}
-CSRF_MESSAGE = "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide)."
+CSRF_MESSAGE = "Ce formulaire n'est plus valable"
 
 
 def test_the_csrf_cases_cover_every_post_route(world: World) -> None:

@@ -14,8 +14,10 @@ from flask import Flask
 from sqlalchemy import event, select
 
 from tests.conftest import PASSWORD, Clock, WebClient
+from tests.test_accounts import NEW_PASSWORD
 from tests.test_web import example_form
 from webforms import db
+from webforms.accounts.services import end_sessions
 from webforms.models import Document, KeptForm, Notification, WebSession
 from webforms.models.base import utcnow
 
@@ -171,13 +173,39 @@ def test_a_form_posted_by_a_visitor_or_with_a_forged_token_keeps_nothing(app: Fl
     assert kept_rows(app) == []
 
 
-def test_a_session_signed_out_keeps_nothing_of_a_later_post(app: Flask, login_as: Any) -> None:
-    """Signing out is the user's choice: a post with the old page's token is not kept."""
-    web, _ = login_as("redacteur")
+@pytest.mark.parametrize("how", ["deconnexion", "mot_de_passe"])
+def test_a_post_after_signing_out_or_a_password_change_in_another_tab_is_kept(app: Flask, login_as: Any, how: str) -> None:
+    """Issue 16, point 1: the page's token still says whose it was; offered back once signed in again."""
+    web, account = login_as("redacteur")
     web.get(NEW_SAISINE)
     stale = web.token
-    web.post("/deconnexion")
-    assert web.post(NEW_SAISINE, {"prescripteur-nom": "x", "csrf_token": stale}).status_code == 400
+    if how == "deconnexion":
+        web.post("/deconnexion")
+    else:
+        other = WebClient(app.test_client())  # the password changed from another browser
+        other.login(account)
+        other.get("/compte/mot-de-passe")
+        assert other.post("/compte/mot-de-passe", {"current": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    form = {"prescripteur-nom": "Tapé avant la fin de la session", "csrf_token": stale, "action": "save"}
+    response = web.post(NEW_SAISINE, form, headers={"Referer": f"http://localhost{NEW_SAISINE}"})
+    assert response.status_code == 302 and response.headers["Location"] == "/connexion?next=" + NEW_SAISINE
+    (row,) = kept_rows(app)
+    assert row.user_id == account.id and row.fields["prescripteur-nom"] == ["Tapé avant la fin de la session"]
+    assert documents(app) == 0
+    assert "rien n&#39;a été enregistré, mais ce que vous aviez saisi est conservé" in web.get(response.headers["Location"]).get_data(as_text=True)
+    signed = web.post(response.headers["Location"], {"email": account.email, "password": PASSWORD if how == "deconnexion" else NEW_PASSWORD})
+    assert signed.headers["Location"] == NEW_SAISINE
+    assert offered(web.get(NEW_SAISINE).get_data(as_text=True))["fields"]["prescripteur-nom"] == ["Tapé avant la fin de la session"]
+
+
+def test_a_deactivated_account_s_later_post_is_not_kept(app: Flask, login_as: Any) -> None:
+    """The other side: an account ended by its deactivation keeps nothing of a later post."""
+    web, account = login_as("redacteur")
+    web.get(NEW_SAISINE)
+    with app.app_context():
+        end_sessions(db.session(), account.id, "desactivation", utcnow())
+        db.session().commit()
+    assert web.post(NEW_SAISINE, {"prescripteur-nom": "x", "action": "save"}).status_code == 400
     assert kept_rows(app) == []
 
 

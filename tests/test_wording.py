@@ -116,3 +116,13 @@ def test_the_accessibility_statement_is_public_and_linked_from_every_page(app: F
     assert "partiellement conforme au référentiel général d'amélioration de l'accessibilité (RGAA), version 4.1, au regard de l'audit du 12 mars 2027" in text
     assert "écrivez à accessibilite@pasdecalais.fr" in text
     assert "Accessibilité : partiellement conforme" in writer.get("/").get_data(as_text=True)
+
+
+def test_a_form_refused_for_its_token_says_so_without_jargon(login_as: Any) -> None:
+    """Issue 16, point 8: no « jeton CSRF » nor « Requête invalide » when a post is not kept; the same post with its token passes."""
+    web, _ = login_as("redacteur")
+    refused = web.post("/documents/nouveau/fiche_saisine", {"action": "save"}, csrf=False)
+    text = _text(refused.get_data(as_text=True))
+    assert refused.status_code == 400 and "Ce formulaire n'est plus valable" in text
+    assert "CSRF" not in text and "jeton" not in text and "Requête invalide" not in text
+    assert web.post("/documents/nouveau/fiche_saisine", {"action": "save"}).status_code == 302

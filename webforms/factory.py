@@ -306,6 +306,14 @@ _ERRORS = {
 }
 
 
+# A post refused for its token and not kept (no user's session gave it: a page left open across a
+# restart, another site's form): nothing was saved.
+CSRF_REFUSED = (
+    "Ce formulaire n'est plus valable : la page a été ouverte dans une session qui a pris fin, ou il a été envoyé depuis un autre site. "
+    "Rien n'a été enregistré. Rechargez la page et recommencez ; ce qui était déjà enregistré est conservé."
+)
+
+
 def _register_errors(app: Flask) -> None:
     def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
         title, message = _ERRORS.get(code, _ERRORS[500])
@@ -318,11 +326,9 @@ def _register_errors(app: Flask) -> None:
         if keeping is not None:
             flash(kept.message(keeping), "info")
             return redirect(keeping.page if keeping.signed_in else url_for("auth.login", next=keeping.page))
-        return render_error(
-            400,
-            "Le formulaire a expiré ou n'a pas été envoyé depuis cette application (jeton CSRF manquant ou invalide). "
-            "Rechargez la page : ce qui était déjà enregistré est conservé.",
-        )
+        # Plain words, not "jeton CSRF" (issue 16, point 8): what happened and what to do.
+        page = render_template("error.html", code=400, title="Formulaire expiré", message=CSRF_REFUSED)
+        return page, 400
 
     @app.errorhandler(413)
     def _too_large(exc: HTTPException) -> tuple[str, int]:

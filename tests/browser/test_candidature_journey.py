@@ -330,7 +330,7 @@ def test_association_prepares_and_deposits_its_candidature_dossier(
     # --- a submission without the job description: refused, the missing piece named ---------
     page.get_by_role("link", name=re.compile(r"^Dossier n° \d+$")).click()
     page.get_by_role("button", name="Soumettre le document").click()
-    expect(page).to_have_url(re.compile(r"/documents/\d+/liste$"))
+    expect(page).to_have_url(re.compile(r"/documents/\d+/liste\?verifier=1$"))  # a deposit tried: errors in red
     alerts = page.get_by_role("alert")
     expect(alerts.filter(has_text="ne peut pas être soumis")).to_have_count(1)
     expect(alerts.filter(has_text=f"Pièce manquante : {FICHE_POSTE}.")).to_have_count(1)

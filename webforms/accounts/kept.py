@@ -1,7 +1,7 @@
 """What a user typed survives the end of their session (issue 16, point 1).
 
-A form posted after its session ended (unused too long) or with a CSRF token that no longer
-matches the session (signed out and in again in another tab) used to answer "Requête invalide …
+A form posted after its session ended (unused too long, signed out or password changed in another
+tab) or with a CSRF token that no longer matches the session (signed in again) used to answer "Requête invalide …
 jeton CSRF" and lose the text. Such a post is kept in ``kept_form``, tied to the user whose
 session the page belonged to and to the page, and offered back on that page once the user is
 signed in again. It is kept only when its token is one the application gave to that user's
@@ -29,6 +29,8 @@ from webforms.models import KeptForm, WebSession
 KEPT_FACT = "formulaires_conserves"
 NOT_KEPT = frozenset({"auth.login", "auth.logout", "auth.second_factor"})
 KEPT_TERM = dt.timedelta(days=30)
+# How a session may have ended for a post of its pages to be kept: not a deactivated account.
+ENDS_KEPT = ("inactivite", "deconnexion", "mot_de_passe", "connexion")
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,19 @@ def _owner(db_session: Session, raw: str, now: dt.datetime) -> tuple[int, bool] 
         )
         return (int(current_user.id), True) if found is not None else None
     ended = web.ended if isinstance(web, ServerSession) else None
-    if ended is None or ended.user_id is None or ended.reason != "inactivite" or ended.data.get("csrf_token") != raw:
-        return None
-    return ended.user_id, False
+    if ended is not None and ended.user_id is not None and ended.reason in ENDS_KEPT and ended.data.get("csrf_token") == raw:
+        return ended.user_id, False
+    # Signed out (or the password changed) in another tab: the cookie names a new session, or
+    # none; the page's token, a secret of the ended session, still says whose it was (issue 16, point 1).
+    owner = db_session.scalar(
+        select(WebSession.user_id).where(
+            WebSession.data["csrf_token"].as_string() == raw,
+            WebSession.user_id.is_not(None),
+            WebSession.ended_reason.in_(ENDS_KEPT),
+            WebSession.ended_at > now - ROWS_KEPT,
+        )
+    )
+    return (owner, False) if owner is not None else None
 
 
 def _page_of(request: Request) -> str:

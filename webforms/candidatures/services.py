@@ -32,6 +32,7 @@ from webforms.documents.services import (
 )
 from webforms.documents.uploads import CheckedFile, check_upload, extension_of
 from webforms.errors import DocumentError
+from webforms.forms import split_unfilled
 from webforms.models import Appel, CorrectionRequest, Document, Event, Piece, Rendition, User
 
 # The kind of the dossiers that answer a call.
@@ -205,11 +206,7 @@ class Checklist:
 
     def _blocking(self) -> list[tuple[str, str]]:
         """Each line of ``missing`` with its place: ``etape:N`` (the form's step) or ``piece:CODE-RANG``."""
-        lines = [
-            (f"Section « {s['title']} » : {s['problems']} point{'s' if s['problems'] > 1 else ''} à corriger.", f"etape:{i}")
-            for i, s in enumerate(self.sections, start=1)
-            if not s["ok"]
-        ]
+        lines = [(f"Section « {s['title']} » : {_section_state(s)}.", f"etape:{i}") for i, s in enumerate(self.sections, start=1) if not s["ok"]]
         for p in self.pieces:
             line = _PIECE_LINES.get(p.statut)
             if line is not None:
@@ -248,6 +245,20 @@ _PIECE_LINES = {
 }
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count > 1 else ''}"
+
+
+def _section_state(section: Mapping[str, Any]) -> str:
+    """Say in neutral terms what a section lacks: fields left empty, values to correct (issue 16, point 2)."""
+    parts = []
+    if section["to_fill"]:
+        parts.append(f"{_plural(section['to_fill'], 'champ')} à remplir")
+    if section["to_correct"]:
+        parts.append(f"{_plural(section['to_correct'], 'point')} à corriger")
+    return " ; ".join(parts)
+
+
 def _count(errors: Any) -> int:
     if isinstance(errors, Mapping):
         return sum(_count(v) for v in errors.values())
@@ -261,8 +272,11 @@ def checklist(doc: Document, errors: Mapping[str, Any], now: dt.datetime, *, fro
     kind = get_kind(doc.kind)
     sections = []
     for name, field in kind.schema().fields.items():
-        problems = _count(errors.get(name)) if name in errors else 0
-        sections.append({"name": name, "title": field.metadata.get("label", name), "ok": problems == 0, "problems": problems})
+        # A field only left empty is to fill, not an error, until a deposit is tried (the page's choice).
+        unfilled, wrong = split_unfilled({name: errors[name]}) if name in errors else ({}, {})
+        to_fill, to_correct = _count(unfilled), _count(wrong)
+        problems = to_fill + to_correct
+        sections.append({"name": name, "title": field.metadata.get("label", name), "ok": problems == 0, "problems": problems, "to_fill": to_fill, "to_correct": to_correct})
     appel = doc.appel
     return Checklist(
         sections=sections,

@@ -127,6 +127,8 @@ def checklist(doc_id: int) -> str:
         state=state,
         call=call_time(doc.appel, now),
         frozen=frozen,
+        # Empty fields read as errors once a deposit was tried (its refusal says so), or to a recipient.
+        tried=request.args.get("verifier") == "1" or frozen,
         alerts=get_kind(doc.kind).alerts_for(data_for(doc, frozen=frozen)),
         # The letter to sign and the previews, once the form they are made from is complete (AML §6b).
         form_complete=not frozen and doc.statut == "brouillon" and not errors,

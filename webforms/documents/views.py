@@ -177,9 +177,9 @@ def _row_anchor(action: str) -> str:
     return "#" + action.split(":")[1] if ":" in action else ""
 
 
-def _back_to(doc: Document, page: str = ".view") -> Response:
+def _back_to(doc: Document, page: str = ".view", **args: Any) -> Response:
     """Redirect to the dossier's checklist for a candidature, else to the document's ``page``."""
-    return redirect(url_for("candidatures.checklist", doc_id=doc.id) if doc.appel_id else url_for(page, doc_id=doc.id))
+    return redirect(url_for("candidatures.checklist", doc_id=doc.id, **args) if doc.appel_id else url_for(page, doc_id=doc.id, **args))
 
 
 @bp.route("/documents/nouveau/<kind_name>", methods=["GET", "POST"])
@@ -275,11 +275,29 @@ def _save_draft(doc: Document, kind: Kind, step: int | None) -> ResponseReturnVa
 
 
 def _refused(doc: Document, message: str, category: str) -> ResponseReturnValue:
-    """Say why the draft cannot be saved: to the page's automatic save in JSON, else on the page it goes back to."""
+    """Say why the draft cannot be saved: to the page's automatic save in JSON, else on the page it goes back to.
+
+    A draft's posted form is shown again as it was typed, with why nothing was saved: a redirect
+    would drop what the user typed since the last save (issue 16, point 1).
+    """
     if request.form.get("action") == AUTOSAVE:
         return _autosaved(message, 409)
+    if request.method == "POST" and doc.statut == "brouillon":
+        return _typed_refused(doc, message)
     flash(message, category)
     return redirect(url_for(".view", doc_id=doc.id)) if doc.statut != "brouillon" else _back_to(doc)
+
+
+def _typed_refused(doc: Document, message: str) -> tuple[str, int]:
+    """Show the posted form (or step) again as typed, with the refusal; nothing is saved."""
+    kind = _kind_or_404(doc.kind)
+    step = _step_of(kind)
+    name = _step_name(kind, step)
+    post = posted(_form_class(kind, name))
+    payload = {**doc.data, name: post.payload.get(name)} if name else post.payload
+    flash(f"{message} Rien n'a été enregistré : ce que vous aviez saisi est affiché ci-dessous, copiez-le si vous voulez le garder.", "error")
+    page, _ = _render_form(kind, post.form, doc=doc, payload=payload, errors={}, step=step, tried=False)
+    return page, 409
 
 
 def _autosaved(refusal: str | None, status: int = 200) -> tuple[Response, int]:
@@ -333,7 +351,7 @@ def _submit(doc: Document) -> ResponseReturnValue:
         flash(str(exc), "error")
         _flash_blockers(exc.blockers)
         # A long form: the list of what is missing is its checklist (pieces included).
-        return _back_to(doc) if kind.steps else redirect(url_for(".edit", doc_id=doc.id, verifier=1), code=303)
+        return _back_to(doc, verifier=1) if kind.steps else redirect(url_for(".edit", doc_id=doc.id, verifier=1), code=303)
     except DocumentError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".view", doc_id=doc.id))
