@@ -20,7 +20,7 @@ from webforms import db
 from webforms.candidatures import notation
 from webforms.candidatures.jury import jury_of
 from webforms.errors import DocumentError
-from webforms.models import Appel, Avis, Document, Evaluation, Instruction, User
+from webforms.models import Appel, Avis, Document, Evaluation, Instruction, Message, User
 from webforms.web import services_of
 
 GRID = {  # criterion code -> number of sub-criteria (the 2019 grid, AML §6c)
@@ -343,3 +343,21 @@ def test_the_jury_is_frozen_once_a_member_has_scored_aml_6c_6d(app: Flask, login
         assert refused.status_code == 422 and "Le jury de cet appel est figé : ses membres ont déjà noté (1 évaluation)" in text_of(refused.get_data(as_text=True))
         assert seated() == before
     assert "Le jury est figé : ses membres ont déjà noté (1 évaluation)" in text_of(admin.get(url).get_data(as_text=True))
+
+
+def test_a_jury_member_reads_the_recevable_dossier_but_not_its_thread(app: Flask, jury: dict[str, Any]) -> None:
+    """"They read the recevable dossiers of that call […] and nothing else" (issue 12): not the exchanges with the Département."""
+    member, instructeur, doc_id = jury["members"][0], jury["instructeur"], jury["docs"]["A"]
+    instructeur.post(f"/documents/{doc_id}/messages", {"texte": "Merci de préciser le budget de la pair-aidance."})
+    assert "Message envoyé" in shown(instructeur)
+    # The other side: the instructeur reads the thread, and the dossier's page links to it.
+    assert "préciser le budget de la pair-aidance" in text_of(instructeur.get(f"/documents/{doc_id}/messages").get_data(as_text=True))
+    assert f"/documents/{doc_id}/messages" in instructeur.get(f"/documents/{doc_id}").get_data(as_text=True)
+    # The member reads the dossier, not its thread (nor a link to it); posting: not found, nothing added.
+    page = member.get(f"/documents/{doc_id}")
+    assert page.status_code == 200 and f"/documents/{doc_id}/messages" not in page.get_data(as_text=True)
+    assert member.get(f"/documents/{doc_id}/messages").status_code == 404
+    assert member.post(f"/documents/{doc_id}/messages", {"texte": "Question du jury"}).status_code == 404
+    assert member.get(f"/documents/{doc_id}/messages/pieces-jointes/1").status_code == 404
+    with app.app_context():
+        assert [m.texte for m in db.session().scalars(select(Message).where(Message.document_id == doc_id))] == ["Merci de préciser le budget de la pair-aidance."]
