@@ -89,7 +89,10 @@ def test_the_command_line_reads_a_call_of_the_database_by_id_or_code(tmp_path: P
     code = json.loads(APPEL_FILE.read_text(encoding="utf-8"))["code"]
     assert validate(tmp_path, dossier(26, 32), "--appel", code, env=env).returncode == 0
     refused = validate(tmp_path, dossier(27, 32), "--appel", "1", env=env)
-    assert refused.returncode == 1 and EDGES[(27, 0)] in refused.stdout
+    assert refused.returncode == 1 and EDGES[(27, 0)] in refused.stdout and EDGES[(0, 33)] not in refused.stdout
+    # Lens-Hénin's cap read from the database too: 33 refused (32 accepted above), Artois at 26 untouched.
+    over = validate(tmp_path, dossier(26, 33), "--appel", code, env=env)
+    assert over.returncode == 1 and EDGES[(0, 33)] in over.stdout and EDGES[(27, 0)] not in over.stdout
     unknown = validate(tmp_path, dossier(1, 0), "--appel", "appel-inconnu", env=env)
     assert unknown.returncode == 1 and "Appel « appel-inconnu » introuvable" in unknown.stderr and "Traceback" not in unknown.stderr
 

@@ -20,7 +20,18 @@ from tests.test_candidatures import BEFORE_DEADLINE, _in_threads, appel_id_of, o
 from webforms import db
 from webforms.candidatures import instruction
 from webforms.errors import DocumentError
-from webforms.models import Annotation, Avis, CorrectionRequest, Document, Evaluation, Instruction, InstructionMove, Piece
+from webforms.models import (
+    Annotation,
+    Avis,
+    CorrectionRequest,
+    Document,
+    Evaluation,
+    Instruction,
+    InstructionMove,
+    Jury,
+    JuryMember,
+    Piece,
+)
 
 # The deadline is 6 September 2019 16:00 Paris (14:00 UTC): one minute either side of it.
 JUST_BEFORE = dt.datetime(2019, 9, 6, 13, 59, tzinfo=dt.UTC)
@@ -272,8 +283,11 @@ def test_the_whole_state_table_through_the_service_with_its_hook(app: Flask, log
             instruction.move(s, svc, doc, user=user, action="recevable")
             with pytest.raises(DocumentError, match="n'est possible que pour un dossier « examiné par le jury »"):
                 instruction.move(s, svc, doc, user=user, action="retenir", mesures={"Artois": 1})
-            # The jury's avis and a signed evaluation (tests/test_jury_work.py goes through the pages).
-            s.add_all([Avis(document_id=doc_id, avis="favorable", texte="Projet complet", user_id=user.id, at=AT_DEADLINE),
+            # The jury's avis and its one member's signed evaluation (tests/test_jury_work.py goes through the pages).
+            s.add(Jury(appel_id=doc.appel_id, date=dt.date(2019, 9, 25)))
+            s.flush()
+            s.add_all([JuryMember(appel_id=doc.appel_id, user_id=user.id, organisme="departement"),
+                       Avis(document_id=doc_id, avis="favorable", texte="Projet complet", user_id=user.id, at=AT_DEADLINE),
                        Evaluation(document_id=doc_id, user_id=user.id, notes={}, commentaires={}, updated_at=AT_DEADLINE, signed_at=AT_DEADLINE)])
             s.commit()
             instruction.move(s, svc, doc, user=user, action="examiner")

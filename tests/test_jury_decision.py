@@ -13,7 +13,7 @@ from tests.conftest import Clock, WebClient
 from tests.test_candidatures import BEFORE_DEADLINE
 from tests.test_catalogue import docx_text, pdf_text
 from tests.test_instruction import instruction_rows, shown, text_of
-from tests.test_jury_work import deposit, examined, jury, requesting, scores  # noqa: F401 - the fixture, used by name
+from tests.test_jury_work import deposit, examined, jury, requesting, scores, sign_all  # noqa: F401 - the fixture, used by name
 from webforms import db
 from webforms.models import Decision, Document, Lettre, Rendition
 
@@ -34,8 +34,16 @@ def test_a_decision_before_the_jury_signed_off_is_refused_then_letters_are_froze
     examined(app, jury, docs["A"])
     instructeur.post(f"/documents/{docs['A']}/instruction", {"action": "retenir", "mesures-Artois": "20", "mesures-Lens-Hénin": "20"})
     clock.now = AFTER_CP
-    # B not yet examined: the jury has not signed off.
-    assert "Le jury n'a pas terminé" in decide(instructeur, appel_id, "2019-11-04")
+    # B not yet scored: the jury has not signed off (four members, none signed B).
+    assert "Le jury n'a pas signé : il manque 4 évaluations signées" in decide(instructeur, appel_id, "2019-11-04")
+    # Three members signed B, the last one holds a draft: still refused, nothing recorded (AML §6c, §6d).
+    jury["members"][0].post(f"/documents/{docs['B']}/evaluation", {**scores(3), "action": "signer"})
+    jury["members"][1].post(f"/documents/{docs['B']}/evaluation", {**scores(3), "action": "enregistrer"})
+    sign_all(app, {**jury, "accounts": jury["accounts"][2:]}, docs["B"])
+    assert "Le jury n'a pas signé : il manque 1 évaluation signée (" in decide(instructeur, appel_id, "2019-11-04")
+    # The last member signs: the jury has signed B, which still waits for its examination.
+    jury["members"][1].post(f"/documents/{docs['B']}/evaluation", {**scores(3), "action": "signer"})
+    assert "Le jury n'a pas terminé : le dossier" in decide(instructeur, appel_id, "2019-11-04")
     examined(app, jury, docs["B"])
     assert "est examiné mais ni retenu ni non retenu" in decide(instructeur, appel_id, "2019-11-04")
     instructeur.post(f"/documents/{docs['B']}/instruction", {"action": "ne_pas_retenir", "texte": "Partenariats insuffisamment décrits"})

@@ -18,8 +18,9 @@ from tests.test_instruction import AT_DEADLINE, DEPARTEMENT, instruction_rows, s
 from tests.test_jury import members_form
 from webforms import db
 from webforms.candidatures import notation
+from webforms.candidatures.jury import jury_of
 from webforms.errors import DocumentError
-from webforms.models import Avis, Document, Evaluation, Instruction
+from webforms.models import Appel, Avis, Document, Evaluation, Instruction, Message, User
 from webforms.web import services_of
 
 GRID = {  # criterion code -> number of sub-criteria (the 2019 grid, AML §6c)
@@ -178,14 +179,24 @@ def test_the_jury_gives_its_avis_then_the_dossier_is_examined_retained_or_not_am
     instructeur.post(f"/documents/{doc_id}/avis", {"avis": "reserve", "texte": "Projet à préciser sur la pair-aidance"})
     assert "Avis du jury enregistré" in shown(instructeur)
     instructeur.post(move, {"action": "examiner"})
-    assert "Aucun membre du jury n'a encore signé son évaluation" in shown(instructeur)
+    assert "Le jury n'a pas signé ce dossier : il manque 4 évaluations signées" in shown(instructeur)
+    # One member signed, another holds a draft: still refused, nothing changed (AML §6c, §6d).
     jury["members"][0].post(f"/documents/{doc_id}/evaluation", {**scores(3), "action": "signer"})
+    jury["members"][1].post(f"/documents/{doc_id}/evaluation", {**scores(3), "action": "enregistrer"})
+    instructeur.post(move, {"action": "examiner"})
+    assert "il manque 3 évaluations signées" in shown(instructeur) and instruction_rows(app, doc_id)[0] == "recevable"
+    for account in jury["accounts"][2:]:
+        sign_all(app, {**jury, "accounts": [account]}, doc_id)
+    instructeur.post(move, {"action": "examiner"})
+    assert "il manque 1 évaluation signée (" in shown(instructeur) and instruction_rows(app, doc_id)[0] == "recevable"
+    # The last member signs: examined.
+    jury["members"][1].post(f"/documents/{doc_id}/evaluation", {**scores(3), "action": "signer"})
     instructeur.post(move, {"action": "examiner"})
     assert "maintenant « examiné par le jury »" in shown(instructeur)
     page = text_of(instructeur.get(f"/documents/{doc_id}/liste").get_data(as_text=True))
     assert "Avis du jury : Réservé – Projet à préciser sur la pair-aidance" in page and "Retenir le projet" in page
     # Once examined, the scores and the avis stay as they were.
-    refused = jury["members"][1].post(f"/documents/{doc_id}/evaluation", {**scores(3), "action": "signer"})
+    refused = jury["members"][1].post(f"/documents/{doc_id}/evaluation", {**scores(3), "action": "enregistrer"})
     assert refused.status_code == 422 and "ne se note plus" in text_of(refused.get_data(as_text=True))
     instructeur.post(f"/documents/{doc_id}/avis", {"avis": "favorable", "texte": "Changé"})
     assert "n'est pas encore examiné" in shown(instructeur)
@@ -197,8 +208,20 @@ def test_the_jury_gives_its_avis_then_the_dossier_is_examined_retained_or_not_am
     assert "Couverture territoriale insuffisante" in text_of(member.get(f"/documents/{doc_id}/liste").get_data(as_text=True))
 
 
+def sign_all(app: Flask, jury: dict[str, Any], doc_id: int, value: int = 3) -> None:
+    """Every member of the jury who has not yet signed the dossier signs ``value`` everywhere (through the service)."""
+    grille_notes = {code: [str(value)] * count for code, count in GRID.items()}
+    with app.app_context():
+        s = db.session()
+        for account in jury["accounts"]:
+            user = s.get(User, account.id)
+            if (found := notation.evaluation_of(s, s.get_one(Document, doc_id), user)) is None or found.signed_at is None:
+                notation.score(s, services_of(app).documents, s.get_one(Document, doc_id), user=user, notes=grille_notes, commentaires={}, sign=True)
+
+
 def examined(app: Flask, jury: dict[str, Any], doc_id: int) -> None:
     jury["members"][0].post(f"/documents/{doc_id}/evaluation", {**scores(3), "action": "signer"})
+    sign_all(app, jury, doc_id)
     jury["instructeur"].post(f"/documents/{doc_id}/avis", {"avis": "favorable", "texte": "Projet complet"})
     jury["instructeur"].post(f"/documents/{doc_id}/instruction", {"action": "examiner"})
     assert instruction_rows(app, doc_id)[0] == "examine"
@@ -250,6 +273,7 @@ def test_the_grid_and_allocation_export_as_a_spreadsheet_and_the_proces_verbal_a
     (first, second), docs, instructeur = jury["members"], jury["docs"], jury["instructeur"]
     first.post(f"/documents/{docs['A']}/evaluation", {**scores(4, "Projet solide"), "action": "signer"})
     second.post(f"/documents/{docs['A']}/evaluation", {**scores(2), "action": "signer"})
+    sign_all(app, jury, docs["A"])  # the other two members sign 3: mean 3,00, spread 2,00 still
     instructeur.post(f"/documents/{docs['A']}/avis", {"avis": "favorable", "texte": "Projet complet"})
     instructeur.post(f"/documents/{docs['A']}/instruction", {"action": "examiner"})
     instructeur.post(f"/documents/{docs['A']}/instruction", {"action": "retenir", "mesures-Artois": "20", "mesures-Lens-Hénin": "20"})
@@ -262,7 +286,7 @@ def test_the_grid_and_allocation_export_as_a_spreadsheet_and_the_proces_verbal_a
     book = load_workbook(io.BytesIO(got.data))
     assert book.sheetnames == ["Notes", "Synthèse", "Allocation"]
     notes = [r for r in book["Notes"].iter_rows(min_row=2, values_only=True)]
-    assert len(notes) == 2 * sum(GRID.values())
+    assert len(notes) == 4 * sum(GRID.values())
     assert (ref, names[0], "Le projet de territoire", "Identification des besoins", 4, "Projet solide") in {(r[0], r[2], r[4], r[5], r[6], r[7]) for r in notes}
     assert {r[6] for r in notes if r[2] == names[1]} == {2}
     recap = list(book["Synthèse"].iter_rows(values_only=True))
@@ -296,3 +320,44 @@ def test_a_call_without_a_grid_is_not_scored_and_nothing_fails(app: Flask, jury:
     assert evaluation_rows(app, doc_id) == []
     assert member.get(f"/appels/{jury['appel']}/synthese").status_code == 200
     assert member.get(f"/appels/{jury['appel']}/jury.xlsx").status_code == 200
+
+
+def test_the_jury_is_frozen_once_a_member_has_scored_aml_6c_6d(app: Flask, login_as: Any, make_user: Any, jury: dict[str, Any]) -> None:
+    admin, _ = login_as("admin", org="Administration")
+    url = f"/admin/appels/{jury['appel']}/jury"
+
+    def seated() -> tuple[Any, list[int]]:
+        with app.app_context():
+            found, members = jury_of(db.session(), db.session().get_one(Appel, jury["appel"]))
+            return found.date if found else None, sorted(m.user_id for m in members)
+
+    # No score yet: the jury still changes (its date here), nothing frozen on the page.
+    assert admin.post(url, {**members_form(jury["accounts"]), "date": "2019-09-26"}).status_code == 302
+    assert seated()[0].isoformat() == "2019-09-26" and "Le jury est figé" not in text_of(admin.get(url).get_data(as_text=True))
+    # One draft score: frozen; neither a member replaced nor the date moved, in French, nothing changed.
+    jury["members"][0].post(f"/documents/{jury['docs']['A']}/evaluation", {"note-projet_territoire-1": "3", "action": "enregistrer"})
+    before = seated()
+    other = make_user("jury", org="CALL")
+    for form in ({**members_form([*jury["accounts"][:3], other]), "date": "2019-09-26"}, {**members_form(jury["accounts"]), "date": "2019-09-27"}):
+        refused = admin.post(url, form)
+        assert refused.status_code == 422 and "Le jury de cet appel est figé : ses membres ont déjà noté (1 évaluation)" in text_of(refused.get_data(as_text=True))
+        assert seated() == before
+    assert "Le jury est figé : ses membres ont déjà noté (1 évaluation)" in text_of(admin.get(url).get_data(as_text=True))
+
+
+def test_a_jury_member_reads_the_recevable_dossier_but_not_its_thread(app: Flask, jury: dict[str, Any]) -> None:
+    """"They read the recevable dossiers of that call […] and nothing else" (issue 12): not the exchanges with the Département."""
+    member, instructeur, doc_id = jury["members"][0], jury["instructeur"], jury["docs"]["A"]
+    instructeur.post(f"/documents/{doc_id}/messages", {"texte": "Merci de préciser le budget de la pair-aidance."})
+    assert "Message envoyé" in shown(instructeur)
+    # The other side: the instructeur reads the thread, and the dossier's page links to it.
+    assert "préciser le budget de la pair-aidance" in text_of(instructeur.get(f"/documents/{doc_id}/messages").get_data(as_text=True))
+    assert f"/documents/{doc_id}/messages" in instructeur.get(f"/documents/{doc_id}").get_data(as_text=True)
+    # The member reads the dossier, not its thread (nor a link to it); posting: not found, nothing added.
+    page = member.get(f"/documents/{doc_id}")
+    assert page.status_code == 200 and f"/documents/{doc_id}/messages" not in page.get_data(as_text=True)
+    assert member.get(f"/documents/{doc_id}/messages").status_code == 404
+    assert member.post(f"/documents/{doc_id}/messages", {"texte": "Question du jury"}).status_code == 404
+    assert member.get(f"/documents/{doc_id}/messages/pieces-jointes/1").status_code == 404
+    with app.app_context():
+        assert [m.texte for m in db.session().scalars(select(Message).where(Message.document_id == doc_id))] == ["Merci de préciser le budget de la pair-aidance."]

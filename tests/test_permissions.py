@@ -1168,7 +1168,9 @@ MATRIX.update({
     ("notifications.preferences", "POST"): {None: row(LOGIN, *[PREFERENCES] * 7)},
     # A document's thread (issue 14): read by whoever reads the document; written by its
     # organisation's writers (a draft's thread is theirs alone) and by its recipients who answer
-    # it, not by the archiviste (403: it files the document, it reads the thread).
+    # it, not by the archiviste (403: it files the document, it reads the thread). Never by a jury
+    # member, even on a recevable dossier it reads (404: "nothing else", issue 12; the world has
+    # no recevable dossier, so tests/test_jury_work.py tries that side).
     ("messages.thread", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW},
     # Its attachments: whoever reads the thread, only through their own document (another's: 404).
     ("messages.attachment", "GET"): {

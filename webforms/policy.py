@@ -84,6 +84,16 @@ def owns(user: User, doc: Document) -> bool:
     return _own(user, doc)
 
 
+def can_read_thread(user: User, doc: Document) -> bool:
+    """May ``user`` read the document's thread (messages, correction requests, attachments)? Its readers, not a jury member.
+
+    A jury member reads the recevable dossiers of its calls "and nothing else" (issue 12): the
+    exchanges between the association and the Département (the régularisation, AML §6b) are not
+    the dossier the jury scores.
+    """
+    return can_view(user, doc) and user.role != "jury"
+
+
 def can_discuss(user: User, doc: Document) -> bool:
     """May ``user`` write in the document's thread? Its organisation's writers and the recipients
     who answer it; not the archiviste (who files it) nor a jury (who reads it) (issue 14)."""

@@ -3,8 +3,8 @@
 Two associations deposit on the 2019 call (through the test client: the deposit's own journey is
 tests/browser/test_candidature_journey.py); in the browser, the instructeur declares one dossier
 recevable and the other irrecevable, two jury members score the recevable one on the grid and
-sign, the instructeur records the jury's avis and the examination, the allocation is refused at
-27 Artois measures then accepted at 26 (AML §5), the Commission Permanente's decision is recorded,
+sign (the other two sign through the service: every member signs), the instructeur records the
+jury's avis and the examination, the allocation is refused at 27 Artois measures then accepted at 26 (AML §5), the Commission Permanente's decision is recorded,
 the letters are generated and read back (text checked), and the spreadsheet opens with openpyxl
 and holds the scores.
 """
@@ -28,7 +28,7 @@ from tests.conftest import Account, Clock, WebClient
 from tests.test_candidatures import BEFORE_DEADLINE
 from tests.test_instruction import AT_DEADLINE, DEPARTEMENT
 from tests.test_jury import members_form
-from tests.test_jury_work import GRID, deposit, requesting
+from tests.test_jury_work import GRID, deposit, requesting, sign_all
 from webforms import db
 from webforms.models import Document
 
@@ -98,6 +98,9 @@ def test_the_seed_call_goes_from_instruction_to_its_letters(live_server: str, ap
         page.locator("#commentaire-projet_territoire-1").fill(f"Commentaire du membre {value}")
         page.get_by_role("button", name="Signer mon évaluation").click()
         expect(page.locator(".flashes")).to_contain_text("Évaluation signée")
+    # The jury has signed off only once every member has (AML §6c, §6d): the other two sign 3
+    # through the service (their pages are the two above).
+    sign_all(app, {"accounts": seated[2:]}, docs["A"])
 
     # --- the avis, the examination, the allocation refused at 27 then accepted at 26 --------
     switch_to(page, base, instructeur)
@@ -146,5 +149,5 @@ def test_the_seed_call_goes_from_instruction_to_its_letters(live_server: str, ap
     page.goto(f"{base}/appels/{appel_id}/synthese")
     data = download(page, page.get_by_role("link", name="Grille et allocation (tableur XLSX)"))
     rows: list[Any] = list(load_workbook(io.BytesIO(data))["Notes"].iter_rows(min_row=2, values_only=True))
-    assert len(rows) == 2 * sum(GRID.values()) and {r[6] for r in rows} == {4, 2}
+    assert len(rows) == 4 * sum(GRID.values()) and {r[6] for r in rows} == {4, 2, 3}
     assert "Commentaire du membre 4" in {r[7] for r in rows}

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, aliased
 
 from schemas.notification_aml import SUITE_RETENU
-from webforms.candidatures import convention, instruction
+from webforms.candidatures import convention, instruction, notation
 from webforms.candidatures.synthese import presented
 from webforms.documents.services import Services, log_event, submit
 from webforms.errors import DocumentError
@@ -68,10 +68,18 @@ def _frozen(session: Session, appel: Appel) -> None:
 
 
 def _pending(session: Session, appel: Appel) -> None:
-    """Refuse while the jury has not signed off: a presented dossier not yet examined, or examined but undecided."""
+    """Refuse while the jury has not signed off: an evaluation unsigned, a presented dossier not yet examined, or examined but undecided."""
     rows = presented(session, appel)
     if not rows:
         raise DocumentError("Aucun dossier n'a été présenté au jury de cet appel : il n'y a rien à décider.")
+    # "A decision before the jury signed off" is refused: every member has signed the evaluation
+    # of every dossier presented (declared recevable), whatever its state since.
+    count = notation.missing_signatures(session, appel.id, [doc.id for doc, _ in rows])
+    if count:
+        raise DocumentError(
+            f"Le jury n'a pas signé : {notation.missing_text(count)} (chaque membre du jury évalue chaque dossier recevable, "
+            "AML §6c, §6d). La décision se prend après le jury."
+        )
     for doc, inst in rows:
         if inst.etat == "recevable":
             raise DocumentError(

@@ -111,8 +111,8 @@ MOVES: dict[str, Move] = {
     "instruire": Move("Commencer l'instruction", frozenset({"depose"}), "en_instruction"),
     "recevable": Move("Déclarer recevable", frozenset({"en_instruction"}), "recevable", after_deadline=True),
     "irrecevable": Move("Déclarer irrecevable", frozenset({"en_instruction"}), "irrecevable", after_deadline=True),
-    # The jury (AML §6c, §6d): examined once it has its avis and a signed evaluation
-    # (notation.check_examined); retained with the measures granted (the allocation, AML §5).
+    # The jury (AML §6c, §6d): examined once it has its avis and every member's signed
+    # evaluation (notation.check_examined); retained with the measures granted (the allocation, AML §5).
     "examiner": Move("Enregistrer l'examen par le jury", frozenset({"recevable"}), "examine"),
     "retenir": Move("Retenir le projet", frozenset({"examine"}), "retenu"),
     "ne_pas_retenir": Move("Ne pas retenir le projet", frozenset({"examine"}), "non_retenu"),

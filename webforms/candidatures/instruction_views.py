@@ -83,6 +83,7 @@ def _jury_page(appel: Appel, *, date: str | None = None, members: dict[int, str]
         members=members if members is not None else {m.user_id: m.organisme for m in seated},
         candidates=jury.candidates(db.session()),
         organismes=jury.ORGANISMES,
+        scored=jury.frozen_by(db.session(), appel),
         action_form=ActionForm(),
     )
 

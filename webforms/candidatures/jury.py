@@ -4,7 +4,8 @@
 émettra un avis" (AML §6d). The EPCI are those of the call's territories (AML §1: CALL and CAHC
 for Lens-Hénin, CABBALR for Artois). A member is a user of the ``jury`` role; sitting on a
 call's jury lets them read the recevable dossiers of that call, and nothing else
-(``policy.can_view``).
+(``policy.can_view``). The jury is frozen once a member has scored (a draft is enough): a
+member removed or a date moved afterwards would leave scores without their author on the jury.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from webforms.candidatures.appels import deadline_text
+from webforms.candidatures.grille_edit import scores_against
 from webforms.documents.services import Services
 from webforms.errors import DocumentError
 from webforms.models import Appel, Event, Jury, JuryMember, User
@@ -54,8 +56,24 @@ def _date(text: str, appel: Appel) -> dt.date:
     return day
 
 
+def frozen_by(session: Session, appel: Appel) -> int:
+    """How many evaluations (drafts included) freeze the call's jury: none, it may still change."""
+    return scores_against(session, appel)
+
+
+def _frozen(session: Session, appel: Appel) -> None:
+    scored = frozen_by(session, appel)
+    if scored:
+        session.rollback()
+        raise DocumentError(
+            f"Le jury de cet appel est figé : ses membres ont déjà noté ({scored} évaluation{'s' if scored > 1 else ''}). "
+            "Ni ses membres ni sa date ne changent plus : chaque note reste celle d'un membre du jury qui a siégé (AML §6c, §6d)."
+        )
+
+
 def set_jury(session: Session, svc: Services, appel: Appel, *, user: User, date: str, members: Mapping[int, str]) -> Jury:
-    """Configure a call's jury: its date and its members by body (``members``: user id → body); refuse in French otherwise."""
+    """Configure a call's jury: its date and its members by body (``members``: user id → body); refuse in French otherwise, and once scored."""
+    _frozen(session, appel)
     day = _date(date, appel)
     accounts = {u.id: u for u in session.scalars(select(User).where(User.id.in_(list(members))))}
     for user_id, organisme in members.items():
@@ -67,6 +85,10 @@ def set_jury(session: Session, svc: Services, appel: Appel, *, user: User, date:
     missing = [label for code, label in ORGANISMES.items() if code not in set(members.values())]
     if missing:
         raise DocumentError(f"Le jury est « composé du Département et des 3 EPCI concernés » (AML §6d) : il manque {', '.join(missing)}.")
+    # The call's row, locked: a member's first score (notation.score) waits for this change, or
+    # this change sees the score and is refused.
+    session.get_one(Appel, appel.id, with_for_update=True, populate_existing=True)
+    _frozen(session, appel)
     now = svc.clock()
     jury = session.get(Jury, appel.id) or Jury(appel_id=appel.id)
     jury.date, jury.updated_at = day, now

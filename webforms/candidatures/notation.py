@@ -4,8 +4,9 @@ Each member of the call's jury scores each sub-criterion of the call's grid (con
 code: ``grille.py``) on its scale, with a comment; the evaluation is a draft until the member
 signs it off, then it no longer changes. The jury's avis on a dossier (favorable, défavorable,
 réservé, with its text) is recorded by the instructeur, who keeps the jury's secretariat. A
-dossier is "examiné par le jury" once it has its avis and at least one signed evaluation
-(``check_examined``, the guard of the ``examiner`` move).
+dossier is "examiné par le jury" once it has its avis and the signed evaluation of every member
+of the call's jury (``check_examined``, the guard of the ``examiner`` move): "scores are saved as
+drafts until the member signs off", and the jury has signed off only when each member has.
 """
 
 from __future__ import annotations
@@ -163,9 +164,27 @@ def record_avis(session: Session, svc: Services, doc: Document, *, user: User, a
     return session.get_one(Avis, doc.id, populate_existing=True)
 
 
+def missing_signatures(session: Session, appel_id: int | None, doc_ids: list[int]) -> int:
+    """Count the evaluations still to sign on these dossiers: one per member of the call's jury and dossier."""
+    members = set(session.scalars(select(JuryMember.user_id).where(JuryMember.appel_id == appel_id)))
+    signed = {(e.document_id, e.user_id) for e in signed_evaluations(session, doc_ids)}
+    return sum(1 for doc_id in doc_ids for user_id in members if (doc_id, user_id) not in signed)
+
+
+def missing_text(count: int) -> str:
+    """Say in French how many signed evaluations are missing."""
+    return f"il manque {count} évaluation{'s' if count > 1 else ''} signée{'s' if count > 1 else ''}"
+
+
 def check_examined(session: Session, doc: Document) -> None:
-    """Refuse to record the jury's examination of a dossier without its avis or a signed evaluation."""
+    """Refuse to record the jury's examination of a dossier without its avis or every member's signed evaluation."""
     if session.get(Avis, doc.id) is None:
         raise DocumentError("Enregistrez d'abord l'avis du jury sur ce dossier (AML §6d).")
-    if not signed_evaluations(session, [doc.id]):
-        raise DocumentError("Aucun membre du jury n'a encore signé son évaluation de ce dossier (AML §6c).")
+    if session.scalar(select(JuryMember.user_id).where(JuryMember.appel_id == doc.appel_id).limit(1)) is None:
+        raise DocumentError("Le jury de cet appel n'est pas configuré : il n'a pas pu examiner ce dossier (AML §6d).")
+    count = missing_signatures(session, doc.appel_id, [doc.id])
+    if count:
+        raise DocumentError(
+            f"Le jury n'a pas signé ce dossier : {missing_text(count)} (chaque membre du jury évalue chaque dossier recevable et signe "
+            "son évaluation, AML §6c, §6d)."
+        )

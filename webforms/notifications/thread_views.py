@@ -26,9 +26,9 @@ def _signed_in() -> None:
 
 
 def _document_or_404(doc_id: int) -> Document:
-    """The document, if the user may read it; its existence is not revealed otherwise."""
+    """The document, if the user may read its thread; its existence is not revealed otherwise."""
     doc = db.session().get(Document, doc_id)
-    if doc is None or not policy.can_view(current_user, doc):
+    if doc is None or not policy.can_read_thread(current_user, doc):
         abort(404)
     return doc
 

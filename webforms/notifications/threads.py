@@ -216,7 +216,9 @@ def unread(session: Session, doc: Document, *, user: User) -> int:
     return int(session.scalar(query) or 0)
 
 
-def page_extra(session: Session, doc: Document) -> dict[str, int]:
-    """What the document's page shows of its thread, for the signed-in reader: how many messages, how many unseen."""
+def page_extra(session: Session, doc: Document) -> dict[str, int] | None:
+    """What the document's page shows of its thread, for the signed-in reader: how many messages, how many unseen (None: no thread for them)."""
+    if not policy.can_read_thread(current_user, doc):
+        return None
     count = int(session.scalar(select(func.count()).select_from(Message).where(Message.document_id == doc.id)) or 0)
     return {"count": count, "unread": unread(session, doc, user=current_user) if count else 0}
