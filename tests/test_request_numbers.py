@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.test_web import doc_id_from, example_form
 from webforms import db
 from webforms.candidatures import instruction, jury
-from webforms.errors import BIGINT_MAX, DocumentError, INTEGER_MAX, NumberRefused, parse_id, parse_number
+from webforms.errors import BIGINT_MAX, INTEGER_MAX, DocumentError, NumberRefused, parse_id, parse_number
 from webforms.models import User
 
 HUGE = "9" * 20
