@@ -83,3 +83,33 @@ def test_a_destroyed_file_put_back_is_named(app: Flask, world: World, clock: Clo
         assert verify(session, world.services()).problems == [
             f"Enregistrement {record.id} ({record.reference}), copie signée : fichier éliminé encore présent ({record.signed_sha512[:16]}…)."
         ]
+
+
+def test_a_forged_tombstone_with_its_files_deleted_is_named(app: Flask, three_deposits: list[int]) -> None:  # noqa: F811
+    # The intruder marks a record "éliminé" by hand and deletes its files: without a "destruction"
+    # row in the journal, the files' absence is no lawful elimination (issue 15's audit).
+    with app.app_context():
+        record = db.session().get(ArchiveRecord, three_deposits[0])
+        store = app.extensions["webforms.archive"].archive
+        signed = store.path(record.signed_sha512)  # its PDF/A is shared with the next version's record: it stays
+    _tamper(
+        app,
+        "INSERT INTO tombstone (record_id, visa_id, signed_sha512, pdfa_sha512, destroyed_by_id, destroyed_at) "
+        "SELECT id, 1, signed_sha512, pdfa_sha512, (SELECT min(id) FROM user_account), now() FROM archive_record WHERE id = ?",
+        record.id,
+    )
+    signed.unlink()
+    assert _problems(app) == [f"Enregistrement {record.id} ({record.reference}) : marqué éliminé sans ligne « destruction » au journal (élimination forgée hors du service ?)."]
+
+
+def test_a_lawful_tombstone_changed_afterwards_is_named(app: Flask, world: World, clock: Clock, tmp_path: Path) -> None:  # noqa: F811
+    with app.app_context():
+        session = db.session()
+        record = world.deposit(pdf_titled("Copie signée à éliminer"), tmp=tmp_path)
+        clock.now = dt.datetime(2025, 1, 10, 9, 0, tzinfo=dt.UTC)  # past the fiche saisine's 5 years
+        visa = record_visa(session, world.services(), user=world.user(world.archivist), document_ids=[world.doc_id], numero="2025-001", date_visa=dt.date(2025, 1, 5), signataire="Directrice des Archives")
+        execute_visa(session, world.services(), visa, user=world.user(world.second))
+        label = f"Enregistrement {record.id} ({record.reference})"
+    assert _problems(app) == []  # the tombstone matches its destruction row
+    _tamper(app, "UPDATE tombstone SET visa_id = visa_id + 1 WHERE record_id = ?", record.id)
+    assert _problems(app) == [f"{label} : élimination différente de celle du journal (visa ou empreintes modifiés)."]

@@ -85,6 +85,7 @@ def verify(session: Session, svc: ArchiveServices, *, since: dt.date | None = No
         else:
             report.problems.append(f"Fichier orphelin sans enregistrement : {name[:40]}{'…' if len(name) > 40 else ''}.")
     report.problems += verify_records_sealed(session, records)
+    report.problems += verify_tombstones(session, records)
     report.problems += verify_chain(session, svc)
     report.log_rows = session.scalar(select(func.count()).select_from(ArchiveLog)) or 0
     last = session.execute(select(ArchiveLog.id, ArchiveLog.hash).order_by(ArchiveLog.id.desc()).limit(1)).first()
@@ -114,6 +115,29 @@ def verify_records_sealed(session: Session, records: Sequence[Row[Any]]) -> list
                 problems.append(f"{label} : contenu modifié depuis son dépôt (il ne correspond plus à l'empreinte scellée au journal).")
         elif any(name in detail and detail[name] != values[name] for name in _LEGACY_SEALED):
             problems.append(f"{label} : contenu modifié depuis son dépôt (version ou fichiers différents de ceux du journal).")
+    return problems
+
+
+def verify_tombstones(session: Session, records: Sequence[Row[Any]]) -> list[str]:
+    """Check each tombstone against the « destruction » row its elimination wrote in the audit trail.
+
+    A tombstone inserted by hand, with the record's files deleted, would otherwise make the
+    files' absence look lawful (issue 15's audit): its visa and digests must be those the
+    chained, sealed row recorded.
+    """
+    problems: list[str] = []
+    logged: dict[int, dict[str, Any]] = {}
+    for record_id, detail in session.execute(select(ArchiveLog.record_id, ArchiveLog.detail).where(ArchiveLog.action == "destruction")):
+        if record_id is not None:
+            logged.setdefault(record_id, detail or {})
+    references = {record.id: record.reference for record in records}
+    for tomb in session.execute(select(Tombstone.record_id, Tombstone.visa_id, Tombstone.signed_sha512, Tombstone.pdfa_sha512).order_by(Tombstone.record_id)):
+        label = f"Enregistrement {tomb.record_id} ({references.get(tomb.record_id, '?')})"
+        detail = logged.get(tomb.record_id)
+        if detail is None:
+            problems.append(f"{label} : marqué éliminé sans ligne « destruction » au journal (élimination forgée hors du service ?).")
+        elif (detail.get("visa_id"), detail.get("signed_sha512"), detail.get("pdfa_sha512")) != (tomb.visa_id, tomb.signed_sha512, tomb.pdfa_sha512):
+            problems.append(f"{label} : élimination différente de celle du journal (visa ou empreintes modifiés).")
     return problems
 
 
