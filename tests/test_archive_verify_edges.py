@@ -16,7 +16,7 @@ from tests.conftest import Clock, pdf_titled
 from tests.test_archive import World, _problems, _tamper, three_deposits, world  # noqa: F401 (fixtures)
 from webforms import db
 from webforms.archive.search import day_start
-from webforms.archive.verify import verify
+from webforms.archive.verify import record_verification, verify
 from webforms.archive.visas import execute_visa, record_visa
 from webforms.models import ArchiveRecord
 
@@ -113,3 +113,33 @@ def test_a_lawful_tombstone_changed_afterwards_is_named(app: Flask, world: World
     assert _problems(app) == []  # the tombstone matches its destruction row
     _tamper(app, "UPDATE tombstone SET visa_id = visa_id + 1 WHERE record_id = ?", record.id)
     assert _problems(app) == [f"{label} : élimination différente de celle du journal (visa ou empreintes modifiés)."]
+
+
+def _verified(app: Flask) -> list[str]:
+    """Verify and log it as the command and the daily task do (a clean verdict anchors the head)."""
+    with app.app_context():
+        svc = app.extensions["webforms.archive"]
+        report = verify(db.session(), svc)
+        record_verification(db.session(), svc, report, since=None)
+        return report.problems
+
+
+def test_a_truncated_journal_tail_is_named_against_the_anchored_head(app: Flask, world: World, three_deposits: list[int], tmp_path: Path) -> None:  # noqa: F811
+    assert _verified(app) == []  # rows 1-3 and the verification's row 4: the head, 4, is anchored
+    anchor = app.extensions["webforms.archive"].anchor
+    assert anchor.read_text().startswith("4 ") and oct(anchor.stat().st_mode & 0o777) == "0o600"
+    # The other side: the journal growing past the anchor is no anomaly.
+    with app.app_context():
+        world.deposit(pdf_titled("un de plus"), motif="Copie corrigée", tmp=tmp_path)
+    assert _problems(app) == []
+    # The last rows deleted and the witness trimmed to match: the chain replays cleanly, the anchor names the cut.
+    _tamper(app, "DELETE FROM archive_log WHERE id >= 4")
+    journal = _journal(app)
+    journal.chmod(0o600)
+    journal.write_text("".join(journal.read_text().splitlines(keepends=True)[:3]))
+    _tamper(app, "DELETE FROM archive_record WHERE id NOT IN (SELECT record_id FROM archive_log WHERE record_id IS NOT NULL)")
+    problems = _verified(app)
+    assert [p for p in problems if p.startswith("Journal")] == [
+        "Journal : la ligne 4, tête ancrée par une vérification précédente (ancre_journal_archive), a disparu ; le journal s'arrête à la ligne 3 (fin du journal supprimée ?)."
+    ]
+    assert anchor.read_text().startswith("4 ")  # a verdict with anomalies does not move the anchor

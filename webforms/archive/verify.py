@@ -16,6 +16,7 @@ from webforms.archive.search import day_start
 from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.archive.staging import settle_committed
 from webforms.documents.storage import sha512_of
+from webforms.errors import parse_id
 from webforms.models import ArchiveLog, ArchiveRecord, Tombstone
 
 
@@ -87,6 +88,7 @@ def verify(session: Session, svc: ArchiveServices, *, since: dt.date | None = No
     report.problems += verify_records_sealed(session, records)
     report.problems += verify_tombstones(session, records)
     report.problems += verify_chain(session, svc)
+    report.problems += verify_anchor(session, svc)
     report.log_rows = session.scalar(select(func.count()).select_from(ArchiveLog)) or 0
     last = session.execute(select(ArchiveLog.id, ArchiveLog.hash).order_by(ArchiveLog.id.desc()).limit(1)).first()
     report.head = f"{last.id}:{last.hash}" if last else None
@@ -173,6 +175,41 @@ def verify_chain(session: Session, svc: ArchiveServices) -> list[str]:
     return problems + sealing.missing(len(hashes))
 
 
+def verify_anchor(session: Session, svc: ArchiveServices) -> list[str]:
+    """Check that the head the last clean verification anchored is still in the journal, unchanged.
+
+    Deleting the journal's last rows and trimming the witness file to match leaves a chain that
+    replays cleanly; only a copy of its head kept outside the database shows it was longer.
+    """
+    if svc.anchor is None or not svc.anchor.is_file():
+        return []  # no clean verification yet: nothing anchored
+    text, _, digest = svc.anchor.read_text(encoding="ascii", errors="replace").strip().partition(" ")
+    number = parse_id(text)
+    if number is None:
+        return [f"Ancre du journal illisible ({svc.anchor}) : « {text[:40]} »."]
+    found = session.scalar(select(ArchiveLog.hash).where(ArchiveLog.id == number))
+    if found is None:
+        last = session.scalar(select(func.max(ArchiveLog.id))) or 0
+        return [f"Journal : la ligne {number}, tête ancrée par une vérification précédente ({svc.anchor.name}), a disparu ; le journal s'arrête à la ligne {last} (fin du journal supprimée ?)."]
+    if found != digest:
+        return [f"Journal, ligne {number} : différente de la tête ancrée par une vérification précédente ({svc.anchor.name})."]
+    return []
+
+
+def anchor_head(session: Session, svc: ArchiveServices) -> None:
+    """Write the journal's head to the anchor file (0600, replaced atomically)."""
+    if svc.anchor is None:
+        return
+    last = session.execute(select(ArchiveLog.id, ArchiveLog.hash).order_by(ArchiveLog.id.desc()).limit(1)).first()
+    if last is None:
+        return
+    svc.anchor.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = svc.anchor.with_name(svc.anchor.name + ".partiel")
+    partial.write_text(f"{last.id} {last.hash}\n", encoding="ascii")
+    partial.chmod(0o600)
+    partial.replace(svc.anchor)
+
+
 class _Seals:
     """Check the rows' seals: each seal present holds, and none is missing after the first.
 
@@ -221,6 +258,9 @@ def record_verification(session: Session, svc: ArchiveServices, report: Report, 
         since=since.isoformat() if since else None,
     )
     commit(session, svc)
+    # Only a clean verdict moves the anchor: anchoring a truncated journal would make it lawful.
+    if not report.problems:
+        anchor_head(session, svc)
 
 
 def seal_trail(session: Session, svc: ArchiveServices) -> int:
