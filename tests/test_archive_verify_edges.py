@@ -16,7 +16,7 @@ from tests.conftest import Clock, pdf_titled
 from tests.test_archive import World, _problems, _tamper, three_deposits, world  # noqa: F401 (fixtures)
 from webforms import db
 from webforms.archive.search import day_start
-from webforms.archive.verify import record_verification, verify
+from webforms.archive.verify import _verify_daily, last_verification, record_verification, verify
 from webforms.archive.visas import execute_visa, record_visa
 from webforms.models import ArchiveRecord
 
@@ -143,3 +143,18 @@ def test_a_truncated_journal_tail_is_named_against_the_anchored_head(app: Flask,
         "Journal : la ligne 4, tête ancrée par une vérification précédente (ancre_journal_archive), a disparu ; le journal s'arrête à la ligne 3 (fin du journal supprimée ?)."
     ]
     assert anchor.read_text().startswith("4 ")  # a verdict with anomalies does not move the anchor
+
+
+def test_the_daily_verification_logs_its_verdict_and_anchors_a_clean_head(app: Flask, three_deposits: list[int]) -> None:  # noqa: F811
+    anchor = app.extensions["webforms.archive"].anchor
+    assert not anchor.exists()
+    with app.app_context():
+        assert _verify_daily(db.session(), now=dt.datetime.now(dt.UTC)) == 0
+        assert last_verification(db.session()).detail["ok"] is True
+    assert anchor.read_text().startswith("4 ")
+    # With an anomaly: counted, logged, the anchor left where it was.
+    _tamper(app, "UPDATE archive_record SET signed_size = signed_size + 1 WHERE id = ?", three_deposits[0])
+    with app.app_context():
+        assert _verify_daily(db.session(), now=dt.datetime.now(dt.UTC)) == 2
+        assert last_verification(db.session()).detail["ok"] is False
+    assert anchor.read_text().startswith("4 ")

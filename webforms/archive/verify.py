@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
@@ -17,7 +19,10 @@ from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.archive.staging import settle_committed
 from webforms.documents.storage import sha512_of
 from webforms.errors import parse_id
+from webforms.jobs import daily
 from webforms.models import ArchiveLog, ArchiveRecord, Tombstone
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -278,3 +283,17 @@ def seal_trail(session: Session, svc: ArchiveServices) -> int:
     log(session, svc.clock(), "seal", key=svc.seal_key, user=None, rows=rows)
     commit(session, svc)
     return rows
+
+
+def _verify_daily(session: Session, *, now: dt.datetime) -> int:
+    """The daily task's body: verify the whole archive, log the verdict, anchor a clean head; return the anomalies."""
+    svc = current_app.extensions["webforms.archive"]
+    report = verify(session, svc)
+    record_verification(session, svc, report, since=None)
+    for problem in report.problems:
+        logger.error("Vérification de l'archive : %s", problem)
+    return len(report.problems)
+
+
+# Daily even when no operator runs ``webforms archive verify``: the head is anchored at least once a day.
+verify_daily = daily("verifier_archive", cron="47 3 * * *", periodic_id="verification-archive", done="Vérification quotidienne de l'archive, anomalies : %s")(_verify_daily)
