@@ -14,7 +14,7 @@ from flask import Flask
 
 from tests.conftest import Clock, pdf_titled
 from tests.test_archive import World, _problems, _tamper, three_deposits, world  # noqa: F401 (fixtures)
-from webforms import db
+from webforms import db, jobs
 from webforms.archive.search import day_start
 from webforms.archive.verify import _verify_daily, last_verification, record_verification, verify
 from webforms.archive.visas import execute_visa, record_visa
@@ -146,6 +146,8 @@ def test_a_truncated_journal_tail_is_named_against_the_anchored_head(app: Flask,
 
 
 def test_the_daily_verification_logs_its_verdict_and_anchors_a_clean_head(app: Flask, three_deposits: list[int]) -> None:  # noqa: F811
+    periodic = {task.periodic_id: task for task in jobs.queue_of(app).periodic_registry.periodic_tasks.values()}
+    assert periodic["verification-archive"].cron == "47 3 * * *" and periodic["verification-archive"].task.name == "verifier_archive"
     anchor = app.extensions["webforms.archive"].anchor
     assert not anchor.exists()
     with app.app_context():
