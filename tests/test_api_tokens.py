@@ -211,3 +211,13 @@ def test_the_tokens_page_names_who_made_each_token(app: Flask, session: Any, clo
     _issue(session, clock, account)
     page = web.get("/compte/jetons").get_data(as_text=True)
     assert "Créé par" in page and "ligne de commande (jdupont)" in page and account.email in page
+
+
+@pytest.mark.parametrize("name", ["Logiciel\x00", "SIAO\x0b", "\u202eOAIS", "Ligne\nsuivante"])
+def test_a_token_name_with_a_control_character_is_refused(session: Any, clock: Clock, make_user: Callable[..., Account], name: str) -> None:
+    account = make_user("redacteur")
+    with pytest.raises(TokenError, match="Le nom du jeton contient un caractère invisible ou de contrôle"):
+        _issue(session, clock, account, name=name)
+    assert session.scalar(select(ApiToken).where(ApiToken.user_id == account.id)) is None
+    # The same name without it: created.
+    assert _issue(session, clock, account, name="Logiciel du SIAO – Artois")[0].name == "Logiciel du SIAO – Artois"

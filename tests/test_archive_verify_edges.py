@@ -14,9 +14,9 @@ from flask import Flask
 
 from tests.conftest import Clock, pdf_titled
 from tests.test_archive import World, _problems, _tamper, three_deposits, world  # noqa: F401 (fixtures)
-from webforms import db
+from webforms import db, jobs
 from webforms.archive.search import day_start
-from webforms.archive.verify import verify
+from webforms.archive.verify import _verify_daily, last_verification, record_verification, verify
 from webforms.archive.visas import execute_visa, record_visa
 from webforms.models import ArchiveRecord
 
@@ -83,3 +83,80 @@ def test_a_destroyed_file_put_back_is_named(app: Flask, world: World, clock: Clo
         assert verify(session, world.services()).problems == [
             f"Enregistrement {record.id} ({record.reference}), copie signée : fichier éliminé encore présent ({record.signed_sha512[:16]}…)."
         ]
+
+
+def test_a_forged_tombstone_with_its_files_deleted_is_named(app: Flask, three_deposits: list[int]) -> None:  # noqa: F811
+    # The intruder marks a record "éliminé" by hand and deletes its files: without a "destruction"
+    # row in the journal, the files' absence is no lawful elimination (issue 15's audit).
+    with app.app_context():
+        record = db.session().get(ArchiveRecord, three_deposits[0])
+        store = app.extensions["webforms.archive"].archive
+        signed = store.path(record.signed_sha512)  # its PDF/A is shared with the next version's record: it stays
+    _tamper(
+        app,
+        "INSERT INTO tombstone (record_id, visa_id, signed_sha512, pdfa_sha512, destroyed_by_id, destroyed_at) "
+        "SELECT id, 1, signed_sha512, pdfa_sha512, (SELECT min(id) FROM user_account), now() FROM archive_record WHERE id = ?",
+        record.id,
+    )
+    signed.unlink()
+    assert _problems(app) == [f"Enregistrement {record.id} ({record.reference}) : marqué éliminé sans ligne « destruction » au journal (élimination forgée hors du service ?)."]
+
+
+def test_a_lawful_tombstone_changed_afterwards_is_named(app: Flask, world: World, clock: Clock, tmp_path: Path) -> None:  # noqa: F811
+    with app.app_context():
+        session = db.session()
+        record = world.deposit(pdf_titled("Copie signée à éliminer"), tmp=tmp_path)
+        clock.now = dt.datetime(2025, 1, 10, 9, 0, tzinfo=dt.UTC)  # past the fiche saisine's 5 years
+        visa = record_visa(session, world.services(), user=world.user(world.archivist), document_ids=[world.doc_id], numero="2025-001", date_visa=dt.date(2025, 1, 5), signataire="Directrice des Archives")
+        execute_visa(session, world.services(), visa, user=world.user(world.second))
+        label = f"Enregistrement {record.id} ({record.reference})"
+    assert _problems(app) == []  # the tombstone matches its destruction row
+    _tamper(app, "UPDATE tombstone SET visa_id = visa_id + 1 WHERE record_id = ?", record.id)
+    assert _problems(app) == [f"{label} : élimination différente de celle du journal (visa ou empreintes modifiés)."]
+
+
+def _verified(app: Flask) -> list[str]:
+    """Verify and log it as the command and the daily task do (a clean verdict anchors the head)."""
+    with app.app_context():
+        svc = app.extensions["webforms.archive"]
+        report = verify(db.session(), svc)
+        record_verification(db.session(), svc, report, since=None)
+        return report.problems
+
+
+def test_a_truncated_journal_tail_is_named_against_the_anchored_head(app: Flask, world: World, three_deposits: list[int], tmp_path: Path) -> None:  # noqa: F811
+    assert _verified(app) == []  # rows 1-3 and the verification's row 4: the head, 4, is anchored
+    anchor = app.extensions["webforms.archive"].anchor
+    assert anchor.read_text().startswith("4 ") and oct(anchor.stat().st_mode & 0o777) == "0o600"
+    # The other side: the journal growing past the anchor is no anomaly.
+    with app.app_context():
+        world.deposit(pdf_titled("un de plus"), motif="Copie corrigée", tmp=tmp_path)
+    assert _problems(app) == []
+    # The last rows deleted and the witness trimmed to match: the chain replays cleanly, the anchor names the cut.
+    _tamper(app, "DELETE FROM archive_log WHERE id >= 4")
+    journal = _journal(app)
+    journal.chmod(0o600)
+    journal.write_text("".join(journal.read_text().splitlines(keepends=True)[:3]))
+    _tamper(app, "DELETE FROM archive_record WHERE id NOT IN (SELECT record_id FROM archive_log WHERE record_id IS NOT NULL)")
+    problems = _verified(app)
+    assert [p for p in problems if p.startswith("Journal")] == [
+        "Journal : la ligne 4, tête ancrée par une vérification précédente (ancre_journal_archive), a disparu ; le journal s'arrête à la ligne 3 (fin du journal supprimée ?)."
+    ]
+    assert anchor.read_text().startswith("4 ")  # a verdict with anomalies does not move the anchor
+
+
+def test_the_daily_verification_logs_its_verdict_and_anchors_a_clean_head(app: Flask, three_deposits: list[int]) -> None:  # noqa: F811
+    periodic = {task.periodic_id: task for task in jobs.queue_of(app).periodic_registry.periodic_tasks.values()}
+    assert periodic["verification-archive"].cron == "47 3 * * *" and periodic["verification-archive"].task.name == "verifier_archive"
+    anchor = app.extensions["webforms.archive"].anchor
+    assert not anchor.exists()
+    with app.app_context():
+        assert _verify_daily(db.session(), now=dt.datetime.now(dt.UTC)) == 0
+        assert last_verification(db.session()).detail["ok"] is True
+    assert anchor.read_text().startswith("4 ")
+    # With an anomaly: counted, logged, the anchor left where it was.
+    _tamper(app, "UPDATE archive_record SET signed_size = signed_size + 1 WHERE id = ?", three_deposits[0])
+    with app.app_context():
+        assert _verify_daily(db.session(), now=dt.datetime.now(dt.UTC)) == 2
+        assert last_verification(db.session()).detail["ok"] is False
+    assert anchor.read_text().startswith("4 ")

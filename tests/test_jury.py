@@ -69,6 +69,9 @@ def test_the_jury_is_configured_with_its_date_and_its_four_bodies_aml_6d(app: Fl
         (members_form(members, date="25/09"), "Indiquez la date du jury"),
         ({**members_form(members), f"organisme-{redacteur.id}": "call"}, "Seuls les comptes actifs du rôle « membre de jury »"),
         ({**members_form(members), f"organisme-{members[0].id}": "ccas"}, "Choisissez l'organisme"),
+        # A body is one of the four codes (AML §6d), never free text: a control character is no body (issue 15).
+        ({**members_form(members), f"organisme-{members[0].id}": "departement\x00"}, "Choisissez l'organisme"),
+        ({**members_form(members), f"organisme-{members[0].id}": "\u202edepartement"}, "Choisissez l'organisme"),
     ):
         refused = admin.post(url, form)
         assert refused.status_code == 422 and message in text_of(refused.get_data(as_text=True)), message

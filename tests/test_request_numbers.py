@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ from sqlalchemy import select
 
 from tests.test_web import doc_id_from, example_form
 from webforms import db
-from webforms.errors import BIGINT_MAX, INTEGER_MAX, NumberRefused, parse_id, parse_number
+from webforms.candidatures import instruction, jury
+from webforms.errors import BIGINT_MAX, INTEGER_MAX, DocumentError, NumberRefused, parse_id, parse_number
 from webforms.models import User
 
 HUGE = "9" * 20
@@ -116,3 +118,87 @@ def test_the_scan_sees_a_number_parsed_another_way() -> None:
     planted = "from flask import request\nn = int(request.args['n'])\nv = request.args.get('v', type=int)\nok = request.form['x'].isdigit()\n"
     tree = ast.parse(planted)
     assert _reads_request(tree) and len(_other_readings(tree)) == 3
+
+
+def test_jury_members_are_read_with_ascii_digits_only() -> None:
+    # "organisme-١" is no account number: an Arabic-Indic digit is not read as 1.
+    assert jury.members_of_form({"organisme-1": "caf", "organisme-\u0661": "ccas", f"organisme-{HUGE}": "cd", "organisme-2": ""}) == {1: "caf"}
+    assert jury.members_of_form({f"organisme-{INTEGER_MAX}": "caf", f"organisme-{INTEGER_MAX + 1}": "cd"}) == {INTEGER_MAX: "caf"}
+
+
+def _dossier(requested: int = 4) -> Any:
+    appel = SimpleNamespace(data={"territoires": [{"nom": "Artois", "mesures": 26}]})
+    return SimpleNamespace(appel=appel, submitted_data={"mesures": [{"territoire": "Artois", "nombre": requested}]})
+
+
+@pytest.mark.parametrize("value", ["\u0661", "\uff11", "1.0", "-1", HUGE])
+def test_granted_measures_in_other_digits_are_refused_in_french(value: str) -> None:
+    with pytest.raises(DocumentError, match="Territoire Artois"):
+        instruction._granted(_dossier(), {"Artois": value})
+
+
+@pytest.mark.parametrize(("value", "number"), [("1", 1), (" 4 ", 4), (3, 3)])
+def test_granted_measures_in_ascii_digits_are_read(value: Any, number: int) -> None:
+    assert instruction._granted(_dossier(), {"Artois": value}) == {"Artois": number}
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _form_readings(tree: ast.Module) -> list[str]:
+    """Return where a function parses a number otherwise than the one helper in what a form parameter holds.
+
+    A form reaches the services as a ``Mapping`` parameter (``members_of_form(request.form)``,
+    ``mesures={...request.form...}``): every name drawn from it (its keys, values, items and what
+    is computed from them) is followed, and ``int()``/``isdigit()`` on one of them is reported.
+    """
+    found = []
+    for func in ast.walk(tree):
+        if not isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        tainted = {a.arg for a in func.args.args + func.args.kwonlyargs if a.annotation is not None and "Mapping" in ast.unparse(a.annotation)}
+        if not tainted:
+            continue
+        for _ in range(3):  # a name drawn from a drawn name: a few rounds reach the fixed point
+            for node in ast.walk(func):
+                if isinstance(node, ast.For) and _names(node.iter) & tainted:
+                    tainted |= _names(node.target)
+                elif isinstance(node, ast.Assign | ast.NamedExpr | ast.AnnAssign) and node.value is not None and _names(node.value) & tainted:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    tainted |= set().union(*(_names(t) for t in targets))
+        for node in ast.walk(func):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr if isinstance(node.func, ast.Attribute) else ""
+            if name in {"int", "float", "Decimal"} and node.args and _names(node.args[0]) & tainted:
+                found.append(f"{func.name}: {name}() line {node.lineno}")
+            if name in {"isdigit", "isdecimal", "isnumeric"} and isinstance(node.func, ast.Attribute) and _names(node.func.value) & tainted:
+                found.append(f"{func.name}: {name}() line {node.lineno}")
+    return found
+
+
+def test_no_function_given_a_form_parses_a_number_another_way() -> None:
+    # The request scan above misses the services a view hands ``request.form`` to: the jury's
+    # members and the granted measures read "١" as 1 there (issue 15's audit). Every module is read.
+    root = Path(__file__).resolve().parents[1] / "webforms"
+    offenders = {}
+    for path in root.rglob("*.py"):
+        if "migrations" not in path.parts and (found := _form_readings(ast.parse(path.read_text(), str(path)))):
+            offenders[str(path.relative_to(root))] = found
+    assert offenders == {}
+
+
+def test_the_form_scan_sees_both_ways_the_audit_found() -> None:
+    planted = (
+        "def members(form: Mapping[str, Any]) -> dict:\n"
+        "    for key, value in form.items():\n"
+        "        number = key.removeprefix('organisme-')\n"
+        "        if number.isdigit():\n"
+        "            yield int(number)\n"
+        "def granted(doc: Any, mesures: Mapping[str, Any] | None) -> dict:\n"
+        "    counts = {t['nom']: int(t['mesures']) for t in doc.appel.data['territoires']}\n"
+        "    for name, value in (mesures or {}).items():\n"
+        "        number = int(str(value).strip() or '0')\n"
+    )
+    assert _form_readings(ast.parse(planted)) == ["members: isdigit() line 4", "members: int() line 5", "granted: int() line 9"]

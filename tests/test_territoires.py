@@ -114,6 +114,13 @@ def _update(app: Flask, admin: Account, form: dict[str, str]) -> tuple[str | Non
         ({"nom": "Artois"}, "s'appelle déjà"),
         ({"zones_pms": "Cluses\nThônes"}, "déjà dans « Lot 1 – Annecy Est et Ouest »"),
         ({"zones_epci": "CALL"}, "déjà dans « Lens-Hénin »"),
+        # Control characters (issue 15): refused in the name and the zones, before spaces are folded.
+        ({"nom": "Lot 2\x00"}, "Le nom du territoire contient un caractère invisible ou de contrôle (U+0000)"),
+        ({"nom": "Lot\x0b2"}, "(U+000B)"),
+        ({"nom": "Lot 2 \u202eFaucigny"}, "(U+202E)"),
+        ({"nom": "Lot 2 – Faucigny  "}, None),
+        ({"zones_pms": "Cluses\nSall\x00anches"}, "La liste « Pôle Médico-Social » contient un caractère invisible ou de contrôle (U+0000)"),
+        ({"zones_pms": "Cluses\r\nSallanches\n"}, None),
     ],
 )
 def test_a_lot_s_bounds_are_checked_on_both_sides_of_each_edge(app: Flask, make_user: Any, changes: dict[str, str], refused: str | None) -> None:

@@ -143,6 +143,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # The audit trail's sealing key (webforms/archive/seal.py): drawn at the first start if
         # absent; point it at a disk other than the data's (docs/archive.md).
         ARCHIVE_SEAL_KEY_FILE=str(instance / "cle_scellement_archive"),
+        # The journal's head as each clean verification left it (archive/verify.py): a truncated
+        # tail is caught against it; like the key, keep it on another disk than the data's.
+        ARCHIVE_ANCHOR_FILE=str(instance / "ancre_journal_archive"),
         ARCHIVE_MAX_MB=30,
         ARCHIVE_ARCHIVAL_AGENCY="FRAD062",
         ARCHIVE_TRANSFERRING_AGENCY="DEPARTEMENT-62-DPDS",

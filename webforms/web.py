@@ -84,6 +84,7 @@ def init_services(app: Flask) -> None:
         transferring_agency=config["ARCHIVE_TRANSFERRING_AGENCY"],
         # Read at start-up: an unreadable key stops the start with its name.
         seal_key=load_seal_key(Path(config["ARCHIVE_SEAL_KEY_FILE"])),
+        anchor=Path(config["ARCHIVE_ANCHOR_FILE"]),
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from schemas import registry
 from webforms.archive import audit
 from webforms.archive.services import ArchiveServices
+from webforms.errors import name_problem
 from webforms.models import API_SCOPES, ApiRateCounter, ApiToken, ApiTokenUse, User
 
 MAX_DAYS = 366
@@ -77,6 +78,8 @@ def create_token(
         raise TokenError(f"Portée inconnue « {scope} » : « lecture » ou « ecriture ».")
     if not 1 <= days <= MAX_DAYS:
         raise TokenError(f"Durée de validité de 1 à {MAX_DAYS} jours.")
+    if problem := name_problem(name, "Le nom du jeton"):
+        raise TokenError(problem)
     name = name.strip()
     if not 1 <= len(name) <= 100:
         raise TokenError("Le nom du jeton (à quoi il sert) compte de 1 à 100 caractères.")

@@ -29,3 +29,5 @@ class ArchiveServices:
     transferring_agency: str = "DEPARTEMENT-62-DPDS"
     # The audit trail's sealing key, read from outside the database (``archive.seal``).
     seal_key: bytes = b""
+    # Where the journal's last verified head is kept, outside the database (``archive.verify``).
+    anchor: Path | None = None

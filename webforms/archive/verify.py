@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
@@ -16,7 +18,11 @@ from webforms.archive.search import day_start
 from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.archive.staging import settle_committed
 from webforms.documents.storage import sha512_of
+from webforms.errors import parse_id
+from webforms.jobs import daily
 from webforms.models import ArchiveLog, ArchiveRecord, Tombstone
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -85,7 +91,9 @@ def verify(session: Session, svc: ArchiveServices, *, since: dt.date | None = No
         else:
             report.problems.append(f"Fichier orphelin sans enregistrement : {name[:40]}{'…' if len(name) > 40 else ''}.")
     report.problems += verify_records_sealed(session, records)
+    report.problems += verify_tombstones(session, records)
     report.problems += verify_chain(session, svc)
+    report.problems += verify_anchor(session, svc)
     report.log_rows = session.scalar(select(func.count()).select_from(ArchiveLog)) or 0
     last = session.execute(select(ArchiveLog.id, ArchiveLog.hash).order_by(ArchiveLog.id.desc()).limit(1)).first()
     report.head = f"{last.id}:{last.hash}" if last else None
@@ -114,6 +122,29 @@ def verify_records_sealed(session: Session, records: Sequence[Row[Any]]) -> list
                 problems.append(f"{label} : contenu modifié depuis son dépôt (il ne correspond plus à l'empreinte scellée au journal).")
         elif any(name in detail and detail[name] != values[name] for name in _LEGACY_SEALED):
             problems.append(f"{label} : contenu modifié depuis son dépôt (version ou fichiers différents de ceux du journal).")
+    return problems
+
+
+def verify_tombstones(session: Session, records: Sequence[Row[Any]]) -> list[str]:
+    """Check each tombstone against the « destruction » row its elimination wrote in the audit trail.
+
+    A tombstone inserted by hand, with the record's files deleted, would otherwise make the
+    files' absence look lawful (issue 15's audit): its visa and digests must be those the
+    chained, sealed row recorded.
+    """
+    problems: list[str] = []
+    logged: dict[int, dict[str, Any]] = {}
+    for record_id, detail in session.execute(select(ArchiveLog.record_id, ArchiveLog.detail).where(ArchiveLog.action == "destruction")):
+        if record_id is not None:
+            logged.setdefault(record_id, detail or {})
+    references = {record.id: record.reference for record in records}
+    for tomb in session.execute(select(Tombstone.record_id, Tombstone.visa_id, Tombstone.signed_sha512, Tombstone.pdfa_sha512).order_by(Tombstone.record_id)):
+        label = f"Enregistrement {tomb.record_id} ({references.get(tomb.record_id, '?')})"
+        detail = logged.get(tomb.record_id)
+        if detail is None:
+            problems.append(f"{label} : marqué éliminé sans ligne « destruction » au journal (élimination forgée hors du service ?).")
+        elif (detail.get("visa_id"), detail.get("signed_sha512"), detail.get("pdfa_sha512")) != (tomb.visa_id, tomb.signed_sha512, tomb.pdfa_sha512):
+            problems.append(f"{label} : élimination différente de celle du journal (visa ou empreintes modifiés).")
     return problems
 
 
@@ -147,6 +178,41 @@ def verify_chain(session: Session, svc: ArchiveServices) -> list[str]:
     for number in sorted(set(hashes) - sealed):
         problems.append(f"Journal, ligne {number} : absente du témoin {svc.archive.journal.name} (ajoutée hors du service ?).")
     return problems + sealing.missing(len(hashes))
+
+
+def verify_anchor(session: Session, svc: ArchiveServices) -> list[str]:
+    """Check that the head the last clean verification anchored is still in the journal, unchanged.
+
+    Deleting the journal's last rows and trimming the witness file to match leaves a chain that
+    replays cleanly; only a copy of its head kept outside the database shows it was longer.
+    """
+    if svc.anchor is None or not svc.anchor.is_file():
+        return []  # no clean verification yet: nothing anchored
+    text, _, digest = svc.anchor.read_text(encoding="ascii", errors="replace").strip().partition(" ")
+    number = parse_id(text)
+    if number is None:
+        return [f"Ancre du journal illisible ({svc.anchor}) : « {text[:40]} »."]
+    found = session.scalar(select(ArchiveLog.hash).where(ArchiveLog.id == number))
+    if found is None:
+        last = session.scalar(select(func.max(ArchiveLog.id))) or 0
+        return [f"Journal : la ligne {number}, tête ancrée par une vérification précédente ({svc.anchor.name}), a disparu ; le journal s'arrête à la ligne {last} (fin du journal supprimée ?)."]
+    if found != digest:
+        return [f"Journal, ligne {number} : différente de la tête ancrée par une vérification précédente ({svc.anchor.name})."]
+    return []
+
+
+def anchor_head(session: Session, svc: ArchiveServices) -> None:
+    """Write the journal's head to the anchor file (0600, replaced atomically)."""
+    if svc.anchor is None:
+        return
+    last = session.execute(select(ArchiveLog.id, ArchiveLog.hash).order_by(ArchiveLog.id.desc()).limit(1)).first()
+    if last is None:
+        return
+    svc.anchor.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = svc.anchor.with_name(svc.anchor.name + ".partiel")
+    partial.write_text(f"{last.id} {last.hash}\n", encoding="ascii")
+    partial.chmod(0o600)
+    partial.replace(svc.anchor)
 
 
 class _Seals:
@@ -197,6 +263,9 @@ def record_verification(session: Session, svc: ArchiveServices, report: Report, 
         since=since.isoformat() if since else None,
     )
     commit(session, svc)
+    # Only a clean verdict moves the anchor: anchoring a truncated journal would make it lawful.
+    if not report.problems:
+        anchor_head(session, svc)
 
 
 def seal_trail(session: Session, svc: ArchiveServices) -> int:
@@ -214,3 +283,17 @@ def seal_trail(session: Session, svc: ArchiveServices) -> int:
     log(session, svc.clock(), "seal", key=svc.seal_key, user=None, rows=rows)
     commit(session, svc)
     return rows
+
+
+def _verify_daily(session: Session, *, now: dt.datetime) -> int:
+    """The daily task's body: verify the whole archive, log the verdict, anchor a clean head; return the anomalies."""
+    svc = current_app.extensions["webforms.archive"]
+    report = verify(session, svc)
+    record_verification(session, svc, report, since=None)
+    for problem in report.problems:
+        logger.error("Vérification de l'archive : %s", problem)
+    return len(report.problems)
+
+
+# Daily even when no operator runs ``webforms archive verify``: the head is anchored at least once a day.
+verify_daily = daily("verifier_archive", cron="47 3 * * *", periodic_id="verification-archive", done="Vérification quotidienne de l'archive, anomalies : %s")(_verify_daily)

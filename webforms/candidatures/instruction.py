@@ -26,7 +26,7 @@ from webforms.candidatures import convention, notation
 from webforms.candidatures.appels import deadline_text, is_open
 from webforms.candidatures.services import checklist, mark_nonconforme
 from webforms.documents.services import Services, problems
-from webforms.errors import DocumentError
+from webforms.errors import DocumentError, NumberRefused, parse_number
 from webforms.models import Annotation, Appel, CorrectionRequest, Document, Instruction, InstructionMove, Piece, User
 
 
@@ -249,10 +249,11 @@ def _granted(doc: Document, mesures: Mapping[str, Any] | None) -> dict[str, int]
         if name not in counts:
             raise DocumentError(f"« {name} » n'est pas un territoire de l'appel.")
         try:
-            number = int(str(value).strip() or "0")
-        except ValueError:
-            raise DocumentError(f"Territoire {name} : indiquez un nombre entier de mesures.") from None
-        if number < 0 or number > min(requested_.get(name, 0), counts[name]):
+            # The one number parser: "١" is not 1, "-1" or "1.0" no count of measures.
+            number = parse_number(str(value).strip() or "0", what=f"Territoire {name} : le nombre de mesures")
+        except NumberRefused as refusal:
+            raise DocumentError(f"Territoire {name} : indiquez un nombre entier de mesures ({refusal}).") from None
+        if number > min(requested_.get(name, 0), counts[name]):
             raise DocumentError(f"Territoire {name} : entre 0 et {min(requested_.get(name, 0), counts[name])} mesures (demandées : {requested_.get(name, 0)}, appel : {counts[name]}, AML §5).")
         granted[name] = number
     if sum(granted.values()) < 1:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from webforms.candidatures.appels import deadline_text
 from webforms.candidatures.grille_edit import scores_against
 from webforms.documents.services import Services
-from webforms.errors import DocumentError
+from webforms.errors import DocumentError, parse_id
 from webforms.models import Appel, Event, Jury, JuryMember, User
 from webforms.timeutil import paris_date
 
@@ -105,8 +105,9 @@ def members_of_form(form: Mapping[str, Any]) -> dict[int, str]:
     """Read the members from the form: ``organisme-<user id>`` → body ("" for a user not sitting)."""
     out: dict[int, str] = {}
     for key, value in form.items():
-        number = key.removeprefix("organisme-")
-        if key.startswith("organisme-") and number.isdigit() and len(number) < 19 and value:
-            out[int(number)] = str(value)
+        # The one number parser: "organisme-١" names no account (an Arabic-Indic digit is not 1).
+        user_id = parse_id(key.removeprefix("organisme-")) if key.startswith("organisme-") else None
+        if user_id is not None and value:
+            out[user_id] = str(value)
     return out
 

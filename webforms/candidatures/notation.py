@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from webforms import policy
 from webforms.candidatures.grille import grille_of
 from webforms.documents.services import Services
-from webforms.errors import DocumentError
+from webforms.errors import DocumentError, parse_id
 from webforms.models import Appel, Avis, Document, Evaluation, Instruction, JuryMember, User
 
 AVIS = {"favorable": "Favorable", "defavorable": "Défavorable", "reserve": "Réservé"}
@@ -90,10 +90,11 @@ def _checked(grille: Mapping[str, Any], notes: Mapping[str, list[str]], comments
             if not text:
                 kept_notes[c["code"]].append(None)
                 missing.append(where)
-            elif not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+            # The one number parser (ASCII digits only, "١" is no note).
+            elif (note := parse_id(text)) is None or not low <= note <= high:
                 raise DocumentError(f"{where} : la note est un nombre entier de {low} à {high} (échelle de l'appel, AML §6c) ; « {text[:20]} » ne l'est pas.")
             else:
-                kept_notes[c["code"]].append(int(text))
+                kept_notes[c["code"]].append(note)
             kept_comments[c["code"]].append(comment)
     if sign and missing:
         raise DocumentError(f"Notez chaque sous-critère avant de signer votre évaluation : il manque {missing[0]}" + (f" et {len(missing) - 1} autre(s)." if len(missing) > 1 else "."))

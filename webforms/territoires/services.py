@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from schemas.base.common import MESURE_TYPES
 from webforms.archive import audit
 from webforms.archive.services import ArchiveServices
-from webforms.errors import DocumentError, NumberRefused, ValidationFailed, parse_number
+from webforms.errors import DocumentError, NumberRefused, ValidationFailed, name_problem, parse_number
 from webforms.models import (
     NATURES_TERRITOIRE,
     NATURES_ZONE,
@@ -78,6 +78,10 @@ def _zones(session: Session, territoire: Territoire, payload: Mapping[str, Any],
             if name and not any(same_place(name, n) for n in names):
                 names.append(name)
         too_long = [n for n in names if len(n) > 150]
+        problem = name_problem(str(payload.get(f"zones_{nature}") or "").replace("\n", "").replace("\r", ""), f"La liste « {label} »")
+        if problem:
+            errors[f"zones_{nature}"] = [problem]
+            continue
         taken = session.execute(
             select(TerritoireZone.nom, Territoire.nom).join(Territoire).where(TerritoireZone.nature == nature, Territoire.id != territoire.id)
         ).all()
@@ -94,7 +98,10 @@ def update_territory(session: Session, territoire: Territoire, *, user: User, pa
     """Change a territory's name, yearly bounds, indicative counts and zones; bounds are checked (ASLL §11)."""
     errors: dict[str, list[str]] = {}
     nom = " ".join(str(payload.get("nom") or "").split())
-    if not nom or len(nom) > 120:
+    # Checked before the spaces are folded: "\x0b" would otherwise pass as a space, "\x00" stay.
+    if problem := name_problem(str(payload.get("nom") or ""), "Le nom du territoire"):
+        errors["nom"] = [problem]
+    elif not nom or len(nom) > 120:
         errors["nom"] = ["Le nom est requis (120 caractères au plus)."]
     elif session.scalar(select(Territoire.id).where(Territoire.nom == nom, Territoire.id != territoire.id)) is not None:
         errors["nom"] = [f"Un autre territoire s'appelle déjà « {nom} »."]
