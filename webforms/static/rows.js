@@ -41,13 +41,14 @@
     fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin" })
       .then(function (response) {
         // A redirected answer is a page one may reload (the draft's); a page answered to the POST is not.
-        return response.text().then(function (html) { return { url: response.redirected ? response.url : null, html: html }; });
+        // A refusal (409 after the deadline…) shows the form as typed: nothing was added.
+        return response.text().then(function (html) { return { ok: response.ok, url: response.redirected ? response.url : null, html: html }; });
       })
       .then(function (answer) {
         var page = new DOMParser().parseFromString(answer.html, "text/html");
         var fresh = page.getElementById(parts[1]);
         var freshForm = fresh && fresh.closest("form");
-        if (!fresh || !freshForm) {
+        if (!answer.ok || !fresh || !freshForm) {
           var why = page.querySelector(".flash-error, .flash-info, .error-summary h2");
           announce(form, (why ? why.textContent.trim() + " " : "La ligne n'a pas pu être modifiée. ")
             + "Ce que vous avez saisi reste dans la page.", true);
