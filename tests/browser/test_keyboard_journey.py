@@ -41,6 +41,11 @@ class Keyboard:
     def __init__(self, page: Page) -> None:
         self.page = page
         self.presses = 0
+        # Keep the page's file choosers intercepted for the whole journey: Playwright turns the
+        # interception on when a "filechooser" listener appears and off when the last one goes,
+        # and turning it back on races with the key press that follows (the chooser then opens
+        # outside Playwright's reach: a 10 s timeout seen once in the fresh-clone CI).
+        page.on("filechooser", lambda chooser: None)
 
     def reach(self, target: Locator, *, limit: int = 120) -> None:
         """Press Tab until ``target`` has the focus; check it is visibly marked."""
