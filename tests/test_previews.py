@@ -15,6 +15,7 @@ from tests.conftest import WebClient
 from tests.test_web import doc_id_from, docx_text, example_form, pdf_text
 from tests.workers import run_jobs, run_later_jobs
 from webforms import db
+from webforms.documents import previews
 from webforms.documents import services as svc_docs
 from webforms.jobs import ask
 from webforms.models import Apercu, Document, Travail
@@ -54,8 +55,8 @@ def test_ask_schedules_a_job_later_only_when_told(app: Flask) -> None:
     with app.app_context():
         session = db.session()
         now = dt.datetime.now(dt.UTC)
-        soon = ask(session, svc_docs.render_previews, nature="apercu", libelle="a", now=now, schedule_in=30)
-        at_once = ask(session, svc_docs.render_previews, nature="apercu", libelle="b", now=now)
+        soon = ask(session, previews.render_previews, nature="apercu", libelle="a", now=now, schedule_in=30)
+        at_once = ask(session, previews.render_previews, nature="apercu", libelle="b", now=now)
         assert soon is not None and at_once is not None
         scheduled = dict(session.execute(text("SELECT id, scheduled_at FROM procrastinate_jobs")).all())
         assert scheduled[at_once.job_id] is None
@@ -163,7 +164,7 @@ def test_a_render_runs_once_per_state(app: Flask, login_as: Any, renders: list[s
     assert len(renders) == 2
     with app.app_context():
         session = db.session()
-        svc_docs.ask_preview(session, session.get_one(Document, doc_id), user=None, now=dt.datetime.now(dt.UTC), delay=0)
+        previews.ask_preview(session, session.get_one(Document, doc_id), user=None, now=dt.datetime.now(dt.UTC), delay=0)
         session.commit()
     run_jobs(app)  # a second run of the same state (a job run again after a kill) renders nothing
     assert len(renders) == 2
@@ -234,6 +235,7 @@ def test_a_stored_preview_is_refused_when_the_parent_now_refuses_the_draft(app: 
             return {"mesures": ["Plus de mesures que l'appel n'en permet."]}
 
     monkeypatch.setattr(svc_docs, "parent_rules", lambda doc: Refusing())
+    monkeypatch.setattr(previews, "parent_rules", lambda doc: Refusing())
     response = web.get(f"/documents/{doc_id}/telecharger/pdf")
     assert response.status_code == 302 and response.location.endswith(f"/documents/{doc_id}/modifier")
 

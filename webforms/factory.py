@@ -34,6 +34,7 @@ from webforms.candidatures import views as candidatures
 from webforms.candidatures.instruction import register_correction_hook, register_state_hook
 from webforms.candidatures.services import CallRules
 from webforms.candidatures.synthese import score_text
+from webforms.documents import previews
 from webforms.documents import views as documents
 from webforms.documents.reviews import register_review
 from webforms.documents.services import register_listener, register_parent
@@ -229,6 +230,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     web.init_services(app)
     _register_parents()
     _register_page_extras()
+    register_listener("apercus", previews.on_event)
     register_listener("notifications", notification_events.on_event)
     register_state_hook(notification_events.on_state_change)
     register_correction_hook(threads.on_dossier_correction)

@@ -21,10 +21,10 @@ from schemas.base.kind import AttachmentRule, CallForm
 from webforms.candidatures import dossier  # the module: the dossier bench wraps its functions there
 from webforms.candidatures.appels import call_time, deadline_text, is_open
 from webforms.candidatures.conversions import MSG_FAILED, MSG_PENDING, ask_conversion
+from webforms.documents.previews import ask_preview_if_complete
 from webforms.documents.services import (
     ParentRules,
     Services,
-    ask_preview_if_complete,
     check_move,
     create_draft,
     data_for,

@@ -21,6 +21,7 @@ from schemas import registry
 from schemas.base.kind import Kind
 from webforms import db, policy
 from webforms.display import computed, sections
+from webforms.documents import previews
 from webforms.documents import services as svc_docs
 from webforms.documents.reviews import review_rules
 from webforms.errors import DISK_FULL, DocumentError, ValidationFailed, parse_id, parse_number
@@ -469,11 +470,11 @@ def _download_preview(doc: Document, fmt: str) -> ResponseReturnValue:
     Not stored yet for the draft as it is (saved a moment ago, a render failed): its render is
     asked, and the preview's page shows its progress until the link is there.
     """
-    output = svc_docs.preview_output(doc, fmt, request.args.get("sortie", "document"))
+    output = previews.preview_output(doc, fmt, request.args.get("sortie", "document"))
     if output is None:
         abort(404)
     try:
-        stored = svc_docs.preview(db.session(), services().documents, doc, output, user=current_user)
+        stored = previews.preview(db.session(), services().documents, doc, output, user=current_user)
     except ValidationFailed as exc:
         flash(f"{exc} Corrigez les erreurs signalées.", "error")
         return _back_to(doc, ".edit")
@@ -489,17 +490,17 @@ def _download_preview(doc: Document, fmt: str) -> ResponseReturnValue:
 def preview(doc_id: int, fmt: str) -> ResponseReturnValue:
     """Show a draft's preview being prepared; the page turns into its link once it is stored."""
     doc = _document_or_404(doc_id)
-    output = svc_docs.preview_output(doc, fmt, request.args.get("sortie", "document"))
+    output = previews.preview_output(doc, fmt, request.args.get("sortie", "document"))
     if output is None:
         abort(404)
     if doc.statut != "brouillon" or policy.sees_frozen(current_user, doc):
         return redirect(url_for(".view", doc_id=doc.id))  # its stored versions are on its page
     try:
-        stored = svc_docs.stored_preview(db.session(), services().documents, doc, output)
+        stored = previews.stored_preview(db.session(), services().documents, doc, output)
     except ValidationFailed as exc:
         flash(f"{exc} Corrigez les erreurs signalées.", "error")
         return _back_to(doc, ".edit")
-    work = svc_docs.preview_work(db.session(), doc)
+    work = previews.preview_work(db.session(), doc)
     return render_template(
         "document_preview.html",
         doc=doc,

@@ -114,7 +114,7 @@ class Apercu(Base):
 
     One row per document, output and format, replaced by the render of a newer state: a draft's
     earlier states are of no use. ``source_sha256`` is the digest of what the file was rendered
-    from (``documents.services.preview_source``): the click serves it only while it matches.
+    from (``documents.previews.preview_source``): the click serves it only while it matches.
     """
 
     __tablename__ = "apercu"

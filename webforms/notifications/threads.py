@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from webforms import policy
 from webforms.candidatures import instruction
-from webforms.documents.services import Services, ask_preview_if_complete, check_move, log_event
+from webforms.documents.previews import ask_preview_if_complete
+from webforms.documents.services import Services, check_move, log_event
 from webforms.documents.uploads import check_upload
 from webforms.errors import DocumentError
 from webforms.models import NATURES_MESSAGE, CorrectionRequest, Document, Message, MessageRead, Piece, PieceJointe, User
