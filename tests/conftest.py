@@ -102,6 +102,11 @@ class Account:
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., Account]:
     """Return a factory: ``make_user("redacteur", org="Association A")``."""
+    return user_factory(app)
+
+
+def user_factory(app: Flask) -> Callable[..., Account]:
+    """Return a factory of accounts of ``app`` (``make_user``; a module's world makes its own)."""
     counter = {"n": 0}
 
     def factory(role: str, org: str = "Association Habitat Solidaire", territoires: tuple[str, ...] | None = None, diplome: str | None = "cesf") -> Account:

@@ -8,7 +8,9 @@ revealed); a read-only token, a kind outside its scope or a document that is no 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +19,15 @@ from sqlalchemy import select
 
 from schemas import registry
 from tests.api_client import ApiClient, token_for
-from tests.conftest import Account, Clock, WebClient, pdf_titled
+from tests.conftest import Account, Clock, WebClient, pdf_titled, user_factory
+from tests.databases import Databases
 from tests.test_api import example
 from tests.test_archive_web import deposit, record_id_from
 from tests.test_candidatures import BEFORE_DEADLINE, appel_id_of, open_dossier, submit_complete
 from tests.test_instruction import AT_DEADLINE, DEPARTEMENT
 from tests.test_jury import members_form
 from tests.workers import run_jobs
+from tests.worlds import Pristine, module_app
 from webforms import db
 from webforms.mesures.services import create_mesure
 from webforms.models import Document, Piece, User
@@ -156,6 +160,48 @@ def _cases(ids: dict[str, int]) -> list[tuple[str, str, str, str, Any]]:
     return cases
 
 
+@dataclass
+class World:
+    """A module's app and world, built once on a database of its own, put back before each test."""
+
+    app: Flask
+    kept: Pristine
+    ids: dict[str, int]
+    tokens: dict[str, str]  # token name -> its value
+    artois_ids: dict[str, int] = field(default_factory=dict)  # the twins' world: its Artois objects
+    twins: dict[str, str] = field(default_factory=dict)  # the twins' world: original token -> its Artois twin's value
+
+
+def _built(databases: Databases, root: Path, *, twins: bool) -> World:
+    clock = Clock()
+    app = module_app(databases, root, clock)
+    make_user = user_factory(app)
+    ids, tokens = _world(app, clock, make_user)
+    world = World(app, Pristine(app, databases, root), ids, tokens)
+    if twins:
+        world.ids, world.artois_ids = _artois_world(app, clock, make_user, ids)
+        for original in TWINS:
+            role, _, kinds, scope = TOKENS[original]  # type: ignore[misc]
+            twin = make_user(role, f"{role.capitalize()} d'Artois", territoires=(ARTOIS,))
+            world.twins[original] = token_for(app, clock, twin, kinds=kinds, scope=scope)
+    world.kept.keep()
+    return world
+
+
+@pytest.fixture(scope="module")
+def matrix_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    world = _built(databases, tmp_path_factory.mktemp("api-matrice"), twins=False)
+    yield world
+    world.app.extensions["webforms.engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def twins_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    world = _built(databases, tmp_path_factory.mktemp("api-jumeaux"), twins=True)
+    yield world
+    world.app.extensions["webforms.engine"].dispose()
+
+
 def expected(token: str, endpoint: str, reaches: str, url: str) -> int:
     """The status the policy and the token's scope give to ``token`` on this request."""
     spec = TOKENS[token]
@@ -190,9 +236,10 @@ def _state(app: Flask) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize("token", list(TOKENS))
-def test_every_api_route_follows_the_policy_within_the_token_scope(app: Flask, clock: Clock, make_user: Callable[..., Account], token: str) -> None:
-    ids, values = _world(app, clock, make_user)
-    api = ApiClient(app, values.get(token))
+def test_every_api_route_follows_the_policy_within_the_token_scope(matrix_world: World, token: str) -> None:
+    matrix_world.kept.restore()  # as built: a previous token's allowed writes undone
+    app, ids = matrix_world.app, matrix_world.ids
+    api = ApiClient(app, matrix_world.tokens.get(token))
     cases = _cases(ids)
     api_routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")}
     assert {case[0] for case in cases} == api_routes, "an API route is missing from the matrix"
@@ -236,13 +283,13 @@ TWINS = [name for name, spec in TOKENS.items() if spec is not None and spec[0] i
 ARTOIS_TERRITOIRE = {"commune": "Béthune", "epci": "CABBALR"}
 
 
-def _twin_world(app: Flask, clock: Clock, make_user: Callable[..., Account], original: str) -> tuple[dict[str, int], dict[str, int], str]:
-    """The matrix's world; an Artois fiche saisine submitted by organisation A, its archive record; an AML measure on each platform; the Artois twin's token.
+def _artois_world(app: Flask, clock: Clock, make_user: Callable[..., Account], ids: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    """Add to the matrix's world an Artois fiche saisine submitted by organisation A, its archive record, an AML measure on each platform.
 
-    A call's dossier and its pieces have no territory (the Département's, ``territoires.scope``):
-    the twin, attached to Artois only, finds the world's dossier on neither side (404).
+    Return the ids of the Lens-Hénin side and of the Artois side. A call's dossier and its pieces
+    have no territory (the Département's, ``territoires.scope``): an Artois twin finds the
+    world's dossier on neither side (404).
     """
-    ids, _ = _world(app, clock, make_user)
     owner = make_user("redacteur", A)
     writer = ApiClient(app, token_for(app, clock, owner))
     artois = writer.post("/api/v1/kinds/fiche_saisine/documents", json=example() | {"territoire": ARTOIS_TERRITOIRE}).get_json()["id"]
@@ -257,10 +304,8 @@ def _twin_world(app: Flask, clock: Clock, make_user: Callable[..., Account], ori
         for code in ("aml-lens-henin", ARTOIS):  # an AML operator of each platform, its measure on it
             operator = db.session().get(User, make_user("redacteur", f"Opérateur {code}", territoires=(code,)).id)
             mesures[code] = create_mesure(db.session(), app.extensions["webforms.services"], user=operator, payload=MESURE_AML).id
-    role, _, kinds, scope = TOKENS[original]  # type: ignore[misc]
-    twin = make_user(role, f"{role.capitalize()} d'Artois", territoires=(ARTOIS,))
     artois_ids = {**ids, "submitted_saisine": artois, "rendition": rendition, "record": record, "mesure": mesures[ARTOIS]}
-    return {**ids, "mesure": mesures["aml-lens-henin"]}, artois_ids, token_for(app, clock, twin, kinds=kinds, scope=scope)
+    return {**ids, "mesure": mesures["aml-lens-henin"]}, artois_ids
 
 
 def _let_in(original: str, cases: list[tuple[str, str, str, str, Any]]) -> list[tuple[str, str, str, str, Any]]:
@@ -277,9 +322,10 @@ def test_the_twins_are_generated_for_every_scoped_role_and_reach_objects() -> No
 
 
 @pytest.mark.parametrize("original", TWINS)
-def test_an_artois_token_reads_and_changes_nothing_of_lens_henin(app: Flask, clock: Clock, make_user: Callable[..., Account], original: str) -> None:
-    ids, artois_ids, value = _twin_world(app, clock, make_user, original)
-    api = ApiClient(app, value)
+def test_an_artois_token_reads_and_changes_nothing_of_lens_henin(twins_world: World, original: str) -> None:
+    twins_world.kept.restore()  # as built: a previous twin's allowed writes on Artois undone
+    app, ids, artois_ids = twins_world.app, twins_world.ids, twins_world.artois_ids
+    api = ApiClient(app, twins_world.twins[original])
     # What each list must not show of Lens-Hénin (the dossier: the Département's, not shown to an Artois-only twin either).
     lens = {"api.documents": {ids[k] for k in (*DOCUMENTS, "dossier")}, "api.mesures_list": {ids["mesure"]}, "api.archives_list": {ids["record"]}, "api.appel_dossiers": {ids["dossier"]}}
     for endpoint, method, url, reaches, body in _let_in(original, _cases(ids)):

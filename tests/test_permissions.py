@@ -79,7 +79,6 @@ import html
 import io
 import json
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +100,8 @@ from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps
 from tests.test_candidatures import upload as upload_piece
 from tests.test_web import doc_id_from, example_form, flatten, submitted
 from tests.workers import run_later_jobs
-from webforms import create_app, db
+from tests.worlds import Pristine, module_app
+from webforms import db
 from webforms.accounts.services import create_organisation
 from webforms.api.tokens import create_token
 from webforms.archive.trust import trust_roots
@@ -323,6 +323,7 @@ class World:
     territoire_id: int = 0  # Lens-Hénin
     portee_id: int = 0  # the instructeur's Pas-de-Calais grant
     pristine: dict[str, Any] = field(default_factory=dict)  # snapshot() of the world as built
+    kept: Pristine | None = None  # its rows and files, put back by restore()
     settled: dict[str, Any] | None = None  # the snapshot a test took last, after its last request
 
     def settle(self) -> dict[str, Any]:
@@ -429,41 +430,21 @@ class World:
         self.app.extensions["webforms.engine"].dispose()
 
     def keep_pristine(self) -> None:
-        self.close()
-        self.databases.save(self.database)
-        shutil.copytree(self.app.config["STORAGE_DIR"], self.root / "pristine-files")
-        shutil.copytree(self.app.config["ARCHIVE_DIR"], self.root / "pristine-archive")
-        shutil.copytree(self.app.config["ARCHIVE_TRUST_DIR"], self.root / "pristine-trust")
+        self.kept = Pristine(self.app, self.databases, self.root)
+        self.kept.keep()
         self.pristine = snapshot(self.app)
 
     def restore(self) -> None:
         """Put back the database and the stored files as built."""
-        self.close()
-        self.databases.restore(self.database)
-        shutil.rmtree(self.app.config["STORAGE_DIR"])
-        shutil.copytree(self.root / "pristine-files", self.app.config["STORAGE_DIR"])
-        shutil.rmtree(self.app.config["ARCHIVE_DIR"])
-        shutil.copytree(self.root / "pristine-archive", self.app.config["ARCHIVE_DIR"])
-        shutil.rmtree(self.app.config["ARCHIVE_TRUST_DIR"])
-        shutil.copytree(self.root / "pristine-trust", self.app.config["ARCHIVE_TRUST_DIR"])
-        # The versions of templates in force are kept a moment by the renderer: read them again.
-        self.app.extensions["webforms.services"].renderer.in_force.forget()
+        assert self.kept is not None
+        self.kept.restore()
 
 
 @pytest.fixture(scope="module")
 def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """The module's app and world, built once, on a database of its own."""
     root = tmp_path_factory.mktemp("permissions")
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(root / "instance"),
-            "DATABASE_URL": databases.copy(),
-            "STORAGE_DIR": str(root / "files"),
-            "SECRET_KEY": "tests-only-secret",
-            "CLOCK": Clock(),
-        }
-    )
+    app = module_app(databases, root, Clock())
     world = World(app, root, databases)
     try:
         cheap_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
