@@ -337,9 +337,9 @@ class Overview:
         return "En cours"
 
 
-def overview(mesure: Mesure, today: dt.date, bilans_done: Iterable[str] = ()) -> Overview:
-    """Compute a measure's start deadline, periods, dues and meeting rhythm on ``today``."""
-    cal = rules.compute(
+def calendar(mesure: Mesure, bilans_done: Iterable[str] = ()) -> rules.MeasureCalendar:
+    """Compute a measure's start deadline, periods and dues (its meetings are not read)."""
+    return rules.compute(
         mesure.type_mesure,
         order_date=mesure.date_bon_commande,
         first_meeting=mesure.date_premiere_rencontre,
@@ -349,6 +349,11 @@ def overview(mesure: Mesure, today: dt.date, bilans_done: Iterable[str] = ()) ->
         ended=mesure.date_fin_effective,
         relay_start=mesure.date_debut_relais,
     )
+
+
+def overview(mesure: Mesure, today: dt.date, bilans_done: Iterable[str] = ()) -> Overview:
+    """Compute a measure's start deadline, periods, dues and meeting rhythm on ``today``."""
+    cal = calendar(mesure, bilans_done)
     windows: list[rules.Window] = []
     if cal.start and cal.end and mesure.date_premiere_rencontre:
         windows = rules.rhythm(mesure.type_mesure, cal.start, cal.end, today, meeting_dates(mesure))

@@ -22,7 +22,7 @@ from schemas.base.records import MOTIFS_FIN
 from schemas.fiche_incident import TYPES_INCIDENT
 from webforms import policy
 from webforms.mesures.rules import TYPES
-from webforms.mesures.services import overview
+from webforms.mesures.services import calendar
 from webforms.models import Document, Mesure, Renouvellement, Territoire, User
 from webforms.timeutil import paris_date
 
@@ -189,8 +189,12 @@ def figures(session: Session, user: User, period: Period, *, today: dt.date, ter
         .where(*where, Document.kind.in_(bilans), _within(sent, first, last)).group_by(*keys)
     ).all():
         rows[(t, kind)].update(bilans_a_temps=on_time, bilans_en_retard=late)
-    # Each calendar reads its measure's documents, renewals and meetings: loaded in three queries, not three per measure.
-    related = selectinload(Mesure.documents), selectinload(Mesure.renouvellements), selectinload(Mesure.rencontres)
+    # Each calendar reads its measure's renewals and the slots of its bilans: loaded in two queries,
+    # not two per measure, and of the documents only what the count reads (not their data).
+    related = (
+        selectinload(Mesure.documents).load_only(Document.kind, Document.echeance, Document.submitted_at),
+        selectinload(Mesure.renouvellements),
+    )
     for mesure in session.scalars(select(Mesure).where(*where).options(*related)):
         rows[(mesure.territoire_id, mesure.type_mesure)]["bilans_en_retard"] += unsent_late(mesure, first, last, today)
     names: dict[int, str] = {t: n for t, n in session.execute(select(Territoire.id, Territoire.nom))}
@@ -222,7 +226,7 @@ def unsent_late(mesure: Mesure, first: dt.date, last: dt.date, today: dt.date) -
         d.echeance for d in mesure.documents
         if d.echeance and d.submitted_at is not None and kinds.get(d.kind) is not None and kinds[d.kind].is_bilan and paris_date(d.submitted_at) <= last
     }
-    dues = overview(mesure, today, sent).calendar.dues
+    dues = calendar(mesure, sent).dues  # the dues only: the meeting rhythm is not counted here
     return sum(1 for d in dues if d.slot and not d.done and first <= d.due <= last and d.due < today)
 
 
