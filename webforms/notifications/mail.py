@@ -17,7 +17,9 @@ import os
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email import charset
+from email.header import Header
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from typing import Any
 
@@ -49,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
 # Every day at 06:00 UTC (7 or 8 h in Paris): the digests of those who chose "quotidien".
 DIGEST_CRON = "0 6 * * *"
 TIMEOUT_SECONDS = 30
+# The body in quoted-printable: a French text stays readable in the relay's logs and is 7-bit safe.
+_UTF8_QP = charset.Charset("utf-8")
+_UTF8_QP.body_encoding = charset.QP
 
 
 def init_app(app: Flask) -> None:
@@ -91,13 +96,15 @@ class Relay:
 
 def send(relay: Relay, to: str, subject: str, body: str) -> None:
     """Hand one plain-text e-mail to the relay; raise on any refusal or fault."""
-    message = EmailMessage()
+    message = MIMEText(body, "plain", _UTF8_QP)
     message["From"] = relay.sender
     message["To"] = to
-    message["Subject"] = subject
+    # Encoded by ``Header``, not by ``EmailMessage``'s folding: that one splits "Bilan à échéance"
+    # into two adjacent encoded words, between which a reader drops the space ("àéchéance",
+    # RFC 2047 §6.2); ``Header`` keeps each space inside an encoded word.
+    message["Subject"] = Header(subject, "utf-8")
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=relay.sender.rpartition("@")[2] or None)
-    message.set_content(body)
     with smtplib.SMTP(relay.host, relay.port, timeout=TIMEOUT_SECONDS) as smtp:
         if relay.starttls:
             smtp.starttls(context=ssl.create_default_context(cafile=relay.ca_file))
