@@ -31,12 +31,11 @@ from sqlalchemy import select, text
 
 from schemas import get_kind
 from tests.conftest import Clock
-from tests.test_mesures_web import open_mesure
 from tests.test_web import submitted
 from tests.workers import run_jobs
 from webforms import create_app, db
 from webforms import notifications as notifications_package
-from webforms.models import Courriel, Document, Mesure, Notification, NotificationPreference, Travail, User
+from webforms.models import Courriel, Document, Notification, NotificationPreference, Travail
 from webforms.notifications.mail import Relay, ask_digests
 from webforms.notifications.services import notify
 from webforms.notifications.subjects import EVENEMENTS
@@ -255,36 +254,7 @@ def test_the_relay_is_configured_from_the_environment(monkeypatch: pytest.Monkey
     app.extensions["webforms.engine"].dispose()
 
 
-@pytest.mark.parametrize("evenement", list(EVENEMENTS))
-def test_every_kind_of_notification_reaches_a_real_smtp_server_named_and_linked_without_household_data(
-    app: Flask, login_as: Any, smtp_server: Any, evenement: str
-) -> None:
-    inbox, port = smtp_server()
-    relay(app, port)
-    writer, writer_account = login_as("redacteur")
-    _, coordinator = login_as("coordinateur", org="Plateforme Lens-Hénin")
-    on_measure = EVENEMENTS[evenement] is Mesure
-    subject_id = open_mesure(writer) if on_measure else submitted(writer, "fiche_saisine")
-    reader = writer_account if on_measure else coordinator
-    before = len(inbox.messages)
-    with app.app_context():
-        session = db.session()
-        subject = session.get_one(Mesure if on_measure else Document, subject_id)
-        (note,) = notify(session, evenement, subject, [session.get_one(User, reader.id)], what=f"essai de « {evenement} »", now=app.config["CLOCK"]())
-        headline, note_id = note.message, note.id
-        session.commit()
-    run_jobs(app)
-    (mail,) = inbox.messages[before:]
-    # Compared word by word: a long subject is folded into encoded words, which a reader unfolds with their spaces.
-    assert mail["To"] == reader.email and mail["Subject"].split() == f"[webforms] {headline}".split()
-    assert headline.endswith(f"essai de « {evenement} »") and ("ME-2019-000001" if on_measure else "FS-2019-000001") in headline
-    body = mail.get_content().replace("\r\n", "\n")
-    page = f"/mesures/{subject_id}" if on_measure else f"/documents/{subject_id}"
-    assert f"Bonjour,\n\n{headline}.\n\nConsulter : {BASE_URL}{page}\n" in body and f"{BASE_URL}/notifications/preferences" in body
-    assert_no_household_data([f"{mail['Subject']}\n{body}"])
-    assert logged(app)[-1] == (reader.email, f"immediat:{evenement}", "envoye")
-    with app.app_context():
-        assert db.session().get_one(Notification, note_id).mailed_at is not None
+# Each kind of e-mail, from its real event, through the real SMTP server: tests/test_mail_kinds.py.
 
 
 def test_every_kind_the_service_notifies_is_declared() -> None:
