@@ -125,7 +125,7 @@ def test_each_reader_gets_one_mail_naming_the_kind_and_reference_with_a_link(app
     with app.app_context():
         assert all(n.mailed_at is not None for n in db.session().scalars(select(Notification)))
         # The log keeps to whom, when and what for: no subject, no body.
-        assert {c.name for c in Courriel.__table__.columns} == {"id", "user_id", "adresse", "nature", "notifications", "at", "statut", "erreur", "travail_id"}
+        assert {c.name for c in Courriel.__table__.columns} == {"id", "user_id", "adresse", "nature", "notifications", "at", "statut", "erreur", "travail_id", "message_id"}
 
 
 def test_a_daily_digest_gathers_the_unread_once_and_none_is_sent_to_who_chose_none(app: Flask, login_as: Any, smtp_server: Any, clock: Clock) -> None:
