@@ -36,7 +36,7 @@ from tests.workers import run_jobs
 from webforms import create_app, db
 from webforms import notifications as notifications_package
 from webforms.models import Courriel, Document, Notification, NotificationPreference, Travail
-from webforms.notifications.mail import Relay, ask_digests
+from webforms.notifications.mail import Relay, ask_digests, send
 from webforms.notifications.services import notify
 from webforms.notifications.subjects import EVENEMENTS
 
@@ -233,6 +233,16 @@ def test_starttls_and_authentication_with_the_relay_s_own_authority(app: Flask, 
     submitted(author, "fiche_saisine")
     assert len(inbox.messages) == 1
     assert logged(app)[-1] == (coordinator.email, "immediat:depot", "echec")
+
+
+def test_a_long_french_subject_is_read_back_whole_with_its_spaces(smtp_server: Any) -> None:
+    """RFC 2047 §6.2: a reader drops the space between two adjacent encoded words. Folded by
+    ``EmailMessage``, "Bilan à échéance" arrived as "Bilan  àéchéance"."""
+    inbox, port = smtp_server()
+    subject = "[webforms] Mesure AML Logement d'abord ME-2019-000001 : Bilan à échéance (12 mois) à transmettre d'ici le 3 juin 2020 (AML §4)"
+    send(Relay("127.0.0.1", port, False, None, None, None, "webforms@pas-de-calais.fr"), "referent@example.fr", subject, "Bonjour,\n\nDéjà là.\n")
+    (mail,) = inbox.messages
+    assert mail["Subject"] == subject and mail.get_content().replace("\r\n", "\n") == "Bonjour,\n\nDéjà là.\n"
 
 
 def test_no_relay_configured_asks_for_no_mail(app: Flask, login_as: Any) -> None:
