@@ -9,6 +9,8 @@ import re
 from typing import Any
 
 from flask import Flask
+from pypdf import PdfWriter
+from pypdf.generic import DecodedStreamObject, NameObject
 from sqlalchemy import func, select
 
 from schemas import get_kind
@@ -279,6 +281,43 @@ def test_an_attachment_that_is_not_what_it_claims_or_too_big_is_refused_in_frenc
     assert stored(app) == [] and attachments(app) == [] and notifications(app) == before
     # Just under the cap, a real PDF: accepted.
     assert attach(writer, doc_id, pdf_bytes(1), "budget.pdf").status_code == 302 and len(attachments(app)) == 1
+
+
+def pdf_of_size(size: int) -> bytes:
+    """A real one-page PDF of exactly ``size`` bytes: its page's content stream is padded with spaces."""
+
+    def build(padding: int) -> bytes:
+        writer = PdfWriter()
+        page = writer.add_blank_page(width=595, height=842)
+        content = DecodedStreamObject()
+        content.set_data(b" " * padding)
+        page[NameObject("/Contents")] = writer._add_object(content)
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
+
+    padding = 0
+    while len(data := build(padding)) != size:  # the stream's /Length grows by a digit at times: a second pass
+        padding += size - len(data)
+    return data
+
+
+def test_an_attachment_of_exactly_the_limit_is_stored_and_one_byte_more_is_refused(app: Flask, login_as: Any) -> None:
+    doc_id, people = saisine(login_as)
+    writer, coordinator = people["writer"][0], people["coordinator"][0]
+    limit = threads.ATTACHMENT_MB << 20
+    before = notifications(app)
+    # One byte over: refused in French, and nothing recorded, stored or told.
+    response = attach(writer, doc_id, pdf_of_size(limit + 1), "releve.pdf")
+    text = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 422 and f"Le fichier dépasse la taille maximale de {threads.ATTACHMENT_MB} Mo" in text
+    assert stored(app) == [] and attachments(app) == [] and notifications(app) == before
+    # Exactly the limit (10 Mo, AML §6b): accepted, stored whole, served back byte for byte.
+    content = pdf_of_size(limit)
+    assert attach(writer, doc_id, content, "releve.pdf").status_code == 302
+    assert attachments(app) == [("releve.pdf", limit)] and len(stored(app)) == 1
+    link = re.search(rf'href="(/documents/{doc_id}/messages/pieces-jointes/\d+)"', thread_page(coordinator, doc_id))
+    assert link and coordinator.get(link.group(1)).data == content
 
 
 def test_a_correction_request_may_carry_an_attachment(app: Flask, login_as: Any) -> None:

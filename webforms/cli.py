@@ -42,6 +42,7 @@ COMMANDS = {
     "fichiers": "webforms.commands.fichiers:fichiers",
     "territories": "webforms.commands.territories:territories_group",
     "grille": "webforms.commands.appel:grille_cmd",
+    "courriels": "webforms.commands.courriels:courriels",
 }
 
 

@@ -76,9 +76,12 @@ class Courriel(Base):
     nature: Mapped[str] = mapped_column(String(60))
     notifications: Mapped[list[Any]] = mapped_column(JSON, default=list)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    statut: Mapped[str] = mapped_column(String(20))  # "envoye", "echec"
+    # "envoye", "echec" (refused by the relay), "non_remis" (accepted, then bounced: a DSN read back).
+    statut: Mapped[str] = mapped_column(String(20))
     erreur: Mapped[str | None] = mapped_column(Text, nullable=True)
     travail_id: Mapped[int | None] = mapped_column(ForeignKey("travail.id", ondelete="SET NULL"), nullable=True)
+    # The e-mail's Message-ID header: a delivery status notification names it (RFC 3464), not its content.
+    message_id: Mapped[str | None] = mapped_column(String(250), nullable=True, index=True)
 
 
 class Rappel(Base):

@@ -17,7 +17,9 @@ import os
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email import charset
+from email.header import Header
+from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from typing import Any
 
@@ -49,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
 # Every day at 06:00 UTC (7 or 8 h in Paris): the digests of those who chose "quotidien".
 DIGEST_CRON = "0 6 * * *"
 TIMEOUT_SECONDS = 30
+# The body in quoted-printable: a French text stays readable in the relay's logs and is 7-bit safe.
+_UTF8_QP = charset.Charset("utf-8")
+_UTF8_QP.body_encoding = charset.QP
 
 
 def init_app(app: Flask) -> None:
@@ -89,15 +94,22 @@ class Relay:
         )
 
 
-def send(relay: Relay, to: str, subject: str, body: str) -> None:
+def new_message_id(relay: Relay) -> str:
+    """Return a fresh Message-ID for an e-mail from ``relay``'s sender (a bounce names it back)."""
+    return make_msgid(domain=relay.sender.rpartition("@")[2] or None)
+
+
+def send(relay: Relay, to: str, subject: str, body: str, *, message_id: str | None = None) -> None:
     """Hand one plain-text e-mail to the relay; raise on any refusal or fault."""
-    message = EmailMessage()
+    message = MIMEText(body, "plain", _UTF8_QP)
     message["From"] = relay.sender
     message["To"] = to
-    message["Subject"] = subject
+    # Encoded by ``Header``, not by ``EmailMessage``'s folding: that one splits "Bilan à échéance"
+    # into two adjacent encoded words, between which a reader drops the space ("àéchéance",
+    # RFC 2047 §6.2); ``Header`` keeps each space inside an encoded word.
+    message["Subject"] = Header(subject, "utf-8")
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=relay.sender.rpartition("@")[2] or None)
-    message.set_content(body)
+    message["Message-ID"] = message_id or new_message_id(relay)
     with smtplib.SMTP(relay.host, relay.port, timeout=TIMEOUT_SECONDS) as smtp:
         if relay.starttls:
             smtp.starttls(context=ssl.create_default_context(cafile=relay.ca_file))
@@ -133,11 +145,13 @@ def hand_over(session: Session, travail: Travail, to: str, subject: str, body: s
     address is corrected.
     """
     now = current_app.config["CLOCK"]()
+    relay = Relay.from_config(current_app.config)
+    message_id = new_message_id(relay)
     try:
-        send(Relay.from_config(current_app.config), to, subject, body)
+        send(relay, to, subject, body, message_id=message_id)
     except (smtplib.SMTPException, OSError) as exc:
         with Session(session.get_bind()) as apart:
-            apart.add(Courriel(**log, adresse=to, at=now, statut="echec", erreur=describe(exc), travail_id=travail.id))
+            apart.add(Courriel(**log, adresse=to, at=now, statut="echec", erreur=describe(exc), travail_id=travail.id, message_id=message_id))
             apart.commit()
         if _refused_for_good(exc):
             assert isinstance(exc, smtplib.SMTPRecipientsRefused)
@@ -146,7 +160,7 @@ def hand_over(session: Session, travail: Travail, to: str, subject: str, body: s
             raise DocumentError(f"Adresse {to} refusée par le relais de courriel ({code} {said}) : courriel non remis. "
                                 "Corrigez l'adresse, puis relancez ce travail.") from None
         raise
-    sent = Courriel(**log, adresse=to, at=now, statut="envoye", travail_id=travail.id)
+    sent = Courriel(**log, adresse=to, at=now, statut="envoye", travail_id=travail.id, message_id=message_id)
     session.add(sent)
     return sent
 
