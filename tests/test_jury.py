@@ -104,10 +104,12 @@ def test_a_jury_member_reads_the_recevable_dossiers_of_its_call_only(app: Flask,
     assert {int(n) for n in re.findall(r'href="/documents/(\d+)"', home)} == {docs["A"]}
     assert not re.findall(r'href="/documents/(\d+)"', outsider.get("/").get_data(as_text=True))
     # A: read, its pages and files; B (in instruction) and C (another call): not found.
-    assert member.get(f"/documents/{docs['A']}").status_code == 200
-    page = member.get(f"/documents/{docs['A']}/liste").get_data(as_text=True)
-    assert "Recevable" in text_of(page) and "NOTE-INTERNE-JURY" not in page and "Annotations privées" not in page
+    page = member.get(f"/documents/{docs['A']}").get_data(as_text=True)
+    assert "NOTE-INTERNE-JURY" not in page and "Annotations privées" not in page
     assert "/instruction" not in page and "/annotations" not in page and "/corrections" not in page
+    # Its complete deposited dossier (every piece, AML §6b) is on that page; the checklist is not the jury's.
+    assert f"/documents/{docs['A']}/telecharger/pdf?version=1&amp;sortie=dossier" in page
+    assert member.get(f"/documents/{docs['A']}/liste").status_code == 403
     pdf = member.get(f"/documents/{docs['A']}/telecharger/pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     with app.app_context():

@@ -361,3 +361,22 @@ def test_a_jury_member_reads_the_recevable_dossier_but_not_its_thread(app: Flask
     assert member.get(f"/documents/{doc_id}/messages/pieces-jointes/1").status_code == 404
     with app.app_context():
         assert [m.texte for m in db.session().scalars(select(Message).where(Message.document_id == doc_id))] == ["Merci de préciser le budget de la pair-aidance."]
+
+
+def test_a_jury_member_reads_the_deposited_dossier_and_the_grid_not_the_checklist(app: Flask, jury: dict[str, Any]) -> None:
+    """"They read the recevable dossiers of that call […] and nothing else" (issue 12): the checklist is the association's working page."""
+    member, instructeur, doc_id = jury["members"][0], jury["instructeur"], jury["docs"]["A"]
+    checklist = f"/documents/{doc_id}/liste"
+    # The other side: the instructeur works on the checklist.
+    assert instructeur.get(checklist).status_code == 200
+    refused = member.get(checklist)
+    assert refused.status_code == 403 and "Accès refusé" in refused.get_data(as_text=True)
+    # What the member reads: the deposited dossier (its page, its files) and the grid, linked from each other.
+    page = member.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert f'href="/documents/{doc_id}/evaluation"' in page and f'href="{checklist}"' not in page
+    grid = member.get(f"/documents/{doc_id}/evaluation").get_data(as_text=True)
+    assert f'href="/documents/{doc_id}"' in grid and f'href="{checklist}"' not in grid
+    synthese = member.get(f"/appels/{jury['appel']}/synthese").get_data(as_text=True)
+    assert f'href="/documents/{doc_id}"' in synthese and f'href="{checklist}"' not in synthese
+    # The instructeur's summary still leads to the checklist, where the jury's work is recorded.
+    assert f'href="{checklist}"' in instructeur.get(f"/appels/{jury['appel']}/synthese").get_data(as_text=True)

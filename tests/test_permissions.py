@@ -33,7 +33,9 @@ The rules are those of ``webforms/policy.py``:
   summary and its exports (XLSX, procès-verbal), and the dossiers of the call once declared
   recevable – none in the world, whose dossier is only deposited: every document, measure and
   archive route is a 404 or a 403 for it; the call's grid (``/admin/appels/<id>/grille``) is the
-  admin's, like the call;
+  admin's, like the call. The state ``dossier_submitted@presente_au_jury`` declares the dossier
+  recevable for its request only: the jury reads its page (with the way to the grid), never its
+  checklist, the association's working page (403; issue 12);
 - territories (issue 13, ``/admin/territoires``: configuration, attachments, Département-wide
   grants) are the admin's; organisation A works on Lens-Hénin, the coordinateur is attached to
   it, the instructeur and the archiviste hold the Pas-de-Calais grant. Each of these three has an
@@ -90,7 +92,7 @@ import pytest
 from flask import Flask, url_for
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from werkzeug.security import generate_password_hash
 
 from schemas import DOCX_DIR, get_kind
@@ -117,6 +119,8 @@ from webforms.models import (
     DiplomeReferent,
     Document,
     Event,
+    Instruction,
+    InstructionMove,
     Jury,
     JuryMember,
     Message,
@@ -234,6 +238,9 @@ DOSSIER_SECRETS = (*DOSSIER_NAME.values(), *PIECE_NAME.values())
 # "<state>@avant_limite": the request runs before the deadline (6 September 2019 16:00 Paris).
 BEFORE = "@avant_limite"
 BEFORE_NOW = dt.datetime(2019, 9, 5, 10, 0, tzinfo=dt.UTC)
+# "dossier_submitted@presente_au_jury": for its request only, the submitted dossier is declared
+# recevable, so presented to the shipped call's jury, on which the jury actor sits (AML §6d).
+PRESENTED = "@presente_au_jury"
 
 # The archive (DESIGN §3): the archiviste deposited the signed scan of the submitted fiche
 # saisine; a destruction visa was recorded for it (while its term was set to have passed:
@@ -347,6 +354,27 @@ class World:
     @property
     def clock(self) -> Clock:
         return self.app.config["CLOCK"]  # type: ignore[no-any-return]
+
+    @contextlib.contextmanager
+    def presented(self, state: str | None) -> Iterator[None]:
+        """For "…@presente_au_jury": the dossier declared recevable during the request, its rows removed right after."""
+        doc_id = self.doc_of(state)
+        if not str(state).endswith(PRESENTED) or doc_id is None:
+            yield
+            return
+        with self.app.app_context():
+            s = db.session()
+            s.add(Instruction(document_id=doc_id, etat="recevable", updated_at=WORLD_NOW))
+            s.add(InstructionMove(document_id=doc_id, action="recevable", depuis="en_instruction", vers="recevable", user_id=self.accounts["instructeur"].id, at=WORLD_NOW))
+            s.commit()
+        try:
+            yield
+        finally:
+            with self.app.app_context():
+                s = db.session()
+                s.execute(delete(InstructionMove).where(InstructionMove.document_id == doc_id))
+                s.execute(delete(Instruction).where(Instruction.document_id == doc_id))
+                s.commit()
 
     @contextlib.contextmanager
     def at_time_of(self, state: str | None) -> Iterator[None]:
@@ -836,6 +864,8 @@ _DOSSIER_VIEW = {
     "dossier_draft":                  row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF, NF),
     "dossier_submitted":              row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF, NF),
 }
+# Presented to its call's jury (declared recevable), the dossier is read by the jury actor too.
+_PRESENTED_VIEW = {"dossier_submitted" + PRESENTED: row(LOGIN, OK, NF, NF, OK,    OK,    NF, OK)}
 _EDIT_SUBMITTED = {
     "submitted_saisine":              row(LOGIN,   VIEW,   NF,     VIEW,  VIEW,  VIEW,  NF, NF),
     "submitted_incident":             row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF, NF),
@@ -902,7 +932,7 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
         "fiche_incident":             row(LOGIN,   EDIT,   EDIT,   NO,    NO,    NO,    NO, NO),
         CANDIDATURE:                  row(LOGIN,   APPELS, APPELS, NO,    NO,    NO,    NO, NO),
     },
-    ("documents.view", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW},
+    ("documents.view", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, **_PRESENTED_VIEW},
     # Downloads follow the view rule. The draft dossier is incomplete: its preview sends its
     # owner back to the form with the errors.
     ("documents.download", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, "dossier_draft": row(LOGIN, LISTE, NF, NF, NF, NF, NF, NF)},
@@ -996,7 +1026,9 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     },
     # The dossiers submitted to a call: instructeurs and archivistes (the call itself is no secret).
     ("candidatures.dossiers", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,   NO,    OK,    OK,    NO, NO)},
-    ("candidatures.checklist", "GET"): _DOSSIER_VIEW,
+    # The checklist is the association's working page and the instructeur's desk: a member of the
+    # jury reads the presented dossier's page and the grid, not this page (issue 12).
+    ("candidatures.checklist", "GET"): {**_DOSSIER_VIEW, "dossier_submitted" + PRESENTED: row(LOGIN, OK, NF, NF, OK, OK, NF, NO)},
     # Uploads: the owner, on a draft. On a submitted dossier the view answers 403 (can_edit)
     # before the service's own refusal could be reached.
     # After the deadline the owner's change is refused by the service (flash, nothing changes).
@@ -1356,11 +1388,12 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
 def send(web: WebClient, world: World, endpoint: str, method: str, state: str | None, *, csrf: bool = True, **extra: Any) -> Any:
     """The request of a case: a GET, or a POST of ``post_data`` (multipart for an upload)."""
     url = world.url(endpoint, state)
-    if method == "GET":
-        return web.get(url)
-    data = {**post_data(world, endpoint, state), **extra}
-    kwargs = {"content_type": "multipart/form-data"} if endpoint in ("candidatures.upload", "archives.deposit", "archives.trust", "modeles.template") else {}
-    return web.post(url, data, csrf=csrf, **kwargs)
+    with world.presented(state):
+        if method == "GET":
+            return web.get(url)
+        data = {**post_data(world, endpoint, state), **extra}
+        kwargs = {"content_type": "multipart/form-data"} if endpoint in ("candidatures.upload", "archives.deposit", "archives.trust", "modeles.template") else {}
+        return web.post(url, data, csrf=csrf, **kwargs)
 
 
 # --- What an allowed change must have done (anything else must leave the database unchanged).
@@ -2284,6 +2317,10 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert DOSSIER_NAME[dossier] in body
             other = next(d for d in DOSSIERS if d != dossier)
             assert DOSSIER_NAME[other] not in body and PIECE_NAME[other] not in body
+        if endpoint == "documents.view":
+            # The jury's way in is the grid, never the checklist (issue 12).
+            assert (f'href="{world.url("candidatures.checklist", dossier)}"' in body) == (actor != "jury")
+            assert (f'href="{world.url("jury.evaluation", dossier)}"' in body) == (actor == "jury")
         if endpoint == "documents.download":
             assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
         if endpoint == "candidatures.checklist":

@@ -263,6 +263,7 @@ def _register_page_extras() -> None:
     register_page_extra("archived", _archived_copy)
     register_page_extra("messages", threads.page_extra)
     register_page_extra("partage", sharing.page_extra)
+    register_page_extra("dossier", jury_views.page_extra)
     register_submit_step("partage", partage.recipients_from_form, partage.share_after_submit)
 
 

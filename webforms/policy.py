@@ -94,6 +94,16 @@ def can_read_thread(user: User, doc: Document) -> bool:
     return can_view(user, doc) and user.role != "jury"
 
 
+def can_open_checklist(user: User, doc: Document) -> bool:
+    """May ``user`` open a dossier's checklist (its sections, pieces, instruction)? Its readers, not a jury member.
+
+    The checklist is the association's working page and the instructeur's desk (corrections,
+    moves); a jury member reads the recevable dossiers of its calls "and nothing else" (issue
+    12): the deposited dossier (its page and files) and the grid it scores (AML §6c, §6d).
+    """
+    return can_view(user, doc) and user.role != "jury"
+
+
 def can_discuss(user: User, doc: Document) -> bool:
     """May ``user`` write in the document's thread? Its organisation's writers and the recipients
     who answer it; not the archiviste (who files it) nor a jury (who reads it) (issue 14)."""

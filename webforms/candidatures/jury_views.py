@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from sqlalchemy.orm import Session
 
 from webforms import db, policy
 from webforms.candidatures import convention, decision, exports, notation, synthese
@@ -54,7 +55,7 @@ def evaluation(doc_id: int) -> ResponseReturnValue:
     grille = attempt(notation.grid, doc)
     if grille.refused:  # a call without a grid: nothing to score, said on the dossier's page
         flash(grille.refusal or "", "error")
-        return redirect(url_for("candidatures.checklist", doc_id=doc.id))
+        return redirect(url_for("documents.view", doc_id=doc.id))
     if request.method == "GET":
         return _evaluation_page(doc)
     ActionForm().validate()
@@ -78,6 +79,13 @@ def avis(doc_id: int) -> ResponseReturnValue:
     outcome = attempt(notation.record_avis, db.session(), services().documents, doc, user=current_user, avis=request.form.get("avis", ""), texte=request.form.get("texte", ""))
     flash(outcome.refusal if outcome.refused else "Avis du jury enregistré.", "error" if outcome.refused else "success")
     return redirect(url_for("candidatures.checklist", doc_id=doc.id))
+
+
+def page_extra(session: Session, doc: Document) -> dict[str, bool] | None:
+    """What a dossier's page offers the signed-in reader: its checklist, or, to a member of its call's jury, the grid (None: not a dossier)."""
+    if doc.appel_id is None:
+        return None
+    return {"checklist": policy.can_open_checklist(current_user, doc), "evaluation": notation.sits_on(session, current_user, doc.appel_id)}
 
 
 def _readable_appel(appel_id: int) -> Appel:

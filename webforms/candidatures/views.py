@@ -49,6 +49,14 @@ def _dossier_or_404(doc_id: int) -> Document:
     return doc
 
 
+def _checklist_or_403(doc_id: int) -> Document:
+    """The dossier whose checklist the user may open: a jury member reads its page and the grid, not this working page (403)."""
+    doc = _dossier_or_404(doc_id)
+    if not policy.can_open_checklist(current_user, doc):
+        abort(403)
+    return doc
+
+
 @bp.get("/appels")
 def appels() -> str:
     """List the calls: for an association, its dossier for each; for an instructeur, the dossiers' count."""
@@ -115,7 +123,7 @@ def _refusal_for(doc: Document) -> dict[str, Any] | None:
 @bp.get("/documents/<int:doc_id>/liste")
 def checklist(doc_id: int) -> str:
     """Show the dossier's checklist: each section and piece, what is missing, what to do next."""
-    doc = _dossier_or_404(doc_id)
+    doc = _checklist_or_403(doc_id)
     # Recipients read the last deposited version; the association, its dossier as it stands.
     frozen = policy.sees_frozen(current_user, doc)
     errors = problems(doc, frozen=frozen)
