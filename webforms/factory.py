@@ -20,6 +20,7 @@ from werkzeug.routing import IntegerConverter, ValidationError
 from schemas import registry
 from webforms import api, db, jobs, policy, web
 from webforms.accounts import kept, sessions
+from webforms.accounts import reset_views as reset_views  # its routes join the sign-in blueprint
 from webforms.accounts import second_factor as second_factor  # its routes join the sign-in blueprint
 from webforms.accounts import views as auth
 from webforms.admin import views as admin

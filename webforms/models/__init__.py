@@ -30,6 +30,7 @@ from webforms.models.notifications import FREQUENCES, Courriel, Notification, No
 from webforms.models.parcours import DiplomeReferent, MesureOrigine
 from webforms.models.partages import QUALITES_PARTAGE, TRACES_PARTAGE, Partage, PartageTrace
 from webforms.models.people import Organisation, User
+from webforms.models.reinitialisations import PasswordReset
 from webforms.models.territoires import (
     NATURES_TERRITOIRE,
     NATURES_ZONE,
@@ -100,6 +101,7 @@ __all__ = [
     "OrganisationTerritoire",
     "Partage",
     "PartageTrace",
+    "PasswordReset",
     "Piece",
     "PieceJointe",
     "PorteeDepartement",
