@@ -205,3 +205,16 @@ def test_without_a_relay_the_page_says_to_ask_an_administrator(app: Flask, make_
     assert "demandez à un administrateur" in text(ask_link(app, account.email))
     with app.app_context():
         assert db.session().scalars(select(PasswordReset)).all() == []
+
+
+def test_links_expired_for_a_week_are_forgotten_at_the_next_request(app: Flask, make_user: Any, smtp_server: Any, session_clock: Clock) -> None:  # noqa: F811
+    account, other = make_user("redacteur"), make_user("redacteur")
+    mailed_link(app, account, smtp_server)
+    session_clock.advance(days=7, hours=1)  # its hour ended exactly 7 days ago: kept
+    ask_link(app, other.email)
+    with app.app_context():
+        assert sorted(db.session().scalars(select(PasswordReset.user_id))) == sorted([account.id, other.id])
+    session_clock.advance(seconds=1)
+    ask_link(app, other.email)
+    with app.app_context():
+        assert db.session().scalars(select(PasswordReset.user_id)).all() == [other.id, other.id]

@@ -19,7 +19,7 @@ import secrets
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from webforms.accounts.passwords import password_problem
@@ -37,6 +37,7 @@ VALID_FOR = dt.timedelta(hours=1)
 # At most this many links e-mailed per account in an hour: each is an e-mail, and someone typing
 # another's address must not flood their mailbox. Past it, the same answer and no e-mail.
 MAX_PER_HOUR = 3
+ROWS_KEPT = dt.timedelta(days=7)
 # The counter key of a token that names no link (the throttle counts it by address too).
 UNKNOWN = "lien-de-reinitialisation-inconnu"
 SENT = (
@@ -77,6 +78,8 @@ def ask_reset(session: Session, email: str, *, now: dt.datetime) -> None:
         session.commit()
         return
     _end_links(session, user.id, "remplace", now)
+    # Links past their hour for a week are forgotten (the table does not grow; the log keeps the events).
+    session.execute(delete(PasswordReset).where(PasswordReset.expires_at < now - ROWS_KEPT))
     raw = secrets.token_bytes(32)
     token = raw.hex()
     reset = PasswordReset(user_id=user.id, jeton_sha256=digest(token), created_at=now, expires_at=now + VALID_FOR)
