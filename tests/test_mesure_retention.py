@@ -13,6 +13,7 @@ from tests.test_mesures_web import open_mesure
 from webforms import db
 from webforms.archive.mesure_retention import ERASED
 from webforms.archive.retention import MESURE, rule_for
+from webforms.archive.verify import verify
 from webforms.models import ArchiveLog, Mesure, MesureElimination, Rencontre, Renouvellement
 
 END = dt.date(2019, 10, 10)
@@ -91,6 +92,7 @@ def test_a_measure_is_listed_and_erased_only_from_its_term(app: Flask, login_as:
         assert (mesure.reference, mesure.type_mesure, mesure.menage_commune, mesure.date_fin_effective) == (reference, "asll_installation", "Annemasse", END)
         (row,) = s.scalars(select(ArchiveLog).where(ArchiveLog.action == "mesure_eliminee"))
         assert row.detail == {"mesure": mesure_id, "visa_id": visa_id} and row.seal is not None
+        assert verify(s, app.extensions["webforms.archive"]).problems == []
     page = second.get("/archives/conservation").get_data(as_text=True)
     assert f'name="mesure" value="{mesure_id}"' not in page and "Effectuée" in page and f"mesure {reference}" in page
 

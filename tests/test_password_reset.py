@@ -17,6 +17,7 @@ from tests.test_notifications_mail import BASE_URL, relay, smtp_server  # noqa: 
 from tests.test_second_factor import code_at, enrolled
 from webforms import db
 from webforms.accounts.reset import INVALID, SENT
+from webforms.archive.verify import verify
 from webforms.models import ArchiveLog, PasswordReset, Travail, User, WebSession
 
 FORGOT = "/connexion/mot-de-passe-oublie"
@@ -88,6 +89,9 @@ def test_the_link_sets_a_new_password_once_and_ends_every_session(app: Flask, lo
         (row,) = s.scalars(select(ArchiveLog).where(ArchiveLog.action == "mot_de_passe_reinitialise"))
         assert row.user_id == account.id and row.seal is not None and row.detail["compte"] == account.id
         assert s.scalars(select(WebSession.ended_reason).where(WebSession.user_id == account.id, WebSession.ended_reason == "mot_de_passe")).first()
+        # The row is chained, sealed and witnessed: the archive's verification finds nothing wrong.
+        report = verify(s, app.extensions["webforms.archive"])
+        assert report.problems == [] and report.log_rows == 1
 
 
 def test_the_token_is_kept_nowhere_in_clear(app: Flask, make_user: Any, smtp_server: Any) -> None:  # noqa: F811
