@@ -312,7 +312,7 @@ def test_retention_visa_then_destruction_by_another_archivist(app: Flask, people
     archivist, second = people["archivist"], people["second"]
     doc_id = submitted(people["writer"], "fiche_saisine")
     record_id = record_id_from(deposit(archivist, doc_id, pdf_titled("Copie signée")))
-    assert "Aucun document n'a atteint le terme" in archivist.get("/archives/conservation").get_data(as_text=True)
+    assert "Aucun document ni aucune mesure n'a atteint le terme" in archivist.get("/archives/conservation").get_data(as_text=True)
     clock.now = dt.datetime(2025, 2, 3, 9, 0, tzinfo=dt.UTC)
     page = archivist.get("/archives/conservation").get_data(as_text=True)
     assert f'name="document" value="{doc_id}"' in page and "14 octobre 2024" in page

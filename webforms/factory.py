@@ -20,6 +20,7 @@ from werkzeug.routing import IntegerConverter, ValidationError
 from schemas import registry
 from webforms import api, db, jobs, policy, web
 from webforms.accounts import kept, sessions
+from webforms.accounts import reset_views as reset_views  # its routes join the sign-in blueprint
 from webforms.accounts import second_factor as second_factor  # its routes join the sign-in blueprint
 from webforms.accounts import views as auth
 from webforms.admin import views as admin
@@ -148,6 +149,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         # tail is caught against it; like the key, keep it on another disk than the data's.
         ARCHIVE_ANCHOR_FILE=str(instance / "ancre_journal_archive"),
         ARCHIVE_MAX_MB=30,
+        # An RFC 3161 timestamping authority for each signed copy (archive/timestamps.py); none by default.
+        ARCHIVE_TSA_URL=None,
         ARCHIVE_ARCHIVAL_AGENCY="FRAD062",
         ARCHIVE_TRANSFERRING_AGENCY="DEPARTEMENT-62-DPDS",
         SESSION_COOKIE_HTTPONLY=True,

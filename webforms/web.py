@@ -22,6 +22,7 @@ from webforms.accounts.services import AccountError
 from webforms.archive.seal import load_seal_key
 from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.archive.signatures import load_trust_roots
+from webforms.archive.timestamps import authority
 from webforms.documents.services import Services
 from webforms.documents.storage import ArchiveStore, FileStore
 from webforms.documents.uploads import UploadRefused
@@ -85,6 +86,7 @@ def init_services(app: Flask) -> None:
         # Read at start-up: an unreadable key stops the start with its name.
         seal_key=load_seal_key(Path(config["ARCHIVE_SEAL_KEY_FILE"])),
         anchor=Path(config["ARCHIVE_ANCHOR_FILE"]),
+        timestamper=authority(config["ARCHIVE_TSA_URL"]),
     )
 
 

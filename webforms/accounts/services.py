@@ -135,7 +135,7 @@ def end_sessions(session: Session, user_id: int, reason: str, now: dt.datetime) 
     )
 
 
-def _set_password(session: Session, user: User, password: str, *, must_change: bool, now: dt.datetime) -> None:
+def set_password(session: Session, user: User, password: str, *, must_change: bool, now: dt.datetime) -> None:
     user.password_hash = generate_password_hash(password)
     security_of(session, user.id).must_change_password = must_change
     end_sessions(session, user.id, "mot_de_passe", now)
@@ -152,7 +152,7 @@ def change_password(session: Session, user: User, *, current: str, new: str, con
     problem = password_problem(new, email=user.email, full_name=user.full_name)
     if problem:
         raise AccountError(problem)
-    _set_password(session, user, new, must_change=False, now=now)
+    set_password(session, user, new, must_change=False, now=now)
     session.add(Event(user=user, action="password_changed", detail={"email": user.email}))
     session.commit()
 
@@ -160,7 +160,7 @@ def change_password(session: Session, user: User, *, current: str, new: str, con
 def reset_password(session: Session, user: User, *, by: User | None, now: dt.datetime) -> str:
     """Give ``user`` a new random password, to change at their next sign-in; return it (shown once)."""
     password = generate_password()
-    _set_password(session, user, password, must_change=True, now=now)
+    set_password(session, user, password, must_change=True, now=now)
     session.add(Event(user=by, action="password_reset", detail={"email": user.email}))
     session.commit()
     return password

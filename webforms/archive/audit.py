@@ -46,6 +46,10 @@ ACTIONS = {
     "orphan_kept": "Suppression annulée : fichier orphelin réutilisé pendant le balayage",
     # An API token acts for an account: who made it, on the pages or on the command line (issue 17).
     "jeton_cree": "Jeton d'API créé",
+    # A measure's household data erased past its term, under a destruction visa (issue 15, archive/mesure_retention.py).
+    "mesure_eliminee": "Données du ménage d'une mesure éliminées",
+    # A forgotten password set again with a link sent by e-mail (issue 15, webforms/accounts/reset.py).
+    "mot_de_passe_reinitialise": "Mot de passe réinitialisé par un lien envoyé par courriel",
 }
 
 

@@ -20,6 +20,7 @@ from webforms.archive.retention import RuleInForce, rule_for
 from webforms.archive.search import current_record, destroyed
 from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.archive.signatures import SignatureCheck, TrustRootsError, load_trust_roots, verify_pdf_signatures
+from webforms.archive.timestamps import stamp
 from webforms.documents.services import rendition
 from webforms.documents.storage import StoredFileMissing
 from webforms.documents.uploads import CheckedFile, check_upload
@@ -271,4 +272,5 @@ def _log_deposit(session: Session, svc: ArchiveServices, record: ArchiveRecord, 
         supersedes=record.supersedes_id,
         record_sha512=record_digest(record),
         marque="lue" if mark_read else "illisible",
+        **(stamp(svc.timestamper, record.signed_sha512) if svc.timestamper is not None else {}),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from webforms.documents.storage import ArchiveStore, FileStore
 from webforms.timeutil import Clock
@@ -31,3 +32,5 @@ class ArchiveServices:
     seal_key: bytes = b""
     # Where the journal's last verified head is kept, outside the database (``archive.verify``).
     anchor: Path | None = None
+    # The RFC 3161 authority each deposit asks for a timestamp (``archive.timestamps``); None: none asked.
+    timestamper: Any = None

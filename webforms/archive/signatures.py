@@ -230,7 +230,7 @@ def _verify_file(path: Path, trust_roots: Sequence[x509.Certificate]) -> Signatu
     return SignatureCheck(tuple(results))
 
 
-def _validation_context(trust_roots: Sequence[x509.Certificate]) -> ValidationContext:
+def validation_context(trust_roots: Sequence[x509.Certificate]) -> ValidationContext:
     # trust_roots is always a list, even empty: None would make pyHanko fall back to the
     # operating system's TLS roots, which are not the authorities the administrator chose.
     # Revocation checking is OFF (not soft-fail): with no network, CRLs and OCSP responses
@@ -246,7 +246,7 @@ def _validation_context(trust_roots: Sequence[x509.Certificate]) -> ValidationCo
 def _verify_one(reader: PdfFileReader, name: str, field: Any, trust_roots: Sequence[x509.Certificate]) -> SignatureResult:
     try:
         embedded = EmbeddedPdfSignature(reader, field, name)
-        status = validate_pdf_signature(embedded, _validation_context(trust_roots), key_usage_settings=_KEY_USAGE)
+        status = validate_pdf_signature(embedded, validation_context(trust_roots), key_usage_settings=_KEY_USAGE)
     except Exception:  # unreadable CMS, unsupported /SubFilter, hybrid xref file, weak algorithm…
         log.warning("PDF signature %r could not be verified", name, exc_info=True)
         return SignatureResult(

@@ -16,7 +16,9 @@ from webforms.archive.audit import GENESIS, commit, log, record_digest, row_hash
 from webforms.archive.seal import seal_holds
 from webforms.archive.search import day_start
 from webforms.archive.services import ArchiveError, ArchiveServices
+from webforms.archive.signatures import load_trust_roots
 from webforms.archive.staging import settle_committed
+from webforms.archive.timestamps import check_token
 from webforms.documents.storage import sha512_of
 from webforms.errors import parse_id
 from webforms.jobs import daily
@@ -92,6 +94,7 @@ def verify(session: Session, svc: ArchiveServices, *, since: dt.date | None = No
             report.problems.append(f"Fichier orphelin sans enregistrement : {name[:40]}{'…' if len(name) > 40 else ''}.")
     report.problems += verify_records_sealed(session, records)
     report.problems += verify_tombstones(session, records)
+    report.problems += verify_timestamps(session, svc, records)
     report.problems += verify_chain(session, svc)
     report.problems += verify_anchor(session, svc)
     report.log_rows = session.scalar(select(func.count()).select_from(ArchiveLog)) or 0
@@ -122,6 +125,20 @@ def verify_records_sealed(session: Session, records: Sequence[Row[Any]]) -> list
                 problems.append(f"{label} : contenu modifié depuis son dépôt (il ne correspond plus à l'empreinte scellée au journal).")
         elif any(name in detail and detail[name] != values[name] for name in _LEGACY_SEALED):
             problems.append(f"{label} : contenu modifié depuis son dépôt (version ou fichiers différents de ceux du journal).")
+    return problems
+
+
+def verify_timestamps(session: Session, svc: ArchiveServices, records: Sequence[Row[Any]]) -> list[str]:
+    """Check each deposit's RFC 3161 token against its record's signed copy and the trusted roots."""
+    rows = session.execute(select(ArchiveLog.record_id, ArchiveLog.detail).where(ArchiveLog.action == "deposit"))
+    tokens = {record_id: detail["horodatage"] for record_id, detail in rows if isinstance(detail, dict) and "horodatage" in detail}
+    if not tokens:
+        return []
+    roots = load_trust_roots(svc.trust_dir)
+    problems = []
+    for record in records:
+        if record.id in tokens and (problem := check_token(tokens[record.id], record.signed_sha512, roots).problem):
+            problems.append(f"Enregistrement {record.id} ({record.reference}), horodatage : {problem}.")
     return problems
 
 

@@ -17,8 +17,10 @@ from webforms import db, policy
 from webforms.archive.audit import ACTIONS, log_access, record_log
 from webforms.archive.deposit import deposit as deposit_copy
 from webforms.archive.exports import EXPORT_DAYS, FORMATS, ask_export, built_file, can_download, expires_at, exports_dir
+from webforms.archive.mesure_retention import mesures_of, mesures_past_term
 from webforms.archive.retention import rules as rules_in_force
 from webforms.archive.retention import set_rule, term_of
+from webforms.archive.retention import titles as rule_titles
 from webforms.archive.search import (
     Search,
     all_to_export,
@@ -338,13 +340,15 @@ def _retention_page(error: str | None = None, typed: Any = None, status: int = 2
     return render_template(
         "archive_retention.html",
         due=past_term(session, services().today(), current_user),
-        visas=pending_visas(session, current_user),
+        due_mesures=mesures_past_term(session, services().today(), current_user),
+        visas=[(v, done, mesures_of(session, v)) for v, done in pending_visas(session, current_user)],
         titles={name: k.title for name, k in registry().items()},
         today=services().today(),
         action_form=ActionForm(),
         error=error,
         typed=typed or {},
         chosen={n for v in (typed.getlist("document") if typed else []) if (n := parse_id(v)) is not None},
+        chosen_mesures={n for v in (typed.getlist("mesure") if typed else []) if (n := parse_id(v)) is not None},
     ), status
 
 
@@ -364,6 +368,7 @@ def record_visa() -> Any:
         services().archive,
         user=current_user,
         document_ids=[n for v in request.form.getlist("document") if (n := parse_id(v)) is not None],
+        mesure_ids=[n for v in request.form.getlist("mesure") if (n := parse_id(v)) is not None],
         numero=request.form.get("numero", ""),
         date_visa=date_visa,
         signataire=request.form.get("signataire", ""),
@@ -410,7 +415,7 @@ def rules() -> Any:
         "admin_retention.html",
         typed=request.form if error else {},
         rules=rules_in_force(session),
-        titles={name: k.title for name, k in registry().items()},
+        titles=rule_titles(),
         fates=RETENTION_FATES,
         error=error,
         action_form=ActionForm(),

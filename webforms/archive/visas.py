@@ -10,6 +10,7 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from webforms import policy
+from webforms.archive import mesure_retention
 from webforms.archive.audit import commit, log
 from webforms.archive.retention import Term, rules, term_of
 from webforms.archive.search import destroyed
@@ -56,15 +57,17 @@ def record_visa(
     *,
     user: User,
     document_ids: Sequence[int],
+    mesure_ids: Sequence[int] = (),
     numero: str,
     date_visa: dt.date | None,
     signataire: str,
 ) -> DestructionVisa:
-    """Record the Archives départementales' visa authorising to destroy these documents' copies.
+    """Record the Archives départementales' visa authorising to destroy these documents' copies and to erase these measures.
 
     Only documents past their term whose rule ends in destruction qualify; every record of each
-    document (the deposit and its corrections) is covered. Nothing is destroyed yet: a second
-    archivist carries the destruction out (``execute_visa``).
+    document (the deposit and its corrections) is covered. Measures qualify past their own term
+    (``mesure_retention``). Nothing is destroyed yet: a second archivist carries the destruction
+    out (``execute_visa``).
     """
     if not policy.can_manage_retention(user):
         raise ArchiveError("Seul un archiviste enregistre un visa d'élimination.")
@@ -76,8 +79,9 @@ def record_visa(
         raise ArchiveError("La date du visa ne peut pas être dans le futur.")
     eligible = {d.document.id: d for d in past_term(session, today, user)}
     chosen = list(dict.fromkeys(document_ids))
-    if not chosen:
-        raise ArchiveError("Sélectionnez au moins un document à éliminer.")
+    if not chosen and not mesure_ids:
+        raise ArchiveError("Sélectionnez au moins un document ou une mesure à éliminer.")
+    mesures = mesure_retention.check_chosen(session, today, user, mesure_ids)
     for doc_id in chosen:
         due = eligible.get(doc_id)
         if due is None:
@@ -93,8 +97,10 @@ def record_visa(
     for doc_id in chosen:
         for record in eligible[doc_id].records:
             session.add(DestructionItem(visa_id=visa.id, record_id=record.id))
+    mesure_retention.put_on_visa(session, visa, mesures)
     session.flush()
-    log(session, now, "destruction_visa", key=svc.seal_key, user=user, visa_id=visa.id, records=[i.record_id for i in visa.items], documents=chosen)
+    log(session, now, "destruction_visa", key=svc.seal_key, user=user, visa_id=visa.id, records=[i.record_id for i in visa.items], documents=chosen,
+        mesures=[m.id for m in mesures])
     commit(session, svc)
     return visa
 
@@ -114,15 +120,15 @@ def pending_visas(session: Session, user: User | None = None) -> list[tuple[Dest
     the visas whose every document ``user`` reads (an archiviste sees their territories', issue 13)."""
     query = select(DestructionVisa).order_by(DestructionVisa.id.desc())
     if user is not None:
-        query = query.where(~exists(_outside(user)))
+        query = query.where(~exists(_outside(user)), ~exists(mesure_retention.outside(user)))
     visas = list(session.scalars(query))
     done = destroyed(session, [i.record_id for v in visas for i in v.items])
-    return [(v, all(i.record_id in done for i in v.items)) for v in visas]
+    return [(v, all(i.record_id in done for i in v.items) and all(e.eliminated_at for e in mesure_retention.mesures_of(session, v))) for v in visas]
 
 
 def visa_in_scope(session: Session, visa: DestructionVisa, user: User) -> bool:
     """Does ``user`` read every document ``visa`` covers (else, to them, the visa does not exist)?"""
-    return not session.scalar(select(exists(_outside(user))).where(DestructionVisa.id == visa.id))
+    return not session.scalar(select(exists(_outside(user)) | exists(mesure_retention.outside(user))).where(DestructionVisa.id == visa.id))
 
 
 def execute_visa(session: Session, svc: ArchiveServices, visa: DestructionVisa, *, user: User) -> list[Tombstone]:
@@ -156,6 +162,7 @@ def execute_visa(session: Session, svc: ArchiveServices, visa: DestructionVisa, 
         )
         session.add(tomb)
         made.append(tomb)
+    mesure_retention.erase(session, svc, visa, user=user, now=now)
     session.flush()
     for tomb in made:
         log(session, now, "destruction", key=svc.seal_key, user=user, record=session.get(ArchiveRecord, tomb.record_id), visa_id=visa.id, signed_sha512=tomb.signed_sha512, pdfa_sha512=tomb.pdfa_sha512)

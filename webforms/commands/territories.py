@@ -18,6 +18,9 @@ from webforms.territoires import assign
 from webforms.territoires import services as territoires
 
 SHIPPED = Path(__file__).resolve().parent.parent / "territoires" / "territoires.json"
+MAX_BYTES = 5 << 20  # the shipped file is 3 KB; a Département's, a few dozen
+_FRENCH = {"Invalid control character at": "caractère de contrôle dans un texte", "Expecting value": "valeur attendue",
+           "Unterminated string starting at": "texte non terminé"}
 
 
 @click.group("territories")
@@ -31,8 +34,14 @@ def load(fichier: Path | None) -> None:
     """Charger les Départements et territoires d'un fichier JSON (par défaut, ceux livrés : AML et ASLL)."""
     source = fichier or SHIPPED
     try:
+        if source.stat().st_size > MAX_BYTES:
+            raise click.ClickException(f"Fichier refusé ({source}) : {source.stat().st_size} octets, {MAX_BYTES} au plus. Rien n'a été chargé.")
         data = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except json.JSONDecodeError as exc:
+        # A raw control character in a text is refused by the JSON reader itself: said with its line.
+        raise click.ClickException(f"Fichier illisible ({source}) : JSON invalide ligne {exc.lineno}, colonne {exc.colno} ({_FRENCH.get(exc.msg, exc.msg)}). "
+                                   "Rien n'a été chargé.") from None
+    except (OSError, UnicodeDecodeError, RecursionError) as exc:
         raise click.ClickException(f"Fichier illisible ({source}) : {exc}") from None
     with command_app().app_context():
         session = db.session()

@@ -18,6 +18,7 @@ from webforms.models.archive import (
 from webforms.models.base import ROLES, STATUTS_DOCUMENT, STATUTS_MESURE, Base, UTCDateTime, utcnow
 from webforms.models.candidatures import Appel, Piece
 from webforms.models.documents import Apercu, Counter, Document, Event, Rendition
+from webforms.models.eliminations import MesureElimination
 from webforms.models.guards import ARCHIVE_TABLES, SUBMISSION_KEPT, WRITE_ONCE_TABLES, WriteOnceViolation
 from webforms.models.instruction import Annotation, CorrectionRequest, Instruction, InstructionMove, Jury, JuryMember
 from webforms.models.jobs import STATUTS_TRAVAIL, Travail
@@ -30,6 +31,7 @@ from webforms.models.notifications import FREQUENCES, Courriel, Notification, No
 from webforms.models.parcours import DiplomeReferent, MesureOrigine
 from webforms.models.partages import QUALITES_PARTAGE, TRACES_PARTAGE, Partage, PartageTrace
 from webforms.models.people import Organisation, User
+from webforms.models.reinitialisations import PasswordReset
 from webforms.models.territoires import (
     NATURES_TERRITOIRE,
     NATURES_ZONE,
@@ -90,6 +92,7 @@ __all__ = [
     "Message",
     "MessageRead",
     "Mesure",
+    "MesureElimination",
     "MesureOrigine",
     "ModeleEnVigueur",
     "ModeleMouvement",
@@ -100,6 +103,7 @@ __all__ = [
     "OrganisationTerritoire",
     "Partage",
     "PartageTrace",
+    "PasswordReset",
     "Piece",
     "PieceJointe",
     "PorteeDepartement",

@@ -33,13 +33,13 @@ from webforms.models import (
     User,
     UserTerritoire,
 )
+from webforms.territoires.checks import LARGEST_COUNT, file_problems, refusal
 from webforms.territoires.scope import COMMUNE_ZONES, same_place, territory_of
 
 # The roles whose reading is scoped by territory (webforms/policy.py); the others are not attached.
 SCOPED_ROLES = ("coordinateur", "instructeur", "archiviste")
 # The measure types counted per lot (ASLL §11); the AML platforms have no yearly bounds in the sources.
 INDICATIVE_TYPES = {code: label for code, label in MESURE_TYPES if code.startswith("asll")}
-LARGEST_COUNT = 100_000  # far above any lot (ASLL §11: at most 230 a year)
 
 
 class TerritoireError(DocumentError):
@@ -219,7 +219,12 @@ def revoke_departement(session: Session, svc: ArchiveServices, portee: PorteeDep
 
 def load(session: Session, data: Mapping[str, Any], *, now: dt.datetime) -> tuple[int, int]:
     """Load Départements and territories from shipped data: each is found by name or code, its zones
-    replaced by the file's; attachments and grants are kept. Return (created, updated)."""
+    replaced by the file's; attachments and grants are kept. Return (created, updated).
+
+    The whole file is checked first (``checks.file_problems``): one problem, and nothing is loaded.
+    """
+    if problems := file_problems(data, session.scalars(select(Departement.nom))):
+        raise TerritoireError(refusal(problems))
     for d in data.get("departements", []):
         row = session.get(Departement, d["nom"]) or Departement(nom=d["nom"])
         row.service_logement = d.get("service_logement")
