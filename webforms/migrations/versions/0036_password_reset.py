@@ -1,7 +1,7 @@
 """password resets by e-mail: a single-use link, stored as its SHA-256; measures on a destruction visa (issue 15)
 
 Revision ID: 0036
-Revises: 0030
+Revises: 0032
 Create Date: 2026-12-07
 """
 from alembic import op
