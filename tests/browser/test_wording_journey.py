@@ -26,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 ORG = "Association Habitat Solidaire"
 # Slips no page may show, whatever it is (point 8).
-NEVER = ("point(s)", "CSRF", "jeton CSRF", "Documents de Association", "Ménage : Association")
+NEVER = ("point(s)", "CSRF", "Documents de Association", "Ménage : Association")
 
 
 def shown(page: Page) -> str:
