@@ -63,6 +63,16 @@ def test_a_new_association_is_told_why_a_call_is_closed_and_how_long_an_open_one
     warning = page.get_by_role("status").filter(has_text=NEAR_TEXT)
     expect(warning).to_contain_text("il reste 1 jour et 4 heures pour déposer un dossier complet")
     check_accessibility(page, "la liste de contrôle d'un dossier dont la date limite approche")
+    # The form itself: its first step, from the checklist's list of sections.
+    page.get_by_role("region", name="Formulaire").get_by_role("link").first.click()
+    expect(page.get_by_text("Étape 1 sur 7", exact=True)).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text=NEAR_TEXT)).to_contain_text("il reste 1 jour et 4 heures")
+    check_accessibility(page, "une étape du formulaire dont la date limite approche")
+    # Four days before, the same step warns of nothing.
+    clock.now = FAR
+    page.reload()
+    expect(page.get_by_text("Étape 1 sur 7", exact=True)).to_be_visible()
+    expect(page.get_by_text(NEAR_TEXT)).to_have_count(0)
 
 
 def test_an_administrator_moving_a_deadline_outside_the_funding_period_is_warned(
