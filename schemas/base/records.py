@@ -120,16 +120,18 @@ class ClotureSchema(Section):
 
     date_fin = Date("Date de fin de l'accompagnement", required=True)
     motif = Choice("Motif", MOTIFS_FIN, required=True)
+    # ASLL §9 ("pour ne pas créer de rupture"); the form closes AML measures too, so its text cites
+    # no ASLL article: "ASLL §9" on an AML measure was a slip (issue 16, point 8).
     date_debut_relais = Date(
         "Début de la nouvelle mesure (MASP, MAJ…)",
-        help="Orientation vers une autre mesure : le bilan est dû avant son début, pour ne pas créer de rupture (ASLL §9).",
+        help="Orientation vers une autre mesure : le bilan est dû avant son début, pour ne pas créer de rupture.",
     )
     commentaire = Text("Précision", max_length=1000, multiline=True)
 
     @validates_schema(skip_on_field_errors=False)
     def _relay(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if data.get("motif") == "autre_mesure" and not data.get("date_debut_relais") and "date_debut_relais" in data:
-            raise ValidationError("Indiquez le début de la nouvelle mesure : le bilan est dû avant (ASLL §9).", "date_debut_relais")
+            raise ValidationError("Indiquez le début de la nouvelle mesure : le bilan est dû avant.", "date_debut_relais")
         if data.get("date_debut_relais") and data.get("motif") != "autre_mesure":
             raise ValidationError("Le début d'une nouvelle mesure ne vaut que pour une orientation vers une autre mesure.", "date_debut_relais")
 

@@ -37,13 +37,18 @@ _CARD_CELLS = "() => [...document.querySelectorAll('table.list.cards td')].map(t
 
 def _look(page: Page, url: str, name: str) -> None:
     page.goto(url)
+    check_small_screen(page, name)
+    check_accessibility(page, f"{name} à 360 px")
+
+
+def check_small_screen(page: Page, name: str) -> None:
+    """At the page's current width: nothing scrolls sideways, no badge wraps, cards are not crushed."""
     assert page.evaluate(_OVERFLOW) <= 0, f"{name} : la page défile de côté à 360 px : " + "; ".join(page.evaluate(_WIDEST))
     for text, lines in page.evaluate(_BADGE_LINES):
         assert lines == 1, f"{name} : « {text} » est coupé sur {lines} lignes"
     widths = page.evaluate(_CARD_CELLS)
     # A card's cell spans the card (the phone's width less the margins), not a crushed column.
     assert all(width > 250 for width in widths), f"{name} : colonnes écrasées ({sorted(widths)[:3]} px)"
-    check_accessibility(page, f"{name} à 360 px")
 
 
 def test_the_writers_pages_work_on_a_phone(
