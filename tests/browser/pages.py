@@ -28,6 +28,8 @@ Visit = tuple[str, str | None]  # (actor of the matrix's world, state of the mat
 PAGES: dict[str, tuple[Visit, ...]] = {
     # Without an account.
     "auth.login": (("anonymous", None),),
+    "auth.forgot": (("anonymous", None),),  # "Mot de passe oublié ?"
+    "auth.reset": (("anonymous", None),),  # the link of the e-mail: the walk prepares it first (PREPARED)
     "pages.accessibility": (("anonymous", None),),
     "partage.page": (("anonymous", PARTAGE_STATE),),  # the no-account link: its code asked first
     "api_doc.documentation": (("anonymous", None),),  # the JSON API's description, for people
@@ -90,6 +92,7 @@ PAGES: dict[str, tuple[Visit, ...]] = {
 PREPARED: dict[str, str] = {
     "jury.evaluation": "the instructeur declares the dossier recevable (AML §6b) before the jury opens it",
     "auth.second_factor": "the archiviste enrols (auth.totp), signs out and signs in again: the code is asked",
+    "auth.reset": "a reset link of redacteur_A's is recorded for the token the matrix's URL names, so that the form is shown",
 }
 
 # The error pages, each reached as a user reaches it (test_every_page.py): name -> its HTTP status.

@@ -10,6 +10,7 @@ tests/test_axe_coverage.py fails on a GET route in neither ``PAGES`` nor ``NOT_P
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from collections.abc import Iterator
@@ -24,6 +25,9 @@ from tests.browser.test_journey import check_accessibility, sign_in
 from tests.browser.test_small_screens import PHONE, check_small_screen
 from tests.conftest import PASSWORD
 from tests.test_permissions import BEFORE_NOW, WORLD_NOW, World, shared_world  # noqa: F401 (shared_world: the fixture, used by name)
+from webforms import db
+from webforms.accounts.reset import digest
+from webforms.models import PasswordReset
 
 pytestmark = pytest.mark.browser
 
@@ -67,6 +71,13 @@ def test_every_page_passes_axe_at_both_widths(shared_world: World, world_server:
     for action in ("instruire", "recevable"):
         assert instructeur.post(f"/documents/{world.docs['dossier_submitted']}/instruction", {"action": action}).status_code == 302
     assert "maintenant « recevable »" in instructeur.get(world.url("candidatures.checklist", "dossier_submitted")).get_data(as_text=True)
+    # The form of a reset link (issue 15): a link recorded for the token of the matrix's URL, valid
+    # for the next hour by the sessions' clock (the real time, as the link's own check reads it).
+    token, now = world.url("auth.reset", None).rsplit("/", 1)[1], dt.datetime.now(dt.UTC)
+    with world.app.app_context():
+        db.session().add(PasswordReset(user_id=world.accounts["redacteur_A"].id, jeton_sha256=digest(token),
+                                       created_at=now, expires_at=now + dt.timedelta(hours=1)))
+        db.session().commit()
     walked: set[str] = set()
     by_actor: dict[str, list[tuple[str, str | None]]] = {}
     for endpoint, visits in PAGES.items():
