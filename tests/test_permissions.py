@@ -2636,3 +2636,40 @@ def test_the_retention_page_shows_a_visa_only_to_an_archiviste_who_reads_its_doc
         assert ("n° 2025-001" in body) == shown, actor
         assert ("Directeur des Archives (matrice)" in body) == shown, actor
     assert world.settle() == world.pristine
+
+
+# Whose Département nothing tells (issue 13, audit): organisation B works on no territory yet.
+NO_TERRITORY_READERS = {
+    "redacteur_B": True,  # its own organisation
+    "instructeur": True,  # granted every Département: the object is one of them, whichever
+    "archiviste": False,  # granted the Pas-de-Calais only: the object may be Haute-Savoie's
+    "redacteur_A": False,
+    "coordinateur": False,
+    **{twin: False for twin in ARTOIS_ACTORS},  # attached to Artois only
+}
+
+
+def test_an_organisation_without_territory_is_read_only_by_a_grant_of_every_departement(world: World) -> None:
+    """A territory's user, or one Département's grant, does not read what an organisation attached
+    nowhere submitted (its Département is unknown): its page and the lists, 404 and absent."""
+
+    def values(kind: str) -> dict[str, Any]:
+        return json.loads(json.dumps(dict(get_kind(kind).example)))
+    with world.app.app_context():
+        s = db.session()
+        author = world.accounts["redacteur_B"]
+        submitted_at = dt.datetime(2019, 12, 1, tzinfo=dt.UTC)
+        made = [
+            Document(kind=kind, organisation_id=author.organisation_id, author_id=author.id, statut="soumis", data=values(kind), submitted_data=values(kind),
+                     submitted_at=submitted_at, reference=f"SANS-TERRITOIRE-{n}")
+            for n, kind in enumerate(("fiche_incident", "bilan_annuel_operateur"))
+        ]
+        s.add_all(made)
+        s.commit()
+        ids = [d.id for d in made]
+    for actor, reads in NO_TERRITORY_READERS.items():
+        web = world.client(actor)
+        for doc_id in ids:
+            assert web.get(f"/documents/{doc_id}").status_code == (200 if reads else 404), (actor, doc_id)
+        listed = web.get("/").get_data(as_text=True)
+        assert ("SANS-TERRITOIRE-0" in listed) == reads, actor

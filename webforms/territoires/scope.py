@@ -13,7 +13,8 @@ The one place that derives a territory (issue 13); ``webforms.policy`` asks it f
 A user reads the territories they are attached to, and, with a Département-wide grant, every
 territory of that Département and what belongs to no territory but to that Département (a
 measure: the Département of its type's territories; a document: its measure's, else its
-organisation's; ``in_scope``). A user with neither reads nothing
+organisation's; ``in_scope``; what has no known Département, only a grant of every
+Département). A user with neither reads nothing
 beyond what their own organisation wrote (docs/decisions.md).
 """
 
@@ -25,6 +26,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, o
 from sqlalchemy.orm import Session, object_session
 
 from webforms.models import (
+    Departement,
     Document,
     Mesure,
     OrganisationTerritoire,
@@ -97,11 +99,14 @@ def in_scope(user: User, territory: ColumnElement[int | None], home: Select[tupl
     """Return the SQL condition: ``territory`` (NULL for none) is one ``user`` reads.
 
     Without a territory, the object is its Départements' (``home``): a grant of one of them reads
-    it; one whose Département nothing tells (an operator attached nowhere yet) is read by any grant.
+    it. One whose Département nothing tells (an operator attached nowhere yet) may be any
+    Département's: only a grant of every Département reads it, never a territory's user nor one
+    Département's grant (docs/decisions.md).
     """
     granted = select(PorteeDepartement.departement).where(PorteeDepartement.user_id == user.id)
     of_home = exists(home.where(Territoire.departement.in_(granted))) if home is not None else exists(granted)
-    unknown = ~exists(home) if home is not None else false()
+    every_departement = ~exists(select(Departement.nom).where(Departement.nom.not_in(granted)))
+    unknown = and_(~exists(home), every_departement) if home is not None else false()
     return or_(
         territory.in_(attached_territories(user)),
         territory.in_(granted_territories(user)),
