@@ -157,19 +157,22 @@ def _plain(name: str) -> str:
     return " ".join(letters.replace("-", " ").replace("'", " ").split())
 
 
+def territory_of_commune(session: Session, nature: str, commune: str | None) -> int | None:
+    """Return the territory of ``nature`` one of whose communes or PMS is ``commune``, or None."""
+    if not commune or not commune.strip():
+        return None
+    zones = session.scalars(select(TerritoireZone).join(Territoire).where(Territoire.nature == nature, TerritoireZone.nature.in_(COMMUNE_ZONES))).all()
+    return next((zone.territoire_id for zone in zones if same_place(zone.nom, commune)), None)
+
+
 def territory_for_mesure(session: Session, *, organisation_id: int, type_mesure: str, commune: str | None) -> int | None:
     """Return the territory a new measure belongs to: the one holding the household's commune, else
     the operator's only territory of that nature; None if neither tells (the Département's)."""
     nature = NATURE_OF_MEASURE.get(type_mesure)
     if nature is None:
         return None
-    if commune and commune.strip():
-        zones = session.scalars(
-            select(TerritoireZone).join(Territoire).where(Territoire.nature == nature, TerritoireZone.nature.in_(COMMUNE_ZONES))
-        ).all()
-        for zone in zones:
-            if same_place(zone.nom, commune):
-                return zone.territoire_id
+    if (found := territory_of_commune(session, nature, commune)) is not None:
+        return found
     own = session.scalars(
         select(OrganisationTerritoire.territoire_id)
         .join(Territoire, Territoire.id == OrganisationTerritoire.territoire_id)

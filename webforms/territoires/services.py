@@ -33,7 +33,7 @@ from webforms.models import (
     User,
     UserTerritoire,
 )
-from webforms.territoires.scope import COMMUNE_ZONES, same_place, territory_of
+from webforms.territoires.scope import COMMUNE_ZONES, same_place, territory_of, territory_of_commune
 
 # The roles whose reading is scoped by territory (webforms/policy.py); the others are not attached.
 SCOPED_ROLES = ("coordinateur", "instructeur", "archiviste")
@@ -260,14 +260,10 @@ def recipients_for(session: Session, doc: Document) -> list[Recipient]:
     if family == "asll_maintien":
         departement = session.get(Departement, territoire.departement) if territoire else _single_departement(session, "lot_asll")
         return [Recipient("Service Logement", departement.service_logement)] if departement and departement.service_logement else []
+    if family == "asll_installation":
+        return _cams_of(session, territoire, mesure.menage_commune if mesure is not None else None)
     if territoire is None:
         return []
-    if family == "asll_installation":
-        commune = mesure.menage_commune if mesure is not None else None
-        pms = [z.nom for z in territoire.zones if z.nature in COMMUNE_ZONES and commune and same_place(z.nom, commune)]
-        cams = [z.nom for z in territoire.zones if z.nature == "cams"]
-        where = f" – {', '.join(pms)}" if pms else ""
-        return [Recipient("RAST de la CAMS", f"{name}{where}") for name in cams]
     if family == "aml":
         coordinators = session.scalars(
             select(User.full_name).join(UserTerritoire, UserTerritoire.user_id == User.id)
@@ -276,6 +272,20 @@ def recipients_for(session: Session, doc: Document) -> list[Recipient]:
         ).all()
         return [Recipient("Coordinateur Logement d'abord", f"Plateforme {territoire.nom}", tuple(coordinators))]
     return []
+
+
+def _cams_of(session: Session, territoire: Territoire | None, commune: str | None) -> list[Recipient]:
+    """The RAST of the CAMS of the household's commune (ASLL §9.1, §11), else of the measure's lot."""
+    # ASLL §11 draws each lot as the "secteur géographique" of its Circonscriptions d'Action
+    # Médico-Sociale, listed by their PMS (communes): the commune tells the CAMS, not the lot the
+    # measure was filed under (an operator's only lot when the commune was not recognised).
+    found = territory_of_commune(session, "lot_asll", commune)
+    lot = session.get(Territoire, found) if found is not None else territoire
+    if lot is None:
+        return []
+    pms = [z.nom for z in lot.zones if z.nature in COMMUNE_ZONES and commune and same_place(z.nom, commune)]
+    where = f" – {', '.join(pms)}" if pms else ""
+    return [Recipient("RAST de la CAMS", f"{z.nom}{where}") for z in sorted(lot.zones, key=lambda z: z.nom) if z.nature == "cams"]
 
 
 def _single_departement(session: Session, nature: str) -> Departement | None:
