@@ -148,10 +148,11 @@ def territory_of(session: Session, doc: Document) -> Territoire | None:
 
 def same_place(a: str, b: str) -> bool:
     """Are two place names the same, whatever their case, accents, hyphens and spaces?"""
-    return _plain(a) == _plain(b)
+    return plain_place(a) == plain_place(b)
 
 
-def _plain(name: str) -> str:
+def plain_place(name: str) -> str:
+    """Return a place name folded for comparison: no case, accents, hyphens, apostrophes nor extra spaces."""
     decomposed = unicodedata.normalize("NFKD", name.casefold())
     letters = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(letters.replace("-", " ").replace("'", " ").split())
