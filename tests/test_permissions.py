@@ -11,7 +11,8 @@ The rules are those of ``webforms/policy.py``:
   measures (meetings, renewals, documents started from a measure); the ``instructeur`` reads
   every measure; the ``coordinateur`` reads the AML measures only; the archiviste and the admin
   see none (their list and CSV export are empty); only a ``redacteur`` opens a measure, closes
-  one of its organisation's, or starts its organisation's yearly bilan;
+  one of its organisation's, or starts its organisation's yearly bilan; a Maintien's renewal is
+  the DPDS's decision (the instructeur reading it, on a bilan's pending request: ASLL §8, §9.2);
 - calls for applications (``/admin/appels``) are the admin's, like the rest of ``/admin/*``;
 - the API tokens' page (``/compte/jetons``, issue 17): every signed-in user lists and creates
   their own tokens (the new one shown once) and revokes only their own (another's → 404);
@@ -107,6 +108,7 @@ from webforms.api.tokens import create_token
 from webforms.archive.trust import trust_roots
 from webforms.archive.visas import record_visa
 from webforms.candidatures.grille import grille_aml_2019
+from webforms.mesures.services import add_renouvellement
 from webforms.models import (
     ApiToken,
     Appel,
@@ -502,7 +504,7 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
             world.mesures[state] = int(urlsplit(opened.headers["Location"]).path.rsplit("/", 1)[1])
         for state, meeting in WORLD_MEETINGS.items():
             assert web.post(world.url("mesures.add_meeting", state), meeting_form(meeting)).status_code == 302
-        assert web.post(world.url("mesures.add_renewal", "mesure_maintien"), WORLD_RENEWAL).status_code == 302
+        record_world_renewal(world)
         # A draft about the AML measure: only its organisation sees it, on the measure's page too.
         started = web.post(world.url("mesures.start_document", "mesure_aml:fiche_incident"))
         assert started.status_code == 302, started.get_data(as_text=True)
@@ -578,6 +580,14 @@ def build_territories(world: World, s: Any, password_hash: str) -> None:
         world.accounts[twin] = Account(user.id, user.email, role, org.id, org.name)
     s.flush()
     world.portee_id = s.scalars(select(PorteeDepartement.id).where(PorteeDepartement.user_id == world.accounts["instructeur"].id, PorteeDepartement.departement == "Pas-de-Calais")).one()
+
+
+def record_world_renewal(world: World) -> None:
+    """The world's Maintien renewal, decided by the DPDS (the instructeur, ASLL §8) on a request the world does not keep."""
+    with world.app.test_request_context():
+        s = db.session()
+        dpds = s.get_one(User, world.accounts["instructeur"].id)
+        add_renouvellement(s, services_of(world.app).documents, s.get_one(Mesure, world.mesures["mesure_maintien"]), user=dpds, payload=dict(WORLD_RENEWAL))
 
 
 def build_dossiers(world: World) -> None:
@@ -984,7 +994,13 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("mesures.add_meeting", "POST"): _mesure_change(MESURE, MESURE, MESURE),
     # Only an ASLL Maintien is renewable (ASLL §2.1, §9.2): the owner's renewal of the
     # Installation or of the AML passes the permission and is refused by the rule, 422.
-    ("mesures.add_renewal", "POST"): _mesure_change(RULE, MESURE, RULE),
+    # The DPDS's decision (ASLL §8, §9.2): the instructeur who reads a Maintien, on a pending request
+    # (none in the world: 422 with its message); the operator asks in its bilan, never records (403).
+    ("mesures.add_renewal", "POST"): {
+        "mesure_asll":                row(LOGIN,   NO,     NF,     NF,    NO,    NF,    NF, NF),
+        "mesure_maintien":            row(LOGIN,   NO,     NF,     NF,    RULE,  NF,    NF, NF),
+        "mesure_aml":                 row(LOGIN,   NO,     NF,     NO,    NO,    NF,    NF, NF),
+    },
     ("mesures.start_document", "POST"): _START_DOCUMENT,
     ("mesures.close", "POST"): _mesure_change(MESURE, MESURE, MESURE),
     # The referents' Diplômes d'État (ASLL §4): an operator's writers, for their organisation.
@@ -1530,19 +1546,6 @@ def _recorded_meeting(world: World, before: dict[str, Any], after: dict[str, Any
     _only_mesure_changed(before, after, mesure_id)
 
 
-def _recorded_renewal(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
-    mesure_id, now = world.mesures[str(state)], world.app.config["CLOCK"]()
-    new = [r[1:] for r in after["renouvellements"] if r not in before["renouvellements"]]
-    expected_row = (mesure_id, dt.date.fromisoformat(RENEWAL["date_decision"]), int(RENEWAL["duree_mois"]), RENEWAL["motif"], world.accounts[actor].id, now)
-    assert new == [expected_row]
-    expected = list(before["mesures"][mesure_id])
-    expected[13] = now  # nothing else of the measure changes
-    assert after["mesures"][mesure_id] == tuple(expected)
-    assert after["counters"] == before["counters"]
-    assert _new_events(before, after) == [("add_renouvellement", None, world.accounts[actor].id, {"mesure": mesure_id})]
-    _only_mesure_changed(before, after, mesure_id)
-
-
 def _started_document(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     head, _, kind_name = str(state).partition(":")
     mesure_id = world.mesures[head]
@@ -1949,7 +1952,6 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("mesures.new", "POST", None, "redacteur_A"): _created_mesure,
     ("mesures.new", "POST", None, "redacteur_B"): _created_mesure,
     **{("mesures.add_meeting", "POST", m, "redacteur_A"): _recorded_meeting for m in MESURES},
-    ("mesures.add_renewal", "POST", "mesure_maintien", "redacteur_A"): _recorded_renewal,
     **{("mesures.start_document", "POST", f"{m}:fiche_incident", "redacteur_A"): _started_document for m in MESURES},
     **{("mesures.close", "POST", m, "redacteur_A"): _closed_mesure for m in MESURES},
     ("mesures.start_annual", "POST", None, "redacteur_A"): _started_annual,
@@ -2012,7 +2014,6 @@ WRITES: dict[Check, set[str]] = {
     _deactivated: {"user_account", "event"},
     _created_mesure: {"mesure", "event", "counter"},
     _recorded_meeting: {"rencontre", "mesure", "event"},
-    _recorded_renewal: {"renouvellement", "mesure", "event"},
     _started_document: {"document", "event"},
     _closed_mesure: {"mesure", "event"},
     _started_annual: {"document", "event", "travail"},  # the new draft asks its preview (debounced: at most one waits)
@@ -2486,7 +2487,7 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "auth.second_factor": ("anonymous", None),
     "mesures.new": ("redacteur_A", None),
     "mesures.add_meeting": ("redacteur_A", "mesure_asll"),
-    "mesures.add_renewal": ("redacteur_A", "mesure_maintien"),
+    "mesures.add_renewal": ("instructeur", "mesure_maintien"),
     "mesures.start_document": ("redacteur_A", "mesure_asll:fiche_incident"),
     "mesures.close": ("redacteur_A", "mesure_aml"),
     "mesures.record_order": ("redacteur_A", "mesure_asll"),

@@ -17,7 +17,7 @@ from webforms import db
 from webforms.documents import services as svc_docs
 from webforms.mesures import lots, rules
 from webforms.mesures.services import annual_figures
-from webforms.models import ArchiveLog, DiplomeReferent, Document, Mesure, MesureOrigine, Territoire, User
+from webforms.models import ArchiveLog, DiplomeReferent, Document, Event, Mesure, MesureOrigine, Territoire, User
 
 PLATFORM = "Plateforme Logement d'abord Lens-Hénin"
 LENS, ARTOIS = ("aml-lens-henin",), ("aml-artois",)  # the platform of the example referral (Liévin, CALL), and the other
@@ -258,8 +258,15 @@ def test_an_installation_bilan_ending_the_support_opens_nothing(app: Flask, logi
         assert db.session().scalar(select(func.count()).select_from(MesureOrigine)) == 0
 
 
+def doc_reference(app: Flask, doc_id: int) -> str | None:
+    with app.app_context():
+        return db.session().get_one(Document, doc_id).reference
+
+
 def test_a_renewal_asked_by_a_maintien_bilan_is_prefilled_and_starts_on_the_dpds_decision(app: Flask, login_as: Any) -> None:
-    """ASLL §8: "quand il s'agit d'un renouvellement, l'intervention commence le jour de la décision de la DPDS"."""
+    """ASLL §8: "quand il s'agit d'un renouvellement, l'intervention commence le jour de la décision de la DPDS";
+    the operator asks in the bilan (§9: "Si un renouvellement est demandé, il doit être motivé"), the
+    Service Logement of the DPDS decides (§8: it instructs the Maintien; §9.2: "sur la base de ce bilan")."""
     web, _ = login_as("redacteur")
     mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="3", date_bon_commande="2019-06-01", date_premiere_rencontre="2019-06-05")
     doc = started_doc(app, start(web, mesure_id, "bilan_asll_maintien"))
@@ -270,11 +277,30 @@ def test_a_renewal_asked_by_a_maintien_bilan_is_prefilled_and_starts_on_the_dpds
     data |= {k: v for k, v in example.items() if k not in ("mesure", "rencontres", "proposition")}
     data["objectifs"] = [{**row, "statut": "non_travaille"} for row in data["objectifs"]]
     data["proposition"] = {**data["proposition"], "proposition": "renouvellement", "motifs": "Plan d'apurement à tenir.", "duree_demandee_mois": 3}
+    decision = {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "Plan d'apurement à tenir."}
+    dpds, dpds_account = login_as("instructeur")  # the Service Logement of the DPDS, which instructs the Maintien (§8)
+    # No request yet: the DPDS has nothing to decide (§9.2: "sur la base de ce bilan").
+    refused = dpds.post(f"/mesures/{mesure_id}/renouvellements", decision)
+    assert refused.status_code == 422 and "Aucun renouvellement n&#39;est demandé" in refused.get_data(as_text=True)
     response = web.post(f"/documents/{doc.id}/modifier", {**flatten(data), "action": "submit"})
     assert response.status_code == 302, response.get_data(as_text=True)
     page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
-    assert "demande un renouvellement de 3 mois" in page and "Plan d&#39;apurement à tenir." in page
-    assert web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "Plan d'apurement à tenir."}).status_code == 302
+    assert "demande un renouvellement de 3 mois" in page
+    assert "en attente de la décision du Service Logement de la DPDS" in page and "Accorder le renouvellement" not in page
+    # The operator asks; it does not decide (403); another lot's instructeur does not see the measure (404).
+    assert web.post(f"/mesures/{mesure_id}/renouvellements", decision).status_code == 403
+    other, _ = login_as("instructeur", territoires=("asll-lot-2",))
+    assert other.post(f"/mesures/{mesure_id}/renouvellements", decision).status_code == 404
+    with app.app_context():
+        assert db.session().get(Mesure, mesure_id).renouvellements == []
+    deciding = dpds.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "Accorder le renouvellement" in deciding and "Plan d&#39;apurement à tenir." in deciding  # prefilled from the request
+    assert dpds.post(f"/mesures/{mesure_id}/renouvellements", decision).status_code == 302
+    with app.app_context():
+        s = db.session()
+        (event,) = s.scalars(select(Event).where(Event.action == "add_renouvellement")).all()
+        assert event.user_id == dpds_account.id and event.detail == {"mesure": mesure_id, "demande": doc_reference(app, doc.id)}
+    assert dpds.post(f"/mesures/{mesure_id}/renouvellements", decision).status_code == 422  # the request is answered
     page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
     assert "demande un renouvellement" not in page
     assert "<td>Renouvellement 1</td><td>1er octobre 2019</td><td>1er janvier 2020</td>" in page  # the renewal runs from the DPDS decision (1 October) for 3 months

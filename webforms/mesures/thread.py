@@ -24,7 +24,7 @@ from schemas.base.records import BonCommandeSchema
 from webforms import policy
 from webforms.documents.reviews import ReviewRules
 from webforms.documents.services import next_reference
-from webforms.errors import ValidationFailed
+from webforms.errors import DocumentError, ValidationFailed
 from webforms.mesures import services as mesures
 from webforms.mesures.rules import DURATION_MONTHS, START_DEADLINE_DAYS, TYPES
 from webforms.models import Event, Mesure, MesureOrigine, Organisation, OrganisationTerritoire, Territoire, User
@@ -233,6 +233,22 @@ def record_order(session: Session, svc: Any, mesure: Mesure, *, user: User, payl
     session.add(Event(user=user, action="record_order", at=now, detail={"mesure": mesure.id}))
     session.commit()
     return mesure
+
+
+def decide_renewal(session: Session, svc: Any, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Any:
+    """Record the DPDS's decision granting the renewal a Maintien bilan asked for (ASLL §8, §9.2)."""
+    # ASLL §9: "Si un renouvellement est demandé, il doit être motivé" ; §9.2: "Sur la base de ce
+    # bilan un renouvellement [...] peut être accordé". The operator asks in the bilan; the Service
+    # Logement of the DPDS, which instructs the Maintien (§8), decides: no request, no decision.
+    if not policy.can_decide_renewal(user, mesure):
+        raise DocumentError("Seul le Service Logement de la DPDS (l'instructeur de la mesure) décide d'un renouvellement (CCTP ASLL §8).")
+    asked = renewal_asked(mesure)
+    if asked is None:
+        raise ValidationFailed(
+            "Aucun renouvellement n'est demandé : le Service Logement de la DPDS décide sur la demande motivée d'un bilan de Maintien transmis (CCTP ASLL §9, §9.2).",
+            {"date_decision": ["Aucune demande de renouvellement en attente pour cette mesure."]},
+        )
+    return mesures.add_renouvellement(session, svc, mesure, user=user, payload=payload, demande=asked["bilan"])
 
 
 def renewal_asked(mesure: Mesure) -> dict[str, Any] | None:
