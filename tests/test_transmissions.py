@@ -19,12 +19,13 @@ from sqlalchemy import select
 from schemas import get_kind
 from tests.test_mesures_web import AML, open_mesure, start, started_doc
 from tests.test_notifications_mail import relay, smtp_server  # noqa: F401 (a fixture)
+from tests.test_territoires import _update, lot_form
 from tests.test_thread import _submit_installation_bilan
 from tests.test_web import flatten
 from tests.workers import run_jobs
 from webforms import db
 from webforms.commands.territories import SHIPPED
-from webforms.models import Event, Partage
+from webforms.models import Event, Partage, TerritoireZone
 from webforms.territoires import services as svc
 
 RAST = {"Faucigny": "rast.faucigny@hautesavoie.fr", "Genevois": "rast.genevois@hautesavoie.fr", "Chablais": "rast.chablais@hautesavoie.fr"}
@@ -125,3 +126,14 @@ def test_an_aml_bilan_reaches_its_platform_s_coordinator_not_the_other_platform_
         events = db.session().scalars(select(Event).where(Event.document_id == doc.id, Event.action == "transmission")).all()
         assert [(e.detail["compte"], e.detail["issue"]) for e in events] == [(lens.id, "deja_prevenu")]
     assert "Coordinateur Logement d&#39;abord : Plateforme Lens-Hénin (Coordinateur" in web.get(f"/documents/{doc.id}").get_data(as_text=True)
+
+
+def test_a_cams_kept_by_the_administration_page_keeps_its_rast_s_address(app: Flask, make_user: Any) -> None:
+    """The page edits names, not addresses: a CAMS kept keeps its address; one renamed has none until the file gives it."""
+    configure_addresses(app, rast=RAST, dpds=DPDS)
+    admin = make_user("admin")
+    for cams, address in (("faucigny", RAST["Faucigny"]), ("Faucigny-Mont-Blanc", None)):
+        assert _update(app, admin, lot_form(zones_cams=cams))[0] is None
+        with app.app_context():
+            zones = db.session().scalars(select(TerritoireZone).where(TerritoireZone.nature == "cams", TerritoireZone.nom == cams)).all()
+            assert [z.adresse for z in zones] == [address], cams
