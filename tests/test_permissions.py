@@ -12,7 +12,7 @@ The rules are those of ``webforms/policy.py``:
   every measure; the ``coordinateur`` reads the AML measures only; the archiviste and the admin
   see none (their list and CSV export are empty); only a ``redacteur`` opens a measure, closes
   one of its organisation's, or starts its organisation's yearly bilan; a Maintien's renewal is
-  the DPDS's decision (the instructeur reading it, on a bilan's pending request: ASLL §8, §9.2);
+  the DPDS's decision, granted or refused (the instructeur reading it, on a bilan's pending request: ASLL §8, §9.2);
 - calls for applications (``/admin/appels``) are the admin's, like the rest of ``/admin/*``;
 - the API tokens' page (``/compte/jetons``, issue 17): every signed-in user lists and creates
   their own tokens (the new one shown once) and revokes only their own (another's → 404);
@@ -1001,6 +1001,11 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
         "mesure_maintien":            row(LOGIN,   NO,     NF,     NF,    RULE,  NF,    NF, NF),
         "mesure_aml":                 row(LOGIN,   NO,     NF,     NO,    NO,    NF,    NF, NF),
     },
+    ("mesures.refuse_renewal", "POST"): {
+        "mesure_asll":                row(LOGIN,   NO,     NF,     NF,    NO,    NF,    NF, NF),
+        "mesure_maintien":            row(LOGIN,   NO,     NF,     NF,    RULE,  NF,    NF, NF),
+        "mesure_aml":                 row(LOGIN,   NO,     NF,     NO,    NO,    NF,    NF, NF),
+    },
     ("mesures.start_document", "POST"): _START_DOCUMENT,
     ("mesures.close", "POST"): _mesure_change(MESURE, MESURE, MESURE),
     # The referents' Diplômes d'État (ASLL §4): an operator's writers, for their organisation.
@@ -1322,6 +1327,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return meeting_form(MEETING)
     if endpoint == "mesures.add_renewal":
         return dict(RENEWAL)
+    if endpoint == "mesures.refuse_renewal":
+        return {"motif": "Dette soldée."}
     if endpoint == "mesures.close":
         return dict(CLOSING)
     if endpoint == "mesures.referents":
@@ -2488,6 +2495,7 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "mesures.new": ("redacteur_A", None),
     "mesures.add_meeting": ("redacteur_A", "mesure_asll"),
     "mesures.add_renewal": ("instructeur", "mesure_maintien"),
+    "mesures.refuse_renewal": ("instructeur", "mesure_maintien"),
     "mesures.start_document": ("redacteur_A", "mesure_asll:fiche_incident"),
     "mesures.close": ("redacteur_A", "mesure_aml"),
     "mesures.record_order": ("redacteur_A", "mesure_asll"),

@@ -535,3 +535,39 @@ def test_the_measure_of_a_referral_belongs_to_the_referral_s_platform_issue_13(a
     artois, _ = login_as("coordinateur", org="Plateforme Logement d'abord Artois", territoires=("aml-artois",))
     assert lens.get(f"/mesures/{mesures[0].id}").status_code == 200
     assert artois.get(f"/mesures/{mesures[0].id}").status_code == 404
+
+
+def _ask_renewal(app: Flask, web: WebClient) -> int:
+    """A Maintien whose submitted bilan asks for a motivated renewal of 3 months (ASLL §9, §9.2); return the measure."""
+    mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="3", date_bon_commande="2019-06-01", date_premiere_rencontre="2019-06-05")
+    doc = started_doc(app, start(web, mesure_id, "bilan_asll_maintien"))
+    example = get_kind("bilan_asll_maintien").example
+    data = dict(doc.data) | {k: v for k, v in example.items() if k not in ("mesure", "rencontres", "proposition")}
+    data["objectifs"] = [{**row, "statut": "non_travaille"} for row in data["objectifs"]]
+    data["proposition"] = {**data["proposition"], "proposition": "renouvellement", "motifs": "Plan d'apurement à tenir.", "duree_demandee_mois": 3}
+    assert web.post(f"/documents/{doc.id}/modifier", {**flatten(data), "action": "submit"}).status_code == 302
+    return mesure_id
+
+
+def test_the_dpds_may_refuse_a_renewal_with_its_reasons_and_the_request_is_answered(app: Flask, login_as: Any) -> None:
+    """ASLL §9.2: a renewal "peut être accordé" on the bilan: the DPDS may also refuse it, motivated; the operator reads why."""
+    web, _ = login_as("redacteur")
+    mesure_id = _ask_renewal(app, web)
+    dpds, dpds_account = login_as("instructeur")
+    refusal = {"motif": "Dette soldée : le maintien n'est plus menacé."}
+    assert web.post(f"/mesures/{mesure_id}/renouvellements/refus", refusal).status_code == 403  # the operator asks, never decides
+    unmotivated = dpds.post(f"/mesures/{mesure_id}/renouvellements/refus", {"motif": "  "})
+    assert unmotivated.status_code == 422 and "Motivez le refus" in unmotivated.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().scalars(select(Event).where(Event.action == "renouvellement_refuse")).all() == []
+    assert dpds.post(f"/mesures/{mesure_id}/renouvellements/refus", refusal).status_code == 302
+    with app.app_context():
+        (event,) = db.session().scalars(select(Event).where(Event.action == "renouvellement_refuse")).all()
+        assert (event.user_id, event.detail) == (dpds_account.id, {"mesure": mesure_id, "motif": refusal["motif"]})
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "Renouvellement refusé par la DPDS" in page and "Dette soldée" in page and "demande un renouvellement" not in page
+    # The request is answered: neither a second refusal nor a grant.
+    assert dpds.post(f"/mesures/{mesure_id}/renouvellements/refus", refusal).status_code == 422
+    assert dpds.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "x"}).status_code == 422
+    with app.app_context():
+        assert db.session().get_one(Mesure, mesure_id).renouvellements == []
