@@ -137,3 +137,24 @@ def test_a_cams_kept_by_the_administration_page_keeps_its_rast_s_address(app: Fl
         with app.app_context():
             zones = db.session().scalars(select(TerritoireZone).where(TerritoireZone.nature == "cams", TerritoireZone.nom == cams)).all()
             assert [z.adresse for z in zones] == [address], cams
+
+
+def test_an_address_of_an_account_gets_no_link_and_without_a_relay_nothing_leaves(app: Flask, login_as: Any, make_user: Any) -> None:
+    """The Service Logement's address is an instructeur's account: told by the application, no link; an
+    address without an account and no relay configured: nothing leaves, and the page says so."""
+    dpds = make_user("instructeur", territoires=("asll-lot-2",))
+    configure_addresses(app, rast=RAST, dpds=dpds.email)
+    web, _ = login_as("redacteur")
+    mesure = open_mesure(web, type_mesure="asll_maintien", menage_commune="Cluses", duree_mois="6", date_bon_commande="2019-06-01", date_premiere_rencontre="2019-06-05")
+    doc = started_doc(app, start(web, mesure, "bilan_asll_maintien"))
+    data = dict(doc.data) | {k: v for k, v in get_kind("bilan_asll_maintien").example.items() if k not in ("mesure", "rencontres", "proposition")}
+    data["objectifs"] = [{**row, "statut": "non_travaille"} for row in data["objectifs"]]
+    data["proposition"] = {**data["proposition"], "proposition": "fin"}
+    assert web.post(f"/documents/{doc.id}/modifier", {**flatten(data), "action": "submit"}).status_code == 302
+    assert logged(app, doc.id) == [("Service Logement de la DPDS", dpds.email, "deja_prevenu")]  # its deposit notification
+    installation = open_mesure(web, menage_commune="Cluses", date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    bilan = _submit_installation_bilan(app, web, installation, {"proposition": "fin"})  # no relay in this test
+    assert logged(app, bilan) == [("Faucigny – Cluses", RAST["Faucigny"], "sans_relais")]
+    with app.app_context():
+        assert db.session().scalars(select(Partage)).all() == []
+    assert "aucun relais de courriel n&#39;est configuré" in web.get(f"/documents/{bilan}").get_data(as_text=True)
