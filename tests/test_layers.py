@@ -59,5 +59,5 @@ def test_the_app_gives_the_lifecycle_each_parent_s_rules(app: Flask) -> None:
 
 
 def test_the_app_gives_the_document_page_the_archived_copy_the_thread_and_the_links(app: Flask) -> None:
-    """With the app built, the generic document page gets the archive's signed copy, the thread of messages, the links and the dossier's ways in, by name."""
-    assert list(document_pages._PAGE_EXTRAS) == ["archived", "messages", "partage", "dossier"]
+    """With the app built, the generic document page gets the archive's signed copy, the thread of messages, the links, the dossier's ways in and the transmissions, by name."""
+    assert list(document_pages._PAGE_EXTRAS) == ["archived", "messages", "partage", "dossier", "transmissions"]

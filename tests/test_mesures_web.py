@@ -10,9 +10,13 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from tests.conftest import WebClient
+from tests.conftest import PASSWORD, WebClient
 from webforms import db
-from webforms.models import Document, Event, Mesure
+from webforms.accounts.services import create_organisation, create_user
+from webforms.errors import ValidationFailed
+from webforms.mesures.services import add_renouvellement
+from webforms.models import Document, Event, Mesure, User
+from webforms.web import services_of
 
 INSTALLATION = {
     "type_mesure": "asll_installation",
@@ -84,19 +88,35 @@ def test_measure_rules_refuse_with_a_clear_message(app: Flask, login_as: Any) ->
     assert response.status_code == 422 and "précéder la réception du bon de commande" in response.get_data(as_text=True)
     response = web.post(f"/mesures/{mesure_id}/rencontres", meeting("2019-12-01", "telephone"))
     assert response.status_code == 422 and "futur" in response.get_data(as_text=True)
-    response = web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "x"})
-    assert response.status_code == 422 and "n&#39;est pas renouvelable" in response.get_data(as_text=True)
+    # The operator does not record a renewal: it asks in its bilan, the DPDS decides (ASLL §8, §9.2).
+    assert web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "x"}).status_code == 403
+    assert "n'est pas renouvelable" in str(renew(app, mesure_id, "2019-10-01", 3, "x"))
+
+
+def renew(app: Flask, mesure_id: int, day: str, months: int, motif: str) -> str | None:
+    """Record a renewal decided by the DPDS (its rules; the request and the permission: tests/test_thread.py); return the refusal, if any."""
+    with app.test_request_context():
+        s = db.session()
+        dpds = s.scalars(select(User).where(User.role == "instructeur")).first()
+        if dpds is None:
+            dpds = create_user(s, email="dpds@hautesavoie.fr", full_name="Service Logement de la DPDS", role="instructeur",
+                               organisation_id=create_organisation(s, "Département de la Haute-Savoie").id, password=PASSWORD)
+        try:
+            add_renouvellement(s, services_of(app).documents, s.get_one(Mesure, mesure_id), user=dpds,
+                               payload={"date_decision": day, "duree_mois": str(months), "motif": motif})
+        except ValidationFailed as refused:
+            s.rollback()
+            return f"{refused} {refused.errors}"
+        return None
 
 
 def test_maintien_renewals_up_to_twelve_months(app: Flask, login_as: Any) -> None:
     web, _ = login_as("redacteur")
     mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="6", date_bon_commande="2019-01-07", date_premiere_rencontre="2019-01-15")
-    response = web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-07-20", "duree_mois": "4", "motif": ""})
-    assert response.status_code == 422 and "motivé" in response.get_data(as_text=True)
-    assert web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-07-20", "duree_mois": "4", "motif": "Plan d'apurement"}).status_code == 302
-    response = web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-11-20", "duree_mois": "3", "motif": "Relogement"})
-    assert response.status_code == 422 and "13 mois demandés" in response.get_data(as_text=True)
-    assert web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-11-20", "duree_mois": "2", "motif": "Relogement"}).status_code == 302
+    assert "{'motif': ['Ce champ est obligatoire.']}" in str(renew(app, mesure_id, "2019-07-20", 4, ""))  # ASLL §9: motivé
+    assert renew(app, mesure_id, "2019-07-20", 4, "Plan d'apurement") is None
+    assert "13 mois demandés" in str(renew(app, mesure_id, "2019-11-20", 3, "Relogement"))
+    assert renew(app, mesure_id, "2019-11-20", 2, "Relogement") is None
     page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
     assert "Renouvellement 2" in page and "20 janvier 2020" in page
 
@@ -229,7 +249,7 @@ def test_installation_bilan_covers_the_period_and_its_meetings(app: Flask, login
 def test_maintien_bilan_knows_the_months_already_granted(app: Flask, login_as: Any) -> None:
     web, _ = login_as("redacteur")
     mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="6", date_bon_commande="2019-01-07", date_premiere_rencontre="2019-01-15")
-    web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-07-20", "duree_mois": "4", "motif": "Plan d'apurement"})
+    assert renew(app, mesure_id, "2019-07-20", 4, "Plan d'apurement") is None
     doc = started_doc(app, start(web, mesure_id, "bilan_asll_maintien"))
     assert doc.echeance == "periode-0" and doc.data["proposition"]["duree_deja_accordee_mois"] == 10
 
@@ -249,7 +269,7 @@ def test_annual_bilan_is_generated_from_the_records(app: Flask, login_as: Any) -
     web, _ = login_as("redacteur")
     open_mesure(web, date_bon_commande="2019-01-02", date_premiere_rencontre="2019-01-04")  # ended 4 April 2019
     maintien = open_mesure(web, type_mesure="asll_maintien", duree_mois="6", date_bon_commande="2019-03-01", date_premiere_rencontre="2019-03-05")
-    web.post(f"/mesures/{maintien}/renouvellements", {"date_decision": "2019-09-06", "duree_mois": "3", "motif": "Apurement"})
+    assert renew(app, maintien, "2019-09-06", 3, "Apurement") is None
     open_mesure(web, date_bon_commande="2018-01-02", date_premiere_rencontre="2018-01-04")  # over before 2019
     other, _ = login_as("redacteur", org="Autre opérateur")
     open_mesure(other, date_bon_commande="2019-02-01", date_premiere_rencontre="2019-02-04")

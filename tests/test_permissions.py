@@ -11,7 +11,8 @@ The rules are those of ``webforms/policy.py``:
   measures (meetings, renewals, documents started from a measure); the ``instructeur`` reads
   every measure; the ``coordinateur`` reads the AML measures only; the archiviste and the admin
   see none (their list and CSV export are empty); only a ``redacteur`` opens a measure, closes
-  one of its organisation's, or starts its organisation's yearly bilan;
+  one of its organisation's, or starts its organisation's yearly bilan; a Maintien's renewal is
+  the DPDS's decision, granted or refused (the instructeur reading it, on a bilan's pending request: ASLL §8, §9.2);
 - calls for applications (``/admin/appels``) are the admin's, like the rest of ``/admin/*``;
 - the API tokens' page (``/compte/jetons``, issue 17): every signed-in user lists and creates
   their own tokens (the new one shown once) and revokes only their own (another's → 404);
@@ -109,6 +110,7 @@ from webforms.api.tokens import create_token
 from webforms.archive.trust import trust_roots
 from webforms.archive.visas import record_visa
 from webforms.candidatures.grille import grille_aml_2019
+from webforms.mesures.services import add_renouvellement
 from webforms.models import (
     ApiToken,
     Appel,
@@ -513,7 +515,7 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
             world.mesures[state] = int(urlsplit(opened.headers["Location"]).path.rsplit("/", 1)[1])
         for state, meeting in WORLD_MEETINGS.items():
             assert web.post(world.url("mesures.add_meeting", state), meeting_form(meeting)).status_code == 302
-        assert web.post(world.url("mesures.add_renewal", "mesure_maintien"), WORLD_RENEWAL).status_code == 302
+        record_world_renewal(world)
         # A draft about the AML measure: only its organisation sees it, on the measure's page too.
         started = web.post(world.url("mesures.start_document", "mesure_aml:fiche_incident"))
         assert started.status_code == 302, started.get_data(as_text=True)
@@ -589,6 +591,14 @@ def build_territories(world: World, s: Any, password_hash: str) -> None:
         world.accounts[twin] = Account(user.id, user.email, role, org.id, org.name)
     s.flush()
     world.portee_id = s.scalars(select(PorteeDepartement.id).where(PorteeDepartement.user_id == world.accounts["instructeur"].id, PorteeDepartement.departement == "Pas-de-Calais")).one()
+
+
+def record_world_renewal(world: World) -> None:
+    """The world's Maintien renewal, decided by the DPDS (the instructeur, ASLL §8) on a request the world does not keep."""
+    with world.app.test_request_context():
+        s = db.session()
+        dpds = s.get_one(User, world.accounts["instructeur"].id)
+        add_renouvellement(s, services_of(world.app).documents, s.get_one(Mesure, world.mesures["mesure_maintien"]), user=dpds, payload=dict(WORLD_RENEWAL))
 
 
 def build_dossiers(world: World) -> None:
@@ -1004,7 +1014,18 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("mesures.add_meeting", "POST"): _mesure_change(MESURE, MESURE, MESURE),
     # Only an ASLL Maintien is renewable (ASLL §2.1, §9.2): the owner's renewal of the
     # Installation or of the AML passes the permission and is refused by the rule, 422.
-    ("mesures.add_renewal", "POST"): _mesure_change(RULE, MESURE, RULE),
+    # The DPDS's decision (ASLL §8, §9.2): the instructeur who reads a Maintien, on a pending request
+    # (none in the world: 422 with its message); the operator asks in its bilan, never records (403).
+    ("mesures.add_renewal", "POST"): {
+        "mesure_asll":                row(LOGIN,   NO,     NF,     NF,    NO,    NF,    NF, NF),
+        "mesure_maintien":            row(LOGIN,   NO,     NF,     NF,    RULE,  NF,    NF, NF),
+        "mesure_aml":                 row(LOGIN,   NO,     NF,     NO,    NO,    NF,    NF, NF),
+    },
+    ("mesures.refuse_renewal", "POST"): {
+        "mesure_asll":                row(LOGIN,   NO,     NF,     NF,    NO,    NF,    NF, NF),
+        "mesure_maintien":            row(LOGIN,   NO,     NF,     NF,    RULE,  NF,    NF, NF),
+        "mesure_aml":                 row(LOGIN,   NO,     NF,     NO,    NO,    NF,    NF, NF),
+    },
     ("mesures.start_document", "POST"): _START_DOCUMENT,
     ("mesures.close", "POST"): _mesure_change(MESURE, MESURE, MESURE),
     # The referents' Diplômes d'État (ASLL §4): an operator's writers, for their organisation.
@@ -1332,6 +1353,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return meeting_form(MEETING)
     if endpoint == "mesures.add_renewal":
         return dict(RENEWAL)
+    if endpoint == "mesures.refuse_renewal":
+        return {"motif": "Dette soldée."}
     if endpoint == "mesures.close":
         return dict(CLOSING)
     if endpoint == "mesures.referents":
@@ -1554,19 +1577,6 @@ def _recorded_meeting(world: World, before: dict[str, Any], after: dict[str, Any
     assert after["mesures"][mesure_id] == tuple(expected)
     assert after["counters"] == before["counters"]
     assert _new_events(before, after) == [("add_rencontre", None, world.accounts[actor].id, {"mesure": mesure_id})]
-    _only_mesure_changed(before, after, mesure_id)
-
-
-def _recorded_renewal(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
-    mesure_id, now = world.mesures[str(state)], world.app.config["CLOCK"]()
-    new = [r[1:] for r in after["renouvellements"] if r not in before["renouvellements"]]
-    expected_row = (mesure_id, dt.date.fromisoformat(RENEWAL["date_decision"]), int(RENEWAL["duree_mois"]), RENEWAL["motif"], world.accounts[actor].id, now)
-    assert new == [expected_row]
-    expected = list(before["mesures"][mesure_id])
-    expected[13] = now  # nothing else of the measure changes
-    assert after["mesures"][mesure_id] == tuple(expected)
-    assert after["counters"] == before["counters"]
-    assert _new_events(before, after) == [("add_renouvellement", None, world.accounts[actor].id, {"mesure": mesure_id})]
     _only_mesure_changed(before, after, mesure_id)
 
 
@@ -1976,7 +1986,6 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("mesures.new", "POST", None, "redacteur_A"): _created_mesure,
     ("mesures.new", "POST", None, "redacteur_B"): _created_mesure,
     **{("mesures.add_meeting", "POST", m, "redacteur_A"): _recorded_meeting for m in MESURES},
-    ("mesures.add_renewal", "POST", "mesure_maintien", "redacteur_A"): _recorded_renewal,
     **{("mesures.start_document", "POST", f"{m}:fiche_incident", "redacteur_A"): _started_document for m in MESURES},
     **{("mesures.close", "POST", m, "redacteur_A"): _closed_mesure for m in MESURES},
     ("mesures.start_annual", "POST", None, "redacteur_A"): _started_annual,
@@ -2039,7 +2048,6 @@ WRITES: dict[Check, set[str]] = {
     _deactivated: {"user_account", "event"},
     _created_mesure: {"mesure", "event", "counter"},
     _recorded_meeting: {"rencontre", "mesure", "event"},
-    _recorded_renewal: {"renouvellement", "mesure", "event"},
     _started_document: {"document", "event"},
     _closed_mesure: {"mesure", "event"},
     _started_annual: {"document", "event", "travail"},  # the new draft asks its preview (debounced: at most one waits)
@@ -2521,7 +2529,8 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "auth.reset": ("anonymous", None),
     "mesures.new": ("redacteur_A", None),
     "mesures.add_meeting": ("redacteur_A", "mesure_asll"),
-    "mesures.add_renewal": ("redacteur_A", "mesure_maintien"),
+    "mesures.add_renewal": ("instructeur", "mesure_maintien"),
+    "mesures.refuse_renewal": ("instructeur", "mesure_maintien"),
     "mesures.start_document": ("redacteur_A", "mesure_asll:fiche_incident"),
     "mesures.close": ("redacteur_A", "mesure_aml"),
     "mesures.record_order": ("redacteur_A", "mesure_asll"),
@@ -2671,3 +2680,40 @@ def test_the_retention_page_shows_a_visa_only_to_an_archiviste_who_reads_its_doc
         assert ("n° 2025-001" in body) == shown, actor
         assert ("Directeur des Archives (matrice)" in body) == shown, actor
     assert world.settle() == world.pristine
+
+
+# Whose Département nothing tells (issue 13, audit): organisation B works on no territory yet.
+NO_TERRITORY_READERS = {
+    "redacteur_B": True,  # its own organisation
+    "instructeur": True,  # granted every Département: the object is one of them, whichever
+    "archiviste": False,  # granted the Pas-de-Calais only: the object may be Haute-Savoie's
+    "redacteur_A": False,
+    "coordinateur": False,
+    **{twin: False for twin in ARTOIS_ACTORS},  # attached to Artois only
+}
+
+
+def test_an_organisation_without_territory_is_read_only_by_a_grant_of_every_departement(world: World) -> None:
+    """A territory's user, or one Département's grant, does not read what an organisation attached
+    nowhere submitted (its Département is unknown): its page and the lists, 404 and absent."""
+
+    def values(kind: str) -> dict[str, Any]:
+        return json.loads(json.dumps(dict(get_kind(kind).example)))
+    with world.app.app_context():
+        s = db.session()
+        author = world.accounts["redacteur_B"]
+        submitted_at = dt.datetime(2019, 12, 1, tzinfo=dt.UTC)
+        made = [
+            Document(kind=kind, organisation_id=author.organisation_id, author_id=author.id, statut="soumis", data=values(kind), submitted_data=values(kind),
+                     submitted_at=submitted_at, reference=f"SANS-TERRITOIRE-{n}")
+            for n, kind in enumerate(("fiche_incident", "bilan_annuel_operateur"))
+        ]
+        s.add_all(made)
+        s.commit()
+        ids = [d.id for d in made]
+    for actor, reads in NO_TERRITORY_READERS.items():
+        web = world.client(actor)
+        for doc_id in ids:
+            assert web.get(f"/documents/{doc_id}").status_code == (200 if reads else 404), (actor, doc_id)
+        listed = web.get("/").get_data(as_text=True)
+        assert ("SANS-TERRITOIRE-0" in listed) == reads, actor

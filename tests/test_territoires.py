@@ -375,3 +375,26 @@ def test_a_departement_s_grant_reads_only_its_own_departement_s_objects_without_
         s.add(PorteeDepartement(user_id=reader.id, departement="Haute-Savoie"))
         s.commit()
         assert policy.can_view_mesure(user, s.get(Mesure, ids["hs"][0])) and policy.can_view(user, s.get(Document, ids["hs"][1]))
+
+
+@pytest.mark.parametrize(("commune", "filed_under", "cams"), [
+    # Two neighbours across the border of lots 2 and 3 (ASLL §11), each filed under the other lot.
+    ("La Roche-sur-Foron", "asll-lot-3", ["Faucigny – La Roche-sur-Foron"]),
+    ("Reignier", "asll-lot-2", ["Chablais – Reignier", "Genevois – Reignier"]),
+    # A commune no lot names: the measure's own lot, as before.
+    ("Une commune inconnue", "asll-lot-2", ["Faucigny"]),
+])
+def test_the_cams_of_an_installation_is_the_household_commune_s(app: Flask, make_user: Any, commune: str, filed_under: str, cams: list[str]) -> None:
+    """ASLL §9.1: the bilan goes to "le RAST du territoire concerné"; §11 draws each CAMS by its PMS:
+    the commune tells the CAMS, not the lot the measure was filed under."""
+    operator = make_user("redacteur", org="Opérateur de deux lots", territoires=("asll-lot-2", "asll-lot-3"))
+    with app.app_context():
+        s = db.session()
+        lot = s.scalars(select(Territoire.id).where(Territoire.code == filed_under)).one()
+        mesure = Mesure(reference="ME-CAMS", organisation_id=operator.organisation_id, referent_id=operator.id, type_mesure="asll_installation",
+                        menage_nom="Martin", menage_prenom="Léa", menage_commune=commune, duree_mois=3, territoire_id=lot)
+        doc = Document(kind="bilan_asll_installation", organisation_id=operator.organisation_id, author_id=operator.id, mesure=mesure, data={})
+        s.add(doc)
+        s.flush()
+        assert [(r.role, r.nom) for r in svc.recipients_for(s, doc)] == [("RAST de la CAMS", name) for name in cams]
+        s.rollback()

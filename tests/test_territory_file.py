@@ -89,6 +89,24 @@ def test_bad_zones_are_refused_and_named(app: Flask, zones: Any, said: str) -> N
     assert loaded_state(app) == before
 
 
+def test_recipient_addresses_are_checked_as_e_mail_addresses(app: Flask) -> None:
+    """A CAMS's RAST and the DPDS's Service Logement have an address in the file (issue 13): checked as the names are."""
+    rast = "rast@cams.example.fr"
+    assert file_problems(changed(zones={"epci": ["CALL", {"nom": "CAHC", "adresse": rast}]})) == []
+    assert file_problems(changed(zones={"epci": [{"nom": "CAHC", "adresse": "x" * 243 + "@example.fr"}]})) == []  # 254 characters
+    where = "Territoire n° 2 (code « aml-lens-henin »), champ « zones.epci n° 1"
+    assert file_problems(changed(zones={"epci": [{"nom": "CAHC", "adresse": "x" * 244 + "@example.fr"}]})) == [f"{where}, adresse » : 255 caractères, 254 au plus."]
+    assert file_problems(changed(zones={"epci": [{"nom": "CAHC", "adresse": "rast-at-cams"}]})) == [f"{where}, adresse » : adresse électronique invalide."]
+    assert file_problems(changed(zones={"epci": [{"nom": "CAHC", "adresse": "rast@cams.example.fr\x00"}]}))[0].startswith(f"{where}, adresse », contient un caractère")
+    assert file_problems(changed(zones={"epci": [{"nom": "CAHC\n"}]}))[0].startswith(f"{where}, nom », contient un caractère")
+    assert file_problems(changed(zones={"epci": [{"nom": "CAHC", "courriel": rast}]})) == [f"{where} » : clés inconnues (courriel)."]
+    data = copy.deepcopy(SHIPPED_DATA)
+    data["departements"][0]["service_logement_adresse"] = "logement@departement.example.fr"
+    assert file_problems(data) == []
+    data["departements"][0]["service_logement_adresse"] = "logement"
+    assert file_problems(data) == ["Département n° 1, champ « service_logement_adresse » : adresse électronique invalide."]
+
+
 def test_counts_and_types_are_checked_on_both_sides(app: Flask) -> None:
     assert file_problems(changed(mesures_max=100_000, annee_indicative=2026)) == []
     assert file_problems(changed(mesures_max=100_001)) == ["Territoire n° 2 (code « aml-lens-henin »), champ « mesures_max » : un nombre entier de 0 à 100000 est attendu."]

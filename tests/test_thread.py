@@ -17,7 +17,7 @@ from webforms import db
 from webforms.documents import services as svc_docs
 from webforms.mesures import lots, rules
 from webforms.mesures.services import annual_figures
-from webforms.models import ArchiveLog, DiplomeReferent, Document, Mesure, MesureOrigine, Territoire, User
+from webforms.models import ArchiveLog, DiplomeReferent, Document, Event, Mesure, MesureOrigine, Territoire, User
 
 PLATFORM = "Plateforme Logement d'abord Lens-Hénin"
 LENS, ARTOIS = ("aml-lens-henin",), ("aml-artois",)  # the platform of the example referral (Liévin, CALL), and the other
@@ -258,8 +258,15 @@ def test_an_installation_bilan_ending_the_support_opens_nothing(app: Flask, logi
         assert db.session().scalar(select(func.count()).select_from(MesureOrigine)) == 0
 
 
+def doc_reference(app: Flask, doc_id: int) -> str | None:
+    with app.app_context():
+        return db.session().get_one(Document, doc_id).reference
+
+
 def test_a_renewal_asked_by_a_maintien_bilan_is_prefilled_and_starts_on_the_dpds_decision(app: Flask, login_as: Any) -> None:
-    """ASLL §8: "quand il s'agit d'un renouvellement, l'intervention commence le jour de la décision de la DPDS"."""
+    """ASLL §8: "quand il s'agit d'un renouvellement, l'intervention commence le jour de la décision de la DPDS";
+    the operator asks in the bilan (§9: "Si un renouvellement est demandé, il doit être motivé"), the
+    Service Logement of the DPDS decides (§8: it instructs the Maintien; §9.2: "sur la base de ce bilan")."""
     web, _ = login_as("redacteur")
     mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="3", date_bon_commande="2019-06-01", date_premiere_rencontre="2019-06-05")
     doc = started_doc(app, start(web, mesure_id, "bilan_asll_maintien"))
@@ -270,11 +277,30 @@ def test_a_renewal_asked_by_a_maintien_bilan_is_prefilled_and_starts_on_the_dpds
     data |= {k: v for k, v in example.items() if k not in ("mesure", "rencontres", "proposition")}
     data["objectifs"] = [{**row, "statut": "non_travaille"} for row in data["objectifs"]]
     data["proposition"] = {**data["proposition"], "proposition": "renouvellement", "motifs": "Plan d'apurement à tenir.", "duree_demandee_mois": 3}
+    decision = {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "Plan d'apurement à tenir."}
+    dpds, dpds_account = login_as("instructeur")  # the Service Logement of the DPDS, which instructs the Maintien (§8)
+    # No request yet: the DPDS has nothing to decide (§9.2: "sur la base de ce bilan").
+    refused = dpds.post(f"/mesures/{mesure_id}/renouvellements", decision)
+    assert refused.status_code == 422 and "Aucun renouvellement n&#39;est demandé" in refused.get_data(as_text=True)
     response = web.post(f"/documents/{doc.id}/modifier", {**flatten(data), "action": "submit"})
     assert response.status_code == 302, response.get_data(as_text=True)
     page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
-    assert "demande un renouvellement de 3 mois" in page and "Plan d&#39;apurement à tenir." in page
-    assert web.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "Plan d'apurement à tenir."}).status_code == 302
+    assert "demande un renouvellement de 3 mois" in page
+    assert "en attente de la décision du Service Logement de la DPDS" in page and "Accorder le renouvellement" not in page
+    # The operator asks; it does not decide (403); another lot's instructeur does not see the measure (404).
+    assert web.post(f"/mesures/{mesure_id}/renouvellements", decision).status_code == 403
+    other, _ = login_as("instructeur", territoires=("asll-lot-2",))
+    assert other.post(f"/mesures/{mesure_id}/renouvellements", decision).status_code == 404
+    with app.app_context():
+        assert db.session().get(Mesure, mesure_id).renouvellements == []
+    deciding = dpds.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "Accorder le renouvellement" in deciding and "Plan d&#39;apurement à tenir." in deciding  # prefilled from the request
+    assert dpds.post(f"/mesures/{mesure_id}/renouvellements", decision).status_code == 302
+    with app.app_context():
+        s = db.session()
+        (event,) = s.scalars(select(Event).where(Event.action == "add_renouvellement")).all()
+        assert event.user_id == dpds_account.id and event.detail == {"mesure": mesure_id, "demande": doc_reference(app, doc.id)}
+    assert dpds.post(f"/mesures/{mesure_id}/renouvellements", decision).status_code == 422  # the request is answered
     page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
     assert "demande un renouvellement" not in page
     assert "<td>Renouvellement 1</td><td>1er octobre 2019</td><td>1er janvier 2020</td>" in page  # the renewal runs from the DPDS decision (1 October) for 3 months
@@ -509,3 +535,39 @@ def test_the_measure_of_a_referral_belongs_to_the_referral_s_platform_issue_13(a
     artois, _ = login_as("coordinateur", org="Plateforme Logement d'abord Artois", territoires=("aml-artois",))
     assert lens.get(f"/mesures/{mesures[0].id}").status_code == 200
     assert artois.get(f"/mesures/{mesures[0].id}").status_code == 404
+
+
+def _ask_renewal(app: Flask, web: WebClient) -> int:
+    """A Maintien whose submitted bilan asks for a motivated renewal of 3 months (ASLL §9, §9.2); return the measure."""
+    mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="3", date_bon_commande="2019-06-01", date_premiere_rencontre="2019-06-05")
+    doc = started_doc(app, start(web, mesure_id, "bilan_asll_maintien"))
+    example = get_kind("bilan_asll_maintien").example
+    data = dict(doc.data) | {k: v for k, v in example.items() if k not in ("mesure", "rencontres", "proposition")}
+    data["objectifs"] = [{**row, "statut": "non_travaille"} for row in data["objectifs"]]
+    data["proposition"] = {**data["proposition"], "proposition": "renouvellement", "motifs": "Plan d'apurement à tenir.", "duree_demandee_mois": 3}
+    assert web.post(f"/documents/{doc.id}/modifier", {**flatten(data), "action": "submit"}).status_code == 302
+    return mesure_id
+
+
+def test_the_dpds_may_refuse_a_renewal_with_its_reasons_and_the_request_is_answered(app: Flask, login_as: Any) -> None:
+    """ASLL §9.2: a renewal "peut être accordé" on the bilan: the DPDS may also refuse it, motivated; the operator reads why."""
+    web, _ = login_as("redacteur")
+    mesure_id = _ask_renewal(app, web)
+    dpds, dpds_account = login_as("instructeur")
+    refusal = {"motif": "Dette soldée : le maintien n'est plus menacé."}
+    assert web.post(f"/mesures/{mesure_id}/renouvellements/refus", refusal).status_code == 403  # the operator asks, never decides
+    unmotivated = dpds.post(f"/mesures/{mesure_id}/renouvellements/refus", {"motif": "  "})
+    assert unmotivated.status_code == 422 and "Motivez le refus" in unmotivated.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().scalars(select(Event).where(Event.action == "renouvellement_refuse")).all() == []
+    assert dpds.post(f"/mesures/{mesure_id}/renouvellements/refus", refusal).status_code == 302
+    with app.app_context():
+        (event,) = db.session().scalars(select(Event).where(Event.action == "renouvellement_refuse")).all()
+        assert (event.user_id, event.detail) == (dpds_account.id, {"mesure": mesure_id, "motif": refusal["motif"]})
+    page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
+    assert "Renouvellement refusé par la DPDS" in page and "Dette soldée" in page and "demande un renouvellement" not in page
+    # The request is answered: neither a second refusal nor a grant.
+    assert dpds.post(f"/mesures/{mesure_id}/renouvellements/refus", refusal).status_code == 422
+    assert dpds.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "x"}).status_code == 422
+    with app.app_context():
+        assert db.session().get_one(Mesure, mesure_id).renouvellements == []

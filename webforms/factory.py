@@ -58,6 +58,7 @@ from webforms.notifications import (
     reminders,  # noqa: F401 - declares the daily reminders' periodic task
     sharing,
     threads,
+    transmissions,
 )
 from webforms.notifications import sharing_views as partage
 from webforms.notifications import thread_views as messages
@@ -238,6 +239,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_state_hook(notification_events.on_state_change)
     register_correction_hook(threads.on_dossier_correction)
     register_listener("parcours", thread.on_event)
+    register_listener("transmissions", transmissions.on_event)  # after "notifications": it reads whom the deposit told
     mail.init_app(app)
     # <int:…> in a URL: a number past what the database stores is a page not found, not an
     # overflow in the driver (set before the blueprints add their rules).
@@ -267,6 +269,7 @@ def _register_page_extras() -> None:
     register_page_extra("messages", threads.page_extra)
     register_page_extra("partage", sharing.page_extra)
     register_page_extra("dossier", jury_views.page_extra)
+    register_page_extra("transmissions", transmissions.page_extra)
     register_submit_step("partage", partage.recipients_from_form, partage.share_after_submit)
 
 

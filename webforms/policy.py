@@ -7,7 +7,8 @@
 - The role named by a kind's ``review`` (the coordinator) records the decision.
 - An ``admin`` manages accounts and organisations; household data is not theirs to read.
 - Measures: the operator's writers see and follow their organisation's measures; an
-  ``instructeur`` reads the measures, a ``coordinateur`` the AML measures (AML §7).
+  ``instructeur`` reads the measures, a ``coordinateur`` the AML measures (AML §7). A Maintien's
+  renewal is asked by its operator (the bilan) and decided by the DPDS: the instructeur (ASLL §8).
 - Territories (issue 13): a recipient, the coordinator deciding, an instructeur or a coordinator
   reading measures sees only what belongs to their territories, or to a Département they were
   explicitly granted (``webforms.territoires.scope`` derives each territory, in one place).
@@ -212,8 +213,14 @@ def can_assign_territory(user: User) -> bool:
 
 
 def can_edit_mesure(user: User, mesure: Mesure) -> bool:
-    """May ``user`` record meetings, renewals and documents of this measure? Its operator's writers."""
+    """May ``user`` record meetings and documents of this measure? Its operator's writers (a renewal: ``can_decide_renewal``)."""
     return user.role in WRITERS and mesure.organisation_id == user.organisation_id
+
+
+def can_decide_renewal(user: User, mesure: Mesure) -> bool:
+    """May ``user`` record the decision on a Maintien's renewal? The Service Logement of the DPDS,
+    which instructs the Maintien (ASLL §8): the instructeur who reads the measure; never its operator, who asks."""
+    return user.role == "instructeur" and mesure.type_mesure == "asll_maintien" and can_view_mesure(user, mesure)
 
 
 def can_create_mesure(user: User) -> bool:

@@ -128,8 +128,8 @@ def add_rencontres(session: Session, svc: Services, mesure: Mesure, *, user: Use
     return recorded
 
 
-def add_renouvellement(session: Session, svc: Services, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Renouvellement:
-    """Record a Maintien renewal decided by the DPDS (ASLL §8, §9.2)."""
+def add_renouvellement(session: Session, svc: Services, mesure: Mesure, *, user: User, payload: Mapping[str, Any], demande: str | None = None) -> Renouvellement:
+    """Record a Maintien renewal decided by the DPDS (ASLL §8, §9.2); ``demande``: the bilan that asked for it."""
     values = load(RenouvellementSchema, payload, "Le renouvellement ne peut pas être enregistré : corrigez les erreurs signalées.")
     renewal = rules.Renewal(values["date_decision"], values["duree_mois"], values["motif"])
     _check(
@@ -151,7 +151,7 @@ def add_renouvellement(session: Session, svc: Services, mesure: Mesure, *, user:
     row = Renouvellement(mesure=mesure, created_by_id=user.id, created_at=now, **values)
     session.add(row)
     mesure.updated_at = now
-    session.add(Event(user=user, action="add_renouvellement", at=now, detail={"mesure": mesure.id}))
+    session.add(Event(user=user, action="add_renouvellement", at=now, detail={"mesure": mesure.id, **({"demande": demande} if demande else {})}))
     session.commit()
     return row
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from schemas import bilan_asll_installation as installation
 from schemas import bilan_asll_maintien as maintien
@@ -24,7 +24,7 @@ from schemas.base.records import BonCommandeSchema
 from webforms import policy
 from webforms.documents.reviews import ReviewRules
 from webforms.documents.services import next_reference
-from webforms.errors import ValidationFailed
+from webforms.errors import DocumentError, ValidationFailed
 from webforms.mesures import services as mesures
 from webforms.mesures.rules import DURATION_MONTHS, START_DEADLINE_DAYS, TYPES
 from webforms.models import Event, Mesure, MesureOrigine, Organisation, OrganisationTerritoire, Territoire, User
@@ -32,6 +32,7 @@ from webforms.territoires.scope import NATURE_OF_MEASURE, territory_of
 from webforms.timeutil import paris_date
 
 REFUSED = "La décision ne peut pas être enregistrée : corrigez les erreurs signalées."
+REFUSAL = "renouvellement_refuse"  # the DPDS's refusal, logged on the bilan that asked
 
 
 def operators(session: Session, doc: Any) -> Select[tuple[int]]:
@@ -235,8 +236,46 @@ def record_order(session: Session, svc: Any, mesure: Mesure, *, user: User, payl
     return mesure
 
 
+def decide_renewal(session: Session, svc: Any, mesure: Mesure, *, user: User, payload: Mapping[str, Any]) -> Any:
+    """Record the DPDS's decision granting the renewal a Maintien bilan asked for (ASLL §8, §9.2)."""
+    # ASLL §9: "Si un renouvellement est demandé, il doit être motivé" ; §9.2: "Sur la base de ce
+    # bilan un renouvellement [...] peut être accordé". The operator asks in the bilan; the Service
+    # Logement of the DPDS, which instructs the Maintien (§8), decides: no request, no decision.
+    if not policy.can_decide_renewal(user, mesure):
+        raise DocumentError("Seul le Service Logement de la DPDS (l'instructeur de la mesure) décide d'un renouvellement (CCTP ASLL §8).")
+    asked = renewal_asked(mesure)
+    if asked is None:
+        raise ValidationFailed(
+            "Aucun renouvellement n'est demandé : le Service Logement de la DPDS décide sur la demande motivée d'un bilan de Maintien transmis (CCTP ASLL §9, §9.2).",
+            {"date_decision": ["Aucune demande de renouvellement en attente pour cette mesure."]},
+        )
+    return mesures.add_renouvellement(session, svc, mesure, user=user, payload=payload, demande=asked["bilan"])
+
+
+def refuse_renewal(session: Session, svc: Any, mesure: Mesure, *, user: User, motif: str | None) -> Event:
+    """Record the DPDS's refusal of the renewal a Maintien bilan asked for, with its reasons (ASLL §8, §9.2)."""
+    if not policy.can_decide_renewal(user, mesure):
+        raise DocumentError("Seul le Service Logement de la DPDS (l'instructeur de la mesure) décide d'un renouvellement (CCTP ASLL §8).")
+    asked, reasons = renewal_asked(mesure), " ".join((motif or "").split())
+    if asked is None:
+        raise DocumentError("Aucun renouvellement n'est demandé : le Service Logement de la DPDS décide sur la demande motivée d'un bilan de Maintien transmis (CCTP ASLL §9, §9.2).")
+    if not reasons or len(reasons) > 1000:
+        raise DocumentError("Motivez le refus du renouvellement (1 000 caractères au plus) : l'opérateur le lira sur la page de la mesure.")
+    # Logged on the bilan that asked: the request it carries is answered (``renewal_asked``).
+    event = Event(document_id=asked["bilan_id"], user=user, action=REFUSAL, at=svc.clock(), detail={"mesure": mesure.id, "motif": reasons})
+    session.add(event)
+    session.commit()
+    return event
+
+
+def refusals(session: Session, mesure: Mesure) -> list[Event]:
+    """The DPDS's refusals of the measure's renewal requests, oldest first."""
+    bilans = [d.id for d in mesure.documents if d.kind == maintien.KIND.name]
+    return list(session.scalars(select(Event).where(Event.action == REFUSAL, Event.document_id.in_(bilans)).order_by(Event.at, Event.id)))
+
+
 def renewal_asked(mesure: Mesure) -> dict[str, Any] | None:
-    """The renewal the measure's last Maintien bilan asks for, if none was recorded since (ASLL §8, §9.2)."""
+    """The renewal the measure's last Maintien bilan asks for, if none was granted nor refused since (ASLL §8, §9.2)."""
     sent = [d for d in mesure.documents if d.kind == maintien.KIND.name and d.submitted_at is not None]
     if not sent:
         return None
@@ -244,7 +283,10 @@ def renewal_asked(mesure: Mesure) -> dict[str, Any] | None:
     asked = maintien.renewal_requested(last.submitted_data or {})
     if asked is None or any(r.created_at >= last.submitted_at for r in mesure.renouvellements):
         return None
-    return {**asked, "bilan": last.reference}
+    session = object_session(mesure)
+    if session is not None and session.scalar(select(Event.id).where(Event.document_id == last.id, Event.action == REFUSAL, Event.at >= last.submitted_at).limit(1)):
+        return None
+    return {**asked, "bilan": last.reference, "bilan_id": last.id}
 
 
 def _mesure_link(user: User, mesure: Mesure) -> dict[str, Any]:

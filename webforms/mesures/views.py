@@ -28,7 +28,7 @@ from webforms.mesures import services as mesures
 from webforms.mesures import thread
 from webforms.mesures.rules import TYPES, required_rhythm
 from webforms.models import Document, Mesure
-from webforms.web import posted, services
+from webforms.web import attempt, posted, services
 
 bp = Blueprint("mesures", __name__, url_prefix="/mesures")
 
@@ -124,6 +124,8 @@ def _render_view(
             kinds=registry(),
             startable=startable if can_edit else [],
             can_edit=can_edit,
+            can_decide_renewal=policy.can_decide_renewal(current_user, mesure),
+            renewal_refusals=thread.refusals(db.session(), mesure) if mesure.type_mesure == "asll_maintien" else [],
             meeting_form=meeting_form or form_class(RencontresSchema)(formdata=None, data=with_initial_rows(RencontresSchema, {})),
             renewal_form=renewal_form or form_class(RenouvellementSchema)(formdata=None, data=_asked_renewal(mesure)),
             close_form=close_form or form_class(ClotureSchema)(formdata=None, data={}),
@@ -149,13 +151,14 @@ def view(mesure_id: int) -> ResponseReturnValue:
     return _render_view(_mesure_or_404(mesure_id))
 
 
-def _record(mesure_id: int, schema: Any, service: Any, *, form_name: str, done: Any, anchor: str) -> ResponseReturnValue:
+def _record(mesure_id: int, schema: Any, service: Any, *, form_name: str, done: Any, anchor: str, allowed: Any = policy.can_edit_mesure) -> ResponseReturnValue:
     """Record something on a measure from its page's form; a refusal shows the page again.
 
-    ``done``: the success message, or a function of what the service returned that says it.
+    ``done``: the success message, or a function of what the service returned that says it;
+    ``allowed``: who may (the operator's writers, unless the step is another's).
     """
     mesure = _mesure_or_404(mesure_id)
-    if not policy.can_edit_mesure(current_user, mesure):
+    if not allowed(current_user, mesure):
         abort(403)
     post = posted(form_class(schema))
     if post.changes_rows and change_rows(schema, post.payload, post.action):
@@ -180,10 +183,23 @@ def _meetings_done(recorded: list[Any]) -> str:
 
 @bp.post("/<int:mesure_id>/renouvellements")
 def add_renewal(mesure_id: int) -> ResponseReturnValue:
-    """Record a renewal of an ASLL Maintien."""
-    return _record(
-        mesure_id, RenouvellementSchema, mesures.add_renouvellement, form_name="renewal_form", done="Renouvellement enregistré.", anchor="#periodes"
-    )
+    """Record the DPDS's decision renewing an ASLL Maintien, on the request of its bilan."""
+    return _record(mesure_id, RenouvellementSchema, thread.decide_renewal, form_name="renewal_form", done="Renouvellement accordé : décision de la DPDS enregistrée.",
+                   anchor="#periodes", allowed=policy.can_decide_renewal)
+
+
+@bp.post("/<int:mesure_id>/renouvellements/refus")
+def refuse_renewal(mesure_id: int) -> ResponseReturnValue:
+    """Record the DPDS's refusal of the renewal a Maintien bilan asked for."""
+    mesure = _mesure_or_404(mesure_id)
+    if not policy.can_decide_renewal(current_user, mesure):
+        abort(403)
+    outcome = attempt(thread.refuse_renewal, db.session(), services().documents, mesure, user=current_user, motif=request.form.get("motif"))
+    if outcome.refused:
+        flash(outcome.refusal or "", "error")
+        return _render_view(mesure, status=422)
+    flash("Renouvellement refusé : décision de la DPDS enregistrée.", "success")
+    return redirect(url_for(".view", mesure_id=mesure.id) + "#periodes")
 
 
 @bp.post("/<int:mesure_id>/bon-de-commande")

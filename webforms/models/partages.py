@@ -14,6 +14,7 @@ from webforms.models.base import Base, UTCDateTime, utcnow
 QUALITES_PARTAGE = {
     "travailleur_social": "Travailleur social référent du ménage",
     "rast": "RAST du territoire",
+    "service_logement": "Service Logement de la DPDS",
     "bailleur": "Bailleur (contrat tripartite)",
 }
 # What the log of a link records.

@@ -43,6 +43,8 @@ class Departement(Base):
     nom: Mapped[str] = mapped_column(String(80), primary_key=True)
     # The service that instructs the ASLL Maintien requests (ASLL §8: "le Service Logement de la DPDS").
     service_logement: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Where its documents are sent (ASLL §9.2, §10); none shipped: the sources give no address.
+    service_logement_adresse: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
 
 class Territoire(Base):
@@ -84,6 +86,8 @@ class TerritoireZone(Base):
     territoire_id: Mapped[int] = mapped_column(ForeignKey("territoire.id", ondelete="CASCADE"), index=True)
     nature: Mapped[str] = mapped_column(String(20))
     nom: Mapped[str] = mapped_column(String(150))
+    # A CAMS's: its RAST's address, where an Installation's bilan is sent (ASLL §9.1).
+    adresse: Mapped[str | None] = mapped_column(String(254), nullable=True)
 
     territoire: Mapped[Territoire] = relationship(back_populates="zones")
 

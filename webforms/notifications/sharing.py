@@ -93,15 +93,20 @@ def share(session: Session, svc: Services, doc: Document, *, user: User, adresse
         raise DocumentError("Seuls les rédacteurs de l'organisation transmettent un document soumis.")
     adresse = check_recipient(adresse, qualite)
     assert qualite is not None
-    now = svc.clock()
+    partage = open_link(session, doc, adresse=adresse, qualite=qualite, by=user, now=svc.clock())
+    session.commit()
+    return partage
+
+
+def open_link(session: Session, doc: Document, *, adresse: str, qualite: str, by: User, now: dt.datetime) -> Partage:
+    """Record a link to ``doc`` for a checked address and ask a worker to e-mail it, in the caller's transaction."""
     days = int(current_app.config["PARTAGE_JOURS"])
-    partage = Partage(document_id=doc.id, adresse=adresse, qualite=qualite, sel=secrets.token_hex(32), created_by_id=user.id,
+    partage = Partage(document_id=doc.id, adresse=adresse, qualite=qualite, sel=secrets.token_hex(32), created_by_id=by.id,
                       created_at=now, expires_at=now + dt.timedelta(days=days), code_essais=0)
     session.add(partage)
     session.flush()
     ask(session, send_link, nature="courriel", libelle=f"Lien vers {_name(doc)} pour un destinataire sans compte"[:200], now=now,
-        user_id=user.id, document_id=doc.id, parametres={"partage": partage.id})
-    session.commit()
+        user_id=by.id, document_id=doc.id, parametres={"partage": partage.id})
     return partage
 
 

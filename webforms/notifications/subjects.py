@@ -20,6 +20,7 @@ EVENEMENTS: dict[str, type[Document] | type[Mesure]] = {
     "reouverture": Document,
     "non_conforme": Document,
     "decision": Document,
+    "transmission": Document,
     "instruction": Document,
     "message": Document,
     "demande_correction": Document,

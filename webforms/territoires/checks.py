@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from marshmallow import ValidationError, validate
+
 from webforms.errors import name_problem
 from webforms.models import NATURES_TERRITOIRE, NATURES_ZONE
 
@@ -39,6 +41,22 @@ def _text(value: Any, where: str, field: str, longest: int, *, required: bool = 
     return None
 
 
+_EMAIL = validate.Email()
+
+
+def _address(value: Any, where: str, field: str) -> str | None:
+    """Return why ``value`` cannot be the e-mail address of ``field`` (None: it can, or it is absent)."""
+    if value is None:
+        return None
+    if problem := _text(value, where, field, 254):
+        return problem
+    try:
+        _EMAIL(value)
+    except ValidationError:
+        return f"{where}, champ « {field} » : adresse électronique invalide."
+    return None
+
+
 def _count(value: Any, where: str, field: str) -> str | None:
     """Return why ``value`` cannot be a whole number of the file (None: it can, or it is absent)."""
     if value is None:
@@ -55,6 +73,7 @@ def _departement(d: Any, n: int) -> Iterable[str | None]:
         return
     yield _text(d.get("nom"), where, "nom", 80)
     yield _text(d.get("service_logement"), where, "service_logement", 200, required=False)
+    yield _address(d.get("service_logement_adresse"), where, "service_logement_adresse")
 
 
 def _territoire(t: Any, n: int, departements: set[str]) -> Iterable[str | None]:
@@ -93,8 +112,15 @@ def _zones(zones: Any, where: str) -> Iterable[str | None]:
         if not isinstance(names, list):
             yield f"{where}, champ « zones.{nature} » : une liste de noms est attendue."
             continue
-        for i, name in enumerate(names, 1):
-            yield _text(name, where, f"zones.{nature} n° {i}", 150)
+        for i, zone in enumerate(names, 1):
+            # A zone is a name, or {"nom": …, "adresse": …} for a CAMS whose RAST has an address (ASLL §9.1).
+            if isinstance(zone, Mapping):
+                yield _text(zone.get("nom"), where, f"zones.{nature} n° {i}, nom", 150)
+                yield _address(zone.get("adresse"), where, f"zones.{nature} n° {i}, adresse")
+                if unknown := set(zone) - {"nom", "adresse"}:
+                    yield f"{where}, champ « zones.{nature} n° {i} » : clés inconnues ({', '.join(sorted(map(str, unknown)))[:80]})."
+            else:
+                yield _text(zone, where, f"zones.{nature} n° {i}", 150)
 
 
 def file_problems(data: Any, known_departements: Iterable[str] = ()) -> list[str]:

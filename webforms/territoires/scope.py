@@ -13,7 +13,8 @@ The one place that derives a territory (issue 13); ``webforms.policy`` asks it f
 A user reads the territories they are attached to, and, with a Département-wide grant, every
 territory of that Département and what belongs to no territory but to that Département (a
 measure: the Département of its type's territories; a document: its measure's, else its
-organisation's; ``in_scope``). A user with neither reads nothing
+organisation's; ``in_scope``; what has no known Département, only a grant of every
+Département). A user with neither reads nothing
 beyond what their own organisation wrote (docs/decisions.md).
 """
 
@@ -25,6 +26,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, o
 from sqlalchemy.orm import Session, object_session
 
 from webforms.models import (
+    Departement,
     Document,
     Mesure,
     OrganisationTerritoire,
@@ -97,11 +99,14 @@ def in_scope(user: User, territory: ColumnElement[int | None], home: Select[tupl
     """Return the SQL condition: ``territory`` (NULL for none) is one ``user`` reads.
 
     Without a territory, the object is its Départements' (``home``): a grant of one of them reads
-    it; one whose Département nothing tells (an operator attached nowhere yet) is read by any grant.
+    it. One whose Département nothing tells (an operator attached nowhere yet) may be any
+    Département's: only a grant of every Département reads it, never a territory's user nor one
+    Département's grant (docs/decisions.md).
     """
     granted = select(PorteeDepartement.departement).where(PorteeDepartement.user_id == user.id)
     of_home = exists(home.where(Territoire.departement.in_(granted))) if home is not None else exists(granted)
-    unknown = ~exists(home) if home is not None else false()
+    every_departement = ~exists(select(Departement.nom).where(Departement.nom.not_in(granted)))
+    unknown = and_(~exists(home), every_departement) if home is not None else false()
     return or_(
         territory.in_(attached_territories(user)),
         territory.in_(granted_territories(user)),
@@ -143,13 +148,22 @@ def territory_of(session: Session, doc: Document) -> Territoire | None:
 
 def same_place(a: str, b: str) -> bool:
     """Are two place names the same, whatever their case, accents, hyphens and spaces?"""
-    return _plain(a) == _plain(b)
+    return plain_place(a) == plain_place(b)
 
 
-def _plain(name: str) -> str:
+def plain_place(name: str) -> str:
+    """Return a place name folded for comparison: no case, accents, hyphens, apostrophes nor extra spaces."""
     decomposed = unicodedata.normalize("NFKD", name.casefold())
     letters = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(letters.replace("-", " ").replace("'", " ").split())
+
+
+def territory_of_commune(session: Session, nature: str, commune: str | None) -> int | None:
+    """Return the territory of ``nature`` one of whose communes or PMS is ``commune``, or None."""
+    if not commune or not commune.strip():
+        return None
+    zones = session.scalars(select(TerritoireZone).join(Territoire).where(Territoire.nature == nature, TerritoireZone.nature.in_(COMMUNE_ZONES))).all()
+    return next((zone.territoire_id for zone in zones if same_place(zone.nom, commune)), None)
 
 
 def territory_for_mesure(session: Session, *, organisation_id: int, type_mesure: str, commune: str | None) -> int | None:
@@ -158,13 +172,8 @@ def territory_for_mesure(session: Session, *, organisation_id: int, type_mesure:
     nature = NATURE_OF_MEASURE.get(type_mesure)
     if nature is None:
         return None
-    if commune and commune.strip():
-        zones = session.scalars(
-            select(TerritoireZone).join(Territoire).where(Territoire.nature == nature, TerritoireZone.nature.in_(COMMUNE_ZONES))
-        ).all()
-        for zone in zones:
-            if same_place(zone.nom, commune):
-                return zone.territoire_id
+    if (found := territory_of_commune(session, nature, commune)) is not None:
+        return found
     own = session.scalars(
         select(OrganisationTerritoire.territoire_id)
         .join(Territoire, Territoire.id == OrganisationTerritoire.territoire_id)

@@ -34,7 +34,7 @@ from webforms.models import (
     UserTerritoire,
 )
 from webforms.territoires.checks import LARGEST_COUNT, file_problems, refusal
-from webforms.territoires.scope import COMMUNE_ZONES, same_place, territory_of
+from webforms.territoires.scope import COMMUNE_ZONES, plain_place, same_place, territory_of, territory_of_commune
 
 # The roles whose reading is scoped by territory (webforms/policy.py); the others are not attached.
 SCOPED_ROLES = ("coordinateur", "instructeur", "archiviste")
@@ -132,12 +132,19 @@ def update_territory(session: Session, territoire: Territoire, *, user: User, pa
     return territoire
 
 
-def _replace_zones(session: Session, territoire: Territoire, zones: list[tuple[str, str]]) -> None:
-    """Replace the zones: the old ones go first, since a zone kept is unique (nature, name)."""
+def _replace_zones(session: Session, territoire: Territoire, zones: list[tuple[str, str]], adresses: Mapping[tuple[str, str], str | None] | None = None) -> None:
+    """Replace the zones: the old ones go first, since a zone kept is unique (nature, name). A zone
+    kept keeps its address (a RAST's) unless ``adresses`` gives one."""
+    kept = {(z.nature, plain_place(z.nom)): z.adresse for z in territoire.zones}
+    given = {(nature, plain_place(name)): a for (nature, name), a in (adresses or {}).items()}
     territoire.zones.clear()
     session.flush()
-    territoire.zones.extend(TerritoireZone(nature=nature, nom=name) for nature, name in zones)
+    territoire.zones.extend(
+        TerritoireZone(nature=nature, nom=name, adresse=given.get((nature, plain_place(name)), kept.get((nature, plain_place(name)))))
+        for nature, name in zones
+    )
     session.flush()
+
 
 
 def attached_organisations(session: Session, territoire: Territoire) -> set[int]:
@@ -227,7 +234,7 @@ def load(session: Session, data: Mapping[str, Any], *, now: dt.datetime) -> tupl
         raise TerritoireError(refusal(problems))
     for d in data.get("departements", []):
         row = session.get(Departement, d["nom"]) or Departement(nom=d["nom"])
-        row.service_logement = d.get("service_logement")
+        row.service_logement, row.service_logement_adresse = d.get("service_logement"), d.get("service_logement_adresse")
         session.add(row)
     session.flush()
     created = updated = 0
@@ -241,7 +248,10 @@ def load(session: Session, data: Mapping[str, Any], *, now: dt.datetime) -> tupl
         row.mesures_min, row.mesures_max, row.annee_indicative = t.get("mesures_min"), t.get("mesures_max"), t.get("annee_indicative")
         row.indicatifs, row.updated_at = dict(t.get("indicatifs", {})), now
         session.add(row)
-        _replace_zones(session, row, [(n, name) for n, names in t.get("zones", {}).items() for name in names])
+        # A zone is a name, or {"nom": …, "adresse": …} for a CAMS whose RAST has an address (ASLL §9.1).
+        zones = [(n, z["nom"] if isinstance(z, dict) else z) for n, names in t.get("zones", {}).items() for z in names]
+        adresses = {(n, z["nom"]): z.get("adresse") for n, names in t.get("zones", {}).items() for z in names if isinstance(z, dict)}
+        _replace_zones(session, row, zones, adresses)
     session.commit()
     return created, updated
 
@@ -253,6 +263,8 @@ class Recipient:
     role: str
     nom: str
     comptes: tuple[str, ...] = ()
+    adresse: str | None = None  # a service without an account: where the document is sent
+    ids: tuple[int, ...] = ()  # the accounts of ``comptes``, told by a notification
 
 
 def recipients_for(session: Session, doc: Document) -> list[Recipient]:
@@ -262,25 +274,39 @@ def recipients_for(session: Session, doc: Document) -> list[Recipient]:
     mesure = doc.mesure
     family = mesure.type_mesure if mesure is not None else ("aml" if doc.kind in ("fiche_saisine", "bilan_aml", "contrat_tripartite") else None)
     territoire = territory_of(session, doc)
-    if family == "asll_maintien":
+    # ASLL §10: the operator's annual bilan "est à adresser au Service Logement de la DPDS".
+    if family == "asll_maintien" or doc.kind == "bilan_annuel_operateur":
         departement = session.get(Departement, territoire.departement) if territoire else _single_departement(session, "lot_asll")
-        return [Recipient("Service Logement", departement.service_logement)] if departement and departement.service_logement else []
+        if departement is None or not departement.service_logement:
+            return []
+        return [Recipient("Service Logement", departement.service_logement, adresse=departement.service_logement_adresse)]
+    if family == "asll_installation":
+        return _cams_of(session, territoire, mesure.menage_commune if mesure is not None else None)
     if territoire is None:
         return []
-    if family == "asll_installation":
-        commune = mesure.menage_commune if mesure is not None else None
-        pms = [z.nom for z in territoire.zones if z.nature in COMMUNE_ZONES and commune and same_place(z.nom, commune)]
-        cams = [z.nom for z in territoire.zones if z.nature == "cams"]
-        where = f" – {', '.join(pms)}" if pms else ""
-        return [Recipient("RAST de la CAMS", f"{name}{where}") for name in cams]
     if family == "aml":
         coordinators = session.scalars(
-            select(User.full_name).join(UserTerritoire, UserTerritoire.user_id == User.id)
+            select(User).join(UserTerritoire, UserTerritoire.user_id == User.id)
             .where(UserTerritoire.territoire_id == territoire.id, User.role == "coordinateur", User.active.is_(True))
-            .order_by(User.full_name)
+            .order_by(User.full_name, User.id)
         ).all()
-        return [Recipient("Coordinateur Logement d'abord", f"Plateforme {territoire.nom}", tuple(coordinators))]
+        names, ids = tuple(u.full_name for u in coordinators), tuple(u.id for u in coordinators)
+        return [Recipient("Coordinateur Logement d'abord", f"Plateforme {territoire.nom}", names, ids=ids)]
     return []
+
+
+def _cams_of(session: Session, territoire: Territoire | None, commune: str | None) -> list[Recipient]:
+    """The RAST of the CAMS of the household's commune (ASLL §9.1, §11), else of the measure's lot."""
+    # ASLL §11 draws each lot as the "secteur géographique" of its Circonscriptions d'Action
+    # Médico-Sociale, listed by their PMS (communes): the commune tells the CAMS, not the lot the
+    # measure was filed under (an operator's only lot when the commune was not recognised).
+    found = territory_of_commune(session, "lot_asll", commune)
+    lot = session.get(Territoire, found) if found is not None else territoire
+    if lot is None:
+        return []
+    pms = [z.nom for z in lot.zones if z.nature in COMMUNE_ZONES and commune and same_place(z.nom, commune)]
+    where = f" – {', '.join(pms)}" if pms else ""
+    return [Recipient("RAST de la CAMS", f"{z.nom}{where}", adresse=z.adresse) for z in sorted(lot.zones, key=lambda z: z.nom) if z.nature == "cams"]
 
 
 def _single_departement(session: Session, nature: str) -> Departement | None:
