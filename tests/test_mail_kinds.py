@@ -27,6 +27,8 @@ from tests.test_mesures_web import AML, open_mesure
 from tests.test_notifications_mail import BASE_URL, HOUSEHOLD_NAMES, logged, relay, smtp_server  # noqa: F401 (a fixture)
 from tests.test_reminders import paris_morning, run_on
 from tests.test_sharing import ADDRESS, visitor
+from tests.test_thread import _submit_installation_bilan
+from tests.test_transmissions import RAST, configure_addresses
 from tests.test_web import submitted
 from tests.workers import run_jobs
 from webforms import db
@@ -206,6 +208,18 @@ def fin_sans_renouvellement(app: Flask, login_as: Any, clock: Clock) -> Expected
     return _measure_reminder(app, login_as, clock, D(2020, 2, 1), line, type_mesure="asll_maintien", duree_mois="6", date_premiere_rencontre="2019-09-02")
 
 
+def transmission(app: Flask, login_as: Any, clock: Clock) -> Expected:
+    # ASLL §9.1: the Installation's bilan "est transmis au RAST du territoire concerné"; here the
+    # RAST's address is an account, an archiviste's: it reads the bilan, and its deposit told it nothing.
+    _, archiviste = login_as("archiviste", territoires=("asll-lot-2",))
+    configure_addresses(app, rast={**RAST, "Faucigny": archiviste.email}, dpds=None)
+    web, _ = login_as("redacteur")
+    mesure = open_mesure(web, menage_commune="Cluses", date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    bilan = _submit_installation_bilan(app, web, mesure, {"proposition": "fin"})
+    line = f"{get_kind('bilan_asll_installation').title} BI-2019-000001 : transmis au RAST de la CAMS (Faucigny – Cluses)"
+    return Expected(archiviste.email, f"[webforms] {line}", _consult(line, f"/documents/{bilan}"))
+
+
 def resume(app: Flask, login_as: Any, clock: Clock) -> Expected:
     author, _ = login_as("redacteur")
     _, coordinator = login_as("coordinateur", org="Plateforme Lens-Hénin")
@@ -251,7 +265,7 @@ SCENARIOS: dict[str, Callable[[Flask, Any, Clock], Expected]] = {
         "instruction": instruction, "message": message, "demande_correction": demande_correction, "appel_echeance": appel_echeance,
         "decision_en_attente": decision_en_attente, "copie_signee_attendue": copie_signee_attendue, "bilan_a_rendre": bilan_a_rendre,
         "bilan_en_retard": bilan_en_retard, "demarrage_a_venir": demarrage_a_venir, "demarrage_en_retard": demarrage_en_retard,
-        "rythme_insuffisant": rythme_insuffisant, "fin_sans_renouvellement": fin_sans_renouvellement,
+        "rythme_insuffisant": rythme_insuffisant, "fin_sans_renouvellement": fin_sans_renouvellement, "transmission": transmission,
     }.items()},
     "resume": resume,
     "partage:lien": partage_lien,

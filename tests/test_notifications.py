@@ -192,5 +192,6 @@ def test_an_error_page_after_a_failed_transaction_still_renders_its_header(app: 
 def test_the_app_gives_the_lifecycle_the_notifications_listener(app: Flask) -> None:
     """The lifecycle names no notification: the factory registers the listener, by name."""
     # The household's thread listens too (issue 13: an Installation bilan opens a Maintien), and
-    # the territory's recipients are sent the document after the deposit's notifications.
-    assert list(lifecycle._LISTENERS) == ["notifications", "parcours", "transmissions"]
+    # the territory's recipients are sent the document after the deposit's notifications; a
+    # draft's previews are asked for after its creation and saves (documents.previews).
+    assert list(lifecycle._LISTENERS) == ["apercus", "notifications", "parcours", "transmissions"]

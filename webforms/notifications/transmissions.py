@@ -71,7 +71,8 @@ def _tell(session: Session, doc: Document, user: User, base: dict[str, Any], eve
     session.flush()  # the submission's notifications, added by the listener before this one
     told = session.scalar(select(Notification.id).where(Notification.user_id == user.id, Notification.document_id == doc.id, Notification.created_at == event.at))
     if told is None:
-        told_now = notify(session, "transmission", doc, [user], what=f"transmis à {base['role'].lower()} ({base['nom']})", now=event.at, actor=event.user)
+        # "au": the three roles (territoires.recipients_for) are masculine singular, spelled as the sources spell them.
+        told_now = notify(session, "transmission", doc, [user], what=f"transmis au {base['role']} ({base['nom']})", now=event.at, actor=event.user)
         outcome = "prevenu" if told_now else "non_lecteur"
     else:
         outcome = "deja_prevenu"
