@@ -27,6 +27,10 @@ LONG = " ".join(f"ligne{i}" for i in range(40))  # 279 characters, no pattern
         ("abcdabcdabcd", "répétition"),
         ("aaaabbbbcccc", "répétition"),  # 3 different characters
         ("aabbccddeeff", None),  # 6 different, no pattern repeated whole: the rule's other side
+        ("aabbccddaabd", "répétition"),  # 4 different characters
+        ("aabbccddeeaa", None),  # 5 different (MIN_DISTINCT)
+        ("zqvkwjzqvkwj", "répétition"),  # 6 different, one pattern said twice: refused by the pattern alone
+        ("zqvkwjzqvkwx", None),  # the same, its last character changed
         ("123456789012", "suite"),
         ("987654321098", "suite"),
         ("azertyuiopqs", "suite"),
