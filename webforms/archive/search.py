@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Text, case, cast, false, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB, JSONPATH
 from sqlalchemy.orm import Session
 
@@ -35,14 +35,20 @@ def destroyed(session: Session, record_ids: Iterable[int]) -> dict[int, Tombston
 
 
 def visible_records(user: User) -> Any:
-    """The query of the records ``user`` may see: those of the documents they may see."""
+    """The query of the records ``user`` may see: the archive's readers, those of the documents they may see."""
+    if not policy.can_search_archive(user):
+        return select(ArchiveRecord).where(false())
     documents = policy.visible_documents(user).with_only_columns(Document.id).order_by(None)
     return select(ArchiveRecord).where(ArchiveRecord.document_id.in_(documents))
 
 
 def can_see(session: Session, user: User, record: ArchiveRecord) -> bool:
-    """May ``user`` see this record (the rule of ``visible_records``)?"""
-    return policy.can_view(user, record.document)
+    """May ``user`` see this record (the rule of ``visible_records``)?
+
+    Only the archive's readers: a jury member reads the recevable dossiers of its call "and
+    nothing else" (issue 12), not their records (the access and retention history).
+    """
+    return policy.can_search_archive(user) and policy.can_view(user, record.document)
 
 
 @dataclass(frozen=True)
