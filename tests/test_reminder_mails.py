@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 
 from tests.conftest import Clock
-from tests.test_mesures_web import AML, meeting, open_mesure
+from tests.test_mesures_web import AML, meeting, open_mesure, renew
 from tests.test_notifications_mail import Inbox, assert_no_household_data, relay, smtp_server  # noqa: F401 (a fixture)
 from tests.test_reminders import paris_morning, run_on
 from tests.workers import run_jobs
@@ -140,7 +140,7 @@ def test_the_end_of_a_renewed_maintien_is_mailed_30_days_before_asll_9_2(
     only(monkeypatch, mesure_reminders.end_without_renewal)
     web, referent = login_as("redacteur")
     mesure_id = open_mesure(web, type_mesure="asll_maintien", duree_mois="3", date_bon_commande="2019-06-03", date_premiere_rencontre="2019-06-10")
-    renewal = {"date_decision": "2019-09-10", "duree_mois": "3", "motif": "Dette locative en cours d'apurement"}
-    assert web.post(f"/mesures/{mesure_id}/renouvellements", renewal).status_code == 302
+    # Decided by the Service Logement of the DPDS (ASLL §8), as its page records it (tests/test_thread.py).
+    assert renew(app, mesure_id, "2019-09-10", 3, "Dette locative en cours d'apurement") is None
     edge(mails, D(2019, 11, 10), referent.email, "fin de l'accompagnement le 10 décembre 2019 sans demande de renouvellement")
     assert mails(D(2019, 12, 10)) == []
