@@ -120,7 +120,7 @@ NOT_PAGES: dict[str, str] = {
     "partage.download": "redirection vers la page du lien (partage.page) tant que le code n'est pas saisi, puis téléchargement",
     # JSON for the page's own scripts.
     "travaux.state": "JSON (avancement d'un travail, lu par static/progress.js)",
-    "auth.keep_alive": "JSON (session ouverte ou non, lu par static/autosave.js)",
+    "auth.keep_alive": "JSON (session ouverte ou non, lu par static/session.js)",
     "api_doc.openapi_json": "JSON (description OpenAPI de l'API)",
 }
 
