@@ -277,7 +277,7 @@ def test_a_renewal_asked_by_a_maintien_bilan_is_prefilled_and_starts_on_the_dpds
     data |= {k: v for k, v in example.items() if k not in ("mesure", "rencontres", "proposition")}
     data["objectifs"] = [{**row, "statut": "non_travaille"} for row in data["objectifs"]]
     data["proposition"] = {**data["proposition"], "proposition": "renouvellement", "motifs": "Plan d'apurement à tenir.", "duree_demandee_mois": 3}
-    decision = {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "Plan d'apurement à tenir."}
+    decision = {"date_decision": "2019-10-14", "duree_mois": "3", "motif": "Plan d'apurement à tenir."}  # the day the bilan is transmitted (the clock's)
     dpds, dpds_account = login_as("instructeur")  # the Service Logement of the DPDS, which instructs the Maintien (§8)
     # No request yet: the DPDS has nothing to decide (§9.2: "sur la base de ce bilan").
     refused = dpds.post(f"/mesures/{mesure_id}/renouvellements", decision)
@@ -295,6 +295,12 @@ def test_a_renewal_asked_by_a_maintien_bilan_is_prefilled_and_starts_on_the_dpds
         assert db.session().get(Mesure, mesure_id).renouvellements == []
     deciding = dpds.get(f"/mesures/{mesure_id}").get_data(as_text=True)
     assert "Accorder le renouvellement" in deciding and "Plan d&#39;apurement à tenir." in deciding  # prefilled from the request
+    # §9.2, "sur la base de ce bilan": not the day before it was transmitted; nor a day to come.
+    for day, said in (("2019-10-13", "La décision ne peut précéder la demande"), ("2019-10-15", "Une décision à venir ne s&#39;enregistre pas encore")):
+        refused = dpds.post(f"/mesures/{mesure_id}/renouvellements", {**decision, "date_decision": day})
+        assert refused.status_code == 422 and said in refused.get_data(as_text=True), day
+    with app.app_context():
+        assert db.session().get(Mesure, mesure_id).renouvellements == []
     assert dpds.post(f"/mesures/{mesure_id}/renouvellements", decision).status_code == 302
     with app.app_context():
         s = db.session()
@@ -303,7 +309,7 @@ def test_a_renewal_asked_by_a_maintien_bilan_is_prefilled_and_starts_on_the_dpds
     assert dpds.post(f"/mesures/{mesure_id}/renouvellements", decision).status_code == 422  # the request is answered
     page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
     assert "demande un renouvellement" not in page
-    assert "<td>Renouvellement 1</td><td>1er octobre 2019</td><td>1er janvier 2020</td>" in page  # the renewal runs from the DPDS decision (1 October) for 3 months
+    assert "<td>Renouvellement 1</td><td>14 octobre 2019</td><td>14 janvier 2020</td>" in page  # the renewal runs from the DPDS decision (14 October) for 3 months
 
 
 def test_the_household_file_shows_the_thread_to_those_allowed_and_logs_each_opening(app: Flask, login_as: Any, make_user: Any) -> None:

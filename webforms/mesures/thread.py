@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, object_session
 
 from schemas import bilan_asll_installation as installation
 from schemas import bilan_asll_maintien as maintien
-from schemas.base.records import BonCommandeSchema
+from schemas.base.records import BonCommandeSchema, RenouvellementSchema
 from webforms import policy
 from webforms.documents.reviews import ReviewRules
 from webforms.documents.services import next_reference
@@ -249,6 +249,15 @@ def decide_renewal(session: Session, svc: Any, mesure: Mesure, *, user: User, pa
             "Aucun renouvellement n'est demandé : le Service Logement de la DPDS décide sur la demande motivée d'un bilan de Maintien transmis (CCTP ASLL §9, §9.2).",
             {"date_decision": ["Aucune demande de renouvellement en attente pour cette mesure."]},
         )
+    decided = mesures.load(RenouvellementSchema, payload, "Le renouvellement ne peut pas être enregistré : corrigez les erreurs signalées.")["date_decision"]
+    # §9.2: granted "sur la base de ce bilan": not before it was transmitted; and a decision to come is not recorded yet.
+    if decided > paris_date(svc.clock()):
+        raise ValidationFailed("Une décision à venir ne s'enregistre pas encore.", {"date_decision": ["Cette date est dans le futur."]})
+    if decided < asked["transmis"]:
+        raise ValidationFailed(
+            f"La décision ne peut précéder la demande : le bilan {asked['bilan']} a été transmis le {asked['transmis'].strftime('%d/%m/%Y')} (CCTP ASLL §9.2).",
+            {"date_decision": [f"Le bilan {asked['bilan']} a été transmis le {asked['transmis'].strftime('%d/%m/%Y')}."]},
+        )
     return mesures.add_renouvellement(session, svc, mesure, user=user, payload=payload, demande=asked["bilan"])
 
 
@@ -286,7 +295,7 @@ def renewal_asked(mesure: Mesure) -> dict[str, Any] | None:
     session = object_session(mesure)
     if session is not None and session.scalar(select(Event.id).where(Event.document_id == last.id, Event.action == REFUSAL, Event.at >= last.submitted_at).limit(1)):
         return None
-    return {**asked, "bilan": last.reference, "bilan_id": last.id}
+    return {**asked, "bilan": last.reference, "bilan_id": last.id, "transmis": paris_date(last.submitted_at)}
 
 
 def _mesure_link(user: User, mesure: Mesure) -> dict[str, Any]:
