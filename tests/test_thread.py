@@ -17,7 +17,7 @@ from webforms import db
 from webforms.documents import services as svc_docs
 from webforms.mesures import lots, rules
 from webforms.mesures.services import annual_figures
-from webforms.models import ArchiveLog, DiplomeReferent, Document, Event, Mesure, MesureOrigine, Territoire, User
+from webforms.models import ArchiveLog, DiplomeReferent, Document, Event, Mesure, MesureOrigine, Notification, Territoire, User
 
 PLATFORM = "Plateforme Logement d'abord Lens-Hénin"
 LENS, ARTOIS = ("aml-lens-henin",), ("aml-artois",)  # the platform of the example referral (Liévin, CALL), and the other
@@ -263,6 +263,14 @@ def doc_reference(app: Flask, doc_id: int) -> str | None:
         return db.session().get_one(Document, doc_id).reference
 
 
+def decisions_told(app: Flask, writer: Any) -> list[str]:
+    """What the operator's writers were told of the DPDS's decisions on renewals (their notifications, as the centre lists them)."""
+    page = writer.get("/notifications").get_data(as_text=True)
+    with app.app_context():
+        told = db.session().scalars(select(Notification.message).where(Notification.evenement == "decision").order_by(Notification.id)).all()
+    return [m.split(" : ", 1)[1] for m in told if m.split(" : ", 1)[1].replace("'", "&#39;") in page]
+
+
 def test_a_renewal_asked_by_a_maintien_bilan_is_prefilled_and_starts_on_the_dpds_decision(app: Flask, login_as: Any) -> None:
     """ASLL §8: "quand il s'agit d'un renouvellement, l'intervention commence le jour de la décision de la DPDS";
     the operator asks in the bilan (§9: "Si un renouvellement est demandé, il doit être motivé"), the
@@ -301,7 +309,9 @@ def test_a_renewal_asked_by_a_maintien_bilan_is_prefilled_and_starts_on_the_dpds
         assert refused.status_code == 422 and said in refused.get_data(as_text=True), day
     with app.app_context():
         assert db.session().get(Mesure, mesure_id).renouvellements == []
+    assert decisions_told(app, web) == []
     assert dpds.post(f"/mesures/{mesure_id}/renouvellements", decision).status_code == 302
+    assert decisions_told(app, web) == ["renouvellement accordé par le Service Logement de la DPDS (CCTP ASLL §9.2)"]  # the operator is told
     with app.app_context():
         s = db.session()
         (event,) = s.scalars(select(Event).where(Event.action == "add_renouvellement")).all()
@@ -572,6 +582,11 @@ def test_the_dpds_may_refuse_a_renewal_with_its_reasons_and_the_request_is_answe
         assert (event.user_id, event.detail) == (dpds_account.id, {"mesure": mesure_id, "motif": refusal["motif"]})
     page = web.get(f"/mesures/{mesure_id}").get_data(as_text=True)
     assert "Renouvellement refusé par la DPDS" in page and "Dette soldée" in page and "demande un renouvellement" not in page
+    # The operator is told (issue 14, "a decision recorded"), without the reasons (no household data in a notification).
+    assert decisions_told(app, web) == ["renouvellement refusé par le Service Logement de la DPDS (CCTP ASLL §9.2)"]
+    with app.app_context():
+        bilan = db.session().scalars(select(Event.document_id).where(Event.action == "renouvellement_refuse")).one()
+    assert "Renouvellement refusé par la DPDS par Instructeur" in web.get(f"/documents/{bilan}").get_data(as_text=True)  # in the bilan's history
     # The request is answered: neither a second refusal nor a grant.
     assert dpds.post(f"/mesures/{mesure_id}/renouvellements/refus", refusal).status_code == 422
     assert dpds.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "x"}).status_code == 422

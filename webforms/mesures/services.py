@@ -130,6 +130,13 @@ def add_rencontres(session: Session, svc: Services, mesure: Mesure, *, user: Use
 
 def add_renouvellement(session: Session, svc: Services, mesure: Mesure, *, user: User, payload: Mapping[str, Any], demande: str | None = None) -> Renouvellement:
     """Record a Maintien renewal decided by the DPDS (ASLL §8, §9.2); ``demande``: the bilan that asked for it."""
+    row = record_renouvellement(session, svc, mesure, user=user, payload=payload, demande=demande)
+    session.commit()
+    return row
+
+
+def record_renouvellement(session: Session, svc: Services, mesure: Mesure, *, user: User, payload: Mapping[str, Any], demande: str | None = None) -> Renouvellement:
+    """Check and add a Maintien renewal, in the caller's transaction (``add_renouvellement`` commits it)."""
     values = load(RenouvellementSchema, payload, "Le renouvellement ne peut pas être enregistré : corrigez les erreurs signalées.")
     renewal = rules.Renewal(values["date_decision"], values["duree_mois"], values["motif"])
     _check(
@@ -152,7 +159,6 @@ def add_renouvellement(session: Session, svc: Services, mesure: Mesure, *, user:
     session.add(row)
     mesure.updated_at = now
     session.add(Event(user=user, action="add_renouvellement", at=now, detail={"mesure": mesure.id, **({"demande": demande} if demande else {})}))
-    session.commit()
     return row
 
 

@@ -23,16 +23,17 @@ from schemas import bilan_asll_maintien as maintien
 from schemas.base.records import BonCommandeSchema, RenouvellementSchema
 from webforms import policy
 from webforms.documents.reviews import ReviewRules
-from webforms.documents.services import next_reference
+from webforms.documents.services import log_event, next_reference
 from webforms.errors import DocumentError, ValidationFailed
 from webforms.mesures import services as mesures
 from webforms.mesures.rules import DURATION_MONTHS, START_DEADLINE_DAYS, TYPES
-from webforms.models import Event, Mesure, MesureOrigine, Organisation, OrganisationTerritoire, Territoire, User
+from webforms.models import Document, Event, Mesure, MesureOrigine, Organisation, OrganisationTerritoire, Territoire, User
 from webforms.territoires.scope import NATURE_OF_MEASURE, territory_of
 from webforms.timeutil import paris_date
 
 REFUSED = "La décision ne peut pas être enregistrée : corrigez les erreurs signalées."
 REFUSAL = "renouvellement_refuse"  # the DPDS's refusal, logged on the bilan that asked
+GRANT = "renouvellement_accorde"  # its grant, logged there too (the renewal itself: "add_renouvellement")
 
 
 def operators(session: Session, doc: Any) -> Select[tuple[int]]:
@@ -258,7 +259,11 @@ def decide_renewal(session: Session, svc: Any, mesure: Mesure, *, user: User, pa
             f"La décision ne peut précéder la demande : le bilan {asked['bilan']} a été transmis le {asked['transmis'].strftime('%d/%m/%Y')} (CCTP ASLL §9.2).",
             {"date_decision": [f"Le bilan {asked['bilan']} a été transmis le {asked['transmis'].strftime('%d/%m/%Y')}."]},
         )
-    return mesures.add_renouvellement(session, svc, mesure, user=user, payload=payload, demande=asked["bilan"])
+    row = mesures.record_renouvellement(session, svc, mesure, user=user, payload=payload, demande=asked["bilan"])
+    # Logged on the bilan that asked, as a refusal is: its writers are told (notifications.events).
+    log_event(session, session.get_one(Document, asked["bilan_id"]), user, GRANT, row.created_at, mesure=mesure.id)
+    session.commit()
+    return row
 
 
 def refuse_renewal(session: Session, svc: Any, mesure: Mesure, *, user: User, motif: str | None) -> Event:
@@ -271,8 +276,7 @@ def refuse_renewal(session: Session, svc: Any, mesure: Mesure, *, user: User, mo
     if not reasons or len(reasons) > 1000:
         raise DocumentError("Motivez le refus du renouvellement (1 000 caractères au plus) : l'opérateur le lira sur la page de la mesure.")
     # Logged on the bilan that asked: the request it carries is answered (``renewal_asked``).
-    event = Event(document_id=asked["bilan_id"], user=user, action=REFUSAL, at=svc.clock(), detail={"mesure": mesure.id, "motif": reasons})
-    session.add(event)
+    event = log_event(session, session.get_one(Document, asked["bilan_id"]), user, REFUSAL, svc.clock(), mesure=mesure.id, motif=reasons)
     session.commit()
     return event
 

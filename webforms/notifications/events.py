@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from schemas import get_kind
 from webforms import policy
 from webforms.candidatures.instruction import ETATS
+from webforms.mesures import thread
 from webforms.models import Document, Event, InstructionMove, Message, User
 from webforms.notifications.services import notify
 
@@ -102,11 +103,20 @@ def on_state_change(session: Session, doc: Document, entry: InstructionMove) -> 
     notify(session, "instruction", doc, writers_of(session, doc), what=f"dossier {label}", now=entry.at, actor=entry.user)
 
 
+def on_renewal_decided(session: Session, event: Event, doc: Document) -> None:
+    """The DPDS granted or refused the renewal a Maintien bilan asked for (ASLL §8, §9.2): the writers of the bilan's organisation."""
+    # Said without its reasons: an e-mail carries no household data; the measure's page shows them.
+    what = "renouvellement accordé" if event.action == thread.GRANT else "renouvellement refusé"
+    notify(session, "decision", doc, writers_of(session, doc), what=f"{what} par le Service Logement de la DPDS (CCTP ASLL §9.2)", now=event.at, actor=event.user)
+
+
 HANDLERS: dict[str, Callable[[Session, Event, Document], None]] = {
     "submit": on_submit,
     "review": on_review,
     "reopen": on_reopen,
     "nonconforme": on_nonconforme,
+    thread.GRANT: on_renewal_decided,
+    thread.REFUSAL: on_renewal_decided,
 }
 
 
