@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from tests.conftest import PASSWORD, Account, Clock, WebClient
 from webforms import create_app, db
+from webforms.accounts.throttle import ACCOUNT, ADDRESS
 from webforms.models import SignInCounter
 
 
@@ -118,3 +120,23 @@ def test_behind_a_declared_proxy_the_forwarded_address_is_counted(app: Flask, se
     finally:
         proxied.extensions["webforms.engine"].dispose()
     assert keys == {"compte:x@example.fr", f"adresse:{counted_as}"}
+
+
+@pytest.mark.parametrize(("wait", "locked"), [({"hours": 24}, True), ({"hours": 24, "seconds": 1}, False)])
+def test_failures_older_than_a_day_are_forgotten(app: Flask, make_user: Any, session_clock: Clock, wait: dict[str, int], locked: bool) -> None:
+    """Four failures, then one more a day later: the fifth locks the account if the four still count (FORGET_AFTER, 24 h)."""
+    account: Account = make_user("redacteur")
+    web = client(app)
+    fail(web, account.email, 4)
+    session_clock.advance(**wait)
+    web = client(app)  # the sign-in page opened again (a day-old form has expired)
+    fail(web, account.email, 1)
+    assert attempt(web, account.email, PASSWORD).status_code == (429 if locked else 302)
+
+
+def test_the_lock_doubles_up_to_one_hour_and_no_further() -> None:
+    """1 min at the 5th failure, doubled at each further one: 32 min at the 10th, then 1 h (not 64 min), and 1 h whatever follows."""
+    assert ACCOUNT.delay(4) is None and ACCOUNT.delay(5) == dt.timedelta(minutes=1)
+    assert ACCOUNT.delay(10) == dt.timedelta(minutes=32)
+    assert ACCOUNT.delay(11) == ACCOUNT.delay(1000) == dt.timedelta(hours=1)
+    assert ADDRESS.delay(19) is None and ADDRESS.delay(20) == dt.timedelta(minutes=1) and ADDRESS.delay(26) == dt.timedelta(hours=1)
