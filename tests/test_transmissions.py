@@ -73,6 +73,20 @@ def test_an_installation_bilan_reaches_the_rast_of_its_commune_s_cams_and_no_oth
     assert f"RAST de la CAMS : Faucigny – Cluses ({RAST['Faucigny']}) – lien personnel envoyé par courriel" in page
 
 
+def test_an_installation_bilan_asking_for_a_maintien_reaches_the_service_logement_too(app: Flask, login_as: Any, smtp_server: Any) -> None:  # noqa: F811
+    """ASLL §9.1: the bilan may solicit an ASLL Maintien, which the Service Logement of the DPDS instructs (§8): the
+    request reaches it beside the RAST (the bilan ending the support, above, reaches the RAST only)."""
+    inbox, port = smtp_server()
+    relay(app, port)
+    configure_addresses(app, rast=RAST, dpds=DPDS)
+    web, _ = login_as("redacteur")
+    mesure = open_mesure(web, menage_commune="Cluses", date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    doc_id = _submit_installation_bilan(app, web, mesure, {"proposition": "demande_maintien", "motifs": "Dette de loyer naissante."})
+    run_jobs(app)
+    assert sent_to(inbox) == sorted([RAST["Faucigny"], DPDS])
+    assert logged(app, doc_id) == [("Faucigny – Cluses", RAST["Faucigny"], "lien"), ("Service Logement de la DPDS", DPDS, "lien")]
+
+
 def test_a_cams_without_an_address_receives_nothing_and_the_page_says_so(app: Flask, login_as: Any, smtp_server: Any) -> None:  # noqa: F811
     """The other side of the edge: the RAST's address not configured, nothing leaves, the page tells why."""
     inbox, port = smtp_server()

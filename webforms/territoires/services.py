@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from schemas import bilan_asll_installation as installation
 from schemas.base.common import MESURE_TYPES
 from webforms.archive import audit
 from webforms.archive.services import ArchiveServices
@@ -276,12 +277,14 @@ def recipients_for(session: Session, doc: Document) -> list[Recipient]:
     territoire = territory_of(session, doc)
     # ASLL §10: the operator's annual bilan "est à adresser au Service Logement de la DPDS".
     if family == "asll_maintien" or doc.kind == "bilan_annuel_operateur":
-        departement = session.get(Departement, territoire.departement) if territoire else _single_departement(session, "lot_asll")
-        if departement is None or not departement.service_logement:
-            return []
-        return [Recipient("Service Logement", departement.service_logement, adresse=departement.service_logement_adresse)]
+        return _service_logement(session, territoire)
     if family == "asll_installation":
-        return _cams_of(session, territoire, mesure.menage_commune if mesure is not None else None)
+        rast = _cams_of(session, territoire, mesure.menage_commune if mesure is not None else None)
+        # §9.1: the bilan may solicit an ASLL Maintien, whose "instruction et la gestion des demandes
+        # sont réalisées par le Service Logement de la DPDS" (§8): the request reaches it too.
+        if doc.kind == installation.KIND.name and installation.maintien_requested(doc.submitted_data or {}):
+            return rast + _service_logement(session, territoire)
+        return rast
     if territoire is None:
         return []
     if family == "aml":
@@ -293,6 +296,14 @@ def recipients_for(session: Session, doc: Document) -> list[Recipient]:
         names, ids = tuple(u.full_name for u in coordinators), tuple(u.id for u in coordinators)
         return [Recipient("Coordinateur Logement d'abord", f"Plateforme {territoire.nom}", names, ids=ids)]
     return []
+
+
+def _service_logement(session: Session, territoire: Territoire | None) -> list[Recipient]:
+    """The Service Logement of the DPDS of the territory's Département (ASLL §8, §9.2, §10), if it is named."""
+    departement = session.get(Departement, territoire.departement) if territoire else _single_departement(session, "lot_asll")
+    if departement is None or not departement.service_logement:
+        return []
+    return [Recipient("Service Logement", departement.service_logement, adresse=departement.service_logement_adresse)]
 
 
 def _cams_of(session: Session, territoire: Territoire | None, commune: str | None) -> list[Recipient]:
