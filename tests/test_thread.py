@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from typing import Any
 
 from flask import Flask
@@ -17,7 +19,7 @@ from webforms import db
 from webforms.documents import services as svc_docs
 from webforms.mesures import lots, rules
 from webforms.mesures.services import annual_figures
-from webforms.models import ArchiveLog, DiplomeReferent, Document, Event, Mesure, MesureOrigine, Notification, Territoire, User
+from webforms.models import ArchiveLog, DiplomeReferent, Document, Event, Mesure, MesureOrigine, Territoire, User
 
 PLATFORM = "Plateforme Logement d'abord Lens-Hénin"
 LENS, ARTOIS = ("aml-lens-henin",), ("aml-artois",)  # the platform of the example referral (Liévin, CALL), and the other
@@ -264,11 +266,12 @@ def doc_reference(app: Flask, doc_id: int) -> str | None:
 
 
 def decisions_told(app: Flask, writer: Any) -> list[str]:
-    """What the operator's writers were told of the DPDS's decisions on renewals (their notifications, as the centre lists them)."""
+    """What the operator's writers were told of the DPDS's decisions on renewals: the notifications
+    their centre lists, as a user reads them (the page only), oldest first, without the reference."""
     page = writer.get("/notifications").get_data(as_text=True)
-    with app.app_context():
-        told = db.session().scalars(select(Notification.message).where(Notification.evenement == "decision").order_by(Notification.id)).all()
-    return [m.split(" : ", 1)[1] for m in told if m.split(" : ", 1)[1].replace("'", "&#39;") in page]
+    links = re.findall(r'<td><a href="[^"]*">([^<]*)</a></td>', page)
+    told = [html.unescape(m).split(" : ", 1)[-1] for m in links]
+    return [m for m in reversed(told) if "par le Service Logement de la DPDS" in m]
 
 
 def test_a_renewal_asked_by_a_maintien_bilan_is_prefilled_and_starts_on_the_dpds_decision(app: Flask, login_as: Any) -> None:
