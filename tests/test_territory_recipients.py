@@ -15,6 +15,11 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.conftest import WebClient
+from tests.test_mesures_web import open_mesure
+from tests.test_notifications_mail import relay, smtp_server  # noqa: F401 (a fixture)
+from tests.test_thread import _submit_installation_bilan
+from tests.test_transmissions import sent_to
+from tests.workers import run_jobs
 from webforms import db
 from webforms.commands.territories import SHIPPED
 from webforms.models import Departement, Document, Event, Mesure, Territoire, TerritoireZone, User
@@ -221,3 +226,20 @@ def test_only_an_administrator_changes_the_recipients(app: Flask, login_as: Any)
         web, _ = login_as(role)
         assert web.post(f"/admin/territoires/{lot_id}/destinataires", {f"adresse_{ids['Faucigny']}": "x@exemple.fr"}).status_code == 403
     assert _state(app) == before
+
+
+def test_set_on_the_page_the_next_bilan_reaches_the_rast_of_the_pms_s_cams_only(app: Flask, admin: WebClient, login_as: Any, smtp_server: Any) -> None:  # noqa: F811
+    """Through a real SMTP server: Seynod linked to Annecy Ouest on the page, both RAST addresses
+    set there; a Seynod household's Installation bilan reaches Annecy Ouest's RAST, not Annecy Est's."""
+    inbox, port = smtp_server()
+    relay(app, port)
+    lot_id, ids = _lot_id(app, "asll-lot-1"), _fields(app, "asll-lot-1")
+    form = {f"adresse_{ids['Annecy Est']}": "rast.est@exemple.fr", f"adresse_{ids['Annecy Ouest']}": "rast.ouest@exemple.fr",
+            f"cams_{ids['Seynod']}": "Annecy Ouest"}
+    assert admin.post(f"/admin/territoires/{lot_id}/destinataires", form).status_code == 302
+    web, _ = login_as("redacteur", territoires=("asll-lot-1",))
+    mesure = open_mesure(web, menage_commune="Seynod", date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    _submit_installation_bilan(app, web, mesure, {"proposition": "fin"})
+    run_jobs(app)
+    assert sent_to(inbox) == ["rast.ouest@exemple.fr"]
+
