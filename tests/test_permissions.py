@@ -1280,6 +1280,7 @@ MATRIX.update({
     ("territoires.edit", "GET"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO,   NO,    NO,    OK, NO)},
     ("territoires.edit", "POST"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO,  NO,    NO,    TERRITOIRE, NO)},
     ("territoires.attachments", "POST"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO, NO,  NO,    TERRITOIRE, NO)},
+    ("territoires.recipients", "POST"): {TERRITOIRE_STATE: row(LOGIN, NO, NO, NO, NO,   NO,    TERRITOIRE, NO)},
     ("territoires.grant", "POST"): {None: row(LOGIN,  NO,     NO,     NO,    NO,    NO,    TERRITOIRES, NO)},
     ("territoires.revoke", "POST"): {PORTEE_STATE: row(LOGIN, NO, NO,  NO,    NO,    NO,    TERRITOIRES, NO)},
 })
@@ -1412,6 +1413,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"nom": "Jeton de la matrice", "types": ["fiche_incident", "fiche_saisine"], "portee": "ecriture", "jours": "30"}
     if endpoint == "territoires.edit":
         return {"nom": "Lens-Hénin", "zones_epci": "CALL\nCAHC", "zones_commune": "Lens"}
+    if endpoint == "territoires.recipients":  # the Pas-de-Calais's Service Logement address (brief h19, point 6)
+        return {"service_logement_adresse": "logement@matrice.example.fr"}
     if endpoint == "territoires.attachments":
         return {"organisation": [str(world.orgs[ORG_A]), str(world.orgs[ORG_B])], "compte": str(world.accounts["coordinateur"].id)}
     if endpoint == "territoires.grant":
@@ -1951,6 +1954,11 @@ def _attached(world: World, before: dict[str, Any], after: dict[str, Any], state
     assert after["tables"]["user_territoire"] == before["tables"]["user_territoire"]
 
 
+def _set_recipients(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    changed = set(after["tables"]["departement"]) - set(before["tables"]["departement"])
+    assert [(r[0], r[-1]) for r in changed] == [("Pas-de-Calais", "logement@matrice.example.fr")]
+
+
 def _granted(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     (new,) = [r for r in after["tables"]["portee_departement"] if r not in before["tables"]["portee_departement"]]
     assert (new[1], new[2], new[3]) == (world.accounts["coordinateur"].id, "Haute-Savoie", world.accounts["admin"].id)
@@ -2029,6 +2037,7 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("jetons.revoke", "POST", TOKEN_STATE, "redacteur_A"): _revoked_token,
     ("territoires.edit", "POST", TERRITOIRE_STATE, "admin"): _edited_territory,
     ("territoires.attachments", "POST", TERRITOIRE_STATE, "admin"): _attached,
+    ("territoires.recipients", "POST", TERRITOIRE_STATE, "admin"): _set_recipients,
     ("territoires.grant", "POST", None, "admin"): _granted,
     ("territoires.revoke", "POST", PORTEE_STATE, "admin"): _revoked,
     ("territoires.assign_measure", "POST", None, "admin"): _assigned,
@@ -2085,6 +2094,7 @@ WRITES: dict[Check, set[str]] = {
     _revoked_token: {"api_token"},
     _edited_territory: {"territoire", "territoire_zone", "event"},
     _attached: {"organisation_territoire", "user_territoire", "event"},
+    _set_recipients: {"departement", "territoire", "event"},
     _granted: {"portee_departement", "archive_log"},
     _revoked: {"portee_departement", "archive_log"},
     _assigned: {"mesure", "archive_log"},

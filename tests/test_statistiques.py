@@ -173,6 +173,31 @@ def test_the_asll_lots_are_counted_against_their_bounds(app: Flask, world: dict[
     assert "data-lot=" not in coordinator.get(f"/statistiques/?{PERIOD}").get_data(as_text=True)
 
 
+@pytest.mark.parametrize(("installations", "state"), [
+    (0, "sous le minimum"), (1, "dans la fourchette"), (2, "dans la fourchette"), (3, "au-delà du maximum"),
+])
+def test_a_lots_count_is_set_against_its_minimum_and_maximum_on_each_side(
+    app: Flask, world: dict[str, Any], login_as: Any, installations: int, state: str
+) -> None:
+    """ASLL §11 ("dans la fourchette d'un mini et d'un maxi"), counted in PostgreSQL for the page: lot 1
+    bounded 2–3 for the test holds m7 (Maintien, 2019) and ``installations`` more: 1 is below the
+    minimum, 2 at it, 3 at the maximum, 4 above it; the bounds are the lot's as configured."""
+    writer = world["writer"]
+    with app.app_context():
+        s = db.session()
+        lot = s.scalars(select(Territoire).where(Territoire.code == LOT1)).one()
+        lot.mesures_min, lot.mesures_max = 2, 3
+        for n in range(installations):
+            s.add(Mesure(reference=f"ME-B-{n}", organisation_id=writer.organisation_id, referent_id=writer.id, type_mesure="asll_installation",
+                         menage_nom=f"Ménage b{n}", menage_prenom="X", duree_mois=3, territoire_id=lot.id, created_at=at("2019-05-01T10:00"),
+                         date_bon_commande=dt.date(2019, 5, 1)))
+        s.commit()
+    reader, _ = login_as("instructeur", org="Département de la Haute-Savoie", territoires=(LOT1,))
+    html = reader.get(f"/statistiques/?{PERIOD}").get_data(as_text=True)
+    row = re.search(r'<tr data-lot="Lot 1 – Annecy Est et Ouest">(.*?)</tr>', html, re.S)
+    assert row and re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1)) == [str(installations), "1", str(installations + 1), "2", "3", state]
+
+
 def test_the_pdf_report_and_the_spreadsheet_hold_the_same_numbers(app: Flask, world: dict[str, Any], login_as: Any) -> None:
     lens, _ = login_as("coordinateur", org="Plateforme Lens", territoires=(LENS,))
     pdf = lens.get(f"/statistiques/rapport.pdf?{PERIOD}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from typing import Any
 
 from flask import Flask
@@ -17,7 +19,9 @@ from webforms import db
 from webforms.documents import services as svc_docs
 from webforms.mesures import lots, rules
 from webforms.mesures.services import annual_figures
-from webforms.models import ArchiveLog, DiplomeReferent, Document, Event, Mesure, MesureOrigine, Notification, Territoire, User
+from webforms.models import ArchiveLog, DiplomeReferent, Document, Event, Mesure, MesureOrigine, Territoire, User
+from webforms.rendering import Renderer
+from webforms.rendering.checks import example_context
 
 PLATFORM = "Plateforme Logement d'abord Lens-Hénin"
 LENS, ARTOIS = ("aml-lens-henin",), ("aml-artois",)  # the platform of the example referral (Liévin, CALL), and the other
@@ -264,11 +268,12 @@ def doc_reference(app: Flask, doc_id: int) -> str | None:
 
 
 def decisions_told(app: Flask, writer: Any) -> list[str]:
-    """What the operator's writers were told of the DPDS's decisions on renewals (their notifications, as the centre lists them)."""
+    """What the operator's writers were told of the DPDS's decisions on renewals: the notifications
+    their centre lists, as a user reads them (the page only), oldest first, without the reference."""
     page = writer.get("/notifications").get_data(as_text=True)
-    with app.app_context():
-        told = db.session().scalars(select(Notification.message).where(Notification.evenement == "decision").order_by(Notification.id)).all()
-    return [m.split(" : ", 1)[1] for m in told if m.split(" : ", 1)[1].replace("'", "&#39;") in page]
+    links = re.findall(r'<td><a href="[^"]*">([^<]*)</a></td>', page)
+    told = [html.unescape(m).split(" : ", 1)[-1] for m in links]
+    return [m for m in reversed(told) if "par le Service Logement de la DPDS" in m]
 
 
 def test_a_renewal_asked_by_a_maintien_bilan_is_prefilled_and_starts_on_the_dpds_decision(app: Flask, login_as: Any) -> None:
@@ -446,11 +451,34 @@ def test_asll_7_1_and_8_the_liaison_with_the_social_worker_is_recorded_and_remin
     assert kind.alerts_for(kind.example) == []
     undated = {**kind.example, "liaisons": {**kind.example["liaisons"], "date_liaison": None, "avec_locataire": False}}
     assert any("ASLL §7.1" in a for a in kind.alerts_for(undated))
-    # §8: whether the requesting social worker attended the first meeting is printed with the bilan.
-    assert kind.load(kind.example)["liaisons"]["ts_premiere_rencontre"] is True
     # A bilan frozen before these fields still loads (they are optional), and is reminded.
     before = {k: v for k, v in kind.example.items() if k != "liaisons"}
     assert kind.load(before)["liaisons"]["bailleur_informe"] is False
+
+
+ATTENDED = "Le travailleur social à l&#39;origine de la demande a assisté à la première rencontre</th><td>"
+
+
+def test_asll_8_whether_the_social_worker_attended_the_first_meeting_is_recorded_and_printed() -> None:
+    """ASLL §8: the operator "associe si possible à ce rendez-vous le travailleur social à l'origine de
+    la demande": each ASLL bilan records whether they came, keeps the answer as given (yes stays yes,
+    no stays no) and prints it; the answer is the tenant's worker's presence, never inferred."""
+    renderer = Renderer()
+    for kind_name in ("bilan_asll_installation", "bilan_asll_maintien"):
+        kind = get_kind(kind_name)
+        for attended, printed in ((True, "Oui"), (False, "Non")):
+            data = {**kind.example, "liaisons": {**kind.example["liaisons"], "ts_premiere_rencontre": attended}}
+            assert kind.validate(data) == {}
+            loaded = kind.load(data)
+            assert loaded["liaisons"]["ts_premiere_rencontre"] is attended
+            page = renderer.html(kind.output("pdf"), {**example_context(kind), "liaisons": loaded["liaisons"]})
+            assert ATTENDED + printed + "</td>" in page, (kind_name, attended)
+        # Not answered (a bilan frozen before the field): printed as not attended, never as attended.
+        unanswered = {k: v for k, v in kind.example["liaisons"].items() if k != "ts_premiere_rencontre"}
+        loaded = kind.load({**kind.example, "liaisons": unanswered})
+        assert not loaded["liaisons"].get("ts_premiere_rencontre")
+        page = renderer.html(kind.output("pdf"), {**example_context(kind), "liaisons": loaded["liaisons"]})
+        assert ATTENDED + "Oui</td>" not in page
 
 
 # --- ASLL §4: an ASLL referent holds a Diplôme d'État in social work ---------------------------------

@@ -1,10 +1,13 @@
-"""One household's thread in a real headless Chromium (issue 13).
+"""One household's thread in a real headless Chromium (issue 13), as one journey of one référent.
 
 referral → coordinator's decision (operator and référent chosen from lists) → the AML measure
-opened by it → meetings → the household's file; then an ASLL Installation bilan proposing a
-Maintien → the Maintien request opened, waiting for its order → the order recorded. The referral
-and the bilan's long content are typed through the test client (their forms have their own
-journeys); the steps of the thread are clicked. axe-core checks each new page.
+opened by it → meetings → the household's file and its search; then the référent's ASLL
+Installation (opened, met) → its bilan proposing a Maintien → the Maintien request opened,
+waiting for its order → the order recorded → the household's file. A referral opens an AML only
+(AML §4) and a Maintien is asked by an Installation bilan only (ASLL §9.1), so the journey passes
+from one to the other through the référent, not through one measure. The referral and the
+bilan's long content are typed through the test client (their forms have their own journeys);
+every step of the thread is clicked. axe-core checks each new page.
 """
 
 from __future__ import annotations
@@ -16,31 +19,29 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
+from schemas import get_kind
 from tests.browser.test_journey import check_accessibility, label, sign_in
 from tests.conftest import Account, WebClient
-from tests.test_mesures_web import open_mesure, start, started_doc
 from tests.test_web import flatten, submitted
 from webforms import db
-from webforms.models import User
+from webforms.models import Document, User
 
 pytestmark = pytest.mark.browser
 
 OPERATOR = "Association Habitat Solidaire"
 
 
-def _installation_bilan_ready(app: Flask, web: WebClient) -> tuple[int, int]:
-    """An ASLL Installation measure met since July, and its bilan's draft filled but for the proposal."""
-    mesure_id = open_mesure(web, menage_nom="Morel", menage_prenom="Karim", date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
-    doc = started_doc(app, start(web, mesure_id, "bilan_asll_installation"))
-    data = dict(doc.data)
+def _fill_bilan(app: Flask, web: WebClient, doc_id: int) -> None:
+    """Type the Installation bilan's long content (its form has its own journey), all but the proposal."""
+    with app.app_context():
+        data = dict(db.session().get_one(Document, doc_id).data)
     data["objectifs"] = [{**row, "statut": "non_travaille"} for row in data["objectifs"]]
     data |= {
         "avis_menage": "M. Morel s'inquiète de sa dette de loyer.",
         "evaluation": "Installation faite ; dette locative naissante.",
         "liaisons": {"date_liaison": "2019-10-01", "avec_locataire": True},
     }
-    assert web.post(f"/documents/{doc.id}/modifier", {**flatten(data), "action": "save"}).status_code == 302
-    return mesure_id, doc.id
+    assert web.post(f"/documents/{doc_id}/modifier", {**flatten(data), "action": "save"}).status_code == 302
 
 
 def test_the_thread_from_referral_to_maintien(app: Flask, live_server: str, make_user: Callable[..., Account], page: Page) -> None:
@@ -97,16 +98,45 @@ def test_the_thread_from_referral_to_maintien(app: Flask, live_server: str, make
     expect(page.get_by_role("link", name="Durand Julie")).to_be_visible()
     check_accessibility(page, "la recherche des ménages")
 
-    # --- an Installation bilan asks for a Maintien: the request is opened --------------------------
+    # --- the same référent opens the household's ASLL Installation, records its meetings ------------
+    # A referral opens an AML only (AML §4); a Maintien is asked by an Installation bilan (ASLL §9.1):
+    # the journey goes on with the référent's Installation, ordered by the lot (docs/household.md).
+    nav.get_by_role("link", name="Mesures").click()
+    page.get_by_role("link", name="Ouvrir une mesure").click()
+    page.get_by_role("group", name=label("Type de mesure")).get_by_role("radio", name="ASLL Installation", exact=True).check()
+    page.get_by_label(label("Nom du ménage")).fill("Morel")
+    page.get_by_label(label("Prénom du demandeur")).fill("Karim")
+    page.get_by_label(label("Commune")).fill("Annecy")
+    page.get_by_label(label("Date de réception du bon de commande")).fill("2019-06-28")
+    page.get_by_label(label("Date de la première rencontre")).fill("2019-07-01")
+    page.get_by_label(label("Nature de la première rencontre")).select_option(label="Visite à domicile")
+    page.get_by_label(label("Durée décidée (mois)")).fill("3")
+    page.get_by_label(label("Travailleur social référent du ménage")).fill("Paul Leroy")
+    page.get_by_role("button", name="Ouvrir la mesure").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("ASLL Installation – Morel Karim")
+    installation_url = page.url
+    rencontres = page.get_by_role("region", name="Rencontres")
+    form = rencontres.get_by_role("group", name="Enregistrer une ou plusieurs rencontres")
+    form.get_by_label(label("Date de la rencontre")).fill("2019-07-08")
+    form.get_by_label(label("Nature")).select_option(label="Visite à domicile")
+    rencontres.get_by_role("button", name="Enregistrer les rencontres").click()
+    expect(page.get_by_role("status").filter(has_text="Rencontre enregistrée.")).to_be_visible()
+    check_accessibility(page, "la mesure d'Installation")
+
+    # --- its bilan proposes a Maintien: the request is opened ------------------------------------
+    page.get_by_role("button", name=f"Rédiger : {get_kind('bilan_asll_installation').title}").click()
+    expect(page).to_have_url(re.compile(r"/documents/\d+/modifier$"))
+    bilan_id = int(re.search(r"/documents/(\d+)/modifier", page.url).group(1))  # type: ignore[union-attr]
     writer = WebClient(app.test_client())
     writer.login(referent)
-    installation_id, bilan_id = _installation_bilan_ready(app, writer)
-    page.goto(f"{base}/documents/{bilan_id}/modifier")
+    _fill_bilan(app, writer, bilan_id)
+    page.reload()
     page.get_by_role("radio", name="Demande d'ASLL Maintien").check()
     page.get_by_label(label("Motifs")).fill("Dette de loyer naissante : risque pour le maintien dans les lieux.")
+    check_accessibility(page, "le bilan d'Installation proposant un Maintien")
     page.get_by_role("button", name="Soumettre le document").click()
     expect(page.get_by_role("status").filter(has_text=re.compile(r"Document soumis sous la référence BI-2019-\d{6}"))).to_be_visible()
-    page.goto(f"{base}/mesures/{installation_id}")
+    page.goto(installation_url)
     thread = page.get_by_role("region", name="Parcours du ménage")
     expect(thread).to_contain_text("ASLL Maintien")
     thread.get_by_role("link", name=re.compile(r"^ME-2019-\d{6}$")).click()
@@ -118,4 +148,8 @@ def test_the_thread_from_referral_to_maintien(app: Flask, live_server: str, make
     order.get_by_role("button", name="Enregistrer le bon de commande").click()
     expect(page.get_by_role("status").filter(has_text="Bon de commande enregistré.")).to_be_visible()
     expect(page.get_by_role("region", name="Dates")).to_contain_text("29 octobre 2019")  # 15 days to start (ASLL §6.3)
-
+    # The household's file holds the whole step: Installation, its meetings, the bilan, the Maintien.
+    page.get_by_role("link", name="Parcours du ménage").first.click()
+    timeline = page.get_by_role("table", name=re.compile("Étapes du parcours"))
+    for step in ("Mesure ASLL Installation ouverte", "Rencontre : Visite à domicile", "transmis", "Mesure ASLL Maintien ouverte", "Bon de commande reçu"):
+        expect(timeline).to_contain_text(step)

@@ -88,6 +88,9 @@ class TerritoireZone(Base):
     nom: Mapped[str] = mapped_column(String(150))
     # A CAMS's: its RAST's address, where an Installation's bilan is sent (ASLL §9.1).
     adresse: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # A PMS's or commune's: the name of its CAMS in the same territory, whose RAST receives the
+    # household's Installation bilans (ASLL §9.1, §11); none: every CAMS of the territory.
+    cams: Mapped[str | None] = mapped_column(String(150), nullable=True)
 
     territoire: Mapped[Territoire] = relationship(back_populates="zones")
 

@@ -57,6 +57,19 @@ def _address(value: Any, where: str, field: str) -> str | None:
     return None
 
 
+def address_problem(value: str, label: str) -> str | None:
+    """Return why ``value``, typed on the territory page, cannot be the e-mail address ``label`` (None: it can)."""
+    if problem := name_problem(value, label):
+        return problem
+    if len(value) > 254:
+        return f"{label} : {len(value)} caractères, 254 au plus."
+    try:
+        _EMAIL(value)
+    except ValidationError:
+        return f"{label} : « {value[:80]} » n'est pas une adresse électronique valide (exemple : rast.faucigny@exemple.fr)."
+    return None
+
+
 def _count(value: Any, where: str, field: str) -> str | None:
     """Return why ``value`` cannot be a whole number of the file (None: it can, or it is absent)."""
     if value is None:
@@ -99,6 +112,7 @@ def _territoire(t: Any, n: int, departements: set[str]) -> Iterable[str | None]:
         for key, value in indicatifs.items():
             yield _text(key, where, "indicatifs", 40) or _count(value, where, f"indicatifs.{key}")
     yield from _zones(t.get("zones", {}), where)
+    yield from _cams_links(t.get("rattachement_cams", {}), t.get("zones", {}), where)
 
 
 def _zones(zones: Any, where: str) -> Iterable[str | None]:
@@ -121,6 +135,32 @@ def _zones(zones: Any, where: str) -> Iterable[str | None]:
                     yield f"{where}, champ « zones.{nature} n° {i} » : clés inconnues ({', '.join(sorted(map(str, unknown)))[:80]})."
             else:
                 yield _text(zone, where, f"zones.{nature} n° {i}", 150)
+
+
+def _zone_names(zones: Any, natures: tuple[str, ...]) -> set[str]:
+    if not isinstance(zones, Mapping):
+        return set()
+    names = [z for n in natures if isinstance(zones.get(n), list) for z in zones[n]]
+    return {str(z.get("nom")) if isinstance(z, Mapping) else str(z) for z in names}
+
+
+def _cams_links(links: Any, zones: Any, where: str) -> Iterable[str | None]:
+    """``rattachement_cams``: each CAMS of the territory with its PMS and communes (ASLL §11), each in one CAMS."""
+    field = "rattachement_cams"
+    if not isinstance(links, Mapping) or not all(isinstance(v, list) for v in links.values()):
+        yield f"{where}, champ « {field} » : un objet est attendu, chaque CAMS avec la liste de ses PMS ou communes."
+        return
+    cams, places, seen = _zone_names(zones, ("cams",)), _zone_names(zones, ("pms", "commune")), set()
+    for name, members in links.items():
+        if name not in cams:
+            yield f"{where}, champ « {field} » : « {str(name)[:80]} » n'est pas une CAMS de ce territoire."
+        for member in members:
+            if not isinstance(member, str) or member not in places:
+                yield f"{where}, champ « {field}.{str(name)[:80]} » : « {str(member)[:80]} » n'est ni un PMS ni une commune de ce territoire."
+            elif member in seen:
+                yield f"{where}, champ « {field} » : « {member[:80]} » est rattaché à deux CAMS."
+            else:
+                seen.add(member)
 
 
 def file_problems(data: Any, known_departements: Iterable[str] = ()) -> list[str]:

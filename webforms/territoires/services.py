@@ -133,15 +133,24 @@ def update_territory(session: Session, territoire: Territoire, *, user: User, pa
     return territoire
 
 
-def _replace_zones(session: Session, territoire: Territoire, zones: list[tuple[str, str]], adresses: Mapping[tuple[str, str], str | None] | None = None) -> None:
+def _replace_zones(
+    session: Session, territoire: Territoire, zones: list[tuple[str, str]], adresses: Mapping[tuple[str, str], str | None] | None = None,
+    cams: Mapping[str, str] | None = None,
+) -> None:
     """Replace the zones: the old ones go first, since a zone kept is unique (nature, name). A zone
-    kept keeps its address (a RAST's) unless ``adresses`` gives one."""
+    kept keeps its address (a RAST's) unless ``adresses`` gives one, and its CAMS (a PMS's) unless
+    ``cams`` gives one (the file's links, by PMS or commune name); a link to a CAMS gone is dropped."""
     kept = {(z.nature, plain_place(z.nom)): z.adresse for z in territoire.zones}
+    links = {plain_place(z.nom): z.cams for z in territoire.zones if z.cams} | {plain_place(k): v for k, v in (cams or {}).items()}
     given = {(nature, plain_place(name)): a for (nature, name), a in (adresses or {}).items()}
+    still = {plain_place(name): name for nature, name in zones if nature == "cams"}
     territoire.zones.clear()
     session.flush()
     territoire.zones.extend(
-        TerritoireZone(nature=nature, nom=name, adresse=given.get((nature, plain_place(name)), kept.get((nature, plain_place(name)))))
+        TerritoireZone(
+            nature=nature, nom=name, adresse=given.get((nature, plain_place(name)), kept.get((nature, plain_place(name)))),
+            cams=still.get(plain_place(links.get(plain_place(name)) or "")) if nature in COMMUNE_ZONES else None,
+        )
         for nature, name in zones
     )
     session.flush()
@@ -252,7 +261,9 @@ def load(session: Session, data: Mapping[str, Any], *, now: dt.datetime) -> tupl
         # A zone is a name, or {"nom": …, "adresse": …} for a CAMS whose RAST has an address (ASLL §9.1).
         zones = [(n, z["nom"] if isinstance(z, dict) else z) for n, names in t.get("zones", {}).items() for z in names]
         adresses = {(n, z["nom"]): z.get("adresse") for n, names in t.get("zones", {}).items() for z in names if isinstance(z, dict)}
-        _replace_zones(session, row, zones, adresses)
+        # ASLL §11: each CAMS with its PMS and communes (``rattachement_cams``, checked above).
+        cams = {member: name for name, members in t.get("rattachement_cams", {}).items() for member in members}
+        _replace_zones(session, row, zones, adresses, cams)
     session.commit()
     return created, updated
 
@@ -315,9 +326,13 @@ def _cams_of(session: Session, territoire: Territoire | None, commune: str | Non
     lot = session.get(Territoire, found) if found is not None else territoire
     if lot is None:
         return []
-    pms = [z.nom for z in lot.zones if z.nature in COMMUNE_ZONES and commune and same_place(z.nom, commune)]
-    where = f" – {', '.join(pms)}" if pms else ""
-    return [Recipient("RAST de la CAMS", f"{z.nom}{where}", adresse=z.adresse) for z in sorted(lot.zones, key=lambda z: z.nom) if z.nature == "cams"]
+    places = [z for z in lot.zones if z.nature in COMMUNE_ZONES and commune and same_place(z.nom, commune)]
+    where = f" – {', '.join(z.nom for z in places)}" if places else ""
+    # The PMS's own CAMS when the territory's data names it (configurable, brief h19 point 4); else every CAMS of the lot.
+    linked = {z.cams for z in places if z.cams}
+    cams = [z for z in sorted(lot.zones, key=lambda z: z.nom) if z.nature == "cams"]
+    own = [z for z in cams if z.nom in linked]
+    return [Recipient("RAST de la CAMS", f"{z.nom}{where}", adresse=z.adresse) for z in own or cams]
 
 
 def _single_departement(session: Session, nature: str) -> Departement | None:

@@ -13,8 +13,8 @@ from webforms.accounts.sessions import current_clock
 from webforms.errors import parse_id
 from webforms.forms import ActionForm
 from webforms.mesures.rules import TYPES
-from webforms.models import NATURES_ZONE, Mesure, Organisation, PorteeDepartement, Territoire, User
-from webforms.territoires import assign
+from webforms.models import NATURES_ZONE, Departement, Mesure, Organisation, PorteeDepartement, Territoire, User
+from webforms.territoires import assign, destinataires
 from webforms.territoires import services as svc
 from webforms.web import attempt
 
@@ -51,12 +51,14 @@ def index() -> str:
     )
 
 
-def _page(territoire: Territoire, errors: dict[str, Any] | None = None, typed: dict[str, Any] | None = None) -> str:
+def _page(territoire: Territoire, errors: dict[str, Any] | None = None, typed: dict[str, Any] | None = None, recipients: dict[str, Any] | None = None) -> str:
+    """The territory's page; ``recipients``: the refused recipients' form (its errors and what was typed)."""
     s = db.session()
     return render_template(
         "admin_territoire.html", territoire=territoire, errors=errors or {}, typed=typed, zones=NATURES_ZONE, types=svc.INDICATIVE_TYPES,
         organisations=s.query(Organisation).order_by(Organisation.name).all(), users=svc.scoped_users(s),
         attached_orgs=svc.attached_organisations(s, territoire), attached_users=svc.attached_users(s, territoire), actions=ActionForm(),
+        recipients=recipients or {}, departement=s.get(Departement, territoire.departement), dest=destinataires,
     )
 
 
@@ -72,6 +74,20 @@ def edit(territoire_id: int) -> ResponseReturnValue:
         flash(str(outcome.refusal), "error")
         return _page(_territoire(territoire_id), dict(outcome.errors), request.form.to_dict()), outcome.status
     flash(f"Territoire « {territoire.nom} » enregistré.", "success")
+    return redirect(url_for(".edit", territoire_id=territoire.id))
+
+
+@bp.post("/<int:territoire_id>/destinataires")
+def recipients(territoire_id: int) -> ResponseReturnValue:
+    """Save the RAST addresses, each PMS's CAMS and the Service Logement's address (checked, recorded)."""
+    territoire = _territoire(territoire_id)
+    _checked()
+    outcome = attempt(destinataires.update_recipients, db.session(), territoire, user=current_user, payload=request.form.to_dict(), now=current_clock())
+    if outcome.refused:
+        flash(str(outcome.refusal), "error")
+        refused = {"errors": dict(outcome.errors), "typed": request.form.to_dict()}
+        return _page(_territoire(territoire_id), recipients=refused), outcome.status
+    flash(f"Destinataires de « {territoire.nom} » enregistrés." if outcome.value else "Aucun changement des destinataires.", "success")
     return redirect(url_for(".edit", territoire_id=territoire.id))
 
 
