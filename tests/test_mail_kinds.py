@@ -25,6 +25,7 @@ from tests.conftest import Clock
 from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, pdf_bytes, submit_complete, upload
 from tests.test_mesures_web import AML, open_mesure
 from tests.test_notifications_mail import BASE_URL, HOUSEHOLD_NAMES, logged, relay, smtp_server  # noqa: F401 (a fixture)
+from tests.test_reminder_rules import CALL, MISSING
 from tests.test_reminders import paris_morning, run_on
 from tests.test_sharing import ADDRESS, visitor
 from tests.test_thread import _submit_installation_bilan
@@ -147,9 +148,8 @@ def appel_echeance(app: Flask, login_as: Any, clock: Clock) -> Expected:
     web, writer = login_as("redacteur")
     doc_id = open_dossier(app, web)
     _reminders_on(app, clock, D(2019, 8, 30))
-    line = (f"{DOSSIER} : non déposé, date limite dans 7 jours (6 septembre 2019 à 16:00) : "
-            "12 points à compléter (section à corriger : 7, pièce manquante : 2, pièce à produire : 3)")
-    return Expected(writer.email, f"[webforms] {line}", _consult(line, f"/documents/{doc_id}"))
+    line = f"{DOSSIER} : appel « {CALL} » : non déposé, date limite dans 7 jours (6 septembre 2019 à 16:00)"
+    return Expected(writer.email, f"[webforms] {line}", f"{line}.\n\n{MISSING}\n\nConsulter : {BASE_URL}/documents/{doc_id}")
 
 
 def decision_en_attente(app: Flask, login_as: Any, clock: Clock) -> Expected:

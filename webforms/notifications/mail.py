@@ -194,7 +194,8 @@ def send_notification(session: Session, travail: Travail) -> dict[str, Any]:
     note = session.get(Notification, travail.parametres["notification"])
     if note is None or not _still_due(session, note, "immediat"):
         return {"envoye": False}
-    body = f"Bonjour,\n\n{note.message}.\n\nConsulter : {link(*page(note))}"
+    said = f"{note.message}.\n\n{note.detail}" if note.detail else f"{note.message}."
+    body = f"Bonjour,\n\n{said}\n\nConsulter : {link(*page(note))}"
     return _deliver(session, travail, note.user, f"immediat:{note.evenement}", [note], f"[webforms] {note.message}", body)
 
 
@@ -228,7 +229,7 @@ def send_digest(session: Session, travail: Travail) -> dict[str, Any]:
     ]
     if not notes:
         return {"envoye": False}
-    lines = "\n".join(f"- {n.message} : {link(*page(n))}" for n in notes)
+    lines = "\n".join(f"- {n.message} : {link(*page(n))}" + (f"\n  {n.detail}" if n.detail else "") for n in notes)
     body = f"Bonjour,\n\nVoici ce qui vous concerne depuis le dernier résumé :\n\n{lines}\n\nToutes vos notifications : {link('notifications.index')}"
     return _deliver(session, travail, user, "resume", notes, f"[webforms] {len(notes)} notification{'s' if len(notes) > 1 else ''} en attente", body)
 
