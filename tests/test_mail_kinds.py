@@ -33,7 +33,7 @@ from tests.test_transmissions import RAST, configure_addresses
 from tests.test_web import submitted
 from tests.workers import run_jobs
 from webforms import db
-from webforms.models import NotificationPreference, Partage, Piece
+from webforms.models import Mesure, NotificationPreference, Partage, Piece, TerritoireZone
 from webforms.notifications.mail import ask_digests
 from webforms.notifications.sharing import CODE_MINUTES, secret_of
 from webforms.notifications.subjects import EVENEMENTS
@@ -216,7 +216,7 @@ def transmission(app: Flask, login_as: Any, clock: Clock) -> Expected:
     web, _ = login_as("redacteur")
     mesure = open_mesure(web, menage_commune="Cluses", date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
     bilan = _submit_installation_bilan(app, web, mesure, {"proposition": "fin"})
-    line = f"{get_kind('bilan_asll_installation').title} BI-2019-000001 : transmis au RAST de la CAMS (Faucigny – Cluses)"
+    line = f"{get_kind('bilan_asll_installation').title} BI-2019-000001 : transmis au RAST de la CAMS"
     return Expected(archiviste.email, f"[webforms] {line}", _consult(line, f"/documents/{bilan}"))
 
 
@@ -277,6 +277,16 @@ def test_every_kind_of_e_mail_has_its_scenario() -> None:
     assert set(SCENARIOS) == {f"immediat:{name}" for name in EVENEMENTS} | {"resume", "partage:lien", "partage:code"}
 
 
+def _places(app: Flask) -> re.Pattern[str]:
+    """Every commune, PMS and CAMS the territories name, and each measure's commune, as whole words."""
+    with app.app_context():
+        zones = db.session().scalars(select(TerritoireZone.nom).where(TerritoireZone.nature.in_(("cams", "pms", "commune")))).all()
+        communes = db.session().scalars(select(Mesure.menage_commune).where(Mesure.menage_commune.is_not(None))).all()
+    names = sorted({n for n in (*zones, *communes) if n}, key=len, reverse=True)
+    assert "Faucigny" in names and "Cluses" in names  # the transmission scenario's CAMS and commune
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")
+
+
 def _text(mail: EmailMessage) -> str:
     return str(mail.get_content()).replace("\r\n", "\n")
 
@@ -293,9 +303,12 @@ def test_each_kind_of_e_mail_from_its_real_event_reaches_a_real_smtp_server_in_f
     assert len(found) == 1, [(m["To"], m["Subject"]) for m in inbox.messages]
     assert expected.line in _text(found[0]), _text(found[0])
     assert (expected.to, nature, "envoye") in logged(app)
-    # Every e-mail of the scenario: nothing left unrendered, no household name.
+    # Every e-mail of the scenario: nothing left unrendered, no household name, no place that
+    # locates the household (its commune, the CAMS or PMS that serves it: CNIL).
+    places = _places(app)
     for mail in inbox.messages:
         text = f"{mail['Subject']}\n{_text(mail)}"
         assert not PLACEHOLDER.search(text), text
         assert not any(name in text for name in (*HOUSEHOLD_NAMES, "Karim")), text
+        assert not places.search(text), (places.search(text), text)
         assert mail["Subject"].startswith("[webforms] ") and "Bonjour," in text
