@@ -27,7 +27,9 @@ from tests.test_notifications_mail import BASE_URL, Inbox, assert_no_household_d
 from tests.test_reminder_rules import CALL, MISSING
 from tests.test_reminders import paris_morning, run_on
 from tests.workers import run_jobs
+from webforms import db
 from webforms.notifications import document_reminders, mesure_reminders, reminders
+from webforms.notifications.mail import ask_digests
 
 D = dt.date
 Day = Callable[[dt.date], list[EmailMessage]]
@@ -178,3 +180,23 @@ def test_a_call_s_deadline_names_the_call_in_the_subject_and_what_is_missing_in_
     two = edge(mails, D(2019, 9, 4), writer.email, f"{DOSSIER} : appel « {CALL} » : non déposé, date limite dans 2 jours (6 septembre 2019 à 16:00)", page)
     assert "Reste à compléter : 11 points (section à corriger : 7, pièce manquante : 1, pièce à produire : 3)" in two.get_content()
     assert mails(D(2019, 9, 6)) == []  # the day of the deadline: told two days before, nothing more
+
+
+def test_a_daily_digest_carries_what_is_still_missing_below_the_call_s_line(
+    app: Flask, login_as: Any, mails: Day, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    only(monkeypatch, sweep=document_reminders.call_deadline)
+    clock.now = dt.datetime(2019, 8, 20, 9, 0, tzinfo=dt.UTC)
+    web, writer = login_as("redacteur")
+    assert web.post("/notifications/preferences", {"frequence": "quotidien"}).status_code == 302
+    doc_id = open_dossier(app, web)
+    assert mails(D(2019, 8, 30)) == []  # told in the centre; the e-mail waits for the digest
+    with app.app_context():
+        assert ask_digests(db.session(), now=clock.now) == 1
+        db.session().commit()
+    (digest,) = mails(D(2019, 8, 30))  # its worker sends it; the reminders, already told, add nothing
+    assert digest["To"] == writer.email
+    body = digest.get_content()
+    line = f"- {DOSSIER} : appel « {CALL} » : non déposé, date limite dans 7 jours (6 septembre 2019 à 16:00) : {BASE_URL}/documents/{doc_id}"
+    assert f"{line}\n  {MISSING}" in body.replace("\r\n", "\n"), body
+    assert digest["Subject"] == "[webforms] 1 notification en attente"

@@ -212,6 +212,15 @@ def test_a_dossier_first_seen_two_days_before_gets_only_the_last_reminder(app: F
     assert "date limite demain" in told(app, writer.id)[0]
 
 
+def test_a_dossier_first_seen_on_the_deadline_day_is_told_it_is_today_until_the_deadline_hour(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = dt.datetime(2019, 8, 20, 9, 0, tzinfo=dt.UTC)
+    web, writer = login_as("redacteur")
+    open_dossier(app, web)
+    assert run_on(app, dt.datetime(2019, 9, 6, 14, 0, tzinfo=dt.UTC)) == 0  # 16:00 in Paris: closed
+    assert run_on(app, dt.datetime(2019, 9, 6, 13, 59, tzinfo=dt.UTC)) == 1
+    assert told(app, writer.id) == [f"{DOSSIER} : appel « {CALL} » : non déposé, date limite aujourd'hui (6 septembre 2019 à 16:00)"]
+
+
 def test_a_deposited_dossier_is_not_reminded(app: Flask, login_as: Any, clock: Clock) -> None:
     clock.now = dt.datetime(2019, 8, 20, 9, 0, tzinfo=dt.UTC)
     web, writer = login_as("redacteur")
