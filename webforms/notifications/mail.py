@@ -56,11 +56,26 @@ _UTF8_QP = charset.Charset("utf-8")
 _UTF8_QP.body_encoding = charset.QP
 
 
+# The whole-number settings and their smallest and largest values: read when a document is
+# submitted (a link's term) or an e-mail sent, so checked at start rather than failing there.
+NUMBERS = {"SMTP_PORT": (1, 65535), "PARTAGE_JOURS": (1, 3650)}
+
+
 def init_app(app: Flask) -> None:
-    """Fill the mail settings the configuration lacks from the environment, then the defaults."""
+    """Fill the mail settings the configuration lacks from the environment, then the defaults; refuse a bad number in French."""
     for key in SETTINGS:
         if key not in app.config:
             app.config[key] = os.environ.get(key, DEFAULTS[key])
+    for key, (low, high) in NUMBERS.items():
+        value = app.config[key]
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            number = None
+        # A wrong link term would fail every submission that sends one (issue 14: nothing blocks a submission).
+        if number is None or not low <= number <= high:
+            raise ValueError(f"Réglage {key} invalide : « {value} » ; attendu un nombre entier de {low} à {high}.")
+        app.config[key] = number
 
 
 def _flag(value: Any) -> bool:
