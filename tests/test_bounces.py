@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import mailbox
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from sqlalchemy import select, text
 from tests.test_notifications_mail import relay, smtp_server  # noqa: F401 (a fixture)
 from tests.test_web import submitted
 from webforms import db
+from webforms.jobs.services import fail_after_success, retry
 from webforms.models import Courriel, Notification, Travail
 from webforms.notifications.bounces import parse_report
 
@@ -208,6 +210,39 @@ def test_an_mbox_is_read_too_and_a_missing_mailbox_is_said_in_french(app: Flask,
     assert state(app) == before
     result = retours(app, tmp_path / "retours.mbox")
     assert result.exit_code == 0 and f"Non remis : {coordinator.email}" in result.output
+
+
+def test_the_queue_turns_a_work_failed_only_while_its_job_has_succeeded(app: Flask, login_as: Any, smtp_server: Any) -> None:  # noqa: F811
+    _, coordinator, instructeur, _ = sent_saisine(app, login_as, smtp_server)
+
+    def job_status(work: Travail) -> str:
+        return str(db.session().scalar(text("SELECT status::text FROM procrastinate_jobs WHERE id = :job"), {"job": work.job_id}))
+
+    with app.app_context():
+        session = db.session()
+        work, other = (session.scalars(select(Travail).where(Travail.nature == "courriel", Travail.user_id == u.id)).one() for u in (coordinator, instructeur))
+        assert fail_after_success(session, work, "Courriel non remis.") is True
+        session.commit()
+        assert (work.statut, work.erreur, job_status(work)) == ("echec", "Courriel non remis.", "failed")
+        assert (other.statut, job_status(other)) == ("termine", "succeeded")
+        # Asked again by the administrator, not yet run: the queue's, left as it is.
+        retry(session, work, now=app.config["CLOCK"]())
+        assert fail_after_success(session, work, "Un autre avis.") is False
+        session.commit()
+        assert (work.statut, work.erreur, job_status(work)) == ("en_attente", "Courriel non remis.", "todo")
+
+
+WRITES_QUEUE = re.compile(r"\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+procrastinate_", re.IGNORECASE)
+
+
+def test_only_the_queue_s_own_module_writes_to_its_tables() -> None:
+    """procrastinate's tables are the queue's (``webforms/jobs``), and the migrations that made them."""
+    root = Path(__file__).resolve().parents[1] / "webforms"
+    writers = sorted(
+        str(path.relative_to(root)) for path in root.rglob("*.py")
+        if WRITES_QUEUE.search(path.read_text(encoding="utf-8")) and path.parts[-2] not in ("jobs", "versions")
+    )
+    assert writers == []
 
 
 def test_a_report_is_read_with_the_standard_email_package() -> None:

@@ -25,6 +25,7 @@ from tests.conftest import Clock
 from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, pdf_bytes, submit_complete, upload
 from tests.test_mesures_web import AML, open_mesure
 from tests.test_notifications_mail import BASE_URL, HOUSEHOLD_NAMES, logged, relay, smtp_server  # noqa: F401 (a fixture)
+from tests.test_reminder_rules import CALL, MISSING
 from tests.test_reminders import paris_morning, run_on
 from tests.test_sharing import ADDRESS, visitor
 from tests.test_thread import _submit_installation_bilan
@@ -32,7 +33,7 @@ from tests.test_transmissions import RAST, configure_addresses
 from tests.test_web import submitted
 from tests.workers import run_jobs
 from webforms import db
-from webforms.models import NotificationPreference, Partage, Piece
+from webforms.models import Mesure, NotificationPreference, Partage, Piece, TerritoireZone
 from webforms.notifications.mail import ask_digests
 from webforms.notifications.sharing import CODE_MINUTES, secret_of
 from webforms.notifications.subjects import EVENEMENTS
@@ -147,9 +148,8 @@ def appel_echeance(app: Flask, login_as: Any, clock: Clock) -> Expected:
     web, writer = login_as("redacteur")
     doc_id = open_dossier(app, web)
     _reminders_on(app, clock, D(2019, 8, 30))
-    line = (f"{DOSSIER} : non déposé, date limite dans 7 jours (6 septembre 2019 à 16:00) : "
-            "12 points à compléter (section à corriger : 7, pièce manquante : 2, pièce à produire : 3)")
-    return Expected(writer.email, f"[webforms] {line}", _consult(line, f"/documents/{doc_id}"))
+    line = f"{DOSSIER} : appel « {CALL} » : non déposé, date limite dans 7 jours (6 septembre 2019 à 16:00)"
+    return Expected(writer.email, f"[webforms] {line}", f"{line}.\n\n{MISSING}\n\nConsulter : {BASE_URL}/documents/{doc_id}")
 
 
 def decision_en_attente(app: Flask, login_as: Any, clock: Clock) -> Expected:
@@ -216,7 +216,7 @@ def transmission(app: Flask, login_as: Any, clock: Clock) -> Expected:
     web, _ = login_as("redacteur")
     mesure = open_mesure(web, menage_commune="Cluses", date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
     bilan = _submit_installation_bilan(app, web, mesure, {"proposition": "fin"})
-    line = f"{get_kind('bilan_asll_installation').title} BI-2019-000001 : transmis au RAST de la CAMS (Faucigny – Cluses)"
+    line = f"{get_kind('bilan_asll_installation').title} BI-2019-000001 : transmis au RAST de la CAMS"
     return Expected(archiviste.email, f"[webforms] {line}", _consult(line, f"/documents/{bilan}"))
 
 
@@ -277,6 +277,16 @@ def test_every_kind_of_e_mail_has_its_scenario() -> None:
     assert set(SCENARIOS) == {f"immediat:{name}" for name in EVENEMENTS} | {"resume", "partage:lien", "partage:code"}
 
 
+def _places(app: Flask) -> re.Pattern[str]:
+    """Every commune, PMS and CAMS the territories name, and each measure's commune, as whole words."""
+    with app.app_context():
+        zones = db.session().scalars(select(TerritoireZone.nom).where(TerritoireZone.nature.in_(("cams", "pms", "commune")))).all()
+        communes = db.session().scalars(select(Mesure.menage_commune).where(Mesure.menage_commune.is_not(None))).all()
+    names = sorted({n for n in (*zones, *communes) if n}, key=len, reverse=True)
+    assert "Faucigny" in names and "Cluses" in names  # the transmission scenario's CAMS and commune
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")
+
+
 def _text(mail: EmailMessage) -> str:
     return str(mail.get_content()).replace("\r\n", "\n")
 
@@ -293,9 +303,12 @@ def test_each_kind_of_e_mail_from_its_real_event_reaches_a_real_smtp_server_in_f
     assert len(found) == 1, [(m["To"], m["Subject"]) for m in inbox.messages]
     assert expected.line in _text(found[0]), _text(found[0])
     assert (expected.to, nature, "envoye") in logged(app)
-    # Every e-mail of the scenario: nothing left unrendered, no household name.
+    # Every e-mail of the scenario: nothing left unrendered, no household name, no place that
+    # locates the household (its commune, the CAMS or PMS that serves it: CNIL).
+    places = _places(app)
     for mail in inbox.messages:
         text = f"{mail['Subject']}\n{_text(mail)}"
         assert not PLACEHOLDER.search(text), text
         assert not any(name in text for name in (*HOUSEHOLD_NAMES, "Karim")), text
+        assert not places.search(text), (places.search(text), text)
         assert mail["Subject"].startswith("[webforms] ") and "Bonjour," in text

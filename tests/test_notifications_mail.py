@@ -264,6 +264,27 @@ def test_the_relay_is_configured_from_the_environment(monkeypatch: pytest.Monkey
     app.extensions["webforms.engine"].dispose()
 
 
+@pytest.mark.parametrize(("key", "value", "refused"), [
+    ("PARTAGE_JOURS", "trente", True), ("PARTAGE_JOURS", "0", True), ("PARTAGE_JOURS", "1", False),
+    ("PARTAGE_JOURS", " 3650 ", False), ("PARTAGE_JOURS", "3651", True), ("PARTAGE_JOURS", "7.5", True),
+    ("SMTP_PORT", "0", True), ("SMTP_PORT", "65535", False), ("SMTP_PORT", "65536", True),
+])
+def test_a_link_term_or_port_that_is_no_whole_number_stops_the_start_in_french(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key: str, value: str, refused: bool
+) -> None:
+    # Read only when a document is submitted (the term of its recipients' links) or mailed: a
+    # wrong value would have failed each submission sending a link; the service now will not start.
+    monkeypatch.setenv(key, value)
+    config = {"TESTING": True, "INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "postgresql:///inutilisee", "SECRET_KEY": "x"}
+    if refused:
+        with pytest.raises(ValueError, match=f"^Réglage {key} invalide : « {value} » ; attendu un nombre entier de 1 à "):
+            create_app(config)
+        return
+    app = create_app(config)
+    assert app.config[key] == int(value)
+    app.extensions["webforms.engine"].dispose()
+
+
 # Each kind of e-mail, from its real event, through the real SMTP server: tests/test_mail_kinds.py.
 
 

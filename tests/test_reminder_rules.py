@@ -25,10 +25,16 @@ from tests.test_mesures_web import meeting, open_mesure, start, started_doc
 from tests.test_reminders import paris_morning, run_on
 from tests.test_web import submitted
 from webforms import db, jobs
-from webforms.models import Document, Notification, Rappel, Renouvellement
+from webforms.models import Appel, Document, Notification, Rappel, Renouvellement
+from webforms.notifications import document_reminders
+from webforms.notifications.document_reminders import CALL_TITLE_CHARS
 from webforms.notifications.workdays import easter, holidays, is_working_day, working_days_between
 
 HOUSEHOLD_NAMES = ("Morel", "Karim", "Durand", "Julie")
+DOSSIER = get_kind("candidature_aml").title
+CALL = "Appel à candidature « Aide à la Médiation Locative » – Logement d'abord (Pas-de-Calais, 2019)"  # webforms/data/appel_aml_2019.json
+MISSING = ("Reste à compléter : 12 points (section à corriger : 7, pièce manquante : 2, pièce à produire : 3), "
+           "détaillés sur la page du dossier.")
 D = dt.date
 
 
@@ -37,6 +43,12 @@ def told(app: Flask, user_id: int, *evenements: str) -> list[str]:
     with app.app_context():
         query = select(Notification).where(Notification.user_id == user_id).order_by(Notification.id)
         return [n.message for n in db.session().scalars(query) if not evenements or n.evenement in evenements]
+
+
+def details(app: Flask, user_id: int) -> list[str | None]:
+    """What ``user_id`` was told below each line (``Notification.detail``)."""
+    with app.app_context():
+        return list(db.session().scalars(select(Notification.detail).where(Notification.user_id == user_id).order_by(Notification.id)))
 
 
 def events(app: Flask, user_id: int) -> list[str]:
@@ -166,14 +178,30 @@ def test_a_dossier_not_deposited_is_reminded_7_then_2_days_before_the_deadline(a
     assert run_on(app, paris_morning(D(2019, 9, 4))) == 1
     assert run_on(app, paris_morning(D(2019, 9, 6))) == 0
     seven, two = told(app, colleague_account.id)
-    assert "non déposé, date limite dans 7 jours (6 septembre 2019 à 16:00) : " in seven, seven
-    assert "date limite dans 2 jours" in two
-    # What is missing, within the notification's length.
-    assert "12 points à compléter (section à corriger : 7, pièce manquante : 2, pièce à produire : 3)" in seven and len(seven) < 300
+    assert seven == f"{DOSSIER} : appel « {CALL} » : non déposé, date limite dans 7 jours (6 septembre 2019 à 16:00)", seven
+    assert two == f"{DOSSIER} : appel « {CALL} » : non déposé, date limite dans 2 jours (6 septembre 2019 à 16:00)", two
+    # What is missing, below the line (the e-mail's body, not its subject), within its length.
+    assert details(app, colleague_account.id) == [MISSING, MISSING]
     assert told(app, writer.id) == [seven, two]
+    assert MISSING in web.get("/notifications").get_data(as_text=True)  # the centre shows it below the line
     assert told(app, other.id) == []
     # After the deadline, nothing: the dossier can no longer be deposited.
     assert run_on(app, dt.datetime(2019, 9, 6, 14, 1, tzinfo=dt.UTC)) == 0
+
+
+def test_a_long_call_title_is_shortened_in_the_line_a_short_one_is_whole() -> None:
+    def named(title: str) -> str:
+        return document_reminders._call_name(Appel(code="aml-2020", data={"titre": title}))
+
+    assert named("A" * CALL_TITLE_CHARS) == "A" * CALL_TITLE_CHARS
+    assert named("A" * (CALL_TITLE_CHARS + 1)) == "A" * (CALL_TITLE_CHARS - 1) + "…"
+    assert named("  Appel\n 2020 ") == "Appel 2020"
+
+
+def test_a_complete_dossier_not_deposited_is_told_it_remains_to_deposit_it() -> None:
+    assert document_reminders._missing_text([]) == "Le dossier est complet : il reste à le déposer."
+    assert document_reminders._missing_text(["Pièce manquante : Délibération"]) == (
+        "Reste à compléter : 1 point (pièce manquante : 1), détaillé sur la page du dossier.")
 
 
 def test_a_dossier_first_seen_two_days_before_gets_only_the_last_reminder(app: Flask, login_as: Any, clock: Clock) -> None:
@@ -182,6 +210,15 @@ def test_a_dossier_first_seen_two_days_before_gets_only_the_last_reminder(app: F
     open_dossier(app, web)
     assert run_on(app, paris_morning(D(2019, 9, 5))) == 1
     assert "date limite demain" in told(app, writer.id)[0]
+
+
+def test_a_dossier_first_seen_on_the_deadline_day_is_told_it_is_today_until_the_deadline_hour(app: Flask, login_as: Any, clock: Clock) -> None:
+    clock.now = dt.datetime(2019, 8, 20, 9, 0, tzinfo=dt.UTC)
+    web, writer = login_as("redacteur")
+    open_dossier(app, web)
+    assert run_on(app, dt.datetime(2019, 9, 6, 14, 0, tzinfo=dt.UTC)) == 0  # 16:00 in Paris: closed
+    assert run_on(app, dt.datetime(2019, 9, 6, 13, 59, tzinfo=dt.UTC)) == 1
+    assert told(app, writer.id) == [f"{DOSSIER} : appel « {CALL} » : non déposé, date limite aujourd'hui (6 septembre 2019 à 16:00)"]
 
 
 def test_a_deposited_dossier_is_not_reminded(app: Flask, login_as: Any, clock: Clock) -> None:

@@ -71,6 +71,10 @@ def test_an_installation_bilan_reaches_the_rast_of_its_commune_s_cams_and_no_oth
     page = web.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert "Transmis aux destinataires du territoire" in page
     assert f"RAST de la CAMS : Faucigny – Cluses ({RAST['Faucigny']}) – lien personnel envoyé par courriel" in page
+    # The e-mail names the kind, the reference and the sender, never the CAMS nor the commune (CNIL).
+    for mail in inbox.messages:
+        text = f"{mail['Subject']}\n{mail.get_content()}"
+        assert "Faucigny" not in text and "Cluses" not in text and "BI-2019-000001" in text, text
 
 
 def test_an_installation_bilan_asking_for_a_maintien_reaches_the_service_logement_too(app: Flask, login_as: Any, smtp_server: Any) -> None:  # noqa: F811

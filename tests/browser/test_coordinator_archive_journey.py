@@ -32,13 +32,19 @@ def referral(web: WebClient, household: str) -> int:
     return doc_id_from(response)
 
 
+@pytest.fixture
+def prescriber(app: Flask, make_user: Callable[..., Account], page: Page) -> WebClient:
+    """A CCAS's writer, signed in on a test client, who files the referrals; the browser waits up to 15 s for the live server."""
+    page.set_default_timeout(15_000)
+    web = WebClient(app.test_client())
+    web.login(make_user("redacteur", org="CCAS de Liévin"))
+    return web
+
+
 def test_the_coordinators_home_lists_the_referrals_waiting_for_a_decision(
-    app: Flask, live_server: str, make_user: Callable[..., Account], page: Page
+    app: Flask, live_server: str, make_user: Callable[..., Account], page: Page, prescriber: WebClient
 ) -> None:
     base = live_server
-    page.set_default_timeout(15_000)
-    prescriber = WebClient(app.test_client())
-    prescriber.login(make_user("redacteur", org="CCAS de Liévin"))
     referral(prescriber, "Durand")
     lefebvre = referral(prescriber, "Lefebvre")
     sign_in(page, base, make_user("coordinateur", org=LENS_HENIN))
@@ -68,12 +74,9 @@ def test_the_coordinators_home_lists_the_referrals_waiting_for_a_decision(
 
 
 def test_the_archive_is_searched_by_household_name_and_by_words(
-    app: Flask, live_server: str, make_user: Callable[..., Account], page: Page
+    app: Flask, live_server: str, make_user: Callable[..., Account], page: Page, prescriber: WebClient
 ) -> None:
     base = live_server
-    page.set_default_timeout(15_000)
-    prescriber = WebClient(app.test_client())
-    prescriber.login(make_user("redacteur", org="CCAS de Liévin"))
     archivist = make_user("archiviste", "Département du Pas-de-Calais")
     depositor = WebClient(app.test_client())
     depositor.login(archivist)

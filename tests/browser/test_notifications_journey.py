@@ -3,11 +3,13 @@
 A coordinator is told of a new referral in the header, opens it from the centre, writes in its
 thread (a text that looks like a template stays text); the writer is told, reads it marked new,
 then sends the document to a social worker without an account, who opens it with the code of a
-second e-mail; the sender sees the opening and revokes the link. axe-core checks every page.
+second e-mail; the link still opens the day before its term and no longer at it; the sender
+sees the opening and revokes the link. axe-core checks every page.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from typing import Any
@@ -15,13 +17,20 @@ from typing import Any
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
+from schemas import get_kind
 from tests.browser.test_journey import check_accessibility, download, sign_in
+from tests.conftest import Clock
 from tests.test_notifications_mail import relay, smtp_server  # noqa: F401 (a fixture)
 from tests.test_web import submitted
+from webforms import db
+from webforms.models import Partage
+from webforms.rendering.context import datetime_fr
 
 pytestmark = pytest.mark.browser
 
+SAISINE = get_kind("fiche_saisine").title
 TYPED = "Merci de préciser les ressources. {{ 7*7 }}"
 
 
@@ -29,7 +38,9 @@ def sign_out(page: Page) -> None:
     page.get_by_role("button", name="Se déconnecter").click()
 
 
-def test_centre_thread_and_a_recipient_without_an_account(page: Page, live_server: str, app: Flask, login_as: Any, make_user: Any, smtp_server: Any) -> None:  # noqa: F811
+def test_centre_thread_and_a_recipient_without_an_account(
+    page: Page, live_server: str, app: Flask, login_as: Any, make_user: Any, smtp_server: Any, clock: Clock  # noqa: F811
+) -> None:
     inbox, port = smtp_server()
     relay(app, port)
     app.config["PUBLIC_BASE_URL"] = live_server  # the links of the e-mails lead to the live server
@@ -99,6 +110,28 @@ def test_centre_thread_and_a_recipient_without_an_account(page: Page, live_serve
     assert download(page, page.get_by_role("link", name="Télécharger le document (PDF)")).startswith(b"%PDF")
     check_accessibility(page, "le document ouvert")
     link_page = page.url
+
+    # Valid PARTAGE_JOURS days (30): the day before its term it still opens the document; at its
+    # term, a French page says so and shows nothing of the document (the app's clock, injected).
+    with app.app_context():
+        expires = db.session().scalars(select(Partage.expires_at)).one()
+    sent_at = clock.now
+    assert expires - sent_at == dt.timedelta(days=30)
+    clock.now = expires - dt.timedelta(days=1)
+    page.goto(link_page)
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"{SAISINE} FS-2019-000001")
+    expect(page.get_by_role("link", name="Télécharger le document (PDF)")).to_be_visible()
+    clock.now = expires
+    for expired in (link_page, f"{link_page}/document"):
+        page.goto(expired)
+        expect(page.get_by_role("heading", level=1, name="Lien inutilisable")).to_be_visible()
+        expect(page.get_by_text(f"Ce lien a expiré le {datetime_fr(expires)} : demandez-en un nouveau à l'expéditeur.")).to_be_visible()
+        for shown in ("FS-2019-000001", SAISINE, "Association Habitat Solidaire"):
+            expect(page.get_by_text(shown)).to_have_count(0)
+        expect(page.get_by_role("link", name="Télécharger le document (PDF)")).to_have_count(0)
+        expect(page.get_by_role("button", name="Recevoir un code par courriel")).to_have_count(0)
+    check_accessibility(page, "le lien expiré")
+    clock.now = sent_at
 
     # The sender sees the opening and revokes the link; it opens nothing any more.
     sign_in(page, live_server, writer)

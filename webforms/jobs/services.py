@@ -79,3 +79,21 @@ def retry(session: Session, travail: Travail, *, now: dt.datetime) -> None:
     session.execute(text("SELECT procrastinate_retry_job_v2(:job, :at, NULL, NULL, NULL)"), {"job": travail.job_id, "at": now})
     travail.statut = "en_attente"
     session.commit()
+
+
+def fail_after_success(session: Session, travail: Travail, erreur: str) -> bool:
+    """Show a work whose job succeeded as failed, with ``erreur`` in French, for the administrator to run it again.
+
+    An e-mail accepted by the relay, then bounced (a delivery status notification read later,
+    ``notifications.bounces``): its work was done, its job succeeded. Both turn failed here, so
+    that the queue page lists it and "Relancer" (``retry``: procrastinate takes only a failed
+    job) sends it once more. A job in any other state (asked again, running) is the queue's:
+    nothing changes, and False is returned.
+    """
+    failed = session.execute(
+        text("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = :job AND status = 'succeeded' RETURNING id"), {"job": travail.job_id}
+    ).first()
+    if failed is None:
+        return False
+    travail.statut, travail.erreur = "echec", erreur
+    return True

@@ -45,6 +45,9 @@ class Notification(Base):
     mesure_id: Mapped[int | None] = mapped_column(ForeignKey("mesure.id", ondelete="CASCADE"), index=True, nullable=True)
     evenement: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(String(300))
+    # What the line leaves out, told below it in the centre and in the e-mail's body, never in its
+    # subject (a call's reminder: what is still missing); no household data either (migration 0046).
+    detail: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # When an e-mail told it (at once or in a digest): a digest never repeats it.

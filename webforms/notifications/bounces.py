@@ -24,9 +24,10 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from webforms.jobs.services import fail_after_success
 from webforms.models import Courriel, Notification, Travail
 from webforms.rendering.context import datetime_fr
 
@@ -118,11 +119,8 @@ def _undelivered(session: Session, sent: Courriel, report: Report, now: dt.datet
     travail = session.get(Travail, sent.travail_id) if sent.travail_id is not None else None
     if travail is None or travail.statut != "termine":
         return
-    travail.statut = "echec"
-    travail.erreur = (f"Courriel non remis à {sent.adresse} : accepté par le relais le {datetime_fr(sent.at)}, puis renvoyé "
-                      f"par le serveur du destinataire ({reason}). Corrigez l'adresse, puis relancez ce travail.")
-    # The queue's job succeeded; "Relancer" (procrastinate_retry_job_v2) takes a failed one.
-    session.execute(text("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = :job AND status = 'succeeded'"), {"job": travail.job_id})
+    fail_after_success(session, travail, f"Courriel non remis à {sent.adresse} : accepté par le relais le {datetime_fr(sent.at)}, puis renvoyé "
+                                         f"par le serveur du destinataire ({reason}). Corrigez l'adresse, puis relancez ce travail.")
 
 
 def record(session: Session, raws: Iterator[bytes], *, now: dt.datetime) -> Outcome:

@@ -23,6 +23,8 @@ from webforms.timeutil import paris_date
 
 # A call's deadline, for a dossier not yet deposited: told 7 days before, then 2 days before (issue 14).
 CALL_WARNINGS = ((2, "appel-j2"), (7, "appel-j7"))
+# The call's title as a subject names it: at most this many characters (a title may hold 300).
+CALL_TITLE_CHARS = 120
 # A referral waiting for the coordinator's decision "plus de 5 jours ouvrés" (issue 14).
 WAITING_WORKING_DAYS = 5
 # A submitted document still waiting for its signed copy "après 15 jours" (issue 14).
@@ -43,16 +45,27 @@ def _missing_text(lines: Iterable[str]) -> str:
         counts[head] = counts.get(head, 0) + 1
     total = sum(counts.values())
     if not total:
-        return "complet, il reste à le déposer"
-    return f"{total} point{'s' if total > 1 else ''} à compléter ({', '.join(f'{head} : {n}' for head, n in counts.items())})"
+        return "Le dossier est complet : il reste à le déposer."
+    plural = "s" if total > 1 else ""
+    return f"Reste à compléter : {total} point{plural} ({', '.join(f'{head} : {n}' for head, n in counts.items())}), détaillé{plural} sur la page du dossier."
 
 
 def _days_left(left: int) -> str:
     return "aujourd'hui" if left == 0 else "demain" if left == 1 else f"dans {left} jours"
 
 
+def _call_name(appel: Appel) -> str:
+    """The call as a subject names it: its title, shortened past ``CALL_TITLE_CHARS``."""
+    title = " ".join(str(appel.data.get("titre") or appel.code).split())
+    return title if len(title) <= CALL_TITLE_CHARS else title[: CALL_TITLE_CHARS - 1].rstrip() + "…"
+
+
 def call_deadline(session: Session, now: dt.datetime) -> Iterator[Reminder]:
-    """A dossier not deposited, its call's deadline 7 then 2 days away (AML §6d), with what is missing."""
+    """A dossier not deposited, its call's deadline 7 then 2 days away (AML §6d), with what is missing.
+
+    The line (the e-mail's subject) names the kind and the call, a draft having no reference yet;
+    what is missing goes below it (the e-mail's body), counted by sort: the list is on its page.
+    """
     today = paris_date(now)
     for appel in session.scalars(select(Appel).where(Appel.deadline > now).order_by(Appel.id)):
         left = (paris_date(appel.deadline) - today).days
@@ -62,8 +75,8 @@ def call_deadline(session: Session, now: dt.datetime) -> Iterator[Reminder]:
         drafts = session.scalars(select(Document).where(Document.appel_id == appel.id, Document.statut == "brouillon").order_by(Document.id))
         for doc in drafts:
             missing = _missing_text(parent_rules(doc).blockers(doc, problems(doc), now))
-            what = f"non déposé, date limite {_days_left(left)} ({datetime_fr(appel.deadline)}) : {missing}"
-            yield Occurrence(f"{mark}:{doc.id}:{appel.deadline.isoformat()}", "appel_echeance", what), doc, writers_of(session, doc)
+            what = f"appel « {_call_name(appel)} » : non déposé, date limite {_days_left(left)} ({datetime_fr(appel.deadline)})"
+            yield Occurrence(f"{mark}:{doc.id}:{appel.deadline.isoformat()}", "appel_echeance", what, missing), doc, writers_of(session, doc)
 
 
 def decision_waiting(session: Session, now: dt.datetime) -> Iterator[Reminder]:

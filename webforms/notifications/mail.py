@@ -56,11 +56,26 @@ _UTF8_QP = charset.Charset("utf-8")
 _UTF8_QP.body_encoding = charset.QP
 
 
+# The whole-number settings and their smallest and largest values: read when a document is
+# submitted (a link's term) or an e-mail sent, so checked at start rather than failing there.
+NUMBERS = {"SMTP_PORT": (1, 65535), "PARTAGE_JOURS": (1, 3650)}
+
+
 def init_app(app: Flask) -> None:
-    """Fill the mail settings the configuration lacks from the environment, then the defaults."""
+    """Fill the mail settings the configuration lacks from the environment, then the defaults; refuse a bad number in French."""
     for key in SETTINGS:
         if key not in app.config:
             app.config[key] = os.environ.get(key, DEFAULTS[key])
+    for key, (low, high) in NUMBERS.items():
+        value = app.config[key]
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            number = None
+        # A wrong link term would fail every submission that sends one (issue 14: nothing blocks a submission).
+        if number is None or not low <= number <= high:
+            raise ValueError(f"Réglage {key} invalide : « {value} » ; attendu un nombre entier de {low} à {high}.")
+        app.config[key] = number
 
 
 def _flag(value: Any) -> bool:
@@ -194,7 +209,8 @@ def send_notification(session: Session, travail: Travail) -> dict[str, Any]:
     note = session.get(Notification, travail.parametres["notification"])
     if note is None or not _still_due(session, note, "immediat"):
         return {"envoye": False}
-    body = f"Bonjour,\n\n{note.message}.\n\nConsulter : {link(*page(note))}"
+    said = f"{note.message}.\n\n{note.detail}" if note.detail else f"{note.message}."
+    body = f"Bonjour,\n\n{said}\n\nConsulter : {link(*page(note))}"
     return _deliver(session, travail, note.user, f"immediat:{note.evenement}", [note], f"[webforms] {note.message}", body)
 
 
@@ -228,7 +244,7 @@ def send_digest(session: Session, travail: Travail) -> dict[str, Any]:
     ]
     if not notes:
         return {"envoye": False}
-    lines = "\n".join(f"- {n.message} : {link(*page(n))}" for n in notes)
+    lines = "\n".join(f"- {n.message} : {link(*page(n))}" + (f"\n  {n.detail}" if n.detail else "") for n in notes)
     body = f"Bonjour,\n\nVoici ce qui vous concerne depuis le dernier résumé :\n\n{lines}\n\nToutes vos notifications : {link('notifications.index')}"
     return _deliver(session, travail, user, "resume", notes, f"[webforms] {len(notes)} notification{'s' if len(notes) > 1 else ''} en attente", body)
 

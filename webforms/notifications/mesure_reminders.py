@@ -33,6 +33,7 @@ class Occurrence:
     cle: str
     evenement: str
     what: str
+    detail: str | None = None  # below the line, in the e-mail's body and not its subject
 
 
 def bilan_due(mesure: Mesure, today: dt.date) -> Iterator[Occurrence]:

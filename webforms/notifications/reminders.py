@@ -48,12 +48,12 @@ def send_reminders(session: Session, *, now: dt.datetime) -> int:
     for mesure in session.scalars(select(Mesure).order_by(Mesure.id)):
         for occurrence in (o for rule in RULES for o in rule(mesure, today)):
             if _first_time(session, occurrence.cle, now):
-                notify(session, occurrence.evenement, mesure, [mesure.referent], what=occurrence.what, now=now)
+                notify(session, occurrence.evenement, mesure, [mesure.referent], what=occurrence.what, now=now, detail=occurrence.detail)
                 sent += 1
     for sweep in SWEEPS:
         for occurrence, document, recipients in sweep(session, now):
             if _first_time(session, occurrence.cle, now):
-                notify(session, occurrence.evenement, document, recipients, what=occurrence.what, now=now)
+                notify(session, occurrence.evenement, document, recipients, what=occurrence.what, now=now, detail=occurrence.detail)
                 sent += 1
     return sent
 

@@ -31,9 +31,12 @@ def mail_enabled() -> bool:
 
 
 def notify(
-    session: Session, evenement: str, subject: About, recipients: Iterable[User], *, what: str, now: dt.datetime, actor: User | None = None
+    session: Session, evenement: str, subject: About, recipients: Iterable[User], *, what: str, now: dt.datetime, actor: User | None = None,
+    detail: str | None = None,
 ) -> list[Notification]:
     """Tell each recipient that ``what`` happened to ``subject`` (a document, a measure), in the caller's transaction.
+
+    ``detail`` is told below the line, in the centre and in the e-mail's body, never in its subject.
 
     Nobody is told of their own action, nor of what they may not open. Those who chose
     "immediat" get an e-mail from a worker (nothing committed here; a relay that is down never
@@ -47,7 +50,7 @@ def notify(
         if user.id in seen or not user.active or (actor is not None and user.id == actor.id) or not may_open(user, subject):
             continue
         seen.add(user.id)
-        note = Notification(user_id=user.id, evenement=evenement, message=headline(subject, what), created_at=now)
+        note = Notification(user_id=user.id, evenement=evenement, message=headline(subject, what), detail=detail and detail[:300], created_at=now)
         if isinstance(subject, Mesure):
             note.mesure = subject
         else:
@@ -84,6 +87,7 @@ class Item:
 
     id: int
     message: str
+    detail: str | None
     endpoint: str
     values: dict[str, Any]
     created_at: dt.datetime
@@ -94,7 +98,7 @@ def listing(session: Session, user: User) -> list[Item]:
     """Return ``user``'s latest visible notifications, newest first; each re-checked by ``can_view``."""
     notes = session.scalars(_visible(user).order_by(Notification.created_at.desc(), Notification.id.desc()).limit(PAGE_SIZE))
     return [
-        Item(n.id, n.message, *page(n), n.created_at, n.read_at is not None)
+        Item(n.id, n.message, n.detail, *page(n), n.created_at, n.read_at is not None)
         for n in notes
         if may_open(user, about(n))  # the query follows the same rule; a second look costs nothing
     ]

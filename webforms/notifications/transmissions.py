@@ -72,7 +72,9 @@ def _tell(session: Session, doc: Document, user: User, base: dict[str, Any], eve
     told = session.scalar(select(Notification.id).where(Notification.user_id == user.id, Notification.document_id == doc.id, Notification.created_at == event.at))
     if told is None:
         # "au": the three roles (territoires.recipients_for) are masculine singular, spelled as the sources spell them.
-        told_now = notify(session, "transmission", doc, [user], what=f"transmis au {base['role']} ({base['nom']})", now=event.at, actor=event.user)
+        # The role only, never its name: the CAMS and its PMS locate the household (the commune),
+        # and the line is also the e-mail's (CNIL); the document's page lists each recipient by name.
+        told_now = notify(session, "transmission", doc, [user], what=f"transmis au {base['role']}", now=event.at, actor=event.user)
         outcome = "prevenu" if told_now else "non_lecteur"
     else:
         outcome = "deja_prevenu"
