@@ -1,7 +1,7 @@
 """a notification's detail, told below its line and in the e-mail's body, not in its subject (issue 14)
 
 Revision ID: 0046
-Revises: 0038
+Revises: 0044
 Create Date: 2026-12-07
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0046'
-down_revision = '0038'
+down_revision = '0044'
 branch_labels = None
 depends_on = None
 
