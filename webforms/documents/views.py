@@ -422,7 +422,7 @@ def view(doc_id: int) -> str:
 
 def _content(doc: Document, kind: Kind, frozen: bool) -> tuple[Any, Any]:
     """Return a complete document's sections, and its decision's if one was recorded."""
-    ctx = svc_docs.context_for(doc, frozen=True if frozen else None)
+    ctx = svc_docs.context_for(doc, frozen=True if frozen else None, printed=False)
     review = sections(kind.review.schema, ctx["revue"]) if kind.review and ctx["revue"] else None
     return sections(kind.schema, ctx), review
 
