@@ -29,6 +29,7 @@ bench:
 	$(VENV)/python bench/cli_bench.py
 	$(VENV)/python bench/preview_bench.py
 	$(VENV)/python bench/load_bench.py
+	$(VENV)/python bench/stats_bench.py
 
 # Refresh the locks on purpose (after a change to setup.cfg, or to take upgrades): every package,
 # direct and transitive, pinned with its hashes for CPython 3.11 on Linux x86-64. Commit the result;

@@ -121,16 +121,37 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def cpu_seconds(side: Side) -> float:
     """CPU seconds used so far by the side's processes (gunicorn and its workers, queue workers)."""
-    groups = {p.pid for p in side.processes}
-    total = 0
+    return sum(cpu_by_group(side).values())
+
+
+def cpu_by_group(side: Side) -> dict[int, float]:
+    """CPU seconds used so far by each process group of the side (gunicorn's, the queue workers')."""
+    groups = {p.pid: 0 for p in side.processes}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if int(fields[2]) in groups:  # field 5 of stat: the process group
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / CLK_TCK
+            groups[int(fields[2])] += int(fields[11]) + int(fields[12])  # utime, stime
+    return {group: ticks / CLK_TCK for group, ticks in groups.items()}
+
+
+def renders(side: Side, doc_ids: list[int]) -> dict[str, float]:
+    """Count what the submitted documents' jobs rendered: versions' files and drafts' previews (current tree only)."""
+    conn, mark = connect(side)
+    try:
+        ids = list(doc_ids) or [0]
+        files = conn.execute(f"SELECT count(*) FROM rendition WHERE document_id = ANY({mark})", (ids,)).fetchone()[0]
+        jobs = dict(conn.execute(f"SELECT nature, count(*) FROM travail WHERE document_id = ANY({mark}) GROUP BY nature", (ids,)).fetchall())
+        previews = conn.execute(
+            f"SELECT coalesce(sum(json_array_length(resultat->'rendus')), 0) FROM travail WHERE nature = 'apercu' AND document_id = ANY({mark})", (ids,)
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    n = len(doc_ids) or 1
+    return {"fichiers rendus par soumission": files / n, "aperçus rendus par soumission": previews / n,
+            "travaux « rendu » par soumission": jobs.get("rendu", 0) / n, "travaux « apercu » par soumission": jobs.get("apercu", 0) / n}
 
 
 def serve(side: Side, url: str, workers: int) -> None:
@@ -198,7 +219,7 @@ def load(side: Side, fields: list[tuple[str, str]]) -> None:
     title(f"Soumissions : {side.name} ({ARGS.clients} rédacteurs, {ARGS.seconds:.0f} s) — charge au départ {load_average()}")
     watcher = Watcher(side)
     watcher.start()
-    cpu0 = cpu_seconds(side)
+    cpu0 = cpu_by_group(side)
     accounts = [(f"redacteur{i}@example.fr", PASSWORD) for i in range(ARGS.clients)]
     start_t = time.perf_counter()
     tally: Tally = users(side.port, accounts, KIND, fields, ARGS.seconds, ARGS.poll, ARGS.patience)
@@ -210,8 +231,13 @@ def load(side: Side, fields: list[tuple[str, str]]) -> None:
         time.sleep(0.1)
     watcher.halt.set()
     watcher.join()
-    cpu = cpu_seconds(side) - cpu0
+    spent = {group: used - cpu0[group] for group, used in cpu_by_group(side).items()}
+    cpu = sum(spent.values())
     missing = lost(side, submitted)
+    n = len(submitted) or 1
+    # gunicorn first, then the queue workers (the current tree): where a submission's CPU goes.
+    split = dict(zip(("gunicorn", "processus de travail"), (spent[p.pid] / n for p in side.processes), strict=False))
+    counts = renders(side, submitted) if len(side.processes) > 1 else {}
     in_window = sum(1 for d, t in watcher.stored.items() if start_t <= t <= start_t + ARGS.seconds)
     ready = [watcher.stored[s.doc_id] - s.clicked for s in tally.submissions if s.doc_id in watcher.stored]
     side.figures = {
@@ -224,9 +250,12 @@ def load(side: Side, fields: list[tuple[str, str]]) -> None:
         "errors": tally.errors,
         "lost": missing,
         "cpu_per_submission_s": cpu / len(submitted) if submitted else None,
+        "cpu_split_s": split,
+        "renders": counts,
         "duration_s": ended - start_t,
     }
     print(f"{len(submitted)} soumissions, {in_window} PDF stockés dans la fenêtre de {ARGS.seconds:.0f} s ; erreurs {len(tally.errors)}, perdues {len(missing)}")
+    print("CPU par soumission : " + ", ".join(f"{name} {value:.3f} s" for name, value in split.items()) + "".join(f" ; {k} {v:.2f}" for k, v in counts.items()))
     for error in tally.errors[:5]:
         print(f"  erreur : {error}")
     if tally.errors:

@@ -221,7 +221,10 @@ def test_someone_who_cannot_see_the_draft_gets_404_on_its_preview_and_its_work(a
     for url in (f"/documents/{doc_id}/telecharger/pdf", f"/documents/{doc_id}/apercu/pdf", f"/travaux/{work_id}", f"/travaux/{work_id}/etat"):
         assert other.get(url).status_code == 404, url
         assert web.get(url).status_code in (200, 303), url
-    assert preview_jobs(app) == 1  # the refused click asked for nothing
+    # The refused click asked for nothing: still the save's one render, whether or not it ran
+    # (the other user's sign-in runs the due jobs, and the save's is due after a second).
+    with app.app_context():
+        assert db.session().scalars(select(Travail.id).where(Travail.nature == "apercu")).all() == [work_id]
 
 
 def test_a_stored_preview_is_refused_when_the_parent_now_refuses_the_draft(app: Flask, login_as: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -265,3 +268,61 @@ def test_busy_workers_render_a_waiting_submission_before_an_older_preview(app: F
         asked = {w.document_id: w.id for w in session.scalars(select(Travail).where(Travail.nature.in_(("apercu", "rendu"))))}
     assert asked[draft] < asked[submitted]
     assert reference and order == [reference, reference, None, None]
+
+
+def _noting_previews(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Note each preview rendered (a draft's context has no reference), by output format."""
+    noted: list[str] = []
+    real = Renderer.render
+
+    def render(self: Renderer, output: Any, context: Any) -> bytes:
+        if not context["document"]["reference"]:
+            noted.append(output.fmt)
+        return real(self, output, context)
+
+    monkeypatch.setattr(Renderer, "render", render)
+    return noted
+
+
+def test_a_draft_submitted_within_the_debounce_renders_no_preview(app: Flask, login_as: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saved, then submitted before its preview fell due: the preview's job is called off, never run; a draft only saved still gets its previews."""
+    web, _ = login_as("redacteur")
+    web.work = False  # no job runs before the test says so (a loaded machine takes seconds)
+    noted = _noting_previews(monkeypatch)
+    form = example_form("fiche_saisine")
+    submitted = save(web, None, form)
+    kept = save(web, None, form)
+    assert preview_jobs(app) == 2
+    assert web.post(f"/documents/{submitted}/modifier", {**form, "action": "submit"}).status_code == 302
+    assert preview_jobs(app) == 1  # the kept draft's
+    run_later_jobs(app)
+    assert noted == ["docx", "pdf"]  # the kept draft's previews, none of the submitted document's
+    with app.app_context():
+        session = db.session()
+        work = session.scalars(select(Travail).where(Travail.document_id == submitted, Travail.nature == "apercu")).one()
+        assert (work.statut, work.resultat["rendus"]) == ("termine", [])
+        assert session.scalars(select(Apercu).where(Apercu.document_id == submitted)).all() == []
+        assert {a.format for a in session.scalars(select(Apercu).where(Apercu.document_id == kept))} == {"docx", "pdf"}
+        status = session.execute(text("SELECT j.status FROM procrastinate_jobs j WHERE j.id = :id"), {"id": work.job_id}).scalar_one()
+    assert status == "cancelled"
+
+
+def test_a_preview_render_stops_when_the_draft_is_submitted_meanwhile(app: Flask, login_as: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A preview render already running when the draft is submitted renders no further output; not submitted, it renders both."""
+    web, _ = login_as("redacteur")
+    doc_ids = [save(web, None, example_form("fiche_saisine")) for _ in range(2)]
+    noted: list[tuple[int, str]] = []
+    real = Renderer.render
+
+    def render(self: Renderer, output: Any, context: Any) -> bytes:
+        doc_id = doc_ids[0] if len(noted) < 2 and not any(d == doc_ids[1] for d, _ in noted) else doc_ids[1]
+        noted.append((doc_id, output.fmt))
+        content = real(self, output, context)
+        if doc_id == doc_ids[1]:  # while its first output renders, another request submits the draft
+            with app.extensions["webforms.engine"].begin() as conn:
+                conn.execute(text("UPDATE document SET statut = 'soumis' WHERE id = :id"), {"id": doc_id})
+        return content
+
+    monkeypatch.setattr(Renderer, "render", render)
+    run_later_jobs(app)  # one job at a time, in the order asked
+    assert noted == [(doc_ids[0], "docx"), (doc_ids[0], "pdf"), (doc_ids[1], "docx")]

@@ -6,7 +6,9 @@ half of the form page's time (issue 11: the form page at ≥ 300 requests/s, mea
 markup is kept, per process, under a fingerprint of everything the macro reads of the form
 (each field's type, id, name, label, help, errors, attributes, choices and value, every level
 down). The same empty form, or a draft opened again unchanged, then costs the fingerprint
-only. The CSRF token is not part of the fields' markup: each page renders its own.
+only. The CSRF token is not part of the fields' markup: each page renders its own. A form
+shown from stored data (``webforms.forms.ShownForm``: a draft opened, an empty form) is found
+by its class, data and errors, before its fields are even built.
 """
 
 from __future__ import annotations
@@ -57,15 +59,31 @@ class FormFields:
 
     def __call__(self, form: Any, level: int = 0) -> Markup:
         """Return the fields' markup, rendered now or kept from the same state."""
+        shown = getattr(form, "markup_key", None)
+        if shown is not None:
+            # A form shown from stored data (webforms.forms.ShownForm): its state is known
+            # before its fields are built, and they are built only if it was not rendered.
+            key: Hashable = ("shown", level, shown)
+            found = self._found(key)
+            if found is None:
+                found = self._keep(key, self(form.form, level))
+            return found
         fields = [field for field in form if field.name != "csrf_token"]
         key = (type(form).__name__, level, tuple(fingerprint(field) for field in fields))
+        found = self._found(key)
+        if found is not None:
+            return found
+        render_field = self.env.get_template("_macros.html").module.render_field  # type: ignore[attr-defined]
+        return self._keep(key, Markup("").join(render_field(field, level) for field in fields))
+
+    def _found(self, key: Hashable) -> Markup | None:
         with self._lock:
             found = self._markup.get(key)
             if found is not None:
                 self._markup.move_to_end(key)
-                return found
-        render_field = self.env.get_template("_macros.html").module.render_field  # type: ignore[attr-defined]
-        markup = Markup("").join(render_field(field, level) for field in fields)
+            return found
+
+    def _keep(self, key: Hashable, markup: Markup) -> Markup:
         with self._lock:
             self._markup[key] = markup
             while len(self._markup) > self.kept:

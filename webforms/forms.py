@@ -32,6 +32,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms import widgets as w
+from wtforms.fields.core import UnboundField
 from wtforms.widgets.core import clean_key
 
 from schemas.base.fields import REQUIRED, choices_of, field_kind, row_schema, schema_instance
@@ -372,3 +373,60 @@ class UserForm(FlaskForm):
     full_name = StringField("Nom complet")
     role = SelectField("Rôle", choices=[], validate_choice=False)
     organisation_id = SelectField("Organisation", choices=[], validate_choice=False)
+
+
+def _is_field(cls: type[FlaskForm], name: str) -> bool:
+    """Tell whether ``name`` is a field of the form class (``form._fields`` once built, its CSRF token aside)."""
+    return not name.startswith("_") and isinstance(getattr(cls, name, None), UnboundField)
+
+
+class _CsrfOnly(FlaskForm):
+    """A form of no field but its CSRF token: what a ``ShownForm`` shows of the token."""
+
+
+class ShownForm:
+    """A form shown from stored data (nothing posted), its WTForms fields built only when needed.
+
+    A page showing a draft or an empty form needs the fields' markup, which ``form_fields``
+    keeps per state (``webforms.form_markup``). Given as ``ShownForm``, that state is the form's
+    class, its data and the errors shown: a state already rendered costs neither building the
+    form's fields nor their fingerprint (issue 11: two fifths of the draft page's CPU).
+    Anything else the page reads (the CSRF token, the form-level errors) is the same as the
+    built form's; ``form`` builds it.
+    """
+
+    def __init__(self, cls: type[FlaskForm], data: Mapping[str, Any], errors: Mapping[str, Any] | None = None) -> None:
+        self.cls = cls
+        self.data = data
+        self.errors = dict(errors or {})
+        self._form: FlaskForm | None = None
+
+    def showing(self, errors: Mapping[str, Any]) -> ShownForm:
+        """Return the same form with ``errors`` put on its fields (as ``attach_errors`` does)."""
+        return ShownForm(self.cls, self.data, {**self.errors, **errors})
+
+    @property
+    def markup_key(self) -> tuple[Any, ...]:
+        # repr tells a type from another (a date from its text): two states showing the same
+        # markup may have two keys, two states showing different markups never share one.
+        return (self.cls, repr(self.data), repr(self.errors))
+
+    @property
+    def form(self) -> FlaskForm:
+        """The WTForms form itself, built once, the errors attached."""
+        if self._form is None:
+            self._form = self.cls(formdata=None, data=self.data)
+            if self.errors:
+                attach_errors(self._form, self.errors)
+        return self._form
+
+    @property
+    def csrf_token(self) -> Any:
+        return getattr(_CsrfOnly(formdata=None), "csrf_token", "")
+
+    @property
+    def form_errors(self) -> list[str]:
+        # Only a top-level message with no field of its own is the form's (see attach_errors).
+        if any(not isinstance(key, str) or not _is_field(self.cls, key) for key in self.errors):
+            return list(self.form.form_errors)
+        return []

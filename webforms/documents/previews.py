@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -38,9 +38,29 @@ _ASKING_MOVES = frozenset({"create", "save"})
 
 
 def on_event(session: Session, event: Event) -> None:
-    """After a draft's creation or save: ask for its previews if it is complete."""
+    """After a draft's creation or save: ask for its previews if it is complete; at its submission, call off those waiting."""
     if event.action in _ASKING_MOVES and event.document is not None and event.user is not None:
         ask_preview_if_complete(session, event.document, user=event.user, now=event.at)
+    elif event.action == "submit" and event.document is not None:
+        call_off_previews(session, event.document, now=event.at)
+
+
+def call_off_previews(session: Session, doc: Document, *, now: dt.datetime) -> None:
+    """Cancel the previews still waiting for ``doc``, in the submission's transaction (issue 11, CPU per submission).
+
+    A draft saved, then submitted within the debounce (the submit button saves first), asked
+    for previews that would find it submitted and render nothing: their jobs are not even run.
+    Each is recorded as done with nothing rendered, as it would have recorded itself. A render
+    already running stops before its next output (``render_previews``).
+    """
+    waiting = session.scalars(select(Travail).where(Travail.document_id == doc.id, Travail.nature == "apercu", Travail.statut == "en_attente"))
+    for travail in waiting:
+        if travail.job_id is not None:
+            # procrastinate's own cancellation: only a job not yet taken ("todo") is cancelled.
+            cancelled = session.execute(text("SELECT procrastinate_cancel_job_v1(:job, false, false)"), {"job": travail.job_id}).scalar()
+            if cancelled is None:
+                continue  # a worker took it meanwhile: it finds the document submitted
+        travail.statut, travail.finished_at, travail.resultat = "termine", now, {"rendus": [], "annule": "document soumis"}
 
 
 def preview_output(doc: Document, fmt: str, output: str = "document") -> Output | None:
@@ -132,6 +152,10 @@ def render_previews(session: Session, travail: Travail) -> dict[str, Any]:
     stored = {(a.output, a.format): a.source_sha256 for a in session.scalars(select(Apercu).where(Apercu.document_id == doc.id))}
     rendered = []
     for output in kind.outputs():
+        if rendered:
+            session.refresh(doc, ["statut"])  # submitted since this render started: the rest is of no use
+            if doc.statut != "brouillon":
+                break
         source = preview_source(svc, doc, output)
         if stored.get((output.name, output.fmt)) == source:
             continue

@@ -258,8 +258,12 @@ def document_meta(doc: Document, *, draft: bool, version: int | None, issued_at:
     )
 
 
-def context_for(doc: Document, *, draft: bool | None = None, frozen: bool | None = None) -> dict[str, Any]:
-    """Return the render context of a document: the frozen data once submitted, else the draft."""
+def context_for(doc: Document, *, draft: bool | None = None, frozen: bool | None = None, printed: bool = True) -> dict[str, Any]:
+    """Return the render context of a document: the frozen data once submitted, else the draft.
+
+    ``printed=False``: for a page showing the content, which prints no mark (drawing its QR
+    code was a quarter of the document page's CPU, issue 11); its ``marque`` is then empty.
+    """
     kind = get_kind(doc.kind)
     is_draft = doc.statut == "brouillon" if draft is None else draft
     # A reopened dossier is a draft again: its preview shows the corrections, not the frozen
@@ -269,7 +273,7 @@ def context_for(doc: Document, *, draft: bool | None = None, frozen: bool | None
     data = kind.load(data_for(doc, frozen=frozen))
     review = kind.review.schema().load(doc.review) if kind.review and doc.review else None
     version = doc.versions or None
-    digest = data_digest(doc.submitted_data, doc.review) if frozen else None
+    digest = data_digest(doc.submitted_data, doc.review) if frozen and printed else None
     return build_context(kind, data, document_meta(doc, draft=is_draft, version=version, issued_at=doc.submitted_at, digest=digest), review)
 
 

@@ -27,6 +27,7 @@ from webforms.documents.reviews import review_rules
 from webforms.errors import DISK_FULL, DocumentError, ValidationFailed, parse_id, parse_number
 from webforms.forms import (
     ActionForm,
+    ShownForm,
     attach_errors,
     change_rows,
     error_summary,
@@ -139,7 +140,9 @@ def _render_form(
     unfilled: dict[str, Any] = {}
     if not tried:
         unfilled, shown = split_unfilled(shown)
-    if shown:
+    if isinstance(form, ShownForm):
+        form = form.showing(shown)
+    elif shown:
         attach_errors(form, shown)
     page = render_template(
         "document_form.html",
@@ -195,7 +198,7 @@ def new(kind_name: str) -> ResponseReturnValue:
     if request.method == "POST":
         return _create_draft(kind)
     payload = with_initial_rows(kind.schema, {})
-    return _render_form(kind, form_class(kind.schema)(formdata=None, data=payload), doc=None, payload=payload, errors={})
+    return _render_form(kind, ShownForm(form_class(kind.schema), payload), doc=None, payload=payload, errors={})
 
 
 def _create_draft(kind: Kind) -> ResponseReturnValue:
@@ -244,7 +247,7 @@ def _show_draft(doc: Document, kind: Kind, step: int | None) -> tuple[str, int]:
             # A step not yet filled in is not met with a wall of errors; its state shows above.
             errors = {k: v for k, v in errors.items() if k != name}
         tried = tried or step in _seen(doc.id)
-    form = _form_class(kind, name)(formdata=None, data=shown)
+    form = ShownForm(_form_class(kind, name), shown)
     return _render_form(kind, form, doc=doc, payload=doc.data, errors=errors, step=step, tried=tried, valid=valid)
 
 
@@ -419,7 +422,7 @@ def view(doc_id: int) -> str:
 
 def _content(doc: Document, kind: Kind, frozen: bool) -> tuple[Any, Any]:
     """Return a complete document's sections, and its decision's if one was recorded."""
-    ctx = svc_docs.context_for(doc, frozen=True if frozen else None)
+    ctx = svc_docs.context_for(doc, frozen=True if frozen else None, printed=False)
     review = sections(kind.review.schema, ctx["revue"]) if kind.review and ctx["revue"] else None
     return sections(kind.schema, ctx), review
 
