@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from schemas.base.kind import Output
 from webforms.documents.services import Services, document_meta, parent_rules, problems
 from webforms.errors import ValidationFailed
 from webforms.jobs import ask, task
+from webforms.jobs import services as jobs_services
 from webforms.models import Apercu, Document, Event, Travail, User
 from webforms.rendering import Renderer
 from webforms.rendering.context import DocumentMeta, build_context
@@ -55,11 +56,8 @@ def call_off_previews(session: Session, doc: Document, *, now: dt.datetime) -> N
     """
     waiting = session.scalars(select(Travail).where(Travail.document_id == doc.id, Travail.nature == "apercu", Travail.statut == "en_attente"))
     for travail in waiting:
-        if travail.job_id is not None:
-            # procrastinate's own cancellation: only a job not yet taken ("todo") is cancelled.
-            cancelled = session.execute(text("SELECT procrastinate_cancel_job_v1(:job, false, false)"), {"job": travail.job_id}).scalar()
-            if cancelled is None:
-                continue  # a worker took it meanwhile: it finds the document submitted
+        if not jobs_services.cancel_if_waiting(session, travail):
+            continue  # a worker took it meanwhile: it finds the document submitted
         travail.statut, travail.finished_at, travail.resultat = "termine", now, {"rendus": [], "annule": "document soumis"}
 
 

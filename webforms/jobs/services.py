@@ -97,3 +97,14 @@ def fail_after_success(session: Session, travail: Travail, erreur: str) -> bool:
         return False
     travail.statut, travail.erreur = "echec", erreur
     return True
+
+
+def cancel_if_waiting(session: Session, travail: Travail) -> bool:
+    """Cancel ``travail``'s job if no worker has taken it yet (procrastinate's own cancellation); True if cancelled.
+
+    A job already taken runs on: its task must find for itself that it has nothing left to do.
+    A work with no job (never deferred) counts as cancelled.
+    """
+    if travail.job_id is None:
+        return True
+    return session.execute(text("SELECT procrastinate_cancel_job_v1(:job, false, false)"), {"job": travail.job_id}).scalar() is not None
