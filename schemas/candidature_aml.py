@@ -28,9 +28,14 @@ from schemas.base.fields import (
     Section,
     Text,
     euros,
+    to_fill,
 )
 from schemas.base.formats import Email, Phone, Siret, Time
 from schemas.base.kind import Annex, AttachmentRule, CallForm, Kind, Retention
+
+# Rules whose only failure is a choice not made yet: listed as "to fill", not as errors, until tried (issue 16, point 2).
+NOT_ELIGIBLE = to_fill("Seuls les organismes exerçant déjà des mesures d'AML au titre du FSL sur ces territoires peuvent candidater (AML §6a).")
+NO_MESURE = to_fill("Sollicitez au moins une mesure (AML §5).")
 
 # AML §6a: "A minima, il est demandé de s'interroger sur la couverture des besoins suivants".
 BESOINS = [
@@ -70,10 +75,8 @@ class PorteurSchema(Section):
     @validates_schema(skip_on_field_errors=False)
     def _eligible(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if not data.get("eligibilite"):
-            raise ValidationError(
-                "Seuls les organismes exerçant déjà des mesures d'AML au titre du FSL sur ces territoires peuvent candidater (AML §6a).",
-                "eligibilite",
-            )
+            # An unticked box: still to tick until the user tries to move on or to deposit (issue 16, point 2).
+            raise ValidationError(NOT_ELIGIBLE, "eligibilite")
 
 
 class MesuresTerritoireSchema(Section):
@@ -230,7 +233,7 @@ class CandidatureSchema(Section):
     @validates_schema(skip_on_field_errors=False)
     def _total_mesures(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if "mesures" in data and sum((r.get("nombre") or 0) for r in data["mesures"] or [] if isinstance(r, Mapping)) < 1:
-            raise ValidationError({"mesures": {"_schema": ["Sollicitez au moins une mesure (AML §5)."]}})
+            raise ValidationError({"mesures": {"_schema": [NO_MESURE]}})
 
 
 def _minutes(hhmm: str) -> int:

@@ -22,10 +22,15 @@ from schemas.base.fields import (
     Rows,
     Section,
     Text,
+    to_fill,
 )
 from schemas.base.formats import Email, Phone
 from schemas.base.kind import Kind, Review
 from schemas.base.layout import Box, Bullets, Field, Heading, Layout, Part, Prose, Signatures, Table, fields
+
+# A box not ticked yet, a date not given yet: to fill, not errors, until the user tries to submit (issue 16, point 2).
+NO_ADHESION = to_fill("L'adhésion du ménage est requise pour saisir la plateforme (ASLL §1, §6).")
+NO_ADHESION_DATE = to_fill("Indiquez la date à laquelle l'adhésion a été recueillie.")
 
 # AML §4: "la saisine de la plateforme peut se faire par tout partenaire (SIAO, CCAS et
 # communes, travailleurs sociaux notamment internes au Département, professionnels du champ de
@@ -225,9 +230,9 @@ class AdhesionSchema(Section):
     def _adhesion(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         errors: dict[str, list[str]] = {}
         if not data.get("adhesion"):
-            errors["adhesion"] = ["L'adhésion du ménage est requise pour saisir la plateforme (ASLL §1, §6)."]
+            errors["adhesion"] = [NO_ADHESION]
         if not data.get("date_adhesion") and "date_adhesion" in data:
-            errors["date_adhesion"] = ["Indiquez la date à laquelle l'adhésion a été recueillie."]
+            errors["date_adhesion"] = [NO_ADHESION_DATE]
         if errors:
             raise ValidationError(errors)
 

@@ -12,11 +12,11 @@ from markupsafe import Markup
 from wtforms import Form, SelectField, StringField
 from wtforms.widgets.core import Input, clean_key, escape
 
-from schemas import get_kind, registry
+from schemas import candidature_aml, get_kind, registry
 from schemas.base.fields import REQUIRED, schema_instance
 from schemas.base.kind import Kind
 from tests.test_web import doc_id_from, example_form
-from webforms.forms import html_params, select_choices, split_unfilled
+from webforms.forms import form_class, html_params, payload_of, select_choices, split_unfilled
 
 
 def wtforms_html_params(**kwargs: Any) -> Markup:
@@ -85,8 +85,32 @@ def test_only_fields_left_empty_are_set_apart_from_the_errors() -> None:
         "orientation": [REQUIRED, "Choix inconnu."],
     }
     unfilled, rest = split_unfilled(errors)
-    assert unfilled == {"prescripteur": {"nom": [REQUIRED]}, "menage": {"enfants": {0: {"prenom": [REQUIRED]}}}}
-    assert rest == {"prescripteur": {"courriel": ["Adresse électronique invalide."]}, "menage": {"_schema": [REQUIRED]}, "orientation": [REQUIRED, "Choix inconnu."]}
+    assert unfilled == {"prescripteur": {"nom": [REQUIRED]}, "menage": {"enfants": {0: {"prenom": [REQUIRED]}}, "_schema": [REQUIRED]}}
+    assert rest == {"prescripteur": {"courriel": ["Adresse électronique invalide."]}, "orientation": [REQUIRED, "Choix inconnu."]}
+
+
+def test_a_rule_that_only_asks_for_a_choice_not_made_yet_is_left_to_fill() -> None:
+    """A box to tick, at least one to check or to ask (declared ``to_fill``) is to fill; any other rule is an error (issue 16, point 2)."""
+    errors = {
+        "porteur": {"eligibilite": [candidature_aml.NOT_ELIGIBLE], "siret": ["Ce SIRET n'existe pas."]},
+        "mesures": {"_schema": [candidature_aml.NO_MESURE]},
+        "prestations": ["Cochez au moins une prestation délivrée (AML §4)."],  # MultiChoice(min=1)
+        "deux": ["Cochez au moins deux cases."],  # min=2: not a choice not made, a rule
+    }
+    unfilled, rest = split_unfilled(errors)
+    assert unfilled == {"porteur": {"eligibilite": [candidature_aml.NOT_ELIGIBLE]}, "mesures": {"_schema": [candidature_aml.NO_MESURE]}, "prestations": errors["prestations"]}
+    assert rest == {"porteur": {"siret": ["Ce SIRET n'existe pas."]}, "deux": ["Cochez au moins deux cases."]}
+
+
+@pytest.mark.parametrize("name", sorted(registry()))
+def test_a_form_posted_empty_has_nothing_to_correct_only_fields_to_fill(app: Flask, name: str) -> None:
+    """Every kind's form posted with nothing typed (as a browser posts it: empty texts, no box ticked): no error before a try."""
+    kind = get_kind(name)
+    with app.test_request_context(method="POST", data={}):
+        form = form_class(kind.schema)(meta={"csrf": False})
+        _, errors = kind.load_partial(payload_of(form))
+    unfilled, rest = split_unfilled(errors)
+    assert rest == {} and unfilled, rest
 
 
 def broken_payloads(kind: Kind) -> list[dict[str, Any]]:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import docx
 import pytest
+from docx.shared import Mm
 from flask import Flask
 from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from schemas import get_kind, registry
+from schemas import DOCX_DIR, get_kind, registry
 from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, submit_complete
 from tests.test_web import submitted
 from tests.workers import run_jobs
@@ -125,3 +127,75 @@ def test_the_stored_complete_dossier_s_cover_carries_the_configured_identity(app
         data = app.extensions["webforms.services"].store.read(rendition.sha256)
     first = PdfReader(io.BytesIO(data)).pages[0].extract_text()
     assert NOM in first and "Hôtel du Département" in first and "Dossier de candidature complet" in first
+
+
+def _parts(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def _logos_in_headers(data: bytes) -> list[bytes]:
+    """The images the Word document's headers show (each header's relationships, read back from the file)."""
+    shown = []
+    for section in docx.Document(io.BytesIO(data)).sections:
+        for rel in section.header.part.rels.values():
+            if rel.reltype.endswith("/image"):
+                shown.append(rel.target_part.blob)
+    return shown
+
+
+def test_every_word_document_of_every_kind_carries_the_logo_name_and_address(tmp_path: Path) -> None:
+    """Issue 16, point 10, "on every PDF and DOCX": the configured logo is an image of each Word file's header."""
+    logo = png(tmp_path / "logo.png")
+    renderer = Renderer(identity=identity_from(NOM, ADRESSE, str(logo)))
+    bare = Renderer(identity=identity_from(NOM, ADRESSE, None))
+    seen = []
+    for kind in registry().values():
+        context = example_context(kind)
+        for output in (o for o in kind.outputs() if o.fmt == "docx"):
+            data = renderer.render(output, context)
+            assert _logos_in_headers(data) == [logo.read_bytes()], f"{kind.name} {output.template} : le logo manque"
+            assert any(name.startswith("word/media/") for name in _parts(data)), output.template
+            text = header_text(data)
+            assert f"{NOM} – Hôtel du Département, rue Ferdinand Buisson, 62018 Arras Cedex 9" in text, output.template
+            assert "asset:" not in text and "{{" not in text, output.template
+            # No logo configured: no image, no empty paragraph where it would have been.
+            without = bare.render(output, context)
+            assert _logos_in_headers(without) == [] and not any(n.startswith("word/media/") for n in _parts(without)), output.template
+            assert [p for p in header_text(without).split("\n") if not p.strip()] == [], output.template
+            seen.append(output.template)
+    assert {"fiche_saisine.docx", "candidature_courrier.docx", "convention_aml.docx"} <= set(seen), seen
+
+
+def test_a_wide_logo_keeps_its_proportions_within_60_mm(tmp_path: Path) -> None:
+    """A tall logo is 15 mm high; a wide one is at most 60 mm wide, both at their own proportions."""
+    kind = registry()["fiche_saisine"]
+    for size, expected in (((40, 20), (Mm(30), Mm(15))), ((400, 20), (Mm(60), Mm(3)))):
+        path = tmp_path / f"{size[0]}.png"
+        Image.new("RGB", size, (0, 0, 145)).save(path, format="PNG")
+        data = Renderer(identity=identity_from(NOM, "", str(path))).render(kind.output("docx"), example_context(kind))
+        header = docx.Document(io.BytesIO(data)).sections[0].header
+        (shape,) = header._element.xpath(".//wp:extent")
+        assert (int(shape.get("cx")), int(shape.get("cy"))) == pytest.approx(expected, abs=Mm(0.1)), size
+
+
+def test_a_replaced_word_template_without_the_logo_still_renders(tmp_path: Path) -> None:
+    """An administrator's own template that never names ``departement.logo`` renders as before, with no image added;
+    one that names it in its body gets the logo there."""
+    kind = registry()["fiche_saisine"]
+    logo = png(tmp_path / "logo.png")
+    renderer = Renderer(docx_dirs=(tmp_path / "remplacement", DOCX_DIR), identity=identity_from(NOM, ADRESSE, str(logo)))
+    (tmp_path / "remplacement").mkdir()
+    plain = docx.Document()
+    plain.add_paragraph("Fiche de {{ document.organisme_emetteur }} pour {{ departement.nom }}")
+    plain.save(tmp_path / "remplacement" / "fiche_saisine.docx")
+    data = renderer.render(kind.output("docx"), example_context(kind))
+    assert f"pour {NOM}" in "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
+    assert not any(name.startswith("word/media/") for name in _parts(data))
+
+    with_logo = docx.Document()
+    with_logo.add_paragraph("{{ departement.logo }}")
+    with_logo.save(tmp_path / "remplacement" / "fiche_saisine.docx")
+    data = renderer.render(kind.output("docx"), example_context(kind))
+    body_images = [r.target_part.blob for r in docx.Document(io.BytesIO(data)).part.rels.values() if r.reltype.endswith("/image")]
+    assert body_images == [logo.read_bytes()]

@@ -274,6 +274,33 @@ def test_forged_row_actions_change_nothing(app: Flask, login_as: Any) -> None:
             assert get_kind("fiche_incident").validate(db.session().get(Document, doc_id).data) == {}, action
 
 
+def test_rows_left_blank_keep_their_place_when_a_row_is_added_or_removed(app: Flask, login_as: Any) -> None:
+    """Issue 16, point 6: "Ajouter" pressed three times gives three more rows, even left blank; removing a
+    blank row between two filled ones removes that row, never the filled one after it (nothing typed lost)."""
+    web, _ = login_as("redacteur")
+    form = example_form("fiche_saisine")  # two children, Léo and Inès
+    doc_id = doc_id_from(web.post("/documents/nouveau/fiche_saisine", {**form, "action": "save"}))
+    shown = dict(form)
+    for count in (3, 4, 5):  # each add, as the page posts it, with the blank rows it shows
+        web.post(f"/documents/{doc_id}/modifier", {**shown, "action": "add:menage-enfants"})
+        page = web.get(f"/documents/{doc_id}/modifier").get_data(as_text=True)
+        assert f'id="menage-enfants-{count - 1}"' in page and f'id="menage-enfants-{count}"' not in page, count
+        shown[f"menage-enfants-{count - 1}-prenom"] = ""
+    # Rows: Léo, Inès, blank, blank, Zoé; remove the blank third one.
+    shown["menage-enfants-4-prenom"] = "Zoé"
+    web.post(f"/documents/{doc_id}/modifier", {**shown, "action": "remove:menage-enfants:2"})
+    with app.app_context():
+        enfants = db.session().get(Document, doc_id).data["menage"]["enfants"]
+    assert [e.get("prenom") for e in enfants] == ["Léo", "Inès", None, "Zoé"]
+    # And removing a filled row after a blank one removes that one.
+    shown = {k: v for k, v in shown.items() if not k.startswith("menage-enfants-4")}
+    shown["menage-enfants-3-prenom"] = "Zoé"
+    web.post(f"/documents/{doc_id}/modifier", {**shown, "action": "remove:menage-enfants:3"})
+    with app.app_context():
+        enfants = db.session().get(Document, doc_id).data["menage"]["enfants"]
+    assert [e.get("prenom") for e in enfants] == ["Léo", "Inès", None]
+
+
 def test_adding_a_row_keeps_the_initial_empty_one(app: Flask, login_as: Any) -> None:
     web, _ = login_as("redacteur")
     form = {"action": "add:menage-ressources"}  # the blank form's one resource row left empty

@@ -8,6 +8,7 @@ text so that a draft keeps exactly what was typed, valid or not.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from functools import cache
 from typing import Any
 
@@ -15,7 +16,7 @@ import wtforms.widgets
 import wtforms.widgets.core
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from marshmallow import Schema
+from marshmallow import Schema, ValidationError
 from marshmallow import fields as mf
 from wtforms import (
     BooleanField,
@@ -35,7 +36,8 @@ from wtforms import widgets as w
 from wtforms.fields.core import UnboundField
 from wtforms.widgets.core import clean_key
 
-from schemas.base.fields import REQUIRED, choices_of, field_kind, row_schema, schema_instance
+from schemas.base.fields import UNFILLED, choices_of, field_kind, row_schema, schema_instance
+from schemas.base.formats import Time
 from webforms.errors import parse_id
 
 
@@ -190,6 +192,27 @@ def payload_of(form: FlaskForm) -> dict[str, Any]:
     return _clean(form.data)
 
 
+def normalised_times(schema_cls: type[Schema], payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of a payload where each time of day written a way people write it ("9h", "9 h 30") reads ``HH:MM``.
+
+    Issue 16, point 6: the draft keeps what was typed, but a time the schema reads is saved and
+    shown as it will be printed ("09:00"); a time it refuses ("25h") stays as typed, beside its error.
+    """
+    out: dict[str, Any] = dict(payload)
+    for name, f in schema_instance(schema_cls).fields.items():
+        value = out.get(name)
+        widget = field_kind(f)
+        if widget == "group" and isinstance(value, Mapping):
+            out[name] = normalised_times(f.schema.__class__, value)  # type: ignore[attr-defined]
+        elif widget == "rows" and isinstance(value, list):
+            row_cls = row_schema(f).__class__
+            out[name] = [normalised_times(row_cls, row) if isinstance(row, Mapping) else row for row in value]
+        elif isinstance(f, Time) and isinstance(value, str):
+            with suppress(ValidationError):  # refused: kept as typed, the page shows why
+                out[name] = f.deserialize(value)
+    return out
+
+
 def with_initial_rows(schema_cls: type[Schema], payload: Mapping[str, Any] | None) -> dict[str, Any]:
     """Return a copy of a payload where each table shows at least its initial empty rows."""
     # Untouched rows are not stored (see ``payload_of``), so a table declared with one initial
@@ -223,8 +246,27 @@ def _rows_field(schema_cls: type[Schema], keys: list[str]) -> mf.Field | None:
     return None
 
 
-def change_rows(schema_cls: type[Schema], payload: dict[str, Any], action: str) -> bool:
-    """Apply ``add:path`` or ``remove:path:index`` to a payload; return False if it is not one."""
+def _rows_shown(form: Any, keys: list[str]) -> list[dict[str, Any]] | None:
+    """Return the rows of the table at ``keys`` as the page showed them, a blank one as ``{}``; None if the form has no such table."""
+    node = form
+    try:
+        for key in keys:
+            node = node[key]
+    except (KeyError, TypeError):
+        return None
+    if not isinstance(node, FieldList):
+        return None
+    rows = [_clean(entry.data) for entry in node.entries]
+    return [{} if _is_blank(row) else row for row in rows if isinstance(row, Mapping)]
+
+
+def change_rows(schema_cls: type[Schema], payload: dict[str, Any], action: str, form: Any = None) -> bool:
+    """Apply ``add:path`` or ``remove:path:index`` to a payload; return False if it is not one.
+
+    ``form``: the posted form, whose table rows are taken as the page showed them. The payload
+    leaves out a row left blank (``payload_of``); without its place kept, a second "Ajouter"
+    on a blank row added nothing, and removing a blank row removed the filled one after it.
+    """
     # ``path`` is a table's id with dashes (``menage-enfants``), as WTForms names it; anything
     # that is not a table of the schema is ignored, so a forged action cannot add keys.
     parts = action.split(":")
@@ -239,7 +281,8 @@ def change_rows(schema_cls: type[Schema], payload: dict[str, Any], action: str) 
         if not isinstance(node.get(key), dict):
             node[key] = {}
         node = node[key]
-    rows = node.get(keys[-1])
+    shown = _rows_shown(form, keys) if form is not None else None
+    rows = node.get(keys[-1]) if shown is None else shown
     rows = list(rows) if isinstance(rows, list) else []
     if parts[0] == "add":
         if len(rows) >= 2000:
@@ -289,7 +332,7 @@ def _messages(value: Any) -> list[str]:
 
 
 def split_unfilled(errors: Mapping[Any, Any]) -> tuple[dict[Any, Any], dict[Any, Any]]:
-    """Split errors into the fields only left empty (``REQUIRED`` alone) and the rest (a value to correct, a rule)."""
+    """Split errors into what is only left empty (messages of ``UNFILLED`` alone) and the rest (a value to correct, a rule)."""
     unfilled: dict[Any, Any] = {}
     rest: dict[Any, Any] = {}
     for key, value in errors.items():
@@ -299,7 +342,7 @@ def split_unfilled(errors: Mapping[Any, Any]) -> tuple[dict[Any, Any], dict[Any,
                 unfilled[key] = empty
             if wrong:
                 rest[key] = wrong
-        elif key != "_schema" and _messages(value) == [REQUIRED]:
+        elif _messages(value) and all(m in UNFILLED for m in _messages(value)):
             unfilled[key] = value
         else:
             rest[key] = value

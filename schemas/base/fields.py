@@ -21,6 +21,17 @@ from marshmallow import RAISE, Schema, ValidationError, missing, validate
 from marshmallow import fields as mf
 
 REQUIRED = "Ce champ est obligatoire."
+# The messages that only say "not given yet" (issue 16, point 2): REQUIRED, and a rule's message
+# whose one failure is a choice not made yet (a box to tick, at least one to check or to ask),
+# declared beside its rule with ``to_fill``. Until the user tries to submit or to move on, the
+# pages list them in neutral terms rather than as errors (webforms.forms.split_unfilled).
+UNFILLED: set[str] = {REQUIRED}
+
+
+def to_fill(message: str) -> str:
+    """Declare that ``message`` says only that something is still to fill in; return it."""
+    UNFILLED.add(message)
+    return message
 
 # C0 control characters other than \n and \t, plus DEL. In a DOCX they become paragraph or
 # page breaks, or are dropped (PITFALLS §1), so they are removed when the text is read.
@@ -464,7 +475,8 @@ class MultiChoice(mf.List):
             required=False,
             allow_none=True,
             load_default=list,
-            validate=[validate.Length(min=min, error=min_error)] if min else [],
+            # "At least one" fails only on a list left empty: a choice still to make.
+            validate=[validate.Length(min=min, error=to_fill(min_error) if min == 1 else min_error)] if min else [],
             metadata=_metadata(label, help, widget="checkboxes", choices=list(choices)),
         )
 
@@ -518,12 +530,12 @@ class Rows(mf.List):
             allow_none=True,
             load_default=list,
             validate=[
-                validate.Length(
-                    min=min,
-                    max=max,
-                    error=min_error or f"Entre {min} et {max} lignes sont attendues.",
-                )
-            ],
+                # "At least one row" fails only on a table left empty: a row still to fill in.
+                validate.Length(min=min, error=to_fill(min_error) if min == 1 else min_error),
+                validate.Length(max=max, error=f"Au plus {max} lignes."),
+            ]
+            if min_error
+            else [validate.Length(min=min, max=max, error=f"Entre {min} et {max} lignes sont attendues.")],
             metadata=_metadata(
                 label, help, widget="rows", row_label=row_label, add_label=add_label, initial=initial
             ),
@@ -551,6 +563,7 @@ def choices_of(field: mf.Field) -> dict[str, str]:
 
 __all__ = [
     "REQUIRED",
+    "UNFILLED",
     "Bool",
     "Choice",
     "Date",
@@ -568,4 +581,5 @@ __all__ = [
     "clean_text",
     "field_kind",
     "row_schema",
+    "to_fill",
 ]

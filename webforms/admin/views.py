@@ -174,7 +174,7 @@ def _save_appel(appel: Appel | None) -> ResponseReturnValue:
     post = posted(form_class(AppelSchema))
     if post.changes_rows:
         # A row added or removed: shown again, nothing saved until "Enregistrer".
-        change_rows(AppelSchema, post.payload, post.action)
+        change_rows(AppelSchema, post.payload, post.action, post.form)
         return _appels_page(form_class(AppelSchema)(formdata=None, data=with_initial_rows(AppelSchema, post.payload)), appel)
     saved = post.call(svc_appels.save_appel, db.session(), services().documents, appel, user=current_user)
     if saved is None:

@@ -130,7 +130,7 @@ def grille_page(appel_id: int) -> ResponseReturnValue:
         return _grille_page(appel)
     post = posted(form_class(grille.GrilleEditSchema))
     if post.changes_rows:  # a row added or removed: shown again, nothing saved until "Enregistrer"
-        change_rows(grille.GrilleEditSchema, post.payload, post.action)
+        change_rows(grille.GrilleEditSchema, post.payload, post.action, post.form)
         return _grille_page(appel, post.payload)
     saved = post.call(grille_edit.save_grille, db.session(), services().archive, appel, user=current_user, flash_refusal=True)
     if saved is None:

@@ -33,6 +33,7 @@ from webforms.forms import (
     error_summary,
     fill_lookups,
     form_class,
+    normalised_times,
     split_unfilled,
     step_form_class,
     with_initial_rows,
@@ -111,9 +112,10 @@ def _computed_and_alerts(kind: Kind, payload: dict[str, Any], valid: dict[str, A
     return {"computed": computed(kind.derived_labels, values), "alerts": kind.alerts(valid, derived)}
 
 
-def _steps(kind: Kind, errors: dict[str, Any], current: int) -> list[dict[str, Any]]:
+def _steps(kind: Kind, errors: dict[str, Any], current: int, seen: set[int]) -> list[dict[str, Any]]:
+    # ``seen``: a step the user has left, whose "(à compléter)" is then an error, not a neutral state.
     return [
-        {"index": i, "title": f.metadata.get("label", name), "ok": name not in errors, "current": i == current}
+        {"index": i, "title": f.metadata.get("label", name), "ok": name not in errors, "current": i == current, "seen": i in seen}
         for i, (name, f) in enumerate(kind.schema().fields.items(), start=1)
     ]
 
@@ -152,7 +154,8 @@ def _render_form(
         problems=error_summary(kind.schema, shown),
         unfilled=error_summary(kind.schema, unfilled),
         **_computed_and_alerts(kind, payload, valid),
-        steps=_steps(kind, errors, step) if step is not None else None,
+        steps=_steps(kind, errors, step, _seen(doc.id) if doc else set()) if step is not None else None,
+        tried=tried,
         step=step,
         notices=svc_docs.parent_rules(doc).notices(doc, services().clock()) if doc else [],
     )
@@ -205,8 +208,10 @@ def _create_draft(kind: Kind) -> ResponseReturnValue:
     """Create the draft from the first save of its form (or submit it at once)."""
     post = posted(form_class(kind.schema))
     if post.changes_rows:
-        change_rows(kind.schema, post.payload, post.action)
-    outcome = attempt(svc_docs.create_draft, db.session(), services().documents, kind_name=kind.name, user=current_user, payload=post.payload, refusals=())
+        change_rows(kind.schema, post.payload, post.action, post.form)
+    outcome = attempt(
+        svc_docs.create_draft, db.session(), services().documents, kind_name=kind.name, user=current_user, payload=normalised_times(kind.schema, post.payload), refusals=()
+    )
     if outcome.no_space:
         return _typed_again(kind, post.form, None, post.payload, None)
     doc = outcome.value
@@ -243,9 +248,7 @@ def _show_draft(doc: Document, kind: Kind, step: int | None) -> tuple[str, int]:
     tried = request.args.get("verifier") == "1"
     if name:
         shown = {name: shown.get(name)}
-        if step not in _seen(doc.id):
-            # A step not yet filled in is not met with a wall of errors; its state shows above.
-            errors = {k: v for k, v in errors.items() if k != name}
+        # A step not yet left is not met with a wall of errors: what is empty is listed in neutral terms.
         tried = tried or step in _seen(doc.id)
     form = ShownForm(_form_class(kind, name), shown)
     return _render_form(kind, form, doc=doc, payload=doc.data, errors=errors, step=step, tried=tried, valid=valid)
@@ -258,7 +261,8 @@ def _save_draft(doc: Document, kind: Kind, step: int | None) -> ResponseReturnVa
     # Only this step's fields were sent: the other steps keep what is saved.
     payload = {**doc.data, name: post.payload.get(name)} if name else post.payload
     if post.changes_rows:
-        change_rows(kind.schema, payload, post.action)
+        change_rows(kind.schema, payload, post.action, post.form)
+    payload = normalised_times(kind.schema, payload)
     outcome = attempt(svc_docs.save_draft, db.session(), services().documents, doc, user=current_user, payload=payload)
     if outcome.no_space:
         return _autosaved(DISK_FULL, 507) if post.action == AUTOSAVE else _typed_again(kind, post.form, doc, payload, step)

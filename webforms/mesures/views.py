@@ -161,7 +161,7 @@ def _record(mesure_id: int, schema: Any, service: Any, *, form_name: str, done: 
     if not allowed(current_user, mesure):
         abort(403)
     post = posted(form_class(schema))
-    if post.changes_rows and change_rows(schema, post.payload, post.action):
+    if post.changes_rows and change_rows(schema, post.payload, post.action, post.form):
         # A row added or removed (without JavaScript): the page again as typed, nothing recorded yet.
         return _render_view(mesure, **{form_name: form_class(schema)(formdata=None, data=with_initial_rows(schema, post.payload))})
     result = post.call(service, db.session(), services().documents, mesure, user=current_user, flash_refusal=True)

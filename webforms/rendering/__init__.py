@@ -204,7 +204,10 @@ class Renderer:
         if output.fmt == "docx":
             try:
                 doc = self._docx_template(output)
-                doc.render(dict(context), jinja_env=self.docx_env, autoescape=True)
+                # The logo is an image of this document (docxtpl's InlineImage); a template that does
+                # not print it (an administrator's own) simply leaves it unused.
+                filled = {**context, "departement": self.identity.for_docx(doc)}
+                doc.render(filled, jinja_env=self.docx_env, autoescape=True)
                 mark = _frozen_mark(context)
                 if mark is not None:
                     stamp_docx(doc.docx, mark)  # issue 15: the Word print names its version too

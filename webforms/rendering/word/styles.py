@@ -344,10 +344,14 @@ def build_header_footer(doc: Document) -> None:
 
     header = section.header
     # The Département's identity (configuration, webforms.rendering.identity): a line of its own,
-    # removed with its paragraph-level tags when none is configured.
+    # removed with its paragraph-level tags when none is configured; above it, the logo (an image
+    # the renderer gives in place of ``departement.logo``, Identity.for_docx), in a paragraph of its own.
     opening = header.paragraphs[0]
     opening.style = doc.styles["Header"]
     opening.add_run("{%p if departement.nom %}")
+    header.add_paragraph(style=doc.styles["Header"]).add_run("{%p if departement.logo %}")
+    header.add_paragraph(style=doc.styles["Header"]).add_run("{{ departement.logo }}")
+    header.add_paragraph(style=doc.styles["Header"]).add_run("{%p endif %}")
     who = header.add_paragraph(style=doc.styles["Header"])
     r = who.add_run("{{ departement.nom }}")
     r.bold = True
