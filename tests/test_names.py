@@ -1,4 +1,4 @@
-"""Names typed by a user (organisations, accounts, calls) refuse control characters, in French (issue 15)."""
+"""Names typed by a user (organisations, accounts, calls, documents, measures, the jury grid) refuse control characters, in French (issue 15)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from tests.test_appels import SEED, form_of
 from tests.test_grille_admin import grid_form, sealed, stored
 from tests.test_mesures_web import INSTALLATION, open_mesure
 from webforms import db
-from webforms.candidatures.grille import GrilleEditSchema
 from webforms.accounts.services import AccountError, create_organisation, create_user
+from webforms.candidatures.grille import GrilleEditSchema
 from webforms.errors import DocumentError, check_name, name_problem
 from webforms.models import Appel, Mesure, Organisation, User
 
