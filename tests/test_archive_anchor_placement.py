@@ -177,3 +177,18 @@ def test_an_older_anchor_put_back_is_named(app: Flask, three_deposits: list[int]
     assert _report(app).problems == [
         "Ancre du journal remplacée par une plus ancienne (ancre_journal_archive) : elle désigne la ligne 4, la vérification de la ligne 6 l'a posée sur la ligne 5 au moins."
     ]
+
+
+def test_an_anchor_that_cannot_be_written_is_said_in_the_verdict_not_a_traceback(app: Flask, tmp_path: Path, three_deposits: list[int]) -> None:  # noqa: F811
+    blocker = tmp_path / "un-fichier"
+    blocker.write_text("pas un dossier")
+    svc = app.extensions["webforms.archive"]
+    app.extensions["webforms.archive"] = dataclasses.replace(svc, anchor=blocker / "ancre")
+    with app.app_context():
+        report = verify(db.session(), app.extensions["webforms.archive"])
+        record_verification(db.session(), app.extensions["webforms.archive"], report, since=None)
+    assert report.problems == [] and any(n.startswith(f"Ancre du journal non écrite ({blocker / 'ancre'})") for n in report.notes)
+    # Nothing claimed: the next verification, anchor still unwritable, raises no false alarm.
+    assert _report(app).problems == []
+    app.extensions["webforms.archive"] = svc  # the other side: a writable place, anchored
+    assert _verified(app) == [] and svc.anchor.is_file()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -313,7 +314,12 @@ def last_verification(session: Session) -> ArchiveLog | None:
 def record_verification(session: Session, svc: ArchiveServices, report: Report, *, since: dt.date | None) -> None:
     """Log that a verification ran, with its counts (no names, only numbers); a clean one anchors its head first."""
     # Only a clean verdict moves the anchor: anchoring a truncated journal would make it lawful.
-    anchored = anchor_head(svc, report.head) if not report.problems else None
+    anchored = None
+    if not report.problems:
+        try:
+            anchored = anchor_head(svc, report.head)
+        except OSError as exc:  # a folder not writable, a disk full: said in the verdict, not a traceback
+            report.notes.append(f"Ancre du journal non écrite ({svc.anchor}) : {exc.strerror or exc} ; la tête n'est pas ancrée (WEBFORMS_ARCHIVE_ANCHOR_FILE).")
     row = log(
         session,
         svc.clock(),
@@ -329,8 +335,10 @@ def record_verification(session: Session, svc: ArchiveServices, report: Report, 
     )
     commit(session, svc)
     if anchored is not None:
-        # Then on the verification's own row, so that cutting the journal from it on is caught too.
-        anchor_head(svc, f"{row.id}:{row.hash}")
+        # Then on the verification's own row, so that cutting the journal from it on is caught too
+        # (if that fails, the anchor stays on the row the journal names: nothing is wrong).
+        with contextlib.suppress(OSError):
+            anchor_head(svc, f"{row.id}:{row.hash}")
 
 
 def seal_trail(session: Session, svc: ArchiveServices) -> int:
@@ -357,6 +365,8 @@ def _verify_daily(session: Session, *, now: dt.datetime) -> int:
     record_verification(session, svc, report, since=None)
     for problem in report.problems:
         logger.error("Vérification de l'archive : %s", problem)
+    for note in report.notes:  # a key or an anchor in the data directory, an anchor not written
+        logger.warning("Vérification de l'archive : %s", note)
     return len(report.problems)
 
 
