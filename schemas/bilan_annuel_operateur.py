@@ -14,7 +14,7 @@ from typing import Any
 from marshmallow import ValidationError, validates_schema
 
 from schemas.base.common import AUTRES_MESURES, MESURE_TYPES
-from schemas.base.fields import Choice, Group, Integer, LongText, Rows, Section, Text
+from schemas.base.fields import Choice, Group, Integer, LongText, Name, Rows, Section, Text
 from schemas.base.kind import Kind, Retention
 from schemas.base.layout import (
     CACHET_OPERATEUR,
@@ -82,7 +82,7 @@ def _legacy(label: str) -> Text:
 
 
 class BilanAnnuelSchema(Section):
-    operateur = Text("Opérateur", required=True, max_length=200)
+    operateur = Name("Opérateur", required=True, max_length=200)
     annee = Integer("Année", required=True, min=2000, max=2100)
     chiffres = Group(ChiffresSchema, "Chiffres de l'année", help="Calculés depuis les mesures et les bilans enregistrés dans le service ; vérifiez-les.")
     qualitatif = Rows(

@@ -23,6 +23,7 @@ from schemas.base.fields import (
     LongText,
     Money,
     MultiChoice,
+    Name,
     Quantity,
     Rows,
     Section,
@@ -59,12 +60,12 @@ JOURS = [
 
 
 class PorteurSchema(Section):
-    raison_sociale = Text("Raison sociale", required=True, max_length=200)
+    raison_sociale = Name("Raison sociale", required=True, max_length=200)
     siret = Siret("SIRET", required=True)
     adresse = Text("Adresse du siège", required=True, max_length=300)
-    representant_nom = Text("Représentant légal (nom et prénom)", required=True, max_length=150)
+    representant_nom = Name("Représentant légal (nom et prénom)", required=True, max_length=150)
     representant_qualite = Text("Qualité du représentant légal", required=True, max_length=150, placeholder="Président")
-    contact_nom = Text("Personne à contacter", required=True, max_length=150)
+    contact_nom = Name("Personne à contacter", required=True, max_length=150)
     contact_telephone = Phone("Téléphone", required=True)
     contact_email = Email("Adresse électronique", required=True)
     eligibilite = Bool(
@@ -121,7 +122,7 @@ class FonctionnementSchema(Section):
 
 
 class PartenaireSchema(Section):
-    nom = Text("Partenaire", required=True, max_length=200)
+    nom = Name("Partenaire", required=True, max_length=200)
     type = Text("Type de structure", required=True, max_length=100)
     domaines = MultiChoice("Besoins couverts", BESOINS)
     statut = Choice("Partenariat", [("existant", "Existant"), ("identifie", "Identifié")], required=True)

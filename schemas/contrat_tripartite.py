@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.base.fields import Choice, Date, Group, Integer, LongText, Money, Section, Text
+from schemas.base.fields import Choice, Date, Group, Integer, LongText, Money, Name, Section, Text
 from schemas.base.kind import Kind
 
 TYPES_LOGEMENT = [("T1", "T1"), ("T2", "T2"), ("T3", "T3"), ("T4", "T4"), ("T5", "T5 ou plus")]
@@ -31,14 +31,14 @@ RYTHME = "1 à 2 rencontres minimum par semaine avec le référent, à moduler s
 
 
 class PartieSchema(Section):
-    nom = Text("Dénomination", required=True, max_length=200)
+    nom = Name("Dénomination", required=True, max_length=200)
     adresse = Text("Adresse", required=True, max_length=300)
-    representant = Text("Représenté par (nom et qualité)", required=True, max_length=200)
+    representant = Name("Représenté par (nom et qualité)", required=True, max_length=200)
 
 
 class MenageSchema(Section):
-    nom = Text("Nom", required=True, max_length=150)
-    prenom = Text("Prénom", required=True, max_length=100)
+    nom = Name("Nom", required=True, max_length=150)
+    prenom = Name("Prénom", required=True, max_length=100)
     autres_occupants = Text("Autres occupants", max_length=500)
 
 

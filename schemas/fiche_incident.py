@@ -13,7 +13,7 @@ from typing import Any
 from marshmallow import ValidationError, validates_schema
 
 from schemas.base.common import AUTRES_MESURES, MESURE_TYPES
-from schemas.base.fields import Bool, Choice, Date, Group, LongText, Section, Text
+from schemas.base.fields import Bool, Choice, Date, Group, LongText, Name, Section, Text
 from schemas.base.formats import Phone
 from schemas.base.kind import Kind
 from schemas.base.layout import CACHET_OPERATEUR, REFERENT, Field, Heading, Layout, Part, Prose, Signatures, fields
@@ -57,11 +57,11 @@ class MesureSchema(Section):
         help="ASLL : le délai de démarrage court à partir de cette date (ASLL §6.3). Sans objet pour l'AML.",
     )
     date_premiere_rencontre = Date("Date de la première rencontre", help="Début de l'accompagnement (ASLL §8).")
-    menage_nom = Text("Nom du ménage", required=True, max_length=150)
-    menage_prenom = Text("Prénom du demandeur", required=True, max_length=100)
+    menage_nom = Name("Nom du ménage", required=True, max_length=150)
+    menage_prenom = Name("Prénom du demandeur", required=True, max_length=100)
     menage_commune = Text("Commune", max_length=150)
-    referent_nom = Text("Référent de la mesure (opérateur)", required=True, max_length=150)
-    operateur = Text("Opérateur", required=True, max_length=200)
+    referent_nom = Name("Référent de la mesure (opérateur)", required=True, max_length=150)
+    operateur = Name("Opérateur", required=True, max_length=200)
 
     @validates_schema(skip_on_field_errors=False)
     def _dates(self, data: Mapping[str, Any], **kwargs: Any) -> None:
@@ -119,8 +119,8 @@ class TravailleurSocialSchema(Section):
         "Le travailleur social référent du ménage a été informé",
         help="ASLL §7.1 : l'opérateur fait le lien avec le travailleur social à l'origine de la demande.",
     )
-    nom = Text("Nom et prénom", max_length=150)
-    structure = Text("Structure", max_length=200)
+    nom = Name("Nom et prénom", max_length=150)
+    structure = Name("Structure", max_length=200)
     telephone = Phone("Téléphone")
     date_information = Date("Date de l'information")
 

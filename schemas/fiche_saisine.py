@@ -19,6 +19,7 @@ from schemas.base.fields import (
     LongText,
     Money,
     MultiChoice,
+    Name,
     Rows,
     Section,
     Text,
@@ -103,9 +104,9 @@ ORIENTATIONS = [
 
 
 class PrescripteurSchema(Section):
-    organisme = Text("Organisme", required=True, max_length=200)
+    organisme = Name("Organisme", required=True, max_length=200)
     type_partenaire = Choice("Type de partenaire", PARTENAIRES, required=True, help="AML §4 : tout partenaire peut saisir la plateforme.")
-    nom = Text("Nom et prénom du prescripteur", required=True, max_length=150)
+    nom = Name("Nom et prénom du prescripteur", required=True, max_length=150)
     fonction = Text("Fonction", required=True, max_length=150)
     telephone = Phone("Téléphone", required=True)
     email = Email("Adresse électronique", required=True)
@@ -127,7 +128,7 @@ class AdulteSchema(PersonneSchema):
 
 
 class EnfantSchema(Section):
-    prenom = Text("Prénom", required=True, max_length=100)
+    prenom = Name("Prénom", required=True, max_length=100)
     date_naissance = Date("Date de naissance", required=True)
 
 
@@ -186,8 +187,8 @@ class PublicPrioritaireSchema(Section):
 
 class AccompagnementSchema(Section):
     type = Text("Type d'accompagnement", required=True, max_length=150)
-    referent = Text("Référent", required=True, max_length=150)
-    structure = Text("Structure", max_length=200)
+    referent = Name("Référent", required=True, max_length=150)
+    structure = Name("Structure", max_length=200)
     telephone = Phone("Téléphone")
 
 
@@ -310,8 +311,8 @@ class DecisionSchema(Section):
         widget="lookup",
         help="AML §4 : dans le cadre d'une orientation AML, un référent est nommé, parmi les comptes de l'opérateur désigné.",
     )
-    operateur = Text("Opérateur désigné", max_length=200, widget="recorded")
-    referent = Text("Référent nommé", max_length=150, widget="recorded")
+    operateur = Name("Opérateur désigné", max_length=200, widget="recorded")
+    referent = Name("Référent nommé", max_length=150, widget="recorded")
     date_decision = Date("Date de la décision", required=True)
     motif = LongText("Motif ou observations")
 

@@ -349,6 +349,10 @@ def test_verify_command_exits_non_zero_and_names_each_failure(app: Flask, three_
     assert ok.exit_code == 0, ok.output
     report = json.loads(ok.output)
     assert report.pop("head").startswith("3:")
+    assert [note.split(" (")[0] for note in report.pop("notes")] == [  # the defaults, in the instance (issue 15)
+        "Attention : La clé de scellement du journal", "Attention : L'ancre du journal",
+        "Journal pas encore ancré : aucune vérification sans anomalie n'a encore posé son ancre",
+    ]
     assert report == {"ok": True, "problems": [], "records": 2, "files_hashed": 4, "log_rows": 3, "logged": True}
     _tamper(app, "UPDATE archive_log SET action = 'download' WHERE id = 3")
     broken = runner.invoke(cli.main, ["archive", "verify"], env=env)

@@ -19,7 +19,7 @@ from marshmallow import fields as mf
 from pypdf import PdfReader
 
 from schemas import DOCX_DIR, HTML_DIR, build_registry, discover, registry
-from schemas.base.fields import Text, field_kind, row_schema
+from schemas.base.fields import Name, Text, field_kind, row_schema
 from schemas.base.kind import Kind, KindDeclarationError, Output
 from webforms.forms import form_class
 from webforms.rendering import Renderer
@@ -178,7 +178,7 @@ def _nastify(schema: Any, data: Any, cycles: int) -> Any:
             example_rows = out.get(key) or []
             out[key] = [_nastify(row_schema(f), r, cycles) for r in example_rows * max(cycles, 1)]
         elif (
-            type(f) is Text
+            type(f) in (Text, Name)  # names too: hostile but printable (a control character in a name is refused)
             and widget in ("text", "textarea")
             and isinstance(out.get(key), str)
             and all(isinstance(v, Length) for v in f.validators)

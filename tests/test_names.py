@@ -1,19 +1,28 @@
-"""Names typed by a user (organisations, accounts, calls) refuse control characters, in French (issue 15)."""
+"""Names typed by a user (organisations, accounts, calls, documents, measures, the jury grid) refuse control characters, in French (issue 15)."""
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from marshmallow import Schema, ValidationError
+from sqlalchemy import func, select
 
+from schemas import registry
+from schemas.base.fields import Group, Name, Rows, Text, row_schema, schema_instance
+from schemas.base.records import MesureSchema
 from tests.test_appels import SEED, form_of
+from tests.test_grille_admin import grid_form, sealed, stored
+from tests.test_mesures_web import INSTALLATION, open_mesure
 from webforms import db
 from webforms.accounts.services import AccountError, create_organisation, create_user
+from webforms.candidatures.grille import GrilleEditSchema
 from webforms.errors import DocumentError, check_name, name_problem
-from webforms.models import Appel, Organisation, User
+from webforms.models import Appel, Mesure, Organisation, User
 
 HIDDEN = ["\x00\x0b", "Habitat\x00", "A\x07B", "Tab\tulé", "ligne\nsuivante", "\x7f", "C1\x85", "\u202egpj.exe", "fin\u2028"]
 SHOWN = ["Habitat & Cie – Lille", "Œuvre d'Artois (62)", "Émile Zoé-Noël", "签名 مرحبا"]
@@ -68,3 +77,96 @@ def test_a_call_named_with_control_characters_is_not_saved(app: Flask, login_as:
     with app.app_context():
         assert db.session().scalar(select(Appel).where(Appel.code.like("aml%x") | (Appel.code == "aml-2021"))) is None
     assert web.post("/admin/appels", form_of(data)).status_code == 302
+
+
+# -- Names inside the documents, the measures and the jury grid (issue 15, audit h22) ------------
+# They were read as ``Text``, which drops control characters silently: "Mo\x0brel" became "Morel".
+
+
+def _fields(schema_cls: type[Schema], trail: str = "") -> Iterator[tuple[str, Any]]:
+    """Every field of a schema, nested groups and rows included, with its dotted path."""
+    for name, field in schema_instance(schema_cls).fields.items():
+        path = f"{trail}{name}"
+        if isinstance(field, Group):
+            nested = field.nested if isinstance(field.nested, type) else type(field.nested)
+            yield from _fields(nested, f"{path}.")
+        elif isinstance(field, Rows):
+            yield from _fields(type(row_schema(field)), f"{path}[].")
+        else:
+            yield path, field
+
+
+# The attributes that hold a person's, a household's or an organisation's name, wherever they are.
+NAME_ATTRIBUTES = {
+    "nom", "prenom", "menage_nom", "menage_prenom", "referent_nom", "representant_nom", "contact_nom", "raison_sociale",
+    "organisme", "structure", "association", "operateur", "referent", "travailleur_social", "representant",
+}
+SCHEMAS = [*(kind.schema for kind in registry().values()), MesureSchema, GrilleEditSchema]
+
+
+def _name_fields() -> list[tuple[str, Any]]:
+    return [(f"{schema.__name__}.{path}", field) for schema in SCHEMAS for path, field in _fields(schema) if isinstance(field, Name)]
+
+
+def test_every_name_field_of_the_catalogue_refuses_rather_than_strips() -> None:
+    """A field holding a name is a ``Name`` wherever it is declared: a new one cannot strip again."""
+    stripping = [
+        f"{schema.__name__}.{path}" for schema in SCHEMAS for path, field in _fields(schema)
+        if isinstance(field, Text) and not isinstance(field, Name) and field.metadata["widget"] != "textarea"  # a paragraph is no name
+        and path.rsplit(".", 1)[-1].removesuffix("[]") in NAME_ATTRIBUTES
+    ]
+    assert stripping == []
+    found = {path for path, _ in _name_fields()}
+    # The ones the audit named: the jury grid's labels and the household's names.
+    assert {"GrilleEditSchema.criteres[].titre", "GrilleEditSchema.criteres[].sous_criteres[].libelle", "MesureSchema.menage_nom", "MesureSchema.menage_prenom"} <= found
+    assert any(p.endswith("demandeur.nom") for p in found), sorted(found)
+
+
+@pytest.mark.parametrize(("where", "field"), _name_fields(), ids=lambda v: v if isinstance(v, str) else "")
+def test_each_name_field_refuses_a_control_character_and_keeps_a_printable_name(where: str, field: Any) -> None:
+    for hidden in HIDDEN:
+        with pytest.raises(ValidationError) as refused:
+            field.deserialize(f"Mo{hidden}rel")
+        assert "caractère invisible ou de contrôle (U+" in str(refused.value), (where, hidden)
+    for shown in SHOWN:
+        assert field.deserialize(shown) == shown, where
+
+
+def test_a_grid_label_with_a_control_character_is_refused_beside_the_field_nothing_saved(app: Flask, login_as: Any) -> None:
+    appel_id, before = stored(app)
+    admin, _ = login_as("admin", org="Administration")
+    url = f"/admin/appels/{appel_id}/grille"
+    admin.get(url)
+    for field in ("criteres-0-titre", "criteres-1-sous_criteres-0-libelle"):
+        typed = "Identi\x0bfication"
+        refused = admin.post(url, {**grid_form(before), field: typed})
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and "Ce nom contient un caractère invisible ou de contrôle (U+000B)" in page, field
+        assert f'value="{typed}"' in page  # what was typed is shown again, as typed
+        assert stored(app)[1] == before and sealed(app) == []
+    # The other side: a printable label with accents, quotes and other scripts is saved as typed.
+    edited = copy.deepcopy(before)
+    edited["criteres"][0]["titre"] = "Besoins « non couverts » – 签名"
+    assert admin.post(url, grid_form(edited)).status_code == 302
+    assert stored(app)[1]["criteres"][0]["titre"] == "Besoins « non couverts » – 签名"
+
+
+def test_a_household_name_with_a_control_character_is_refused_nothing_opened(app: Flask, login_as: Any) -> None:
+    web, _ = login_as("redacteur")
+    web.get("/mesures/nouvelle")
+    for field, typed in (("menage_nom", "Mo\x0brel"), ("menage_prenom", "Ka\u202erim"), ("travailleur_social", "Hélène\x07 Vidal")):
+        refused = web.post("/mesures/nouvelle", {**INSTALLATION, field: typed})
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and "Ce nom contient un caractère invisible ou de contrôle (U+" in page, field
+        assert f'value="{typed}"' in page, field
+        with app.app_context():
+            assert db.session().scalar(select(func.count()).select_from(Mesure)) == 0
+    assert open_mesure(web, menage_nom="Lefèvre-Dupré", menage_prenom="Élodie")
+    with app.app_context():
+        assert db.session().scalar(select(Mesure.menage_nom)) == "Lefèvre-Dupré"
+
+
+def test_a_household_name_in_a_document_is_refused_by_the_api_and_the_command_line_alike() -> None:
+    """The schema is the one truth: the web form, the API and ``webforms validate`` read the same field."""
+    errors = registry()["fiche_saisine"].schema().validate({"menage": {"demandeur": {"nom": "Mo\x00rel"}}})
+    assert "U+0000" in json.dumps(errors)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import errno
 import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
+
+from schemas.base.fields import hidden_in_name
 
 # PostgreSQL's integer (every table's ids, versions, years, ranks) and bigint (the job queue's).
 INTEGER_MAX = (1 << 31) - 1
@@ -78,15 +79,15 @@ def parse_id(text: str | None, *, largest: int = INTEGER_MAX) -> int | None:
 # Characters that change how the text around them is shown or stored without being seen: the
 # controls (C0, DEL, C1: "\x00" is refused by PostgreSQL in some places, "\x0b" or "\x0c" break a
 # Word document's paragraphs, PITFALLS §1), the line and paragraph separators, and the
-# bidirectional overrides and isolates (they reverse a name on screen: "\u202egpj.exe").
-_INVISIBLE = frozenset("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# bidirectional overrides and isolates (they reverse a name on screen: "\u202egpj.exe"). One
+# list, the schemas' (``Name`` fields refuse the same ones in the documents' names).
 
 
 def name_problem(value: str | None, what: str) -> str | None:
     """Return why ``value`` cannot be a name (a control character in it), in French, or None."""
-    for char in value or "":
-        if unicodedata.category(char) == "Cc" or char in _INVISIBLE:
-            return f"{what} contient un caractère invisible ou de contrôle (U+{ord(char):04X}) : retirez-le et saisissez le nom de nouveau."
+    char = hidden_in_name(value or "")
+    if char is not None:
+        return f"{what} contient un caractère invisible ou de contrôle (U+{ord(char):04X}) : retirez-le et saisissez le nom de nouveau."
     return None
 
 

@@ -87,7 +87,12 @@ def init_services(app: Flask) -> None:
         seal_key=load_seal_key(Path(config["ARCHIVE_SEAL_KEY_FILE"])),
         anchor=Path(config["ARCHIVE_ANCHOR_FILE"]),
         timestamper=authority(config["ARCHIVE_TSA_URL"]),
+        seal_key_file=Path(config["ARCHIVE_SEAL_KEY_FILE"]),
+        data_dirs=tuple(Path(name) for name in (app.instance_path, config["STORAGE_DIR"], config["ARCHIVE_DIR"])),
     )
+    # A key or an anchor left in the data directory (the defaults) is said at each start (issue 15).
+    for warning in app.extensions["webforms.archive"].placement_warnings():
+        app.logger.warning(warning)
 
 
 def services_of(app: Flask) -> AppServices:

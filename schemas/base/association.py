@@ -13,16 +13,16 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from schemas.base.fields import Integer, Money, Section, Text
+from schemas.base.fields import Integer, Money, Name, Section, Text
 from schemas.base.layout import Table
 
 
 class AssociationSchema(Section):
     """The association the document is addressed to, as its deposited dossier names it."""
 
-    association = Text("Association", required=True, max_length=200)
+    association = Name("Association", required=True, max_length=200)
     adresse = Text("Adresse", max_length=300)
-    representant = Text("Représentant légal", max_length=200)
+    representant = Name("Représentant légal", max_length=200)
 
 
 class MesureAccordeeSchema(Section):

@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.base.fields import Bool, Choice, Date, Integer, LongText, Rows, Section, Text
+from schemas.base.fields import Bool, Choice, Date, Integer, LongText, Name, Rows, Section, Text
 from schemas.base.formats import Phone
 
 EPCI_PLATFORMS = {
@@ -42,17 +42,17 @@ AUTRES_MESURES = [
 class PersonneSchema(Section):
     """A named adult of the household."""
 
-    nom = Text("Nom", required=True, max_length=100)
-    prenom = Text("Prénom", required=True, max_length=100)
+    nom = Name("Nom", required=True, max_length=100)
+    prenom = Name("Prénom", required=True, max_length=100)
     date_naissance = Date("Date de naissance", required=True)
 
 
 class ContactSchema(Section):
     """A professional: name, role, telephone."""
 
-    nom = Text("Nom et prénom", required=True, max_length=150)
+    nom = Name("Nom et prénom", required=True, max_length=150)
     fonction = Text("Fonction", max_length=150)
-    structure = Text("Structure", max_length=200)
+    structure = Name("Structure", max_length=200)
     telephone = Phone("Téléphone")
 
 
@@ -134,12 +134,12 @@ class MesureIdentiteSchema(Section):
     """The measure a bilan reports on, as it stands on the bilan (prefilled from the measure)."""
 
     reference = Text("Référence de la mesure", max_length=40)
-    menage_nom = Text("Nom du ménage", required=True, max_length=150)
-    menage_prenom = Text("Prénom du demandeur", required=True, max_length=100)
+    menage_nom = Name("Nom du ménage", required=True, max_length=150)
+    menage_prenom = Name("Prénom du demandeur", required=True, max_length=100)
     menage_commune = Text("Commune", max_length=150)
-    operateur = Text("Opérateur", required=True, max_length=200)
-    referent_nom = Text("Référent de la mesure", required=True, max_length=150)
-    travailleur_social = Text("Travailleur social référent du ménage", max_length=150)
+    operateur = Name("Opérateur", required=True, max_length=200)
+    referent_nom = Name("Référent de la mesure", required=True, max_length=150)
+    travailleur_social = Name("Travailleur social référent du ménage", max_length=150)
     date_debut = Date("Début de la période", required=True)
     date_fin = Date("Fin de la période", required=True)
 

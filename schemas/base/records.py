@@ -12,7 +12,7 @@ from typing import Any
 from marshmallow import ValidationError, validate, validates_schema
 
 from schemas.base.common import MESURE_TYPES
-from schemas.base.fields import Choice, Date, Integer, Money, MultiChoice, Rows, Section, Text
+from schemas.base.fields import Choice, Date, Integer, Money, MultiChoice, Name, Rows, Section, Text
 from schemas.base.formats import Time
 
 NATURES_RENCONTRE = [
@@ -27,8 +27,8 @@ class MesureSchema(Section):
     """A household's support measure (DESIGN §2.3)."""
 
     type_mesure = Choice("Type de mesure", MESURE_TYPES, required=True, widget="radio")
-    menage_nom = Text("Nom du ménage", required=True, max_length=150)
-    menage_prenom = Text("Prénom du demandeur", required=True, max_length=100)
+    menage_nom = Name("Nom du ménage", required=True, max_length=150)
+    menage_prenom = Name("Prénom du demandeur", required=True, max_length=100)
     menage_commune = Text("Commune", max_length=150)
     date_bon_commande = Date(
         "Date de réception du bon de commande",
@@ -48,7 +48,7 @@ class MesureSchema(Section):
         max=12,
         help="AML : 12 mois (AML §4) ; ASLL Installation : 3 mois (ASLL §2.1) ; ASLL Maintien : 6 mois au plus (ASLL §2.2).",
     )
-    travailleur_social = Text(
+    travailleur_social = Name(
         "Travailleur social référent du ménage",
         max_length=150,
         help="Destinataire des bilans ASLL avec le RAST ou le Service Logement (ASLL §7.1, §9).",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from webforms.archive.placement import placement_warnings
 from webforms.documents.storage import ArchiveStore, FileStore
 from webforms.timeutil import Clock
 
@@ -34,3 +35,11 @@ class ArchiveServices:
     anchor: Path | None = None
     # The RFC 3161 authority each deposit asks for a timestamp (``archive.timestamps``); None: none asked.
     timestamper: Any = None
+    # Where the sealing key was read, and the folders holding the data: the key and the anchor
+    # must lie outside them (issue 15), or the verdict, the admin's pages and the log say so.
+    seal_key_file: Path | None = None
+    data_dirs: tuple[Path, ...] = ()
+
+    def placement_warnings(self) -> list[str]:
+        """Say, in French, whether the sealing key or the anchor lies inside the data directory (``archive.placement``)."""
+        return placement_warnings({"seal_key": self.seal_key_file, "anchor": self.anchor}, self.data_dirs)

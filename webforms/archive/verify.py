@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,12 +40,16 @@ class Report:
     # The chain's head (last row's number and hash) as verified: printed in the daily report, so
     # that a copy of it lives outside the server (issue 15: anchor the head outside the data).
     head: str | None = None
+    # What the verdict says besides anomalies (issue 15): a sealing key or an anchor inside the
+    # data directory, a journal not yet anchored. They change neither the verdict nor the exit code.
+    notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """The report as the command line's ``--json`` prints it."""
         return {
             "ok": not self.problems, "problems": self.problems, "records": self.records,
             "files_hashed": self.files_hashed, "log_rows": self.log_rows, "head": self.head,
+            "notes": self.notes,
         }
 
 
@@ -97,6 +103,12 @@ def verify(session: Session, svc: ArchiveServices, *, since: dt.date | None = No
     report.problems += verify_timestamps(session, svc, records)
     report.problems += verify_chain(session, svc)
     report.problems += verify_anchor(session, svc)
+    report.notes = svc.placement_warnings()
+    if svc.anchor is not None and not svc.anchor.exists() and anchored_by_log(session) is None:
+        report.notes.append(
+            f"Journal pas encore ancré : aucune vérification sans anomalie n'a encore posé son ancre ({svc.anchor}) ; "
+            "la prochaine le fera, et les suivantes la contrôleront."
+        )
     report.log_rows = session.scalar(select(func.count()).select_from(ArchiveLog)) or 0
     last = session.execute(select(ArchiveLog.id, ArchiveLog.hash).order_by(ArchiveLog.id.desc()).limit(1)).first()
     report.head = f"{last.id}:{last.hash}" if last else None
@@ -203,12 +215,25 @@ def verify_anchor(session: Session, svc: ArchiveServices) -> list[str]:
     Deleting the journal's last rows and trimming the witness file to match leaves a chain that
     replays cleanly; only a copy of its head kept outside the database shows it was longer.
     """
-    if svc.anchor is None or not svc.anchor.is_file():
-        return []  # no clean verification yet: nothing anchored
-    text, _, digest = svc.anchor.read_text(encoding="ascii", errors="replace").strip().partition(" ")
+    if svc.anchor is None:
+        return []
+    # The anchor a clean verification put down is named in its own row (chained, sealed): once
+    # the journal has been anchored, a missing or older anchor is an alteration, not "nothing to check".
+    claimed = anchored_by_log(session)
+    if not svc.anchor.exists():
+        if claimed is None:
+            return []  # never anchored: the verdict says so (``verify``'s notes), no alarm
+        return [f"Ancre du journal absente ({svc.anchor}) alors que la vérification de la ligne {claimed[0]} l'a posée (sur la ligne {claimed[1]} au moins) : ancre supprimée ?"]
+    try:
+        content = svc.anchor.read_text(encoding="ascii", errors="replace")
+    except OSError as exc:
+        return [f"Ancre du journal illisible ({svc.anchor}) : {exc.strerror or exc}."]
+    text, _, digest = content.strip().partition(" ")
     number = parse_id(text)
     if number is None:
-        return [f"Ancre du journal illisible ({svc.anchor}) : « {text[:40]} »."]
+        return [f"Ancre du journal illisible ({svc.anchor}) : « {text[:40]} » (ancre tronquée ou réécrite ?)."]
+    if claimed is not None and number < claimed[1]:
+        return [f"Ancre du journal remplacée par une plus ancienne ({svc.anchor.name}) : elle désigne la ligne {number}, la vérification de la ligne {claimed[0]} l'a posée sur la ligne {claimed[1]} au moins."]
     found = session.scalar(select(ArchiveLog.hash).where(ArchiveLog.id == number))
     if found is None:
         last = session.scalar(select(func.max(ArchiveLog.id))) or 0
@@ -218,18 +243,39 @@ def verify_anchor(session: Session, svc: ArchiveServices) -> list[str]:
     return []
 
 
-def anchor_head(session: Session, svc: ArchiveServices) -> None:
-    """Write the journal's head to the anchor file (0600, replaced atomically)."""
-    if svc.anchor is None:
-        return
-    last = session.execute(select(ArchiveLog.id, ArchiveLog.hash).order_by(ArchiveLog.id.desc()).limit(1)).first()
-    if last is None:
-        return
+def anchored_by_log(session: Session) -> tuple[int, int] | None:
+    """The latest verification row that anchored the head, and the row it anchored; None if none did."""
+    rows = session.execute(select(ArchiveLog.id, ArchiveLog.detail).where(ArchiveLog.action == "verify").order_by(ArchiveLog.id.desc()))
+    for row_id, detail in rows:
+        if isinstance(detail, dict) and isinstance(detail.get("ancre"), int):
+            return row_id, detail["ancre"]
+    return None
+
+
+def anchor_head(svc: ArchiveServices, head: str | None) -> int | None:
+    """Write the head a clean verification checked (``Report.head``) to the anchor file; return its row.
+
+    Written (0600, synced, replaced atomically) before the verification's own row, which names
+    it, then moved onto that row: a process killed in between leaves an anchor on a real row and
+    no claim, or an anchor at or past its claim, never a claim without its anchor. The anchor
+    never moves back (two verifications at once).
+    """
+    if svc.anchor is None or head is None:
+        return None
+    number, digest = int(head.split(":", 1)[0]), head.split(":", 1)[1]
+    if svc.anchor.exists():
+        held = parse_id(svc.anchor.read_text(encoding="ascii", errors="replace").strip().partition(" ")[0])
+        if held is not None and held > number:
+            return held
     svc.anchor.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = svc.anchor.with_name(svc.anchor.name + ".partiel")
-    partial.write_text(f"{last.id} {last.hash}\n", encoding="ascii")
+    with partial.open("w", encoding="ascii") as out:
+        out.write(f"{number} {digest}\n")
+        out.flush()
+        os.fsync(out.fileno())
     partial.chmod(0o600)
     partial.replace(svc.anchor)
+    return number
 
 
 class _Seals:
@@ -266,8 +312,15 @@ def last_verification(session: Session) -> ArchiveLog | None:
 
 
 def record_verification(session: Session, svc: ArchiveServices, report: Report, *, since: dt.date | None) -> None:
-    """Log that a verification ran, with its counts (no names, only numbers)."""
-    log(
+    """Log that a verification ran, with its counts (no names, only numbers); a clean one anchors its head first."""
+    # Only a clean verdict moves the anchor: anchoring a truncated journal would make it lawful.
+    anchored = None
+    if not report.problems:
+        try:
+            anchored = anchor_head(svc, report.head)
+        except OSError as exc:  # a folder not writable, a disk full: said in the verdict, not a traceback
+            report.notes.append(f"Ancre du journal non écrite ({svc.anchor}) : {exc.strerror or exc} ; la tête n'est pas ancrée (WEBFORMS_ARCHIVE_ANCHOR_FILE).")
+    row = log(
         session,
         svc.clock(),
         "verify",
@@ -278,11 +331,14 @@ def record_verification(session: Session, svc: ArchiveServices, report: Report, 
         records=report.records,
         files_hashed=report.files_hashed,
         since=since.isoformat() if since else None,
+        **({"ancre": anchored} if anchored is not None else {}),
     )
     commit(session, svc)
-    # Only a clean verdict moves the anchor: anchoring a truncated journal would make it lawful.
-    if not report.problems:
-        anchor_head(session, svc)
+    if anchored is not None:
+        # Then on the verification's own row, so that cutting the journal from it on is caught too
+        # (if that fails, the anchor stays on the row the journal names: nothing is wrong).
+        with contextlib.suppress(OSError):
+            anchor_head(svc, f"{row.id}:{row.hash}")
 
 
 def seal_trail(session: Session, svc: ArchiveServices) -> int:
@@ -309,6 +365,8 @@ def _verify_daily(session: Session, *, now: dt.datetime) -> int:
     record_verification(session, svc, report, since=None)
     for problem in report.problems:
         logger.error("Vérification de l'archive : %s", problem)
+    for note in report.notes:  # a key or an anchor in the data directory, an anchor not written
+        logger.warning("Vérification de l'archive : %s", note)
     return len(report.problems)
 
 

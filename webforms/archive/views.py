@@ -455,7 +455,10 @@ def trust() -> Any:
         roots, unreadable = trust_roots(archive), None
     except TrustRootsError as exc:  # a file put by hand on the server that is not a certificate
         roots, unreadable = [], exc.message
-    return render_template("admin_trust.html", roots=roots, unreadable=unreadable, error=outcome.refusal, now=services().clock(), action_form=ActionForm()), outcome.status
+    return render_template(
+        "admin_trust.html", roots=roots, unreadable=unreadable, error=outcome.refusal, now=services().clock(), action_form=ActionForm(),
+        placement=archive.placement_warnings(),  # a key or an anchor left in the data directory (issue 15)
+    ), outcome.status
 
 
 @bp.post("/admin/certificats/<fingerprint>/retirer")

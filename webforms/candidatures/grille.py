@@ -18,7 +18,7 @@ from typing import Any
 
 from marshmallow import ValidationError, validate, validates_schema
 
-from schemas.base.fields import Group, Integer, Rows, Section, Text
+from schemas.base.fields import Group, Integer, Name, Rows, Section, Text
 
 # The grid of the 2019 call (AML §6c), beside the call's own file.
 GRILLE_AML_2019 = Path(__file__).resolve().parent.parent / "data" / "grille_aml_2019.json"
@@ -27,14 +27,14 @@ GRILLE_AML_2019 = Path(__file__).resolve().parent.parent / "data" / "grille_aml_
 class SousCritereSchema(Section):
     """A sub-criterion, as the call words it."""
 
-    libelle = Text("Sous-critère", required=True, max_length=300)
+    libelle = Name("Sous-critère", required=True, max_length=300)
 
 
 class CritereSchema(Section):
     """A criterion: its title, its weight, its sub-criteria."""
 
     code = Text("Code", required=True, max_length=40, extra_validate=[validate.Regexp(r"^[a-z0-9_]+$", error="Lettres minuscules, chiffres et _ seulement.")])
-    titre = Text("Critère", required=True, max_length=200)
+    titre = Name("Critère", required=True, max_length=200)
     poids = Integer("Poids", required=True, min=1, max=100)
     sous_criteres = Rows(SousCritereSchema, "Sous-critères", row_label="Sous-critère", add_label="Ajouter un sous-critère", min=1, min_error="Un critère a au moins un sous-critère.")
 

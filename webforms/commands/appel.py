@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from webforms import db
 from webforms.candidatures.grille_edit import save_grille
 from webforms.commands.app import command_app
-from webforms.errors import ValidationFailed
+from webforms.errors import ValidationFailed, parse_id
 from webforms.models import Appel
 from webforms.web import services_of
 
@@ -28,7 +28,8 @@ def call_from_database(ref: str) -> dict[str, Any]:
 
 
 def _appel(session: Session, ref: str, what: str) -> Appel:
-    appel = session.get(Appel, int(ref)) if ref.isdigit() and len(ref) < 19 else None
+    # The one helper (issue 15): "١" is no number, nor one past the database's integer.
+    appel = session.get(Appel, number) if (number := parse_id(ref)) is not None else None
     appel = appel or session.scalar(select(Appel).where(Appel.code == ref))
     if appel is None:
         raise click.ClickException(f"Appel « {ref} » introuvable : {what}.")

@@ -132,3 +132,5 @@ def _print_verification(report: Report) -> None:
     if report.head is not None:
         number, digest = report.head.split(":", 1)
         click.echo(f"Tête du journal : ligne {number}, empreinte {digest[:32]}… (gardez ce rapport hors du serveur).")
+    for note in report.notes:  # a key or an anchor in the data directory, a journal not yet anchored
+        click.echo(note)

@@ -18,6 +18,8 @@ from typing import Any, BinaryIO
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TMP = ".tmp-"
+# A row number of the journal file: ASCII digits, as many as a bigint holds.
+_ROW_NUMBER = re.compile(r"[0-9]{1,19}")
 
 
 class StoredFileMissing(FileNotFoundError):
@@ -283,5 +285,6 @@ class ArchiveStore:
         lines = []
         for line in self.journal.read_text(encoding="utf-8", errors="replace").splitlines():
             number, _, digest = line.partition(" ")
-            lines.append((int(number), digest) if number.isdigit() else (-1, line))
+            # ASCII digits, 19 at most: "١" is no row number, and int() of 5,000 digits raises (issue 15).
+            lines.append((int(number), digest) if _ROW_NUMBER.fullmatch(number) else (-1, line))
         return lines

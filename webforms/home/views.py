@@ -39,4 +39,6 @@ def index() -> str:
         due = [row for row in worklist(db.session().scalars(mine).unique().all(), today) if row[1].next_due][:10]
     # A coordinator's home page starts with the referrals waiting for their decision (issue 16, point 9).
     to_decide = db.session().scalars(policy.awaiting_decision(current_user).limit(100)).unique().all()
-    return render_template("index.html", documents=docs, kinds=registry(), creatable=creatable, due=due, today=today, to_decide=to_decide)
+    # The administrator is told of a sealing key or an anchor left in the data directory (issue 15).
+    placement = services().archive.placement_warnings() if policy.can_administer(current_user) else []
+    return render_template("index.html", documents=docs, kinds=registry(), creatable=creatable, due=due, today=today, to_decide=to_decide, placement=placement)
