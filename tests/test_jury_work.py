@@ -77,10 +77,12 @@ def jury(app: Flask, login_as: Any, make_user: Any, clock: Clock) -> dict[str, A
     return {"docs": docs, "instructeur": instructeur, "members": members, "accounts": seated, "appel": appel_id}
 
 
-def scores(value: int | str, comment: str = "") -> dict[str, str]:
-    """Every sub-criterion scored ``value``, with ``comment`` on the first one."""
+def scores(value: int | str, comment: str = "", *, commented: bool = True) -> dict[str, str]:
+    """Every sub-criterion scored ``value``, with ``comment`` on the first one and, ``commented``, a comment on each other (signing needs them)."""
     form = {f"note-{code}-{n}": str(value) for code, count in GRID.items() for n in range(1, count + 1)}
-    return {**form, "commentaire-projet_territoire-1": comment}
+    if commented:
+        form |= {f"commentaire-{code}-{n}": f"Justification {code} {n}" for code, count in GRID.items() for n in range(1, count + 1)}
+    return {**form, "commentaire-projet_territoire-1": comment or form.get("commentaire-projet_territoire-1", "")}
 
 
 def evaluation_rows(app: Flask, doc_id: int) -> list[tuple[int, Any, bool]]:
@@ -118,6 +120,41 @@ def test_a_member_scores_each_sub_criterion_on_the_scale_a_draft_until_signed_am
     again = member.post(url, {**scores(1), "action": "enregistrer"})
     assert again.status_code == 422 and "Votre évaluation de ce dossier est signée" in text_of(again.get_data(as_text=True))
     assert evaluation_rows(app, doc_id)[0][1]["moyens"] == [4, 4, 4]
+
+
+def test_signing_needs_a_comment_on_each_score_a_draft_does_not_aml_6c(app: Flask, jury: dict[str, Any]) -> None:
+    """"Each member scores each sub-criterion with a comment" (issue 12, AML §6c): a draft may leave comments empty, signing may not."""
+    member, doc_id = jury["members"][0], jury["docs"]["A"]
+    url = f"/documents/{doc_id}/evaluation"
+    # A draft: every score, no comment at all, is saved.
+    assert member.post(url, {**scores(3, commented=False), "action": "enregistrer"}).status_code == 302
+    draft = evaluation_rows(app, doc_id)
+    assert len(draft) == 1 and draft[0][2] is False
+    # Signing without comments: refused, each sub-criterion without one named, nothing changed.
+    refused = member.post(url, {**scores(3, commented=False), "commentaire-moyens-1": "Équipe complète", "action": "signer"})
+    text = text_of(refused.get_data(as_text=True))
+    assert refused.status_code == 422 and "Commentez chaque note avant de signer votre évaluation ; sans commentaire :" in text
+    assert "« Le projet de territoire », sous-critère 1 (Identification des besoins" in text and "« Qualité globale du projet », sous-critère 1" in text
+    assert "« Les moyens », sous-critère 1" not in text and "« Les moyens », sous-critère 2" in text  # the one commented is not named
+    assert evaluation_rows(app, doc_id) == draft
+    # One comment missing (or only spaces) is enough to refuse, and it alone is named.
+    for blank in ("", "   "):
+        refused = member.post(url, {**scores(3), "commentaire-partenariat-3": blank, "action": "signer"})
+        text = text_of(refused.get_data(as_text=True))
+        assert refused.status_code == 422
+        assert text[text.index("sans commentaire") :].startswith("sans commentaire : « Le partenariat », sous-critère 3 (Implication des partenaires au projet).")
+        assert evaluation_rows(app, doc_id) == draft
+    # What was typed is shown again, not lost.
+    assert "Justification moyens 2" in refused.get_data(as_text=True)
+    # Every score commented: signed.
+    assert member.post(url, {**scores(3), "action": "signer"}).status_code == 302
+    assert evaluation_rows(app, doc_id)[0][2] is True
+    # The service says it too, whatever the page.
+    with app.app_context():
+        s = db.session()
+        with pytest.raises(DocumentError, match="sans commentaire : « Le projet de territoire », sous-critère 1"):
+            notation.score(s, services_of(app).documents, s.get_one(Document, jury["docs"]["B"]), user=user_of(app, jury["accounts"][1]),
+                           notes={code: ["2"] * count for code, count in GRID.items()}, commentaires={}, sign=True)
 
 
 def test_only_a_member_of_the_calls_jury_scores_its_recevable_dossiers_aml_6d(app: Flask, login_as: Any, make_user: Any, jury: dict[str, Any]) -> None:
@@ -211,12 +248,13 @@ def test_the_jury_gives_its_avis_then_the_dossier_is_examined_retained_or_not_am
 def sign_all(app: Flask, jury: dict[str, Any], doc_id: int, value: int = 3) -> None:
     """Every member of the jury who has not yet signed the dossier signs ``value`` everywhere (through the service)."""
     grille_notes = {code: [str(value)] * count for code, count in GRID.items()}
+    grille_comments = {code: [f"Note {value} justifiée"] * count for code, count in GRID.items()}
     with app.app_context():
         s = db.session()
         for account in jury["accounts"]:
             user = s.get(User, account.id)
             if (found := notation.evaluation_of(s, s.get_one(Document, doc_id), user)) is None or found.signed_at is None:
-                notation.score(s, services_of(app).documents, s.get_one(Document, doc_id), user=user, notes=grille_notes, commentaires={}, sign=True)
+                notation.score(s, services_of(app).documents, s.get_one(Document, doc_id), user=user, notes=grille_notes, commentaires=grille_comments, sign=True)
 
 
 def examined(app: Flask, jury: dict[str, Any], doc_id: int) -> None:

@@ -1,8 +1,9 @@
 """The jury's scoring of a call's recevable dossiers, and its avis (AML §6c, §6d).
 
 Each member of the call's jury scores each sub-criterion of the call's grid (configuration, not
-code: ``grille.py``) on its scale, with a comment; the evaluation is a draft until the member
-signs it off, then it no longer changes. The jury's avis on a dossier (favorable, défavorable,
+code: ``grille.py``) on its scale, with a comment; the evaluation is a draft (comments and
+scores may be missing) until the member signs it off, every score commented, then it no longer
+changes. The jury's avis on a dossier (favorable, défavorable,
 réservé, with its text) is recorded by the instructeur, who keeps the jury's secretariat. A
 dossier is "examiné par le jury" once it has its avis and the signed evaluation of every member
 of the call's jury (``check_examined``, the guard of the ``examiner`` move): "scores are saved as
@@ -72,11 +73,12 @@ def read_form(form: Mapping[str, Any], grille: Mapping[str, Any]) -> tuple[dict[
 
 
 def _checked(grille: Mapping[str, Any], notes: Mapping[str, list[str]], comments: Mapping[str, list[str]], *, sign: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Check every score against the call's scale; on sign-off, every sub-criterion must be scored."""
+    """Check every score against the call's scale; on sign-off, every sub-criterion must be scored and commented."""
     low, high = grille["echelle"]["min"], grille["echelle"]["max"]
     kept_notes: dict[str, list[int | None]] = {}
     kept_comments: dict[str, list[str]] = {}
     missing: list[str] = []
+    silent: list[str] = []  # scored without a comment
     for c in grille["criteres"]:
         typed = list(notes.get(c["code"]) or [])
         said = list(comments.get(c["code"]) or [])
@@ -95,9 +97,15 @@ def _checked(grille: Mapping[str, Any], notes: Mapping[str, list[str]], comments
                 raise DocumentError(f"{where} : la note est un nombre entier de {low} à {high} (échelle de l'appel, AML §6c) ; « {text[:20]} » ne l'est pas.")
             else:
                 kept_notes[c["code"]].append(note)
+                if not comment:
+                    silent.append(where)
             kept_comments[c["code"]].append(comment)
     if sign and missing:
         raise DocumentError(f"Notez chaque sous-critère avant de signer votre évaluation : il manque {missing[0]}" + (f" et {len(missing) - 1} autre(s)." if len(missing) > 1 else "."))
+    # "chaque membre note chaque sous-critère avec un commentaire" (issue 12, AML §6c): a draft may
+    # leave a comment empty, a signed evaluation may not; every sub-criterion lacking one is named.
+    if sign and silent:
+        raise DocumentError(f"Commentez chaque note avant de signer votre évaluation ; sans commentaire : {' ; '.join(silent)}.")
     return kept_notes, kept_comments
 
 
