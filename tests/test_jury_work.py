@@ -18,7 +18,7 @@ from tests.test_instruction import AT_DEADLINE, DEPARTEMENT, instruction_rows, s
 from tests.test_jury import members_form
 from webforms import db
 from webforms.candidatures import notation
-from webforms.candidatures.jury import jury_of
+from webforms.candidatures.jury import ORGANISMES, jury_of
 from webforms.errors import DocumentError
 from webforms.models import Appel, Avis, Document, Evaluation, Instruction, Message, User
 from webforms.web import services_of
@@ -322,11 +322,18 @@ def test_the_grid_and_allocation_export_as_a_spreadsheet_and_the_proces_verbal_a
     got = first.get(f"/appels/{jury['appel']}/jury.xlsx")
     assert got.status_code == 200 and got.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     book = load_workbook(io.BytesIO(got.data))
-    assert book.sheetnames == ["Notes", "Synthèse", "Allocation"]
+    assert book.sheetnames == ["Notes", "Notes par critère", "Synthèse", "Allocation"]
     notes = [r for r in book["Notes"].iter_rows(min_row=2, values_only=True)]
     assert len(notes) == 4 * sum(GRID.values())
     assert (ref, names[0], "Le projet de territoire", "Identification des besoins", 4, "Projet solide") in {(r[0], r[2], r[4], r[5], r[6], r[7]) for r in notes}
     assert {r[6] for r in notes if r[2] == names[1]} == {2}
+    # Each member's own score per criterion (mean of its sub-criteria) and weighted total, per dossier.
+    per_member = list(book["Notes par critère"].iter_rows(values_only=True))
+    assert per_member[0][:5] == ("Dossier", "Association", "Membre du jury", "Organisme", "Le projet de territoire") and per_member[0][-2:] == ("Total", "Sur")
+    assert {r[2]: (r[0], r[3], r[4:]) for r in per_member[1:]} == {
+        names[0]: (ref, "Département du Pas-de-Calais", (4, 4, 4, 4, 4, 4, 24, 30)), names[1]: (ref, ORGANISMES["call"], (2, 2, 2, 2, 2, 2, 12, 30)),
+        names[2]: (ref, ORGANISMES["cahc"], (3, 3, 3, 3, 3, 3, 18, 30)), names[3]: (ref, ORGANISMES["cabbalr"], (3, 3, 3, 3, 3, 3, 18, 30)),
+    }
     recap = list(book["Synthèse"].iter_rows(values_only=True))
     assert recap[1][0] == ref and recap[1][3] == 3 and recap[1][9] == 18 and recap[1][11] == "Favorable"
     allocation = list(book["Allocation"].iter_rows(values_only=True))
@@ -336,7 +343,9 @@ def test_the_grid_and_allocation_export_as_a_spreadsheet_and_the_proces_verbal_a
     pdf = instructeur.get(f"/appels/{jury['appel']}/proces-verbal.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     text = " ".join(pdf_text(pdf.data).replace("\u202f", " ").replace("\xa0", " ").replace("\u2010\n", "").split())
-    for expected in ("Procès-verbal du jury de sélection", "25 septembre 2019", *names, ref, "Le projet de territoire 3,00 2,00", "18,00 sur 30", "Favorable – Projet complet", "Artois 26 20 6 100 000,00 €", f"Le président du jury : {names[0]}, Département du Pas-de-Calais"):
+    # Each member's score per criterion, in the jury's order (CABBALR, CAHC, CALL, Département), then the mean and spread.
+    for expected in ("Procès-verbal du jury de sélection", "25 septembre 2019", *names, ref, "Le projet de territoire 3,00 3,00 2,00 4,00 3,00 2,00",
+                     "Qualité globale du projet 3,00 3,00 2,00 4,00 3,00 2,00", "Total pondéré 18,00 18,00 12,00 24,00 18,00", "18,00 sur 30", "Favorable – Projet complet", "Artois 26 20 6 100 000,00 €", f"Le président du jury : {names[0]}, Département du Pas-de-Calais"):
         assert expected in text, (expected, text)
     # Read like the summary: not by an association, nor by a jury member of another call.
     for web in (login_as("redacteur", org="Association A")[0], login_as("jury", org="CALL")[0]):
