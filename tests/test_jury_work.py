@@ -279,7 +279,22 @@ def test_the_allocation_never_exceeds_a_territorys_count_26_and_32_aml_5(app: Fl
         instructeur.post(f"/documents/{doc_id}/instruction", {"action": "retenir", "mesures-Artois": str(artois), "mesures-Lens-Hénin": str(lens)})
         return shown(instructeur)
 
+    def form_of(doc_id: int) -> str:
+        """The allocation form's table and amounts, as read on the dossier's page (AML §5)."""
+        body = instructeur.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+        table = re.search(r'<table class="list cards" id="reste-a-allouer">.*?</table>\s*<p[^>]*id="montants">.*?</p>', body, re.S)
+        return text_of(table.group(0)).replace("\u202f", " ").replace("\xa0", " ") if table else ""
+
+    # Before any grant: the call's counts remain whole; the amounts follow 5 000 € per measure (AML §5).
+    shown_a = form_of(docs["A"])
+    assert "Reste à allouer sur l'appel (AML §5)" in shown_a and "Artois 26 0 26 20" in shown_a and "Lens-Hénin 32 0 32 20" in shown_a
+    assert "Financement : 5 000,00 € par mesure (AML §5) ; déjà accordé sur l'appel : 0,00 € ; reste à allouer : 290 000,00 €." in shown_a
     assert "maintenant « retenu »" in retain(docs["A"], 20, 20)
+    # After A's 20 + 20: B's form says what remains (6 and 12) and the amounts.
+    shown_b = form_of(docs["B"])
+    assert "Artois 26 20 6 10" in shown_b and "Lens-Hénin 32 20 12 16" in shown_b
+    assert "déjà accordé sur l'appel : 200 000,00 € ; reste à allouer : 90 000,00 €." in shown_b
+    assert form_of(docs["A"]) == ""  # retained: no allocation form any more
     before = granted(app)
     # B asks 10 Artois and 16 Lens-Hénin: 7 Artois would make 27 (Artois has 26), 13 Lens-Hénin 33 (it has 32).
     assert "Territoire Artois : 7 mesures demandées à l'allocation, il n'en reste que 6 (26 pour l'appel, 20 déjà accordées, AML §5)" in retain(docs["B"], 7, 12)
@@ -294,6 +309,7 @@ def test_the_allocation_never_exceeds_a_territorys_count_26_and_32_aml_5(app: Fl
     assert granted(app)[docs["B"]] == ("retenu", {"Artois": 6, "Lens-Hénin": 12})
     page = text_of(instructeur.get(f"/appels/{jury['appel']}/synthese").get_data(as_text=True)).replace("\u202f", " ").replace("\xa0", " ")
     assert "Artois 26 26 0 130 000,00 €" in page and "Lens-Hénin 32 32 0 160 000,00 €" in page
+    assert form_of(docs["B"]) == ""
 
 
 def test_an_evaluation_posted_without_its_csrf_token_is_refused_and_changes_nothing(app: Flask, jury: dict[str, Any]) -> None:

@@ -227,6 +227,13 @@ def test_the_seed_call_goes_from_its_deposits_to_its_letters(live_server: str, a
     expect(page.locator(".flashes")).to_contain_text("Territoire Artois : entre 0 et 26 mesures (demandées : 26, appel : 26, AML §5).")
     retain("A", "26", "6")
     expect(page.locator(".flashes")).to_contain_text("maintenant « retenu »")
+    # B: its form shows what remains on the call (nothing on the Artois) and the amounts (AML §5).
+    page.goto(f"{base}/documents/{docs['B']}/liste")
+    remains = page.get_by_role("table", name="Reste à allouer sur l'appel (AML §5)")
+    expect(remains.get_by_role("row", name=re.compile(r"^Artois 26 26 0 1$"))).to_be_visible()
+    expect(remains.get_by_role("row", name=re.compile(r"^Lens-Hénin 32 6 26 4$"))).to_be_visible()
+    expect(page.locator("#montants")).to_contain_text("5 000,00 € par mesure (AML §5)")
+    check_accessibility(page, "le formulaire d'allocation des mesures")
     # B: one Artois measure more would be the call's 27th: refused, nothing granted.
     retain("B", "1", "4")
     expect(page.locator(".flashes")).to_contain_text(
