@@ -423,7 +423,9 @@ def panel(session: Session, doc: Document, *, user: User, now: dt.datetime) -> d
         "corrections": corrections(session, doc),
         "can_request": instructs and is_open(doc.appel, now) and state in ("depose", "en_instruction") if doc.appel else False,
         "annotations": annotations(session, doc, user=user),
-        "history": history(session, doc) if instructs else [],
+        # "Every move says who and when" (issue 12): whoever reads the dossier's page reads its history,
+        # the association too (its motifs and texts are already written for it; docs/decisions.md).
+        "history": history(session, doc),
         # The jury (AML §6c, §6d): its avis, the member's evaluation, the measures to grant.
         "avis": notation.avis_of(session, [doc.id]).get(doc.id),
         "avis_choices": notation.AVIS,
