@@ -20,7 +20,7 @@ from webforms import db
 from webforms.candidatures import notation
 from webforms.candidatures.jury import ORGANISMES, jury_of
 from webforms.errors import DocumentError
-from webforms.models import Appel, Avis, Document, Evaluation, Instruction, Message, User
+from webforms.models import Appel, Avis, Decision, Document, Evaluation, Instruction, Message, User
 from webforms.web import services_of
 
 GRID = {  # criterion code -> number of sub-criteria (the 2019 grid, AML §6c)
@@ -268,6 +268,25 @@ def examined(app: Flask, jury: dict[str, Any], doc_id: int) -> None:
 def granted(app: Flask) -> dict[int, Any]:
     with app.app_context():
         return {r.document_id: (r.etat, r.mesures) for r in db.session().scalars(select(Instruction))}
+
+
+def test_the_whole_calls_jury_work_is_read_and_decided_with_a_departement_wide_grant_only(app: Flask, login_as: Any, jury: dict[str, Any]) -> None:
+    """The summary, its exports, the decision and the letters span every territory of the call: an instructeur of one platform
+    (Lens-Hénin, no Département-wide grant) neither reads nor decides them (issue 13); the instructeur with the grant does."""
+    appel = jury["appel"]
+    platform, _ = login_as("instructeur", org=DEPARTEMENT, territoires=("aml-lens-henin",))
+    for url in (f"/appels/{appel}/synthese", f"/appels/{appel}/jury.xlsx", f"/appels/{appel}/proces-verbal.pdf"):
+        assert platform.get(url).status_code == 403, url
+        assert jury["instructeur"].get(url).status_code == 200, url
+    for url, form in ((f"/appels/{appel}/decision", {"date": "2019-10-01"}), (f"/appels/{appel}/lettres", {})):
+        assert platform.post(url, form).status_code == 403, url
+    with app.app_context():
+        assert db.session().get(Decision, appel) is None
+    # The one with the grant is let in (back to the summary, where a rule of the decision then answers).
+    let_in = jury["instructeur"].post(f"/appels/{appel}/decision", {"date": "2019-10-01"})
+    assert let_in.status_code == 302 and let_in.headers["Location"].endswith(f"/appels/{appel}/synthese")
+    # The dossier's page offers the summary to whoever reads it only.
+    assert "Synthèse et classement du jury" in jury["instructeur"].get(f"/documents/{jury['docs']['A']}/liste").get_data(as_text=True)
 
 
 def test_the_allocation_never_exceeds_a_territorys_count_26_and_32_aml_5(app: Flask, jury: dict[str, Any]) -> None:

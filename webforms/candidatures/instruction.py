@@ -431,6 +431,7 @@ def panel(session: Session, doc: Document, *, user: User, now: dt.datetime) -> d
         "avis_choices": notation.AVIS,
         "can_avis": instructs and state == "recevable",
         "scores": notation.sits_on(session, user, doc.appel_id),
+        "synthese": notation.reads_call(session, user, doc.appel_id),
         "demandees": requested(doc),
         # The allocation form shows what remains on the call per territory and the amounts (AML §5).
         "allocation": to_allocate(session, doc) if any(name == "retenir" for name, _ in offered) else None,

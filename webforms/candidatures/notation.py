@@ -24,6 +24,7 @@ from webforms.candidatures.grille import grille_of
 from webforms.documents.services import Services
 from webforms.errors import DocumentError, parse_id
 from webforms.models import Appel, Avis, Document, Evaluation, Instruction, JuryMember, User
+from webforms.territoires.scope import has_departement_grant
 
 AVIS = {"favorable": "Favorable", "defavorable": "Défavorable", "reserve": "Réservé"}
 MAX_COMMENT = 2000
@@ -47,6 +48,13 @@ def sits_on(session: Session, user: User, appel_id: int | None) -> bool:
     if user.role != "jury" or appel_id is None:
         return False
     return session.scalar(select(JuryMember.user_id).where(JuryMember.appel_id == appel_id, JuryMember.user_id == user.id)) is not None
+
+
+def reads_call(session: Session, user: User, appel_id: int | None) -> bool:
+    """May ``user`` read the jury's work on a whole call (summary, exports) or decide it? A member of its
+    jury, or an instructeur with a Département-wide grant: the call's dossiers span its territories, and an
+    instructeur of one platform reads only that platform's dossiers (issue 13)."""
+    return sits_on(session, user, appel_id) or (user.role == "instructeur" and has_departement_grant(session, user))
 
 
 def evaluation_of(session: Session, doc: Document, user: User) -> Evaluation | None:
