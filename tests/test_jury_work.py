@@ -126,6 +126,7 @@ def test_signing_needs_a_comment_on_each_score_a_draft_does_not_aml_6c(app: Flas
     """"Each member scores each sub-criterion with a comment" (issue 12, AML §6c): a draft may leave comments empty, signing may not."""
     member, doc_id = jury["members"][0], jury["docs"]["A"]
     url = f"/documents/{doc_id}/evaluation"
+    assert "pour la signer, chaque sous-critère doit être noté et sa note commentée" in text_of(member.get(url).get_data(as_text=True))
     # A draft: every score, no comment at all, is saved.
     assert member.post(url, {**scores(3, commented=False), "action": "enregistrer"}).status_code == 302
     draft = evaluation_rows(app, doc_id)
