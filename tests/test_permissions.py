@@ -967,7 +967,7 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("documents.view", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, **_PRESENTED_VIEW},
     # Downloads follow the view rule. The draft dossier is incomplete: its preview sends its
     # owner back to the form with the errors.
-    ("documents.download", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, "dossier_draft": row(LOGIN, LISTE, NF, NF, NF, NF, NF, NF)},
+    ("documents.download", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, "dossier_draft": row(LOGIN, LISTE, NF, NF, NF, NF, NF, NF), **_PRESENTED_VIEW},
     # The preview's page (a draft's output being prepared, then its link): the view rule; a
     # submitted document sends to its page (its versions), an incomplete draft to its form.
     ("documents.preview", "GET"): {
@@ -1068,7 +1068,7 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
         APPEL_STATE + BEFORE:         row(LOGIN,   LISTE,  LISTE,  NO,    NO,    NO,    NO, NO),
     },
     # The dossiers submitted to a call: instructeurs and archivistes (the call itself is no secret).
-    ("candidatures.dossiers", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,   NO,    OK,    OK,    NO, NO)},
+    ("candidatures.dossiers", "GET"): {appel: row(LOGIN, NO, NO,   NO,    OK,    OK,    NO, NO) for appel in APPEL_STATES},
     # The checklist is the association's working page and the instructeur's desk: a member of the
     # jury reads the presented dossier's page and the grid, not this page (issue 12).
     ("candidatures.checklist", "GET"): {**_DOSSIER_VIEW, "dossier_submitted" + PRESENTED: row(LOGIN, OK, NF, NF, OK, OK, NF, NO)},
@@ -1092,6 +1092,8 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("candidatures.download_piece", "GET"): {
         "dossier_draft:piece":        row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF, NF),
         "dossier_submitted:piece":    row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF, NF),
+        # Presented to the jury: its member reads the pieces too (AML §6d).
+        "dossier_submitted:piece" + PRESENTED: row(LOGIN, OK, NF,  NF,    OK,    OK,    NF, OK),
         "dossier_submitted:piece_of_draft": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF, NF),
         "dossier_draft:piece_of_submitted": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF, NF),
     },
