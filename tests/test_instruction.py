@@ -99,9 +99,40 @@ def test_a_dossier_moves_from_deposited_to_recevable_after_the_deadline_aml_6b(a
     with app.app_context():
         last = db.session().scalars(select(InstructionMove).order_by(InstructionMove.id.desc())).first()
         assert (last.user.role, last.at) == ("instructeur", AT_DEADLINE)
-    assert "Historique de l'instruction" in page(instructeur, doc_id) and "Historique de l'instruction" not in page(association, doc_id)
+    assert "Historique de l'instruction" in page(instructeur, doc_id) and "Historique de l'instruction" in page(association, doc_id)
     # Recevable, it is offered to the jury's examination (refused until the jury's avis, tests/test_jury_work.py).
     assert "Enregistrer l'examen par le jury" in page(instructeur, doc_id) and "Enregistrer l'examen par le jury" not in page(association, doc_id)
+
+
+def history_of(web: WebClient, doc_id: int) -> list[str]:
+    """The lines of the dossier's instruction history, as its page shows them."""
+    body = web.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+    found = re.search(r'<ol class="historique">(.*?)</ol>', body, re.S)
+    return [text_of(li) for li in re.findall(r"<li>(.*?)</li>", found.group(1), re.S)] if found else []
+
+
+def test_each_move_shows_who_made_it_and_when_to_the_instructeur_and_to_the_association(app: Flask, login_as: Any, clock: Clock) -> None:
+    """"Every move says who and when" (issue 12): the history, on the dossier's page, for both."""
+    association, _, doc_id = deposited(app, login_as, clock)
+    (instructeur, first_account), (second, second_account) = login_as("instructeur", org=DEPARTEMENT), login_as("instructeur", org=DEPARTEMENT)
+    names = [user_of(app, a).full_name for a in (first_account, second_account)]
+    assert names[0] != names[1]
+    # Deposited, no move yet: no history for anyone.
+    assert history_of(instructeur, doc_id) == [] == history_of(association, doc_id)
+    assert "Historique de l'instruction" not in page(association, doc_id)
+    clock.now = dt.datetime(2019, 9, 6, 8, 30, tzinfo=dt.UTC)  # 10:30 in Paris
+    instructeur.post(f"/documents/{doc_id}/instruction", {"action": "instruire"})
+    clock.now = dt.datetime(2019, 9, 9, 7, 15, tzinfo=dt.UTC)  # 9 September 09:15 in Paris, after the deadline
+    second.post(f"/documents/{doc_id}/instruction", {"action": "irrecevable", "motif": "non_eligible", "texte": "Aucune mesure AML au titre du FSL."})
+    expected = [
+        f"6 septembre 2019 à 10:30, {names[0]} : Déposé → En instruction",
+        f"9 septembre 2019 à 09:15, {names[1]} : En instruction → Irrecevable (Organisme non éligible (AML §6a)) – Aucune mesure AML au titre du FSL.",
+    ]
+    for web in (instructeur, second, association):
+        assert history_of(web, doc_id) == expected
+    # A refused move writes no line, for either.
+    second.post(f"/documents/{doc_id}/instruction", {"action": "recevable"})
+    assert history_of(association, doc_id) == expected == history_of(instructeur, doc_id)
 
 
 def test_only_the_instructeur_moves_a_dossier(app: Flask, login_as: Any, clock: Clock) -> None:

@@ -18,9 +18,9 @@ from tests.test_instruction import AT_DEADLINE, DEPARTEMENT, instruction_rows, s
 from tests.test_jury import members_form
 from webforms import db
 from webforms.candidatures import notation
-from webforms.candidatures.jury import jury_of
+from webforms.candidatures.jury import ORGANISMES, jury_of
 from webforms.errors import DocumentError
-from webforms.models import Appel, Avis, Document, Evaluation, Instruction, Message, User
+from webforms.models import Appel, Avis, Decision, Document, Evaluation, Instruction, Message, User
 from webforms.web import services_of
 
 GRID = {  # criterion code -> number of sub-criteria (the 2019 grid, AML §6c)
@@ -77,10 +77,12 @@ def jury(app: Flask, login_as: Any, make_user: Any, clock: Clock) -> dict[str, A
     return {"docs": docs, "instructeur": instructeur, "members": members, "accounts": seated, "appel": appel_id}
 
 
-def scores(value: int | str, comment: str = "") -> dict[str, str]:
-    """Every sub-criterion scored ``value``, with ``comment`` on the first one."""
+def scores(value: int | str, comment: str = "", *, commented: bool = True) -> dict[str, str]:
+    """Every sub-criterion scored ``value``, with ``comment`` on the first one and, ``commented``, a comment on each other (signing needs them)."""
     form = {f"note-{code}-{n}": str(value) for code, count in GRID.items() for n in range(1, count + 1)}
-    return {**form, "commentaire-projet_territoire-1": comment}
+    if commented:
+        form |= {f"commentaire-{code}-{n}": f"Justification {code} {n}" for code, count in GRID.items() for n in range(1, count + 1)}
+    return {**form, "commentaire-projet_territoire-1": comment or form.get("commentaire-projet_territoire-1", "")}
 
 
 def evaluation_rows(app: Flask, doc_id: int) -> list[tuple[int, Any, bool]]:
@@ -118,6 +120,42 @@ def test_a_member_scores_each_sub_criterion_on_the_scale_a_draft_until_signed_am
     again = member.post(url, {**scores(1), "action": "enregistrer"})
     assert again.status_code == 422 and "Votre évaluation de ce dossier est signée" in text_of(again.get_data(as_text=True))
     assert evaluation_rows(app, doc_id)[0][1]["moyens"] == [4, 4, 4]
+
+
+def test_signing_needs_a_comment_on_each_score_a_draft_does_not_aml_6c(app: Flask, jury: dict[str, Any]) -> None:
+    """"Each member scores each sub-criterion with a comment" (issue 12, AML §6c): a draft may leave comments empty, signing may not."""
+    member, doc_id = jury["members"][0], jury["docs"]["A"]
+    url = f"/documents/{doc_id}/evaluation"
+    assert "pour la signer, chaque sous-critère doit être noté et sa note commentée" in text_of(member.get(url).get_data(as_text=True))
+    # A draft: every score, no comment at all, is saved.
+    assert member.post(url, {**scores(3, commented=False), "action": "enregistrer"}).status_code == 302
+    draft = evaluation_rows(app, doc_id)
+    assert len(draft) == 1 and draft[0][2] is False
+    # Signing without comments: refused, each sub-criterion without one named, nothing changed.
+    refused = member.post(url, {**scores(3, commented=False), "commentaire-moyens-1": "Équipe complète", "action": "signer"})
+    text = text_of(refused.get_data(as_text=True))
+    assert refused.status_code == 422 and "Commentez chaque note avant de signer votre évaluation ; sans commentaire :" in text
+    assert "« Le projet de territoire », sous-critère 1 (Identification des besoins" in text and "« Qualité globale du projet », sous-critère 1" in text
+    assert "« Les moyens », sous-critère 1" not in text and "« Les moyens », sous-critère 2" in text  # the one commented is not named
+    assert evaluation_rows(app, doc_id) == draft
+    # One comment missing (or only spaces) is enough to refuse, and it alone is named.
+    for blank in ("", "   "):
+        refused = member.post(url, {**scores(3), "commentaire-partenariat-3": blank, "action": "signer"})
+        text = text_of(refused.get_data(as_text=True))
+        assert refused.status_code == 422
+        assert text[text.index("sans commentaire") :].startswith("sans commentaire : « Le partenariat », sous-critère 3 (Implication des partenaires au projet).")
+        assert evaluation_rows(app, doc_id) == draft
+    # What was typed is shown again, not lost.
+    assert "Justification moyens 2" in refused.get_data(as_text=True)
+    # Every score commented: signed.
+    assert member.post(url, {**scores(3), "action": "signer"}).status_code == 302
+    assert evaluation_rows(app, doc_id)[0][2] is True
+    # The service says it too, whatever the page.
+    with app.app_context():
+        s = db.session()
+        with pytest.raises(DocumentError, match="sans commentaire : « Le projet de territoire », sous-critère 1"):
+            notation.score(s, services_of(app).documents, s.get_one(Document, jury["docs"]["B"]), user=user_of(app, jury["accounts"][1]),
+                           notes={code: ["2"] * count for code, count in GRID.items()}, commentaires={}, sign=True)
 
 
 def test_only_a_member_of_the_calls_jury_scores_its_recevable_dossiers_aml_6d(app: Flask, login_as: Any, make_user: Any, jury: dict[str, Any]) -> None:
@@ -211,12 +249,13 @@ def test_the_jury_gives_its_avis_then_the_dossier_is_examined_retained_or_not_am
 def sign_all(app: Flask, jury: dict[str, Any], doc_id: int, value: int = 3) -> None:
     """Every member of the jury who has not yet signed the dossier signs ``value`` everywhere (through the service)."""
     grille_notes = {code: [str(value)] * count for code, count in GRID.items()}
+    grille_comments = {code: [f"Note {value} justifiée"] * count for code, count in GRID.items()}
     with app.app_context():
         s = db.session()
         for account in jury["accounts"]:
             user = s.get(User, account.id)
             if (found := notation.evaluation_of(s, s.get_one(Document, doc_id), user)) is None or found.signed_at is None:
-                notation.score(s, services_of(app).documents, s.get_one(Document, doc_id), user=user, notes=grille_notes, commentaires={}, sign=True)
+                notation.score(s, services_of(app).documents, s.get_one(Document, doc_id), user=user, notes=grille_notes, commentaires=grille_comments, sign=True)
 
 
 def examined(app: Flask, jury: dict[str, Any], doc_id: int) -> None:
@@ -232,6 +271,25 @@ def granted(app: Flask) -> dict[int, Any]:
         return {r.document_id: (r.etat, r.mesures) for r in db.session().scalars(select(Instruction))}
 
 
+def test_the_whole_calls_jury_work_is_read_and_decided_with_a_departement_wide_grant_only(app: Flask, login_as: Any, jury: dict[str, Any]) -> None:
+    """The summary, its exports, the decision and the letters span every territory of the call: an instructeur of one platform
+    (Lens-Hénin, no Département-wide grant) neither reads nor decides them (issue 13); the instructeur with the grant does."""
+    appel = jury["appel"]
+    platform, _ = login_as("instructeur", org=DEPARTEMENT, territoires=("aml-lens-henin",))
+    for url in (f"/appels/{appel}/synthese", f"/appels/{appel}/jury.xlsx", f"/appels/{appel}/proces-verbal.pdf"):
+        assert platform.get(url).status_code == 403, url
+        assert jury["instructeur"].get(url).status_code == 200, url
+    for url, form in ((f"/appels/{appel}/decision", {"date": "2019-10-01"}), (f"/appels/{appel}/lettres", {})):
+        assert platform.post(url, form).status_code == 403, url
+    with app.app_context():
+        assert db.session().get(Decision, appel) is None
+    # The one with the grant is let in (back to the summary, where a rule of the decision then answers).
+    let_in = jury["instructeur"].post(f"/appels/{appel}/decision", {"date": "2019-10-01"})
+    assert let_in.status_code == 302 and let_in.headers["Location"].endswith(f"/appels/{appel}/synthese")
+    # The dossier's page offers the summary to whoever reads it only.
+    assert "Synthèse et classement du jury" in jury["instructeur"].get(f"/documents/{jury['docs']['A']}/liste").get_data(as_text=True)
+
+
 def test_the_allocation_never_exceeds_a_territorys_count_26_and_32_aml_5(app: Flask, jury: dict[str, Any]) -> None:
     instructeur, docs = jury["instructeur"], jury["docs"]
     for doc_id in docs.values():
@@ -241,7 +299,22 @@ def test_the_allocation_never_exceeds_a_territorys_count_26_and_32_aml_5(app: Fl
         instructeur.post(f"/documents/{doc_id}/instruction", {"action": "retenir", "mesures-Artois": str(artois), "mesures-Lens-Hénin": str(lens)})
         return shown(instructeur)
 
+    def form_of(doc_id: int) -> str:
+        """The allocation form's table and amounts, as read on the dossier's page (AML §5)."""
+        body = instructeur.get(f"/documents/{doc_id}/liste").get_data(as_text=True)
+        table = re.search(r'<table class="list cards" id="reste-a-allouer">.*?</table>\s*<p[^>]*id="montants">.*?</p>', body, re.S)
+        return text_of(table.group(0)).replace("\u202f", " ").replace("\xa0", " ") if table else ""
+
+    # Before any grant: the call's counts remain whole; the amounts follow 5 000 € per measure (AML §5).
+    shown_a = form_of(docs["A"])
+    assert "Reste à allouer sur l'appel (AML §5)" in shown_a and "Artois 26 0 26 20" in shown_a and "Lens-Hénin 32 0 32 20" in shown_a
+    assert "Financement : 5 000,00 € par mesure (AML §5) ; déjà accordé sur l'appel : 0,00 € ; reste à allouer : 290 000,00 €." in shown_a
     assert "maintenant « retenu »" in retain(docs["A"], 20, 20)
+    # After A's 20 + 20: B's form says what remains (6 and 12) and the amounts.
+    shown_b = form_of(docs["B"])
+    assert "Artois 26 20 6 10" in shown_b and "Lens-Hénin 32 20 12 16" in shown_b
+    assert "déjà accordé sur l'appel : 200 000,00 € ; reste à allouer : 90 000,00 €." in shown_b
+    assert form_of(docs["A"]) == ""  # retained: no allocation form any more
     before = granted(app)
     # B asks 10 Artois and 16 Lens-Hénin: 7 Artois would make 27 (Artois has 26), 13 Lens-Hénin 33 (it has 32).
     assert "Territoire Artois : 7 mesures demandées à l'allocation, il n'en reste que 6 (26 pour l'appel, 20 déjà accordées, AML §5)" in retain(docs["B"], 7, 12)
@@ -256,6 +329,7 @@ def test_the_allocation_never_exceeds_a_territorys_count_26_and_32_aml_5(app: Fl
     assert granted(app)[docs["B"]] == ("retenu", {"Artois": 6, "Lens-Hénin": 12})
     page = text_of(instructeur.get(f"/appels/{jury['appel']}/synthese").get_data(as_text=True)).replace("\u202f", " ").replace("\xa0", " ")
     assert "Artois 26 26 0 130 000,00 €" in page and "Lens-Hénin 32 32 0 160 000,00 €" in page
+    assert form_of(docs["B"]) == ""
 
 
 def test_an_evaluation_posted_without_its_csrf_token_is_refused_and_changes_nothing(app: Flask, jury: dict[str, Any]) -> None:
@@ -284,11 +358,18 @@ def test_the_grid_and_allocation_export_as_a_spreadsheet_and_the_proces_verbal_a
     got = first.get(f"/appels/{jury['appel']}/jury.xlsx")
     assert got.status_code == 200 and got.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     book = load_workbook(io.BytesIO(got.data))
-    assert book.sheetnames == ["Notes", "Synthèse", "Allocation"]
+    assert book.sheetnames == ["Notes", "Notes par critère", "Synthèse", "Allocation"]
     notes = [r for r in book["Notes"].iter_rows(min_row=2, values_only=True)]
     assert len(notes) == 4 * sum(GRID.values())
     assert (ref, names[0], "Le projet de territoire", "Identification des besoins", 4, "Projet solide") in {(r[0], r[2], r[4], r[5], r[6], r[7]) for r in notes}
     assert {r[6] for r in notes if r[2] == names[1]} == {2}
+    # Each member's own score per criterion (mean of its sub-criteria) and weighted total, per dossier.
+    per_member = list(book["Notes par critère"].iter_rows(values_only=True))
+    assert per_member[0][:5] == ("Dossier", "Association", "Membre du jury", "Organisme", "Le projet de territoire") and per_member[0][-2:] == ("Total", "Sur")
+    assert {r[2]: (r[0], r[3], r[4:]) for r in per_member[1:]} == {
+        names[0]: (ref, "Département du Pas-de-Calais", (4, 4, 4, 4, 4, 4, 24, 30)), names[1]: (ref, ORGANISMES["call"], (2, 2, 2, 2, 2, 2, 12, 30)),
+        names[2]: (ref, ORGANISMES["cahc"], (3, 3, 3, 3, 3, 3, 18, 30)), names[3]: (ref, ORGANISMES["cabbalr"], (3, 3, 3, 3, 3, 3, 18, 30)),
+    }
     recap = list(book["Synthèse"].iter_rows(values_only=True))
     assert recap[1][0] == ref and recap[1][3] == 3 and recap[1][9] == 18 and recap[1][11] == "Favorable"
     allocation = list(book["Allocation"].iter_rows(values_only=True))
@@ -298,7 +379,9 @@ def test_the_grid_and_allocation_export_as_a_spreadsheet_and_the_proces_verbal_a
     pdf = instructeur.get(f"/appels/{jury['appel']}/proces-verbal.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     text = " ".join(pdf_text(pdf.data).replace("\u202f", " ").replace("\xa0", " ").replace("\u2010\n", "").split())
-    for expected in ("Procès-verbal du jury de sélection", "25 septembre 2019", *names, ref, "Le projet de territoire 3,00 2,00", "18,00 sur 30", "Favorable – Projet complet", "Artois 26 20 6 100 000,00 €", f"Le président du jury : {names[0]}, Département du Pas-de-Calais"):
+    # Each member's score per criterion, in the jury's order (CABBALR, CAHC, CALL, Département), then the mean and spread.
+    for expected in ("Procès-verbal du jury de sélection", "25 septembre 2019", *names, ref, "Le projet de territoire 3,00 3,00 2,00 4,00 3,00 2,00",
+                     "Qualité globale du projet 3,00 3,00 2,00 4,00 3,00 2,00", "Total pondéré 18,00 18,00 12,00 24,00 18,00", "18,00 sur 30", "Favorable – Projet complet", "Artois 26 20 6 100 000,00 €", f"Le président du jury : {names[0]}, Département du Pas-de-Calais"):
         assert expected in text, (expected, text)
     # Read like the summary: not by an association, nor by a jury member of another call.
     for web in (login_as("redacteur", org="Association A")[0], login_as("jury", org="CALL")[0]):

@@ -36,7 +36,11 @@ The rules are those of ``webforms/policy.py``:
   archive route is a 404 or a 403 for it; the call's grid (``/admin/appels/<id>/grille``) is the
   admin's, like the call. The state ``dossier_submitted@presente_au_jury`` declares the dossier
   recevable for its request only: the jury reads its page (with the way to the grid), never its
-  checklist, the association's working page (403; issue 12);
+  checklist, the association's working page (403; issue 12); it is tried on every instruction and
+  jury route by every actor, and ``appel_2019@presente_au_jury`` on every route of the call's jury
+  work (the member scores a draft; the instructeur records the avis; the decision waits for the
+  signatures). The summary, its exports, the decision and the letters span the call's territories:
+  an instructeur without a Département-wide grant is refused them (its Artois twin: 403);
 - territories (issue 13, ``/admin/territoires``: configuration, attachments, Département-wide
   grants) are the admin's; organisation A works on Lens-Hénin, the coordinateur is attached to
   it, the instructeur and the archiviste hold the Pas-de-Calais grant. Each of these three has an
@@ -116,10 +120,12 @@ from webforms.models import (
     Appel,
     ArchiveLog,
     ArchiveRecord,
+    Avis,
     Base,
     Counter,
     DiplomeReferent,
     Document,
+    Evaluation,
     Event,
     Instruction,
     InstructionMove,
@@ -243,6 +249,9 @@ BEFORE_NOW = dt.datetime(2019, 9, 5, 10, 0, tzinfo=dt.UTC)
 # "dossier_submitted@presente_au_jury": for its request only, the submitted dossier is declared
 # recevable, so presented to the shipped call's jury, on which the jury actor sits (AML §6d).
 PRESENTED = "@presente_au_jury"
+PRESENTED_DOSSIER = "dossier_submitted" + PRESENTED
+# Every jury and instruction route of a call is tried with the call's dossier presented too (issue 12).
+APPEL_STATES = (APPEL_STATE, APPEL_STATE + PRESENTED)
 
 # The archive (DESIGN §3): the archiviste deposited the signed scan of the submitted fiche
 # saisine; a destruction visa was recorded for it (while its term was set to have passed:
@@ -359,8 +368,11 @@ class World:
 
     @contextlib.contextmanager
     def presented(self, state: str | None) -> Iterator[None]:
-        """For "…@presente_au_jury": the dossier declared recevable during the request, its rows removed right after."""
-        doc_id = self.doc_of(state)
+        """For "…@presente_au_jury": the dossier declared recevable during the request, its rows removed right after.
+
+        On the call's state (``appel_aml@presente_au_jury``), the call's submitted dossier is the one presented.
+        """
+        doc_id = self.docs["dossier_submitted"] if base_state(state) == APPEL_STATE else self.doc_of(state)
         if not str(state).endswith(PRESENTED) or doc_id is None:
             yield
             return
@@ -845,6 +857,7 @@ PARTAGES = "302 → links page"  # /documents/<id>/destinataires, the sender's p
 PARTAGE_PAGE = "302 → link page"  # /partage/<id>/<secret>: the code first
 QUEUE = "302 → /admin/travaux"  # the queue page, with a message
 SYNTHESE = "302 → jury summary"  # /appels/<id>/synthese, with a message
+EVALUATION = "302 → evaluation"  # /documents/<id>/evaluation, the member's draft saved
 GRILLE = "302 → grid page"  # /admin/appels/<id>/grille, the grid saved
 DIPLOMAS = "302 → /mesures/referents"  # the referents' diplomas, with a message
 TERRITOIRE = "302 → territory page"  # /admin/territoires/<id>, with a message
@@ -954,7 +967,7 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("documents.view", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, **_PRESENTED_VIEW},
     # Downloads follow the view rule. The draft dossier is incomplete: its preview sends its
     # owner back to the form with the errors.
-    ("documents.download", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, "dossier_draft": row(LOGIN, LISTE, NF, NF, NF, NF, NF, NF)},
+    ("documents.download", "GET"): {**_VIEW_RULE, **_DOSSIER_VIEW, "dossier_draft": row(LOGIN, LISTE, NF, NF, NF, NF, NF, NF), **_PRESENTED_VIEW},
     # The preview's page (a draft's output being prepared, then its link): the view rule; a
     # submitted document sends to its page (its versions), an incomplete draft to its form.
     ("documents.preview", "GET"): {
@@ -1055,7 +1068,7 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
         APPEL_STATE + BEFORE:         row(LOGIN,   LISTE,  LISTE,  NO,    NO,    NO,    NO, NO),
     },
     # The dossiers submitted to a call: instructeurs and archivistes (the call itself is no secret).
-    ("candidatures.dossiers", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,   NO,    OK,    OK,    NO, NO)},
+    ("candidatures.dossiers", "GET"): {appel: row(LOGIN, NO, NO,   NO,    OK,    OK,    NO, NO) for appel in APPEL_STATES},
     # The checklist is the association's working page and the instructeur's desk: a member of the
     # jury reads the presented dossier's page and the grid, not this page (issue 12).
     ("candidatures.checklist", "GET"): {**_DOSSIER_VIEW, "dossier_submitted" + PRESENTED: row(LOGIN, OK, NF, NF, OK, OK, NF, NO)},
@@ -1079,6 +1092,8 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("candidatures.download_piece", "GET"): {
         "dossier_draft:piece":        row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF, NF),
         "dossier_submitted:piece":    row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF, NF),
+        # Presented to the jury: its member reads the pieces too (AML §6d).
+        "dossier_submitted:piece" + PRESENTED: row(LOGIN, OK, NF,  NF,    OK,    OK,    NF, OK),
         "dossier_submitted:piece_of_draft": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF, NF),
         "dossier_draft:piece_of_submitted": row(LOGIN, NF, NF,     NF,    NF,    NF,    NF, NF),
     },
@@ -1101,6 +1116,9 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("instruction.move", "POST"): {
         "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
         "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NF),
+        # Presented to the jury: its member reads it, never moves it (403); "instruire" is refused
+        # on a recevable dossier (back to the checklist with the message, nothing changed).
+        PRESENTED_DOSSIER:            row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NO),
     },
     # A correction request: until the deadline (after it, back to the dossier with the §6b
     # message, nothing changed).
@@ -1108,47 +1126,54 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
         "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
         "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NF),
         "dossier_submitted" + BEFORE: row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NF),
+        PRESENTED_DOSSIER:            row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NO),
     },
     # A call's selection jury (AML §6d): the administrator's, like the call itself. Posted
     # without members, it is refused by the rule (the four bodies of §6d), nothing changes.
-    ("instruction.jury_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,   NO,    NO,    NO,    OK, NO)},
-    ("instruction.jury_page", "POST"): {APPEL_STATE: row(LOGIN, NO, NO,  NO,    NO,    NO,    RULE, NO)},
+    ("instruction.jury_page", "GET"): {appel: row(LOGIN, NO, NO,   NO,    NO,    NO,    OK, NO) for appel in APPEL_STATES},
+    ("instruction.jury_page", "POST"): {appel: row(LOGIN, NO, NO,  NO,    NO,    NO,    RULE, NO) for appel in APPEL_STATES},
     # The call's evaluation grid (AML §6c): the admin's, like the call; no score yet, so it changes.
-    ("instruction.grille_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,   NO,    NO,    OK,   NO)},
-    ("instruction.grille_page", "POST"): {APPEL_STATE: row(LOGIN, NO, NO, NO,  NO,    NO,    GRILLE, NO)},
+    ("instruction.grille_page", "GET"): {appel: row(LOGIN, NO, NO, NO,   NO,    NO,    OK,   NO) for appel in APPEL_STATES},
+    ("instruction.grille_page", "POST"): {appel: row(LOGIN, NO, NO, NO,  NO,    NO,    GRILLE, NO) for appel in APPEL_STATES},
     # Private annotations: the instructeur's only (the archiviste reads the dossier, not them).
     ("instruction.annotate", "POST"): {
         "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
         "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NF),
+        PRESENTED_DOSSIER:            row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NO),
     },
-    # The jury (AML §6c, §6d). A member's evaluation of a recevable dossier: no actor of this matrix
-    # sits on a jury (the jury role, its member and an outsider, are tried in tests/test_jury_work.py);
-    # whoever sees the dossier is refused, the others do not see it.
+    # The jury (AML §6c, §6d). A member's evaluation of a recevable dossier: the jury actor sits on
+    # the shipped call's jury, so it scores the dossier once presented (a draft saved, back to its
+    # evaluation); whoever else sees the dossier is refused, the others do not see it.
     **{("jury.evaluation", method): {
         "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
         "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF, NF),
+        PRESENTED_DOSSIER:            row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF, OK if method == "GET" else EVALUATION),
     } for method in ("GET", "POST")},
     # The jury's avis, recorded by the instructeur: on a dossier not yet recevable the rule refuses
     # it (back to the checklist with its message, nothing changed).
     ("jury.avis", "POST"): {
         "dossier_draft":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
         "dossier_submitted":          row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NF),
+        # Presented: the instructeur records it; the member of the jury does not (the secretariat's).
+        PRESENTED_DOSSIER:            row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NO),
     },
     # The jury's summary of a call: its instructeurs (and the members of its jury, test_jury_work.py).
-    ("jury.synthese_page", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,    OK,    NO,    NO, OK)},
+    ("jury.synthese_page", "GET"): {appel: row(LOGIN, NO, NO, NO,    OK,    NO,    NO, OK) for appel in APPEL_STATES},
     # The draft convention of a retained dossier (AML §6d, §7): its instructeurs and its association;
     # the world's dossiers are not retained, so the rule refuses (back to the checklist, nothing changed).
     ("jury.draft_convention", "GET"): {
         "dossier_draft":              row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF, NF),
         "dossier_submitted":          row(LOGIN,   LISTE,  NF,     NF,    LISTE, NO,    NF, NF),
+        PRESENTED_DOSSIER:            row(LOGIN,   LISTE,  NF,     NF,    LISTE, NO,    NF, NO),
     },
     # Its exports (the grid as XLSX, the procès-verbal as PDF): read like the summary.
-    ("jury.grid_xlsx", "GET"): {APPEL_STATE: row(LOGIN, NO, NO,     NO,    OK,    NO,    NO, OK)},
-    ("jury.proces_verbal", "GET"): {APPEL_STATE: row(LOGIN, NO, NO, NO,    OK,    NO,    NO, OK)},
+    ("jury.grid_xlsx", "GET"): {appel: row(LOGIN, NO, NO,     NO,    OK,    NO,    NO, OK) for appel in APPEL_STATES},
+    ("jury.proces_verbal", "GET"): {appel: row(LOGIN, NO, NO, NO,    OK,    NO,    NO, OK) for appel in APPEL_STATES},
     # The Commission Permanente's decision and the letters: the instructeur's; in the world no
     # dossier was presented to the jury, so the rule refuses both (back to the summary, nothing changed).
-    ("jury.record_decision", "POST"): {APPEL_STATE: row(LOGIN, NO, NO, NO, SYNTHESE, NO,  NO, NO)},
-    ("jury.send_letters", "POST"): {APPEL_STATE: row(LOGIN, NO, NO,   NO, SYNTHESE, NO,  NO, NO)},
+    # With the dossier presented, the decision waits for the jury's signatures.
+    ("jury.record_decision", "POST"): {appel: row(LOGIN, NO, NO, NO, SYNTHESE, NO,  NO, NO) for appel in APPEL_STATES},
+    ("jury.send_letters", "POST"): {appel: row(LOGIN, NO, NO,   NO, SYNTHESE, NO,  NO, NO) for appel in APPEL_STATES},
 }
 
 # The archive (DESIGN §3). A deposit: the archiviste, on a submitted document it receives
@@ -1794,6 +1819,25 @@ def _annotated(world: World, before: dict[str, Any], after: dict[str, Any], stat
     assert after["documents"] == before["documents"]
 
 
+def _scored_draft(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    """The jury's member saved a draft of its evaluation of the presented dossier: one row, unsigned (AML §6c)."""
+    (added,) = _new_rows(before, after, "jury_evaluation")
+    assert added[:2] == (world.docs["dossier_submitted"], world.accounts[actor].id)
+    with world.app.app_context():
+        found = db.session().get(Evaluation, added[:2])
+        assert found is not None and found.signed_at is None and found.notes["projet_territoire"][0] == 3
+    assert after["documents"] == before["documents"]
+
+
+def _recorded_avis(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    """The instructeur recorded the jury's avis on the presented dossier (AML §6d)."""
+    assert len(_new_rows(before, after, "jury_avis")) == 1
+    with world.app.app_context():
+        found = db.session().get(Avis, world.docs["dossier_submitted"])
+        assert found is not None and (found.avis, found.texte, found.user_id) == ("favorable", "Avis de la matrice", world.accounts[actor].id)
+    assert after["documents"] == before["documents"]
+
+
 def _new_log_rows(before: dict[str, Any], after: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The audit-trail rows a request appended (the earlier ones untouched)."""
     old, new = before["tables"]["archive_log"], after["tables"]["archive_log"]
@@ -2009,6 +2053,10 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     ("instruction.move", "POST", "dossier_submitted", "instructeur"): _instructed,
     ("instruction.request_correction", "POST", "dossier_submitted" + BEFORE, "instructeur"): _requested_correction,
     ("instruction.annotate", "POST", "dossier_submitted", "instructeur"): _annotated,
+    ("instruction.annotate", "POST", PRESENTED_DOSSIER, "instructeur"): _annotated,
+    ("instruction.grille_page", "POST", APPEL_STATE + PRESENTED, "admin"): _saved_grille,
+    ("jury.evaluation", "POST", PRESENTED_DOSSIER, "jury"): _scored_draft,
+    ("jury.avis", "POST", PRESENTED_DOSSIER, "instructeur"): _recorded_avis,
     ("partage.revoke", "POST", PARTAGE_STATE, "redacteur_A"): _revoked_link,
     **{("messages.post", "POST", st, a): _posted_message for st, a in (
         ("draft_saisine", "redacteur_A"), ("submitted_saisine", "redacteur_A"), ("submitted_saisine", "coordinateur"), ("submitted_saisine", "instructeur"),
@@ -2073,6 +2121,8 @@ WRITES: dict[Check, set[str]] = {
     _revoked_link: {"partage", "partage_trace"},
     _requested_correction: {"correction_request", "message", "notification"},
     _annotated: {"annotation"},
+    _scored_draft: {"jury_evaluation"},
+    _recorded_avis: {"jury_avis"},
     _archived: {"archive_record", "archive_log"},
     _read_thread: {"message_read"},
     _downloaded_attachment: set(),
@@ -2115,9 +2165,20 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("instruction.request_correction", "POST", "dossier_submitted" + BEFORE, "instructeur"): "Demande de correction envoyée",
     ("instruction.annotate", "POST", "dossier_submitted", "instructeur"): "Annotation enregistrée",
     ("jury.avis", "POST", "dossier_submitted", "instructeur"): "L'avis du jury porte sur un dossier recevable",
+    # Presented to the jury (issue 12): what each allowed request says.
+    ("jury.avis", "POST", PRESENTED_DOSSIER, "instructeur"): "Avis du jury enregistré.",
+    ("jury.evaluation", "POST", PRESENTED_DOSSIER, "jury"): "Brouillon de l'évaluation enregistré.",
+    ("instruction.move", "POST", PRESENTED_DOSSIER, "instructeur"): "ce dossier est « recevable »",
+    ("instruction.request_correction", "POST", PRESENTED_DOSSIER, "instructeur"): "aucune correction ne peut plus être demandée",
+    ("instruction.annotate", "POST", PRESENTED_DOSSIER, "instructeur"): "Annotation enregistrée",
+    ("jury.record_decision", "POST", APPEL_STATE + PRESENTED, "instructeur"): "Le jury n'a pas signé : il manque 1 évaluation signée",
+    ("jury.send_letters", "POST", APPEL_STATE + PRESENTED, "instructeur"): "Enregistrez d'abord la date de la Commission Permanente",
+    ("instruction.grille_page", "POST", APPEL_STATE + PRESENTED, "admin"): "Grille d'évaluation enregistrée",
     # The jury sat, but the world's dossier is only deposited (AML §6b, §6d).
     ("jury.record_decision", "POST", APPEL_STATE, "instructeur"): "1 dossier déposé n'est pas encore instruit",
-    **{("jury.draft_convention", "GET", d, a): "Seul un projet retenu" for d, a in (("dossier_draft", "redacteur_A"), ("dossier_submitted", "redacteur_A"), ("dossier_submitted", "instructeur"))},
+    **{("jury.draft_convention", "GET", d, a): "Seul un projet retenu" for d, a in (
+        ("dossier_draft", "redacteur_A"), ("dossier_submitted", "redacteur_A"), ("dossier_submitted", "instructeur"), (PRESENTED_DOSSIER, "redacteur_A"), (PRESENTED_DOSSIER, "instructeur"),
+    )},
     ("jury.send_letters", "POST", APPEL_STATE, "instructeur"): "Enregistrez d'abord la date de la Commission Permanente",
     ("instruction.grille_page", "POST", APPEL_STATE, "admin"): "Grille d'évaluation enregistrée",
     ("archives.destroy", "POST", VISA_STATE, "archiviste"): "un autre archiviste",
@@ -2301,6 +2362,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert location.path == f"/admin/modeles/{MODELE_TEMPLATE}"
         elif outcome == SYNTHESE:
             assert location.path == f"/appels/{world.appel_id}/synthese"
+        elif outcome == EVALUATION:
+            assert doc_id is not None and location.path == f"/documents/{doc_id}/evaluation", location.path
         elif outcome == GRILLE:
             assert location.path == f"/admin/appels/{world.appel_id}/grille"
         elif outcome == JETONS:
@@ -2580,9 +2643,11 @@ CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "modeles.ask_pdf_preview": ("admin", MODELE_VERSION_STATE),
     "jetons.create": ("redacteur_B", None),
     "jetons.revoke": ("redacteur_A", TOKEN_STATE),
+    # The jury actor scores the dossier once presented (issue 12).
+    "jury.evaluation": ("jury", PRESENTED_DOSSIER),
 }
 # POST routes no actor of this matrix may use: their CSRF case is where their role is tried.
-CSRF_ELSEWHERE = {"jury.evaluation": "tests/test_jury_work.py (a member of the call's jury)"}
+CSRF_ELSEWHERE: dict[str, str] = {}
 CSRF_MESSAGE = "Ce formulaire n'est plus valable"
 
 

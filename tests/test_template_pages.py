@@ -14,7 +14,7 @@ from schemas import HTML_DIR
 from tests.conftest import Clock
 from tests.test_candidatures import BEFORE_DEADLINE, fill_complete, open_dossier, submit_complete
 from tests.test_cli import run
-from tests.test_jury_work import jury  # noqa: F401 (the fixture of a call with a jury and two dossiers)
+from tests.test_jury_work import jury, scores  # noqa: F401 (the fixture of a call with a jury and two dossiers)
 from tests.test_modeles import admin, deposit, moves, page, put_in_force, versions
 from tests.test_web import pdf_text
 from webforms import db
@@ -112,7 +112,7 @@ def _undeclared(real: Shape, declared: Shape, path: str = "") -> list[str]:
 def test_the_proces_verbal_s_example_declares_every_name_its_real_context_has(app: Flask, jury: dict[str, Any]) -> None:  # noqa: F811
     """The example is the page's declaration: a name the service adds later must be declared there too."""
     (first, _second), docs = jury["members"], jury["docs"]
-    first.post(f"/documents/{docs['A']}/evaluation", {"action": "signer"})
+    first.post(f"/documents/{docs['A']}/evaluation", {**scores(3), "action": "signer"})  # a signed evaluation: its scores in the context
     with app.app_context():
         appel = db.session().get(Appel, jury["appel"])
         real = shape_of_value(exports.proces_verbal_context(db.session(), appel))

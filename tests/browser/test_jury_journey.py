@@ -143,7 +143,15 @@ def score_both(page: Page, base: str, docs: list[int], value: str) -> None:
         for code, count in GRID.items():
             for n in range(1, count + 1):
                 page.locator(f"#note-{code}-{n}").fill(value)
-        page.locator("#commentaire-projet_territoire-1").fill(f"Commentaire du membre {value}")
+                if (code, n) != ("moyens", 3):
+                    page.locator(f"#commentaire-{code}-{n}").fill(f"Commentaire du membre {value} ({code} {n})")
+        # Each score needs its comment to sign (issue 12, AML §6c): refused, the one missing named,
+        # everything typed kept on the page.
+        page.get_by_role("button", name="Signer mon évaluation").click()
+        expect(page.locator(".flashes")).to_contain_text("Commentez chaque note avant de signer votre évaluation ; sans commentaire : « Les moyens », sous-critère 3")
+        expect(page.locator("#note-moyens-3")).to_have_value(value)
+        expect(page.locator("#commentaire-fonctionnement-2")).to_have_value(f"Commentaire du membre {value} (fonctionnement 2)")
+        page.locator("#commentaire-moyens-3").fill(f"Commentaire du membre {value} (moyens 3)")
         page.get_by_role("button", name="Signer mon évaluation").click()
         expect(page.locator(".flashes")).to_contain_text("Évaluation signée")
 
@@ -219,6 +227,13 @@ def test_the_seed_call_goes_from_its_deposits_to_its_letters(live_server: str, a
     expect(page.locator(".flashes")).to_contain_text("Territoire Artois : entre 0 et 26 mesures (demandées : 26, appel : 26, AML §5).")
     retain("A", "26", "6")
     expect(page.locator(".flashes")).to_contain_text("maintenant « retenu »")
+    # B: its form shows what remains on the call (nothing on the Artois) and the amounts (AML §5).
+    page.goto(f"{base}/documents/{docs['B']}/liste")
+    remains = page.get_by_role("table", name="Reste à allouer sur l'appel (AML §5)")
+    expect(remains.get_by_role("row", name=re.compile(r"^Artois 26 26 0 1$"))).to_be_visible()
+    expect(remains.get_by_role("row", name=re.compile(r"^Lens-Hénin 32 6 26 4$"))).to_be_visible()
+    expect(page.locator("#montants")).to_contain_text("5 000,00 € par mesure (AML §5)")
+    check_accessibility(page, "le formulaire d'allocation des mesures")
     # B: one Artois measure more would be the call's 27th: refused, nothing granted.
     retain("B", "1", "4")
     expect(page.locator(".flashes")).to_contain_text(
@@ -259,7 +274,7 @@ def test_the_seed_call_goes_from_its_deposits_to_its_letters(live_server: str, a
     data = download(page, page.get_by_role("link", name="Grille et allocation (tableur XLSX)"))
     rows: list[Any] = list(load_workbook(io.BytesIO(data))["Notes"].iter_rows(min_row=2, values_only=True))
     assert len(rows) == 2 * 4 * sum(GRID.values()) and {r[6] for r in rows} == {4, 2, 3}
-    assert "Commentaire du membre 4" in {r[7] for r in rows}
+    assert "Commentaire du membre 4 (moyens 3)" in {r[7] for r in rows} and all(r[7] for r in rows)  # every signed score commented
 
     # --- the association reads its state and its draft convention (AML §6d, §7) --------------
     switch_to(page, base, writers["A"])

@@ -15,12 +15,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from schemas.base.fields import euros
 from webforms import policy
 from webforms.candidatures import convention, notation
 from webforms.candidatures.appels import deadline_text, is_open
@@ -229,6 +231,25 @@ def _within_call(session: Session, doc: Document, granted: Mapping[str, int]) ->
             )
 
 
+def to_allocate(session: Session, doc: Document) -> dict[str, Any]:
+    """What the allocation form shows (AML §5): per territory the call's count, the measures granted to other dossiers,
+    what remains, what this dossier requests; the amount per measure, the amount granted and the amount left on the call."""
+    appel = doc.appel
+    territoires = appel.data["territoires"] if appel is not None else []
+    already = allocated(session, doc.appel_id, exclude=doc.id) if doc.appel_id is not None else {}  # type: ignore[arg-type]
+    asked = requested(doc)
+    rows = [
+        {"territoire": t["nom"], "appel": int(t["mesures"]), "accordees": already.get(t["nom"], 0),
+         "reste": int(t["mesures"]) - already.get(t["nom"], 0), "demandees": asked.get(t["nom"], 0)}
+        for t in territoires
+    ]
+    # "Le financement d'une mesure est de 5000€/ménage/an" (AML §5): the call's amount, 5 000 € when it names none.
+    per_measure = Decimal(str((appel.data.get("montant_par_mesure") if appel is not None else None) or "5000"))
+    granted = sum(r["accordees"] for r in rows)
+    left = sum(r["reste"] for r in rows)
+    return {"territoires": rows, "par_mesure": euros(per_measure), "montant_accorde": euros(per_measure * granted), "montant_reste": euros(per_measure * left)}
+
+
 def requested(doc: Document) -> dict[str, int]:
     """The measures the dossier's deposited version requests per territory (AML §5)."""
     out: dict[str, int] = {}
@@ -402,13 +423,18 @@ def panel(session: Session, doc: Document, *, user: User, now: dt.datetime) -> d
         "corrections": corrections(session, doc),
         "can_request": instructs and is_open(doc.appel, now) and state in ("depose", "en_instruction") if doc.appel else False,
         "annotations": annotations(session, doc, user=user),
-        "history": history(session, doc) if instructs else [],
+        # "Every move says who and when" (issue 12): whoever reads the dossier's page reads its history,
+        # the association too (its motifs and texts are already written for it; docs/decisions.md).
+        "history": history(session, doc),
         # The jury (AML §6c, §6d): its avis, the member's evaluation, the measures to grant.
         "avis": notation.avis_of(session, [doc.id]).get(doc.id),
         "avis_choices": notation.AVIS,
         "can_avis": instructs and state == "recevable",
         "scores": notation.sits_on(session, user, doc.appel_id),
+        "synthese": notation.reads_call(session, user, doc.appel_id),
         "demandees": requested(doc),
+        # The allocation form shows what remains on the call per territory and the amounts (AML §5).
+        "allocation": to_allocate(session, doc) if any(name == "retenir" for name, _ in offered) else None,
         # Only a retained dossier has one: "notifié" also ends a non-retained or irrecevable one.
         "convention": state in ("retenu", "notifie") and bool(row is not None and row.mesures) and convention.may_read(user, doc),
     }

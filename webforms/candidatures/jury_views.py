@@ -11,7 +11,6 @@ from webforms import db, policy
 from webforms.candidatures import convention, decision, exports, notation, synthese
 from webforms.forms import ActionForm
 from webforms.models import Appel, Document
-from webforms.territoires.scope import has_departement_grant
 from webforms.web import attempt, services
 
 bp = Blueprint("jury", __name__)
@@ -89,20 +88,14 @@ def page_extra(session: Session, doc: Document) -> dict[str, bool] | None:
 
 
 def _readable_appel(appel_id: int) -> Appel:
-    """The call (404 otherwise), if the user reads its jury's work (403 otherwise)."""
+    """The call (404 otherwise), if the user reads its jury's whole work: its jury, or an instructeur with a Département-wide grant (403 otherwise).
+
+    The summary and the exports hold every territory's dossiers: a user of one platform reads only theirs (issue 13).
+    """
     appel = db.session().get(Appel, appel_id)
     if appel is None:
         abort(404)
     if not synthese.can_read(db.session(), current_user, appel):
-        abort(403)
-    return appel
-
-
-def _whole_call(appel_id: int) -> Appel:
-    """The call whose whole jury work is exported: for its jury, or staff with a Département-wide grant (issue 13)."""
-    appel = _readable_appel(appel_id)
-    # The exports hold every territory's dossiers: a user of one platform reads only theirs.
-    if current_user.role != "jury" and not has_departement_grant(db.session(), current_user):
         abort(403)
     return appel
 
@@ -119,11 +112,12 @@ def synthese_page(appel_id: int) -> ResponseReturnValue:
 
 
 def _appel_for_instructeur(appel_id: int) -> Appel:
-    """The call (404 otherwise), for an instructeur (403 otherwise), its form's token checked."""
+    """The call (404 otherwise), for an instructeur who reads its whole jury work (403 otherwise), its form's token checked."""
     appel = db.session().get(Appel, appel_id)
     if appel is None:
         abort(404)
-    if current_user.role != "instructeur":
+    # The decision and the letters concern every dossier of the call, whatever its territory.
+    if current_user.role != "instructeur" or not synthese.can_read(db.session(), current_user, appel):
         abort(403)
     ActionForm().validate()
     return appel
@@ -151,7 +145,7 @@ def send_letters(appel_id: int) -> ResponseReturnValue:
 @bp.get("/appels/<int:appel_id>/jury.xlsx")
 def grid_xlsx(appel_id: int) -> ResponseReturnValue:
     """Download the jury's grid (every signed score), summary and allocation as a spreadsheet."""
-    appel = _whole_call(appel_id)
+    appel = _readable_appel(appel_id)
     name = f"jury-{appel.code}.xlsx"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(exports.grid_xlsx(db.session(), appel), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", headers=headers)
@@ -160,7 +154,7 @@ def grid_xlsx(appel_id: int) -> ResponseReturnValue:
 @bp.get("/appels/<int:appel_id>/proces-verbal.pdf")
 def proces_verbal(appel_id: int) -> ResponseReturnValue:
     """Download the jury's procès-verbal (members, date, scores, avis, allocation), signed by its chair."""
-    appel = _whole_call(appel_id)
+    appel = _readable_appel(appel_id)
     # A replaced template that passed its checks may still fail on this call's data (issue 18).
     outcome = attempt(exports.proces_verbal_pdf, db.session(), services().documents, appel)
     if outcome.refused:

@@ -1,8 +1,9 @@
 """The jury's scoring of a call's recevable dossiers, and its avis (AML §6c, §6d).
 
 Each member of the call's jury scores each sub-criterion of the call's grid (configuration, not
-code: ``grille.py``) on its scale, with a comment; the evaluation is a draft until the member
-signs it off, then it no longer changes. The jury's avis on a dossier (favorable, défavorable,
+code: ``grille.py``) on its scale, with a comment; the evaluation is a draft (comments and
+scores may be missing) until the member signs it off, every score commented, then it no longer
+changes. The jury's avis on a dossier (favorable, défavorable,
 réservé, with its text) is recorded by the instructeur, who keeps the jury's secretariat. A
 dossier is "examiné par le jury" once it has its avis and the signed evaluation of every member
 of the call's jury (``check_examined``, the guard of the ``examiner`` move): "scores are saved as
@@ -23,6 +24,7 @@ from webforms.candidatures.grille import grille_of
 from webforms.documents.services import Services
 from webforms.errors import DocumentError, parse_id
 from webforms.models import Appel, Avis, Document, Evaluation, Instruction, JuryMember, User
+from webforms.territoires.scope import has_departement_grant
 
 AVIS = {"favorable": "Favorable", "defavorable": "Défavorable", "reserve": "Réservé"}
 MAX_COMMENT = 2000
@@ -46,6 +48,13 @@ def sits_on(session: Session, user: User, appel_id: int | None) -> bool:
     if user.role != "jury" or appel_id is None:
         return False
     return session.scalar(select(JuryMember.user_id).where(JuryMember.appel_id == appel_id, JuryMember.user_id == user.id)) is not None
+
+
+def reads_call(session: Session, user: User, appel_id: int | None) -> bool:
+    """May ``user`` read the jury's work on a whole call (summary, exports) or decide it? A member of its
+    jury, or an instructeur with a Département-wide grant: the call's dossiers span its territories, and an
+    instructeur of one platform reads only that platform's dossiers (issue 13)."""
+    return sits_on(session, user, appel_id) or (user.role == "instructeur" and has_departement_grant(session, user))
 
 
 def evaluation_of(session: Session, doc: Document, user: User) -> Evaluation | None:
@@ -72,11 +81,12 @@ def read_form(form: Mapping[str, Any], grille: Mapping[str, Any]) -> tuple[dict[
 
 
 def _checked(grille: Mapping[str, Any], notes: Mapping[str, list[str]], comments: Mapping[str, list[str]], *, sign: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Check every score against the call's scale; on sign-off, every sub-criterion must be scored."""
+    """Check every score against the call's scale; on sign-off, every sub-criterion must be scored and commented."""
     low, high = grille["echelle"]["min"], grille["echelle"]["max"]
     kept_notes: dict[str, list[int | None]] = {}
     kept_comments: dict[str, list[str]] = {}
     missing: list[str] = []
+    silent: list[str] = []  # scored without a comment
     for c in grille["criteres"]:
         typed = list(notes.get(c["code"]) or [])
         said = list(comments.get(c["code"]) or [])
@@ -95,9 +105,15 @@ def _checked(grille: Mapping[str, Any], notes: Mapping[str, list[str]], comments
                 raise DocumentError(f"{where} : la note est un nombre entier de {low} à {high} (échelle de l'appel, AML §6c) ; « {text[:20]} » ne l'est pas.")
             else:
                 kept_notes[c["code"]].append(note)
+                if not comment:
+                    silent.append(where)
             kept_comments[c["code"]].append(comment)
     if sign and missing:
         raise DocumentError(f"Notez chaque sous-critère avant de signer votre évaluation : il manque {missing[0]}" + (f" et {len(missing) - 1} autre(s)." if len(missing) > 1 else "."))
+    # "chaque membre note chaque sous-critère avec un commentaire" (issue 12, AML §6c): a draft may
+    # leave a comment empty, a signed evaluation may not; every sub-criterion lacking one is named.
+    if sign and silent:
+        raise DocumentError(f"Commentez chaque note avant de signer votre évaluation ; sans commentaire : {' ; '.join(silent)}.")
     return kept_notes, kept_comments
 
 

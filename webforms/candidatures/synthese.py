@@ -30,8 +30,8 @@ def score_text(value: float) -> str:
 
 
 def can_read(session: Session, user: User, appel: Appel) -> bool:
-    """May ``user`` read the jury's summary of the call? Its instructeurs and the members of its jury."""
-    return user.role == "instructeur" or notation.sits_on(session, user, appel.id)
+    """May ``user`` read the jury's summary of the call? The members of its jury, its instructeurs with a Département-wide grant."""
+    return notation.reads_call(session, user, appel.id)
 
 
 def presented(session: Session, appel: Appel) -> list[tuple[Document, Instruction]]:

@@ -54,8 +54,8 @@ _PV_EXAMPLE = {
         {
             "reference": "CA-2019-000001", "association": "Association exemple", "etat_label": "Déposé",
             "avis": "Favorable", "avis_texte": "Projet solide.", "evaluations": 3,
-            "criteres": [{"titre": "Qualité du projet", "moyenne": "16,5", "ecart": "1,5"}],
-            "total": "72,5", "accordees": ["Lens-Hénin : 4"], "motifs": "",
+            "criteres": [{"titre": "Qualité du projet", "notes": ["16,5"], "moyenne": "16,5", "ecart": "1,5"}],
+            "totaux": ["72,5"], "total": "72,5", "accordees": ["Lens-Hénin : 4"], "motifs": "",
         }
     ],
     "allocation": [{"territoire": "Lens-Hénin", "appel": 10, "accordees": 4, "reste": 6, "montant": "20 000,00 €"}],
