@@ -14,7 +14,7 @@ from typing import Any
 from marshmallow import ValidationError, validates_schema
 
 from schemas.base.common import AUTRES_MESURES, MESURE_TYPES
-from schemas.base.fields import Choice, Group, Integer, LongText, Name, Rows, Section, Text
+from schemas.base.fields import Choice, Group, Integer, LongText, Rows, Section, Text
 from schemas.base.kind import Kind, Retention
 from schemas.base.layout import (
     CACHET_OPERATEUR,
@@ -29,6 +29,7 @@ from schemas.base.layout import (
     Table,
     fields,
 )
+from schemas.base.names import Name
 
 
 class LigneTypeSchema(Section):

@@ -23,7 +23,6 @@ from schemas.base.fields import (
     LongText,
     Money,
     MultiChoice,
-    Name,
     Quantity,
     Rows,
     Section,
@@ -33,6 +32,7 @@ from schemas.base.fields import (
 )
 from schemas.base.formats import Email, Phone, Siret, Time
 from schemas.base.kind import Annex, AttachmentRule, CallForm, Kind, Retention
+from schemas.base.names import Name
 
 # Rules whose only failure is a choice not made yet: listed as "to fill", not as errors, until tried (issue 16, point 2).
 NOT_ELIGIBLE = to_fill("Seuls les organismes exerçant déjà des mesures d'AML au titre du FSL sur ces territoires peuvent candidater (AML §6a).")

@@ -7,8 +7,9 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.base.fields import Choice, Date, Group, Integer, LongText, Money, Name, Section, Text
+from schemas.base.fields import Choice, Date, Group, Integer, LongText, Money, Section, Text
 from schemas.base.kind import Kind
+from schemas.base.names import Name
 
 TYPES_LOGEMENT = [("T1", "T1"), ("T2", "T2"), ("T3", "T3"), ("T4", "T4"), ("T5", "T5 ou plus")]
 

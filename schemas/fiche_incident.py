@@ -13,10 +13,11 @@ from typing import Any
 from marshmallow import ValidationError, validates_schema
 
 from schemas.base.common import AUTRES_MESURES, MESURE_TYPES
-from schemas.base.fields import Bool, Choice, Date, Group, LongText, Name, Section, Text
+from schemas.base.fields import Bool, Choice, Date, Group, LongText, Section, Text
 from schemas.base.formats import Phone
 from schemas.base.kind import Kind
 from schemas.base.layout import CACHET_OPERATEUR, REFERENT, Field, Heading, Layout, Part, Prose, Signatures, fields
+from schemas.base.names import Name
 
 # ASLL §6.3: the operator starts within ten days (Installation) or fifteen days (Maintien) of
 # receiving the bon de commande. AML has no bon de commande: the orientation starts it (AML §4).

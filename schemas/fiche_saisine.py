@@ -19,7 +19,6 @@ from schemas.base.fields import (
     LongText,
     Money,
     MultiChoice,
-    Name,
     Rows,
     Section,
     Text,
@@ -28,6 +27,7 @@ from schemas.base.fields import (
 from schemas.base.formats import Email, Phone
 from schemas.base.kind import Kind, Review
 from schemas.base.layout import Box, Bullets, Field, Heading, Layout, Part, Prose, Signatures, Table, fields
+from schemas.base.names import Name
 
 # A box not ticked yet, a date not given yet: to fill, not errors, until the user tries to submit (issue 16, point 2).
 NO_ADHESION = to_fill("L'adhésion du ménage est requise pour saisir la plateforme (ASLL §1, §6).")

@@ -19,8 +19,9 @@ from marshmallow import fields as mf
 from pypdf import PdfReader
 
 from schemas import DOCX_DIR, HTML_DIR, build_registry, discover, registry
-from schemas.base.fields import Name, Text, field_kind, row_schema
+from schemas.base.fields import Text, field_kind, row_schema
 from schemas.base.kind import Kind, KindDeclarationError, Output
+from schemas.base.names import Name
 from webforms.forms import form_class
 from webforms.rendering import Renderer
 from webforms.rendering.checks import check_templates, example_context

@@ -13,7 +13,8 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import func, select
 
 from schemas import registry
-from schemas.base.fields import Group, Name, Rows, Text, row_schema, schema_instance
+from schemas.base.fields import Group, Rows, Text, row_schema, schema_instance
+from schemas.base.names import Name
 from schemas.base.records import MesureSchema
 from tests.test_appels import SEED, form_of
 from tests.test_grille_admin import grid_form, sealed, stored

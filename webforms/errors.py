@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from schemas.base.fields import hidden_in_name
+from schemas.base.names import hidden_in_name
 
 # PostgreSQL's integer (every table's ids, versions, years, ranks) and bigint (the job queue's).
 INTEGER_MAX = (1 << 31) - 1

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from schemas.base.fields import Integer, Money, Name, Section, Text
+from schemas.base.fields import Integer, Money, Section, Text
 from schemas.base.layout import Table
+from schemas.base.names import Name
 
 
 class AssociationSchema(Section):

@@ -8,8 +8,9 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.base.fields import Bool, Choice, Date, Integer, LongText, Name, Rows, Section, Text
+from schemas.base.fields import Bool, Choice, Date, Integer, LongText, Rows, Section, Text
 from schemas.base.formats import Phone
+from schemas.base.names import Name
 
 EPCI_PLATFORMS = {
     # AML §1: the EPCI of the bassin minier co-pilot the two Logement d'abord platforms.

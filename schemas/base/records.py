@@ -12,8 +12,9 @@ from typing import Any
 from marshmallow import ValidationError, validate, validates_schema
 
 from schemas.base.common import MESURE_TYPES
-from schemas.base.fields import Choice, Date, Integer, Money, MultiChoice, Name, Rows, Section, Text
+from schemas.base.fields import Choice, Date, Integer, Money, MultiChoice, Rows, Section, Text
 from schemas.base.formats import Time
+from schemas.base.names import Name
 
 NATURES_RENCONTRE = [
     ("visite_domicile", "Visite à domicile"),

@@ -18,7 +18,8 @@ from typing import Any
 
 from marshmallow import ValidationError, validate, validates_schema
 
-from schemas.base.fields import Group, Integer, Name, Rows, Section, Text
+from schemas.base.fields import Group, Integer, Rows, Section, Text
+from schemas.base.names import Name
 
 # The grid of the 2019 call (AML §6c), beside the call's own file.
 GRILLE_AML_2019 = Path(__file__).resolve().parent.parent / "data" / "grille_aml_2019.json"
