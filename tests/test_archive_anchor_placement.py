@@ -21,6 +21,7 @@ from flask import Flask
 
 from tests.databases import Databases
 from tests.test_archive import World, three_deposits, world  # noqa: F401 (fixtures)
+from tests.test_archive_verify_edges import verified
 from webforms import cli, create_app, db
 from webforms.archive.placement import placement_warnings
 from webforms.archive.verify import record_verification, verify
@@ -43,15 +44,6 @@ def _outside(app: Flask, tmp_path: Path) -> None:
 def _report(app: Flask) -> Any:
     with app.app_context():
         return verify(db.session(), app.extensions["webforms.archive"])
-
-
-def _verified(app: Flask) -> list[str]:
-    """Verify and log it as the command and the daily task do (a clean verdict anchors the head)."""
-    with app.app_context():
-        svc = app.extensions["webforms.archive"]
-        report = verify(db.session(), svc)
-        record_verification(db.session(), svc, report, since=None)
-        return report.problems
 
 
 # -- 1. Key and anchor inside the data directory: said; outside: not -----------------------------
@@ -138,20 +130,20 @@ def test_a_journal_never_anchored_says_so_and_raises_no_alarm(app: Flask, three_
     report = _report(app)
     assert report.problems == []
     assert any(n.startswith(NOT_YET) for n in report.notes)
-    assert _verified(app) == []  # the first clean verification anchors it
+    assert verified(app) == []  # the first clean verification anchors it
     report = _report(app)
     assert report.problems == [] and not any(n.startswith(NOT_YET) for n in report.notes)
 
 
 def test_a_deleted_anchor_is_named_once_the_journal_was_anchored(app: Flask, three_deposits: list[int]) -> None:  # noqa: F811
-    assert _verified(app) == []  # rows 1-3 verified; the verification's row 4 names the anchor (3) and the anchor moves onto it
+    assert verified(app) == []  # rows 1-3 verified; the verification's row 4 names the anchor (3) and the anchor moves onto it
     anchor = app.extensions["webforms.archive"].anchor
     assert anchor.read_text().startswith("4 ")
     anchor.unlink()
     report = _report(app)
     assert report.problems == [f"Ancre du journal absente ({anchor}) alors que la vérification de la ligne 4 l'a posée (sur la ligne 3 au moins) : ancre supprimée ?"]
     assert not any(n.startswith(NOT_YET) for n in report.notes)  # not "nothing to check"
-    assert _verified(app) != [] and not anchor.exists()  # a verdict with anomalies does not put it back
+    assert verified(app) != [] and not anchor.exists()  # a verdict with anomalies does not put it back
 
 
 @pytest.mark.parametrize(("content", "expected"), [
@@ -160,7 +152,7 @@ def test_a_deleted_anchor_is_named_once_the_journal_was_anchored(app: Flask, thr
     ("4 0123", "Journal, ligne 4 : différente de la tête ancrée"),  # cut inside the digest
 ])
 def test_a_truncated_anchor_is_named(app: Flask, three_deposits: list[int], content: str, expected: str) -> None:  # noqa: F811
-    assert _verified(app) == []
+    assert verified(app) == []
     app.extensions["webforms.archive"].anchor.write_text(content)
     problems = _report(app).problems
     assert len(problems) == 1 and problems[0].startswith(expected), problems
@@ -168,11 +160,11 @@ def test_a_truncated_anchor_is_named(app: Flask, three_deposits: list[int], cont
 
 def test_an_older_anchor_put_back_is_named(app: Flask, three_deposits: list[int]) -> None:  # noqa: F811
     anchor = app.extensions["webforms.archive"].anchor
-    assert _verified(app) == []
+    assert verified(app) == []
     older = anchor.read_text()  # row 4
-    assert _verified(app) == []  # row 5 names row 4, the anchor moves onto row 5
+    assert verified(app) == []  # row 5 names row 4, the anchor moves onto row 5
     assert _report(app).problems == []  # the anchor past its claim: no alarm
-    assert _verified(app) == []  # row 6 names row 5, the anchor moves onto row 6
+    assert verified(app) == []  # row 6 names row 5, the anchor moves onto row 6
     anchor.write_text(older)  # an old copy put back (row 4 still exists, unchanged)
     assert _report(app).problems == [
         "Ancre du journal remplacée par une plus ancienne (ancre_journal_archive) : elle désigne la ligne 4, la vérification de la ligne 6 l'a posée sur la ligne 5 au moins."
@@ -191,4 +183,4 @@ def test_an_anchor_that_cannot_be_written_is_said_in_the_verdict_not_a_traceback
     # Nothing claimed: the next verification, anchor still unwritable, raises no false alarm.
     assert _report(app).problems == []
     app.extensions["webforms.archive"] = svc  # the other side: a writable place, anchored
-    assert _verified(app) == [] and svc.anchor.is_file()
+    assert verified(app) == [] and svc.anchor.is_file()

@@ -115,7 +115,7 @@ def test_a_lawful_tombstone_changed_afterwards_is_named(app: Flask, world: World
     assert _problems(app) == [f"{label} : élimination différente de celle du journal (visa ou empreintes modifiés)."]
 
 
-def _verified(app: Flask) -> list[str]:
+def verified(app: Flask) -> list[str]:
     """Verify and log it as the command and the daily task do (a clean verdict anchors the head)."""
     with app.app_context():
         svc = app.extensions["webforms.archive"]
@@ -125,7 +125,7 @@ def _verified(app: Flask) -> list[str]:
 
 
 def test_a_truncated_journal_tail_is_named_against_the_anchored_head(app: Flask, world: World, three_deposits: list[int], tmp_path: Path) -> None:  # noqa: F811
-    assert _verified(app) == []  # rows 1-3 and the verification's row 4: the head, 4, is anchored
+    assert verified(app) == []  # rows 1-3 and the verification's row 4: the head, 4, is anchored
     anchor = app.extensions["webforms.archive"].anchor
     assert anchor.read_text().startswith("4 ") and oct(anchor.stat().st_mode & 0o777) == "0o600"
     # The other side: the journal growing past the anchor is no anomaly.
@@ -138,7 +138,7 @@ def test_a_truncated_journal_tail_is_named_against_the_anchored_head(app: Flask,
     journal.chmod(0o600)
     journal.write_text("".join(journal.read_text().splitlines(keepends=True)[:3]))
     _tamper(app, "DELETE FROM archive_record WHERE id NOT IN (SELECT record_id FROM archive_log WHERE record_id IS NOT NULL)")
-    problems = _verified(app)
+    problems = verified(app)
     assert [p for p in problems if p.startswith("Journal")] == [
         "Journal : la ligne 4, tête ancrée par une vérification précédente (ancre_journal_archive), a disparu ; le journal s'arrête à la ligne 3 (fin du journal supprimée ?)."
     ]

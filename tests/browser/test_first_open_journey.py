@@ -84,16 +84,22 @@ def test_a_prefilled_bilan_opens_without_errors_until_it_is_submitted(
     check_accessibility(page, "le bilan prérempli après la tentative de soumission")
 
 
-def test_a_new_dossier_s_section_opens_without_errors_until_the_user_moves_on(
-    app: Flask, live_server: str, make_user: Callable[..., Account], page: Page, clock: Clock
-) -> None:
+@pytest.fixture
+def dossier_id(app: Flask, live_server: str, make_user: Callable[..., Account], page: Page, clock: Clock) -> int:
+    """A new dossier of the 2019 call, before its deadline, its writer signed in in the browser; its id."""
     account = make_user("redacteur")
     web = WebClient(app.test_client())
     web.login(account)
     clock.now = BEFORE_DEADLINE
-    dossier_id = open_dossier(app, web)
+    opened = open_dossier(app, web)
     page.set_default_timeout(10_000)
     sign_in(page, live_server, account)
+    return opened
+
+
+def test_a_new_dossier_s_section_opens_without_errors_until_the_user_moves_on(
+    app: Flask, live_server: str, page: Page, dossier_id: int
+) -> None:
 
     # The checklist of the new dossier: what is left, in neutral terms.
     page.goto(f"{live_server}/documents/{dossier_id}/liste")
@@ -131,15 +137,8 @@ def _hours(app: Flask, doc_id: int) -> list[dict[str, Any]]:
 
 
 def test_times_are_read_as_people_write_them_and_an_impossible_one_is_refused_beside_its_field(
-    app: Flask, live_server: str, make_user: Callable[..., Account], page: Page, clock: Clock
+    app: Flask, live_server: str, page: Page, dossier_id: int
 ) -> None:
-    account = make_user("redacteur")
-    web = WebClient(app.test_client())
-    web.login(account)
-    clock.now = BEFORE_DEADLINE
-    dossier_id = open_dossier(app, web)
-    page.set_default_timeout(10_000)
-    sign_in(page, live_server, account)
     page.goto(f"{live_server}/documents/{dossier_id}/modifier?etape=4")
     rows = page.locator("fieldset#fonctionnement-horaires > fieldset.row")
     typed = [("lundi", "9h", "12h30"), ("mardi", "9h30", "17h"), ("mercredi", "9 h 30", "12:00"), ("jeudi", "09:30", "25h")]
@@ -184,15 +183,8 @@ def test_times_are_read_as_people_write_them_and_an_impossible_one_is_refused_be
 
 
 def test_amounts_are_read_with_spaces_euro_signs_and_commas(
-    app: Flask, live_server: str, make_user: Callable[..., Account], page: Page, clock: Clock
+    app: Flask, live_server: str, page: Page, dossier_id: int
 ) -> None:
-    account = make_user("redacteur")
-    web = WebClient(app.test_client())
-    web.login(account)
-    clock.now = BEFORE_DEADLINE
-    dossier_id = open_dossier(app, web)
-    page.set_default_timeout(10_000)
-    sign_in(page, live_server, account)
     page.goto(f"{live_server}/documents/{dossier_id}/modifier?etape=7")
     charge = page.locator("fieldset#budget-charges-0")
     charge.get_by_label(label("Libellé")).fill("Salaires")

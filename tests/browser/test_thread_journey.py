@@ -44,6 +44,16 @@ def _fill_bilan(app: Flask, web: WebClient, doc_id: int) -> None:
     assert web.post(f"/documents/{doc_id}/modifier", {**flatten(data), "action": "save"}).status_code == 302
 
 
+def record_home_visit(page: Page, day: str) -> None:
+    """Record a home visit on ``day`` (AAAA-MM-JJ) from the measure's page, and see it confirmed."""
+    rencontres = page.get_by_role("region", name="Rencontres")
+    form = rencontres.get_by_role("group", name="Enregistrer une ou plusieurs rencontres")
+    form.get_by_label(label("Date de la rencontre")).fill(day)
+    form.get_by_label(label("Nature")).select_option(label="Visite à domicile")
+    rencontres.get_by_role("button", name="Enregistrer les rencontres").click()
+    expect(page.get_by_role("status").filter(has_text="Rencontre enregistrée.")).to_be_visible()
+
+
 def test_the_thread_from_referral_to_maintien(app: Flask, live_server: str, make_user: Callable[..., Account], page: Page) -> None:
     base = live_server
     page.set_default_timeout(5_000)
@@ -77,12 +87,7 @@ def test_the_thread_from_referral_to_maintien(app: Flask, live_server: str, make
     page.get_by_role("row").filter(has_text="Durand Julie").get_by_role("link").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("AML Logement d'abord – Durand Julie")
     expect(page.get_by_role("region", name="Parcours du ménage")).to_contain_text(re.compile(r"fiche saisine FS-2019-\d{6}"))
-    rencontres = page.get_by_role("region", name="Rencontres")
-    form = rencontres.get_by_role("group", name="Enregistrer une ou plusieurs rencontres")
-    form.get_by_label(label("Date de la rencontre")).fill("2019-10-14")
-    form.get_by_label(label("Nature")).select_option(label="Visite à domicile")
-    rencontres.get_by_role("button", name="Enregistrer les rencontres").click()
-    expect(page.get_by_role("status").filter(has_text="Rencontre enregistrée.")).to_be_visible()
+    record_home_visit(page, "2019-10-14")
     check_accessibility(page, "la mesure ouverte par la décision")
 
     # --- the household's file -------------------------------------------------------------------
@@ -115,12 +120,7 @@ def test_the_thread_from_referral_to_maintien(app: Flask, live_server: str, make
     page.get_by_role("button", name="Ouvrir la mesure").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("ASLL Installation – Morel Karim")
     installation_url = page.url
-    rencontres = page.get_by_role("region", name="Rencontres")
-    form = rencontres.get_by_role("group", name="Enregistrer une ou plusieurs rencontres")
-    form.get_by_label(label("Date de la rencontre")).fill("2019-07-08")
-    form.get_by_label(label("Nature")).select_option(label="Visite à domicile")
-    rencontres.get_by_role("button", name="Enregistrer les rencontres").click()
-    expect(page.get_by_role("status").filter(has_text="Rencontre enregistrée.")).to_be_visible()
+    record_home_visit(page, "2019-07-08")
     check_accessibility(page, "la mesure d'Installation")
 
     # --- its bilan proposes a Maintien: the request is opened ------------------------------------
