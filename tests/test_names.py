@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 
 from schemas import registry
 from schemas.base.fields import Group, Rows, Text, row_schema, schema_instance
-from schemas.base.names import Name
+from schemas.base.names import NAME_PATTERN, Name
 from schemas.base.records import MesureSchema
 from tests.test_appels import SEED, form_of
 from tests.test_grille_admin import grid_form, sealed, stored
@@ -171,3 +172,20 @@ def test_a_household_name_in_a_document_is_refused_by_the_api_and_the_command_li
     """The schema is the one truth: the web form, the API and ``webforms validate`` read the same field."""
     errors = registry()["fiche_saisine"].schema().validate({"menage": {"demandeur": {"nom": "Mo\x00rel"}}})
     assert "U+0000" in json.dumps(errors)
+
+
+def test_the_api_describes_a_name_as_the_field_reads_it() -> None:
+    """The API's pattern for a name (issue 15) accepts exactly what the field accepts: Schemathesis
+    generates from it and expects the server to agree (tests/test_api_description.py)."""
+    pattern, field = re.compile(NAME_PATTERN), Name("Nom")
+
+    def accepted(value: str) -> bool:
+        try:
+            field.deserialize(value)
+        except ValidationError:
+            return False
+        return True
+
+    typed = [chr(code) for code in range(0x3000)] + ["Dupont\n", "Dupont\n\n", "\x1cDupont", "Du\tpont", "Le Gall", "\u202egpj.exe"]
+    assert [repr(v) for v in typed if bool(pattern.search(v)) != accepted(v)] == []
+    assert not accepted("Du\x08pont") and accepted("Dupont")  # both sides, as the API would post them

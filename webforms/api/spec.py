@@ -23,6 +23,7 @@ from webargs.flaskparser import FlaskParser
 from schemas import registry
 from schemas.base.draft import draft_of
 from schemas.base.fields import API_VALUES, PLAIN_DECIMAL, Date, Money, Quantity
+from schemas.base.names import NAME_PATTERN, Name
 from webforms.api.payloads import DocumentOut, ErrorsOut
 
 OPENAPI_VERSION = "3.1.0"
@@ -81,6 +82,8 @@ def labels(self: Any, field: mf.Field, ret: dict[str, Any], **kwargs: Any) -> di
         out["pattern"] = DECIMAL_PATTERN
     if isinstance(field, Date):
         out["pattern"] = DATE_PATTERN
+    if isinstance(field, Name):
+        out["pattern"] = NAME_PATTERN  # a name refuses what Text would drop (issue 15)
     if any(isinstance(v, validate.Email) for v in field.validators):
         out["format"] = "email"
     return out
