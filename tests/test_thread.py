@@ -230,6 +230,28 @@ def test_an_installation_bilan_asking_for_a_maintien_opens_the_request(app: Flas
     assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 422  # once only
 
 
+def test_asll_4_the_order_of_a_maintien_waits_for_its_referent_s_diploma(app: Flask, login_as: Any) -> None:
+    """ASLL §4: the Maintien request copies the Installation's referent; its order (which gives the
+    measure) is refused while that referent's Diplôme d'État is not recorded, and nothing changes."""
+    web, account = login_as("redacteur")
+    installation = open_mesure(web, date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    with app.app_context():  # the diploma withdrawn after the Installation was given (recorded in error)
+        db.session().delete(db.session().get_one(DiplomeReferent, account.id))
+        db.session().commit()
+    bilan_id = _submit_installation_bilan(app, web, installation, {"proposition": "demande_maintien", "motifs": "Dette de loyer naissante."})
+    with app.app_context():
+        maintien_id = db.session().scalar(select(MesureOrigine).where(MesureOrigine.bilan_id == bilan_id)).mesure_id
+    refused = web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-14"})
+    assert refused.status_code == 422 and "ASLL §4" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().get_one(Mesure, maintien_id).date_bon_commande is None
+        assert db.session().scalar(select(func.count()).select_from(Event).where(Event.action == "record_order")) == 0
+    assert web.post("/mesures/referents", {"referent_id": str(account.id), "diplome": "es"}).status_code == 302
+    assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 302
+    with app.app_context():
+        assert db.session().get_one(Mesure, maintien_id).date_bon_commande == dt.date(2019, 10, 14)
+
+
 def test_the_maintien_inherits_the_installation_s_territory_not_its_commune_s(app: Flask, login_as: Any) -> None:
     """ASLL §11: the same household stays in the same lot; the Maintien takes the Installation's lot,
     even where the commune alone would tell another (here the Installation was placed in lot 2, its

@@ -221,6 +221,13 @@ def record_order(session: Session, svc: Any, mesure: Mesure, *, user: User, payl
             {"date_bon_commande": [f"Reçu le {mesure.date_bon_commande.strftime('%d/%m/%Y')}."]},
         )
     values = mesures.load(BonCommandeSchema, payload, "Le bon de commande ne peut pas être enregistré : corrigez les erreurs signalées.")
+    # ASLL §4: the order gives the measure to its referent; the request the thread opened copied the
+    # previous measure's referent, so it waits until that referent's Diplôme d'État is recorded
+    # (docs/decisions.md): refused here, nothing changed, the request kept.
+    try:
+        mesures.check_referent(session, mesure.type_mesure, mesure.referent)
+    except ValidationFailed as exc:
+        raise ValidationFailed(str(exc), {"date_bon_commande": exc.errors["type_mesure"]}) from None
     now = svc.clock()
     if values["date_bon_commande"] > paris_date(now):
         raise ValidationFailed("Un bon de commande à venir ne se saisit pas encore.", {"date_bon_commande": ["Cette date est dans le futur."]})
