@@ -16,6 +16,8 @@ from tests.conftest import Account, WebClient
 from tests.test_mesures_web import AML, INSTALLATION, meeting, open_mesure, start, started_doc
 from tests.test_web import flatten, submitted
 from webforms import db
+from webforms.archive import audit
+from webforms.archive.services import ArchiveError
 from webforms.documents import services as svc_docs
 from webforms.mesures import lots, rules
 from webforms.mesures.services import annual_figures
@@ -380,6 +382,31 @@ def test_the_household_file_shows_the_thread_to_those_allowed_and_logs_each_open
         assert other.get(f"/menages/{mesure.id}").status_code == 404
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(ArchiveLog).where(ArchiveLog.action == "household_view")) == 2
+
+
+def test_a_household_file_whose_opening_cannot_be_logged_is_not_shown(app: Flask, login_as: Any, monkeypatch: Any) -> None:
+    """Like an archived record's view: no audit line, no file (503, the timeline not in the body)."""
+    doc_id, coordinator, referent = _referral(login_as)
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent)).status_code == 302
+    mesure = _thread(app, doc_id)[1][0]
+    real_commit = audit.commit
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise ArchiveError("Journal d'audit indisponible.")
+
+    monkeypatch.setattr(audit, "commit", refused)
+    response = coordinator.get(f"/menages/{mesure.id}")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "Chronologie" not in body and "Durand" not in body and "Décision du coordinateur" not in body
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(ArchiveLog).where(ArchiveLog.action == "household_view")) == 0
+    # The audit trail back: the file is shown, its opening logged once.
+    monkeypatch.setattr(audit, "commit", real_commit)
+    response = coordinator.get(f"/menages/{mesure.id}")
+    assert response.status_code == 200 and "Chronologie" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(ArchiveLog).where(ArchiveLog.action == "household_view")) == 1
 
 
 def test_household_search_by_name_and_reference_within_what_the_user_reads(app: Flask, login_as: Any, make_user: Any) -> None:
