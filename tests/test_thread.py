@@ -19,7 +19,7 @@ from webforms import db
 from webforms.archive import audit
 from webforms.archive.services import ArchiveError
 from webforms.documents import services as svc_docs
-from webforms.mesures import lots, rules
+from webforms.mesures import lots, rules, thread
 from webforms.mesures.services import annual_figures
 from webforms.models import ArchiveLog, DiplomeReferent, Document, Event, Mesure, MesureOrigine, Territoire, User
 from webforms.rendering import Renderer
@@ -252,6 +252,54 @@ def test_asll_4_the_order_of_a_maintien_waits_for_its_referent_s_diploma(app: Fl
     assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 302
     with app.app_context():
         assert db.session().get_one(Mesure, maintien_id).date_bon_commande == dt.date(2019, 10, 14)
+
+
+def _correct(app: Flask, web: WebClient, dpds: WebClient, bilan_id: int, proposition: dict[str, Any]) -> None:
+    """The DPDS asks for a correction (the bilan reopened), the writer transmits it again with ``proposition``."""
+    asked = dpds.post(f"/documents/{bilan_id}/messages", {"texte": "Précisez la proposition.", "nature": "demande_correction"})
+    assert asked.status_code == 302, asked.get_data(as_text=True)
+    with app.app_context():
+        doc = db.session().get_one(Document, bilan_id)
+        assert doc.statut == "brouillon"
+        data = dict(doc.data)
+    data["proposition"] = proposition
+    response = web.post(f"/documents/{bilan_id}/modifier", {**flatten(data), "action": "submit"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def _requests(app: Flask, bilan_id: int) -> list[tuple[str | None, str | None]]:
+    """The Maintien requests a bilan opened: (closure date, reason) of each."""
+    with app.app_context():
+        origins = db.session().scalars(select(MesureOrigine).where(MesureOrigine.bilan_id == bilan_id)).all()
+        return [(str(o.mesure.date_fin_effective) if o.mesure.date_fin_effective else None, o.mesure.commentaire_fin) for o in origins]
+
+
+def test_a_corrected_installation_bilan_opens_one_maintien_and_a_withdrawal_closes_it(app: Flask, login_as: Any) -> None:
+    """ASLL §2.1, §9.1: one request per bilan however often corrected; withdrawn by the correction while
+    it waits for its order, it is closed with its reason logged; asked again, reopened (docs/decisions.md)."""
+    web, _ = login_as("redacteur")
+    dpds, _ = login_as("instructeur")
+    installation = open_mesure(web, date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    asking = {"proposition": "demande_maintien", "motifs": "Dette de loyer naissante."}
+    bilan_id = _submit_installation_bilan(app, web, installation, asking)
+    _correct(app, web, dpds, bilan_id, {**asking, "motifs": "Dette de loyer naissante, plan à tenir."})
+    assert _requests(app, bilan_id) == [(None, None)]  # still one, still open
+
+    _correct(app, web, dpds, bilan_id, {"proposition": "fin"})
+    assert _requests(app, bilan_id) == [("2019-10-14", thread.WITHDRAWN)]
+    with app.app_context():
+        s = db.session()
+        (event,) = s.scalars(select(Event).where(Event.action == "withdraw_maintien")).all()
+        maintien = s.scalar(select(MesureOrigine).where(MesureOrigine.bilan_id == bilan_id)).mesure_id
+        assert event.detail == {"mesure": maintien, "bilan": bilan_id, "motif": thread.WITHDRAWN}
+    assert web.post(f"/mesures/{maintien}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 422  # closed
+
+    _correct(app, web, dpds, bilan_id, asking)  # asked again: the same request, open again
+    assert _requests(app, bilan_id) == [(None, None)]
+    assert web.post(f"/mesures/{maintien}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 302
+    # Once ordered, the DPDS's order stands: a correction dropping the request changes nothing.
+    _correct(app, web, dpds, bilan_id, {"proposition": "fin"})
+    assert _requests(app, bilan_id) == [(None, None)]
 
 
 def test_the_maintien_inherits_the_installation_s_territory_not_its_commune_s(app: Flask, login_as: Any) -> None:
