@@ -7,6 +7,7 @@ import html
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -541,8 +542,10 @@ def test_asll_7_3_the_bailleur_is_informed_only_with_the_tenants_agreement() -> 
         assert _liaison_errors(kind_name, accord_locataire_bailleur=False, bailleur_informe=False) == {}
 
 
-def test_asll_7_1_and_8_the_liaison_with_the_social_worker_is_recorded_and_reminded() -> None:
-    kind = get_kind("bilan_asll_installation")
+@pytest.mark.parametrize("kind_name", ["bilan_asll_installation", "bilan_asll_maintien"])
+def test_asll_7_1_and_8_the_liaison_with_the_social_worker_is_recorded_and_reminded(kind_name: str) -> None:
+    """ASLL §7.1: at the intermediate and final bilans, of the Installation and of the Maintien alike."""
+    kind = get_kind(kind_name)
     assert "ASLL §7.1" in _liaison_errors(kind.name, date_liaison=None, avec_locataire=True)["date_liaison"][0]
     assert _liaison_errors(kind.name, date_liaison=None, avec_locataire=False) == {}
     assert kind.alerts_for(kind.example) == []
@@ -551,6 +554,7 @@ def test_asll_7_1_and_8_the_liaison_with_the_social_worker_is_recorded_and_remin
     # A bilan frozen before these fields still loads (they are optional), and is reminded.
     before = {k: v for k, v in kind.example.items() if k != "liaisons"}
     assert kind.load(before)["liaisons"]["bailleur_informe"] is False
+    assert any("ASLL §7.1" in a for a in kind.alerts_for(before))
 
 
 ATTENDED = "Le travailleur social à l&#39;origine de la demande a assisté à la première rencontre</th><td>"
