@@ -85,6 +85,10 @@ def test_the_timeline_shows_bilans_incidents_signed_copies_renewals_and_closures
         for label, (day, link) in expected.items():
             assert _row(page, label) == (day, link), label
             assert reader.get(link).status_code == 200, link  # the viewer may open what is linked
+    # The lot's instructeur (the DPDS) and the writer find the household by name: the other side of the edge below.
+    for reader in (dpds, web):
+        found = reader.get("/menages/", query_string={"q": "Morel"}).get_data(as_text=True)
+        assert f'href="/menages/{mesure_id}"' in found and "0 résultat" not in found
     with app.app_context():
         logged = db.session().scalar(select(func.count()).select_from(ArchiveLog).where(ArchiveLog.action == "household_view"))
 

@@ -465,6 +465,11 @@ class World:
             values.setdefault("code", UPLOAD_CODE)
         if endpoint == "archives.download":
             values.setdefault("which", "signe")
+        if endpoint == "menages.search":
+            # A search naming a Lens-Hénin household (the AML measure's reference): found by whoever
+            # reads that measure, by no one else (the Artois twins included).
+            with self.app.app_context():
+                values.setdefault("q", db.session().get_one(Mesure, self.mesures["mesure_aml"]).reference)
         if endpoint == "auth.reset":
             values.setdefault("token", "0" * 64)  # a link that names no reset (the links themselves: tests/test_password_reset.py)
         with self.app.test_request_context():
@@ -2307,7 +2312,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
         if outcome == LOGIN:
             assert location.path == "/connexion"
             if actor == "anonymous":
-                assert parse_qs(location.query).get("next") == [urlsplit(url).path]
+                asked = urlsplit(url)  # the page asked, its query kept (the household search's q)
+                assert parse_qs(location.query).get("next") == [asked.path + (f"?{asked.query}" if asked.query else "")]
         elif outcome == HOME:
             assert location.path == "/"
         elif outcome == VIEW:
@@ -2394,6 +2400,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
         assert (f'href="/documents/{world.docs["draft_from_mesure"]}/modifier"' in body) == (actor == "redacteur_A" and measure == "mesure_aml")
         # The change forms only for whoever may change the measure.
         assert (f'action="{world.url("mesures.add_meeting", measure)}"' in body) == (actor == "redacteur_A")
+    if endpoint == "menages.search" and outcome == OK:
+        assert (MESURE_HOUSEHOLD["mesure_aml"] in body) == ("mesure_aml" in MESURES_LISTED[actor]), actor
     if endpoint in ("mesures.index", "mesures.export") and outcome == OK:
         for m, name in MESURE_HOUSEHOLD.items():
             assert (name in body) == (m in MESURES_LISTED[actor]), (m, name)

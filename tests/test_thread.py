@@ -7,6 +7,7 @@ import html
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -16,8 +17,10 @@ from tests.conftest import Account, WebClient
 from tests.test_mesures_web import AML, INSTALLATION, meeting, open_mesure, start, started_doc
 from tests.test_web import flatten, submitted
 from webforms import db
+from webforms.archive import audit
+from webforms.archive.services import ArchiveError
 from webforms.documents import services as svc_docs
-from webforms.mesures import lots, rules
+from webforms.mesures import lots, rules, thread
 from webforms.mesures.services import annual_figures
 from webforms.models import ArchiveLog, DiplomeReferent, Document, Event, Mesure, MesureOrigine, Territoire, User
 from webforms.rendering import Renderer
@@ -230,6 +233,76 @@ def test_an_installation_bilan_asking_for_a_maintien_opens_the_request(app: Flas
     assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 422  # once only
 
 
+def test_asll_4_the_order_of_a_maintien_waits_for_its_referent_s_diploma(app: Flask, login_as: Any) -> None:
+    """ASLL §4: the Maintien request copies the Installation's referent; its order (which gives the
+    measure) is refused while that referent's Diplôme d'État is not recorded, and nothing changes."""
+    web, account = login_as("redacteur")
+    installation = open_mesure(web, date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    with app.app_context():  # the diploma withdrawn after the Installation was given (recorded in error)
+        db.session().delete(db.session().get_one(DiplomeReferent, account.id))
+        db.session().commit()
+    bilan_id = _submit_installation_bilan(app, web, installation, {"proposition": "demande_maintien", "motifs": "Dette de loyer naissante."})
+    with app.app_context():
+        maintien_id = db.session().scalar(select(MesureOrigine).where(MesureOrigine.bilan_id == bilan_id)).mesure_id
+    refused = web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-14"})
+    assert refused.status_code == 422 and "ASLL §4" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().get_one(Mesure, maintien_id).date_bon_commande is None
+        assert db.session().scalar(select(func.count()).select_from(Event).where(Event.action == "record_order")) == 0
+    assert web.post("/mesures/referents", {"referent_id": str(account.id), "diplome": "es"}).status_code == 302
+    assert web.post(f"/mesures/{maintien_id}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 302
+    with app.app_context():
+        assert db.session().get_one(Mesure, maintien_id).date_bon_commande == dt.date(2019, 10, 14)
+
+
+def _correct(app: Flask, web: WebClient, dpds: WebClient, bilan_id: int, proposition: dict[str, Any]) -> None:
+    """The DPDS asks for a correction (the bilan reopened), the writer transmits it again with ``proposition``."""
+    asked = dpds.post(f"/documents/{bilan_id}/messages", {"texte": "Précisez la proposition.", "nature": "demande_correction"})
+    assert asked.status_code == 302, asked.get_data(as_text=True)
+    with app.app_context():
+        doc = db.session().get_one(Document, bilan_id)
+        assert doc.statut == "brouillon"
+        data = dict(doc.data)
+    data["proposition"] = proposition
+    response = web.post(f"/documents/{bilan_id}/modifier", {**flatten(data), "action": "submit"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def _requests(app: Flask, bilan_id: int) -> list[tuple[str | None, str | None]]:
+    """The Maintien requests a bilan opened: (closure date, reason) of each."""
+    with app.app_context():
+        origins = db.session().scalars(select(MesureOrigine).where(MesureOrigine.bilan_id == bilan_id)).all()
+        return [(str(o.mesure.date_fin_effective) if o.mesure.date_fin_effective else None, o.mesure.commentaire_fin) for o in origins]
+
+
+def test_a_corrected_installation_bilan_opens_one_maintien_and_a_withdrawal_closes_it(app: Flask, login_as: Any) -> None:
+    """ASLL §2.1, §9.1: one request per bilan however often corrected; withdrawn by the correction while
+    it waits for its order, it is closed with its reason logged; asked again, reopened (docs/decisions.md)."""
+    web, _ = login_as("redacteur")
+    dpds, _ = login_as("instructeur")
+    installation = open_mesure(web, date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    asking = {"proposition": "demande_maintien", "motifs": "Dette de loyer naissante."}
+    bilan_id = _submit_installation_bilan(app, web, installation, asking)
+    _correct(app, web, dpds, bilan_id, {**asking, "motifs": "Dette de loyer naissante, plan à tenir."})
+    assert _requests(app, bilan_id) == [(None, None)]  # still one, still open
+
+    _correct(app, web, dpds, bilan_id, {"proposition": "fin"})
+    assert _requests(app, bilan_id) == [("2019-10-14", thread.WITHDRAWN)]
+    with app.app_context():
+        s = db.session()
+        (event,) = s.scalars(select(Event).where(Event.action == "withdraw_maintien")).all()
+        maintien = s.scalar(select(MesureOrigine).where(MesureOrigine.bilan_id == bilan_id)).mesure_id
+        assert event.detail == {"mesure": maintien, "bilan": bilan_id, "motif": thread.WITHDRAWN}
+    assert web.post(f"/mesures/{maintien}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 422  # closed
+
+    _correct(app, web, dpds, bilan_id, asking)  # asked again: the same request, open again
+    assert _requests(app, bilan_id) == [(None, None)]
+    assert web.post(f"/mesures/{maintien}/bon-de-commande", {"date_bon_commande": "2019-10-14"}).status_code == 302
+    # Once ordered, the DPDS's order stands: a correction dropping the request changes nothing.
+    _correct(app, web, dpds, bilan_id, {"proposition": "fin"})
+    assert _requests(app, bilan_id) == [(None, None)]
+
+
 def test_the_maintien_inherits_the_installation_s_territory_not_its_commune_s(app: Flask, login_as: Any) -> None:
     """ASLL §11: the same household stays in the same lot; the Maintien takes the Installation's lot,
     even where the commune alone would tell another (here the Installation was placed in lot 2, its
@@ -360,6 +433,31 @@ def test_the_household_file_shows_the_thread_to_those_allowed_and_logs_each_open
         assert db.session().scalar(select(func.count()).select_from(ArchiveLog).where(ArchiveLog.action == "household_view")) == 2
 
 
+def test_a_household_file_whose_opening_cannot_be_logged_is_not_shown(app: Flask, login_as: Any, monkeypatch: Any) -> None:
+    """Like an archived record's view: no audit line, no file (503, the timeline not in the body)."""
+    doc_id, coordinator, referent = _referral(login_as)
+    assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent)).status_code == 302
+    mesure = _thread(app, doc_id)[1][0]
+    real_commit = audit.commit
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise ArchiveError("Journal d'audit indisponible.")
+
+    monkeypatch.setattr(audit, "commit", refused)
+    response = coordinator.get(f"/menages/{mesure.id}")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "Chronologie" not in body and "Durand" not in body and "Décision du coordinateur" not in body
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(ArchiveLog).where(ArchiveLog.action == "household_view")) == 0
+    # The audit trail back: the file is shown, its opening logged once.
+    monkeypatch.setattr(audit, "commit", real_commit)
+    response = coordinator.get(f"/menages/{mesure.id}")
+    assert response.status_code == 200 and "Chronologie" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(ArchiveLog).where(ArchiveLog.action == "household_view")) == 1
+
+
 def test_household_search_by_name_and_reference_within_what_the_user_reads(app: Flask, login_as: Any, make_user: Any) -> None:
     doc_id, coordinator, referent = _referral(login_as)
     assert coordinator.post(f"/documents/{doc_id}/decision", _decision(referent, referent)).status_code == 302
@@ -444,8 +542,10 @@ def test_asll_7_3_the_bailleur_is_informed_only_with_the_tenants_agreement() -> 
         assert _liaison_errors(kind_name, accord_locataire_bailleur=False, bailleur_informe=False) == {}
 
 
-def test_asll_7_1_and_8_the_liaison_with_the_social_worker_is_recorded_and_reminded() -> None:
-    kind = get_kind("bilan_asll_installation")
+@pytest.mark.parametrize("kind_name", ["bilan_asll_installation", "bilan_asll_maintien"])
+def test_asll_7_1_and_8_the_liaison_with_the_social_worker_is_recorded_and_reminded(kind_name: str) -> None:
+    """ASLL §7.1: at the intermediate and final bilans, of the Installation and of the Maintien alike."""
+    kind = get_kind(kind_name)
     assert "ASLL §7.1" in _liaison_errors(kind.name, date_liaison=None, avec_locataire=True)["date_liaison"][0]
     assert _liaison_errors(kind.name, date_liaison=None, avec_locataire=False) == {}
     assert kind.alerts_for(kind.example) == []
@@ -454,6 +554,7 @@ def test_asll_7_1_and_8_the_liaison_with_the_social_worker_is_recorded_and_remin
     # A bilan frozen before these fields still loads (they are optional), and is reminded.
     before = {k: v for k, v in kind.example.items() if k != "liaisons"}
     assert kind.load(before)["liaisons"]["bailleur_informe"] is False
+    assert any("ASLL §7.1" in a for a in kind.alerts_for(before))
 
 
 ATTENDED = "Le travailleur social à l&#39;origine de la demande a assisté à la première rencontre</th><td>"

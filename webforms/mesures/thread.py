@@ -173,11 +173,38 @@ def on_event(session: Session, event: Event) -> None:
     doc = event.document
     if event.action != "submit" or doc is None or doc.kind != installation.KIND.name or doc.mesure is None:
         return
-    if not installation.maintien_requested(doc.submitted_data or {}):
+    origin = session.scalar(select(MesureOrigine).where(MesureOrigine.bilan_id == doc.id))
+    asked = installation.maintien_requested(doc.submitted_data or {})
+    if origin is not None:
+        # Already opened: a move logged twice, or the bilan corrected and transmitted again, opens
+        # nothing more; a correction that withdraws the request, or asks again, moves the one opened.
+        _follow_correction(session, origin, asked, user=event.user, now=event.at)
         return
-    if session.scalar(select(MesureOrigine).where(MesureOrigine.bilan_id == doc.id)) is not None:
-        return  # already opened: a move logged twice opens nothing more
-    open_maintien(session, doc, user=event.user, now=event.at)
+    if asked:
+        open_maintien(session, doc, user=event.user, now=event.at)
+
+
+WITHDRAWN = "Demande retirée : le bilan d'Installation corrigé ne demande plus de Maintien."
+
+
+def _follow_correction(session: Session, origin: MesureOrigine, asked: bool, *, user: User | None, now: dt.datetime) -> None:
+    """A corrected Installation bilan transmitted again: the Maintien request it opened follows it (docs/decisions.md).
+
+    Withdrawn while it waits for its order: closed that day, the reason logged; asked again: the
+    request so closed is reopened. Once ordered, the DPDS's order stands (§8): nothing changes.
+    """
+    mesure = origin.mesure
+    if mesure.date_bon_commande is not None:
+        return
+    detail = {"mesure": mesure.id, "bilan": origin.bilan_id}
+    if not asked and mesure.date_fin_effective is None:
+        mesure.date_fin_effective, mesure.motif_fin, mesure.commentaire_fin = paris_date(now), "autre", WITHDRAWN
+        mesure.statut, mesure.updated_at = "terminee", now
+        session.add(Event(user=user, action="withdraw_maintien", at=now, detail={**detail, "motif": WITHDRAWN}))
+    elif asked and mesure.commentaire_fin == WITHDRAWN:
+        mesure.date_fin_effective = mesure.motif_fin = mesure.commentaire_fin = None
+        mesure.statut, mesure.updated_at = "en_cours", now
+        session.add(Event(user=user, action="open_maintien", at=now, detail={**detail, "precedente": origin.mesure_precedente_id}))
 
 
 def open_maintien(session: Session, bilan: Any, *, user: User | None, now: dt.datetime) -> Mesure:
@@ -215,12 +242,24 @@ def record_order(session: Session, svc: Any, mesure: Mesure, *, user: User, payl
     """Record the order of a measure opened by the thread; its start deadline runs from it (ASLL §6.3)."""
     if mesure.type_mesure not in START_DEADLINE_DAYS:
         raise ValidationFailed("Une mesure AML n'a pas de bon de commande (AML §4).", {"date_bon_commande": ["L'AML démarre sur l'orientation, sans bon de commande."]})
+    if mesure.date_fin_effective is not None:
+        raise ValidationFailed(
+            "Cette mesure est close : son bon de commande ne s'enregistre plus.",
+            {"date_bon_commande": [mesure.commentaire_fin or f"Close le {mesure.date_fin_effective.strftime('%d/%m/%Y')}."]},
+        )
     if mesure.date_bon_commande is not None:
         raise ValidationFailed(
             "Le bon de commande de cette mesure est déjà enregistré.",
             {"date_bon_commande": [f"Reçu le {mesure.date_bon_commande.strftime('%d/%m/%Y')}."]},
         )
     values = mesures.load(BonCommandeSchema, payload, "Le bon de commande ne peut pas être enregistré : corrigez les erreurs signalées.")
+    # ASLL §4: the order gives the measure to its referent; the request the thread opened copied the
+    # previous measure's referent, so it waits until that referent's Diplôme d'État is recorded
+    # (docs/decisions.md): refused here, nothing changed, the request kept.
+    try:
+        mesures.check_referent(session, mesure.type_mesure, mesure.referent)
+    except ValidationFailed as exc:
+        raise ValidationFailed(str(exc), {"date_bon_commande": exc.errors["type_mesure"]}) from None
     now = svc.clock()
     if values["date_bon_commande"] > paris_date(now):
         raise ValidationFailed("Un bon de commande à venir ne se saisit pas encore.", {"date_bon_commande": ["Cette date est dans le futur."]})
