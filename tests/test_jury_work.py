@@ -389,6 +389,32 @@ def test_the_grid_and_allocation_export_as_a_spreadsheet_and_the_proces_verbal_a
         assert web.get(f"/appels/{jury['appel']}/proces-verbal.pdf").status_code == 403
 
 
+def test_an_unsigned_draft_stays_out_of_the_spreadsheet_and_the_proces_verbal_aml_6c(app: Flask, jury: dict[str, Any]) -> None:
+    """Scores are drafts until the member signs off (AML §6c): CALL's draft on B, with its marker, is neither exported nor in the PV ("–")."""
+    (first, second), docs = jury["members"], jury["docs"]
+    first.post(f"/documents/{docs['B']}/evaluation", {**scores(5), "action": "signer"})
+    second.post(f"/documents/{docs['B']}/evaluation", {**scores(1, "BROUILLON-NON-EXPORTE"), "action": "enregistrer"})
+    assert [signed for _, _, signed in evaluation_rows(app, docs["B"])] == [True, False]
+    with app.app_context():
+        s = db.session()
+        doc = s.get_one(Document, docs["B"])
+        for account in jury["accounts"][2:]:  # CAHC and CABBALR sign 3
+            notation.score(s, services_of(app).documents, doc, user=s.get_one(User, account.id), sign=True,
+                           notes={code: ["3"] * count for code, count in GRID.items()}, commentaires={code: ["Note 3"] * count for code, count in GRID.items()})
+        ref, names = doc.reference, [user_of(app, a).full_name for a in jury["accounts"]]
+    book = load_workbook(io.BytesIO(jury["instructeur"].get(f"/appels/{jury['appel']}/jury.xlsx").data))
+    for sheet in ("Notes", "Notes par critère"):
+        cells = [c for row in book[sheet].iter_rows(min_row=2, values_only=True) for c in row]
+        assert "BROUILLON-NON-EXPORTE" not in cells and 1 not in cells, sheet
+        assert {row[2] for row in book[sheet].iter_rows(min_row=2, values_only=True) if row[0] == ref} == {names[0], names[2], names[3]}, sheet
+    pdf = jury["instructeur"].get(f"/appels/{jury['appel']}/proces-verbal.pdf")
+    text = " ".join(pdf_text(pdf.data).replace("\u202f", " ").replace("\xa0", " ").replace("\u2010\n", "").split())
+    # In the jury's order (CABBALR, CAHC, CALL, Département): CALL's draft is "–"; the mean and spread are over the three signed.
+    for expected in ("évaluations signées : 3", "Le projet de territoire 3,00 3,00 – 5,00 3,67 2,00", "Total pondéré 18,00 18,00 – 30,00 22,00"):
+        assert expected in text, (expected, text)
+    assert "BROUILLON-NON-EXPORTE" not in text
+
+
 def test_a_call_without_a_grid_is_not_scored_and_nothing_fails(app: Flask, jury: dict[str, Any]) -> None:
     with app.app_context():
         s = db.session()
