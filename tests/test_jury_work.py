@@ -177,20 +177,31 @@ def test_only_a_member_of_the_calls_jury_scores_its_recevable_dossiers_aml_6d(ap
 
 def test_the_summary_gives_means_spreads_totals_comments_and_the_ranking_per_territory(app: Flask, login_as: Any, jury: dict[str, Any]) -> None:
     (first, second), docs = jury["members"], jury["docs"]
+    # The weight per criterion is the call's (AML §6c gives none): "projet de territoire" weighs 2, the five others 1.
+    with app.app_context():
+        s = db.session()
+        appel = s.get_one(Appel, jury["appel"])
+        grille = appel.data["grille"]
+        appel.data = {**appel.data, "grille": {**grille, "criteres": [{**c, "poids": 2 if c["code"] == "projet_territoire" else c["poids"]} for c in grille["criteres"]]}}
+        s.commit()
     first.post(f"/documents/{docs['A']}/evaluation", {**scores(4, "Projet solide"), "action": "signer"})
     second.post(f"/documents/{docs['A']}/evaluation", {**scores(2, "Partenariats flous"), "action": "signer"})
     first.post(f"/documents/{docs['B']}/evaluation", {**scores(5), "action": "signer"})
     second.post(f"/documents/{docs['B']}/evaluation", {**scores(1, "BROUILLON-NON-COMPTE"), "action": "enregistrer"})  # a draft: not counted
     for web in (jury["instructeur"], first):
         page = text_of(web.get(f"/appels/{jury['appel']}/synthese").get_data(as_text=True))
-        # A: per criterion mean 3,00 and spread 2,00; total over the six criteria of weight 1: 18,00 sur 30.
-        assert "Le projet de territoire 1 3,00 2,00" in page and "Total : 18,00 sur 30" in page
+        # A: per criterion mean 3,00 and spread 2,00; total 3 × 2 + 3 × 5 = 21,00 sur (2 + 5) × 5 = 35.
+        assert "Le projet de territoire 2 3,00 2,00" in page and "Total : 21,00 sur 35" in page
         assert "Projet solide" in page and "Partenariats flous" in page and "BROUILLON-NON-COMPTE" not in page
         # B, scored higher, ranks first on both territories.
         with app.app_context():
             refs = {n: db.session().get(Document, i).reference for n, i in docs.items()}
-        assert re.search(rf"Artois Rang .*? 1 {refs['B']} .*? 30,00 10 .*? 2 {refs['A']} .*? 18,00 20", page), page
+        assert re.search(rf"Artois Rang .*? 1 {refs['B']} .*? 35,00 10 .*? 2 {refs['A']} .*? 21,00 20", page), page
         assert re.search(rf"Lens-Hénin Rang .*? 1 {refs['B']} .*? 2 {refs['A']}", page)
+    # The spreadsheet weighs the same: A's total 21 sur 35; each member's own (4 × 7 = 28, 2 × 7 = 14).
+    book = load_workbook(io.BytesIO(first.get(f"/appels/{jury['appel']}/jury.xlsx").data))
+    assert {r[0]: r[9:11] for r in book["Synthèse"].iter_rows(min_row=2, values_only=True)}[refs["A"]] == (21, 35)
+    assert {(r[0], r[-2], r[-1]) for r in book["Notes par critère"].iter_rows(min_row=2, values_only=True)} == {(refs["A"], 28, 35), (refs["A"], 14, 35), (refs["B"], 35, 35)}
     # Read by the instructeurs and the members of the call's jury only.
     for role in ("redacteur", "coordinateur", "archiviste", "admin"):
         web, _ = login_as(role)
