@@ -30,6 +30,7 @@ from webforms.models import (
     InstructionMove,
     Jury,
     JuryMember,
+    Lettre,
     Piece,
 )
 
@@ -88,6 +89,10 @@ def test_a_dossier_moves_from_deposited_to_recevable_after_the_deadline_aml_6b(a
     instructeur.post(f"/documents/{doc_id}/instruction", {"action": "recevable"})
     assert "La recevabilité se prononce après la date limite de dépôt (6 septembre 2019 à 16:00)" in shown(instructeur)
     assert instruction_rows(app, doc_id) == ("en_instruction", [("instruire", "depose", "en_instruction")])
+    # Irrecevable too, with its reason given: not before the deadline (§6b).
+    instructeur.post(f"/documents/{doc_id}/instruction", {"action": "irrecevable", "motif": "incomplet"})
+    assert "La recevabilité se prononce après la date limite de dépôt (6 septembre 2019 à 16:00)" in shown(instructeur)
+    assert instruction_rows(app, doc_id) == ("en_instruction", [("instruire", "depose", "en_instruction")])
     clock.now = AT_DEADLINE
     instructeur.post(f"/documents/{doc_id}/instruction", {"action": "recevable"})
     assert instruction_rows(app, doc_id) == ("recevable", [("instruire", "depose", "en_instruction"), ("recevable", "en_instruction", "recevable")])
@@ -102,6 +107,22 @@ def test_a_dossier_moves_from_deposited_to_recevable_after_the_deadline_aml_6b(a
     assert "Historique de l'instruction" in page(instructeur, doc_id) and "Historique de l'instruction" in page(association, doc_id)
     # Recevable, it is offered to the jury's examination (refused until the jury's avis, tests/test_jury_work.py).
     assert "Enregistrer l'examen par le jury" in page(instructeur, doc_id) and "Enregistrer l'examen par le jury" not in page(association, doc_id)
+
+
+def test_notified_only_through_its_letter_aml_6d(app: Flask, login_as: Any, clock: Clock) -> None:
+    """"notifier" posted by hand on an irrecevable dossier before any decision: refused, nothing changed (its letter would never be sent)."""
+    _, instructeur, doc_id = deposited(app, login_as, clock)
+    instructeur.post(f"/documents/{doc_id}/instruction", {"action": "instruire"})
+    clock.now = AT_DEADLINE
+    instructeur.post(f"/documents/{doc_id}/instruction", {"action": "irrecevable", "motif": "non_eligible"})
+    before = instruction_rows(app, doc_id)
+    assert before[0] == "irrecevable"
+    assert instructeur.post(f"/documents/{doc_id}/instruction", {"action": "notifier"}).status_code == 302
+    assert "Un dossier est notifié par sa lettre de notification" in shown(instructeur)
+    assert instruction_rows(app, doc_id) == before
+    with app.app_context():
+        assert db.session().scalars(select(Lettre)).all() == []
+        assert db.session().scalars(select(Document).where(Document.kind == "notification_aml")).all() == []
 
 
 def history_of(web: WebClient, doc_id: int) -> list[str]:
@@ -329,6 +350,15 @@ def test_the_whole_state_table_through_the_service_with_its_hook(app: Flask, log
             with pytest.raises(DocumentError, match="Indiquez les raisons"):
                 instruction.move(s, svc, doc, user=user, action="ne_pas_retenir")
             instruction.move(s, svc, doc, user=user, action="retenir", mesures={"Artois": 4, "Lens-Hénin": "6"})
+            # Notified only once its letter exists (decision.send_letters links it first, AML §6d).
+            with pytest.raises(DocumentError, match="notifié par sa lettre de notification"):
+                instruction.move(s, svc, doc, user=user, action="notifier")
+            assert s.get(Instruction, doc_id).etat == "retenu"
+            letter = Document(kind="notification_aml", organisation_id=doc.organisation_id, author_id=user.id, data={})
+            s.add(letter)
+            s.flush()
+            s.add(Lettre(dossier_id=doc_id, lettre_id=letter.id))
+            s.commit()
             instruction.move(s, svc, doc, user=user, action="notifier")
             with pytest.raises(DocumentError, match="n'existe pas"):
                 instruction.move(s, svc, doc, user=user, action="effacer")

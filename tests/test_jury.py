@@ -16,7 +16,7 @@ from tests.test_call_caps import APPEL_FILE
 from tests.test_candidatures import BEFORE_DEADLINE, submit_complete
 from tests.test_instruction import AT_DEADLINE, DEPARTEMENT, shown, text_of
 from webforms import db
-from webforms.models import Appel, Jury, JuryMember, Piece
+from webforms.models import Appel, Jury, JuryMember, Piece, User
 
 JURY = ("departement", "call", "cahc", "cabbalr")
 SEED_CODE = json.loads(APPEL_FILE.read_text(encoding="utf-8"))["code"]
@@ -61,6 +61,11 @@ def test_the_jury_is_configured_with_its_date_and_its_four_bodies_aml_6d(app: Fl
     admin, appel_id = calls["admin"], calls["appel"]
     members = [make_user("jury", org=org) for org in ("Département du Pas-de-Calais", "CALL", "CAHC", "CABBALR")]
     redacteur = make_user("redacteur", org="Association A")
+    # A jury member's account once deactivated: no longer seated (jury.set_jury).
+    inactive = make_user("jury", org="CALL")
+    with app.app_context():
+        db.session().get_one(User, inactive.id).active = False
+        db.session().commit()
     url = f"/admin/appels/{appel_id}/jury"
     assert admin.get(url).status_code == 200
     for form, message in (
@@ -68,6 +73,7 @@ def test_the_jury_is_configured_with_its_date_and_its_four_bodies_aml_6d(app: Fl
         (members_form(members, date="2019-09-06"), "Le jury se réunit après la date limite de dépôt (6 septembre 2019 à 16:00)"),
         (members_form(members, date="25/09"), "Indiquez la date du jury"),
         ({**members_form(members), f"organisme-{redacteur.id}": "call"}, "Seuls les comptes actifs du rôle « membre de jury »"),
+        (members_form([members[0], inactive, *members[2:]]), "Seuls les comptes actifs du rôle « membre de jury »"),
         ({**members_form(members), f"organisme-{members[0].id}": "ccas"}, "Choisissez l'organisme"),
         # A body is one of the four codes (AML §6d), never free text: a control character is no body (issue 15).
         ({**members_form(members), f"organisme-{members[0].id}": "departement\x00"}, "Choisissez l'organisme"),

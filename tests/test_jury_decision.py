@@ -60,6 +60,9 @@ def test_a_decision_before_the_jury_signed_off_is_refused_then_letters_are_froze
     with app.app_context():
         assert db.session().get(Decision, appel_id) is None and db.session().scalars(select(Lettre)).all() == []
     assert "Décision de la Commission Permanente enregistrée" in decide(instructeur, appel_id, "2019-09-25")  # the jury's day: the edge
+    assert "Décision de la Commission Permanente enregistrée" in decide(instructeur, appel_id, "2019-11-05")  # today (Paris): the other edge
+    with app.app_context():
+        assert db.session().get(Decision, appel_id).date == dt.date(2019, 11, 5)
     assert "Décision de la Commission Permanente enregistrée" in decide(instructeur, appel_id, "2019-11-04")
     # The letters: one per decided dossier, rendered by a worker (the test client runs it after the POST).
     instructeur.post(f"/appels/{appel_id}/lettres")

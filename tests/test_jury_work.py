@@ -177,20 +177,31 @@ def test_only_a_member_of_the_calls_jury_scores_its_recevable_dossiers_aml_6d(ap
 
 def test_the_summary_gives_means_spreads_totals_comments_and_the_ranking_per_territory(app: Flask, login_as: Any, jury: dict[str, Any]) -> None:
     (first, second), docs = jury["members"], jury["docs"]
+    # The weight per criterion is the call's (AML §6c gives none): "projet de territoire" weighs 2, the five others 1.
+    with app.app_context():
+        s = db.session()
+        appel = s.get_one(Appel, jury["appel"])
+        grille = appel.data["grille"]
+        appel.data = {**appel.data, "grille": {**grille, "criteres": [{**c, "poids": 2 if c["code"] == "projet_territoire" else c["poids"]} for c in grille["criteres"]]}}
+        s.commit()
     first.post(f"/documents/{docs['A']}/evaluation", {**scores(4, "Projet solide"), "action": "signer"})
     second.post(f"/documents/{docs['A']}/evaluation", {**scores(2, "Partenariats flous"), "action": "signer"})
     first.post(f"/documents/{docs['B']}/evaluation", {**scores(5), "action": "signer"})
     second.post(f"/documents/{docs['B']}/evaluation", {**scores(1, "BROUILLON-NON-COMPTE"), "action": "enregistrer"})  # a draft: not counted
     for web in (jury["instructeur"], first):
         page = text_of(web.get(f"/appels/{jury['appel']}/synthese").get_data(as_text=True))
-        # A: per criterion mean 3,00 and spread 2,00; total over the six criteria of weight 1: 18,00 sur 30.
-        assert "Le projet de territoire 1 3,00 2,00" in page and "Total : 18,00 sur 30" in page
+        # A: per criterion mean 3,00 and spread 2,00; total 3 × 2 + 3 × 5 = 21,00 sur (2 + 5) × 5 = 35.
+        assert "Le projet de territoire 2 3,00 2,00" in page and "Total : 21,00 sur 35" in page
         assert "Projet solide" in page and "Partenariats flous" in page and "BROUILLON-NON-COMPTE" not in page
         # B, scored higher, ranks first on both territories.
         with app.app_context():
             refs = {n: db.session().get(Document, i).reference for n, i in docs.items()}
-        assert re.search(rf"Artois Rang .*? 1 {refs['B']} .*? 30,00 10 .*? 2 {refs['A']} .*? 18,00 20", page), page
+        assert re.search(rf"Artois Rang .*? 1 {refs['B']} .*? 35,00 10 .*? 2 {refs['A']} .*? 21,00 20", page), page
         assert re.search(rf"Lens-Hénin Rang .*? 1 {refs['B']} .*? 2 {refs['A']}", page)
+    # The spreadsheet weighs the same: A's total 21 sur 35; each member's own (4 × 7 = 28, 2 × 7 = 14).
+    book = load_workbook(io.BytesIO(first.get(f"/appels/{jury['appel']}/jury.xlsx").data))
+    assert {r[0]: r[9:11] for r in book["Synthèse"].iter_rows(min_row=2, values_only=True)}[refs["A"]] == (21, 35)
+    assert {(r[0], r[-2], r[-1]) for r in book["Notes par critère"].iter_rows(min_row=2, values_only=True)} == {(refs["A"], 28, 35), (refs["A"], 14, 35), (refs["B"], 35, 35)}
     # Read by the instructeurs and the members of the call's jury only.
     for role in ("redacteur", "coordinateur", "archiviste", "admin"):
         web, _ = login_as(role)
@@ -387,6 +398,32 @@ def test_the_grid_and_allocation_export_as_a_spreadsheet_and_the_proces_verbal_a
     for web in (login_as("redacteur", org="Association A")[0], login_as("jury", org="CALL")[0]):
         assert web.get(f"/appels/{jury['appel']}/jury.xlsx").status_code == 403
         assert web.get(f"/appels/{jury['appel']}/proces-verbal.pdf").status_code == 403
+
+
+def test_an_unsigned_draft_stays_out_of_the_spreadsheet_and_the_proces_verbal_aml_6c(app: Flask, jury: dict[str, Any]) -> None:
+    """Scores are drafts until the member signs off (AML §6c): CALL's draft on B, with its marker, is neither exported nor in the PV ("–")."""
+    (first, second), docs = jury["members"], jury["docs"]
+    first.post(f"/documents/{docs['B']}/evaluation", {**scores(5), "action": "signer"})
+    second.post(f"/documents/{docs['B']}/evaluation", {**scores(1, "BROUILLON-NON-EXPORTE"), "action": "enregistrer"})
+    assert [signed for _, _, signed in evaluation_rows(app, docs["B"])] == [True, False]
+    with app.app_context():
+        s = db.session()
+        doc = s.get_one(Document, docs["B"])
+        for account in jury["accounts"][2:]:  # CAHC and CABBALR sign 3
+            notation.score(s, services_of(app).documents, doc, user=s.get_one(User, account.id), sign=True,
+                           notes={code: ["3"] * count for code, count in GRID.items()}, commentaires={code: ["Note 3"] * count for code, count in GRID.items()})
+        ref, names = doc.reference, [user_of(app, a).full_name for a in jury["accounts"]]
+    book = load_workbook(io.BytesIO(jury["instructeur"].get(f"/appels/{jury['appel']}/jury.xlsx").data))
+    for sheet in ("Notes", "Notes par critère"):
+        cells = [c for row in book[sheet].iter_rows(min_row=2, values_only=True) for c in row]
+        assert "BROUILLON-NON-EXPORTE" not in cells and 1 not in cells, sheet
+        assert {row[2] for row in book[sheet].iter_rows(min_row=2, values_only=True) if row[0] == ref} == {names[0], names[2], names[3]}, sheet
+    pdf = jury["instructeur"].get(f"/appels/{jury['appel']}/proces-verbal.pdf")
+    text = " ".join(pdf_text(pdf.data).replace("\u202f", " ").replace("\xa0", " ").replace("\u2010\n", "").split())
+    # In the jury's order (CABBALR, CAHC, CALL, Département): CALL's draft is "–"; the mean and spread are over the three signed.
+    for expected in ("évaluations signées : 3", "Le projet de territoire 3,00 3,00 – 5,00 3,67 2,00", "Total pondéré 18,00 18,00 – 30,00 22,00"):
+        assert expected in text, (expected, text)
+    assert "BROUILLON-NON-EXPORTE" not in text
 
 
 def test_a_call_without_a_grid_is_not_scored_and_nothing_fails(app: Flask, jury: dict[str, Any]) -> None:

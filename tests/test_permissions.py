@@ -39,7 +39,8 @@ The rules are those of ``webforms/policy.py``:
   checklist, the association's working page (403; issue 12); it is tried on every instruction and
   jury route by every actor, and ``appel_2019@presente_au_jury`` on every route of the call's jury
   work (the member scores a draft; the instructeur records the avis; the decision waits for the
-  signatures). The summary, its exports, the decision and the letters span the call's territories:
+  signatures). ``dossier_submitted@retenu`` takes it on to "retenu" (examined, 1 Lens-Hénin
+  measure) for its page, its download and a move: still read by its jury. The summary, its exports, the decision and the letters span the call's territories:
   an instructeur without a Département-wide grant is refused them (its Artois twin: 403);
 - territories (issue 13, ``/admin/territoires``: configuration, attachments, Département-wide
   grants) are the admin's; organisation A works on Lens-Hénin, the coordinateur is attached to
@@ -250,6 +251,10 @@ BEFORE_NOW = dt.datetime(2019, 9, 5, 10, 0, tzinfo=dt.UTC)
 # recevable, so presented to the shipped call's jury, on which the jury actor sits (AML §6d).
 PRESENTED = "@presente_au_jury"
 PRESENTED_DOSSIER = "dossier_submitted" + PRESENTED
+# "dossier_submitted@retenu": for its request only, the dossier has gone through the jury and is
+# retained (1 Lens-Hénin measure): past "recevable", still read by the jury (issue 12, audit point 7).
+RETAINED = "@retenu"
+RETAINED_DOSSIER = "dossier_submitted" + RETAINED
 # Every jury and instruction route of a call is tried with the call's dossier presented too (issue 12).
 APPEL_STATES = (APPEL_STATE, APPEL_STATE + PRESENTED)
 
@@ -373,13 +378,18 @@ class World:
         On the call's state (``appel_aml@presente_au_jury``), the call's submitted dossier is the one presented.
         """
         doc_id = self.docs["dossier_submitted"] if base_state(state) == APPEL_STATE else self.doc_of(state)
-        if not str(state).endswith(PRESENTED) or doc_id is None:
+        if not str(state).endswith((PRESENTED, RETAINED)) or doc_id is None:
             yield
             return
+        retained = str(state).endswith(RETAINED)  # "…@retenu": on through the jury's examination to "retenu"
         with self.app.app_context():
             s = db.session()
-            s.add(Instruction(document_id=doc_id, etat="recevable", updated_at=WORLD_NOW))
-            s.add(InstructionMove(document_id=doc_id, action="recevable", depuis="en_instruction", vers="recevable", user_id=self.accounts["instructeur"].id, at=WORLD_NOW))
+            by = self.accounts["instructeur"].id
+            s.add(Instruction(document_id=doc_id, etat="retenu" if retained else "recevable", mesures={"Lens-Hénin": 1} if retained else None, updated_at=WORLD_NOW))
+            s.add(InstructionMove(document_id=doc_id, action="recevable", depuis="en_instruction", vers="recevable", user_id=by, at=WORLD_NOW))
+            if retained:
+                s.add(InstructionMove(document_id=doc_id, action="examiner", depuis="recevable", vers="examine", user_id=by, at=WORLD_NOW))
+                s.add(InstructionMove(document_id=doc_id, action="retenir", depuis="examine", vers="retenu", mesures={"Lens-Hénin": 1}, user_id=by, at=WORLD_NOW))
             s.commit()
         try:
             yield
@@ -896,7 +906,9 @@ _DOSSIER_VIEW = {
     "dossier_submitted":              row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF, NF),
 }
 # Presented to its call's jury (declared recevable), the dossier is read by the jury actor too.
-_PRESENTED_VIEW = {"dossier_submitted" + PRESENTED: row(LOGIN, OK, NF, NF, OK,    OK,    NF, OK)}
+_PRESENTED_VIEW = {"dossier_submitted" + PRESENTED: row(LOGIN, OK, NF, NF, OK,    OK,    NF, OK),
+                   # Retained, still its association's, its instructeurs' and its jury's (issue 12).
+                   RETAINED_DOSSIER:                 row(LOGIN, OK, NF, NF, OK,    OK,    NF, OK)}
 _EDIT_SUBMITTED = {
     "submitted_saisine":              row(LOGIN,   VIEW,   NF,     VIEW,  VIEW,  VIEW,  NF, NF),
     "submitted_incident":             row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF, NF),
@@ -1124,6 +1136,8 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
         # Presented to the jury: its member reads it, never moves it (403); "instruire" is refused
         # on a recevable dossier (back to the checklist with the message, nothing changed).
         PRESENTED_DOSSIER:            row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NO),
+        # Retained: "instruire" refused (back to the checklist with the message, nothing changed).
+        RETAINED_DOSSIER:             row(LOGIN,   NO,     NF,     NF,    LISTE, NO,    NF, NO),
     },
     # A correction request: until the deadline (after it, back to the dossier with the §6b
     # message, nothing changed).
@@ -2174,6 +2188,7 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     ("jury.avis", "POST", PRESENTED_DOSSIER, "instructeur"): "Avis du jury enregistré.",
     ("jury.evaluation", "POST", PRESENTED_DOSSIER, "jury"): "Brouillon de l'évaluation enregistré.",
     ("instruction.move", "POST", PRESENTED_DOSSIER, "instructeur"): "ce dossier est « recevable »",
+    ("instruction.move", "POST", RETAINED_DOSSIER, "instructeur"): "ce dossier est « retenu »",
     ("instruction.request_correction", "POST", PRESENTED_DOSSIER, "instructeur"): "aucune correction ne peut plus être demandée",
     ("instruction.annotate", "POST", PRESENTED_DOSSIER, "instructeur"): "Annotation enregistrée",
     ("jury.record_decision", "POST", APPEL_STATE + PRESENTED, "instructeur"): "Le jury n'a pas signé : il manque 1 évaluation signée",

@@ -29,7 +29,7 @@ from webforms.candidatures.appels import deadline_text, is_open
 from webforms.candidatures.services import checklist, mark_nonconforme
 from webforms.documents.services import Services, problems
 from webforms.errors import DocumentError, NumberRefused, parse_number
-from webforms.models import Annotation, Appel, CorrectionRequest, Document, Instruction, InstructionMove, Piece, User
+from webforms.models import Annotation, Appel, CorrectionRequest, Document, Instruction, InstructionMove, Lettre, Piece, User
 
 
 @dataclass(frozen=True)
@@ -315,6 +315,13 @@ def move(
             _still_incomplete(doc, now)
         if action == "examiner":
             notation.check_examined(session, doc)
+        if action == "notifier" and session.get(Lettre, doc.id) is None:
+            # Notified means its letter exists (decision.send_letters links it first): "Le porteur
+            # de projet sera informé par courrier des suites données à son dossier" (AML §6d).
+            raise DocumentError(
+                "Un dossier est notifié par sa lettre de notification : enregistrez la date de la Commission Permanente "
+                "puis établissez les lettres de l'appel (AML §6d)."
+            )
     except DocumentError:
         session.rollback()
         raise
