@@ -18,13 +18,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from sqlalchemy import select
 
 from tests.databases import Databases
 from tests.test_archive import World, three_deposits, world  # noqa: F401 (fixtures)
 from tests.test_archive_verify_edges import verified
 from webforms import cli, create_app, db
+from webforms.archive import verify as verify_module
+from webforms.archive.audit import log as audit_log
 from webforms.archive.placement import placement_warnings
+from webforms.archive.seal import anchor_seal_of
 from webforms.archive.verify import record_verification, verify
+from webforms.models import ArchiveLog
 
 KEY_INSIDE = "Attention : La clé de scellement du journal"
 ANCHOR_INSIDE = "Attention : L'ancre du journal"
@@ -148,14 +153,55 @@ def test_a_deleted_anchor_is_named_once_the_journal_was_anchored(app: Flask, thr
 
 @pytest.mark.parametrize(("content", "expected"), [
     ("", "Ancre du journal illisible"),
-    ("4", "Journal, ligne 4 : différente de la tête ancrée"),  # cut after the number
-    ("4 0123", "Journal, ligne 4 : différente de la tête ancrée"),  # cut inside the digest
+    ("4", "Ancre du journal falsifiée"),  # cut after the number: its seal gone
+    ("4 0123", "Ancre du journal falsifiée"),  # cut inside the digest
 ])
 def test_a_truncated_anchor_is_named(app: Flask, three_deposits: list[int], content: str, expected: str) -> None:  # noqa: F811
     assert verified(app) == []
     app.extensions["webforms.archive"].anchor.write_text(content)
     problems = _report(app).problems
     assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+def test_a_forged_anchor_is_named_and_the_sealed_one_holds(app: Flask, three_deposits: list[int]) -> None:  # noqa: F811
+    """The journal's tail cut and the anchor rewritten to match: without the key, its seal is named (issue 15)."""
+    svc = app.extensions["webforms.archive"]
+    assert verified(app) == []  # row 4 (the verification) anchored, sealed
+    number, digest, seal = svc.anchor.read_text().split()
+    assert (number, seal) == ("4", anchor_seal_of(svc.seal_key, 4, digest))
+    assert seal != anchor_seal_of(b"x" * 32, 4, digest) and _report(app).problems == []  # the sealed anchor holds
+    with app.app_context():
+        row3 = db.session().scalar(select(ArchiveLog).where(ArchiveLog.id == 3))
+        forged = [f"3 {row3.hash}", f"3 {row3.hash} {row3.seal}", f"3 {row3.hash} {anchor_seal_of(b'x' * 32, 3, row3.hash)}"]
+    # Each forgery names a real row with its real hash: unsealed, sealed with the row's own seal, or another key.
+    for content in forged:
+        svc.anchor.write_text(content + "\n")
+        assert _report(app).problems == [
+            "Ancre du journal falsifiée (ancre_journal_archive) : son sceau ne correspond pas à la ligne 3 qu'elle désigne (ancre réécrite hors du service, ou clé de scellement changée)."
+        ], content
+    svc.anchor.write_text(f"4 {digest} {seal}\n")  # the genuine one put back
+    assert _report(app).problems == []
+
+
+def test_an_anchor_put_down_before_sealing_is_checked_then_sealed(app: Flask, three_deposits: list[int], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """An unsealed anchor from before the upgrade, with no sealed claim in the log, raises no false alarm."""
+    svc = app.extensions["webforms.archive"]
+
+    def earlier_log(*args: Any, ancre_scellee: bool = False, **detail: Any) -> Any:
+        return audit_log(*args, **detail)  # the earlier version: no "ancre_scellee" in its row
+
+    monkeypatch.setattr(verify_module, "log", earlier_log)
+    assert verified(app) == []
+    number, digest, _ = svc.anchor.read_text().split()
+    svc.anchor.write_text(f"{number} {digest}\n")  # the earlier version's anchor: no seal
+    assert _report(app).problems == []
+    svc.anchor.write_text(f"{number} {'0' * len(digest)}\n")  # still checked against the journal
+    assert _report(app).problems == [f"Journal, ligne {number} : différente de la tête ancrée par une vérification précédente (ancre_journal_archive)."]
+    svc.anchor.write_text(f"{number} {digest}\n")
+    monkeypatch.undo()
+    assert verified(app) == [] and len(svc.anchor.read_text().split()) == 3  # the next clean verification seals it
+    svc.anchor.write_text(" ".join(svc.anchor.read_text().split()[:2]) + "\n")  # from now on, unsealed is a forgery
+    assert _report(app).problems[0].startswith("Ancre du journal falsifiée")
 
 
 def test_an_older_anchor_put_back_is_named(app: Flask, three_deposits: list[int]) -> None:  # noqa: F811

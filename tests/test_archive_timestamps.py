@@ -11,11 +11,17 @@ import base64
 import dataclasses
 import datetime as dt
 import hashlib
+import http.server
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from asn1crypto import keys as asn1_keys
+from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from flask import Flask
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko.sign.timestamps.requests_client import HTTPTimeStamper
 from sqlalchemy import select
 
 from tests.conftest import pdf_titled
@@ -30,6 +37,7 @@ from tests.signing import write_trust_root
 from tests.test_archive_web import deposit, people, record_id_from  # noqa: F401 (a fixture)
 from tests.test_web import submitted
 from webforms import db
+from webforms.archive import timestamps
 from webforms.archive.signatures import outside_event_loop
 from webforms.archive.timestamps import check_token
 from webforms.archive.verify import verify
@@ -141,3 +149,64 @@ def test_an_authority_down_does_not_block_the_deposit(app: Flask, people: dict[s
 def test_without_an_authority_no_timestamp_is_asked(app: Flask, people: dict[str, Any]) -> None:  # noqa: F811
     detail, _ = deposit_row(app, people)
     assert not {"horodatage", "horodatage_manquant"} & set(detail)
+
+
+# -- An authority over HTTP on 127.0.0.1, as the service reaches a real one (HTTPTimeStamper) -------
+
+
+@pytest.fixture
+def authority_url(authority: Authority) -> Iterator[str]:
+    """Serve the test authority over HTTP (RFC 3161 over HTTP: a DER request posted, a DER reply) on 127.0.0.1."""
+    stamper = authority.stamper
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            request = tsp.TimeStampReq.load(self.rfile.read(int(self.headers["Content-Length"])))
+            body = stamper.request_tsa_response(request).dump()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/horodatage"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def silent_url() -> Iterator[str]:
+    """An authority that takes the connection and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # connections complete in the backlog; nothing ever reads or answers them
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/horodatage"
+
+
+def test_a_deposit_is_timestamped_over_http_and_verify_checks_the_token(app: Flask, people: dict[str, Any], authority: Authority, authority_url: str) -> None:  # noqa: F811
+    stamper = timestamps.authority(authority_url)
+    assert isinstance(stamper, HTTPTimeStamper)
+    use(app, stamper)
+    write_trust_root(Path(app.config["ARCHIVE_TRUST_DIR"]), authority.root, "horodatage.pem")
+    detail, signed_sha512 = deposit_row(app, people)
+    assert "horodatage_manquant" not in detail
+    check = check_token(detail["horodatage"], signed_sha512, [asn1_x509.Certificate.load(authority.root.public_bytes(serialization.Encoding.DER))])
+    assert check == check.__class__(STAMPED_AT, None)
+    assert problems(app) == []
+
+
+def test_an_authority_that_never_answers_times_out_and_the_deposit_goes_on(app: Flask, people: dict[str, Any], silent_url: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.setattr(timestamps, "TIMEOUT_SECONDS", 1)
+    use(app, timestamps.authority(silent_url))
+    started = time.monotonic()
+    detail, _ = deposit_row(app, people)
+    assert time.monotonic() - started < 30  # bounded by the timeout, not hung
+    assert "horodatage" not in detail and detail["horodatage_manquant"].startswith("TimestampRequestError")
+    assert problems(app) == []

@@ -199,6 +199,25 @@ def test_an_html_template_with_an_outside_resource_or_a_syntax_error_is_refused(
     _refused(app, web, f"{base}{{% for e in menage.enfants %}}\n{{% endblock %}}".encode(), "n'est jamais fermé : il manque {% endfor %}", "ligne 3", template=HTML)
 
 
+def test_an_html_template_without_the_mark_on_every_page_is_refused(app: Flask, login_as: Any) -> None:
+    """Issue 15: the mark (reference, version, digest, QR code) is the archive's only way to tell a signed copy's document."""
+    web = admin(login_as)
+    missing = "la marque du document (référence, version et empreinte, en texte et en QR code) manque"
+    # Not extending _base.html: no mark at all.
+    _refused(app, web, b"<html><body><h1>{{ document.titre }}</h1></body></html>", missing, "page 1 sur 1", "étendre « _base.html »", template=HTML)
+    # Extending it, but hiding the mark.
+    hidden = '{% extends "_base.html" %}{% block contenu %}<style>.marque { display: none }</style><h1>{{ document.titre }}</h1>{% endblock %}'
+    _refused(app, web, hidden.encode(), missing, template=HTML)
+    # Printed once instead of on each page: the second page is named.
+    once = '{% extends "_base.html" %}{% block contenu %}<style>.marque { position: static }</style>' \
+        '<h1>{{ document.titre }}</h1><p style="break-before: page">Suite</p>{% endblock %}'
+    _refused(app, web, once.encode(), missing, "page 2 sur 2", template=HTML)
+    # The other side: extending _base.html and leaving the mark alone is accepted.
+    kept = '{% extends "_base.html" %}{% block contenu %}<h1>{{ document.titre }}</h1><p style="break-before: page">Suite</p>{% endblock %}'
+    assert deposit(web, kept.encode(), HTML, "fiche.html").status_code == 302
+    assert versions(app, HTML) != []
+
+
 @pytest.mark.parametrize(
     ("template", "name", "data", "message"),
     [

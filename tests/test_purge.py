@@ -12,12 +12,14 @@ from sqlalchemy import select, update
 
 from tests.conftest import Clock, pdf_titled
 from tests.test_archive_web import deposit, record_id_from
+from tests.test_sessions import offered
 from tests.test_web import doc_id_from, example_form, submitted
 from tests.workers import run_later_jobs
 from webforms import cli, db
+from webforms.accounts.kept import KEPT_TERM
 from webforms.archive.search import awaiting_signed_copy
 from webforms.jobs import queue_of
-from webforms.models import Apercu, ArchiveRecord, Document, Event, User
+from webforms.models import Apercu, ArchiveRecord, Document, Event, KeptForm, User
 from webforms.purge import DEFAULT_DAYS, cutoff_of, purge
 
 SECOND = dt.timedelta(seconds=1)
@@ -110,7 +112,7 @@ def test_the_command_purges_with_the_configured_term_and_logs_counts_only(app: F
     _last_saved(app, old, now - dt.timedelta(days=31))
     env = {"WEBFORMS_INSTANCE_PATH": app.instance_path, "DATABASE_URL": app.config["DATABASE_URL"], "WEBFORMS_PURGE_DAYS": "30"}
     dry = CliRunner().invoke(cli.main, ["purge", "--dry-run", "--json"], env=env)
-    assert dry.exit_code == 0 and json.loads(dry.output) | {"avant": None} == {"avant": None, "jours": 30, "brouillons": 1, "fichiers": 0, "soumis_non_archives": 0, "essai": True}
+    assert dry.exit_code == 0 and json.loads(dry.output) | {"avant": None} == {"avant": None, "jours": 30, "brouillons": 1, "fichiers": 0, "soumis_non_archives": 0, "formulaires_conserves": 0, "essai": True}
     assert {young, old} <= _ids(app)
     done = CliRunner().invoke(cli.main, ["purge"], env=env)
     assert done.exit_code == 0 and "1 brouillon(s) jamais soumis" in done.output and "supprimés" in done.output
@@ -119,7 +121,7 @@ def test_the_command_purges_with_the_configured_term_and_logs_counts_only(app: F
         (logged,) = db.session().scalars(select(Event).where(Event.action == "purge"))
         assert logged.document_id is None and logged.detail["brouillons"] == 1 and logged.detail["jours"] == 30
         # When, the term, how many: no name, no id, no reference of what went.
-        assert set(logged.detail) == {"avant", "jours", "brouillons", "fichiers", "soumis_non_archives"}
+        assert set(logged.detail) == {"avant", "jours", "brouillons", "fichiers", "soumis_non_archives", "formulaires_conserves"}
         assert "Tartempion" not in json.dumps(logged.detail)
 
 
@@ -128,3 +130,26 @@ def test_the_purge_runs_every_night_on_the_maintenance_queue(app: Flask) -> None
     task = queue.tasks["purger_base_active"]
     assert task.queue == "maintenance" and task.queueing_lock == "purger_base_active"
     assert any(p.task.name == "purger_base_active" and p.cron == "17 3 * * *" for p in queue.periodic_registry.periodic_tasks.values())
+
+
+def test_a_kept_form_is_offered_back_for_30_days_then_purged_and_never_offered_again(app: Flask, login_as: Any, session_clock: Clock) -> None:
+    """CNIL: a form kept after its session ended lives 30 days (issue 15; webforms.accounts.kept.KEPT_TERM)."""
+    web, account = login_as("redacteur")
+    assert dt.timedelta(days=30) == KEPT_TERM
+    young, old = "/documents/nouveau/fiche_saisine", "/documents/nouveau/fiche_incident"
+    with app.app_context():
+        s = db.session()
+        for page, age in ((young, KEPT_TERM - SECOND), (old, KEPT_TERM + SECOND)):
+            s.add(KeptForm(user_id=account.id, page=page, action=page, fields={"prescripteur-nom": [f"Tapé {page}"]}, files_dropped=False, kept_at=session_clock.now - age))
+        s.commit()
+    assert offered(web.get(young).get_data(as_text=True))["fields"] == {"prescripteur-nom": [f"Tapé {young}"]}
+    assert 'id="formulaire-conserve"' not in web.get(old).get_data(as_text=True)  # past its term: not offered
+    with app.app_context():
+        report = purge(db.session(), app.extensions["webforms.services"].store, now=session_clock.now, dry_run=True)
+        assert report.kept_forms == 1 and len(db.session().scalars(select(KeptForm)).all()) == 2  # a dry run deletes nothing
+        report = purge(db.session(), app.extensions["webforms.services"].store, now=session_clock.now)
+        assert report.kept_forms == 1
+        assert [k.page for k in db.session().scalars(select(KeptForm))] == [young]
+        (logged,) = db.session().scalars(select(Event).where(Event.action == "purge"))
+        assert logged.detail["formulaires_conserves"] == 1
+    assert offered(web.get(young).get_data(as_text=True))["fields"] == {"prescripteur-nom": [f"Tapé {young}"]}

@@ -100,7 +100,7 @@ def keep_refused_post(db_session: Session, request: Request, now: dt.datetime) -
     fields = {name: request.form.getlist(name) for name in request.form if name != "csrf_token"}
     # One kept post per form and user: the latest.
     db_session.execute(delete(KeptForm).where(KeptForm.user_id == user_id, KeptForm.action == request.path))
-    db_session.execute(delete(KeptForm).where(KeptForm.kept_at < now - KEPT_TERM))
+    db_session.execute(delete(KeptForm).where(expired(now)))
     files = any(f.filename for f in request.files.values())
     db_session.add(KeptForm(user_id=user_id, page=page[:500], action=request.path[:500], fields=fields, files_dropped=files, kept_at=now))
     db_session.commit()
@@ -114,9 +114,15 @@ def kept_exists(user_id: ColumnElement[int | None]) -> ScalarSelect[bool]:
     return select(exists().where(KeptForm.user_id == user_id)).scalar_subquery()
 
 
-def kept_for(db_session: Session, user_id: int, page: str) -> KeptForm | None:
-    """Return the latest post kept for ``user_id`` shown on ``page``, if any."""
-    return db_session.scalar(select(KeptForm).where(KeptForm.user_id == user_id, KeptForm.page == page).order_by(KeptForm.id.desc()).limit(1))
+def expired(now: dt.datetime) -> ColumnElement[bool]:
+    """The condition "this kept form is past its term" (30 days; the nightly purge deletes it: webforms.purge)."""
+    return KeptForm.kept_at < now - KEPT_TERM
+
+
+def kept_for(db_session: Session, user_id: int, page: str, now: dt.datetime) -> KeptForm | None:
+    """Return the latest post kept for ``user_id`` shown on ``page`` within its term, if any."""
+    found = select(KeptForm).where(KeptForm.user_id == user_id, KeptForm.page == page, ~expired(now))
+    return db_session.scalar(found.order_by(KeptForm.id.desc()).limit(1))
 
 
 def forget(db_session: Session, user_id: int, action: str) -> None:

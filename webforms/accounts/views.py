@@ -111,7 +111,7 @@ def _session_context() -> dict[str, Any]:
     # The page asks at most every 5 minutes, and at least 3 times within the idle time.
     context: dict[str, Any] = {"keepalive_seconds": max(20, min(300, idle_limit(current_app) // dt.timedelta(seconds=3)))}
     if request.method == "GET" and current_user.is_authenticated and fact(kept.KEPT_FACT) is not False:
-        context["kept_form"] = kept.kept_for(db.session(), current_user.id, request.full_path.rstrip("?"))
+        context["kept_form"] = kept.kept_for(db.session(), current_user.id, request.full_path.rstrip("?"), current_clock())
     return context
 
 

@@ -55,3 +55,17 @@ def seal_of(key: bytes, row_id: int, row_hash: str) -> str:
 def seal_holds(key: bytes, row_id: int, row_hash: str, seal: str) -> bool:
     """Return whether ``seal`` is the row's seal (compared in constant time)."""
     return hmac.compare_digest(seal_of(key, row_id, row_hash), seal)
+
+
+def anchor_seal_of(key: bytes, row_id: int, row_hash: str) -> str:
+    """Return the seal of the anchor line naming row ``row_id`` (issue 15: the anchor file cannot be forged).
+
+    Told apart from a row's seal (``seal_of``) by its prefix: the row's seal, stored in the
+    database, cannot be copied into a forged anchor.
+    """
+    return hmac.new(key, f"ancre:{row_id}:{row_hash}".encode(), hashlib.sha512).hexdigest()
+
+
+def anchor_seal_holds(key: bytes, row_id: int, row_hash: str, seal: str) -> bool:
+    """Return whether ``seal`` is the anchor line's seal (compared in constant time)."""
+    return hmac.compare_digest(anchor_seal_of(key, row_id, row_hash), seal)

@@ -8,7 +8,8 @@ authority that does not answer does not block the deposit: the row says the time
 (its message imprint is the file's SHA-512), its signature holds, and the authority's certificate
 chains to a root of the archive's trust directory (the roots the administrator chose, as for
 signatures; no network is used to check it). Tests use pyHanko's own authority (``DummyTimeStamper``),
-no network at all.
+in process, and served over HTTP on 127.0.0.1 for the path the service takes (``authority(url)``,
+an HTTPTimeStamper; and an authority that never answers, which times out).
 """
 
 from __future__ import annotations

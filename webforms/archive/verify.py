@@ -15,7 +15,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from webforms.archive.audit import GENESIS, commit, log, record_digest, row_hash
-from webforms.archive.seal import seal_holds
+from webforms.archive.seal import anchor_seal_holds, anchor_seal_of, seal_holds
 from webforms.archive.search import day_start
 from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.archive.signatures import load_trust_roots
@@ -228,10 +228,17 @@ def verify_anchor(session: Session, svc: ArchiveServices) -> list[str]:
         content = svc.anchor.read_text(encoding="ascii", errors="replace")
     except OSError as exc:
         return [f"Ancre du journal illisible ({svc.anchor}) : {exc.strerror or exc}."]
-    text, _, digest = content.strip().partition(" ")
+    text, _, rest = content.strip().partition(" ")
+    digest, _, seal = rest.partition(" ")
     number = parse_id(text)
     if number is None:
         return [f"Ancre du journal illisible ({svc.anchor}) : « {text[:40]} » (ancre tronquée ou réécrite ?)."]
+    # The anchor line is sealed with the sealing key (issue 15): whoever can write the anchor file
+    # but not read the key cannot cut the journal's tail and rewrite the anchor to match. An
+    # anchor put down before sealing (no seal, and no claim of a sealed one) is checked as before
+    # and sealed by the next clean verification.
+    if (seal or _claims_sealed(session)) and not anchor_seal_holds(svc.seal_key, number, digest, seal):
+        return [f"Ancre du journal falsifiée ({svc.anchor.name}) : son sceau ne correspond pas à la ligne {number} qu'elle désigne (ancre réécrite hors du service, ou clé de scellement changée)."]
     if claimed is not None and number < claimed[1]:
         return [f"Ancre du journal remplacée par une plus ancienne ({svc.anchor.name}) : elle désigne la ligne {number}, la vérification de la ligne {claimed[0]} l'a posée sur la ligne {claimed[1]} au moins."]
     found = session.scalar(select(ArchiveLog.hash).where(ArchiveLog.id == number))
@@ -252,6 +259,14 @@ def anchored_by_log(session: Session) -> tuple[int, int] | None:
     return None
 
 
+def _claims_sealed(session: Session) -> bool:
+    """Whether the latest verification that anchored the head says it sealed its anchor."""
+    for detail in session.scalars(select(ArchiveLog.detail).where(ArchiveLog.action == "verify").order_by(ArchiveLog.id.desc())):
+        if isinstance(detail, dict) and isinstance(detail.get("ancre"), int):
+            return detail.get("ancre_scellee") is True
+    return False
+
+
 def anchor_head(svc: ArchiveServices, head: str | None) -> int | None:
     """Write the head a clean verification checked (``Report.head``) to the anchor file; return its row.
 
@@ -270,7 +285,7 @@ def anchor_head(svc: ArchiveServices, head: str | None) -> int | None:
     svc.anchor.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = svc.anchor.with_name(svc.anchor.name + ".partiel")
     with partial.open("w", encoding="ascii") as out:
-        out.write(f"{number} {digest}\n")
+        out.write(f"{number} {digest} {anchor_seal_of(svc.seal_key, number, digest)}\n")
         out.flush()
         os.fsync(out.fileno())
     partial.chmod(0o600)
@@ -331,7 +346,7 @@ def record_verification(session: Session, svc: ArchiveServices, report: Report, 
         records=report.records,
         files_hashed=report.files_hashed,
         since=since.isoformat() if since else None,
-        **({"ancre": anchored} if anchored is not None else {}),
+        **({"ancre": anchored, "ancre_scellee": True} if anchored is not None else {}),
     )
     commit(session, svc)
     if anchored is not None:

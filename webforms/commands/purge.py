@@ -29,6 +29,8 @@ def _summary(report: PurgeReport, dry_run: bool) -> str:
         f"Dernier contact avant le {report.cutoff:%d/%m/%Y} ({report.days} jours) : "
         f"{len(report.drafts)} brouillon(s) jamais soumis et {report.files} fichier(s) {verb}."
     ]
+    if report.kept_forms:
+        lines.append(f"{report.kept_forms} formulaire(s) conservé(s) après la fin d'une session, de plus de 30 jours, {verb}.")
     if report.submitted_kept:
         lines.append(f"{report.submitted_kept} document(s) soumis non archivé(s) dépassent ce terme : ils relèvent de l'archive (dépôt, puis visa d'élimination), pas de la purge.")
     return "\n".join(lines)

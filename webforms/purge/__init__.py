@@ -8,6 +8,10 @@ and its work, and the files no other row holds. A document once submitted is the
 (deposit, retention, destruction visa: docs/archive.md), and the database itself refuses its
 deletion (migration 0011): the purge counts those past the term, it does not delete them.
 
+Forms kept after their session ended (``kept_form``, issue 16) are offered back for 30 days
+(webforms.accounts.kept.KEPT_TERM); past that, the purge deletes them too: what a household's
+worker typed is not kept longer than it serves (issue 15, CNIL).
+
 The purge is logged (an ``Event`` and the service's log): when, the term, how many, never a
 name, a reference or a household's data.
 """
@@ -25,10 +29,11 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from webforms import db
+from webforms.accounts.kept import KEPT_TERM, expired
 from webforms.documents.storage import FileStore
 from webforms.documents.stored import held_digests
 from webforms.jobs import tasks
-from webforms.models import Apercu, ArchiveRecord, Document, Event, Piece, Travail
+from webforms.models import Apercu, ArchiveRecord, Document, Event, KeptForm, Piece, Travail
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +52,11 @@ class PurgeReport:
     drafts: list[int] = field(default_factory=list)
     files: int = 0
     submitted_kept: int = 0  # submitted, not archived, past the term: the archive's to decide
+    kept_forms: int = 0  # forms kept after their session ended, past their 30 days (KEPT_TERM)
 
     def as_json(self) -> dict[str, Any]:
         """The report as the command line's ``--json`` prints it."""
-        return {"avant": self.cutoff.isoformat(), "jours": self.days, "brouillons": len(self.drafts), "fichiers": self.files, "soumis_non_archives": self.submitted_kept}
+        return {"avant": self.cutoff.isoformat(), "jours": self.days, "brouillons": len(self.drafts), "fichiers": self.files, "soumis_non_archives": self.submitted_kept, "formulaires_conserves": self.kept_forms}
 
 
 def cutoff_of(now: dt.datetime, days: int) -> dt.datetime:
@@ -66,6 +72,7 @@ def purge(session: Session, store: FileStore, *, now: dt.datetime, days: int = D
     drafts = select(Document.id).where(Document.statut == "brouillon", Document.submitted_at.is_(None), stale, ~busy)
     report.drafts = list(session.scalars(drafts.order_by(Document.id)))
     report.submitted_kept = len(list(session.scalars(select(Document.id).where(Document.submitted_at.is_not(None), stale, ~_archived()))))
+    report.kept_forms = len(list(session.scalars(select(KeptForm.id).where(expired(now)))))
     gone: list[str] = []
     if report.drafts:
         named = _digests_of(session, report.drafts)
@@ -85,14 +92,16 @@ def purge(session: Session, store: FileStore, *, now: dt.datetime, days: int = D
         return report
     # Logged even when nothing went: the count of submitted documents past the term is what the
     # archivists and the DPO follow (docs/decisions.md, "Documents soumis jamais archivés").
+    session.execute(delete(KeptForm).where(expired(now)))
     session.add(Event(user=None, action="purge", at=now, detail=report.as_json()))
     session.commit()
     # Files after the commit: a failed commit leaves every file its rows still name.
     for digest in gone:
         store.path(digest).unlink(missing_ok=True)
     logger.info(
-        "Purge de la base active : %s brouillon(s) et %s fichier(s) supprimés, %s document(s) soumis non archivé(s) gardé(s) (dernier contact avant le %s)",
-        len(report.drafts), report.files, report.submitted_kept, report.cutoff.date(),
+        "Purge de la base active : %s brouillon(s) et %s fichier(s) supprimés, %s document(s) soumis non archivé(s) gardé(s) (dernier contact avant le %s) ; "
+        "%s formulaire(s) conservé(s) de plus de %s jours supprimé(s)",
+        len(report.drafts), report.files, report.submitted_kept, report.cutoff.date(), report.kept_forms, KEPT_TERM.days,
     )
     return report
 

@@ -13,12 +13,15 @@ from typing import Any
 
 from jinja2 import TemplateError
 from lxml import etree
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
 
 from schemas import get_kind, registry
 from schemas.base.kind import Kind, Output
 from webforms.rendering import LAYOUT_VARIABLE, Renderer, with_layout
 from webforms.rendering.context import DocumentMeta, build_context
 from webforms.rendering.diagnose import Place, TemplateFailure, place_of_name, syntax_problems, unknown_variables
+from webforms.rendering.marque import Mark, marks_in_text
 from webforms.rendering.names import (
     ANY,
     LEAF,
@@ -203,7 +206,48 @@ def candidate_version(output: Output, content: bytes) -> TemplateVersion:
 def check_candidate(renderer: Renderer, use: Use, content: bytes) -> list[TemplateFailure]:
     """Return the problems of ``content`` as the template of ``use``: outside links, then as ``check_output``."""
     problems = outside_links(use.output, content)
-    return problems or check_output(renderer.trying(candidate_version(use.output, content)), use)
+    trial = renderer.trying(candidate_version(use.output, content))
+    return problems or check_output(trial, use) or mark_problems(trial, use)
+
+
+# The digest a frozen example prints in its mark (issue 15): any 12 hex digits.
+_EXAMPLE_DIGEST = "0123456789ab"
+
+
+def mark_problems(renderer: Renderer, use: Use) -> list[TemplateFailure]:
+    """Return a failure if a kind's PDF, printed from ``use``'s template for a frozen version, lacks its mark on a page.
+
+    Issue 15: each page of a submitted document names its reference, version and digest (text
+    and QR code, ``templates_html/_base.html``, class ``marque``), so that the archive can refuse
+    the signed copy of another document. A replaced template that does not extend ``_base.html``,
+    or hides the mark, would print pages the archive cannot tell apart: it is refused. The text is
+    what is read back (the QR code sits with it in the same block).
+    """
+    if use.output.fmt != "pdf" or use.kind is None or use.page is not None:
+        return []
+    mark = Mark(f"{use.kind.reference_prefix}-2019-000001", 1, _EXAMPLE_DIGEST)
+    meta = DocumentMeta(
+        reference=mark.reference, organisation="Organisation exemple", author="Auteur exemple",
+        issued_at=dt.datetime(2019, 9, 6, 14, 0, tzinfo=dt.UTC), draft=False, version=mark.version, digest=mark.digest,
+    )
+    review = use.kind.review.schema().load(use.kind.review.example) if use.kind.review else None
+    ctx = with_layout(use.output, build_context(use.kind, use.kind.load(use.kind.example), meta, review))
+    try:
+        pdf = renderer.render(use.output, ctx)
+        pages = [page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages]
+    except TemplateFailure as failure:
+        return [failure]
+    except PyPdfError:
+        pages = []
+    missing = [n for n, text in enumerate(pages, 1) if mark not in marks_in_text(text)]
+    if pages and not missing:
+        return []
+    where = f"pages {', '.join(map(str, missing))}" if len(missing) > 1 else f"page {missing[0]}" if missing else "aucune page"
+    return [TemplateFailure(
+        use.output.template,
+        f"la marque du document (référence, version et empreinte, en texte et en QR code) manque ({where} sur {len(pages)}) : "
+        "le modèle doit étendre « _base.html » sans masquer le bloc « marque », pour que l'archive reconnaisse la copie signée de ce document",
+    )]
 
 
 def outside_links(output: Output, content: bytes) -> list[TemplateFailure]:
