@@ -30,7 +30,8 @@ from webforms.documents.previews import ask_preview_if_complete
 from webforms.documents.services import Services, check_move, log_event
 from webforms.documents.uploads import check_upload
 from webforms.errors import DocumentError
-from webforms.models import NATURES_MESSAGE, CorrectionRequest, Document, Message, MessageRead, Piece, PieceJointe, User
+from webforms.mesures.thread import GRANT, REFUSAL
+from webforms.models import NATURES_MESSAGE, CorrectionRequest, Document, Event, Message, MessageRead, Piece, PieceJointe, User
 from webforms.notifications.events import answer_corrections, piece_title, receivers_of, writers_of
 from webforms.notifications.services import notify
 
@@ -162,6 +163,10 @@ def request_correction(session: Session, svc: Services, doc: Document, *, user: 
         return message
     if doc.statut == "decide":
         raise DocumentError("La décision est enregistrée sur ce document : il ne peut plus être rouvert pour correction.")
+    if _renewal_decided(session, doc):
+        raise DocumentError(
+            "Le Service Logement de la DPDS a déjà statué sur le renouvellement demandé par ce bilan : il ne peut plus être rouvert pour correction."
+        )
     now = svc.clock()
     doc.statut = check_move(doc, "reopen")
     doc.updated_at = now
@@ -172,6 +177,14 @@ def request_correction(session: Session, svc: Services, doc: Document, *, user: 
     _attach(session, message, attachment)
     session.commit()
     return message
+
+
+def _renewal_decided(session: Session, doc: Document) -> bool:
+    """Has the DPDS granted or refused the renewal this bilan asked for since its last submission? (it stays "soumis")"""
+    decided = select(Event.id).where(Event.document_id == doc.id, Event.action.in_((GRANT, REFUSAL)))
+    if doc.submitted_at is not None:
+        decided = decided.where(Event.at >= doc.submitted_at)
+    return session.scalar(decided.limit(1)) is not None
 
 
 def thread(session: Session, doc: Document, *, user: User) -> list[Shown]:
