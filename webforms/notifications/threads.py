@@ -5,8 +5,8 @@ thread belongs to the document's record); who writes in it is ``policy.can_discu
 organisation's writers, the recipients who answer it). A recipient may make a message a
 "demande de correction": on a candidature dossier it is the instruction's own request
 (``instruction.request_correction``, AML §6b: its rules, its reopening by the association,
-answered by the next deposit); on another document it stays open until the writers answer it
-in the thread or deposit it again. Each new message tells the thread's other side
+answered by the next deposit); on another document it reopens it and stays open until the
+writers deposit it again (issue 14: "answered by the correction"; a plain reply does not answer it). Each new message tells the thread's other side
 (``notify``), without its text: a message may name the household, an e-mail must not (CNIL).
 The text is stored and shown as typed, escaped like any value, never evaluated as a template.
 """
@@ -32,7 +32,7 @@ from webforms.documents.uploads import check_upload
 from webforms.errors import DocumentError
 from webforms.mesures.thread import GRANT, REFUSAL
 from webforms.models import NATURES_MESSAGE, CorrectionRequest, Document, Event, Message, MessageRead, Piece, PieceJointe, User
-from webforms.notifications.events import answer_corrections, piece_title, receivers_of, writers_of
+from webforms.notifications.events import piece_title, receivers_of, writers_of
 from webforms.notifications.services import notify
 
 MAX_TEXT = 2000
@@ -115,8 +115,6 @@ def post(session: Session, svc: Services, doc: Document, *, user: User, texte: s
     session.add(message)
     session.flush()
     _attach(session, message, attachment)
-    if policy.owns(user, doc):
-        answer_corrections(session, doc, now)
     notify(session, "message", doc, [*writers_of(session, doc), *receivers_of(session, doc)], what="nouveau message", now=now, actor=user)
     session.commit()
     return message
