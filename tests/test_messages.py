@@ -122,21 +122,26 @@ def test_an_empty_or_too_long_message_is_refused_in_french_and_nothing_changes(a
     assert response.status_code == 422 and len(stored(app)) == 1
 
 
-def test_a_correction_request_stays_open_until_the_writers_answer(app: Flask, login_as: Any) -> None:
+def test_a_correction_request_stays_open_until_the_correction_is_deposited(app: Flask, login_as: Any) -> None:
+    """Issue 14: a correction request "is answered by the correction": the new deposit, not a message."""
     doc_id, people = saisine(login_as)
     writer, coordinator = people["writer"][0], people["coordinator"][0]
-    # Only a recipient asks for a correction; the writers answer it.
+    # Only a recipient asks for a correction; the writers answer it by depositing again.
     assert writer.post(f"/documents/{doc_id}/messages", {"texte": "Corrigez", "nature": "demande_correction"}).status_code == 422
     assert stored(app) == []
     assert coordinator.post(f"/documents/{doc_id}/messages", {"texte": "Précisez les ressources.", "nature": "demande_correction"}).status_code == 302
     assert messages(app, people["writer"][1].id)[-1].endswith("FS-2019-000001 : demande de correction")
     assert "(en attente de réponse)" in thread_page(writer, doc_id)
-    # Another recipient's message does not answer it; the writers' does.
+    # Neither another recipient's message nor the writers' answers it.
     assert people["instructeur"][0].post(f"/documents/{doc_id}/messages", {"texte": "Je m'associe."}).status_code == 302
     assert stored(app)[0][2] is False
-    assert writer.post(f"/documents/{doc_id}/messages", {"texte": "Voici les ressources à jour."}).status_code == 302
+    assert writer.post(f"/documents/{doc_id}/messages", {"texte": "Je corrige les ressources."}).status_code == 302
+    assert stored(app)[0] == ("demande_correction", "Précisez les ressources.", False)
+    assert "(en attente de réponse)" in thread_page(coordinator, doc_id)
+    # The correction deposited answers it.
+    assert writer.post(f"/documents/{doc_id}/soumettre").status_code == 302
     assert stored(app)[0] == ("demande_correction", "Précisez les ressources.", True)
-    assert "(répondue)" in thread_page(coordinator, doc_id)
+    assert "(répondue)" in thread_page(coordinator, doc_id) and "(en attente de réponse)" not in thread_page(coordinator, doc_id)
 
 
 def test_a_dossier_s_correction_request_is_the_instruction_s_before_the_deadline_only(app: Flask, login_as: Any, clock: Clock) -> None:

@@ -173,6 +173,23 @@ def test_the_clock_dates_each_notification(app: Flask, login_as: Any, clock: Clo
         assert db.session().scalars(select(Notification.created_at).where(Notification.user_id == coordinator.id)).one() == clock.now
 
 
+def test_the_centre_lists_the_newest_first_by_the_clock(app: Flask, login_as: Any, clock: Clock) -> None:
+    """Issue 14: "a page listing what concerns the user (newest first)": by when it happened, not by when it was stored."""
+    author, _ = login_as("redacteur")
+    coordinator, _ = login_as("coordinateur", org="Plateforme Lens-Hénin")
+    clock.now = dt.datetime(2019, 10, 15, 11, 0, tzinfo=dt.UTC)
+    submitted(author, "fiche_saisine")  # FS-2019-000001, at 11:00
+    clock.now = dt.datetime(2019, 10, 15, 9, 0, tzinfo=dt.UTC)
+    submitted(author, "fiche_saisine")  # FS-2019-000002, stored after it but dated 9:00
+    clock.now = dt.datetime(2019, 10, 16, 9, 0, tzinfo=dt.UTC)
+    page = coordinator.get("/notifications").get_data(as_text=True)
+    assert page.index("FS-2019-000001 :") < page.index("FS-2019-000002 :")
+    clock.now = dt.datetime(2019, 10, 15, 12, 0, tzinfo=dt.UTC)
+    submitted(author, "fiche_saisine")  # FS-2019-000003, at 12:00: the newest
+    page = coordinator.get("/notifications").get_data(as_text=True)
+    assert page.index("FS-2019-000003 :") < page.index("FS-2019-000001 :") < page.index("FS-2019-000002 :")
+
+
 def test_an_error_page_after_a_failed_transaction_still_renders_its_header(app: Flask, login_as: Any) -> None:
     """The header's count reads the database: after a failed statement it must not turn the
     error page into a bare failure (the count is left out, the French page is shown)."""

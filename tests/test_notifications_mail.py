@@ -193,6 +193,30 @@ def test_a_relay_down_blocks_nothing_retries_and_shows_the_failure_to_the_admini
     assert logged(app)[-1] == (coordinator.email, "immediat:depot", "envoye")
 
 
+SEND_RETRY = (
+    "SELECT j.scheduled_at - max(e.at) FROM procrastinate_jobs j JOIN procrastinate_events e ON e.job_id = j.id AND e.type = 'started'"
+    " WHERE j.status = 'todo' AND j.queue_name = 'courriels' GROUP BY j.id"
+)
+
+
+def test_a_failed_send_is_retried_after_2_4_8_then_16_seconds(app: Flask, login_as: Any) -> None:
+    """jobs.RETRY: each try of a send waits twice as long as the one before (2, 4, 8, 16 s), then the send is in failure."""
+    relay(app, free_port())  # nobody listens there: each try fails at once
+    author, _ = login_as("redacteur")
+    login_as("coordinateur", org="Plateforme Lens-Hénin")
+    submitted(author, "fiche_saisine")  # its first try fails
+    for wait in (2, 4, 8, 16):
+        with app.app_context():
+            (scheduled_in,) = db.session().scalars(text(SEND_RETRY)).all()  # from the failed try's start
+            assert wait <= scheduled_in.total_seconds() < wait + 1, (wait, scheduled_in)
+            db.session().execute(text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE status = 'todo' AND queue_name = 'courriels'"))
+            db.session().commit()
+        run_jobs(app)
+    with app.app_context():
+        assert db.session().scalars(select(Travail.statut).where(Travail.nature == "courriel")).one() == "echec"
+        assert db.session().scalars(text(SEND_RETRY)).all() == []
+
+
 def self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, str]:
     """A certificate for 127.0.0.1, made here: the server's TLS context and the CA file the service trusts."""
     key = ec.generate_private_key(ec.SECP256R1())

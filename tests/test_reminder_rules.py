@@ -15,7 +15,7 @@ from typing import Any
 
 import procrastinate
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import DateTime, bindparam, select, text
 
 from schemas import get_kind
 from tests.conftest import Clock
@@ -289,17 +289,43 @@ def test_a_signed_copy_waiting_more_than_15_days_is_reminded_to_the_archivistes(
     assert len(told(app, archiviste.id, "copie_signee_attendue")) == 1
 
 
-def _archive(app: Flask, doc_id: int) -> None:
-    """Pretend the signed copy was archived: the sweep only asks whether a record exists."""
+def test_a_document_submitted_again_waits_for_the_signed_copy_of_its_new_version(app: Flask, login_as: Any) -> None:
+    """The copy of version 1 archived, the document reopened and submitted again: version 2's copy is awaited."""
+    author, _ = login_as("redacteur")
+    _, archiviste = login_as("archiviste", org="Archives départementales")
+    doc_id = submitted(author, "fiche_saisine")  # 14 October 2019
+    _archive(app, doc_id, at=dt.datetime(2019, 10, 20, 9, tzinfo=dt.UTC))
+    run_on(app, paris_morning(D(2019, 10, 30)))
+    assert told(app, archiviste.id) == []
+    with app.app_context():  # reopened by a correction request, submitted again on 1 November
+        doc = db.session().get_one(Document, doc_id)
+        doc.submitted_at, doc.versions = dt.datetime(2019, 11, 1, 9, tzinfo=dt.UTC), doc.versions + 1
+        db.session().commit()
+    run_on(app, paris_morning(D(2019, 11, 16)))
+    assert told(app, archiviste.id) == []
+    run_on(app, paris_morning(D(2019, 11, 17)))
+    (message,) = told(app, archiviste.id)
+    assert message.endswith("copie signée toujours pas archivée, document transmis le 1er novembre 2019 (plus de 15 jours)"), message
+    # Version 2's copy archived: no longer waiting.
+    with app.app_context():
+        db.session().execute(text("DELETE FROM rappel"))
+        db.session().commit()
+    _archive(app, doc_id, at=dt.datetime(2019, 11, 20, 9, tzinfo=dt.UTC), version=2)
+    run_on(app, paris_morning(D(2019, 11, 21)))
+    assert len(told(app, archiviste.id)) == 1
+
+
+def _archive(app: Flask, doc_id: int, *, at: dt.datetime | None = None, version: int = 1) -> None:
+    """Pretend the signed copy was archived (``at``: now): the sweep only asks whether a record exists since the last submission."""
     with app.app_context():
         session = db.session()
         session.execute(text(
             "INSERT INTO archive_record (document_id, version, kind, organisation_id, reference, source_rendition_id, source_sha512,"
             " pdfa_sha512, pdfa_size, signed_sha512, signed_size, signed_mime, received_sha512, received_size, original_name,"
             " signature_kind, retention_years, retention_fate, deposited_by_id, deposited_at)"
-            " SELECT d.id, 1, d.kind, d.organisation_id, d.reference, r.id, 'x', 'x', 1, 'x', 1, 'application/pdf', 'x', 1, 'c.pdf',"
-            " 'scan', 10, 'detruire', d.author_id, now() FROM document d JOIN rendition r ON r.document_id = d.id WHERE d.id = :id LIMIT 1"
-        ), {"id": doc_id})
+            " SELECT d.id, :version, d.kind, d.organisation_id, d.reference, r.id, 'x', 'x', 1, 'x', 1, 'application/pdf', 'x', 1, 'c.pdf',"
+            " 'scan', 10, 'detruire', d.author_id, COALESCE(:at, now()) FROM document d JOIN rendition r ON r.document_id = d.id WHERE d.id = :id LIMIT 1"
+        ).bindparams(bindparam("at", type_=DateTime(timezone=True))), {"id": doc_id, "at": at, "version": version})
         session.commit()
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tests.conftest import WebClient
 from tests.test_mesures_web import AML, open_mesure, start, started_doc
 from webforms import db, jobs
-from webforms.models import Document, Notification, Rappel
+from webforms.models import Document, Notification, Rappel, User
 from webforms.notifications import reminders
 from webforms.notifications.mesure_reminders import bilan_due
 from webforms.notifications.reminders import send_reminders
@@ -148,3 +148,26 @@ def test_an_asll_bilan_is_reminded_from_seven_days_before_then_once_overdue_asll
     assert f"{title} en retard, attendu le {date_fr(due)} ({source})" in told(app, referent.id)[-1][1]
     assert run_on(app, paris_morning(due + dt.timedelta(days=2))) == 0
     assert [e for e, _ in told(app, referent.id)] == ["bilan_a_rendre", "bilan_en_retard"]
+
+
+def set_active(app: Flask, user_id: int, active: bool) -> None:
+    with app.app_context():
+        session = db.session()
+        session.get_one(User, user_id).active = active
+        session.commit()
+
+
+def test_a_reminder_nobody_received_is_sent_to_whoever_is_named_later(app: Flask, login_as: Any) -> None:
+    """The key of an occurrence is kept only once someone was told (docs/decisions.md, "A reminder nobody received")."""
+    _, referent, _ = aml_measure(login_as)
+    set_active(app, referent.id, False)
+    assert run_on(app, paris_morning(DUE - dt.timedelta(days=7))) == 0
+    assert told(app, referent.id) == []
+    with app.app_context():
+        assert db.session().scalars(select(Rappel)).all() == []
+    set_active(app, referent.id, True)
+    assert run_on(app, paris_morning(DUE - dt.timedelta(days=6))) == 1
+    assert [e for e, _ in told(app, referent.id)] == ["bilan_a_rendre"]
+    # Told now: never again.
+    assert run_on(app, paris_morning(DUE - dt.timedelta(days=5))) == 0
+    assert len(told(app, referent.id)) == 1

@@ -22,7 +22,7 @@ from webforms.archive.services import ArchiveError
 from webforms.documents import services as svc_docs
 from webforms.mesures import lots, rules, thread
 from webforms.mesures.services import annual_figures
-from webforms.models import ArchiveLog, DiplomeReferent, Document, Event, Mesure, MesureOrigine, Territoire, User
+from webforms.models import ArchiveLog, DiplomeReferent, Document, Event, Message, Mesure, MesureOrigine, Territoire, User
 from webforms.rendering import Renderer
 from webforms.rendering.checks import example_context
 
@@ -721,3 +721,35 @@ def test_the_dpds_may_refuse_a_renewal_with_its_reasons_and_the_request_is_answe
     assert dpds.post(f"/mesures/{mesure_id}/renouvellements", {"date_decision": "2019-10-01", "duree_mois": "3", "motif": "x"}).status_code == 422
     with app.app_context():
         assert db.session().get_one(Mesure, mesure_id).renouvellements == []
+
+
+def test_a_bilan_whose_renewal_is_decided_is_not_reopened_by_a_correction_request(app: Flask, login_as: Any) -> None:
+    """ASLL §9.2: once the DPDS granted or refused the renewal a bilan asked for (the bilan stays "soumis"), it is not reopened."""
+    web, _ = login_as("redacteur")
+    dpds, _ = login_as("instructeur")
+    ask = {"texte": "Précisez les motifs.", "nature": "demande_correction"}
+
+    def bilan_of(mesure_id: int) -> Document:
+        with app.app_context():
+            return db.session().scalars(select(Document).where(Document.mesure_id == mesure_id, Document.kind == "bilan_asll_maintien")).one()
+
+    def messages_of(bilan_id: int) -> int:
+        with app.app_context():
+            return len(db.session().scalars(select(Message).where(Message.document_id == bilan_id)).all())
+
+    # Refused, then granted: refused in French, nothing changed.
+    refused = _ask_renewal(app, web)
+    assert dpds.post(f"/mesures/{refused}/renouvellements/refus", {"motif": "Dette soldée."}).status_code == 302
+    granted = _ask_renewal(app, web)
+    assert dpds.post(f"/mesures/{granted}/renouvellements", {"date_decision": "2019-10-14", "duree_mois": "3", "motif": "Plan d'apurement à tenir."}).status_code == 302
+    for mesure_id in (refused, granted):
+        bilan = bilan_of(mesure_id)
+        response = dpds.post(f"/documents/{bilan.id}/messages", ask)
+        assert response.status_code == 422, mesure_id
+        assert "a déjà statué sur le renouvellement demandé par ce bilan" in html.unescape(response.get_data(as_text=True))
+        assert (bilan_of(mesure_id).statut, messages_of(bilan.id)) == ("soumis", 0)
+    # Not decided yet: the request reopens the bilan.
+    waiting = _ask_renewal(app, web)
+    bilan = bilan_of(waiting)
+    assert dpds.post(f"/documents/{bilan.id}/messages", ask).status_code == 302
+    assert (bilan_of(waiting).statut, messages_of(bilan.id)) == ("brouillon", 1)

@@ -32,8 +32,8 @@ class Message(Base):
     nature: Mapped[str] = mapped_column(String(30), default="message")
     texte: Mapped[str] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # A correction request: when the document's writers answered it (a message of theirs, or a
-    # new deposit of the document).
+    # A correction request: when the document's writers answered it by depositing it again (the
+    # correction; a message of theirs does not answer it).
     answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")

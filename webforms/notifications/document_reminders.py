@@ -96,12 +96,21 @@ def decision_waiting(session: Session, now: dt.datetime) -> Iterator[Reminder]:
 
 
 def signed_copy_waiting(session: Session, now: dt.datetime) -> Iterator[Reminder]:
-    """A document submitted more than 15 days ago whose signed copy is still not archived: the archivistes."""
+    """A document submitted more than 15 days ago whose signed copy is still not archived: the archivistes.
+
+    The copy awaited is the one of its last submission: a document reopened and submitted again
+    (a new version) waits for a new copy, whatever was archived of the earlier one. A record
+    deposited since the last submission is that copy (a decision freezing a later version asks
+    for none).
+    """
     today = paris_date(now)
+    copy_of_last_submission = select(ArchiveRecord.id).where(
+        ArchiveRecord.document_id == Document.id, ArchiveRecord.deposited_at >= Document.submitted_at
+    )
     waiting = select(Document).where(
         Document.statut != "brouillon",
         Document.submitted_at < now - dt.timedelta(days=SIGNED_COPY_DAYS),
-        Document.id.not_in(select(ArchiveRecord.document_id)),
+        ~copy_of_last_submission.exists(),
     )
     archivistes = _active(session, "archiviste")
     for doc in session.scalars(waiting.order_by(Document.id)):

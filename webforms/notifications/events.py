@@ -60,7 +60,7 @@ def piece_title(doc: Document, code: str) -> str:
 
 
 def answer_corrections(session: Session, doc: Document, now: dt.datetime) -> None:
-    """Mark the correction requests of the document's thread answered (its writers' reply, a new deposit)."""
+    """Mark the correction requests of the document's thread answered: by its new deposit, the correction (issue 14)."""
     session.execute(
         update(Message).where(Message.document_id == doc.id, Message.nature == "demande_correction", Message.answered_at.is_(None)).values(answered_at=now),
         execution_options={"synchronize_session": False},

@@ -7,7 +7,9 @@ of a Maintien with no renewal asked), and on documents their writers or deciders
 waiting). Each occurrence has a key (rule, subject, due date) recorded in ``rappel`` in the
 same transaction as its notifications: a second worker, or the next day's run, finds the key
 taken and tells nobody again. A due date that moves (a renewal, a measure closed early, a call
-postponed) is a new occurrence.
+postponed) is a new occurrence. An occurrence that reached nobody (an inactive referent, no
+coordinator named yet, no archivist in the territory) gives its key back: the next run tells
+whoever has been named since (docs/decisions.md, "A reminder nobody received").
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -41,20 +43,31 @@ def _first_time(session: Session, cle: str, now: dt.datetime) -> bool:
     return inserted.scalar() is not None
 
 
+def _give_back(session: Session, cle: str) -> None:
+    """Forget the occurrence ``cle``: nobody was told, the next run tries again."""
+    session.execute(delete(Rappel).where(Rappel.cle == cle))
+
+
 def send_reminders(session: Session, *, now: dt.datetime) -> int:
-    """Tell whom each reminder concerns what is due on ``now``'s Paris day and was never told; return how many occurrences."""
+    """Tell whom each reminder concerns what is due on ``now``'s Paris day and was never told; return how many occurrences reached someone."""
     today = paris_date(now)
     sent = 0
     for mesure in session.scalars(select(Mesure).order_by(Mesure.id)):
         for occurrence in (o for rule in RULES for o in rule(mesure, today)):
-            if _first_time(session, occurrence.cle, now):
-                notify(session, occurrence.evenement, mesure, [mesure.referent], what=occurrence.what, now=now, detail=occurrence.detail)
+            if not _first_time(session, occurrence.cle, now):
+                continue
+            if notify(session, occurrence.evenement, mesure, [mesure.referent], what=occurrence.what, now=now, detail=occurrence.detail):
                 sent += 1
+            else:
+                _give_back(session, occurrence.cle)
     for sweep in SWEEPS:
         for occurrence, document, recipients in sweep(session, now):
-            if _first_time(session, occurrence.cle, now):
-                notify(session, occurrence.evenement, document, recipients, what=occurrence.what, now=now, detail=occurrence.detail)
+            if not _first_time(session, occurrence.cle, now):
+                continue
+            if notify(session, occurrence.evenement, document, recipients, what=occurrence.what, now=now, detail=occurrence.detail):
                 sent += 1
+            else:
+                _give_back(session, occurrence.cle)
     return sent
 
 

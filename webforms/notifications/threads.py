@@ -5,8 +5,8 @@ thread belongs to the document's record); who writes in it is ``policy.can_discu
 organisation's writers, the recipients who answer it). A recipient may make a message a
 "demande de correction": on a candidature dossier it is the instruction's own request
 (``instruction.request_correction``, AML §6b: its rules, its reopening by the association,
-answered by the next deposit); on another document it stays open until the writers answer it
-in the thread or deposit it again. Each new message tells the thread's other side
+answered by the next deposit); on another document it reopens it and stays open until the
+writers deposit it again (issue 14: "answered by the correction"; a plain reply does not answer it). Each new message tells the thread's other side
 (``notify``), without its text: a message may name the household, an e-mail must not (CNIL).
 The text is stored and shown as typed, escaped like any value, never evaluated as a template.
 """
@@ -30,8 +30,9 @@ from webforms.documents.previews import ask_preview_if_complete
 from webforms.documents.services import Services, check_move, log_event
 from webforms.documents.uploads import check_upload
 from webforms.errors import DocumentError
-from webforms.models import NATURES_MESSAGE, CorrectionRequest, Document, Message, MessageRead, Piece, PieceJointe, User
-from webforms.notifications.events import answer_corrections, piece_title, receivers_of, writers_of
+from webforms.mesures.thread import GRANT, REFUSAL
+from webforms.models import NATURES_MESSAGE, CorrectionRequest, Document, Event, Message, MessageRead, Piece, PieceJointe, User
+from webforms.notifications.events import piece_title, receivers_of, writers_of
 from webforms.notifications.services import notify
 
 MAX_TEXT = 2000
@@ -114,8 +115,6 @@ def post(session: Session, svc: Services, doc: Document, *, user: User, texte: s
     session.add(message)
     session.flush()
     _attach(session, message, attachment)
-    if policy.owns(user, doc):
-        answer_corrections(session, doc, now)
     notify(session, "message", doc, [*writers_of(session, doc), *receivers_of(session, doc)], what="nouveau message", now=now, actor=user)
     session.commit()
     return message
@@ -162,6 +161,10 @@ def request_correction(session: Session, svc: Services, doc: Document, *, user: 
         return message
     if doc.statut == "decide":
         raise DocumentError("La décision est enregistrée sur ce document : il ne peut plus être rouvert pour correction.")
+    if _renewal_decided(session, doc):
+        raise DocumentError(
+            "Le Service Logement de la DPDS a déjà statué sur le renouvellement demandé par ce bilan : il ne peut plus être rouvert pour correction."
+        )
     now = svc.clock()
     doc.statut = check_move(doc, "reopen")
     doc.updated_at = now
@@ -172,6 +175,14 @@ def request_correction(session: Session, svc: Services, doc: Document, *, user: 
     _attach(session, message, attachment)
     session.commit()
     return message
+
+
+def _renewal_decided(session: Session, doc: Document) -> bool:
+    """Has the DPDS granted or refused the renewal this bilan asked for since its last submission? (it stays "soumis")"""
+    decided = select(Event.id).where(Event.document_id == doc.id, Event.action.in_((GRANT, REFUSAL)))
+    if doc.submitted_at is not None:
+        decided = decided.where(Event.at >= doc.submitted_at)
+    return session.scalar(decided.limit(1)) is not None
 
 
 def thread(session: Session, doc: Document, *, user: User) -> list[Shown]:
