@@ -206,6 +206,35 @@ def test_download_is_logged_and_serves_the_archived_bytes(app: Flask, people: di
     assert actions(app)[-2:] == [("download", record_id), ("download", record_id)]
 
 
+def test_a_missing_file_tells_the_archivist_the_administrator_knows_and_nothing_technical(
+    app: Flask, people: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 16, point 8: no command line shown to an archiviste; the administrator is told (the error log)."""
+    archivist = people["archivist"]
+    doc_id = submitted(people["writer"], "fiche_incident")
+    record_id = record_id_from(deposit(archivist, doc_id, pdf_titled("incident signé")))
+    # The other side first: the file is there, it is served and nothing is logged as an error.
+    with caplog.at_level("ERROR"):
+        assert archivist.get(f"/archives/{record_id}/fichiers/signe").status_code == 200
+    assert not [r for r in caplog.records if "manquant" in r.getMessage()]
+    with app.app_context():
+        record = db.session().get(ArchiveRecord, record_id)
+        path = app.extensions["webforms.archive"].archive.path(record.signed_sha512)
+    path.chmod(0o644)
+    path.unlink()
+    before = actions(app)
+    with caplog.at_level("ERROR"):
+        missing = archivist.get(f"/archives/{record_id}/fichiers/signe")
+    assert missing.status_code == 302
+    assert actions(app) == before  # not served, so not logged as a download
+    page = archivist.get(f"/archives/{record_id}").get_data(as_text=True)
+    assert "introuvable" in page and "administrateur a été prévenu" in page
+    for jargon in ("webforms", "verify", "lancez", "commande", "SHA"):
+        assert jargon not in page.split("introuvable", 1)[1].split("</", 1)[0], jargon
+    told = [r for r in caplog.records if "manquant" in r.getMessage()]
+    assert told and str(record_id) in told[0].getMessage() and "webforms archive verify" in told[0].getMessage()
+
+
 def _zip_of(response: Any) -> zipfile.ZipFile:
     assert response.status_code == 200 and response.mimetype == "application/zip", response.get_data(as_text=True)[:300]
     return zipfile.ZipFile(io.BytesIO(response.data))
