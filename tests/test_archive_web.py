@@ -371,6 +371,30 @@ def test_retention_visa_then_destruction_by_another_archivist(app: Flask, people
     assert "Élimination" in record_page
 
 
+def test_an_eliminated_record_is_no_longer_found_by_household_name_or_free_text(app: Flask, people: dict[str, Any], clock: Clock) -> None:
+    """Issue 16, point 9 (privacy): once eliminated, what a record said of the household no longer finds it."""
+    archivist, second, writer = people["archivist"], people["second"], people["writer"]
+    form = {**example_form("fiche_saisine"), "menage-demandeur-nom": "Zébulon", "situation-description": "Expulsion prévue.", "action": "submit"}
+    doc_id = doc_id_from(writer.post("/documents/nouveau/fiche_saisine", form))
+    record_id = record_id_from(deposit(archivist, doc_id, pdf_titled("Copie signée")))
+
+    def found(**query: str) -> set[int]:
+        return {int(n) for n in re.findall(r'href="/archives/(\d+)"', archivist.get("/archives", query_string=query).get_data(as_text=True))}
+
+    # Before the elimination: found by the name and by a word of the text.
+    assert found(nom="zebulon") == {record_id} and found(texte="expulsion") == {record_id}
+    clock.now = dt.datetime(2025, 2, 3, 9, 0, tzinfo=dt.UTC)
+    archivist.post("/archives/conservation/visa", {"document": str(doc_id), "numero": "2025-8", "date_visa": "2025-01-30", "signataire": "Directrice des Archives"})
+    with app.app_context():
+        visa_id = db.session().scalar(select(ArchiveLog.detail).where(ArchiveLog.action == "destruction_visa"))["visa_id"]
+    assert second.post(f"/archives/visas/{visa_id}/eliminer").status_code == 302
+    with app.app_context():
+        assert db.session().scalar(select(Tombstone)).record_id == record_id
+    # After: neither finds it; its tombstone is still listed by type (the elimination is on record).
+    assert found(nom="zebulon") == set() and found(texte="expulsion") == set()
+    assert record_id in found(type="fiche_saisine")
+
+
 def test_admin_sets_a_rule_and_sees_its_default(app: Flask, people: dict[str, Any]) -> None:
     admin = people["admin"]
     page = admin.get("/admin/conservation").get_data(as_text=True)
