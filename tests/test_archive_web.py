@@ -206,6 +206,35 @@ def test_download_is_logged_and_serves_the_archived_bytes(app: Flask, people: di
     assert actions(app)[-2:] == [("download", record_id), ("download", record_id)]
 
 
+def test_a_missing_file_tells_the_archivist_the_administrator_knows_and_nothing_technical(
+    app: Flask, people: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 16, point 8: no command line shown to an archiviste; the administrator is told (the error log)."""
+    archivist = people["archivist"]
+    doc_id = submitted(people["writer"], "fiche_incident")
+    record_id = record_id_from(deposit(archivist, doc_id, pdf_titled("incident signé")))
+    # The other side first: the file is there, it is served and nothing is logged as an error.
+    with caplog.at_level("ERROR"):
+        assert archivist.get(f"/archives/{record_id}/fichiers/signe").status_code == 200
+    assert not [r for r in caplog.records if "manquant" in r.getMessage()]
+    with app.app_context():
+        record = db.session().get(ArchiveRecord, record_id)
+        path = app.extensions["webforms.archive"].archive.path(record.signed_sha512)
+    path.chmod(0o644)
+    path.unlink()
+    before = actions(app)
+    with caplog.at_level("ERROR"):
+        missing = archivist.get(f"/archives/{record_id}/fichiers/signe")
+    assert missing.status_code == 302
+    assert actions(app) == before  # not served, so not logged as a download
+    page = archivist.get(f"/archives/{record_id}").get_data(as_text=True)
+    assert "introuvable" in page and "administrateur a été prévenu" in page
+    for jargon in ("webforms", "verify", "lancez", "commande", "SHA"):
+        assert jargon not in page.split("introuvable", 1)[1].split("</", 1)[0], jargon
+    told = [r for r in caplog.records if "manquant" in r.getMessage()]
+    assert told and str(record_id) in told[0].getMessage() and "webforms archive verify" in told[0].getMessage()
+
+
 def _zip_of(response: Any) -> zipfile.ZipFile:
     assert response.status_code == 200 and response.mimetype == "application/zip", response.get_data(as_text=True)[:300]
     return zipfile.ZipFile(io.BytesIO(response.data))
@@ -340,6 +369,30 @@ def test_retention_visa_then_destruction_by_another_archivist(app: Flask, people
     gone = second.get(f"/archives/{record_id}/fichiers/signe")
     assert gone.status_code == 302 and "a été éliminé" in second.get(f"/archives/{record_id}").get_data(as_text=True)
     assert "Élimination" in record_page
+
+
+def test_an_eliminated_record_is_no_longer_found_by_household_name_or_free_text(app: Flask, people: dict[str, Any], clock: Clock) -> None:
+    """Issue 16, point 9 (privacy): once eliminated, what a record said of the household no longer finds it."""
+    archivist, second, writer = people["archivist"], people["second"], people["writer"]
+    form = {**example_form("fiche_saisine"), "menage-demandeur-nom": "Zébulon", "situation-description": "Expulsion prévue.", "action": "submit"}
+    doc_id = doc_id_from(writer.post("/documents/nouveau/fiche_saisine", form))
+    record_id = record_id_from(deposit(archivist, doc_id, pdf_titled("Copie signée")))
+
+    def found(**query: str) -> set[int]:
+        return {int(n) for n in re.findall(r'href="/archives/(\d+)"', archivist.get("/archives", query_string=query).get_data(as_text=True))}
+
+    # Before the elimination: found by the name and by a word of the text.
+    assert found(nom="zebulon") == {record_id} and found(texte="expulsion") == {record_id}
+    clock.now = dt.datetime(2025, 2, 3, 9, 0, tzinfo=dt.UTC)
+    archivist.post("/archives/conservation/visa", {"document": str(doc_id), "numero": "2025-8", "date_visa": "2025-01-30", "signataire": "Directrice des Archives"})
+    with app.app_context():
+        visa_id = db.session().scalar(select(ArchiveLog.detail).where(ArchiveLog.action == "destruction_visa"))["visa_id"]
+    assert second.post(f"/archives/visas/{visa_id}/eliminer").status_code == 302
+    with app.app_context():
+        assert db.session().scalar(select(Tombstone)).record_id == record_id
+    # After: neither finds it; its tombstone is still listed by type (the elimination is on record).
+    assert found(nom="zebulon") == set() and found(texte="expulsion") == set()
+    assert record_id in found(type="fiche_saisine")
 
 
 def test_admin_sets_a_rule_and_sees_its_default(app: Flask, people: dict[str, Any]) -> None:

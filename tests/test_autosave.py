@@ -64,3 +64,28 @@ def test_after_the_deadline_the_automatic_save_says_so_and_saves_nothing_aml_6d(
     assert response.status_code == 409 and "La date limite de dépôt est passée" in response.get_json()["message"]
     with app.app_context():
         assert db.session().get(Document, doc_id).data["porteur"]["raison_sociale"] == "Tapé juste avant"
+
+
+def test_an_automatic_save_after_the_session_ended_says_what_was_kept_and_leaves_the_message_for_the_sign_in_page(
+    app: Flask, login_as: Any, session_clock: Clock
+) -> None:
+    """Issue 16, point 1: the page's fetch must not follow a redirect to /connexion (which read the message)."""
+    web, _ = login_as("redacteur")
+    doc_id = draft(web)
+    page = f"/documents/{doc_id}/modifier"
+    web.get(page)
+    form = example_form("fiche_saisine") | {"prescripteur-nom": "Tapé en fin de session", "action": "autosave"}
+    # The other side first: within the session, saved.
+    assert web.post(page, form, headers={"Accept": "application/json", "Referer": f"http://localhost{page}"}).status_code == 200
+    session_clock.advance(minutes=45)
+    response = web.post(page, form | {"prescripteur-nom": "Tapé après la fin"}, headers={"Accept": "application/json", "Referer": f"http://localhost{page}"})
+    assert response.status_code == 401
+    body = response.get_json()
+    assert body["enregistre"] is False and body["message"].startswith("Votre session avait pris fin") and body["connexion"] == f"/connexion?next={page}"
+    with app.app_context():
+        assert db.session().get(Document, doc_id).data["prescripteur"]["nom"] == "Tapé en fin de session"
+    # The real sign-in page still says it (the message was not read by the automatic save).
+    sign_in = web.get(body["connexion"]).get_data(as_text=True)
+    assert "Votre session avait pris fin : rien n&#39;a été enregistré" in sign_in
+    # A button's save after the session ended is still sent to the sign-in page:
+    # tests/test_sessions.py::test_a_form_posted_after_the_session_ended_is_kept_and_offered_back_after_sign_in.

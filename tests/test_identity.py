@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from pathlib import Path
@@ -25,6 +26,10 @@ from webforms.models import Document, Rendition
 from webforms.rendering import Renderer
 from webforms.rendering.checks import example_context
 from webforms.rendering.identity import LOGO_MAX_BYTES, IdentityError, identity_from
+from webforms.rendering.pages import PAGES, PROCES_VERBAL
+from webforms.statistiques.exports import REPORT as STATISTICS_REPORT
+from webforms.statistiques.exports import context as statistics_context
+from webforms.statistiques.services import Figures, Period
 
 NOM = "Conseil départemental du Pas-de-Calais"
 ADRESSE = "Hôtel du Département | rue Ferdinand Buisson | 62018 Arras Cedex 9"
@@ -199,3 +204,19 @@ def test_a_replaced_word_template_without_the_logo_still_renders(tmp_path: Path)
     data = renderer.render(kind.output("docx"), example_context(kind))
     body_images = [r.target_part.blob for r in docx.Document(io.BytesIO(data)).part.rels.values() if r.reltype.endswith("/image")]
     assert body_images == [logo.read_bytes()]
+
+
+def _statistics_context() -> dict[str, Any]:
+    period = Period(dt.date(2019, 1, 1), dt.date(2019, 6, 30))
+    return statistics_context(Figures(period=period, today=dt.date(2019, 7, 1), territoire=None), [], year=2019)
+
+
+@pytest.mark.parametrize(("output", "example"), [(STATISTICS_REPORT, _statistics_context), (PROCES_VERBAL, lambda: PAGES[PROCES_VERBAL.template].example)])
+def test_the_statistics_report_and_the_jury_s_proces_verbal_print_the_identity_and_nothing_without_it(
+    tmp_path: Path, output: Any, example: Any
+) -> None:
+    """Issue 16, point 10, "on every PDF": the two PDFs outside the kinds and the dossier, with logo, name and address."""
+    page = PdfReader(io.BytesIO(Renderer(identity=identity_from(NOM, ADRESSE, str(png(tmp_path / "logo.png")))).render(output, dict(example())))).pages[0]
+    assert NOM in page.extract_text() and "62018 Arras Cedex 9" in page.extract_text() and len(page.images) == 1, output.template
+    bare = PdfReader(io.BytesIO(Renderer().render(output, dict(example())))).pages[0]
+    assert "Conseil départemental" not in bare.extract_text() and "Arras" not in bare.extract_text() and len(bare.images) == 0

@@ -288,6 +288,24 @@ def test_an_attachment_that_is_not_what_it_claims_or_too_big_is_refused_in_frenc
     assert attach(writer, doc_id, pdf_bytes(1), "budget.pdf").status_code == 302 and len(attachments(app)) == 1
 
 
+def test_a_refused_attachment_is_said_beside_its_field_and_the_typed_message_stays(app: Flask, login_as: Any) -> None:
+    """Issue 16, point 7: not a message at the top of the page; point 1: nothing typed lost."""
+    doc_id, people = saisine(login_as)
+    writer = people["writer"][0]
+    typed = "Bonjour, voici le budget révisé, avec les trois devis demandés."
+    response = attach(writer, doc_id, b"MZ\x90\x00 not a pdf at all", "budget.pdf", texte=typed)
+    text = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    field = re.search(r'<p class="error-message" id="fichier-erreur">([^<]*)</p>\s*<input type="file" id="fichier"[^>]*>', text)
+    assert field and "Ce fichier n'est pas" in field.group(1)
+    assert 'aria-invalid="true"' in field.group(0) and 'aria-describedby="fichier-aide fichier-erreur"' in field.group(0)
+    assert f">{typed}</textarea>" in text
+    assert text.count("Ce fichier n'est pas") == 1  # not repeated at the top
+    # The other side: a refusal that is not the file's (no text) stays at the top; the field is not marked.
+    empty = html.unescape(attach(writer, doc_id, pdf_bytes(1), "budget.pdf", texte="").get_data(as_text=True))
+    assert "Écrivez votre message" in empty and 'id="fichier-erreur"' not in empty and 'aria-invalid="true"' not in empty
+
+
 def pdf_of_size(size: int) -> bytes:
     """A real one-page PDF of exactly ``size`` bytes: its page's content stream is padded with spaces."""
 

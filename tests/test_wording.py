@@ -95,6 +95,10 @@ def test_the_coordinators_home_page_lists_the_referrals_waiting_for_a_decision(a
         references = [db.session().get(Document, d).reference for d in (first, second)]
     assert waiting.index(references[0]) < waiting.index(references[1])
     assert "soumis le 14 octobre 2019 (il y a 3 jours)" in waiting and "Fiche d'incident" not in waiting
+    # The other side of the territory: a coordinator of Artois is not asked to decide on Lens-Hénin's referrals.
+    artois, _ = login_as("coordinateur", org="Plateforme Logement d'abord Artois", territoires=("aml-artois",))
+    assert all(reference not in _to_decide(artois) for reference in references)
+    assert "En attente de votre décision (" not in _to_decide(artois)
     decision = {k: v for k, v in get_kind("fiche_saisine").review.example.items() if v}  # type: ignore[union-attr]
     assert coordinator.post(f"/documents/{first}/decision", decision).status_code == 302
     waiting = _to_decide(coordinator)

@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session
@@ -337,6 +337,12 @@ def _register_errors(app: Flask) -> None:
         keeping = kept.keep_refused_post(db.session(), request, sessions.current_clock())
         if keeping is not None:
             flash(kept.message(keeping), "info")
+            target = keeping.page if keeping.signed_in else url_for("auth.login", next=keeping.page)
+            if request.form.get("action") == "autosave":
+                # The page's automatic save (static/autosave.js) must not follow a redirect: the
+                # sign-in page would read the message meant for the user. Said in JSON; the
+                # message stays for the real page (issue 16, point 1).
+                return jsonify(enregistre=False, message=kept.message(keeping), connexion=target), (409 if keeping.signed_in else 401)
             return redirect(keeping.page if keeping.signed_in else url_for("auth.login", next=keeping.page))
         # Plain words, not "jeton CSRF" (issue 16, point 8): what happened and what to do.
         page = render_template("error.html", code=400, title="Formulaire expiré", message=CSRF_REFUSED)

@@ -162,6 +162,10 @@ def _matching(user: User, query: Search) -> Any:
     text_words = fold(query.text or "").split()
     if query.du or query.au or words or text_words:
         stmt = stmt.join(Document, Document.id == ArchiveRecord.document_id)
+    if words or text_words:
+        # An eliminated record is no longer found by what it said about the household (issue 16,
+        # point 9): its tombstone stays listed by reference, type and organisation.
+        stmt = stmt.where(ArchiveRecord.id.not_in(select(Tombstone.record_id)))
     if text_words:
         # Free text (issue 16, point 9): every word somewhere in what the reader may already open.
         text = _folded(_document_text())

@@ -239,8 +239,12 @@ def download(record_id: int, which: str) -> Any:
     archive = services().archive
     path, mime, name = open_file(archive, record, which)
     if not path.is_file():
-        current_app.logger.error("Fichier d'archive manquant : enregistrement %s (%s)", record.id, which)
-        flash("Le fichier est introuvable dans l'archive : l'administrateur a été prévenu (lancez « webforms archive verify »).", "error")
+        # The administrator is told in the service's error log, with what to run; the reader is
+        # told only that it is known (issue 16, point 8: no command shown to an archiviste).
+        current_app.logger.error(
+            "Fichier d'archive manquant : enregistrement %s (%s) ; lancez « webforms archive verify » (docs/archive.md).", record.id, which
+        )
+        flash("Le fichier est introuvable dans l'archive. L'administrateur a été prévenu ; réessayez plus tard.", "error")
         return redirect(url_for(".record", record_id=record.id))
     try:
         log_access(session, archive, record, "download", user=current_user, file=which)

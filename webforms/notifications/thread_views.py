@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from schemas import get_kind
 from webforms import db, policy
+from webforms.documents.uploads import UploadRefused
 from webforms.forms import ActionForm
 from webforms.models import NATURES_MESSAGE, Document, Message
 from webforms.notifications import threads
@@ -33,10 +34,10 @@ def _document_or_404(doc_id: int) -> Document:
     return doc
 
 
-def _page(doc: Document, *, texte: str = "", status: int = 200) -> ResponseReturnValue:
+def _page(doc: Document, *, texte: str = "", file_error: str = "", status: int = 200) -> ResponseReturnValue:
     items = threads.thread(db.session(), doc, user=current_user)
     return render_template(
-        "messages.html", doc=doc, kind=get_kind(doc.kind), items=items, form=ActionForm(), texte=texte, natures=NATURES_MESSAGE, attachment_mb=threads.ATTACHMENT_MB,
+        "messages.html", doc=doc, kind=get_kind(doc.kind), items=items, form=ActionForm(), texte=texte, natures=NATURES_MESSAGE, attachment_mb=threads.ATTACHMENT_MB, file_error=file_error,
         can_write=policy.can_discuss(current_user, doc), can_correct=policy.can_request_correction(current_user, doc),
     ), status
 
@@ -47,12 +48,19 @@ def thread(doc_id: int) -> ResponseReturnValue:
     return _page(_document_or_404(doc_id))
 
 
-def _post(doc: Document, texte: str, nature: str) -> Message:
-    """Post the message with its attachment if one was chosen, checked in a working folder removed afterwards."""
+def _post(doc: Document, texte: str, nature: str, file_refusals: list[str]) -> Message:
+    """Post the message with its attachment if one was chosen, checked in a working folder removed afterwards.
+
+    A refused attachment's reason is also put in ``file_refusals``: it is said beside the file field.
+    """
     file = request.files.get("fichier")
     with tempfile.TemporaryDirectory(prefix="webforms-message-") as workdir:
         upload = threads.Upload(file.stream, file.filename, Path(workdir)) if file is not None and file.filename else None
-        return threads.post(db.session(), services().documents, doc, user=current_user, texte=texte, nature=nature, upload=upload)
+        try:
+            return threads.post(db.session(), services().documents, doc, user=current_user, texte=texte, nature=nature, upload=upload)
+        except UploadRefused as exc:
+            file_refusals.append(str(exc))
+            raise
 
 
 @bp.post("/documents/<int:doc_id>/messages")
@@ -63,7 +71,11 @@ def post(doc_id: int) -> ResponseReturnValue:
     if not policy.can_discuss(current_user, doc):
         abort(403)
     texte, nature = request.form.get("texte", ""), request.form.get("nature", "message")
-    outcome = attempt(_post, doc, texte, nature)
+    file_refusals: list[str] = []
+    outcome = attempt(_post, doc, texte, nature, file_refusals)
+    if outcome.refused and file_refusals:
+        # Beside the file field, the typed message kept (issue 16, point 7).
+        return _page(doc, texte=texte, file_error=file_refusals[0], status=422)
     if outcome.refused:
         flash(outcome.refusal or "", "error")
         return _page(doc, texte=texte, status=422)

@@ -21,7 +21,7 @@
   function answer(response) {
     return response.json()
       .catch(function () { return null; })
-      .then(function (body) { return { ok: response.ok, body: body }; });
+      .then(function (body) { return { ok: response.ok, status: response.status, body: body }; });
   }
 
   function send() {
@@ -31,11 +31,19 @@
     var data = new FormData(form);
     data.set("action", "autosave");
     // getAttribute: a field named "action" (the forms' buttons) hides form.action.
-    fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin", headers: { Accept: "application/json" } })
+    // redirect "manual": a redirect is never followed (it would read the sign-in page's message).
+    fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin", redirect: "manual", headers: { Accept: "application/json" } })
       .then(answer)
       .then(function (result) {
         if (result.ok && result.body && result.body.enregistre) {
           say("Brouillon enregistré à " + result.body.enregistre_a + ".", false);
+        } else if (result.body && result.body.message && result.body.connexion) {
+          // The session ended: what was typed is kept on the server; say so, with the way back.
+          say(result.body.message + " ", true);
+          var link = document.createElement("a");
+          link.href = result.body.connexion;
+          link.textContent = result.status === 401 ? "Se connecter" : "Recharger la page";
+          status.appendChild(link);
         } else {
           say((result.body && result.body.message ? result.body.message + " " : "Enregistrement automatique impossible. ")
             + "Ce que vous avez saisi reste dans la page.", true);
