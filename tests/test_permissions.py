@@ -2602,6 +2602,7 @@ def test_calls_and_their_lists_show_exactly_the_dossiers_the_actor_may_see(world
 CSRF_CASES: dict[str, tuple[str, str | None]] = {
     "territoires.edit": ("admin", TERRITOIRE_STATE),
     "territoires.attachments": ("admin", TERRITOIRE_STATE),
+    "territoires.recipients": ("admin", TERRITOIRE_STATE),
     "territoires.grant": ("admin", None),
     "territoires.revoke": ("admin", PORTEE_STATE),
     "territoires.assign_measure": ("admin", None),
