@@ -56,9 +56,8 @@ def call_off_previews(session: Session, doc: Document, *, now: dt.datetime) -> N
     """
     waiting = session.scalars(select(Travail).where(Travail.document_id == doc.id, Travail.nature == "apercu", Travail.statut == "en_attente"))
     for travail in waiting:
-        if not jobs_services.cancel_if_waiting(session, travail):
-            continue  # a worker took it meanwhile: it finds the document submitted
-        travail.statut, travail.finished_at, travail.resultat = "termine", now, {"rendus": [], "annule": "document soumis"}
+        # A worker that took it meanwhile finds the document submitted and renders nothing.
+        jobs_services.cancel_if_waiting(session, travail, now=now, why="document soumis")
 
 
 def preview_output(doc: Document, fmt: str, output: str = "document") -> Output | None:

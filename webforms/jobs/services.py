@@ -99,12 +99,16 @@ def fail_after_success(session: Session, travail: Travail, erreur: str) -> bool:
     return True
 
 
-def cancel_if_waiting(session: Session, travail: Travail) -> bool:
+def cancel_if_waiting(session: Session, travail: Travail, *, now: dt.datetime, why: str) -> bool:
     """Cancel ``travail``'s job if no worker has taken it yet (procrastinate's own cancellation); True if cancelled.
 
-    A job already taken runs on: its task must find for itself that it has nothing left to do.
-    A work with no job (never deferred) counts as cancelled.
+    A cancelled work is recorded as done with nothing produced and ``why`` (as its task would
+    have recorded itself). A job already taken runs on: its task must find for itself that it
+    has nothing left to do. A work with no job (never deferred) counts as cancelled.
     """
-    if travail.job_id is None:
-        return True
-    return session.execute(text("SELECT procrastinate_cancel_job_v1(:job, false, false)"), {"job": travail.job_id}).scalar() is not None
+    if travail.job_id is not None:
+        cancelled = session.execute(text("SELECT procrastinate_cancel_job_v1(:job, false, false)"), {"job": travail.job_id}).scalar()
+        if cancelled is None:
+            return False
+    travail.statut, travail.finished_at, travail.resultat = "termine", now, {"rendus": [], "annule": why}
+    return True
