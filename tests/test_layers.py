@@ -61,3 +61,43 @@ def test_the_app_gives_the_lifecycle_each_parent_s_rules(app: Flask) -> None:
 def test_the_app_gives_the_document_page_the_archived_copy_the_thread_and_the_links(app: Flask) -> None:
     """With the app built, the generic document page gets the archive's signed copy, the thread of messages, the links, the dossier's ways in and the transmissions, by name."""
     assert list(document_pages._PAGE_EXTRAS) == ["archived", "messages", "partage", "dossier", "transmissions"]
+
+
+# What a schema's reading may depend on: the payload and ``API_VALUES``, nothing else. The
+# readings are kept per process (``Kind.load_partial``); a rule that read the clock, the
+# database, the environment or another context variable would be served stale.
+SCHEMA_FORBIDDEN_MODULES = ("webforms", "sqlalchemy", "flask", "os", "time")
+SCHEMA_FORBIDDEN_CALLS = {"now", "today", "utcnow", "getenv", "ContextVar"}
+
+
+def schema_sources() -> list[Path]:
+    """Every source file that declares kinds and their rules."""
+    return sorted((Path(__file__).parent.parent / "schemas").rglob("*.py"))
+
+
+def _reads_outside_the_payload(path: Path) -> list[str]:
+    """The imports and calls of ``path`` through which a reading could depend on more than its payload."""
+    tree = ast.parse(path.read_text())
+    found = [f"import {n}" for n in imported_names(path) if n.split(".")[0] in SCHEMA_FORBIDDEN_MODULES]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in SCHEMA_FORBIDDEN_CALLS:
+                found.append(f"{name}()")
+    return found
+
+
+def test_a_schema_reads_nothing_but_its_payload() -> None:
+    """Kept readings stay true: no schema imports the service, the database or the clock (one ContextVar, API_VALUES, is in the key)."""
+    root = Path(__file__).parent.parent
+    found = {p.relative_to(root).as_posix(): _reads_outside_the_payload(p) for p in schema_sources()}
+    allowed = {"schemas/base/fields.py": ["ContextVar()"]}  # API_VALUES, part of the kept reading's key
+    found = {k: v for k, v in found.items() if v and allowed.get(k) != v}
+    assert found == {}
+
+
+def test_the_schema_guard_sees_a_clock(tmp_path: Path) -> None:
+    """The guard above is not blind: a rule reading today's date is named."""
+    probe = tmp_path / "probe.py"
+    probe.write_text("import datetime as dt\nimport os\n\ndef rule(v):\n    return v <= dt.date.today()\n")
+    assert _reads_outside_the_payload(probe) == ["import os", "today()"]
