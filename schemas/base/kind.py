@@ -227,7 +227,7 @@ class Kind:
         The reading of a payload is kept (``_READINGS``): a draft's page reads the same saved
         data at each opening, and the load was a tenth of that page's CPU (issue 11). The
         reading depends on the payload and on ``API_VALUES`` only (the schemas read no clock
-        and no database); each caller gets its own copy.
+        and no database: ``tests/test_layers.py`` guards it); each caller gets its own copy.
         """
         try:
             key: Hashable | None = (self.schema, API_VALUES.get(), json.dumps(payload))
