@@ -247,7 +247,7 @@ def _shared(login_as: Any) -> tuple[int, str]:
 def partage_lien(app: Flask, login_as: Any, clock: Clock) -> Expected:
     _shared(login_as)
     line = f"Association Habitat Solidaire vous transmet le document « {SAISINE} FS-2019-000001 » en votre qualité de travailleur social référent du ménage."
-    return Expected(ADDRESS, f"[webforms] {SAISINE} FS-2019-000001 : document transmis", line)
+    return Expected(ADDRESS, f"[webforms] {SAISINE} FS-2019-000001 : document transmis par Association Habitat Solidaire", line)
 
 
 def partage_code(app: Flask, login_as: Any, clock: Clock) -> Expected:

@@ -49,6 +49,12 @@ The rules are those of ``webforms/policy.py``:
   tried by its twin on the same Lens-Hénin (or Département) object: 0 reads, 0 writes. The jury's
   twin is a member of the other call's jury only (a jury's scope is its calls, not a territory).
 
+- messages (issue 14): each document's thread is posted to as a plain message and, in the states
+  ``…@correction``, as a "demande de correction": asked by a recipient who writes in the thread
+  (coordinateur, instructeur), it reopens the document and stays open until its re-deposit; a
+  dossier's is the instruction's request, before the deadline only (AML §6b); the writer may not
+  ask their own document one (422), the archiviste writes in no thread (403).
+
 Expected answers: anonymous → 302 to /connexion; a document the user may not see → 404 (its
 existence is not revealed); seen but not allowed → 403, or the documented redirect (editing a
 submitted document sends to its page); allowed → 200 or the success redirect; allowed but refused
@@ -251,6 +257,8 @@ BEFORE_NOW = dt.datetime(2019, 9, 5, 10, 0, tzinfo=dt.UTC)
 # recevable, so presented to the shipped call's jury, on which the jury actor sits (AML §6d).
 PRESENTED = "@presente_au_jury"
 PRESENTED_DOSSIER = "dossier_submitted" + PRESENTED
+# "<document>@correction": the thread's post is a "demande de correction" (issue 14), not a plain message.
+CORRECTION = "@correction"
 # "dossier_submitted@retenu": for its request only, the dossier has gone through the jury and is
 # retained (1 Lens-Hénin measure): past "recevable", still read by the jury (issue 12, audit point 7).
 RETAINED = "@retenu"
@@ -1289,6 +1297,16 @@ MATRIX.update({
         "submitted_incident":         row(LOGIN,   THREAD, NF,     NF,    THREAD, NO,   NF, NF),
         "dossier_draft":              row(LOGIN,   THREAD, NF,     NF,    NF,    NF,    NF, NF),
         "dossier_submitted":          row(LOGIN,   THREAD, NF,     NF,    THREAD, NO,   NF, NF),
+        # The same post as a "demande de correction" (issue 14): a recipient who writes in the
+        # thread asks it (the coordinateur of the territory on a fiche saisine, the instructeur);
+        # the document reopens (a dossier: the instruction's request, before the deadline only,
+        # AML §6b); its own writer may not ask it (422), the archiviste writes in no thread (403).
+        "draft_saisine" + CORRECTION: row(LOGIN,  RULE,   NF,     NF,    NF,    NF,    NF, NF),
+        "submitted_saisine" + CORRECTION: row(LOGIN, RULE, NF,     THREAD, THREAD, NO,  NF, NF),
+        "submitted_incident" + CORRECTION: row(LOGIN, RULE, NF,    NF,    THREAD, NO,   NF, NF),
+        "dossier_draft" + CORRECTION: row(LOGIN,  RULE,   NF,     NF,    NF,    NF,    NF, NF),
+        "dossier_submitted" + CORRECTION: row(LOGIN, RULE, NF,     NF,    RULE,  NO,    NF, NF),
+        "dossier_submitted" + CORRECTION + BEFORE: row(LOGIN, RULE, NF, NF, THREAD, NO,  NF, NF),
     },
     # The document templates (issue 18): the administrator's only. A deposit adds version 2;
     # version 1, whose preview was seen, goes into force.
@@ -1445,6 +1463,8 @@ def post_data(world: World, endpoint: str, state: str | None) -> dict[str, Any]:
         return {"certificat": (io.BytesIO(ca_pem(5)), "autre-autorite.pem")}
     if endpoint == "notifications.preferences":
         return {"frequence": "quotidien"}
+    if endpoint == "messages.post" and CORRECTION in str(state):
+        return {"texte": CORRECTION_TEXT, "nature": "demande_correction"}
     if endpoint == "messages.post":
         return {"texte": MESSAGE_TEXT}
     if endpoint == "partage.share":
@@ -1824,6 +1844,29 @@ def _posted_message(world: World, before: dict[str, Any], after: dict[str, Any],
     assert after["documents"] == before["documents"] and after["pieces"] == before["pieces"]
 
 
+def _reopened_by_correction(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    """A recipient's "demande de correction" (issue 14): the document back to its writers, the request open in its thread, its writers told."""
+    doc_id, now, user_id = world.docs[str(base_state(state))], world.clock(), world.accounts[actor].id
+    expected = list(before["documents"][doc_id])
+    expected[3], expected[9] = "brouillon", now  # reopened; its reference, frozen data and submission date kept
+    assert after["documents"][doc_id] == tuple(expected)
+    assert after["renditions"] == before["renditions"]  # the submitted version stays
+    assert [e[:3] for e in _new_events(before, after)] == [("reopen", doc_id, user_id)]
+    # Open (answered_at None) until the writers deposit the document again.
+    assert [r[1:] for r in _new_rows(before, after, "message")] == [(doc_id, user_id, "demande_correction", CORRECTION_TEXT, now, None)]
+    told = _notified(world, before, after)
+    assert ("redacteur_A", "demande_correction") in told and {e for _, e in told} == {"demande_correction"} and actor not in {a for a, _ in told}
+    _only_changed(before, after, doc_id)
+
+
+def _correction_refused_to_its_writer(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
+    """The writer may not ask their own document a correction: the thread shown again with the text typed, read as far as shown; no message, nothing reopened."""
+    assert CORRECTION_TEXT in html.unescape(response.get_data(as_text=True))
+    doc_id = world.docs[str(base_state(state))]
+    assert [r for r in after["tables"]["message_read"] if r not in before["tables"]["message_read"]] == [(world.accounts[actor].id, doc_id, before["tables"]["message"][-1][0])]
+    assert after["documents"] == before["documents"] and after["events"] == before["events"]
+
+
 def _revoked_link(world: World, before: dict[str, Any], after: dict[str, Any], state: str | None, actor: str, web: WebClient, response: Any) -> None:
     """The link is revoked now, and the revocation logged; nothing else changed."""
     (link,) = after["tables"]["partage"]
@@ -2082,6 +2125,12 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
         ("submitted_incident", "redacteur_A"), ("submitted_incident", "instructeur"), ("dossier_draft", "redacteur_A"),
         ("dossier_submitted", "redacteur_A"), ("dossier_submitted", "instructeur"),
     )},
+    **{("messages.post", "POST", st + CORRECTION, a): _reopened_by_correction for st, a in (
+        ("submitted_saisine", "coordinateur"), ("submitted_saisine", "instructeur"), ("submitted_incident", "instructeur"),
+    )},
+    ("messages.post", "POST", "dossier_submitted" + CORRECTION + BEFORE, "instructeur"): _requested_correction,
+    # The thread with a message (the world's attachment): the refusal's page marks it read as it shows it.
+    ("messages.post", "POST", "submitted_saisine" + CORRECTION, "redacteur_A"): _correction_refused_to_its_writer,
     **{("messages.thread", "GET", "submitted_saisine", a): _read_thread for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
     **{("messages.attachment", "GET", "submitted_saisine:piece_jointe", a): _downloaded_attachment for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
     ("archives.deposit", "POST", "submitted_incident", "archiviste"): _archived,
@@ -2139,6 +2188,8 @@ WRITES: dict[Check, set[str]] = {
     _posted_message: {"message", "notification"},
     _revoked_link: {"partage", "partage_trace"},
     _requested_correction: {"correction_request", "message", "notification"},
+    _reopened_by_correction: {"document", "event", "travail", "message", "notification"},
+    _correction_refused_to_its_writer: {"message_read"},
     _annotated: {"annotation"},
     _scored_draft: {"jury_evaluation"},
     _recorded_avis: {"jury_avis"},
@@ -2315,6 +2366,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
     elif outcome == UNPROCESSABLE:
         message = {"archives.deposit": "motif de la correction", "archives.record_visa": "pas atteint le terme", "auth.totp": "Code incorrect", "instruction.jury_page": "Département et des 3 EPCI",
                    "partage.share": "Aucun relais de courriel", "partage.page": "demandez un nouveau code", "mesures.record_order": "bon de commande", "mesures.referents": "votre organisation"}.get(endpoint, "renouvel")
+        if endpoint == "messages.post":  # a correction asked by its own writer; a dossier's after its deadline (AML §6b)
+            message = "aucune correction ne peut plus être demandée" if actor == "instructeur" else "Seul un destinataire du document soumis peut demander une correction"
         assert response.status_code == 422 and message in body, body[:500]  # the rule's French message
     elif outcome == ZIP:
         assert response.status_code == 200 and response.mimetype == "application/zip" and response.data.startswith(b"PK")

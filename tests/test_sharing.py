@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from schemas import get_kind
 from tests.conftest import Clock, WebClient
 from tests.test_notifications_mail import BASE_URL, assert_no_household_data, logged, relay, smtp_server  # noqa: F401 (a fixture)
 from tests.test_web import doc_id_from, example_form, submitted
@@ -19,6 +20,7 @@ from webforms import db
 from webforms.models import Document, Partage, PartageTrace
 
 ADDRESS = "referent.social@cd62.fr"
+ORG = "Association Habitat Solidaire"  # the writer's organisation (login_as)
 
 
 def traces(app: Flask) -> list[str]:
@@ -42,7 +44,7 @@ def sent_link(app: Flask, login_as: Any, smtp_server: Any) -> tuple[Any, WebClie
     response = writer.post(f"/documents/{doc_id}/destinataires", {"adresse": ADDRESS, "qualite": "travailleur_social"})
     assert response.status_code == 302, response.get_data(as_text=True)
     (mail,) = inbox.messages[before:]
-    assert mail["To"] == ADDRESS and mail["Subject"].endswith("FS-2019-000001 : document transmis")
+    assert mail["To"] == ADDRESS and mail["Subject"].endswith(f"FS-2019-000001 : document transmis par {ORG}")
     return inbox, writer, doc_id, link_in(mail.get_content())
 
 
@@ -56,6 +58,32 @@ def code_from(inbox: Any) -> str:
     found = re.search(r"Votre code d'accès : (\d{6})", inbox.messages[-1].get_content())
     assert found
     return found.group(1)
+
+
+def _leaves(value: Any) -> list[str]:
+    """Every value typed under ``value`` (a section of a document's data), as text."""
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _leaves(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _leaves(v)]
+    return [str(value)] if value not in (None, "") and not isinstance(value, bool) else []
+
+
+def test_the_link_e_mail_names_the_sending_organisation_and_nothing_of_the_household(app: Flask, login_as: Any, smtp_server: Any) -> None:  # noqa: F811
+    """docs/decisions.md, « Le courriel du lien nomme l'organisation qui l'envoie »: who writes is said (subject and
+    body), what the document says of the household is not (its names, birth dates, commune, EPCI)."""
+    inbox, _, doc_id, _ = sent_link(app, login_as, smtp_server)
+    (mail,) = [m for m in inbox.messages if m["To"] == ADDRESS]
+    subject, body = str(mail["Subject"]), str(mail.get_content())
+    title = get_kind("fiche_saisine").title
+    assert subject == f"[webforms] {title} FS-2019-000001 : document transmis par {ORG}", subject
+    assert f"{ORG} vous transmet le document « {title} FS-2019-000001 »" in body, body
+    with app.app_context():
+        data = db.session().get_one(Document, doc_id).submitted_data
+    household = [t for t in (*_leaves(data["menage"]), *_leaves(data["territoire"])) if len(t) > 2]
+    assert {"Durand", "Julie", "Liévin", "1996-03-02"} <= set(household)  # the example's household, read from the document
+    for value in household:
+        assert value not in subject and value not in body, value
 
 
 def test_the_link_then_the_code_open_only_that_document_and_each_step_is_logged(app: Flask, login_as: Any, smtp_server: Any) -> None:  # noqa: F811
@@ -201,7 +229,7 @@ def test_recipients_chosen_on_the_submission_form_get_their_link_once_it_is_comm
         doc = db.session().get_one(Document, doc_id)
         assert doc.statut == "soumis"
         assert sorted((p.adresse, p.qualite) for p in db.session().scalars(select(Partage))) == sorted([(ADDRESS, "travailleur_social"), ("rast@cd62.fr", "rast")])
-    links = [m for m in inbox.messages if m["Subject"].endswith("FS-2019-000001 : document transmis")]
+    links = [m for m in inbox.messages if m["Subject"].endswith(f"FS-2019-000001 : document transmis par {ORG}")]
     assert sorted(m["To"] for m in links) == sorted([ADDRESS, "rast@cd62.fr"])
     # The link works as one sent after the submission; the sender's page lists both.
     guest = visitor(app)
@@ -231,4 +259,4 @@ def test_an_invalid_recipient_on_the_submission_form_submits_nothing_and_sends_n
     # With the relay, the same submission goes through: one link, sent after the commit.
     relay(app, port)
     assert writer.post(f"/documents/{draft}/soumettre", {"partage_adresse-0": ADDRESS, "partage_qualite-0": "rast"}).status_code == 302
-    assert [m["To"] for m in inbox.messages if m["Subject"].endswith("document transmis")] == [ADDRESS]
+    assert [m["To"] for m in inbox.messages if m["Subject"].endswith(f"document transmis par {ORG}")] == [ADDRESS]

@@ -115,6 +115,53 @@ def test_an_administrator_links_a_pms_to_its_cams_and_the_next_bilan_goes_to_tha
     assert _recipients(app, "Seynod") == both
 
 
+LOT1_FORM = {"nom": "Lot 1 – Annecy Est et Ouest", "mesures_min": "140", "mesures_max": "230", "annee_indicative": "2011",
+             "indicatif_asll_installation": "40", "indicatif_asll_maintien": "100", "zones_cams": "Annecy Est\nAnnecy Ouest",
+             "zones_commune": "Annecy", "zones_pms": "Seynod\nThônes"}
+STALE_MESSAGE = "La page a changé depuis son affichage"
+
+
+def test_a_recipients_form_shown_before_a_save_of_the_territory_writes_nothing_and_keeps_what_was_typed(app: Flask, admin: WebClient) -> None:
+    """Brief g14, point 4: a save replaces the zones (new ids); the recipients' form shown before it names
+    zones that are gone. Posted then: 409, a French message, nothing written, what was typed carried to
+    the zones of the same name; posted again from the page now shown: saved."""
+    lot_id, old = _lot_id(app, "asll-lot-1"), _fields(app, "asll-lot-1")
+    page = admin.get(f"/admin/territoires/{lot_id}").get_data(as_text=True)
+    assert f'name="nom_{old["Annecy Est"]}" value="Annecy Est"' in page and f'name="nom_{old["Seynod"]}" value="Seynod"' in page
+    shown = {f"adresse_{old['Annecy Est']}": "rast.est@exemple.fr", f"nom_{old['Annecy Est']}": "Annecy Est",
+             f"adresse_{old['Annecy Ouest']}": "", f"nom_{old['Annecy Ouest']}": "Annecy Ouest",
+             f"cams_{old['Seynod']}": "Annecy Ouest", f"nom_{old['Seynod']}": "Seynod"}
+    # The same form, posted before any save: written (the other side of the edge).
+    assert admin.post(f"/admin/territoires/{lot_id}/destinataires", {**shown, f"adresse_{old['Annecy Est']}": "avant@exemple.fr"}).status_code == 302
+    with app.app_context():
+        assert _zone(_lot("asll-lot-1"), "Annecy Est").adresse == "avant@exemple.fr"
+    assert admin.post(f"/admin/territoires/{lot_id}", LOT1_FORM).status_code == 302  # the zones saved again: renumbered
+    new = _fields(app, "asll-lot-1")
+    assert not set(new.values()) & set(old.values())
+    before = _state(app)
+    stale = admin.post(f"/admin/territoires/{lot_id}/destinataires", shown)
+    text = stale.get_data(as_text=True).replace("&#39;", "'")
+    assert stale.status_code == 409 and STALE_MESSAGE in text and "Rien n'a été enregistré" in text, text[:300]
+    assert _state(app) == before  # nothing written, to no zone
+    # What was typed is shown again on the new rows, the zones of the same name.
+    assert f'name="adresse_{new["Annecy Est"]}" type="email" autocomplete="off" value="rast.est@exemple.fr"' in text
+    seynod = text.split(f'name="cams_{new["Seynod"]}"')[1].split("</select>")[0]
+    assert '<option value="Annecy Ouest" selected>' in seynod
+    # Posted from the page now shown: saved.
+    fresh = {f"adresse_{new['Annecy Est']}": "rast.est@exemple.fr", f"nom_{new['Annecy Est']}": "Annecy Est", f"cams_{new['Seynod']}": "Annecy Ouest", f"nom_{new['Seynod']}": "Seynod"}
+    assert admin.post(f"/admin/territoires/{lot_id}/destinataires", fresh).status_code == 302
+    with app.app_context():
+        lot = _lot("asll-lot-1")
+        assert (_zone(lot, "Annecy Est").adresse, _zone(lot, "Seynod").cams) == ("rast.est@exemple.fr", "Annecy Ouest")
+    # A zone id that is not this territory's (another lot's CAMS), or not a number's worth: refused alike, nothing written.
+    before = _state(app)
+    other = _fields(app, "asll-lot-2")["Faucigny"]
+    assert admin.post(f"/admin/territoires/{lot_id}/destinataires", {f"adresse_{other}": "x@exemple.fr"}).status_code == 409
+    assert admin.post(f"/admin/territoires/{lot_id}/destinataires", {f"cams_{new['Annecy Est']}": "Annecy Ouest"}).status_code == 409  # a CAMS is no PMS
+    assert admin.post(f"/admin/territoires/{lot_id}/destinataires", {"adresse_99999999999999999999": "x@exemple.fr"}).status_code == 409
+    assert _state(app) == before
+
+
 def test_the_link_survives_a_save_of_the_territory_and_goes_with_its_cams(app: Flask, admin: WebClient) -> None:
     lot_id = _lot_id(app, "asll-lot-1")
     form = {"nom": "Lot 1 – Annecy Est et Ouest", "mesures_min": "140", "mesures_max": "230", "annee_indicative": "2011",

@@ -303,6 +303,26 @@ def test_a_corrected_installation_bilan_opens_one_maintien_and_a_withdrawal_clos
     assert _requests(app, bilan_id) == [(None, None)]
 
 
+def test_a_withdrawn_then_reopened_maintien_request_shows_both_steps_on_the_household_timeline(app: Flask, login_as: Any) -> None:
+    """Issue 13 (ASLL §9.1): the request a corrected Installation bilan withdraws, then asks again, is the
+    same measure; the household's file tells both steps, in order, after the request's opening."""
+    web, _ = login_as("redacteur")
+    dpds, _ = login_as("instructeur")
+    installation = open_mesure(web, date_bon_commande="2019-06-28", date_premiere_rencontre="2019-07-01")
+    asking = {"proposition": "demande_maintien", "motifs": "Dette de loyer naissante."}
+    bilan_id = _submit_installation_bilan(app, web, installation, asking)
+    steps = web.get(f"/menages/{installation}").get_data(as_text=True).split("Chronologie")[1]
+    assert "Mesure ASLL Maintien ouverte" in steps and "Demande de Maintien retirée" not in steps and "Demande de Maintien demandée de nouveau" not in steps
+    _correct(app, web, dpds, bilan_id, {"proposition": "fin"})
+    steps = web.get(f"/menages/{installation}").get_data(as_text=True).split("Chronologie")[1]
+    assert "Demande de Maintien retirée par le bilan d&#39;Installation corrigé (ASLL §9.1)" in steps and "demandée de nouveau" not in steps
+    _correct(app, web, dpds, bilan_id, asking)
+    steps = web.get(f"/menages/{installation}").get_data(as_text=True).split("Chronologie")[1]
+    order = [steps.find(s) for s in ("Mesure ASLL Maintien ouverte", "Demande de Maintien retirée", "Demande de Maintien demandée de nouveau")]
+    assert -1 not in order and order == sorted(order), order
+    assert steps.count("Demande de Maintien") == 2  # each step once, the first opening being the measure's own line
+
+
 def test_the_maintien_inherits_the_installation_s_territory_not_its_commune_s(app: Flask, login_as: Any) -> None:
     """ASLL §11: the same household stays in the same lot; the Maintien takes the Installation's lot,
     even where the commune alone would tell another (here the Installation was placed in lot 2, its

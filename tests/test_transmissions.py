@@ -46,7 +46,7 @@ def configure_addresses(app: Flask, *, rast: dict[str, str], dpds: str | None) -
 
 
 def sent_to(inbox: Any) -> list[str]:
-    return sorted(m["To"] for m in inbox.messages if m["Subject"].endswith("document transmis"))
+    return sorted(m["To"] for m in inbox.messages if " : document transmis par " in m["Subject"])
 
 
 def logged(app: Flask, doc_id: int) -> list[tuple[str, str | None, str]]:

@@ -23,7 +23,7 @@ from webforms import policy
 from webforms.archive import audit
 from webforms.archive.services import ArchiveError, ArchiveServices
 from webforms.mesures.rules import TYPES
-from webforms.models import ArchiveRecord, Document, Mesure, MesureOrigine, User
+from webforms.models import ArchiveRecord, Document, Event, Mesure, MesureOrigine, User
 from webforms.timeutil import paris_date
 
 SEARCH_LIMIT = 50
@@ -102,12 +102,32 @@ def _mesure_entries(user: User, mesure: Mesure) -> list[Entry]:
     return out
 
 
+# A Maintien request follows the Installation bilan that opened it (ASLL §9.1): a correction
+# withdraws it, another asks it again (``mesures.thread``); each step logged, each on the file.
+_REQUEST_STEPS = {
+    "withdraw_maintien": "Demande de Maintien retirée par le bilan d'Installation corrigé (ASLL §9.1)",
+    "open_maintien": "Demande de Maintien demandée de nouveau par le bilan d'Installation corrigé (ASLL §9.1)",
+}
+
+
+def _request_entries(session: Session, mesure: Mesure) -> list[Entry]:
+    """The withdrawals and reopenings of a Maintien request, in the order logged; its first opening is the measure's own line."""
+    if mesure.type_mesure != "asll_maintien":
+        return []
+    logged = session.scalars(
+        select(Event).where(Event.document_id.is_(None), Event.action.in_(tuple(_REQUEST_STEPS)), Event.detail["mesure"].as_integer() == mesure.id).order_by(Event.at, Event.id)
+    ).all()
+    link = ("mesures.view", {"mesure_id": mesure.id})
+    steps = [e for e in logged if e.action == "withdraw_maintien" or any(w.action == "withdraw_maintien" and w.id < e.id for w in logged)]
+    return [Entry(paris_date(e.at), _REQUEST_STEPS[e.action], mesure.reference, link) for e in steps]
+
+
 def timeline(session: Session, user: User, mesure: Mesure) -> dict[str, Any]:
     """The household's file as plain values: its measures and every step, oldest first."""
     mesures = [m for m in thread_of(session, mesure) if policy.can_view_mesure(user, m)]
     entries = _referral_entries(session, user, mesures[0]) if mesures else []
     for m in mesures:
-        entries += _mesure_entries(user, m) + _document_entries(session, user, m)
+        entries += _mesure_entries(user, m) + _request_entries(session, m) + _document_entries(session, user, m)
     entries.sort(key=lambda e: e.day)
     return {
         "menage": f"{mesure.menage_nom} {mesure.menage_prenom}",

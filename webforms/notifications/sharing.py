@@ -198,14 +198,18 @@ def send_link(session: Session, travail: Travail) -> dict[str, Any]:
         return {"envoye": False}
     doc = session.get_one(Document, partage.document_id)
     url = link("partage.page", {"partage_id": partage.id, "secret": secret_of(partage)})
+    # Who writes is named, in the subject too: the recipient has no account and may not know the
+    # service; an unsigned link from a stranger reads as phishing (docs/decisions.md). The
+    # organisation is not the household: nothing of the household is in this e-mail (CNIL).
+    sender = " ".join(doc.organisation.name.split())
     body = (
-        f"Bonjour,\n\n{doc.organisation.name} vous transmet le document « {_name(doc)} » "
+        f"Bonjour,\n\n{sender} vous transmet le document « {_name(doc)} » "
         f"en votre qualité de {QUALITES_PARTAGE[partage.qualite].lower()}.\n\n"
         f"Lien personnel, valable jusqu'au {datetime_fr(partage.expires_at)} : {url}\n\n"
         "À l'ouverture, un code vous sera envoyé dans un second courriel. Chaque ouverture est signalée à l'expéditeur.\n"
         "Ce courriel ne contient aucune donnée personnelle. Ne le transférez pas : le lien vous est personnel.\n"
     )
-    outcome = _mail(session, travail, partage, "partage:lien", f"[webforms] {_name(doc)} : document transmis", body)
+    outcome = _mail(session, travail, partage, "partage:lien", f"[webforms] {_name(doc)} : document transmis par {sender}", body)
     _trace(session, partage, "lien_envoye", now)
     return outcome
 

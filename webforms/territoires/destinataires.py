@@ -12,6 +12,7 @@ used at once by ``services.recipients_for``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,6 +46,43 @@ def place_zones(territoire: Territoire) -> list[TerritoireZone]:
     return sorted((z for z in territoire.zones if z.nature in COMMUNE_ZONES), key=lambda z: z.nom)
 
 
+def name_field(zone: TerritoireZone) -> str:
+    """The hidden field naming the zone a row of the form was shown for (its id changes when the territory is saved)."""
+    return f"nom_{zone.id}"
+
+
+# A territory's save replaces its zones (``services._replace_zones``: new ids): a recipients' form
+# shown before it names zones that are gone. Nothing of it is written (brief g14, point 4).
+STALE = (
+    "La page a changé depuis son affichage : le territoire a été enregistré entre-temps et ses zones ont été renumérotées. "
+    "Rien n'a été enregistré ; rechargez la page, ou vérifiez les valeurs reportées ci-dessous et enregistrez de nouveau."
+)
+_ZONE_KEY = re.compile(r"(adresse|cams|nom)_(\d+)")
+
+
+def _posted_zones(payload: Mapping[str, Any]) -> list[tuple[str, int]]:
+    return [(m.group(1), int(m.group(2))) for key in payload if (m := _ZONE_KEY.fullmatch(key))]
+
+
+def stale(territoire: Territoire, payload: Mapping[str, Any]) -> bool:
+    """Does the posted form name a zone the territory no longer has (or not of that nature)? Then it was shown before a save."""
+    cams, places = {z.id for z in cams_zones(territoire)}, {z.id for z in place_zones(territoire)}
+    return any(i not in (cams if what == "adresse" else places if what == "cams" else cams | places) for what, i in _posted_zones(payload))
+
+
+def carried_over(territoire: Territoire, payload: Mapping[str, Any]) -> dict[str, str]:
+    """The form as it stands now, with what a stale form typed carried to the zones of the same name (nothing typed lost)."""
+    by_name = {(z.nature == "cams", z.nom): z for z in territoire.zones}
+    out = {address_field(z): z.adresse or "" for z in cams_zones(territoire)} | {cams_field(z): z.cams or "" for z in place_zones(territoire)}
+    if SERVICE_FIELD in payload:
+        out[SERVICE_FIELD] = str(payload[SERVICE_FIELD])
+    for what, old in _posted_zones(payload):
+        zone = by_name.get((what == "adresse", str(payload.get(f"nom_{old}", ""))))
+        if what != "nom" and zone is not None:
+            out[address_field(zone) if what == "adresse" else cams_field(zone)] = str(payload[f"{what}_{old}"])
+    return out
+
+
 def _typed(payload: Mapping[str, Any], name: str) -> str | None:
     """The value typed in ``name``, stripped; None when the field was not posted (left as it is)."""
     value = payload.get(name)
@@ -57,6 +95,8 @@ def update_recipients(session: Session, territoire: Territoire, *, user: User, p
     An empty address clears it (nothing is sent there); an empty CAMS sends to every CAMS of the
     territory. Return the changes recorded (empty: nothing changed).
     """
+    if stale(territoire, payload):
+        raise ValidationFailed(STALE, {})
     errors: dict[str, list[str]] = {}
     changes: list[dict[str, Any]] = []
     departement = session.get(Departement, territoire.departement)

@@ -82,6 +82,10 @@ def recipients(territoire_id: int) -> ResponseReturnValue:
     """Save the RAST addresses, each PMS's CAMS and the Service Logement's address (checked, recorded)."""
     territoire = _territoire(territoire_id)
     _checked()
+    if destinataires.stale(territoire, request.form):
+        # Shown before a save of the territory (its zones renumbered): nothing written, what was typed carried over.
+        flash(destinataires.STALE, "error")
+        return _page(territoire, recipients={"errors": {}, "typed": destinataires.carried_over(territoire, request.form.to_dict())}), 409
     outcome = attempt(destinataires.update_recipients, db.session(), territoire, user=current_user, payload=request.form.to_dict(), now=current_clock())
     if outcome.refused:
         flash(str(outcome.refusal), "error")
