@@ -16,11 +16,15 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from tests.test_candidatures import _in_threads
-from tests.test_instruction import DEPARTEMENT, shown
+from tests.test_instruction import DEPARTEMENT, instruction_rows, shown
+from tests.test_jury_decision import AFTER_CP, decide
 from tests.test_jury_work import examined, granted, jury  # noqa: F401 - the fixture, used by name
+from webforms import db
 from webforms.candidatures import instruction
+from webforms.models import Document, Lettre
 
 RETAINED = "maintenant « retenu »"
 
@@ -86,3 +90,25 @@ def test_two_allocations_at_once_within_the_territorys_count_are_both_retained_a
     told = _retain_at_once(app, login_as, jury, 16, 10)
     assert all(RETAINED in t for t in told), told
     assert _artois_granted(app) == {docs["A"]: ("retenu", 16), docs["B"]: ("retenu", 10)}
+
+
+def test_two_instructeurs_establishing_the_letters_at_once_make_one_letter_per_dossier_aml_6d(app: Flask, login_as: Any, jury: dict[str, Any]) -> None:  # noqa: F811
+    """The decision recorded, two instructeurs ask the letters at the same moment: one letter per dossier, each notified once, no error page."""
+    instructeur, docs, appel_id = jury["instructeur"], jury["docs"], jury["appel"]
+    for doc_id in docs.values():
+        examined(app, jury, doc_id)
+    instructeur.post(f"/documents/{docs['A']}/instruction", {"action": "retenir", "mesures-Artois": "10", "mesures-Lens-Hénin": "12"})
+    instructeur.post(f"/documents/{docs['B']}/instruction", {"action": "ne_pas_retenir", "texte": "Hors périmètre"})
+    app.config["CLOCK"].now = AFTER_CP
+    assert "Décision de la Commission Permanente enregistrée" in decide(instructeur, appel_id, "2019-11-04")
+    second = login_as("instructeur", org=DEPARTEMENT)[0]
+    responses = _in_threads(lambda: instructeur.post(f"/appels/{appel_id}/lettres"), lambda: second.post(f"/appels/{appel_id}/lettres"))
+    assert [r.status_code for r in responses] == [302, 302]
+    with app.app_context():
+        s = db.session()
+        links = {link.dossier_id: link.lettre_id for link in s.scalars(select(Lettre))}
+        letters = s.scalars(select(Document.id).where(Document.kind == "notification_aml")).all()
+    assert set(links) == set(docs.values()) and sorted(letters) == sorted(links.values())
+    assert {d: state for d, (state, _) in granted(app).items()} == dict.fromkeys(docs.values(), "notifie")
+    for doc_id in docs.values():
+        assert [m[0] for m in instruction_rows(app, doc_id)[1]].count("notifier") == 1
