@@ -1,4 +1,5 @@
-"""Two allocations at once on the same territory (issue 12: "the sum per territory never exceeds the call's count", AML §5).
+"""Two allocations at once on the same territory (issue 12: "the sum per territory never exceeds the call's count", AML §5),
+and the letters asked twice at once (AML §6d).
 
 Two instructeurs, each in a session of their own on the tests' PostgreSQL cluster, retain two dossiers
 of the 2019 call at the same moment. ``instruction._within_call`` locks the call's row
