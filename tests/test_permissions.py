@@ -112,7 +112,7 @@ from tests.conftest import PASSWORD, Account, Clock, WebClient, pdf_titled
 from tests.databases import Databases
 from tests.test_candidatures import BEFORE_DEADLINE, example, fill_steps
 from tests.test_candidatures import upload as upload_piece
-from tests.test_web import doc_id_from, example_form, flatten, submitted
+from tests.test_web import doc_id_from, docx_text, example_form, flatten, pdf_text, submitted
 from tests.workers import run_later_jobs
 from tests.worlds import Pristine, module_app
 from webforms import db
@@ -120,7 +120,9 @@ from webforms.accounts.services import create_organisation
 from webforms.api.tokens import create_token
 from webforms.archive.trust import trust_roots
 from webforms.archive.visas import record_visa
+from webforms.candidatures.decision import letter_data
 from webforms.candidatures.grille import grille_aml_2019
+from webforms.documents.services import submit
 from webforms.mesures.services import add_renouvellement
 from webforms.models import (
     ApiToken,
@@ -130,6 +132,7 @@ from webforms.models import (
     Avis,
     Base,
     Counter,
+    Decision,
     DiplomeReferent,
     Document,
     Evaluation,
@@ -138,6 +141,7 @@ from webforms.models import (
     InstructionMove,
     Jury,
     JuryMember,
+    Lettre,
     Message,
     Mesure,
     Notification,
@@ -195,9 +199,16 @@ STATES: dict[str, tuple[str, str]] = {
     "draft_saisine": ("fiche_saisine", "brouillon"),
     "submitted_saisine": ("fiche_saisine", "soumis"),
     "submitted_incident": ("fiche_incident", "soumis"),
+    # The notification letter of organisation A's submitted dossier, decided "retenu" (1 Lens-Hénin
+    # measure) and notified (AML §6d): written and submitted by the service for the instructeur,
+    # frozen with its reference and hash, rendered DOCX and PDF. Each of its requests runs with the
+    # dossier notified (its instruction, the Commission Permanente's decision, the link to it: see
+    # World.presented), so that what the dossier's state opens is tried too (issue 12).
+    "lettre_retenu": ("notification_aml", "soumis"),
 }
+LETTER_STATE = "lettre_retenu"
 # A name typed in each document; it must never appear in a refusal.
-HOUSEHOLD = {"fiche_saisine": "Durand", "fiche_incident": "Morel"}
+HOUSEHOLD = {"fiche_saisine": "Durand", "fiche_incident": "Morel", "notification_aml": "Porteur Dépôt Matrice"}  # the letter: its association
 
 # Organisation A's measures, opened through the web by redacteur_A (their referent):
 # state -> the form of /mesures/nouvelle. Each household name is found nowhere else.
@@ -263,6 +274,12 @@ CORRECTION = "@correction"
 # retained (1 Lens-Hénin measure): past "recevable", still read by the jury (issue 12, audit point 7).
 RETAINED = "@retenu"
 RETAINED_DOSSIER = "dossier_submitted" + RETAINED
+# "dossier_submitted@notifie": for its request only, the retained dossier has its Commission
+# Permanente's decision (1 October 2019) and its letter (LETTER_STATE), and is "notifié": its
+# draft convention de financement is then drawn up (AML §6d, §7; issue 12).
+NOTIFIED = "@notifie"
+NOTIFIED_DOSSIER = "dossier_submitted" + NOTIFIED
+DECISION_DATE = dt.date(2019, 10, 1)  # before the world's clock (14 October 2019), after the jury (25 September)
 # Every jury and instruction route of a call is tried with the call's dossier presented too (issue 12).
 APPEL_STATES = (APPEL_STATE, APPEL_STATE + PRESENTED)
 
@@ -309,6 +326,11 @@ ANNOTATION_TEXT = "Annotation privée de la matrice"
 
 
 UPLOAD_PDF = pdf_titled("Pièce déposée par la matrice")
+
+
+def squashed(text: str) -> str:
+    """A PDF's text with its spaces made plain and its line breaks closed up."""
+    return " ".join(text.replace("\u202f", " ").replace("\xa0", " ").split())
 
 
 def base_state(state: str | None) -> str | None:
@@ -385,25 +407,34 @@ class World:
 
         On the call's state (``appel_aml@presente_au_jury``), the call's submitted dossier is the one presented.
         """
-        doc_id = self.docs["dossier_submitted"] if base_state(state) == APPEL_STATE else self.doc_of(state)
-        if not str(state).endswith((PRESENTED, RETAINED)) or doc_id is None:
+        # The letter's requests run with its dossier notified ("…@notifie"), as it is once a letter exists.
+        notified = str(state).endswith(NOTIFIED) or base_state(state) == LETTER_STATE
+        doc_id = self.docs["dossier_submitted"] if base_state(state) in (APPEL_STATE, LETTER_STATE) else self.doc_of(state)
+        if not (str(state).endswith((PRESENTED, RETAINED)) or notified) or doc_id is None:
             yield
             return
-        retained = str(state).endswith(RETAINED)  # "…@retenu": on through the jury's examination to "retenu"
+        retained = str(state).endswith(RETAINED) or notified  # "…@retenu": on through the jury's examination to "retenu"
         with self.app.app_context():
             s = db.session()
             by = self.accounts["instructeur"].id
-            s.add(Instruction(document_id=doc_id, etat="retenu" if retained else "recevable", mesures={"Lens-Hénin": 1} if retained else None, updated_at=WORLD_NOW))
+            etat = "notifie" if notified else "retenu" if retained else "recevable"
+            s.add(Instruction(document_id=doc_id, etat=etat, mesures={"Lens-Hénin": 1} if retained else None, updated_at=WORLD_NOW))
             s.add(InstructionMove(document_id=doc_id, action="recevable", depuis="en_instruction", vers="recevable", user_id=by, at=WORLD_NOW))
             if retained:
                 s.add(InstructionMove(document_id=doc_id, action="examiner", depuis="recevable", vers="examine", user_id=by, at=WORLD_NOW))
                 s.add(InstructionMove(document_id=doc_id, action="retenir", depuis="examine", vers="retenu", mesures={"Lens-Hénin": 1}, user_id=by, at=WORLD_NOW))
+            if notified:  # the decision recorded, the letter established and linked, then "notifié" (AML §6d)
+                s.add(Decision(appel_id=self.appel_id, date=DECISION_DATE, user_id=by, at=WORLD_NOW))
+                s.add(Lettre(dossier_id=doc_id, lettre_id=self.docs[LETTER_STATE]))
+                s.add(InstructionMove(document_id=doc_id, action="notifier", depuis="retenu", vers="notifie", user_id=by, at=WORLD_NOW))
             s.commit()
         try:
             yield
         finally:
             with self.app.app_context():
                 s = db.session()
+                s.execute(delete(Lettre).where(Lettre.dossier_id == doc_id))
+                s.execute(delete(Decision).where(Decision.appel_id == self.appel_id))
                 s.execute(delete(InstructionMove).where(InstructionMove.document_id == doc_id))
                 s.execute(delete(Instruction).where(Instruction.document_id == doc_id))
                 s.commit()
@@ -556,6 +587,7 @@ def shared_world(databases: Databases, tmp_path_factory: pytest.TempPathFactory)
         assert started.status_code == 302, started.get_data(as_text=True)
         world.docs["draft_from_mesure"] = doc_id_from(started)
         build_dossiers(world)
+        build_letter(world)
         build_archive(world)
         build_templates(world)
         build_tokens(world)
@@ -680,6 +712,28 @@ def build_dossiers(world: World) -> None:
             s.flush()
             s.add(JuryMember(appel_id=appel_id, user_id=world.accounts[actor].id, organisme=organisme))
         s.commit()
+
+
+def build_letter(world: World) -> None:
+    """The notification letter of organisation A's submitted dossier, retained with 1 Lens-Hénin measure
+    (AML §6d): filled by the service's own ``letter_data`` and submitted for the instructeur, as
+    ``send_letters`` does (numbered, frozen; rendered DOCX and PDF by the worker the world runs).
+    The dossier's instruction, the decision and the link are the request's (World.presented)."""
+    with world.app.test_request_context():
+        s = db.session()
+        instructeur = s.get_one(User, world.accounts["instructeur"].id)
+        dossier = s.get_one(Document, world.docs["dossier_submitted"])
+        appel, jury_ = s.get_one(Appel, world.appel_id), s.get_one(Jury, world.appel_id)
+        retained = Instruction(etat="retenu", mesures={"Lens-Hénin": 1})  # not added: the request's
+        decided = Decision(appel_id=world.appel_id, date=DECISION_DATE)
+        letter = Document(
+            kind="notification_aml", organisation_id=dossier.organisation_id, author_id=instructeur.id, statut="brouillon",
+            data=letter_data(appel, dossier, retained, jury_, decided), summary="", created_at=WORLD_NOW, updated_at=WORLD_NOW,
+        )
+        s.add(letter)
+        s.flush()
+        submit(s, services_of(world.app).documents, letter, user=instructeur)
+        world.docs[LETTER_STATE] = letter.id
 
 
 def build_archive(world: World) -> None:
@@ -906,6 +960,10 @@ _VIEW_RULE = {
     "draft_saisine":                  row(LOGIN,   OK,     NF,     NF,    NF,    NF,    NF, NF),
     "submitted_saisine":              row(LOGIN,   OK,     NF,     OK,    OK,    OK,    NF, NF),
     "submitted_incident":             row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF, NF),
+    # The letter (issue 12): the association it notifies, and the recipients of notification_aml
+    # (instructeur, archiviste) holding the Département's grant; never another association, the
+    # coordinateur, the admin nor the jury (a jury reads dossiers, not the letters that follow them).
+    LETTER_STATE:                     row(LOGIN,   OK,     NF,     NF,    OK,    OK,    NF, NF),
 }
 # The document pages follow the same rule for a dossier: its organisation, and the recipients
 # of candidature_aml (instructeur, archiviste) once it is submitted.
@@ -916,10 +974,13 @@ _DOSSIER_VIEW = {
 # Presented to its call's jury (declared recevable), the dossier is read by the jury actor too.
 _PRESENTED_VIEW = {"dossier_submitted" + PRESENTED: row(LOGIN, OK, NF, NF, OK,    OK,    NF, OK),
                    # Retained, still its association's, its instructeurs' and its jury's (issue 12).
-                   RETAINED_DOSSIER:                 row(LOGIN, OK, NF, NF, OK,    OK,    NF, OK)}
+                   RETAINED_DOSSIER:                 row(LOGIN, OK, NF, NF, OK,    OK,    NF, OK),
+                   # Notified (its letter sent, issue 12): the same readers.
+                   NOTIFIED_DOSSIER:                 row(LOGIN, OK, NF, NF, OK,    OK,    NF, OK)}
 _EDIT_SUBMITTED = {
     "submitted_saisine":              row(LOGIN,   VIEW,   NF,     VIEW,  VIEW,  VIEW,  NF, NF),
     "submitted_incident":             row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF, NF),
+    LETTER_STATE:                     row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF, NF),  # frozen: nobody edits it
 }
 # A dossier's form: after the deadline its writer is sent to the checklist with the reason,
 # nothing saved (AML §6d); deposited, it is locked (the recipients read it, never edit it).
@@ -1000,6 +1061,7 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
         **_DOSSIER_VIEW,
         "submitted_saisine":          row(LOGIN,   VIEW,   NF,     VIEW,  VIEW,  VIEW,  NF, NF),
         "submitted_incident":         row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF, NF),
+        LETTER_STATE:                 row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF, NF),
         "dossier_draft":              row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF, NF),
         "dossier_submitted":          row(LOGIN,   VIEW,   NF,     NF,    VIEW,  VIEW,  NF, NF),
     },
@@ -1020,16 +1082,19 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
         # Its writer again (another tab, a double click): told it is submitted, not refused.
         "submitted_saisine":          row(LOGIN,   VIEW,   NF,     NO,    NO,    NO,    NF, NF),
         "submitted_incident":         row(LOGIN,   VIEW,   NF,     NF,    NO,    NO,    NF, NF),
+        LETTER_STATE:                 row(LOGIN,   VIEW,   NF,     NF,    NO,    NO,    NF, NF),
     },
     ("documents.review", "GET"): {
         "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
         "submitted_saisine":          row(LOGIN,   NO,     NF,     OK,    NO,    NO,    NF, NF),
         "submitted_incident":         row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF, NF),
+        LETTER_STATE:                 row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF, NF),
     },
     ("documents.review", "POST"): {
         "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
         "submitted_saisine":          row(LOGIN,   NO,     NF,     VIEW,  NO,    NO,    NF, NF),
         "submitted_incident":         row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF, NF),
+        LETTER_STATE:                 row(LOGIN,   NO,     NF,     NF,    NO,    NO,    NF, NF),
     },
     ("admin.organisations", "GET"): {None:  row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK, NO)},
     ("admin.organisations", "POST"): {None: row(LOGIN, NO,   NO,     NO,    NO,    NO,    OK, NO)},
@@ -1096,7 +1161,9 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
     ("candidatures.dossiers", "GET"): {appel: row(LOGIN, NO, NO,   NO,    OK,    OK,    NO, NO) for appel in APPEL_STATES},
     # The checklist is the association's working page and the instructeur's desk: a member of the
     # jury reads the presented dossier's page and the grid, not this page (issue 12).
-    ("candidatures.checklist", "GET"): {**_DOSSIER_VIEW, "dossier_submitted" + PRESENTED: row(LOGIN, OK, NF, NF, OK, OK, NF, NO)},
+    ("candidatures.checklist", "GET"): {**_DOSSIER_VIEW, "dossier_submitted" + PRESENTED: row(LOGIN, OK, NF, NF, OK, OK, NF, NO),
+                                        # Notified: the links to its draft convention for its association and its instructeurs only (issue 12).
+                                        NOTIFIED_DOSSIER: row(LOGIN, OK, NF, NF, OK, OK, NF, NO)},
     # Uploads: the owner, on a draft. On a submitted dossier the view answers 403 (can_edit)
     # before the service's own refusal could be reached.
     # After the deadline the owner's change is refused by the service (flash, nothing changes).
@@ -1192,6 +1259,11 @@ MATRIX: dict[tuple[str, str], dict[str | None, dict[str, str]]] = {
         "dossier_draft":              row(LOGIN,   LISTE,  NF,     NF,    NF,    NF,    NF, NF),
         "dossier_submitted":          row(LOGIN,   LISTE,  NF,     NF,    LISTE, NO,    NF, NF),
         PRESENTED_DOSSIER:            row(LOGIN,   LISTE,  NF,     NF,    LISTE, NO,    NF, NO),
+        # Retained, the decision not yet recorded: refused by the rule (the convention follows the decision).
+        RETAINED_DOSSIER:             row(LOGIN,   LISTE,  NF,     NF,    LISTE, NO,    NF, NO),
+        # Retained, decided and notified (issue 12): drawn up for its association and its instructeurs;
+        # its archiviste and its jury read the dossier, not this draft (403); anyone else does not see it.
+        NOTIFIED_DOSSIER:             row(LOGIN,   OK,     NF,     NF,    OK,    NO,    NF, NO),
     },
     # Its exports (the grid as XLSX, the procès-verbal as PDF): read like the summary.
     ("jury.grid_xlsx", "GET"): {appel: row(LOGIN, NO, NO,     NO,    OK,    NO,    NO, OK) for appel in APPEL_STATES},
@@ -1210,11 +1282,14 @@ _ARCHIVE_DEPOSIT_GET = {
     "draft_saisine":                  row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
     "submitted_saisine":              row(LOGIN,   NO,     NF,     NO,    NO,    OK,    NF, NF),
     "submitted_incident":             row(LOGIN,   NO,     NF,     NF,    NO,    OK,    NF, NF),
+    # The letter is archivable like every submitted document (issue 12): its archiviste deposits its signed copy.
+    LETTER_STATE:                     row(LOGIN,   NO,     NF,     NF,    NO,    OK,    NF, NF),
 }
 _ARCHIVE_DEPOSIT_POST = {
     **_ARCHIVE_DEPOSIT_GET,
     "submitted_saisine":              row(LOGIN,   NO,     NF,     NO,    NO,    RULE,  NF, NF),
     "submitted_incident":             row(LOGIN,   NO,     NF,     NF,    NO,    RECORD, NF, NF),
+    LETTER_STATE:                     row(LOGIN,   NO,     NF,     NF,    NO,    RECORD, NF, NF),
 }
 # A record is seen by whoever sees its document (each view and download is logged).
 _RECORD_VIEW = {RECORD_STATE:         row(LOGIN,   OK,     NF,     OK,    OK,    OK,    NF, NF)}
@@ -1279,11 +1354,13 @@ MATRIX.update({
         "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
         "submitted_saisine":          row(LOGIN,   OK,     NF,     NO,    NO,    NO,    NF, NF),
         "submitted_incident":         row(LOGIN,   OK,     NF,     NF,    NO,    NO,    NF, NF),
+        LETTER_STATE:                 row(LOGIN,   OK,     NF,     NF,    NO,    NO,    NF, NF),
     },
     ("partage.share", "POST"): {
         "draft_saisine":              row(LOGIN,   NO,     NF,     NF,    NF,    NF,    NF, NF),
         "submitted_saisine":          row(LOGIN,   RULE,   NF,     NO,    NO,    NO,    NF, NF),
         "submitted_incident":         row(LOGIN,   RULE,   NF,     NF,    NO,    NO,    NF, NF),
+        LETTER_STATE:                 row(LOGIN,   RULE,   NF,     NF,    NO,    NO,    NF, NF),
     },
     ("partage.revoke", "POST"): {PARTAGE_STATE: row(LOGIN, PARTAGES, NF, NO,    NO,    NO,    NF, NF)},
     # The link itself: whoever holds its secret (no account needed) sees the code form; without
@@ -1295,6 +1372,7 @@ MATRIX.update({
         "draft_saisine":              row(LOGIN,   THREAD, NF,     NF,    NF,    NF,    NF, NF),
         "submitted_saisine":          row(LOGIN,   THREAD, NF,     THREAD, THREAD, NO,  NF, NF),
         "submitted_incident":         row(LOGIN,   THREAD, NF,     NF,    THREAD, NO,   NF, NF),
+        LETTER_STATE:                 row(LOGIN,   THREAD, NF,     NF,    THREAD, NO,   NF, NF),
         "dossier_draft":              row(LOGIN,   THREAD, NF,     NF,    NF,    NF,    NF, NF),
         "dossier_submitted":          row(LOGIN,   THREAD, NF,     NF,    THREAD, NO,   NF, NF),
         # The same post as a "demande de correction" (issue 14): a recipient who writes in the
@@ -1353,7 +1431,7 @@ KNOWN_BUGS: dict[tuple[str, str, str | None, str], str] = {}
 NEW_ORG = "Organisation créée par la matrice"
 NEW_EMAIL = "compte-cree@matrice.example.fr"
 EDITED_NAME = "Nom modifié par la matrice"
-EDITED_FIELD = {"fiche_saisine": "prescripteur-nom", "fiche_incident": "mesure-referent_nom", CANDIDATURE: "porteur-raison_sociale"}
+EDITED_FIELD = {"fiche_saisine": "prescripteur-nom", "fiche_incident": "mesure-referent_nom", CANDIDATURE: "porteur-raison_sociale", "notification_aml": "destinataire-association"}
 NEW_MESURE = {**MESURES["mesure_asll"], "menage_nom": "Ménage ouvert par la matrice", "menage_prenom": "Camille"}
 MEETING = {"date": "2019-10-07", "nature": "visite_domicile", "note": "Point budget (matrice)"}  # after every order, before today
 
@@ -2123,6 +2201,7 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     **{("messages.post", "POST", st, a): _posted_message for st, a in (
         ("draft_saisine", "redacteur_A"), ("submitted_saisine", "redacteur_A"), ("submitted_saisine", "coordinateur"), ("submitted_saisine", "instructeur"),
         ("submitted_incident", "redacteur_A"), ("submitted_incident", "instructeur"), ("dossier_draft", "redacteur_A"),
+        (LETTER_STATE, "redacteur_A"), (LETTER_STATE, "instructeur"),
         ("dossier_submitted", "redacteur_A"), ("dossier_submitted", "instructeur"),
     )},
     **{("messages.post", "POST", st + CORRECTION, a): _reopened_by_correction for st, a in (
@@ -2134,6 +2213,7 @@ EFFECTS: dict[tuple[str, str, str | None, str], Check] = {
     **{("messages.thread", "GET", "submitted_saisine", a): _read_thread for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
     **{("messages.attachment", "GET", "submitted_saisine:piece_jointe", a): _downloaded_attachment for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
     ("archives.deposit", "POST", "submitted_incident", "archiviste"): _archived,
+    ("archives.deposit", "POST", LETTER_STATE, "archiviste"): _archived,
     **{("archives.record", "GET", RECORD_STATE, a): _logged_view for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
     **{("archives.download", "GET", RECORD_STATE, a): _logged_download for a in ("redacteur_A", "coordinateur", "instructeur", "archiviste")},
     ("archives.export", "POST", None, "archiviste"): _exported,
@@ -2250,11 +2330,12 @@ FLASHES: dict[tuple[str, str, str | None, str], str] = {
     **{("jury.draft_convention", "GET", d, a): "Seul un projet retenu" for d, a in (
         ("dossier_draft", "redacteur_A"), ("dossier_submitted", "redacteur_A"), ("dossier_submitted", "instructeur"), (PRESENTED_DOSSIER, "redacteur_A"), (PRESENTED_DOSSIER, "instructeur"),
     )},
+    **{("jury.draft_convention", "GET", RETAINED_DOSSIER, a): "La décision de la Commission Permanente n'est pas encore enregistrée" for a in ("redacteur_A", "instructeur")},
     ("jury.send_letters", "POST", APPEL_STATE, "instructeur"): "Enregistrez d'abord la date de la Commission Permanente",
     ("instruction.grille_page", "POST", APPEL_STATE, "admin"): "Grille d'évaluation enregistrée",
     ("archives.destroy", "POST", VISA_STATE, "archiviste"): "un autre archiviste",
     ("travaux.retry", "POST", TRAVAIL_STATE, "admin"): "Seul un travail en échec peut être relancé.",
-    **{("documents.submit", "POST", s, "redacteur_A"): "Ce document a déjà été soumis" for s in ("submitted_saisine", "submitted_incident")},
+    **{("documents.submit", "POST", s, "redacteur_A"): "Ce document a déjà été soumis" for s in ("submitted_saisine", "submitted_incident", LETTER_STATE)},
     ("documents.download", "GET", "dossier_draft", "redacteur_A"): "L'aperçu n'est possible qu'une fois le brouillon complet.",
     ("documents.preview", "GET", "dossier_draft", "redacteur_A"): "L'aperçu n'est possible qu'une fois le brouillon complet.",
     ("travaux.retry", "POST", PREVIEW_WORK_STATE, "admin"): "Seul un travail en échec peut être relancé.",
@@ -2495,7 +2576,13 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert (f'href="{world.url("jury.evaluation", dossier)}"' in body) == (actor == "jury")
         if endpoint == "documents.download":
             assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+        if endpoint == "jury.draft_convention":  # the draft, for this dossier's association (issue 12)
+            assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+            assert DOSSIER_NAME[dossier] in squashed(pdf_text(response.data))
         if endpoint == "candidatures.checklist":
+            # The draft convention of a notified dossier: offered to whoever may download it (issue 12).
+            offered = f'href="{world.url("jury.draft_convention", dossier, fmt="pdf")}"' in body
+            assert offered == (str(state).endswith(NOTIFIED) and actor in ("redacteur_A", "instructeur")), (state, actor)
             # Each piece links to its download; the change forms only for whoever may make the change.
             piece_url = world.url("candidatures.download_piece", f"{dossier}:piece")
             assert f'href="{piece_url}"' in body and PIECE_NAME[dossier] in body
@@ -2506,7 +2593,8 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
             assert f'action="{world.url("candidatures.reopen", dossier)}"' not in body  # after the deadline: nobody
             # The instruction's forms and the private annotations: the instructeur's only.
             instructs = actor == "instructeur" and dossier == "dossier_submitted"
-            assert (f'action="{world.url("instruction.move", dossier)}"' in body) == instructs
+            # Notified, the dossier has no move left (its letter was its last, AML §6d).
+            assert (f'action="{world.url("instruction.move", dossier)}"' in body) == (instructs and not str(state).endswith(NOTIFIED))
             assert (f'action="{world.url("instruction.annotate", dossier)}"' in body) == instructs
             assert ("Annotations privées" in body) == instructs
             assert ("Instruction du dossier" in body) == (dossier == "dossier_submitted")
@@ -2539,13 +2627,39 @@ def _check_case(world: World, web: WebClient, url: str, before: dict[str, Any], 
         assert after == before, "a request that is not an allowed change changed the database"
 
 
+# The Word side of the letter and of the draft convention (issue 12): the matrix asks their PDF;
+# each actor and each Artois twin gets the same answer for their DOCX (the twins see neither: 404).
+WORD_CASES = (("documents.download", LETTER_STATE), ("jury.draft_convention", NOTIFIED_DOSSIER))
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@pytest.mark.parametrize("actor", [*ACTOR_NAMES, *ARTOIS_ACTORS])
+@pytest.mark.parametrize(("endpoint", "state"), WORD_CASES)
+def test_the_letter_and_the_draft_convention_in_word_follow_the_rule_of_their_pdf(world: World, endpoint: str, state: str, actor: str) -> None:
+    expected = MATRIX[(endpoint, "GET")][state].get(actor, NOT_FOUND)
+    web = world.client(actor)
+    with world.presented(state):
+        response = web.get(world.url(endpoint, state, fmt="docx"))
+    if expected == OK:
+        assert response.status_code == 200 and response.mimetype == DOCX
+        text = squashed(docx_text(response.data))
+        assert DOSSIER_NAME["dossier_submitted"] in text and "Lens-Hénin" in text  # its association, its measure
+    elif expected == LOGIN:
+        assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/connexion"
+    else:
+        assert response.status_code == {NOT_FOUND: 404, FORBIDDEN: 403}[expected]
+        for name in DOSSIER_SECRETS:
+            assert name not in response.get_data(as_text=True)
+    assert world.settle() == world.pristine
+
+
 # Expected visible documents in the list, per actor (the same rule as the document page).
 LISTED = {
-    "redacteur_A": {"draft_saisine", "submitted_saisine", "submitted_incident", "draft_from_mesure", "dossier_draft", "dossier_submitted"},
+    "redacteur_A": {"draft_saisine", "submitted_saisine", "submitted_incident", "draft_from_mesure", "dossier_draft", "dossier_submitted", LETTER_STATE},
     "redacteur_B": set(),
     "coordinateur": {"submitted_saisine"},
-    "instructeur": {"submitted_saisine", "submitted_incident", "dossier_submitted"},
-    "archiviste": {"submitted_saisine", "submitted_incident", "dossier_submitted"},
+    "instructeur": {"submitted_saisine", "submitted_incident", "dossier_submitted", LETTER_STATE},
+    "archiviste": {"submitted_saisine", "submitted_incident", "dossier_submitted", LETTER_STATE},
     "admin": set(),
     "jury": set(),
 }
