@@ -81,7 +81,7 @@ def test_deposit_page_archives_a_scan_and_refuses_a_disguised_file_in_french(app
     page = archivist.get(f"/documents/{doc_id}").get_data(as_text=True)
     assert f'href="/documents/{doc_id}/archiver"' in page and "Archiver la copie signée" in page
     refused = deposit(archivist, doc_id, b"<html><body>faux</body></html>", "scan.pdf")
-    body = refused.get_data(as_text=True)
+    body = refused.get_data(as_text=True).replace("&#39;", "'")
     assert refused.status_code == 422 and "Copie signée refusée" in body and "Rien n'a été modifié dans l'archive." in body
     assert records(app) == [] and actions(app) == []
     missing = archivist.post(f"/documents/{doc_id}/archiver", {"signature": "scan"}, content_type="multipart/form-data")

@@ -331,22 +331,42 @@ def _messages(value: Any) -> list[str]:
     return [str(value)]
 
 
-def split_unfilled(errors: Mapping[Any, Any]) -> tuple[dict[Any, Any], dict[Any, Any]]:
-    """Split errors into what is only left empty (messages of ``UNFILLED`` alone) and the rest (a value to correct, a rule)."""
+_UNKNOWN = object()
+
+
+def split_unfilled(errors: Mapping[Any, Any], data: Any = _UNKNOWN) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """Split errors into what is only left empty and the rest (a value to correct, a rule).
+
+    Left empty: every message is one of ``UNFILLED``, or, given the ``data`` the errors are of,
+    the field's value is blank. A rule whose failure is "not given yet" (« Décrivez le plan
+    d'apurement » when a plan is in place) is then to fill, like a required field, whether or
+    not its message was declared with ``to_fill``: the page lists what a submission will ask
+    for, no more, no fewer (issue 16, point 2).
+    """
     unfilled: dict[Any, Any] = {}
     rest: dict[Any, Any] = {}
     for key, value in errors.items():
+        sub = _UNKNOWN if data is _UNKNOWN or key == "_schema" else _part(data, key)
         if isinstance(value, Mapping):
-            empty, wrong = split_unfilled(value)
+            empty, wrong = split_unfilled(value, sub)
             if empty:
                 unfilled[key] = empty
             if wrong:
                 rest[key] = wrong
-        elif _messages(value) and all(m in UNFILLED for m in _messages(value)):
+        elif _messages(value) and (all(m in UNFILLED for m in _messages(value)) or (sub is not _UNKNOWN and _is_blank(sub))):
             unfilled[key] = value
         else:
             rest[key] = value
     return unfilled, rest
+
+
+def _part(data: Any, key: Any) -> Any:
+    """The value under ``key`` (a name, a row's index) of ``data``; None when absent."""
+    if isinstance(data, Mapping):
+        return data.get(key)
+    if isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
+        return data[key]
+    return None
 
 
 def error_summary(schema_cls: type[Schema], errors: Mapping[Any, Any], prefix: str = "", trail: tuple[str, ...] = ()) -> list[dict[str, str]]:

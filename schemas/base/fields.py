@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Mapping
 from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -17,7 +18,7 @@ from typing import Any
 
 from babel import Locale
 from babel.numbers import format_decimal
-from marshmallow import RAISE, Schema, ValidationError, missing, validate
+from marshmallow import RAISE, Schema, ValidationError, missing, pre_load, validate
 from marshmallow import fields as mf
 
 REQUIRED = "Ce champ est obligatoire."
@@ -96,6 +97,16 @@ class Section(Schema):
         "unknown": "Champ inconnu.",
         "type": "Données invalides : un objet est attendu.",
     }
+
+    @pre_load
+    def _absent_tables(self, data: Any, **kwargs: Any) -> Any:
+        # An absent (or null) table is read as an empty one and checked as such, as the web form posts it:
+        # marshmallow validates no default value, so a draft without the key skipped its "at
+        # least one row", listed nothing to fill, and its submission was then refused (issue 16, point 2).
+        if not isinstance(data, Mapping):
+            return data
+        absent = [f.data_key or name for name, f in self.load_fields.items() if isinstance(f, Rows) and data.get(f.data_key or name) is None]
+        return {**data, **{key: [] for key in absent}} if absent else data
 
 
 class Text(_EmptyIsNone, mf.String):

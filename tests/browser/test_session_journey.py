@@ -54,3 +54,36 @@ def test_what_was_typed_comes_back_after_the_session_ended(live_server: str, app
     # Saved: it is no longer offered.
     page.reload()
     expect(page.locator("#formulaire-conserve-message")).to_have_count(0)
+
+
+def test_typing_keeps_the_session_alive_past_its_idle_time(live_server: str, app: Flask, make_user: Callable[..., Account], page: Page) -> None:
+    """The other side of the test above: while the user types, the page keeps the session alive (session.js).
+
+    The server's clock and the page's (Playwright's clock) move together, five minutes a step,
+    ten steps: fifty minutes, past the thirty an unused session lasts. At each step a few words
+    typed make the page ask the server (``/session/maintien``); the save at the end is accepted.
+    """
+    clock = Clock()
+    clock.now = dt.datetime.now(dt.UTC)
+    app.config["SESSION_CLOCK"] = clock
+    idle = dt.timedelta(minutes=int(app.config["SESSION_IDLE_MINUTES"]))
+    account = make_user("redacteur")
+    page.clock.install()
+    sign_in(page, live_server, account)
+    page.goto(f"{live_server}/documents/nouveau/fiche_saisine")
+    field = page.locator("#prescripteur-nom")
+    words = TYPED.split()[:10]
+    for word in words:
+        clock.now += dt.timedelta(minutes=5)
+        page.clock.fast_forward("05:00")
+        with page.expect_response(lambda r: "/session/maintien" in r.url and r.ok):
+            field.press_sequentially(f"{word} ")
+    assert dt.timedelta(minutes=5) * len(words) > idle
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+
+    # Saved, not sent to sign in; nothing typed lost.
+    expect(page).not_to_have_title(re.compile("^Connexion"))
+    expect(page.locator("#prescripteur-nom")).to_have_value(" ".join(words))
+    with app.app_context():
+        (doc,) = db.session().scalars(select(Document)).all()
+        assert doc.data["prescripteur"]["nom"] == " ".join(words)

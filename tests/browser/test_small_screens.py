@@ -32,6 +32,20 @@ _BADGE_LINES = """() => [...document.querySelectorAll('.statut, .badge-late')].m
   const range = document.createRange(); range.selectNodeContents(el);
   return [el.textContent.trim(), new Set([...range.getClientRects()].map(r => Math.round(r.top))).size];
 })"""
+# The words broken inside themselves ("Dossie r", "candid ature"): a Range over each word of a
+# heading, a column name, a label, a value or a badge gives one rectangle per line it spans.
+# A hyphen, a slash or a space is where a line may break, so words are taken between them.
+_BROKEN_WORDS = """() => [...document.querySelectorAll('h1, h2, h3, th, label, dd, .badge, .statut')].flatMap(el => {
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT); const broken = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.textContent.matchAll(/[^\\s\\-\\/\u2010\u2011]+/g)) {
+      const range = document.createRange(); range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+      const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (tops.size > 1) { broken.push(m[0]); }
+    }
+  }
+  return broken;
+})"""
 _CARD_CELLS = "() => [...document.querySelectorAll('table.list.cards td')].map(td => td.getBoundingClientRect().width)"
 
 
@@ -46,6 +60,8 @@ def check_small_screen(page: Page, name: str) -> None:
     assert page.evaluate(_OVERFLOW) <= 0, f"{name} : la page défile de côté à 360 px : " + "; ".join(page.evaluate(_WIDEST))
     for text, lines in page.evaluate(_BADGE_LINES):
         assert lines == 1, f"{name} : « {text} » est coupé sur {lines} lignes"
+    broken = page.evaluate(_BROKEN_WORDS)
+    assert not broken, f"{name} : mots coupés en deux à 360 px : {broken[:5]}"
     widths = page.evaluate(_CARD_CELLS)
     # A card's cell spans the card (the phone's width less the margins), not a crushed column.
     assert all(width > 250 for width in widths), f"{name} : colonnes écrasées ({sorted(widths)[:3]} px)"
@@ -112,3 +128,13 @@ def test_the_staff_pages_work_on_a_phone(app: Flask, live_server: str, make_user
         sign_in(page, live_server, make_user(role))
         for url in urls:
             _look(page, live_server + url, f"{role}{url.replace('/', '-').rstrip('-')}")
+
+
+def test_the_broken_word_check_sees_a_word_broken_inside_itself(page: Page) -> None:
+    """Both sides of the check above: a word broken letter by letter is found; whole words, and a break at a hyphen, are not."""
+    page.set_viewport_size(PHONE)
+    page.set_content(
+        '<h1 style="width: 60px; overflow-wrap: anywhere">Candidature</h1>'
+        '<h2 style="width: 90px">Dossier de candidature</h2><dd style="width: 90px">Hénin-Beaumont</dd>'
+    )
+    assert page.evaluate(_BROKEN_WORDS) == ["Candidature"]

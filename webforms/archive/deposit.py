@@ -18,7 +18,7 @@ from webforms.archive.audit import commit, log, record_digest
 from webforms.archive.marks import check_copy, expected_of, read_marks
 from webforms.archive.retention import RuleInForce, rule_for
 from webforms.archive.search import current_record, destroyed
-from webforms.archive.services import ArchiveError, ArchiveServices
+from webforms.archive.services import ArchiveError, ArchiveServices, CopyRefused
 from webforms.archive.signatures import SignatureCheck, TrustRootsError, load_trust_roots, verify_pdf_signatures
 from webforms.archive.timestamps import stamp
 from webforms.documents.services import rendition
@@ -107,7 +107,7 @@ def deposit(
     """Archive the signed copy of a submitted document; a second deposit is a correction.
 
     The upload is checked by its content (``webforms.documents.uploads``); a refusal raises
-    ``UploadRefused`` or ``ArchiveError`` and leaves the archive exactly as it was. A copy that
+    ``UploadRefused`` or ``ArchiveError`` (``CopyRefused`` for the file itself) and leaves the archive exactly as it was. A copy that
     names another document or version is refused; one whose mark cannot be read is archived
     with a French warning appended to ``notes``.
     """
@@ -115,7 +115,7 @@ def deposit(
     previous = _previous_if_allowed(session, doc, user=user, signature_kind=signature_kind, motif=motif)
     source, source_bytes = _frozen_source(session, svc, doc)
     if Path(filename).suffix.lower() in WORD_SUFFIXES:
-        raise ArchiveError(MSG_SIGNED_WORD)
+        raise CopyRefused(MSG_SIGNED_WORD)
     received = _hash_stream(stream)
     checked = check_upload(stream, filename, allowed=SIGNED_FORMATS, max_bytes=svc.max_bytes, workdir=workdir)
     # The files wait in a staging folder of their own until the record is committed (issue 15):
@@ -128,7 +128,7 @@ def deposit(
         rule = rule_for(session, doc.kind)
         signed = svc.archive.stage(batch, checked.data_path)
         if previous is not None and signed[0] == previous.signed_sha512:
-            raise ArchiveError("Ce fichier est identique à la copie déjà archivée : la correction doit apporter un autre fichier.")
+            raise CopyRefused("Ce fichier est identique à la copie déjà archivée : la correction doit apporter un autre fichier.")
         pdfa = svc.archive.stage(batch, archived_pdf(doc, source.version, source_bytes, now))
         record = _new_record(
             doc, source, hashlib.sha512(source_bytes).hexdigest(), checked,
@@ -186,20 +186,20 @@ def _signature_check(svc: ArchiveServices, checked: CheckedFile, signature_kind:
     if signature_kind != "electronique":
         return None
     if checked.kind != "pdf":
-        raise ArchiveError("Une signature électronique se dépose en PDF : pour une image, choisissez « scan ».")
+        raise CopyRefused("Une signature électronique se dépose en PDF : pour une image, choisissez « scan ».")
     try:
         roots = load_trust_roots(svc.trust_dir)
     except TrustRootsError:
         raise ArchiveError("Les autorités de confiance configurées sont illisibles : prévenez l'administrateur (page « Autorités de confiance »).") from None
     check = verify_pdf_signatures(checked.data_path, roots)
     if not check.signed:
-        raise ArchiveError("Ce PDF ne porte aucune signature électronique : choisissez « scan » s'il a été signé à la main.")
+        raise CopyRefused("Ce PDF ne porte aucune signature électronique : choisissez « scan » s'il a été signé à la main.")
     # Issue 15: a PDF whose signed content was altered, whose signature does not match its
     # certificate, or that was changed after signing is not the signed copy: refused, the
     # document keeps waiting for one. A valid signature of an authority that is not configured
     # is archived, and the record says so (docs/archive.md).
     if not (check.intact and check.valid and check.covers_whole_file):
-        raise ArchiveError(f"La signature électronique de ce PDF ne tient pas : {check.summary} Rien n'a été archivé : déposez le PDF tel qu'il a été signé.")
+        raise CopyRefused(f"La signature électronique de ce PDF ne tient pas : {check.summary} Rien n'a été archivé : déposez le PDF tel qu'il a été signé.")
     return check
 
 

@@ -21,7 +21,7 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
-from webforms.archive.services import ArchiveError
+from webforms.archive.services import CopyRefused
 from webforms.rendering.marque import Mark, marks_in_text, parse_payload
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def read_marks(path: Path, kind: str) -> tuple[Mark, ...]:
 
 
 def check_copy(expected: Expected, found: tuple[Mark, ...], *, pages: int | None) -> str | None:
-    """Refuse a copy naming another document or version (``ArchiveError``); return a French warning when nothing could be read."""
+    """Refuse a copy naming another document or version (``CopyRefused``); return a French warning when nothing could be read."""
     foreign = [m for m in found if not _matches(expected, m)]
     if foreign:
         other = foreign[0]
@@ -75,7 +75,7 @@ def check_copy(expected: Expected, found: tuple[Mark, ...], *, pages: int | None
             what = f"une version {other.version} au contenu différent (empreinte {other.digest})"
         else:
             what = f"le document {other.reference} (version {other.version})"
-        raise ArchiveError(f"Cette copie porte la marque de {what}, pas de {expected.describe()} : déposez la copie signée de ce document. Rien n'a été archivé.")
+        raise CopyRefused(f"Cette copie porte la marque de {what}, pas de {expected.describe()} : déposez la copie signée de ce document. Rien n'a été archivé.")
     if found:
         # A copy printed from the Word version is paginated by Word: its page count says nothing
         # about the PDF's (its mark says " · Word", webforms.rendering.marque).

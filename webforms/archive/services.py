@@ -15,6 +15,10 @@ class ArchiveError(Exception):
     """A refused archive action; the message is French and meant for the user."""
 
 
+class CopyRefused(ArchiveError):
+    """The file deposited is refused for what it is (format, signature, mark): said beside its field (issue 16, point 7)."""
+
+
 @dataclass(frozen=True)
 class ArchiveServices:
     """What the archive needs besides a session."""

@@ -32,12 +32,13 @@ from webforms.archive.search import (
     open_file,
 )
 from webforms.archive.search import search as search_records
-from webforms.archive.services import ArchiveError
+from webforms.archive.services import ArchiveError, CopyRefused
 from webforms.archive.signatures import TrustRootsError
 from webforms.archive.trust import add_trust_root, remove_trust_root, trust_roots
 from webforms.archive.verify import last_verification
 from webforms.archive.visas import execute_visa, past_term, pending_visas, visa_in_scope
 from webforms.archive.visas import record_visa as record_destruction_visa
+from webforms.documents.uploads import UploadRefused
 from webforms.errors import parse_id
 from webforms.forms import ActionForm
 from webforms.jobs.services import progress
@@ -138,10 +139,10 @@ def deposit(doc_id: int) -> Any:
     session = db.session()
     doc = _document_to_archive(doc_id)
     previous = current_record(session, doc)
-    error = None
+    error = file_error = None
     if request.method == "POST":
         ActionForm().validate()
-        record, error, notes = _deposit_posted(session, doc)
+        record, error, file_error, notes = _deposit_posted(session, doc)
         if record is not None:
             flash("Copie signée archivée." if previous is None else "Correction archivée ; la copie précédente reste consultable.", "success")
             for note in notes:
@@ -153,12 +154,13 @@ def deposit(doc_id: int) -> Any:
         kind=get_kind(doc.kind),
         previous=previous,
         error=error,
+        file_error=file_error,
         signature_kinds=SIGNATURE_KINDS,
         chosen=request.form.get("signature", "scan"),
         motif=request.form.get("motif", ""),
         max_mb=services().archive.max_bytes >> 20,
         action_form=ActionForm(),
-    ), (200 if error is None else 422)
+    ), (200 if error is None and file_error is None else 422)
 
 
 def _document_to_archive(doc_id: int) -> Document:
@@ -171,15 +173,25 @@ def _document_to_archive(doc_id: int) -> Document:
     return doc
 
 
-def _deposit_posted(session: Session, doc: Document) -> tuple[ArchiveRecord | None, str | None, list[str]]:
-    """Archive the posted signed copy of ``doc``: the new record, or why the copy is refused; and the warnings."""
+NOTHING_CHANGED = " Rien n'a été modifié dans l'archive."
+
+
+def _deposit_posted(session: Session, doc: Document) -> tuple[ArchiveRecord | None, str | None, str | None, list[str]]:
+    """Archive the posted signed copy of ``doc``: the new record, or why it is refused; and the warnings.
+
+    A refusal of the file itself (missing, its content, its signature, its mark) is the third
+    value, said beside the file field; any other (the document, the signature kind, the motif)
+    the second, said at the top (issue 16, point 7).
+    """
     notes: list[str] = []
     file = request.files.get("fichier")
     if file is None or not file.filename:
-        return None, "Choisissez le fichier de la copie signée.", notes
+        return None, None, "Choisissez le fichier de la copie signée.", notes
+    file_refusals: list[str] = []
     with tempfile.TemporaryDirectory(prefix="webforms-archive-") as workdir:
         outcome = attempt(
-            deposit_copy,
+            _deposit_copy,
+            file_refusals,
             session,
             services().archive,
             doc,
@@ -191,7 +203,21 @@ def _deposit_posted(session: Session, doc: Document) -> tuple[ArchiveRecord | No
             motif=request.form.get("motif"),
             notes=notes,
         )
-    return outcome.value, (f"Copie signée refusée : {outcome.refusal}" if outcome.refused else None), notes
+    if not outcome.refused:
+        return outcome.value, None, None, notes
+    if file_refusals:
+        reason = file_refusals[0]
+        return None, None, f"Copie signée refusée : {reason}{'' if 'Rien n' in reason else NOTHING_CHANGED}", notes
+    return None, f"Copie signée refusée : {outcome.refusal}", None, notes
+
+
+def _deposit_copy(file_refusals: list[str], *args: Any, **kwargs: Any) -> ArchiveRecord:
+    """Deposit the copy; a refusal of the file itself is also put in ``file_refusals``."""
+    try:
+        return deposit_copy(*args, **kwargs)
+    except (UploadRefused, CopyRefused) as exc:
+        file_refusals.append(str(exc))
+        raise
 
 
 @bp.get("/archives/<int:record_id>")

@@ -270,10 +270,11 @@ def _count(errors: Any) -> int:
 def checklist(doc: Document, errors: Mapping[str, Any], now: dt.datetime, *, frozen: bool = False) -> Checklist:
     """Build the dossier's checklist from its problems and pieces (``frozen``: see piece_slots)."""
     kind = get_kind(doc.kind)
+    data = data_for(doc, frozen=frozen)
     sections = []
     for name, field in kind.schema().fields.items():
         # A field only left empty is to fill, not an error, until a deposit is tried (the page's choice).
-        unfilled, wrong = split_unfilled({name: errors[name]}) if name in errors else ({}, {})
+        unfilled, wrong = split_unfilled({name: errors[name]}, {name: (data or {}).get(name)}) if name in errors else ({}, {})
         to_fill, to_correct = _count(unfilled), _count(wrong)
         problems = to_fill + to_correct
         sections.append({"name": name, "title": field.metadata.get("label", name), "ok": problems == 0, "problems": problems, "to_fill": to_fill, "to_correct": to_correct})

@@ -141,7 +141,7 @@ def _render_form(
     shown = ({name: errors[name]} if name in errors else {}) if name else errors
     unfilled: dict[str, Any] = {}
     if not tried:
-        unfilled, shown = split_unfilled(shown)
+        unfilled, shown = split_unfilled(shown, payload)
     if isinstance(form, ShownForm):
         form = form.showing(shown)
     elif shown:

@@ -68,7 +68,8 @@ def template(template: str) -> ResponseReturnValue:
             else:
                 flash(f"Version {version.number} vérifiée et enregistrée : ouvrez son aperçu, puis mettez-la en vigueur.", "success")
                 return redirect(url_for(".template", template=template))
-    return _page(slot, refusal, problems), 422 if refusal else 200
+    # A refused file is said beside its field, not at the top (issue 16, point 7).
+    return _page(slot, None, [], file_error=refusal, file_problems=problems), 422 if refusal else 200
 
 
 def _deposit(template: str, stream: IO[bytes], filename: str) -> ModeleVersion:
@@ -77,10 +78,10 @@ def _deposit(template: str, stream: IO[bytes], filename: str) -> ModeleVersion:
         return svc_modeles.deposit(db.session(), services().documents, template, stream, filename, user=current_user, workdir=Path(workdir))
 
 
-def _page(slot: Slot, refusal: str | None, problems: list[str]) -> str:
+def _page(slot: Slot, refusal: str | None, problems: list[str], *, file_error: str | None = None, file_problems: list[str] | None = None) -> str:
     session = db.session()
     return render_template(
-        "modeles/template.html", slot=slot, formats=FORMATS, refusal=refusal, problems=problems,
+        "modeles/template.html", slot=slot, formats=FORMATS, refusal=refusal, problems=problems, file_error=file_error, file_problems=file_problems or [],
         in_force=svc_modeles.in_force_number(session, slot.template), versions=svc_modeles.versions(session, slot.template),
         moves=svc_modeles.moves(session, slot.template), host_file=svc_modeles.host_file(services().documents, slot),
         action_form=ActionForm(), max_mb=MAX_TEMPLATE_MB,
