@@ -151,3 +151,20 @@ def test_hostile_input_never_gives_a_500_and_a_refusal_changes_nothing(world: Wo
                 # An account's password changed, the sign-in throttle's counters: the next payload starts afresh.
                 world.restore()
     assert not failures, failures
+
+
+def test_a_nul_character_is_refused_for_every_route_with_what_was_typed_given_back(world: World) -> None:
+    """The NUL PostgreSQL cannot store: one French refusal for the whole web, the text kept to send again."""
+    actor, state = CSRF_CASES["messages.post"]
+    web = world.client(actor)
+    web.work = False
+    url = world.url("messages.post", state)
+    before = fingerprint(world.app)
+    refused = web.post(url, {"texte": "Bonjour\x00 de la matrice"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "Caractère refusé" in page and "le caractère nul" in page
+    assert 'value="Bonjour de la matrice"' in page and f'action="{url}"' in page  # given back, without the NUL
+    assert fingerprint(world.app) == before
+    # The other side: the same text without it is posted.
+    assert web.post(url, {"texte": "Bonjour de la matrice"}).status_code == 302
+    assert fingerprint(world.app) != before
