@@ -199,23 +199,75 @@ def test_an_html_template_with_an_outside_resource_or_a_syntax_error_is_refused(
     _refused(app, web, f"{base}{{% for e in menage.enfants %}}\n{{% endblock %}}".encode(), "n'est jamais fermé : il manque {% endfor %}", "ligne 3", template=HTML)
 
 
+def _checked_in_the_queue(app: Flask, web: WebClient, data: bytes, number: int, *expected: str) -> None:
+    """Deposited at once (no PDF printed in the request), then refused by the worker's check, in French, and never put in force."""
+    before = versions(app, HTML)
+    pending = WebClient(web.client, work=False)
+    pending.token = web.token
+    response = deposit(pending, data, HTML, "fiche.html")
+    assert response.status_code == 302, page(response)
+    assert "en vérification" in page(web.client.get(f"/admin/modeles/{HTML}")) and "data-progress-url" in page(web.client.get(f"/admin/modeles/{HTML}"))
+    assert web.get(f"/admin/modeles/{HTML}/versions/{number}/apercu").status_code == 200  # opened: only the check holds it back
+    waiting = put_in_force(pending, number, HTML)
+    assert waiting.status_code == 422 and "vérification de cette version est en cours" in page(waiting)
+    run_jobs(app)
+    text = page(web.get(f"/admin/modeles/{HTML}"))
+    assert "refusée à la vérification" in text and "data-progress-url" not in text
+    for piece in expected:
+        assert piece in text, (piece, text[text.find("error-summary") :][:1500])
+    refused = put_in_force(web, number, HTML)
+    assert refused.status_code == 422 and "n'a pas passé sa vérification" in page(refused)
+    assert versions(app, HTML) == [*before, (number, "vu")] and in_force(app, HTML) is None
+
+
 def test_an_html_template_without_the_mark_on_every_page_is_refused(app: Flask, login_as: Any) -> None:
-    """Issue 15: the mark (reference, version, digest, QR code) is the archive's only way to tell a signed copy's document."""
+    """Issue 15: the mark (reference, version, digest, QR code) is the archive's only way to tell a signed copy's document.
+
+    Issue 11, point 4: the check prints a PDF (seconds), so a worker does it after the deposit.
+    """
     web = admin(login_as)
     missing = "la marque du document (référence, version et empreinte, en texte et en QR code) manque"
     # Not extending _base.html: no mark at all.
-    _refused(app, web, b"<html><body><h1>{{ document.titre }}</h1></body></html>", missing, "page 1 sur 1", "étendre « _base.html »", template=HTML)
+    _checked_in_the_queue(app, web, b"<html><body><h1>{{ document.titre }}</h1></body></html>", 1, missing, "page 1 sur 1", "étendre « _base.html »")
     # Extending it, but hiding the mark.
     hidden = '{% extends "_base.html" %}{% block contenu %}<style>.marque { display: none }</style><h1>{{ document.titre }}</h1>{% endblock %}'
-    _refused(app, web, hidden.encode(), missing, template=HTML)
+    _checked_in_the_queue(app, web, hidden.encode(), 2, missing)
     # Printed once instead of on each page: the second page is named.
     once = '{% extends "_base.html" %}{% block contenu %}<style>.marque { position: static }</style>' \
         '<h1>{{ document.titre }}</h1><p style="break-before: page">Suite</p>{% endblock %}'
-    _refused(app, web, once.encode(), missing, "page 2 sur 2", template=HTML)
-    # The other side: extending _base.html and leaving the mark alone is accepted.
+    _checked_in_the_queue(app, web, once.encode(), 3, missing, "page 2 sur 2")
+    # The other side: extending _base.html and leaving the mark alone passes the check and goes into force.
     kept = '{% extends "_base.html" %}{% block contenu %}<h1>{{ document.titre }}</h1><p style="break-before: page">Suite</p>{% endblock %}'
     assert deposit(web, kept.encode(), HTML, "fiche.html").status_code == 302
-    assert versions(app, HTML) != []
+    assert web.get(f"/admin/modeles/{HTML}/versions/4/apercu").status_code == 200
+    assert "refusée à la vérification" in page(web.get(f"/admin/modeles/{HTML}"))  # the earlier ones still say it
+    assert put_in_force(web, 4, HTML).status_code == 302
+    version = in_force(app, HTML)
+    assert version is not None and version.number == 4
+
+
+def test_a_template_deposit_and_its_putting_in_force_print_no_pdf(app: Flask, login_as: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 11, point 4: no request waits on a render; the mark's check prints in the worker only."""
+    web = admin(login_as)
+    pending = WebClient(web.client, work=False)
+    pending.token = web.token
+    printed: list[str] = []
+    real = Renderer.render
+
+    def counted(self: Renderer, output: Any, ctx: Any) -> bytes:
+        printed.append(output.fmt)
+        return real(self, output, ctx)
+
+    monkeypatch.setattr(Renderer, "render", counted)
+    source = '{% extends "_base.html" %}{% block contenu %}<h1>{{ document.titre }}</h1>{% endblock %}'
+    assert deposit(pending, source.encode(), HTML, "fiche.html").status_code == 302
+    assert "pdf" not in printed
+    run_jobs(app)
+    assert "pdf" in printed  # the worker printed it
+    assert web.get(f"/admin/modeles/{HTML}/versions/1/apercu").status_code == 200
+    printed.clear()
+    assert put_in_force(pending, 1, HTML).status_code == 302
+    assert printed == []
 
 
 @pytest.mark.parametrize(
@@ -321,7 +373,7 @@ def test_a_pdf_preview_is_refused_for_an_html_template_and_unknown_ones_are_not_
     for url in (f"/admin/modeles/{HTML}/apercus/{number}", f"/admin/modeles/{HTML}/apercus/{number}/pdf", f"/admin/modeles/{WORD}/apercus/99999"):
         assert web.get(url).status_code == 404, url
     with app.app_context():
-        assert db.session().scalars(select(Travail.nature)).all() == ["apercu_modele"]
+        assert db.session().scalars(select(Travail.nature).where(Travail.nature != svc_modeles.CHECK_NATURE)).all() == ["apercu_modele"]
 
 
 def _in_force(web: WebClient, data: bytes) -> int:

@@ -100,6 +100,12 @@ def check_name(value: str | None, what: str, refusal: type[Exception] = Document
 
 
 # What the user reads when a write fails for want of space, under the store or the database.
+# A form value with a NUL character (issue 15): PostgreSQL cannot store it in any text, and no
+# keyboard types it. The whole post is refused before any view reads it, what was typed shown back.
+NUL_REFUSED = (
+    "Le formulaire contient un caractère invisible (le caractère nul) que le service ne peut pas enregistrer : "
+    "rien n'a été enregistré. Ce que vous avez saisi est conservé ci-dessous, sans ce caractère ; envoyez-le de nouveau."
+)
 DISK_FULL = (
     "Le serveur manque d'espace disque : rien n'a été enregistré. Ce que vous avez saisi est "
     "conservé ci-dessous ; prévenez l'administrateur, puis enregistrez de nouveau."

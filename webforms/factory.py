@@ -40,7 +40,7 @@ from webforms.documents import views as documents
 from webforms.documents.reviews import register_review
 from webforms.documents.services import register_listener, register_parent
 from webforms.documents.views import register_page_extra, register_submit_step
-from webforms.errors import DISK_FULL, NumberRefused, disk_full, parse_id
+from webforms.errors import DISK_FULL, NUL_REFUSED, NumberRefused, disk_full, parse_id
 from webforms.form_markup import FormFields
 from webforms.forms import field_attrs
 from webforms.home import views as home
@@ -231,6 +231,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     sessions.register_fact(kept.KEPT_FACT, kept.kept_exists)
     sessions.register_fact(UNREAD_FACT, unread_exists)
     _init_login(app)
+    _refuse_nul_characters(app)  # after CSRFProtect's hook: a post without its token is refused for that first
     web.init_services(app)
     _register_parents()
     _register_page_extras()
@@ -379,6 +380,27 @@ def _register_errors(app: Flask) -> None:
         # counts, a kept form) need a transaction that is not failed.
         db.session().rollback()
         return render_error(500)
+
+
+def _refuse_nul_characters(app: Flask) -> None:
+    """Refuse a web post carrying a NUL character in a field or a file name (issue 15: no 500 on any input).
+
+    PostgreSQL stores no NUL in a text: every route would fail on it in the driver. Refused here,
+    once for every route, before any view reads the form; the page gives back what was typed,
+    without the NUL, to be sent again (as a full disk's page does).
+    """
+
+    @app.before_request
+    def _nul() -> Any:
+        if request.method != "POST" or request.path.startswith(f"{views_api.bp.url_prefix}/"):
+            return None  # the API answers in JSON, with its own checks
+        names = [f.filename or "" for f in request.files.values()]
+        values = [value for _, value in request.form.items(multi=True)]
+        if not any("\x00" in text for text in (*names, *values)):
+            return None
+        kept = [(name, value.replace("\x00", "")) for name, value in request.form.items(multi=True)]
+        page = render_template("error.html", code=400, title="Caractère refusé", message=NUL_REFUSED, kept=kept, retry=request.path)
+        return page, 400
 
 
 def _no_space(app: Flask) -> tuple[str, int]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from schemas.base.records import DIPLOMES_ETAT, DiplomeSchema
 from webforms import policy
-from webforms.errors import ValidationFailed
+from webforms.errors import INTEGER_MAX, ValidationFailed
 from webforms.mesures.services import load
 from webforms.models import DiplomeReferent, Event, User
 
@@ -36,7 +36,8 @@ def team(session: Session, user: User) -> list[dict[str, Any]]:
 def record_diploma(session: Session, svc: Any, *, user: User, payload: Mapping[str, Any]) -> DiplomeReferent:
     """Record (or correct) the Diplôme d'État of one of the organisation's writers."""
     values = load(DiplomeSchema, payload, "Le diplôme ne peut pas être enregistré : corrigez les erreurs signalées.")
-    person = session.get(User, values["referent_id"])
+    # A number past what the database holds names no account (issue 15: no overflow in the driver).
+    person = session.get(User, values["referent_id"]) if 0 < (values["referent_id"] or 0) <= INTEGER_MAX else None
     if person is None or not person.active or person.organisation_id != user.organisation_id or not policy.can_create_mesure(person):
         raise ValidationFailed(
             "Ce référent n'est pas un compte actif de votre organisation.", {"referent_id": ["Choisissez un référent de votre organisation dans la liste."]}

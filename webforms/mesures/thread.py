@@ -24,7 +24,7 @@ from schemas.base.records import BonCommandeSchema, RenouvellementSchema
 from webforms import policy
 from webforms.documents.reviews import ReviewRules
 from webforms.documents.services import log_event, next_reference
-from webforms.errors import DocumentError, ValidationFailed
+from webforms.errors import INTEGER_MAX, DocumentError, ValidationFailed
 from webforms.mesures import services as mesures
 from webforms.mesures.rules import DURATION_MONTHS, START_DEADLINE_DAYS, TYPES
 from webforms.models import Document, Event, Mesure, MesureOrigine, Organisation, OrganisationTerritoire, Territoire, User
@@ -65,8 +65,9 @@ def origin_of_referral(session: Session, saisine_id: int) -> MesureOrigine | Non
 def _named(session: Session, doc: Any, review: Mapping[str, Any]) -> tuple[Organisation | None, User | None]:
     """Read the operator and the référent chosen; refuse an operator off the platform, a référent who is not one of the operator's writers."""
     errors: dict[str, list[str]] = {}
-    org = session.get(Organisation, review["operateur_id"]) if review.get("operateur_id") else None
-    person = session.get(User, review["referent_id"]) if review.get("referent_id") else None
+    # A number past what the database holds names no row (issue 15: no overflow in the driver).
+    org = session.get(Organisation, review["operateur_id"]) if 0 < (review.get("operateur_id") or 0) <= INTEGER_MAX else None
+    person = session.get(User, review["referent_id"]) if 0 < (review.get("referent_id") or 0) <= INTEGER_MAX else None
     if review.get("operateur_id") and org is None:
         errors["operateur_id"] = ["Cet opérateur n'existe pas : choisissez-le dans la liste."]
     elif org is not None and org.id not in session.scalars(operators(session, doc)).all():

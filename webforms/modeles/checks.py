@@ -18,7 +18,7 @@ from typing import BinaryIO
 from schemas.base.kind import Kind
 from webforms.documents.uploads import UploadRefused, check_upload
 from webforms.rendering import Renderer
-from webforms.rendering.checks import Use, check_candidate, uses
+from webforms.rendering.checks import Use, candidate_version, check_candidate, mark_problems, uses
 
 MAX_TEMPLATE_MB = 10
 # What the parsers of a template raise on a file they cannot read (lxml's XMLSyntaxError is a SyntaxError).
@@ -80,16 +80,32 @@ def read_candidate(stream: BinaryIO, filename: str, slot: Slot, workdir: Path) -
     return data
 
 
-def problems_of(renderer: Renderer, slot: Slot, content: bytes) -> list[str]:
-    """Return the problems of ``content`` as ``slot``'s template, for everything that uses it."""
+def problems_of(renderer: Renderer, slot: Slot, content: bytes, *, mark: bool = True) -> list[str]:
+    """Return the problems of ``content`` as ``slot``'s template, for everything that uses it.
+
+    ``mark=False`` leaves out the check of the mark on each printed page (a PDF render: a worker
+    does it after a deposit, ``webforms.modeles.services.verify_version``).
+    """
     found: list[str] = []
     for use in slot.uses:
         try:
-            problems = [str(p) for p in check_candidate(renderer, use, content)]
+            problems = [str(p) for p in check_candidate(renderer, use, content, mark=mark)]
         except _UNREADABLE:
             # Word parts the upload check does not parse (headers, footers, relationships) go to
             # lxml, python-docx and docxtpl: what they cannot read is refused, never a 500.
             problems = [f"Modèle « {slot.template} » : le fichier n'a pas pu être lu comme un modèle (enregistrez-le à nouveau au format .{slot.template.rsplit('.', 1)[-1]})."]
+        found += [p for p in problems if p not in found]
+    return found
+
+
+def mark_problems_of(renderer: Renderer, slot: Slot, content: bytes) -> list[str]:
+    """Return the problems of the mark on each page ``content`` prints, for everything that uses it (a PDF render each)."""
+    found: list[str] = []
+    for use in slot.uses:
+        try:
+            problems = [str(p) for p in mark_problems(renderer.trying(candidate_version(use.output, content)), use)]
+        except _UNREADABLE:
+            problems = [f"Modèle « {slot.template} » : le fichier n'a pas pu être lu comme un modèle."]
         found += [p for p in problems if p not in found]
     return found
 

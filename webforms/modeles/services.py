@@ -13,9 +13,11 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -24,12 +26,16 @@ from webforms.documents.services import Services
 from webforms.documents.storage import FileStore
 from webforms.documents.uploads import UploadRefused
 from webforms.errors import DocumentError
-from webforms.modeles.checks import Slot, UnknownTemplate, problems_of, read_candidate, slot_of
-from webforms.models import ModeleEnVigueur, ModeleMouvement, ModeleVersion, User
+from webforms.jobs import PRIORITY, ask, task
+from webforms.modeles.checks import Slot, UnknownTemplate, mark_problems_of, problems_of, read_candidate, slot_of
+from webforms.models import ModeleEnVigueur, ModeleMouvement, ModeleVersion, Travail, User
 from webforms.rendering import MIME, Renderer
 from webforms.rendering.versions import TemplateVersion
 
 FORMATS = {"docx": "Word (DOCX)", "pdf": "HTML (PDF)"}
+CHECK_NATURE = "verification_modele"
+MSG_CHECKING = "La vérification de cette version est en cours (un exemple est imprimé) : elle pourra être mise en vigueur une fois vérifiée."
+CHECK_FAILED = "La vérification de cette version n'a pas pu être faite : l'administrateur peut la relancer depuis la file des travaux."
 
 
 class TemplateRefused(DocumentError):
@@ -127,7 +133,9 @@ def deposit(session: Session, svc: Services, template: str, stream: BinaryIO, fi
         content = read_candidate(stream, filename, slot, workdir)
     except UploadRefused as exc:
         raise TemplateRefused(exc.message, []) from None
-    problems = problems_of(svc.renderer, slot, content)
+    # Every check but the mark on each printed page: that one renders a PDF (seconds), and a
+    # worker does it (``verify_version``), asked in the same transaction (issue 11, point 4).
+    problems = problems_of(svc.renderer, slot, content, mark=False)
     if problems:
         raise TemplateRefused("Le modèle n'a pas été accepté : corrigez-le puis déposez-le à nouveau.", problems)
     now = svc.clock()
@@ -138,8 +146,60 @@ def deposit(session: Session, svc: Services, template: str, stream: BinaryIO, fi
     )
     session.add(version)
     _log(session, template, "depot", number, user, now)
+    if slot.fmt == "pdf":  # a Word print carries its mark in its footer, stamped at render (webforms.rendering.marque)
+        ask(
+            session, verify_version, nature=CHECK_NATURE, libelle=f"Vérification de {template}, version {number}", now=now,
+            user_id=user.id, parametres={"template": template, "number": number},
+        )
     session.commit()
     return version
+
+
+@task("verifier_modele", priority=PRIORITY["attendu"])
+def verify_version(session: Session, travail: Travail) -> dict[str, Any]:
+    """Print the kinds' examples with a deposited version and check the mark on each page; the problems, in French."""
+    svc: Services = current_app.extensions["webforms.services"]
+    template, number = travail.parametres["template"], travail.parametres["number"]
+    version = version_of(session, template, number)
+    return {"problemes": mark_problems_of(svc.renderer, slot_of(template), svc.store.read(version.sha256, verify=True))}
+
+
+@dataclass(frozen=True)
+class Check:
+    """Where a version's check by a worker stands: ``etat`` "en_verification", "refusee" or "verifiee"."""
+
+    etat: str
+    problems: list[str]
+    travail: Travail | None
+
+    @property
+    def passed(self) -> bool:
+        return self.etat == "verifiee"
+
+
+def checks(session: Session, template: str) -> dict[int, Check]:
+    """Return the worker's check of each version of ``template`` (its last one), by number.
+
+    A version deposited before the check moved to the queue has none: it was checked whole at
+    its deposit, and counts as checked.
+    """
+    found: dict[int, Check] = {}
+    works = session.scalars(select(Travail).where(Travail.nature == CHECK_NATURE).order_by(Travail.id))
+    for travail in works:
+        if travail.parametres.get("template") != template:
+            continue
+        problems = list((travail.resultat or {}).get("problemes") or [])
+        if travail.statut == "termine":
+            found[travail.parametres["number"]] = Check("refusee" if problems else "verifiee", problems, travail)
+        elif travail.statut == "echec":
+            found[travail.parametres["number"]] = Check("refusee", [CHECK_FAILED], travail)
+        else:
+            found[travail.parametres["number"]] = Check("en_verification", [], travail)
+    return found
+
+
+def check_of(session: Session, template: str, number: int) -> Check:
+    return checks(session, template).get(number) or Check("verifiee", [], None)
 
 
 def version_of(session: Session, template: str, number: int) -> ModeleVersion:
@@ -193,9 +253,15 @@ def put_in_force(session: Session, svc: Services, template: str, number: int, *,
         raise DocumentError(f"La version {number} est déjà en vigueur." if number else "Le modèle d'origine est déjà en vigueur.")
     version = version_of(session, template, number) if number else None
     if version is not None:
+        check = check_of(session, template, number)
+        if check.etat == "en_verification":
+            raise DocumentError(MSG_CHECKING)
+        if not check.passed:
+            raise TemplateRefused("Cette version n'a pas passé sa vérification : elle ne peut pas être mise en vigueur.", check.problems)
         if version.previewed_at is None:
             raise DocumentError("Ouvrez l'aperçu de cette version avant de la mettre en vigueur.")
-        problems = problems_of(svc.renderer, slot, svc.store.read(version.sha256))
+        # The mark was checked by the worker after the deposit: no PDF is printed in this request.
+        problems = problems_of(svc.renderer, slot, svc.store.read(version.sha256), mark=False)
         if problems:
             raise TemplateRefused("Cette version ne convient plus aux données du type : elle ne peut pas être mise en vigueur.", problems)
     now = svc.clock()

@@ -66,7 +66,13 @@ def template(template: str) -> ResponseReturnValue:
                 db.session().rollback()
                 refusal, problems = str(exc), exc.problems
             else:
-                flash(f"Version {version.number} vérifiée et enregistrée : ouvrez son aperçu, puis mettez-la en vigueur.", "success")
+                if svc_modeles.check_of(db.session(), template, version.number).passed:
+                    flash(f"Version {version.number} vérifiée et enregistrée : ouvrez son aperçu, puis mettez-la en vigueur.", "success")
+                else:  # a PDF template: the mark on each page is checked by a worker (issue 11, point 4)
+                    flash(
+                        f"Version {version.number} enregistrée, en vérification : un exemple est imprimé et sa marque lue sur chaque page. "
+                        "Ouvrez son aperçu ; elle pourra être mise en vigueur une fois vérifiée.", "success",
+                    )
                 return redirect(url_for(".template", template=template))
     # A refused file is said beside its field, not at the top (issue 16, point 7).
     return _page(slot, None, [], file_error=refusal, file_problems=problems), 422 if refusal else 200
@@ -83,6 +89,7 @@ def _page(slot: Slot, refusal: str | None, problems: list[str], *, file_error: s
     return render_template(
         "modeles/template.html", slot=slot, formats=FORMATS, refusal=refusal, problems=problems, file_error=file_error, file_problems=file_problems or [],
         in_force=svc_modeles.in_force_number(session, slot.template), versions=svc_modeles.versions(session, slot.template),
+        checks=svc_modeles.checks(session, slot.template), progress=svc_jobs.progress,
         moves=svc_modeles.moves(session, slot.template), host_file=svc_modeles.host_file(services().documents, slot),
         action_form=ActionForm(), max_mb=MAX_TEMPLATE_MB,
     )
