@@ -34,14 +34,22 @@ _BADGE_LINES = """() => [...document.querySelectorAll('.statut, .badge-late')].m
 })"""
 # The words broken inside themselves ("Dossie r", "candid ature"): a Range over each word of a
 # heading, a column name, a label, a value or a badge gives one rectangle per line it spans.
-# A hyphen, a slash or a space is where a line may break, so words are taken between them.
+# A space, a hyphen, a dash or a slash is where a line may break, so words are taken between
+# them. Code (an API path, a schema's name), an e-mail address, an identifier or a path (a token
+# holding "@", "_", "{" or "://") is no word: wider than a phone's line, it must break somewhere,
+# and CSS breaks it anywhere.
 _BROKEN_WORDS = """() => [...document.querySelectorAll('h1, h2, h3, th, label, dd, .badge, .statut')].flatMap(el => {
   const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT); const broken = [];
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    for (const m of node.textContent.matchAll(/[^\\s\\-\\/\u2010\u2011]+/g)) {
-      const range = document.createRange(); range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
-      const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
-      if (tops.size > 1) { broken.push(m[0]); }
+    if (node.parentElement.closest('code, pre, kbd, samp')) { continue; }
+    for (const token of node.textContent.matchAll(/\\S+/g)) {
+      if (/[@_{]|:\\/\\//.test(token[0])) { continue; }
+      for (const m of token[0].matchAll(/[^\\-\\/\u2010\u2011\u2013\u2014]+/g)) {
+        const start = token.index + m.index;
+        const range = document.createRange(); range.setStart(node, start); range.setEnd(node, start + m[0].length);
+        const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (tops.size > 1) { broken.push(m[0]); }
+      }
     }
   }
   return broken;
@@ -136,5 +144,10 @@ def test_the_broken_word_check_sees_a_word_broken_inside_itself(page: Page) -> N
     page.set_content(
         '<h1 style="width: 60px; overflow-wrap: anywhere">Candidature</h1>'
         '<h2 style="width: 90px">Dossier de candidature</h2><dd style="width: 90px">Hénin-Beaumont</dd>'
+        '<th style="display: block; width: 60px">(min.–max.)</th>'
+        '<dd style="width: 90px; overflow-wrap: anywhere">archiviste_artois@matrice.example.fr</dd>'
+        '<dd style="width: 90px; overflow-wrap: anywhere">/api/v1/documents/{doc_id}/rendus</dd>'
+        '<dd style="width: 60px; overflow-wrap: anywhere">Instruction</dd>'
+        '<h3 style="width: 60px; overflow-wrap: anywhere"><code>common.MesureIdentiteBrouillon</code></h3>'
     )
-    assert page.evaluate(_BROKEN_WORDS) == ["Candidature"]
+    assert page.evaluate(_BROKEN_WORDS) == ["Candidature", "Instruction"]
