@@ -50,9 +50,12 @@ def test_archivist_deposits_finds_downloads_and_exports_a_signed_copy(page: Page
     # A disguised file is refused in French, and the page says nothing changed.
     page.get_by_label(re.compile("^Copie signée")).set_input_files(str(tmp_path / "faux.pdf"))
     page.get_by_role("button", name="Archiver", exact=True).click()
-    alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("Copie signée refusée")
-    expect(alert).to_contain_text("Rien n'a été modifié dans l'archive.")
+    # Said beside the file field (issue 16, point 7), which names it.
+    expect(page.get_by_label(re.compile("^Copie signée"))).to_have_attribute("aria-invalid", "true")
+    refusal = page.locator("#fichier-error")
+    expect(refusal).to_contain_text("Copie signée refusée")
+    expect(refusal).to_contain_text("Rien n'a été modifié dans l'archive.")
+    expect(page.get_by_label(re.compile("^Copie signée"))).to_have_attribute("aria-describedby", re.compile(r"\bfichier-error\b"))
     check_accessibility(page, "le dépôt refusé")
 
     page.get_by_label(re.compile("^Copie signée")).set_input_files(str(tmp_path / "fiche-signee.pdf"))
