@@ -232,7 +232,7 @@ def test_association_prepares_and_deposits_its_candidature_dossier(
 ) -> None:
     clock.now = BEFORE_DEADLINE  # 2 September 2019, 11:00 in Paris: the call is open
     base = live_server
-    page.set_default_timeout(5_000)
+    page.set_default_timeout(15_000)
     data = EXAMPLE
     sign_in(page, base, make_user("redacteur"))
 

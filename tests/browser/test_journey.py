@@ -167,7 +167,7 @@ def test_fiche_saisine_journey_in_a_real_browser(
     live_server: str, make_user: Callable[..., Account], page: Page, tmp_path: Path
 ) -> None:
     base = live_server
-    page.set_default_timeout(5_000)
+    page.set_default_timeout(15_000)
     account = make_user("redacteur")
     example = EXAMPLE
     pres, terr, menage = example["prescripteur"], example["territoire"], example["menage"]
@@ -327,7 +327,7 @@ def test_a_section_level_error_is_announced_and_reachable(
     live_server: str, make_user: Callable[..., Account], page: Page
 ) -> None:
     """A rule over a whole section (no priority public) is tied to the section and reachable by keyboard."""
-    page.set_default_timeout(5_000)
+    page.set_default_timeout(15_000)
     sign_in(page, live_server, make_user("redacteur"))
     page.get_by_role("link", name=re.compile("^Fiche saisine")).click()
     check_accessibility(page, "un formulaire vide")
@@ -358,7 +358,7 @@ def test_a_printed_page_shows_the_content_without_menus_or_buttons(
     live_server: str, make_user: Callable[..., Account], page: Page
 ) -> None:
     """Issue 16, point 10: the print stylesheet keeps the document's content, drops what only works on screen."""
-    page.set_default_timeout(5_000)
+    page.set_default_timeout(15_000)
     sign_in(page, live_server, make_user("redacteur"))
     page.get_by_role("link", name=re.compile("^Fiche saisine")).click()
     page.get_by_role("button", name="Enregistrer le brouillon").click()

@@ -34,7 +34,7 @@ def test_referent_follows_a_measure_and_writes_its_late_bilan(
     live_server: str, make_user: Callable[..., Account], page: Page, tmp_path: Path
 ) -> None:
     base = live_server
-    page.set_default_timeout(5_000)
+    page.set_default_timeout(15_000)
     sign_in(page, base, make_user("redacteur"))
     nav = page.get_by_role("navigation", name="Navigation principale")
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 def test_the_administrator_sets_the_rast_s_address_and_a_pms_s_cams(app: Flask, live_server: str, make_user: Callable[..., Account], page: Page) -> None:
     base = live_server
-    page.set_default_timeout(5_000)
+    page.set_default_timeout(15_000)
     with app.app_context():
         lot_id = db.session().scalars(select(Territoire.id).where(Territoire.code == "asll-lot-1")).one()
     sign_in(page, base, make_user("admin"))

@@ -56,7 +56,7 @@ def record_home_visit(page: Page, day: str) -> None:
 
 def test_the_thread_from_referral_to_maintien(app: Flask, live_server: str, make_user: Callable[..., Account], page: Page) -> None:
     base = live_server
-    page.set_default_timeout(5_000)
+    page.set_default_timeout(15_000)
     prescriber = WebClient(app.test_client())
     prescriber.login(make_user("redacteur", org="CCAS de Liévin"))
     referral_id = submitted(prescriber, "fiche_saisine")
