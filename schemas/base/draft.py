@@ -28,6 +28,7 @@ def draft_of(schema_cls: type[Schema]) -> type[Schema]:
     # The OpenAPI component is named after the module, as the kind's own schema is (webforms.api.spec).
     draft.__module__ = schema_cls.__module__
     draft.__qualname__ = name
+    draft.absent_tables_are_empty = False  # left out, a table is still to fill, not an empty one
     return draft
 
 

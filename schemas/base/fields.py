@@ -97,13 +97,16 @@ class Section(Schema):
         "unknown": "Champ inconnu.",
         "type": "Données invalides : un objet est attendu.",
     }
+    # False for a draft's form (schemas/base/draft.py), which the API reads a draft's body with:
+    # a key left out stays out there, and reads back as it was sent.
+    absent_tables_are_empty = True
 
     @pre_load
     def _absent_tables(self, data: Any, **kwargs: Any) -> Any:
         # An absent (or null) table is read as an empty one and checked as such, as the web form posts it:
         # marshmallow validates no default value, so a draft without the key skipped its "at
         # least one row", listed nothing to fill, and its submission was then refused (issue 16, point 2).
-        if not isinstance(data, Mapping):
+        if not self.absent_tables_are_empty or not isinstance(data, Mapping):
             return data
         absent = [f.data_key or name for name, f in self.load_fields.items() if isinstance(f, Rows) and data.get(f.data_key or name) is None]
         return {**data, **{key: [] for key in absent}} if absent else data
