@@ -76,7 +76,7 @@ def test_the_jury_is_configured_with_its_date_and_its_four_bodies_aml_6d(app: Fl
         (members_form([members[0], inactive, *members[2:]]), "Seuls les comptes actifs du rôle « membre de jury »"),
         ({**members_form(members), f"organisme-{members[0].id}": "ccas"}, "Choisissez l'organisme"),
         # A body is one of the four codes (AML §6d), never free text: a control character is no body (issue 15).
-        ({**members_form(members), f"organisme-{members[0].id}": "departement\x00"}, "Choisissez l'organisme"),
+        ({**members_form(members), f"organisme-{members[0].id}": "departement\x01"}, "Choisissez l'organisme"),
         ({**members_form(members), f"organisme-{members[0].id}": "\u202edepartement"}, "Choisissez l'organisme"),
     ):
         refused = admin.post(url, form)
