@@ -228,7 +228,7 @@ def test_an_administrator_sets_a_rast_s_address_checked_and_recorded(app: Flask,
     for wrong, message in (
         ("rast.faucigny@", "« rast.faucigny@ » n&#39;est pas une adresse électronique valide"),
         ("rast faucigny@exemple.fr", "n&#39;est pas une adresse électronique valide"),
-        ("rast\x00@exemple.fr", "caractère invisible ou de contrôle (U+0000)"),
+        ("rast\x01@exemple.fr", "caractère invisible ou de contrôle (U+0001)"),
         ("r" * 250 + "@exemple.fr", "261 caractères, 254 au plus"),
     ):
         # A refused address beside a valid one: neither is saved.
