@@ -19,6 +19,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from pypdf import PdfReader
 
 from schemas import get_kind
@@ -46,6 +47,7 @@ def check_accessibility(page: Page, where: str) -> None:
     at both widths (issue 16, points 5 and 11); the screenshots go to ``test-results/ecrans/<test>/``
     (ignored by git), numbered in the order of the journey, for a person to look through.
     """
+    _wait_for_the_queue(page)
     shown = page.viewport_size
     folder, number = _screens_of_current_test()
     for name, size in WIDTHS.items():
@@ -63,6 +65,23 @@ def check_accessibility(page: Page, where: str) -> None:
                 page.wait_for_load_state()
     if shown:
         page.set_viewport_size(shown)
+
+
+def _wait_for_the_queue(page: Page) -> None:
+    """Let a page waiting for a worker reload itself before it is looked at.
+
+    Such a page (static/progress.js) reloads once the worker is done; a full-page screenshot taken
+    across that reload hung for 15 s in a loaded CI run (the submitted bilan of the measure
+    journey, twice). A server without a worker keeps the panel: the page is then looked at as it is.
+    """
+    panel = page.locator("[data-progress-url]")
+    if not panel.count():
+        return
+    try:
+        panel.first.wait_for(state="detached", timeout=60_000)
+        page.wait_for_load_state()
+    except PlaywrightTimeoutError:
+        pass
 
 
 def _slug(text: str) -> str:
