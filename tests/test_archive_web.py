@@ -439,7 +439,15 @@ def test_admin_configures_the_trust_roots_used_by_the_next_verifications(app: Fl
         (b"", "Déposez le certificat de l'autorité"),
     ):
         refused = upload_root(data)
-        assert refused.status_code == 422 and message in refused.get_data(as_text=True).replace("&#39;", "'")
+        text = refused.get_data(as_text=True).replace("&#39;", "'")
+        # Said beside the file field, which it describes (issue 16, point 7), not at the top.
+        field = re.search(
+            r'<p class="error-message" id="certificat-error"><span class="visually-hidden">Erreur : </span>([^<]*)</p>\s*<input type="file" id="certificat"[^>]*>', text
+        )
+        assert refused.status_code == 422 and field and message in field.group(1), text
+        assert 'aria-invalid="true"' in field.group(0) and 'aria-describedby="certificat-help certificat-error"' in field.group(0)
+        assert "error-summary" not in text
+    assert 'id="certificat-error"' not in admin.get("/admin/certificats").get_data(as_text=True)
     assert upload_root(pki.ca_cert.public_bytes(serialization.Encoding.DER), "autorite.cer").status_code == 302
     page = admin.get("/admin/certificats").get_data(as_text=True)
     assert "Autorité de test webforms" in page

@@ -296,7 +296,7 @@ def test_a_refused_attachment_is_said_beside_its_field_and_the_typed_message_sta
     response = attach(writer, doc_id, b"MZ\x90\x00 not a pdf at all", "budget.pdf", texte=typed)
     text = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 422
-    field = re.search(r'<p class="error-message" id="fichier-erreur">([^<]*)</p>\s*<input type="file" id="fichier"[^>]*>', text)
+    field = re.search(r'<p class="error-message" id="fichier-erreur"><span class="visually-hidden">Erreur : </span>([^<]*)</p>\s*<input type="file" id="fichier"[^>]*>', text)
     assert field and "Ce fichier n'est pas" in field.group(1)
     assert 'aria-invalid="true"' in field.group(0) and 'aria-describedby="fichier-aide fichier-erreur"' in field.group(0)
     assert f">{typed}</textarea>" in text

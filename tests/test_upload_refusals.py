@@ -14,16 +14,18 @@ from typing import Any
 
 from flask import Flask
 
-from tests.conftest import pdf_titled
+from tests.conftest import Clock, pdf_titled
 from tests.test_archive import jpeg_scan
 from tests.test_archive_web import deposit as deposit_copy
 from tests.test_archive_web import records
+from tests.test_candidatures import BEFORE_DEADLINE, open_dossier, upload
 from tests.test_modeles import HTML, WORD, admin, versions, word_template
 from tests.test_modeles import deposit as deposit_template
 from tests.test_web import submitted
 
 FIELD = re.compile(
-    r'<p class="error-message" id="fichier-error">(?P<reason>[^<]*)</p>\s*'
+    # "Erreur : " is read out before the reason by a screen reader, as beside every other field.
+    r'<p class="error-message" id="fichier-error"><span class="visually-hidden">Erreur : </span>(?P<reason>[^<]*)</p>\s*'
     r'(?:<ul class="error-message" id="fichier-error-details">(?P<details>.*?)</ul>\s*)?'
     r'<input type="file" id="fichier"[^>]*>',
     re.S,
@@ -100,3 +102,24 @@ def test_a_refused_template_is_said_beside_its_field_with_its_details(app: Flask
     top = web.post(f"/admin/modeles/{HTML}/versions/1/vigueur", {})
     assert top.status_code == 422 and "error-summary" in text_of(top)
     unmarked(text_of(top))
+
+
+def test_a_refused_piece_is_said_beside_its_own_field_on_the_checklist(app: Flask, login_as: Any, clock: Clock) -> None:
+    """The checklist's file fields are the same field as everywhere else (``file_input``)."""
+    clock.now = BEFORE_DEADLINE
+    web, _ = login_as("redacteur")
+    doc_id = open_dossier(app, web)
+    checklist = text_of(web.get(f"/documents/{doc_id}/liste"))
+    assert 'id="fichier-courrier-0-error"' not in checklist and 'aria-invalid="true"' not in checklist
+    assert upload(web, doc_id, "courrier", b"<html><script>alert(1)</script></html>", "courrier.pdf").status_code == 302
+    text = text_of(web.get(f"/documents/{doc_id}/liste"))
+    field = re.search(
+        r'<p class="error-message" id="fichier-courrier-0-error" role="alert"><span class="visually-hidden">Erreur : </span>(?P<reason>[^<]*)</p>\s*'
+        r'<input type="file" id="fichier-courrier-0" name="fichier"[^>]*>',
+        text,
+    )
+    assert field, text[text.find("fichier-courrier-0") - 600 :][:2000]
+    assert "pas un vrai PDF" in field.group("reason")
+    assert 'aria-invalid="true"' in field.group(0) and 'aria-describedby="fichier-courrier-0-error"' in field.group(0)
+    # The other pieces' fields are not marked.
+    assert text.count('aria-invalid="true"') == 1
