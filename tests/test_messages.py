@@ -122,6 +122,19 @@ def test_an_empty_or_too_long_message_is_refused_in_french_and_nothing_changes(a
     assert response.status_code == 422 and len(stored(app)) == 1
 
 
+def test_a_refused_message_leaves_the_thread_unread_as_it_was(app: Flask, login_as: Any) -> None:
+    """A refused post changes nothing, the reader's unread marks included; reading the thread marks it read."""
+    doc_id, people = saisine(login_as)
+    writer, coordinator = people["writer"][0], people["coordinator"][0]
+    assert writer.post(f"/documents/{doc_id}/messages", {"texte": TEXT}).status_code == 302
+    refused = coordinator.post(f"/documents/{doc_id}/messages", {"texte": "   "})
+    assert refused.status_code == 422 and "Nouveau</strong>" in refused.get_data(as_text=True)
+    assert "Messages (1, dont 1 non lu)" in coordinator.get(f"/documents/{doc_id}").get_data(as_text=True)
+    # The other side: the thread read (a GET) is marked read.
+    assert "Nouveau</strong>" in thread_page(coordinator, doc_id)
+    assert "Messages (1)" in coordinator.get(f"/documents/{doc_id}").get_data(as_text=True)
+
+
 def test_a_correction_request_stays_open_until_the_correction_is_deposited(app: Flask, login_as: Any) -> None:
     """Issue 14: a correction request "is answered by the correction": the new deposit, not a message."""
     doc_id, people = saisine(login_as)

@@ -35,7 +35,8 @@ def _document_or_404(doc_id: int) -> Document:
 
 
 def _page(doc: Document, *, texte: str = "", file_error: str = "", status: int = 200) -> ResponseReturnValue:
-    items = threads.thread(db.session(), doc, user=current_user)
+    # Shown again after a refused post (status 422), the thread stays unread as it was.
+    items = threads.thread(db.session(), doc, user=current_user, mark_seen=status < 400)
     return render_template(
         "messages.html", doc=doc, kind=get_kind(doc.kind), items=items, form=ActionForm(), texte=texte, natures=NATURES_MESSAGE, attachment_mb=threads.ATTACHMENT_MB, file_error=file_error,
         can_write=policy.can_discuss(current_user, doc), can_correct=policy.can_request_correction(current_user, doc),

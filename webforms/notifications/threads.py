@@ -185,8 +185,11 @@ def _renewal_decided(session: Session, doc: Document) -> bool:
     return session.scalar(decided.limit(1)) is not None
 
 
-def thread(session: Session, doc: Document, *, user: User) -> list[Shown]:
-    """Return ``doc``'s messages, oldest first, those ``user`` has not seen marked new; then mark them seen."""
+def thread(session: Session, doc: Document, *, user: User, mark_seen: bool = True) -> list[Shown]:
+    """Return ``doc``'s messages, oldest first, those ``user`` has not seen marked new; then mark them seen.
+
+    ``mark_seen=False``: the page shown again after a refused post, which changes nothing.
+    """
     seen = session.get(MessageRead, (user.id, doc.id))
     last_seen = seen.last_id if seen is not None else 0
     messages = list(session.scalars(select(Message).where(Message.document_id == doc.id).order_by(Message.id)))
@@ -198,7 +201,7 @@ def thread(session: Session, doc: Document, *, user: User) -> list[Shown]:
               m.nature == "demande_correction" and m.answered_at is None, m.id > last_seen and m.user_id != user.id, tuple(files.get(m.id, ())))
         for m in messages
     ]
-    if messages and messages[-1].id > last_seen:
+    if mark_seen and messages and messages[-1].id > last_seen:
         session.execute(
             pg_insert(MessageRead).values(user_id=user.id, document_id=doc.id, last_id=messages[-1].id)
             .on_conflict_do_update(index_elements=["user_id", "document_id"], set_={"last_id": messages[-1].id})
