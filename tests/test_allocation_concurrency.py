@@ -24,7 +24,7 @@ from tests.test_instruction import DEPARTEMENT, instruction_rows, shown
 from tests.test_jury_decision import AFTER_CP, decide
 from tests.test_jury_work import examined, granted, jury  # noqa: F401 - the fixture, used by name
 from webforms import db
-from webforms.candidatures import instruction
+from webforms.candidatures import decision, instruction
 from webforms.models import Document, Lettre
 
 RETAINED = "maintenant « retenu »"
@@ -105,6 +105,53 @@ def test_two_instructeurs_establishing_the_letters_at_once_make_one_letter_per_d
     second = login_as("instructeur", org=DEPARTEMENT)[0]
     responses = _in_threads(lambda: instructeur.post(f"/appels/{appel_id}/lettres"), lambda: second.post(f"/appels/{appel_id}/lettres"))
     assert [r.status_code for r in responses] == [302, 302]
+    with app.app_context():
+        s = db.session()
+        links = {link.dossier_id: link.lettre_id for link in s.scalars(select(Lettre))}
+        letters = s.scalars(select(Document.id).where(Document.kind == "notification_aml")).all()
+    assert set(links) == set(docs.values()) and sorted(letters) == sorted(links.values())
+    assert {d: state for d, (state, _) in granted(app).items()} == dict.fromkeys(docs.values(), "notifie")
+    for doc_id in docs.values():
+        assert [m[0] for m in instruction_rows(app, doc_id)[1]].count("notifier") == 1
+
+
+def test_letters_asked_again_while_the_first_request_is_between_two_letters_are_all_made_once_aml_6d(
+    app: Flask, login_as: Any, jury: dict[str, Any], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """Each letter commits on its own (the one lifecycle's submit), which lets the call's lock go: the
+    race made certain. The first request, once its first letter is committed, waits (3 s at most) for
+    the other request to end; that one makes what is left. The first then goes on without refusing
+    what the other did: each request says the letters are established, one letter per dossier.
+    """
+    instructeur, docs, appel_id = jury["instructeur"], jury["docs"], jury["appel"]
+    for doc_id in docs.values():
+        examined(app, jury, doc_id)
+    instructeur.post(f"/documents/{docs['A']}/instruction", {"action": "retenir", "mesures-Artois": "10", "mesures-Lens-Hénin": "12"})
+    instructeur.post(f"/documents/{docs['B']}/instruction", {"action": "ne_pas_retenir", "texte": "Hors périmètre"})
+    app.config["CLOCK"].now = AFTER_CP
+    assert "Décision de la Commission Permanente enregistrée" in decide(instructeur, appel_id, "2019-11-04")
+    other_done, first_letter = threading.Event(), threading.Lock()
+    submit = decision.submit
+
+    def submit_then_let_the_other_go(*args: Any, **kwargs: Any) -> Any:
+        done = submit(*args, **kwargs)
+        if first_letter.acquire(blocking=False):  # the first letter of both requests only
+            other_done.wait(timeout=3)
+        return done
+
+    monkeypatch.setattr(decision, "submit", submit_then_let_the_other_go)
+    second = login_as("instructeur", org=DEPARTEMENT)[0]
+
+    def ask(web: Any) -> str:
+        try:
+            web.post(f"/appels/{appel_id}/lettres")
+            return shown(web)
+        finally:
+            other_done.set()
+
+    told = _in_threads(lambda: ask(instructeur), lambda: ask(second))
+    assert all("Lettres de notification établies" in t for t in told), told
+    assert not any("Enregistrer la notification" in t for t in told), told
     with app.app_context():
         s = db.session()
         links = {link.dossier_id: link.lettre_id for link in s.scalars(select(Lettre))}

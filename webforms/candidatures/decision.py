@@ -167,14 +167,18 @@ def send_letters(session: Session, svc: Services, appel: Appel, *, user: User) -
     if decision is None or jury is None:
         raise DocumentError("Enregistrez d'abord la date de la Commission Permanente : les lettres notifient sa décision (AML §6d).")
     # The call's row, locked: the decision is not changed while its letters are being established.
-    session.get_one(Appel, appel.id, with_for_update=True)
+    _lock(session, appel)
     decided = to_notify(session, appel)
     if not decided:
         session.rollback()
         raise DocumentError("Aucun dossier retenu, non retenu ou irrecevable n'attend sa lettre de notification.")
     made = []
     for doc, inst in decided:
-        if session.get(Lettre, doc.id) is None:
+        # Each letter commits on its own (the one lifecycle's submit), which lets the call's lock
+        # go: another instructeur asking the letters meanwhile may have made this dossier's letter,
+        # or notified it. Read again under the lock, what is done is skipped, never refused.
+        _lock(session, appel)
+        if session.get(Lettre, doc.id, populate_existing=True) is None:
             now = svc.clock()
             letter = Document(
                 kind="notification_aml", organisation_id=doc.organisation_id, author_id=user.id, statut="brouillon",
@@ -185,5 +189,14 @@ def send_letters(session: Session, svc: Services, appel: Appel, *, user: User) -
             session.add(Lettre(dossier_id=doc.id, lettre_id=letter.id))
             submit(session, svc, letter, user=user)  # numbers, freezes, asks the render; commits the link with it
             made.append(letter)
+            _lock(session, appel)
+        if session.get_one(Instruction, doc.id, populate_existing=True).etat == "notifie":
+            session.rollback()  # notified by the other request: the lock goes
+            continue
         instruction.move(session, svc, doc, user=user, action="notifier")
     return made
+
+
+def _lock(session: Session, appel: Appel) -> None:
+    """Lock the call's row until the next commit: its decision and its letters wait for each other."""
+    session.get_one(Appel, appel.id, with_for_update=True)
