@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
+from tests.test_candidatures import _in_threads
 from tests.test_instruction import text_of
 from tests.test_jury_work import jury, scores  # noqa: F401 - the fixture, used by name
 from webforms import db
+from webforms.candidatures import grille_edit, notation
 from webforms.candidatures.grille import grille_aml_2019, grille_of
 from webforms.commands.appel import grille_cmd
-from webforms.models import Appel, ArchiveLog
+from webforms.models import Appel, ArchiveLog, Evaluation
 
 CODE = "aml-logement-abord-2019"
 
@@ -121,3 +126,51 @@ def test_the_command_line_sets_a_calls_grid_and_refuses_in_french(app: Flask, tm
     unknown = runner.invoke(grille_cmd, ["nulle-part", str(source)], env=env)
     assert unknown.exit_code == 1 and "Appel « nulle-part » introuvable" in unknown.output
     assert stored(app)[1]["criteres"][0]["poids"] == 3 and len(sealed(app)) == 1
+
+
+def test_a_score_and_a_grid_edit_at_once_never_leave_a_score_against_a_grid_changed_under_it_aml_6c(
+    app: Flask, login_as: Any, jury: dict[str, Any], monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """The administrator narrows the scale while a member saves a top score, at the same moment.
+
+    The race made certain: the edit, once it has counted the scores (none), and the score, once it
+    has read the grid, each wait (3 s at most) for the other. Without the call's row lock both would
+    go on: the score checked against the old scale, the grid narrowed under it. With it, one waits
+    for the other: either the grid changes and the score is checked against it (refused), or the
+    score is kept and the grid, scored against, is refused. Never both.
+    """
+    appel_id, before = stored(app)
+    high = before["echelle"]["max"]
+    narrowed = copy.deepcopy(before)
+    narrowed["echelle"]["max"] = high - 1
+    meeting = threading.Barrier(2)
+
+    def together(function: Any) -> Any:
+        def waiting(*args: Any, **kwargs: Any) -> Any:
+            found = function(*args, **kwargs)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                meeting.wait(timeout=3)
+            return found
+
+        return waiting
+
+    monkeypatch.setattr(grille_edit, "scores_against", together(grille_edit.scores_against))
+    monkeypatch.setattr(notation, "_checked", together(notation._checked))
+    admin, member = login_as("admin", org="Administration")[0], jury["members"][0]
+    edit, scored = _in_threads(
+        lambda: admin.post(f"/admin/appels/{appel_id}/grille", grid_form(narrowed)),
+        lambda: member.post(f"/documents/{jury['docs']['A']}/evaluation", {**scores(high), "action": "enregistrer"}),
+    )
+    with app.app_context():
+        kept = list(db.session().scalars(select(Evaluation)))
+    grid_now = stored(app)[1]
+    assert grid_now is not None
+    changed = grid_now["echelle"]["max"] == high - 1
+    # Exactly one of the two took effect, and every score kept is within the scale kept.
+    assert changed != bool(kept), (edit.status_code, scored.status_code, len(kept))
+    for evaluation in kept:
+        assert all(n is None or n <= grid_now["echelle"]["max"] for notes in evaluation.notes.values() for n in notes)
+    if changed:
+        assert edit.status_code == 302
+    else:
+        assert edit.status_code == 422 and "La grille de cet appel est figée" in text_of(edit.get_data(as_text=True))
