@@ -43,13 +43,19 @@ def files_of(page: Page) -> Any:
     return produced
 
 
-def test_a_document_downloaded_carries_the_departements_identity_in_pdf_and_word(
-    app: Flask, live_server: str, make_user: Callable[..., Account], page: Page
-) -> None:
+def _writer(app: Flask, make_user: Callable[..., Account], page: Page) -> tuple[Account, WebClient]:
+    """The association's writer, and a test client signed in as them (to prepare what the page shows)."""
     page.set_default_timeout(15_000)
     writer = make_user("redacteur", org="Association Habitat Solidaire")
     web = WebClient(app.test_client())
     web.login(writer)
+    return writer, web
+
+
+def test_a_document_downloaded_carries_the_departements_identity_in_pdf_and_word(
+    app: Flask, live_server: str, make_user: Callable[..., Account], page: Page
+) -> None:
+    writer, web = _writer(app, make_user, page)
     doc_id = submitted(web, "fiche_saisine")
     sign_in(page, live_server, writer)
     page.goto(f"{live_server}/documents/{doc_id}")
@@ -91,10 +97,7 @@ def test_printed_pages_show_their_content_without_buttons_action_bars_or_menus(
     app: Flask, live_server: str, make_user: Callable[..., Account], page: Page, clock: Clock
 ) -> None:
     """Issue 16, point 10 ("menus and buttons print"): a draft's page, its form, a step of a dossier, the measures and the home page."""
-    page.set_default_timeout(15_000)
-    writer = make_user("redacteur", org="Association Habitat Solidaire")
-    web = WebClient(app.test_client())
-    web.login(writer)
+    writer, web = _writer(app, make_user, page)
     clock.now = BEFORE_DEADLINE  # the call is open: its dossier's steps can be typed
     draft = doc_id_from(web.post("/documents/nouveau/fiche_saisine", example_form("fiche_saisine") | {"action": "save"}))
     dossier = open_dossier(app, web)
@@ -116,10 +119,7 @@ def test_printed_pages_show_their_content_without_buttons_action_bars_or_menus(
 def test_the_dossiers_zip_is_dated_when_it_was_deposited(
     app: Flask, live_server: str, make_user: Callable[..., Account], page: Page, clock: Clock
 ) -> None:
-    page.set_default_timeout(15_000)
-    writer = make_user("redacteur", org="Association Habitat Solidaire")
-    web = WebClient(app.test_client())
-    web.login(writer)
+    writer, web = _writer(app, make_user, page)
     now, clock.now = clock.now, BEFORE_DEADLINE  # deposited on 2 September 2019 at 11 h, Paris
     doc_id = deposit(app, web, example())
     clock.now = now
