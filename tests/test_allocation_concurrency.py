@@ -11,7 +11,6 @@ with it the second is still waiting for the lock, so the first goes on alone.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.test_candidatures import _in_threads
+from tests.test_candidatures import _in_threads, each_waits_for_the_other
 from tests.test_instruction import DEPARTEMENT, instruction_rows, shown
 from tests.test_jury_decision import AFTER_CP, decide
 from tests.test_jury_work import examined, granted, jury  # noqa: F401 - the fixture, used by name
@@ -33,16 +32,7 @@ RETAINED = "maintenant « retenu »"
 @pytest.fixture
 def counted_together(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each count of the granted measures waits for the other request's count (3 s at most)."""
-    meeting = threading.Barrier(2)
-    count = instruction.allocated
-
-    def counting(session: Any, appel_id: int, *, exclude: int | None = None) -> dict[str, int]:
-        found = count(session, appel_id, exclude=exclude)
-        with contextlib.suppress(threading.BrokenBarrierError):
-            meeting.wait(timeout=3)
-        return found
-
-    monkeypatch.setattr(instruction, "allocated", counting)
+    monkeypatch.setattr(instruction, "allocated", each_waits_for_the_other(threading.Barrier(2), instruction.allocated))
 
 
 def _retain_at_once(app: Flask, login_as: Any, jury: dict[str, Any], artois_a: int, artois_b: int) -> list[str]:  # noqa: F811

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import html
 import io
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -365,8 +367,6 @@ def test_a_letter_for_measures_the_call_refuses_is_not_offered_aml_1_5(app: Flas
 
 def _in_threads(*calls: Any) -> list[Any]:
     """Run ``calls`` at the same moment, each in its own thread; return their results."""
-    import threading
-
     barrier = threading.Barrier(len(calls))
     results: list[Any] = [None] * len(calls)
 
@@ -381,6 +381,20 @@ def _in_threads(*calls: Any) -> list[Any]:
         thread.join()
     return results
 
+
+def each_waits_for_the_other(meeting: Any, function: Any) -> Any:
+    """``function``, then a wait (3 s at most) at ``meeting`` (a ``threading.Barrier``) for the other request to get there too.
+
+    Two requests so wrapped reach the race together: without a lock both go on; with it, the one
+    waiting for the lock never gets there, and the other goes on alone after 3 s.
+    """
+    def waiting(*args: Any, **kwargs: Any) -> Any:
+        found = function(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meeting.wait(timeout=3)
+        return found
+
+    return waiting
 
 def test_two_submissions_at_once_make_one_version(app: Flask, login_as: Any, clock: Clock) -> None:
     """A double click or two tabs: one deposit, one reference, one frozen version."""

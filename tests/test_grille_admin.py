@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import json
@@ -15,7 +14,7 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
-from tests.test_candidatures import _in_threads
+from tests.test_candidatures import _in_threads, each_waits_for_the_other
 from tests.test_instruction import text_of
 from tests.test_jury_work import jury, scores  # noqa: F401 - the fixture, used by name
 from webforms import db
@@ -144,18 +143,8 @@ def test_a_score_and_a_grid_edit_at_once_never_leave_a_score_against_a_grid_chan
     narrowed = copy.deepcopy(before)
     narrowed["echelle"]["max"] = high - 1
     meeting = threading.Barrier(2)
-
-    def together(function: Any) -> Any:
-        def waiting(*args: Any, **kwargs: Any) -> Any:
-            found = function(*args, **kwargs)
-            with contextlib.suppress(threading.BrokenBarrierError):
-                meeting.wait(timeout=3)
-            return found
-
-        return waiting
-
-    monkeypatch.setattr(grille_edit, "scores_against", together(grille_edit.scores_against))
-    monkeypatch.setattr(notation, "_checked", together(notation._checked))
+    monkeypatch.setattr(grille_edit, "scores_against", each_waits_for_the_other(meeting, grille_edit.scores_against))
+    monkeypatch.setattr(notation, "_checked", each_waits_for_the_other(meeting, notation._checked))
     admin, member = login_as("admin", org="Administration")[0], jury["members"][0]
     edit, scored = _in_threads(
         lambda: admin.post(f"/admin/appels/{appel_id}/grille", grid_form(narrowed)),
